@@ -1,0 +1,186 @@
+/**
+ * Runtime configuration: read from the environment once, validated with zod,
+ * typed. Names come from lib/env-names.ts (shared with the CDK stack).
+ *
+ * A handler calls `getConfig()` at cold start; an invalid setting throws a
+ * ConfigError naming the variable. Settings that only some handlers need are
+ * optional here and fetched with `need()`, which fails by name when absent.
+ * Local defaults live in local/defaults.ts, never here: a deployed function
+ * gets nothing it was not given.
+ */
+import { z } from 'zod';
+import { ENV } from '#lib/env-names.js';
+import { ConfigError } from './errors.js';
+
+/** A secret is either its value (local) or the ARN of a Secrets Manager secret (AWS). */
+export type SecretRef = { readonly value: string } | { readonly secretArn: string };
+
+const optionalString = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const url = z.url({ protocol: /^https?$/ });
+
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be a positive integer' });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  );
+
+const schema = z.object({
+  [ENV.STAGE]: z.string().default('local'),
+  [ENV.LOG_LEVEL]: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
+  [ENV.PUBLIC_BASE_URL]: url.optional(),
+
+  [ENV.OAUTH_CLIENT_ID]: optionalString,
+  [ENV.OAUTH_CLIENT_SECRET]: optionalString,
+  [ENV.OAUTH_CLIENT_SECRET_ARN]: optionalString,
+
+  [ENV.NOTION_CLIENT_ID]: optionalString,
+  [ENV.NOTION_CLIENT_SECRET]: optionalString,
+  [ENV.NOTION_CREDENTIALS_SECRET_ARN]: optionalString,
+  [ENV.NOTION_API_BASE_URL]: url.default('https://api.notion.com'),
+  [ENV.NOTION_VERSION]: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2021-08-16')
+    .default('2021-08-16'),
+  [ENV.NOTION_REDIRECT_URIS]: csv.pipe(z.array(url)),
+
+  [ENV.OIDC_ISSUER]: url.optional(),
+  [ENV.OIDC_CLIENT_ID]: optionalString,
+  [ENV.OIDC_CLIENT_SECRET]: optionalString,
+  [ENV.OIDC_CLIENT_SECRET_ARN]: optionalString,
+
+  [ENV.CHANGES_WEBHOOK_SECRET]: optionalString,
+  [ENV.CHANGES_WEBHOOK_SECRET_ARN]: optionalString,
+
+  [ENV.TOKEN_SIGNING_KEY]: optionalString,
+  [ENV.TOKEN_SIGNING_KEY_SECRET_ARN]: optionalString,
+  [ENV.NOTION_TOKEN_ENCRYPTION_KEY]: optionalString,
+  [ENV.NOTION_TOKEN_KMS_KEY_ID]: optionalString,
+
+  [ENV.CONNECTIONS_TABLE]: optionalString,
+  [ENV.AUTH_STATE_TABLE]: optionalString,
+  [ENV.SUBSCRIPTIONS_TABLE]: optionalString,
+  [ENV.RATE_LIMITS_TABLE]: optionalString,
+  [ENV.UPDATE_QUEUE_URL]: optionalString,
+  [ENV.UPDATE_DLQ_URL]: optionalString,
+  [ENV.DYNAMODB_ENDPOINT]: url.optional(),
+  [ENV.SQS_ENDPOINT]: url.optional(),
+
+  [ENV.ACCESS_TOKEN_TTL_SECONDS]: positiveInt(3600),
+  [ENV.UNFURL_DEADLINE_MS]: positiveInt(2000),
+  [ENV.NOTION_RATE_LIMIT_PER_MINUTE]: positiveInt(180),
+  [ENV.COALESCE_WINDOW_SECONDS]: positiveInt(2),
+  [ENV.SOURCE_ADAPTER]: z.string().default('demo'),
+  [ENV.SOURCE_BASE_URL]: url.optional(),
+  [ENV.UNFURL_RULES]: optionalString,
+  [ENV.DEV_NAME]: z.string().default('notion-link-preview'),
+});
+
+const secretRef = (value: string | undefined, arn: string | undefined): SecretRef | undefined =>
+  arn ? { secretArn: arn } : value ? { value } : undefined;
+
+const build = (e: z.infer<typeof schema>) => ({
+  stage: e.STAGE,
+  logLevel: e.LOG_LEVEL,
+  publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
+  oauth: {
+    clientId: e.OAUTH_CLIENT_ID,
+    clientSecret: secretRef(e.OAUTH_CLIENT_SECRET, e.OAUTH_CLIENT_SECRET_ARN),
+    extraRedirectUris: e.NOTION_REDIRECT_URIS,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    tokenSigningKey: secretRef(e.TOKEN_SIGNING_KEY, e.TOKEN_SIGNING_KEY_SECRET_ARN),
+  },
+  notion: {
+    apiBaseUrl: e.NOTION_API_BASE_URL.replace(/\/+$/, ''),
+    version: e.NOTION_VERSION,
+    /** Local: id and secret as values. AWS: one secret holding {"clientId","clientSecret"}. */
+    clientId: e.NOTION_CLIENT_ID,
+    clientSecret: e.NOTION_CLIENT_SECRET,
+    credentialsSecretArn: e.NOTION_CREDENTIALS_SECRET_ARN,
+    ratePerMinute: e.NOTION_RATE_LIMIT_PER_MINUTE,
+    tokenEncryption: e.NOTION_TOKEN_KMS_KEY_ID
+      ? ({ kind: 'kms', keyId: e.NOTION_TOKEN_KMS_KEY_ID } as const)
+      : e.NOTION_TOKEN_ENCRYPTION_KEY
+        ? ({ kind: 'local', key: e.NOTION_TOKEN_ENCRYPTION_KEY } as const)
+        : undefined,
+  },
+  oidc: {
+    issuer: e.OIDC_ISSUER,
+    clientId: e.OIDC_CLIENT_ID,
+    clientSecret: secretRef(e.OIDC_CLIENT_SECRET, e.OIDC_CLIENT_SECRET_ARN),
+  },
+  changes: {
+    webhookSecret: secretRef(e.CHANGES_WEBHOOK_SECRET, e.CHANGES_WEBHOOK_SECRET_ARN),
+    coalesceWindowSeconds: e.COALESCE_WINDOW_SECONDS,
+  },
+  tables: {
+    connections: e.CONNECTIONS_TABLE,
+    authState: e.AUTH_STATE_TABLE,
+    subscriptions: e.SUBSCRIPTIONS_TABLE,
+    rateLimits: e.RATE_LIMITS_TABLE,
+  },
+  queues: { updates: e.UPDATE_QUEUE_URL, deadLetter: e.UPDATE_DLQ_URL },
+  endpoints: { dynamodb: e.DYNAMODB_ENDPOINT, sqs: e.SQS_ENDPOINT },
+  unfurl: {
+    deadlineMs: e.UNFURL_DEADLINE_MS,
+    sourceAdapter: e.SOURCE_ADAPTER,
+    sourceBaseUrl: e.SOURCE_BASE_URL,
+    rules: e.UNFURL_RULES,
+    devName: e.DEV_NAME,
+  },
+});
+
+export type Config = ReturnType<typeof build>;
+
+/** Parses an environment; throws a ConfigError that names every invalid variable. */
+export const parseConfig = (env: Readonly<Record<string, string | undefined>>): Config => {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  return build(result.data);
+};
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed on first use (cold start) and cached. */
+export const getConfig = (): Config => {
+  cached ??= parseConfig(process.env);
+  return cached;
+};
+
+/** Forgets the cached configuration (tests and the local server after changing env). */
+export const resetConfig = (): void => {
+  cached = undefined;
+};
+
+/** Returns a required value or throws a ConfigError naming the variable. */
+export const need = <T>(value: T | undefined, envName: string): T => {
+  if (value === undefined || value === null || value === '') {
+    throw new ConfigError(`Missing required setting ${envName}`);
+  }
+  return value;
+};

@@ -1,0 +1,219 @@
+/**
+ * The middy stack every API handler shares, and response helpers.
+ *
+ *   header normaliser → request parsing (query, cookies, JSON/form body) →
+ *   handler → error mapper (AppError → its body; anything else → generic 500)
+ *
+ * A handler receives a parsed `HttpRequest` and returns an API Gateway v2
+ * structured result. It never sees a raw event and never builds an error body.
+ */
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
+import { logger } from './observability.js';
+
+export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
+
+export type BodyKind = 'json' | 'form' | 'empty';
+
+export interface HttpRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly routeKey: string;
+  /** Lower-cased header names. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  /** Names of query parameters that appeared more than once (OAuth forbids repeats). */
+  readonly repeatedQuery: readonly string[];
+  readonly cookies: Readonly<Record<string, string>>;
+  readonly bodyKind: BodyKind;
+  /** Parsed JSON value, or a string map for form bodies, or undefined when empty. */
+  readonly body: unknown;
+  readonly rawBody: string;
+  readonly sourceIp: string;
+  readonly requestId: string;
+}
+
+export interface HttpHandlerOptions {
+  /** Body encodings this route accepts (default: json and empty). */
+  readonly accept?: readonly BodyKind[];
+  /** Maximum body size in bytes (default 64 KiB). */
+  readonly maxBodyBytes?: number;
+}
+
+const DEFAULT_MAX_BODY = 64 * 1024;
+
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json; charset=utf-8', ...SECURITY_HEADERS, ...headers },
+  body: JSON.stringify(body),
+});
+
+export const html = (statusCode: number, body: string, headers: Record<string, string> = {}): HttpResult => ({
+  statusCode,
+  headers: {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy':
+      "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    'x-frame-options': 'DENY',
+    'cache-control': 'no-store',
+    ...SECURITY_HEADERS,
+    ...headers,
+  },
+  body,
+});
+
+/** A 302 to a URL the caller has already validated. */
+export const redirect = (location: string, headers: Record<string, string> = {}, cookies: string[] = []): HttpResult => ({
+  statusCode: 302,
+  headers: { location, 'cache-control': 'no-store', ...SECURITY_HEADERS, ...headers },
+  ...(cookies.length > 0 ? { cookies } : {}),
+  body: '',
+});
+
+export const empty = (statusCode = 200, headers: Record<string, string> = {}): HttpResult => ({
+  statusCode,
+  headers: { ...SECURITY_HEADERS, ...headers },
+  body: '',
+});
+
+export const escapeHtml = (value: string): string =>
+  value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const parseCookies = (event: APIGatewayProxyEventV2): Record<string, string> => {
+  const out: Record<string, string> = {};
+  const raw = event.cookies ?? (event.headers?.cookie ? event.headers.cookie.split(';') : []);
+  for (const part of raw) {
+    const i = part.indexOf('=');
+    if (i <= 0) continue;
+    const name = part.slice(0, i).trim();
+    let value = part.slice(i + 1).trim();
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      continue;
+    }
+    if (!(name in out)) out[name] = value;
+  }
+  return out;
+};
+
+const parseQuery = (event: APIGatewayProxyEventV2): { query: Record<string, string>; repeated: string[] } => {
+  const query: Record<string, string> = {};
+  const repeated = new Set<string>();
+  if (event.rawQueryString) {
+    for (const [k, v] of new URLSearchParams(event.rawQueryString)) {
+      if (k in query) repeated.add(k);
+      else query[k] = v;
+    }
+  } else {
+    // API Gateway joins repeated values with commas in queryStringParameters.
+    for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
+  }
+  return { query, repeated: [...repeated] };
+};
+
+const parseBody = (
+  event: APIGatewayProxyEventV2,
+  headers: Record<string, string>,
+  accept: readonly BodyKind[],
+  maxBytes: number,
+): { kind: BodyKind; body: unknown; raw: string } => {
+  let raw = event.body ?? '';
+  if (event.isBase64Encoded && raw) raw = Buffer.from(raw, 'base64').toString('utf8');
+  if (Buffer.byteLength(raw, 'utf8') > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  const contentType = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (raw.trim() === '') {
+    if (accept.includes('empty')) return { kind: 'empty', body: undefined, raw };
+    throw new BadRequestError('Request body is required');
+  }
+  const isJson = contentType === 'application/json' || contentType.endsWith('+json');
+  const isForm = contentType === 'application/x-www-form-urlencoded';
+  if (isJson && accept.includes('json')) {
+    try {
+      return { kind: 'json', body: JSON.parse(raw), raw };
+    } catch {
+      throw new BadRequestError('Request body is not valid JSON', 'invalid_json');
+    }
+  }
+  if (isForm && accept.includes('form')) {
+    const form: Record<string, string> = {};
+    for (const [k, v] of new URLSearchParams(raw)) {
+      if (k in form) throw new BadRequestError(`Parameter "${k}" must not be repeated`, 'invalid_request');
+      form[k] = v;
+    }
+    return { kind: 'form', body: form, raw };
+  }
+  // No content type but a body that looks like JSON: accept it when JSON is allowed (lenient for callbacks).
+  if (contentType === '' && accept.includes('json')) {
+    try {
+      return { kind: 'json', body: JSON.parse(raw), raw };
+    } catch {
+      /* fall through */
+    }
+  }
+  const expected = accept
+    .filter((k) => k !== 'empty')
+    .map((k) => (k === 'json' ? 'application/json' : 'application/x-www-form-urlencoded'));
+  throw new UnsupportedMediaTypeError(expected.join(' or ') || 'empty');
+};
+
+/** Builds the request a handler sees from a raw API Gateway v2 event (exported for tests and the local server). */
+export const toHttpRequest = (event: APIGatewayProxyEventV2, options: HttpHandlerOptions = {}): HttpRequest => {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+  const { query, repeated } = parseQuery(event);
+  const { kind, body, raw } = parseBody(event, headers, options.accept ?? ['json', 'empty'], options.maxBodyBytes ?? DEFAULT_MAX_BODY);
+  return {
+    method: event.requestContext?.http?.method ?? 'GET',
+    path: event.rawPath ?? event.requestContext?.http?.path ?? '/',
+    routeKey: event.routeKey ?? `${event.requestContext?.http?.method} ${event.rawPath}`,
+    headers,
+    query,
+    repeatedQuery: repeated,
+    cookies: parseCookies(event),
+    bodyKind: kind,
+    body,
+    rawBody: raw,
+    sourceIp: event.requestContext?.http?.sourceIp ?? '',
+    requestId: event.requestContext?.requestId ?? '',
+  };
+};
+
+/** Maps any thrown value to a response; unexpected errors become a generic 500. */
+export const errorToResult = (error: unknown): HttpResult => {
+  if (error instanceof AppError) {
+    if (error.statusCode >= 500) logger.error('request failed', { code: error.code, error });
+    else logger.info('request rejected', { status: error.statusCode, code: error.code, reason: error.message });
+    return json(error.statusCode, error.toBody(), { ...error.headers });
+  }
+  logger.error('unexpected error', { error: error as Error });
+  return json(500, { error: { status: 500, code: 'internal_error', message: 'Internal error' } });
+};
+
+export type RouteFunction = (request: HttpRequest, context: Context) => Promise<HttpResult>;
+
+/** Wraps a route function in the shared middy stack. */
+export const httpHandler = (fn: RouteFunction, options: HttpHandlerOptions = {}) =>
+  middy<APIGatewayProxyEventV2, HttpResult>()
+    .use(httpHeaderNormalizer())
+    .use({
+      onError: async (request) => {
+        request.response = errorToResult(request.error);
+      },
+    })
+    .handler(async (event, context) => {
+      const request = toHttpRequest(event, options);
+      logger.appendKeys({ requestId: request.requestId, route: request.routeKey });
+      try {
+        return await fn(request, context);
+      } finally {
+        logger.removeKeys(['requestId', 'route']);
+      }
+    });

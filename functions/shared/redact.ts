@@ -1,0 +1,63 @@
+/**
+ * Redaction of secrets in anything that gets logged or shown in a protocol log.
+ * Keys are matched case-insensitively; values that look like bearer tokens or
+ * JWTs are masked wherever they appear.
+ */
+const SECRET_KEYS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'token',
+  'code',
+  'code_verifier',
+  'client_secret',
+  'password',
+  'secret',
+  'notion_token',
+  'accesstoken',
+  'refreshtoken',
+  'notiontoken',
+  'clientsecret',
+  'csrf',
+  'x-csrf-token',
+  'webhook-signature',
+]);
+
+export const REDACTED = '[redacted]';
+
+const JWT_LIKE = /\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]{5,}\b/g;
+const BEARER_LIKE = /\b(Bearer|Basic)\s+[\w\-.~+/=]{8,}/gi;
+const QUERY_SECRET = /([?&](?:code|access_token|refresh_token|token|client_secret|id_token)=)[^&#\s"]+/gi;
+
+export const isSecretKey = (key: string): boolean => SECRET_KEYS.has(key.toLowerCase());
+
+/** Masks token-looking substrings inside a free-form string. */
+export const redactString = (value: string): string =>
+  value.replace(JWT_LIKE, REDACTED).replace(BEARER_LIKE, `$1 ${REDACTED}`).replace(QUERY_SECRET, `$1${REDACTED}`);
+
+/** Deep copy of `value` with secret keys and token-looking strings masked. */
+export const redact = (value: unknown, depth = 0): unknown => {
+  if (depth > 12) return '[depth]';
+  if (typeof value === 'string') return redactString(value);
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      out[k] = isSecretKey(k) && v !== undefined && v !== null && v !== '' ? REDACTED : redact(v, depth + 1);
+    }
+    return out;
+  }
+  return value;
+};
+
+/** A JSON.stringify replacer that applies the same rules (used by the logger). */
+export const redactingReplacer = (key: string, value: unknown): unknown => {
+  if (key !== '' && isSecretKey(key) && value !== undefined && value !== null && value !== '') return REDACTED;
+  if (typeof value === 'string') return redactString(value);
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+};

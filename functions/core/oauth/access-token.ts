@@ -1,0 +1,157 @@
+/**
+ * Our access tokens: JWTs in the RFC 9068 profile, signed with a key from
+ * TOKEN_SIGNING_KEY (see signing-keys.ts), checked against the connection on
+ * every use so that revocation takes effect at once.
+ *
+ * Header: `typ: at+jwt`, `alg`, `kid`. Claims: iss, aud, sub (the upstream
+ * subject), client_id, iat, exp, jti, scope, plus `cid` (connection id) and
+ * `gen` (the connection's token generation when the token was minted).
+ *
+ * `authenticateBearer` is what resource endpoints (unfurl, deleted-token) call:
+ * a local signature check, then exactly one `ConnectionStore.get`.
+ */
+import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
+import type { Clock, Connection, ConnectionStore, Random } from '#core/ports.js';
+import { AppError } from '#shared/errors.js';
+import type { SigningKeySource } from './signing-keys.js';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+export interface AccessTokenSettings {
+  /** Our issuer identifier (PUBLIC_BASE_URL). */
+  readonly issuer: string;
+  /** The audience our resource endpoints accept (PUBLIC_BASE_URL). */
+  readonly audience: string;
+  readonly keys: SigningKeySource;
+  readonly ttlSeconds: number;
+}
+
+export interface AccessTokenClaims {
+  readonly sub: string;
+  readonly clientId: string;
+  readonly scope: string;
+  readonly connectionId: string;
+  readonly generation: number;
+  readonly jti: string;
+  readonly expiresAt: number;
+}
+
+/** 401 for a missing, malformed, expired, revoked or otherwise unusable bearer token (RFC 6750 §3.1). */
+export class InvalidTokenError extends AppError {
+  override readonly name = 'InvalidTokenError';
+  constructor(message = 'The access token is missing, invalid, expired or revoked') {
+    super(401, 'invalid_token', message, {
+      headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+    });
+  }
+
+  override toBody(): unknown {
+    return { error: { status: 401, message: this.message } };
+  }
+}
+
+/** RFC 6750 §2.1 `b64token`. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Extracts the token from an Authorization header value; undefined unless it is a well-formed Bearer credential. */
+export const parseBearer = (authorization: string | undefined): string | undefined => {
+  if (authorization === undefined) return undefined;
+  const match = /^Bearer +(\S+) *$/i.exec(authorization);
+  const token = match?.[1];
+  return token !== undefined && B64TOKEN.test(token) ? token : undefined;
+};
+
+/** Mints an access token for an active connection. */
+export const issueAccessToken = async (
+  connection: Pick<Connection, 'id' | 'subject' | 'clientId' | 'scope' | 'tokenGeneration'>,
+  settings: AccessTokenSettings,
+  deps: { readonly clock: Clock; readonly random: Random },
+): Promise<{ readonly token: string; readonly expiresIn: number }> => {
+  const { current } = await settings.keys();
+  const iat = Math.floor(deps.clock.now() / 1000);
+  const token = await new SignJWT({
+    client_id: connection.clientId,
+    scope: connection.scope,
+    cid: connection.id,
+    gen: connection.tokenGeneration,
+  })
+    .setProtectedHeader({ alg: current.alg, typ: ACCESS_TOKEN_TYPE, kid: current.kid })
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setSubject(connection.subject)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + settings.ttlSeconds)
+    .setJti(deps.random.uuid())
+    .sign(current.signKey);
+  return { token, expiresIn: settings.ttlSeconds };
+};
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v !== '';
+
+/** Verifies signature, type, issuer, audience and lifetime; returns our claims or throws InvalidTokenError. */
+export const verifyAccessToken = async (
+  token: string,
+  settings: AccessTokenSettings,
+  clock: Clock,
+): Promise<AccessTokenClaims> => {
+  const keys = await settings.keys();
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(
+      token,
+      (header) => {
+        const key = header.kid === undefined ? undefined : keys.byKid.get(header.kid);
+        if (!key || key.alg !== header.alg) throw new joseErrors.JWKSNoMatchingKey();
+        return key.verifyKey;
+      },
+      {
+        issuer: settings.issuer,
+        audience: settings.audience,
+        typ: ACCESS_TOKEN_TYPE,
+        currentDate: new Date(clock.now()),
+        clockTolerance: 5,
+        requiredClaims: ['iss', 'aud', 'sub', 'exp', 'iat', 'jti'],
+      },
+    ));
+  } catch (error) {
+    if (error instanceof joseErrors.JOSEError) throw new InvalidTokenError();
+    throw error;
+  }
+  const { sub, jti, exp, client_id: clientId, scope, cid, gen } = payload as JWTPayload & Record<string, unknown>;
+  if (!isString(sub) || !isString(jti) || typeof exp !== 'number' || !isString(clientId) || typeof scope !== 'string') {
+    throw new InvalidTokenError();
+  }
+  if (!isString(cid) || typeof gen !== 'number' || !Number.isInteger(gen)) throw new InvalidTokenError();
+  return { sub, jti, clientId, scope, connectionId: cid, generation: gen, expiresAt: exp * 1000 };
+};
+
+export interface BearerDependencies {
+  readonly connections: Pick<ConnectionStore, 'get'>;
+  readonly tokens: AccessTokenSettings;
+  readonly clock: Clock;
+}
+
+/**
+ * Authenticates a request from its Authorization header value: returns the
+ * active connection the token belongs to, or throws InvalidTokenError.
+ * Performs one `ConnectionStore.get` (none when the token itself is bad).
+ */
+export const authenticateBearer = async (
+  authorization: string | undefined,
+  deps: BearerDependencies,
+): Promise<Connection> => {
+  const token = parseBearer(authorization);
+  if (token === undefined) throw new InvalidTokenError('A Bearer access token is required');
+  const claims = await verifyAccessToken(token, deps.tokens, deps.clock);
+  const connection = await deps.connections.get(claims.connectionId);
+  if (
+    !connection ||
+    connection.status !== 'active' ||
+    connection.tokenGeneration !== claims.generation ||
+    connection.subject !== claims.sub ||
+    connection.clientId !== claims.clientId
+  ) {
+    throw new InvalidTokenError();
+  }
+  return connection;
+};

@@ -1,0 +1,28 @@
+/**
+ * OAuth settings derived from the typed configuration. Secrets (the token
+ * signing key, our client secret) are either values (local) or Secrets Manager
+ * ARNs (AWS); a `SecretLoader` port resolves them, so this module stays free of
+ * AWS code.
+ */
+import type { Config, SecretRef } from '#shared/config.js';
+import { need } from '#shared/config.js';
+import { ENV } from '#lib/env-names.js';
+import type { AccessTokenSettings } from './access-token.js';
+import { cachedKeySource } from './signing-keys.js';
+
+/** Resolves a secret reference to its current string (implementations cache and refresh). */
+export type SecretLoader = (ref: SecretRef) => Promise<string>;
+
+/** Our issuer identifier: the public base URL of the service, without a trailing slash. */
+export const issuerOf = (config: Config): string => need(config.publicBaseUrl, ENV.PUBLIC_BASE_URL);
+
+export const accessTokenSettings = (config: Config, loadSecret: SecretLoader): AccessTokenSettings => {
+  const ref = need(config.oauth.tokenSigningKey, ENV.TOKEN_SIGNING_KEY);
+  const issuer = issuerOf(config);
+  return {
+    issuer,
+    audience: issuer,
+    ttlSeconds: config.oauth.accessTokenTtlSeconds,
+    keys: cachedKeySource(() => loadSecret(ref)),
+  };
+};

@@ -30,6 +30,18 @@ export const localDefaults = (port: number): Record<string, string> => {
     [ENV.NOTION_TOKEN_ENCRYPTION_KEY]: 'bG9jYWwtbm90aW9uLXRva2VuLWVuY3J5cHRpb24ta3k=',
     // Seed for the local token-signing key (a Secrets Manager secret in AWS).
     [ENV.TOKEN_SIGNING_KEY]: 'local-token-signing-key-seed-change-me',
+    // Local Notion simulator (see local/notion-simulator/settings.ts).
+    [ENV.NOTION_SIM_RATE_LIMIT]: '180',
+    [ENV.NOTION_SIM_RATE_WINDOW_SECONDS]: '60',
+    [ENV.NOTION_SIM_WORKSPACE_RATE_LIMIT]: '0',
+    [ENV.NOTION_SIM_FAULT_529_RATE]: '0',
+    [ENV.NOTION_SIM_FAULT_503_RATE]: '0',
+    [ENV.NOTION_SIM_FAULT_SLOW_RATE]: '0',
+    [ENV.NOTION_SIM_BLOCKED]: 'false',
+    [ENV.NOTION_SIM_TOKEN_AUTH]: 'client_secret_post',
+    [ENV.NOTION_SIM_UNFURL_DELETE_SHAPE]: 'json',
+    [ENV.NOTION_SIM_DELETED_TOKEN_SHAPE]: 'json-tokens',
+    [ENV.NOTION_SIM_DELETED_TOKEN_METHOD]: 'DELETE',
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',

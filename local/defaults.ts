@@ -42,6 +42,8 @@ export const localDefaults = (port: number): Record<string, string> => {
     [ENV.NOTION_SIM_UNFURL_DELETE_SHAPE]: 'json',
     [ENV.NOTION_SIM_DELETED_TOKEN_SHAPE]: 'json-tokens',
     [ENV.NOTION_SIM_DELETED_TOKEN_METHOD]: 'DELETE',
+    // Shared by the demo source adapter and the demo product for service assertions.
+    [ENV.SOURCE_SERVICE_SECRET]: 'local-demo-product-service-secret-change-me',
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',

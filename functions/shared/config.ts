@@ -94,6 +94,8 @@ const schema = z.object({
   [ENV.COALESCE_WINDOW_SECONDS]: positiveInt(2),
   [ENV.SOURCE_ADAPTER]: z.string().default('demo'),
   [ENV.SOURCE_BASE_URL]: url.optional(),
+  [ENV.SOURCE_SERVICE_SECRET]: optionalString,
+  [ENV.SOURCE_HTTP_MAPPING]: optionalString,
   [ENV.UNFURL_RULES]: optionalString,
   [ENV.DEV_NAME]: z.string().default('notion-link-preview'),
 });
@@ -147,6 +149,10 @@ const build = (e: z.infer<typeof schema>) => ({
     deadlineMs: e.UNFURL_DEADLINE_MS,
     sourceAdapter: e.SOURCE_ADAPTER,
     sourceBaseUrl: e.SOURCE_BASE_URL,
+    /** Shared secret for the demo adapter's service assertions. */
+    sourceServiceSecret: e.SOURCE_SERVICE_SECRET,
+    /** JSON mapping of the generic HTTP JSON adapter. */
+    httpMapping: e.SOURCE_HTTP_MAPPING,
     rules: e.UNFURL_RULES,
     devName: e.DEV_NAME,
   },

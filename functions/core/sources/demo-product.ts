@@ -1,0 +1,146 @@
+/**
+ * Source adapter for the demo task tracker (local/demo-product): calls the
+ * product's JSON API over HTTP, as a team's adapter would call its product.
+ *
+ * The adapter proves who is asking with a short-lived service assertion: an
+ * HS256 JWT signed with SOURCE_SERVICE_SECRET whose `sub` is the user's
+ * upstream subject (docs/adr/0062-demo-product-auth.md). The product applies
+ * that user's access rules and answers 200, 403, 404 or 410.
+ */
+import { SignJWT } from 'jose';
+import { attr, hexColor, type UnfurlAttribute } from '#core/unfurl/attributes.js';
+import type { RuleMatch } from '#core/unfurl/rules.js';
+import {
+  fetchSource,
+  outcomeForStatus,
+  readJson,
+  SourceUnavailableError,
+  type FetchFunction,
+  type PreviewModel,
+  type ResolveContext,
+  type ResolveOutcome,
+  type SourceAdapter,
+  type UserIdentity,
+} from './source-adapter.js';
+
+/** Issuer of the service assertions; the product checks it. */
+export const SERVICE_ASSERTION_ISSUER = 'notion-link-preview';
+/** Lifetime of one assertion. */
+export const SERVICE_ASSERTION_TTL_SECONDS = 60;
+
+/** Audience of the assertions: the product's API base URL. */
+export const demoApiAudience = (apiBaseUrl: string): string => `${apiBaseUrl.replace(/\/+$/, '')}/api`;
+
+/** The JSON the demo product's API serves for one task (GET /demo/api/tasks/<id>). */
+export interface DemoTaskJson {
+  readonly id: string;
+  readonly title: string;
+  readonly url: string;
+  readonly status: { readonly name: string; readonly color: string };
+  readonly assignee: { readonly subject: string; readonly name: string } | null;
+  readonly due: string | null;
+  readonly updatedAt: string;
+  readonly priority: 'low' | 'medium' | 'high';
+  readonly description: string;
+  readonly embed: { readonly kind: 'image' | 'video' | 'audio' | 'html' | 'pdf'; readonly url: string } | null;
+}
+
+const PRIORITY_COLOURS = { low: '#9aa0a6', medium: '#f2a900', high: '#d93025' } as const;
+
+const isTask = (v: unknown): v is DemoTaskJson => {
+  if (v === null || typeof v !== 'object') return false;
+  const t = v as Record<string, unknown>;
+  const status = t.status as Record<string, unknown> | null | undefined;
+  return (
+    typeof t.id === 'string' &&
+    typeof t.title === 'string' &&
+    typeof t.updatedAt === 'string' &&
+    typeof t.description === 'string' &&
+    typeof status?.name === 'string' &&
+    typeof status.color === 'string'
+  );
+};
+
+/** The preview of one task: every attribute kind the tracker has data for. */
+export const taskPreview = (task: DemoTaskJson): PreviewModel => {
+  const attributes: (UnfurlAttribute | undefined)[] = [
+    attr.plainText('identifier', 'Task', `#${task.id}`, 'identifier'),
+    attr.enum('status', 'Status', task.status.name, hexColor(task.status.color)),
+    task.due ? attr.date('due', 'Due', task.due, 'secondary') : undefined,
+    attr.datetime('updated', 'Updated', task.updatedAt, 'secondary'),
+    attr.plainText('assignee', 'Assignee', task.assignee?.name ?? 'Unassigned', 'avatar'),
+    attr.color('priority', `Priority: ${task.priority}`, hexColor(PRIORITY_COLOURS[task.priority] ?? '#9aa0a6') ?? { r: 0, g: 0, b: 0 }),
+    task.description ? attr.plainText('description', 'Description', task.description, 'body') : undefined,
+  ];
+  if (task.embed) {
+    const { kind, url } = task.embed;
+    const build = { image: attr.image, video: attr.video, audio: attr.audio, html: attr.html, pdf: attr.pdf }[kind];
+    attributes.push(build?.('embed', 'Attachment', url));
+  }
+  return { title: task.title, attributes };
+};
+
+export interface DemoAdapterOptions {
+  /** The product's base URL, e.g. http://127.0.0.1:3000/demo (SOURCE_BASE_URL). */
+  readonly baseUrl: string;
+  /** Shared secret for the service assertions (SOURCE_SERVICE_SECRET). */
+  readonly serviceSecret: string;
+  readonly fetch?: FetchFunction;
+  /** Epoch ms; injected for tests. */
+  readonly now?: () => number;
+}
+
+/** Resource keys this adapter understands: `task:<digits>`. */
+export const taskIdOf = (match: RuleMatch): string | undefined => /^task:(\d{1,12})$/.exec(match.resourceKey)?.[1];
+
+export const demoProductAdapter = (options: DemoAdapterOptions): SourceAdapter => {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const audience = demoApiAudience(base);
+  const key = new TextEncoder().encode(options.serviceSecret);
+  const fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+  const now = options.now ?? Date.now;
+  // One assertion per subject, reused until it is half-way through its life.
+  const cache = new Map<string, { token: string; renewAt: number }>();
+
+  const assertionFor = async (identity: UserIdentity): Promise<string> => {
+    const t = now();
+    const hit = cache.get(identity.subject);
+    if (hit && hit.renewAt > t) return hit.token;
+    const iat = Math.floor(t / 1000);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(SERVICE_ASSERTION_ISSUER)
+      .setAudience(audience)
+      .setSubject(identity.subject)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + SERVICE_ASSERTION_TTL_SECONDS)
+      .sign(key);
+    if (cache.size > 1000) cache.clear();
+    cache.set(identity.subject, { token, renewAt: t + (SERVICE_ASSERTION_TTL_SECONDS * 1000) / 2 });
+    return token;
+  };
+
+  return {
+    name: 'demo',
+    async resolve(match: RuleMatch, identity: UserIdentity, _credentials, context: ResolveContext): Promise<ResolveOutcome> {
+      const id = taskIdOf(match);
+      if (id === undefined) return { outcome: 'not_found' };
+      const response = await fetchSource(fetchFn, `${base}/api/tasks/${encodeURIComponent(id)}`, {
+        method: 'GET',
+        headers: { accept: 'application/json', authorization: `Bearer ${await assertionFor(identity)}` },
+        signal: context.signal,
+      });
+      if (response.status === 200) {
+        const body = await readJson(response);
+        if (!isTask(body)) throw new SourceUnavailableError('demo product answered with an unexpected task shape');
+        return { outcome: 'found', model: taskPreview(body) };
+      }
+      await response.body?.cancel().catch(() => undefined);
+      // 401 means the product refused our service assertion: a configuration fault, not the user's.
+      if (response.status === 401) throw new SourceUnavailableError('demo product rejected the service assertion');
+      const outcome = outcomeForStatus(response.status);
+      if (outcome === undefined) throw new SourceUnavailableError(`demo product answered HTTP ${response.status}`);
+      return { outcome };
+    },
+  };
+};

@@ -1,0 +1,45 @@
+/**
+ * Mounts the demo task tracker at /demo on the local server.
+ *
+ * Edits made through the task pages reach the rest of the system through
+ * `DemoProduct.onTaskChange`: `createDemoMount` accepts listeners to register,
+ * and `createMount` (what local/mounts.ts lists) registers those in
+ * `taskChangeListeners(context)`.
+ */
+import type { LocalMount, MountContext, MountFactory } from '#local/mount.js';
+import { ENV } from '#lib/env-names.js';
+import { DemoProduct, type TaskChangeListener } from './app.js';
+
+export const DEMO_PREFIX = '/demo';
+
+/**
+ * The listeners the local runtime attaches to the demo product's edits. Today
+ * there are none: an edit changes the task, appears in GET /demo/api/changes,
+ * and is picked up by the next unfurl. Publishing each change as a change
+ * event (POST /changes or the update queue) is done by returning a listener
+ * here.
+ */
+export const taskChangeListeners = (_context: MountContext): TaskChangeListener[] => [];
+
+export const createDemoMount = async (
+  context: MountContext,
+  listeners: readonly TaskChangeListener[] = [],
+): Promise<LocalMount & { readonly product: DemoProduct }> => {
+  const serviceSecret = context.env[ENV.SOURCE_SERVICE_SECRET];
+  if (!serviceSecret) throw new Error(`The demo product needs ${ENV.SOURCE_SERVICE_SECRET}`);
+  const product = new DemoProduct({ baseUrl: `${context.baseUrl}${DEMO_PREFIX}`, serviceSecret });
+  for (const listener of listeners) product.onTaskChange(listener);
+  return {
+    name: 'demo product',
+    prefix: DEMO_PREFIX,
+    product,
+    handle: (req, res) => product.handle(req, res),
+    urls: [
+      { label: 'Demo product (task tracker)', path: `${DEMO_PREFIX}/` },
+      { label: 'Demo task page', path: `${DEMO_PREFIX}/tasks/1` },
+    ],
+    health: async () => true,
+  };
+};
+
+export const createMount: MountFactory = (context) => createDemoMount(context, taskChangeListeners(context));

@@ -90,6 +90,7 @@ const schema = z.object({
 
   [ENV.ACCESS_TOKEN_TTL_SECONDS]: positiveInt(3600),
   [ENV.UNFURL_DEADLINE_MS]: positiveInt(2000),
+  [ENV.NOTION_TIMEOUT_MS]: positiveInt(10000),
   [ENV.NOTION_RATE_LIMIT_PER_MINUTE]: positiveInt(180),
   [ENV.COALESCE_WINDOW_SECONDS]: positiveInt(2),
   [ENV.SOURCE_ADAPTER]: z.string().default('demo'),
@@ -117,6 +118,8 @@ const build = (e: z.infer<typeof schema>) => ({
   notion: {
     apiBaseUrl: e.NOTION_API_BASE_URL.replace(/\/+$/, ''),
     version: e.NOTION_VERSION,
+    /** Timeout of each call to Notion's API, in milliseconds. */
+    timeoutMs: e.NOTION_TIMEOUT_MS,
     /** Local: id and secret as values. AWS: one secret holding {"clientId","clientSecret"}. */
     clientId: e.NOTION_CLIENT_ID,
     clientSecret: e.NOTION_CLIENT_SECRET,

@@ -1,0 +1,114 @@
+/**
+ * The public HTTP API (API Gateway v2): every route of `ROUTES` in
+ * `lib/routes.ts` goes to the Lambda function of its handler, through one Lambda
+ * integration per function (payload format 2.0). The `$default` stage is
+ * throttled and writes JSON access logs that carry no query string and no body,
+ * so no OAuth code, state or token reaches the logs.
+ */
+import { Fn, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  DomainName,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { type HttpHandlerName, ROUTES } from '../routes.js';
+import type { CustomDomainSettings } from '../stage-config.js';
+
+export interface ServiceApiProps {
+  readonly stage: string;
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+  readonly logRetention: RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
+  readonly customDomain?: CustomDomainSettings;
+}
+
+/** Fields of each access-log line (HTTP API context variables; deliberately no query string). */
+export const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+} as const;
+
+export class ServiceApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
+  readonly domainName?: DomainName;
+  /**
+   * Base URL of the service without a trailing slash. Built from the API id and
+   * region (or the custom domain), never from a route or integration, so
+   * functions can receive it without a dependency cycle.
+   */
+  readonly baseUrl: string;
+
+  constructor(scope: Construct, id: string, props: ServiceApiProps) {
+    super(scope, id);
+    this.api = new HttpApi(this, 'Api', {
+      description: `Notion Link Preview service (${props.stage})`,
+      createDefaultStage: false,
+    });
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+
+    if (props.customDomain) {
+      this.domainName = new DomainName(this, 'DomainName', {
+        domainName: props.customDomain.domainName,
+        certificate: Certificate.fromCertificateArn(this, 'Certificate', props.customDomain.certificateArn),
+      });
+    }
+
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+      ...(this.domainName ? { domainMapping: { domainName: this.domainName } } : {}),
+    });
+
+    this.baseUrl = props.customDomain
+      ? `https://${props.customDomain.domainName}`
+      : Fn.join('', ['https://', this.api.apiId, '.execute-api.', Stack.of(this).region, '.', Stack.of(this).urlSuffix]);
+  }
+
+  /** Adds every route of `ROUTES`, each to the function of its handler. */
+  addServiceRoutes(functions: Readonly<Record<HttpHandlerName, IFunction>>): void {
+    const integrations = new Map<HttpHandlerName, HttpLambdaIntegration>();
+    for (const route of ROUTES) {
+      let integration = integrations.get(route.handler);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${route.handler}-integration`, functions[route.handler]);
+        integrations.set(route.handler, integration);
+      }
+      this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration });
+    }
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-APIG4',
+      reason:
+        'Every route is called by Notion or a browser without AWS credentials or a Cognito token: the OAuth endpoints authenticate the client in the handler (client secret, PKCE-less code rules), the unfurl and delete callbacks verify our bearer JWT against the connection, /changes verifies a Standard Webhooks signature, and the metadata document is public by RFC 8414.',
+    });
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The house Lambda construct: every function of the service is one of these.
+ *
+ * It owns the runtime defaults (Node.js 22 on arm64, an ESM bundle built by the
+ * local esbuild with a `createRequire` banner, minified with source maps), a
+ * log group with retention, and a role of its own with no managed policies.
+ * Access to data is added with the `bind*()` helpers, each of which grants the
+ * least privilege and sets the environment variable that tells the handler
+ * where the resource is, in one call, so the two can never drift apart.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { TableDefinition } from '../data-model.js';
+import type { EnvName } from '../env-names.js';
+
+/** Repository root: handlers live in `<root>/functions/<name>.ts`. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Lets the ESM bundle load CommonJS dependencies that call `require`. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __nlpCreateRequire } from 'node:module'; const require = __nlpCreateRequire(import.meta.url);";
+
+export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
+export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
+
+/** Table access levels, each a fixed list of DynamoDB actions (no Scan, no streams, no DescribeTable). */
+export const TABLE_ACTIONS = {
+  read: ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+  write: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  readWrite: [
+    'dynamodb:BatchGetItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+  ],
+} as const;
+export type TableAccess = keyof typeof TABLE_ACTIONS;
+/** The only action that applies to a global secondary index. */
+export const INDEX_ACTIONS = ['dynamodb:Query'] as const;
+
+/** KMS uses: envelope-encrypting a token needs a data key; reading one back needs Decrypt. */
+export const KEY_ACTIONS = {
+  encrypt: ['kms:Encrypt', 'kms:GenerateDataKey'],
+  decrypt: ['kms:Decrypt'],
+} as const;
+export type KeyUse = keyof typeof KEY_ACTIONS;
+
+/*
+ * The bind helpers take the few attributes they use rather than the aws-cdk-lib
+ * interfaces (which do not type-check under `exactOptionalPropertyTypes`).
+ */
+export interface TableRef {
+  readonly tableArn: string;
+  readonly tableName: string;
+}
+export interface QueueRef {
+  readonly queueArn: string;
+  readonly queueUrl: string;
+}
+export interface SecretRef {
+  readonly secretArn: string;
+  /** Known for secrets the stack owns or imports by complete ARN. */
+  readonly secretFullArn?: string | undefined;
+}
+export interface KeyRef {
+  readonly keyArn: string;
+}
+
+export interface NodeFunctionProps
+  extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'handler' | 'role' | 'logGroup' | 'bundling'> {
+  /** Handler module name: the function's code is `functions/<handlerName>.ts`, export `handler`. */
+  readonly handlerName: string;
+  readonly logRetention: RetentionDays;
+  /** Applied to the log group: keep logs in production, drop them with a development stack. */
+  readonly logRemovalPolicy: RemovalPolicy;
+}
+
+export class NodeFunction extends NodejsFunction {
+  readonly handlerName: string;
+  readonly functionLogGroup: LogGroup;
+  readonly executionRole: Role;
+
+  constructor(scope: Construct, id: string, props: NodeFunctionProps) {
+    const { handlerName, logRetention, logRemovalPolicy, environment, ...rest } = props;
+    const entry = path.join(PROJECT_ROOT, 'functions', `${handlerName}.ts`);
+    if (!existsSync(entry)) throw new Error(`handler module not found: functions/${handlerName}.ts`);
+
+    // Created beside the function (a subclass cannot create children before super()).
+    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: logRetention, removalPolicy: logRemovalPolicy });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${handlerName} function`,
+    });
+
+    super(scope, id, {
+      memorySize: 512,
+      timeout: Duration.seconds(10),
+      ...rest,
+      entry,
+      handler: 'handler',
+      runtime: FUNCTION_RUNTIME,
+      architecture: FUNCTION_ARCHITECTURE,
+      role,
+      logGroup,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...environment },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
+        logLevel: LogLevel.ERROR,
+        // The Node.js 22 runtime provides AWS SDK v3; keeping it out keeps bundles small.
+        externalModules: ['@aws-sdk/*'],
+      },
+    });
+    this.handlerName = handlerName;
+    this.functionLogGroup = logGroup;
+    this.executionRole = role;
+
+    // Lambda writes to the pre-created group only: no logs:CreateLogGroup, no account-wide log access.
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    );
+  }
+
+  /**
+   * Grants table access and sets the table-name variable. Reading also allows
+   * `Query` on the table's indexes, each named (no `index/*` wildcard).
+   */
+  bindTable(definition: TableDefinition, table: TableRef, access: TableAccess): this {
+    this.executionRole.addToPrincipalPolicy(
+      new PolicyStatement({ actions: [...TABLE_ACTIONS[access]], resources: [table.tableArn] }),
+    );
+    if (access !== 'write' && definition.globalIndexes.length > 0) {
+      this.executionRole.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: [...INDEX_ACTIONS],
+          resources: definition.globalIndexes.map((index) => `${table.tableArn}/index/${index.indexName}`),
+        }),
+      );
+    }
+    this.addEnvironment(definition.envName, table.tableName);
+    return this;
+  }
+
+  /** Grants SendMessage on a queue and sets its URL variable. (Consuming is the event source's job.) */
+  bindQueue(envName: EnvName, queue: QueueRef): this {
+    this.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+    this.addEnvironment(envName, queue.queueUrl);
+    return this;
+  }
+
+  /** Grants reading one secret's value and passes its ARN in `envName`. */
+  bindSecret(envName: EnvName, secret: SecretRef): this {
+    // An imported secret known by its partial ARN matches the random suffix Secrets Manager appends.
+    const resource = secret.secretFullArn ?? `${secret.secretArn}-??????`;
+    this.executionRole.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [resource] }),
+    );
+    this.addEnvironment(envName, secret.secretArn);
+    return this;
+  }
+
+  /** Grants the KMS actions for one use of a key and passes the key ARN in `envName`. */
+  bindKey(envName: EnvName, key: KeyRef, use: KeyUse): this {
+    this.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: [...KEY_ACTIONS[use]], resources: [key.keyArn] }));
+    this.addEnvironment(envName, key.keyArn);
+    return this;
+  }
+
+  /** Sets plain (non-secret) settings, skipping undefined values. */
+  setEnvironment(values: Partial<Record<EnvName, string | undefined>>): this {
+    for (const [name, value] of Object.entries(values)) {
+      if (value !== undefined) this.addEnvironment(name, value);
+    }
+    return this;
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * The whole service in one stack: HTTP API → one function per handler, the
+ * update queue → worker, four DynamoDB tables, secrets and a KMS key, the
+ * upstream login (Cognito by default), alarms, and outputs that name every value
+ * Notion's integration dashboard asks for.
+ *
+ * Each function is granted only what its handler uses; the list below is the
+ * single place to read (and review) who may touch what.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ServiceAlarms } from './constructs/alarms.js';
+import { DataTables } from './constructs/data-tables.js';
+import { ServiceApi } from './constructs/http-api.js';
+import { NodeFunction } from './constructs/node-function.js';
+import { ServiceSecrets } from './constructs/service-secrets.js';
+import { UpdateQueues } from './constructs/update-queue.js';
+import { UpstreamIdentity } from './constructs/upstream-identity.js';
+import {
+  AUTH_STATE_TABLE,
+  CONNECTIONS_TABLE,
+  RATE_LIMITS_TABLE,
+  SUBSCRIPTIONS_TABLE,
+  WORKER_TIMEOUT_SECONDS,
+} from './data-model.js';
+import { ENV } from './env-names.js';
+import { HANDLERS, type HttpHandlerName, ROUTES, WORKER_HANDLER } from './routes.js';
+import { OUTPUTS, TABLE_OUTPUTS } from './stack-outputs.js';
+import type { StageConfig } from './stage-config.js';
+
+export interface NotionLinkPreviewStackProps extends StackProps {
+  readonly config: StageConfig;
+}
+
+/** `oauth-authorize` → `OAuthAuthorizeFunction` (stable logical ids). */
+export const functionId = (handlerName: string): string =>
+  `${handlerName
+    .split('-')
+    .map((part) => (part === 'oauth' ? 'OAuth' : part.charAt(0).toUpperCase() + part.slice(1)))
+    .join('')}Function`;
+
+export class NotionLinkPreviewStack extends Stack {
+  readonly config: StageConfig;
+  readonly tables: DataTables;
+  readonly queues: UpdateQueues;
+  readonly secrets: ServiceSecrets;
+  readonly upstream: UpstreamIdentity;
+  readonly api: ServiceApi;
+  readonly functions: Readonly<Record<HttpHandlerName, NodeFunction>>;
+  readonly worker: NodeFunction;
+  readonly alarms: ServiceAlarms;
+
+  constructor(scope: Construct, id: string, props: NotionLinkPreviewStackProps) {
+    super(scope, id, {
+      description: `Notion Link Previews backend: OAuth, unfurl callbacks and pushed updates (stage ${props.config.stage})`,
+      ...props,
+    });
+    const config = props.config;
+    this.config = config;
+    const dataRemoval = config.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = config.logRetentionDays as RetentionDays;
+
+    this.tables = new DataTables(this, 'Data', { removalPolicy: dataRemoval });
+    this.queues = new UpdateQueues(this, 'Updates', {
+      removalPolicy: dataRemoval,
+      workerTimeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
+    });
+    this.secrets = new ServiceSecrets(this, 'Secrets', { stage: config.stage, removalPolicy: dataRemoval });
+    this.api = new ServiceApi(this, 'Http', {
+      stage: config.stage,
+      rateLimit: config.apiRateLimit,
+      burstLimit: config.apiBurstLimit,
+      logRetention,
+      logRemovalPolicy: dataRemoval,
+      ...(config.customDomain ? { customDomain: config.customDomain } : {}),
+    });
+    const baseUrl = this.api.baseUrl;
+    this.upstream = new UpstreamIdentity(this, 'Upstream', {
+      stage: config.stage,
+      callbackUrl: `${baseUrl}/oauth/callback`,
+      removalPolicy: dataRemoval,
+      ...(config.externalOidc ? { external: config.externalOidc } : {}),
+      ...(config.cognitoDomainPrefix ? { cognitoDomainPrefix: config.cognitoDomainPrefix } : {}),
+    });
+
+    const fn = (handlerName: string, timeout = Duration.seconds(10)): NodeFunction => {
+      const f = new NodeFunction(this, functionId(handlerName), {
+        handlerName,
+        description: handlerName === WORKER_HANDLER ? 'SQS update worker' : HANDLERS[handlerName as HttpHandlerName].description,
+        timeout,
+        logRetention,
+        logRemovalPolicy: dataRemoval,
+      });
+      f.setEnvironment({ [ENV.STAGE]: config.stage, [ENV.LOG_LEVEL]: config.logLevel, [ENV.PUBLIC_BASE_URL]: baseUrl });
+      f.addEnvironment('POWERTOOLS_SERVICE_NAME', 'notion-link-preview');
+      Validations.of(f).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-L1',
+        reason:
+          'Pinned to Node.js 22 on purpose: bundles are built and tested for node22 and the local runtime runs the same code on Node 20/22; moving to a newer runtime is a deliberate, tested change.',
+      });
+      return f;
+    };
+
+    const { oauthClientSecret, notionCredentials, tokenSigningKey, changesWebhookSecret, notionTokenKey } = this.secrets;
+    const t = (def: typeof CONNECTIONS_TABLE) => this.tables.table(def);
+    const notionApi = {
+      [ENV.NOTION_API_BASE_URL]: config.notionApiBaseUrl,
+      [ENV.NOTION_VERSION]: config.notionVersion,
+    };
+    const source = {
+      [ENV.SOURCE_ADAPTER]: config.sourceAdapter,
+      [ENV.SOURCE_BASE_URL]: config.sourceBaseUrl,
+      [ENV.UNFURL_RULES]: config.unfurlRules,
+      [ENV.DEV_NAME]: config.devName,
+    };
+
+    // --- GET /oauth/authorize, GET /oauth/callback, POST /oauth/consent ---
+    // Pending authorizations, codes and refusals; creates the connection with the Notion token
+    // envelope-encrypted; exchanges Notion's code with the integration credentials; logs in upstream.
+    const authorize = fn('oauth-authorize')
+      .bindTable(AUTH_STATE_TABLE, t(AUTH_STATE_TABLE), 'readWrite')
+      .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'readWrite')
+      .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, 'encrypt')
+      .bindSecret(ENV.NOTION_CREDENTIALS_SECRET_ARN, notionCredentials)
+      .bindSecret(ENV.OIDC_CLIENT_SECRET_ARN, this.upstream.clientSecret)
+      .setEnvironment({
+        [ENV.OAUTH_CLIENT_ID]: config.oauthClientId,
+        [ENV.OIDC_ISSUER]: this.upstream.issuer,
+        [ENV.OIDC_CLIENT_ID]: this.upstream.clientId,
+        [ENV.NOTION_REDIRECT_URIS]: config.notionRedirectUris,
+        ...notionApi,
+      });
+
+    // --- POST /oauth/token --- authenticates Notion, redeems codes, rotates refresh tokens, signs JWTs.
+    const token = fn('oauth-token')
+      .bindTable(AUTH_STATE_TABLE, t(AUTH_STATE_TABLE), 'readWrite')
+      .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'readWrite')
+      .bindSecret(ENV.OAUTH_CLIENT_SECRET_ARN, oauthClientSecret)
+      .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey)
+      .setEnvironment({ [ENV.OAUTH_CLIENT_ID]: config.oauthClientId });
+
+    // --- POST /unfurl --- verifies the bearer (one connection read), renders, records the subscription.
+    const unfurl = fn('unfurl')
+      .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'read')
+      .bindTable(SUBSCRIPTIONS_TABLE, t(SUBSCRIPTIONS_TABLE), 'write')
+      .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey)
+      .setEnvironment(source);
+
+    // --- DELETE /unfurl, DELETE|POST /deleted-token --- removes subscriptions, revokes a connection.
+    const unfurlDelete = fn('unfurl-delete')
+      .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'readWrite')
+      .bindTable(SUBSCRIPTIONS_TABLE, t(SUBSCRIPTIONS_TABLE), 'readWrite')
+      .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey);
+
+    // --- POST /changes --- verifies the webhook signature and enqueues change events.
+    const changes = fn('changes')
+      .bindQueue(ENV.UPDATE_QUEUE_URL, this.queues.queue)
+      .bindSecret(ENV.CHANGES_WEBHOOK_SECRET_ARN, changesWebhookSecret);
+
+    // --- GET /.well-known/oauth-authorization-server --- static document built from PUBLIC_BASE_URL.
+    const metadata = fn('metadata');
+
+    // --- SQS worker --- fans out to subscriptions, honours rate limits, decrypts Notion tokens,
+    // re-enqueues with a delay while rate limited and parks poison events in the DLQ with a reason.
+    this.worker = fn(WORKER_HANDLER, Duration.seconds(WORKER_TIMEOUT_SECONDS))
+      .bindTable(SUBSCRIPTIONS_TABLE, t(SUBSCRIPTIONS_TABLE), 'readWrite')
+      .bindTable(RATE_LIMITS_TABLE, t(RATE_LIMITS_TABLE), 'readWrite')
+      .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'readWrite')
+      .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, 'decrypt')
+      .bindSecret(ENV.NOTION_CREDENTIALS_SECRET_ARN, notionCredentials)
+      .bindQueue(ENV.UPDATE_QUEUE_URL, this.queues.queue)
+      .bindQueue(ENV.UPDATE_DLQ_URL, this.queues.deadLetterQueue)
+      .setEnvironment({
+        ...notionApi,
+        ...source,
+        [ENV.NOTION_RATE_LIMIT_PER_MINUTE]: String(config.notionRateLimitPerMinute),
+      });
+    this.worker.addEventSource(
+      new SqsEventSource(this.queues.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: config.workerMaxConcurrency,
+      }),
+    );
+
+    this.functions = {
+      'oauth-authorize': authorize,
+      'oauth-token': token,
+      unfurl,
+      'unfurl-delete': unfurlDelete,
+      changes,
+      metadata,
+    };
+    this.api.addServiceRoutes(this.functions);
+
+    this.alarms = new ServiceAlarms(this, 'Alarms', {
+      stage: config.stage,
+      api: this.api.api,
+      worker: this.worker,
+      queue: this.queues.queue,
+      deadLetterQueue: this.queues.deadLetterQueue,
+      removalPolicy: dataRemoval,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+    });
+
+    this.addOutputs(baseUrl);
+  }
+
+  private addOutputs(baseUrl: string): void {
+    const out = (key: string, value: string, description: string) => new CfnOutput(this, key, { value, description });
+    const url = (path: string) => `${baseUrl}${path}`;
+    const dashboardPath = (field: string): string => {
+      const route = ROUTES.find((r) => r.dashboardField === field);
+      if (!route) throw new Error(`no route for Notion dashboard field "${field}"`);
+      return route.path;
+    };
+
+    out(OUTPUTS.stage, this.config.stage, 'Deployment stage');
+    out(OUTPUTS.publicBaseUrl, baseUrl, 'Base URL of the service');
+    out(OUTPUTS.apiEndpoint, this.api.api.apiEndpoint, 'Default execute-api endpoint of the HTTP API');
+    if (this.api.domainName) {
+      out(
+        OUTPUTS.customDomainTarget,
+        this.api.domainName.regionalDomainName,
+        'Point a CNAME (or alias) record for the custom domain at this name',
+      );
+    }
+
+    out(OUTPUTS.authorizeUrl, url(dashboardPath('OAuth Authorize URL')), 'Notion dashboard: OAuth Authorize URL');
+    out(OUTPUTS.tokenUrl, url(dashboardPath('OAuth Token URL')), 'Notion dashboard: OAuth Token URL');
+    out(OUTPUTS.oauthClientId, this.config.oauthClientId, 'Notion dashboard: OAuth Client ID');
+    out(
+      OUTPUTS.oauthClientSecretArn,
+      this.secrets.oauthClientSecret.secretArn,
+      'Notion dashboard: OAuth Client Secret is the value of this Secrets Manager secret',
+    );
+    out(
+      OUTPUTS.oauthClientSecretCommand,
+      `aws secretsmanager get-secret-value --secret-id ${this.secrets.oauthClientSecret.secretArn} --query SecretString --output text`,
+      'Command that prints the OAuth Client Secret for the Notion dashboard',
+    );
+    out(OUTPUTS.unfurlUrl, url(dashboardPath('Unfurl Callback URL')), 'Notion dashboard: Unfurl Callback URL (POST and DELETE)');
+    out(OUTPUTS.deletedTokenUrl, url(dashboardPath('Deleted Token Callback URL')), 'Notion dashboard: Deleted Token Callback URL');
+
+    out(OUTPUTS.changesUrl, url('/changes'), 'Signed change webhook (Standard Webhooks) for the product');
+    out(OUTPUTS.metadataUrl, url('/.well-known/oauth-authorization-server'), 'RFC 8414 authorization server metadata');
+    out(OUTPUTS.oauthCallbackUrl, url('/oauth/callback'), 'Redirect URI to register with an external OIDC provider');
+
+    out(
+      OUTPUTS.notionCredentialsSecretArn,
+      this.secrets.notionCredentials.secretArn,
+      'Store the Notion integration OAuth credentials here as {"clientId","clientSecret"}',
+    );
+    out(OUTPUTS.changesWebhookSecretArn, this.secrets.changesWebhookSecret.secretArn, 'Signing secret of the change webhook');
+    out(OUTPUTS.tokenSigningKeySecretArn, this.secrets.tokenSigningKey.secretArn, 'Seed of the access-token signing key');
+    out(OUTPUTS.notionTokenKeyArn, this.secrets.notionTokenKey.keyArn, 'KMS key encrypting stored Notion tokens');
+
+    out(OUTPUTS.oidcIssuer, this.upstream.issuer, 'Upstream OpenID Connect issuer');
+    out(OUTPUTS.oidcClientId, this.upstream.clientId, 'Client id at the upstream OpenID Connect provider');
+    out(OUTPUTS.oidcClientSecretArn, this.upstream.clientSecret.secretArn, 'Secret holding the upstream client secret');
+    if (this.upstream.cognito) {
+      out(OUTPUTS.cognitoUserPoolId, this.upstream.cognito.userPool.userPoolId, 'Cognito user pool: create users here');
+      out(OUTPUTS.cognitoLoginUrl, this.upstream.cognito.loginBaseUrl, 'Cognito hosted login domain');
+    }
+
+    for (const [definition, table] of this.tables.entries()) {
+      const key = TABLE_OUTPUTS[definition.id];
+      if (key) out(key, table.tableName, `DynamoDB table ${definition.id}`);
+    }
+    out(OUTPUTS.updateQueueUrl, this.queues.queue.queueUrl, 'Update queue (SendMessage change events here)');
+    out(OUTPUTS.updateQueueName, this.queues.queue.queueName, 'Update queue name');
+    out(OUTPUTS.deadLetterQueueUrl, this.queues.deadLetterQueue.queueUrl, 'Dead-letter queue of the update queue');
+    out(OUTPUTS.deadLetterQueueName, this.queues.deadLetterQueue.queueName, 'Dead-letter queue name');
+  }
+}

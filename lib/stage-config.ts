@@ -1,0 +1,205 @@
+/**
+ * Deployment settings, read once from CDK context (`cdk.json` or `-c key=value`)
+ * and validated, so the stack itself never touches raw context strings.
+ *
+ * Nothing here performs a lookup against an AWS account: `cdk synth` works
+ * offline and without credentials.
+ */
+import type { Node } from 'constructs';
+
+/** Context keys understood by the app (documented in the README). */
+export const CONTEXT_KEYS = {
+  stage: 'stage',
+  oidcIssuer: 'oidcIssuer',
+  oidcClientId: 'oidcClientId',
+  oidcClientSecretArn: 'oidcClientSecretArn',
+  cognitoDomainPrefix: 'cognitoDomainPrefix',
+  domainName: 'domainName',
+  certificateArn: 'certificateArn',
+  oauthClientId: 'oauthClientId',
+  notionApiBaseUrl: 'notionApiBaseUrl',
+  notionVersion: 'notionVersion',
+  notionRedirectUris: 'notionRedirectUris',
+  notionRateLimitPerMinute: 'notionRateLimitPerMinute',
+  sourceAdapter: 'sourceAdapter',
+  sourceBaseUrl: 'sourceBaseUrl',
+  unfurlRules: 'unfurlRules',
+  devName: 'devName',
+  logLevel: 'logLevel',
+  logRetentionDays: 'logRetentionDays',
+  apiRateLimit: 'apiRateLimit',
+  apiBurstLimit: 'apiBurstLimit',
+  workerMaxConcurrency: 'workerMaxConcurrency',
+  alarmEmail: 'alarmEmail',
+} as const;
+
+/** Stages whose data survives `cdk destroy` and whose tables are deletion-protected. */
+export const PRODUCTION_STAGES: readonly string[] = ['prod', 'production'];
+
+export interface ExternalOidcSettings {
+  readonly issuer: string;
+  readonly clientId: string;
+  /** ARN of a Secrets Manager secret whose SecretString is the client secret. */
+  readonly clientSecretArn: string;
+}
+
+export interface CustomDomainSettings {
+  readonly domainName: string;
+  /** ACM certificate in the stack's region covering `domainName`. */
+  readonly certificateArn: string;
+}
+
+export interface StageConfig {
+  readonly stage: string;
+  readonly production: boolean;
+  /** Set: use this issuer as the upstream login. Unset: the stack creates a Cognito user pool. */
+  readonly externalOidc?: ExternalOidcSettings;
+  readonly cognitoDomainPrefix?: string;
+  readonly customDomain?: CustomDomainSettings;
+  /** The OAuth client id typed into Notion's dashboard (not a secret). */
+  readonly oauthClientId: string;
+  readonly notionApiBaseUrl: string;
+  readonly notionVersion?: string;
+  readonly notionRedirectUris?: string;
+  readonly notionRateLimitPerMinute: number;
+  readonly sourceAdapter?: string;
+  readonly sourceBaseUrl?: string;
+  readonly unfurlRules?: string;
+  readonly devName?: string;
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  readonly logRetentionDays: number;
+  readonly apiRateLimit: number;
+  readonly apiBurstLimit: number;
+  readonly workerMaxConcurrency: number;
+  readonly alarmEmail?: string;
+}
+
+export class StageConfigError extends Error {
+  override readonly name = 'StageConfigError';
+}
+
+type ContextReader = (key: string) => unknown;
+
+const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
+const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const CERT_ARN_PATTERN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+/** Retention values CloudWatch Logs accepts. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+const text = (read: ContextReader, key: string): string | undefined => {
+  const v = read(key);
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+    throw new StageConfigError(`context "${key}" must be a string`);
+  }
+  const s = String(v).trim();
+  return s === '' ? undefined : s;
+};
+
+const integer = (read: ContextReader, key: string, fallback: number, min: number, max: number): number => {
+  const s = text(read, key);
+  if (s === undefined) return fallback;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new StageConfigError(`context "${key}" must be an integer between ${min} and ${max}, got "${s}"`);
+  }
+  return n;
+};
+
+const httpsUrl = (key: string, value: string | undefined): string | undefined => {
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new StageConfigError(`context "${key}" must be an absolute URL, got "${value}"`);
+  }
+  if (parsed.protocol !== 'https:') throw new StageConfigError(`context "${key}" must use https, got "${value}"`);
+  return value.replace(/\/+$/, '');
+};
+
+/** Reads and validates every deployment setting from a context reader. */
+export const readStageConfig = (read: ContextReader): StageConfig => {
+  const k = CONTEXT_KEYS;
+  const stage = text(read, k.stage) ?? 'dev';
+  if (!STAGE_PATTERN.test(stage)) {
+    throw new StageConfigError(`context "stage" must match ${STAGE_PATTERN} (lower-case, ≤ 20 chars), got "${stage}"`);
+  }
+
+  const issuer = httpsUrl(k.oidcIssuer, text(read, k.oidcIssuer));
+  const clientId = text(read, k.oidcClientId);
+  const clientSecretArn = text(read, k.oidcClientSecretArn);
+  const oidcGiven = [issuer, clientId, clientSecretArn].filter((v) => v !== undefined).length;
+  if (oidcGiven !== 0 && oidcGiven !== 3) {
+    throw new StageConfigError('an external OIDC issuer needs all of oidcIssuer, oidcClientId and oidcClientSecretArn');
+  }
+  if (clientSecretArn !== undefined && !SECRET_ARN_PATTERN.test(clientSecretArn)) {
+    throw new StageConfigError(`context "oidcClientSecretArn" must be a Secrets Manager secret ARN, got "${clientSecretArn}"`);
+  }
+
+  const domainName = text(read, k.domainName);
+  const certificateArn = text(read, k.certificateArn);
+  if ((domainName === undefined) !== (certificateArn === undefined)) {
+    throw new StageConfigError('a custom domain needs both domainName and certificateArn');
+  }
+  if (domainName !== undefined && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domainName)) {
+    throw new StageConfigError(`context "domainName" must be a lower-case DNS name, got "${domainName}"`);
+  }
+  if (certificateArn !== undefined && !CERT_ARN_PATTERN.test(certificateArn)) {
+    throw new StageConfigError(`context "certificateArn" must be an ACM certificate ARN, got "${certificateArn}"`);
+  }
+
+  const cognitoDomainPrefix = text(read, k.cognitoDomainPrefix);
+  if (cognitoDomainPrefix !== undefined && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(cognitoDomainPrefix)) {
+    throw new StageConfigError(`context "cognitoDomainPrefix" must be lower-case letters, digits and hyphens`);
+  }
+  if (cognitoDomainPrefix !== undefined && /aws|amazon|cognito/.test(cognitoDomainPrefix)) {
+    throw new StageConfigError('context "cognitoDomainPrefix" may not contain "aws", "amazon" or "cognito"');
+  }
+
+  const logLevel = (text(read, k.logLevel) ?? 'INFO').toUpperCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new StageConfigError(`context "logLevel" must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const logRetentionDays = integer(read, k.logRetentionDays, 30, 1, 3653);
+  if (!RETENTION_DAYS.includes(logRetentionDays)) {
+    throw new StageConfigError(`context "logRetentionDays" must be one of ${RETENTION_DAYS.join(', ')}`);
+  }
+
+  const alarmEmail = text(read, k.alarmEmail);
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
+    throw new StageConfigError(`context "alarmEmail" must be an e-mail address`);
+  }
+
+  const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+    (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+
+  return {
+    stage,
+    production: PRODUCTION_STAGES.includes(stage),
+    ...(issuer !== undefined && clientId !== undefined && clientSecretArn !== undefined
+      ? { externalOidc: { issuer, clientId, clientSecretArn } }
+      : {}),
+    ...optional('cognitoDomainPrefix', cognitoDomainPrefix),
+    ...(domainName !== undefined && certificateArn !== undefined ? { customDomain: { domainName, certificateArn } } : {}),
+    oauthClientId: text(read, k.oauthClientId) ?? 'notion-link-preview',
+    notionApiBaseUrl: httpsUrl(k.notionApiBaseUrl, text(read, k.notionApiBaseUrl)) ?? 'https://api.notion.com',
+    ...optional('notionVersion', text(read, k.notionVersion)),
+    ...optional('notionRedirectUris', text(read, k.notionRedirectUris)),
+    notionRateLimitPerMinute: integer(read, k.notionRateLimitPerMinute, 180, 1, 6000),
+    ...optional('sourceAdapter', text(read, k.sourceAdapter)),
+    ...optional('sourceBaseUrl', httpsUrl(k.sourceBaseUrl, text(read, k.sourceBaseUrl))),
+    ...optional('unfurlRules', text(read, k.unfurlRules)),
+    ...optional('devName', text(read, k.devName)),
+    logLevel: logLevel as StageConfig['logLevel'],
+    logRetentionDays,
+    apiRateLimit: integer(read, k.apiRateLimit, 50, 1, 10_000),
+    apiBurstLimit: integer(read, k.apiBurstLimit, 100, 1, 5_000),
+    workerMaxConcurrency: integer(read, k.workerMaxConcurrency, 5, 2, 1000),
+    ...optional('alarmEmail', alarmEmail),
+  };
+};
+
+/** Reads the stage configuration from a construct node's context. */
+export const stageConfigFromContext = (node: Node): StageConfig => readStageConfig((key) => node.tryGetContext(key));

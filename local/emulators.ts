@@ -11,31 +11,32 @@
  * choice and for what each emulator lacks (notably: neither deletes expired
  * items, so a sweep here stands in for DynamoDB TTL and readers check expiry).
  */
+
+import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import {
+  type AttributeDefinition,
+  type AttributeValue,
+  BatchWriteItemCommand,
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
-  ScanCommand,
-  BatchWriteItemCommand,
-  type AttributeDefinition,
-  type AttributeValue,
   type GlobalSecondaryIndex,
   type KeySchemaElement,
+  ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
-import { ENV } from '#lib/env-names.js';
 import {
-  QUEUES,
-  TABLES,
-  localResourceName,
   type KeyAttribute,
+  localResourceName,
+  QUEUES,
   type QueueDefinition,
+  TABLES,
   type TableDefinition,
 } from '#lib/data-model.js';
+import { ENV } from '#lib/env-names.js';
 
 export interface EmulatorOptions {
   /** Interface to bind; 127.0.0.1 unless told otherwise. */
@@ -169,11 +170,15 @@ export const sweepExpired = async (client: DynamoDBClient, prefix: string, nowMs
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      const keys = (page.Items ?? []).map((item) => Object.fromEntries(keyNames.map((k) => [k, item[k] as AttributeValue])));
+      const keys = (page.Items ?? []).map((item) =>
+        Object.fromEntries(keyNames.map((k) => [k, item[k] as AttributeValue])),
+      );
       for (let i = 0; i < keys.length; i += 25) {
         const chunk = keys.slice(i, i + 25);
         await client.send(
-          new BatchWriteItemCommand({ RequestItems: { [tableName]: chunk.map((Key) => ({ DeleteRequest: { Key } })) } }),
+          new BatchWriteItemCommand({
+            RequestItems: { [tableName]: chunk.map((Key) => ({ DeleteRequest: { Key } })) },
+          }),
         );
         deleted += chunk.length;
       }

@@ -78,8 +78,13 @@ export type RefreshTokenSwap =
   /** The expected hash was not current: stale, reused, or the connection is no longer active. */
   | { readonly outcome: 'conflict'; readonly connection: Connection | undefined };
 
+/** A store refused to create something that already exists (e.g. a connection id). */
+export class AlreadyExistsError extends Error {
+  override readonly name = 'AlreadyExistsError';
+}
+
 export interface ConnectionStore {
-  /** Creates a connection; fails if the id exists. */
+  /** Creates a connection; fails with AlreadyExistsError if the id exists. */
   create(connection: Connection): Promise<void>;
   get(id: string): Promise<Connection | undefined>;
   listBySubject(subject: string): Promise<Connection[]>;

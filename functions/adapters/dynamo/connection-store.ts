@@ -1,0 +1,209 @@
+/**
+ * ConnectionStore on DynamoDB (table CONNECTIONS_TABLE, key `pk` = "connection#<id>",
+ * index bySubject). Single use and rotation rest on conditional writes only.
+ */
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  AlreadyExistsError,
+  type Connection,
+  type ConnectionStatus,
+  type ConnectionStore,
+  type RefreshTokenSwap,
+} from '#core/ports.js';
+import { CONNECTIONS_TABLE } from '#lib/data-model.js';
+import { isConditionFailed } from './client.js';
+import { PREVIOUS_REFRESH_HASHES_KEPT, PREVIOUS_REFRESH_HASHES_TRIM_AT } from './rules.js';
+
+const SUBJECT_INDEX = CONNECTIONS_TABLE.globalIndexes[0]?.indexName ?? 'bySubject';
+const key = (id: string) => ({ pk: `connection#${id}` });
+
+type Item = Record<string, unknown>;
+
+/** Rebuilds a Connection from an item, dropping storage-only attributes. */
+export const connectionFromItem = (item: Item): Connection => {
+  const c = item as unknown as Connection;
+  return {
+    id: c.id,
+    subject: c.subject,
+    displayName: c.displayName,
+    clientId: c.clientId,
+    scope: c.scope,
+    notion: {
+      workspaceId: c.notion.workspaceId,
+      workspaceName: c.notion.workspaceName ?? null,
+      workspaceIcon: c.notion.workspaceIcon ?? null,
+      botId: c.notion.botId,
+    },
+    ...(c.notionTokenCiphertext !== undefined ? { notionTokenCiphertext: c.notionTokenCiphertext } : {}),
+    ...(c.notionRefreshTokenCiphertext !== undefined
+      ? { notionRefreshTokenCiphertext: c.notionRefreshTokenCiphertext }
+      : {}),
+    ...(c.upstreamTokenCiphertext !== undefined ? { upstreamTokenCiphertext: c.upstreamTokenCiphertext } : {}),
+    status: c.status,
+    tokenGeneration: Number(c.tokenGeneration),
+    ...(c.refreshTokenHash !== undefined ? { refreshTokenHash: c.refreshTokenHash } : {}),
+    previousRefreshTokenHashes: [...(c.previousRefreshTokenHashes ?? [])],
+    createdAt: Number(c.createdAt),
+    updatedAt: Number(c.updatedAt),
+    ...(c.revokedAt !== undefined ? { revokedAt: Number(c.revokedAt) } : {}),
+    ...(c.revokedReason !== undefined ? { revokedReason: c.revokedReason } : {}),
+  };
+};
+
+export class DynamoConnectionStore implements ConnectionStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(connection: Connection): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...key(connection.id),
+            ...connection,
+            previousRefreshTokenHashes: [...connection.previousRefreshTokenHashes],
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailed(error)) throw new AlreadyExistsError(`Connection ${connection.id} already exists`);
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<Connection | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key(id), ConsistentRead: true }));
+    return out.Item ? connectionFromItem(out.Item) : undefined;
+  }
+
+  async listBySubject(subject: string): Promise<Connection[]> {
+    const result: Connection[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: SUBJECT_INDEX,
+          KeyConditionExpression: '#subject = :subject',
+          ExpressionAttributeNames: { '#subject': 'subject' },
+          ExpressionAttributeValues: { ':subject': subject },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) result.push(connectionFromItem(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return result;
+  }
+
+  async swapRefreshToken(
+    id: string,
+    swap: { readonly expectedHash: string | null; readonly newHash: string; readonly now: number },
+  ): Promise<RefreshTokenSwap> {
+    const names: Record<string, string> = {
+      '#status': 'status',
+      '#hash': 'refreshTokenHash',
+      '#updatedAt': 'updatedAt',
+    };
+    const values: Record<string, unknown> = { ':active': 'active', ':new': swap.newHash, ':now': swap.now };
+    let set = '#hash = :new, #updatedAt = :now';
+    let condition = 'attribute_exists(pk) AND #status = :active AND ';
+    if (swap.expectedHash === null) {
+      condition += 'attribute_not_exists(#hash)';
+    } else {
+      condition += '#hash = :expected';
+      values[':expected'] = swap.expectedHash;
+      values[':rotated'] = [swap.expectedHash];
+      values[':empty'] = [];
+      names['#prev'] = 'previousRefreshTokenHashes';
+      set += ', #prev = list_append(if_not_exists(#prev, :empty), :rotated)';
+    }
+    let updated: Connection;
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key(id),
+          UpdateExpression: `SET ${set}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      updated = connectionFromItem(out.Attributes as Item);
+    } catch (error) {
+      if (isConditionFailed(error)) return { outcome: 'conflict', connection: await this.get(id) };
+      throw error;
+    }
+    return { outcome: 'swapped', connection: await this.trimPrevious(updated) };
+  }
+
+  /** Trims the rotated-hash list once it passed the threshold (a second, rare, conditional write). */
+  private async trimPrevious(connection: Connection): Promise<Connection> {
+    const prev = connection.previousRefreshTokenHashes;
+    if (prev.length <= PREVIOUS_REFRESH_HASHES_TRIM_AT) return connection;
+    const drop = prev.length - PREVIOUS_REFRESH_HASHES_KEPT;
+    const removals = Array.from({ length: drop }, (_, i) => `#prev[${i}]`).join(', ');
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key(connection.id),
+          UpdateExpression: `REMOVE ${removals}`,
+          ConditionExpression: '#hash = :current AND size(#prev) = :size',
+          ExpressionAttributeNames: { '#prev': 'previousRefreshTokenHashes', '#hash': 'refreshTokenHash' },
+          ExpressionAttributeValues: { ':current': connection.refreshTokenHash, ':size': prev.length },
+        }),
+      );
+    } catch (error) {
+      // A concurrent rotation or revocation won: the next rotation trims.
+      if (isConditionFailed(error)) return connection;
+      throw error;
+    }
+    return { ...connection, previousRefreshTokenHashes: prev.slice(drop) };
+  }
+
+  async end(
+    id: string,
+    change: { readonly status: Exclude<ConnectionStatus, 'active'>; readonly reason: string; readonly now: number },
+  ): Promise<Connection | undefined> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key(id),
+          UpdateExpression:
+            'SET #status = :status, revokedAt = :now, revokedReason = :reason, updatedAt = :now ' +
+            'ADD tokenGeneration :one ' +
+            'REMOVE notionTokenCiphertext, notionRefreshTokenCiphertext, upstreamTokenCiphertext, refreshTokenHash',
+          ConditionExpression: 'attribute_exists(pk) AND #status = :active',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':status': change.status,
+            ':active': 'active',
+            ':now': change.now,
+            ':reason': change.reason,
+            ':one': 1,
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return connectionFromItem(out.Attributes as Item);
+    } catch (error) {
+      // Missing, or already ended: nothing changes (idempotent).
+      if (isConditionFailed(error)) return this.get(id);
+      throw error;
+    }
+  }
+}

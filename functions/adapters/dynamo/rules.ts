@@ -1,0 +1,111 @@
+/**
+ * Storage rules shared by the DynamoDB adapters and their in-memory twins, so
+ * that both compute exactly the same results (the same contract tests run
+ * against both). Pure functions, no SDK.
+ */
+import type { BucketPolicy } from '#core/ports.js';
+
+/** Hashes of rotated-away refresh tokens kept at least this many, for reuse detection. */
+export const PREVIOUS_REFRESH_HASHES_KEPT = 20;
+
+/**
+ * The list of previous refresh hashes grows by one per rotation (inside the one
+ * conditional write of the swap) and is trimmed back to the newest
+ * PREVIOUS_REFRESH_HASHES_KEPT once it exceeds twice that, so a trim write is
+ * needed once every 20 rotations rather than on every one.
+ */
+export const PREVIOUS_REFRESH_HASHES_TRIM_AT = PREVIOUS_REFRESH_HASHES_KEPT * 2;
+
+/** Consumed (and expired) authorization codes stay this long for replay detection. */
+export const CODE_REPLAY_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** Default and largest page of `listByResource`. */
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+
+/** Epoch seconds for a DynamoDB TTL attribute (rounded up: never delete early). */
+export const ttlSeconds = (epochMs: number): number => Math.ceil(epochMs / 1000);
+
+/** True when an item with this TTL (epoch seconds) counts as deleted at `now` (ms). */
+export const ttlPassed = (ttl: number | undefined, now: number): boolean => ttl !== undefined && ttl * 1000 <= now;
+
+/** Sort key of a subscription under its resource: unique per (connection, uri). */
+export const subscriptionSortKey = (connectionId: string, uri: string): string => {
+  if (connectionId.includes('#') || connectionId === '') {
+    throw new RangeError('A connection id must be non-empty and must not contain "#"');
+  }
+  return `${connectionId}#${uri}`;
+};
+
+/** DynamoDB orders string keys by their UTF-8 bytes. */
+export const compareKeys = (a: string, b: string): number =>
+  Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
+/** Opaque cursor of `listByResource`: the sort key of the last item returned. */
+export const encodeCursor = (sk: string): string =>
+  Buffer.from(JSON.stringify({ v: 1, sk }), 'utf8').toString('base64url');
+
+export const decodeCursor = (cursor: string): string => {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (typeof parsed === 'object' && parsed !== null && (parsed as { v?: unknown }).v === 1) {
+      const sk = (parsed as { sk?: unknown }).sk;
+      if (typeof sk === 'string' && sk !== '') return sk;
+    }
+  } catch {
+    // fall through
+  }
+  throw new RangeError('Invalid page cursor');
+};
+
+export const pageSize = (limit: number | undefined): number => {
+  if (limit === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError('Page limit must be a positive integer');
+  return Math.min(limit, MAX_PAGE_SIZE);
+};
+
+// ---------------------------------------------------------------------------
+// Token bucket
+// ---------------------------------------------------------------------------
+
+export interface BucketState {
+  /** Tokens available at `at` (may be fractional). */
+  readonly tokens: number;
+  /** Epoch ms of the last refill computation. */
+  readonly at: number;
+}
+
+const round6 = (n: number): number => Math.round(n * 1e6) / 1e6;
+
+export const validatePolicy = (policy: BucketPolicy, cost: number): void => {
+  if (!(policy.capacity > 0) || !(policy.periodMs > 0))
+    throw new RangeError('Bucket capacity and period must be positive');
+  if (!(cost > 0)) throw new RangeError('Cost must be positive');
+  if (cost > policy.capacity) throw new RangeError('Cost exceeds the bucket capacity');
+};
+
+/** Refills a bucket (absent = full) up to `now`; time never runs backwards for a bucket. */
+export const refill = (state: BucketState | undefined, policy: BucketPolicy, now: number): BucketState => {
+  if (!state) return { tokens: policy.capacity, at: now };
+  const elapsed = Math.max(0, now - state.at);
+  const tokens = Math.min(policy.capacity, state.tokens + (elapsed * policy.capacity) / policy.periodMs);
+  return { tokens: round6(tokens), at: Math.max(state.at, now) };
+};
+
+export type BucketDecision =
+  | { readonly allowed: true; readonly next: BucketState; readonly remaining: number }
+  | { readonly allowed: false; readonly retryAfterMs: number };
+
+/** Decides one take on a refilled bucket. */
+export const decideTake = (refilled: BucketState, policy: BucketPolicy, cost: number): BucketDecision => {
+  if (refilled.tokens >= cost) {
+    const tokens = round6(refilled.tokens - cost);
+    return { allowed: true, next: { tokens, at: refilled.at }, remaining: Math.floor(tokens) };
+  }
+  const missing = cost - refilled.tokens;
+  return { allowed: false, retryAfterMs: Math.max(1, Math.ceil((missing * policy.periodMs) / policy.capacity)) };
+};
+
+/** When a bucket would be full again: after that, forgetting it changes nothing (its TTL). */
+export const bucketFullAt = (state: BucketState, policy: BucketPolicy): number =>
+  state.at + Math.ceil(((policy.capacity - state.tokens) * policy.periodMs) / policy.capacity);

@@ -1,0 +1,94 @@
+/** In-memory AuthStateStore with the semantics of the DynamoDB adapter (expiry and TTL included). */
+import {
+  AlreadyExistsError,
+  type AuthorizationCode,
+  type AuthStateStore,
+  type CodeRedemption,
+  type PendingAuthorization,
+} from '#core/ports.js';
+import { CODE_REPLAY_RETENTION_MS, ttlPassed, ttlSeconds } from '../dynamo/rules.js';
+import { stored } from './clone.js';
+
+interface Entry<T> {
+  value: T;
+  /** Exact expiry (ms). */
+  expiresAtMs: number;
+  /** When the item may be gone (epoch seconds, like the TTL attribute). */
+  ttl: number;
+}
+
+export class MemoryAuthStateStore implements AuthStateStore {
+  private readonly codes = new Map<string, Entry<AuthorizationCode>>();
+  private readonly pending = new Map<string, Entry<PendingAuthorization>>();
+  private readonly markers = new Map<string, Entry<string>>();
+
+  private live<T>(map: Map<string, Entry<T>>, key: string, now: number): Entry<T> | undefined {
+    const e = map.get(key);
+    if (!e) return undefined;
+    if (ttlPassed(e.ttl, now)) {
+      map.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  async putCode(code: AuthorizationCode): Promise<void> {
+    if (this.codes.has(code.codeHash)) throw new AlreadyExistsError('Authorization code already exists');
+    this.codes.set(code.codeHash, {
+      value: stored(code),
+      expiresAtMs: code.expiresAt,
+      ttl: ttlSeconds(code.expiresAt + CODE_REPLAY_RETENTION_MS),
+    });
+  }
+
+  async redeemCode(codeHash: string, now: number): Promise<CodeRedemption> {
+    const e = this.live(this.codes, codeHash, now);
+    if (!e) return { outcome: 'unknown' };
+    if (e.value.consumedAt !== undefined) return { outcome: 'replayed', code: stored(e.value) };
+    if (e.expiresAtMs <= now) return { outcome: 'expired' };
+    e.value = { ...e.value, consumedAt: now };
+    return { outcome: 'redeemed', code: stored(e.value) };
+  }
+
+  async putPending(pending: PendingAuthorization): Promise<void> {
+    this.pending.set(pending.id, {
+      value: stored(pending),
+      expiresAtMs: pending.expiresAt,
+      ttl: ttlSeconds(pending.expiresAt),
+    });
+  }
+
+  async getPending(id: string, now: number): Promise<PendingAuthorization | undefined> {
+    const e = this.live(this.pending, id, now);
+    return e && e.expiresAtMs > now ? stored(e.value) : undefined;
+  }
+
+  async updatePending(pending: PendingAuthorization): Promise<boolean> {
+    if (!this.pending.has(pending.id)) return false;
+    await this.putPending(pending);
+    return true;
+  }
+
+  async takePending(id: string, now: number): Promise<PendingAuthorization | undefined> {
+    const e = this.pending.get(id);
+    if (!e || e.expiresAtMs <= now) return undefined;
+    this.pending.delete(id);
+    return stored(e.value);
+  }
+
+  async putMarker(key: string, value: string, expiresAt: number): Promise<void> {
+    this.markers.set(key, { value, expiresAtMs: expiresAt, ttl: ttlSeconds(expiresAt) });
+  }
+
+  async getMarker(key: string, now: number): Promise<string | undefined> {
+    const e = this.live(this.markers, key, now);
+    return e && e.expiresAtMs > now ? e.value : undefined;
+  }
+
+  async putMarkerIfAbsent(key: string, value: string, expiresAt: number, now: number): Promise<boolean> {
+    const e = this.markers.get(key);
+    if (e && e.expiresAtMs > now) return false;
+    await this.putMarker(key, value, expiresAt);
+    return true;
+  }
+}

@@ -1,0 +1,83 @@
+/** In-memory ConnectionStore with the semantics of the DynamoDB adapter. */
+import {
+  AlreadyExistsError,
+  type Connection,
+  type ConnectionStatus,
+  type ConnectionStore,
+  type RefreshTokenSwap,
+} from '#core/ports.js';
+import { PREVIOUS_REFRESH_HASHES_KEPT, PREVIOUS_REFRESH_HASHES_TRIM_AT } from '../dynamo/rules.js';
+import { stored } from './clone.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export class MemoryConnectionStore implements ConnectionStore {
+  private readonly items = new Map<string, Connection>();
+
+  async create(connection: Connection): Promise<void> {
+    if (this.items.has(connection.id)) throw new AlreadyExistsError(`Connection ${connection.id} already exists`);
+    this.items.set(connection.id, stored(connection));
+  }
+
+  async get(id: string): Promise<Connection | undefined> {
+    const c = this.items.get(id);
+    return c ? stored(c) : undefined;
+  }
+
+  async listBySubject(subject: string): Promise<Connection[]> {
+    return [...this.items.values()]
+      .filter((c) => c.subject === subject)
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map((c) => stored(c));
+  }
+
+  async swapRefreshToken(
+    id: string,
+    swap: { readonly expectedHash: string | null; readonly newHash: string; readonly now: number },
+  ): Promise<RefreshTokenSwap> {
+    const current = this.items.get(id);
+    const matches =
+      current !== undefined &&
+      current.status === 'active' &&
+      (swap.expectedHash === null
+        ? current.refreshTokenHash === undefined
+        : current.refreshTokenHash === swap.expectedHash);
+    if (!current || !matches) return { outcome: 'conflict', connection: current ? stored(current) : undefined };
+    let previous =
+      swap.expectedHash === null
+        ? [...current.previousRefreshTokenHashes]
+        : [...current.previousRefreshTokenHashes, swap.expectedHash];
+    if (previous.length > PREVIOUS_REFRESH_HASHES_TRIM_AT) previous = previous.slice(-PREVIOUS_REFRESH_HASHES_KEPT);
+    const next: Connection = {
+      ...current,
+      refreshTokenHash: swap.newHash,
+      previousRefreshTokenHashes: previous,
+      updatedAt: swap.now,
+    };
+    this.items.set(id, next);
+    return { outcome: 'swapped', connection: stored(next) };
+  }
+
+  async end(
+    id: string,
+    change: { readonly status: Exclude<ConnectionStatus, 'active'>; readonly reason: string; readonly now: number },
+  ): Promise<Connection | undefined> {
+    const current = this.items.get(id);
+    if (!current) return undefined;
+    if (current.status !== 'active') return stored(current);
+    const next: Mutable<Connection> = {
+      ...current,
+      status: change.status,
+      revokedAt: change.now,
+      revokedReason: change.reason,
+      updatedAt: change.now,
+      tokenGeneration: current.tokenGeneration + 1,
+    };
+    delete next.notionTokenCiphertext;
+    delete next.notionRefreshTokenCiphertext;
+    delete next.upstreamTokenCiphertext;
+    delete next.refreshTokenHash;
+    this.items.set(id, next);
+    return stored(current);
+  }
+}

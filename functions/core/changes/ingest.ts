@@ -1,0 +1,76 @@
+/**
+ * Ingestion of signed change webhooks: verify, accept each webhook-id once,
+ * validate the body, enqueue one change message.
+ *
+ * Order matters: the signature is checked before anything else (an unsigned
+ * caller learns nothing about our body contract), the webhook-id is claimed
+ * before the enqueue (a replay inside the tolerance window is a no-op), and a
+ * failed enqueue releases the claim so the sender's retry goes through.
+ */
+import type { Clock, UpdateQueue } from '#core/ports.js';
+import { type ChangeBody, parseChangeBody, toChangeMessage } from './event.js';
+import type { SignedRequest, Verification } from './verify.js';
+
+/** The subset of AuthStateStore used for expiring idempotency markers. */
+export interface MarkerStore {
+  putMarker(key: string, value: string, expiresAt: number): Promise<void>;
+  getMarker(key: string, now: number): Promise<string | undefined>;
+  putMarkerIfAbsent(key: string, value: string, expiresAt: number, now: number): Promise<boolean>;
+}
+
+/** How long a webhook-id stays claimed: longer than any sender's retry schedule (Standard Webhooks: about a day). */
+export const WEBHOOK_ID_RETENTION_MS = 3 * 24 * 60 * 60 * 1000;
+
+export interface IngestDeps {
+  readonly clock: Clock;
+  readonly verify: (request: SignedRequest, nowMs: number) => Verification;
+  readonly markers: MarkerStore;
+  readonly queue: UpdateQueue;
+  /** True when `uri` matches one of the configured unfurl rules. */
+  readonly uriIsPreviewed: (uri: string) => boolean;
+}
+
+export type IngestResult =
+  | { readonly outcome: 'queued'; readonly id: string }
+  | { readonly outcome: 'duplicate'; readonly id: string }
+  | { readonly outcome: 'unauthenticated'; readonly reason: string }
+  | { readonly outcome: 'invalid'; readonly problem: string };
+
+const REASONS: Record<string, string> = {
+  missing_headers: 'Missing webhook-id, webhook-timestamp or webhook-signature header',
+  invalid_id: 'Invalid webhook-id header',
+  invalid_timestamp: 'Invalid webhook-timestamp header',
+  stale_timestamp: 'Webhook timestamp is outside the allowed tolerance',
+  future_timestamp: 'Webhook timestamp is outside the allowed tolerance',
+  bad_signature: 'No matching webhook signature',
+};
+
+export const webhookMarkerKey = (id: string): string => `webhook:${id}`;
+
+export const ingestChange = async (
+  deps: IngestDeps,
+  request: SignedRequest & { readonly body: unknown },
+): Promise<IngestResult> => {
+  const now = deps.clock.now();
+  const verified = deps.verify(request, now);
+  if (!verified.ok) return { outcome: 'unauthenticated', reason: REASONS[verified.failure] ?? 'Invalid signature' };
+
+  const parsed = parseChangeBody(request.body);
+  if (!parsed.ok) return { outcome: 'invalid', problem: parsed.problem };
+  const body: ChangeBody = parsed.value;
+  if (body.uri !== undefined && !deps.uriIsPreviewed(body.uri)) {
+    return { outcome: 'invalid', problem: '"uri" matches none of the configured URL patterns' };
+  }
+
+  const key = webhookMarkerKey(verified.id);
+  const claimed = await deps.markers.putMarkerIfAbsent(key, 'accepted', now + WEBHOOK_ID_RETENTION_MS, now);
+  if (!claimed) return { outcome: 'duplicate', id: verified.id };
+  try {
+    await deps.queue.send([toChangeMessage(verified.id, body)]);
+  } catch (error) {
+    // Let the sender's retry (same webhook-id) succeed.
+    await deps.markers.putMarker(key, 'released', now - 1000).catch(() => undefined);
+    throw error;
+  }
+  return { outcome: 'queued', id: verified.id };
+};

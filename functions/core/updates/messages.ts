@@ -1,0 +1,117 @@
+/**
+ * Messages on the update queue.
+ *
+ * - `change` (public, see docs/change-events.md): a resource changed.
+ * - `flush` (internal): the end of a coalescing window for one resource; sent
+ *   once per window with a delay, renders the first page of subscriptions.
+ * - `page` (internal): one further page of a resource's subscriptions.
+ * - `push` (internal): named subscriptions to push again later (rate limit,
+ *   Retry-After, backoff after a transient failure, or time running out).
+ *
+ * Every internal message is bounded (at most one page of subscriptions), so
+ * no invocation works on more than a page per record, however many
+ * subscriptions a resource has.
+ */
+import { z } from 'zod';
+import { type ChangeMessage, parseChangeMessage } from '#core/changes/event.js';
+
+export interface PushTarget {
+  readonly connectionId: string;
+  readonly uri: string;
+  /** Transient failures so far (for backoff and the dead-letter decision). */
+  readonly attempt?: number;
+}
+
+export interface FlushMessage {
+  readonly type: 'flush';
+  readonly resource: string;
+  /** Id of the window (the id of the event that opened it). */
+  readonly window: string;
+  /** Epoch ms at which the window closes; the flush never renders earlier. */
+  readonly until: number;
+}
+
+export interface PageMessage {
+  readonly type: 'page';
+  readonly resource: string;
+  readonly window: string;
+  readonly cursor: string;
+}
+
+export interface PushMessage {
+  readonly type: 'push';
+  readonly resource: string;
+  readonly window: string;
+  readonly targets: readonly PushTarget[];
+}
+
+export type WorkMessage = ChangeMessage | FlushMessage | PageMessage | PushMessage;
+
+/** Wrapper of a message moved to the dead-letter queue by the worker. */
+export interface DeadLetter {
+  readonly type: 'dead-letter';
+  /** Stable reason code, e.g. `invalid_message`, `notion_unavailable`, `unmatched_uri`. */
+  readonly reason: string;
+  /** Human-readable detail (no secrets). */
+  readonly detail: string;
+  readonly failedAt: string;
+  readonly receiveCount: number;
+  /** The original message body: parsed JSON, or the raw text when it did not parse. */
+  readonly message: unknown;
+}
+
+const str = z.string().min(1).max(2000);
+const target = z.strictObject({ connectionId: str, uri: str, attempt: z.number().int().min(0).max(1000).optional() });
+
+const internal = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('flush'), resource: str, window: str, until: z.number().int().nonnegative() }),
+  z.strictObject({ type: z.literal('page'), resource: str, window: str, cursor: z.string().min(1).max(4000) }),
+  z.strictObject({ type: z.literal('push'), resource: str, window: str, targets: z.array(target).min(1).max(1000) }),
+]);
+
+export type ParsedMessage = { readonly ok: true; readonly message: WorkMessage } | { readonly ok: false; readonly problem: string };
+
+/** Parses a queue message body; never throws. */
+export const parseWorkMessage = (body: string): ParsedMessage => {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return { ok: false, problem: 'the message body is not JSON' };
+  }
+  const type = (value as { type?: unknown } | null)?.type;
+  if (type === 'change') {
+    const change = parseChangeMessage(value);
+    return change.ok ? { ok: true, message: change.value } : { ok: false, problem: `invalid change event: ${change.problem}` };
+  }
+  if (type === 'dead-letter') return { ok: false, problem: 'a dead-letter wrapper is not a work message (redrive unwraps it)' };
+  const r = internal.safeParse(value);
+  if (!r.success) {
+    return { ok: false, problem: `unknown or invalid message (type ${JSON.stringify(type ?? null).slice(0, 40)})` };
+  }
+  const m = r.data;
+  if (m.type === 'push') {
+    return {
+      ok: true,
+      message: {
+        ...m,
+        targets: m.targets.map((t) => (t.attempt === undefined ? { connectionId: t.connectionId, uri: t.uri } : { ...t, attempt: t.attempt })),
+      },
+    };
+  }
+  return { ok: true, message: m };
+};
+
+/** The original body inside a dead-letter wrapper (for redrive); other bodies as they are. */
+export const unwrapDeadLetter = (body: string): { readonly body: string; readonly reason?: string } => {
+  try {
+    const value = JSON.parse(body) as Partial<DeadLetter> | null;
+    if (value && value.type === 'dead-letter' && 'message' in value) {
+      const inner = typeof value.message === 'string' ? value.message : JSON.stringify(value.message);
+      return { body: inner, ...(typeof value.reason === 'string' ? { reason: value.reason } : {}) };
+    }
+  } catch {
+    // not JSON: replay as is
+  }
+  return { body };
+};

@@ -1,0 +1,42 @@
+/**
+ * Ports of the update pipeline beyond the stores of #core/ports.js.
+ */
+import type { Connection, Subscription } from '#core/ports.js';
+import type { NotionAnswer } from './classify.js';
+import type { DeadLetter } from './messages.js';
+
+/** One operation of an external-object update (§5.1). */
+export type ExternalObjectOperation =
+  | { readonly path: readonly ['attributes']; readonly set: readonly unknown[] }
+  | { readonly path: readonly ['error']; readonly set: { readonly status: number; readonly message: string } };
+
+export interface ExternalObjectUpdate {
+  readonly uri: string;
+  readonly operations: readonly ExternalObjectOperation[];
+}
+
+/** `PATCH {NOTION_API_BASE_URL}/v1/external/object`. Never throws: every outcome is an answer. */
+export interface ExternalObjectApi {
+  patch(notionToken: string, update: ExternalObjectUpdate): Promise<NotionAnswer>;
+}
+
+/** What a subscriber would see now: the full attribute list, or an error to show instead. */
+export type Rendered =
+  | { readonly kind: 'attributes'; readonly attributes: readonly unknown[] }
+  /** The resource is gone (404/410) or the subscriber may no longer see it (403). */
+  | { readonly kind: 'error'; readonly status: number; readonly message: string };
+
+/** Renders one subscription with the rights of the subscriber behind `connection`. Throws when the source gives no answer. */
+export interface Renderer {
+  render(input: { readonly connection: Connection; readonly subscription: Subscription }): Promise<Rendered>;
+}
+
+/** The dead-letter queue, written by the worker when it gives up on a message. */
+export interface DeadLetterQueue {
+  send(letter: DeadLetter): Promise<void>;
+}
+
+/** Where the worker records what it did (structured log lines and metrics). */
+export interface UpdateEvents {
+  record(event: string, data: Readonly<Record<string, unknown>>): void;
+}

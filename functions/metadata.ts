@@ -1,9 +1,13 @@
 /**
- * Route handler: metadata (see lib/routes.ts). Not available yet: answers 501.
+ * Route handler: metadata (see lib/routes.ts):
+ * GET /.well-known/oauth-authorization-server (RFC 8414), describing exactly
+ * what the authorization and token endpoints support.
  */
-import { NotImplementedError } from '#shared/errors.js';
-import { httpHandler } from '#shared/http.js';
+import { serverMetadata } from '#core/oauth/metadata.js';
+import { issuerOf } from '#core/oauth/settings.js';
+import { getConfig } from '#shared/config.js';
+import { httpHandler, json } from '#shared/http.js';
 
-export const handler = httpHandler(async (request) => {
-  throw new NotImplementedError(request.routeKey);
-});
+export const handler = httpHandler(async () =>
+  json(200, serverMetadata(issuerOf(getConfig())), { 'cache-control': 'public, max-age=3600' }),
+);

@@ -1,9 +1,114 @@
 /**
- * Route handler: oauth-authorize (see lib/routes.ts). Not available yet: answers 501.
+ * Route handler: oauth-authorize (see lib/routes.ts).
+ *
+ *   GET  /oauth/authorize  → core startAuthorization
+ *   GET  /oauth/callback   → core completeUpstreamLogin
+ *   POST /oauth/consent    → core decideConsent
+ *
+ * Browser-facing: every answer is a redirect to a validated URL or an HTML
+ * page, never JSON. The pending authorization's id travels in an HttpOnly,
+ * SameSite=Lax cookie scoped to /oauth (Secure except on a loopback http base).
  */
-import { NotImplementedError } from '#shared/errors.js';
-import { httpHandler } from '#shared/http.js';
+import {
+  completeUpstreamLogin,
+  decideConsent,
+  startAuthorization,
+  type AuthorizeDependencies,
+  type BrowserOutcome,
+} from '#core/oauth/authorize.js';
+import { errorPage } from '#core/oauth/pages.js';
+import { issuerOf } from '#core/oauth/settings.js';
+import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
+import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
+import { notionApiFromConfig } from '#adapters/notion/notion-api.js';
+import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
+import { upstreamFromConfig } from '#adapters/oidc/upstream.js';
+import { ENV } from '#lib/env-names.js';
+import { getConfig, need } from '#shared/config.js';
+import { systemRandom } from '#shared/crypto.js';
+import { AppError } from '#shared/errors.js';
+import { html, httpHandler, redirect, type HttpResult } from '#shared/http.js';
+import { logger } from '#shared/observability.js';
 
-export const handler = httpHandler(async (request) => {
-  throw new NotImplementedError(request.routeKey);
-});
+export const PENDING_COOKIE = 'nlp_oauth_pending';
+
+const PAGE_CSP = (formAction: string) =>
+  `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+
+const cookie = (issuer: string, value: string, maxAgeSeconds: number): string => {
+  const secure = !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(issuer);
+  return `${PENDING_COOKIE}=${value}; Path=/oauth; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+};
+
+const toResult = (outcome: BrowserOutcome, issuer: string): HttpResult => {
+  const cookies =
+    outcome.kind === 'redirect' && outcome.setPending !== undefined
+      ? [cookie(issuer, outcome.setPending, 600)]
+      : outcome.clearPending
+        ? [cookie(issuer, '', 0)]
+        : [];
+  if (outcome.kind === 'redirect') return redirect(outcome.location, {}, cookies);
+  const formAction = outcome.formActionOrigin ? `'self' ${outcome.formActionOrigin}` : "'self'";
+  return {
+    ...html(outcome.status, outcome.html, { 'content-security-policy': PAGE_CSP(formAction) }),
+    ...(cookies.length > 0 ? { cookies } : {}),
+  };
+};
+
+/** Builds the handler over the given dependencies (tests pass in-memory ones). */
+export const createAuthorizeHandler = (deps: () => AuthorizeDependencies) =>
+  httpHandler(
+    async (request) => {
+      const d = deps();
+      const issuer = d.settings.issuer;
+      const pendingId = request.cookies[PENDING_COOKIE] || undefined;
+      if (request.method === 'GET' && request.path.endsWith('/oauth/authorize')) {
+        return toResult(await startAuthorization(request.query, request.repeatedQuery, d), issuer);
+      }
+      if (request.method === 'GET' && request.path.endsWith('/oauth/callback')) {
+        const callbackUrl = new URL(`${issuer}/oauth/callback`);
+        for (const [k, v] of Object.entries(request.query)) callbackUrl.searchParams.set(k, v);
+        return toResult(await completeUpstreamLogin({ pendingId, callbackUrl }, d), issuer);
+      }
+      if (request.method === 'POST' && request.path.endsWith('/oauth/consent')) {
+        return toResult(await decideConsent({ pendingId, form: request.body }, d), issuer);
+      }
+      return html(404, errorPage('Not found', 'There is nothing here.'));
+    },
+    { accept: ['form', 'empty'], maxBodyBytes: 8 * 1024 },
+  ).use({
+    // Browser-facing: malformed requests get an HTML page, not a JSON error body.
+    onError: async (request) => {
+      const error = request.error;
+      if (error instanceof AppError && error.statusCode < 500) {
+        return html(error.statusCode, errorPage('Request not accepted', error.message));
+      }
+      logger.error('unexpected error', { error: error as Error });
+      return html(500, errorPage('Something went wrong', 'The request could not be completed. Please start again from Notion.'));
+    },
+  });
+
+let production: AuthorizeDependencies | undefined;
+
+const fromConfig = (): AuthorizeDependencies => {
+  if (production) return production;
+  const config = getConfig();
+  production = {
+    authState: authStateStore(config),
+    connections: connectionStore(config),
+    cipher: tokenCipherFromConfig(config),
+    notion: notionApiFromConfig(config, loadSecretField),
+    upstream: upstreamFromConfig(config, loadSecret),
+    clock: { now: () => Date.now() },
+    random: systemRandom,
+    settings: {
+      issuer: issuerOf(config),
+      clientId: need(config.oauth.clientId, ENV.OAUTH_CLIENT_ID),
+      extraRedirectUris: config.oauth.extraRedirectUris,
+      productName: config.unfurl.devName,
+    },
+  };
+  return production;
+};
+
+export const handler = createAuthorizeHandler(fromConfig);

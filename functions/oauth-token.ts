@@ -1,9 +1,68 @@
 /**
- * Route handler: oauth-token (see lib/routes.ts). Not available yet: answers 501.
+ * Route handler: oauth-token (see lib/routes.ts): POST /oauth/token.
+ *
+ * Form-encoded requests only; every answer (errors included) carries
+ * `Cache-Control: no-store` and `Pragma: no-cache`; errors have the RFC 6749
+ * §5.2 shape, malformed bodies included.
  */
-import { NotImplementedError } from '#shared/errors.js';
-import { httpHandler } from '#shared/http.js';
+import { NO_STORE_HEADERS, OAuthTokenError } from '#core/oauth/errors.js';
+import { accessTokenSettings } from '#core/oauth/settings.js';
+import { handleTokenRequest, type TokenDependencies } from '#core/oauth/token.js';
+import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
+import { loadSecret } from '#adapters/oidc/secrets.js';
+import { ENV } from '#lib/env-names.js';
+import { getConfig, need } from '#shared/config.js';
+import { systemRandom } from '#shared/crypto.js';
+import { AppError } from '#shared/errors.js';
+import { httpHandler, json } from '#shared/http.js';
+import { logger } from '#shared/observability.js';
 
-export const handler = httpHandler(async (request) => {
-  throw new NotImplementedError(request.routeKey);
-});
+export const createTokenHandler = (deps: () => TokenDependencies) =>
+  httpHandler(
+    async (request) => {
+      if (request.bodyKind !== 'form') {
+        throw new OAuthTokenError('invalid_request', 'The body must be application/x-www-form-urlencoded');
+      }
+      const response = await handleTokenRequest(
+        { authorization: request.headers.authorization, form: request.body as Record<string, string> },
+        deps(),
+      );
+      return json(200, response, { ...NO_STORE_HEADERS });
+    },
+    { accept: ['form', 'empty'], maxBodyBytes: 16 * 1024 },
+  ).use({
+    // Errors the shared stack raises while parsing (repeated parameter, wrong media type, size) in the RFC shape.
+    onError: async (request) => {
+      const error = request.error;
+      if (error instanceof OAuthTokenError) {
+        logger.info('token request rejected', { error: error.error, reason: error.description });
+        return json(error.statusCode, error.toBody(), { ...error.headers });
+      }
+      if (error instanceof AppError && error.statusCode < 500) {
+        logger.info('token request rejected', { error: 'invalid_request', reason: error.message });
+        return json(400, { error: 'invalid_request', error_description: error.message }, { ...NO_STORE_HEADERS });
+      }
+      logger.error('token request failed', { error: error as Error });
+      return json(500, { error: 'server_error', error_description: 'Internal error' }, { ...NO_STORE_HEADERS });
+    },
+  });
+
+let production: TokenDependencies | undefined;
+
+const fromConfig = (): TokenDependencies => {
+  if (production) return production;
+  const config = getConfig();
+  const clientId = need(config.oauth.clientId, ENV.OAUTH_CLIENT_ID);
+  const secretRef = need(config.oauth.clientSecret, ENV.OAUTH_CLIENT_SECRET);
+  production = {
+    authState: authStateStore(config),
+    connections: connectionStore(config),
+    clock: { now: () => Date.now() },
+    random: systemRandom,
+    tokens: accessTokenSettings(config, loadSecret),
+    client: async () => ({ clientId, clientSecret: await loadSecret(secretRef) }),
+  };
+  return production;
+};
+
+export const handler = createTokenHandler(fromConfig);

@@ -28,6 +28,7 @@ export const loadSecretField = async (ref: SecretRef, field: string): Promise<st
     throw new ConfigError('A configured JSON secret does not parse');
   }
   const value = (parsed as Record<string, unknown>)[field];
-  if (typeof value !== 'string' || value === '') throw new ConfigError(`A configured secret lacks the field "${field}"`);
+  if (typeof value !== 'string' || value === '')
+    throw new ConfigError(`A configured secret lacks the field "${field}"`);
   return value;
 };

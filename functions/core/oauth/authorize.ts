@@ -1,0 +1,358 @@
+/**
+ * The browser side of the two-way OAuth round trip (notion-protocol.md §2.1–2.4):
+ *
+ *   GET /oauth/authorize   validate Notion's request, store a pending
+ *                          authorization, send the user to the upstream OIDC
+ *                          provider (code + PKCE + state + nonce)
+ *   GET /oauth/callback    finish the upstream login (ID token verified), show
+ *                          the consent page with an anti-CSRF token
+ *   POST /oauth/consent    allow: exchange Notion's code at Notion, create the
+ *                          connection, mint our single-use code, redirect to
+ *                          Notion; deny or failure: redirect with an error
+ *
+ * Until a redirect_uri has been validated every problem is an error page;
+ * afterwards it is a redirect to that exact redirect_uri with an RFC 6749
+ * error. Nothing is stored half-way: the connection is created only after
+ * Notion's exchange succeeded, and removed again if our code cannot be stored.
+ */
+import type {
+  AuthStateStore,
+  Clock,
+  Connection,
+  ConnectionStore,
+  PendingAuthorization,
+  Random,
+  TokenCipher,
+} from '#core/ports.js';
+import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
+import { logger } from '#shared/observability.js';
+import {
+  notionCodeContext,
+  notionRefreshTokenContext,
+  notionTokenContext,
+  upstreamTokenContext,
+} from './cipher-contexts.js';
+import type { AuthorizeErrorCode } from './errors.js';
+import { consentPage, errorPage } from './pages.js';
+import { NotionExchangeError, UpstreamLoginError } from './ports.js';
+import type { NotionOAuthApi, UpstreamIdentityProvider, UpstreamUser } from './ports.js';
+import { originOf, withParams } from './redirect-uri.js';
+import { parseAuthorizeRequest, parseConsentForm } from './requests.js';
+
+/** A pending authorization lives as long as Notion's code (10 minutes). */
+export const PENDING_TTL_MS = 10 * 60 * 1000;
+/** Our authorization codes live at most 60 seconds. */
+export const CODE_TTL_MS = 60 * 1000;
+/** After a user declines, further attempts are answered access_denied without asking again for this long. */
+export const REFUSAL_TTL_MS = 15 * 60 * 1000;
+
+export interface AuthorizeSettings {
+  /** Our issuer (PUBLIC_BASE_URL); the upstream callback is `${issuer}/oauth/callback`. */
+  readonly issuer: string;
+  /** The client id Notion presents (OAUTH_CLIENT_ID). */
+  readonly clientId: string;
+  readonly extraRedirectUris: readonly string[];
+  /** Shown on the consent page. */
+  readonly productName: string;
+}
+
+export interface AuthorizeDependencies {
+  readonly authState: AuthStateStore;
+  readonly connections: ConnectionStore;
+  readonly cipher: TokenCipher;
+  readonly notion: NotionOAuthApi;
+  readonly upstream: UpstreamIdentityProvider;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly settings: AuthorizeSettings;
+}
+
+/** What the handler sends back to the browser. */
+export type BrowserOutcome =
+  | {
+      readonly kind: 'redirect';
+      readonly location: string;
+      /** Set the pending-authorization cookie to this id. */
+      readonly setPending?: string;
+      /** Clear the pending-authorization cookie. */
+      readonly clearPending?: boolean;
+    }
+  | {
+      readonly kind: 'page';
+      readonly status: number;
+      readonly html: string;
+      /** The consent form's redirect target origin, for the page's form-action directive. */
+      readonly formActionOrigin?: string;
+      readonly clearPending?: boolean;
+    };
+
+const page = (status: number, title: string, message: string, clearPending = false): BrowserOutcome => ({
+  kind: 'page',
+  status,
+  html: errorPage(title, message),
+  clearPending,
+});
+
+const errorRedirect = (
+  redirectUri: string,
+  state: string | undefined,
+  error: AuthorizeErrorCode,
+  description: string,
+  issuer: string,
+): BrowserOutcome => ({
+  kind: 'redirect',
+  location: withParams(redirectUri, { error, error_description: description, state, iss: issuer }),
+  clearPending: true,
+});
+
+const refusalKey = (clientId: string, subject: string): string => `refused#${clientId}#${hashSecret(subject)}`;
+
+const callbackUrl = (settings: AuthorizeSettings): string => `${settings.issuer}/oauth/callback`;
+
+// ---------------------------------------------------------------------------
+// GET /oauth/authorize
+// ---------------------------------------------------------------------------
+
+export const startAuthorization = async (
+  query: Readonly<Record<string, string>>,
+  repeated: readonly string[],
+  deps: AuthorizeDependencies,
+): Promise<BrowserOutcome> => {
+  const { settings } = deps;
+  const parsed = parseAuthorizeRequest(query, repeated, settings);
+  if (parsed.kind === 'page') return page(parsed.status, 'This link cannot be used', parsed.message);
+  if (parsed.kind === 'redirect-error') {
+    logger.info('authorization request rejected', { error: parsed.error, reason: parsed.description });
+    return errorRedirect(parsed.redirectUri, parsed.state, parsed.error, parsed.description, settings.issuer);
+  }
+  const request = parsed.request;
+  const now = deps.clock.now();
+  const id = deps.random.token(24);
+  const upstream = { codeVerifier: deps.random.token(32), nonce: deps.random.token(24), state: deps.random.token(24) };
+  let location: string;
+  try {
+    location = await deps.upstream.authorizationUrl({ redirectUri: callbackUrl(settings), ...upstream });
+  } catch (error) {
+    logger.warn('upstream provider unavailable', { error: error as Error });
+    return errorRedirect(
+      request.redirectUri,
+      request.state,
+      'temporarily_unavailable',
+      'The sign-in service is not reachable right now. Please try again in a moment.',
+      settings.issuer,
+    );
+  }
+  const pending: PendingAuthorization = {
+    id,
+    clientId: request.clientId,
+    notionCode: await deps.cipher.encrypt(request.notionCode, notionCodeContext(id)),
+    state: request.state ?? '',
+    scope: request.scope,
+    redirectUri: request.redirectUri,
+    ...(request.codeChallenge === undefined ? {} : { codeChallenge: request.codeChallenge, codeChallengeMethod: 'S256' }),
+    upstream,
+    createdAt: now,
+    expiresAt: now + PENDING_TTL_MS,
+  };
+  await deps.authState.putPending(pending);
+  logger.info('authorization started', { pendingId: id });
+  return { kind: 'redirect', location, setPending: id };
+};
+
+// ---------------------------------------------------------------------------
+// GET /oauth/callback
+// ---------------------------------------------------------------------------
+
+const stateOf = (pending: PendingAuthorization): string | undefined => (pending.state === '' ? undefined : pending.state);
+
+const SESSION_GONE =
+  'Your sign-in session was not found or has expired (it lasts 10 minutes). Please start again from Notion.';
+
+export const completeUpstreamLogin = async (
+  input: { readonly pendingId: string | undefined; readonly callbackUrl: URL },
+  deps: AuthorizeDependencies,
+): Promise<BrowserOutcome> => {
+  const { settings } = deps;
+  const now = deps.clock.now();
+  const pending = input.pendingId === undefined ? undefined : await deps.authState.getPending(input.pendingId, now);
+  if (!pending?.upstream) return page(400, 'Sign-in session expired', SESSION_GONE, true);
+
+  const fail = async (error: AuthorizeErrorCode, description: string): Promise<BrowserOutcome> => {
+    await deps.authState.takePending(pending.id, now);
+    return errorRedirect(pending.redirectUri, stateOf(pending), error, description, settings.issuer);
+  };
+
+  let user: UpstreamUser;
+  try {
+    user = await deps.upstream.finishLogin(input.callbackUrl, { redirectUri: callbackUrl(settings), ...pending.upstream });
+  } catch (error) {
+    if (!(error instanceof UpstreamLoginError)) throw error;
+    logger.info('upstream login failed', { pendingId: pending.id, kind: error.kind, reason: error.message });
+    if (error.kind === 'unavailable') {
+      return fail('temporarily_unavailable', 'The sign-in service is not reachable right now. Please try again in a moment.');
+    }
+    return fail('access_denied', 'Sign-in was cancelled or did not succeed, so Notion was not connected.');
+  }
+
+  if (await deps.authState.getMarker(refusalKey(pending.clientId, user.subject), now)) {
+    logger.info('connect refused recently; not asking again', { pendingId: pending.id });
+    return fail('access_denied', 'You declined to connect Notion a moment ago. Try again in a few minutes if you changed your mind.');
+  }
+
+  const csrf = deps.random.token(32);
+  const upstreamTokenCiphertext = user.tokens
+    ? await deps.cipher.encrypt(JSON.stringify(user.tokens), upstreamTokenContext(user.subject))
+    : undefined;
+  const updated: PendingAuthorization = {
+    ...pending,
+    user: {
+      subject: user.subject,
+      displayName: user.displayName,
+      ...(upstreamTokenCiphertext === undefined ? {} : { upstreamTokenCiphertext }),
+    },
+    csrfHash: hashSecret(csrf),
+  };
+  if (!(await deps.authState.updatePending(updated))) return page(400, 'Sign-in session expired', SESSION_GONE, true);
+  return {
+    kind: 'page',
+    status: 200,
+    html: consentPage({
+      productName: settings.productName,
+      displayName: user.displayName,
+      scope: pending.scope,
+      pendingId: pending.id,
+      csrfToken: csrf,
+    }),
+    formActionOrigin: originOf(pending.redirectUri),
+  };
+};
+
+// ---------------------------------------------------------------------------
+// POST /oauth/consent
+// ---------------------------------------------------------------------------
+
+export const decideConsent = async (
+  input: { readonly pendingId: string | undefined; readonly form: unknown },
+  deps: AuthorizeDependencies,
+): Promise<BrowserOutcome> => {
+  const { settings } = deps;
+  const form = parseConsentForm(input.form);
+  if (!form) return page(400, 'Invalid consent form', 'The consent form was incomplete or malformed. Please start again from Notion.');
+  if (input.pendingId === undefined || !constantTimeEqual(input.pendingId, form.pending)) {
+    return page(403, 'Consent not accepted', 'This consent form does not belong to your current sign-in. Please start again from Notion.');
+  }
+  const now = deps.clock.now();
+  const pending = await deps.authState.getPending(form.pending, now);
+  if (!pending) return page(400, 'Sign-in session expired', SESSION_GONE, true);
+  if (!pending.user || !pending.csrfHash || !constantTimeEqual(hashSecret(form.csrf), pending.csrfHash)) {
+    return page(403, 'Consent not accepted', 'The consent form could not be verified. Please start again from Notion.');
+  }
+  const taken = await deps.authState.takePending(pending.id, now);
+  if (!taken?.user) return page(409, 'Already answered', 'This request was already answered. Please start again from Notion.', true);
+  const user = taken.user;
+  const state = stateOf(taken);
+
+  if (form.decision === 'deny') {
+    await deps.authState.putMarker(refusalKey(taken.clientId, user.subject), 'declined', now + REFUSAL_TTL_MS);
+    logger.info('connect declined', { pendingId: taken.id });
+    return errorRedirect(taken.redirectUri, state, 'access_denied', 'You declined to connect Notion.', settings.issuer);
+  }
+
+  // 1. Exchange Notion's code (nothing stored yet).
+  let grant;
+  try {
+    const code = await deps.cipher.decrypt(taken.notionCode, notionCodeContext(taken.id));
+    grant = await deps.notion.exchangeCode({ code, externalAccount: { key: user.subject, name: user.displayName } });
+  } catch (error) {
+    if (!(error instanceof NotionExchangeError)) throw error;
+    logger.warn('notion code exchange failed', { pendingId: taken.id, kind: error.kind, ...error.details });
+    return error.kind === 'unavailable'
+      ? errorRedirect(
+          taken.redirectUri,
+          state,
+          'temporarily_unavailable',
+          'Notion did not answer in time while connecting. Nothing was connected; please try again.',
+          settings.issuer,
+        )
+      : errorRedirect(
+          taken.redirectUri,
+          state,
+          'server_error',
+          'Notion did not accept the authorization (it may have expired). Nothing was connected; please start again.',
+          settings.issuer,
+        );
+  }
+
+  // 2. Create the connection with Notion's token encrypted.
+  const connectionId = deps.random.uuid();
+  const [notionTokenCiphertext, notionRefreshTokenCiphertext] = await Promise.all([
+    deps.cipher.encrypt(grant.accessToken, notionTokenContext(connectionId)),
+    grant.refreshToken ? deps.cipher.encrypt(grant.refreshToken, notionRefreshTokenContext(connectionId)) : undefined,
+  ]);
+  const connection: Connection = {
+    id: connectionId,
+    subject: user.subject,
+    displayName: user.displayName,
+    clientId: taken.clientId,
+    scope: taken.scope,
+    notion: grant.workspace,
+    notionTokenCiphertext,
+    ...(notionRefreshTokenCiphertext === undefined ? {} : { notionRefreshTokenCiphertext }),
+    ...(user.upstreamTokenCiphertext === undefined ? {} : { upstreamTokenCiphertext: user.upstreamTokenCiphertext }),
+    status: 'active',
+    tokenGeneration: 0,
+    previousRefreshTokenHashes: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+  await deps.connections.create(connection);
+
+  // 3. Mint our single-use code bound to the connection and the exact redirect_uri.
+  const code = deps.random.token(32);
+  try {
+    await deps.authState.putCode({
+      codeHash: hashSecret(code),
+      connectionId,
+      clientId: taken.clientId,
+      redirectUri: taken.redirectUri,
+      scope: taken.scope,
+      ...(taken.codeChallenge === undefined ? {} : { codeChallenge: taken.codeChallenge }),
+      expiresAt: now + CODE_TTL_MS,
+    });
+  } catch (error) {
+    await deps.connections.end(connectionId, { status: 'revoked', reason: 'authorization code not stored', now });
+    throw error;
+  }
+
+  await supersedeOlderConnections(connection, deps);
+  logger.info('connection created', { connectionId, workspaceId: grant.workspace.workspaceId });
+  return {
+    kind: 'redirect',
+    location: withParams(taken.redirectUri, { code, state, iss: settings.issuer }),
+    clearPending: true,
+  };
+};
+
+/**
+ * A user who connects the same workspace again replaces the earlier connection
+ * (Notion keeps one token per account and workspace). Connections to other
+ * workspaces are kept: each is its own grant.
+ */
+const supersedeOlderConnections = async (connection: Connection, deps: AuthorizeDependencies): Promise<void> => {
+  try {
+    const existing = await deps.connections.listBySubject(connection.subject);
+    for (const other of existing) {
+      if (
+        other.id !== connection.id &&
+        other.status === 'active' &&
+        other.clientId === connection.clientId &&
+        other.notion.workspaceId === connection.notion.workspaceId
+      ) {
+        await deps.connections.end(other.id, { status: 'revoked', reason: 'superseded by a new connection', now: deps.clock.now() });
+        logger.info('connection superseded', { connectionId: other.id, by: connection.id });
+      }
+    }
+  } catch (error) {
+    logger.warn('could not check for superseded connections', { error: error as Error });
+  }
+};

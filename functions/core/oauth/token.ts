@@ -1,0 +1,166 @@
+/**
+ * The token endpoint (RFC 6749 §3.2, §4.1.3, §6) for Notion, our only client.
+ *
+ * - authorization_code: the code is consumed with one conditional write, so
+ *   exactly one of any number of concurrent redemptions succeeds; a replayed
+ *   code ends the connection it issued. redirect_uri must equal the stored
+ *   string byte for byte; PKCE (S256) is enforced when the authorization
+ *   request carried a challenge.
+ * - refresh_token: `<connectionId>.<random>`, stored only as a hash; rotated on
+ *   every use with one conditional write; presenting a rotated-away token ends
+ *   the connection (reuse detection).
+ */
+import { createHash } from 'node:crypto';
+import type { AuthStateStore, Clock, Connection, ConnectionStore, Random } from '#core/ports.js';
+import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
+import { logger } from '#shared/observability.js';
+import { issueAccessToken, type AccessTokenSettings } from './access-token.js';
+import { authenticateClient, type RegisteredClient } from './client-auth.js';
+import { InvalidGrantError, InvalidScopeError } from './errors.js';
+import { parseClientFields, parseTokenRequest } from './requests.js';
+
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly refresh_token: string;
+  readonly scope: string;
+}
+
+export interface TokenDependencies {
+  readonly authState: Pick<AuthStateStore, 'redeemCode'>;
+  readonly connections: Pick<ConnectionStore, 'get' | 'swapRefreshToken' | 'end'>;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly tokens: AccessTokenSettings;
+  /** Our registered client (OAUTH_CLIENT_ID / OAUTH_CLIENT_SECRET). */
+  readonly client: () => Promise<RegisteredClient>;
+}
+
+export interface TokenEndpointInput {
+  /** Authorization header value, if any (client_secret_basic). */
+  readonly authorization: string | undefined;
+  /** The decoded form body. */
+  readonly form: Readonly<Record<string, string>>;
+}
+
+const CONNECTION_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/** Splits `<connectionId>.<secret>`; undefined if it is not of that shape. */
+export const parseRefreshToken = (token: string): { connectionId: string } | undefined => {
+  const dot = token.indexOf('.');
+  if (dot <= 0 || dot === token.length - 1) return undefined;
+  const connectionId = token.slice(0, dot);
+  return CONNECTION_ID.test(connectionId) ? { connectionId } : undefined;
+};
+
+const s256 = (verifier: string): string => createHash('sha256').update(verifier, 'ascii').digest('base64url');
+
+const scopeTokens = (scope: string): Set<string> => new Set(scope.split(' ').filter((s) => s !== ''));
+
+export const handleTokenRequest = async (input: TokenEndpointInput, deps: TokenDependencies): Promise<TokenResponse> => {
+  const fields = parseClientFields(input.form);
+  const client = authenticateClient({ authorization: input.authorization, ...fields }, await deps.client());
+  const request = parseTokenRequest(input.form);
+  return request.grantType === 'authorization_code'
+    ? redeemAuthorizationCode(client.clientId, request, deps)
+    : refresh(client.clientId, request, deps);
+};
+
+const endConnection = async (deps: TokenDependencies, connectionId: string, reason: string): Promise<void> => {
+  await deps.connections.end(connectionId, { status: 'revoked', reason, now: deps.clock.now() });
+  logger.warn('connection revoked', { connectionId, reason });
+};
+
+const tokenResponse = async (
+  connection: Connection,
+  refreshToken: string,
+  deps: TokenDependencies,
+): Promise<TokenResponse> => {
+  const { token, expiresIn } = await issueAccessToken(connection, deps.tokens, deps);
+  return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, refresh_token: refreshToken, scope: connection.scope };
+};
+
+const newRefreshToken = (connectionId: string, random: Random): string => `${connectionId}.${random.token(32)}`;
+
+const redeemAuthorizationCode = async (
+  clientId: string,
+  request: { readonly code: string; readonly redirectUri: string; readonly codeVerifier: string | undefined },
+  deps: TokenDependencies,
+): Promise<TokenResponse> => {
+  const now = deps.clock.now();
+  const redemption = await deps.authState.redeemCode(hashSecret(request.code), now);
+  switch (redemption.outcome) {
+    case 'unknown':
+      throw new InvalidGrantError('The authorization code is not valid');
+    case 'expired':
+      throw new InvalidGrantError('The authorization code has expired');
+    case 'replayed':
+      await endConnection(deps, redemption.code.connectionId, 'authorization code replayed');
+      throw new InvalidGrantError('The authorization code was already used');
+    case 'redeemed':
+      break;
+  }
+  const code = redemption.code;
+  const reject = async (reason: string, description: string): Promise<never> => {
+    await endConnection(deps, code.connectionId, reason);
+    throw new InvalidGrantError(description);
+  };
+  if (!constantTimeEqual(code.clientId, clientId)) return reject('code presented by another client', 'The authorization code was issued to another client');
+  if (code.redirectUri !== request.redirectUri) {
+    return reject('redirect_uri mismatch at code redemption', 'redirect_uri does not match the authorization request');
+  }
+  if (code.codeChallenge !== undefined) {
+    if (request.codeVerifier === undefined) return reject('missing PKCE verifier', 'code_verifier is required');
+    if (!constantTimeEqual(s256(request.codeVerifier), code.codeChallenge)) return reject('PKCE verification failed', 'code_verifier does not match');
+  } else if (request.codeVerifier !== undefined) {
+    return reject('unexpected PKCE verifier', 'code_verifier was sent but the authorization request had no code_challenge');
+  }
+  const refreshToken = newRefreshToken(code.connectionId, deps.random);
+  const swap = await deps.connections.swapRefreshToken(code.connectionId, {
+    expectedHash: null,
+    newHash: hashSecret(refreshToken),
+    now,
+  });
+  if (swap.outcome !== 'swapped') throw new InvalidGrantError('The authorization is no longer active');
+  logger.info('tokens issued', { connectionId: code.connectionId, grant: 'authorization_code' });
+  return tokenResponse(swap.connection, refreshToken, deps);
+};
+
+const refresh = async (
+  clientId: string,
+  request: { readonly refreshToken: string; readonly scope: string | undefined },
+  deps: TokenDependencies,
+): Promise<TokenResponse> => {
+  const parsed = parseRefreshToken(request.refreshToken);
+  if (!parsed) throw new InvalidGrantError('The refresh token is not valid');
+  const { connectionId } = parsed;
+  if (request.scope !== undefined) {
+    // Narrowing is not offered: the scope asked for must be within the grant's.
+    const current = await deps.connections.get(connectionId);
+    const granted = scopeTokens(current?.scope ?? '');
+    if (current && [...scopeTokens(request.scope)].some((s) => !granted.has(s))) {
+      throw new InvalidScopeError('The requested scope exceeds the scope of the grant');
+    }
+  }
+  const presentedHash = hashSecret(request.refreshToken);
+  const next = newRefreshToken(connectionId, deps.random);
+  const swap = await deps.connections.swapRefreshToken(connectionId, {
+    expectedHash: presentedHash,
+    newHash: hashSecret(next),
+    now: deps.clock.now(),
+  });
+  if (swap.outcome === 'conflict') {
+    if (swap.connection?.status === 'active' && swap.connection.previousRefreshTokenHashes.includes(presentedHash)) {
+      await endConnection(deps, connectionId, 'refresh token reused');
+      throw new InvalidGrantError('The refresh token was already used; the authorization has been revoked');
+    }
+    throw new InvalidGrantError('The refresh token is not valid');
+  }
+  if (!constantTimeEqual(swap.connection.clientId, clientId)) {
+    await endConnection(deps, connectionId, 'refresh token presented by another client');
+    throw new InvalidGrantError('The refresh token was issued to another client');
+  }
+  logger.info('tokens issued', { connectionId, grant: 'refresh_token' });
+  return tokenResponse(swap.connection, next, deps);
+};

@@ -93,7 +93,18 @@ export interface DemoAdapterOptions {
 /** Resource keys this adapter understands: `task:<digits>`. */
 export const taskIdOf = (match: RuleMatch): string | undefined => /^task:(\d{1,12})$/.exec(match.resourceKey)?.[1];
 
-export const demoProductAdapter = (options: DemoAdapterOptions): SourceAdapter => {
+/** A task as `identity` may see it, or the outcome that stands for it. */
+export type TaskLookup =
+  | { readonly outcome: 'found'; readonly task: DemoTaskJson }
+  | { readonly outcome: 'not_found' | 'forbidden' | 'needs_auth' | 'gone' };
+
+export interface DemoTaskClient {
+  /** Fetches task `id` as `identity` from the product's JSON API. */
+  getTask(id: string, identity: UserIdentity, signal: AbortSignal): Promise<TaskLookup>;
+}
+
+/** The demo product's API client: service assertion per user, HTTP status → outcome. */
+export const demoTaskClient = (options: DemoAdapterOptions): DemoTaskClient => {
   const base = options.baseUrl.replace(/\/+$/, '');
   const audience = demoApiAudience(base);
   const key = new TextEncoder().encode(options.serviceSecret);
@@ -121,19 +132,16 @@ export const demoProductAdapter = (options: DemoAdapterOptions): SourceAdapter =
   };
 
   return {
-    name: 'demo',
-    async resolve(match: RuleMatch, identity: UserIdentity, _credentials, context: ResolveContext): Promise<ResolveOutcome> {
-      const id = taskIdOf(match);
-      if (id === undefined) return { outcome: 'not_found' };
+    async getTask(id, identity, signal) {
       const response = await fetchSource(fetchFn, `${base}/api/tasks/${encodeURIComponent(id)}`, {
         method: 'GET',
         headers: { accept: 'application/json', authorization: `Bearer ${await assertionFor(identity)}` },
-        signal: context.signal,
+        signal,
       });
       if (response.status === 200) {
         const body = await readJson(response);
         if (!isTask(body)) throw new SourceUnavailableError('demo product answered with an unexpected task shape');
-        return { outcome: 'found', model: taskPreview(body) };
+        return { outcome: 'found', task: body };
       }
       await response.body?.cancel().catch(() => undefined);
       // 401 means the product refused our service assertion: a configuration fault, not the user's.
@@ -141,6 +149,20 @@ export const demoProductAdapter = (options: DemoAdapterOptions): SourceAdapter =
       const outcome = outcomeForStatus(response.status);
       if (outcome === undefined) throw new SourceUnavailableError(`demo product answered HTTP ${response.status}`);
       return { outcome };
+    },
+  };
+};
+
+/** The source adapter for the demo product (SOURCE_ADAPTER=demo, the default). */
+export const demoProductAdapter = (options: DemoAdapterOptions): SourceAdapter => {
+  const client = demoTaskClient(options);
+  return {
+    name: 'demo',
+    async resolve(match: RuleMatch, identity: UserIdentity, _credentials, context: ResolveContext): Promise<ResolveOutcome> {
+      const id = taskIdOf(match);
+      if (id === undefined) return { outcome: 'not_found' };
+      const lookup = await client.getTask(id, identity, context.signal);
+      return lookup.outcome === 'found' ? { outcome: 'found', model: taskPreview(lookup.task) } : lookup;
     },
   };
 };

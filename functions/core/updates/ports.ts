@@ -24,7 +24,9 @@ export interface ExternalObjectApi {
 export type Rendered =
   | { readonly kind: 'attributes'; readonly attributes: readonly unknown[] }
   /** The resource is gone (404/410) or the subscriber may no longer see it (403). */
-  | { readonly kind: 'error'; readonly status: number; readonly message: string };
+  | { readonly kind: 'error'; readonly status: number; readonly message: string }
+  /** Nothing to push for this subscriber now (e.g. its upstream login must be renewed first). */
+  | { readonly kind: 'skip'; readonly reason: string };
 
 /** Renders one subscription with the rights of the subscriber behind `connection`. Throws when the source gives no answer. */
 export interface Renderer {

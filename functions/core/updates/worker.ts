@@ -115,12 +115,12 @@ const leaseKey = (resource: string, connectionId: string, uri: string, hash: str
   `push:${sha256Hex(`${resource}\n${connectionId}\n${uri}`)}:${hash}`;
 
 /** Hash of what a subscriber would see: equal to what the unfurl callback records for the same attributes. */
-export const renderedHash = (rendered: Rendered): string =>
+export const renderedHash = (rendered: Exclude<Rendered, { kind: 'skip' }>): string =>
   rendered.kind === 'attributes'
     ? contentHash(rendered.attributes)
     : contentHash([{ error: { status: rendered.status, message: rendered.message } }]);
 
-export const toUpdate = (uri: string, rendered: Rendered): ExternalObjectUpdate => ({
+export const toUpdate = (uri: string, rendered: Exclude<Rendered, { kind: 'skip' }>): ExternalObjectUpdate => ({
   uri,
   operations:
     rendered.kind === 'attributes'
@@ -276,6 +276,10 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
       rendered = await deps.renderer.render({ connection, subscription });
     } catch (error) {
       transient(state, target, 'source_unavailable', describeError(error));
+      return;
+    }
+    if (rendered.kind === 'skip') {
+      record('push_skipped', { resource, connectionId, reason: rendered.reason });
       return;
     }
     const hash = renderedHash(rendered);

@@ -1,0 +1,210 @@
+/**
+ * The generic HTTP JSON source adapter (SOURCE_ADAPTER=http): calls the
+ * team's own API as the user, with the user's upstream (OIDC) access token,
+ * and maps fields of the JSON answer to attributes declaratively.
+ *
+ * The mapping (SOURCE_HTTP_MAPPING, JSON) looks like this:
+ *
+ *   {
+ *     "request": { "path": "/items/$<itemNo>", "headers": { "accept": "application/json" } },
+ *     "title": "name",
+ *     "dev": "Acme Inc",
+ *     "attributes": [
+ *       { "id": "state", "name": "State", "kind": "enum", "value": "state.label", "color": "state.colour" },
+ *       { "id": "due", "name": "Due", "kind": "date", "value": "due_on" },
+ *       { "id": "owner", "name": "Owner", "kind": "plain_text", "section": "avatar", "value": "owner.name" },
+ *       { "id": "summary", "name": "Summary", "kind": "plain_text", "section": "body", "template": "{count} items by {owner.name}" },
+ *       { "id": "cover", "name": "Cover", "kind": "image", "value": "cover.url" }
+ *     ]
+ *   }
+ *
+ * `request.path` is appended to SOURCE_BASE_URL; `$<group>` references take
+ * the rule's named groups, percent-encoded, and the resulting URL must stay
+ * under SOURCE_BASE_URL (nothing else is ever fetched). Field paths are dotted
+ * (`a.b.0.c`). Answers: 200 → found; 401 → needs_auth; 403 → forbidden;
+ * 404 → not_found; 410 → gone; anything else → source unavailable.
+ */
+import { z } from 'zod';
+import { attr, hexColor, SECTION_KINDS, type AttributeKind, type Rgb, type Section, type UnfurlAttribute } from '#core/unfurl/attributes.js';
+import type { RuleMatch } from '#core/unfurl/rules.js';
+import { ConfigError } from '#shared/errors.js';
+import {
+  fetchSource,
+  outcomeForStatus,
+  readJson,
+  SourceUnavailableError,
+  type FetchFunction,
+  type ResolveOutcome,
+  type SourceAdapter,
+} from './source-adapter.js';
+
+const KINDS = ['plain_text', 'enum', 'date', 'datetime', 'color', 'image', 'video', 'audio', 'html', 'pdf'] as const;
+type MappedKind = (typeof KINDS)[number];
+
+const attributeMapping = z
+  .object({
+    id: z.string().min(1).max(100).refine((v) => v !== 'title' && v !== 'dev', 'ids "title" and "dev" are reserved'),
+    name: z.string().max(200),
+    kind: z.enum(KINDS),
+    section: z.enum(Object.keys(SECTION_KINDS) as [Section, ...Section[]]).optional(),
+    value: z.string().min(1).optional(),
+    template: z.string().min(1).optional(),
+    color: z.string().min(1).optional(),
+  })
+  .refine((a) => (a.value === undefined) !== (a.template === undefined), 'give exactly one of "value" and "template"')
+  .refine((a) => a.section === undefined || SECTION_KINDS[a.section].includes(a.kind as AttributeKind), {
+    message: 'this kind may not render in that section',
+  });
+
+const mappingSchema = z.object({
+  request: z.object({
+    path: z.string().startsWith('/'),
+    headers: z.record(z.string(), z.string()).default({}),
+  }),
+  title: z.string().min(1),
+  dev: z.string().optional(),
+  attributes: z.array(attributeMapping).max(50).default([]),
+});
+
+export type HttpJsonMapping = z.infer<typeof mappingSchema>;
+
+const DEFAULT_SECTION: Record<MappedKind, Section> = {
+  plain_text: 'secondary',
+  enum: 'primary',
+  date: 'secondary',
+  datetime: 'secondary',
+  color: 'entity',
+  image: 'embed',
+  video: 'embed',
+  audio: 'embed',
+  html: 'embed',
+  pdf: 'embed',
+};
+
+/** Parses and checks a mapping (JSON text or value); throws a ConfigError naming the problem. */
+export const parseHttpJsonMapping = (input: unknown): HttpJsonMapping => {
+  let value = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch {
+      throw new ConfigError('SOURCE_HTTP_MAPPING: not valid JSON');
+    }
+  }
+  const parsed = mappingSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new ConfigError(`SOURCE_HTTP_MAPPING: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+};
+
+/** The value at a dotted path (`a.b.0.c`), or undefined. */
+export const pick = (data: unknown, path: string): unknown => {
+  let cur: unknown = data;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    if (!Object.prototype.hasOwnProperty.call(cur, part)) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+};
+
+const asText = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+
+/** Fills `{path}` placeholders with text values of `data` (missing → empty). */
+export const fillTemplate = (template: string, data: unknown): string =>
+  template.replace(/\{([\w.-]+)\}/g, (_, p: string) => asText(pick(data, p)) ?? '');
+
+const asColor = (v: unknown): Rgb | undefined => {
+  if (typeof v === 'string') return hexColor(v);
+  if (v !== null && typeof v === 'object') {
+    const { r, g, b } = v as Record<string, unknown>;
+    if (typeof r === 'number' && typeof g === 'number' && typeof b === 'number') return { r, g, b };
+  }
+  return undefined;
+};
+
+/** Builds one attribute from the answer; undefined when the field is absent or unusable. */
+const mapAttribute = (m: HttpJsonMapping['attributes'][number], data: unknown): UnfurlAttribute | undefined => {
+  const raw = m.template !== undefined ? fillTemplate(m.template, data) : pick(data, m.value ?? '');
+  const section = (m.section ?? DEFAULT_SECTION[m.kind]) as never;
+  if (m.kind === 'color') {
+    const c = asColor(raw);
+    return c ? attr.color(m.id, m.name, c, section) : undefined;
+  }
+  const text = asText(raw);
+  if (text === undefined || text === '') return undefined;
+  switch (m.kind) {
+    case 'plain_text':
+      return attr.plainText(m.id, m.name, text, section);
+    case 'enum':
+      return attr.enum(m.id, m.name, text, m.color ? asColor(pick(data, m.color)) : undefined, section);
+    case 'date':
+      return attr.date(m.id, m.name, text, section);
+    case 'datetime':
+      return attr.datetime(m.id, m.name, text, section);
+    case 'image':
+      return attr.image(m.id, m.name, text, section);
+    default:
+      return attr[m.kind](m.id, m.name, text);
+  }
+};
+
+export interface HttpJsonAdapterOptions {
+  /** The team's API base URL (SOURCE_BASE_URL). */
+  readonly baseUrl: string;
+  readonly mapping: HttpJsonMapping;
+  readonly fetch?: FetchFunction;
+}
+
+/** The URL to fetch for a match, or undefined when it would leave the base URL. */
+export const requestUrl = (baseUrl: string, path: string, match: RuleMatch): string | undefined => {
+  const base = new URL(baseUrl.replace(/\/+$/, ''));
+  const filled = path.replace(/\$<([A-Za-z_$][\w$]*)>/g, (_, name: string) => encodeURIComponent(match.groups[name] ?? ''));
+  let url: URL;
+  try {
+    url = new URL(`${base.href.replace(/\/+$/, '')}${filled}`);
+  } catch {
+    return undefined;
+  }
+  const basePath = base.pathname.replace(/\/+$/, '');
+  if (url.origin !== base.origin || !(url.pathname === basePath || url.pathname.startsWith(`${basePath}/`))) return undefined;
+  return url.href;
+};
+
+export const httpJsonAdapter = (options: HttpJsonAdapterOptions): SourceAdapter => {
+  const { mapping } = options;
+  const fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+  return {
+    name: 'http',
+    async resolve(match, _identity, credentials, context): Promise<ResolveOutcome> {
+      const url = requestUrl(options.baseUrl, mapping.request.path, match);
+      if (url === undefined) return { outcome: 'not_found' };
+      const token = await credentials.accessToken();
+      if (token === undefined) return { outcome: 'needs_auth' };
+      const response = await fetchSource(fetchFn, url, {
+        method: 'GET',
+        headers: { accept: 'application/json', ...mapping.request.headers, authorization: `Bearer ${token}` },
+        signal: context.signal,
+      });
+      if (response.status !== 200) {
+        await response.body?.cancel().catch(() => undefined);
+        const outcome = outcomeForStatus(response.status);
+        if (outcome === undefined) throw new SourceUnavailableError(`source answered HTTP ${response.status}`);
+        return { outcome };
+      }
+      const data = await readJson(response);
+      const title = asText(pick(data, mapping.title));
+      if (title === undefined) throw new SourceUnavailableError(`source answer lacks the title field "${mapping.title}"`);
+      return {
+        outcome: 'found',
+        model: {
+          title,
+          ...(mapping.dev !== undefined ? { dev: mapping.dev } : {}),
+          attributes: mapping.attributes.map((m) => mapAttribute(m, data)),
+        },
+      };
+    },
+  };
+};

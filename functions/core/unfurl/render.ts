@@ -1,0 +1,84 @@
+/**
+ * Rendering one resource for one user: resolve through the source adapter
+ * under a hard deadline, then build the attribute list Notion gets (title and
+ * dev always present, limits applied) and its content hash.
+ *
+ * Shared by the unfurl callback and the update worker, so that both send the
+ * very same attributes for the same content.
+ */
+import type { Clock } from '#core/ports.js';
+import {
+  SourceUnavailableError,
+  type OutcomeName,
+  type PreviewModel,
+  type SourceAdapter,
+  type UpstreamCredentials,
+  type UserIdentity,
+} from '#core/sources/source-adapter.js';
+import { attr, attributeSet, contentHash, validateAttributes, type UnfurlAttribute } from './attributes.js';
+import type { RuleMatch } from './rules.js';
+
+export type RenderResult =
+  | { readonly outcome: 'found'; readonly attributes: UnfurlAttribute[]; readonly contentHash: string }
+  | { readonly outcome: Exclude<OutcomeName, 'found'> };
+
+export interface RenderOptions {
+  /** Developer name for the `dev` attribute (DEV_NAME) unless the model names one. */
+  readonly devName: string;
+  /** Hard deadline for the adapter (UNFURL_DEADLINE_MS). */
+  readonly deadlineMs: number;
+  readonly clock: Clock;
+}
+
+/** The attribute list for a model: title, dev, then the model's attributes. */
+export const attributesOf = (model: PreviewModel, devName: string): UnfurlAttribute[] => {
+  const attributes = attributeSet(attr.title(model.title), attr.dev(model.dev ?? devName), model.attributes);
+  const check = validateAttributes(attributes);
+  // Builders only produce valid attributes; a custom adapter could hand-craft a bad one.
+  if (!check.ok) throw new SourceUnavailableError(`source produced invalid attributes: ${check.problems.join('; ')}`);
+  return attributes;
+};
+
+/**
+ * Runs `work` with an AbortSignal that fires after `ms`; rejects with a
+ * SourceUnavailableError at the deadline even if `work` ignores the signal.
+ */
+export const withDeadline = async <T>(ms: number, work: (signal: AbortSignal, deadline: number) => Promise<T>, now: () => number): Promise<T> => {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort(new SourceUnavailableError(`source missed the ${ms} ms deadline`));
+      reject(new SourceUnavailableError(`source missed the ${ms} ms deadline`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work(controller.signal, now() + ms), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/** Resolves and renders; throws SourceUnavailableError when the source gives no usable answer in time. */
+export const renderResource = async (
+  adapter: SourceAdapter,
+  match: RuleMatch,
+  identity: UserIdentity,
+  credentials: UpstreamCredentials,
+  options: RenderOptions,
+): Promise<RenderResult> => {
+  let resolved;
+  try {
+    resolved = await withDeadline(
+      options.deadlineMs,
+      (signal, deadline) => adapter.resolve(match, identity, credentials, { signal, deadline }),
+      () => options.clock.now(),
+    );
+  } catch (error) {
+    if (error instanceof SourceUnavailableError) throw error;
+    throw new SourceUnavailableError(`source adapter "${adapter.name}" failed`, { cause: error });
+  }
+  if (resolved.outcome !== 'found') return { outcome: resolved.outcome };
+  const attributes = attributesOf(resolved.model, options.devName);
+  return { outcome: 'found', attributes, contentHash: contentHash(attributes) };
+};

@@ -1,0 +1,152 @@
+/**
+ * The unfurl callback's domain logic (notion-protocol.md §3 and Part A).
+ *
+ *  - A uri that matches no rule: error operation 404, and nothing is fetched.
+ *  - found: the attributes; the (connection, uri) subscription is recorded
+ *    with its content hash and a snapshot of what was sent.
+ *  - not_found / gone / forbidden: error operation 404 / 410 / 403 with a
+ *    fixed message (nothing about the resource), and any earlier subscription
+ *    of this connection to the uri is removed along with its snapshot.
+ *  - needs_auth: error operation 401 asking the user to reconnect.
+ *  - the source fails or misses its deadline: the last snapshot, marked with
+ *    its age (stale-while-revalidate); without a snapshot, "unavailable".
+ */
+import type { Clock, Connection, SubscriptionStore } from '#core/ports.js';
+import { SourceUnavailableError, type SourceAdapter, type UpstreamCredentials } from '#core/sources/source-adapter.js';
+import { attr, validateAttributes, type UnfurlAttribute } from './attributes.js';
+import { renderResource } from './render.js';
+import { matchUri, type UnfurlIntegration } from './rules.js';
+
+export interface UnfurlErrorSet {
+  readonly status: number;
+  readonly message: string;
+}
+
+export type UnfurlOperation =
+  | { readonly path: readonly ['attributes']; readonly set: readonly UnfurlAttribute[] }
+  | { readonly path: readonly ['error']; readonly set: UnfurlErrorSet };
+
+export interface UnfurlResponseBody {
+  readonly uri: string;
+  readonly operations: readonly UnfurlOperation[];
+}
+
+export type UnfurlOutcome = 'found' | 'stale' | 'no_rule' | 'not_found' | 'forbidden' | 'gone' | 'needs_auth' | 'unavailable';
+
+export type UnfurlAnswer =
+  | { readonly outcome: Exclude<UnfurlOutcome, 'unavailable'>; readonly body: UnfurlResponseBody }
+  | { readonly outcome: 'unavailable'; readonly reason: string };
+
+/** The fixed messages of the error operations: they never depend on the resource. */
+export const ERROR_MESSAGES = {
+  no_rule: { status: 404, message: 'No preview is available for this link' },
+  not_found: { status: 404, message: 'Content not found' },
+  forbidden: { status: 403, message: 'You do not have access to this content' },
+  gone: { status: 410, message: 'This content is no longer available' },
+  needs_auth: { status: 401, message: 'Reconnect your account to see this preview' },
+} as const satisfies Record<string, UnfurlErrorSet>;
+
+export interface UnfurlDependencies {
+  readonly integration: UnfurlIntegration;
+  readonly adapter: SourceAdapter;
+  readonly subscriptions: Pick<SubscriptionStore, 'upsert' | 'get' | 'delete'>;
+  readonly clock: Clock;
+  readonly devName: string;
+  readonly deadlineMs: number;
+  readonly credentialsFor: (connection: Connection) => UpstreamCredentials;
+  /** Notified of what happened, for logs and metrics (never given attribute content). */
+  readonly observe?: (event: string, details: Readonly<Record<string, unknown>>) => void;
+}
+
+export const attributesBody = (uri: string, attributes: readonly UnfurlAttribute[]): UnfurlResponseBody => ({
+  uri,
+  operations: [{ path: ['attributes'], set: attributes }],
+});
+
+export const errorBody = (uri: string, error: UnfurlErrorSet): UnfurlResponseBody => ({
+  uri,
+  operations: [{ path: ['error'], set: { status: error.status, message: error.message } }],
+});
+
+/** "12 seconds", "5 minutes", "3 hours", "2 days". */
+export const describeAge = (ms: number): string => {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (s < 60) return unit(s, 'second');
+  if (s < 3600) return unit(Math.floor(s / 60), 'minute');
+  if (s < 86400) return unit(Math.floor(s / 3600), 'hour');
+  return unit(Math.floor(s / 86400), 'day');
+};
+
+/** A snapshot's attributes plus a `freshness` line showing its age. */
+export const staleAttributes = (snapshot: readonly UnfurlAttribute[], ageMs: number): UnfurlAttribute[] => [
+  ...snapshot.filter((a) => a.id !== 'freshness'),
+  attr.plainText('freshness', 'Freshness', `Last updated ${describeAge(ageMs)} ago; the source is not answering right now`, 'secondary'),
+];
+
+export const unfurlUri = async (deps: UnfurlDependencies, connection: Connection, uri: string): Promise<UnfurlAnswer> => {
+  const observe = deps.observe ?? (() => undefined);
+  const match = matchUri(deps.integration, uri);
+  if (!match) {
+    observe('unfurl.no_rule', {});
+    return { outcome: 'no_rule', body: errorBody(uri, ERROR_MESSAGES.no_rule) };
+  }
+  const identity = { subject: connection.subject, displayName: connection.displayName, connectionId: connection.id };
+  const key = { resourceKey: match.resourceKey, connectionId: connection.id, uri };
+
+  let rendered;
+  try {
+    rendered = await renderResource(deps.adapter, match, identity, deps.credentialsFor(connection), {
+      devName: deps.devName,
+      deadlineMs: deps.deadlineMs,
+      clock: deps.clock,
+    });
+  } catch (error) {
+    const reason = error instanceof SourceUnavailableError ? error.message : 'source failed';
+    return serveSnapshot(deps, key, reason, observe);
+  }
+
+  const now = deps.clock.now();
+  switch (rendered.outcome) {
+    case 'found':
+      await deps.subscriptions.upsert({
+        ...key,
+        workspaceId: connection.notion.workspaceId,
+        contentHash: rendered.contentHash,
+        snapshot: rendered.attributes,
+        snapshotAt: now,
+        createdAt: now,
+        updatedAt: now,
+      });
+      observe('unfurl.found', { rule: match.rule.name });
+      return { outcome: 'found', body: attributesBody(uri, rendered.attributes) };
+    case 'needs_auth':
+      observe('unfurl.needs_auth', { rule: match.rule.name });
+      return { outcome: 'needs_auth', body: errorBody(uri, ERROR_MESSAGES.needs_auth) };
+    default:
+      // The user may no longer see it (or it is gone): forget what we stored for them.
+      await deps.subscriptions.delete(key.resourceKey, key.connectionId, key.uri);
+      observe(`unfurl.${rendered.outcome}`, { rule: match.rule.name });
+      return { outcome: rendered.outcome, body: errorBody(uri, ERROR_MESSAGES[rendered.outcome]) };
+  }
+};
+
+const serveSnapshot = async (
+  deps: UnfurlDependencies,
+  key: { resourceKey: string; connectionId: string; uri: string },
+  reason: string,
+  observe: NonNullable<UnfurlDependencies['observe']>,
+): Promise<UnfurlAnswer> => {
+  const previous = await deps.subscriptions.get(key.resourceKey, key.connectionId, key.uri);
+  const snapshot = previous?.snapshot;
+  const checked = snapshot === undefined ? undefined : validateAttributes(snapshot);
+  if (!previous || !checked?.ok) {
+    observe('unfurl.unavailable', { reason });
+    return { outcome: 'unavailable', reason };
+  }
+  const age = deps.clock.now() - (previous.snapshotAt ?? previous.updatedAt);
+  observe('unfurl.stale', { reason, ageMs: age });
+  const attributes = staleAttributes(checked.attributes, age);
+  return { outcome: 'stale', body: attributesBody(key.uri, attributes) };
+};
+

@@ -1,0 +1,56 @@
+/**
+ * Renders a subscription for the update worker exactly as the unfurl callback
+ * would for the same user: the uri goes through the unfurl rules, the source
+ * adapter resolves it with the subscriber's identity and upstream credentials,
+ * and the shared attribute builder produces the list (title and dev always).
+ */
+import type { Clock, TokenCipher } from '#core/ports.js';
+import { upstreamCredentials } from '#core/sources/credentials.js';
+import type { SourceAdapter } from '#core/sources/source-adapter.js';
+import { renderResource } from '#core/unfurl/render.js';
+import { matchUri, type UnfurlIntegration } from '#core/unfurl/rules.js';
+import type { Renderer } from './ports.js';
+
+export interface SourceRendererOptions {
+  readonly integration: UnfurlIntegration;
+  readonly adapter: SourceAdapter;
+  readonly cipher: TokenCipher;
+  readonly clock: Clock;
+  /** DEV_NAME */
+  readonly devName: string;
+  /** Deadline of one source call (UNFURL_DEADLINE_MS). */
+  readonly deadlineMs: number;
+}
+
+export const NOT_FOUND_MESSAGE = 'Content not found';
+export const FORBIDDEN_MESSAGE = 'You no longer have access to this content';
+
+export const sourceRenderer = (options: SourceRendererOptions): Renderer => ({
+  async render({ connection, subscription }) {
+    const match = matchUri(options.integration, subscription.uri);
+    // The rules changed since the link was previewed: nothing serves this uri any more.
+    if (!match) return { kind: 'error', status: 404, message: NOT_FOUND_MESSAGE };
+    const result = await renderResource(
+      options.adapter,
+      match,
+      { subject: connection.subject, displayName: connection.displayName, connectionId: connection.id },
+      upstreamCredentials(connection, options.cipher),
+      { devName: options.devName, deadlineMs: options.deadlineMs, clock: options.clock },
+    );
+    switch (result.outcome) {
+      case 'found':
+        return { kind: 'attributes', attributes: result.attributes };
+      case 'not_found':
+      case 'gone':
+        return { kind: 'error', status: 404, message: NOT_FOUND_MESSAGE };
+      case 'forbidden':
+        return { kind: 'error', status: 403, message: FORBIDDEN_MESSAGE };
+      case 'needs_auth':
+        return { kind: 'skip', reason: 'upstream_login_required' };
+    }
+  },
+});
+
+/** The resource key of a previewed uri, or undefined when no rule matches. */
+export const resourceOfUri = (integration: UnfurlIntegration) => (uri: string): string | undefined =>
+  matchUri(integration, uri)?.resourceKey;

@@ -86,6 +86,9 @@ export const ENV = {
   NOTION_SIM_DELETED_TOKEN_SHAPE: 'NOTION_SIM_DELETED_TOKEN_SHAPE',
   NOTION_SIM_DELETED_TOKEN_METHOD: 'NOTION_SIM_DELETED_TOKEN_METHOD',
   NOTION_SIM_REFRESH_MARGIN_SECONDS: 'NOTION_SIM_REFRESH_MARGIN_SECONDS',
+
+  // --- local only: the local OpenID Connect provider under /idp (comma-separated cookie signing keys) ---
+  LOCAL_IDP_COOKIE_KEYS: 'LOCAL_IDP_COOKIE_KEYS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

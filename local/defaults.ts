@@ -25,6 +25,8 @@ export const localDefaults = (port: number): Record<string, string> => {
     [ENV.OIDC_ISSUER]: `${base}/idp`,
     [ENV.OIDC_CLIENT_ID]: 'notion-link-preview-local',
     [ENV.OIDC_CLIENT_SECRET]: 'local-oidc-client-secret',
+    // Signing keys of the local OpenID Connect provider's cookies (first signs, all verify).
+    [ENV.LOCAL_IDP_COOKIE_KEYS]: 'local-idp-cookie-key-1-change-me',
     [ENV.CHANGES_WEBHOOK_SECRET]: 'whsec_bG9jYWwtY2hhbmdlcy13ZWJob29rLXNlY3JldA==',
     // 32 bytes, base64: AES-256-GCM key for Notion tokens at rest (KMS in AWS).
     [ENV.NOTION_TOKEN_ENCRYPTION_KEY]: 'bG9jYWwtbm90aW9uLXRva2VuLWVuY3J5cHRpb24ta3k=',

@@ -1,0 +1,90 @@
+/**
+ * The simulator's two mounts on the local server: Notion's API and redirect
+ * target under /notion, and the playground at / (prefix ""). Both share one
+ * simulator per base URL; `simulatorFor(baseUrl)` hands it to tests that run
+ * the whole local system.
+ */
+import { rulesFromConfig } from '#core/unfurl/rules.js';
+import { ENV } from '#lib/env-names.js';
+import { parseConfig } from '#shared/config.js';
+import type { LocalMount, MountContext, MountFactory } from '../mount.js';
+import { settingsFromEnv } from './settings.js';
+import { NotionSimulator } from './simulator.js';
+
+const instances = new Map<string, { simulator: NotionSimulator; users: number }>();
+
+const need = (env: Readonly<Record<string, string>>, name: string): string => {
+  const value = env[name];
+  if (value === undefined || value === '') throw new Error(`Notion simulator: missing setting ${name}`);
+  return value;
+};
+
+/** Builds a simulator from the local runtime's settings (the same ones the service reads). */
+export function simulatorFromEnv(env: Readonly<Record<string, string>>, baseUrl: string): NotionSimulator {
+  const config = parseConfig(env);
+  return new NotionSimulator({
+    baseUrl,
+    integration: rulesFromConfig(config),
+    notionClient: { clientId: need(env, ENV.NOTION_CLIENT_ID), clientSecret: need(env, ENV.NOTION_CLIENT_SECRET) },
+    serviceClient: { clientId: need(env, ENV.OAUTH_CLIENT_ID), clientSecret: need(env, ENV.OAUTH_CLIENT_SECRET) },
+    settings: settingsFromEnv(env, baseUrl),
+  });
+}
+
+const acquire = (context: MountContext): NotionSimulator => {
+  const key = context.baseUrl.replace(/\/+$/, '');
+  let entry = instances.get(key);
+  if (!entry) {
+    entry = { simulator: simulatorFromEnv(context.env, key), users: 0 };
+    instances.set(key, entry);
+  }
+  entry.users += 1;
+  return entry.simulator;
+};
+
+const release = async (context: MountContext): Promise<void> => {
+  const key = context.baseUrl.replace(/\/+$/, '');
+  const entry = instances.get(key);
+  if (!entry) return;
+  entry.users -= 1;
+  if (entry.users <= 0) {
+    instances.delete(key);
+    await entry.simulator.close();
+  }
+};
+
+/** The simulator serving `baseUrl` in this process, if the local system mounted one. */
+export function simulatorFor(baseUrl: string): NotionSimulator | undefined {
+  return instances.get(baseUrl.replace(/\/+$/, ''))?.simulator;
+}
+
+/** Notion's API (`/notion/v1/...`) and Notion's redirect_uri (`/notion/externalintegrationauthcallback`). */
+export const createMount: MountFactory = async (context) => {
+  const simulator = acquire(context);
+  const mount: LocalMount = {
+    name: 'notion-simulator',
+    prefix: '/notion',
+    handle: (req, res) => simulator.handleNotion(req, res),
+    urls: [
+      { label: 'Notion API (simulated)', path: '/notion/v1' },
+      { label: 'Notion redirect_uri', path: '/notion/externalintegrationauthcallback' },
+    ],
+    health: async () => true,
+    close: () => release(context),
+  };
+  return mount;
+};
+
+/** The playground: paste a link, sign in, watch the card (prefix "", so it also answers `/`). */
+export const createPlaygroundMount: MountFactory = async (context) => {
+  const simulator = acquire(context);
+  const mount: LocalMount = {
+    name: 'notion-playground',
+    prefix: '',
+    handle: (req, res) => simulator.handlePlayground(req, res),
+    urls: [{ label: 'Playground (Notion simulator)', path: '/' }],
+    health: async () => true,
+    close: () => release(context),
+  };
+  return mount;
+};

@@ -1,0 +1,186 @@
+/**
+ * The simulated Notion's state: one workspace, its users (one per browser
+ * session of the playground, or created by tests), the integration's
+ * connections, Notion's one-time codes, and the previews on each user's page.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Clock } from '#core/ports.js';
+import type { CardModel } from './attributes.js';
+import type { ProtocolLog } from './protocol-log.js';
+import type { IntegrationRules } from './link-rules.js';
+import type { SimulatorSettings } from './settings.js';
+
+export interface NotionUser {
+  readonly id: string;
+  readonly name: string;
+  readonly email: string;
+}
+
+/** Our service's tokens, as Notion holds them for one user. */
+export interface ServiceGrant {
+  readonly accessToken: string;
+  readonly refreshToken?: string;
+  /** Epoch ms when the access token expires (absent: long-lived). */
+  readonly expiresAt?: number;
+  readonly obtainedAt: number;
+  readonly refreshCount: number;
+}
+
+export type PreviewState =
+  /** Placeholder shown, waiting for the unfurl callback. */
+  | 'placeholder'
+  /** No connection: the user has to connect (sign in) first. */
+  | 'needs-auth'
+  | 'card'
+  /** The service answered with an error operation. */
+  | 'error'
+  /** The service's answer was rejected (validation error) or the call failed. */
+  | 'failed';
+
+export interface Preview {
+  readonly id: string;
+  readonly uri: string;
+  readonly ruleName: string;
+  state: PreviewState;
+  placeholder?: CardModel;
+  placeholderError?: string;
+  card?: CardModel;
+  error?: { readonly status: number; readonly message: string };
+  /** Why the last answer or update was rejected, shown instead of rendering it. */
+  validationError?: string;
+  /** Why the last call to the service failed (network, HTTP status). */
+  failure?: string;
+  /** True once the connection was removed: the preview no longer updates. */
+  stale: boolean;
+  unfurls: number;
+  updates: number;
+  updatedAt: number;
+}
+
+export interface Session {
+  readonly id: string;
+  readonly user: NotionUser;
+  readonly previews: Preview[];
+  grant?: ServiceGrant;
+  /** The Notion connection created by the service's code exchange in this user's round-trip. */
+  notionConnectionId?: string;
+  pending?: { readonly state: string; readonly notionCode: string; readonly createdAt: number };
+  /** A refresh in flight, shared so that concurrent calls do not replay a rotating refresh token. */
+  refreshing?: Promise<ServiceGrant | undefined>;
+  lastAuthError?: string;
+  readonly headless: boolean;
+}
+
+export interface NotionCode {
+  readonly code: string;
+  readonly sessionId: string;
+  readonly createdAt: number;
+  usedAt?: number;
+  connectionId?: string;
+}
+
+export interface NotionConnection {
+  readonly id: string;
+  readonly botId: string;
+  readonly workspaceId: string;
+  accessToken: string;
+  refreshToken?: string;
+  externalAccount: { readonly key: string; readonly name: string };
+  sessionId: string;
+  readonly createdAt: number;
+  replacedCount: number;
+  revokedAt?: number;
+}
+
+export interface ConnectionStats {
+  calls: number;
+  rateLimited: number;
+  byStatus: Record<number, number>;
+}
+
+export interface Credentials {
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+export interface Workspace {
+  readonly id: string;
+  readonly name: string;
+  readonly icon: string | null;
+}
+
+const FIRST_NAMES = ['Ada', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis', 'Radia'];
+
+export class World {
+  readonly sessions = new Map<string, Session>();
+  readonly codes = new Map<string, NotionCode>();
+  readonly connections = new Map<string, NotionConnection>();
+  readonly tokens = new Map<string, string>();
+  readonly refreshTokens = new Map<string, string>();
+  readonly stats = new Map<string, ConnectionStats>();
+  readonly lastPayloadByUri = new Map<string, unknown>();
+  /** Emits 'session' with a session id whenever what that user sees changed. */
+  readonly events = new EventEmitter().setMaxListeners(0);
+  private userCount = 0;
+
+  constructor(
+    readonly clock: Clock,
+    readonly log: ProtocolLog,
+    public settings: SimulatorSettings,
+    readonly integration: IntegrationRules,
+    /** Our integration's credentials at Notion (NOTION_CLIENT_ID / NOTION_CLIENT_SECRET). */
+    readonly notionClient: Credentials,
+    /** The credentials Notion presents to the service (OAUTH_CLIENT_ID / OAUTH_CLIENT_SECRET). */
+    readonly serviceClient: Credentials,
+    readonly workspace: Workspace,
+    /** Where the simulator is served, e.g. http://127.0.0.1:3000 */
+    readonly baseUrl: string,
+  ) {}
+
+  /** Notion's redirect target for the service's authorize step. */
+  get redirectUri(): string {
+    return `${this.baseUrl}/notion/externalintegrationauthcallback`;
+  }
+
+  createSession(headless = false): Session {
+    this.userCount += 1;
+    const first = FIRST_NAMES[(this.userCount - 1) % FIRST_NAMES.length] as string;
+    const id = randomUUID();
+    const session: Session = {
+      id,
+      user: { id: randomUUID(), name: `${first} (Notion user ${this.userCount})`, email: `${first.toLowerCase()}.${this.userCount}@notion.local` },
+      previews: [],
+      headless,
+    };
+    this.sessions.set(id, session);
+    return session;
+  }
+
+  touch(sessionId: string): void {
+    this.events.emit('session', sessionId);
+  }
+
+  connectionByToken(token: string): NotionConnection | undefined {
+    const id = this.tokens.get(token);
+    const c = id === undefined ? undefined : this.connections.get(id);
+    return c && c.revokedAt === undefined && c.accessToken === token ? c : undefined;
+  }
+
+  statsFor(connectionId: string): ConnectionStats {
+    let s = this.stats.get(connectionId);
+    if (!s) {
+      s = { calls: 0, rateLimited: 0, byStatus: {} };
+      this.stats.set(connectionId, s);
+    }
+    return s;
+  }
+
+  revokeConnection(connectionId: string): void {
+    const c = this.connections.get(connectionId);
+    if (!c || c.revokedAt !== undefined) return;
+    c.revokedAt = this.clock.now();
+    this.tokens.delete(c.accessToken);
+    if (c.refreshToken) this.refreshTokens.delete(c.refreshToken);
+  }
+}

@@ -153,17 +153,18 @@ export class DynamoConnectionStore implements ConnectionStore {
   private async trimPrevious(connection: Connection): Promise<Connection> {
     const prev = connection.previousRefreshTokenHashes;
     if (prev.length <= PREVIOUS_REFRESH_HASHES_TRIM_AT) return connection;
-    const drop = prev.length - PREVIOUS_REFRESH_HASHES_KEPT;
-    const removals = Array.from({ length: drop }, (_, i) => `#prev[${i}]`).join(', ');
+    const kept = prev.slice(prev.length - PREVIOUS_REFRESH_HASHES_KEPT);
     try {
+      // The whole list is written (not REMOVE of list indexes, which emulators apply inconsistently),
+      // guarded so that it only replaces the list just read.
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: key(connection.id),
-          UpdateExpression: `REMOVE ${removals}`,
+          UpdateExpression: 'SET #prev = :kept',
           ConditionExpression: '#hash = :current AND size(#prev) = :size',
           ExpressionAttributeNames: { '#prev': 'previousRefreshTokenHashes', '#hash': 'refreshTokenHash' },
-          ExpressionAttributeValues: { ':current': connection.refreshTokenHash, ':size': prev.length },
+          ExpressionAttributeValues: { ':kept': kept, ':current': connection.refreshTokenHash, ':size': prev.length },
         }),
       );
     } catch (error) {
@@ -171,7 +172,7 @@ export class DynamoConnectionStore implements ConnectionStore {
       if (isConditionFailed(error)) return connection;
       throw error;
     }
-    return { ...connection, previousRefreshTokenHashes: prev.slice(drop) };
+    return { ...connection, previousRefreshTokenHashes: kept };
   }
 
   async end(

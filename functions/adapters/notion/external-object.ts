@@ -32,18 +32,29 @@ export const parseRetryAfter = (value: string | null, nowMs: number): number | u
   return Number.isNaN(at) ? undefined : Math.max(0, (at - nowMs) / 1000);
 };
 
-const errorFields = (body: unknown): Pick<NotionAnswer & { kind: 'response' }, 'code' | 'message' | 'rateLimitReason' | 'requestId'> & {
+const errorFields = (
+  body: unknown,
+): Pick<NotionAnswer & { kind: 'response' }, 'code' | 'message' | 'rateLimitReason' | 'requestId'> & {
   retryAfter?: number;
 } => {
   if (body === null || typeof body !== 'object') return {};
   const o = body as Record<string, unknown>;
   const additional = (o.additional_data ?? {}) as Record<string, unknown>;
   const retry = additional.retry_after;
-  const retryAfter = typeof retry === 'number' ? retry : typeof retry === 'string' && /^\d+(\.\d+)?$/.test(retry) ? Number(retry) : undefined;
+  const retryAfter =
+    typeof retry === 'number'
+      ? retry
+      : typeof retry === 'string' && /^\d+(\.\d+)?$/.test(retry)
+        ? Number(retry)
+        : undefined;
   // Notion's error object, or the RFC 6749 shape some endpoints use.
   const code = typeof o.code === 'string' ? o.code : typeof o.error === 'string' ? o.error : undefined;
   const message =
-    typeof o.message === 'string' ? o.message : typeof o.error_description === 'string' ? o.error_description : undefined;
+    typeof o.message === 'string'
+      ? o.message
+      : typeof o.error_description === 'string'
+        ? o.error_description
+        : undefined;
   return {
     ...(code !== undefined ? { code } : {}),
     ...(message !== undefined ? { message: message.slice(0, 500) } : {}),

@@ -1,0 +1,10 @@
+import { beforeEach } from '@jest/globals';
+import { MemoryConnectionStore } from '#adapters/memory/connection-store.js';
+import { connectionStoreContract } from './contracts/connection-store.contract.js';
+
+let store = new MemoryConnectionStore();
+beforeEach(() => {
+  store = new MemoryConnectionStore();
+});
+
+connectionStoreContract('MemoryConnectionStore', () => store);

@@ -1,0 +1,170 @@
+/**
+ * The ConnectionStore contract, run against the in-memory adapter (unit tier)
+ * and the DynamoDB adapter on dynalite (integration tier).
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
+import { AlreadyExistsError, type Connection, type ConnectionStore } from '#core/ports.js';
+
+const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
+
+export const aConnection = (overrides: Partial<Connection> = {}): Connection => ({
+  id: randomUUID(),
+  subject: `u-${randomUUID()}`,
+  displayName: 'Alice Example',
+  clientId: 'notion-local',
+  scope: 'read',
+  notion: { workspaceId: 'ws-1', workspaceName: 'Acme', workspaceIcon: null, botId: 'bot-1' },
+  notionTokenCiphertext: 'v1.local.kid.notion',
+  notionRefreshTokenCiphertext: 'v1.local.kid.refresh',
+  upstreamTokenCiphertext: 'v1.local.kid.upstream',
+  status: 'active',
+  tokenGeneration: 0,
+  previousRefreshTokenHashes: [],
+  createdAt: T0,
+  updatedAt: T0,
+  ...overrides,
+});
+
+export const connectionStoreContract = (name: string, store: () => ConnectionStore): void => {
+  describe(`${name} (ConnectionStore contract)`, () => {
+    it('creates a connection and reads back exactly what was stored', async () => {
+      const c = aConnection({ refreshTokenHash: 'h0' });
+      await store().create(c);
+      expect(await store().get(c.id)).toEqual(c);
+    });
+
+    it('refuses to create a connection whose id exists', async () => {
+      const c = aConnection();
+      await store().create(c);
+      await expect(store().create({ ...c, displayName: 'Mallory' })).rejects.toBeInstanceOf(AlreadyExistsError);
+      expect((await store().get(c.id))?.displayName).toBe('Alice Example');
+    });
+
+    it('answers undefined for an unknown id', async () => {
+      expect(await store().get(randomUUID())).toBeUndefined();
+    });
+
+    it('lists the connections of one subject by creation time, and only those', async () => {
+      const subject = `u-${randomUUID()}`;
+      const later = aConnection({ subject, createdAt: T0 + 2000 });
+      const earlier = aConnection({ subject, createdAt: T0 + 1000 });
+      await store().create(later);
+      await store().create(earlier);
+      await store().create(aConnection());
+      const listed = await store().listBySubject(subject);
+      expect(listed.map((c) => c.id)).toEqual([earlier.id, later.id]);
+    });
+
+    describe('refresh-token swap', () => {
+      it('sets the first refresh hash only when none is stored', async () => {
+        const c = aConnection();
+        await store().create(c);
+        const first = await store().swapRefreshToken(c.id, { expectedHash: null, newHash: 'h1', now: T0 + 1 });
+        expect(first.outcome).toBe('swapped');
+        expect(first.connection?.refreshTokenHash).toBe('h1');
+        expect(first.connection?.previousRefreshTokenHashes).toEqual([]);
+        const again = await store().swapRefreshToken(c.id, { expectedHash: null, newHash: 'h2', now: T0 + 2 });
+        expect(again.outcome).toBe('conflict');
+        expect(again.connection?.refreshTokenHash).toBe('h1');
+      });
+
+      it('rotates the current hash and remembers the old one; a stale hash conflicts', async () => {
+        const c = aConnection({ refreshTokenHash: 'h1' });
+        await store().create(c);
+        const swapped = await store().swapRefreshToken(c.id, { expectedHash: 'h1', newHash: 'h2', now: T0 + 5 });
+        expect(swapped).toEqual({
+          outcome: 'swapped',
+          connection: { ...c, refreshTokenHash: 'h2', previousRefreshTokenHashes: ['h1'], updatedAt: T0 + 5 },
+        });
+        const stale = await store().swapRefreshToken(c.id, { expectedHash: 'h1', newHash: 'h3', now: T0 + 6 });
+        expect(stale.outcome).toBe('conflict');
+        expect(stale.connection?.refreshTokenHash).toBe('h2');
+        expect(stale.connection?.previousRefreshTokenHashes).toContain('h1');
+        expect((await store().get(c.id))?.refreshTokenHash).toBe('h2');
+      });
+
+      it('lets exactly one of 20 concurrent rotations of the same token win', async () => {
+        const c = aConnection({ refreshTokenHash: 'start' });
+        await store().create(c);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store().swapRefreshToken(c.id, { expectedHash: 'start', newHash: `n${i}`, now: T0 + 10 }),
+          ),
+        );
+        const winners = results.filter((r) => r.outcome === 'swapped');
+        expect(winners).toHaveLength(1);
+        const stored = await store().get(c.id);
+        expect(stored?.refreshTokenHash).toBe(winners[0]?.connection?.refreshTokenHash);
+        expect(stored?.previousRefreshTokenHashes).toEqual(['start']);
+      });
+
+      it('conflicts for an unknown connection and for one that has ended', async () => {
+        const unknown = await store().swapRefreshToken(randomUUID(), { expectedHash: 'x', newHash: 'y', now: T0 });
+        expect(unknown).toEqual({ outcome: 'conflict', connection: undefined });
+        const c = aConnection({ refreshTokenHash: 'h1' });
+        await store().create(c);
+        await store().end(c.id, { status: 'revoked', reason: 'test', now: T0 + 1 });
+        const ended = await store().swapRefreshToken(c.id, { expectedHash: 'h1', newHash: 'h2', now: T0 + 2 });
+        expect(ended.outcome).toBe('conflict');
+        expect(ended.connection?.status).toBe('revoked');
+      });
+
+      it('keeps a bounded list that always holds the latest 20 rotated hashes', async () => {
+        const c = aConnection({ refreshTokenHash: 'r0' });
+        await store().create(c);
+        for (let i = 1; i <= 45; i++) {
+          const r = await store().swapRefreshToken(c.id, { expectedHash: `r${i - 1}`, newHash: `r${i}`, now: T0 + i });
+          expect(r.outcome).toBe('swapped');
+          const prev = r.connection?.previousRefreshTokenHashes ?? [];
+          expect(prev.length).toBeLessThanOrEqual(40);
+          expect(prev[prev.length - 1]).toBe(`r${i - 1}`);
+        }
+        const prev = (await store().get(c.id))?.previousRefreshTokenHashes ?? [];
+        const latest20 = Array.from({ length: 20 }, (_, k) => `r${25 + k}`);
+        expect(prev.slice(-20)).toEqual(latest20);
+        expect(prev.length).toBeLessThanOrEqual(40);
+      });
+    });
+
+    describe('end', () => {
+      it('ends a connection: status, reason, stored tokens removed, generation bumped; returns the state before', async () => {
+        const c = aConnection({ refreshTokenHash: 'h1', tokenGeneration: 3 });
+        await store().create(c);
+        const before = await store().end(c.id, { status: 'revoked', reason: 'refresh token reused', now: T0 + 9 });
+        expect(before).toEqual(c);
+        const after = await store().get(c.id);
+        expect(after).toMatchObject({
+          status: 'revoked',
+          revokedReason: 'refresh token reused',
+          revokedAt: T0 + 9,
+          updatedAt: T0 + 9,
+          tokenGeneration: 4,
+        });
+        expect(after?.notionTokenCiphertext).toBeUndefined();
+        expect(after?.notionRefreshTokenCiphertext).toBeUndefined();
+        expect(after?.upstreamTokenCiphertext).toBeUndefined();
+        expect(after?.refreshTokenHash).toBeUndefined();
+      });
+
+      it('is idempotent: a repeated or concurrent end changes nothing more', async () => {
+        const c = aConnection();
+        await store().create(c);
+        await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            store().end(c.id, { status: i % 2 ? 'revoked' : 'disconnected', reason: `r${i}`, now: T0 + i }),
+          ),
+        );
+        const once = await store().get(c.id);
+        expect(once?.tokenGeneration).toBe(1);
+        const again = await store().end(c.id, { status: 'disconnected', reason: 'later', now: T0 + 100 });
+        expect(again).toEqual(once);
+        expect(await store().get(c.id)).toEqual(once);
+      });
+
+      it('answers undefined for an unknown connection', async () => {
+        expect(await store().end(randomUUID(), { status: 'revoked', reason: 'x', now: T0 })).toBeUndefined();
+      });
+    });
+  });
+};

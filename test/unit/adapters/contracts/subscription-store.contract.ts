@@ -1,0 +1,166 @@
+/**
+ * The SubscriptionStore contract, run against the in-memory adapter (unit tier)
+ * and the DynamoDB adapter on dynalite (integration tier).
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
+import type { Subscription, SubscriptionStore } from '#core/ports.js';
+
+const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
+
+const aSubscription = (overrides: Partial<Subscription> = {}): Subscription => ({
+  resourceKey: `task:${randomUUID()}`,
+  connectionId: randomUUID(),
+  uri: 'http://127.0.0.1:3000/demo/tasks/1',
+  workspaceId: 'ws-1',
+  createdAt: T0,
+  updatedAt: T0,
+  ...overrides,
+});
+
+export const subscriptionStoreContract = (name: string, store: () => SubscriptionStore): void => {
+  describe(`${name} (SubscriptionStore contract)`, () => {
+    it('stores and reads a subscription by (resource, connection, uri); deletes it', async () => {
+      const s = aSubscription({ contentHash: 'c1', snapshot: { attributes: [{ id: 'title', value: 'A' }] } });
+      await store().upsert(s);
+      expect(await store().get(s.resourceKey, s.connectionId, s.uri)).toEqual(s);
+      expect(await store().get(s.resourceKey, s.connectionId, `${s.uri}?other`)).toBeUndefined();
+      await store().delete(s.resourceKey, s.connectionId, s.uri);
+      expect(await store().get(s.resourceKey, s.connectionId, s.uri)).toBeUndefined();
+      await expect(store().delete(s.resourceKey, s.connectionId, s.uri)).resolves.toBeUndefined();
+    });
+
+    it('refreshes on a repeated upsert: keeps createdAt and fields not given, updates the rest', async () => {
+      const s = aSubscription({ contentHash: 'c1' });
+      await store().upsert(s);
+      const { contentHash: _omit, ...withoutHash } = s;
+      await store().upsert({ ...withoutHash, workspaceId: 'ws-2', createdAt: T0 + 500, updatedAt: T0 + 500 });
+      expect(await store().get(s.resourceKey, s.connectionId, s.uri)).toEqual({
+        ...s,
+        workspaceId: 'ws-2',
+        updatedAt: T0 + 500,
+      });
+    });
+
+    it('keeps uris with "#", query strings and non-ASCII characters apart', async () => {
+      const base = aSubscription();
+      const uris = [`${base.uri}#a`, `${base.uri}#b`, `${base.uri}?q=1#x`, `${base.uri}/é/😀`];
+      for (const uri of uris) await store().upsert({ ...base, uri });
+      const listed = await store().listByResource(base.resourceKey);
+      expect(listed.items.map((s) => s.uri).sort()).toEqual([...uris].sort());
+    });
+
+    it('pages through the subscriptions of a resource with an opaque cursor, each exactly once', async () => {
+      const resourceKey = `task:${randomUUID()}`;
+      const created: string[] = [];
+      for (let i = 0; i < 25; i++) {
+        const s = aSubscription({ resourceKey, uri: `http://127.0.0.1:3000/demo/tasks/${i}` });
+        created.push(`${s.connectionId} ${s.uri}`);
+        await store().upsert(s);
+      }
+      await store().upsert(aSubscription());
+      const seen: string[] = [];
+      const sizes: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store().listByResource(resourceKey, { limit: 10, ...(cursor ? { cursor } : {}) });
+        sizes.push(page.items.length);
+        seen.push(...page.items.map((s) => `${s.connectionId} ${s.uri}`));
+        cursor = page.cursor;
+      } while (cursor);
+      expect(sizes).toEqual([10, 10, 5]);
+      expect(seen.sort()).toEqual(created.sort());
+    });
+
+    it('gives no cursor on a last page that is exactly full', async () => {
+      const resourceKey = `task:${randomUUID()}`;
+      for (let i = 0; i < 4; i++) await store().upsert(aSubscription({ resourceKey }));
+      const first = await store().listByResource(resourceKey, { limit: 2 });
+      expect(first.items).toHaveLength(2);
+      expect(first.cursor).toEqual(expect.any(String));
+      const second = await store().listByResource(resourceKey, { limit: 2, cursor: first.cursor as string });
+      expect(second.items).toHaveLength(2);
+      expect(second.cursor).toBeUndefined();
+      const empty = await store().listByResource(`task:${randomUUID()}`);
+      expect(empty).toEqual({ items: [] });
+    });
+
+    it('rejects a cursor it did not make', async () => {
+      await expect(store().listByResource('task:1', { cursor: 'not-a-cursor' })).rejects.toThrow(/cursor/);
+      await expect(store().listByResource('task:1', { limit: 0 })).rejects.toThrow(/limit/);
+    });
+
+    it('lists the subscriptions of one connection across resources, and only those', async () => {
+      const connectionId = randomUUID();
+      const mine = [
+        aSubscription({ connectionId }),
+        aSubscription({ connectionId }),
+        aSubscription({ connectionId, uri: 'http://127.0.0.1:3000/demo/tasks/2' }),
+      ];
+      for (const s of mine) await store().upsert(s);
+      await store().upsert(aSubscription({ resourceKey: mine[0]?.resourceKey as string }));
+      const listed = await store().listByConnection(connectionId);
+      expect(listed.map((s) => s.resourceKey).sort()).toEqual(mine.map((s) => s.resourceKey).sort());
+      expect(listed.every((s) => s.connectionId === connectionId)).toBe(true);
+    });
+
+    it('deletes every subscription of a connection (more than one batch), and is safe to repeat', async () => {
+      const connectionId = randomUUID();
+      const other = aSubscription();
+      const shared = `task:${randomUUID()}`;
+      await store().upsert({ ...other, resourceKey: shared });
+      for (let i = 0; i < 60; i++) {
+        const resourceKey = i % 3 === 0 ? shared : `task:${randomUUID()}`;
+        await store().upsert(
+          aSubscription({ connectionId, resourceKey, uri: `http://127.0.0.1:3000/demo/tasks/${i}` }),
+        );
+      }
+      expect(await store().deleteAllForConnection(connectionId)).toBe(60);
+      expect(await store().listByConnection(connectionId)).toEqual([]);
+      expect((await store().listByResource(shared)).items.map((s) => s.connectionId)).toEqual([other.connectionId]);
+      expect(await store().deleteAllForConnection(connectionId)).toBe(0);
+    });
+
+    describe('recordPush', () => {
+      it('records a push only when the content hash differs from the stored one', async () => {
+        const s = aSubscription({ contentHash: 'c1' });
+        await store().upsert(s);
+        const key = [s.resourceKey, s.connectionId, s.uri] as const;
+        expect(await store().recordPush(...key, { contentHash: 'c1', snapshot: { v: 1 }, now: T0 + 1 })).toBe(false);
+        expect(await store().recordPush(...key, { contentHash: 'c2', snapshot: { v: 2 }, now: T0 + 2 })).toBe(true);
+        expect(await store().recordPush(...key, { contentHash: 'c2', snapshot: { v: 2 }, now: T0 + 3 })).toBe(false);
+        expect(await store().get(...key)).toEqual({
+          ...s,
+          contentHash: 'c2',
+          snapshot: { v: 2 },
+          snapshotAt: T0 + 2,
+          lastPushedAt: T0 + 2,
+          updatedAt: T0 + 2,
+        });
+      });
+
+      it('records a first push on a subscription without a hash, and none on a missing one', async () => {
+        const s = aSubscription();
+        await store().upsert(s);
+        expect(
+          await store().recordPush(s.resourceKey, s.connectionId, s.uri, { contentHash: 'c1', snapshot: [], now: T0 }),
+        ).toBe(true);
+        expect(
+          await store().recordPush(s.resourceKey, randomUUID(), s.uri, { contentHash: 'c1', snapshot: [], now: T0 }),
+        ).toBe(false);
+        expect(await store().listByConnection(randomUUID())).toEqual([]);
+      });
+
+      it('lets exactly one of 10 concurrent records of the same content win (a redelivered event pushes once)', async () => {
+        const s = aSubscription();
+        await store().upsert(s);
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            store().recordPush(s.resourceKey, s.connectionId, s.uri, { contentHash: 'same', snapshot: i, now: T0 + i }),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+  });
+};

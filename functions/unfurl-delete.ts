@@ -1,9 +1,98 @@
 /**
- * Route handler: unfurl-delete (see lib/routes.ts). Not available yet: answers 501.
+ * Route handler: unfurl-delete (see lib/routes.ts).
+ *
+ *  DELETE /unfurl                  Bearer; uri from the JSON body or the query → subscription removed; 200, empty body.
+ *  DELETE|POST /deleted-token      JSON, form or empty body; tokens from the Bearer header or
+ *                                  access_token / refresh_token / token → connection revoked; always 200.
  */
-import { NotImplementedError } from '#shared/errors.js';
-import { httpHandler } from '#shared/http.js';
+import { z } from 'zod';
+import { authenticateBearer, parseBearer } from '#core/oauth/access-token.js';
+import { accessTokenSettings } from '#core/oauth/settings.js';
+import { removeSubscription, revokeByTokens, type DeleteDependencies } from '#core/unfurl/delete.js';
+import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
+import { loadSecret } from '#adapters/oidc/secrets.js';
+import { getConfig } from '#shared/config.js';
+import { AppError, BadRequestError, MethodNotAllowedError, NotFoundError } from '#shared/errors.js';
+import { empty, httpHandler, type HttpRequest } from '#shared/http.js';
+import { logger } from '#shared/observability.js';
 
-export const handler = httpHandler(async (request) => {
-  throw new NotImplementedError(request.routeKey);
-});
+const uriSchema = z.string().min(1).max(8192);
+
+const stringField = (body: unknown, name: string): string | undefined => {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const v = (body as Record<string, unknown>)[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+};
+
+const deleteUnfurl = async (request: HttpRequest, deps: DeleteDependencies) => {
+  const connection = await authenticateBearer(request.headers.authorization, deps);
+  const uri = uriSchema.safeParse(stringField(request.body, 'uri') ?? request.query.uri);
+  if (!uri.success) throw new BadRequestError('uri is required (JSON body or query string)', 'invalid_request');
+  const removed = await removeSubscription(deps, connection, uri.data);
+  logger.info('unfurl deleted', { connectionId: connection.id, removed });
+  return empty(200);
+};
+
+const deletedToken = async (request: HttpRequest, deps: DeleteDependencies) => {
+  const body = request.body;
+  logger.info('deleted-token callback', {
+    method: request.method,
+    contentType: request.headers['content-type'] ?? '',
+    bodyKind: request.bodyKind,
+    bearer: request.headers.authorization !== undefined,
+    // Secret-named fields and token-looking strings are redacted by the logger.
+    body: body === null || typeof body !== 'object' ? typeof body : body,
+    query: request.query,
+  });
+  const report = await revokeByTokens(deps, {
+    bearer: parseBearer(request.headers.authorization),
+    accessToken: stringField(body, 'access_token'),
+    refreshToken: stringField(body, 'refresh_token'),
+    token: stringField(body, 'token'),
+  });
+  logger.info('deleted-token callback handled', { connections: report.connectionIds, subscriptionsRemoved: report.subscriptionsRemoved });
+  return empty(200);
+};
+
+export const createUnfurlDeleteHandler = (deps: () => DeleteDependencies) =>
+  httpHandler(
+    async (request) => {
+      if (request.path === '/unfurl') {
+        if (request.method !== 'DELETE') throw new MethodNotAllowedError(['DELETE']);
+        return deleteUnfurl(request, deps());
+      }
+      if (request.path === '/deleted-token') {
+        if (request.method !== 'DELETE' && request.method !== 'POST') throw new MethodNotAllowedError(['DELETE', 'POST']);
+        return deletedToken(request, deps());
+      }
+      throw new NotFoundError();
+    },
+    { accept: ['json', 'form', 'empty'], maxBodyBytes: 16 * 1024 },
+  ).use({
+    // The deleted-token callback answers 200 to anything it cannot read (no oracle, nothing to retry).
+    onError: async (request) => {
+      const error = request.error;
+      const path = request.event.rawPath ?? '';
+      if (path === '/deleted-token' && error instanceof AppError && error.statusCode < 500 && error.statusCode !== 405) {
+        logger.info('deleted-token callback with an unreadable request', { reason: error.message });
+        return empty(200);
+      }
+      return undefined;
+    },
+  });
+
+let production: DeleteDependencies | undefined;
+
+const fromConfig = (): DeleteDependencies => {
+  if (production) return production;
+  const config = getConfig();
+  production = {
+    connections: connectionStore(config),
+    subscriptions: subscriptionStore(config),
+    tokens: accessTokenSettings(config, loadSecret),
+    clock: { now: () => Date.now() },
+  };
+  return production;
+};
+
+export const handler = createUnfurlDeleteHandler(fromConfig);

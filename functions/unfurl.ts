@@ -1,9 +1,79 @@
 /**
- * Route handler: unfurl (see lib/routes.ts). Not available yet: answers 501.
+ * Route handler: unfurl (see lib/routes.ts): POST /unfurl.
+ *
+ * Bearer check (one connection read), `{uri}` body, then the unfurl core:
+ * rule match, deadline-bound resolve, subscription record, and the answers of
+ * notion-protocol.md Part A. A source that gives no answer and has no
+ * snapshot to fall back on yields 503.
  */
-import { NotImplementedError } from '#shared/errors.js';
-import { httpHandler } from '#shared/http.js';
+import { z } from 'zod';
+import { authenticateBearer, type AccessTokenSettings } from '#core/oauth/access-token.js';
+import { accessTokenSettings } from '#core/oauth/settings.js';
+import type { Clock, ConnectionStore } from '#core/ports.js';
+import { upstreamCredentials } from '#core/sources/credentials.js';
+import { sourceAdapterFromConfig } from '#core/sources/registry.js';
+import { rulesFromConfig } from '#core/unfurl/rules.js';
+import { unfurlUri, type UnfurlDependencies } from '#core/unfurl/unfurl.js';
+import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
+import { loadSecret } from '#adapters/oidc/secrets.js';
+import { getConfig } from '#shared/config.js';
+import { AppError, BadRequestError } from '#shared/errors.js';
+import { httpHandler, json } from '#shared/http.js';
+import { logger } from '#shared/observability.js';
 
-export const handler = httpHandler(async (request) => {
-  throw new NotImplementedError(request.routeKey);
-});
+export interface UnfurlHandlerDependencies extends UnfurlDependencies {
+  readonly connections: Pick<ConnectionStore, 'get'>;
+  readonly tokens: AccessTokenSettings;
+  readonly clock: Clock;
+}
+
+const bodySchema = z.object({ uri: z.string().min(1, 'uri must not be empty').max(8192, 'uri is too long') });
+
+/** The source gave no answer in time and there is no snapshot to serve. */
+export class SourceUnavailableResponseError extends AppError {
+  override readonly name = 'SourceUnavailableResponseError';
+  constructor() {
+    super(503, 'source_unavailable', 'The preview source is not answering; try again shortly', {
+      expose: true,
+      headers: { 'retry-after': '5' },
+    });
+  }
+  override toBody(): unknown {
+    return { error: { status: 503, message: this.message } };
+  }
+}
+
+export const createUnfurlHandler = (deps: () => UnfurlHandlerDependencies) =>
+  httpHandler(async (request) => {
+    const d = deps();
+    const connection = await authenticateBearer(request.headers.authorization, d);
+    const parsed = bodySchema.safeParse(request.body);
+    if (!parsed.success) throw new BadRequestError(parsed.error.issues[0]?.message ?? 'Body must be {"uri": "..."}', 'invalid_request');
+    const answer = await unfurlUri(d, connection, parsed.data.uri);
+    logger.info('unfurl', { outcome: answer.outcome, connectionId: connection.id });
+    if (answer.outcome === 'unavailable') throw new SourceUnavailableResponseError();
+    return json(200, answer.body, { 'cache-control': 'no-store' });
+  });
+
+let production: UnfurlHandlerDependencies | undefined;
+
+const fromConfig = (): UnfurlHandlerDependencies => {
+  if (production) return production;
+  const config = getConfig();
+  const cipher = async () => (await import('#adapters/crypto/token-cipher.js')).tokenCipherFromConfig(config);
+  production = {
+    integration: rulesFromConfig(config),
+    adapter: sourceAdapterFromConfig({ config }),
+    connections: connectionStore(config),
+    subscriptions: subscriptionStore(config),
+    tokens: accessTokenSettings(config, loadSecret),
+    clock: { now: () => Date.now() },
+    devName: config.unfurl.devName,
+    deadlineMs: config.unfurl.deadlineMs,
+    credentialsFor: (connection) => upstreamCredentials(connection, cipher),
+    observe: (event, details) => logger.debug(event, { ...details }),
+  };
+  return production;
+};
+
+export const handler = createUnfurlHandler(fromConfig);

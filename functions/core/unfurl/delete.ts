@@ -1,0 +1,113 @@
+/**
+ * Removing previews and connections (notion-protocol.md §3.4, §5.3, Part A).
+ *
+ *  - DELETE /unfurl: the (connection, uri) subscription goes; idempotent.
+ *  - deleted-token callback: the connection named by any token of ours that
+ *    arrived (access token, even expired; current or earlier refresh token)
+ *    is ended — its token generation bumped, its Notion and upstream tokens
+ *    erased — and all its subscriptions removed. Safe to repeat, and the
+ *    caller learns nothing about what was found.
+ */
+import { decodeJwt } from 'jose';
+import { verifyAccessToken, type AccessTokenSettings } from '#core/oauth/access-token.js';
+import { parseRefreshToken } from '#core/oauth/token.js';
+import type { Clock, Connection, ConnectionStore, SubscriptionStore } from '#core/ports.js';
+import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
+
+export interface DeleteDependencies {
+  readonly connections: Pick<ConnectionStore, 'get' | 'end'>;
+  readonly subscriptions: Pick<SubscriptionStore, 'delete' | 'listByConnection' | 'deleteAllForConnection'>;
+  readonly tokens: AccessTokenSettings;
+  readonly clock: Clock;
+}
+
+/** Removes every subscription of `connection` to `uri` (whatever resource key it was filed under); returns how many. */
+export const removeSubscription = async (
+  deps: Pick<DeleteDependencies, 'subscriptions'>,
+  connection: Pick<Connection, 'id'>,
+  uri: string,
+): Promise<number> => {
+  const mine = await deps.subscriptions.listByConnection(connection.id);
+  const matching = mine.filter((s) => s.uri === uri);
+  await Promise.all(matching.map((s) => deps.subscriptions.delete(s.resourceKey, s.connectionId, s.uri)));
+  return matching.length;
+};
+
+/** The tokens that may have arrived at the deleted-token callback. */
+export interface PresentedTokens {
+  readonly bearer?: string | undefined;
+  readonly accessToken?: string | undefined;
+  readonly refreshToken?: string | undefined;
+  readonly token?: string | undefined;
+}
+
+const looksLikeJwt = (t: string): boolean => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(t);
+
+/** The connection id an access token of ours names, checking its signature but not its expiry. */
+export const connectionOfAccessToken = async (token: string, deps: Pick<DeleteDependencies, 'tokens'>): Promise<string | undefined> => {
+  if (!looksLikeJwt(token)) return undefined;
+  let iat: number | undefined;
+  try {
+    iat = decodeJwt(token).iat;
+  } catch {
+    return undefined;
+  }
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) return undefined;
+  try {
+    // Verified as of its own issue time: an expired token still proves which connection it belonged to.
+    const claims = await verifyAccessToken(token, deps.tokens, { now: () => iat * 1000 });
+    return claims.connectionId;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The connection a refresh token of ours belongs to: its current one or one rotated away. */
+export const connectionOfRefreshToken = async (
+  token: string,
+  deps: Pick<DeleteDependencies, 'connections'>,
+): Promise<string | undefined> => {
+  const parsed = parseRefreshToken(token);
+  if (!parsed) return undefined;
+  const connection = await deps.connections.get(parsed.connectionId);
+  if (!connection) return undefined;
+  const hash = hashSecret(token);
+  const known = [connection.refreshTokenHash, ...connection.previousRefreshTokenHashes].filter((h): h is string => h !== undefined);
+  return known.some((h) => constantTimeEqual(h, hash)) ? connection.id : undefined;
+};
+
+export interface RevocationReport {
+  /** Connections ended by this call (already-ended ones are ended again harmlessly). */
+  readonly connectionIds: readonly string[];
+  readonly subscriptionsRemoved: number;
+}
+
+/** Ends every connection the presented tokens prove, and removes all their subscriptions. */
+export const revokeByTokens = async (deps: DeleteDependencies, presented: PresentedTokens): Promise<RevocationReport> => {
+  const ids = new Set<string>();
+  const accessCandidates = [presented.bearer, presented.accessToken, presented.token].filter((t): t is string => !!t);
+  const refreshCandidates = [presented.refreshToken, presented.token].filter((t): t is string => !!t);
+  for (const t of new Set(accessCandidates)) {
+    const id = await connectionOfAccessToken(t, deps);
+    if (id) ids.add(id);
+  }
+  for (const t of new Set(refreshCandidates)) {
+    if (looksLikeJwt(t)) continue;
+    const id = await connectionOfRefreshToken(t, deps);
+    if (id) ids.add(id);
+  }
+  let removed = 0;
+  for (const id of ids) removed += await revokeConnection(deps, id, 'deleted-token callback');
+  return { connectionIds: [...ids], subscriptionsRemoved: removed };
+};
+
+/** Ends one connection and removes its subscriptions in one pass; returns the number of subscriptions removed. */
+export const revokeConnection = async (
+  deps: Pick<DeleteDependencies, 'connections' | 'subscriptions' | 'clock'>,
+  connectionId: string,
+  reason: string,
+): Promise<number> => {
+  const before = await deps.connections.end(connectionId, { status: 'revoked', reason, now: deps.clock.now() });
+  if (!before) return 0;
+  return deps.subscriptions.deleteAllForConnection(connectionId);
+};

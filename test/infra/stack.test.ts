@@ -1,0 +1,453 @@
+/**
+ * The default (development) stack, synthesized once with real esbuild bundling:
+ * least-privilege IAM per function, runtime and bundle format, routes, data,
+ * queue, alarms and outputs.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Match } from 'aws-cdk-lib/assertions';
+import { TABLES, UPDATE_QUEUE, WORKER_TIMEOUT_SECONDS } from '#lib/data-model.js';
+import { ENV } from '#lib/env-names.js';
+import { ROUTES, WORKER_HANDLER } from '#lib/routes.js';
+import { OUTPUTS } from '#lib/stack-outputs.js';
+import { dependencyGraph, findCycle, grants, permissionsOfRole, type Synthesized, synthService } from './synth.js';
+
+// Concrete action lists (written out here on purpose, not imported from the construct).
+const RW = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
+const READ = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+const WRITE = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+const QUERY = ['dynamodb:Query'];
+const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const READ_SECRET = ['secretsmanager:GetSecretValue'];
+
+let s: Synthesized;
+let names: Map<string, string>;
+const fnIds = new Map<string, string>();
+
+beforeAll(() => {
+  s = synthService({ bundle: true });
+  const { stack } = s;
+  names = new Map<string, string>();
+  for (const [def, table] of stack.tables.entries()) names.set(s.logicalId(table), def.id);
+  names.set(s.logicalId(stack.queues.queue), 'UpdateQueue');
+  names.set(s.logicalId(stack.queues.deadLetterQueue), 'UpdateDeadLetterQueue');
+  names.set(s.logicalId(stack.secrets.oauthClientSecret), 'OAuthClientSecret');
+  names.set(s.logicalId(stack.secrets.notionCredentials), 'NotionCredentials');
+  names.set(s.logicalId(stack.secrets.tokenSigningKey), 'TokenSigningKey');
+  names.set(s.logicalId(stack.secrets.changesWebhookSecret), 'ChangesWebhookSecret');
+  names.set(s.logicalId(stack.secrets.notionTokenKey), 'NotionTokenKey');
+  const upstreamSecret = stack.upstream.cognito ? stack.upstream.node.findChild('ClientSecret') : undefined;
+  if (upstreamSecret) names.set(s.logicalId(upstreamSecret), 'OidcClientSecret');
+  for (const fn of [...Object.values(stack.functions), stack.worker]) {
+    names.set(s.logicalId(fn.functionLogGroup), 'OwnLogGroup');
+    fnIds.set(fn.handlerName, s.logicalId(fn));
+  }
+}, 120_000);
+
+afterAll(() => s?.cleanup());
+
+const permissions = (handlerName: string): string[] => {
+  const fn = handlerName === WORKER_HANDLER ? s.stack.worker : s.stack.functions[handlerName as keyof typeof s.stack.functions];
+  return permissionsOfRole(s.template, s.logicalId(fn.executionRole), names);
+};
+
+const lambda = (handlerName: string): Record<string, any> => {
+  const id = fnIds.get(handlerName);
+  if (!id) throw new Error(`no function ${handlerName}`);
+  return s.template.toJSON().Resources[id];
+};
+
+describe('least-privilege IAM per function', () => {
+  it('oauth-authorize: auth state and connections, encrypts Notion tokens, reads the Notion and upstream client secrets', () => {
+    expect(permissions('oauth-authorize')).toEqual(
+      grants({
+        OwnLogGroup: LOGS,
+        AuthState: RW,
+        Connections: RW,
+        'Connections/index/bySubject': QUERY,
+        NotionTokenKey: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        NotionCredentials: READ_SECRET,
+        OidcClientSecret: READ_SECRET,
+      }),
+    );
+  });
+
+  it('oauth-token: auth state and connections, our client secret and the signing key; no KMS', () => {
+    expect(permissions('oauth-token')).toEqual(
+      grants({
+        OwnLogGroup: LOGS,
+        AuthState: RW,
+        Connections: RW,
+        'Connections/index/bySubject': QUERY,
+        OAuthClientSecret: READ_SECRET,
+        TokenSigningKey: READ_SECRET,
+      }),
+    );
+  });
+
+  it('unfurl: reads connections, writes subscriptions, reads the signing key; nothing else', () => {
+    expect(permissions('unfurl')).toEqual(
+      grants({
+        OwnLogGroup: LOGS,
+        Connections: READ,
+        'Connections/index/bySubject': QUERY,
+        Subscriptions: WRITE,
+        TokenSigningKey: READ_SECRET,
+      }),
+    );
+  });
+
+  it('unfurl-delete: connections and subscriptions (query by connection), the signing key', () => {
+    expect(permissions('unfurl-delete')).toEqual(
+      grants({
+        OwnLogGroup: LOGS,
+        Connections: RW,
+        'Connections/index/bySubject': QUERY,
+        Subscriptions: RW,
+        'Subscriptions/index/byConnection': QUERY,
+        TokenSigningKey: READ_SECRET,
+      }),
+    );
+  });
+
+  it('changes: sends to the update queue and reads the webhook secret; no table', () => {
+    expect(permissions('changes')).toEqual(
+      grants({ OwnLogGroup: LOGS, UpdateQueue: ['sqs:SendMessage'], ChangesWebhookSecret: READ_SECRET }),
+    );
+  });
+
+  it('metadata: only writes its own logs', () => {
+    expect(permissions('metadata')).toEqual(grants({ OwnLogGroup: LOGS }));
+  });
+
+  it('update-worker: subscriptions, rate limits, connections, decrypts with KMS, Notion credentials, consumes the queue', () => {
+    expect(permissions(WORKER_HANDLER)).toEqual(
+      grants({
+        OwnLogGroup: LOGS,
+        Subscriptions: RW,
+        'Subscriptions/index/byConnection': QUERY,
+        RateLimits: RW,
+        Connections: RW,
+        'Connections/index/bySubject': QUERY,
+        NotionTokenKey: ['kms:Decrypt'],
+        NotionCredentials: READ_SECRET,
+        UpdateQueue: [
+          'sqs:ChangeMessageVisibility',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:GetQueueUrl',
+          'sqs:ReceiveMessage',
+          'sqs:SendMessage',
+        ],
+        UpdateDeadLetterQueue: ['sqs:SendMessage'],
+      }),
+    );
+  });
+
+  it('no IAM statement anywhere uses a wildcard action or resource, and no managed policy is attached', () => {
+    for (const policy of Object.values(s.template.findResources('AWS::IAM::Policy'))) {
+      for (const st of policy.Properties.PolicyDocument.Statement) {
+        for (const a of [st.Action].flat()) expect(a).not.toContain('*');
+        for (const r of [st.Resource].flat()) expect(JSON.stringify(r)).not.toContain('*');
+      }
+    }
+    for (const role of Object.values(s.template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('each function has its own role (7 roles for 7 functions)', () => {
+    const roles = Object.values(s.template.findResources('AWS::Lambda::Function')).map((f) => JSON.stringify(f.Properties.Role));
+    expect(new Set(roles).size).toBe(7);
+  });
+});
+
+describe('environment passed to functions', () => {
+  it('binds each table, queue, secret and key by reference, and never passes a secret value', () => {
+    const env = (h: string): Record<string, unknown> => lambda(h).Properties.Environment.Variables;
+    const ref = (construct: Parameters<Synthesized['logicalId']>[0]) => ({ Ref: s.logicalId(construct) });
+    expect(env('unfurl')[ENV.CONNECTIONS_TABLE]).toEqual(ref(s.stack.tables.entries()[0]![1]));
+    expect(env('oauth-token')[ENV.OAUTH_CLIENT_SECRET_ARN]).toEqual(ref(s.stack.secrets.oauthClientSecret));
+    expect(env('oauth-authorize')[ENV.NOTION_TOKEN_KMS_KEY_ID]).toEqual({
+      'Fn::GetAtt': [s.logicalId(s.stack.secrets.notionTokenKey), 'Arn'],
+    });
+    expect(env('changes')[ENV.UPDATE_QUEUE_URL]).toEqual(ref(s.stack.queues.queue));
+    expect(env(WORKER_HANDLER)[ENV.UPDATE_DLQ_URL]).toEqual(ref(s.stack.queues.deadLetterQueue));
+    const valueNames = [
+      ENV.OAUTH_CLIENT_SECRET,
+      ENV.NOTION_CLIENT_SECRET,
+      ENV.OIDC_CLIENT_SECRET,
+      ENV.CHANGES_WEBHOOK_SECRET,
+      ENV.TOKEN_SIGNING_KEY,
+      ENV.NOTION_TOKEN_ENCRYPTION_KEY,
+    ];
+    for (const id of fnIds.values()) {
+      const vars = s.template.toJSON().Resources[id].Properties.Environment.Variables;
+      for (const n of valueNames) expect(vars).not.toHaveProperty(n);
+      expect(vars[ENV.STAGE]).toBe('dev');
+      expect(vars.NODE_OPTIONS).toBe('--enable-source-maps');
+    }
+  });
+
+  it('PUBLIC_BASE_URL is built from the API id and region, without a dependency cycle', () => {
+    const apiId = s.logicalId(s.stack.api.api);
+    const base = lambda('metadata').Properties.Environment.Variables[ENV.PUBLIC_BASE_URL];
+    expect(JSON.stringify(base)).toContain(`{"Ref":"${apiId}"}`);
+    expect(JSON.stringify(base)).toContain('AWS::Region');
+    expect(findCycle(dependencyGraph(s.template.toJSON()))).toBeUndefined();
+  });
+
+  it('the authorize function gets the Cognito issuer, client id and the secret copied from the app client', () => {
+    const vars = lambda('oauth-authorize').Properties.Environment.Variables;
+    const pool = s.logicalId(s.stack.upstream.cognito!.userPool);
+    const client = s.logicalId(s.stack.upstream.cognito!.client);
+    expect(vars[ENV.OIDC_ISSUER]).toEqual({ 'Fn::GetAtt': [pool, 'ProviderURL'] });
+    expect(vars[ENV.OIDC_CLIENT_ID]).toEqual({ Ref: client });
+    s.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      SecretString: { 'Fn::GetAtt': [client, 'ClientSecret'] },
+    });
+    s.template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: true,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: Match.arrayWith(['openid']),
+      CallbackURLs: [Match.objectLike({ 'Fn::Join': Match.anyValue() })],
+    });
+    s.template.hasResourceProperties('AWS::Cognito::UserPool', {
+      MfaConfiguration: 'ON',
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+    });
+    s.template.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
+  });
+});
+
+describe('runtime and bundling', () => {
+  it('every function runs Node.js 22 on arm64 from an ESM bundle with the createRequire banner', () => {
+    const functions = s.template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(functions).sort()).toEqual([...fnIds.values()].sort());
+    for (const [id, fn] of Object.entries(functions)) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.Handler).toBe('index.handler');
+      const assetDir = path.join(s.outdir, fn.Metadata['aws:asset:path']);
+      const bundle = readFileSync(path.join(assetDir, 'index.mjs'), 'utf8');
+      expect(bundle.startsWith("import { createRequire as __nlpCreateRequire } from 'node:module';")).toBe(true);
+      expect(bundle).toMatch(/export\s*\{[^}]*\bhandler\b[^}]*\}/);
+      expect(bundle).not.toMatch(/\bmodule\.exports\s*=/);
+      expect(existsSync(path.join(assetDir, 'index.mjs.map'))).toBe(true);
+      // Minified: long lines (only template literals keep their newlines), e.g. thousands of characters per line.
+      expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(400);
+      expect(id).toBeDefined();
+    }
+  });
+
+  it('one function per handler name, each bundled from functions/<name>.ts', () => {
+    const handlers = [...new Set(ROUTES.map((r) => r.handler)), WORKER_HANDLER].sort();
+    expect([...fnIds.keys()].sort()).toEqual(handlers);
+  });
+
+  it('the worker timeout matches the data model and HTTP functions stay under the API Gateway limit', () => {
+    expect(lambda(WORKER_HANDLER).Properties.Timeout).toBe(WORKER_TIMEOUT_SECONDS);
+    for (const name of fnIds.keys()) {
+      if (name !== WORKER_HANDLER) expect(lambda(name).Properties.Timeout).toBeLessThanOrEqual(29);
+    }
+  });
+
+  it('each function logs to its own log group with a retention period', () => {
+    for (const id of fnIds.values()) {
+      const fn = s.template.toJSON().Resources[id];
+      const groupId = fn.Properties.LoggingConfig.LogGroup.Ref;
+      expect(s.template.toJSON().Resources[groupId].Properties.RetentionInDays).toBe(30);
+    }
+  });
+});
+
+describe('HTTP API', () => {
+  it('wires every route of lib/routes.ts to the function of its handler', () => {
+    const resources = s.template.toJSON().Resources;
+    const routes = s.template.findResources('AWS::ApiGatewayV2::Route');
+    expect(Object.keys(routes)).toHaveLength(ROUTES.length);
+    for (const route of ROUTES) {
+      const found = Object.values(routes).find((r) => r.Properties.RouteKey === `${route.method} ${route.path}`);
+      expect(found).toBeDefined();
+      const target = found!.Properties.Target['Fn::Join'][1] as unknown[];
+      const integrationId = (target[1] as { Ref: string }).Ref;
+      const uri = resources[integrationId].Properties.IntegrationUri;
+      expect(uri).toEqual({ 'Fn::GetAtt': [fnIds.get(route.handler), 'Arn'] });
+      expect(resources[integrationId].Properties.PayloadFormatVersion).toBe('2.0');
+    }
+  });
+
+  it('throttles the $default stage and writes JSON access logs without query strings', () => {
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('\\$context.requestId') },
+    });
+    const stage = Object.values(s.template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format) as Record<string, string>;
+    expect(Object.values(format).join(' ')).not.toMatch(/querystring|\$context\.path|requestOverride|authorizer/i);
+  });
+});
+
+describe('data', () => {
+  it('creates the four tables of the data model: on-demand, PITR, encrypted, TTL, keys and indexes', () => {
+    const tables = s.template.findResources('AWS::DynamoDB::Table');
+    expect(Object.keys(tables)).toHaveLength(TABLES.length);
+    for (const [def, table] of s.stack.tables.entries()) {
+      const t = tables[s.logicalId(table)]!;
+      expect(t.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(t.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(t.Properties.SSESpecification).toEqual({ SSEEnabled: true });
+      expect(t.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+      expect(t.Properties.KeySchema[0]).toEqual({ AttributeName: def.partitionKey.name, KeyType: 'HASH' });
+      expect((t.Properties.GlobalSecondaryIndexes ?? []).map((i: { IndexName: string }) => i.IndexName)).toEqual(
+        def.globalIndexes.map((i) => i.indexName),
+      );
+      // Development stage: torn down with the stack.
+      expect(t.DeletionPolicy).toBe('Delete');
+      expect(t.Properties.DeletionProtectionEnabled).toBe(false);
+    }
+  });
+
+  it('subscriptions are queryable by resource (table key) and by connection (index)', () => {
+    s.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'resourceKey', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'byConnection',
+          KeySchema: [
+            { AttributeName: 'connectionId', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
+    });
+  });
+});
+
+describe('update queue', () => {
+  it('redrives to the DLQ after maxReceiveCount, SSL-only, SQS-managed encryption, visibility ≥ 6 × worker timeout', () => {
+    const queueId = s.logicalId(s.stack.queues.queue);
+    const dlqId = s.logicalId(s.stack.queues.deadLetterQueue);
+    const q = s.template.toJSON().Resources[queueId];
+    expect(q.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+      maxReceiveCount: UPDATE_QUEUE.deadLetter!.maxReceiveCount,
+    });
+    expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(q.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * lambda(WORKER_HANDLER).Properties.Timeout);
+    const dlq = s.template.toJSON().Resources[dlqId];
+    expect(dlq.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(dlq.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    for (const id of [queueId, dlqId]) {
+      s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('the worker consumes it with partial batch responses and a concurrency cap', () => {
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: fnIds.get(WORKER_HANDLER) },
+      EventSourceArn: { 'Fn::GetAtt': [s.logicalId(s.stack.queues.queue), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+      BatchSize: 10,
+    });
+  });
+});
+
+describe('key and secrets', () => {
+  it('the Notion token key rotates and is torn down after a pending window in development', () => {
+    const key = s.template.toJSON().Resources[s.logicalId(s.stack.secrets.notionTokenKey)];
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.PendingWindowInDays).toBe(7);
+    expect(key.DeletionPolicy).toBe('Delete');
+  });
+
+  it('stack-owned secrets are generated, and the Notion credentials secret has the {clientId, clientSecret} shape', () => {
+    s.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({
+        SecretStringTemplate: Match.stringLikeRegexp('"clientId"'),
+        GenerateStringKey: 'clientSecret',
+      }),
+    });
+    s.template.resourceCountIs('AWS::SecretsManager::Secret', 5);
+  });
+});
+
+describe('alarms', () => {
+  const alarmOn = (metric: string, namespace: string) =>
+    Object.values(s.template.findResources('AWS::CloudWatch::Alarm')).find(
+      (a) => a.Properties.MetricName === metric && a.Properties.Namespace === namespace,
+    );
+
+  it('alarms on DLQ depth, API 5xx, worker errors and backlog age', () => {
+    const dlq = alarmOn('ApproximateNumberOfMessagesVisible', 'AWS/SQS');
+    expect(dlq?.Properties.Dimensions).toEqual([
+      { Name: 'QueueName', Value: { 'Fn::GetAtt': [s.logicalId(s.stack.queues.deadLetterQueue), 'QueueName'] } },
+    ]);
+    expect(dlq?.Properties.Threshold).toBe(1);
+    const api = alarmOn('5xx', 'AWS/ApiGateway');
+    expect(api?.Properties.Dimensions).toEqual([{ Name: 'ApiId', Value: { Ref: s.logicalId(s.stack.api.api) } }]);
+    const worker = alarmOn('Errors', 'AWS/Lambda');
+    expect(worker?.Properties.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: fnIds.get(WORKER_HANDLER) } }]);
+    expect(alarmOn('ApproximateAgeOfOldestMessage', 'AWS/SQS')).toBeDefined();
+    for (const a of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(a.Properties.TreatMissingData).toBe('notBreaching');
+      expect(a.Properties.AlarmActions).toBeUndefined();
+    }
+  });
+});
+
+describe('outputs', () => {
+  /** Renders an Fn::Join of literals and Refs as text, e.g. `https://<HttpApi…>.execute-api…/unfurl`. */
+  const joined = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const v = value as Record<string, unknown>;
+    if ('Ref' in v) return `<${String(v.Ref)}>`;
+    if ('Fn::Join' in v) {
+      const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+      return parts.map(joined).join(sep);
+    }
+    return JSON.stringify(value);
+  };
+
+  it('names every value for the Notion dashboard, the endpoints, secrets, tables and queues', () => {
+    const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
+    const expected = Object.values(OUTPUTS).filter((k) => k !== OUTPUTS.customDomainTarget);
+    expect(Object.keys(outputs).sort()).toEqual([...expected].sort());
+    expect(joined(outputs[OUTPUTS.authorizeUrl]!.Value)).toMatch(/^https:\/\/<HttpApi\w+>\.execute-api\.<AWS::Region>\.<AWS::URLSuffix>\/oauth\/authorize$/);
+    expect(joined(outputs[OUTPUTS.tokenUrl]!.Value)).toMatch(/\/oauth\/token$/);
+    expect(joined(outputs[OUTPUTS.unfurlUrl]!.Value)).toMatch(/\/unfurl$/);
+    expect(joined(outputs[OUTPUTS.deletedTokenUrl]!.Value)).toMatch(/\/deleted-token$/);
+    expect(joined(outputs[OUTPUTS.changesUrl]!.Value)).toMatch(/\/changes$/);
+    expect(outputs[OUTPUTS.oauthClientId]!.Value).toBe('notion-link-preview');
+    expect(outputs[OUTPUTS.oauthClientSecretArn]!.Value).toEqual({ Ref: s.logicalId(s.stack.secrets.oauthClientSecret) });
+    expect(outputs[OUTPUTS.notionCredentialsSecretArn]!.Value).toEqual({
+      Ref: s.logicalId(s.stack.secrets.notionCredentials),
+    });
+    expect(outputs[OUTPUTS.connectionsTable]!.Value).toEqual({ Ref: s.logicalId(s.stack.tables.entries()[0]![1]) });
+    expect(outputs[OUTPUTS.updateQueueUrl]!.Value).toEqual({ Ref: s.logicalId(s.stack.queues.queue) });
+    for (const o of Object.values(outputs)) expect(o.Description.length).toBeGreaterThan(5);
+  });
+});

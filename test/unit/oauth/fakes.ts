@@ -1,0 +1,84 @@
+/**
+ * Test doubles for the OAuth domain: a settable clock, a deterministic-enough
+ * random source, a scripted upstream provider and a scripted Notion API.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Clock, Random } from '#core/ports.js';
+import { NotionExchangeError, UpstreamLoginError } from '#core/oauth/ports.js';
+import type { NotionOAuthApi, NotionTokenGrant, UpstreamIdentityProvider, UpstreamLoginRequest, UpstreamUser } from '#core/oauth/ports.js';
+import { cachedKeySource } from '#core/oauth/signing-keys.js';
+import type { AccessTokenSettings } from '#core/oauth/access-token.js';
+import { LocalTokenCipher } from '#adapters/crypto/token-cipher.js';
+
+export const ISSUER = 'https://previews.example.com';
+export const CLIENT_ID = 'notion-client';
+export const CLIENT_SECRET = 'notion-client-secret-0123456789';
+export const NOTION_REDIRECT = 'https://www.notion.so/externalintegrationauthcallback';
+
+export class FakeClock implements Clock {
+  constructor(public t = Date.UTC(2026, 0, 15, 12, 0, 0)) {}
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export const realRandom: Random = {
+  token: (bytes = 32) => randomBytes(bytes).toString('base64url'),
+  uuid: () => randomUUID(),
+};
+
+export const tokenSettings = (material = 'unit-test-signing-secret-0123456789abcdef'): AccessTokenSettings => ({
+  issuer: ISSUER,
+  audience: ISSUER,
+  ttlSeconds: 3600,
+  keys: cachedKeySource(async () => material),
+});
+
+export const testCipher = (): LocalTokenCipher => new LocalTokenCipher(Buffer.alloc(32, 7));
+
+export const ALICE: UpstreamUser = { subject: 'u-alice', displayName: 'Alice <Anderson>', tokens: { accessToken: 'upstream-at' } };
+
+/** Upstream provider double: callback URLs carry `code=ok` (success), `error=...` (denied), `code=down` (unavailable). */
+export class FakeUpstream implements UpstreamIdentityProvider {
+  user: UpstreamUser = ALICE;
+  failAuthorizationUrl = false;
+  readonly requests: UpstreamLoginRequest[] = [];
+
+  async authorizationUrl(request: UpstreamLoginRequest): Promise<string> {
+    if (this.failAuthorizationUrl) throw new Error('discovery failed');
+    this.requests.push(request);
+    const url = new URL('https://idp.example/authorize');
+    url.searchParams.set('state', request.state);
+    url.searchParams.set('redirect_uri', request.redirectUri);
+    return url.toString();
+  }
+
+  async finishLogin(callbackUrl: URL, expected: UpstreamLoginRequest): Promise<UpstreamUser> {
+    const p = callbackUrl.searchParams;
+    if (p.get('error')) throw new UpstreamLoginError('denied', `provider answered ${p.get('error')}`);
+    if (p.get('state') !== expected.state) throw new UpstreamLoginError('failed', 'state mismatch');
+    if (p.get('code') === 'down') throw new UpstreamLoginError('unavailable', 'provider not reachable');
+    if (p.get('code') !== 'ok') throw new UpstreamLoginError('failed', 'bad code');
+    return this.user;
+  }
+}
+
+export class FakeNotion implements NotionOAuthApi {
+  mode: 'ok' | 'rejected' | 'unavailable' = 'ok';
+  readonly calls: Array<{ code: string; externalAccount: { key: string; name: string } }> = [];
+  workspaceId = 'ws-1';
+
+  async exchangeCode(input: { code: string; externalAccount: { key: string; name: string } }): Promise<NotionTokenGrant> {
+    this.calls.push(input);
+    if (this.mode === 'rejected') throw new NotionExchangeError('rejected', 'Notion rejected', { status: 400, code: 'invalid_grant' });
+    if (this.mode === 'unavailable') throw new NotionExchangeError('unavailable', 'Notion did not answer in time');
+    return {
+      accessToken: `secret_notion_${input.code}`,
+      refreshToken: null,
+      workspace: { workspaceId: this.workspaceId, workspaceName: 'Acme', workspaceIcon: null, botId: 'bot-1' },
+    };
+  }
+}

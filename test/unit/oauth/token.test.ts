@@ -1,0 +1,174 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { authenticateBearer } from '#core/oauth/access-token.js';
+import { OAuthTokenError } from '#core/oauth/errors.js';
+import { handleTokenRequest, parseRefreshToken, type TokenDependencies } from '#core/oauth/token.js';
+import type { Connection } from '#core/ports.js';
+import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
+import { hashSecret } from '#shared/crypto.js';
+import { CLIENT_ID, CLIENT_SECRET, FakeClock, NOTION_REDIRECT, realRandom, tokenSettings } from './fakes.js';
+
+let clock: FakeClock;
+let connections: MemoryConnectionStore;
+let authState: MemoryAuthStateStore;
+let deps: TokenDependencies;
+
+const connection: Connection = {
+  id: '3b0c3c5e-0000-4000-8000-000000000001',
+  subject: 'u-alice',
+  displayName: 'Alice',
+  clientId: CLIENT_ID,
+  scope: 'unfurl',
+  notion: { workspaceId: 'ws', workspaceName: null, workspaceIcon: null, botId: 'b' },
+  notionTokenCiphertext: 'ciphertext',
+  status: 'active',
+  tokenGeneration: 0,
+  previousRefreshTokenHashes: [],
+  createdAt: 0,
+  updatedAt: 0,
+};
+
+const putCode = async (code: string, extra: { codeChallenge?: string } = {}) =>
+  authState.putCode({
+    codeHash: hashSecret(code),
+    connectionId: connection.id,
+    clientId: CLIENT_ID,
+    redirectUri: NOTION_REDIRECT,
+    scope: 'unfurl',
+    expiresAt: clock.now() + 60_000,
+    ...extra,
+  });
+
+const creds = { client_id: CLIENT_ID, client_secret: CLIENT_SECRET };
+const exchange = (code: string, extra: Record<string, string> = {}) =>
+  handleTokenRequest(
+    { authorization: undefined, form: { ...creds, grant_type: 'authorization_code', code, redirect_uri: NOTION_REDIRECT, ...extra } },
+    deps,
+  );
+const refresh = (token: string) =>
+  handleTokenRequest({ authorization: undefined, form: { ...creds, grant_type: 'refresh_token', refresh_token: token } }, deps);
+
+const errorOf = async (p: Promise<unknown>): Promise<string | undefined> => {
+  try {
+    await p;
+    return undefined;
+  } catch (error) {
+    if (error instanceof OAuthTokenError) return error.error;
+    throw error;
+  }
+};
+
+beforeEach(async () => {
+  clock = new FakeClock();
+  connections = new MemoryConnectionStore();
+  authState = new MemoryAuthStateStore();
+  await connections.create(connection);
+  deps = {
+    authState,
+    connections,
+    clock,
+    random: realRandom,
+    tokens: tokenSettings(),
+    client: async () => ({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
+  };
+});
+
+describe('token endpoint: authorization_code', () => {
+  it('issues a Bearer access token, a refresh token carrying the connection id, expires_in and scope', async () => {
+    await putCode('code-1');
+    const response = await exchange('code-1');
+    expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: 'unfurl' });
+    expect(parseRefreshToken(response.refresh_token)).toEqual({ connectionId: connection.id });
+    expect((await connections.get(connection.id))?.refreshTokenHash).toBe(hashSecret(response.refresh_token));
+    await expect(authenticateBearer(`Bearer ${response.access_token}`, { connections, tokens: deps.tokens, clock })).resolves.toMatchObject({
+      id: connection.id,
+    });
+  });
+
+  it('unknown code → invalid_grant', async () => {
+    expect(await errorOf(exchange('nope'))).toBe('invalid_grant');
+  });
+
+  it('expired code → invalid_grant', async () => {
+    await putCode('code-1');
+    clock.advance(61_000);
+    expect(await errorOf(exchange('code-1'))).toBe('invalid_grant');
+  });
+
+  it('replayed code → invalid_grant and the connection it issued is revoked, with its tokens', async () => {
+    await putCode('code-1');
+    const first = await exchange('code-1');
+    expect(await errorOf(exchange('code-1'))).toBe('invalid_grant');
+    expect((await connections.get(connection.id))?.status).toBe('revoked');
+    await expect(authenticateBearer(`Bearer ${first.access_token}`, { connections, tokens: deps.tokens, clock })).rejects.toMatchObject({
+      statusCode: 401,
+    });
+    expect(await errorOf(refresh(first.refresh_token))).toBe('invalid_grant');
+  });
+
+  it('20 concurrent redemptions of one code: exactly one succeeds', async () => {
+    await putCode('code-1');
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => exchange('code-1')));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as OAuthTokenError).error).toBe('invalid_grant');
+  });
+
+  it('wrong redirect_uri → invalid_grant (byte-for-byte comparison)', async () => {
+    await putCode('code-1');
+    expect(await errorOf(exchange('code-1', { redirect_uri: 'https://www.notion.so/externalIntegrationAuthCallback' }))).toBe('invalid_grant');
+  });
+
+  it('missing redirect_uri → invalid_request, and the code stays usable', async () => {
+    await putCode('code-1');
+    const form = { ...creds, grant_type: 'authorization_code', code: 'code-1' };
+    expect(await errorOf(handleTokenRequest({ authorization: undefined, form }, deps))).toBe('invalid_request');
+    await expect(exchange('code-1')).resolves.toBeDefined();
+  });
+
+  it('wrong client secret → invalid_client, and the code stays usable', async () => {
+    await putCode('code-1');
+    expect(await errorOf(exchange('code-1', { client_secret: 'wrong' }))).toBe('invalid_client');
+    await expect(exchange('code-1')).resolves.toBeDefined();
+  });
+
+  it('enforces PKCE S256 when the authorization request carried a challenge', async () => {
+    const verifier = 'v'.repeat(50);
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    await putCode('code-1', { codeChallenge: challenge });
+    await putCode('code-2', { codeChallenge: challenge });
+    await expect(exchange('code-2', { code_verifier: verifier })).resolves.toBeDefined();
+    expect(await errorOf(exchange('code-1', { code_verifier: 'w'.repeat(50) }))).toBe('invalid_grant');
+    expect((await connections.get(connection.id))?.status).toBe('revoked');
+  });
+});
+
+describe('token endpoint: refresh_token', () => {
+  it('rotates the refresh token; the old one is single use and its reuse revokes the connection', async () => {
+    await putCode('code-1');
+    const first = await exchange('code-1');
+    const second = await refresh(first.refresh_token);
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    const third = await refresh(second.refresh_token);
+    expect(third.access_token).toEqual(expect.any(String));
+
+    expect(await errorOf(refresh(first.refresh_token))).toBe('invalid_grant');
+    expect((await connections.get(connection.id))?.status).toBe('revoked');
+    expect(await errorOf(refresh(third.refresh_token))).toBe('invalid_grant');
+  });
+
+  it('an unknown refresh token for a live connection is refused without revoking it', async () => {
+    await putCode('code-1');
+    const first = await exchange('code-1');
+    expect(await errorOf(refresh(`${connection.id}.forged`))).toBe('invalid_grant');
+    expect(await errorOf(refresh('no-dot-here'))).toBe('invalid_grant');
+    await expect(refresh(first.refresh_token)).resolves.toBeDefined();
+  });
+
+  it('refuses a scope wider than the grant', async () => {
+    await putCode('code-1');
+    const first = await exchange('code-1');
+    const form = { ...creds, grant_type: 'refresh_token', refresh_token: first.refresh_token, scope: 'unfurl admin' };
+    expect(await errorOf(handleTokenRequest({ authorization: undefined, form }, deps))).toBe('invalid_scope');
+    await expect(refresh(first.refresh_token)).resolves.toBeDefined();
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * npm run dashboard: prints every value to paste into Notion's integration
+ * dashboard (External Authorization Setup, Unfurling Domain & Patterns).
+ *
+ * URLs come from the CDK outputs file when it exists
+ * (`npx cdk deploy --outputs-file cdk-outputs.json`), else from the local
+ * server (PUBLIC_BASE_URL, or http://127.0.0.1:$PORT). Rules come from
+ * UNFURL_RULES, else the demo rules. Exits with status 1, naming the problem,
+ * when a rule does not match one of its sample URLs or its placeholder is not
+ * a valid attribute list.
+ *
+ *   npm run dashboard [-- --outputs path/to/cdk-outputs.json] [-- --json]
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ENV } from '#lib/env-names.js';
+import { ROUTES } from '#lib/routes.js';
+import { OUTPUTS } from '#lib/stack-outputs.js';
+import { DEFAULT_PORT, localDefaults } from '#local/defaults.js';
+import { validateAttributes } from '#core/unfurl/attributes.js';
+import { checkSamples, compilePattern, rulesFromConfig, substituteDeep, type UnfurlIntegration } from '#core/unfurl/rules.js';
+import { parseConfig } from '#shared/config.js';
+
+export interface DashboardValues {
+  readonly source: string;
+  readonly authorizeUrl: string;
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly scopes: string;
+  readonly deletedTokenUrl: string;
+  readonly unfurlUrl: string;
+  readonly integration: UnfurlIntegration;
+}
+
+const routePath = (field: string): string => {
+  const route = ROUTES.find((r) => r.dashboardField === field);
+  if (!route) throw new Error(`no route for the dashboard field "${field}"`);
+  return route.path;
+};
+
+/** The first stack in a CDK outputs file that carries our dashboard outputs. */
+export const stackOutputs = (file: unknown): { stack: string; outputs: Record<string, string> } | undefined => {
+  if (file === null || typeof file !== 'object') return undefined;
+  for (const [stack, outputs] of Object.entries(file as Record<string, unknown>)) {
+    if (outputs && typeof outputs === 'object' && OUTPUTS.authorizeUrl in outputs) {
+      return { stack, outputs: outputs as Record<string, string> };
+    }
+  }
+  return undefined;
+};
+
+/** Builds the values from the environment and, when given, a CDK outputs file's contents. */
+export const dashboardValues = (env: Readonly<Record<string, string | undefined>>, outputsFile?: unknown): DashboardValues => {
+  const deployed = outputsFile === undefined ? undefined : stackOutputs(outputsFile);
+  if (outputsFile !== undefined && !deployed) throw new Error(`the outputs file has no stack with the output ${OUTPUTS.authorizeUrl}`);
+  if (deployed) {
+    const o = deployed.outputs;
+    const need = (key: string): string => {
+      const v = o[key];
+      if (!v) throw new Error(`the outputs of stack ${deployed.stack} lack ${key}`);
+      return v;
+    };
+    const config = parseConfig({ ...env, [ENV.PUBLIC_BASE_URL]: need(OUTPUTS.publicBaseUrl) });
+    return {
+      source: `stack ${deployed.stack} (cdk-outputs.json)`,
+      authorizeUrl: need(OUTPUTS.authorizeUrl),
+      tokenUrl: need(OUTPUTS.tokenUrl),
+      clientId: need(OUTPUTS.oauthClientId),
+      clientSecret: `the value of Secrets Manager secret ${need(OUTPUTS.oauthClientSecretArn)}; print it with:\n    ${o[OUTPUTS.oauthClientSecretCommand] ?? ''}`,
+      scopes: 'unfurl',
+      deletedTokenUrl: need(OUTPUTS.deletedTokenUrl),
+      unfurlUrl: need(OUTPUTS.unfurlUrl),
+      integration: rulesFromConfig(config),
+    };
+  }
+  const port = Number(env[ENV.PORT] ?? DEFAULT_PORT) || DEFAULT_PORT;
+  const defaults = localDefaults(port);
+  const merged: Record<string, string | undefined> = { ...defaults };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
+  const config = parseConfig(merged);
+  const base = config.publicBaseUrl ?? `http://127.0.0.1:${port}`;
+  const secretFromEnv = env[ENV.OAUTH_CLIENT_SECRET] !== undefined && env[ENV.OAUTH_CLIENT_SECRET] !== '';
+  return {
+    source: `local server ${base}`,
+    authorizeUrl: `${base}${routePath('OAuth Authorize URL')}`,
+    tokenUrl: `${base}${routePath('OAuth Token URL')}`,
+    clientId: config.oauth.clientId ?? '',
+    clientSecret: secretFromEnv
+      ? `the value of ${ENV.OAUTH_CLIENT_SECRET} in your environment`
+      : `${defaults[ENV.OAUTH_CLIENT_SECRET]} (the local default of ${ENV.OAUTH_CLIENT_SECRET})`,
+    scopes: 'unfurl',
+    deletedTokenUrl: `${base}${routePath('Deleted Token Callback URL')}`,
+    unfurlUrl: `${base}${routePath('Unfurl Callback URL')}`,
+    integration: rulesFromConfig(config),
+  };
+};
+
+/** Everything wrong with the rules: samples that do not match, placeholders that are not valid attribute lists. */
+export const ruleProblems = (integration: UnfurlIntegration): string[] => {
+  const problems = checkSamples(integration);
+  for (const rule of integration.rules) {
+    const sample = rule.sampleUrls[0];
+    let groups: Record<string, string> = {};
+    try {
+      groups = { ...(sample ? compilePattern(rule).exec(sample)?.groups : undefined) } as Record<string, string>;
+    } catch {
+      continue;
+    }
+    const check = validateAttributes(substituteDeep(rule.placeholder, groups));
+    if (!check.ok) problems.push(`Rule "${rule.name}": placeholder attributes are not valid: ${check.problems.join('; ')}`);
+  }
+  return problems;
+};
+
+export const renderDashboard = (v: DashboardValues): string => {
+  const lines = [
+    `Notion integration dashboard values (from ${v.source})`,
+    '',
+    'External Authorization Setup',
+    `  OAuth Authorize URL         ${v.authorizeUrl}`,
+    `  OAuth Token URL             ${v.tokenUrl}`,
+    `  OAuth Client ID             ${v.clientId}`,
+    `  OAuth Client Secret         ${v.clientSecret}`,
+    `  OAuth Scopes                ${v.scopes}`,
+    `  Deleted Token Callback URL  ${v.deletedTokenUrl}`,
+    '',
+    'Unfurling Domain & Patterns',
+    `  Unfurl Callback URL         ${v.unfurlUrl}`,
+    `  Unfurl URL Domain           ${v.integration.domain}`,
+  ];
+  v.integration.rules.forEach((rule, i) => {
+    lines.push(
+      '',
+      `  Rule ${i + 1}`,
+      `    Rule name                 ${rule.name}`,
+      `    Sample URLs               ${rule.sampleUrls.join('\n                              ')}`,
+      `    Pattern                   ${rule.pattern}`,
+      `    Unfurl Regex Attributes (placeholder JSON):`,
+      JSON.stringify(rule.placeholder, null, 2)
+        .split('\n')
+        .map((l) => `      ${l}`)
+        .join('\n'),
+    );
+  });
+  return `${lines.join('\n')}\n`;
+};
+
+export const main = (argv: readonly string[], env: Readonly<Record<string, string | undefined>>): number => {
+  const i = argv.indexOf('--outputs');
+  const outputsPath = resolve(i >= 0 && argv[i + 1] ? argv[i + 1]! : 'cdk-outputs.json');
+  try {
+    const outputsFile = existsSync(outputsPath) ? (JSON.parse(readFileSync(outputsPath, 'utf8')) as unknown) : undefined;
+    const values = dashboardValues(env, outputsFile);
+    process.stdout.write(argv.includes('--json') ? `${JSON.stringify(values, null, 2)}\n` : renderDashboard(values));
+    const problems = ruleProblems(values.integration);
+    if (problems.length > 0) {
+      process.stderr.write(`\nThe unfurl rules are not valid; Notion would refuse them:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      return 1;
+    }
+    return 0;
+  } catch (error) {
+    process.stderr.write(`dashboard: ${(error as Error).message}\n`);
+    return 1;
+  }
+};
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.exitCode = main(process.argv.slice(2), process.env);
+}

@@ -1,0 +1,286 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { Context } from 'aws-lambda';
+import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
+import { createAuthorizeHandler, PENDING_COOKIE } from '../../../functions/oauth-authorize.js';
+import { createTokenHandler } from '../../../functions/oauth-token.js';
+import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
+import { httpEvent } from '#test/helpers/factories.js';
+import {
+  CLIENT_ID,
+  CLIENT_SECRET,
+  FakeClock,
+  FakeNotion,
+  FakeUpstream,
+  ISSUER,
+  NOTION_REDIRECT,
+  realRandom,
+  testCipher,
+  tokenSettings,
+} from '#test/unit/oauth/fakes.js';
+
+const context = {} as Context;
+type Result = { statusCode: number; headers?: Record<string, unknown>; body?: string; cookies?: string[] };
+
+let deps: AuthorizeDependencies;
+let upstream: FakeUpstream;
+let notion: FakeNotion;
+let connections: MemoryConnectionStore;
+let authState: MemoryAuthStateStore;
+let clock: FakeClock;
+let handler: ReturnType<typeof createAuthorizeHandler>;
+let logs: string[];
+let restoreStdout: () => void;
+
+const authorizeQuery = (over: Record<string, string> = {}) => ({
+  client_id: CLIENT_ID,
+  redirect_uri: NOTION_REDIRECT,
+  response_type: 'code',
+  code: 'notion-code-123',
+  state: 'notion-state-<&>',
+  scope: 'unfurl',
+  ...over,
+});
+
+const call = async (input: Parameters<typeof httpEvent>[0]): Promise<Result> =>
+  (await handler(httpEvent(input), context)) as Result;
+
+const pendingCookie = (r: Result): string | undefined =>
+  r.cookies?.map((c) => c.split(';')[0]!).find((c) => c.startsWith(`${PENDING_COOKIE}=`) && c.length > PENDING_COOKIE.length + 1);
+
+const hidden = (html: string, name: string): string => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? '';
+const unescape = (s: string) => s.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)));
+
+/** Runs authorize → upstream callback; returns the consent page and the cookie. */
+const toConsent = async (over: Record<string, string> = {}) => {
+  const start = await call({ path: '/oauth/authorize', query: authorizeQuery(over) });
+  expect(start.statusCode).toBe(302);
+  const cookie = pendingCookie(start)!;
+  const upstreamState = new URL(String(start.headers?.location)).searchParams.get('state')!;
+  const consent = await call({ path: '/oauth/callback', query: { code: 'ok', state: upstreamState }, cookies: [cookie] });
+  return { start, cookie, consent };
+};
+
+const submit = (cookie: string, html: string, decision: 'allow' | 'deny') =>
+  call({
+    method: 'POST',
+    path: '/oauth/consent',
+    cookies: [cookie],
+    form: { pending: unescape(hidden(html, 'pending')), csrf: unescape(hidden(html, 'csrf')), decision },
+  });
+
+beforeEach(() => {
+  clock = new FakeClock();
+  upstream = new FakeUpstream();
+  notion = new FakeNotion();
+  connections = new MemoryConnectionStore();
+  authState = new MemoryAuthStateStore();
+  deps = {
+    authState,
+    connections,
+    cipher: testCipher(),
+    notion,
+    upstream,
+    clock,
+    random: realRandom,
+    settings: { issuer: ISSUER, clientId: CLIENT_ID, extraRedirectUris: [], productName: 'Acme <Tasks>' },
+  };
+  handler = createAuthorizeHandler(() => deps);
+  logs = [];
+  const original = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    logs.push(String(chunk));
+    return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write;
+  restoreStdout = () => {
+    process.stdout.write = original;
+  };
+});
+
+afterEach(() => restoreStdout());
+
+describe('GET /oauth/authorize', () => {
+  it('stores a pending authorization and redirects to the upstream provider with PKCE, state and nonce', async () => {
+    const r = await call({ path: '/oauth/authorize', query: authorizeQuery() });
+    expect(r.statusCode).toBe(302);
+    expect(String(r.headers?.location)).toMatch(/^https:\/\/idp\.example\/authorize\?/);
+    expect(upstream.requests[0]).toMatchObject({ redirectUri: `${ISSUER}/oauth/callback` });
+    expect(upstream.requests[0]?.codeVerifier.length).toBeGreaterThanOrEqual(43);
+    const cookie = r.cookies?.[0] ?? '';
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).toMatch(/Secure/);
+    expect(cookie).toMatch(/Path=\/oauth/);
+  });
+
+  it('answers an unknown client, a foreign redirect_uri or a missing redirect_uri with an escaped error page, never a redirect', async () => {
+    for (const query of [
+      authorizeQuery({ client_id: 'evil<script>' }),
+      authorizeQuery({ redirect_uri: 'https://evil.example/cb' }),
+      { client_id: CLIENT_ID, response_type: 'code', code: 'x' },
+    ]) {
+      const r = await call({ path: '/oauth/authorize', query });
+      expect(r.statusCode).toBe(400);
+      expect(r.headers?.location).toBeUndefined();
+      expect(r.headers?.['content-type']).toMatch(/text\/html/);
+      expect(r.body).not.toContain('<script>');
+    }
+  });
+
+  it('rejects repeated parameters', async () => {
+    const q = new URLSearchParams(authorizeQuery());
+    q.append('redirect_uri', 'https://evil.example/cb');
+    const r = await call({ path: '/oauth/authorize', query: q.toString() });
+    expect(r.statusCode).toBe(400);
+    expect(r.headers?.location).toBeUndefined();
+    const q2 = new URLSearchParams(authorizeQuery());
+    q2.append('state', 'second');
+    const r2 = await call({ path: '/oauth/authorize', query: q2.toString() });
+    expect(new URL(String(r2.headers?.location)).searchParams.get('error')).toBe('invalid_request');
+  });
+
+  it('redirects temporarily_unavailable when the upstream provider cannot be reached', async () => {
+    upstream.failAuthorizationUrl = true;
+    const r = await call({ path: '/oauth/authorize', query: authorizeQuery() });
+    const location = new URL(String(r.headers?.location));
+    expect(location.origin + location.pathname).toBe(NOTION_REDIRECT);
+    expect(location.searchParams.get('error')).toBe('temporarily_unavailable');
+    expect(location.searchParams.get('state')).toBe('notion-state-<&>');
+  });
+});
+
+describe('consent and the round trip', () => {
+  it('shows an escaped consent page with a strict CSP and an anti-CSRF token', async () => {
+    const { consent } = await toConsent();
+    expect(consent.statusCode).toBe(200);
+    expect(consent.body).toContain('Alice &#60;Anderson&#62;');
+    expect(consent.body).not.toContain('Alice <Anderson>');
+    expect(consent.body).toContain('<form method="post" action="/oauth/consent">');
+    expect(consent.body).toContain('name="decision" value="allow"');
+    expect(hidden(consent.body!, 'csrf').length).toBeGreaterThan(20);
+    const csp = String(consent.headers?.['content-security-policy']);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("form-action 'self' https://www.notion.so");
+    expect(csp).toContain("frame-ancestors 'none'");
+  });
+
+  it('allow → exchanges Notion’s code with external_account, stores the encrypted token, redirects with our code and state', async () => {
+    const { cookie, consent } = await toConsent();
+    const r = await submit(cookie, consent.body!, 'allow');
+    expect(r.statusCode).toBe(302);
+    const location = new URL(String(r.headers?.location));
+    expect(location.origin + location.pathname).toBe(NOTION_REDIRECT);
+    expect(location.searchParams.get('state')).toBe('notion-state-<&>');
+    const code = location.searchParams.get('code')!;
+    expect(notion.calls).toEqual([{ code: 'notion-code-123', externalAccount: { key: 'u-alice', name: 'Alice <Anderson>' } }]);
+    const [connection] = await connections.listBySubject('u-alice');
+    expect(connection?.status).toBe('active');
+    expect(connection?.notionTokenCiphertext).toBeDefined();
+    expect(connection?.notionTokenCiphertext).not.toContain('secret_notion');
+
+    const token = createTokenHandler(() => ({
+      authState,
+      connections,
+      clock,
+      random: realRandom,
+      tokens: tokenSettings(),
+      client: async () => ({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
+    }));
+    const t = (await token(
+      httpEvent({
+        method: 'POST',
+        path: '/oauth/token',
+        form: { grant_type: 'authorization_code', code, redirect_uri: NOTION_REDIRECT, client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
+      }),
+      context,
+    )) as Result;
+    expect(t.statusCode).toBe(200);
+    expect(JSON.parse(t.body!)).toMatchObject({ token_type: 'Bearer', scope: 'unfurl' });
+
+    const joined = logs.join('');
+    expect(joined).toContain('connection created');
+    for (const secret of [code, 'notion-code-123', 'secret_notion', CLIENT_SECRET, hidden(consent.body!, 'csrf'), JSON.parse(t.body!).access_token, JSON.parse(t.body!).refresh_token]) {
+      expect(joined).not.toContain(secret);
+    }
+  });
+
+  it('deny → access_denied with state, nothing stored, and the same user is not asked again right away', async () => {
+    const { cookie, consent } = await toConsent();
+    const r = await submit(cookie, consent.body!, 'deny');
+    const location = new URL(String(r.headers?.location));
+    expect(location.searchParams.get('error')).toBe('access_denied');
+    expect(location.searchParams.get('error_description')).toBeTruthy();
+    expect(location.searchParams.get('state')).toBe('notion-state-<&>');
+    expect(notion.calls).toHaveLength(0);
+    expect(await connections.listBySubject('u-alice')).toHaveLength(0);
+
+    const again = await toConsent();
+    expect(again.consent.statusCode).toBe(302);
+    expect(new URL(String(again.consent.headers?.location)).searchParams.get('error')).toBe('access_denied');
+  });
+
+  it('upstream login failure → access_denied to Notion with state, nothing stored', async () => {
+    const start = await call({ path: '/oauth/authorize', query: authorizeQuery() });
+    const cookie = pendingCookie(start)!;
+    const r = await call({ path: '/oauth/callback', query: { error: 'access_denied', state: 'x' }, cookies: [cookie] });
+    const location = new URL(String(r.headers?.location));
+    expect(location.searchParams.get('error')).toBe('access_denied');
+    expect(location.searchParams.get('state')).toBe('notion-state-<&>');
+    expect(await connections.listBySubject('u-alice')).toHaveLength(0);
+  });
+
+  it('a callback without the pending cookie or with a forged state is not accepted', async () => {
+    const { start } = await toConsent();
+    const upstreamState = new URL(String(start.headers?.location)).searchParams.get('state')!;
+    const noCookie = await call({ path: '/oauth/callback', query: { code: 'ok', state: upstreamState } });
+    expect(noCookie.statusCode).toBe(400);
+    const start2 = await call({ path: '/oauth/authorize', query: authorizeQuery() });
+    const forged = await call({ path: '/oauth/callback', query: { code: 'ok', state: 'forged' }, cookies: [pendingCookie(start2)!] });
+    expect(new URL(String(forged.headers?.location)).searchParams.get('error')).toBe('access_denied');
+  });
+
+  it('Notion’s token endpoint failing or slow → a clear error for the user, nothing stored', async () => {
+    for (const mode of ['unavailable', 'rejected'] as const) {
+      notion.mode = mode;
+      const { cookie, consent } = await toConsent();
+      const r = await submit(cookie, consent.body!, 'allow');
+      const location = new URL(String(r.headers?.location));
+      expect(location.searchParams.get('error')).toBe(mode === 'unavailable' ? 'temporarily_unavailable' : 'server_error');
+      expect(location.searchParams.get('error_description')).toMatch(/Nothing was connected/);
+      expect(await connections.listBySubject('u-alice')).toHaveLength(0);
+    }
+  });
+
+  it('refuses a consent without the right CSRF token or from another browser', async () => {
+    const { cookie, consent } = await toConsent();
+    const pending = unescape(hidden(consent.body!, 'pending'));
+    const badCsrf = await call({ method: 'POST', path: '/oauth/consent', cookies: [cookie], form: { pending, csrf: 'nope', decision: 'allow' } });
+    expect(badCsrf.statusCode).toBe(403);
+    const otherBrowser = await submit(`${PENDING_COOKIE}=someone-else`, consent.body!, 'allow');
+    expect(otherBrowser.statusCode).toBe(403);
+    expect(notion.calls).toHaveLength(0);
+    const ok = await submit(cookie, consent.body!, 'allow');
+    expect(ok.statusCode).toBe(302);
+    const replay = await submit(cookie, consent.body!, 'allow');
+    expect(replay.statusCode).toBe(400);
+    expect(notion.calls).toHaveLength(1);
+  });
+
+  it('several workspaces of one user become several connections', async () => {
+    for (const ws of ['ws-1', 'ws-2']) {
+      notion.workspaceId = ws;
+      const { cookie, consent } = await toConsent();
+      await submit(cookie, consent.body!, 'allow');
+    }
+    const list = await connections.listBySubject('u-alice');
+    expect(list.filter((c) => c.status === 'active').map((c) => c.notion.workspaceId).sort()).toEqual(['ws-1', 'ws-2']);
+  });
+
+  it('a malformed consent body gets an HTML page, not JSON or a 500', async () => {
+    const r = await call({ method: 'POST', path: '/oauth/consent', body: 'a=1&a=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(r.statusCode).toBe(400);
+    expect(r.headers?.['content-type']).toMatch(/text\/html/);
+    const j = await call({ method: 'POST', path: '/oauth/consent', body: { decision: 'allow' } });
+    expect(j.statusCode).toBe(415);
+    expect(j.headers?.['content-type']).toMatch(/text\/html/);
+  });
+});

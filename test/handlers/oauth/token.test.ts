@@ -1,0 +1,165 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import type { Context } from 'aws-lambda';
+import { createTokenHandler } from '../../../functions/oauth-token.js';
+import { handler as metadataHandler } from '../../../functions/metadata.js';
+import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
+import { hashSecret } from '#shared/crypto.js';
+import { resetConfig } from '#shared/config.js';
+import { httpEvent } from '#test/helpers/factories.js';
+import { CLIENT_ID, CLIENT_SECRET, FakeClock, NOTION_REDIRECT, realRandom, tokenSettings } from '#test/unit/oauth/fakes.js';
+
+const context = {} as Context;
+type Result = { statusCode: number; headers?: Record<string, unknown>; body?: string };
+
+let authState: MemoryAuthStateStore;
+let connections: MemoryConnectionStore;
+let clock: FakeClock;
+let handler: ReturnType<typeof createTokenHandler>;
+
+const CONNECTION_ID = '3b0c3c5e-0000-4000-8000-000000000002';
+
+beforeEach(async () => {
+  clock = new FakeClock();
+  authState = new MemoryAuthStateStore();
+  connections = new MemoryConnectionStore();
+  await connections.create({
+    id: CONNECTION_ID,
+    subject: 'u-bob',
+    displayName: 'Bob',
+    clientId: CLIENT_ID,
+    scope: 'unfurl',
+    notion: { workspaceId: 'ws', workspaceName: null, workspaceIcon: null, botId: 'b' },
+    status: 'active',
+    tokenGeneration: 0,
+    previousRefreshTokenHashes: [],
+    createdAt: 0,
+    updatedAt: 0,
+  });
+  await authState.putCode({
+    codeHash: hashSecret('the-code'),
+    connectionId: CONNECTION_ID,
+    clientId: CLIENT_ID,
+    redirectUri: NOTION_REDIRECT,
+    scope: 'unfurl',
+    expiresAt: clock.now() + 60_000,
+  });
+  handler = createTokenHandler(() => ({
+    authState,
+    connections,
+    clock,
+    random: realRandom,
+    tokens: tokenSettings(),
+    client: async () => ({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
+  }));
+});
+
+const post = async (input: { form?: Record<string, string>; body?: unknown; headers?: Record<string, string> }): Promise<Result> =>
+  (await handler(httpEvent({ method: 'POST', path: '/oauth/token', ...input }), context)) as Result;
+
+const codeForm = (over: Record<string, string> = {}) => ({
+  grant_type: 'authorization_code',
+  code: 'the-code',
+  redirect_uri: NOTION_REDIRECT,
+  client_id: CLIENT_ID,
+  client_secret: CLIENT_SECRET,
+  ...over,
+});
+
+const expectNoStore = (r: Result) => {
+  expect(r.headers?.['cache-control']).toBe('no-store');
+  expect(r.headers?.pragma).toBe('no-cache');
+};
+
+describe('POST /oauth/token', () => {
+  it('no-store headers on success, with the RFC 6749 §5.1 body', async () => {
+    const r = await post({ form: codeForm() });
+    expect(r.statusCode).toBe(200);
+    expectNoStore(r);
+    const body = JSON.parse(r.body!);
+    expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type']);
+    expect(body.token_type).toBe('Bearer');
+  });
+
+  it('accepts client_secret_basic', async () => {
+    const { client_id: _i, client_secret: _s, ...form } = codeForm();
+    const r = await post({ form, headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}` } });
+    expect(r.statusCode).toBe(200);
+  });
+
+  it('wrong client secret → 401 invalid_client (WWW-Authenticate when Basic was used), no-store', async () => {
+    const post1 = await post({ form: codeForm({ client_secret: 'wrong' }) });
+    expect(post1.statusCode).toBe(401);
+    expect(JSON.parse(post1.body!)).toMatchObject({ error: 'invalid_client' });
+    expect(post1.headers?.['www-authenticate']).toBeUndefined();
+    expectNoStore(post1);
+    const { client_id: _i, client_secret: _s, ...form } = codeForm();
+    const basic = await post({ form, headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:wrong`).toString('base64')}` } });
+    expect(basic.statusCode).toBe(401);
+    expect(String(basic.headers?.['www-authenticate'])).toMatch(/^Basic/);
+  });
+
+  it('wrong or missing redirect_uri → 400 invalid_grant / invalid_request', async () => {
+    const missing = await post({ form: codeForm({ redirect_uri: '' }) });
+    expect(missing.statusCode).toBe(400);
+    expect(JSON.parse(missing.body!).error).toBe('invalid_request');
+    const wrong = await post({ form: codeForm({ redirect_uri: 'https://notion.so/externalintegrationauthcallback' }) });
+    expect(wrong.statusCode).toBe(400);
+    expect(JSON.parse(wrong.body!).error).toBe('invalid_grant');
+  });
+
+  it('unknown, expired and replayed codes → 400 invalid_grant', async () => {
+    expect(JSON.parse((await post({ form: codeForm({ code: 'unknown' }) })).body!).error).toBe('invalid_grant');
+    expect((await post({ form: codeForm() })).statusCode).toBe(200);
+    const replay = await post({ form: codeForm() });
+    expect(replay.statusCode).toBe(400);
+    expect(JSON.parse(replay.body!).error).toBe('invalid_grant');
+    await authState.putCode({
+      codeHash: hashSecret('old-code'),
+      connectionId: CONNECTION_ID,
+      clientId: CLIENT_ID,
+      redirectUri: NOTION_REDIRECT,
+      scope: 'unfurl',
+      expiresAt: clock.now() + 60_000,
+    });
+    clock.advance(61_000);
+    expect(JSON.parse((await post({ form: codeForm({ code: 'old-code' }) })).body!).error).toBe('invalid_grant');
+  });
+
+  it('unsupported grant types, JSON bodies, repeated parameters and empty bodies get RFC errors, never a 500', async () => {
+    const cases: Array<[Parameters<typeof post>[0], string]> = [
+      [{ form: codeForm({ grant_type: 'password' }) }, 'unsupported_grant_type'],
+      [{ body: codeForm() }, 'invalid_request'],
+      [{ body: 'grant_type=a&grant_type=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 'invalid_request'],
+      [{}, 'invalid_request'],
+      [{ body: '%%%', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 'invalid_client'],
+    ];
+    for (const [input, error] of cases) {
+      const r = await post(input);
+      expect(r.statusCode).toBeLessThan(500);
+      expect(JSON.parse(r.body!)).toMatchObject({ error, error_description: expect.any(String) });
+      expectNoStore(r);
+    }
+  });
+});
+
+describe('GET /.well-known/oauth-authorization-server', () => {
+  it('describes exactly the supported endpoints, grants and client authentication methods', async () => {
+    process.env.PUBLIC_BASE_URL = 'https://previews.example.com';
+    resetConfig();
+    const r = (await metadataHandler(httpEvent({ path: '/.well-known/oauth-authorization-server' }), context)) as Result;
+    expect(r.statusCode).toBe(200);
+    expect(JSON.parse(r.body!)).toEqual({
+      issuer: 'https://previews.example.com',
+      authorization_endpoint: 'https://previews.example.com/oauth/authorize',
+      token_endpoint: 'https://previews.example.com/oauth/token',
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      grant_types_supported: ['authorization_code', 'refresh_token'],
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
+    });
+    delete process.env.PUBLIC_BASE_URL;
+    resetConfig();
+  });
+});

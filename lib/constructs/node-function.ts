@@ -170,11 +170,10 @@ export class NodeFunction extends NodejsFunction {
 
   /** Grants reading one secret's value and passes its ARN in `envName`. */
   bindSecret(envName: EnvName, secret: SecretRef): this {
-    // An imported secret known by its partial ARN matches the random suffix Secrets Manager appends.
-    const resource = secret.secretFullArn ?? `${secret.secretArn}-??????`;
-    this.executionRole.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [resource] }),
-    );
+    // A secret given by ARN from outside may be its complete ARN or the partial one without the
+    // random suffix Secrets Manager appends: allow exactly these two forms (`?` matches one character).
+    const resources = secret.secretFullArn ? [secret.secretFullArn] : [secret.secretArn, `${secret.secretArn}-??????`];
+    this.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources }));
     this.addEnvironment(envName, secret.secretArn);
     return this;
   }

@@ -46,8 +46,6 @@ export interface CognitoResources {
 /** The OIDC scopes requested upstream: identity only. */
 export const UPSTREAM_SCOPES = ['openid', 'email', 'profile'] as const;
 
-const isCompleteSecretArn = (arn: string): boolean => /-[A-Za-z0-9]{6}$/.test(arn);
-
 export class UpstreamIdentity extends Construct {
   readonly issuer: string;
   readonly clientId: string;
@@ -59,14 +57,10 @@ export class UpstreamIdentity extends Construct {
     super(scope, id);
 
     if (props.external) {
-      const arn = props.external.clientSecretArn;
       this.issuer = props.external.issuer;
       this.clientId = props.external.clientId;
-      this.clientSecret = Secret.fromSecretAttributes(
-        this,
-        'ExternalClientSecret',
-        isCompleteSecretArn(arn) ? { secretCompleteArn: arn } : { secretPartialArn: arn },
-      );
+      // Complete or partial ARN: the grant covers both forms (see NodeFunction.bindSecret).
+      this.clientSecret = { secretArn: props.external.clientSecretArn };
       return;
     }
 

@@ -1,0 +1,408 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import type { PushMessage } from '#core/updates/messages.js';
+import { contentHash } from '#core/unfurl/attributes.js';
+import { change, Harness, ok } from './harness.js';
+
+const URI = (n: number) => `https://tasks.example.com/tasks/${n}`;
+
+const setup = async (subscribers: number, options: ConstructorParameters<typeof Harness>[0] = {}) => {
+  const h = new Harness(options);
+  h.product.set('task:1', 1);
+  for (let i = 0; i < subscribers; i++) {
+    await h.connection(`c${i}`);
+    await h.subscribe('task:1', `c${i}`, URI(1));
+  }
+  return h;
+};
+
+describe('coalescing', () => {
+  it('a burst of events for one resource within the window gives one push per subscription', async () => {
+    const h = await setup(3);
+    for (let i = 0; i < 100; i++) {
+      await h.publish(change('task:1'));
+      await h.step();
+      h.clock.advance(10);
+    }
+    await h.drain();
+    expect(h.calls).toHaveLength(3);
+    expect(new Set(h.calls.map((c) => c.token))).toEqual(new Set(['notion-token-c0', 'notion-token-c1', 'notion-token-c2']));
+    expect(h.eventsNamed('window_opened')).toHaveLength(1);
+    expect(h.eventsNamed('coalesced')).toHaveLength(99);
+  });
+
+  it('renders at the end of the window, so the last change inside it is what Notion gets', async () => {
+    const h = await setup(1);
+    await h.publish(change('task:1'));
+    await h.step();
+    h.product.set('task:1', 7);
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(1);
+    expect(JSON.stringify(h.calls[0]?.update)).toContain('task:1 v7');
+  });
+
+  it('an event after the window closed opens a new window and pushes the new state', async () => {
+    const h = await setup(1);
+    await h.publish(change('task:1'));
+    await h.drain();
+    h.product.set('task:1', 2);
+    h.clock.advance(5_000);
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(2);
+  });
+
+  it('the flush is delayed by the configured window', async () => {
+    const h = await setup(1, { settings: { coalesceWindowSeconds: 7 } });
+    const start = h.clock.now();
+    await h.publish(change('task:1'));
+    await h.step();
+    const flush = h.pending().find((m) => (m.body as { type: string }).type === 'flush');
+    expect(flush?.visibleAt).toBe(start + 7_000);
+  });
+
+  it('a redelivered opener re-sends its flush, so a stop between marker and flush loses nothing', async () => {
+    const h = await setup(1);
+    const event = change('task:1');
+    await h.worker.processRecord(JSON.stringify(event), { messageId: 'm', receiveCount: 1 });
+    h.stores.updateQueue.drain(); // the flush "was never sent"
+    await h.worker.processRecord(JSON.stringify(event), { messageId: 'm', receiveCount: 2 });
+    await h.drain();
+    expect(h.calls).toHaveLength(1);
+  });
+
+  it('resolves a uri event through the rules, and dead-letters a uri no rule matches', async () => {
+    const h = await setup(1);
+    await h.publish({ type: 'change', id: 'u1', uri: URI(1), changed_at: '2026-01-15T12:00:00Z' });
+    await h.publish({ type: 'change', id: 'u2', uri: 'https://elsewhere.example.com/x', changed_at: '2026-01-15T12:00:00Z' });
+    await h.drain();
+    expect(h.calls).toHaveLength(1);
+    expect(h.deadLetters.map((d) => d.reason)).toEqual(['unmatched_uri']);
+  });
+});
+
+describe('idempotency', () => {
+  it('the same flush processed twice pushes each state once', async () => {
+    const h = await setup(2);
+    const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    await h.worker.processRecord(flush, { messageId: 'a', receiveCount: 1 });
+    await h.worker.processRecord(flush, { messageId: 'a', receiveCount: 2 });
+    expect(h.calls).toHaveLength(2);
+    expect(h.eventsNamed('push_unchanged')).toHaveLength(2);
+  });
+
+  it('two concurrent deliveries of one flush push each state once (push lease)', async () => {
+    const h = await setup(4);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    h.answer = async () => {
+      await gate;
+      return ok;
+    };
+    const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    const a = h.worker.processRecord(flush, { messageId: 'a', receiveCount: 1 });
+    const b = h.worker.processRecord(flush, { messageId: 'a', receiveCount: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await Promise.all([a, b]);
+    await h.drain();
+    expect(h.calls).toHaveLength(4);
+  });
+
+  it('skips the push when the content hash is unchanged', async () => {
+    const h = await setup(1);
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(1);
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(1);
+    expect(h.eventsNamed('push_unchanged')).toHaveLength(1);
+  });
+
+  it('skips the push when the unfurl callback already recorded the same content', async () => {
+    const h = new Harness();
+    h.product.set('task:1', 3);
+    await h.connection('c0');
+    const attributes = [
+      { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'task:1 v3', section: 'title' } } },
+      { id: 'dev', name: 'Developer Name', type: 'inline', inline: { plain_text: { value: 'Test', section: 'secondary' } } },
+    ];
+    await h.subscribe('task:1', 'c0', URI(1), { contentHash: contentHash(attributes) });
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(0);
+    h.product.set('task:1', 4);
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(1);
+  });
+
+  it('property: however events and redeliveries interleave, every subscription ends with the last state, pushed once per state', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ gapMs: fc.integer({ min: 0, max: 5_000 }), bump: fc.boolean(), redeliver: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 25,
+        }),
+        async (script) => {
+          const h = await setup(2);
+          for (const step of script) {
+            if (step.bump) h.product.set('task:1', (h.product.get('task:1') ?? 0) + 1);
+            const event = change('task:1');
+            await h.publish(event);
+            if (step.redeliver) await h.publish(event);
+            await h.runUntil(h.clock.now() + step.gapMs);
+          }
+          await h.drain();
+          const last = `task:1 v${h.product.get('task:1')}`;
+          for (const token of ['notion-token-c0', 'notion-token-c1']) {
+            const mine = h.calls.filter((c) => c.token === token).map((c) => JSON.stringify(c.update));
+            expect(mine.at(-1)).toContain(last);
+            expect(new Set(mine).size).toBe(mine.length);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('fan-out', () => {
+  it('splits a large resource into work items of at most one page and pushes every subscription once', async () => {
+    const h = new Harness({ settings: { pageSize: 50, ratePerMinute: 100_000 } });
+    h.product.set('task:1', 1);
+    for (let c = 0; c < 10; c++) await h.connection(`c${c}`);
+    for (let i = 0; i < 1_234; i++) await h.subscribe('task:1', `c${i % 10}`, `${URI(1)}?v=${i}`);
+    await h.publish(change('task:1'));
+    let maxTargets = 0;
+    let messages = 0;
+    while (await h.step()) {
+      messages++;
+      for (const m of h.pending()) {
+        const body = m.body as PushMessage | { type: string };
+        if (body.type === 'push') maxTargets = Math.max(maxTargets, (body as PushMessage).targets.length);
+      }
+    }
+    expect(h.calls).toHaveLength(1_234);
+    expect(new Set(h.calls.map((c) => c.update.uri)).size).toBe(1_234);
+    expect(maxTargets).toBeLessThanOrEqual(50);
+    expect(messages).toBeGreaterThanOrEqual(Math.ceil(1_234 / 50));
+  });
+
+  it('defers the rest of a page when the invocation runs short of time', async () => {
+    let remaining = 60_000;
+    const h = await setup(20, { remainingMs: () => remaining, settings: { reserveMs: 5_000 } });
+    h.answer = () => {
+      remaining -= 5_000;
+      return ok;
+    };
+    await h.publish({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    await h.step();
+    expect(h.calls.length).toBeLessThan(20);
+    const deferred = h.pending().filter((m) => (m.body as { type: string }).type === 'push');
+    expect(deferred.length).toBeGreaterThan(0);
+    remaining = Number.POSITIVE_INFINITY;
+    await h.drain();
+    expect(new Set(h.calls.map((c) => c.token)).size).toBe(20);
+  });
+});
+
+describe('rate limits', () => {
+  it('never sends more than the per-connection limit in any 60 s span, and delivers everything', async () => {
+    const h = new Harness({ settings: { ratePerMinute: 180, pageSize: 50 } });
+    h.product.set('task:1', 1);
+    await h.connection('c0');
+    for (let i = 0; i < 600; i++) await h.subscribe('task:1', 'c0', `${URI(1)}?v=${i}`);
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(600);
+    const times = h.calls.map((c) => c.at).sort((a, b) => a - b);
+    let j = 0;
+    let worst = 0;
+    for (let i = 0; i < times.length; i++) {
+      while ((times[i] as number) - (times[j] as number) >= 60_000) j++;
+      worst = Math.max(worst, i - j + 1);
+    }
+    expect(worst).toBeLessThanOrEqual(180);
+    // and it uses the budget: 600 pushes need (600 - burst) / 172 per minute ≈ 208 s; allow 5 % over 600 / 3 s.
+    expect((times.at(-1) as number) - (times[0] as number)).toBeLessThanOrEqual(1.05 * 200_000);
+    expect(h.calls.every((c) => c.token === 'notion-token-c0')).toBe(true);
+  });
+
+  it('a 429 is retried after Retry-After through a delayed message, never earlier', async () => {
+    const h = await setup(1);
+    let first = true;
+    h.answer = () => {
+      if (!first) return ok;
+      first = false;
+      return { kind: 'response', status: 429, code: 'rate_limited', rateLimitReason: 'public_api_request_rate_limit', retryAfterSeconds: 17 };
+    };
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(2);
+    expect((h.calls[1]?.at ?? 0) - (h.calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(17_000);
+    expect(h.deadLetters).toHaveLength(0);
+  });
+
+  it('a workspace-wide 429 pauses every connection of that workspace', async () => {
+    const h = new Harness();
+    h.product.set('task:1', 1);
+    await h.connection('a', 'ws-shared');
+    await h.connection('b', 'ws-shared');
+    await h.connection('c', 'ws-other');
+    for (const id of ['a', 'b', 'c']) await h.subscribe('task:1', id, URI(1));
+    let first = true;
+    h.answer = (call) => {
+      if (first && call.token === 'notion-token-a') {
+        first = false;
+        return { kind: 'response', status: 429, code: 'rate_limited', rateLimitReason: 'public_api_space_request_rate_limit', retryAfterSeconds: 120 };
+      }
+      return ok;
+    };
+    const t0 = h.clock.now();
+    await h.worker.processRecord(JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: t0 }), { messageId: 'x', receiveCount: 1 });
+    h.stores.updateQueue.drain();
+    expect(await h.stores.rateLimits.pausedUntil('notion:workspace:ws-shared', t0)).toBe(t0 + 120_000);
+    await h.drain();
+    const bCalls = h.calls.filter((c) => c.token === 'notion-token-b');
+    const aCalls = h.calls.filter((c) => c.token === 'notion-token-a');
+    // b was either pushed before the 429 or only after the pause.
+    for (const call of [...bCalls, ...aCalls.slice(1)]) expect(call.at === t0 || call.at >= t0 + 120_000).toBe(true);
+  });
+
+  it('529 is retried after Retry-After and counts towards the attempts', async () => {
+    const h = await setup(1, { settings: { maxAttempts: 3 } });
+    h.answer = () => ({ kind: 'response', status: 529, code: 'service_overload', retryAfterSeconds: 3 });
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(3);
+    expect(h.deadLetters.map((d) => d.reason)).toEqual(['notion_overloaded']);
+  });
+});
+
+describe("Notion's answers", () => {
+  it('401: the connection is disconnected and all its subscriptions removed', async () => {
+    const h = await setup(1);
+    await h.subscribe('task:2', 'c0', URI(2));
+    h.answer = () => ({ kind: 'response', status: 401, code: 'unauthorized' });
+    await h.publish(change('task:1'));
+    await h.drain();
+    const c = await h.stores.connections.get('c0');
+    expect(c?.status).toBe('disconnected');
+    expect(c?.notionTokenCiphertext).toBeUndefined();
+    expect(await h.stores.subscriptions.listByConnection('c0')).toEqual([]);
+    expect(h.calls).toHaveLength(1);
+  });
+
+  it('404: that subscription is removed, others stay', async () => {
+    const h = await setup(2);
+    h.answer = (call) => (call.token === 'notion-token-c0' ? { kind: 'response', status: 404, code: 'object_not_found' } : ok);
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(await h.stores.subscriptions.get('task:1', 'c0', URI(1))).toBeUndefined();
+    expect(await h.stores.subscriptions.get('task:1', 'c1', URI(1))).toBeDefined();
+  });
+
+  it.each([
+    [{ kind: 'response', status: 400, code: 'validation_error', message: 'bad' }, 'push_rejected'],
+    [{ kind: 'response', status: 403, code: 'restricted_resource' }, 'push_rejected'],
+    [{ kind: 'response', status: 429, code: 'rate_limited', rateLimitReason: 'public_api_request_blocked' }, 'push_blocked'],
+  ] as const)('%j is recorded and not retried', async (answer, event) => {
+    const h = await setup(1);
+    h.answer = () => answer;
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(1);
+    expect(h.eventsNamed(event)).toHaveLength(1);
+    expect(h.deadLetters).toHaveLength(0);
+    expect((await h.stores.subscriptions.get('task:1', 'c0', URI(1)))?.contentHash).toBeUndefined();
+  });
+
+  it.each([
+    [{ kind: 'response', status: 500, code: 'internal_server_error' }],
+    [{ kind: 'response', status: 503, code: 'service_unavailable' }],
+    [{ kind: 'timeout' }],
+    [{ kind: 'network', message: 'ECONNRESET' }],
+  ] as const)('%j is retried with growing backoff, then dead-lettered with its reason', async (answer) => {
+    const h = await setup(1, { settings: { maxAttempts: 4, backoffBaseMs: 1000 } });
+    h.answer = () => answer;
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(4);
+    const gaps = h.calls.slice(1).map((c, i) => c.at - (h.calls[i]?.at ?? 0));
+    expect(gaps[0]).toBeGreaterThanOrEqual(500);
+    expect(gaps[2]).toBeGreaterThan(gaps[0] as number);
+    expect(h.deadLetters).toHaveLength(1);
+    expect(h.deadLetters[0]?.reason).toBe('notion_unavailable');
+    expect((h.deadLetters[0]?.message as PushMessage).targets).toEqual([{ connectionId: 'c0', uri: URI(1) }]);
+  });
+
+  it('a 5xx that clears up is delivered without a dead letter', async () => {
+    const h = await setup(1);
+    let n = 0;
+    h.answer = () => (++n < 3 ? { kind: 'response', status: 502 } : ok);
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(3);
+    expect((await h.stores.subscriptions.get('task:1', 'c0', URI(1)))?.contentHash).toMatch(/^v1:/);
+    expect(h.deadLetters).toHaveLength(0);
+  });
+
+  it('sends the full attribute list, or an error operation when the subscriber lost access', async () => {
+    const h = await setup(2);
+    h.forbidden.set('c1', new Set(['task:1']));
+    await h.publish(change('task:1'));
+    await h.drain();
+    const byToken = new Map(h.calls.map((c) => [c.token, c.update]));
+    expect(byToken.get('notion-token-c0')?.operations[0]?.path).toEqual(['attributes']);
+    expect(byToken.get('notion-token-c1')?.operations).toEqual([{ path: ['error'], set: { status: 403, message: 'forbidden' } }]);
+  });
+
+  it('skips inactive connections without calling Notion', async () => {
+    const h = new Harness();
+    h.product.set('task:1', 1);
+    await h.connection('gone', 'ws-1', 'revoked');
+    await h.subscribe('task:1', 'gone', URI(1));
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(0);
+  });
+});
+
+describe('poison messages', () => {
+  it.each([['not json'], [JSON.stringify({ type: 'nope' })], [JSON.stringify({ type: 'change', id: 'x' })]])(
+    '%s goes straight to the DLQ with its reason',
+    async (body) => {
+      const h = new Harness();
+      await h.worker.processRecord(body, { messageId: 'm', receiveCount: 1 });
+      expect(h.deadLetters).toHaveLength(1);
+      expect(h.deadLetters[0]?.reason).toBe('invalid_message');
+      expect(h.deadLetters[0]?.detail.length).toBeGreaterThan(0);
+    },
+  );
+
+  it('a message that keeps failing is dead-lettered with the error on its last receive', async () => {
+    const h = await setup(1, { settings: { maxReceiveCount: 3 } });
+    const broken = h.stores.subscriptions.listByResource.bind(h.stores.subscriptions);
+    h.stores.subscriptions.listByResource = async () => {
+      throw new Error('table unavailable');
+    };
+    await h.publish({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    await h.drain();
+    expect(h.processed).toBe(3);
+    expect(h.deadLetters[0]?.reason).toBe('failed_repeatedly');
+    expect(h.deadLetters[0]?.detail).toContain('table unavailable');
+    h.stores.subscriptions.listByResource = broken;
+  });
+
+  it('a source that keeps failing dead-letters the subscription after the attempts', async () => {
+    const h = await setup(1, { settings: { maxAttempts: 2 } });
+    h.renderFails = true;
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(0);
+    expect(h.deadLetters.map((d) => d.reason)).toEqual(['source_unavailable']);
+  });
+});

@@ -13,6 +13,7 @@ import { constantTimeEqual } from '#shared/crypto.js';
 import { toCard, validateAttributes, validateOperations } from './attributes.js';
 import { matchLink } from './link-rules.js';
 import { displayBody } from './protocol-log.js';
+import type { ClientSettings } from './settings.js';
 import type { Preview, ServiceGrant, Session, World } from './world.js';
 
 const CALL_TIMEOUT_MS = 10_000;
@@ -50,6 +51,7 @@ export interface SessionView {
   readonly integration: { readonly domain: string; readonly rules: readonly string[] };
   readonly serviceUrls: ServiceUrls;
   readonly workspace: { readonly name: string };
+  readonly protocol: Pick<ClientSettings, 'tokenAuth' | 'unfurlDeleteShape' | 'deletedTokenShape' | 'deletedTokenMethod'>;
 }
 
 interface CallResult {
@@ -98,6 +100,12 @@ export class NotionClient {
       integration: { domain: w.integration.domain, rules: w.integration.rules.map((r) => r.name) },
       serviceUrls: this.urls,
       workspace: { name: w.workspace.name },
+      protocol: {
+        tokenAuth: w.settings.client.tokenAuth,
+        unfurlDeleteShape: w.settings.client.unfurlDeleteShape,
+        deletedTokenShape: w.settings.client.deletedTokenShape,
+        deletedTokenMethod: w.settings.client.deletedTokenMethod,
+      },
     };
   }
 

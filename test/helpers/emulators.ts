@@ -60,3 +60,20 @@ export const useEmulators = (options: EmulatorOptions = {}): (() => TestEmulator
     return current;
   };
 };
+
+/**
+ * Copies the emulators' region and dummy credentials into process.env (as the
+ * local runtime and Lambda provide them), for clients built from configuration
+ * by the adapters' factories. Returns a function that restores the old values.
+ */
+export const exportAwsEnv = (env: Readonly<Record<string, string>>): (() => void) => {
+  const names = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+  const before = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+  for (const n of names) if (env[n] !== undefined) process.env[n] = env[n];
+  return () => {
+    for (const n of names) {
+      if (before[n] === undefined) delete process.env[n];
+      else process.env[n] = before[n];
+    }
+  };
+};

@@ -64,6 +64,42 @@ const send = (res: ServerResponse, status: number, body: string): void => {
   res.end(body);
 };
 
+/** oidc-provider's storage for one local process (sessions, grants, codes), with expiry. */
+class MemoryAdapter {
+  private static readonly store = new Map<string, { payload: Record<string, unknown>; expiresAt: number }>();
+  constructor(private readonly model: string) {}
+  private key(id: string): string {
+    return `${this.model}:${id}`;
+  }
+  async upsert(id: string, payload: Record<string, unknown>, expiresIn: number): Promise<void> {
+    MemoryAdapter.store.set(this.key(id), { payload, expiresAt: Date.now() + expiresIn * 1000 });
+    const uid = payload.uid;
+    if (typeof uid === 'string') MemoryAdapter.store.set(`uid:${uid}`, { payload: { id }, expiresAt: Date.now() + expiresIn * 1000 });
+  }
+  async find(id: string): Promise<Record<string, unknown> | undefined> {
+    const entry = MemoryAdapter.store.get(this.key(id));
+    if (!entry || entry.expiresAt < Date.now()) return undefined;
+    return entry.payload;
+  }
+  async findByUid(uid: string): Promise<Record<string, unknown> | undefined> {
+    const ref = MemoryAdapter.store.get(`uid:${uid}`);
+    return ref ? this.find(String(ref.payload.id)) : undefined;
+  }
+  async findByUserCode(): Promise<undefined> {
+    return undefined;
+  }
+  async consume(id: string): Promise<void> {
+    const entry = MemoryAdapter.store.get(this.key(id));
+    if (entry) entry.payload.consumed = Math.floor(Date.now() / 1000);
+  }
+  async destroy(id: string): Promise<void> {
+    MemoryAdapter.store.delete(this.key(id));
+  }
+  async revokeByGrantId(grantId: string): Promise<void> {
+    for (const [key, entry] of MemoryAdapter.store) if (entry.payload.grantId === grantId) MemoryAdapter.store.delete(key);
+  }
+}
+
 /** Options of the local provider (mainly for tests). */
 export interface LocalIdpOptions {
   readonly baseUrl: string;
@@ -92,6 +128,8 @@ export const createLocalProvider = async (options: LocalIdpOptions): Promise<Pro
     cookies: { keys: [...options.cookieKeys] },
     claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email', 'email_verified'] },
     conformIdTokenClaims: false,
+    adapter: MemoryAdapter,
+    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 86_400, Grant: 86_400 },
     features: { devInteractions: { enabled: false } },
     pkce: { required: () => true },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `${INTERACTION}${interaction.uid}` },

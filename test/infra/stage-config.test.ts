@@ -1,0 +1,63 @@
+/**
+ * Context validation: settings are checked once, by name, before any construct
+ * is built; a half-configured external issuer or domain is refused.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { readStageConfig, StageConfigError } from '#lib/stage-config.js';
+
+const read = (context: Record<string, unknown>) => readStageConfig((key) => context[key]);
+
+const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:oidc-AbCdEf';
+
+describe('readStageConfig', () => {
+  it('defaults to a development stage with Cognito, the public Notion API and the 180/min plan', () => {
+    const c = read({});
+    expect(c.stage).toBe('dev');
+    expect(c.production).toBe(false);
+    expect(c.externalOidc).toBeUndefined();
+    expect(c.customDomain).toBeUndefined();
+    expect(c.notionApiBaseUrl).toBe('https://api.notion.com');
+    expect(c.notionRateLimitPerMinute).toBe(180);
+    expect(c.oauthClientId).toBe('notion-link-preview');
+    expect(c.workerMaxConcurrency).toBe(5);
+    expect(c.logRetentionDays).toBe(30);
+  });
+
+  it('treats prod and production as production stages', () => {
+    expect(read({ stage: 'prod' }).production).toBe(true);
+    expect(read({ stage: 'production' }).production).toBe(true);
+    expect(read({ stage: 'staging' }).production).toBe(false);
+  });
+
+  it('accepts a complete external issuer and strips trailing slashes', () => {
+    const c = read({ oidcIssuer: 'https://idp.example.com/', oidcClientId: 'abc', oidcClientSecretArn: SECRET_ARN });
+    expect(c.externalOidc).toEqual({ issuer: 'https://idp.example.com', clientId: 'abc', clientSecretArn: SECRET_ARN });
+  });
+
+  it.each([
+    [{ oidcIssuer: 'https://idp.example.com' }, /all of oidcIssuer, oidcClientId and oidcClientSecretArn/],
+    [{ oidcIssuer: 'http://idp.example.com', oidcClientId: 'a', oidcClientSecretArn: SECRET_ARN }, /https/],
+    [{ oidcIssuer: 'https://idp.example.com', oidcClientId: 'a', oidcClientSecretArn: 'my-secret' }, /secret ARN/],
+    [{ domainName: 'links.example.com' }, /both domainName and certificateArn/],
+    [{ domainName: 'Links.Example.com', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-1' }, /DNS name/],
+    [{ stage: 'Prod' }, /stage/],
+    [{ stage: 'a-very-long-stage-name-indeed' }, /stage/],
+    [{ notionRateLimitPerMinute: 'fast' }, /notionRateLimitPerMinute/],
+    [{ workerMaxConcurrency: 1 }, /workerMaxConcurrency/],
+    [{ logRetentionDays: 31 }, /logRetentionDays/],
+    [{ logLevel: 'chatty' }, /logLevel/],
+    [{ cognitoDomainPrefix: 'my-cognito-login' }, /may not contain/],
+    [{ alarmEmail: 'not-an-address' }, /alarmEmail/],
+    [{ notionApiBaseUrl: 'not a url' }, /absolute URL/],
+  ])('refuses %j', (context, message) => {
+    expect(() => read(context)).toThrow(StageConfigError);
+    expect(() => read(context)).toThrow(message);
+  });
+
+  it('reads numbers given as strings on the command line (-c key=value)', () => {
+    const c = read({ notionRateLimitPerMinute: '600', apiRateLimit: '200', apiBurstLimit: '400' });
+    expect(c.notionRateLimitPerMinute).toBe(600);
+    expect(c.apiRateLimit).toBe(200);
+    expect(c.apiBurstLimit).toBe(400);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * A production stage configured through context: data is retained and
+ * protected, an external OIDC issuer replaces Cognito, a custom domain becomes
+ * the public base URL, and alarms notify an encrypted topic.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Match } from 'aws-cdk-lib/assertions';
+import { ENV } from '#lib/env-names.js';
+import { OUTPUTS } from '#lib/stack-outputs.js';
+import { grants, permissionsOfRole, type Synthesized, synthService } from './synth.js';
+
+const OIDC_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/notion-link-preview/oidc';
+const CONTEXT = {
+  stage: 'prod',
+  oidcIssuer: 'https://login.example.com/realms/team/',
+  oidcClientId: 'notion-link-preview',
+  oidcClientSecretArn: OIDC_SECRET_ARN,
+  domainName: 'links.example.com',
+  certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f6a2b1c-1111-2222-3333-444455556666',
+  alarmEmail: 'ops@example.com',
+  notionRateLimitPerMinute: '600',
+  workerMaxConcurrency: 20,
+  logRetentionDays: 90,
+};
+
+let s: Synthesized;
+beforeAll(() => {
+  s = synthService({ context: CONTEXT });
+}, 60_000);
+afterAll(() => s?.cleanup());
+
+const resources = () => s.template.toJSON().Resources as Record<string, any>;
+
+describe('production removal policies', () => {
+  it('retains and deletion-protects the tables', () => {
+    const tables = Object.values(s.template.findResources('AWS::DynamoDB::Table'));
+    expect(tables).toHaveLength(4);
+    for (const t of tables) {
+      expect(t.DeletionPolicy).toBe('Retain');
+      expect(t.UpdateReplacePolicy).toBe('Retain');
+      expect(t.Properties.DeletionProtectionEnabled).toBe(true);
+    }
+  });
+
+  it('retains the Notion token key, the secrets, the queues and the log groups', () => {
+    const key = resources()[s.logicalId(s.stack.secrets.notionTokenKey)];
+    expect(key.DeletionPolicy).toBe('Retain');
+    for (const type of ['AWS::SecretsManager::Secret', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup']) {
+      const all = Object.values(s.template.findResources(type));
+      expect(all.length).toBeGreaterThan(0);
+      for (const r of all) expect(r.DeletionPolicy).toBe('Retain');
+    }
+    for (const r of Object.values(s.template.findResources('AWS::Logs::LogGroup'))) {
+      expect(r.Properties.RetentionInDays).toBe(90);
+    }
+  });
+});
+
+describe('external OIDC issuer', () => {
+  it('creates no Cognito resource', () => {
+    for (const type of ['AWS::Cognito::UserPool', 'AWS::Cognito::UserPoolClient', 'AWS::Cognito::UserPoolDomain']) {
+      s.template.resourceCountIs(type, 0);
+    }
+    expect(s.template.toJSON().Outputs).not.toHaveProperty(OUTPUTS.cognitoUserPoolId);
+  });
+
+  it('passes the issuer, client id and secret ARN to the authorize function and lets it read only that secret', () => {
+    const fn = s.stack.functions['oauth-authorize'];
+    const vars = resources()[s.logicalId(fn)].Properties.Environment.Variables;
+    expect(vars[ENV.OIDC_ISSUER]).toBe('https://login.example.com/realms/team');
+    expect(vars[ENV.OIDC_CLIENT_ID]).toBe('notion-link-preview');
+    expect(vars[ENV.OIDC_CLIENT_SECRET_ARN]).toBe(OIDC_SECRET_ARN);
+    const names = new Map([[s.logicalId(s.stack.secrets.notionCredentials), 'NotionCredentials']]);
+    const secretGrants = permissionsOfRole(s.template, s.logicalId(fn.executionRole), names).filter((p) =>
+      p.startsWith('secretsmanager:'),
+    );
+    expect(secretGrants).toEqual(
+      grants({
+        NotionCredentials: ['secretsmanager:GetSecretValue'],
+        [OIDC_SECRET_ARN]: ['secretsmanager:GetSecretValue'],
+        [`${OIDC_SECRET_ARN}-??????`]: ['secretsmanager:GetSecretValue'],
+      }),
+    );
+  });
+});
+
+describe('custom domain', () => {
+  it('maps the domain to the $default stage and uses it as every function’s PUBLIC_BASE_URL', () => {
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'links.example.com',
+      DomainNameConfigurations: [Match.objectLike({ CertificateArn: CONTEXT.certificateArn })],
+    });
+    s.template.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    for (const fn of Object.values(s.template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.Environment.Variables[ENV.PUBLIC_BASE_URL]).toBe('https://links.example.com');
+      expect(fn.Properties.Environment.Variables[ENV.STAGE]).toBe('prod');
+    }
+  });
+
+  it('outputs dashboard URLs on the custom domain and the DNS target', () => {
+    const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs[OUTPUTS.authorizeUrl]!.Value).toBe('https://links.example.com/oauth/authorize');
+    expect(outputs[OUTPUTS.tokenUrl]!.Value).toBe('https://links.example.com/oauth/token');
+    expect(outputs[OUTPUTS.unfurlUrl]!.Value).toBe('https://links.example.com/unfurl');
+    expect(outputs[OUTPUTS.deletedTokenUrl]!.Value).toBe('https://links.example.com/deleted-token');
+    expect(outputs[OUTPUTS.oauthCallbackUrl]!.Value).toBe('https://links.example.com/oauth/callback');
+    expect(outputs).toHaveProperty(OUTPUTS.customDomainTarget);
+    expect(outputs[OUTPUTS.oidcIssuer]!.Value).toBe('https://login.example.com/realms/team');
+  });
+});
+
+describe('tuning through context', () => {
+  it('sets the Notion rate plan on the worker and its concurrency cap', () => {
+    const worker = resources()[s.logicalId(s.stack.worker)];
+    expect(worker.Properties.Environment.Variables[ENV.NOTION_RATE_LIMIT_PER_MINUTE]).toBe('600');
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 20 } });
+  });
+});
+
+describe('alarm notifications', () => {
+  it('send every alarm to an SSL-only topic encrypted with a key CloudWatch may use', () => {
+    const topicId = s.logicalId(s.stack.alarms.topic!);
+    const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(4);
+    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    const topic = resources()[topicId];
+    expect(topic.Properties.KmsMasterKeyId).toBeDefined();
+    s.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    s.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    s.template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          }),
+        ]),
+      },
+    });
+  });
+});

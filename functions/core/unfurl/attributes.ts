@@ -124,7 +124,9 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 /** A calendar date `YYYY-MM-DD` from a string or Date (UTC); undefined when not a real date. */
 export const toDate = (value: string | Date): string | undefined => {
   if (value instanceof Date) {
-    return Number.isNaN(value.getTime()) ? undefined : value.toISOString().slice(0, 10);
+    if (Number.isNaN(value.getTime())) return undefined;
+    const iso = value.toISOString();
+    return /^\d{4}-\d{2}-\d{2}T/.test(iso) ? iso.slice(0, 10) : undefined;
   }
   const m = DATE_RE.exec(value.trim());
   if (!m) {
@@ -132,7 +134,8 @@ export const toDate = (value: string | Date): string | undefined => {
     return Number.isNaN(d.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(value.trim()) ? undefined : toDate(d);
   }
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y, mo - 1, d));
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d); // not Date.UTC, which maps years 0-99 to 1900-1999
   return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d ? m[0] : undefined;
 };
 

@@ -1,0 +1,214 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { jwtVerify } from 'jose';
+import { accessTokenFromPlaintext, noCredentials } from '#core/sources/credentials.js';
+import { demoApiAudience, demoProductAdapter, SERVICE_ASSERTION_ISSUER, type DemoTaskJson } from '#core/sources/demo-product.js';
+import { exampleCustomAdapter } from '#core/sources/example-custom.js';
+import { fillTemplate, httpJsonAdapter, parseHttpJsonMapping, pick, requestUrl } from '#core/sources/http-json.js';
+import { sourceAdapterFromConfig } from '#core/sources/registry.js';
+import { SourceUnavailableError, type FetchFunction, type UpstreamCredentials } from '#core/sources/source-adapter.js';
+import { attributesOf } from '#core/unfurl/render.js';
+import { demoRules, matchUri, parseIntegration } from '#core/unfurl/rules.js';
+import { validateAttributes } from '#core/unfurl/attributes.js';
+import { parseConfig } from '#shared/config.js';
+import { ConfigError } from '#shared/errors.js';
+
+const BASE = 'http://127.0.0.1:3000/demo';
+const SECRET = 'unit-test-service-secret-of-some-length';
+const identity = { subject: 'u-bob', displayName: 'Bob', connectionId: 'c1' };
+const ctx = () => ({ signal: new AbortController().signal, deadline: Date.now() + 1000 });
+const rules = demoRules('http://127.0.0.1:3000');
+const match = (id: string) => matchUri(rules, `http://127.0.0.1:3000/demo/tasks/${id}`)!;
+
+const task: DemoTaskJson = {
+  id: '1',
+  title: 'Ship it',
+  url: `${BASE}/tasks/1`,
+  status: { name: 'In progress', color: '#1a73e8' },
+  assignee: { subject: 'u-bob', name: 'Bob Baker' },
+  due: '2026-01-01',
+  updatedAt: '2026-01-02T03:04:05.000Z',
+  priority: 'high',
+  description: 'Body text',
+  embed: { kind: 'image', url: `${BASE}/assets/tasks/1.svg` },
+};
+
+interface Call {
+  url: string;
+  headers: Record<string, string>;
+}
+
+const fakeFetch = (answer: (url: string) => Response | Promise<Response>, calls: Call[] = []): FetchFunction => async (url, init) => {
+  calls.push({ url, headers: { ...(init?.headers as Record<string, string>) } });
+  return answer(url);
+};
+
+const jsonResponse = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+describe('demo product adapter', () => {
+  it('asks the API as the user with a signed service assertion and maps every field', async () => {
+    const calls: Call[] = [];
+    const adapter = demoProductAdapter({ baseUrl: BASE, serviceSecret: SECRET, fetch: fakeFetch(() => jsonResponse(200, task), calls) });
+    const out = await adapter.resolve(match('1'), identity, noCredentials, ctx());
+    expect(out.outcome).toBe('found');
+    expect(calls[0]?.url).toBe(`${BASE}/api/tasks/1`);
+    const token = calls[0]?.headers.authorization?.replace(/^Bearer /, '') ?? '';
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(SECRET), { issuer: SERVICE_ASSERTION_ISSUER, audience: demoApiAudience(BASE) });
+    expect(payload.sub).toBe('u-bob');
+    if (out.outcome !== 'found') return;
+    const attributes = attributesOf(out.model, 'Demo');
+    expect(validateAttributes(attributes).ok).toBe(true);
+    const ids = attributes.map((a) => a.id);
+    expect(ids).toEqual(['title', 'dev', 'identifier', 'status', 'due', 'updated', 'assignee', 'priority', 'description', 'embed']);
+    expect(JSON.stringify(attributes)).toContain('"color":{"r":26,"g":115,"b":232}');
+  });
+
+  it.each([
+    [403, 'forbidden'],
+    [404, 'not_found'],
+    [410, 'gone'],
+  ])('maps HTTP %i to %s', async (status, outcome) => {
+    const adapter = demoProductAdapter({ baseUrl: BASE, serviceSecret: SECRET, fetch: fakeFetch(() => jsonResponse(status, { error: 'x' })) });
+    expect(await adapter.resolve(match('3'), identity, noCredentials, ctx())).toEqual({ outcome });
+  });
+
+  it('treats 401 (assertion refused), 5xx, bad JSON, odd shapes and network errors as "no answer"', async () => {
+    const answers: Array<() => Response | Promise<Response>> = [
+      () => jsonResponse(401, {}),
+      () => jsonResponse(502, {}),
+      () => new Response('not json', { status: 200 }),
+      () => jsonResponse(200, { id: 1 }),
+      () => Promise.reject(new TypeError('fetch failed')),
+    ];
+    for (const answer of answers) {
+      const adapter = demoProductAdapter({ baseUrl: BASE, serviceSecret: SECRET, fetch: fakeFetch(answer) });
+      await expect(adapter.resolve(match('1'), identity, noCredentials, ctx())).rejects.toBeInstanceOf(SourceUnavailableError);
+    }
+  });
+
+  it('never fetches for a resource key it does not own', async () => {
+    const calls: Call[] = [];
+    const adapter = demoProductAdapter({ baseUrl: BASE, serviceSecret: SECRET, fetch: fakeFetch(() => jsonResponse(200, task), calls) });
+    const foreign = { ...match('1'), resourceKey: 'task:../../admin' };
+    expect(await adapter.resolve(foreign, identity, noCredentials, ctx())).toEqual({ outcome: 'not_found' });
+    expect(calls).toHaveLength(0);
+  });
+
+  it('the custom example personalises the preview', async () => {
+    const adapter = exampleCustomAdapter({ baseUrl: BASE, serviceSecret: SECRET, fetch: fakeFetch(() => jsonResponse(200, task)), now: () => Date.UTC(2026, 5, 1) });
+    const out = await adapter.resolve(match('1'), identity, noCredentials, ctx());
+    expect(out.outcome).toBe('found');
+    const text = JSON.stringify(out);
+    expect(text).toContain('Assigned to you');
+    expect(text).toContain('Overdue');
+  });
+});
+
+describe('generic HTTP JSON adapter', () => {
+  const acme = parseIntegration({
+    domain: 'acme.com',
+    rules: [{ name: 'item', pattern: '^https://acme\\.com/items/(?<itemNo>[^/?#]+)$', sampleUrls: ['https://acme.com/items/1'], resource: 'item:$<itemNo>' }],
+  });
+  const mapping = parseHttpJsonMapping({
+    request: { path: '/v1/items/$<itemNo>', headers: { 'x-client': 'notion' } },
+    title: 'name',
+    dev: 'Acme Inc',
+    attributes: [
+      { id: 'state', name: 'State', kind: 'enum', value: 'state.label', color: 'state.colour' },
+      { id: 'due', name: 'Due', kind: 'date', value: 'due_on' },
+      { id: 'updated', name: 'Updated', kind: 'datetime', value: 'updated_at', section: 'primary' },
+      { id: 'owner', name: 'Owner', kind: 'plain_text', section: 'avatar', value: 'owner.name' },
+      { id: 'summary', name: 'Summary', kind: 'plain_text', section: 'body', template: '{count} items by {owner.name}' },
+      { id: 'tint', name: 'Tint', kind: 'color', value: 'state.colour', section: 'background' },
+      { id: 'cover', name: 'Cover', kind: 'image', value: 'images.0.url' },
+      { id: 'clip', name: 'Clip', kind: 'video', value: 'video_url' },
+    ],
+  });
+  const item = {
+    name: 'Widget',
+    state: { label: 'Open', colour: '#00ff00' },
+    due_on: '2026-03-01',
+    updated_at: '2026-03-01T10:00:00Z',
+    owner: { name: 'Dana' },
+    count: 3,
+    images: [{ url: 'https://cdn.acme.com/w.png' }],
+  };
+  const token: UpstreamCredentials = { accessToken: async () => 'upstream-token' };
+
+  it('calls the API under SOURCE_BASE_URL with the user token and maps fields declaratively', async () => {
+    const calls: Call[] = [];
+    const adapter = httpJsonAdapter({ baseUrl: 'https://api.acme.com/base', mapping, fetch: fakeFetch(() => jsonResponse(200, item), calls) });
+    const out = await adapter.resolve(matchUri(acme, 'https://acme.com/items/7')!, identity, token, ctx());
+    expect(calls[0]?.url).toBe('https://api.acme.com/base/v1/items/7');
+    expect(calls[0]?.headers.authorization).toBe('Bearer upstream-token');
+    expect(calls[0]?.headers['x-client']).toBe('notion');
+    expect(out.outcome).toBe('found');
+    if (out.outcome !== 'found') return;
+    const attributes = attributesOf(out.model, 'ignored');
+    expect(validateAttributes(attributes).ok).toBe(true);
+    expect(attributes.map((a) => a.id)).toEqual(['title', 'dev', 'state', 'due', 'updated', 'owner', 'summary', 'tint', 'cover']);
+    expect(JSON.stringify(attributes)).toContain('3 items by Dana');
+    expect(JSON.stringify(attributes)).toContain('Acme Inc');
+  });
+
+  it('needs_auth without an upstream token, and maps statuses', async () => {
+    const adapter = httpJsonAdapter({ baseUrl: 'https://api.acme.com', mapping, fetch: fakeFetch(() => jsonResponse(401, {})) });
+    const m = matchUri(acme, 'https://acme.com/items/7')!;
+    expect(await adapter.resolve(m, identity, noCredentials, ctx())).toEqual({ outcome: 'needs_auth' });
+    expect(await adapter.resolve(m, identity, token, ctx())).toEqual({ outcome: 'needs_auth' });
+    const missing = httpJsonAdapter({ baseUrl: 'https://api.acme.com', mapping, fetch: fakeFetch(() => jsonResponse(200, { other: 1 })) });
+    await expect(missing.resolve(m, identity, token, ctx())).rejects.toBeInstanceOf(SourceUnavailableError);
+  });
+
+  it('never leaves SOURCE_BASE_URL, whatever the matched groups contain', () => {
+    fc.assert(
+      fc.property(fc.string(), (value) => {
+        const url = requestUrl('https://api.acme.com/base', '/v1/items/$<itemNo>', { ...matchUri(acme, 'https://acme.com/items/1')!, groups: { itemNo: value } });
+        if (url !== undefined) {
+          const u = new URL(url);
+          expect(u.origin).toBe('https://api.acme.com');
+          expect(u.pathname.startsWith('/base/v1/items/')).toBe(true);
+        }
+      }),
+    );
+    expect(requestUrl('https://api.acme.com/base', '/$<x>', { ...matchUri(acme, 'https://acme.com/items/1')!, groups: { x: '../../etc' } })).toBe(
+      'https://api.acme.com/base/..%2F..%2Fetc',
+    );
+  });
+
+  it('rejects mappings that could not render', () => {
+    expect(() => parseHttpJsonMapping({ request: { path: '/x' }, title: 't', attributes: [{ id: 'a', name: 'A', kind: 'enum', value: 'v', section: 'body' }] })).toThrow(ConfigError);
+    expect(() => parseHttpJsonMapping({ request: { path: '/x' }, title: 't', attributes: [{ id: 'title', name: 'A', kind: 'plain_text', value: 'v' }] })).toThrow(/reserved/);
+    expect(() => parseHttpJsonMapping({ request: { path: 'x' }, title: 't' })).toThrow(ConfigError);
+    expect(() => parseHttpJsonMapping('{')).toThrow(/not valid JSON/);
+  });
+
+  it('picks dotted paths and fills templates without touching prototypes', () => {
+    expect(pick({ a: { b: [{ c: 1 }] } }, 'a.b.0.c')).toBe(1);
+    expect(pick({}, 'constructor')).toBeUndefined();
+    expect(pick({}, '__proto__.x')).toBeUndefined();
+    expect(fillTemplate('{a} and {missing}', { a: true })).toBe('true and ');
+  });
+});
+
+describe('adapter registry and credentials', () => {
+  it('builds the adapter SOURCE_ADAPTER names, and fails by name otherwise', () => {
+    const env = { PUBLIC_BASE_URL: 'http://127.0.0.1:3000', SOURCE_SERVICE_SECRET: SECRET };
+    expect(sourceAdapterFromConfig({ config: parseConfig(env) }).name).toBe('demo');
+    expect(sourceAdapterFromConfig({ config: parseConfig({ ...env, SOURCE_ADAPTER: 'example' }) }).name).toBe('example');
+    expect(() => sourceAdapterFromConfig({ config: parseConfig({ ...env, SOURCE_ADAPTER: 'nope' }) })).toThrow(/unknown adapter "nope"/);
+    expect(() => sourceAdapterFromConfig({ config: parseConfig({ ...env, SOURCE_ADAPTER: 'http' }) })).toThrow(/SOURCE_BASE_URL/);
+    expect(() => sourceAdapterFromConfig({ config: parseConfig({ PUBLIC_BASE_URL: 'http://x.test' }) })).toThrow(/SOURCE_SERVICE_SECRET/);
+    const http = sourceAdapterFromConfig({
+      config: parseConfig({ SOURCE_ADAPTER: 'http', SOURCE_BASE_URL: 'https://api.acme.com', SOURCE_HTTP_MAPPING: '{"request":{"path":"/i"},"title":"name"}' }),
+    });
+    expect(http.name).toBe('http');
+  });
+
+  it('reads the upstream access token from the stored JSON', () => {
+    expect(accessTokenFromPlaintext('{"accessToken":"abc","refreshToken":"r"}')).toBe('abc');
+    expect(accessTokenFromPlaintext('{"access_token":"abc"}')).toBe('abc');
+    expect(accessTokenFromPlaintext('bare-token')).toBe('bare-token');
+    expect(accessTokenFromPlaintext('{"x":1}')).toBeUndefined();
+  });
+});

@@ -1,0 +1,146 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import {
+  attr,
+  attributeSet,
+  canonicalJson,
+  contentHash,
+  MAX_TEXT_LENGTH,
+  MAX_URL_LENGTH,
+  SECTION_KINDS,
+  sectionsFor,
+  toDate,
+  toDatetime,
+  trimText,
+  validateAttributes,
+  type UnfurlAttribute,
+} from '#core/unfurl/attributes.js';
+
+const anyText = fc.string({ maxLength: 2600, unit: 'grapheme' });
+const rgbArb = fc.record({ r: fc.double(), g: fc.double(), b: fc.double() });
+const urlArb = fc.oneof(fc.webUrl(), fc.string(), fc.webUrl().map((u) => `${u}/${'x'.repeat(2000)}`));
+const dateArb = fc.oneof(fc.date({ noInvalidDate: false }), fc.string(), fc.constantFrom('2026-02-29', '2024-02-29', '2026-13-01'));
+const dtArb = fc.oneof(fc.date({ noInvalidDate: false }), fc.string(), fc.integer(), fc.constant('2022-01-11T19:53:18.829Z'));
+
+const anyAttribute: fc.Arbitrary<UnfurlAttribute | undefined> = fc.oneof(
+  fc.tuple(fc.string(), fc.string(), anyText, fc.constantFrom('primary', 'secondary', 'identifier', 'avatar', 'body') as fc.Arbitrary<'primary'>).map(([i, n, v, s]) => attr.plainText(i, n, v, s)),
+  fc.tuple(fc.string(), fc.string(), anyText, fc.option(rgbArb, { nil: undefined })).map(([i, n, v, c]) => attr.enum(i, n, v, c)),
+  fc.tuple(fc.string(), fc.string(), dateArb).map(([i, n, v]) => attr.date(i, n, v)),
+  fc.tuple(fc.string(), fc.string(), dtArb).map(([i, n, v]) => attr.datetime(i, n, v, 'primary')),
+  fc.tuple(fc.string(), fc.string(), rgbArb, fc.constantFrom('entity', 'background') as fc.Arbitrary<'entity'>).map(([i, n, c, s]) => attr.color(i, n, c, s)),
+  fc.tuple(fc.string(), fc.string(), urlArb, fc.constantFrom('embed', 'identifier', 'entity', 'avatar') as fc.Arbitrary<'embed'>).map(([i, n, u, s]) => attr.image(i, n, u, s)),
+  fc.tuple(fc.string(), fc.string(), urlArb).map(([i, n, u]) => attr.video(i, n, u)),
+  fc.tuple(fc.string(), fc.string(), urlArb).map(([i, n, u]) => attr.audio(i, n, u)),
+  fc.tuple(fc.string(), fc.string(), urlArb).map(([i, n, u]) => attr.html(i, n, u)),
+  fc.tuple(fc.string(), fc.string(), urlArb).map(([i, n, u]) => attr.pdf(i, n, u)),
+);
+
+describe('attribute builders', () => {
+  it('every set the builders produce is valid (title and dev present, limits kept, sections allowed)', () => {
+    fc.assert(
+      fc.property(anyText, anyText, fc.array(anyAttribute, { maxLength: 12 }), (title, dev, rest) => {
+        const set = attributeSet(attr.title(title), attr.dev(dev), rest);
+        const check = validateAttributes(set);
+        if (!check.ok) throw new Error(check.problems.join('; '));
+        expect(set[0]?.id).toBe('title');
+        expect(set[1]?.id).toBe('dev');
+        expect(new Set(set.map((a) => a.id)).size).toBe(set.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('trims text to 2,000 characters without splitting a surrogate pair', () => {
+    const long = '😀'.repeat(2500);
+    const a = attr.plainText('d', 'Description', long, 'body');
+    const value = (a.inline.plain_text?.value ?? '') as string;
+    expect(Array.from(value)).toHaveLength(MAX_TEXT_LENGTH);
+    expect(value.endsWith('😀')).toBe(true);
+    expect(trimText('short')).toBe('short');
+  });
+
+  it('drops URLs over 2,000 characters and non-http(s) URLs', () => {
+    const base = 'https://example.com/';
+    expect(attr.image('i', 'Image', base + 'a'.repeat(MAX_URL_LENGTH - base.length))).toBeDefined();
+    expect(attr.image('i', 'Image', base + 'a'.repeat(MAX_URL_LENGTH - base.length + 1))).toBeUndefined();
+    expect(attr.html('h', 'Page', 'javascript:alert(1)')).toBeUndefined();
+    expect(attr.pdf('p', 'PDF', 'not a url')).toBeUndefined();
+  });
+
+  it('produces the documented shapes for every kind', () => {
+    expect(attr.dev('Acme Inc')).toEqual({ id: 'dev', name: 'Developer Name', type: 'inline', inline: { plain_text: { value: 'Acme Inc', section: 'secondary' } } });
+    expect(attr.enum('s', 'Status', '🔨 Ready', { r: 100, g: 100, b: 100 })).toEqual({
+      id: 's', name: 'Status', type: 'inline', inline: { enum: { value: '🔨 Ready', section: 'primary', color: { r: 100, g: 100, b: 100 } } },
+    });
+    expect(attr.video('v', 'Video', 'https://x.test/1.mp4')).toEqual({ id: 'v', name: 'Video', type: 'embed', embed: { src_url: 'https://x.test/1.mp4', video: { section: 'embed' } } });
+    expect(attr.color('c', 'Colour', { r: 300, g: -4, b: 7.6 }).inline.color?.value).toEqual({ r: 255, g: 0, b: 8 });
+    expect(attr.datetime('u', 'Updated', '2022-01-11T19:53:18.829Z')?.inline.datetime?.value).toBe('2022-01-11T19:53:18.829Z');
+    expect(attr.title('   ').inline.title?.value).toBe('Untitled');
+  });
+
+  it('accepts only real calendar dates and ISO-8601 instants', () => {
+    expect(toDate('2024-02-29')).toBe('2024-02-29');
+    expect(toDate('2026-02-29')).toBeUndefined();
+    expect(toDate('11/01/2022')).toBeUndefined();
+    expect(toDate(new Date(Date.UTC(2026, 0, 2, 23)))).toBe('2026-01-02');
+    expect(toDatetime('2026-01-02T03:04:05+02:00')).toBe('2026-01-02T01:04:05.000Z');
+    expect(toDatetime('yesterday')).toBeUndefined();
+  });
+
+  it('lets a later duplicate id replace an earlier one and keeps title/dev from their builders', () => {
+    const set = attributeSet(attr.title('T'), attr.dev('D'), [
+      attr.plainText('x', 'X', 'first', 'body'),
+      attr.plainText('title', 'Fake', 'not a title', 'body'),
+      attr.plainText('x', 'X', 'second', 'body'),
+    ]);
+    expect(set.map((a) => a.id)).toEqual(['title', 'dev', 'x']);
+    expect((set[2] as { inline: { plain_text: { value: string } } }).inline.plain_text.value).toBe('second');
+  });
+});
+
+describe('validateAttributes', () => {
+  const valid = attributeSet(attr.title('T'), attr.dev('D'));
+
+  it('rejects a kind in a section that does not allow it, for every pair of §4.5', () => {
+    for (const [section, kinds] of Object.entries(SECTION_KINDS)) {
+      for (const kind of ['plain_text', 'enum', 'date', 'datetime', 'color', 'image', 'video', 'audio', 'html', 'pdf'] as const) {
+        const allowed = (kinds as readonly string[]).includes(kind);
+        const isEmbed = ['image', 'video', 'audio', 'html', 'pdf'].includes(kind);
+        const value = kind === 'color' ? { r: 1, g: 2, b: 3 } : kind === 'date' ? '2022-01-11' : kind === 'datetime' ? '2022-01-11T19:53:18.829Z' : 'v';
+        const a = isEmbed
+          ? { id: 'a', name: 'A', type: 'embed', embed: { src_url: 'https://x.test/a', [kind]: { section } } }
+          : { id: 'a', name: 'A', type: 'inline', inline: { [kind]: { value, section } } };
+        expect(validateAttributes([...valid, a]).ok).toBe(allowed);
+        expect(sectionsFor(kind).includes(section as never)).toBe(allowed);
+      }
+    }
+  });
+
+  it('names what is missing or wrong', () => {
+    const r = validateAttributes([{ id: 'x', name: 'X', type: 'inline', inline: { plain_text: { value: 5, section: 'body' } } }]);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.problems).toEqual(expect.arrayContaining(['a "title" attribute is required', 'a "dev" attribute is required', 'attribute 0: value must be a string']));
+    }
+    expect(validateAttributes('nope').ok).toBe(false);
+    expect(validateAttributes([...valid, valid[1]]).ok).toBe(false);
+    expect(validateAttributes([...valid, { id: 'e', name: 'E', type: 'embed', embed: { src_url: 'ftp://x', image: { section: 'embed' } } }]).ok).toBe(false);
+    expect(validateAttributes([...valid, { id: 'e', name: 'E', type: 'inline', inline: { title: { value: 'x', section: 'title' }, plain_text: { value: 'y', section: 'body' } } }]).ok).toBe(false);
+  });
+});
+
+describe('contentHash', () => {
+  it('is stable under key order and changes with content', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (obj) => {
+        const reversed = Object.fromEntries(Object.entries(obj).reverse());
+        expect(canonicalJson(reversed)).toBe(canonicalJson(obj));
+        expect(contentHash([reversed])).toBe(contentHash([obj]));
+      }),
+    );
+    const a = attributeSet(attr.title('A'), attr.dev('D'));
+    const b = attributeSet(attr.title('B'), attr.dev('D'));
+    expect(contentHash(a)).not.toBe(contentHash(b));
+    expect(contentHash(a)).toMatch(/^v1:[0-9a-f]{64}$/);
+  });
+});

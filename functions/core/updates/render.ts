@@ -9,6 +9,7 @@ import { upstreamCredentials } from '#core/sources/credentials.js';
 import type { SourceAdapter } from '#core/sources/source-adapter.js';
 import { renderResource } from '#core/unfurl/render.js';
 import { matchUri, type UnfurlIntegration } from '#core/unfurl/rules.js';
+import { ERROR_MESSAGES } from '#core/unfurl/unfurl.js';
 import type { Renderer } from './ports.js';
 
 export interface SourceRendererOptions {
@@ -22,19 +23,16 @@ export interface SourceRendererOptions {
   readonly deadlineMs: number;
 }
 
-export const NOT_FOUND_MESSAGE = 'Content not found';
-export const FORBIDDEN_MESSAGE = 'You no longer have access to this content';
-
 export const sourceRenderer = (options: SourceRendererOptions): Renderer => ({
   async render({ connection, subscription }) {
     const match = matchUri(options.integration, subscription.uri);
     // The rules changed since the link was previewed: nothing serves this uri any more.
-    if (!match) return { kind: 'error', status: 404, message: NOT_FOUND_MESSAGE };
+    if (!match) return { kind: 'error', ...ERROR_MESSAGES.no_rule };
     const result = await renderResource(
       options.adapter,
       match,
       { subject: connection.subject, displayName: connection.displayName, connectionId: connection.id },
-      upstreamCredentials(connection, options.cipher),
+      upstreamCredentials(connection, () => Promise.resolve(options.cipher)),
       { devName: options.devName, deadlineMs: options.deadlineMs, clock: options.clock },
     );
     switch (result.outcome) {
@@ -42,10 +40,11 @@ export const sourceRenderer = (options: SourceRendererOptions): Renderer => ({
         return { kind: 'attributes', attributes: result.attributes };
       case 'not_found':
       case 'gone':
-        return { kind: 'error', status: 404, message: NOT_FOUND_MESSAGE };
       case 'forbidden':
-        return { kind: 'error', status: 403, message: FORBIDDEN_MESSAGE };
+        // The same error operation the unfurl callback answers with: nothing about the resource leaks.
+        return { kind: 'error', ...ERROR_MESSAGES[result.outcome] };
       case 'needs_auth':
+        // A background push does not replace a preview because the subscriber's upstream login lapsed.
         return { kind: 'skip', reason: 'upstream_login_required' };
     }
   },

@@ -78,7 +78,7 @@ export class TestBrowser {
       const cookie = this.header(current);
       if (cookie) headers.cookie = cookie;
       if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
-      const response = await fetch(current, { method, headers, body, redirect: 'manual' });
+      const response = await fetch(current, { method, headers, body: body ?? null, redirect: 'manual' });
       this.store(response.headers.getSetCookie());
       const location = response.headers.get('location');
       if (response.status >= 300 && response.status < 400 && location) {

@@ -4,7 +4,7 @@
  * The CDK construct (lib/constructs/data-tables.ts) turns these into tables in
  * AWS; the local runtime and the integration tests create the very same tables
  * in the embedded emulator from them (local/emulators.ts). Neither copies a key
- * schema by hand. See docs/adr/0003-data-model.md for why four tables.
+ * schema by hand. See docs/adr/0021-data-model.md for why four tables.
  */
 import { ENV } from './env-names.js';
 

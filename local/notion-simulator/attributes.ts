@@ -129,8 +129,9 @@ const sectionOf = (value: Record<string, unknown>, path: string, kind: ItemKind)
   const section = value.section;
   if (typeof section !== 'string') return fail(`${path}.section`, 'is required');
   if (!(SECTIONS as string[]).includes(section)) return fail(`${path}.section`, `unknown section "${section}"`);
-  const allowed: readonly string[] = kind === 'relation' ? RELATION_SECTIONS : SECTION_KINDS[section as SectionName];
-  if (!allowed.includes(kind)) {
+  const ok =
+    kind === 'relation' ? RELATION_SECTIONS.includes(section as SectionName) : (SECTION_KINDS[section as SectionName] as readonly string[]).includes(kind);
+  if (!ok) {
     return fail(`${path}.section`, `"${kind}" is not valid in section "${section}"`);
   }
   return section as SectionName;

@@ -32,6 +32,18 @@ export const MOUNTS: readonly MountEntry[] = [
     module: './demo-product/mount.js',
     load: async () => (await import('./demo-product/mount.js')).createMount,
   },
+  {
+    name: 'Notion simulator (API and redirect target)',
+    prefix: '/notion',
+    module: './notion-simulator/mount.js',
+    load: async () => (await import('./notion-simulator/mount.js')).createMount,
+  },
+  {
+    name: 'Notion simulator playground',
+    prefix: '',
+    module: './notion-simulator/mount.js',
+    load: async () => (await import('./notion-simulator/mount.js')).createPlaygroundMount,
+  },
 ];
 
 /** Whether `error` says that `specifier` itself (not one of its imports) could not be found. */

@@ -48,8 +48,9 @@ export const withDeadline = async <T>(ms: number, work: (signal: AbortSignal, de
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      controller.abort(new SourceUnavailableError(`source missed the ${ms} ms deadline`));
-      reject(new SourceUnavailableError(`source missed the ${ms} ms deadline`));
+      const error = new SourceUnavailableError(`source missed the ${ms} ms deadline`);
+      reject(error); // settle first, so the deadline wins over whatever the abort makes `work` throw
+      controller.abort(error);
     }, ms);
   });
   try {

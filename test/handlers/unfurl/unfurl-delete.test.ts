@@ -1,0 +1,115 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { hashSecret } from '#shared/crypto.js';
+import { httpEvent, type HttpEventInput } from '#test/helpers/factories.js';
+import { createUnfurlHandler } from '../../../functions/unfurl.js';
+import { createUnfurlDeleteHandler } from '../../../functions/unfurl-delete.js';
+import { bearerFor, BASE, clock, context, makeConnection, TASK_URI, tokens, unfurlDeps, type Result } from './support.js';
+
+const REFRESH = 'c-1.refresh-token-random-part-0123456789';
+const OTHER_URI = `${BASE}/demo/tasks/2`;
+
+let env: ReturnType<typeof unfurlDeps>;
+let unfurl: ReturnType<typeof createUnfurlHandler>;
+let del: ReturnType<typeof createUnfurlDeleteHandler>;
+let bearer: string;
+
+const call = async (h: typeof unfurl | typeof del, input: HttpEventInput): Promise<Result> => (await h(httpEvent(input), context)) as Result;
+const unfurlAs = (authorization: string, uri = TASK_URI) => call(unfurl, { method: 'POST', path: '/unfurl', body: { uri }, headers: { authorization } });
+
+beforeEach(async () => {
+  env = unfurlDeps();
+  unfurl = createUnfurlHandler(() => env.deps);
+  del = createUnfurlDeleteHandler(() => ({ connections: env.connections, subscriptions: env.subscriptions, tokens, clock }));
+  const connection = { ...makeConnection('c-1'), refreshTokenHash: hashSecret(REFRESH), notionTokenCiphertext: 'v1.local.k.ciphertext' };
+  await env.connections.create(connection);
+  await env.connections.create(makeConnection('c-2', 'u-bob'));
+  bearer = await bearerFor(connection);
+  expect((await unfurlAs(bearer)).statusCode).toBe(200);
+  expect((await unfurlAs(bearer, OTHER_URI)).statusCode).toBe(200);
+  expect((await unfurlAs(await bearerFor(makeConnection('c-2', 'u-bob')))).statusCode).toBe(200);
+});
+
+describe('DELETE /unfurl', () => {
+  it('removes that (connection, uri) subscription only; 200 with an empty body; idempotent', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await call(del, { method: 'DELETE', path: '/unfurl', body: { uri: TASK_URI }, headers: { authorization: bearer } });
+      expect(r.statusCode).toBe(200);
+      expect(r.body).toBe('');
+    }
+    expect((await env.subscriptions.listByConnection('c-1')).map((s) => s.uri)).toEqual([OTHER_URI]);
+    expect(await env.subscriptions.listByConnection('c-2')).toHaveLength(1);
+  });
+
+  it('reads the uri from the query string too', async () => {
+    const r = await call(del, { method: 'DELETE', path: '/unfurl', query: { uri: OTHER_URI }, headers: { authorization: bearer } });
+    expect(r.statusCode).toBe(200);
+    expect((await env.subscriptions.listByConnection('c-1')).map((s) => s.uri)).toEqual([TASK_URI]);
+  });
+
+  it('requires the bearer token and a uri', async () => {
+    const noAuth = await call(del, { method: 'DELETE', path: '/unfurl', body: { uri: TASK_URI } });
+    expect(noAuth.statusCode).toBe(401);
+    expect(noAuth.headers?.['www-authenticate']).toBe('Bearer error="invalid_token"');
+    expect((await call(del, { method: 'DELETE', path: '/unfurl', headers: { authorization: bearer } })).statusCode).toBe(400);
+    expect(await env.subscriptions.listByConnection('c-1')).toHaveLength(2);
+  });
+});
+
+describe('deleted-token callback', () => {
+  const expectRevoked = async () => {
+    const c = await env.connections.get('c-1');
+    expect(c?.status).toBe('revoked');
+    expect(c?.notionTokenCiphertext).toBeUndefined();
+    expect(c?.refreshTokenHash).toBeUndefined();
+    expect(await env.subscriptions.listByConnection('c-1')).toEqual([]);
+    expect(await env.subscriptions.listByConnection('c-2')).toHaveLength(1);
+    expect((await unfurlAs(bearer)).statusCode).toBe(401);
+  };
+
+  it.each([
+    ['DELETE with a Bearer header and no body', () => ({ method: 'DELETE', headers: { authorization: bearer } })],
+    ['POST with access_token in JSON', () => ({ method: 'POST', body: { access_token: bearer.slice(7) } })],
+    ['DELETE with refresh_token in a form', () => ({ method: 'DELETE', form: { refresh_token: REFRESH } })],
+    ['POST with token (refresh) in JSON', () => ({ method: 'POST', body: { token: REFRESH } })],
+    ['POST with token (access) in a form', () => ({ method: 'POST', form: { token: bearer.slice(7) } })],
+  ])('%s revokes the connection, its tokens and all its subscriptions', async (_label, input) => {
+    const r = await call(del, { path: '/deleted-token', ...(input() as HttpEventInput) });
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toBe('');
+    await expectRevoked();
+    const again = await call(del, { path: '/deleted-token', ...(input() as HttpEventInput) });
+    expect(again.statusCode).toBe(200);
+  });
+
+  it('accepts an expired access token of ours', async () => {
+    clock.t += 10 * 3600_000;
+    const r = await call(del, { method: 'DELETE', path: '/deleted-token', body: { access_token: bearer.slice(7) } });
+    expect(r.statusCode).toBe(200);
+    clock.t -= 10 * 3600_000;
+    await expectRevoked();
+  });
+
+  it('answers 200 to anything and revokes nothing without proof', async () => {
+    const inputs: HttpEventInput[] = [
+      { method: 'DELETE' },
+      { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } },
+      { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } },
+      { method: 'DELETE', body: { refresh_token: 'c-1.guessed' } },
+      { method: 'DELETE', body: { token: 'c-2.guessed', access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJjaWQiOiJjLTEifQ.Zm9v' } },
+      { method: 'POST', body: { user_id: 'u-alice', workspace_id: 'ws-c-1' } },
+      { method: 'POST', body: { access_token: ['array'] } },
+    ];
+    for (const input of inputs) {
+      const r = await call(del, { path: '/deleted-token', ...input });
+      expect(r.statusCode).toBe(200);
+      expect(r.body).toBe('');
+    }
+    expect((await env.connections.get('c-1'))?.status).toBe('active');
+    expect(await env.subscriptions.listByConnection('c-1')).toHaveLength(2);
+  });
+
+  it('refuses other methods', async () => {
+    expect((await call(del, { method: 'GET', path: '/deleted-token' })).statusCode).toBe(405);
+    expect((await call(del, { method: 'POST', path: '/unfurl', headers: { authorization: bearer } })).statusCode).toBe(405);
+  });
+});

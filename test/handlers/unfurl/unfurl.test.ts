@@ -1,0 +1,99 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { validateAttributes } from '#core/unfurl/attributes.js';
+import { httpEvent } from '#test/helpers/factories.js';
+import { createUnfurlHandler } from '../../../functions/unfurl.js';
+import { bearerFor, clock, context, found, makeConnection, TASK_URI, unfurlDeps, type Result } from './support.js';
+
+let env: ReturnType<typeof unfurlDeps>;
+let handler: ReturnType<typeof createUnfurlHandler>;
+let bearer: string;
+
+const post = async (body: unknown, auth?: string | null): Promise<Result> => {
+  const authorization = auth === undefined ? bearer : auth;
+  return (await handler(
+    httpEvent({ method: 'POST', path: '/unfurl', body, headers: authorization ? { authorization } : {} }),
+    context,
+  )) as Result;
+};
+
+beforeEach(async () => {
+  env = unfurlDeps();
+  handler = createUnfurlHandler(() => env.deps);
+  const connection = makeConnection('c-1');
+  await env.connections.create(connection);
+  bearer = await bearerFor(connection);
+});
+
+describe('POST /unfurl', () => {
+  it('answers the attributes of a matched uri after exactly one connection read', async () => {
+    const r = await post({ uri: TASK_URI });
+    expect(r.statusCode).toBe(200);
+    const body = JSON.parse(r.body ?? '{}');
+    expect(body.uri).toBe(TASK_URI);
+    expect(body.operations[0].path).toEqual(['attributes']);
+    expect(validateAttributes(body.operations[0].set).ok).toBe(true);
+    expect(body.operations[0].set.find((a: { id: string }) => a.id === 'dev').inline.plain_text.value).toBe('Demo Tasks');
+    expect(env.reads()).toBe(1);
+    expect((await env.subscriptions.listByConnection('c-1')).map((s) => s.uri)).toEqual([TASK_URI]);
+  });
+
+  it.each([
+    ['no header', null],
+    ['a malformed header', 'Bearer'],
+    ['a foreign token', 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'],
+    ['basic auth', 'Basic dXNlcjpwYXNz'],
+  ])('401 with WWW-Authenticate for %s, and nothing is fetched', async (_label, authorization) => {
+    const r = await post({ uri: TASK_URI }, authorization);
+    expect(r.statusCode).toBe(401);
+    expect(r.headers?.['www-authenticate']).toBe('Bearer error="invalid_token"');
+    expect(JSON.parse(r.body ?? '{}')).toEqual({ error: { status: 401, message: expect.any(String) } });
+    expect(env.source.calls).toBe(0);
+  });
+
+  it('401 once the connection is revoked', async () => {
+    await env.connections.end('c-1', { status: 'revoked', reason: 'test', now: clock.now() });
+    expect((await post({ uri: TASK_URI })).statusCode).toBe(401);
+  });
+
+  it('400 for a body without a uri, never 500', async () => {
+    for (const body of [{}, { uri: 5 }, { uri: '' }, [], 'plain text']) {
+      const r = await post(body);
+      expect(r.statusCode).toBeGreaterThanOrEqual(400);
+      expect(r.statusCode).toBeLessThan(500);
+    }
+  });
+
+  it('a uri outside every rule gets error 404 with HTTP 200 and no fetch', async () => {
+    const r = await post({ uri: 'http://169.254.169.254/latest/meta-data/' });
+    expect(r.statusCode).toBe(200);
+    expect(JSON.parse(r.body ?? '{}').operations).toEqual([{ path: ['error'], set: { status: 404, message: expect.any(String) } }]);
+    expect(env.source.calls).toBe(0);
+  });
+
+  it('forbidden reveals nothing about the resource', async () => {
+    env.source.next = async () => found('Top secret plans');
+    await post({ uri: TASK_URI });
+    env.source.next = async () => ({ outcome: 'forbidden' });
+    const r = await post({ uri: TASK_URI });
+    expect(r.statusCode).toBe(200);
+    expect(r.body).not.toContain('secret');
+    expect(JSON.parse(r.body ?? '{}')).toEqual({
+      uri: TASK_URI,
+      operations: [{ path: ['error'], set: { status: 403, message: 'You do not have access to this content' } }],
+    });
+    expect(await env.subscriptions.listByConnection('c-1')).toEqual([]);
+  });
+
+  it('stale-while-revalidate: the last snapshot with its age when the source is down; 503 without one', async () => {
+    await post({ uri: TASK_URI });
+    env.source.next = () => new Promise(() => undefined);
+    clock.t += 90_000;
+    const stale = await post({ uri: TASK_URI });
+    expect(stale.statusCode).toBe(200);
+    expect(stale.body).toContain('Task one');
+    expect(stale.body).toContain('Last updated 1 minute ago');
+    const other = await post({ uri: 'http://127.0.0.1:3000/demo/tasks/2' });
+    expect(other.statusCode).toBe(503);
+    expect(other.headers?.['retry-after']).toBeDefined();
+  });
+});

@@ -112,17 +112,19 @@ export class NotionLinkPreviewStack extends Stack {
     const source = {
       [ENV.SOURCE_ADAPTER]: config.sourceAdapter,
       [ENV.SOURCE_BASE_URL]: config.sourceBaseUrl,
+      [ENV.SOURCE_HTTP_MAPPING]: config.sourceHttpMapping,
       [ENV.UNFURL_RULES]: config.unfurlRules,
       [ENV.DEV_NAME]: config.devName,
     };
 
     // --- GET /oauth/authorize, GET /oauth/callback, POST /oauth/consent ---
-    // Pending authorizations, codes and refusals; creates the connection with the Notion token
-    // envelope-encrypted; exchanges Notion's code with the integration credentials; logs in upstream.
+    // Pending authorizations, codes and refusals; creates the connection; envelope-encrypts the Notion
+    // token, Notion's code while the user decides, and the upstream tokens (and decrypts the code back);
+    // exchanges Notion's code with the integration credentials; logs the user in upstream.
     const authorize = fn('oauth-authorize')
       .bindTable(AUTH_STATE_TABLE, t(AUTH_STATE_TABLE), 'readWrite')
       .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'readWrite')
-      .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, 'encrypt')
+      .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, ['encrypt', 'decrypt'])
       .bindSecret(ENV.NOTION_CREDENTIALS_SECRET_ARN, notionCredentials)
       .bindSecret(ENV.OIDC_CLIENT_SECRET_ARN, this.upstream.clientSecret)
       .setEnvironment({
@@ -130,6 +132,7 @@ export class NotionLinkPreviewStack extends Stack {
         [ENV.OIDC_ISSUER]: this.upstream.issuer,
         [ENV.OIDC_CLIENT_ID]: this.upstream.clientId,
         [ENV.NOTION_REDIRECT_URIS]: config.notionRedirectUris,
+        [ENV.DEV_NAME]: config.devName,
         ...notionApi,
       });
 
@@ -141,10 +144,12 @@ export class NotionLinkPreviewStack extends Stack {
       .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey)
       .setEnvironment({ [ENV.OAUTH_CLIENT_ID]: config.oauthClientId });
 
-    // --- POST /unfurl --- verifies the bearer (one connection read), renders, records the subscription.
+    // --- POST /unfurl --- verifies the bearer (one connection read), renders with the user's upstream
+    // credentials (decrypted), records or refreshes the subscription (read for stale-while-revalidate).
     const unfurl = fn('unfurl')
       .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'read')
-      .bindTable(SUBSCRIPTIONS_TABLE, t(SUBSCRIPTIONS_TABLE), 'write')
+      .bindTable(SUBSCRIPTIONS_TABLE, t(SUBSCRIPTIONS_TABLE), 'readWrite')
+      .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, ['decrypt'])
       .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey)
       .setEnvironment(source);
 
@@ -154,22 +159,27 @@ export class NotionLinkPreviewStack extends Stack {
       .bindTable(SUBSCRIPTIONS_TABLE, t(SUBSCRIPTIONS_TABLE), 'readWrite')
       .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey);
 
-    // --- POST /changes --- verifies the webhook signature and enqueues change events.
+    // --- POST /changes --- verifies the webhook signature, accepts each webhook-id once (a marker in
+    // the auth-state table), checks the URI against the unfurl rules and enqueues the change event.
     const changes = fn('changes')
+      .bindTable(AUTH_STATE_TABLE, t(AUTH_STATE_TABLE), 'readWrite')
       .bindQueue(ENV.UPDATE_QUEUE_URL, this.queues.queue)
-      .bindSecret(ENV.CHANGES_WEBHOOK_SECRET_ARN, changesWebhookSecret);
+      .bindSecret(ENV.CHANGES_WEBHOOK_SECRET_ARN, changesWebhookSecret)
+      .setEnvironment(source);
 
     // --- GET /.well-known/oauth-authorization-server --- static document built from PUBLIC_BASE_URL.
     const metadata = fn('metadata');
 
-    // --- SQS worker --- fans out to subscriptions, honours rate limits, decrypts Notion tokens,
-    // re-enqueues with a delay while rate limited and parks poison events in the DLQ with a reason.
+    // --- SQS worker --- idempotency markers, fan-out to subscriptions, rate buckets, ends connections
+    // Notion rejects, decrypts Notion and upstream tokens, re-enqueues with a delay while rate limited
+    // and parks poison events in the DLQ with a reason. Notion's PATCH uses each connection's token:
+    // the integration's own credentials are not needed here.
     this.worker = fn(WORKER_HANDLER, Duration.seconds(WORKER_TIMEOUT_SECONDS))
+      .bindTable(AUTH_STATE_TABLE, t(AUTH_STATE_TABLE), 'readWrite')
       .bindTable(SUBSCRIPTIONS_TABLE, t(SUBSCRIPTIONS_TABLE), 'readWrite')
       .bindTable(RATE_LIMITS_TABLE, t(RATE_LIMITS_TABLE), 'readWrite')
       .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'readWrite')
-      .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, 'decrypt')
-      .bindSecret(ENV.NOTION_CREDENTIALS_SECRET_ARN, notionCredentials)
+      .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, ['decrypt'])
       .bindQueue(ENV.UPDATE_QUEUE_URL, this.queues.queue)
       .bindQueue(ENV.UPDATE_DLQ_URL, this.queues.deadLetterQueue)
       .setEnvironment({

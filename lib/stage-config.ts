@@ -23,6 +23,7 @@ export const CONTEXT_KEYS = {
   notionRateLimitPerMinute: 'notionRateLimitPerMinute',
   sourceAdapter: 'sourceAdapter',
   sourceBaseUrl: 'sourceBaseUrl',
+  sourceHttpMapping: 'sourceHttpMapping',
   unfurlRules: 'unfurlRules',
   devName: 'devName',
   logLevel: 'logLevel',
@@ -64,6 +65,9 @@ export interface StageConfig {
   readonly notionRateLimitPerMinute: number;
   readonly sourceAdapter?: string;
   readonly sourceBaseUrl?: string;
+  /** JSON mapping of the generic HTTP JSON source adapter. */
+  readonly sourceHttpMapping?: string;
+  /** JSON: which URLs unfurl and how (see UNFURL_RULES). */
   readonly unfurlRules?: string;
   readonly devName?: string;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -105,6 +109,20 @@ const integer = (read: ContextReader, key: string, fallback: number, min: number
     throw new StageConfigError(`context "${key}" must be an integer between ${min} and ${max}, got "${s}"`);
   }
   return n;
+};
+
+/** A JSON setting: given as a JSON string (`-c key='{…}'`) or as an object in cdk.json; passed on as text. */
+const jsonText = (read: ContextReader, key: string): string | undefined => {
+  const v = read(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'object') return JSON.stringify(v);
+  const s = String(v);
+  try {
+    JSON.parse(s);
+  } catch {
+    throw new StageConfigError(`context "${key}" must be JSON`);
+  }
+  return s;
 };
 
 const httpsUrl = (key: string, value: string | undefined): string | undefined => {
@@ -190,7 +208,8 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     notionRateLimitPerMinute: integer(read, k.notionRateLimitPerMinute, 180, 1, 6000),
     ...optional('sourceAdapter', text(read, k.sourceAdapter)),
     ...optional('sourceBaseUrl', httpsUrl(k.sourceBaseUrl, text(read, k.sourceBaseUrl))),
-    ...optional('unfurlRules', text(read, k.unfurlRules)),
+    ...optional('sourceHttpMapping', jsonText(read, k.sourceHttpMapping)),
+    ...optional('unfurlRules', jsonText(read, k.unfurlRules)),
     ...optional('devName', text(read, k.devName)),
     logLevel: logLevel as StageConfig['logLevel'],
     logRetentionDays,

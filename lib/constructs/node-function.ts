@@ -49,9 +49,9 @@ export type TableAccess = keyof typeof TABLE_ACTIONS;
 /** The only action that applies to a global secondary index. */
 export const INDEX_ACTIONS = ['dynamodb:Query'] as const;
 
-/** KMS uses: envelope-encrypting a token needs a data key; reading one back needs Decrypt. */
+/** KMS uses: envelope encryption asks KMS for a data key; reading a token back unwraps it with Decrypt. */
 export const KEY_ACTIONS = {
-  encrypt: ['kms:Encrypt', 'kms:GenerateDataKey'],
+  encrypt: ['kms:GenerateDataKey'],
   decrypt: ['kms:Decrypt'],
 } as const;
 export type KeyUse = keyof typeof KEY_ACTIONS;
@@ -178,9 +178,10 @@ export class NodeFunction extends NodejsFunction {
     return this;
   }
 
-  /** Grants the KMS actions for one use of a key and passes the key ARN in `envName`. */
-  bindKey(envName: EnvName, key: KeyRef, use: KeyUse): this {
-    this.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: [...KEY_ACTIONS[use]], resources: [key.keyArn] }));
+  /** Grants the KMS actions of the given uses of a key and passes the key ARN in `envName`. */
+  bindKey(envName: EnvName, key: KeyRef, uses: readonly KeyUse[]): this {
+    const actions = [...new Set(uses.flatMap((use) => KEY_ACTIONS[use]))].sort();
+    this.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [key.keyArn] }));
     this.addEnvironment(envName, key.keyArn);
     return this;
   }

@@ -25,7 +25,6 @@ const RW = [
   'dynamodb:UpdateItem',
 ];
 const READ = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'];
-const WRITE = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const QUERY = ['dynamodb:Query'];
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 const READ_SECRET = ['secretsmanager:GetSecretValue'];
@@ -68,14 +67,14 @@ const lambda = (handlerName: string): Record<string, any> => {
 };
 
 describe('least-privilege IAM per function', () => {
-  it('oauth-authorize: auth state and connections, encrypts Notion tokens, reads the Notion and upstream client secrets', () => {
+  it('oauth-authorize: auth state and connections, envelope-encrypts and decrypts, reads the Notion and upstream client secrets', () => {
     expect(permissions('oauth-authorize')).toEqual(
       grants({
         OwnLogGroup: LOGS,
         AuthState: RW,
         Connections: RW,
         'Connections/index/bySubject': QUERY,
-        NotionTokenKey: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        NotionTokenKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
         NotionCredentials: READ_SECRET,
         OidcClientSecret: READ_SECRET,
       }),
@@ -95,16 +94,19 @@ describe('least-privilege IAM per function', () => {
     );
   });
 
-  it('unfurl: reads connections, writes subscriptions, reads the signing key; nothing else', () => {
+  it('unfurl: only reads connections, keeps subscriptions, decrypts upstream credentials, reads the signing key', () => {
     expect(permissions('unfurl')).toEqual(
       grants({
         OwnLogGroup: LOGS,
         Connections: READ,
         'Connections/index/bySubject': QUERY,
-        Subscriptions: WRITE,
+        Subscriptions: RW,
+        'Subscriptions/index/byConnection': QUERY,
+        NotionTokenKey: ['kms:Decrypt'],
         TokenSigningKey: READ_SECRET,
       }),
     );
+    expect(permissions('unfurl').filter((p) => /^dynamodb:(Put|Update|Delete|BatchWrite)\w* Connections/.test(p))).toEqual([]);
   });
 
   it('unfurl-delete: connections and subscriptions (query by connection), the signing key', () => {
@@ -120,9 +122,9 @@ describe('least-privilege IAM per function', () => {
     );
   });
 
-  it('changes: sends to the update queue and reads the webhook secret; no table', () => {
+  it('changes: webhook-id markers in auth state, sends to the update queue, reads the webhook secret', () => {
     expect(permissions('changes')).toEqual(
-      grants({ OwnLogGroup: LOGS, UpdateQueue: ['sqs:SendMessage'], ChangesWebhookSecret: READ_SECRET }),
+      grants({ OwnLogGroup: LOGS, AuthState: RW, UpdateQueue: ['sqs:SendMessage'], ChangesWebhookSecret: READ_SECRET }),
     );
   });
 
@@ -130,17 +132,17 @@ describe('least-privilege IAM per function', () => {
     expect(permissions('metadata')).toEqual(grants({ OwnLogGroup: LOGS }));
   });
 
-  it('update-worker: subscriptions, rate limits, connections, decrypts with KMS, Notion credentials, consumes the queue', () => {
+  it('update-worker: markers, subscriptions, rate limits, connections, decrypts with KMS, consumes and re-sends', () => {
     expect(permissions(WORKER_HANDLER)).toEqual(
       grants({
         OwnLogGroup: LOGS,
+        AuthState: RW,
         Subscriptions: RW,
         'Subscriptions/index/byConnection': QUERY,
         RateLimits: RW,
         Connections: RW,
         'Connections/index/bySubject': QUERY,
         NotionTokenKey: ['kms:Decrypt'],
-        NotionCredentials: READ_SECRET,
         UpdateQueue: [
           'sqs:ChangeMessageVisibility',
           'sqs:DeleteMessage',
@@ -164,6 +166,13 @@ describe('least-privilege IAM per function', () => {
     for (const role of Object.values(s.template.findResources('AWS::IAM::Role'))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
+  });
+
+  it('only the functions that handle stored tokens may use the KMS key, and only one can create data keys', () => {
+    const kms = [...fnIds.keys()].filter((h) => permissions(h).some((p) => p.startsWith('kms:')));
+    expect(kms.sort()).toEqual(['oauth-authorize', 'unfurl', WORKER_HANDLER].sort());
+    const dataKeys = [...fnIds.keys()].filter((h) => permissions(h).some((p) => p.startsWith('kms:GenerateDataKey')));
+    expect(dataKeys).toEqual(['oauth-authorize']);
   });
 
   it('each function has its own role (7 roles for 7 functions)', () => {

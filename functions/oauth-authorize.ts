@@ -24,7 +24,7 @@ import { notionApiFromConfig } from '#adapters/notion/notion-api.js';
 import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
 import { upstreamFromConfig } from '#adapters/oidc/upstream.js';
 import { ENV } from '#lib/env-names.js';
-import { getConfig, need } from '#shared/config.js';
+import { getConfig, need, type Config } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { AppError } from '#shared/errors.js';
 import { html, httpHandler, redirect, type HttpResult } from '#shared/http.js';
@@ -88,12 +88,12 @@ export const createAuthorizeHandler = (deps: () => AuthorizeDependencies) =>
     },
   });
 
-let production: AuthorizeDependencies | undefined;
+let production: { config: Config; deps: AuthorizeDependencies } | undefined;
 
 const fromConfig = (): AuthorizeDependencies => {
-  if (production) return production;
   const config = getConfig();
-  production = {
+  if (production?.config === config) return production.deps;
+  const deps: AuthorizeDependencies = {
     authState: authStateStore(config),
     connections: connectionStore(config),
     cipher: tokenCipherFromConfig(config),
@@ -108,7 +108,8 @@ const fromConfig = (): AuthorizeDependencies => {
       productName: config.unfurl.devName,
     },
   };
-  return production;
+  production = { config, deps };
+  return deps;
 };
 
 export const handler = createAuthorizeHandler(fromConfig);

@@ -11,7 +11,7 @@ import { handleTokenRequest, type TokenDependencies } from '#core/oauth/token.js
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { ENV } from '#lib/env-names.js';
-import { getConfig, need } from '#shared/config.js';
+import { getConfig, need, type Config } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { AppError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
@@ -47,14 +47,14 @@ export const createTokenHandler = (deps: () => TokenDependencies) =>
     },
   });
 
-let production: TokenDependencies | undefined;
+let production: { config: Config; deps: TokenDependencies } | undefined;
 
 const fromConfig = (): TokenDependencies => {
-  if (production) return production;
   const config = getConfig();
+  if (production?.config === config) return production.deps;
   const clientId = need(config.oauth.clientId, ENV.OAUTH_CLIENT_ID);
   const secretRef = need(config.oauth.clientSecret, ENV.OAUTH_CLIENT_SECRET);
-  production = {
+  const deps: TokenDependencies = {
     authState: authStateStore(config),
     connections: connectionStore(config),
     clock: { now: () => Date.now() },
@@ -62,7 +62,8 @@ const fromConfig = (): TokenDependencies => {
     tokens: accessTokenSettings(config, loadSecret),
     client: async () => ({ clientId, clientSecret: await loadSecret(secretRef) }),
   };
-  return production;
+  production = { config, deps };
+  return deps;
 };
 
 export const handler = createTokenHandler(fromConfig);

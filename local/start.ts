@@ -1,0 +1,119 @@
+/**
+ * `npm start`: the whole system on 127.0.0.1:$PORT (default 3000) with safe
+ * local defaults for every setting not given in the environment.
+ *
+ * Ctrl-C (SIGINT) or SIGTERM stops everything cleanly and exits 0; a second
+ * Ctrl-C while stopping exits at once (130).
+ */
+import { ENV } from '#lib/env-names.js';
+import { DEFAULT_PORT } from './defaults.js';
+import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
+
+const SETTING_NAMES = new Set<string>(Object.values(ENV));
+
+/** Settings named in lib/env-names.ts that the environment sets (empty values count as unset). */
+export const settingsFromEnvironment = (env: NodeJS.ProcessEnv): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (SETTING_NAMES.has(k) && v !== undefined && v !== '') out[k] = v;
+  return out;
+};
+
+/** Parses PORT; undefined when it is not a valid TCP port. */
+export const parsePort = (value: string | undefined): number | undefined => {
+  if (value === undefined || value.trim() === '') return DEFAULT_PORT;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 0 && n <= 65_535 ? n : undefined;
+};
+
+/** Names whose values are never printed. */
+export const isSecretName = (name: string): boolean => /SECRET|PASSWORD|TOKEN_SIGNING_KEY|ENCRYPTION_KEY|_KEY$|ACCESS_KEY/.test(name);
+
+const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s.padEnd(n));
+
+/** The start-up banner: every URL the system serves and the effective non-secret settings. */
+export const banner = (system: LocalSystem, given: Readonly<Record<string, string>>, startMs: number): string => {
+  const b = system.baseUrl;
+  const lines: string[] = [];
+  lines.push(`notion-link-preview local system is up on ${b} (started in ${startMs} ms)`);
+  lines.push('');
+  lines.push('Service routes (the handlers Lambda runs, behind an API Gateway v2 stand-in)');
+  for (const r of system.routes) {
+    const field = r.dashboardField ? `  → Notion dashboard: ${r.dashboardField}` : '';
+    lines.push(`  ${pad(r.method, 7)}${pad(`${b}${r.path}`, 62)}${field}`);
+  }
+  lines.push('');
+  lines.push('Local parts');
+  lines.push(`  ${pad('Health', 34)}${b}/healthz`);
+  for (const m of system.mounts) {
+    const urls = m.urls && m.urls.length > 0 ? m.urls : [{ label: m.name, path: m.prefix || '/' }];
+    for (const u of urls) lines.push(`  ${pad(u.label, 34)}${b}${u.path}`);
+  }
+  for (const s of system.skippedMounts) lines.push(`  ${pad(s.name, 34)}${b}${s.prefix || '/'}  (not available in this build)`);
+  lines.push('');
+  lines.push('Emulators (reached through the AWS SDK v3 clients)');
+  lines.push(`  ${pad('DynamoDB (dynalite)', 34)}${system.emulators.dynamodbEndpoint}`);
+  lines.push(`  ${pad('SQS (fauxqs)', 34)}${system.emulators.sqsEndpoint}`);
+  for (const name of [ENV.CONNECTIONS_TABLE, ENV.AUTH_STATE_TABLE, ENV.SUBSCRIPTIONS_TABLE, ENV.RATE_LIMITS_TABLE, ENV.UPDATE_QUEUE_URL, ENV.UPDATE_DLQ_URL]) {
+    const v = system.env[name];
+    if (v) lines.push(`    ${pad(name, 32)}${v}`);
+  }
+  lines.push(`  Worker loop: ${system.workerLoop ? 'polling the update queue' : 'off'}`);
+  lines.push('');
+  lines.push('Settings (* = from the environment; secrets hidden)');
+  for (const name of Object.values(ENV)) {
+    const v = system.env[name];
+    if (v === undefined || isSecretName(name)) continue;
+    lines.push(`  ${given[name] !== undefined ? '*' : ' '} ${pad(name, 42)}${v}`);
+  }
+  const secrets = Object.values(ENV).filter((n) => isSecretName(n) && system.env[n] !== undefined);
+  lines.push(`    secrets set: ${secrets.map((n) => `${n}${given[n] !== undefined ? '*' : ''}`).join(', ')}`);
+  lines.push('');
+  lines.push('Press Ctrl-C to stop.');
+  return lines.join('\n');
+};
+
+const main = async (): Promise<void> => {
+  const given = settingsFromEnvironment(process.env);
+  const port = parsePort(process.env.PORT);
+  if (port === undefined) {
+    console.error(`PORT must be a TCP port number (0–65535), not ${JSON.stringify(process.env.PORT)}`);
+    process.exit(1);
+  }
+  const t0 = Date.now();
+  let system: LocalSystem;
+  try {
+    system = await startLocalSystem({ port, env: given });
+  } catch (error) {
+    if (error instanceof PortInUseError) {
+      console.error(`${error.message}. Stop whatever is listening there, or choose another port, e.g. PORT=${port + 1} npm start`);
+    } else {
+      console.error('The local system failed to start:', error);
+    }
+    process.exit(1);
+  }
+  console.log(banner(system, given, Date.now() - t0));
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.error(`\n${signal} again: exiting without a clean stop.`);
+      process.exit(130);
+    }
+    stopping = true;
+    console.log(`\n${signal}: stopping… (press Ctrl-C again to force)`);
+    system.stop().then(
+      () => {
+        console.log('Stopped.');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error('Stopping failed:', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+};
+
+await main();

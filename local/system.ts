@@ -1,0 +1,275 @@
+/**
+ * The whole local system in one process: embedded DynamoDB- and SQS-compatible
+ * emulators, the HTTP adapter with every service route, the mounted local
+ * parts (Notion simulator, IdP, demo product) and the update worker loop.
+ *
+ * `npm start` (local/start.ts) runs it on port 3000; integration tests run it
+ * on an OS-assigned port with `startLocalSystem({ port: 0 })`.
+ *
+ * One system per process at a time: the handlers read their settings from
+ * process.env, which is shared.
+ */
+import { ListTablesCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ENV } from '#lib/env-names.js';
+import { HANDLERS, ROUTES, WORKER_HANDLER, type RouteDefinition } from '#lib/routes.js';
+import { resetConfig } from '#shared/config.js';
+import { DEFAULT_PORT, LOCAL_HOST, localDefaults } from './defaults.js';
+import { type EmulatorOptions, type Emulators, startEmulators } from './emulators.js';
+import type { LocalMount } from './mount.js';
+import { closeMounts, MOUNTS, type MountEntry, startMounts } from './mounts.js';
+import {
+  createLocalServer,
+  type HealthReport,
+  type LambdaHttpHandler,
+  type LocalServer,
+} from './server.js';
+import { startWorkerLoop, type WorkerHandler, type WorkerLoop } from './worker-loop.js';
+
+export interface LocalSystemOptions {
+  /** Port on 127.0.0.1 (0 = OS-assigned; default 3000). */
+  port?: number;
+  /** Settings on top of the local defaults (e.g. process.env's for `npm start`). */
+  env?: Record<string, string>;
+  /** Start the parts listed in local/mounts.ts (default true). */
+  mounts?: boolean;
+  /** Start the update worker loop (default true). */
+  workerLoop?: boolean;
+  /** Emulator tuning, e.g. short visibility timeouts in tests. */
+  emulators?: Omit<EmulatorOptions, 'host'>;
+  /** Worker handler to run instead of functions/update-worker.ts (tests). */
+  workerHandler?: WorkerHandler;
+  /** Long-poll wait of the worker loop in seconds (default 20). */
+  workerWaitSeconds?: number;
+  /** Mount list to use instead of local/mounts.ts (tests). */
+  mountEntries?: readonly MountEntry[];
+  /** Warnings and errors of the runtime itself (default: console). */
+  log?: (level: 'info' | 'warn' | 'error', message: string, detail?: unknown) => void;
+}
+
+export interface LocalSystem {
+  readonly baseUrl: string;
+  /** The effective settings handed to the handlers. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly port: number;
+  readonly routes: readonly RouteDefinition[];
+  readonly mounts: readonly LocalMount[];
+  /** Parts listed in local/mounts.ts whose module is not present. */
+  readonly skippedMounts: readonly MountEntry[];
+  readonly emulators: { readonly dynamodbEndpoint: string; readonly sqsEndpoint: string };
+  readonly workerLoop: WorkerLoop | undefined;
+  /** Stops everything, in reverse start order, and restores process.env. */
+  stop(): Promise<void>;
+}
+
+/** The port is taken by another process. */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+  constructor(readonly port: number) {
+    super(`Port ${port} on ${LOCAL_HOST} is already in use`);
+  }
+}
+
+let running = false;
+
+const defaultLog: NonNullable<LocalSystemOptions['log']> = (level, message, detail) => {
+  if (level === 'error') console.error(message, detail ?? '');
+  else if (level === 'warn') console.warn(message, detail ?? '');
+};
+
+/** Imports `functions/<name>.ts` and returns its `handler` export. */
+const importHandler = async <H>(name: string): Promise<H> => {
+  const mod = (await import(`../functions/${name}.js`)) as { handler?: unknown };
+  if (typeof mod.handler !== 'function') throw new TypeError(`functions/${name}.ts does not export a handler function`);
+  return mod.handler as H;
+};
+
+const withTimeout = async (check: Promise<unknown>, ms: number): Promise<boolean> => {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      check.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
+  if (running) throw new Error('A local system is already running in this process; stop it first');
+  running = true;
+  const log = options.log ?? defaultLog;
+  const cleanups: Array<() => Promise<void>> = [];
+  const savedEnv = new Map<string, string | undefined>();
+  const restoreEnv = () => {
+    for (const [k, v] of savedEnv) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    savedEnv.clear();
+    resetConfig();
+  };
+
+  const handlers = new Map<string, LambdaHttpHandler>();
+  let mounts: readonly LocalMount[] = [];
+  let ready = false;
+  let emulators: Emulators | undefined;
+  let loop: WorkerLoop | undefined;
+  let dynamo: DynamoDBClient | undefined;
+  let sqs: SQSClient | undefined;
+
+  const health = async (): Promise<HealthReport> => {
+    const parts: Record<string, 'up' | 'down' | 'starting'> = { http: 'up' };
+    if (!ready || !emulators || !dynamo || !sqs) {
+      parts.system = 'starting';
+      return { status: 'down', parts };
+    }
+    const queueUrl = emulators.env[ENV.UPDATE_QUEUE_URL];
+    const [ddbUp, sqsUp, ...mountUp] = await Promise.all([
+      withTimeout(dynamo.send(new ListTablesCommand({ Limit: 1 })), 2_000),
+      withTimeout(sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })), 2_000),
+      ...mounts.map((m) => (m.health ? withTimeout(m.health().then((ok) => (ok ? true : Promise.reject())), 2_000) : Promise.resolve(true))),
+    ]);
+    parts.dynamodb = ddbUp ? 'up' : 'down';
+    parts.sqs = sqsUp ? 'up' : 'down';
+    for (const name of Object.keys(HANDLERS)) parts[`handler:${name}`] = handlers.has(name) ? 'up' : 'down';
+    if (options.workerLoop !== false) parts['worker-loop'] = loop ? 'up' : 'down';
+    mounts.forEach((m, i) => {
+      parts[`mount:${m.name}`] = mountUp[i] ? 'up' : 'down';
+    });
+    return { status: Object.values(parts).every((p) => p === 'up') ? 'up' : 'down', parts };
+  };
+
+  const server: LocalServer = createLocalServer({
+    routes: ROUTES,
+    handlerFor: (name) => handlers.get(name),
+    mounts: () => mounts,
+    health,
+    onError: (message, error) => log('error', message, error),
+  });
+
+  try {
+    // 1. The port first: its number is part of the settings (PUBLIC_BASE_URL, redirect URIs).
+    const requested = options.port ?? DEFAULT_PORT;
+    let port: number;
+    try {
+      port = await server.listen(requested, LOCAL_HOST);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(requested);
+      throw error;
+    }
+    cleanups.push(() => server.close());
+    const baseUrl = `http://${LOCAL_HOST}:${port}`;
+
+    // 2. Emulators, with tables and queues from lib/data-model.ts.
+    emulators = await startEmulators({ ...options.emulators, host: LOCAL_HOST });
+    const started = emulators;
+    cleanups.push(() => started.stop());
+
+    // 3. Settings: local defaults < given settings < the emulators' wiring; into process.env before any handler loads.
+    const env: Record<string, string> = { ...localDefaults(port), ...options.env, ...emulators.env };
+    for (const [k, v] of Object.entries(env)) {
+      if (!savedEnv.has(k)) savedEnv.set(k, process.env[k]);
+      process.env[k] = v;
+    }
+    resetConfig();
+    const clientConfig = {
+      region: env.AWS_REGION ?? 'us-east-1',
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'local' },
+    };
+    const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: emulators.dynamodbEndpoint });
+    const sqsClient = new SQSClient({ ...clientConfig, endpoint: emulators.sqsEndpoint });
+    dynamo = dynamoClient;
+    sqs = sqsClient;
+    cleanups.push(async () => {
+      dynamoClient.destroy();
+      sqsClient.destroy();
+    });
+
+    // 4. The handler modules, once each, by the names in lib/routes.ts.
+    for (const name of Object.keys(HANDLERS)) handlers.set(name, await importHandler<LambdaHttpHandler>(name));
+
+    // 5. Mounted parts.
+    let skipped: readonly MountEntry[] = [];
+    if (options.mounts !== false) {
+      const loaded = await startMounts(options.mountEntries ?? MOUNTS, { baseUrl, env }, (m) => log('warn', m));
+      mounts = loaded.mounts;
+      skipped = loaded.skipped;
+      const started = loaded.mounts;
+      cleanups.push(async () => {
+        mounts = [];
+        await closeMounts(started);
+      });
+    }
+
+    // 6. The worker loop on the update queue.
+    if (options.workerLoop !== false) {
+      const queueUrl = env[ENV.UPDATE_QUEUE_URL];
+      if (!queueUrl) throw new Error(`${ENV.UPDATE_QUEUE_URL} is not set`);
+      const handler = options.workerHandler ?? (await importHandler<WorkerHandler>(WORKER_HANDLER));
+      loop = await startWorkerLoop({
+        sqs: sqsClient,
+        queueUrl,
+        handler,
+        waitTimeSeconds: options.workerWaitSeconds ?? 20,
+        log: (level, message, detail) => log(level, `[worker-loop] ${message}`, detail),
+      });
+      const startedLoop = loop;
+      cleanups.push(() => startedLoop.stop());
+    }
+
+    ready = true;
+    let stopped: Promise<void> | undefined;
+    return {
+      baseUrl,
+      env,
+      port,
+      routes: ROUTES,
+      mounts,
+      skippedMounts: skipped,
+      emulators: { dynamodbEndpoint: emulators.dynamodbEndpoint, sqsEndpoint: emulators.sqsEndpoint },
+      workerLoop: loop,
+      stop() {
+        stopped ??= (async () => {
+          ready = false;
+          try {
+            await runCleanups(cleanups);
+          } finally {
+            restoreEnv();
+            running = false;
+          }
+        })();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    try {
+      await runCleanups(cleanups);
+    } catch (cleanupError) {
+      log('error', 'stopping after a failed start also failed', cleanupError);
+    }
+    restoreEnv();
+    running = false;
+    throw error;
+  }
+}
+
+/** Runs clean-ups in reverse order; every one runs even if an earlier one fails. */
+const runCleanups = async (cleanups: Array<() => Promise<void>>): Promise<void> => {
+  const failures: unknown[] = [];
+  while (cleanups.length > 0) {
+    const next = cleanups.pop() as () => Promise<void>;
+    try {
+      await next();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, 'Stopping the local system failed');
+};

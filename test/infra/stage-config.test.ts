@@ -54,6 +54,15 @@ describe('readStageConfig', () => {
     expect(() => read(context)).toThrow(message);
   });
 
+  it('passes JSON settings on as text, whether given as a string or as an object in cdk.json', () => {
+    const mapping = { title: '$.name', url: '$.links.self' };
+    expect(read({ sourceHttpMapping: JSON.stringify(mapping) }).sourceHttpMapping).toBe(JSON.stringify(mapping));
+    expect(JSON.parse(read({ unfurlRules: [{ pattern: 'https://x.example/*' }] }).unfurlRules!)).toEqual([
+      { pattern: 'https://x.example/*' },
+    ]);
+    expect(() => read({ sourceHttpMapping: '{not json' })).toThrow(/sourceHttpMapping" must be JSON/);
+  });
+
   it('reads numbers given as strings on the command line (-c key=value)', () => {
     const c = read({ notionRateLimitPerMinute: '600', apiRateLimit: '200', apiBurstLimit: '400' });
     expect(c.notionRateLimitPerMinute).toBe(600);

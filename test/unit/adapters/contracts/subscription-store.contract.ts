@@ -72,6 +72,17 @@ export const subscriptionStoreContract = (name: string, store: () => Subscriptio
       expect(seen.sort()).toEqual(created.sort());
     });
 
+    it('fills a page even when large items exceed what one DynamoDB query returns (1 MB)', async () => {
+      const resourceKey = `task:${randomUUID()}`;
+      const snapshot = { attributes: [{ id: 'description', value: 'x'.repeat(120_000) }] };
+      for (let i = 0; i < 12; i++) await store().upsert(aSubscription({ resourceKey, snapshot }));
+      const first = await store().listByResource(resourceKey, { limit: 10 });
+      expect(first.items).toHaveLength(10);
+      const second = await store().listByResource(resourceKey, { limit: 10, cursor: first.cursor as string });
+      expect(second.items).toHaveLength(2);
+      expect(second.cursor).toBeUndefined();
+    });
+
     it('gives no cursor on a last page that is exactly full', async () => {
       const resourceKey = `task:${randomUUID()}`;
       for (let i = 0; i < 4; i++) await store().upsert(aSubscription({ resourceKey }));

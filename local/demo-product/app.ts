@@ -10,7 +10,9 @@
  *   GET  /demo/assets/...            SVG image, PDF and WAV files used as embeds
  *   GET  /demo/api/tasks/<id>        JSON; requires a service assertion (Bearer JWT, sub = user)
  *   GET  /demo/api/changes           the recent change log (ids, fields, times)
- *   GET  /demo/api/stats             counters (API requests served)
+ *   GET  /demo/api/stats             counters (API requests served) and the outage mode
+ *   POST /demo/outage                set the outage mode (form: mode=up|down|slow), to watch
+ *                                    previews fall back to their last snapshot
  *
  * After every edit the product calls its task-change listeners (see
  * `DemoProduct.onTaskChange`), the extension point through which edits become
@@ -34,6 +36,10 @@ export interface TaskChange {
   /** Subject of the demo user who made the edit. */
   readonly editor: string;
 }
+
+/** up: normal; down: the task API answers 503; slow: it answers after SLOW_ANSWER_MS (past any sensible deadline). */
+export type OutageMode = 'up' | 'down' | 'slow';
+export const SLOW_ANSWER_MS = 5000;
 
 /** Called after an edit has been applied; errors are logged by the caller and never undo the edit. */
 export type TaskChangeListener = (change: TaskChange) => void | Promise<void>;
@@ -158,6 +164,7 @@ export class DemoProduct {
   private readonly listeners = new Set<TaskChangeListener>();
   private readonly changeLog: TaskChange[] = [];
   private apiRequests = 0;
+  private outage: OutageMode = 'up';
   private readonly key: Uint8Array;
   private readonly audience: string;
   private readonly now: () => number;
@@ -176,6 +183,15 @@ export class DemoProduct {
   /** Number of JSON API requests served for tasks (the proof that a uri was or was not fetched). */
   get apiRequestCount(): number {
     return this.apiRequests;
+  }
+
+  get outageMode(): OutageMode {
+    return this.outage;
+  }
+
+  /** Simulates an outage of the task API (see OutageMode). */
+  setOutage(mode: OutageMode): void {
+    this.outage = mode;
   }
 
   /**
@@ -219,6 +235,13 @@ export class DemoProduct {
     let m: RegExpExecArray | null;
 
     if (path.startsWith('/api/')) return this.api(req, res, path, method);
+    if (path === '/outage' && method === 'POST') {
+      const raw = await readBody(req, 1024);
+      const mode = new URLSearchParams(raw ?? '').get('mode');
+      if (mode !== 'up' && mode !== 'down' && mode !== 'slow') return send(res, 400, 'text/plain; charset=utf-8', 'mode must be up, down or slow');
+      this.setOutage(mode);
+      return send(res, 303, 'text/plain; charset=utf-8', '', { location: `${this.basePath}/` });
+    }
 
     if (method === 'GET' && (path === '/' || path === '')) return this.index(req, res);
     if (method === 'GET' && (m = /^\/as\/([a-z]{1,20})$/.exec(path))) {
@@ -258,11 +281,13 @@ export class DemoProduct {
 
   private async api(req: IncomingMessage, res: ServerResponse, path: string, method: string): Promise<void> {
     if (method !== 'GET') return sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'GET' });
-    if (path === '/api/stats') return sendJson(res, 200, { apiRequests: this.apiRequests });
+    if (path === '/api/stats') return sendJson(res, 200, { apiRequests: this.apiRequests, outage: this.outage });
     if (path === '/api/changes') return sendJson(res, 200, { changes: this.changeLog });
     const m = /^\/api\/tasks\/([^/]{1,64})$/.exec(path);
     if (!m) return sendJson(res, 404, { error: 'not_found' });
     this.apiRequests += 1;
+    if (this.outage === 'down') return sendJson(res, 503, { error: 'unavailable' }, { 'retry-after': '30' });
+    if (this.outage === 'slow') await new Promise((r) => setTimeout(r, SLOW_ANSWER_MS).unref());
     const subject = await this.callerSubject(req);
     if (subject === undefined) {
       return sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
@@ -318,7 +343,9 @@ export class DemoProduct {
       .join('');
     send(res, 200, 'text/html; charset=utf-8', page('Tasks', `${this.userSwitcher(subject)}<h1>Demo Tasks</h1>
 <p>Paste a task link into the Notion playground to see its preview. Edit a task to see the preview update.</p>
-<table><tr><th>Id</th><th>Title</th><th>Status</th></tr>${rows}</table>`), { 'content-security-policy': PAGE_CSP });
+<table><tr><th>Id</th><th>Title</th><th>Status</th></tr>${rows}</table>
+<h2>Outage</h2><p>The task API is <b>${this.outage}</b>. While it is down or slow, previews show their last snapshot and its age.</p>
+<form method="post" action="${this.basePath}/outage">${(['up', 'down', 'slow'] as const).map((m) => `<button name="mode" value="${m}">${m}</button> `).join('')}</form>`), { 'content-security-policy': PAGE_CSP });
   }
 
   private taskPage(req: IncomingMessage, res: ServerResponse, id: string, notice = ''): void {

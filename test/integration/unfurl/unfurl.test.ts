@@ -178,4 +178,29 @@ describe('unfurl against the local system', () => {
     const unknown = await fetch(`${system.baseUrl}/deleted-token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"token":"nothing-of-ours"}' });
     expect(unknown.status).toBe(200);
   }, 30_000);
+
+  it('stale-while-revalidate: with the task API down or slow, the last snapshot is shown with its age', async () => {
+    const alice = await signedIn('alice');
+    const preview = await alice.paste(taskUrl(2));
+    expect(preview.state).toBe('card');
+    const outage = (mode: string) =>
+      fetch(`${system.baseUrl}/demo/outage`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `mode=${mode}` });
+    try {
+      for (const mode of ['down', 'slow']) {
+        expect((await outage(mode)).status).toBe(303);
+        await alice.refresh(preview.id);
+        const again = await alice.preview(preview.id);
+        expect(again.state).toBe('card');
+        expect(again.card?.title).toBe(preview.card?.title);
+        expect(again.card?.items.find((i) => i.id === 'freshness')?.text).toMatch(/^Last updated \d+ seconds? ago/);
+      }
+      // Without a snapshot there is nothing to fall back on: the service says so with a 503.
+      const r = await postUnfurl(grantOf(alice).accessToken, taskUrl(6));
+      expect(r.status).toBe(503);
+    } finally {
+      await outage('up');
+    }
+    await alice.refresh(preview.id);
+    expect((await alice.preview(preview.id)).card?.items.some((i) => i.id === 'freshness')).toBe(false);
+  }, 30_000);
 });

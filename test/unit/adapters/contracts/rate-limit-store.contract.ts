@@ -38,6 +38,17 @@ export const rateLimitStoreContract = (name: string, store: () => RateLimitStore
       expect((await store().take(key, policy, T0)).allowed).toBe(false);
     });
 
+    it('grants only what refilled between rounds of concurrent takers', async () => {
+      const key = `conn:${randomUUID()}`;
+      let granted = 0;
+      for (const now of [T0, T0 + 200, T0 + 400, T0 + 1000]) {
+        const round = await Promise.all(Array.from({ length: 10 }, () => store().take(key, policy, now)));
+        granted += round.filter((r) => r.allowed).length;
+      }
+      // 5 at once, then one per 200 ms: 1 + 1 + 3 more by T0 + 1000.
+      expect(granted).toBe(10);
+    });
+
     it('charges a cost and keeps buckets apart', async () => {
       const a = `conn:${randomUUID()}`;
       const b = `conn:${randomUUID()}`;

@@ -1,0 +1,118 @@
+/**
+ * The demo product over real HTTP on 127.0.0.1, with the demo source adapter as
+ * its client: access rules by subject, service assertions, edits and the
+ * task-change hook.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { SignJWT } from 'jose';
+import { noCredentials } from '#core/sources/credentials.js';
+import { demoApiAudience, demoProductAdapter, SERVICE_ASSERTION_ISSUER } from '#core/sources/demo-product.js';
+import { SourceUnavailableError } from '#core/sources/source-adapter.js';
+import { demoRules, matchUri } from '#core/unfurl/rules.js';
+import { DemoProduct, type TaskChange } from '#local/demo-product/app.js';
+
+const SECRET = 'demo-product-test-secret-0123456789';
+let server: Server;
+let base: string;
+let product: DemoProduct;
+const changes: TaskChange[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    product.handle(req, res).catch(() => res.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  product = new DemoProduct({ baseUrl: `${base}/demo`, serviceSecret: SECRET });
+  product.onTaskChange((c) => {
+    changes.push(c);
+  });
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const who = (subject: string) => ({ subject, displayName: subject, connectionId: 'c' });
+const ctx = () => ({ signal: AbortSignal.timeout(2000), deadline: Date.now() + 2000 });
+const resolveAs = (subject: string, id: string, secret = SECRET) => {
+  const adapter = demoProductAdapter({ baseUrl: `${base}/demo`, serviceSecret: secret });
+  const match = matchUri(demoRules(base), `${base}/demo/tasks/${id}`);
+  if (!match) throw new Error('no match');
+  return adapter.resolve(match, who(subject), noCredentials, ctx());
+};
+
+describe('demo product API with the demo adapter', () => {
+  it('applies per-user access rules by subject', async () => {
+    expect((await resolveAs('u-bob', '1')).outcome).toBe('found');
+    expect((await resolveAs('u-alice', '3')).outcome).toBe('found');
+    expect(await resolveAs('u-bob', '3')).toEqual({ outcome: 'forbidden' });
+    expect(await resolveAs('u-carol', '5')).toMatchObject({ outcome: 'found' });
+    expect(await resolveAs('u-alice', '5')).toEqual({ outcome: 'forbidden' });
+    expect(await resolveAs('u-alice', '4')).toEqual({ outcome: 'gone' });
+    expect(await resolveAs('u-alice', '999')).toEqual({ outcome: 'not_found' });
+  });
+
+  it('refuses a missing, forged or foreign-audience assertion with 401', async () => {
+    await expect(resolveAs('u-alice', '1', 'not-the-secret-at-all-0123456789')).rejects.toBeInstanceOf(SourceUnavailableError);
+    expect((await fetch(`${base}/demo/api/tasks/1`)).status).toBe(401);
+    const key = new TextEncoder().encode(SECRET);
+    const sign = (aud: string, sub: string) =>
+      new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer(SERVICE_ASSERTION_ISSUER).setAudience(aud).setSubject(sub).setIssuedAt().setExpirationTime('1m').sign(key);
+    const get = async (token: string) => (await fetch(`${base}/demo/api/tasks/1`, { headers: { authorization: `Bearer ${token}` } })).status;
+    expect(await get(await sign('https://elsewhere.test/api', 'u-alice'))).toBe(401);
+    expect(await get(await sign(demoApiAudience(`${base}/demo`), 'u-mallory'))).toBe(401);
+    expect(await get(await sign(demoApiAudience(`${base}/demo`), 'u-alice'))).toBe(200);
+  });
+
+  it('edits through the form change the task, reach the change hook and show in the next preview', async () => {
+    const cookie = (await fetch(`${base}/demo/as/alice`, { redirect: 'manual' })).headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const r = await fetch(`${base}/demo/tasks/1`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+      body: new URLSearchParams({ title: 'Renamed <b>task</b>', status: 'done', due: 'not-a-date' }).toString(),
+    });
+    expect(r.status).toBe(303);
+    expect(changes.at(-1)).toMatchObject({ resource: 'task:1', taskId: '1', url: `${base}/demo/tasks/1`, fields: ['title', 'status'], editor: 'u-alice' });
+    const page = await (await fetch(`${base}/demo/tasks/1`, { headers: { cookie } })).text();
+    expect(page).toContain('Renamed &#60;b&#62;task&#60;&#47;b&#62;');
+    expect(page).not.toContain('<b>task</b>');
+    const out = await resolveAs('u-bob', '1');
+    expect(out.outcome === 'found' && out.model.title).toBe('Renamed <b>task</b>');
+    const log = (await (await fetch(`${base}/demo/api/changes`)).json()) as { changes: TaskChange[] };
+    expect(log.changes.at(-1)?.fields).toEqual(['title', 'status']);
+  });
+
+  it('refuses cross-origin edits and edits of tasks the user may not see', async () => {
+    const before = changes.length;
+    const cross = await fetch(`${base}/demo/tasks/2`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.test' },
+      body: 'title=pwned',
+    });
+    expect(cross.status).toBe(403);
+    const bobCookie = (await fetch(`${base}/demo/as/bob`, { redirect: 'manual' })).headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const hidden = await fetch(`${base}/demo/tasks/3`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: bobCookie },
+      body: 'title=mine',
+    });
+    expect(hidden.status).toBe(403);
+    expect(changes.length).toBe(before);
+  });
+
+  it('serves embeds of public tasks only', async () => {
+    expect((await fetch(`${base}/demo/assets/tasks/1.svg`)).headers.get('content-type')).toBe('image/svg+xml');
+    expect((await fetch(`${base}/demo/assets/tasks/3.svg`)).status).toBe(404);
+    expect((await fetch(`${base}/demo/tasks/2/card`)).status).toBe(200);
+    expect((await fetch(`${base}/demo/tasks/3/card`)).status).toBe(404);
+    const pdf = Buffer.from(await (await fetch(`${base}/demo/assets/plan.pdf`)).arrayBuffer());
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    const wav = Buffer.from(await (await fetch(`${base}/demo/assets/chime.wav`)).arrayBuffer());
+    expect(wav.subarray(0, 4).toString()).toBe('RIFF');
+  });
+});

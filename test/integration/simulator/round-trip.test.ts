@@ -1,0 +1,150 @@
+/**
+ * The whole round trip against the real local system: the simulator plays
+ * Notion (client and API), the service's OAuth, unfurl and delete handlers,
+ * the local IdP and the demo product answer. Driven headlessly.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { NotionDriver } from '#local/notion-simulator/driver.js';
+import { simulatorFor } from '#local/notion-simulator/mount.js';
+import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
+import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
+import { startLocalSystem } from '#local/system.js';
+import type { LocalSystem } from '#local/system.js';
+
+let system: LocalSystem;
+let sim: NotionSimulator;
+
+const alice = { login: 'alice', password: 'alice-password', decision: 'allow' };
+
+beforeAll(async () => {
+  system = await startLocalSystem({ port: 0, workerWaitSeconds: 1, env: { LOG_LEVEL: 'WARN' }, log: () => undefined });
+  const found = simulatorFor(system.baseUrl);
+  if (!found) throw new Error('the local system did not mount the Notion simulator');
+  sim = found;
+}, 30_000);
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+const taskUrl = (id: number) => `${system.baseUrl}/demo/tasks/${id}`;
+
+/** The simulator's session behind a driver (its Notion user), read from the cookie jar. */
+const sessionOf = (driver: NotionDriver) => {
+  const cookie = driver.jar.header(new URL(`${system.baseUrl}/`)) ?? '';
+  const id = new RegExp(`${SESSION_COOKIE}=([^;]+)`).exec(cookie)?.[1] ?? '';
+  const session = sim.session(id);
+  if (!session) throw new Error('no simulator session for this driver');
+  return session;
+};
+
+const lastCall = (sessionId: string, label: string) =>
+  [...sim.log.all()].reverse().find((e) => e.sessionId === sessionId && e.direction === 'to-service' && e.summary.startsWith(label));
+
+describe('Notion round trip against the local system', () => {
+  it('pastes a link: placeholder, sign-in with login and consent, then the card', async () => {
+    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
+    await driver.open();
+    const preview = await driver.paste(taskUrl(1));
+    expect(preview.placeholder?.title).toBe('Task #1');
+    expect(preview.validationError).toBeUndefined();
+    expect(preview.state).toBe('card');
+    expect(preview.card?.title).toBeTruthy();
+    expect(preview.card?.items.some((i) => i.id === 'dev')).toBe(true);
+    const state = await driver.state();
+    expect(state.connected).toBe(true);
+    // The service exchanged Notion's code in the same round trip, for a stable account key.
+    expect(state.notionConnection?.externalAccount.key).toBeTruthy();
+    expect(lastCall(sessionOf(driver).id, 'Token request (authorization_code)')?.status).toBe(200);
+  }, 20_000);
+
+  it('unfurls again on revisit and sends the unfurl DELETE when the last preview of a link goes', async () => {
+    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
+    await driver.open();
+    const first = await driver.paste(taskUrl(2));
+    const second = await driver.paste(taskUrl(2));
+    expect(second.state).toBe('card');
+    const revisited = await driver.revisit();
+    expect(revisited.previews.find((p) => p.id === first.id)?.unfurls).toBeGreaterThanOrEqual(2);
+    await driver.remove(first.id);
+    expect(lastCall(sessionOf(driver).id, 'Unfurl DELETE')).toBeUndefined();
+    await driver.remove(second.id);
+    expect(lastCall(sessionOf(driver).id, 'Unfurl DELETE')?.status).toBe(200);
+  }, 20_000);
+
+  it('shows an edit in the demo product live, pushed with PATCH /v1/external/object', async () => {
+    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
+    await driver.open();
+    const preview = await driver.paste(taskUrl(6));
+    expect(preview.state).toBe('card');
+    const title = `Renamed ${Date.now()}`;
+    const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
+    const cookie = as.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const edit = await fetch(taskUrl(6), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+      body: new URLSearchParams({ title }).toString(),
+    });
+    expect(edit.status).toBeLessThan(400);
+    const updated = await driver.waitFor((s) => s.previews.some((p) => p.id === preview.id && p.card?.title === title), 15_000);
+    expect(updated.previews.find((p) => p.id === preview.id)?.updates).toBeGreaterThan(0);
+    expect(sim.lastPayload(taskUrl(6))).toBeDefined();
+  }, 25_000);
+
+  it('renders the error operation for a task the user may not see', async () => {
+    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
+    await driver.open();
+    const preview = await driver.paste(taskUrl(5));
+    expect(preview.state).toBe('error');
+    expect([403, 404]).toContain(preview.error?.status);
+    expect(preview.card).toBeUndefined();
+  }, 20_000);
+
+  it('shows a refused consent and stays unconnected', async () => {
+    // carol: the service may hold back a user who just declined, so nobody else declines here.
+    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: { login: 'carol', password: 'carol-password', decision: 'deny' } });
+    await driver.open();
+    const preview = await driver.paste(taskUrl(3));
+    expect(preview.state).toBe('needs-auth');
+    const state = await driver.state();
+    expect(state.connected).toBe(false);
+    expect(state.lastAuthError).toContain('access_denied');
+  }, 20_000);
+
+  it.each(['json-tokens', 'bearer-empty', 'bearer-uri', 'form'] as const)(
+    'disconnects with the %s Deleted Token Callback and the service stops accepting the token',
+    async (shape) => {
+      sim.configure({ client: { deletedTokenShape: shape, deletedTokenMethod: shape === 'form' ? 'POST' : 'DELETE' } });
+      const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
+      await driver.open();
+      const preview = await driver.paste(taskUrl(1));
+      expect(preview.state).toBe('card');
+      const session = sessionOf(driver);
+      const ourToken = session.grant?.accessToken as string;
+      await driver.disconnect();
+      expect(lastCall(session.id, 'Deleted Token Callback')?.status).toBe(200);
+      const res = await fetch(`${system.baseUrl}/unfurl`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ourToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ uri: taskUrl(1) }),
+      });
+      expect(res.status).toBe(401);
+    },
+    20_000,
+  );
+
+  it('connects with client_secret_basic and removes a preview with the uri in the query string', async () => {
+    sim.configure({ client: { tokenAuth: 'client_secret_basic', unfurlDeleteShape: 'query' } });
+    try {
+      const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
+      await driver.open();
+      const preview = await driver.paste(taskUrl(1));
+      expect(preview.state).toBe('card');
+      await driver.remove(preview.id);
+      expect(lastCall(sessionOf(driver).id, 'Unfurl DELETE')?.status).toBe(200);
+    } finally {
+      sim.configure({ client: { tokenAuth: 'client_secret_post', unfurlDeleteShape: 'json' } });
+    }
+  }, 20_000);
+});

@@ -9,25 +9,26 @@
  * page, never JSON. The pending authorization's id travels in an HttpOnly,
  * SameSite=Lax cookie scoped to /oauth (Secure except on a loopback http base).
  */
-import {
-  completeUpstreamLogin,
-  decideConsent,
-  startAuthorization,
-  type AuthorizeDependencies,
-  type BrowserOutcome,
-} from '#core/oauth/authorize.js';
-import { errorPage } from '#core/oauth/pages.js';
-import { issuerOf } from '#core/oauth/settings.js';
+
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { notionApiFromConfig } from '#adapters/notion/notion-api.js';
 import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
 import { upstreamFromConfig } from '#adapters/oidc/upstream.js';
+import {
+  type AuthorizeDependencies,
+  type BrowserOutcome,
+  completeUpstreamLogin,
+  decideConsent,
+  startAuthorization,
+} from '#core/oauth/authorize.js';
+import { errorPage } from '#core/oauth/pages.js';
+import { issuerOf } from '#core/oauth/settings.js';
 import { ENV } from '#lib/env-names.js';
-import { getConfig, need, type Config } from '#shared/config.js';
+import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { AppError } from '#shared/errors.js';
-import { html, httpHandler, redirect, type HttpResult } from '#shared/http.js';
+import { type HttpResult, html, httpHandler, redirect } from '#shared/http.js';
 import { logger } from '#shared/observability.js';
 
 export const PENDING_COOKIE = 'nlp_oauth_pending';
@@ -84,7 +85,10 @@ export const createAuthorizeHandler = (deps: () => AuthorizeDependencies) =>
         return html(error.statusCode, errorPage('Request not accepted', error.message));
       }
       logger.error('unexpected error', { error: error as Error });
-      return html(500, errorPage('Something went wrong', 'The request could not be completed. Please start again from Notion.'));
+      return html(
+        500,
+        errorPage('Something went wrong', 'The request could not be completed. Please start again from Notion.'),
+      );
     },
   });
 

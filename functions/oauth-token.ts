@@ -5,13 +5,14 @@
  * `Cache-Control: no-store` and `Pragma: no-cache`; errors have the RFC 6749
  * §5.2 shape, malformed bodies included.
  */
+
+import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
+import { loadSecret } from '#adapters/oidc/secrets.js';
 import { NO_STORE_HEADERS, OAuthTokenError } from '#core/oauth/errors.js';
 import { accessTokenSettings } from '#core/oauth/settings.js';
 import { handleTokenRequest, type TokenDependencies } from '#core/oauth/token.js';
-import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
-import { loadSecret } from '#adapters/oidc/secrets.js';
 import { ENV } from '#lib/env-names.js';
-import { getConfig, need, type Config } from '#shared/config.js';
+import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { AppError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';

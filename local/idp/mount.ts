@@ -6,10 +6,11 @@
  * a plain HTML login form (no JavaScript) and consent granted automatically for
  * that first-party client. Local only: never part of a deployed function.
  */
+
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
-import Provider, { type KoaLikeContext } from 'oidc-provider';
+import Provider, { type InteractionDetails, type KoaLikeContext } from 'oidc-provider';
 import { ENV } from '#lib/env-names.js';
 import { DEMO_USERS, findDemoUserByLogin, findDemoUserBySubject } from '#local/demo-users.js';
 import type { LocalMount, MountFactory } from '#local/mount.js';
@@ -22,7 +23,8 @@ const escapeHtml = (value: string): string => value.replace(/[&<>"'`=/]/g, (c) =
 const sameSecret = (a: string, b: string): boolean =>
   timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 
-const CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const loginPage = (uid: string, message: string | undefined, login: string): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in · local identity provider</title>
@@ -74,7 +76,8 @@ class MemoryAdapter {
   async upsert(id: string, payload: Record<string, unknown>, expiresIn: number): Promise<void> {
     MemoryAdapter.store.set(this.key(id), { payload, expiresAt: Date.now() + expiresIn * 1000 });
     const uid = payload.uid;
-    if (typeof uid === 'string') MemoryAdapter.store.set(`uid:${uid}`, { payload: { id }, expiresAt: Date.now() + expiresIn * 1000 });
+    if (typeof uid === 'string')
+      MemoryAdapter.store.set(`uid:${uid}`, { payload: { id }, expiresAt: Date.now() + expiresIn * 1000 });
   }
   async find(id: string): Promise<Record<string, unknown> | undefined> {
     const entry = MemoryAdapter.store.get(this.key(id));
@@ -96,7 +99,8 @@ class MemoryAdapter {
     MemoryAdapter.store.delete(this.key(id));
   }
   async revokeByGrantId(grantId: string): Promise<void> {
-    for (const [key, entry] of MemoryAdapter.store) if (entry.payload.grantId === grantId) MemoryAdapter.store.delete(key);
+    for (const [key, entry] of MemoryAdapter.store)
+      if (entry.payload.grantId === grantId) MemoryAdapter.store.delete(key);
   }
 }
 
@@ -171,7 +175,7 @@ export const createLocalProvider = async (options: LocalIdpOptions): Promise<Pro
 const handleInteraction = async (provider: Provider, req: IncomingMessage, res: ServerResponse): Promise<void> => {
   const path = (req.url ?? '').split('?')[0] ?? '';
   const [uid, action] = path.slice(INTERACTION.length).split('/');
-  let details;
+  let details: InteractionDetails;
   try {
     details = await provider.interactionDetails(req, res);
   } catch {
@@ -218,7 +222,12 @@ const handleInteraction = async (provider: Provider, req: IncomingMessage, res: 
       send(res, 401, loginPage(details.uid, 'Unknown username or wrong password.', form.login ?? ''));
       return;
     }
-    await provider.interactionFinished(req, res, { login: { accountId: user.subject } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: user.subject } },
+      { mergeWithLastSubmission: false },
+    );
     return;
   }
   send(res, 405, '<!doctype html><title>Not allowed</title><p>Method not allowed.</p>');

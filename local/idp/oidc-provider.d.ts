@@ -7,7 +7,11 @@ declare module 'oidc-provider' {
 
   export interface InteractionDetails {
     readonly uid: string;
-    readonly prompt: { readonly name: string; readonly reasons: readonly string[]; readonly details: Record<string, unknown> };
+    readonly prompt: {
+      readonly name: string;
+      readonly reasons: readonly string[];
+      readonly details: Record<string, unknown>;
+    };
     readonly params: Record<string, unknown>;
     readonly session?: { readonly accountId?: string };
   }

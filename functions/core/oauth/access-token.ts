@@ -10,7 +10,7 @@
  * `authenticateBearer` is what resource endpoints (unfurl, deleted-token) call:
  * a local signature check, then exactly one `ConnectionStore.get`.
  */
-import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
+import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Clock, Connection, ConnectionStore, Random } from '#core/ports.js';
 import { AppError } from '#shared/errors.js';
 import type { SigningKeySource } from './signing-keys.js';

@@ -34,8 +34,8 @@ import {
 } from './cipher-contexts.js';
 import type { AuthorizeErrorCode } from './errors.js';
 import { consentPage, errorPage } from './pages.js';
+import type { NotionOAuthApi, NotionTokenGrant, UpstreamIdentityProvider, UpstreamUser } from './ports.js';
 import { NotionExchangeError, UpstreamLoginError } from './ports.js';
-import type { NotionOAuthApi, UpstreamIdentityProvider, UpstreamUser } from './ports.js';
 import { originOf, withParams } from './redirect-uri.js';
 import { parseAuthorizeRequest, parseConsentForm } from './requests.js';
 
@@ -149,7 +149,9 @@ export const startAuthorization = async (
     state: request.state ?? '',
     scope: request.scope,
     redirectUri: request.redirectUri,
-    ...(request.codeChallenge === undefined ? {} : { codeChallenge: request.codeChallenge, codeChallengeMethod: 'S256' }),
+    ...(request.codeChallenge === undefined
+      ? {}
+      : { codeChallenge: request.codeChallenge, codeChallengeMethod: 'S256' }),
     upstream,
     createdAt: now,
     expiresAt: now + PENDING_TTL_MS,
@@ -163,7 +165,8 @@ export const startAuthorization = async (
 // GET /oauth/callback
 // ---------------------------------------------------------------------------
 
-const stateOf = (pending: PendingAuthorization): string | undefined => (pending.state === '' ? undefined : pending.state);
+const stateOf = (pending: PendingAuthorization): string | undefined =>
+  pending.state === '' ? undefined : pending.state;
 
 const SESSION_GONE =
   'Your sign-in session was not found or has expired (it lasts 10 minutes). Please start again from Notion.';
@@ -184,19 +187,28 @@ export const completeUpstreamLogin = async (
 
   let user: UpstreamUser;
   try {
-    user = await deps.upstream.finishLogin(input.callbackUrl, { redirectUri: callbackUrl(settings), ...pending.upstream });
+    user = await deps.upstream.finishLogin(input.callbackUrl, {
+      redirectUri: callbackUrl(settings),
+      ...pending.upstream,
+    });
   } catch (error) {
     if (!(error instanceof UpstreamLoginError)) throw error;
     logger.info('upstream login failed', { pendingId: pending.id, kind: error.kind, reason: error.message });
     if (error.kind === 'unavailable') {
-      return fail('temporarily_unavailable', 'The sign-in service is not reachable right now. Please try again in a moment.');
+      return fail(
+        'temporarily_unavailable',
+        'The sign-in service is not reachable right now. Please try again in a moment.',
+      );
     }
     return fail('access_denied', 'Sign-in was cancelled or did not succeed, so Notion was not connected.');
   }
 
   if (await deps.authState.getMarker(refusalKey(pending.clientId, user.subject), now)) {
     logger.info('connect refused recently; not asking again', { pendingId: pending.id });
-    return fail('access_denied', 'You declined to connect Notion a moment ago. Try again in a few minutes if you changed your mind.');
+    return fail(
+      'access_denied',
+      'You declined to connect Notion a moment ago. Try again in a few minutes if you changed your mind.',
+    );
   }
 
   const csrf = deps.random.token(32);
@@ -237,9 +249,18 @@ export const decideConsent = async (
 ): Promise<BrowserOutcome> => {
   const { settings } = deps;
   const form = parseConsentForm(input.form);
-  if (!form) return page(400, 'Invalid consent form', 'The consent form was incomplete or malformed. Please start again from Notion.');
+  if (!form)
+    return page(
+      400,
+      'Invalid consent form',
+      'The consent form was incomplete or malformed. Please start again from Notion.',
+    );
   if (input.pendingId === undefined || !constantTimeEqual(input.pendingId, form.pending)) {
-    return page(403, 'Consent not accepted', 'This consent form does not belong to your current sign-in. Please start again from Notion.');
+    return page(
+      403,
+      'Consent not accepted',
+      'This consent form does not belong to your current sign-in. Please start again from Notion.',
+    );
   }
   const now = deps.clock.now();
   const pending = await deps.authState.getPending(form.pending, now);
@@ -248,7 +269,8 @@ export const decideConsent = async (
     return page(403, 'Consent not accepted', 'The consent form could not be verified. Please start again from Notion.');
   }
   const taken = await deps.authState.takePending(pending.id, now);
-  if (!taken?.user) return page(409, 'Already answered', 'This request was already answered. Please start again from Notion.', true);
+  if (!taken?.user)
+    return page(409, 'Already answered', 'This request was already answered. Please start again from Notion.', true);
   const user = taken.user;
   const state = stateOf(taken);
 
@@ -259,7 +281,7 @@ export const decideConsent = async (
   }
 
   // 1. Exchange Notion's code (nothing stored yet).
-  let grant;
+  let grant: NotionTokenGrant;
   try {
     const code = await deps.cipher.decrypt(taken.notionCode, notionCodeContext(taken.id));
     grant = await deps.notion.exchangeCode({ code, externalAccount: { key: user.subject, name: user.displayName } });
@@ -348,7 +370,11 @@ const supersedeOlderConnections = async (connection: Connection, deps: Authorize
         other.clientId === connection.clientId &&
         other.notion.workspaceId === connection.notion.workspaceId
       ) {
-        await deps.connections.end(other.id, { status: 'revoked', reason: 'superseded by a new connection', now: deps.clock.now() });
+        await deps.connections.end(other.id, {
+          status: 'revoked',
+          reason: 'superseded by a new connection',
+          now: deps.clock.now(),
+        });
         logger.info('connection superseded', { connectionId: other.id, by: connection.id });
       }
     }

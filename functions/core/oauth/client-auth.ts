@@ -40,7 +40,10 @@ export const parseBasic = (authorization: string): { id: string; secret: string 
   }
 };
 
-export const authenticateClient = (input: ClientCredentialsInput, registered: RegisteredClient): AuthenticatedClient => {
+export const authenticateClient = (
+  input: ClientCredentialsInput,
+  registered: RegisteredClient,
+): AuthenticatedClient => {
   const header = input.authorization?.trim();
   const usesBasicScheme = header !== undefined && /^basic\b/i.test(header);
   if (usesBasicScheme) {
@@ -58,7 +61,10 @@ export const authenticateClient = (input: ClientCredentialsInput, registered: Re
     return { clientId: registered.clientId, method: 'client_secret_basic' };
   }
   if (input.clientId === undefined || input.clientSecret === undefined) {
-    throw new InvalidClientError('Client authentication is required (client_secret_post or client_secret_basic)', false);
+    throw new InvalidClientError(
+      'Client authentication is required (client_secret_post or client_secret_basic)',
+      false,
+    );
   }
   const idOk = constantTimeEqual(input.clientId, registered.clientId);
   const secretOk = constantTimeEqual(input.clientSecret, registered.clientSecret);

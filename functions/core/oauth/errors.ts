@@ -49,7 +49,12 @@ export class InvalidRequestError extends OAuthTokenError {
 export class InvalidClientError extends OAuthTokenError {
   override readonly name = 'InvalidClientError';
   constructor(description: string, usedBasic: boolean) {
-    super('invalid_client', description, 401, usedBasic ? { 'www-authenticate': 'Basic realm="oauth", charset="UTF-8"' } : {});
+    super(
+      'invalid_client',
+      description,
+      401,
+      usedBasic ? { 'www-authenticate': 'Basic realm="oauth", charset="UTF-8"' } : {},
+    );
   }
 }
 

@@ -4,8 +4,7 @@
  * handler serves them with a strict Content-Security-Policy.
  */
 
-export const escapeHtml = (value: string): string =>
-  value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeHtml = (value: string): string => value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const layout = (title: string, body: string): string => `<!doctype html>
 <html lang="en">

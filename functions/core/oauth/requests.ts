@@ -4,9 +4,9 @@
  * the handlers pass in what the HTTP layer parsed.
  */
 import { z } from 'zod';
-import { isAllowedRedirectUri } from './redirect-uri.js';
 import type { AuthorizeErrorCode } from './errors.js';
 import { InvalidRequestError, UnsupportedGrantTypeError } from './errors.js';
+import { isAllowedRedirectUri } from './redirect-uri.js';
 
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces. */
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/;
@@ -58,8 +58,10 @@ export const parseAuthorizeRequest = (
   if (repeated.includes('client_id') || repeated.includes('redirect_uri')) {
     return { kind: 'page', status: 400, message: 'The request repeats client_id or redirect_uri.' };
   }
-  if (clientId === undefined || clientId === '') return { kind: 'page', status: 400, message: 'The request has no client_id.' };
-  if (clientId !== policy.clientId) return { kind: 'page', status: 400, message: 'The client_id is not registered here.' };
+  if (clientId === undefined || clientId === '')
+    return { kind: 'page', status: 400, message: 'The request has no client_id.' };
+  if (clientId !== policy.clientId)
+    return { kind: 'page', status: 400, message: 'The client_id is not registered here.' };
   if (redirectUri === undefined || redirectUri === '') {
     return { kind: 'page', status: 400, message: 'The request has no redirect_uri.' };
   }
@@ -80,13 +82,15 @@ export const parseAuthorizeRequest = (
   if (query.response_type === undefined) return fail('invalid_request', 'response_type is required');
   if (query.response_type !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported');
   const notionCode = query.code;
-  if (notionCode === undefined || notionCode === '') return fail('invalid_request', "Notion's code parameter is required");
+  if (notionCode === undefined || notionCode === '')
+    return fail('invalid_request', "Notion's code parameter is required");
   if (notionCode.length > 512 || !VSCHAR.test(notionCode)) return fail('invalid_request', 'code is malformed');
   const scope = query.scope === undefined || query.scope.trim() === '' ? DEFAULT_SCOPE : query.scope;
   if (scope.length > 500 || !SCOPE.test(scope)) return fail('invalid_scope', 'scope is malformed');
   let codeChallenge: string | undefined;
   if (query.code_challenge !== undefined || query.code_challenge_method !== undefined) {
-    if ((query.code_challenge_method ?? 'plain') !== 'S256') return fail('invalid_request', 'Only code_challenge_method=S256 is supported');
+    if ((query.code_challenge_method ?? 'plain') !== 'S256')
+      return fail('invalid_request', 'Only code_challenge_method=S256 is supported');
     if (!CODE_CHALLENGE.test(query.code_challenge ?? '')) return fail('invalid_request', 'code_challenge is malformed');
     codeChallenge = query.code_challenge;
   }
@@ -147,7 +151,8 @@ export const parseTokenRequest = (form: Readonly<Record<string, string>>): Token
     const code = fieldOf(form, 'code', 512);
     if (code === undefined) throw new InvalidRequestError('code is required');
     const codeVerifier = fieldOf(form, 'code_verifier', 128);
-    if (codeVerifier !== undefined && !CODE_VERIFIER.test(codeVerifier)) throw new InvalidRequestError('code_verifier is malformed');
+    if (codeVerifier !== undefined && !CODE_VERIFIER.test(codeVerifier))
+      throw new InvalidRequestError('code_verifier is malformed');
     const redirectUri = fieldOf(form, 'redirect_uri', 2000);
     if (redirectUri === undefined) throw new InvalidRequestError('redirect_uri is required');
     return { grantType, code, redirectUri, codeVerifier };

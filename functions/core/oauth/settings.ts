@@ -4,9 +4,10 @@
  * ARNs (AWS); a `SecretLoader` port resolves them, so this module stays free of
  * AWS code.
  */
+
+import { ENV } from '#lib/env-names.js';
 import type { Config, SecretRef } from '#shared/config.js';
 import { need } from '#shared/config.js';
-import { ENV } from '#lib/env-names.js';
 import type { AccessTokenSettings } from './access-token.js';
 import { cachedKeySource } from './signing-keys.js';
 

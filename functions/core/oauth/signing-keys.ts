@@ -15,7 +15,7 @@
  * token signed with it has expired (ACCESS_TOKEN_TTL_SECONDS).
  */
 import { createHash, hkdfSync, type KeyObject } from 'node:crypto';
-import { importJWK, type CryptoKey, type JWK } from 'jose';
+import { type CryptoKey, importJWK, type JWK } from 'jose';
 import { ConfigError } from '#shared/errors.js';
 
 export type SigningAlgorithm = 'HS256' | 'HS384' | 'HS512' | 'ES256' | 'EdDSA' | 'RS256';
@@ -66,8 +66,10 @@ const publicPart = (jwk: JWK): JWK => {
 
 const fromJwk = async (jwk: JWK, index: number): Promise<SigningKey> => {
   const alg = defaultAlg(jwk);
-  if (!alg || !SUPPORTED.has(alg)) throw new ConfigError(`TOKEN_SIGNING_KEY: key #${index} has an unsupported type or alg`);
-  if (typeof jwk.kid !== 'string' || jwk.kid === '') throw new ConfigError(`TOKEN_SIGNING_KEY: key #${index} needs a "kid"`);
+  if (!alg || !SUPPORTED.has(alg))
+    throw new ConfigError(`TOKEN_SIGNING_KEY: key #${index} has an unsupported type or alg`);
+  if (typeof jwk.kid !== 'string' || jwk.kid === '')
+    throw new ConfigError(`TOKEN_SIGNING_KEY: key #${index} needs a "kid"`);
   if (jwk.kty === 'oct') {
     const bytes = new Uint8Array(Buffer.from(jwk.k ?? '', 'base64url'));
     if (bytes.length < 32) throw new ConfigError(`TOKEN_SIGNING_KEY: key #${index} is shorter than 32 bytes`);
@@ -106,7 +108,8 @@ export const parseSigningKeys = async (material: string): Promise<SigningKeySet>
       throw new ConfigError('TOKEN_SIGNING_KEY: looks like JSON but does not parse');
     }
     const list = (parsed as { keys?: unknown }).keys;
-    if (!Array.isArray(list) || list.length === 0) throw new ConfigError('TOKEN_SIGNING_KEY: a JWK Set needs a non-empty "keys" array');
+    if (!Array.isArray(list) || list.length === 0)
+      throw new ConfigError('TOKEN_SIGNING_KEY: a JWK Set needs a non-empty "keys" array');
     keys = await Promise.all(list.map((jwk, i) => fromJwk(jwk as JWK, i)));
   } else {
     const secrets = trimmed.split(/\s+/).filter((s) => s !== '');
@@ -119,7 +122,8 @@ export const parseSigningKeys = async (material: string): Promise<SigningKeySet>
     byKid.set(key.kid, key);
   }
   const current = keys[0];
-  if (!current?.signKey) throw new ConfigError('TOKEN_SIGNING_KEY: the first key must be able to sign (a private or secret key)');
+  if (!current?.signKey)
+    throw new ConfigError('TOKEN_SIGNING_KEY: the first key must be able to sign (a private or secret key)');
   return { current: current as SigningKeySet['current'], byKid };
 };
 
@@ -142,4 +146,3 @@ export const cachedKeySource = (load: () => Promise<string>): SigningKeySource =
     return last.keys;
   };
 };
-

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { AuthStateStore, Clock, Connection, ConnectionStore, Random } from '#core/ports.js';
 import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
 import { logger } from '#shared/observability.js';
-import { issueAccessToken, type AccessTokenSettings } from './access-token.js';
+import { type AccessTokenSettings, issueAccessToken } from './access-token.js';
 import { authenticateClient, type RegisteredClient } from './client-auth.js';
 import { InvalidGrantError, InvalidScopeError } from './errors.js';
 import { parseClientFields, parseTokenRequest } from './requests.js';
@@ -58,7 +58,10 @@ const s256 = (verifier: string): string => createHash('sha256').update(verifier,
 
 const scopeTokens = (scope: string): Set<string> => new Set(scope.split(' ').filter((s) => s !== ''));
 
-export const handleTokenRequest = async (input: TokenEndpointInput, deps: TokenDependencies): Promise<TokenResponse> => {
+export const handleTokenRequest = async (
+  input: TokenEndpointInput,
+  deps: TokenDependencies,
+): Promise<TokenResponse> => {
   const fields = parseClientFields(input.form);
   const client = authenticateClient({ authorization: input.authorization, ...fields }, await deps.client());
   const request = parseTokenRequest(input.form);
@@ -78,7 +81,13 @@ const tokenResponse = async (
   deps: TokenDependencies,
 ): Promise<TokenResponse> => {
   const { token, expiresIn } = await issueAccessToken(connection, deps.tokens, deps);
-  return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, refresh_token: refreshToken, scope: connection.scope };
+  return {
+    access_token: token,
+    token_type: 'Bearer',
+    expires_in: expiresIn,
+    refresh_token: refreshToken,
+    scope: connection.scope,
+  };
 };
 
 const newRefreshToken = (connectionId: string, random: Random): string => `${connectionId}.${random.token(32)}`;
@@ -106,15 +115,20 @@ const redeemAuthorizationCode = async (
     await endConnection(deps, code.connectionId, reason);
     throw new InvalidGrantError(description);
   };
-  if (!constantTimeEqual(code.clientId, clientId)) return reject('code presented by another client', 'The authorization code was issued to another client');
+  if (!constantTimeEqual(code.clientId, clientId))
+    return reject('code presented by another client', 'The authorization code was issued to another client');
   if (code.redirectUri !== request.redirectUri) {
     return reject('redirect_uri mismatch at code redemption', 'redirect_uri does not match the authorization request');
   }
   if (code.codeChallenge !== undefined) {
     if (request.codeVerifier === undefined) return reject('missing PKCE verifier', 'code_verifier is required');
-    if (!constantTimeEqual(s256(request.codeVerifier), code.codeChallenge)) return reject('PKCE verification failed', 'code_verifier does not match');
+    if (!constantTimeEqual(s256(request.codeVerifier), code.codeChallenge))
+      return reject('PKCE verification failed', 'code_verifier does not match');
   } else if (request.codeVerifier !== undefined) {
-    return reject('unexpected PKCE verifier', 'code_verifier was sent but the authorization request had no code_challenge');
+    return reject(
+      'unexpected PKCE verifier',
+      'code_verifier was sent but the authorization request had no code_challenge',
+    );
   }
   const refreshToken = newRefreshToken(code.connectionId, deps.random);
   const swap = await deps.connections.swapRefreshToken(code.connectionId, {

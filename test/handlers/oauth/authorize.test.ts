@@ -1,9 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
-import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
-import { createAuthorizeHandler, PENDING_COOKIE } from '../../../functions/oauth-authorize.js';
-import { createTokenHandler } from '../../../functions/oauth-token.js';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
+import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import {
   CLIENT_ID,
@@ -17,6 +15,8 @@ import {
   testCipher,
   tokenSettings,
 } from '#test/unit/oauth/fakes.js';
+import { createAuthorizeHandler, PENDING_COOKIE } from '../../../functions/oauth-authorize.js';
+import { createTokenHandler } from '../../../functions/oauth-token.js';
 
 const context = {} as Context;
 type Result = { statusCode: number; headers?: Record<string, unknown>; body?: string; cookies?: string[] };
@@ -45,10 +45,13 @@ const call = async (input: Parameters<typeof httpEvent>[0]): Promise<Result> =>
   (await handler(httpEvent(input), context)) as Result;
 
 const pendingCookie = (r: Result): string | undefined =>
-  r.cookies?.map((c) => c.split(';')[0]!).find((c) => c.startsWith(`${PENDING_COOKIE}=`) && c.length > PENDING_COOKIE.length + 1);
+  r.cookies
+    ?.map((c) => c.split(';')[0]!)
+    .find((c) => c.startsWith(`${PENDING_COOKIE}=`) && c.length > PENDING_COOKIE.length + 1);
 
-const hidden = (html: string, name: string): string => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? '';
-const unescape = (s: string) => s.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)));
+const hidden = (html: string, name: string): string =>
+  new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? '';
+const decodeEntities = (s: string) => s.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)));
 
 /** Runs authorize → upstream callback; returns the consent page and the cookie. */
 const toConsent = async (over: Record<string, string> = {}) => {
@@ -56,7 +59,11 @@ const toConsent = async (over: Record<string, string> = {}) => {
   expect(start.statusCode).toBe(302);
   const cookie = pendingCookie(start)!;
   const upstreamState = new URL(String(start.headers?.location)).searchParams.get('state')!;
-  const consent = await call({ path: '/oauth/callback', query: { code: 'ok', state: upstreamState }, cookies: [cookie] });
+  const consent = await call({
+    path: '/oauth/callback',
+    query: { code: 'ok', state: upstreamState },
+    cookies: [cookie],
+  });
   return { start, cookie, consent };
 };
 
@@ -65,7 +72,7 @@ const submit = (cookie: string, html: string, decision: 'allow' | 'deny') =>
     method: 'POST',
     path: '/oauth/consent',
     cookies: [cookie],
-    form: { pending: unescape(hidden(html, 'pending')), csrf: unescape(hidden(html, 'csrf')), decision },
+    form: { pending: decodeEntities(hidden(html, 'pending')), csrf: decodeEntities(hidden(html, 'csrf')), decision },
   });
 
 beforeEach(() => {
@@ -171,7 +178,9 @@ describe('consent and the round trip', () => {
     expect(location.origin + location.pathname).toBe(NOTION_REDIRECT);
     expect(location.searchParams.get('state')).toBe('notion-state-<&>');
     const code = location.searchParams.get('code')!;
-    expect(notion.calls).toEqual([{ code: 'notion-code-123', externalAccount: { key: 'u-alice', name: 'Alice <Anderson>' } }]);
+    expect(notion.calls).toEqual([
+      { code: 'notion-code-123', externalAccount: { key: 'u-alice', name: 'Alice <Anderson>' } },
+    ]);
     const [connection] = await connections.listBySubject('u-alice');
     expect(connection?.status).toBe('active');
     expect(connection?.notionTokenCiphertext).toBeDefined();
@@ -189,7 +198,13 @@ describe('consent and the round trip', () => {
       httpEvent({
         method: 'POST',
         path: '/oauth/token',
-        form: { grant_type: 'authorization_code', code, redirect_uri: NOTION_REDIRECT, client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
+        form: {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: NOTION_REDIRECT,
+          client_id: CLIENT_ID,
+          client_secret: CLIENT_SECRET,
+        },
       }),
       context,
     )) as Result;
@@ -198,7 +213,15 @@ describe('consent and the round trip', () => {
 
     const joined = logs.join('');
     expect(joined).toContain('connection created');
-    for (const secret of [code, 'notion-code-123', 'secret_notion', CLIENT_SECRET, hidden(consent.body!, 'csrf'), JSON.parse(t.body!).access_token, JSON.parse(t.body!).refresh_token]) {
+    for (const secret of [
+      code,
+      'notion-code-123',
+      'secret_notion',
+      CLIENT_SECRET,
+      hidden(consent.body!, 'csrf'),
+      JSON.parse(t.body!).access_token,
+      JSON.parse(t.body!).refresh_token,
+    ]) {
       expect(joined).not.toContain(secret);
     }
   });
@@ -234,7 +257,11 @@ describe('consent and the round trip', () => {
     const noCookie = await call({ path: '/oauth/callback', query: { code: 'ok', state: upstreamState } });
     expect(noCookie.statusCode).toBe(400);
     const start2 = await call({ path: '/oauth/authorize', query: authorizeQuery() });
-    const forged = await call({ path: '/oauth/callback', query: { code: 'ok', state: 'forged' }, cookies: [pendingCookie(start2)!] });
+    const forged = await call({
+      path: '/oauth/callback',
+      query: { code: 'ok', state: 'forged' },
+      cookies: [pendingCookie(start2)!],
+    });
     expect(new URL(String(forged.headers?.location)).searchParams.get('error')).toBe('access_denied');
   });
 
@@ -244,7 +271,9 @@ describe('consent and the round trip', () => {
       const { cookie, consent } = await toConsent();
       const r = await submit(cookie, consent.body!, 'allow');
       const location = new URL(String(r.headers?.location));
-      expect(location.searchParams.get('error')).toBe(mode === 'unavailable' ? 'temporarily_unavailable' : 'server_error');
+      expect(location.searchParams.get('error')).toBe(
+        mode === 'unavailable' ? 'temporarily_unavailable' : 'server_error',
+      );
       expect(location.searchParams.get('error_description')).toMatch(/Nothing was connected/);
       expect(await connections.listBySubject('u-alice')).toHaveLength(0);
     }
@@ -252,8 +281,13 @@ describe('consent and the round trip', () => {
 
   it('refuses a consent without the right CSRF token or from another browser', async () => {
     const { cookie, consent } = await toConsent();
-    const pending = unescape(hidden(consent.body!, 'pending'));
-    const badCsrf = await call({ method: 'POST', path: '/oauth/consent', cookies: [cookie], form: { pending, csrf: 'nope', decision: 'allow' } });
+    const pending = decodeEntities(hidden(consent.body!, 'pending'));
+    const badCsrf = await call({
+      method: 'POST',
+      path: '/oauth/consent',
+      cookies: [cookie],
+      form: { pending, csrf: 'nope', decision: 'allow' },
+    });
     expect(badCsrf.statusCode).toBe(403);
     const otherBrowser = await submit(`${PENDING_COOKIE}=someone-else`, consent.body!, 'allow');
     expect(otherBrowser.statusCode).toBe(403);
@@ -272,11 +306,21 @@ describe('consent and the round trip', () => {
       await submit(cookie, consent.body!, 'allow');
     }
     const list = await connections.listBySubject('u-alice');
-    expect(list.filter((c) => c.status === 'active').map((c) => c.notion.workspaceId).sort()).toEqual(['ws-1', 'ws-2']);
+    expect(
+      list
+        .filter((c) => c.status === 'active')
+        .map((c) => c.notion.workspaceId)
+        .sort(),
+    ).toEqual(['ws-1', 'ws-2']);
   });
 
   it('a malformed consent body gets an HTML page, not JSON or a 500', async () => {
-    const r = await call({ method: 'POST', path: '/oauth/consent', body: 'a=1&a=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const r = await call({
+      method: 'POST',
+      path: '/oauth/consent',
+      body: 'a=1&a=2',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(r.statusCode).toBe(400);
     expect(r.headers?.['content-type']).toMatch(/text\/html/);
     const j = await call({ method: 'POST', path: '/oauth/consent', body: { decision: 'allow' } });

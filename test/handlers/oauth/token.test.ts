@@ -1,12 +1,19 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
-import { createTokenHandler } from '../../../functions/oauth-token.js';
-import { handler as metadataHandler } from '../../../functions/metadata.js';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
-import { hashSecret } from '#shared/crypto.js';
 import { resetConfig } from '#shared/config.js';
+import { hashSecret } from '#shared/crypto.js';
 import { httpEvent } from '#test/helpers/factories.js';
-import { CLIENT_ID, CLIENT_SECRET, FakeClock, NOTION_REDIRECT, realRandom, tokenSettings } from '#test/unit/oauth/fakes.js';
+import {
+  CLIENT_ID,
+  CLIENT_SECRET,
+  FakeClock,
+  NOTION_REDIRECT,
+  realRandom,
+  tokenSettings,
+} from '#test/unit/oauth/fakes.js';
+import { handler as metadataHandler } from '../../../functions/metadata.js';
+import { createTokenHandler } from '../../../functions/oauth-token.js';
 
 const context = {} as Context;
 type Result = { statusCode: number; headers?: Record<string, unknown>; body?: string };
@@ -53,7 +60,11 @@ beforeEach(async () => {
   }));
 });
 
-const post = async (input: { form?: Record<string, string>; body?: unknown; headers?: Record<string, string> }): Promise<Result> =>
+const post = async (input: {
+  form?: Record<string, string>;
+  body?: unknown;
+  headers?: Record<string, string>;
+}): Promise<Result> =>
   (await handler(httpEvent({ method: 'POST', path: '/oauth/token', ...input }), context)) as Result;
 
 const codeForm = (over: Record<string, string> = {}) => ({
@@ -82,7 +93,10 @@ describe('POST /oauth/token', () => {
 
   it('accepts client_secret_basic', async () => {
     const { client_id: _i, client_secret: _s, ...form } = codeForm();
-    const r = await post({ form, headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}` } });
+    const r = await post({
+      form,
+      headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}` },
+    });
     expect(r.statusCode).toBe(200);
   });
 
@@ -93,7 +107,10 @@ describe('POST /oauth/token', () => {
     expect(post1.headers?.['www-authenticate']).toBeUndefined();
     expectNoStore(post1);
     const { client_id: _i, client_secret: _s, ...form } = codeForm();
-    const basic = await post({ form, headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:wrong`).toString('base64')}` } });
+    const basic = await post({
+      form,
+      headers: { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:wrong`).toString('base64')}` },
+    });
     expect(basic.statusCode).toBe(401);
     expect(String(basic.headers?.['www-authenticate'])).toMatch(/^Basic/);
   });
@@ -129,7 +146,10 @@ describe('POST /oauth/token', () => {
     const cases: Array<[Parameters<typeof post>[0], string]> = [
       [{ form: codeForm({ grant_type: 'password' }) }, 'unsupported_grant_type'],
       [{ body: codeForm() }, 'invalid_request'],
-      [{ body: 'grant_type=a&grant_type=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 'invalid_request'],
+      [
+        { body: 'grant_type=a&grant_type=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        'invalid_request',
+      ],
       [{}, 'invalid_request'],
       [{ body: '%%%', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 'invalid_client'],
     ];
@@ -146,7 +166,10 @@ describe('GET /.well-known/oauth-authorization-server', () => {
   it('describes exactly the supported endpoints, grants and client authentication methods', async () => {
     process.env.PUBLIC_BASE_URL = 'https://previews.example.com';
     resetConfig();
-    const r = (await metadataHandler(httpEvent({ path: '/.well-known/oauth-authorization-server' }), context)) as Result;
+    const r = (await metadataHandler(
+      httpEvent({ path: '/.well-known/oauth-authorization-server' }),
+      context,
+    )) as Result;
     expect(r.statusCode).toBe(200);
     expect(JSON.parse(r.body!)).toEqual({
       issuer: 'https://previews.example.com',

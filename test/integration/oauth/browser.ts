@@ -52,7 +52,11 @@ export class TestBrowser {
       if (!pair || i <= 0) continue;
       const name = pair.slice(0, i).trim();
       const value = pair.slice(i + 1).trim();
-      const path = attrs.map((a) => a.trim()).find((a) => /^path=/i.test(a))?.slice(5) || '/';
+      const path =
+        attrs
+          .map((a) => a.trim())
+          .find((a) => /^path=/i.test(a))
+          ?.slice(5) || '/';
       const expired = attrs.some((a) => /^max-age=0$/i.test(a.trim()) || /^expires=thu, 01 jan 1970/i.test(a.trim()));
       const key = `${name};${path}`;
       if (expired || value === '') this.cookies.delete(key);
@@ -62,7 +66,12 @@ export class TestBrowser {
 
   private header(url: URL): string {
     return [...this.cookies.values()]
-      .filter((c) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/')
+      .filter(
+        (c) =>
+          url.pathname === c.path ||
+          url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) ||
+          c.path === '/',
+      )
       .map((c) => `${c.name}=${c.value}`)
       .join('; ');
   }
@@ -84,13 +93,26 @@ export class TestBrowser {
       if (response.status >= 300 && response.status < 400 && location) {
         const next = new URL(location, current);
         await response.arrayBuffer();
-        if (this.stopAt(next)) return { url: next.toString(), status: response.status, headers: response.headers, body: '', trail: [...trail, next.toString()] };
+        if (this.stopAt(next))
+          return {
+            url: next.toString(),
+            status: response.status,
+            headers: response.headers,
+            body: '',
+            trail: [...trail, next.toString()],
+          };
         current = next;
         method = 'GET';
         body = undefined;
         continue;
       }
-      return { url: current.toString(), status: response.status, headers: response.headers, body: await response.text(), trail };
+      return {
+        url: current.toString(),
+        status: response.status,
+        headers: response.headers,
+        body: await response.text(),
+        trail,
+      };
     }
     throw new Error('too many redirects');
   }
@@ -107,6 +129,9 @@ export class TestBrowser {
       if (name) fields[name] = attr(input, 'value') ?? '';
     }
     if (button) fields[button.name] = button.value;
-    return this.request(action, { method: (attr(formTag, 'method') ?? 'GET').toUpperCase(), form: { ...fields, ...values } });
+    return this.request(action, {
+      method: (attr(formTag, 'method') ?? 'GET').toUpperCase(),
+      form: { ...fields, ...values },
+    });
   }
 }

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createUpstreamProvider } from '#adapters/oidc/upstream.js';
 import { UpstreamLoginError } from '#core/oauth/ports.js';
-import type { LocalMount } from '#local/mount.js';
 import { createMount } from '#local/idp/mount.js';
+import type { LocalMount } from '#local/mount.js';
 import { TestBrowser } from './browser.js';
 
 let server: Server;
@@ -36,7 +36,11 @@ afterAll(async () => {
 const login = { redirectUri: '', state: 'upstream-state-123', nonce: 'nonce-123456', codeVerifier: 'v'.repeat(43) };
 
 const provider = () =>
-  createUpstreamProvider({ issuer: `${base}/idp`, clientId: 'test-client', clientSecret: async () => 'test-client-secret' });
+  createUpstreamProvider({
+    issuer: `${base}/idp`,
+    clientId: 'test-client',
+    clientSecret: async () => 'test-client-secret',
+  });
 
 describe('local OpenID Connect provider under /idp', () => {
   it('serves discovery with the /idp issuer', async () => {
@@ -63,9 +67,12 @@ describe('local OpenID Connect provider under /idp', () => {
   });
 
   it('requires PKCE and reports a cancelled sign-in as denied', async () => {
-    const direct = await fetch(`${base}/idp/auth?client_id=test-client&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(`${base}/oauth/callback`)}`, {
-      redirect: 'manual',
-    });
+    const direct = await fetch(
+      `${base}/idp/auth?client_id=test-client&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(`${base}/oauth/callback`)}`,
+      {
+        redirect: 'manual',
+      },
+    );
     expect(new URL(direct.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
 
     const upstream = provider();
@@ -80,6 +87,8 @@ describe('local OpenID Connect provider under /idp', () => {
   });
 
   it('refuses http issuers that are not loopback', () => {
-    expect(() => createUpstreamProvider({ issuer: 'http://idp.example.com', clientId: 'x', clientSecret: async () => 'y' })).toThrow(/https/);
+    expect(() =>
+      createUpstreamProvider({ issuer: 'http://idp.example.com', clientId: 'x', clientSecret: async () => 'y' }),
+    ).toThrow(/https/);
   });
 });

@@ -3,15 +3,16 @@
  * NOTION_API_BASE_URL pointing at a scripted stand-in: the user gets a clear
  * error back at Notion's redirect_uri and nothing is stored.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { connectionStore } from '#adapters/dynamo/factory.js';
-import type { MountEntry } from '#local/mounts.js';
-import { startLocalSystem, type LocalSystem } from '#local/system.js';
-import { parseConfig } from '#shared/config.js';
 import { createNotionApi } from '#adapters/notion/notion-api.js';
 import { NotionExchangeError } from '#core/oauth/ports.js';
+import type { MountEntry } from '#local/mounts.js';
+import { type LocalSystem, startLocalSystem } from '#local/system.js';
+import { parseConfig } from '#shared/config.js';
 import { TestBrowser } from './browser.js';
 
 type Mode = 'slow' | 'server-error' | 'notion-error' | 'oauth-error' | 'ok';
@@ -23,7 +24,12 @@ let notionBase: string;
 let system: LocalSystem;
 
 const MOUNTS: MountEntry[] = [
-  { name: 'idp', prefix: '/idp', module: './idp/mount.js', load: async () => (await import('#local/idp/mount.js')).createMount },
+  {
+    name: 'idp',
+    prefix: '/idp',
+    module: './idp/mount.js',
+    load: async () => (await import('#local/idp/mount.js')).createMount,
+  },
 ];
 
 beforeAll(async () => {
@@ -40,8 +46,10 @@ beforeAll(async () => {
       res.on('close', () => clearTimeout(timer));
       return;
     }
-    if (mode === 'server-error') return json(503, { object: 'error', status: 503, code: 'service_unavailable', message: 'down' });
-    if (mode === 'notion-error') return json(400, { object: 'error', status: 400, code: 'invalid_grant', message: 'Invalid code.' });
+    if (mode === 'server-error')
+      return json(503, { object: 'error', status: 503, code: 'service_unavailable', message: 'down' });
+    if (mode === 'notion-error')
+      return json(400, { object: 'error', status: 400, code: 'invalid_grant', message: 'Invalid code.' });
     if (mode === 'oauth-error') return json(400, { error: 'invalid_grant', error_description: 'expired' });
     return json(200, {
       access_token: 'secret_from_standin',
@@ -123,7 +131,9 @@ describe("Notion's token endpoint failing or slow", () => {
     const back = await allow('carol');
     expect(back.searchParams.get('code')).toBeTruthy();
     const [request] = requests;
-    const expected = Buffer.from(`${system.env.NOTION_CLIENT_ID}:${system.env.NOTION_CLIENT_SECRET}`).toString('base64');
+    const expected = Buffer.from(`${system.env.NOTION_CLIENT_ID}:${system.env.NOTION_CLIENT_SECRET}`).toString(
+      'base64',
+    );
     expect(request?.headers.authorization).toBe(`Basic ${expected}`);
     expect(request?.headers['notion-version']).toBe(system.env.NOTION_VERSION);
     expect(request?.headers['content-type']).toBe('application/json');
@@ -133,17 +143,31 @@ describe("Notion's token endpoint failing or slow", () => {
       external_account: { key: 'u-carol', name: 'Carol Chen' },
     });
     const [connection] = await connectionStore(parseConfig(system.env)).listBySubject('u-carol');
-    expect(connection?.notion).toEqual({ workspaceId: 'ws-x', workspaceName: null, workspaceIcon: null, botId: 'bot-x' });
+    expect(connection?.notion).toEqual({
+      workspaceId: 'ws-x',
+      workspaceName: null,
+      workspaceIcon: null,
+      botId: 'bot-x',
+    });
   });
 
   it('the adapter maps both error shapes and network failures to typed errors', async () => {
     const api = (base: string) =>
-      createNotionApi({ baseUrl: base, version: '2022-06-28', timeoutMs: 300, credentials: async () => ({ clientId: 'a', clientSecret: 'b' }) });
+      createNotionApi({
+        baseUrl: base,
+        version: '2022-06-28',
+        timeoutMs: 300,
+        credentials: async () => ({ clientId: 'a', clientSecret: 'b' }),
+      });
     mode = 'oauth-error';
-    const rejected = await api(notionBase).exchangeCode({ code: 'c', externalAccount: { key: 'k', name: 'n' } }).catch((e: unknown) => e);
+    const rejected = await api(notionBase)
+      .exchangeCode({ code: 'c', externalAccount: { key: 'k', name: 'n' } })
+      .catch((e: unknown) => e);
     expect(rejected).toBeInstanceOf(NotionExchangeError);
     expect(rejected).toMatchObject({ kind: 'rejected', details: { status: 400, code: 'invalid_grant' } });
-    const unreachable = await api('http://127.0.0.1:9').exchangeCode({ code: 'c', externalAccount: { key: 'k', name: 'n' } }).catch((e: unknown) => e);
+    const unreachable = await api('http://127.0.0.1:9')
+      .exchangeCode({ code: 'c', externalAccount: { key: 'k', name: 'n' } })
+      .catch((e: unknown) => e);
     expect(unreachable).toMatchObject({ kind: 'unavailable' });
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connectionStore } from '#adapters/dynamo/factory.js';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
-import { startLocalSystem, type LocalSystem } from '#local/system.js';
+import { type LocalSystem, startLocalSystem } from '#local/system.js';
 import { parseConfig } from '#shared/config.js';
 
 let system: LocalSystem;

@@ -8,13 +8,18 @@ import * as oauth from 'oauth4webapi';
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import type { MountEntry } from '#local/mounts.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
-import { startLocalSystem, type LocalSystem } from '#local/system.js';
+import { type LocalSystem, startLocalSystem } from '#local/system.js';
+import { type Config, parseConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
-import { parseConfig, type Config } from '#shared/config.js';
 import { TestBrowser } from './browser.js';
 
 const MOUNTS: MountEntry[] = [
-  { name: 'idp', prefix: '/idp', module: './idp/mount.js', load: async () => (await import('#local/idp/mount.js')).createMount },
+  {
+    name: 'idp',
+    prefix: '/idp',
+    module: './idp/mount.js',
+    load: async () => (await import('#local/idp/mount.js')).createMount,
+  },
   {
     name: 'notion',
     prefix: '/notion',
@@ -74,14 +79,25 @@ const connect = async (options: ConnectOptions = {}) => {
   const browser = options.browser ?? new TestBrowser(stopAtNotion);
   const notionCode = simulator().issueCode();
   const state = `st-${Math.random().toString(36).slice(2)}<&>`;
-  const query = new URLSearchParams({ client_id: clientId, redirect_uri: redirectUri, response_type: 'code', code: notionCode, state, scope: 'unfurl', ...options.extra });
+  const query = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    code: notionCode,
+    state,
+    scope: 'unfurl',
+    ...options.extra,
+  });
   let page = await browser.request(`${system.baseUrl}/oauth/authorize?${query}`);
   if (page.url.includes('/idp/interaction/')) {
     if (options.cancelLogin) {
       const cancel = /href="([^"]*abort)"/.exec(page.body)![1]!.replace(/&#47;/g, '/');
       page = await browser.request(new URL(cancel, page.url).toString());
     } else {
-      page = await browser.submit(page, { login: options.login ?? 'alice', password: options.password ?? 'alice-password' });
+      page = await browser.submit(page, {
+        login: options.login ?? 'alice',
+        password: options.password ?? 'alice-password',
+      });
     }
   }
   if (page.url.includes('/oauth/callback') && page.status === 200 && page.body.includes('name="decision"')) {
@@ -101,7 +117,14 @@ const tokenRequest = async (form: Record<string, string>, headers: Record<string
 };
 
 const redeem = (code: string, over: Record<string, string> = {}) =>
-  tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: clientId, client_secret: clientSecret, ...over });
+  tokenRequest({
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: redirectUri,
+    client_id: clientId,
+    client_secret: clientSecret,
+    ...over,
+  });
 
 const connectionsOf = (subject: string) => connectionStore(config).listBySubject(subject);
 
@@ -148,7 +171,13 @@ describe('two-way OAuth round trip (local system)', () => {
 
   it('wrong or missing redirect_uri: error page at authorize (never a redirect), invalid_grant / invalid_request at the token endpoint', async () => {
     for (const uri of ['https://evil.example/cb', '']) {
-      const q = new URLSearchParams({ client_id: clientId, response_type: 'code', code: 'x', state: 's', ...(uri ? { redirect_uri: uri } : {}) });
+      const q = new URLSearchParams({
+        client_id: clientId,
+        response_type: 'code',
+        code: 'x',
+        state: 's',
+        ...(uri ? { redirect_uri: uri } : {}),
+      });
       const res = await fetch(`${system.baseUrl}/oauth/authorize?${q}`, { redirect: 'manual' });
       expect(res.status).toBe(400);
       expect(res.headers.get('location')).toBeNull();
@@ -157,7 +186,12 @@ describe('two-way OAuth round trip (local system)', () => {
     }
     const { back } = await connect();
     const code = back.searchParams.get('code')!;
-    const missing = await tokenRequest({ grant_type: 'authorization_code', code, client_id: clientId, client_secret: clientSecret });
+    const missing = await tokenRequest({
+      grant_type: 'authorization_code',
+      code,
+      client_id: clientId,
+      client_secret: clientSecret,
+    });
     expect(missing.status).toBe(400);
     expect(missing.body.error).toBe('invalid_request');
     const wrong = await redeem(code, { redirect_uri: `${redirectUri}/` });
@@ -188,7 +222,12 @@ describe('two-way OAuth round trip (local system)', () => {
     expect(replay.body.error).toBe('invalid_grant');
     const after = await connectionsOf('u-carol');
     expect(after.every((c) => c.status === 'revoked')).toBe(true);
-    const refresh = await tokenRequest({ grant_type: 'refresh_token', refresh_token: String(first.body.refresh_token), client_id: clientId, client_secret: clientSecret });
+    const refresh = await tokenRequest({
+      grant_type: 'refresh_token',
+      refresh_token: String(first.body.refresh_token),
+      client_id: clientId,
+      client_secret: clientSecret,
+    });
     expect(refresh.body.error).toBe('invalid_grant');
   });
 
@@ -204,7 +243,13 @@ describe('two-way OAuth round trip (local system)', () => {
     const { back } = await connect({ login: 'bob', password: 'bob-password' });
     const first = await redeem(back.searchParams.get('code')!);
     const refresh = (token: unknown) =>
-      tokenRequest({ grant_type: 'refresh_token', refresh_token: String(token), client_id: clientId, client_secret: clientSecret, redirect_uri: redirectUri });
+      tokenRequest({
+        grant_type: 'refresh_token',
+        refresh_token: String(token),
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uri: redirectUri,
+      });
     const second = await refresh(first.body.refresh_token);
     expect(second.status).toBe(200);
     expect(second.body.refresh_token).not.toBe(first.body.refresh_token);
@@ -292,10 +337,18 @@ describe('two-way OAuth round trip (local system)', () => {
     );
     expect(refreshed.access_token).not.toBe(result.access_token);
 
-    const wrong = await oauth.refreshTokenGrantRequest(as, client, oauth.ClientSecretPost('wrong'), refreshed.refresh_token!, {
-      [oauth.allowInsecureRequests]: true,
+    const wrong = await oauth.refreshTokenGrantRequest(
+      as,
+      client,
+      oauth.ClientSecretPost('wrong'),
+      refreshed.refresh_token!,
+      {
+        [oauth.allowInsecureRequests]: true,
+      },
+    );
+    await expect(oauth.processRefreshTokenResponse(as, client, wrong)).rejects.toMatchObject({
+      error: 'invalid_client',
     });
-    await expect(oauth.processRefreshTokenResponse(as, client, wrong)).rejects.toMatchObject({ error: 'invalid_client' });
   });
 
   it('no token, code or secret appears in any log line', async () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { exportJWK, generateKeyPair, decodeProtectedHeader, decodeJwt } from 'jose';
+import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import { MemoryConnectionStore } from '#adapters/memory/index.js';
 import { authenticateBearer, InvalidTokenError, issueAccessToken, parseBearer } from '#core/oauth/access-token.js';
 import { cachedKeySource, parseSigningKeys } from '#core/oauth/signing-keys.js';
 import type { Connection } from '#core/ports.js';
-import { MemoryConnectionStore } from '#adapters/memory/index.js';
 import { ConfigError } from '#shared/errors.js';
 import { FakeClock, ISSUER, realRandom, tokenSettings } from './fakes.js';
 
@@ -56,8 +56,15 @@ describe('access tokens', () => {
   it('authenticate the active connection with one store read', async () => {
     const { token, deps, connections } = await setup();
     let reads = 0;
-    const counting = { get: async (id: string) => (reads++, connections.get(id)) };
-    await expect(authenticateBearer(`Bearer ${token}`, { ...deps, connections: counting })).resolves.toMatchObject({ id: 'c-1' });
+    const counting = {
+      get: async (id: string) => {
+        reads += 1;
+        return connections.get(id);
+      },
+    };
+    await expect(authenticateBearer(`Bearer ${token}`, { ...deps, connections: counting })).resolves.toMatchObject({
+      id: 'c-1',
+    });
     expect(reads).toBe(1);
   });
 
@@ -89,7 +96,9 @@ describe('access tokens', () => {
     const oldKey = 'old-signing-secret-0123456789abcdefghij';
     const newKey = 'new-signing-secret-0123456789abcdefghij';
     const { token, deps } = await setup(tokenSettings(oldKey));
-    await expect(authenticateBearer(`Bearer ${token}`, { ...deps, tokens: tokenSettings(`${newKey} ${oldKey}`) })).resolves.toBeDefined();
+    await expect(
+      authenticateBearer(`Bearer ${token}`, { ...deps, tokens: tokenSettings(`${newKey} ${oldKey}`) }),
+    ).resolves.toBeDefined();
     await rejects(authenticateBearer(`Bearer ${token}`, { ...deps, tokens: tokenSettings(newKey) }));
   });
 
@@ -100,8 +109,12 @@ describe('access tokens', () => {
     const { token, deps } = await setup(tokenSettings(set));
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'ES256', kid: 'k1' });
     const { d: _d, ...publicOnly } = jwk;
-    const rotated = JSON.stringify({ keys: [{ kty: 'oct', kid: 'k2', k: Buffer.alloc(32, 1).toString('base64url') }, publicOnly] });
-    await expect(authenticateBearer(`Bearer ${token}`, { ...deps, tokens: tokenSettings(rotated) })).resolves.toBeDefined();
+    const rotated = JSON.stringify({
+      keys: [{ kty: 'oct', kid: 'k2', k: Buffer.alloc(32, 1).toString('base64url') }, publicOnly],
+    });
+    await expect(
+      authenticateBearer(`Bearer ${token}`, { ...deps, tokens: tokenSettings(rotated) }),
+    ).resolves.toBeDefined();
   });
 
   it('reject unusable key material by name without echoing it', async () => {
@@ -117,9 +130,13 @@ describe('access tokens', () => {
 describe('Bearer header parsing', () => {
   it('extracts exactly well-formed RFC 6750 credentials', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^[A-Za-z0-9\-._~+/]+=*$/), fc.constantFrom('Bearer', 'bearer', 'BEARER'), (token, scheme) => {
-        return parseBearer(`${scheme} ${token}`) === token;
-      }),
+      fc.property(
+        fc.stringMatching(/^[A-Za-z0-9\-._~+/]+=*$/),
+        fc.constantFrom('Bearer', 'bearer', 'BEARER'),
+        (token, scheme) => {
+          return parseBearer(`${scheme} ${token}`) === token;
+        },
+      ),
     );
     fc.assert(
       fc.property(fc.string(), (value) => {

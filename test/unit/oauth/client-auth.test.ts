@@ -5,7 +5,8 @@ import { InvalidClientError, InvalidRequestError, OAuthTokenError } from '#core/
 
 const registered = { clientId: 'notion-client', clientSecret: 's3cr3t: with spaces & symbols/+' };
 const formEncode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${formEncode(id)}:${formEncode(secret)}`).toString('base64')}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${formEncode(id)}:${formEncode(secret)}`).toString('base64')}`;
 
 const attempt = (fn: () => unknown): unknown => {
   try {
@@ -17,11 +18,15 @@ const attempt = (fn: () => unknown): unknown => {
 
 describe('client authentication', () => {
   it('accepts client_secret_post and client_secret_basic with the registered credentials', () => {
-    expect(authenticateClient({ clientId: registered.clientId, clientSecret: registered.clientSecret }, registered)).toEqual({
+    expect(
+      authenticateClient({ clientId: registered.clientId, clientSecret: registered.clientSecret }, registered),
+    ).toEqual({
       clientId: 'notion-client',
       method: 'client_secret_post',
     });
-    expect(authenticateClient({ authorization: basic(registered.clientId, registered.clientSecret) }, registered)).toEqual({
+    expect(
+      authenticateClient({ authorization: basic(registered.clientId, registered.clientSecret) }, registered),
+    ).toEqual({
       clientId: 'notion-client',
       method: 'client_secret_basic',
     });
@@ -33,14 +38,16 @@ describe('client authentication', () => {
         fc.pre(secret !== registered.clientSecret);
         const error = attempt(() =>
           authenticateClient(
-            useBasic ? { authorization: basic(registered.clientId, secret) } : { clientId: registered.clientId, clientSecret: secret },
+            useBasic
+              ? { authorization: basic(registered.clientId, secret) }
+              : { clientId: registered.clientId, clientSecret: secret },
             registered,
           ),
         );
         return (
           error instanceof InvalidClientError &&
           error.statusCode === 401 &&
-          ('www-authenticate' in error.headers) === useBasic &&
+          'www-authenticate' in error.headers === useBasic &&
           error.headers['cache-control'] === 'no-store'
         );
       }),
@@ -51,7 +58,11 @@ describe('client authentication', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 40 }), (id) => {
         fc.pre(id !== registered.clientId);
-        return attempt(() => authenticateClient({ clientId: id, clientSecret: registered.clientSecret }, registered)) instanceof InvalidClientError;
+        return (
+          attempt(() =>
+            authenticateClient({ clientId: id, clientSecret: registered.clientSecret }, registered),
+          ) instanceof InvalidClientError
+        );
       }),
     );
   });
@@ -66,24 +77,43 @@ describe('client authentication', () => {
 
   it('never throws anything but an OAuth error for arbitrary Authorization headers and fields', () => {
     fc.assert(
-      fc.property(fc.option(fc.string()), fc.option(fc.string()), fc.option(fc.string()), (authorization, clientId, clientSecret) => {
-        const result = attempt(() =>
-          authenticateClient({ authorization: authorization ?? undefined, clientId: clientId ?? undefined, clientSecret: clientSecret ?? undefined }, registered),
-        );
-        return result instanceof OAuthTokenError || (typeof result === 'object' && result !== null && 'method' in result);
-      }),
+      fc.property(
+        fc.option(fc.string()),
+        fc.option(fc.string()),
+        fc.option(fc.string()),
+        (authorization, clientId, clientSecret) => {
+          const result = attempt(() =>
+            authenticateClient(
+              {
+                authorization: authorization ?? undefined,
+                clientId: clientId ?? undefined,
+                clientSecret: clientSecret ?? undefined,
+              },
+              registered,
+            ),
+          );
+          return (
+            result instanceof OAuthTokenError || (typeof result === 'object' && result !== null && 'method' in result)
+          );
+        },
+      ),
     );
   });
 
   it('refuses two authentication methods in one request', () => {
     const error = attempt(() =>
-      authenticateClient({ authorization: basic(registered.clientId, registered.clientSecret), clientSecret: registered.clientSecret }, registered),
+      authenticateClient(
+        { authorization: basic(registered.clientId, registered.clientSecret), clientSecret: registered.clientSecret },
+        registered,
+      ),
     );
     expect(error).toBeInstanceOf(InvalidRequestError);
   });
 
   it('answers a missing authentication with invalid_client', () => {
     expect(attempt(() => authenticateClient({}, registered))).toBeInstanceOf(InvalidClientError);
-    expect(attempt(() => authenticateClient({ clientId: registered.clientId }, registered))).toBeInstanceOf(InvalidClientError);
+    expect(attempt(() => authenticateClient({ clientId: registered.clientId }, registered))).toBeInstanceOf(
+      InvalidClientError,
+    );
   });
 });

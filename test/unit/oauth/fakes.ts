@@ -3,12 +3,18 @@
  * random source, a scripted upstream provider and a scripted Notion API.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Clock, Random } from '#core/ports.js';
-import { NotionExchangeError, UpstreamLoginError } from '#core/oauth/ports.js';
-import type { NotionOAuthApi, NotionTokenGrant, UpstreamIdentityProvider, UpstreamLoginRequest, UpstreamUser } from '#core/oauth/ports.js';
-import { cachedKeySource } from '#core/oauth/signing-keys.js';
-import type { AccessTokenSettings } from '#core/oauth/access-token.js';
 import { LocalTokenCipher } from '#adapters/crypto/token-cipher.js';
+import type { AccessTokenSettings } from '#core/oauth/access-token.js';
+import type {
+  NotionOAuthApi,
+  NotionTokenGrant,
+  UpstreamIdentityProvider,
+  UpstreamLoginRequest,
+  UpstreamUser,
+} from '#core/oauth/ports.js';
+import { NotionExchangeError, UpstreamLoginError } from '#core/oauth/ports.js';
+import { cachedKeySource } from '#core/oauth/signing-keys.js';
+import type { Clock, Random } from '#core/ports.js';
 
 export const ISSUER = 'https://previews.example.com';
 export const CLIENT_ID = 'notion-client';
@@ -39,7 +45,11 @@ export const tokenSettings = (material = 'unit-test-signing-secret-0123456789abc
 
 export const testCipher = (): LocalTokenCipher => new LocalTokenCipher(Buffer.alloc(32, 7));
 
-export const ALICE: UpstreamUser = { subject: 'u-alice', displayName: 'Alice <Anderson>', tokens: { accessToken: 'upstream-at' } };
+export const ALICE: UpstreamUser = {
+  subject: 'u-alice',
+  displayName: 'Alice <Anderson>',
+  tokens: { accessToken: 'upstream-at' },
+};
 
 /** Upstream provider double: callback URLs carry `code=ok` (success), `error=...` (denied), `code=down` (unavailable). */
 export class FakeUpstream implements UpstreamIdentityProvider {
@@ -71,9 +81,13 @@ export class FakeNotion implements NotionOAuthApi {
   readonly calls: Array<{ code: string; externalAccount: { key: string; name: string } }> = [];
   workspaceId = 'ws-1';
 
-  async exchangeCode(input: { code: string; externalAccount: { key: string; name: string } }): Promise<NotionTokenGrant> {
+  async exchangeCode(input: {
+    code: string;
+    externalAccount: { key: string; name: string };
+  }): Promise<NotionTokenGrant> {
     this.calls.push(input);
-    if (this.mode === 'rejected') throw new NotionExchangeError('rejected', 'Notion rejected', { status: 400, code: 'invalid_grant' });
+    if (this.mode === 'rejected')
+      throw new NotionExchangeError('rejected', 'Notion rejected', { status: 400, code: 'invalid_grant' });
     if (this.mode === 'unavailable') throw new NotionExchangeError('unavailable', 'Notion did not answer in time');
     return {
       accessToken: `secret_notion_${input.code}`,

@@ -5,9 +5,9 @@ import { isAllowedRedirectUri, withParams } from '#core/oauth/redirect-uri.js';
 const EXTRA = ['http://127.0.0.1:3000/notion/externalintegrationauthcallback'];
 
 const randomCase = (s: string) =>
-  fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }).map((flags) =>
-    [...s].map((c, i) => (flags[i] ? c.toUpperCase() : c.toLowerCase())).join(''),
-  );
+  fc
+    .array(fc.boolean(), { minLength: s.length, maxLength: s.length })
+    .map((flags) => [...s].map((c, i) => (flags[i] ? c.toUpperCase() : c.toLowerCase())).join(''));
 
 describe('redirect_uri allow-list', () => {
   it('accepts the documented Notion callbacks in any letter case of the path', () => {
@@ -19,8 +19,10 @@ describe('redirect_uri allow-list', () => {
       expect(isAllowedRedirectUri(uri, [])).toBe(true);
     }
     fc.assert(
-      fc.property(fc.constantFrom('https://notion.so/', 'https://www.notion.so/'), randomCase('externalintegrationauthcallback'), (base, path) =>
-        isAllowedRedirectUri(base + path, []),
+      fc.property(
+        fc.constantFrom('https://notion.so/', 'https://www.notion.so/'),
+        randomCase('externalintegrationauthcallback'),
+        (base, path) => isAllowedRedirectUri(base + path, []),
       ),
     );
   });
@@ -28,7 +30,10 @@ describe('redirect_uri allow-list', () => {
   it('rejects anything appended or prepended to an allowed URI (ports, queries, fragments, user info, other hosts)', () => {
     fc.assert(
       fc.property(
-        fc.constantFrom('https://notion.so/externalintegrationauthcallback', 'https://www.notion.so/externalintegrationauthcallback'),
+        fc.constantFrom(
+          'https://notion.so/externalintegrationauthcallback',
+          'https://www.notion.so/externalintegrationauthcallback',
+        ),
         fc.string({ minLength: 1, maxLength: 20 }),
         fc.boolean(),
         (good, junk, append) => {
@@ -72,7 +77,11 @@ describe('redirect_uri allow-list', () => {
     fc.assert(
       fc.property(fc.string(), fc.string(), (code, state) => {
         const url = new URL(withParams('https://www.notion.so/externalintegrationauthcallback', { code, state }));
-        return url.origin === 'https://www.notion.so' && url.searchParams.get('code') === code && url.searchParams.get('state') === state;
+        return (
+          url.origin === 'https://www.notion.so' &&
+          url.searchParams.get('code') === code &&
+          url.searchParams.get('state') === state
+        );
       }),
     );
   });

@@ -14,7 +14,16 @@ const good = {
   scope: 'unfurl',
 };
 
-const PARAMS = ['client_id', 'redirect_uri', 'response_type', 'code', 'state', 'scope', 'code_challenge', 'code_challenge_method'];
+const PARAMS = [
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'code',
+  'state',
+  'scope',
+  'code_challenge',
+  'code_challenge_method',
+];
 
 describe('authorization request parsing', () => {
   it('accepts what Notion sends', () => {
@@ -41,7 +50,11 @@ describe('authorization request parsing', () => {
           const parsed = parseAuthorizeRequest(query, repeated, policy);
           if (parsed.kind === 'page') return true;
           const target = parsed.kind === 'ok' ? parsed.request.redirectUri : parsed.redirectUri;
-          return isAllowedRedirectUri(target, []) && query.client_id === policy.clientId && !repeated.includes('redirect_uri');
+          return (
+            isAllowedRedirectUri(target, []) &&
+            query.client_id === policy.clientId &&
+            !repeated.includes('redirect_uri')
+          );
         },
       ),
     );
@@ -54,7 +67,10 @@ describe('authorization request parsing', () => {
       { ...good, redirect_uri: undefined },
       { ...good, client_id: undefined },
     ]) {
-      const clean = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)) as Record<string, string>;
+      const clean = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)) as Record<
+        string,
+        string
+      >;
       expect(parseAuthorizeRequest(clean, [], policy).kind).toBe('page');
     }
   });
@@ -67,14 +83,23 @@ describe('authorization request parsing', () => {
   });
 
   it('maps other problems to the RFC 6749 error codes and keeps state', () => {
-    expect(parseAuthorizeRequest({ ...good, response_type: 'token' }, [], policy)).toMatchObject({ error: 'unsupported_response_type', state: 'st-123' });
+    expect(parseAuthorizeRequest({ ...good, response_type: 'token' }, [], policy)).toMatchObject({
+      error: 'unsupported_response_type',
+      state: 'st-123',
+    });
     const { code: _c, ...noCode } = good;
     expect(parseAuthorizeRequest(noCode, [], policy)).toMatchObject({ error: 'invalid_request' });
-    expect(parseAuthorizeRequest({ ...good, scope: 'bad"scope' }, [], policy)).toMatchObject({ error: 'invalid_scope' });
-    expect(parseAuthorizeRequest({ ...good, code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' }, [], policy)).toMatchObject({
+    expect(parseAuthorizeRequest({ ...good, scope: 'bad"scope' }, [], policy)).toMatchObject({
+      error: 'invalid_scope',
+    });
+    expect(
+      parseAuthorizeRequest({ ...good, code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' }, [], policy),
+    ).toMatchObject({
       error: 'invalid_request',
     });
-    expect(parseAuthorizeRequest({ ...good, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }, [], policy)).toMatchObject({
+    expect(
+      parseAuthorizeRequest({ ...good, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }, [], policy),
+    ).toMatchObject({
       kind: 'ok',
       request: { codeChallenge: 'x'.repeat(43) },
     });
@@ -83,12 +108,14 @@ describe('authorization request parsing', () => {
 
 describe('token request parsing', () => {
   it('parses both grants', () => {
-    expect(parseTokenRequest({ grant_type: 'authorization_code', code: 'c', redirect_uri: good.redirect_uri })).toEqual({
-      grantType: 'authorization_code',
-      code: 'c',
-      redirectUri: good.redirect_uri,
-      codeVerifier: undefined,
-    });
+    expect(parseTokenRequest({ grant_type: 'authorization_code', code: 'c', redirect_uri: good.redirect_uri })).toEqual(
+      {
+        grantType: 'authorization_code',
+        code: 'c',
+        redirectUri: good.redirect_uri,
+        codeVerifier: undefined,
+      },
+    );
     expect(parseTokenRequest({ grant_type: 'refresh_token', refresh_token: 'a.b' })).toEqual({
       grantType: 'refresh_token',
       refreshToken: 'a.b',
@@ -99,13 +126,20 @@ describe('token request parsing', () => {
   it('throws only RFC 6749 token errors for arbitrary form bodies', () => {
     fc.assert(
       fc.property(
-        fc.dictionary(fc.constantFrom('grant_type', 'code', 'redirect_uri', 'refresh_token', 'scope', 'code_verifier', 'x'), fc.string()),
+        fc.dictionary(
+          fc.constantFrom('grant_type', 'code', 'redirect_uri', 'refresh_token', 'scope', 'code_verifier', 'x'),
+          fc.string(),
+        ),
         (form) => {
           try {
             parseTokenRequest(form);
             return true;
           } catch (error) {
-            return error instanceof OAuthTokenError && ['invalid_request', 'unsupported_grant_type'].includes(error.error) && error.statusCode === 400;
+            return (
+              error instanceof OAuthTokenError &&
+              ['invalid_request', 'unsupported_grant_type'].includes(error.error) &&
+              error.statusCode === 400
+            );
           }
         },
       ),
@@ -130,7 +164,11 @@ describe('token request parsing', () => {
 
 describe('consent form parsing', () => {
   it('accepts exactly allow or deny with pending id and CSRF token', () => {
-    expect(parseConsentForm({ pending: 'p', csrf: 'c', decision: 'allow' })).toEqual({ pending: 'p', csrf: 'c', decision: 'allow' });
+    expect(parseConsentForm({ pending: 'p', csrf: 'c', decision: 'allow' })).toEqual({
+      pending: 'p',
+      csrf: 'c',
+      decision: 'allow',
+    });
     fc.assert(
       fc.property(fc.dictionary(fc.constantFrom('pending', 'csrf', 'decision'), fc.string()), (form) => {
         const parsed = parseConsentForm(form);

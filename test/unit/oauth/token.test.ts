@@ -1,10 +1,10 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import { authenticateBearer } from '#core/oauth/access-token.js';
 import { OAuthTokenError } from '#core/oauth/errors.js';
 import { handleTokenRequest, parseRefreshToken, type TokenDependencies } from '#core/oauth/token.js';
 import type { Connection } from '#core/ports.js';
-import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import { hashSecret } from '#shared/crypto.js';
 import { CLIENT_ID, CLIENT_SECRET, FakeClock, NOTION_REDIRECT, realRandom, tokenSettings } from './fakes.js';
 
@@ -42,11 +42,17 @@ const putCode = async (code: string, extra: { codeChallenge?: string } = {}) =>
 const creds = { client_id: CLIENT_ID, client_secret: CLIENT_SECRET };
 const exchange = (code: string, extra: Record<string, string> = {}) =>
   handleTokenRequest(
-    { authorization: undefined, form: { ...creds, grant_type: 'authorization_code', code, redirect_uri: NOTION_REDIRECT, ...extra } },
+    {
+      authorization: undefined,
+      form: { ...creds, grant_type: 'authorization_code', code, redirect_uri: NOTION_REDIRECT, ...extra },
+    },
     deps,
   );
 const refresh = (token: string) =>
-  handleTokenRequest({ authorization: undefined, form: { ...creds, grant_type: 'refresh_token', refresh_token: token } }, deps);
+  handleTokenRequest(
+    { authorization: undefined, form: { ...creds, grant_type: 'refresh_token', refresh_token: token } },
+    deps,
+  );
 
 const errorOf = async (p: Promise<unknown>): Promise<string | undefined> => {
   try {
@@ -80,7 +86,9 @@ describe('token endpoint: authorization_code', () => {
     expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: 'unfurl' });
     expect(parseRefreshToken(response.refresh_token)).toEqual({ connectionId: connection.id });
     expect((await connections.get(connection.id))?.refreshTokenHash).toBe(hashSecret(response.refresh_token));
-    await expect(authenticateBearer(`Bearer ${response.access_token}`, { connections, tokens: deps.tokens, clock })).resolves.toMatchObject({
+    await expect(
+      authenticateBearer(`Bearer ${response.access_token}`, { connections, tokens: deps.tokens, clock }),
+    ).resolves.toMatchObject({
       id: connection.id,
     });
   });
@@ -100,7 +108,9 @@ describe('token endpoint: authorization_code', () => {
     const first = await exchange('code-1');
     expect(await errorOf(exchange('code-1'))).toBe('invalid_grant');
     expect((await connections.get(connection.id))?.status).toBe('revoked');
-    await expect(authenticateBearer(`Bearer ${first.access_token}`, { connections, tokens: deps.tokens, clock })).rejects.toMatchObject({
+    await expect(
+      authenticateBearer(`Bearer ${first.access_token}`, { connections, tokens: deps.tokens, clock }),
+    ).rejects.toMatchObject({
       statusCode: 401,
     });
     expect(await errorOf(refresh(first.refresh_token))).toBe('invalid_grant');
@@ -110,12 +120,15 @@ describe('token endpoint: authorization_code', () => {
     await putCode('code-1');
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => exchange('code-1')));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    for (const r of results) if (r.status === 'rejected') expect((r.reason as OAuthTokenError).error).toBe('invalid_grant');
+    for (const r of results)
+      if (r.status === 'rejected') expect((r.reason as OAuthTokenError).error).toBe('invalid_grant');
   });
 
   it('wrong redirect_uri → invalid_grant (byte-for-byte comparison)', async () => {
     await putCode('code-1');
-    expect(await errorOf(exchange('code-1', { redirect_uri: 'https://www.notion.so/externalIntegrationAuthCallback' }))).toBe('invalid_grant');
+    expect(
+      await errorOf(exchange('code-1', { redirect_uri: 'https://www.notion.so/externalIntegrationAuthCallback' })),
+    ).toBe('invalid_grant');
   });
 
   it('missing redirect_uri → invalid_request, and the code stays usable', async () => {

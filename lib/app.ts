@@ -17,11 +17,19 @@ export interface ServiceApp {
 /** Stack name of a stage: one stack per stage and account/region. */
 export const stackName = (stage: string): string => `NotionLinkPreview-${stage}`;
 
-export const createServiceApp = (props: AppProps = {}): ServiceApp => {
+/** Target account and region; by default what the CDK CLI resolved (none offline). */
+export interface TargetEnvironment {
+  readonly account?: string | undefined;
+  readonly region?: string | undefined;
+}
+
+export const createServiceApp = (
+  props: AppProps = {},
+  target: TargetEnvironment = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+): ServiceApp => {
   const app = new App(props);
   const config = stageConfigFromContext(app.node);
-  const account = process.env.CDK_DEFAULT_ACCOUNT;
-  const region = process.env.CDK_DEFAULT_REGION;
+  const { account, region } = target;
   const stack = new NotionLinkPreviewStack(app, stackName(config.stage), {
     config,
     // Environment-agnostic unless the CLI knows the target: synthesis never looks anything up.

@@ -88,7 +88,8 @@ export class NotionLinkPreviewStack extends Stack {
     const fn = (handlerName: string, timeout = Duration.seconds(10)): NodeFunction => {
       const f = new NodeFunction(this, functionId(handlerName), {
         handlerName,
-        description: handlerName === WORKER_HANDLER ? 'SQS update worker' : HANDLERS[handlerName as HttpHandlerName].description,
+        description:
+          handlerName === WORKER_HANDLER ? 'SQS update worker' : HANDLERS[handlerName as HttpHandlerName].description,
         timeout,
         logRetention,
         logRemovalPolicy: dataRemoval,
@@ -103,7 +104,8 @@ export class NotionLinkPreviewStack extends Stack {
       return f;
     };
 
-    const { oauthClientSecret, notionCredentials, tokenSigningKey, changesWebhookSecret, notionTokenKey } = this.secrets;
+    const { oauthClientSecret, notionCredentials, tokenSigningKey, changesWebhookSecret, notionTokenKey } =
+      this.secrets;
     const t = (def: typeof CONNECTIONS_TABLE) => this.tables.table(def);
     const notionApi = {
       [ENV.NOTION_API_BASE_URL]: config.notionApiBaseUrl,
@@ -251,8 +253,16 @@ export class NotionLinkPreviewStack extends Stack {
       `aws secretsmanager get-secret-value --secret-id ${this.secrets.oauthClientSecret.secretArn} --query SecretString --output text`,
       'Command that prints the OAuth Client Secret for the Notion dashboard',
     );
-    out(OUTPUTS.unfurlUrl, url(dashboardPath('Unfurl Callback URL')), 'Notion dashboard: Unfurl Callback URL (POST and DELETE)');
-    out(OUTPUTS.deletedTokenUrl, url(dashboardPath('Deleted Token Callback URL')), 'Notion dashboard: Deleted Token Callback URL');
+    out(
+      OUTPUTS.unfurlUrl,
+      url(dashboardPath('Unfurl Callback URL')),
+      'Notion dashboard: Unfurl Callback URL (POST and DELETE)',
+    );
+    out(
+      OUTPUTS.deletedTokenUrl,
+      url(dashboardPath('Deleted Token Callback URL')),
+      'Notion dashboard: Deleted Token Callback URL',
+    );
 
     out(OUTPUTS.changesUrl, url('/changes'), 'Signed change webhook (Standard Webhooks) for the product');
     out(OUTPUTS.metadataUrl, url('/.well-known/oauth-authorization-server'), 'RFC 8414 authorization server metadata');
@@ -263,8 +273,16 @@ export class NotionLinkPreviewStack extends Stack {
       this.secrets.notionCredentials.secretArn,
       'Store the Notion integration OAuth credentials here as {"clientId","clientSecret"}',
     );
-    out(OUTPUTS.changesWebhookSecretArn, this.secrets.changesWebhookSecret.secretArn, 'Signing secret of the change webhook');
-    out(OUTPUTS.tokenSigningKeySecretArn, this.secrets.tokenSigningKey.secretArn, 'Seed of the access-token signing key');
+    out(
+      OUTPUTS.changesWebhookSecretArn,
+      this.secrets.changesWebhookSecret.secretArn,
+      'Signing secret of the change webhook',
+    );
+    out(
+      OUTPUTS.tokenSigningKeySecretArn,
+      this.secrets.tokenSigningKey.secretArn,
+      'Seed of the access-token signing key',
+    );
     out(OUTPUTS.notionTokenKeyArn, this.secrets.notionTokenKey.keyArn, 'KMS key encrypting stored Notion tokens');
 
     out(OUTPUTS.oidcIssuer, this.upstream.issuer, 'Upstream OpenID Connect issuer');

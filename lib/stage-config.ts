@@ -89,7 +89,9 @@ const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:sec
 const CERT_ARN_PATTERN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 /** Retention values CloudWatch Logs accepts. */
-const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 
 const text = (read: ContextReader, key: string): string | undefined => {
   const v = read(key);
@@ -153,7 +155,9 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     throw new StageConfigError('an external OIDC issuer needs all of oidcIssuer, oidcClientId and oidcClientSecretArn');
   }
   if (clientSecretArn !== undefined && !SECRET_ARN_PATTERN.test(clientSecretArn)) {
-    throw new StageConfigError(`context "oidcClientSecretArn" must be a Secrets Manager secret ARN, got "${clientSecretArn}"`);
+    throw new StageConfigError(
+      `context "oidcClientSecretArn" must be a Secrets Manager secret ARN, got "${clientSecretArn}"`,
+    );
   }
 
   const domainName = text(read, k.domainName);
@@ -161,7 +165,10 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
   if ((domainName === undefined) !== (certificateArn === undefined)) {
     throw new StageConfigError('a custom domain needs both domainName and certificateArn');
   }
-  if (domainName !== undefined && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domainName)) {
+  if (
+    domainName !== undefined &&
+    !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domainName)
+  ) {
     throw new StageConfigError(`context "domainName" must be a lower-case DNS name, got "${domainName}"`);
   }
   if (certificateArn !== undefined && !CERT_ARN_PATTERN.test(certificateArn)) {
@@ -200,7 +207,9 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
       ? { externalOidc: { issuer, clientId, clientSecretArn } }
       : {}),
     ...optional('cognitoDomainPrefix', cognitoDomainPrefix),
-    ...(domainName !== undefined && certificateArn !== undefined ? { customDomain: { domainName, certificateArn } } : {}),
+    ...(domainName !== undefined && certificateArn !== undefined
+      ? { customDomain: { domainName, certificateArn } }
+      : {}),
     oauthClientId: text(read, k.oauthClientId) ?? 'notion-link-preview',
     notionApiBaseUrl: httpsUrl(k.notionApiBaseUrl, text(read, k.notionApiBaseUrl)) ?? 'https://api.notion.com',
     ...optional('notionVersion', text(read, k.notionVersion)),

@@ -41,7 +41,10 @@ export class ServiceAlarms extends Construct {
     this.deadLetterDepth = new Alarm(this, 'DeadLetterDepth', {
       alarmName: `${prefix}-dlq-not-empty`,
       alarmDescription: 'Update events reached the dead-letter queue: inspect the reason, fix, then redrive (runbook).',
-      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }),
+      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: FIVE_MINUTES,
+        statistic: 'Maximum',
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

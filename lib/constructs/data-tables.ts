@@ -5,7 +5,7 @@
  * AWS-managed key, a TTL attribute and the global secondary indexes listed there.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { type Attribute as CdkKey, AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, type Attribute as CdkKey, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { type KeyAttribute, TABLES, type TableDefinition } from '../data-model.js';
 

@@ -7,13 +7,7 @@
  */
 import { Fn, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import {
-  DomainName,
-  HttpApi,
-  HttpMethod,
-  HttpStage,
-  LogGroupLogDestination,
-} from 'aws-cdk-lib/aws-apigatewayv2';
+import { DomainName, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -91,7 +85,14 @@ export class ServiceApi extends Construct {
 
     this.baseUrl = props.customDomain
       ? `https://${props.customDomain.domainName}`
-      : Fn.join('', ['https://', this.api.apiId, '.execute-api.', Stack.of(this).region, '.', Stack.of(this).urlSuffix]);
+      : Fn.join('', [
+          'https://',
+          this.api.apiId,
+          '.execute-api.',
+          Stack.of(this).region,
+          '.',
+          Stack.of(this).urlSuffix,
+        ]);
   }
 
   /** Adds every route of `ROUTES`, each to the function of its handler. */

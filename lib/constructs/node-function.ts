@@ -78,7 +78,10 @@ export interface KeyRef {
 }
 
 export interface NodeFunctionProps
-  extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'handler' | 'role' | 'logGroup' | 'bundling'> {
+  extends Omit<
+    NodejsFunctionProps,
+    'entry' | 'runtime' | 'architecture' | 'handler' | 'role' | 'logGroup' | 'bundling'
+  > {
   /** Handler module name: the function's code is `functions/<handlerName>.ts`, export `handler`. */
   readonly handlerName: string;
   readonly logRetention: RetentionDays;
@@ -137,7 +140,10 @@ export class NodeFunction extends NodejsFunction {
 
     // Lambda writes to the pre-created group only: no logs:CreateLogGroup, no account-wide log access.
     role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
     );
   }
 
@@ -163,7 +169,9 @@ export class NodeFunction extends NodejsFunction {
 
   /** Grants SendMessage on a queue and sets its URL variable. (Consuming is the event source's job.) */
   bindQueue(envName: EnvName, queue: QueueRef): this {
-    this.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+    this.executionRole.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+    );
     this.addEnvironment(envName, queue.queueUrl);
     return this;
   }
@@ -173,7 +181,9 @@ export class NodeFunction extends NodejsFunction {
     // A secret given by ARN from outside may be its complete ARN or the partial one without the
     // random suffix Secrets Manager appends: allow exactly these two forms (`?` matches one character).
     const resources = secret.secretFullArn ? [secret.secretFullArn] : [secret.secretArn, `${secret.secretArn}-??????`];
-    this.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources }));
+    this.executionRole.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources }),
+    );
     this.addEnvironment(envName, secret.secretArn);
     return this;
   }

@@ -45,7 +45,8 @@ export class ServiceSecrets extends Construct {
     });
 
     this.notionCredentials = new Secret(this, 'NotionCredentials', {
-      description: 'Notion integration OAuth credentials as {"clientId","clientSecret"}; store the values from Notion here',
+      description:
+        'Notion integration OAuth credentials as {"clientId","clientSecret"}; store the values from Notion here',
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ clientId: NOTION_CLIENT_ID_PLACEHOLDER }),
         generateStringKey: 'clientSecret',
@@ -60,7 +61,8 @@ export class ServiceSecrets extends Construct {
     });
 
     this.tokenSigningKey = new Secret(this, 'TokenSigningKey', {
-      description: 'Seed of the key that signs our access tokens (rotated by the runbook procedure, old kid kept for one token lifetime)',
+      description:
+        'Seed of the key that signs our access tokens (rotated by the runbook procedure, old kid kept for one token lifetime)',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy,
     });
@@ -71,7 +73,8 @@ export class ServiceSecrets extends Construct {
     });
 
     this.changesWebhookSecret = new Secret(this, 'ChangesWebhookSecret', {
-      description: 'Standard Webhooks signing secret for POST /changes (base64 alphabet; shared with the product that emits changes)',
+      description:
+        'Standard Webhooks signing secret for POST /changes (base64 alphabet; shared with the product that emits changes)',
       // 64 characters from the base64 alphabet decode to a 48-byte HMAC key.
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy,

@@ -23,7 +23,8 @@ export class UpdateQueues extends Construct {
     super(scope, id);
     const workerTimeout = props.workerTimeout ?? Duration.seconds(WORKER_TIMEOUT_SECONDS);
     const deadLetter = UPDATE_QUEUE.deadLetter;
-    if (!deadLetter || deadLetter.queueId !== UPDATE_DLQ.id) throw new Error('the update queue must redrive to the DLQ');
+    if (!deadLetter || deadLetter.queueId !== UPDATE_DLQ.id)
+      throw new Error('the update queue must redrive to the DLQ');
     if (UPDATE_QUEUE.visibilityTimeoutSeconds < 6 * workerTimeout.toSeconds()) {
       throw new Error(
         `update queue visibility timeout (${UPDATE_QUEUE.visibilityTimeoutSeconds}s) must be ≥ 6 × the worker timeout (${workerTimeout.toSeconds()}s)`,

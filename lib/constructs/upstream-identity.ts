@@ -16,9 +16,9 @@ import {
   Mfa,
   OAuthScope,
   UserPool,
-  UserPoolClient,
+  type UserPoolClient,
   UserPoolClientIdentityProvider,
-  UserPoolDomain,
+  type UserPoolDomain,
 } from 'aws-cdk-lib/aws-cognito';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -90,7 +90,8 @@ export class UpstreamIdentity extends Construct {
         'The Plus feature plan (threat protection) is billed per monthly active user; the default pool is a starting point with admin-created users, required TOTP MFA and a 12-character password policy. Teams that need adaptive authentication enable Plus or bring their own issuer (oidcIssuer context).',
     });
 
-    const domainPrefix = props.cognitoDomainPrefix ?? Fn.join('-', ['notion-link-preview', props.stage, Aws.ACCOUNT_ID]);
+    const domainPrefix =
+      props.cognitoDomainPrefix ?? Fn.join('-', ['notion-link-preview', props.stage, Aws.ACCOUNT_ID]);
     const domain = userPool.addDomain('LoginDomain', { cognitoDomain: { domainPrefix } });
 
     const client = userPool.addClient('NotionLinkPreviewClient', {

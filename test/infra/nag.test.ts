@@ -58,16 +58,20 @@ const readReport = (outdir: string): Report | undefined => {
 };
 
 const acknowledgementsIn = (root: IConstruct): Acknowledgement[] =>
-  root.node.findAll().flatMap((c) =>
-    c.node.metadata
-      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id, reason }))),
-  );
+  root.node
+    .findAll()
+    .flatMap((c) =>
+      c.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) =>
+          Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id, reason })),
+        ),
+    );
 
 const synth = (context: Record<string, unknown>, extend?: (stack: IConstruct) => void): Outcome => {
   const outdir = newOutdir();
   try {
-    const { app, stack } = createServiceApp({ outdir, context: { ...NO_BUNDLING, ...context } });
+    const { app, stack } = createServiceApp({ outdir, context: { ...NO_BUNDLING, ...context } }, {});
     extend?.(stack);
     let threw: Error | undefined;
     try {
@@ -121,7 +125,9 @@ describe.each(Object.keys(VARIANTS))('%s', (variant) => {
     );
     expect(clean.acknowledgements.length).toBeGreaterThan(0);
     for (const ack of clean.acknowledgements) {
-      const hidden = findings.filter((f) => f.rule === ack.id && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)));
+      const hidden = findings.filter(
+        (f) => f.rule === ack.id && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)),
+      );
       expect({ ack: `${ack.id} at ${ack.path}`, hides: hidden.length > 0 }).toEqual({
         ack: `${ack.id} at ${ack.path}`,
         hides: true,
@@ -129,9 +135,9 @@ describe.each(Object.keys(VARIANTS))('%s', (variant) => {
     }
     // And every finding is covered by an acknowledgement (the clean synth proves it; this names them).
     for (const f of findings) {
-      expect(clean.acknowledgements.some((a) => a.id === f.rule && (f.path === a.path || f.path.startsWith(`${a.path}/`)))).toBe(
-        true,
-      );
+      expect(
+        clean.acknowledgements.some((a) => a.id === f.rule && (f.path === a.path || f.path.startsWith(`${a.path}/`))),
+      ).toBe(true);
     }
   });
 });

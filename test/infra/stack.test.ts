@@ -56,7 +56,8 @@ beforeAll(() => {
 afterAll(() => s?.cleanup());
 
 const permissions = (handlerName: string): string[] => {
-  const fn = handlerName === WORKER_HANDLER ? s.stack.worker : s.stack.functions[handlerName as keyof typeof s.stack.functions];
+  const fn =
+    handlerName === WORKER_HANDLER ? s.stack.worker : s.stack.functions[handlerName as keyof typeof s.stack.functions];
   return permissionsOfRole(s.template, s.logicalId(fn.executionRole), names);
 };
 
@@ -106,7 +107,9 @@ describe('least-privilege IAM per function', () => {
         TokenSigningKey: READ_SECRET,
       }),
     );
-    expect(permissions('unfurl').filter((p) => /^dynamodb:(Put|Update|Delete|BatchWrite)\w* Connections/.test(p))).toEqual([]);
+    expect(
+      permissions('unfurl').filter((p) => /^dynamodb:(Put|Update|Delete|BatchWrite)\w* Connections/.test(p)),
+    ).toEqual([]);
   });
 
   it('unfurl-delete: connections and subscriptions (query by connection), the signing key', () => {
@@ -176,7 +179,9 @@ describe('least-privilege IAM per function', () => {
   });
 
   it('each function has its own role (7 roles for 7 functions)', () => {
-    const roles = Object.values(s.template.findResources('AWS::Lambda::Function')).map((f) => JSON.stringify(f.Properties.Role));
+    const roles = Object.values(s.template.findResources('AWS::Lambda::Function')).map((f) =>
+      JSON.stringify(f.Properties.Role),
+    );
     expect(new Set(roles).size).toBe(7);
   });
 });
@@ -419,7 +424,9 @@ describe('alarms', () => {
     const api = alarmOn('5xx', 'AWS/ApiGateway');
     expect(api?.Properties.Dimensions).toEqual([{ Name: 'ApiId', Value: { Ref: s.logicalId(s.stack.api.api) } }]);
     const worker = alarmOn('Errors', 'AWS/Lambda');
-    expect(worker?.Properties.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: fnIds.get(WORKER_HANDLER) } }]);
+    expect(worker?.Properties.Dimensions).toEqual([
+      { Name: 'FunctionName', Value: { Ref: fnIds.get(WORKER_HANDLER) } },
+    ]);
     expect(alarmOn('ApproximateAgeOfOldestMessage', 'AWS/SQS')).toBeDefined();
     for (const a of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(a.Properties.TreatMissingData).toBe('notBreaching');
@@ -445,13 +452,17 @@ describe('outputs', () => {
     const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
     const expected = Object.values(OUTPUTS).filter((k) => k !== OUTPUTS.customDomainTarget);
     expect(Object.keys(outputs).sort()).toEqual([...expected].sort());
-    expect(joined(outputs[OUTPUTS.authorizeUrl]!.Value)).toMatch(/^https:\/\/<HttpApi\w+>\.execute-api\.<AWS::Region>\.<AWS::URLSuffix>\/oauth\/authorize$/);
+    expect(joined(outputs[OUTPUTS.authorizeUrl]!.Value)).toMatch(
+      /^https:\/\/<HttpApi\w+>\.execute-api\.<AWS::Region>\.<AWS::URLSuffix>\/oauth\/authorize$/,
+    );
     expect(joined(outputs[OUTPUTS.tokenUrl]!.Value)).toMatch(/\/oauth\/token$/);
     expect(joined(outputs[OUTPUTS.unfurlUrl]!.Value)).toMatch(/\/unfurl$/);
     expect(joined(outputs[OUTPUTS.deletedTokenUrl]!.Value)).toMatch(/\/deleted-token$/);
     expect(joined(outputs[OUTPUTS.changesUrl]!.Value)).toMatch(/\/changes$/);
     expect(outputs[OUTPUTS.oauthClientId]!.Value).toBe('notion-link-preview');
-    expect(outputs[OUTPUTS.oauthClientSecretArn]!.Value).toEqual({ Ref: s.logicalId(s.stack.secrets.oauthClientSecret) });
+    expect(outputs[OUTPUTS.oauthClientSecretArn]!.Value).toEqual({
+      Ref: s.logicalId(s.stack.secrets.oauthClientSecret),
+    });
     expect(outputs[OUTPUTS.notionCredentialsSecretArn]!.Value).toEqual({
       Ref: s.logicalId(s.stack.secrets.notionCredentials),
     });

@@ -39,7 +39,10 @@ describe('readStageConfig', () => {
     [{ oidcIssuer: 'http://idp.example.com', oidcClientId: 'a', oidcClientSecretArn: SECRET_ARN }, /https/],
     [{ oidcIssuer: 'https://idp.example.com', oidcClientId: 'a', oidcClientSecretArn: 'my-secret' }, /secret ARN/],
     [{ domainName: 'links.example.com' }, /both domainName and certificateArn/],
-    [{ domainName: 'Links.Example.com', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-1' }, /DNS name/],
+    [
+      { domainName: 'Links.Example.com', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-1' },
+      /DNS name/,
+    ],
     [{ stage: 'Prod' }, /stage/],
     [{ stage: 'a-very-long-stage-name-indeed' }, /stage/],
     [{ notionRateLimitPerMinute: 'fast' }, /notionRateLimitPerMinute/],

@@ -32,11 +32,18 @@ export const newOutdir = (): string => mkdtempSync(path.join(tmpdir(), 'nlp-cdk-
 
 export const synthService = ({ context = {}, bundle = false }: SynthOptions = {}): Synthesized => {
   const outdir = newOutdir();
-  const { app, stack } = createServiceApp({
-    outdir,
-    // Asset metadata as the CDK CLI writes it (sam local relies on it too).
-    context: { 'aws:cdk:enable-asset-metadata': true, ...context, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
-  });
+  const { app, stack } = createServiceApp(
+    {
+      outdir,
+      // Asset metadata as the CDK CLI writes it (sam local relies on it too).
+      context: {
+        'aws:cdk:enable-asset-metadata': true,
+        ...context,
+        ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      },
+    },
+    {},
+  ); // environment-agnostic, whatever CDK_DEFAULT_* the shell has
   const assembly = app.synth();
   const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template as Record<string, unknown>);
   return {
@@ -79,10 +86,17 @@ interface PolicyStatementJson {
 }
 
 /** Every `action resource` pair the role may do, from all IAM policies attached to it, sorted. */
-export const permissionsOfRole = (template: Template, roleLogicalId: string, names: ReadonlyMap<string, string>): string[] => {
+export const permissionsOfRole = (
+  template: Template,
+  roleLogicalId: string,
+  names: ReadonlyMap<string, string>,
+): string[] => {
   const lines = new Set<string>();
   for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
-    const props = policy.Properties as { Roles: Array<{ Ref: string }>; PolicyDocument: { Statement: PolicyStatementJson[] } };
+    const props = policy.Properties as {
+      Roles: Array<{ Ref: string }>;
+      PolicyDocument: { Statement: PolicyStatementJson[] };
+    };
     if (!props.Roles.some((r) => r.Ref === roleLogicalId)) continue;
     for (const st of props.PolicyDocument.Statement) {
       if (st.Effect !== 'Allow') throw new Error(`unexpected ${st.Effect} statement`);
@@ -112,7 +126,8 @@ export const dependencyGraph = (templateJson: Record<string, Json>): Map<string,
         if (k === 'Ref' && typeof v === 'string' && v in resources) out.add(v);
         else if (k === 'Fn::GetAtt' && Array.isArray(v) && typeof v[0] === 'string' && v[0] in resources) out.add(v[0]);
         else if (k === 'Fn::Sub' && typeof v === 'string') {
-          for (const m of v.matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}/g)) if (m[1] && m[1] in resources) out.add(m[1]);
+          for (const m of v.matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}/g))
+            if (m[1] && m[1] in resources) out.add(m[1]);
         } else visit(v, out);
       }
     }
@@ -152,4 +167,3 @@ export const findCycle = (graph: ReadonlyMap<string, ReadonlySet<string>>): stri
   }
   return undefined;
 };
-

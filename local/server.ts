@@ -167,6 +167,11 @@ export const isTextContentType = (contentType: string | undefined): boolean => {
   );
 };
 
+/** Sets an own property even for names like `__proto__` (plain assignment would drop or misuse them). */
+const setOwn = (target: Record<string, string>, name: string, value: string): void => {
+  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+};
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number): string => String(n).padStart(2, '0');
 
@@ -191,7 +196,7 @@ export const collectHeaders = (rawHeaders: readonly string[]): { headers: Record
       }
       continue;
     }
-    headers[name] = name in headers ? `${headers[name]},${value}` : value;
+    setOwn(headers, name, Object.hasOwn(headers, name) ? `${headers[name]},${value}` : value);
   }
   return { headers, cookies };
 };
@@ -205,7 +210,7 @@ export const queryParameters = (rawQueryString: string): Record<string, string> 
     const eq = pair.indexOf('=');
     const name = safeDecode(eq < 0 ? pair : pair.slice(0, eq));
     const value = safeDecode(eq < 0 ? '' : pair.slice(eq + 1));
-    out[name] = Object.hasOwn(out, name) ? `${out[name]},${value}` : value;
+    setOwn(out, name, Object.hasOwn(out, name) ? `${out[name]},${value}` : value);
   }
   return Object.keys(out).length > 0 ? out : undefined;
 };
@@ -214,10 +219,11 @@ export const queryParameters = (rawQueryString: string): Record<string, string> 
 export const toApiGatewayEvent = (req: RawRequest, ctx: EventContext): APIGatewayProxyEventV2 => {
   const { headers, cookies } = collectHeaders(req.rawHeaders);
   // What API Gateway adds on its way to the function.
-  headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${req.sourceIp}` : req.sourceIp;
+  const forwarded = Object.hasOwn(headers, 'x-forwarded-for') ? headers['x-forwarded-for'] : undefined;
+  headers['x-forwarded-for'] = forwarded ? `${forwarded}, ${req.sourceIp}` : req.sourceIp;
   headers['x-forwarded-port'] = String(req.localPort ?? 80);
   headers['x-forwarded-proto'] = 'http';
-  if (req.body.length > 0 && headers['content-length'] === undefined) headers['content-length'] = String(req.body.length);
+  if (req.body.length > 0 && !Object.hasOwn(headers, 'content-length')) headers['content-length'] = String(req.body.length);
   const host = headers.host ?? '127.0.0.1';
   const domainName = host.replace(/:\d+$/, '');
   const query = queryParameters(req.rawQueryString);

@@ -26,7 +26,7 @@ export const parsePort = (value: string | undefined): number | undefined => {
 };
 
 /** Names whose values are never printed. */
-export const isSecretName = (name: string): boolean => /SECRET|PASSWORD|TOKEN_SIGNING_KEY|ENCRYPTION_KEY|_KEY$|ACCESS_KEY/.test(name);
+export const isSecretName = (name: string): boolean => /SECRET(?!_ARN)|PASSWORD|_KEYS?$|ACCESS_KEY/.test(name);
 
 const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s.padEnd(n));
 

@@ -1,0 +1,139 @@
+/**
+ * The playground in a real browser (Debian's chromium through playwright-core):
+ * paste a link, see the placeholder, connect, sign in at the local IdP, allow
+ * on the service's consent page, and see the card rendered from the service's
+ * answer. Saves screenshots under test/e2e/artifacts/ (git-ignored).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { simulatorFor } from '#local/notion-simulator/mount.js';
+import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
+import { startLocalSystem } from '#local/system.js';
+import type { LocalSystem } from '#local/system.js';
+
+const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let system: LocalSystem;
+let sim: NotionSimulator;
+let browser: Browser;
+let page: Page;
+const cspViolations: string[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  system = await startLocalSystem({ port: 0, workerWaitSeconds: 1, env: { LOG_LEVEL: 'WARN' }, log: () => undefined });
+  const found = simulatorFor(system.baseUrl);
+  if (!found) throw new Error('the local system did not mount the Notion simulator');
+  sim = found;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.stop();
+});
+
+const taskUrl = (id: number) => `${system.baseUrl}/demo/tasks/${id}`;
+
+describe('playground in a browser', () => {
+  it('goes from placeholder through sign-in and consent to the card', async () => {
+    await page.goto(`${system.baseUrl}/`);
+    await page.fill('#link', taskUrl(1));
+    await page.click('#paste-button');
+    await expect(page.locator('[data-testid=placeholder-card] .card-title').textContent()).resolves.toBe('Task #1');
+    await page.click('[data-action=connect]');
+
+    // The local IdP's login form, then the service's consent page.
+    await page.waitForSelector('input[name=login]');
+    await page.fill('input[name=login]', 'alice');
+    await page.fill('input[name=password]', 'alice-password');
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    const allow = page.locator('button[name=decision][value=allow]');
+    if (await allow.count()) await Promise.all([page.waitForURL(`${system.baseUrl}/`), allow.click()]);
+
+    await page.waitForURL(`${system.baseUrl}/`);
+    const card = page.locator('[data-testid=card]').first();
+    await card.waitFor();
+    const title = await card.locator('.card-title').textContent();
+    expect(title).toBeTruthy();
+    expect(title).not.toBe('Task #1');
+    await expect(page.locator('#connection-status').textContent()).resolves.toBe('Connected');
+    await card.screenshot({ path: join(ARTIFACTS, 'card.png') });
+    await page.screenshot({ path: join(ARTIFACTS, 'playground.png'), fullPage: true });
+
+    // The mention form of the same preview.
+    await page.click('[data-action=toggle-form]');
+    await expect(page.locator('[data-testid=mention] .mention-title').textContent()).resolves.toBe(title);
+    await page.locator('[data-testid=mention]').first().screenshot({ path: join(ARTIFACTS, 'mention.png') });
+    await page.click('[data-action=toggle-form]');
+
+    // The protocol log shows both directions with tokens redacted.
+    const log = (await page.locator('#log').innerText()).toString();
+    expect(log).toContain('Notion → service');
+    expect(log).toContain('service → Notion');
+    await page.locator('#log li details').first().evaluate((d) => ((d as HTMLDetailsElement).open = true));
+    const session = [...sim.log.all()].reverse().find((e) => e.summary.startsWith('Token request'));
+    expect(session).toBeDefined();
+    const html = await page.content();
+    for (const s of [system.env.OAUTH_CLIENT_SECRET, system.env.NOTION_CLIENT_SECRET]) expect(html).not.toContain(s as string);
+  }, 30_000);
+
+  it('renders the service’s data as text, never as markup', async () => {
+    // Rename the task in the demo product to markup, then revisit the page.
+    const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
+    const cookie = as.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const markup = '<img src=x onerror="document.title=\'pwned\'"><b>bold</b>';
+    const edit = await fetch(taskUrl(1), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+      body: new URLSearchParams({ title: markup }).toString(),
+    });
+    expect(edit.status).toBeLessThan(400);
+    await page.reload();
+    await page.waitForFunction(
+      (text) => [...document.querySelectorAll('[data-testid=card] .card-title')].some((n) => n.textContent === text),
+      markup,
+    );
+    expect(await page.locator('[data-testid=card] img[src=x]').count()).toBe(0);
+    expect(await page.locator('[data-testid=card] b').count()).toBe(0);
+    expect(await page.title()).not.toBe('pwned');
+  }, 20_000);
+
+  it('removes a preview and disconnects', async () => {
+    const before = await page.locator('[data-preview-id]').count();
+    await page.locator('[data-action=remove]').first().click();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-preview-id]').length === n - 1, before);
+    await page.fill('#link', taskUrl(2));
+    await page.click('#paste-button');
+    await page.locator('[data-testid=card]').first().waitFor();
+    await page.click('#disconnect');
+    await page.waitForFunction(() => document.getElementById('connection-status')?.textContent === 'Not connected');
+    await expect(page.locator('.stale-note').first().textContent()).resolves.toContain('no longer updates');
+  }, 20_000);
+
+  it('met no Content-Security-Policy violation and no script error', () => {
+    expect(cspViolations).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});

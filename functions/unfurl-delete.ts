@@ -6,14 +6,14 @@
  *                                  access_token / refresh_token / token → connection revoked; always 200.
  */
 import { z } from 'zod';
-import { authenticateBearer, parseBearer } from '#core/oauth/access-token.js';
-import { accessTokenSettings } from '#core/oauth/settings.js';
-import { removeSubscription, revokeByTokens, type DeleteDependencies } from '#core/unfurl/delete.js';
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
+import { authenticateBearer, parseBearer } from '#core/oauth/access-token.js';
+import { accessTokenSettings } from '#core/oauth/settings.js';
+import { type DeleteDependencies, removeSubscription, revokeByTokens } from '#core/unfurl/delete.js';
 import { getConfig } from '#shared/config.js';
 import { AppError, BadRequestError, MethodNotAllowedError, NotFoundError } from '#shared/errors.js';
-import { empty, httpHandler, type HttpRequest } from '#shared/http.js';
+import { empty, type HttpRequest, httpHandler } from '#shared/http.js';
 import { logger } from '#shared/observability.js';
 
 const uriSchema = z.string().min(1).max(8192);
@@ -50,7 +50,10 @@ const deletedToken = async (request: HttpRequest, deps: DeleteDependencies) => {
     refreshToken: stringField(body, 'refresh_token'),
     token: stringField(body, 'token'),
   });
-  logger.info('deleted-token callback handled', { connections: report.connectionIds, subscriptionsRemoved: report.subscriptionsRemoved });
+  logger.info('deleted-token callback handled', {
+    connections: report.connectionIds,
+    subscriptionsRemoved: report.subscriptionsRemoved,
+  });
   return empty(200);
 };
 
@@ -62,7 +65,8 @@ export const createUnfurlDeleteHandler = (deps: () => DeleteDependencies) =>
         return deleteUnfurl(request, deps());
       }
       if (request.path === '/deleted-token') {
-        if (request.method !== 'DELETE' && request.method !== 'POST') throw new MethodNotAllowedError(['DELETE', 'POST']);
+        if (request.method !== 'DELETE' && request.method !== 'POST')
+          throw new MethodNotAllowedError(['DELETE', 'POST']);
         return deletedToken(request, deps());
       }
       throw new NotFoundError();
@@ -73,7 +77,12 @@ export const createUnfurlDeleteHandler = (deps: () => DeleteDependencies) =>
     onError: async (request) => {
       const error = request.error;
       const path = request.event.rawPath ?? '';
-      if (path === '/deleted-token' && error instanceof AppError && error.statusCode < 500 && error.statusCode !== 405) {
+      if (
+        path === '/deleted-token' &&
+        error instanceof AppError &&
+        error.statusCode < 500 &&
+        error.statusCode !== 405
+      ) {
         logger.info('deleted-token callback with an unreadable request', { reason: error.message });
         return empty(200);
       }

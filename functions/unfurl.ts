@@ -7,15 +7,15 @@
  * snapshot to fall back on yields 503.
  */
 import { z } from 'zod';
-import { authenticateBearer, type AccessTokenSettings } from '#core/oauth/access-token.js';
+import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
+import { loadSecret } from '#adapters/oidc/secrets.js';
+import { type AccessTokenSettings, authenticateBearer } from '#core/oauth/access-token.js';
 import { accessTokenSettings } from '#core/oauth/settings.js';
 import type { Clock, ConnectionStore } from '#core/ports.js';
 import { upstreamCredentials } from '#core/sources/credentials.js';
 import { sourceAdapterFromConfig } from '#core/sources/registry.js';
 import { rulesFromConfig } from '#core/unfurl/rules.js';
-import { unfurlUri, type UnfurlDependencies } from '#core/unfurl/unfurl.js';
-import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
-import { loadSecret } from '#adapters/oidc/secrets.js';
+import { type UnfurlDependencies, unfurlUri } from '#core/unfurl/unfurl.js';
 import { getConfig } from '#shared/config.js';
 import { AppError, BadRequestError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
@@ -48,7 +48,8 @@ export const createUnfurlHandler = (deps: () => UnfurlHandlerDependencies) =>
     const d = deps();
     const connection = await authenticateBearer(request.headers.authorization, d);
     const parsed = bodySchema.safeParse(request.body);
-    if (!parsed.success) throw new BadRequestError(parsed.error.issues[0]?.message ?? 'Body must be {"uri": "..."}', 'invalid_request');
+    if (!parsed.success)
+      throw new BadRequestError(parsed.error.issues[0]?.message ?? 'Body must be {"uri": "..."}', 'invalid_request');
     const answer = await unfurlUri(d, connection, parsed.data.uri);
     logger.info('unfurl', { outcome: answer.outcome, connectionId: connection.id });
     if (answer.outcome === 'unavailable') throw new SourceUnavailableResponseError();

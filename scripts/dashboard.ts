@@ -14,12 +14,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { validateAttributes } from '#core/unfurl/attributes.js';
+import {
+  checkSamples,
+  compilePattern,
+  rulesFromConfig,
+  substituteDeep,
+  type UnfurlIntegration,
+} from '#core/unfurl/rules.js';
 import { ENV } from '#lib/env-names.js';
 import { ROUTES } from '#lib/routes.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
 import { DEFAULT_PORT, localDefaults } from '#local/defaults.js';
-import { validateAttributes } from '#core/unfurl/attributes.js';
-import { checkSamples, compilePattern, rulesFromConfig, substituteDeep, type UnfurlIntegration } from '#core/unfurl/rules.js';
 import { parseConfig } from '#shared/config.js';
 
 export interface DashboardValues {
@@ -52,9 +58,13 @@ export const stackOutputs = (file: unknown): { stack: string; outputs: Record<st
 };
 
 /** Builds the values from the environment and, when given, a CDK outputs file's contents. */
-export const dashboardValues = (env: Readonly<Record<string, string | undefined>>, outputsFile?: unknown): DashboardValues => {
+export const dashboardValues = (
+  env: Readonly<Record<string, string | undefined>>,
+  outputsFile?: unknown,
+): DashboardValues => {
   const deployed = outputsFile === undefined ? undefined : stackOutputs(outputsFile);
-  if (outputsFile !== undefined && !deployed) throw new Error(`the outputs file has no stack with the output ${OUTPUTS.authorizeUrl}`);
+  if (outputsFile !== undefined && !deployed)
+    throw new Error(`the outputs file has no stack with the output ${OUTPUTS.authorizeUrl}`);
   if (deployed) {
     const o = deployed.outputs;
     const need = (key: string): string => {
@@ -109,7 +119,8 @@ export const ruleProblems = (integration: UnfurlIntegration): string[] => {
       continue;
     }
     const check = validateAttributes(substituteDeep(rule.placeholder, groups));
-    if (!check.ok) problems.push(`Rule "${rule.name}": placeholder attributes are not valid: ${check.problems.join('; ')}`);
+    if (!check.ok)
+      problems.push(`Rule "${rule.name}": placeholder attributes are not valid: ${check.problems.join('; ')}`);
   }
   return problems;
 };
@@ -151,12 +162,16 @@ export const main = (argv: readonly string[], env: Readonly<Record<string, strin
   const i = argv.indexOf('--outputs');
   const outputsPath = resolve(i >= 0 && argv[i + 1] ? argv[i + 1]! : 'cdk-outputs.json');
   try {
-    const outputsFile = existsSync(outputsPath) ? (JSON.parse(readFileSync(outputsPath, 'utf8')) as unknown) : undefined;
+    const outputsFile = existsSync(outputsPath)
+      ? (JSON.parse(readFileSync(outputsPath, 'utf8')) as unknown)
+      : undefined;
     const values = dashboardValues(env, outputsFile);
     process.stdout.write(argv.includes('--json') ? `${JSON.stringify(values, null, 2)}\n` : renderDashboard(values));
     const problems = ruleProblems(values.integration);
     if (problems.length > 0) {
-      process.stderr.write(`\nThe unfurl rules are not valid; Notion would refuse them:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      process.stderr.write(
+        `\nThe unfurl rules are not valid; Notion would refuse them:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`,
+      );
       return 1;
     }
     return 0;

@@ -22,7 +22,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jwtVerify } from 'jose';
 import { demoApiAudience, SERVICE_ASSERTION_ISSUER } from '#core/sources/demo-product.js';
 import { DEMO_USERS, findDemoUserByLogin, findDemoUserBySubject } from '#local/demo-users.js';
-import { STATUSES, TaskStore, taskJson, type Priority, type Task, type TaskEdit, type TaskStatus } from './tasks.js';
+import { type Priority, STATUSES, type Task, type TaskEdit, type TaskStatus, TaskStore, taskJson } from './tasks.js';
 
 /** One edit of a task, as published to task-change listeners. */
 export interface TaskChange {
@@ -58,7 +58,13 @@ const USER_COOKIE = 'demo_user';
 
 const escapeHtml = (value: string): string => value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-const send = (res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}) => {
+const send = (
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+) => {
   res.writeHead(status, {
     'content-type': type,
     'content-length': String(Buffer.byteLength(body)),
@@ -72,7 +78,8 @@ const send = (res: ServerResponse, status: number, type: string, body: string | 
 const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers);
 
-const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; media-src 'self'; object-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'";
+const PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; media-src 'self'; object-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'";
 
 const page = (title: string, body: string): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Demo Tasks</title>
@@ -232,39 +239,46 @@ export class DemoProduct {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.slice(this.basePath.length) || '/';
     const method = req.method ?? 'GET';
-    let m: RegExpExecArray | null;
 
     if (path.startsWith('/api/')) return this.api(req, res, path, method);
     if (path === '/outage' && method === 'POST') {
       const raw = await readBody(req, 1024);
       const mode = new URLSearchParams(raw ?? '').get('mode');
-      if (mode !== 'up' && mode !== 'down' && mode !== 'slow') return send(res, 400, 'text/plain; charset=utf-8', 'mode must be up, down or slow');
+      if (mode !== 'up' && mode !== 'down' && mode !== 'slow')
+        return send(res, 400, 'text/plain; charset=utf-8', 'mode must be up, down or slow');
       this.setOutage(mode);
       return send(res, 303, 'text/plain; charset=utf-8', '', { location: `${this.basePath}/` });
     }
 
     if (method === 'GET' && (path === '/' || path === '')) return this.index(req, res);
-    if (method === 'GET' && (m = /^\/as\/([a-z]{1,20})$/.exec(path))) {
-      const user = findDemoUserByLogin(m[1] ?? '');
+    const asUser = /^\/as\/([a-z]{1,20})$/.exec(path);
+    if (method === 'GET' && asUser) {
+      const user = findDemoUserByLogin(asUser[1] ?? '');
       if (!user) return send(res, 404, 'text/plain; charset=utf-8', 'No such demo user');
       return send(res, 303, 'text/plain; charset=utf-8', '', {
         location: `${this.basePath}/`,
         'set-cookie': `${USER_COOKIE}=${user.subject}; Path=${this.basePath || '/'}; HttpOnly; SameSite=Lax`,
       });
     }
-    if ((m = /^\/tasks\/(\d{1,12})$/.exec(path))) {
-      const id = m[1] ?? '';
+    const taskPath = /^\/tasks\/(\d{1,12})$/.exec(path);
+    if (taskPath) {
+      const id = taskPath[1] ?? '';
       if (method === 'GET') return this.taskPage(req, res, id);
       if (method === 'POST') return this.taskEdit(req, res, id);
       return send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed', { allow: 'GET, POST' });
     }
-    if (method === 'GET' && (m = /^\/tasks\/(\d{1,12})\/card$/.exec(path))) return this.card(res, m[1] ?? '');
-    if (method === 'GET' && (m = /^\/assets\/tasks\/(\d{1,12})\.svg$/.exec(path))) {
-      const task = this.publicTask(m[1] ?? '');
+    const cardPath = /^\/tasks\/(\d{1,12})\/card$/.exec(path);
+    if (method === 'GET' && cardPath) return this.card(res, cardPath[1] ?? '');
+    const svgPath = /^\/assets\/tasks\/(\d{1,12})\.svg$/.exec(path);
+    if (method === 'GET' && svgPath) {
+      const task = this.publicTask(svgPath[1] ?? '');
       if (!task) return send(res, 404, 'text/plain; charset=utf-8', 'Not found');
-      return send(res, 200, 'image/svg+xml', taskSvg(task), { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" });
+      return send(res, 200, 'image/svg+xml', taskSvg(task), {
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+      });
     }
-    if (method === 'GET' && path === '/assets/plan.pdf') return send(res, 200, 'application/pdf', pdfFile('Quarterly plan (demo)'));
+    if (method === 'GET' && path === '/assets/plan.pdf')
+      return send(res, 200, 'application/pdf', pdfFile('Quarterly plan (demo)'));
     if (method === 'GET' && path === '/assets/chime.wav') return send(res, 200, 'audio/wav', wavFile());
     return send(res, 404, 'text/plain; charset=utf-8', 'Not found');
   }
@@ -326,35 +340,58 @@ export class DemoProduct {
 
   private userSwitcher(subject: string): string {
     return `<div class="who">Viewing as ${DEMO_USERS.map((u) =>
-      u.subject === subject ? `<b>${escapeHtml(u.login)}</b>` : `<a href="${this.basePath}/as/${u.login}">${escapeHtml(u.login)}</a>`,
+      u.subject === subject
+        ? `<b>${escapeHtml(u.login)}</b>`
+        : `<a href="${this.basePath}/as/${u.login}">${escapeHtml(u.login)}</a>`,
     ).join(' · ')}</div>`;
   }
 
-  private index(req: IncomingMessage, res: ServerResponse): void {
+  private index(req: IncomingMessage, res: ServerResponse) {
     const subject = this.viewer(req);
     const rows = this.store
       .list()
       .map((t) => {
         const r = this.store.read(t.id, subject);
-        const label = r.outcome === 'found' ? escapeHtml(t.title) : r.outcome === 'gone' ? '<i>archived</i>' : '<i>private</i>';
+        const label =
+          r.outcome === 'found' ? escapeHtml(t.title) : r.outcome === 'gone' ? '<i>archived</i>' : '<i>private</i>';
         const status = r.outcome === 'found' ? escapeHtml(STATUSES[t.status].name) : '';
         return `<tr><td><a href="${this.basePath}/tasks/${t.id}">#${t.id}</a></td><td>${label}</td><td>${status}</td></tr>`;
       })
       .join('');
-    send(res, 200, 'text/html; charset=utf-8', page('Tasks', `${this.userSwitcher(subject)}<h1>Demo Tasks</h1>
+    send(
+      res,
+      200,
+      'text/html; charset=utf-8',
+      page(
+        'Tasks',
+        `${this.userSwitcher(subject)}<h1>Demo Tasks</h1>
 <p>Paste a task link into the Notion playground to see its preview. Edit a task to see the preview update.</p>
 <table><tr><th>Id</th><th>Title</th><th>Status</th></tr>${rows}</table>
 <h2>Outage</h2><p>The task API is <b>${this.outage}</b>. While it is down or slow, previews show their last snapshot and its age.</p>
-<form method="post" action="${this.basePath}/outage">${(['up', 'down', 'slow'] as const).map((m) => `<button name="mode" value="${m}">${m}</button> `).join('')}</form>`), { 'content-security-policy': PAGE_CSP });
+<form method="post" action="${this.basePath}/outage">${(['up', 'down', 'slow'] as const).map((m) => `<button name="mode" value="${m}">${m}</button> `).join('')}</form>`,
+      ),
+      { 'content-security-policy': PAGE_CSP },
+    );
   }
 
-  private taskPage(req: IncomingMessage, res: ServerResponse, id: string, notice = ''): void {
+  private taskPage(req: IncomingMessage, res: ServerResponse, id: string, notice = '') {
     const subject = this.viewer(req);
     const r = this.store.read(id, subject);
     const headers = { 'content-security-policy': PAGE_CSP };
     if (r.outcome !== 'found') {
-      const [status, text] = r.outcome === 'gone' ? [410, 'This task was archived.'] : r.outcome === 'forbidden' ? [403, 'You do not have access to this task.'] : [404, 'No such task.'];
-      return send(res, status, 'text/html; charset=utf-8', page('Task', `${this.userSwitcher(subject)}<p>${text}</p><p><a href="${this.basePath}/">All tasks</a></p>`), headers);
+      const [status, text] =
+        r.outcome === 'gone'
+          ? [410, 'This task was archived.']
+          : r.outcome === 'forbidden'
+            ? [403, 'You do not have access to this task.']
+            : [404, 'No such task.'];
+      return send(
+        res,
+        status,
+        'text/html; charset=utf-8',
+        page('Task', `${this.userSwitcher(subject)}<p>${text}</p><p><a href="${this.basePath}/">All tasks</a></p>`),
+        headers,
+      );
     }
     const t = r.task;
     const json = taskJson(t, this.base);
@@ -365,7 +402,13 @@ export class DemoProduct {
         ? `<p><img src="${escapeHtml(json.embed.url)}" alt="" width="320"></p>`
         : `<p>Attachment (${json.embed.kind}): <a href="${escapeHtml(json.embed.url)}">${escapeHtml(json.embed.url)}</a></p>`
       : '';
-    send(res, 200, 'text/html; charset=utf-8', page(t.title, `${this.userSwitcher(subject)}
+    send(
+      res,
+      200,
+      'text/html; charset=utf-8',
+      page(
+        t.title,
+        `${this.userSwitcher(subject)}
 <p><a href="${this.basePath}/">All tasks</a></p>${notice ? `<p role="status">${escapeHtml(notice)}</p>` : ''}
 <h1>#${t.id} ${escapeHtml(t.title)}</h1>
 <p><span class="pill" style="background:${json.status.color}">${escapeHtml(json.status.name)}</span>
@@ -374,12 +417,17 @@ export class DemoProduct {
 <h2>Edit</h2>
 <form method="post" action="${this.basePath}/tasks/${t.id}">
 <label for="title">Title</label><input id="title" name="title" value="${escapeHtml(t.title)}" maxlength="300" required>
-<label for="status">Status</label><select id="status" name="status">${Object.entries(STATUSES).map(([k, v]) => option(k, v.name, t.status)).join('')}</select>
+<label for="status">Status</label><select id="status" name="status">${Object.entries(STATUSES)
+          .map(([k, v]) => option(k, v.name, t.status))
+          .join('')}</select>
 <label for="assignee">Assignee</label><select id="assignee" name="assignee">${option('', 'Unassigned', t.assignee)}${DEMO_USERS.map((u) => option(u.subject, u.name, t.assignee)).join('')}</select>
 <label for="due">Due</label><input id="due" name="due" type="date" value="${escapeHtml(t.due ?? '')}">
 <label for="priority">Priority</label><select id="priority" name="priority">${['low', 'medium', 'high'].map((p) => option(p, p, t.priority)).join('')}</select>
 <label for="description">Description</label><textarea id="description" name="description" rows="4" maxlength="4000">${escapeHtml(t.description)}</textarea>
-<p><button type="submit">Save</button></p></form>`), headers);
+<p><button type="submit">Save</button></p></form>`,
+      ),
+      headers,
+    );
   }
 
   private async taskEdit(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
@@ -410,12 +458,21 @@ export class DemoProduct {
     send(res, 303, 'text/plain; charset=utf-8', '', { location: `${this.basePath}/tasks/${id}` });
   }
 
-  private card(res: ServerResponse, id: string): void {
+  private card(res: ServerResponse, id: string) {
     const task = this.publicTask(id);
     if (!task) return send(res, 404, 'text/plain; charset=utf-8', 'Not found');
     const s = STATUSES[task.status];
-    send(res, 200, 'text/html; charset=utf-8', page(task.title, `<h2>#${task.id} ${escapeHtml(task.title)}</h2>
+    send(
+      res,
+      200,
+      'text/html; charset=utf-8',
+      page(
+        task.title,
+        `<h2>#${task.id} ${escapeHtml(task.title)}</h2>
 <p><span class="pill" style="background:${s.color}">${escapeHtml(s.name)}</span> · due ${escapeHtml(task.due ?? '—')}</p>
-<p>${escapeHtml(task.description)}</p>`), { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *" });
+<p>${escapeHtml(task.description)}</p>`,
+      ),
+      { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *" },
+    );
   }
 }

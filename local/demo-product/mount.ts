@@ -6,8 +6,9 @@
  * and `createMount` (what local/mounts.ts lists) registers those in
  * `taskChangeListeners(context)`.
  */
-import type { LocalMount, MountContext, MountFactory } from '#local/mount.js';
+
 import { ENV } from '#lib/env-names.js';
+import type { LocalMount, MountContext, MountFactory } from '#local/mount.js';
 import { DemoProduct, type TaskChangeListener } from './app.js';
 
 export const DEMO_PREFIX = '/demo';

@@ -50,7 +50,8 @@ export const seedTasks = (now: number): Task[] => [
     assignee: 'u-alice',
     due: '2026-12-15',
     priority: 'high',
-    description: 'Paste a task link into Notion and see its status, assignee and due date.\nUpdates arrive when the task changes.',
+    description:
+      'Paste a task link into Notion and see its status, assignee and due date.\nUpdates arrive when the task changes.',
     embed: { kind: 'image', path: '/assets/tasks/1.svg' },
     visibleTo: 'everyone',
     archived: false,
@@ -184,12 +185,17 @@ export const taskJson = (task: Task, baseUrl: string): DemoTaskJson => ({
   title: task.title,
   url: `${baseUrl}/tasks/${task.id}`,
   status: STATUSES[task.status],
-  assignee: task.assignee ? { subject: task.assignee, name: findDemoUserBySubject(task.assignee)?.name ?? task.assignee } : null,
+  assignee: task.assignee
+    ? { subject: task.assignee, name: findDemoUserBySubject(task.assignee)?.name ?? task.assignee }
+    : null,
   due: task.due,
   updatedAt: new Date(task.updatedAt).toISOString(),
   priority: task.priority,
   description: task.description,
   embed: task.embed
-    ? { kind: task.embed.kind, url: /^https?:/.test(task.embed.path) ? task.embed.path : `${baseUrl}${task.embed.path}` }
+    ? {
+        kind: task.embed.kind,
+        url: /^https?:/.test(task.embed.path) ? task.embed.path : `${baseUrl}${task.embed.path}`,
+      }
     : null,
 });

@@ -11,15 +11,15 @@ import { SignJWT } from 'jose';
 import { attr, hexColor, type UnfurlAttribute } from '#core/unfurl/attributes.js';
 import type { RuleMatch } from '#core/unfurl/rules.js';
 import {
+  type FetchFunction,
   fetchSource,
   outcomeForStatus,
-  readJson,
-  SourceUnavailableError,
-  type FetchFunction,
   type PreviewModel,
   type ResolveContext,
   type ResolveOutcome,
+  readJson,
   type SourceAdapter,
+  SourceUnavailableError,
   type UserIdentity,
 } from './source-adapter.js';
 
@@ -69,7 +69,11 @@ export const taskPreview = (task: DemoTaskJson): PreviewModel => {
     task.due ? attr.date('due', 'Due', task.due, 'secondary') : undefined,
     attr.datetime('updated', 'Updated', task.updatedAt, 'secondary'),
     attr.plainText('assignee', 'Assignee', task.assignee?.name ?? 'Unassigned', 'avatar'),
-    attr.color('priority', `Priority: ${task.priority}`, hexColor(PRIORITY_COLOURS[task.priority] ?? '#9aa0a6') ?? { r: 0, g: 0, b: 0 }),
+    attr.color(
+      'priority',
+      `Priority: ${task.priority}`,
+      hexColor(PRIORITY_COLOURS[task.priority] ?? '#9aa0a6') ?? { r: 0, g: 0, b: 0 },
+    ),
     task.description ? attr.plainText('description', 'Description', task.description, 'body') : undefined,
   ];
   if (task.embed) {
@@ -158,7 +162,12 @@ export const demoProductAdapter = (options: DemoAdapterOptions): SourceAdapter =
   const client = demoTaskClient(options);
   return {
     name: 'demo',
-    async resolve(match: RuleMatch, identity: UserIdentity, _credentials, context: ResolveContext): Promise<ResolveOutcome> {
+    async resolve(
+      match: RuleMatch,
+      identity: UserIdentity,
+      _credentials,
+      context: ResolveContext,
+    ): Promise<ResolveOutcome> {
       const id = taskIdOf(match);
       if (id === undefined) return { outcome: 'not_found' };
       const lookup = await client.getTask(id, identity, context.signal);

@@ -24,7 +24,7 @@
  * and the update worker both call it.
  */
 import { attr, type UnfurlAttribute } from '#core/unfurl/attributes.js';
-import { demoTaskClient, taskIdOf, type DemoAdapterOptions } from './demo-product.js';
+import { type DemoAdapterOptions, demoTaskClient, taskIdOf } from './demo-product.js';
 import type { ResolveOutcome, SourceAdapter } from './source-adapter.js';
 
 const OVERDUE = { r: 217, g: 48, b: 37 };
@@ -47,8 +47,18 @@ export const exampleCustomAdapter = (options: DemoAdapterOptions): SourceAdapter
       const mine = task.assignee?.subject === identity.subject;
       const attributes: (UnfurlAttribute | undefined)[] = [
         attr.plainText('identifier', 'Task', `#${task.id}`, 'identifier'),
-        attr.enum('schedule', 'Schedule', overdue ? 'Overdue' : done ? 'Done' : 'On track', overdue ? OVERDUE : ON_TRACK),
-        attr.plainText('assignee', 'Assignee', mine ? 'Assigned to you' : (task.assignee?.name ?? 'Unassigned'), 'secondary'),
+        attr.enum(
+          'schedule',
+          'Schedule',
+          overdue ? 'Overdue' : done ? 'Done' : 'On track',
+          overdue ? OVERDUE : ON_TRACK,
+        ),
+        attr.plainText(
+          'assignee',
+          'Assignee',
+          mine ? 'Assigned to you' : (task.assignee?.name ?? 'Unassigned'),
+          'secondary',
+        ),
         task.due ? attr.date('due', 'Due', task.due) : undefined,
       ];
       return { outcome: 'found', model: { title: task.title, attributes } };

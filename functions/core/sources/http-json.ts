@@ -25,17 +25,25 @@
  * 404 → not_found; 410 → gone; anything else → source unavailable.
  */
 import { z } from 'zod';
-import { attr, hexColor, SECTION_KINDS, type AttributeKind, type Rgb, type Section, type UnfurlAttribute } from '#core/unfurl/attributes.js';
+import {
+  type AttributeKind,
+  attr,
+  hexColor,
+  type Rgb,
+  SECTION_KINDS,
+  type Section,
+  type UnfurlAttribute,
+} from '#core/unfurl/attributes.js';
 import type { RuleMatch } from '#core/unfurl/rules.js';
 import { ConfigError } from '#shared/errors.js';
 import {
+  type FetchFunction,
   fetchSource,
   outcomeForStatus,
-  readJson,
-  SourceUnavailableError,
-  type FetchFunction,
   type ResolveOutcome,
+  readJson,
   type SourceAdapter,
+  SourceUnavailableError,
 } from './source-adapter.js';
 
 const KINDS = ['plain_text', 'enum', 'date', 'datetime', 'color', 'image', 'video', 'audio', 'html', 'pdf'] as const;
@@ -43,7 +51,11 @@ type MappedKind = (typeof KINDS)[number];
 
 const attributeMapping = z
   .object({
-    id: z.string().min(1).max(100).refine((v) => v !== 'title' && v !== 'dev', 'ids "title" and "dev" are reserved'),
+    id: z
+      .string()
+      .min(1)
+      .max(100)
+      .refine((v) => v !== 'title' && v !== 'dev', 'ids "title" and "dev" are reserved'),
     name: z.string().max(200),
     kind: z.enum(KINDS),
     section: z.enum(Object.keys(SECTION_KINDS) as [Section, ...Section[]]).optional(),
@@ -93,7 +105,9 @@ export const parseHttpJsonMapping = (input: unknown): HttpJsonMapping => {
   }
   const parsed = mappingSchema.safeParse(value);
   if (!parsed.success) {
-    throw new ConfigError(`SOURCE_HTTP_MAPPING: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(
+      `SOURCE_HTTP_MAPPING: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 };
@@ -103,7 +117,7 @@ export const pick = (data: unknown, path: string): unknown => {
   let cur: unknown = data;
   for (const part of path.split('.')) {
     if (cur === null || typeof cur !== 'object') return undefined;
-    if (!Object.prototype.hasOwnProperty.call(cur, part)) return undefined;
+    if (!Object.hasOwn(cur, part)) return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }
   return cur;
@@ -161,7 +175,9 @@ export interface HttpJsonAdapterOptions {
 /** The URL to fetch for a match, or undefined when it would leave the base URL. */
 export const requestUrl = (baseUrl: string, path: string, match: RuleMatch): string | undefined => {
   const base = new URL(baseUrl.replace(/\/+$/, ''));
-  const filled = path.replace(/\$<([A-Za-z_$][\w$]*)>/g, (_, name: string) => encodeURIComponent(match.groups[name] ?? ''));
+  const filled = path.replace(/\$<([A-Za-z_$][\w$]*)>/g, (_, name: string) =>
+    encodeURIComponent(match.groups[name] ?? ''),
+  );
   let url: URL;
   try {
     url = new URL(`${base.href.replace(/\/+$/, '')}${filled}`);
@@ -169,7 +185,8 @@ export const requestUrl = (baseUrl: string, path: string, match: RuleMatch): str
     return undefined;
   }
   const basePath = base.pathname.replace(/\/+$/, '');
-  if (url.origin !== base.origin || !(url.pathname === basePath || url.pathname.startsWith(`${basePath}/`))) return undefined;
+  if (url.origin !== base.origin || !(url.pathname === basePath || url.pathname.startsWith(`${basePath}/`)))
+    return undefined;
   return url.href;
 };
 
@@ -196,7 +213,8 @@ export const httpJsonAdapter = (options: HttpJsonAdapterOptions): SourceAdapter 
       }
       const data = await readJson(response);
       const title = asText(pick(data, mapping.title));
-      if (title === undefined) throw new SourceUnavailableError(`source answer lacks the title field "${mapping.title}"`);
+      if (title === undefined)
+        throw new SourceUnavailableError(`source answer lacks the title field "${mapping.title}"`);
       return {
         outcome: 'found',
         model: {

@@ -8,10 +8,11 @@
  * A custom adapter is registered by adding one line to SOURCE_ADAPTERS (a
  * static import keeps it in the Lambda bundle).
  */
+
+import { ENV } from '#lib/env-names.js';
 import type { Config } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
-import { ENV } from '#lib/env-names.js';
-import { demoProductAdapter, type DemoAdapterOptions } from './demo-product.js';
+import { type DemoAdapterOptions, demoProductAdapter } from './demo-product.js';
 import { exampleCustomAdapter } from './example-custom.js';
 import { httpJsonAdapter, parseHttpJsonMapping } from './http-json.js';
 import type { FetchFunction, SourceAdapter } from './source-adapter.js';
@@ -39,16 +40,22 @@ export const SOURCE_ADAPTERS: Readonly<Record<string, SourceAdapterFactory>> = {
     const baseUrl = config.unfurl.sourceBaseUrl;
     if (!baseUrl) throw new ConfigError(`Missing required setting ${ENV.SOURCE_BASE_URL}`);
     if (!config.unfurl.httpMapping) throw new ConfigError(`Missing required setting ${ENV.SOURCE_HTTP_MAPPING}`);
-    return httpJsonAdapter({ baseUrl, mapping: parseHttpJsonMapping(config.unfurl.httpMapping), ...(fetch ? { fetch } : {}) });
+    return httpJsonAdapter({
+      baseUrl,
+      mapping: parseHttpJsonMapping(config.unfurl.httpMapping),
+      ...(fetch ? { fetch } : {}),
+    });
   },
 };
 
 /** The adapter named by SOURCE_ADAPTER; throws a ConfigError for an unknown name. */
 export const sourceAdapterFromConfig = (env: SourceAdapterEnvironment): SourceAdapter => {
   const name = env.config.unfurl.sourceAdapter;
-  const factory = Object.prototype.hasOwnProperty.call(SOURCE_ADAPTERS, name) ? SOURCE_ADAPTERS[name] : undefined;
+  const factory = Object.hasOwn(SOURCE_ADAPTERS, name) ? SOURCE_ADAPTERS[name] : undefined;
   if (!factory) {
-    throw new ConfigError(`${ENV.SOURCE_ADAPTER}: unknown adapter "${name}" (known: ${Object.keys(SOURCE_ADAPTERS).join(', ')})`);
+    throw new ConfigError(
+      `${ENV.SOURCE_ADAPTER}: unknown adapter "${name}" (known: ${Object.keys(SOURCE_ADAPTERS).join(', ')})`,
+    );
   }
   return factory(env);
 };

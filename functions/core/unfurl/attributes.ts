@@ -109,7 +109,11 @@ export const hexColor = (hex: string): Rgb | undefined => {
   const m = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(hex.trim());
   if (!m?.[1]) return undefined;
   const h = m[1].length === 3 ? [...m[1]].map((c) => c + c).join('') : m[1];
-  return rgb(Number.parseInt(h.slice(0, 2), 16), Number.parseInt(h.slice(2, 4), 16), Number.parseInt(h.slice(4, 6), 16));
+  return rgb(
+    Number.parseInt(h.slice(0, 2), 16),
+    Number.parseInt(h.slice(2, 4), 16),
+    Number.parseInt(h.slice(4, 6), 16),
+  );
 };
 
 const isRgb = (v: unknown): v is Rgb => {
@@ -177,7 +181,13 @@ const inline = (
   body: { value: string | Rgb; section: Section; color?: Rgb },
 ): InlineAttribute => ({ id: cleanId(id), name: cleanName(name), type: 'inline', inline: { [kind]: body } });
 
-const embed = (id: string, name: string, kind: EmbedKind, src: string, section: Section): EmbedAttribute | undefined => {
+const embed = (
+  id: string,
+  name: string,
+  kind: EmbedKind,
+  src: string,
+  section: Section,
+): EmbedAttribute | undefined => {
   const url = toUrl(src);
   return url === undefined
     ? undefined
@@ -191,19 +201,33 @@ export const attr = {
 
   /** The required developer attribute (§4.2): a plain_text in `secondary`. */
   dev: (value: string, name = 'Developer Name'): InlineAttribute =>
-    inline('dev', name, 'plain_text', { value: trimText(value.trim() === '' ? 'Unknown' : value), section: 'secondary' }),
+    inline('dev', name, 'plain_text', {
+      value: trimText(value.trim() === '' ? 'Unknown' : value),
+      section: 'secondary',
+    }),
 
   plainText: (id: string, name: string, value: string, section: SectionOf<'plain_text'>): InlineAttribute =>
     inline(id, name, 'plain_text', { value: trimText(value), section }),
 
-  enum: (id: string, name: string, value: string, color?: Rgb, section: SectionOf<'enum'> = 'primary'): InlineAttribute =>
+  enum: (
+    id: string,
+    name: string,
+    value: string,
+    color?: Rgb,
+    section: SectionOf<'enum'> = 'primary',
+  ): InlineAttribute =>
     inline(id, name, 'enum', {
       value: trimText(value),
       section,
       ...(color ? { color: rgb(color.r, color.g, color.b) } : {}),
     }),
 
-  date: (id: string, name: string, value: string | Date, section: SectionOf<'date'> = 'secondary'): InlineAttribute | undefined => {
+  date: (
+    id: string,
+    name: string,
+    value: string | Date,
+    section: SectionOf<'date'> = 'secondary',
+  ): InlineAttribute | undefined => {
     const v = toDate(value);
     return v === undefined ? undefined : inline(id, name, 'date', { value: v, section });
   },
@@ -221,7 +245,8 @@ export const attr = {
   color: (id: string, name: string, value: Rgb, section: SectionOf<'color'> = 'entity'): InlineAttribute =>
     inline(id, name, 'color', { value: rgb(value.r, value.g, value.b), section }),
 
-  image: (id: string, name: string, src: string, section: SectionOf<'image'> = 'embed') => embed(id, name, 'image', src, section),
+  image: (id: string, name: string, src: string, section: SectionOf<'image'> = 'embed') =>
+    embed(id, name, 'image', src, section),
   video: (id: string, name: string, src: string) => embed(id, name, 'video', src, 'embed'),
   audio: (id: string, name: string, src: string) => embed(id, name, 'audio', src, 'embed'),
   html: (id: string, name: string, src: string) => embed(id, name, 'html', src, 'embed'),
@@ -296,14 +321,17 @@ const validateOne = (a: unknown, i: number, problems: string[]): void => {
   const s = sub as Record<string, unknown>;
   const section = s.section;
   if (typeof section !== 'string' || !SECTIONS.has(section)) problems.push(`${at}: unknown section ${String(section)}`);
-  else if (!SECTION_KINDS[section as Section].includes(kind)) problems.push(`${at}: ${kind} may not render in section ${section}`);
+  else if (!SECTION_KINDS[section as Section].includes(kind))
+    problems.push(`${at}: ${kind} may not render in section ${section}`);
   if (type === 'embed') {
-    if (typeof b.src_url !== 'string' || toUrl(b.src_url) === undefined) problems.push(`${at}: src_url must be an http(s) URL of at most ${MAX_URL_LENGTH} characters`);
+    if (typeof b.src_url !== 'string' || toUrl(b.src_url) === undefined)
+      problems.push(`${at}: src_url must be an http(s) URL of at most ${MAX_URL_LENGTH} characters`);
     for (const k of Object.keys(s)) if (k !== 'section') problems.push(`${at}: unexpected field "${kind}.${k}"`);
     return;
   }
   for (const k of Object.keys(s)) {
-    if (k !== 'section' && k !== 'value' && !(k === 'color' && kind === 'enum')) problems.push(`${at}: unexpected field "${kind}.${k}"`);
+    if (k !== 'section' && k !== 'value' && !(k === 'color' && kind === 'enum'))
+      problems.push(`${at}: unexpected field "${kind}.${k}"`);
   }
   const v = s.value;
   switch (kind) {
@@ -318,17 +346,19 @@ const validateOne = (a: unknown, i: number, problems: string[]): void => {
       break;
     default:
       if (typeof v !== 'string') problems.push(`${at}: value must be a string`);
-      else if (Array.from(v).length > MAX_TEXT_LENGTH) problems.push(`${at}: value longer than ${MAX_TEXT_LENGTH} characters`);
+      else if (Array.from(v).length > MAX_TEXT_LENGTH)
+        problems.push(`${at}: value longer than ${MAX_TEXT_LENGTH} characters`);
       else if (kind === 'title' && v.trim() === '') problems.push(`${at}: title must not be empty`);
   }
-  if (kind === 'enum' && s.color !== undefined && !isRgb(s.color)) problems.push(`${at}: enum color must be {r,g,b} integers 0-255`);
+  if (kind === 'enum' && s.color !== undefined && !isRgb(s.color))
+    problems.push(`${at}: enum color must be {r,g,b} integers 0-255`);
 };
 
 /** Checks a list against §4 and Part A: shapes, sections, limits, unique ids, `title` and `dev` present. */
 export const validateAttributes = (value: unknown): ValidationResult => {
   if (!Array.isArray(value)) return { ok: false, problems: ['attributes must be an array'] };
   const problems: string[] = [];
-  value.forEach((a, i) => validateOne(a, i, problems));
+  for (const [i, a] of value.entries()) validateOne(a, i, problems);
   const ids = value.map((a) => (a !== null && typeof a === 'object' ? (a as { id?: unknown }).id : undefined));
   const seen = new Set<unknown>();
   for (const id of ids) {
@@ -340,7 +370,8 @@ export const validateAttributes = (value: unknown): ValidationResult => {
   else if (titleAttr.type !== 'inline' || !titleAttr.inline?.title) problems.push('"title" must be an inline title');
   const devAttr = value.find((a) => (a as { id?: unknown } | null)?.id === 'dev') as InlineAttribute | undefined;
   if (!devAttr) problems.push('a "dev" attribute is required');
-  else if (devAttr.type !== 'inline' || !devAttr.inline?.plain_text) problems.push('"dev" must be an inline plain_text');
+  else if (devAttr.type !== 'inline' || !devAttr.inline?.plain_text)
+    problems.push('"dev" must be an inline plain_text');
   return problems.length === 0 ? { ok: true, attributes: value as UnfurlAttribute[] } : { ok: false, problems };
 };
 

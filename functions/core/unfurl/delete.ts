@@ -9,7 +9,7 @@
  *    caller learns nothing about what was found.
  */
 import { decodeJwt } from 'jose';
-import { verifyAccessToken, type AccessTokenSettings } from '#core/oauth/access-token.js';
+import { type AccessTokenSettings, verifyAccessToken } from '#core/oauth/access-token.js';
 import { parseRefreshToken } from '#core/oauth/token.js';
 import type { Clock, Connection, ConnectionStore, SubscriptionStore } from '#core/ports.js';
 import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
@@ -44,7 +44,10 @@ export interface PresentedTokens {
 const looksLikeJwt = (t: string): boolean => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(t);
 
 /** The connection id an access token of ours names, checking its signature but not its expiry. */
-export const connectionOfAccessToken = async (token: string, deps: Pick<DeleteDependencies, 'tokens'>): Promise<string | undefined> => {
+export const connectionOfAccessToken = async (
+  token: string,
+  deps: Pick<DeleteDependencies, 'tokens'>,
+): Promise<string | undefined> => {
   if (!looksLikeJwt(token)) return undefined;
   let iat: number | undefined;
   try {
@@ -72,7 +75,9 @@ export const connectionOfRefreshToken = async (
   const connection = await deps.connections.get(parsed.connectionId);
   if (!connection) return undefined;
   const hash = hashSecret(token);
-  const known = [connection.refreshTokenHash, ...connection.previousRefreshTokenHashes].filter((h): h is string => h !== undefined);
+  const known = [connection.refreshTokenHash, ...connection.previousRefreshTokenHashes].filter(
+    (h): h is string => h !== undefined,
+  );
   return known.some((h) => constantTimeEqual(h, hash)) ? connection.id : undefined;
 };
 
@@ -83,7 +88,10 @@ export interface RevocationReport {
 }
 
 /** Ends every connection the presented tokens prove, and removes all their subscriptions. */
-export const revokeByTokens = async (deps: DeleteDependencies, presented: PresentedTokens): Promise<RevocationReport> => {
+export const revokeByTokens = async (
+  deps: DeleteDependencies,
+  presented: PresentedTokens,
+): Promise<RevocationReport> => {
   const ids = new Set<string>();
   const accessCandidates = [presented.bearer, presented.accessToken, presented.token].filter((t): t is string => !!t);
   const refreshCandidates = [presented.refreshToken, presented.token].filter((t): t is string => !!t);

@@ -8,14 +8,15 @@
  */
 import type { Clock } from '#core/ports.js';
 import {
-  SourceUnavailableError,
   type OutcomeName,
   type PreviewModel,
+  type ResolveOutcome,
   type SourceAdapter,
+  SourceUnavailableError,
   type UpstreamCredentials,
   type UserIdentity,
 } from '#core/sources/source-adapter.js';
-import { attr, attributeSet, contentHash, validateAttributes, type UnfurlAttribute } from './attributes.js';
+import { attr, attributeSet, contentHash, type UnfurlAttribute, validateAttributes } from './attributes.js';
 import type { RuleMatch } from './rules.js';
 
 export type RenderResult =
@@ -43,7 +44,11 @@ export const attributesOf = (model: PreviewModel, devName: string): UnfurlAttrib
  * Runs `work` with an AbortSignal that fires after `ms`; rejects with a
  * SourceUnavailableError at the deadline even if `work` ignores the signal.
  */
-export const withDeadline = async <T>(ms: number, work: (signal: AbortSignal, deadline: number) => Promise<T>, now: () => number): Promise<T> => {
+export const withDeadline = async <T>(
+  ms: number,
+  work: (signal: AbortSignal, deadline: number) => Promise<T>,
+  now: () => number,
+): Promise<T> => {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
@@ -68,7 +73,7 @@ export const renderResource = async (
   credentials: UpstreamCredentials,
   options: RenderOptions,
 ): Promise<RenderResult> => {
-  let resolved;
+  let resolved: ResolveOutcome;
   try {
     resolved = await withDeadline(
       options.deadlineMs,

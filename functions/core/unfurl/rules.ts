@@ -56,9 +56,24 @@ export function demoRules(baseUrl: string): UnfurlIntegration {
         pattern: `^https?://${escapeRegExp(hostAndPath)}(?<taskId>\\d+)(?:[?#].*)?$`,
         sampleUrls: [`${tasksPrefix}1`, `${tasksPrefix}2?view=full`],
         placeholder: [
-          { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Task #$<taskId>', section: 'title' } } },
-          { id: 'dev', name: 'Developer Name', type: 'inline', inline: { plain_text: { value: 'Demo Tasks', section: 'secondary' } } },
-          { id: 'identifier', name: 'Task', type: 'inline', inline: { plain_text: { value: '#$<taskId>', section: 'identifier' } } },
+          {
+            id: 'title',
+            name: 'Title',
+            type: 'inline',
+            inline: { title: { value: 'Task #$<taskId>', section: 'title' } },
+          },
+          {
+            id: 'dev',
+            name: 'Developer Name',
+            type: 'inline',
+            inline: { plain_text: { value: 'Demo Tasks', section: 'secondary' } },
+          },
+          {
+            id: 'identifier',
+            name: 'Task',
+            type: 'inline',
+            inline: { plain_text: { value: '#$<taskId>', section: 'identifier' } },
+          },
         ],
         resource: 'task:$<taskId>',
       },
@@ -101,7 +116,8 @@ export function parseIntegration(input: unknown): UnfurlIntegration {
 /** UNFURL_RULES (JSON) when set, else the demo rules at PUBLIC_BASE_URL. */
 export function rulesFromConfig(config: Config): UnfurlIntegration {
   if (config.unfurl.rules) return parseIntegration(config.unfurl.rules);
-  if (!config.publicBaseUrl) throw new ConfigError('Missing required setting UNFURL_RULES (or PUBLIC_BASE_URL for the demo rules)');
+  if (!config.publicBaseUrl)
+    throw new ConfigError('Missing required setting UNFURL_RULES (or PUBLIC_BASE_URL for the demo rules)');
   return demoRules(config.publicBaseUrl);
 }
 
@@ -180,7 +196,8 @@ export function checkSamples(integration: UnfurlIntegration): string[] {
     }
     if (rule.sampleUrls.length === 0) problems.push(`Rule "${rule.name}": no sample URL`);
     for (const sample of rule.sampleUrls) {
-      if (!re.test(sample)) problems.push(`Rule "${rule.name}": pattern ${rule.pattern} does not match sample URL ${sample}`);
+      if (!re.test(sample))
+        problems.push(`Rule "${rule.name}": pattern ${rule.pattern} does not match sample URL ${sample}`);
       else {
         let host = '';
         try {

@@ -12,9 +12,9 @@
  *    its age (stale-while-revalidate); without a snapshot, "unavailable".
  */
 import type { Clock, Connection, SubscriptionStore } from '#core/ports.js';
-import { SourceUnavailableError, type SourceAdapter, type UpstreamCredentials } from '#core/sources/source-adapter.js';
-import { attr, validateAttributes, type UnfurlAttribute } from './attributes.js';
-import { renderResource } from './render.js';
+import { type SourceAdapter, SourceUnavailableError, type UpstreamCredentials } from '#core/sources/source-adapter.js';
+import { attr, type UnfurlAttribute, validateAttributes } from './attributes.js';
+import { type RenderResult, renderResource } from './render.js';
 import { matchUri, type UnfurlIntegration } from './rules.js';
 
 export interface UnfurlErrorSet {
@@ -31,7 +31,15 @@ export interface UnfurlResponseBody {
   readonly operations: readonly UnfurlOperation[];
 }
 
-export type UnfurlOutcome = 'found' | 'stale' | 'no_rule' | 'not_found' | 'forbidden' | 'gone' | 'needs_auth' | 'unavailable';
+export type UnfurlOutcome =
+  | 'found'
+  | 'stale'
+  | 'no_rule'
+  | 'not_found'
+  | 'forbidden'
+  | 'gone'
+  | 'needs_auth'
+  | 'unavailable';
 
 export type UnfurlAnswer =
   | { readonly outcome: Exclude<UnfurlOutcome, 'unavailable'>; readonly body: UnfurlResponseBody }
@@ -81,10 +89,19 @@ export const describeAge = (ms: number): string => {
 /** A snapshot's attributes plus a `freshness` line showing its age. */
 export const staleAttributes = (snapshot: readonly UnfurlAttribute[], ageMs: number): UnfurlAttribute[] => [
   ...snapshot.filter((a) => a.id !== 'freshness'),
-  attr.plainText('freshness', 'Freshness', `Last updated ${describeAge(ageMs)} ago; the source is not answering right now`, 'secondary'),
+  attr.plainText(
+    'freshness',
+    'Freshness',
+    `Last updated ${describeAge(ageMs)} ago; the source is not answering right now`,
+    'secondary',
+  ),
 ];
 
-export const unfurlUri = async (deps: UnfurlDependencies, connection: Connection, uri: string): Promise<UnfurlAnswer> => {
+export const unfurlUri = async (
+  deps: UnfurlDependencies,
+  connection: Connection,
+  uri: string,
+): Promise<UnfurlAnswer> => {
   const observe = deps.observe ?? (() => undefined);
   const match = matchUri(deps.integration, uri);
   if (!match) {
@@ -94,7 +111,7 @@ export const unfurlUri = async (deps: UnfurlDependencies, connection: Connection
   const identity = { subject: connection.subject, displayName: connection.displayName, connectionId: connection.id };
   const key = { resourceKey: match.resourceKey, connectionId: connection.id, uri };
 
-  let rendered;
+  let rendered: RenderResult;
   try {
     rendered = await renderResource(deps.adapter, match, identity, deps.credentialsFor(connection), {
       devName: deps.devName,
@@ -149,4 +166,3 @@ const serveSnapshot = async (
   const attributes = staleAttributes(checked.attributes, age);
   return { outcome: 'stale', body: attributesBody(key.uri, attributes) };
 };
-

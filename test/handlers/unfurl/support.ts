@@ -1,7 +1,7 @@
 /** Shared set-up of the unfurl handler tests: in-memory stores, real access tokens, a scripted source. */
 import type { Context } from 'aws-lambda';
 import { MemoryConnectionStore, MemorySubscriptionStore } from '#adapters/memory/index.js';
-import { issueAccessToken, type AccessTokenSettings } from '#core/oauth/access-token.js';
+import { type AccessTokenSettings, issueAccessToken } from '#core/oauth/access-token.js';
 import { accessTokenSettings } from '#core/oauth/settings.js';
 import type { Connection } from '#core/ports.js';
 import { noCredentials } from '#core/sources/credentials.js';
@@ -17,8 +17,13 @@ export const TASK_URI = `${BASE}/demo/tasks/1`;
 export const context = {} as Context;
 export type Result = { statusCode: number; headers?: Record<string, string>; body?: string };
 
-export const config = parseConfig({ PUBLIC_BASE_URL: BASE, TOKEN_SIGNING_KEY: 'handler-test-signing-key-0123456789abcdef' });
-export const tokens: AccessTokenSettings = accessTokenSettings(config, async (ref) => ('value' in ref ? ref.value : ''));
+export const config = parseConfig({
+  PUBLIC_BASE_URL: BASE,
+  TOKEN_SIGNING_KEY: 'handler-test-signing-key-0123456789abcdef',
+});
+export const tokens: AccessTokenSettings = accessTokenSettings(config, async (ref) =>
+  'value' in ref ? ref.value : '',
+);
 
 export const makeConnection = (id: string, subject = 'u-alice'): Connection => ({
   id,
@@ -34,7 +39,12 @@ export const makeConnection = (id: string, subject = 'u-alice'): Connection => (
   updatedAt: 1,
 });
 
-export const clock = { t: Date.now(), now(): number { return this.t; } };
+export const clock = {
+  t: Date.now(),
+  now(): number {
+    return this.t;
+  },
+};
 
 export const bearerFor = async (connection: Connection): Promise<string> =>
   `Bearer ${(await issueAccessToken(connection, tokens, { clock, random: systemRandom })).token}`;

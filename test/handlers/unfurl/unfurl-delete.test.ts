@@ -1,9 +1,19 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { hashSecret } from '#shared/crypto.js';
-import { httpEvent, type HttpEventInput } from '#test/helpers/factories.js';
+import { type HttpEventInput, httpEvent } from '#test/helpers/factories.js';
 import { createUnfurlHandler } from '../../../functions/unfurl.js';
 import { createUnfurlDeleteHandler } from '../../../functions/unfurl-delete.js';
-import { bearerFor, BASE, clock, context, makeConnection, TASK_URI, tokens, unfurlDeps, type Result } from './support.js';
+import {
+  BASE,
+  bearerFor,
+  clock,
+  context,
+  makeConnection,
+  type Result,
+  TASK_URI,
+  tokens,
+  unfurlDeps,
+} from './support.js';
 
 const REFRESH = 'c-1.refresh-token-random-part-0123456789';
 const OTHER_URI = `${BASE}/demo/tasks/2`;
@@ -13,14 +23,25 @@ let unfurl: ReturnType<typeof createUnfurlHandler>;
 let del: ReturnType<typeof createUnfurlDeleteHandler>;
 let bearer: string;
 
-const call = async (h: typeof unfurl | typeof del, input: HttpEventInput): Promise<Result> => (await h(httpEvent(input), context)) as Result;
-const unfurlAs = (authorization: string, uri = TASK_URI) => call(unfurl, { method: 'POST', path: '/unfurl', body: { uri }, headers: { authorization } });
+const call = async (h: typeof unfurl | typeof del, input: HttpEventInput): Promise<Result> =>
+  (await h(httpEvent(input), context)) as Result;
+const unfurlAs = (authorization: string, uri = TASK_URI) =>
+  call(unfurl, { method: 'POST', path: '/unfurl', body: { uri }, headers: { authorization } });
 
 beforeEach(async () => {
   env = unfurlDeps();
   unfurl = createUnfurlHandler(() => env.deps);
-  del = createUnfurlDeleteHandler(() => ({ connections: env.connections, subscriptions: env.subscriptions, tokens, clock }));
-  const connection = { ...makeConnection('c-1'), refreshTokenHash: hashSecret(REFRESH), notionTokenCiphertext: 'v1.local.k.ciphertext' };
+  del = createUnfurlDeleteHandler(() => ({
+    connections: env.connections,
+    subscriptions: env.subscriptions,
+    tokens,
+    clock,
+  }));
+  const connection = {
+    ...makeConnection('c-1'),
+    refreshTokenHash: hashSecret(REFRESH),
+    notionTokenCiphertext: 'v1.local.k.ciphertext',
+  };
   await env.connections.create(connection);
   await env.connections.create(makeConnection('c-2', 'u-bob'));
   bearer = await bearerFor(connection);
@@ -32,7 +53,12 @@ beforeEach(async () => {
 describe('DELETE /unfurl', () => {
   it('removes that (connection, uri) subscription only; 200 with an empty body; idempotent', async () => {
     for (let i = 0; i < 2; i++) {
-      const r = await call(del, { method: 'DELETE', path: '/unfurl', body: { uri: TASK_URI }, headers: { authorization: bearer } });
+      const r = await call(del, {
+        method: 'DELETE',
+        path: '/unfurl',
+        body: { uri: TASK_URI },
+        headers: { authorization: bearer },
+      });
       expect(r.statusCode).toBe(200);
       expect(r.body).toBe('');
     }
@@ -41,7 +67,12 @@ describe('DELETE /unfurl', () => {
   });
 
   it('reads the uri from the query string too', async () => {
-    const r = await call(del, { method: 'DELETE', path: '/unfurl', query: { uri: OTHER_URI }, headers: { authorization: bearer } });
+    const r = await call(del, {
+      method: 'DELETE',
+      path: '/unfurl',
+      query: { uri: OTHER_URI },
+      headers: { authorization: bearer },
+    });
     expect(r.statusCode).toBe(200);
     expect((await env.subscriptions.listByConnection('c-1')).map((s) => s.uri)).toEqual([TASK_URI]);
   });
@@ -50,7 +81,9 @@ describe('DELETE /unfurl', () => {
     const noAuth = await call(del, { method: 'DELETE', path: '/unfurl', body: { uri: TASK_URI } });
     expect(noAuth.statusCode).toBe(401);
     expect(noAuth.headers?.['www-authenticate']).toBe('Bearer error="invalid_token"');
-    expect((await call(del, { method: 'DELETE', path: '/unfurl', headers: { authorization: bearer } })).statusCode).toBe(400);
+    expect(
+      (await call(del, { method: 'DELETE', path: '/unfurl', headers: { authorization: bearer } })).statusCode,
+    ).toBe(400);
     expect(await env.subscriptions.listByConnection('c-1')).toHaveLength(2);
   });
 });
@@ -95,7 +128,10 @@ describe('deleted-token callback', () => {
       { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } },
       { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } },
       { method: 'DELETE', body: { refresh_token: 'c-1.guessed' } },
-      { method: 'DELETE', body: { token: 'c-2.guessed', access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJjaWQiOiJjLTEifQ.Zm9v' } },
+      {
+        method: 'DELETE',
+        body: { token: 'c-2.guessed', access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJjaWQiOiJjLTEifQ.Zm9v' },
+      },
       { method: 'POST', body: { user_id: 'u-alice', workspace_id: 'ws-c-1' } },
       { method: 'POST', body: { access_token: ['array'] } },
     ];
@@ -110,6 +146,8 @@ describe('deleted-token callback', () => {
 
   it('refuses other methods', async () => {
     expect((await call(del, { method: 'GET', path: '/deleted-token' })).statusCode).toBe(405);
-    expect((await call(del, { method: 'POST', path: '/unfurl', headers: { authorization: bearer } })).statusCode).toBe(405);
+    expect((await call(del, { method: 'POST', path: '/unfurl', headers: { authorization: bearer } })).statusCode).toBe(
+      405,
+    );
   });
 });

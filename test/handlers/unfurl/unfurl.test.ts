@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import { validateAttributes } from '#core/unfurl/attributes.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import { createUnfurlHandler } from '../../../functions/unfurl.js';
-import { bearerFor, clock, context, found, makeConnection, TASK_URI, unfurlDeps, type Result } from './support.js';
+import { bearerFor, clock, context, found, makeConnection, type Result, TASK_URI, unfurlDeps } from './support.js';
 
 let env: ReturnType<typeof unfurlDeps>;
 let handler: ReturnType<typeof createUnfurlHandler>;
@@ -32,7 +32,9 @@ describe('POST /unfurl', () => {
     expect(body.uri).toBe(TASK_URI);
     expect(body.operations[0].path).toEqual(['attributes']);
     expect(validateAttributes(body.operations[0].set).ok).toBe(true);
-    expect(body.operations[0].set.find((a: { id: string }) => a.id === 'dev').inline.plain_text.value).toBe('Demo Tasks');
+    expect(body.operations[0].set.find((a: { id: string }) => a.id === 'dev').inline.plain_text.value).toBe(
+      'Demo Tasks',
+    );
     expect(env.reads()).toBe(1);
     expect((await env.subscriptions.listByConnection('c-1')).map((s) => s.uri)).toEqual([TASK_URI]);
   });
@@ -66,7 +68,9 @@ describe('POST /unfurl', () => {
   it('a uri outside every rule gets error 404 with HTTP 200 and no fetch', async () => {
     const r = await post({ uri: 'http://169.254.169.254/latest/meta-data/' });
     expect(r.statusCode).toBe(200);
-    expect(JSON.parse(r.body ?? '{}').operations).toEqual([{ path: ['error'], set: { status: 404, message: expect.any(String) } }]);
+    expect(JSON.parse(r.body ?? '{}').operations).toEqual([
+      { path: ['error'], set: { status: 404, message: expect.any(String) } },
+    ]);
     expect(env.source.calls).toBe(0);
   });
 

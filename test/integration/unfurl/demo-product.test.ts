@@ -56,19 +56,32 @@ describe('demo product API with the demo adapter', () => {
   });
 
   it('refuses a missing, forged or foreign-audience assertion with 401', async () => {
-    await expect(resolveAs('u-alice', '1', 'not-the-secret-at-all-0123456789')).rejects.toBeInstanceOf(SourceUnavailableError);
+    await expect(resolveAs('u-alice', '1', 'not-the-secret-at-all-0123456789')).rejects.toBeInstanceOf(
+      SourceUnavailableError,
+    );
     expect((await fetch(`${base}/demo/api/tasks/1`)).status).toBe(401);
     const key = new TextEncoder().encode(SECRET);
     const sign = (aud: string, sub: string) =>
-      new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer(SERVICE_ASSERTION_ISSUER).setAudience(aud).setSubject(sub).setIssuedAt().setExpirationTime('1m').sign(key);
-    const get = async (token: string) => (await fetch(`${base}/demo/api/tasks/1`, { headers: { authorization: `Bearer ${token}` } })).status;
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(SERVICE_ASSERTION_ISSUER)
+        .setAudience(aud)
+        .setSubject(sub)
+        .setIssuedAt()
+        .setExpirationTime('1m')
+        .sign(key);
+    const get = async (token: string) =>
+      (await fetch(`${base}/demo/api/tasks/1`, { headers: { authorization: `Bearer ${token}` } })).status;
     expect(await get(await sign('https://elsewhere.test/api', 'u-alice'))).toBe(401);
     expect(await get(await sign(demoApiAudience(`${base}/demo`), 'u-mallory'))).toBe(401);
     expect(await get(await sign(demoApiAudience(`${base}/demo`), 'u-alice'))).toBe(200);
   });
 
   it('edits through the form change the task, reach the change hook and show in the next preview', async () => {
-    const cookie = (await fetch(`${base}/demo/as/alice`, { redirect: 'manual' })).headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = (await fetch(`${base}/demo/as/alice`, { redirect: 'manual' })).headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const r = await fetch(`${base}/demo/tasks/1`, {
       method: 'POST',
       redirect: 'manual',
@@ -76,7 +89,13 @@ describe('demo product API with the demo adapter', () => {
       body: new URLSearchParams({ title: 'Renamed <b>task</b>', status: 'done', due: 'not-a-date' }).toString(),
     });
     expect(r.status).toBe(303);
-    expect(changes.at(-1)).toMatchObject({ resource: 'task:1', taskId: '1', url: `${base}/demo/tasks/1`, fields: ['title', 'status'], editor: 'u-alice' });
+    expect(changes.at(-1)).toMatchObject({
+      resource: 'task:1',
+      taskId: '1',
+      url: `${base}/demo/tasks/1`,
+      fields: ['title', 'status'],
+      editor: 'u-alice',
+    });
     const page = await (await fetch(`${base}/demo/tasks/1`, { headers: { cookie } })).text();
     expect(page).toContain('Renamed &#60;b&#62;task&#60;&#47;b&#62;');
     expect(page).not.toContain('<b>task</b>');
@@ -94,7 +113,10 @@ describe('demo product API with the demo adapter', () => {
       body: 'title=pwned',
     });
     expect(cross.status).toBe(403);
-    const bobCookie = (await fetch(`${base}/demo/as/bob`, { redirect: 'manual' })).headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const bobCookie = (await fetch(`${base}/demo/as/bob`, { redirect: 'manual' })).headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const hidden = await fetch(`${base}/demo/tasks/3`, {
       method: 'POST',
       redirect: 'manual',

@@ -5,13 +5,13 @@
  * headlessly.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { subscriptionStore, connectionStore } from '#adapters/dynamo/factory.js';
+import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import type { ConnectionStore, SubscriptionStore } from '#core/ports.js';
 import { validateAttributes } from '#core/unfurl/attributes.js';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
-import { SESSION_COOKIE, type NotionSimulator } from '#local/notion-simulator/simulator.js';
-import { startLocalSystem, type LocalSystem } from '#local/system.js';
+import { type NotionSimulator, SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
+import { type LocalSystem, startLocalSystem } from '#local/system.js';
 import { parseConfig } from '#shared/config.js';
 
 let system: LocalSystem;
@@ -57,7 +57,8 @@ const grantOf = (driver: NotionDriver) => {
   return grant;
 };
 
-const apiRequests = async (): Promise<number> => ((await (await fetch(`${system.baseUrl}/demo/api/stats`)).json()) as { apiRequests: number }).apiRequests;
+const apiRequests = async (): Promise<number> =>
+  ((await (await fetch(`${system.baseUrl}/demo/api/stats`)).json()) as { apiRequests: number }).apiRequests;
 
 const postUnfurl = (accessToken: string, uri: string) =>
   fetch(`${system.baseUrl}/unfurl`, {
@@ -77,7 +78,8 @@ describe('unfurl against the local system', () => {
     expect(preview.validationError).toBeUndefined();
     expect(preview.card?.title).toBe('Ship link previews for task links');
     const kinds = new Set(preview.card?.items.map((i) => i.kind));
-    for (const kind of ['title', 'plain_text', 'enum', 'date', 'datetime', 'color', 'image']) expect(kinds).toContain(kind);
+    for (const kind of ['title', 'plain_text', 'enum', 'date', 'datetime', 'color', 'image'])
+      expect(kinds).toContain(kind);
     const html = await alice.paste(taskUrl(2));
     expect(html.card?.items.some((i) => i.kind === 'html')).toBe(true);
     const audio = await alice.paste(taskUrl(6));
@@ -108,7 +110,10 @@ describe('unfurl against the local system', () => {
   it('missing → 404 and archived → 410, as error operations', async () => {
     const carol = await signedIn('carol');
     expect((await carol.paste(taskUrl(999))).error).toEqual({ status: 404, message: 'Content not found' });
-    expect((await carol.paste(taskUrl(4))).error).toEqual({ status: 410, message: 'This content is no longer available' });
+    expect((await carol.paste(taskUrl(4))).error).toEqual({
+      status: 410,
+      message: 'This content is no longer available',
+    });
   }, 30_000);
 
   it('a uri outside every rule is never fetched: the demo product counts no request', async () => {
@@ -123,7 +128,10 @@ describe('unfurl against the local system', () => {
     ]) {
       const r = await postUnfurl(token, uri);
       expect(r.status).toBe(200);
-      expect(await r.json()).toEqual({ uri, operations: [{ path: ['error'], set: { status: 404, message: 'No preview is available for this link' } }] });
+      expect(await r.json()).toEqual({
+        uri,
+        operations: [{ path: ['error'], set: { status: 404, message: 'No preview is available for this link' } }],
+      });
     }
     expect(await apiRequests()).toBe(before);
     // A matching uri is fetched exactly once.
@@ -163,7 +171,11 @@ describe('unfurl against the local system', () => {
 
     const body = new URLSearchParams({ refresh_token: refreshToken ?? '' }).toString();
     for (let i = 0; i < 2; i++) {
-      const r = await fetch(`${system.baseUrl}/deleted-token`, { method: 'DELETE', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      const r = await fetch(`${system.baseUrl}/deleted-token`, {
+        method: 'DELETE',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
       expect(r.status).toBe(200);
     }
     const connection = await connections.get(cid);
@@ -175,7 +187,11 @@ describe('unfurl against the local system', () => {
     expect(r.status).toBe(401);
     expect(r.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
     // Unknown tokens get the same 200.
-    const unknown = await fetch(`${system.baseUrl}/deleted-token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"token":"nothing-of-ours"}' });
+    const unknown = await fetch(`${system.baseUrl}/deleted-token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"token":"nothing-of-ours"}',
+    });
     expect(unknown.status).toBe(200);
   }, 30_000);
 
@@ -184,7 +200,12 @@ describe('unfurl against the local system', () => {
     const preview = await alice.paste(taskUrl(2));
     expect(preview.state).toBe('card');
     const outage = (mode: string) =>
-      fetch(`${system.baseUrl}/demo/outage`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `mode=${mode}` });
+      fetch(`${system.baseUrl}/demo/outage`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `mode=${mode}`,
+      });
     try {
       for (const mode of ['down', 'slow']) {
         expect((await outage(mode)).status).toBe(303);

@@ -2,14 +2,19 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { jwtVerify } from 'jose';
 import { accessTokenFromPlaintext, noCredentials } from '#core/sources/credentials.js';
-import { demoApiAudience, demoProductAdapter, SERVICE_ASSERTION_ISSUER, type DemoTaskJson } from '#core/sources/demo-product.js';
+import {
+  type DemoTaskJson,
+  demoApiAudience,
+  demoProductAdapter,
+  SERVICE_ASSERTION_ISSUER,
+} from '#core/sources/demo-product.js';
 import { exampleCustomAdapter } from '#core/sources/example-custom.js';
 import { fillTemplate, httpJsonAdapter, parseHttpJsonMapping, pick, requestUrl } from '#core/sources/http-json.js';
 import { sourceAdapterFromConfig } from '#core/sources/registry.js';
-import { SourceUnavailableError, type FetchFunction, type UpstreamCredentials } from '#core/sources/source-adapter.js';
+import { type FetchFunction, SourceUnavailableError, type UpstreamCredentials } from '#core/sources/source-adapter.js';
+import { validateAttributes } from '#core/unfurl/attributes.js';
 import { attributesOf } from '#core/unfurl/render.js';
 import { demoRules, matchUri, parseIntegration } from '#core/unfurl/rules.js';
-import { validateAttributes } from '#core/unfurl/attributes.js';
 import { parseConfig } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
 
@@ -38,28 +43,49 @@ interface Call {
   headers: Record<string, string>;
 }
 
-const fakeFetch = (answer: (url: string) => Response | Promise<Response>, calls: Call[] = []): FetchFunction => async (url, init) => {
-  calls.push({ url, headers: { ...(init?.headers as Record<string, string>) } });
-  return answer(url);
-};
+const fakeFetch =
+  (answer: (url: string) => Response | Promise<Response>, calls: Call[] = []): FetchFunction =>
+  async (url, init) => {
+    calls.push({ url, headers: { ...(init?.headers as Record<string, string>) } });
+    return answer(url);
+  };
 
-const jsonResponse = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const jsonResponse = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 describe('demo product adapter', () => {
   it('asks the API as the user with a signed service assertion and maps every field', async () => {
     const calls: Call[] = [];
-    const adapter = demoProductAdapter({ baseUrl: BASE, serviceSecret: SECRET, fetch: fakeFetch(() => jsonResponse(200, task), calls) });
+    const adapter = demoProductAdapter({
+      baseUrl: BASE,
+      serviceSecret: SECRET,
+      fetch: fakeFetch(() => jsonResponse(200, task), calls),
+    });
     const out = await adapter.resolve(match('1'), identity, noCredentials, ctx());
     expect(out.outcome).toBe('found');
     expect(calls[0]?.url).toBe(`${BASE}/api/tasks/1`);
     const token = calls[0]?.headers.authorization?.replace(/^Bearer /, '') ?? '';
-    const { payload } = await jwtVerify(token, new TextEncoder().encode(SECRET), { issuer: SERVICE_ASSERTION_ISSUER, audience: demoApiAudience(BASE) });
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(SECRET), {
+      issuer: SERVICE_ASSERTION_ISSUER,
+      audience: demoApiAudience(BASE),
+    });
     expect(payload.sub).toBe('u-bob');
     if (out.outcome !== 'found') return;
     const attributes = attributesOf(out.model, 'Demo');
     expect(validateAttributes(attributes).ok).toBe(true);
     const ids = attributes.map((a) => a.id);
-    expect(ids).toEqual(['title', 'dev', 'identifier', 'status', 'due', 'updated', 'assignee', 'priority', 'description', 'embed']);
+    expect(ids).toEqual([
+      'title',
+      'dev',
+      'identifier',
+      'status',
+      'due',
+      'updated',
+      'assignee',
+      'priority',
+      'description',
+      'embed',
+    ]);
     expect(JSON.stringify(attributes)).toContain('"color":{"r":26,"g":115,"b":232}');
   });
 
@@ -68,7 +94,11 @@ describe('demo product adapter', () => {
     [404, 'not_found'],
     [410, 'gone'],
   ])('maps HTTP %i to %s', async (status, outcome) => {
-    const adapter = demoProductAdapter({ baseUrl: BASE, serviceSecret: SECRET, fetch: fakeFetch(() => jsonResponse(status, { error: 'x' })) });
+    const adapter = demoProductAdapter({
+      baseUrl: BASE,
+      serviceSecret: SECRET,
+      fetch: fakeFetch(() => jsonResponse(status, { error: 'x' })),
+    });
     expect(await adapter.resolve(match('3'), identity, noCredentials, ctx())).toEqual({ outcome });
   });
 
@@ -82,20 +112,31 @@ describe('demo product adapter', () => {
     ];
     for (const answer of answers) {
       const adapter = demoProductAdapter({ baseUrl: BASE, serviceSecret: SECRET, fetch: fakeFetch(answer) });
-      await expect(adapter.resolve(match('1'), identity, noCredentials, ctx())).rejects.toBeInstanceOf(SourceUnavailableError);
+      await expect(adapter.resolve(match('1'), identity, noCredentials, ctx())).rejects.toBeInstanceOf(
+        SourceUnavailableError,
+      );
     }
   });
 
   it('never fetches for a resource key it does not own', async () => {
     const calls: Call[] = [];
-    const adapter = demoProductAdapter({ baseUrl: BASE, serviceSecret: SECRET, fetch: fakeFetch(() => jsonResponse(200, task), calls) });
+    const adapter = demoProductAdapter({
+      baseUrl: BASE,
+      serviceSecret: SECRET,
+      fetch: fakeFetch(() => jsonResponse(200, task), calls),
+    });
     const foreign = { ...match('1'), resourceKey: 'task:../../admin' };
     expect(await adapter.resolve(foreign, identity, noCredentials, ctx())).toEqual({ outcome: 'not_found' });
     expect(calls).toHaveLength(0);
   });
 
   it('the custom example personalises the preview', async () => {
-    const adapter = exampleCustomAdapter({ baseUrl: BASE, serviceSecret: SECRET, fetch: fakeFetch(() => jsonResponse(200, task)), now: () => Date.UTC(2026, 5, 1) });
+    const adapter = exampleCustomAdapter({
+      baseUrl: BASE,
+      serviceSecret: SECRET,
+      fetch: fakeFetch(() => jsonResponse(200, task)),
+      now: () => Date.UTC(2026, 5, 1),
+    });
     const out = await adapter.resolve(match('1'), identity, noCredentials, ctx());
     expect(out.outcome).toBe('found');
     const text = JSON.stringify(out);
@@ -107,7 +148,14 @@ describe('demo product adapter', () => {
 describe('generic HTTP JSON adapter', () => {
   const acme = parseIntegration({
     domain: 'acme.com',
-    rules: [{ name: 'item', pattern: '^https://acme\\.com/items/(?<itemNo>[^/?#]+)$', sampleUrls: ['https://acme.com/items/1'], resource: 'item:$<itemNo>' }],
+    rules: [
+      {
+        name: 'item',
+        pattern: '^https://acme\\.com/items/(?<itemNo>[^/?#]+)$',
+        sampleUrls: ['https://acme.com/items/1'],
+        resource: 'item:$<itemNo>',
+      },
+    ],
   });
   const mapping = parseHttpJsonMapping({
     request: { path: '/v1/items/$<itemNo>', headers: { 'x-client': 'notion' } },
@@ -118,7 +166,13 @@ describe('generic HTTP JSON adapter', () => {
       { id: 'due', name: 'Due', kind: 'date', value: 'due_on' },
       { id: 'updated', name: 'Updated', kind: 'datetime', value: 'updated_at', section: 'primary' },
       { id: 'owner', name: 'Owner', kind: 'plain_text', section: 'avatar', value: 'owner.name' },
-      { id: 'summary', name: 'Summary', kind: 'plain_text', section: 'body', template: '{count} items by {owner.name}' },
+      {
+        id: 'summary',
+        name: 'Summary',
+        kind: 'plain_text',
+        section: 'body',
+        template: '{count} items by {owner.name}',
+      },
       { id: 'tint', name: 'Tint', kind: 'color', value: 'state.colour', section: 'background' },
       { id: 'cover', name: 'Cover', kind: 'image', value: 'images.0.url' },
       { id: 'clip', name: 'Clip', kind: 'video', value: 'video_url' },
@@ -137,7 +191,11 @@ describe('generic HTTP JSON adapter', () => {
 
   it('calls the API under SOURCE_BASE_URL with the user token and maps fields declaratively', async () => {
     const calls: Call[] = [];
-    const adapter = httpJsonAdapter({ baseUrl: 'https://api.acme.com/base', mapping, fetch: fakeFetch(() => jsonResponse(200, item), calls) });
+    const adapter = httpJsonAdapter({
+      baseUrl: 'https://api.acme.com/base',
+      mapping,
+      fetch: fakeFetch(() => jsonResponse(200, item), calls),
+    });
     const out = await adapter.resolve(matchUri(acme, 'https://acme.com/items/7')!, identity, token, ctx());
     expect(calls[0]?.url).toBe('https://api.acme.com/base/v1/items/7');
     expect(calls[0]?.headers.authorization).toBe('Bearer upstream-token');
@@ -146,24 +204,45 @@ describe('generic HTTP JSON adapter', () => {
     if (out.outcome !== 'found') return;
     const attributes = attributesOf(out.model, 'ignored');
     expect(validateAttributes(attributes).ok).toBe(true);
-    expect(attributes.map((a) => a.id)).toEqual(['title', 'dev', 'state', 'due', 'updated', 'owner', 'summary', 'tint', 'cover']);
+    expect(attributes.map((a) => a.id)).toEqual([
+      'title',
+      'dev',
+      'state',
+      'due',
+      'updated',
+      'owner',
+      'summary',
+      'tint',
+      'cover',
+    ]);
     expect(JSON.stringify(attributes)).toContain('3 items by Dana');
     expect(JSON.stringify(attributes)).toContain('Acme Inc');
   });
 
   it('needs_auth without an upstream token, and maps statuses', async () => {
-    const adapter = httpJsonAdapter({ baseUrl: 'https://api.acme.com', mapping, fetch: fakeFetch(() => jsonResponse(401, {})) });
+    const adapter = httpJsonAdapter({
+      baseUrl: 'https://api.acme.com',
+      mapping,
+      fetch: fakeFetch(() => jsonResponse(401, {})),
+    });
     const m = matchUri(acme, 'https://acme.com/items/7')!;
     expect(await adapter.resolve(m, identity, noCredentials, ctx())).toEqual({ outcome: 'needs_auth' });
     expect(await adapter.resolve(m, identity, token, ctx())).toEqual({ outcome: 'needs_auth' });
-    const missing = httpJsonAdapter({ baseUrl: 'https://api.acme.com', mapping, fetch: fakeFetch(() => jsonResponse(200, { other: 1 })) });
+    const missing = httpJsonAdapter({
+      baseUrl: 'https://api.acme.com',
+      mapping,
+      fetch: fakeFetch(() => jsonResponse(200, { other: 1 })),
+    });
     await expect(missing.resolve(m, identity, token, ctx())).rejects.toBeInstanceOf(SourceUnavailableError);
   });
 
   it('never leaves SOURCE_BASE_URL, whatever the matched groups contain', () => {
     fc.assert(
       fc.property(fc.string(), (value) => {
-        const url = requestUrl('https://api.acme.com/base', '/v1/items/$<itemNo>', { ...matchUri(acme, 'https://acme.com/items/1')!, groups: { itemNo: value } });
+        const url = requestUrl('https://api.acme.com/base', '/v1/items/$<itemNo>', {
+          ...matchUri(acme, 'https://acme.com/items/1')!,
+          groups: { itemNo: value },
+        });
         if (url !== undefined) {
           const u = new URL(url);
           expect(u.origin).toBe('https://api.acme.com');
@@ -171,14 +250,29 @@ describe('generic HTTP JSON adapter', () => {
         }
       }),
     );
-    expect(requestUrl('https://api.acme.com/base', '/$<x>', { ...matchUri(acme, 'https://acme.com/items/1')!, groups: { x: '../../etc' } })).toBe(
-      'https://api.acme.com/base/..%2F..%2Fetc',
-    );
+    expect(
+      requestUrl('https://api.acme.com/base', '/$<x>', {
+        ...matchUri(acme, 'https://acme.com/items/1')!,
+        groups: { x: '../../etc' },
+      }),
+    ).toBe('https://api.acme.com/base/..%2F..%2Fetc');
   });
 
   it('rejects mappings that could not render', () => {
-    expect(() => parseHttpJsonMapping({ request: { path: '/x' }, title: 't', attributes: [{ id: 'a', name: 'A', kind: 'enum', value: 'v', section: 'body' }] })).toThrow(ConfigError);
-    expect(() => parseHttpJsonMapping({ request: { path: '/x' }, title: 't', attributes: [{ id: 'title', name: 'A', kind: 'plain_text', value: 'v' }] })).toThrow(/reserved/);
+    expect(() =>
+      parseHttpJsonMapping({
+        request: { path: '/x' },
+        title: 't',
+        attributes: [{ id: 'a', name: 'A', kind: 'enum', value: 'v', section: 'body' }],
+      }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      parseHttpJsonMapping({
+        request: { path: '/x' },
+        title: 't',
+        attributes: [{ id: 'title', name: 'A', kind: 'plain_text', value: 'v' }],
+      }),
+    ).toThrow(/reserved/);
     expect(() => parseHttpJsonMapping({ request: { path: 'x' }, title: 't' })).toThrow(ConfigError);
     expect(() => parseHttpJsonMapping('{')).toThrow(/not valid JSON/);
   });
@@ -195,12 +289,24 @@ describe('adapter registry and credentials', () => {
   it('builds the adapter SOURCE_ADAPTER names, and fails by name otherwise', () => {
     const env = { PUBLIC_BASE_URL: 'http://127.0.0.1:3000', SOURCE_SERVICE_SECRET: SECRET };
     expect(sourceAdapterFromConfig({ config: parseConfig(env) }).name).toBe('demo');
-    expect(sourceAdapterFromConfig({ config: parseConfig({ ...env, SOURCE_ADAPTER: 'example' }) }).name).toBe('example');
-    expect(() => sourceAdapterFromConfig({ config: parseConfig({ ...env, SOURCE_ADAPTER: 'nope' }) })).toThrow(/unknown adapter "nope"/);
-    expect(() => sourceAdapterFromConfig({ config: parseConfig({ ...env, SOURCE_ADAPTER: 'http' }) })).toThrow(/SOURCE_BASE_URL/);
-    expect(() => sourceAdapterFromConfig({ config: parseConfig({ PUBLIC_BASE_URL: 'http://x.test' }) })).toThrow(/SOURCE_SERVICE_SECRET/);
+    expect(sourceAdapterFromConfig({ config: parseConfig({ ...env, SOURCE_ADAPTER: 'example' }) }).name).toBe(
+      'example',
+    );
+    expect(() => sourceAdapterFromConfig({ config: parseConfig({ ...env, SOURCE_ADAPTER: 'nope' }) })).toThrow(
+      /unknown adapter "nope"/,
+    );
+    expect(() => sourceAdapterFromConfig({ config: parseConfig({ ...env, SOURCE_ADAPTER: 'http' }) })).toThrow(
+      /SOURCE_BASE_URL/,
+    );
+    expect(() => sourceAdapterFromConfig({ config: parseConfig({ PUBLIC_BASE_URL: 'http://x.test' }) })).toThrow(
+      /SOURCE_SERVICE_SECRET/,
+    );
     const http = sourceAdapterFromConfig({
-      config: parseConfig({ SOURCE_ADAPTER: 'http', SOURCE_BASE_URL: 'https://api.acme.com', SOURCE_HTTP_MAPPING: '{"request":{"path":"/i"},"title":"name"}' }),
+      config: parseConfig({
+        SOURCE_ADAPTER: 'http',
+        SOURCE_BASE_URL: 'https://api.acme.com',
+        SOURCE_HTTP_MAPPING: '{"request":{"path":"/i"},"title":"name"}',
+      }),
     });
     expect(http.name).toBe('http');
   });

@@ -12,23 +12,54 @@ import {
   toDate,
   toDatetime,
   trimText,
-  validateAttributes,
   type UnfurlAttribute,
+  validateAttributes,
 } from '#core/unfurl/attributes.js';
 
 const anyText = fc.string({ maxLength: 2600, unit: 'grapheme' });
 const rgbArb = fc.record({ r: fc.double(), g: fc.double(), b: fc.double() });
-const urlArb = fc.oneof(fc.webUrl(), fc.string(), fc.webUrl().map((u) => `${u}/${'x'.repeat(2000)}`));
-const dateArb = fc.oneof(fc.date({ noInvalidDate: false }), fc.string(), fc.constantFrom('2026-02-29', '2024-02-29', '2026-13-01'));
-const dtArb = fc.oneof(fc.date({ noInvalidDate: false }), fc.string(), fc.integer(), fc.constant('2022-01-11T19:53:18.829Z'));
+const urlArb = fc.oneof(
+  fc.webUrl(),
+  fc.string(),
+  fc.webUrl().map((u) => `${u}/${'x'.repeat(2000)}`),
+);
+const dateArb = fc.oneof(
+  fc.date({ noInvalidDate: false }),
+  fc.string(),
+  fc.constantFrom('2026-02-29', '2024-02-29', '2026-13-01'),
+);
+const dtArb = fc.oneof(
+  fc.date({ noInvalidDate: false }),
+  fc.string(),
+  fc.integer(),
+  fc.constant('2022-01-11T19:53:18.829Z'),
+);
 
 const anyAttribute: fc.Arbitrary<UnfurlAttribute | undefined> = fc.oneof(
-  fc.tuple(fc.string(), fc.string(), anyText, fc.constantFrom('primary', 'secondary', 'identifier', 'avatar', 'body') as fc.Arbitrary<'primary'>).map(([i, n, v, s]) => attr.plainText(i, n, v, s)),
-  fc.tuple(fc.string(), fc.string(), anyText, fc.option(rgbArb, { nil: undefined })).map(([i, n, v, c]) => attr.enum(i, n, v, c)),
+  fc
+    .tuple(
+      fc.string(),
+      fc.string(),
+      anyText,
+      fc.constantFrom('primary', 'secondary', 'identifier', 'avatar', 'body') as fc.Arbitrary<'primary'>,
+    )
+    .map(([i, n, v, s]) => attr.plainText(i, n, v, s)),
+  fc
+    .tuple(fc.string(), fc.string(), anyText, fc.option(rgbArb, { nil: undefined }))
+    .map(([i, n, v, c]) => attr.enum(i, n, v, c)),
   fc.tuple(fc.string(), fc.string(), dateArb).map(([i, n, v]) => attr.date(i, n, v)),
   fc.tuple(fc.string(), fc.string(), dtArb).map(([i, n, v]) => attr.datetime(i, n, v, 'primary')),
-  fc.tuple(fc.string(), fc.string(), rgbArb, fc.constantFrom('entity', 'background') as fc.Arbitrary<'entity'>).map(([i, n, c, s]) => attr.color(i, n, c, s)),
-  fc.tuple(fc.string(), fc.string(), urlArb, fc.constantFrom('embed', 'identifier', 'entity', 'avatar') as fc.Arbitrary<'embed'>).map(([i, n, u, s]) => attr.image(i, n, u, s)),
+  fc
+    .tuple(fc.string(), fc.string(), rgbArb, fc.constantFrom('entity', 'background') as fc.Arbitrary<'entity'>)
+    .map(([i, n, c, s]) => attr.color(i, n, c, s)),
+  fc
+    .tuple(
+      fc.string(),
+      fc.string(),
+      urlArb,
+      fc.constantFrom('embed', 'identifier', 'entity', 'avatar') as fc.Arbitrary<'embed'>,
+    )
+    .map(([i, n, u, s]) => attr.image(i, n, u, s)),
   fc.tuple(fc.string(), fc.string(), urlArb).map(([i, n, u]) => attr.video(i, n, u)),
   fc.tuple(fc.string(), fc.string(), urlArb).map(([i, n, u]) => attr.audio(i, n, u)),
   fc.tuple(fc.string(), fc.string(), urlArb).map(([i, n, u]) => attr.html(i, n, u)),
@@ -68,13 +99,28 @@ describe('attribute builders', () => {
   });
 
   it('produces the documented shapes for every kind', () => {
-    expect(attr.dev('Acme Inc')).toEqual({ id: 'dev', name: 'Developer Name', type: 'inline', inline: { plain_text: { value: 'Acme Inc', section: 'secondary' } } });
-    expect(attr.enum('s', 'Status', '🔨 Ready', { r: 100, g: 100, b: 100 })).toEqual({
-      id: 's', name: 'Status', type: 'inline', inline: { enum: { value: '🔨 Ready', section: 'primary', color: { r: 100, g: 100, b: 100 } } },
+    expect(attr.dev('Acme Inc')).toEqual({
+      id: 'dev',
+      name: 'Developer Name',
+      type: 'inline',
+      inline: { plain_text: { value: 'Acme Inc', section: 'secondary' } },
     });
-    expect(attr.video('v', 'Video', 'https://x.test/1.mp4')).toEqual({ id: 'v', name: 'Video', type: 'embed', embed: { src_url: 'https://x.test/1.mp4', video: { section: 'embed' } } });
+    expect(attr.enum('s', 'Status', '🔨 Ready', { r: 100, g: 100, b: 100 })).toEqual({
+      id: 's',
+      name: 'Status',
+      type: 'inline',
+      inline: { enum: { value: '🔨 Ready', section: 'primary', color: { r: 100, g: 100, b: 100 } } },
+    });
+    expect(attr.video('v', 'Video', 'https://x.test/1.mp4')).toEqual({
+      id: 'v',
+      name: 'Video',
+      type: 'embed',
+      embed: { src_url: 'https://x.test/1.mp4', video: { section: 'embed' } },
+    });
     expect(attr.color('c', 'Colour', { r: 300, g: -4, b: 7.6 }).inline.color?.value).toEqual({ r: 255, g: 0, b: 8 });
-    expect(attr.datetime('u', 'Updated', '2022-01-11T19:53:18.829Z')?.inline.datetime?.value).toBe('2022-01-11T19:53:18.829Z');
+    expect(attr.datetime('u', 'Updated', '2022-01-11T19:53:18.829Z')?.inline.datetime?.value).toBe(
+      '2022-01-11T19:53:18.829Z',
+    );
     expect(attr.title('   ').inline.title?.value).toBe('Untitled');
   });
 
@@ -103,10 +149,28 @@ describe('validateAttributes', () => {
 
   it('rejects a kind in a section that does not allow it, for every pair of §4.5', () => {
     for (const [section, kinds] of Object.entries(SECTION_KINDS)) {
-      for (const kind of ['plain_text', 'enum', 'date', 'datetime', 'color', 'image', 'video', 'audio', 'html', 'pdf'] as const) {
+      for (const kind of [
+        'plain_text',
+        'enum',
+        'date',
+        'datetime',
+        'color',
+        'image',
+        'video',
+        'audio',
+        'html',
+        'pdf',
+      ] as const) {
         const allowed = (kinds as readonly string[]).includes(kind);
         const isEmbed = ['image', 'video', 'audio', 'html', 'pdf'].includes(kind);
-        const value = kind === 'color' ? { r: 1, g: 2, b: 3 } : kind === 'date' ? '2022-01-11' : kind === 'datetime' ? '2022-01-11T19:53:18.829Z' : 'v';
+        const value =
+          kind === 'color'
+            ? { r: 1, g: 2, b: 3 }
+            : kind === 'date'
+              ? '2022-01-11'
+              : kind === 'datetime'
+                ? '2022-01-11T19:53:18.829Z'
+                : 'v';
         const a = isEmbed
           ? { id: 'a', name: 'A', type: 'embed', embed: { src_url: 'https://x.test/a', [kind]: { section } } }
           : { id: 'a', name: 'A', type: 'inline', inline: { [kind]: { value, section } } };
@@ -117,15 +181,38 @@ describe('validateAttributes', () => {
   });
 
   it('names what is missing or wrong', () => {
-    const r = validateAttributes([{ id: 'x', name: 'X', type: 'inline', inline: { plain_text: { value: 5, section: 'body' } } }]);
+    const r = validateAttributes([
+      { id: 'x', name: 'X', type: 'inline', inline: { plain_text: { value: 5, section: 'body' } } },
+    ]);
     expect(r.ok).toBe(false);
     if (!r.ok) {
-      expect(r.problems).toEqual(expect.arrayContaining(['a "title" attribute is required', 'a "dev" attribute is required', 'attribute 0: value must be a string']));
+      expect(r.problems).toEqual(
+        expect.arrayContaining([
+          'a "title" attribute is required',
+          'a "dev" attribute is required',
+          'attribute 0: value must be a string',
+        ]),
+      );
     }
     expect(validateAttributes('nope').ok).toBe(false);
     expect(validateAttributes([...valid, valid[1]]).ok).toBe(false);
-    expect(validateAttributes([...valid, { id: 'e', name: 'E', type: 'embed', embed: { src_url: 'ftp://x', image: { section: 'embed' } } }]).ok).toBe(false);
-    expect(validateAttributes([...valid, { id: 'e', name: 'E', type: 'inline', inline: { title: { value: 'x', section: 'title' }, plain_text: { value: 'y', section: 'body' } } }]).ok).toBe(false);
+    expect(
+      validateAttributes([
+        ...valid,
+        { id: 'e', name: 'E', type: 'embed', embed: { src_url: 'ftp://x', image: { section: 'embed' } } },
+      ]).ok,
+    ).toBe(false);
+    expect(
+      validateAttributes([
+        ...valid,
+        {
+          id: 'e',
+          name: 'E',
+          type: 'inline',
+          inline: { title: { value: 'x', section: 'title' }, plain_text: { value: 'y', section: 'body' } },
+        },
+      ]).ok,
+    ).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { dashboardValues, renderDashboard, ruleProblems } from '../../../scripts/dashboard.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
+import { dashboardValues, renderDashboard, ruleProblems } from '../../../scripts/dashboard.js';
 
 const outputsFile = {
   NotionLinkPreview: {
@@ -26,7 +26,19 @@ describe('dashboard values', () => {
     expect(v.integration.domain).toBe('127.0.0.1');
     expect(ruleProblems(v.integration)).toEqual([]);
     const text = renderDashboard(v);
-    for (const label of ['OAuth Authorize URL', 'OAuth Token URL', 'OAuth Client ID', 'OAuth Client Secret', 'Deleted Token Callback URL', 'Unfurl Callback URL', 'Unfurl URL Domain', 'Rule name', 'Sample URLs', 'Pattern', 'placeholder JSON']) {
+    for (const label of [
+      'OAuth Authorize URL',
+      'OAuth Token URL',
+      'OAuth Client ID',
+      'OAuth Client Secret',
+      'Deleted Token Callback URL',
+      'Unfurl Callback URL',
+      'Unfurl URL Domain',
+      'Rule name',
+      'Sample URLs',
+      'Pattern',
+      'placeholder JSON',
+    ]) {
       expect(text).toContain(label);
     }
     expect(dashboardValues({ OAUTH_CLIENT_SECRET: 'mine-secret' }).clientSecret).not.toContain('mine-secret');
@@ -43,7 +55,15 @@ describe('dashboard values', () => {
   it('reports a rule whose pattern does not match its sample URL', () => {
     const rules = JSON.stringify({
       domain: 'acme.com',
-      rules: [{ name: 'item', pattern: '^https://acme\\.com/items/(?<n>\\d+)$', sampleUrls: ['https://acme.com/item/1'], placeholder: [], resource: 'item:$<n>' }],
+      rules: [
+        {
+          name: 'item',
+          pattern: '^https://acme\\.com/items/(?<n>\\d+)$',
+          sampleUrls: ['https://acme.com/item/1'],
+          placeholder: [],
+          resource: 'item:$<n>',
+        },
+      ],
     });
     const problems = ruleProblems(dashboardValues({ UNFURL_RULES: rules }).integration);
     expect(problems[0]).toMatch(/Rule "item": pattern .* does not match sample URL https:\/\/acme.com\/item\/1/);

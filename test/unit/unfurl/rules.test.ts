@@ -1,7 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { validateAttributes } from '#core/unfurl/attributes.js';
-import { checkSamples, demoRules, matchUri, parseIntegration, rulesFromConfig, substitute, substituteDeep } from '#core/unfurl/rules.js';
+import {
+  checkSamples,
+  demoRules,
+  matchUri,
+  parseIntegration,
+  rulesFromConfig,
+  substitute,
+  substituteDeep,
+} from '#core/unfurl/rules.js';
 import { parseConfig } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
 
@@ -12,7 +20,14 @@ const acme = {
       name: 'item',
       pattern: '^(?<site>https\\:\\/\\/acme\\.com)\\/items\\/(?<itemNo>\\d+)$',
       sampleUrls: ['https://acme.com/items/42'],
-      placeholder: [{ id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Acme Item #$<itemNo>', section: 'title' } } }],
+      placeholder: [
+        {
+          id: 'title',
+          name: 'Title',
+          type: 'inline',
+          inline: { title: { value: 'Acme Item #$<itemNo>', section: 'title' } },
+        },
+      ],
       resource: 'item:$<itemNo>',
     },
   ],
@@ -51,7 +66,10 @@ describe('unfurl rules', () => {
   });
 
   it('never matches a uri outside the domain, whatever the pattern says', () => {
-    const permissive = parseIntegration({ domain: 'acme.com', rules: [{ name: 'any', pattern: '.*', sampleUrls: ['https://acme.com/x'], resource: 'r' }] });
+    const permissive = parseIntegration({
+      domain: 'acme.com',
+      rules: [{ name: 'any', pattern: '.*', sampleUrls: ['https://acme.com/x'], resource: 'r' }],
+    });
     fc.assert(
       fc.property(fc.webUrl({ withQueryParameters: true, withFragments: true }), (url) => {
         const host = new URL(url).hostname;
@@ -76,7 +94,9 @@ describe('unfurl rules', () => {
       expect.stringContaining('does not match sample URL https://acme.com/item/42'),
     ]);
     expect(() => parseIntegration('{not json')).toThrow(ConfigError);
-    expect(() => parseIntegration({ domain: 'a.b', rules: [{ ...acme.rules[0]!, pattern: '(' }] })).toThrow(/does not compile/);
+    expect(() => parseIntegration({ domain: 'a.b', rules: [{ ...acme.rules[0]!, pattern: '(' }] })).toThrow(
+      /does not compile/,
+    );
     expect(() => parseIntegration({ domain: 'a.b', rules: [] })).toThrow(/UNFURL_RULES/);
   });
 

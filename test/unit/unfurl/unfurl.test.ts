@@ -2,11 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import { MemorySubscriptionStore } from '#adapters/memory/subscription-store.js';
 import type { Connection } from '#core/ports.js';
 import { noCredentials } from '#core/sources/credentials.js';
-import { SourceUnavailableError, type ResolveOutcome, type SourceAdapter } from '#core/sources/source-adapter.js';
+import { type ResolveOutcome, type SourceAdapter, SourceUnavailableError } from '#core/sources/source-adapter.js';
 import { attr, validateAttributes } from '#core/unfurl/attributes.js';
 import { withDeadline } from '#core/unfurl/render.js';
 import { demoRules } from '#core/unfurl/rules.js';
-import { describeAge, ERROR_MESSAGES, unfurlUri, type UnfurlDependencies } from '#core/unfurl/unfurl.js';
+import { describeAge, ERROR_MESSAGES, type UnfurlDependencies, unfurlUri } from '#core/unfurl/unfurl.js';
 
 const connection: Connection = {
   id: 'conn-1',
@@ -45,7 +45,10 @@ const setup = (resolve: SourceAdapter['resolve'], now = { t: 1_000_000 }) => {
   return { deps, calls, subscriptions, now };
 };
 
-const found = (title: string): ResolveOutcome => ({ outcome: 'found', model: { title, attributes: [attr.plainText('x', 'X', 'y', 'body')] } });
+const found = (title: string): ResolveOutcome => ({
+  outcome: 'found',
+  model: { title, attributes: [attr.plainText('x', 'X', 'y', 'body')] },
+});
 
 describe('unfurlUri', () => {
   it('answers found with title and dev, and records the subscription with hash and snapshot', async () => {
@@ -65,9 +68,17 @@ describe('unfurlUri', () => {
 
   it('never calls the adapter for a uri outside every rule', async () => {
     const { deps, calls } = setup(async () => found('x'));
-    for (const uri of ['http://169.254.169.254/latest/meta-data', 'http://127.0.0.1:3000/demo/api/tasks/1', 'file:///etc/passwd', 'nonsense']) {
+    for (const uri of [
+      'http://169.254.169.254/latest/meta-data',
+      'http://127.0.0.1:3000/demo/api/tasks/1',
+      'file:///etc/passwd',
+      'nonsense',
+    ]) {
       const answer = await unfurlUri(deps, connection, uri);
-      expect(answer).toEqual({ outcome: 'no_rule', body: { uri, operations: [{ path: ['error'], set: ERROR_MESSAGES.no_rule }] } });
+      expect(answer).toEqual({
+        outcome: 'no_rule',
+        body: { uri, operations: [{ path: ['error'], set: ERROR_MESSAGES.no_rule }] },
+      });
     }
     expect(calls).toEqual([]);
   });
@@ -84,7 +95,9 @@ describe('unfurlUri', () => {
     const answer = await unfurlUri(deps, connection, URI);
     expect(answer.outcome).toBe(outcome);
     if (answer.outcome === 'unavailable') return;
-    expect(answer.body.operations).toEqual([{ path: ['error'], set: { status, message: ERROR_MESSAGES[outcome].message } }]);
+    expect(answer.body.operations).toEqual([
+      { path: ['error'], set: { status, message: ERROR_MESSAGES[outcome].message } },
+    ]);
     expect(JSON.stringify(answer.body)).not.toContain('Secret');
     expect(await subscriptions.get('task:1', 'conn-1', URI)).toBeUndefined();
   });
@@ -126,7 +139,10 @@ describe('unfurlUri', () => {
   it('turns an invalid hand-made model into "no answer", not a 500', async () => {
     const { deps } = setup(async () => ({
       outcome: 'found',
-      model: { title: 't', attributes: [{ id: 'bad', name: 'B', type: 'inline', inline: { enum: { value: 'x', section: 'body' } } }] },
+      model: {
+        title: 't',
+        attributes: [{ id: 'bad', name: 'B', type: 'inline', inline: { enum: { value: 'x', section: 'body' } } }],
+      },
     }));
     expect((await unfurlUri(deps, connection, URI)).outcome).toBe('unavailable');
   });
@@ -136,7 +152,17 @@ describe('helpers', () => {
   it('withDeadline aborts the signal and rejects at the deadline', async () => {
     let aborted = false;
     await expect(
-      withDeadline(10, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => { aborted = true; reject(new Error('aborted')); })), Date.now),
+      withDeadline(
+        10,
+        (signal) =>
+          new Promise((_, reject) =>
+            signal.addEventListener('abort', () => {
+              aborted = true;
+              reject(new Error('aborted'));
+            }),
+          ),
+        Date.now,
+      ),
     ).rejects.toBeInstanceOf(SourceUnavailableError);
     expect(aborted).toBe(true);
     await expect(withDeadline(1000, async () => 42, Date.now)).resolves.toBe(42);

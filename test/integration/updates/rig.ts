@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, type Message, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Connection } from '#core/ports.js';
 import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
@@ -156,7 +156,7 @@ export const startRig = async (options: RigOptions = {}): Promise<Rig> => {
 const queueUrl = (rig: Rig) => rig.env.UPDATE_QUEUE_URL as string;
 const dlqUrl = (rig: Rig) => rig.env.UPDATE_DLQ_URL as string;
 
-export const toRecord = (m: { MessageId?: string; ReceiptHandle?: string; Body?: string; Attributes?: Record<string, string> }): SQSRecord => ({
+export const toRecord = (m: Message): SQSRecord => ({
   messageId: m.MessageId ?? '',
   receiptHandle: m.ReceiptHandle ?? '',
   body: m.Body ?? '',

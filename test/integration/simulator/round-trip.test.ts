@@ -101,6 +101,26 @@ describe('Notion round trip against the local system', () => {
     expect(preview.card).toBeUndefined();
   }, 20_000);
 
+  it('refreshes the service token before it expires, with the rotated refresh token each time', async () => {
+    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
+    await driver.open();
+    const preview = await driver.paste(taskUrl(1));
+    const before = await driver.state();
+    expect({ error: before.lastAuthError, refreshable: before.grant?.refreshable }).toEqual({ error: undefined, refreshable: true });
+    // Treat any token as about to expire: the next two calls each refresh first.
+    sim.configure({ client: { refreshMarginSeconds: 24 * 3600 } });
+    try {
+      await driver.refresh(preview.id);
+      await driver.refresh(preview.id);
+    } finally {
+      sim.configure({ client: { refreshMarginSeconds: 60 } });
+    }
+    const state = await driver.state();
+    expect(state.grant?.refreshCount).toBe(2);
+    expect(state.previews[0]?.state).toBe('card');
+    expect(lastCall(sessionOf(driver).id, 'Token request (refresh_token)')?.status).toBe(200);
+  }, 20_000);
+
   it('shows a refused consent and stays unconnected', async () => {
     // carol: the service may hold back a user who just declined, so nobody else declines here.
     const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: { login: 'carol', password: 'carol-password', decision: 'deny' } });

@@ -1,0 +1,163 @@
+/**
+ * The simulator's client behaviour and playground endpoints on their own (no
+ * service): link matching and placeholders, the authorize redirect Notion
+ * builds, the state check on return, and live pushes over Server-Sent Events.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startNotionSimulator } from '#local/notion-simulator/server.js';
+import type { StartedSimulator } from '#local/notion-simulator/server.js';
+import { NotionDriver } from '#local/notion-simulator/driver.js';
+import { PLAYGROUND_CSP, SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
+
+const integration = {
+  domain: 'acme.test',
+  rules: [
+    {
+      name: 'item',
+      pattern: String.raw`^https://acme\.test/items/(?<itemNo>\d+)$`,
+      placeholder: [
+        { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Acme Item #$<itemNo>', section: 'title' } } },
+        { id: 'id', name: 'Id', type: 'inline', inline: { plain_text: { value: '#$<itemNo>', section: 'identifier' } } },
+      ],
+    },
+  ],
+};
+let sim: StartedSimulator;
+
+beforeAll(async () => {
+  sim = await startNotionSimulator({
+    integration,
+    notionClient: { clientId: 'n-id', clientSecret: 'n-secret' },
+    serviceClient: { clientId: 'svc-client', clientSecret: 'svc-secret' },
+    settings: (d) => ({ ...d, client: { ...d.client, serviceBaseUrl: 'https://service.example', scope: 'unfurl' } }),
+  });
+});
+afterAll(async () => {
+  await sim.stop();
+});
+
+const sessionId = (driver: NotionDriver) =>
+  new RegExp(`${SESSION_COOKIE}=([^;]+)`).exec(driver.jar.header(new URL(`${sim.baseUrl}/`)) ?? '')?.[1] ?? '';
+
+describe('playground client behaviour', () => {
+  it('serves the page with a strict CSP and a session cookie', async () => {
+    const res = await fetch(`${sim.baseUrl}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toBe(PLAYGROUND_CSP);
+    expect(PLAYGROUND_CSP).toContain("script-src 'self'");
+    expect(PLAYGROUND_CSP).not.toContain('unsafe-inline');
+    expect(res.headers.get('set-cookie')).toMatch(new RegExp(`^${SESSION_COOKIE}=[\\w-]+; Path=/; HttpOnly; SameSite=Lax$`));
+  });
+
+  it('shows the placeholder with groups substituted and asks to connect', async () => {
+    const driver = new NotionDriver({ baseUrl: sim.baseUrl });
+    await driver.open();
+    const preview = await driver.paste('https://acme.test/items/42', { signIn: false });
+    expect(preview.state).toBe('needs-auth');
+    expect(preview.placeholder?.title).toBe('Acme Item #42');
+    expect(preview.placeholder?.sections.identifier[0]?.text).toBe('#42');
+    await expect(driver.paste('https://elsewhere.test/items/42', { signIn: false })).rejects.toThrow('No URL rule');
+  });
+
+  it('sends the browser to the authorize URL with Notion’s code, state, client_id, scope and redirect_uri', async () => {
+    const driver = new NotionDriver({ baseUrl: sim.baseUrl });
+    await driver.open();
+    const res = await fetch(`${sim.baseUrl}/playground/connect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: driver.jar.header(new URL(sim.baseUrl)) ?? '' },
+      body: '{}',
+    });
+    const { location } = (await res.json()) as { location: string };
+    const url = new URL(location);
+    expect(`${url.origin}${url.pathname}`).toBe('https://service.example/oauth/authorize');
+    expect(url.searchParams.get('code')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(url.searchParams.get('client_id')).toBe('svc-client');
+    expect(url.searchParams.get('response_type')).toBe('code');
+    expect(url.searchParams.get('scope')).toBe('unfurl');
+    expect(url.searchParams.get('redirect_uri')).toBe(`${sim.baseUrl}/notion/externalintegrationauthcallback`);
+    expect(url.searchParams.get('state')?.length).toBeGreaterThanOrEqual(16);
+    expect(url.searchParams.has('code_challenge')).toBe(false);
+
+    // The service can exchange that Notion code exactly once.
+    const exchange = () =>
+      fetch(`${sim.apiBaseUrl}/v1/oauth/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from('n-id:n-secret').toString('base64')}`, 'notion-version': '2022-06-28', 'content-type': 'application/json' },
+        body: JSON.stringify({ grant_type: 'authorization_code', code: url.searchParams.get('code'), external_account: { key: 'k', name: 'n' } }),
+      });
+    expect((await exchange()).status).toBe(200);
+    expect((await exchange()).status).toBe(400);
+
+    // A return with another state is refused; the right state proceeds (here to a token call that fails: no service).
+    const cookie = driver.jar.header(new URL(sim.baseUrl)) ?? '';
+    const wrong = await fetch(`${sim.baseUrl}/notion/externalintegrationauthcallback?code=x&state=forged`, { headers: { cookie }, redirect: 'manual' });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain('state does not match');
+    const denied = await fetch(`${sim.baseUrl}/notion/externalintegrationauthcallback?error=access_denied&state=${url.searchParams.get('state')}`, { headers: { cookie }, redirect: 'manual' });
+    expect(denied.status).toBe(302);
+    expect(denied.headers.get('location')).toBe(`${sim.baseUrl}/`);
+    expect((await driver.state()).lastAuthError).toContain('access_denied');
+  });
+
+  it('refuses cross-origin and non-JSON posts to the playground', async () => {
+    const form = await fetch(`${sim.baseUrl}/playground/disconnect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
+    expect(form.status).toBe(403);
+    const cross = await fetch(`${sim.baseUrl}/playground/disconnect`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.test' }, body: '{}' });
+    expect(cross.status).toBe(403);
+  });
+
+  it('pushes an accepted update and a rejected one over Server-Sent Events', async () => {
+    const driver = new NotionDriver({ baseUrl: sim.baseUrl });
+    await driver.open();
+    const preview = await driver.paste('https://acme.test/items/9', { signIn: false });
+    const session = sim.simulator.session(sessionId(driver));
+    if (!session) throw new Error('no session');
+    // Give this Notion user a connection on Notion's side, as the service's code exchange would.
+    const { accessToken, connectionId } = sim.simulator.createConnection({ key: 'sse-user' });
+    const conn = sim.simulator.connection(connectionId);
+    if (!conn) throw new Error('no connection');
+    conn.sessionId = session.id;
+
+    const controller = new AbortController();
+    const events = await fetch(`${sim.baseUrl}/playground/events`, { headers: { cookie: driver.jar.header(new URL(sim.baseUrl)) ?? '' }, signal: controller.signal });
+    expect(events.headers.get('content-type')).toContain('text/event-stream');
+    const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    const nextState = async (predicate: (s: { previews: Array<{ id: string; card?: { title: string }; validationError?: string }> }) => boolean) => {
+      for (;;) {
+        const blocks = buffer.split('\n\n');
+        buffer = blocks.pop() ?? '';
+        for (const block of blocks) {
+          const m = /^event: state\ndata: (.*)$/s.exec(block);
+          if (m) {
+            const state = JSON.parse(m[1] as string);
+            if (predicate(state)) return state;
+          }
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error('stream ended');
+        buffer += decoder.decode(value, { stream: true });
+      }
+    };
+    const patch = (body: unknown) =>
+      fetch(`${sim.apiBaseUrl}/v1/external/object`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${accessToken}`, 'notion-version': '2021-08-16', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const dev = { id: 'dev', name: 'Dev', type: 'inline', inline: { plain_text: { value: 'Acme', section: 'secondary' } } };
+    const title = { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Live <b>title</b>', section: 'title' } } };
+    try {
+      expect((await patch({ uri: preview.uri, operations: [{ path: ['attributes'], set: [title, dev] }] })).status).toBe(200);
+      const updated = await nextState((s) => s.previews.some((p) => p.id === preview.id && p.card?.title === 'Live <b>title</b>'));
+      expect(updated).toBeDefined();
+      expect((await patch({ uri: preview.uri, operations: [{ path: ['attributes'], set: [title] }] })).status).toBe(400);
+      const rejected = await nextState((s) => s.previews.some((p) => p.id === preview.id && (p.validationError ?? '').includes('"dev" attribute is required')));
+      // The last good card stays; the rejected payload is shown as an error, not rendered.
+      expect(rejected.previews.find((p) => p.id === preview.id)?.card?.title).toBe('Live <b>title</b>');
+    } finally {
+      controller.abort();
+    }
+  });
+});

@@ -13,7 +13,7 @@
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { notionApiFromConfig } from '#adapters/notion/notion-api.js';
-import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
+import { loadSecretField } from '#adapters/oidc/secrets.js';
 import { upstreamFromConfig } from '#adapters/oidc/upstream.js';
 import {
   type AuthorizeDependencies,
@@ -102,7 +102,7 @@ const fromConfig = (): AuthorizeDependencies => {
     connections: connectionStore(config),
     cipher: tokenCipherFromConfig(config),
     notion: notionApiFromConfig(config, loadSecretField),
-    upstream: upstreamFromConfig(config, loadSecret),
+    upstream: upstreamFromConfig(config, loadSecretField),
     clock: { now: () => Date.now() },
     random: systemRandom,
     settings: {

@@ -7,7 +7,7 @@
  */
 
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
-import { loadSecret } from '#adapters/oidc/secrets.js';
+import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
 import { NO_STORE_HEADERS, OAuthTokenError } from '#core/oauth/errors.js';
 import { accessTokenSettings } from '#core/oauth/settings.js';
 import { handleTokenRequest, type TokenDependencies } from '#core/oauth/token.js';
@@ -61,7 +61,7 @@ const fromConfig = (): TokenDependencies => {
     clock: { now: () => Date.now() },
     random: systemRandom,
     tokens: accessTokenSettings(config, loadSecret),
-    client: async () => ({ clientId, clientSecret: await loadSecret(secretRef) }),
+    client: async () => ({ clientId, clientSecret: await loadSecretField(secretRef, 'clientSecret') }),
   };
   production = { config, deps };
   return deps;

@@ -17,7 +17,10 @@ export const loadSecret = async (ref: SecretRef): Promise<string> => {
   return value;
 };
 
-/** Reads one field of a JSON secret, e.g. {"clientId","clientSecret"}. */
+/**
+ * Reads one field of a JSON secret, e.g. {"clientId","clientSecret"}; a secret
+ * that is not a JSON object is returned whole (a plain client secret).
+ */
 export const loadSecretField = async (ref: SecretRef, field: string): Promise<string> => {
   const raw = await loadSecret(ref);
   if (!raw.trim().startsWith('{')) return raw;

@@ -148,7 +148,7 @@ let fromConfigCache: { key: string; provider: UpstreamIdentityProvider } | undef
 /** The provider named by OIDC_ISSUER / OIDC_CLIENT_ID / OIDC_CLIENT_SECRET (or its ARN); one per process. */
 export const upstreamFromConfig = (
   config: Config,
-  loadSecret: (ref: SecretRef) => Promise<string>,
+  loadSecretField: (ref: SecretRef, field: string) => Promise<string>,
 ): UpstreamIdentityProvider => {
   const issuer = need(config.oidc.issuer, ENV.OIDC_ISSUER);
   const clientId = need(config.oidc.clientId, ENV.OIDC_CLIENT_ID);
@@ -157,7 +157,11 @@ export const upstreamFromConfig = (
   if (fromConfigCache?.key !== key) {
     fromConfigCache = {
       key,
-      provider: createUpstreamProvider({ issuer, clientId, clientSecret: () => loadSecret(secretRef) }),
+      provider: createUpstreamProvider({
+        issuer,
+        clientId,
+        clientSecret: () => loadSecretField(secretRef, 'clientSecret'),
+      }),
     };
   }
   return fromConfigCache.provider;

@@ -58,7 +58,11 @@ export const SUBSCRIPTIONS_TABLE: TableDefinition = {
   partitionKey: { name: 'resourceKey', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   globalIndexes: [
-    { indexName: 'byConnection', partitionKey: { name: 'connectionId', type: 'S' }, sortKey: { name: 'sk', type: 'S' } },
+    {
+      indexName: 'byConnection',
+      partitionKey: { name: 'connectionId', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+    },
   ],
   ttlAttribute: 'expiresAt',
 };

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
+import { hashSecret } from '#shared/crypto.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import {
   CLIENT_ID,
@@ -312,6 +313,28 @@ describe('consent and the round trip', () => {
         .map((c) => c.notion.workspaceId)
         .sort(),
     ).toEqual(['ws-1', 'ws-2']);
+  });
+
+  it('a pending authorization expires after 10 minutes; our code lives at most 60 seconds', async () => {
+    const start = await call({ path: '/oauth/authorize', query: authorizeQuery() });
+    const upstreamState = new URL(String(start.headers?.location)).searchParams.get('state') ?? '';
+    clock.advance(10 * 60 * 1000 + 1);
+    const late = await call({
+      path: '/oauth/callback',
+      query: { code: 'ok', state: upstreamState },
+      cookies: [pendingCookie(start) ?? ''],
+    });
+    expect(late.statusCode).toBe(400);
+    expect(late.body).toContain('expired');
+
+    const { cookie, consent } = await toConsent();
+    const allowedAt = clock.now();
+    const r = await submit(cookie, consent.body ?? '', 'allow');
+    const code = new URL(String(r.headers?.location)).searchParams.get('code') ?? '';
+    clock.advance(60_001);
+    expect(await authState.redeemCode(hashSecret(code), clock.now())).toEqual({ outcome: 'expired' });
+    clock.t = allowedAt;
+    expect((await authState.redeemCode(hashSecret(code), clock.now())).outcome).toBe('redeemed');
   });
 
   it('a malformed consent body gets an HTML page, not JSON or a 500', async () => {

@@ -100,6 +100,7 @@ export class NotionApi {
     const method = req.method ?? 'GET';
     const started = { method, url: path };
     let raw = '';
+    let tooLarge = false;
     let answer: Answer;
     let connection: NotionConnection | undefined;
     if (path === '/notion/v1/oauth/token' || path === '/notion/v1/external/object') {
@@ -107,14 +108,15 @@ export class NotionApi {
         raw = await readBody(req, MAX_REQUEST_BYTES + 1);
       } catch (error) {
         if (!(error instanceof BodyTooLargeError)) throw error;
+        tooLarge = true;
       }
     }
     if (path === '/notion/v1/oauth/token') {
-      answer = method === 'POST' ? this.token(req, raw) : errorAnswer(400, 'invalid_request_url', 'Invalid request URL.');
+      answer = method === 'POST' ? this.token(req, raw, tooLarge) : errorAnswer(400, 'invalid_request_url', 'Invalid request URL.');
     } else if (path === '/notion/v1/external/object') {
       if (method !== 'PATCH') answer = errorAnswer(400, 'invalid_request_url', 'Invalid request URL.');
       else {
-        const result = await this.patch(req, raw);
+        const result = await this.patch(req, raw, tooLarge);
         answer = result.answer;
         connection = result.connection;
       }
@@ -146,7 +148,7 @@ export class NotionApi {
   // POST /v1/oauth/token
   // -------------------------------------------------------------------------
 
-  private token(req: IncomingMessage, raw: string): Answer {
+  private token(req: IncomingMessage, raw: string, tooLarge: boolean): Answer {
     if (!header(req, 'notion-version')) return errorAnswer(400, 'missing_version', 'Notion-Version header failed validation: Notion-Version header should be defined.');
     const auth = header(req, 'authorization') ?? '';
     const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(auth);
@@ -164,7 +166,7 @@ export class NotionApi {
     if (!m || !constantTimeEqual(id, clientId) || !constantTimeEqual(secret, clientSecret)) {
       return errorAnswer(401, 'unauthorized', 'API token is invalid.');
     }
-    if (raw.length > MAX_REQUEST_BYTES) return errorAnswer(400, 'validation_error', 'Request body too large.');
+    if (tooLarge || raw.length > MAX_REQUEST_BYTES) return errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).');
     let body: unknown;
     try {
       body = JSON.parse(raw);
@@ -296,9 +298,9 @@ export class NotionApi {
   // PATCH /v1/external/object
   // -------------------------------------------------------------------------
 
-  private async patch(req: IncomingMessage, raw: string): Promise<{ answer: Answer; connection?: NotionConnection }> {
+  private async patch(req: IncomingMessage, raw: string, tooLarge: boolean): Promise<{ answer: Answer; connection?: NotionConnection }> {
     this.patchCalls += 1;
-    const result = await this.patchInner(req, raw);
+    const result = await this.patchInner(req, raw, tooLarge);
     this.byStatus[result.answer.status] = (this.byStatus[result.answer.status] ?? 0) + 1;
     if (result.answer.status === 429) this.rateLimitedCalls += 1;
     if (result.connection) {
@@ -310,7 +312,7 @@ export class NotionApi {
     return result;
   }
 
-  private async patchInner(req: IncomingMessage, raw: string): Promise<{ answer: Answer; connection?: NotionConnection }> {
+  private async patchInner(req: IncomingMessage, raw: string, tooLarge: boolean): Promise<{ answer: Answer; connection?: NotionConnection }> {
     const w = this.world;
     const api = w.settings.api;
     const version = header(req, 'notion-version');
@@ -346,7 +348,7 @@ export class NotionApi {
       return { connection, answer: errorAnswer(503, 'service_unavailable', 'Notion is unavailable. Please try again later.') };
     }
 
-    if (raw.length > MAX_REQUEST_BYTES) return { connection, answer: errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).') };
+    if (tooLarge || raw.length > MAX_REQUEST_BYTES) return { connection, answer: errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).') };
     let body: unknown;
     try {
       body = JSON.parse(raw);

@@ -257,6 +257,14 @@ describe('PATCH /v1/external/object', () => {
     }
   });
 
+  it('refuses bodies over 500 KB with validation_error', async () => {
+    const c = sim.simulator.createConnection({ key: 'large' });
+    sim.simulator.addPreview(c.connectionId, uri);
+    const big = { uri, operations: [{ path: ['attributes'], set: [title('x'.repeat(600 * 1024)), dev] }] };
+    const body = await expectError(await patch(c.accessToken, big), 400, 'validation_error');
+    expect(body.message).toContain('too large');
+  });
+
   it('answers unknown API paths with invalid_request_url', async () => {
     await expectError(await fetch(`${sim.apiBaseUrl}/v1/pages`, { headers: { 'notion-version': '2022-06-28' } }), 400, 'invalid_request_url');
     await expectError(await fetch(`${sim.apiBaseUrl}/v1/external/object`, { method: 'POST', body: '{}' }), 400, 'invalid_request_url');

@@ -124,14 +124,15 @@ describe('playground client behaviour', () => {
     const reader = (events.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
     let buffer = '';
-    const nextState = async (predicate: (s: { previews: Array<{ id: string; card?: { title: string }; validationError?: string }> }) => boolean) => {
+    type PushedState = { previews: Array<{ id: string; card?: { title: string }; validationError?: string }> };
+    const nextState = async (predicate: (s: PushedState) => boolean): Promise<PushedState> => {
       for (;;) {
         const blocks = buffer.split('\n\n');
         buffer = blocks.pop() ?? '';
         for (const block of blocks) {
           const m = /^event: state\ndata: (.*)$/s.exec(block);
           if (m) {
-            const state = JSON.parse(m[1] as string);
+            const state = JSON.parse(m[1] as string) as PushedState;
             if (predicate(state)) return state;
           }
         }

@@ -4,7 +4,7 @@
  * with `Notion-Version` checks (§6.2), rate limits (§6.3), the error object
  * (§6.4) and fault injection for tests.
  */
-import { randomUUID, randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constantTimeEqual } from '#shared/crypto.js';
 import { toCard, validateOperations } from './attributes.js';
@@ -85,7 +85,11 @@ export class NotionApi {
   ) {
     const api = world.settings.api;
     this.connectionLimiter = new FixedWindowLimiter(world.clock, api.rateLimit, api.rateWindowSeconds * 1000);
-    this.workspaceLimiter = new FixedWindowLimiter(world.clock, api.workspaceRateLimit, api.workspaceRateWindowSeconds * 1000);
+    this.workspaceLimiter = new FixedWindowLimiter(
+      world.clock,
+      api.workspaceRateLimit,
+      api.workspaceRateWindowSeconds * 1000,
+    );
   }
 
   /** Re-reads the limits after the settings changed. */
@@ -112,7 +116,10 @@ export class NotionApi {
       }
     }
     if (path === '/notion/v1/oauth/token') {
-      answer = method === 'POST' ? this.token(req, raw, tooLarge) : errorAnswer(400, 'invalid_request_url', 'Invalid request URL.');
+      answer =
+        method === 'POST'
+          ? this.token(req, raw, tooLarge)
+          : errorAnswer(400, 'invalid_request_url', 'Invalid request URL.');
     } else if (path === '/notion/v1/external/object') {
       if (method !== 'PATCH') answer = errorAnswer(400, 'invalid_request_url', 'Invalid request URL.');
       else {
@@ -149,7 +156,12 @@ export class NotionApi {
   // -------------------------------------------------------------------------
 
   private token(req: IncomingMessage, raw: string, tooLarge: boolean): Answer {
-    if (!header(req, 'notion-version')) return errorAnswer(400, 'missing_version', 'Notion-Version header failed validation: Notion-Version header should be defined.');
+    if (!header(req, 'notion-version'))
+      return errorAnswer(
+        400,
+        'missing_version',
+        'Notion-Version header failed validation: Notion-Version header should be defined.',
+      );
     const auth = header(req, 'authorization') ?? '';
     const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(auth);
     let id = '';
@@ -166,7 +178,8 @@ export class NotionApi {
     if (!m || !constantTimeEqual(id, clientId) || !constantTimeEqual(secret, clientSecret)) {
       return errorAnswer(401, 'unauthorized', 'API token is invalid.');
     }
-    if (tooLarge || raw.length > MAX_REQUEST_BYTES) return errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).');
+    if (tooLarge || raw.length > MAX_REQUEST_BYTES)
+      return errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).');
     let body: unknown;
     try {
       body = JSON.parse(raw);
@@ -179,16 +192,35 @@ export class NotionApi {
     const b = body as Record<string, unknown>;
     if (b.grant_type === 'refresh_token') return this.refresh(b);
     if (b.grant_type !== 'authorization_code') {
-      return errorAnswer(400, 'validation_error', 'body failed validation: body.grant_type should be "authorization_code" or "refresh_token".');
+      return errorAnswer(
+        400,
+        'validation_error',
+        'body failed validation: body.grant_type should be "authorization_code" or "refresh_token".',
+      );
     }
-    if (typeof b.code !== 'string' || b.code === '') return errorAnswer(400, 'validation_error', 'body failed validation: body.code should be a string.');
+    if (typeof b.code !== 'string' || b.code === '')
+      return errorAnswer(400, 'validation_error', 'body failed validation: body.code should be a string.');
     const ext = b.external_account;
     if (typeof ext !== 'object' || ext === null || Array.isArray(ext)) {
-      return errorAnswer(400, 'validation_error', 'body failed validation: body.external_account should be an object with key and name.');
+      return errorAnswer(
+        400,
+        'validation_error',
+        'body failed validation: body.external_account should be an object with key and name.',
+      );
     }
     const { key, name } = ext as Record<string, unknown>;
-    if (typeof key !== 'string' || key.trim() === '') return errorAnswer(400, 'validation_error', 'body failed validation: body.external_account.key should be a non-empty string.');
-    if (typeof name !== 'string') return errorAnswer(400, 'validation_error', 'body failed validation: body.external_account.name should be a string.');
+    if (typeof key !== 'string' || key.trim() === '')
+      return errorAnswer(
+        400,
+        'validation_error',
+        'body failed validation: body.external_account.key should be a non-empty string.',
+      );
+    if (typeof name !== 'string')
+      return errorAnswer(
+        400,
+        'validation_error',
+        'body failed validation: body.external_account.name should be a string.',
+      );
 
     const now = this.world.clock.now();
     const code = this.world.codes.get(b.code);
@@ -211,7 +243,17 @@ export class NotionApi {
         workspace_name: ws.name,
         workspace_icon: ws.icon,
         owner: user
-          ? { type: 'user', user: { object: 'user', id: user.id, name: user.name, avatar_url: null, type: 'person', person: { email: user.email } } }
+          ? {
+              type: 'user',
+              user: {
+                object: 'user',
+                id: user.id,
+                name: user.name,
+                avatar_url: null,
+                type: 'person',
+                person: { email: user.email },
+              },
+            }
           : { type: 'workspace', workspace: true },
         duplicated_template_id: null,
         refresh_token: connection.refreshToken ?? null,
@@ -227,7 +269,8 @@ export class NotionApi {
   connect(sessionId: string, externalAccount: { key: string; name: string }): NotionConnection {
     const w = this.world;
     const existing = [...w.connections.values()].find(
-      (c) => c.revokedAt === undefined && c.workspaceId === w.workspace.id && c.externalAccount.key === externalAccount.key,
+      (c) =>
+        c.revokedAt === undefined && c.workspaceId === w.workspace.id && c.externalAccount.key === externalAccount.key,
     );
     const accessToken = notionToken();
     const refreshToken = w.settings.api.issueRefreshToken ? notionToken() : undefined;
@@ -240,7 +283,8 @@ export class NotionApi {
       else delete existing.refreshToken;
       existing.externalAccount = externalAccount;
       const previous = w.sessions.get(existing.sessionId);
-      if (previous && previous.id !== sessionId && previous.notionConnectionId === existing.id) delete previous.notionConnectionId;
+      if (previous && previous.id !== sessionId && previous.notionConnectionId === existing.id)
+        delete previous.notionConnectionId;
       existing.sessionId = sessionId;
       existing.replacedCount += 1;
       connection = existing;
@@ -298,7 +342,11 @@ export class NotionApi {
   // PATCH /v1/external/object
   // -------------------------------------------------------------------------
 
-  private async patch(req: IncomingMessage, raw: string, tooLarge: boolean): Promise<{ answer: Answer; connection?: NotionConnection }> {
+  private async patch(
+    req: IncomingMessage,
+    raw: string,
+    tooLarge: boolean,
+  ): Promise<{ answer: Answer; connection?: NotionConnection }> {
     this.patchCalls += 1;
     const result = await this.patchInner(req, raw, tooLarge);
     this.byStatus[result.answer.status] = (this.byStatus[result.answer.status] ?? 0) + 1;
@@ -312,22 +360,43 @@ export class NotionApi {
     return result;
   }
 
-  private async patchInner(req: IncomingMessage, raw: string, tooLarge: boolean): Promise<{ answer: Answer; connection?: NotionConnection }> {
+  private async patchInner(
+    req: IncomingMessage,
+    raw: string,
+    tooLarge: boolean,
+  ): Promise<{ answer: Answer; connection?: NotionConnection }> {
     const w = this.world;
     const api = w.settings.api;
     const version = header(req, 'notion-version');
     if (!version) {
-      return { answer: errorAnswer(400, 'missing_version', 'Notion-Version header failed validation: Notion-Version header should be defined.') };
+      return {
+        answer: errorAnswer(
+          400,
+          'missing_version',
+          'Notion-Version header failed validation: Notion-Version header should be defined.',
+        ),
+      };
     }
     if (!KNOWN_NOTION_VERSIONS.includes(version)) {
-      return { answer: errorAnswer(400, 'validation_error', `Notion-Version header failed validation: "${version.slice(0, 40)}" is not a supported version.`) };
+      return {
+        answer: errorAnswer(
+          400,
+          'validation_error',
+          `Notion-Version header failed validation: "${version.slice(0, 40)}" is not a supported version.`,
+        ),
+      };
     }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '');
     const connection = m ? w.connectionByToken(m[1] as string) : undefined;
     if (!connection) return { answer: errorAnswer(401, 'unauthorized', 'API token is invalid.') };
 
     if (api.faults.blocked) {
-      return { connection, answer: errorAnswer(429, 'rate_limited', 'This integration is blocked from making requests.', { rate_limit_reason: RATE_REASON.blocked }) };
+      return {
+        connection,
+        answer: errorAnswer(429, 'rate_limited', 'This integration is blocked from making requests.', {
+          rate_limit_reason: RATE_REASON.blocked,
+        }),
+      };
     }
     const own = this.connectionLimiter.peek(connection.id);
     if (!own.allowed) return { connection, answer: this.rateLimited(own.retryAfterSeconds, RATE_REASON.connection) };
@@ -342,13 +411,26 @@ export class NotionApi {
     if (faults.slowRate > 0 && this.random() < faults.slowRate) await this.sleep(faults.slowMs);
     const roll = this.random();
     if (roll < faults.overloadRate) {
-      return { connection, answer: errorAnswer(529, 'service_overload', 'Notion is unavailable due to high load. Please try again later.', undefined, { 'retry-after': '1' }) };
+      return {
+        connection,
+        answer: errorAnswer(
+          529,
+          'service_overload',
+          'Notion is unavailable due to high load. Please try again later.',
+          undefined,
+          { 'retry-after': '1' },
+        ),
+      };
     }
     if (roll < faults.overloadRate + faults.unavailableRate) {
-      return { connection, answer: errorAnswer(503, 'service_unavailable', 'Notion is unavailable. Please try again later.') };
+      return {
+        connection,
+        answer: errorAnswer(503, 'service_unavailable', 'Notion is unavailable. Please try again later.'),
+      };
     }
 
-    if (tooLarge || raw.length > MAX_REQUEST_BYTES) return { connection, answer: errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).') };
+    if (tooLarge || raw.length > MAX_REQUEST_BYTES)
+      return { connection, answer: errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).') };
     let body: unknown;
     try {
       body = JSON.parse(raw);
@@ -365,11 +447,23 @@ export class NotionApi {
         p.updatedAt = w.clock.now();
       }
       if (session && previews.length > 0) w.touch(session.id);
-      w.log.add({ direction: 'note', level: 'error', sessionId: connection.sessionId, summary: `Update rejected by validation: ${result.reason}` });
+      w.log.add({
+        direction: 'note',
+        level: 'error',
+        sessionId: connection.sessionId,
+        summary: `Update rejected by validation: ${result.reason}`,
+      });
       return { connection, answer: errorAnswer(400, 'validation_error', result.reason) };
     }
     if (previews.length === 0 || !session) {
-      return { connection, answer: errorAnswer(404, 'object_not_found', `Could not find external object with uri: ${result.uri.slice(0, 200)}.`) };
+      return {
+        connection,
+        answer: errorAnswer(
+          404,
+          'object_not_found',
+          `Could not find external object with uri: ${result.uri.slice(0, 200)}.`,
+        ),
+      };
     }
     const now = w.clock.now();
     for (const p of previews) {
@@ -386,8 +480,12 @@ export class NotionApi {
     }
     w.lastPayloadByUri.set(result.uri, body);
     w.touch(session.id);
-    for (const warning of result.warnings) w.log.add({ direction: 'note', level: 'warn', sessionId: session.id, summary: warning });
-    return { connection, answer: { status: 200, body: { object: 'external_object', uri: result.uri, request_id: randomUUID() } } };
+    for (const warning of result.warnings)
+      w.log.add({ direction: 'note', level: 'warn', sessionId: session.id, summary: warning });
+    return {
+      connection,
+      answer: { status: 200, body: { object: 'external_object', uri: result.uri, request_id: randomUUID() } },
+    };
   }
 
   private rateLimited(retryAfter: number, reason: string): Answer {

@@ -106,7 +106,8 @@ const isValidDate = (s: string): boolean => {
   return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
 };
 
-const isValidDateTime = (s: string): boolean => DATETIME.test(s) && !Number.isNaN(Date.parse(s)) && isValidDate(s.slice(0, 10));
+const isValidDateTime = (s: string): boolean =>
+  DATETIME.test(s) && !Number.isNaN(Date.parse(s)) && isValidDate(s.slice(0, 10));
 
 const isHttpUrl = (s: string): boolean => {
   try {
@@ -117,9 +118,18 @@ const isHttpUrl = (s: string): boolean => {
   }
 };
 
-const onlyKey = (obj: Record<string, unknown>, path: string, allowed: readonly string[], ignore: readonly string[] = []): string => {
+const onlyKey = (
+  obj: Record<string, unknown>,
+  path: string,
+  allowed: readonly string[],
+  ignore: readonly string[] = [],
+): string => {
   const keys = Object.keys(obj).filter((k) => !ignore.includes(k));
-  if (keys.length !== 1) fail(path, `must contain exactly one of ${allowed.join(', ')} (found ${keys.length === 0 ? 'none' : keys.join(', ')})`);
+  if (keys.length !== 1)
+    fail(
+      path,
+      `must contain exactly one of ${allowed.join(', ')} (found ${keys.length === 0 ? 'none' : keys.join(', ')})`,
+    );
   const key = keys[0] as string;
   if (!allowed.includes(key)) fail(`${path}.${key}`, `unknown sub-type (expected one of ${allowed.join(', ')})`);
   return key;
@@ -130,7 +140,9 @@ const sectionOf = (value: Record<string, unknown>, path: string, kind: ItemKind)
   if (typeof section !== 'string') return fail(`${path}.section`, 'is required');
   if (!(SECTIONS as string[]).includes(section)) return fail(`${path}.section`, `unknown section "${section}"`);
   const ok =
-    kind === 'relation' ? RELATION_SECTIONS.includes(section as SectionName) : (SECTION_KINDS[section as SectionName] as readonly string[]).includes(kind);
+    kind === 'relation'
+      ? RELATION_SECTIONS.includes(section as SectionName)
+      : (SECTION_KINDS[section as SectionName] as readonly string[]).includes(kind);
   if (!ok) {
     return fail(`${path}.section`, `"${kind}" is not valid in section "${section}"`);
   }
@@ -158,7 +170,8 @@ const parseItem = (raw: unknown, path: string, opts: ValidationOptions, warnings
     type = present[0];
     warnings.push(`${path}: "type" missing, inferred "${String(type)}"`);
   }
-  if (type !== 'inline' && type !== 'embed' && type !== 'relation') return fail(`${path}.type`, `unknown type "${String(type)}"`);
+  if (type !== 'inline' && type !== 'embed' && type !== 'relation')
+    return fail(`${path}.type`, `unknown type "${String(type)}"`);
   const body = raw[type];
   if (!isObject(body)) return fail(`${path}.${type}`, 'must be an object');
 
@@ -211,7 +224,13 @@ const parseItem = (raw: unknown, path: string, opts: ValidationOptions, warnings
   if (typeof uri !== 'string' || uri === '') return fail(`${path}.relation.uri`, 'must be a non-empty string');
   const mention = body.mention;
   if (!isObject(mention)) return fail(`${path}.relation.mention`, 'must be an object');
-  return { id, name, kind: 'relation', section: sectionOf(mention, `${path}.relation.mention`, 'relation'), text: text(uri, `${path}.relation.uri`, opts) };
+  return {
+    id,
+    name,
+    kind: 'relation',
+    section: sectionOf(mention, `${path}.relation.mention`, 'relation'),
+    text: text(uri, `${path}.relation.uri`, opts),
+  };
 };
 
 /**
@@ -224,10 +243,10 @@ export function validateAttributes(list: unknown, opts: ValidationOptions, path 
     if (opts.enforceLimits && list.length > MAX_ATTRIBUTES) fail(path, `more than ${MAX_ATTRIBUTES} attributes`);
     const warnings: string[] = [];
     const byId = new Map<string, CardItem>();
-    list.forEach((raw, i) => {
+    for (const [i, raw] of list.entries()) {
       const item = parseItem(raw, `${path}[${i}]`, opts, warnings);
       byId.set(item.id, item);
-    });
+    }
     const items = [...byId.values()];
     if (opts.requireTitleAndDev) {
       const title = byId.get('title');
@@ -265,7 +284,10 @@ export type OperationsResult =
  * Validates `{uri, operations:[{path:["attributes"],set:[…]} | {path:["error"],set:{status,message}}]}`
  * (Part B §3.2, §3.3, §5.1). Both operations may be combined; each at most once.
  */
-export function validateOperations(body: unknown, opts: Omit<ValidationOptions, 'requireTitleAndDev'>): OperationsResult {
+export function validateOperations(
+  body: unknown,
+  opts: Omit<ValidationOptions, 'requireTitleAndDev'>,
+): OperationsResult {
   try {
     if (!isObject(body)) return fail('body', 'must be a JSON object');
     const uri = body.uri;
@@ -275,32 +297,32 @@ export function validateOperations(body: unknown, opts: Omit<ValidationOptions, 
     let items: readonly CardItem[] | undefined;
     let error: ErrorOperation | undefined;
     const warnings: string[] = [];
-    ops.forEach((op, i) => {
+    for (const [i, op] of ops.entries()) {
       const p = `body.operations[${i}]`;
-      if (!isObject(op)) return fail(p, 'must be an object');
-      const opPath = op.path;
+      if (!isObject(op)) fail(p, 'must be an object');
+      const o = op as Record<string, unknown>;
+      const opPath = o.path;
       if (!Array.isArray(opPath) || opPath.length !== 1 || (opPath[0] !== 'attributes' && opPath[0] !== 'error')) {
-        return fail(`${p}.path`, 'must be ["attributes"] or ["error"]');
+        fail(`${p}.path`, 'must be ["attributes"] or ["error"]');
       }
-      if (!('set' in op)) return fail(`${p}.set`, 'is required');
-      if (opPath[0] === 'attributes') {
+      if (!('set' in o)) fail(`${p}.set`, 'is required');
+      if ((opPath as unknown[])[0] === 'attributes') {
         if (items) fail(p, 'attributes set twice');
-        const result = validateAttributes(op.set, { ...opts, requireTitleAndDev: true }, `${p}.set`);
+        const result = validateAttributes(o.set, { ...opts, requireTitleAndDev: true }, `${p}.set`);
         if (!result.ok) throw new Invalid(result.reason);
         items = result.items;
         warnings.push(...result.warnings);
-        return undefined;
+        continue;
       }
       if (error) fail(p, 'error set twice');
-      const set = op.set;
+      const set = o.set;
       if (!isObject(set)) return fail(`${p}.set`, 'must be an object');
       if (!Number.isInteger(set.status) || (set.status as number) < 100 || (set.status as number) > 599) {
-        return fail(`${p}.set.status`, 'must be an HTTP status code');
+        fail(`${p}.set.status`, 'must be an HTTP status code');
       }
-      if (typeof set.message !== 'string') return fail(`${p}.set.message`, 'must be a string');
-      error = { status: set.status as number, message: set.message };
-      return undefined;
-    });
+      if (typeof set.message !== 'string') fail(`${p}.set.message`, 'must be a string');
+      error = { status: set.status as number, message: set.message as string };
+    }
     return { ok: true, uri, ...(items ? { items } : {}), ...(error ? { error } : {}), warnings };
   } catch (e) {
     if (e instanceof Invalid) return { ok: false, reason: e.message };

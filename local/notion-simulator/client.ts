@@ -37,21 +37,29 @@ export type PasteResult =
   | { readonly ok: true; readonly preview: Preview; readonly needsAuth: boolean }
   | { readonly ok: false; readonly reason: string };
 
-export type CallbackResult = { readonly ok: true; readonly location: string } | { readonly ok: false; readonly status: number; readonly message: string };
+export type CallbackResult =
+  | { readonly ok: true; readonly location: string }
+  | { readonly ok: false; readonly status: number; readonly message: string };
 
 /** What the playground and the headless driver see of a session (no tokens). */
 export interface SessionView {
   readonly user: { readonly name: string; readonly email: string };
   readonly connected: boolean;
   readonly grant?: { readonly expiresAt: number | null; readonly refreshable: boolean; readonly refreshCount: number };
-  readonly notionConnection?: { readonly botId: string; readonly externalAccount: { readonly key: string; readonly name: string } };
+  readonly notionConnection?: {
+    readonly botId: string;
+    readonly externalAccount: { readonly key: string; readonly name: string };
+  };
   readonly signInPending: boolean;
   readonly lastAuthError?: string;
   readonly previews: readonly Preview[];
   readonly integration: { readonly domain: string; readonly rules: readonly string[] };
   readonly serviceUrls: ServiceUrls;
   readonly workspace: { readonly name: string };
-  readonly protocol: Pick<ClientSettings, 'tokenAuth' | 'unfurlDeleteShape' | 'deletedTokenShape' | 'deletedTokenMethod'>;
+  readonly protocol: Pick<
+    ClientSettings,
+    'tokenAuth' | 'unfurlDeleteShape' | 'deletedTokenShape' | 'deletedTokenMethod'
+  >;
 }
 
 interface CallResult {
@@ -93,7 +101,9 @@ export class NotionClient {
             },
           }
         : {}),
-      ...(c && c.revokedAt === undefined ? { notionConnection: { botId: c.botId, externalAccount: c.externalAccount } } : {}),
+      ...(c && c.revokedAt === undefined
+        ? { notionConnection: { botId: c.botId, externalAccount: c.externalAccount } }
+        : {}),
       signInPending: session.pending !== undefined,
       ...(session.lastAuthError ? { lastAuthError: session.lastAuthError } : {}),
       previews: session.previews,
@@ -119,8 +129,16 @@ export class NotionClient {
     const uri = link.trim();
     const match = matchLink(w.integration, uri);
     if (!match) {
-      w.log.add({ direction: 'note', level: 'info', sessionId: session.id, summary: `No rule of the integration matches ${uri.slice(0, 200)}: it stays a plain link` });
-      return { ok: false, reason: `No URL rule of the integration (domain ${w.integration.domain}) matches this link.` };
+      w.log.add({
+        direction: 'note',
+        level: 'info',
+        sessionId: session.id,
+        summary: `No rule of the integration matches ${uri.slice(0, 200)}: it stays a plain link`,
+      });
+      return {
+        ok: false,
+        reason: `No URL rule of the integration (domain ${w.integration.domain}) matches this link.`,
+      };
     }
     const preview: Preview = {
       id: randomUUID(),
@@ -132,11 +150,19 @@ export class NotionClient {
       updates: 0,
       updatedAt: w.clock.now(),
     };
-    const placeholder = validateAttributes(match.placeholder, { requireTitleAndDev: false, enforceLimits: w.settings.api.enforceLimits });
+    const placeholder = validateAttributes(match.placeholder, {
+      requireTitleAndDev: false,
+      enforceLimits: w.settings.api.enforceLimits,
+    });
     if (placeholder.ok) preview.placeholder = toCard(placeholder.items);
     else preview.placeholderError = `Placeholder attributes rejected: ${placeholder.reason}`;
     session.previews.push(preview);
-    w.log.add({ direction: 'note', level: 'info', sessionId: session.id, summary: `Link matches rule "${match.ruleName}": placeholder shown` });
+    w.log.add({
+      direction: 'note',
+      level: 'info',
+      sessionId: session.id,
+      summary: `Link matches rule "${match.ruleName}": placeholder shown`,
+    });
     w.touch(session.id);
     if (!session.grant) {
       preview.state = 'needs-auth';
@@ -178,7 +204,8 @@ export class NotionClient {
     const grant = await this.freshGrant(session);
     if (!grant) return true;
     const shape = this.world.settings.client.unfurlDeleteShape;
-    const url = shape === 'query' ? `${this.urls.unfurl}?${new URLSearchParams({ uri: preview.uri })}` : this.urls.unfurl;
+    const url =
+      shape === 'query' ? `${this.urls.unfurl}?${new URLSearchParams({ uri: preview.uri })}` : this.urls.unfurl;
     await this.call(session, 'Unfurl DELETE (last preview of this link removed)', url, {
       method: 'DELETE',
       headers: {
@@ -212,7 +239,14 @@ export class NotionClient {
     const scope = w.settings.client.scope;
     if (scope !== '') params.set('scope', scope);
     const location = `${this.urls.authorize}?${params}`;
-    w.log.add({ direction: 'to-service', level: 'info', sessionId: session.id, summary: 'Browser sent to the service\'s OAuth Authorize URL', method: 'GET', url: location });
+    w.log.add({
+      direction: 'to-service',
+      level: 'info',
+      sessionId: session.id,
+      summary: "Browser sent to the service's OAuth Authorize URL",
+      method: 'GET',
+      url: location,
+    });
     w.touch(session.id);
     return location;
   }
@@ -225,14 +259,19 @@ export class NotionClient {
       direction: 'note',
       level: 'info',
       ...(session ? { sessionId: session.id } : {}),
-      summary: 'Browser returned to Notion\'s redirect_uri',
+      summary: "Browser returned to Notion's redirect_uri",
       method: 'GET',
       url: `${w.redirectUri}?${query}`,
     });
     const pending = session?.pending;
     if (!session || !pending || state === '' || !constantTimeEqual(state, pending.state)) {
       const message = 'This sign-in is not the one Notion started (state does not match).';
-      w.log.add({ direction: 'note', level: 'error', ...(session ? { sessionId: session.id } : {}), summary: `Rejected the redirect: ${message}` });
+      w.log.add({
+        direction: 'note',
+        level: 'error',
+        ...(session ? { sessionId: session.id } : {}),
+        summary: `Rejected the redirect: ${message}`,
+      });
       return { ok: false, status: 400, message };
     }
     delete session.pending;
@@ -242,7 +281,10 @@ export class NotionClient {
     const error = query.get('error');
     if (error !== null) {
       const description = query.get('error_description');
-      return this.authFailed(session, `The service refused the connection: ${error}${description ? ` (${description})` : ''}`);
+      return this.authFailed(
+        session,
+        `The service refused the connection: ${error}${description ? ` (${description})` : ''}`,
+      );
     }
     const code = query.get('code');
     if (!code) return this.authFailed(session, 'The service redirected back without a code.');
@@ -254,7 +296,8 @@ export class NotionClient {
         direction: 'note',
         level: 'warn',
         sessionId: session.id,
-        summary: 'The service redirected back without exchanging Notion\'s code at /v1/oauth/token: it will not be able to push updates',
+        summary:
+          "The service redirected back without exchanging Notion's code at /v1/oauth/token: it will not be able to push updates",
       });
     }
 
@@ -284,12 +327,19 @@ export class NotionClient {
         await this.call(session, label, url, {
           method,
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ access_token: grant.accessToken, ...(grant.refreshToken ? { refresh_token: grant.refreshToken } : {}) }),
+          body: JSON.stringify({
+            access_token: grant.accessToken,
+            ...(grant.refreshToken ? { refresh_token: grant.refreshToken } : {}),
+          }),
         });
       } else if (shape === 'form') {
         const form = new URLSearchParams({ access_token: grant.accessToken });
         if (grant.refreshToken) form.set('refresh_token', grant.refreshToken);
-        await this.call(session, label, url, { method, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+        await this.call(session, label, url, {
+          method,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: form.toString(),
+        });
       } else if (shape === 'bearer-empty') {
         await this.call(session, label, url, { method, headers: { authorization: `Bearer ${grant.accessToken}` } });
       } else {
@@ -308,7 +358,12 @@ export class NotionClient {
     if (session.notionConnectionId) w.revokeConnection(session.notionConnectionId);
     delete session.notionConnectionId;
     for (const p of session.previews) p.stale = true;
-    w.log.add({ direction: 'note', level: 'info', sessionId: session.id, summary: 'Disconnected: Notion revoked its token; previews no longer update' });
+    w.log.add({
+      direction: 'note',
+      level: 'info',
+      sessionId: session.id,
+      summary: 'Disconnected: Notion revoked its token; previews no longer update',
+    });
     w.touch(session.id);
   }
 
@@ -343,7 +398,7 @@ export class NotionClient {
       w.touch(session.id);
       return;
     }
-    if (result.networkError || !result.ok && !hasOperations(result.json)) {
+    if (result.networkError || (!result.ok && !hasOperations(result.json))) {
       preview.state = preview.card ? preview.state : 'failed';
       preview.failure = result.networkError ?? `The unfurl callback answered HTTP ${result.status}.`;
       w.touch(session.id);
@@ -352,11 +407,17 @@ export class NotionClient {
     const checked = validateOperations(result.json, { enforceLimits: w.settings.api.enforceLimits });
     let reason: string | undefined;
     if (!checked.ok) reason = checked.reason;
-    else if (checked.uri !== preview.uri) reason = `body.uri: "${checked.uri.slice(0, 200)}" is not the uri Notion asked for`;
+    else if (checked.uri !== preview.uri)
+      reason = `body.uri: "${checked.uri.slice(0, 200)}" is not the uri Notion asked for`;
     if (reason !== undefined || !checked.ok) {
       preview.validationError = `Unfurl answer rejected: ${reason}`;
       if (!preview.card) preview.state = 'failed';
-      w.log.add({ direction: 'note', level: 'error', sessionId: session.id, summary: `Unfurl answer rejected by validation: ${reason}` });
+      w.log.add({
+        direction: 'note',
+        level: 'error',
+        sessionId: session.id,
+        summary: `Unfurl answer rejected by validation: ${reason}`,
+      });
       w.touch(session.id);
       return;
     }
@@ -367,14 +428,19 @@ export class NotionClient {
     if (checked.error) preview.error = checked.error;
     preview.state = preview.error ? 'error' : 'card';
     preview.stale = false;
-    for (const warning of checked.warnings) w.log.add({ direction: 'note', level: 'warn', sessionId: session.id, summary: warning });
+    for (const warning of checked.warnings)
+      w.log.add({ direction: 'note', level: 'warn', sessionId: session.id, summary: warning });
     w.touch(session.id);
   }
 
   private postUnfurl(session: Session, preview: Preview, grant: ServiceGrant): Promise<CallResult> {
     return this.call(session, 'Unfurl callback', this.urls.unfurl, {
       method: 'POST',
-      headers: { authorization: `Bearer ${grant.accessToken}`, 'content-type': 'application/json', accept: 'application/json' },
+      headers: {
+        authorization: `Bearer ${grant.accessToken}`,
+        'content-type': 'application/json',
+        accept: 'application/json',
+      },
       body: JSON.stringify({ uri: preview.uri }),
     });
   }
@@ -393,11 +459,15 @@ export class NotionClient {
     const run = async (): Promise<ServiceGrant | undefined> => {
       if (!grant.refreshToken) {
         delete session.grant;
-        session.lastAuthError = 'The service\'s token expired and there is no refresh token: connect again.';
+        session.lastAuthError = "The service's token expired and there is no refresh token: connect again.";
         this.world.touch(session.id);
         return undefined;
       }
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: grant.refreshToken, redirect_uri: this.world.redirectUri });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: grant.refreshToken,
+        redirect_uri: this.world.redirectUri,
+      });
       const next = await this.tokenRequest(session, form, 'Token request (refresh_token)', grant);
       if (next) session.grant = next;
       else delete session.grant;
@@ -411,10 +481,18 @@ export class NotionClient {
   }
 
   /** Calls the service's token URL, form-encoded, with the configured client authentication (Part B §2.5). */
-  private async tokenRequest(session: Session, form: URLSearchParams, label: string, previous?: ServiceGrant): Promise<ServiceGrant | undefined> {
+  private async tokenRequest(
+    session: Session,
+    form: URLSearchParams,
+    label: string,
+    previous?: ServiceGrant,
+  ): Promise<ServiceGrant | undefined> {
     const w = this.world;
     const { clientId, clientSecret } = w.serviceClient;
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
     if (w.settings.client.tokenAuth === 'client_secret_basic') {
       headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
     } else {
@@ -433,8 +511,10 @@ export class NotionClient {
       const err = typeof body?.error === 'string' ? body.error : `HTTP ${result.status}`;
       return fail(`the token URL answered ${err}`);
     }
-    if (typeof body.access_token !== 'string' || body.access_token === '') return fail('the answer has no access_token');
-    const refreshToken = typeof body.refresh_token === 'string' && body.refresh_token !== '' ? body.refresh_token : previous?.refreshToken;
+    if (typeof body.access_token !== 'string' || body.access_token === '')
+      return fail('the answer has no access_token');
+    const refreshToken =
+      typeof body.refresh_token === 'string' && body.refresh_token !== '' ? body.refresh_token : previous?.refreshToken;
     const expiresIn = body.expires_in;
     if (typeof body.refresh_token === 'string' && !(typeof expiresIn === 'number' && expiresIn > 0)) {
       return fail('a refresh_token was returned without expires_in (Part B §2.5 requires it)');
@@ -458,12 +538,21 @@ export class NotionClient {
   }
 
   /** One HTTP call to the service, logged in both directions with secrets redacted. */
-  private async call(session: Session, label: string, url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<CallResult> {
+  private async call(
+    session: Session,
+    label: string,
+    url: string,
+    init: { method: string; headers: Record<string, string>; body?: string },
+  ): Promise<CallResult> {
     const w = this.world;
     let result: CallResult;
     let responseHeaders: Record<string, string> | undefined;
     try {
-      const res = await this.fetchImpl(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+      const res = await this.fetchImpl(url, {
+        ...init,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+      });
       const text = await res.text();
       let json: unknown;
       try {
@@ -478,7 +567,13 @@ export class NotionClient {
       }
       result = { status: res.status, text, json, ok: res.status >= 200 && res.status < 300 };
     } catch (error) {
-      result = { status: 0, text: '', json: undefined, ok: false, networkError: `The call failed: ${(error as Error).message}` };
+      result = {
+        status: 0,
+        text: '',
+        json: undefined,
+        ok: false,
+        networkError: `The call failed: ${(error as Error).message}`,
+      };
     }
     w.log.add({
       direction: 'to-service',
@@ -489,10 +584,14 @@ export class NotionClient {
       url,
       ...(result.status ? { status: result.status } : {}),
       request: { headers: init.headers, body: displayBody(init.body, init.headers['content-type']) },
-      response: { ...(responseHeaders ? { headers: responseHeaders } : {}), body: result.json ?? displayBody(result.text, responseHeaders?.['content-type']) ?? result.networkError },
+      response: {
+        ...(responseHeaders ? { headers: responseHeaders } : {}),
+        body: result.json ?? displayBody(result.text, responseHeaders?.['content-type']) ?? result.networkError,
+      },
     });
     return result;
   }
 }
 
-const hasOperations = (v: unknown): boolean => typeof v === 'object' && v !== null && Array.isArray((v as { operations?: unknown }).operations);
+const hasOperations = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && Array.isArray((v as { operations?: unknown }).operations);

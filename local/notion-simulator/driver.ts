@@ -174,7 +174,13 @@ export function parseForms(html: string, pageUrl: URL): ParsedForm[] {
       if (chosen) fields.push([a.name, chosen.value]);
     }
     const action = new URL(attrs.action ?? '', pageUrl).toString();
-    forms.push({ action, method: (attrs.method ?? 'get').toUpperCase() === 'POST' ? 'POST' : 'GET', fields, buttons, inputNames });
+    forms.push({
+      action,
+      method: (attrs.method ?? 'get').toUpperCase() === 'POST' ? 'POST' : 'GET',
+      fields,
+      buttons,
+      inputNames,
+    });
   }
   return forms;
 }
@@ -218,7 +224,7 @@ export class NotionDriver {
   private readonly fetchImpl: typeof fetch;
 
   constructor(private readonly options: DriverOptions) {
-    this.base = new URL(options.baseUrl.replace(/\/+$/, '') + '/');
+    this.base = new URL(`${options.baseUrl.replace(/\/+$/, '')}/`);
     this.fetchImpl = options.fetch ?? fetch;
   }
 
@@ -240,7 +246,8 @@ export class NotionDriver {
    */
   async paste(link: string, opts: { signIn?: boolean } = {}): Promise<Preview> {
     const { status, data } = await this.post('/playground/previews', { url: link });
-    if (status !== 200) throw new DriverError(`paste: ${String((data as { error?: unknown }).error ?? status)}`, undefined, status);
+    if (status !== 200)
+      throw new DriverError(`paste: ${String((data as { error?: unknown }).error ?? status)}`, undefined, status);
     const { previewId, needsAuth } = data as { previewId: string; needsAuth: boolean };
     if (needsAuth && opts.signIn !== false) await this.signIn();
     return this.preview(previewId);
@@ -271,11 +278,13 @@ export class NotionDriver {
   }
 
   async refresh(previewId: string): Promise<SessionView> {
-    return (await this.post(`/playground/previews/${encodeURIComponent(previewId)}/refresh`, {})).data.state as SessionView;
+    return (await this.post(`/playground/previews/${encodeURIComponent(previewId)}/refresh`, {})).data
+      .state as SessionView;
   }
 
   async remove(previewId: string): Promise<SessionView> {
-    return (await this.post(`/playground/previews/${encodeURIComponent(previewId)}/remove`, {})).data.state as SessionView;
+    return (await this.post(`/playground/previews/${encodeURIComponent(previewId)}/remove`, {})).data
+      .state as SessionView;
   }
 
   async disconnect(): Promise<SessionView> {
@@ -314,12 +323,32 @@ export class NotionDriver {
         continue;
       }
       const text = await res.text();
-      const excerpt = text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300);
-      if (res.status >= 400) throw new DriverError(`sign-in stopped: HTTP ${res.status} at ${url.pathname}: ${excerpt}`, url.toString(), res.status, excerpt);
+      const excerpt = text
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 300);
+      if (res.status >= 400)
+        throw new DriverError(
+          `sign-in stopped: HTTP ${res.status} at ${url.pathname}: ${excerpt}`,
+          url.toString(),
+          res.status,
+          excerpt,
+        );
       const forms = parseForms(text, url);
       const values = this.options.formValues ?? {};
-      const form = forms.find((f) => f.inputNames.some((n) => n in values) || f.buttons.some((b) => b.name !== undefined && b.name in values)) ?? forms[0];
-      if (!form) throw new DriverError(`sign-in stopped at a page without a form: ${url.pathname}: ${excerpt}`, url.toString(), res.status, excerpt);
+      const form =
+        forms.find(
+          (f) =>
+            f.inputNames.some((n) => n in values) || f.buttons.some((b) => b.name !== undefined && b.name in values),
+        ) ?? forms[0];
+      if (!form)
+        throw new DriverError(
+          `sign-in stopped at a page without a form: ${url.pathname}: ${excerpt}`,
+          url.toString(),
+          res.status,
+          excerpt,
+        );
       const params = fillForm(form, values);
       const target = new URL(form.action);
       if (form.method === 'GET') {
@@ -328,7 +357,11 @@ export class NotionDriver {
         init = { method: 'GET' };
       } else {
         url = target;
-        init = { method: 'POST', body: params.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+        init = {
+          method: 'POST',
+          body: params.toString(),
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        };
       }
     }
     throw new DriverError(`sign-in did not return to the playground within ${maxSteps} pages`, url.toString());
@@ -349,11 +382,19 @@ export class NotionDriver {
     return { status: res.status, data };
   }
 
-  private async request(url: URL, init: { method: string; body?: string; headers?: Record<string, string> }): Promise<Response> {
+  private async request(
+    url: URL,
+    init: { method: string; body?: string; headers?: Record<string, string> },
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'text/html,application/json;q=0.9,*/*;q=0.8', ...init.headers };
     const cookie = this.jar.header(url);
     if (cookie) headers.cookie = cookie;
-    const res = await this.fetchImpl(url, { method: init.method, headers, ...(init.body !== undefined ? { body: init.body } : {}), redirect: 'manual' });
+    const res = await this.fetchImpl(url, {
+      method: init.method,
+      headers,
+      ...(init.body !== undefined ? { body: init.body } : {}),
+      redirect: 'manual',
+    });
     this.jar.store(url, res.headers.getSetCookie());
     return res;
   }

@@ -22,13 +22,24 @@ export const BASE_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 };
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...BASE_HEADERS, 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { ...BASE_HEADERS, 'content-type': contentType, ...headers });
   res.end(body);
 }
@@ -49,8 +60,7 @@ export function parseCookies(header: string | undefined): Record<string, string>
   return out;
 }
 
-export const escapeHtml = (value: string): string =>
-  value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeHtml = (value: string): string => value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export const header = (req: IncomingMessage, name: string): string | undefined => {
   const v = req.headers[name.toLowerCase()];

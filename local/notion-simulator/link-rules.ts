@@ -49,7 +49,10 @@ export function substitutePlaceholder(value: unknown, groups: Readonly<Record<st
 
 const inDomain = (hostname: string, domain: string): boolean => {
   const h = hostname.toLowerCase();
-  const d = domain.toLowerCase().replace(/:\d+$/, '').replace(/^\.+|\.+$/g, '');
+  const d = domain
+    .toLowerCase()
+    .replace(/:\d+$/, '')
+    .replace(/^\.+|\.+$/g, '');
   return d !== '' && (h === d || h.endsWith(`.${d}`));
 };
 

@@ -4,8 +4,8 @@
  * a bounded ring and pushed to the playground over Server-Sent Events.
  */
 import { EventEmitter } from 'node:events';
-import { redact, redactString } from '#shared/redact.js';
 import type { Clock } from '#core/ports.js';
+import { redact, redactString } from '#shared/redact.js';
 
 /**
  * `to-service`: Notion (or the user's browser, sent by Notion) calls the service.
@@ -90,7 +90,9 @@ export class ProtocolLog extends EventEmitter {
 
   /** Entries visible to a session: its own and those tied to no session. */
   forSession(sessionId: string | undefined, limit = 300): LogEntry[] {
-    const list = this.entries.filter((e) => sessionId === undefined || e.sessionId === undefined || e.sessionId === sessionId);
+    const list = this.entries.filter(
+      (e) => sessionId === undefined || e.sessionId === undefined || e.sessionId === sessionId,
+    );
     return list.slice(-limit);
   }
 

@@ -5,10 +5,10 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NotionSimulator } from './simulator.js';
-import type { SimulatorOptions } from './simulator.js';
-import { defaultSettings } from './settings.js';
 import type { SimulatorSettings } from './settings.js';
+import { defaultSettings } from './settings.js';
+import type { SimulatorOptions } from './simulator.js';
+import { NotionSimulator } from './simulator.js';
 
 export interface StartedSimulator {
   readonly baseUrl: string;
@@ -33,7 +33,9 @@ export async function startNotionSimulator(options: StartOptions): Promise<Start
       return;
     }
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    void (path === '/notion' || path.startsWith('/notion/') ? sim.handleNotion(req, res) : sim.handlePlayground(req, res));
+    void (path === '/notion' || path.startsWith('/notion/')
+      ? sim.handleNotion(req, res)
+      : sim.handlePlayground(req, res));
   });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {

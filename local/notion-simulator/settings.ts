@@ -79,10 +79,13 @@ export const SIM_ENV = {
 } as const;
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const int = (min: number, fallback: number) => z.preprocess(blankToUndefined, z.coerce.number().int().min(min).default(fallback));
+const int = (min: number, fallback: number) =>
+  z.preprocess(blankToUndefined, z.coerce.number().int().min(min).default(fallback));
 const share = z.preprocess(blankToUndefined, z.coerce.number().min(0).max(1).default(0));
 const bool = (fallback: boolean) =>
-  z.preprocess(blankToUndefined, z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false')).transform((v) => v === 'true' || v === '1');
+  z
+    .preprocess(blankToUndefined, z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false'))
+    .transform((v) => v === 'true' || v === '1');
 
 const schema = z.object({
   [SIM_ENV.RATE_LIMIT]: int(1, 180),
@@ -98,7 +101,10 @@ const schema = z.object({
   [SIM_ENV.BLOCKED]: bool(false),
   [SIM_ENV.SERVICE_BASE_URL]: z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/ }).optional()),
   [SIM_ENV.SCOPE]: z.string().default('unfurl'),
-  [SIM_ENV.TOKEN_AUTH]: z.preprocess(blankToUndefined, z.enum(['client_secret_post', 'client_secret_basic']).default('client_secret_post')),
+  [SIM_ENV.TOKEN_AUTH]: z.preprocess(
+    blankToUndefined,
+    z.enum(['client_secret_post', 'client_secret_basic']).default('client_secret_post'),
+  ),
   [SIM_ENV.UNFURL_DELETE_SHAPE]: z.preprocess(blankToUndefined, z.enum(['json', 'query']).default('json')),
   [SIM_ENV.DELETED_TOKEN_SHAPE]: z.preprocess(
     blankToUndefined,

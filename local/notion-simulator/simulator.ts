@@ -15,17 +15,27 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '#core/ports.js';
 import { NotionApi } from './api.js';
-import { NotionClient } from './client.js';
 import type { SessionView } from './client.js';
+import { NotionClient } from './client.js';
 import { systemClock } from './clock.js';
-import { BASE_HEADERS, BodyTooLargeError, escapeHtml, header, parseCookies, readBody, redirect, sendJson, sendText } from './http-util.js';
+import {
+  BASE_HEADERS,
+  BodyTooLargeError,
+  escapeHtml,
+  header,
+  parseCookies,
+  readBody,
+  redirect,
+  sendJson,
+  sendText,
+} from './http-util.js';
 import type { IntegrationRules } from './link-rules.js';
-import { ProtocolLog } from './protocol-log.js';
 import type { LogEntry } from './protocol-log.js';
-import { defaultSettings } from './settings.js';
+import { ProtocolLog } from './protocol-log.js';
 import type { ApiSettings, ClientSettings, FaultSettings, SimulatorSettings } from './settings.js';
-import { World } from './world.js';
+import { defaultSettings } from './settings.js';
 import type { Credentials, NotionConnection, Preview, Session, Workspace } from './world.js';
+import { World } from './world.js';
 
 export const SESSION_COOKIE = 'notion_sim_session';
 export const CALLBACK_PATH = '/notion/externalintegrationauthcallback';
@@ -186,9 +196,17 @@ export class NotionSimulator {
   }
 
   /** A Notion connection made without a browser (as if the service had exchanged a code for this account). */
-  createConnection(externalAccount: { key: string; name?: string }): { connectionId: string; accessToken: string; botId: string; sessionId: string } {
+  createConnection(externalAccount: { key: string; name?: string }): {
+    connectionId: string;
+    accessToken: string;
+    botId: string;
+    sessionId: string;
+  } {
     const session = this.world.createSession(true);
-    const c = this.api.connect(session.id, { key: externalAccount.key, name: externalAccount.name ?? externalAccount.key });
+    const c = this.api.connect(session.id, {
+      key: externalAccount.key,
+      name: externalAccount.name ?? externalAccount.key,
+    });
     session.notionConnectionId = c.id;
     return { connectionId: c.id, accessToken: c.accessToken, botId: c.botId, sessionId: session.id };
   }
@@ -199,7 +217,16 @@ export class NotionSimulator {
     if (!c) throw new Error('unknown connection');
     const session = this.world.sessions.get(c.sessionId);
     if (!session) throw new Error('connection without user');
-    const preview: Preview = { id: randomUUID(), uri, ruleName: '', state: 'card', stale: false, unfurls: 0, updates: 0, updatedAt: this.world.clock.now() };
+    const preview: Preview = {
+      id: randomUUID(),
+      uri,
+      ruleName: '',
+      state: 'card',
+      stale: false,
+      unfurls: 0,
+      updates: 0,
+      updatedAt: this.world.clock.now(),
+    };
     session.previews.push(preview);
     return preview;
   }
@@ -209,7 +236,8 @@ export class NotionSimulator {
     const c = this.world.connections.get(connectionId);
     const session = c ? this.world.sessions.get(c.sessionId) : undefined;
     if (!session) return;
-    for (let i = session.previews.length - 1; i >= 0; i -= 1) if (session.previews[i]?.uri === uri) session.previews.splice(i, 1);
+    for (let i = session.previews.length - 1; i >= 0; i -= 1)
+      if (session.previews[i]?.uri === uri) session.previews.splice(i, 1);
   }
 
   /** Revokes a connection on Notion's side (PATCHes then answer 401). */
@@ -284,7 +312,13 @@ export class NotionSimulator {
         return;
       }
       if (await this.api.handle(req, res, url.pathname)) return;
-      sendJson(res, 400, { object: 'error', status: 400, code: 'invalid_request_url', message: 'Invalid request URL.', request_id: randomUUID() });
+      sendJson(res, 400, {
+        object: 'error',
+        status: 400,
+        code: 'invalid_request_url',
+        message: 'Invalid request URL.',
+        request_id: randomUUID(),
+      });
     } catch (error) {
       this.fail(res, error);
     }
@@ -337,7 +371,8 @@ export class NotionSimulator {
       try {
         const raw = await readBody(req, 64 * 1024);
         const parsed: unknown = raw === '' ? {} : JSON.parse(raw);
-        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+          body = parsed as Record<string, unknown>;
       } catch (error) {
         sendJson(res, error instanceof BodyTooLargeError ? 413 : 400, { error: 'invalid JSON body' }, extra);
         return;
@@ -348,7 +383,13 @@ export class NotionSimulator {
     }
   }
 
-  private async playgroundAction(session: Session, path: string, body: Record<string, unknown>, res: ServerResponse, extra: Record<string, string>): Promise<void> {
+  private async playgroundAction(
+    session: Session,
+    path: string,
+    body: Record<string, unknown>,
+    res: ServerResponse,
+    extra: Record<string, string>,
+  ): Promise<void> {
     const view = () => this.client.view(session);
     if (path === '/playground/previews') {
       if (typeof body.url !== 'string' || body.url.trim() === '') {
@@ -376,14 +417,16 @@ export class NotionSimulator {
     }
     if (path === '/playground/settings') {
       const client = body.client;
-      if (typeof client === 'object' && client !== null) this.configure({ client: pickClientSettings(client as Record<string, unknown>) });
+      if (typeof client === 'object' && client !== null)
+        this.configure({ client: pickClientSettings(client as Record<string, unknown>) });
       sendJson(res, 200, { settings: this.world.settings.client }, extra);
       return;
     }
     const m = /^\/playground\/previews\/([\w-]{1,64})\/(remove|refresh)$/.exec(path);
     if (m) {
       const [, id, action] = m as unknown as [string, string, string];
-      const found = action === 'remove' ? await this.client.remove(session, id) : await this.client.refreshPreview(session, id);
+      const found =
+        action === 'remove' ? await this.client.remove(session, id) : await this.client.refreshPreview(session, id);
       sendJson(res, found ? 200 : 404, { state: view() }, extra);
       return;
     }
@@ -412,7 +455,12 @@ export class NotionSimulator {
   }
 
   private openStream(session: Session, res: ServerResponse, extra: Record<string, string>): void {
-    res.writeHead(200, { ...BASE_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', ...extra });
+    res.writeHead(200, {
+      ...BASE_HEADERS,
+      'content-type': 'text/event-stream; charset=utf-8',
+      connection: 'keep-alive',
+      ...extra,
+    });
     const stream = { sessionId: session.id, res };
     this.streams.add(stream);
     res.on('close', () => this.streams.delete(stream));
@@ -442,23 +490,35 @@ export class NotionSimulator {
 
   private errorPage(res: ServerResponse, status: number, message: string): void {
     const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Notion (simulated)</title></head><body><h1>Something went wrong</h1><p>${escapeHtml(message)}</p><p><a href="/">Back to the playground</a></p></body></html>`;
-    sendText(res, status, 'text/html; charset=utf-8', body, { 'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'" });
+    sendText(res, status, 'text/html; charset=utf-8', body, {
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    });
   }
 
   private fail(res: ServerResponse, error: unknown): void {
     this.log.add({ direction: 'note', level: 'error', summary: `Simulator error: ${(error as Error).message}` });
-    if (!res.headersSent) sendJson(res, 500, { object: 'error', status: 500, code: 'internal_server_error', message: 'Internal error.', request_id: randomUUID() });
+    if (!res.headersSent)
+      sendJson(res, 500, {
+        object: 'error',
+        status: 500,
+        code: 'internal_server_error',
+        message: 'Internal error.',
+        request_id: randomUUID(),
+      });
     else res.end();
   }
 }
 
 const pickClientSettings = (input: Record<string, unknown>): Partial<ClientSettings> => {
   const out: { -readonly [K in keyof ClientSettings]?: ClientSettings[K] } = {};
-  if (input.tokenAuth === 'client_secret_post' || input.tokenAuth === 'client_secret_basic') out.tokenAuth = input.tokenAuth;
-  if (input.unfurlDeleteShape === 'json' || input.unfurlDeleteShape === 'query') out.unfurlDeleteShape = input.unfurlDeleteShape;
+  if (input.tokenAuth === 'client_secret_post' || input.tokenAuth === 'client_secret_basic')
+    out.tokenAuth = input.tokenAuth;
+  if (input.unfurlDeleteShape === 'json' || input.unfurlDeleteShape === 'query')
+    out.unfurlDeleteShape = input.unfurlDeleteShape;
   if (['json-tokens', 'bearer-empty', 'bearer-uri', 'form'].includes(input.deletedTokenShape as string)) {
     out.deletedTokenShape = input.deletedTokenShape as ClientSettings['deletedTokenShape'];
   }
-  if (input.deletedTokenMethod === 'DELETE' || input.deletedTokenMethod === 'POST') out.deletedTokenMethod = input.deletedTokenMethod;
+  if (input.deletedTokenMethod === 'DELETE' || input.deletedTokenMethod === 'POST')
+    out.deletedTokenMethod = input.deletedTokenMethod;
   return out;
 };

@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '#core/ports.js';
 import type { CardModel } from './attributes.js';
-import type { ProtocolLog } from './protocol-log.js';
 import type { IntegrationRules } from './link-rules.js';
+import type { ProtocolLog } from './protocol-log.js';
 import type { SimulatorSettings } from './settings.js';
 
 export interface NotionUser {
@@ -149,7 +149,11 @@ export class World {
     const id = randomUUID();
     const session: Session = {
       id,
-      user: { id: randomUUID(), name: `${first} (Notion user ${this.userCount})`, email: `${first.toLowerCase()}.${this.userCount}@notion.local` },
+      user: {
+        id: randomUUID(),
+        name: `${first} (Notion user ${this.userCount})`,
+        email: `${first.toLowerCase()}.${this.userCount}@notion.local`,
+      },
       previews: [],
       headless,
     };

@@ -8,12 +8,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
-import { startLocalSystem } from '#local/system.js';
 import type { LocalSystem } from '#local/system.js';
+import { startLocalSystem } from '#local/system.js';
 
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 const CHROMIUM_FLAGS = [
@@ -84,24 +84,34 @@ describe('playground in a browser', () => {
     // The mention form of the same preview.
     await page.click('[data-action=toggle-form]');
     await expect(page.locator('[data-testid=mention] .mention-title').textContent()).resolves.toBe(title);
-    await page.locator('[data-testid=mention]').first().screenshot({ path: join(ARTIFACTS, 'mention.png') });
+    await page
+      .locator('[data-testid=mention]')
+      .first()
+      .screenshot({ path: join(ARTIFACTS, 'mention.png') });
     await page.click('[data-action=toggle-form]');
 
     // The protocol log shows both directions with tokens redacted.
-    const log = (await page.locator('#log').innerText()).toString();
+    const log = (await page.locator('#log').textContent()) ?? '';
     expect(log).toContain('Notion → service');
     expect(log).toContain('service → Notion');
-    await page.locator('#log li details').first().evaluate((d) => ((d as HTMLDetailsElement).open = true));
+    await page
+      .locator('#log li details')
+      .first()
+      .evaluate((d) => ((d as HTMLDetailsElement).open = true));
     const session = [...sim.log.all()].reverse().find((e) => e.summary.startsWith('Token request'));
     expect(session).toBeDefined();
     const html = await page.content();
-    for (const s of [system.env.OAUTH_CLIENT_SECRET, system.env.NOTION_CLIENT_SECRET]) expect(html).not.toContain(s as string);
+    for (const s of [system.env.OAUTH_CLIENT_SECRET, system.env.NOTION_CLIENT_SECRET])
+      expect(html).not.toContain(s as string);
   }, 30_000);
 
   it('renders the service’s data as text, never as markup', async () => {
     // Rename the task in the demo product to markup, then revisit the page.
     const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
-    const cookie = as.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = as.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const markup = '<img src=x onerror="document.title=\'pwned\'"><b>bold</b>';
     const edit = await fetch(taskUrl(1), {
       method: 'POST',

@@ -23,9 +23,17 @@ const safeUrl = (u) => (typeof u === 'string' && /^https?:\/\//i.test(u) ? u : u
 const rgb = (c) => (c ? `rgb(${Number(c.r) | 0}, ${Number(c.g) | 0}, ${Number(c.b) | 0})` : '');
 
 async function post(path, body = {}) {
-  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   let data = {};
-  try { data = await res.json(); } catch { /* empty */ }
+  try {
+    data = await res.json();
+  } catch {
+    /* empty */
+  }
   if (data.state) render(data.state);
   return { status: res.status, data };
 }
@@ -49,7 +57,12 @@ function renderItem(item) {
       return el('span', { class: `item ${item.kind}`, 'data-attr': item.id, text: item.text });
     case 'datetime': {
       const d = new Date(item.text);
-      return el('time', { class: 'item datetime', 'data-attr': item.id, datetime: item.text, text: Number.isNaN(d.getTime()) ? item.text : d.toLocaleString() });
+      return el('time', {
+        class: 'item datetime',
+        'data-attr': item.id,
+        datetime: item.text,
+        text: Number.isNaN(d.getTime()) ? item.text : d.toLocaleString(),
+      });
     }
     case 'enum': {
       const chip = el('span', { class: 'item enum', 'data-attr': item.id, text: item.text });
@@ -65,7 +78,9 @@ function renderItem(item) {
       return el('span', { class: 'item relation', 'data-attr': item.id, text: item.text });
     case 'image': {
       const src = safeUrl(item.src);
-      return src ? el('img', { src, alt: item.name, referrerpolicy: 'no-referrer', loading: 'lazy', 'data-attr': item.id }) : null;
+      return src
+        ? el('img', { src, alt: item.name, referrerpolicy: 'no-referrer', loading: 'lazy', 'data-attr': item.id })
+        : null;
     }
     case 'video': {
       const src = safeUrl(item.src);
@@ -79,14 +94,23 @@ function renderItem(item) {
     case 'pdf': {
       const src = safeUrl(item.src);
       // Sandboxed without allow-same-origin: the embed may run script but cannot reach this page.
-      return src ? el('iframe', { src, title: item.name, sandbox: item.kind === 'html' ? 'allow-scripts allow-forms allow-popups' : '', referrerpolicy: 'no-referrer', loading: 'lazy', 'data-attr': item.id }) : null;
+      return src
+        ? el('iframe', {
+            src,
+            title: item.name,
+            sandbox: item.kind === 'html' ? 'allow-scripts allow-forms allow-popups' : '',
+            referrerpolicy: 'no-referrer',
+            loading: 'lazy',
+            'data-attr': item.id,
+          })
+        : null;
     }
     default:
       return null;
   }
 }
 
-const section = (card, name) => (card && card.sections && card.sections[name]) || [];
+const section = (card, name) => card?.sections?.[name] || [];
 
 function renderFull(card, { placeholder = false } = {}) {
   const main = el('div', { class: 'card-main' });
@@ -100,17 +124,27 @@ function renderFull(card, { placeholder = false } = {}) {
     if (items.length) main.append(el('div', { class: `row ${name}`, 'data-section': name }, ...items));
   }
   const body = section(card, 'body');
-  if (body.length) main.append(el('div', { class: 'card-body', 'data-section': 'body', text: body.map((i) => i.text).join('\n') }));
+  if (body.length)
+    main.append(el('div', { class: 'card-body', 'data-section': 'body', text: body.map((i) => i.text).join('\n') }));
   const avatar = section(card, 'avatar').map(renderItem).filter(Boolean);
   const identifier = section(card, 'identifier').map(renderItem).filter(Boolean);
   if (avatar.length || identifier.length) {
-    main.append(el('div', { class: 'card-foot' },
-      avatar.length ? el('span', { class: 'avatar', 'data-section': 'avatar' }, ...avatar) : null,
-      identifier.length ? el('span', { class: 'identifier', 'data-section': 'identifier' }, ...identifier) : null));
+    main.append(
+      el(
+        'div',
+        { class: 'card-foot' },
+        avatar.length ? el('span', { class: 'avatar', 'data-section': 'avatar' }, ...avatar) : null,
+        identifier.length ? el('span', { class: 'identifier', 'data-section': 'identifier' }, ...identifier) : null,
+      ),
+    );
   }
-  const node = el('div', { class: `card${placeholder ? ' placeholder' : ''}`, 'data-testid': placeholder ? 'placeholder-card' : 'card' }, main);
+  const node = el(
+    'div',
+    { class: `card${placeholder ? ' placeholder' : ''}`, 'data-testid': placeholder ? 'placeholder-card' : 'card' },
+    main,
+  );
   const background = section(card, 'background')[0];
-  if (background && background.color) node.style.backgroundColor = rgb(background.color);
+  if (background?.color) node.style.backgroundColor = rgb(background.color);
   const embed = section(card, 'embed').map(renderItem).filter(Boolean);
   if (embed.length) node.append(el('div', { class: 'card-embed', 'data-section': 'embed' }, embed[0]));
   return node;
@@ -119,21 +153,57 @@ function renderFull(card, { placeholder = false } = {}) {
 function renderMention(card, { placeholder = false } = {}) {
   const icon = section(card, 'entity').map(renderItem).filter(Boolean)[0];
   const ident = section(card, 'identifier')[0];
-  return el('span', { class: `mention${placeholder ? ' placeholder' : ''}`, 'data-testid': placeholder ? 'placeholder-mention' : 'mention' },
+  return el(
+    'span',
+    {
+      class: `mention${placeholder ? ' placeholder' : ''}`,
+      'data-testid': placeholder ? 'placeholder-mention' : 'mention',
+    },
     icon ? el('span', { class: 'entity' }, icon) : null,
     ident ? el('span', { class: 'mention-id' }, renderItem(ident)) : null,
-    el('span', { class: 'mention-title', text: card.title || 'Untitled' }));
+    el('span', { class: 'mention-title', text: card.title || 'Untitled' }),
+  );
 }
 
 function renderPreview(p) {
   const form = formByPreview.get(p.id) || 'full';
-  const toggle = el('button', { type: 'button', 'data-action': 'toggle-form', onclick: () => { formByPreview.set(p.id, form === 'full' ? 'mention' : 'full'); render(state); } }, form === 'full' ? 'Show as mention' : 'Show as preview');
-  const bar = el('div', { class: 'preview-bar' },
+  const toggle = el(
+    'button',
+    {
+      type: 'button',
+      'data-action': 'toggle-form',
+      onclick: () => {
+        formByPreview.set(p.id, form === 'full' ? 'mention' : 'full');
+        render(state);
+      },
+    },
+    form === 'full' ? 'Show as mention' : 'Show as preview',
+  );
+  const bar = el(
+    'div',
+    { class: 'preview-bar' },
     el('span', { class: 'state', 'data-testid': 'preview-state', text: p.stale ? `${p.state} · stale` : p.state }),
     el('span', { class: 'uri', title: p.uri, text: p.uri }),
     toggle,
-    el('button', { type: 'button', 'data-action': 'refresh', onclick: () => post(`/playground/previews/${encodeURIComponent(p.id)}/refresh`) }, 'Refresh'),
-    el('button', { type: 'button', 'data-action': 'remove', onclick: () => post(`/playground/previews/${encodeURIComponent(p.id)}/remove`) }, 'Remove'));
+    el(
+      'button',
+      {
+        type: 'button',
+        'data-action': 'refresh',
+        onclick: () => post(`/playground/previews/${encodeURIComponent(p.id)}/refresh`),
+      },
+      'Refresh',
+    ),
+    el(
+      'button',
+      {
+        type: 'button',
+        'data-action': 'remove',
+        onclick: () => post(`/playground/previews/${encodeURIComponent(p.id)}/remove`),
+      },
+      'Remove',
+    ),
+  );
   const box = el('div', { class: 'preview', 'data-preview-id': p.id, 'data-state': p.state }, bar);
   const draw = (card, opts) => (form === 'full' ? renderFull(card, opts) : renderMention(card, opts));
 
@@ -146,14 +216,28 @@ function renderPreview(p) {
   }
   if (p.placeholderError) box.append(el('p', { class: 'error-box', text: p.placeholderError }));
   if (p.state === 'error' && p.error) {
-    box.append(el('p', { class: 'error-box', 'data-testid': 'error-operation', text: `The service reports ${p.error.status}: ${p.error.message}` }));
+    box.append(
+      el('p', {
+        class: 'error-box',
+        'data-testid': 'error-operation',
+        text: `The service reports ${p.error.status}: ${p.error.message}`,
+      }),
+    );
   }
-  if (p.validationError) box.append(el('p', { class: 'error-box validation-error', 'data-testid': 'validation-error', text: p.validationError }));
+  if (p.validationError)
+    box.append(
+      el('p', { class: 'error-box validation-error', 'data-testid': 'validation-error', text: p.validationError }),
+    );
   if (p.failure) box.append(el('p', { class: 'error-box', 'data-testid': 'failure', text: p.failure }));
   if (p.state === 'needs-auth') {
-    box.append(el('div', { class: 'connect-box' },
-      el('span', { text: `Connect your account at ${state.integration.domain} to preview this link.` }),
-      el('button', { type: 'button', class: 'primary', 'data-action': 'connect', onclick: connect }, 'Connect')));
+    box.append(
+      el(
+        'div',
+        { class: 'connect-box' },
+        el('span', { text: `Connect your account at ${state.integration.domain} to preview this link.` }),
+        el('button', { type: 'button', class: 'primary', 'data-action': 'connect', onclick: connect }, 'Connect'),
+      ),
+    );
   }
   if (p.stale) box.append(el('p', { class: 'stale-note', text: 'Disconnected: this preview no longer updates.' }));
   return box;
@@ -185,11 +269,17 @@ function render(next) {
 const ARROWS = { 'to-service': 'Notion → service', 'to-notion': 'service → Notion', note: 'note' };
 
 function logItem(e) {
-  const details = el('details', {},
-    el('summary', {},
+  const details = el(
+    'details',
+    {},
+    el(
+      'summary',
+      {},
       el('span', { class: 'time', text: e.at.slice(11, 23) }),
       el('span', { class: 'dir', text: ARROWS[e.direction] || e.direction }),
-      el('span', { text: e.summary })));
+      el('span', { text: e.summary }),
+    ),
+  );
   if (e.url) details.append(el('pre', { text: `${e.method || ''} ${e.url}` }));
   if (e.request) details.append(el('pre', { text: `request ${JSON.stringify(e.request, null, 2)}` }));
   if (e.response) details.append(el('pre', { text: `response ${JSON.stringify(e.response, null, 2)}` }));
@@ -231,7 +321,7 @@ function start() {
   $('log-clear').addEventListener('click', () => $('log').replaceChildren());
   $('settings-form').addEventListener('change', (event) => {
     const t = event.target;
-    if (t && t.name) post('/playground/settings', { client: { [t.name]: t.value } });
+    if (t?.name) post('/playground/settings', { client: { [t.name]: t.value } });
   });
   const events = new EventSource('/playground/events');
   events.addEventListener('state', (m) => render(JSON.parse(m.data)));

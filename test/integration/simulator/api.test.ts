@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '#local/notion-simulator/clock.js';
-import { startNotionSimulator } from '#local/notion-simulator/server.js';
 import type { StartedSimulator } from '#local/notion-simulator/server.js';
+import { startNotionSimulator } from '#local/notion-simulator/server.js';
 
 const notionClient = { clientId: 'integration-id', clientSecret: 'integration-secret' };
 const integration = {
@@ -32,7 +32,14 @@ afterAll(async () => {
 });
 beforeEach(() => {
   roll = 0.99;
-  sim.simulator.configure({ api: { rateLimit: 180, rateWindowSeconds: 60, workspaceRateLimit: 0, faults: { overloadRate: 0, unavailableRate: 0, slowRate: 0, blocked: false } } });
+  sim.simulator.configure({
+    api: {
+      rateLimit: 180,
+      rateWindowSeconds: 60,
+      workspaceRateLimit: 0,
+      faults: { overloadRate: 0, unavailableRate: 0, slowRate: 0, blocked: false },
+    },
+  });
 });
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
@@ -45,17 +52,40 @@ const exchange = (code: string, opts: { auth?: string; version?: string | null; 
       'content-type': 'application/json',
       ...(opts.version === null ? {} : { 'notion-version': opts.version ?? '2022-06-28' }),
     },
-    body: JSON.stringify(opts.body ?? { grant_type: 'authorization_code', code, external_account: { key: 'user-1', name: 'alice@acme.test' } }),
+    body: JSON.stringify(
+      opts.body ?? {
+        grant_type: 'authorization_code',
+        code,
+        external_account: { key: 'user-1', name: 'alice@acme.test' },
+      },
+    ),
   });
 
-const title = (value: string) => ({ id: 'title', name: 'Title', type: 'inline', inline: { title: { value, section: 'title' } } });
-const dev = { id: 'dev', name: 'Developer Name', type: 'inline', inline: { plain_text: { value: 'Acme', section: 'secondary' } } };
-const update = (uri: string, value = 'Updated') => ({ uri, operations: [{ path: ['attributes'], set: [title(value), dev] }] });
+const title = (value: string) => ({
+  id: 'title',
+  name: 'Title',
+  type: 'inline',
+  inline: { title: { value, section: 'title' } },
+});
+const dev = {
+  id: 'dev',
+  name: 'Developer Name',
+  type: 'inline',
+  inline: { plain_text: { value: 'Acme', section: 'secondary' } },
+};
+const update = (uri: string, value = 'Updated') => ({
+  uri,
+  operations: [{ path: ['attributes'], set: [title(value), dev] }],
+});
 
 const patch = (token: string, body: unknown, version: string | null = '2021-08-16') =>
   fetch(`${sim.apiBaseUrl}/v1/external/object`, {
     method: 'PATCH',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(version === null ? {} : { 'notion-version': version }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      ...(version === null ? {} : { 'notion-version': version }),
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 
@@ -74,7 +104,12 @@ describe('POST /v1/oauth/token', () => {
     const res = await exchange(code);
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ token_type: 'bearer', workspace_name: 'Acme Workspace (simulated)', duplicated_template_id: null, refresh_token: null });
+    expect(body).toMatchObject({
+      token_type: 'bearer',
+      workspace_name: 'Acme Workspace (simulated)',
+      duplicated_template_id: null,
+      refresh_token: null,
+    });
     for (const k of ['access_token', 'bot_id', 'workspace_id']) expect(typeof body[k]).toBe('string');
     expect(body.owner).toMatchObject({ type: 'user' });
     await expectError(await exchange(code), 400, 'invalid_grant');
@@ -89,9 +124,23 @@ describe('POST /v1/oauth/token', () => {
     await expectError(await exchange(fresh, { auth: basic(notionClient.clientId, 'wrong') }), 401, 'unauthorized');
     await expectError(await exchange(fresh, { auth: `Bearer ${notionClient.clientSecret}` }), 401, 'unauthorized');
     await expectError(await exchange(fresh, { version: null }), 400, 'missing_version');
-    await expectError(await exchange(fresh, { body: { grant_type: 'authorization_code', code: fresh } }), 400, 'validation_error');
-    await expectError(await exchange(fresh, { body: { grant_type: 'authorization_code', code: fresh, external_account: { name: 'x' } } }), 400, 'validation_error');
-    await expectError(await exchange(fresh, { body: { grant_type: 'client_credentials', code: fresh } }), 400, 'validation_error');
+    await expectError(
+      await exchange(fresh, { body: { grant_type: 'authorization_code', code: fresh } }),
+      400,
+      'validation_error',
+    );
+    await expectError(
+      await exchange(fresh, {
+        body: { grant_type: 'authorization_code', code: fresh, external_account: { name: 'x' } },
+      }),
+      400,
+      'validation_error',
+    );
+    await expectError(
+      await exchange(fresh, { body: { grant_type: 'client_credentials', code: fresh } }),
+      400,
+      'validation_error',
+    );
     // None of the malformed requests spent the code.
     expect((await exchange(fresh)).status).toBe(200);
   });
@@ -99,7 +148,11 @@ describe('POST /v1/oauth/token', () => {
   it('answers invalid JSON with invalid_json', async () => {
     const res = await fetch(`${sim.apiBaseUrl}/v1/oauth/token`, {
       method: 'POST',
-      headers: { authorization: basic(notionClient.clientId, notionClient.clientSecret), 'notion-version': '2022-06-28', 'content-type': 'application/json' },
+      headers: {
+        authorization: basic(notionClient.clientId, notionClient.clientSecret),
+        'notion-version': '2022-06-28',
+        'content-type': 'application/json',
+      },
       body: '{nope',
     });
     await expectError(res, 400, 'invalid_json');
@@ -107,9 +160,15 @@ describe('POST /v1/oauth/token', () => {
 
   it('replaces the connection when the same external account connects again', async () => {
     const before = sim.simulator.stats().connections.length;
-    const first = (await (await exchange(sim.simulator.issueCode(), { body: undefined })).json()) as { access_token: string; bot_id: string };
+    const first = (await (await exchange(sim.simulator.issueCode(), { body: undefined })).json()) as {
+      access_token: string;
+      bot_id: string;
+    };
     const body = { grant_type: 'authorization_code', external_account: { key: 'user-1', name: 'alice again' } };
-    const second = (await (await exchange('', { body: { ...body, code: sim.simulator.issueCode() } })).json()) as { access_token: string; bot_id: string };
+    const second = (await (await exchange('', { body: { ...body, code: sim.simulator.issueCode() } })).json()) as {
+      access_token: string;
+      bot_id: string;
+    };
     expect(second.access_token).not.toBe(first.access_token);
     expect(second.bot_id).toBe(first.bot_id);
     expect(sim.simulator.stats().connections.filter((c) => c.externalAccountKey === 'user-1')).toHaveLength(1);
@@ -133,7 +192,10 @@ describe('PATCH /v1/external/object', () => {
     expect(await res.json()).toMatchObject({ uri });
     expect(preview.card?.title).toBe('Fresh title');
     expect(sim.simulator.lastPayload(uri)).toEqual(update(uri, 'Fresh title'));
-    const error = await patch(c.accessToken, { uri, operations: [{ path: ['error'], set: { status: 404, message: 'Content not found' } }] });
+    const error = await patch(c.accessToken, {
+      uri,
+      operations: [{ path: ['error'], set: { status: 404, message: 'Content not found' } }],
+    });
     expect(error.status).toBe(200);
     expect(preview.state).toBe('error');
     await patch(c.accessToken, update(uri, 'Back'));
@@ -167,12 +229,32 @@ describe('PATCH /v1/external/object', () => {
   it('rejects payloads Notion would reject and shows the reason on the preview', async () => {
     const c = sim.simulator.createConnection({ key: 'invalid' });
     const preview = sim.simulator.addPreview(c.connectionId, uri);
-    const noDev = await expectError(await patch(c.accessToken, { uri, operations: [{ path: ['attributes'], set: [title('x')] }] }), 400, 'validation_error');
+    const noDev = await expectError(
+      await patch(c.accessToken, { uri, operations: [{ path: ['attributes'], set: [title('x')] }] }),
+      400,
+      'validation_error',
+    );
     expect(noDev.message).toContain('"dev" attribute is required');
     expect(preview.validationError).toContain('"dev" attribute is required');
     await expectError(await patch(c.accessToken, '{"uri":'), 400, 'invalid_json');
     await expectError(await patch(c.accessToken, { uri, operations: [] }), 400, 'validation_error');
-    await expectError(await patch(c.accessToken, { uri, operations: [{ path: ['attributes'], set: [title('<b>'), dev, { id: 'x', name: 'x', type: 'embed', embed: { src_url: 'javascript:1', image: { section: 'embed' } } }] }] }), 400, 'validation_error');
+    await expectError(
+      await patch(c.accessToken, {
+        uri,
+        operations: [
+          {
+            path: ['attributes'],
+            set: [
+              title('<b>'),
+              dev,
+              { id: 'x', name: 'x', type: 'embed', embed: { src_url: 'javascript:1', image: { section: 'embed' } } },
+            ],
+          },
+        ],
+      }),
+      400,
+      'validation_error',
+    );
     const log = sim.simulator.log.all().filter((e) => e.summary.startsWith('Update rejected by validation'));
     expect(log.length).toBeGreaterThanOrEqual(3);
   });
@@ -197,7 +279,9 @@ describe('PATCH /v1/external/object', () => {
   });
 
   it('has a configurable per-connection limit and an optional workspace-wide limit', async () => {
-    sim.simulator.configure({ api: { rateLimit: 2, rateWindowSeconds: 10, workspaceRateLimit: 3, workspaceRateWindowSeconds: 120 } });
+    sim.simulator.configure({
+      api: { rateLimit: 2, rateWindowSeconds: 10, workspaceRateLimit: 3, workspaceRateWindowSeconds: 120 },
+    });
     const a = sim.simulator.createConnection({ key: 'ws-a' });
     const b = sim.simulator.createConnection({ key: 'ws-b' });
     sim.simulator.addPreview(a.connectionId, uri);
@@ -247,7 +331,11 @@ describe('PATCH /v1/external/object', () => {
       slow.simulator.addPreview(c.connectionId, uri);
       const res = await fetch(`${slow.apiBaseUrl}/v1/external/object`, {
         method: 'PATCH',
-        headers: { authorization: `Bearer ${c.accessToken}`, 'notion-version': '2021-08-16', 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${c.accessToken}`,
+          'notion-version': '2021-08-16',
+          'content-type': 'application/json',
+        },
         body: JSON.stringify(update(uri)),
       });
       expect(res.status).toBe(200);
@@ -266,15 +354,25 @@ describe('PATCH /v1/external/object', () => {
   });
 
   it('answers unknown API paths with invalid_request_url', async () => {
-    await expectError(await fetch(`${sim.apiBaseUrl}/v1/pages`, { headers: { 'notion-version': '2022-06-28' } }), 400, 'invalid_request_url');
-    await expectError(await fetch(`${sim.apiBaseUrl}/v1/external/object`, { method: 'POST', body: '{}' }), 400, 'invalid_request_url');
+    await expectError(
+      await fetch(`${sim.apiBaseUrl}/v1/pages`, { headers: { 'notion-version': '2022-06-28' } }),
+      400,
+      'invalid_request_url',
+    );
+    await expectError(
+      await fetch(`${sim.apiBaseUrl}/v1/external/object`, { method: 'POST', body: '{}' }),
+      400,
+      'invalid_request_url',
+    );
   });
 
   it('logs the wire with tokens redacted', async () => {
     const c = sim.simulator.createConnection({ key: 'logged' });
     sim.simulator.addPreview(c.connectionId, uri);
     await patch(c.accessToken, update(uri, 'logged'));
-    const entry = [...sim.simulator.log.all()].reverse().find((e) => e.direction === 'to-notion' && e.sessionId === c.sessionId);
+    const entry = [...sim.simulator.log.all()]
+      .reverse()
+      .find((e) => e.direction === 'to-notion' && e.sessionId === c.sessionId);
     expect(entry?.status).toBe(200);
     expect(JSON.stringify(entry)).not.toContain(c.accessToken);
     expect(entry?.request?.headers?.authorization).toBe('[redacted]');

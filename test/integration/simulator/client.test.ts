@@ -4,9 +4,9 @@
  * builds, the state check on return, and live pushes over Server-Sent Events.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startNotionSimulator } from '#local/notion-simulator/server.js';
-import type { StartedSimulator } from '#local/notion-simulator/server.js';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
+import type { StartedSimulator } from '#local/notion-simulator/server.js';
+import { startNotionSimulator } from '#local/notion-simulator/server.js';
 import { PLAYGROUND_CSP, SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
 
 const integration = {
@@ -16,8 +16,18 @@ const integration = {
       name: 'item',
       pattern: String.raw`^https://acme\.test/items/(?<itemNo>\d+)$`,
       placeholder: [
-        { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Acme Item #$<itemNo>', section: 'title' } } },
-        { id: 'id', name: 'Id', type: 'inline', inline: { plain_text: { value: '#$<itemNo>', section: 'identifier' } } },
+        {
+          id: 'title',
+          name: 'Title',
+          type: 'inline',
+          inline: { title: { value: 'Acme Item #$<itemNo>', section: 'title' } },
+        },
+        {
+          id: 'id',
+          name: 'Id',
+          type: 'inline',
+          inline: { plain_text: { value: '#$<itemNo>', section: 'identifier' } },
+        },
       ],
     },
   ],
@@ -46,7 +56,9 @@ describe('playground client behaviour', () => {
     expect(res.headers.get('content-security-policy')).toBe(PLAYGROUND_CSP);
     expect(PLAYGROUND_CSP).toContain("script-src 'self'");
     expect(PLAYGROUND_CSP).not.toContain('unsafe-inline');
-    expect(res.headers.get('set-cookie')).toMatch(new RegExp(`^${SESSION_COOKIE}=[\\w-]+; Path=/; HttpOnly; SameSite=Lax$`));
+    expect(res.headers.get('set-cookie')).toMatch(
+      new RegExp(`^${SESSION_COOKIE}=[\\w-]+; Path=/; HttpOnly; SameSite=Lax$`),
+    );
   });
 
   it('shows the placeholder with groups substituted and asks to connect', async () => {
@@ -70,7 +82,9 @@ describe('playground client behaviour', () => {
     const { location } = (await res.json()) as { location: string };
     const url = new URL(location);
     expect(`${url.origin}${url.pathname}`).toBe('https://service.example/oauth/authorize');
-    expect(url.searchParams.get('code')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(url.searchParams.get('code')).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     expect(url.searchParams.get('client_id')).toBe('svc-client');
     expect(url.searchParams.get('response_type')).toBe('code');
     expect(url.searchParams.get('scope')).toBe('unfurl');
@@ -82,27 +96,49 @@ describe('playground client behaviour', () => {
     const exchange = () =>
       fetch(`${sim.apiBaseUrl}/v1/oauth/token`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from('n-id:n-secret').toString('base64')}`, 'notion-version': '2022-06-28', 'content-type': 'application/json' },
-        body: JSON.stringify({ grant_type: 'authorization_code', code: url.searchParams.get('code'), external_account: { key: 'k', name: 'n' } }),
+        headers: {
+          authorization: `Basic ${Buffer.from('n-id:n-secret').toString('base64')}`,
+          'notion-version': '2022-06-28',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({
+          grant_type: 'authorization_code',
+          code: url.searchParams.get('code'),
+          external_account: { key: 'k', name: 'n' },
+        }),
       });
     expect((await exchange()).status).toBe(200);
     expect((await exchange()).status).toBe(400);
 
     // A return with another state is refused; the right state proceeds (here to a token call that fails: no service).
     const cookie = driver.jar.header(new URL(sim.baseUrl)) ?? '';
-    const wrong = await fetch(`${sim.baseUrl}/notion/externalintegrationauthcallback?code=x&state=forged`, { headers: { cookie }, redirect: 'manual' });
+    const wrong = await fetch(`${sim.baseUrl}/notion/externalintegrationauthcallback?code=x&state=forged`, {
+      headers: { cookie },
+      redirect: 'manual',
+    });
     expect(wrong.status).toBe(400);
     expect(await wrong.text()).toContain('state does not match');
-    const denied = await fetch(`${sim.baseUrl}/notion/externalintegrationauthcallback?error=access_denied&state=${url.searchParams.get('state')}`, { headers: { cookie }, redirect: 'manual' });
+    const denied = await fetch(
+      `${sim.baseUrl}/notion/externalintegrationauthcallback?error=access_denied&state=${url.searchParams.get('state')}`,
+      { headers: { cookie }, redirect: 'manual' },
+    );
     expect(denied.status).toBe(302);
     expect(denied.headers.get('location')).toBe(`${sim.baseUrl}/`);
     expect((await driver.state()).lastAuthError).toContain('access_denied');
   });
 
   it('refuses cross-origin and non-JSON posts to the playground', async () => {
-    const form = await fetch(`${sim.baseUrl}/playground/disconnect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
+    const form = await fetch(`${sim.baseUrl}/playground/disconnect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'a=1',
+    });
     expect(form.status).toBe(403);
-    const cross = await fetch(`${sim.baseUrl}/playground/disconnect`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.test' }, body: '{}' });
+    const cross = await fetch(`${sim.baseUrl}/playground/disconnect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.test' },
+      body: '{}',
+    });
     expect(cross.status).toBe(403);
   });
 
@@ -119,7 +155,10 @@ describe('playground client behaviour', () => {
     conn.sessionId = session.id;
 
     const controller = new AbortController();
-    const events = await fetch(`${sim.baseUrl}/playground/events`, { headers: { cookie: driver.jar.header(new URL(sim.baseUrl)) ?? '' }, signal: controller.signal });
+    const events = await fetch(`${sim.baseUrl}/playground/events`, {
+      headers: { cookie: driver.jar.header(new URL(sim.baseUrl)) ?? '' },
+      signal: controller.signal,
+    });
     expect(events.headers.get('content-type')).toContain('text/event-stream');
     const reader = (events.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
@@ -144,17 +183,41 @@ describe('playground client behaviour', () => {
     const patch = (body: unknown) =>
       fetch(`${sim.apiBaseUrl}/v1/external/object`, {
         method: 'PATCH',
-        headers: { authorization: `Bearer ${accessToken}`, 'notion-version': '2021-08-16', 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${accessToken}`,
+          'notion-version': '2021-08-16',
+          'content-type': 'application/json',
+        },
         body: JSON.stringify(body),
       });
-    const dev = { id: 'dev', name: 'Dev', type: 'inline', inline: { plain_text: { value: 'Acme', section: 'secondary' } } };
-    const title = { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Live <b>title</b>', section: 'title' } } };
+    const dev = {
+      id: 'dev',
+      name: 'Dev',
+      type: 'inline',
+      inline: { plain_text: { value: 'Acme', section: 'secondary' } },
+    };
+    const title = {
+      id: 'title',
+      name: 'Title',
+      type: 'inline',
+      inline: { title: { value: 'Live <b>title</b>', section: 'title' } },
+    };
     try {
-      expect((await patch({ uri: preview.uri, operations: [{ path: ['attributes'], set: [title, dev] }] })).status).toBe(200);
-      const updated = await nextState((s) => s.previews.some((p) => p.id === preview.id && p.card?.title === 'Live <b>title</b>'));
+      expect(
+        (await patch({ uri: preview.uri, operations: [{ path: ['attributes'], set: [title, dev] }] })).status,
+      ).toBe(200);
+      const updated = await nextState((s) =>
+        s.previews.some((p) => p.id === preview.id && p.card?.title === 'Live <b>title</b>'),
+      );
       expect(updated).toBeDefined();
-      expect((await patch({ uri: preview.uri, operations: [{ path: ['attributes'], set: [title] }] })).status).toBe(400);
-      const rejected = await nextState((s) => s.previews.some((p) => p.id === preview.id && (p.validationError ?? '').includes('"dev" attribute is required')));
+      expect((await patch({ uri: preview.uri, operations: [{ path: ['attributes'], set: [title] }] })).status).toBe(
+        400,
+      );
+      const rejected = await nextState((s) =>
+        s.previews.some(
+          (p) => p.id === preview.id && (p.validationError ?? '').includes('"dev" attribute is required'),
+        ),
+      );
       // The last good card stays; the rejected payload is shown as an error, not rendered.
       expect(rejected.previews.find((p) => p.id === preview.id)?.card?.title).toBe('Live <b>title</b>');
     } finally {

@@ -8,8 +8,8 @@ import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
 import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
-import { startLocalSystem } from '#local/system.js';
 import type { LocalSystem } from '#local/system.js';
+import { startLocalSystem } from '#local/system.js';
 
 let system: LocalSystem;
 let sim: NotionSimulator;
@@ -39,7 +39,9 @@ const sessionOf = (driver: NotionDriver) => {
 };
 
 const lastCall = (sessionId: string, label: string) =>
-  [...sim.log.all()].reverse().find((e) => e.sessionId === sessionId && e.direction === 'to-service' && e.summary.startsWith(label));
+  [...sim.log.all()]
+    .reverse()
+    .find((e) => e.sessionId === sessionId && e.direction === 'to-service' && e.summary.startsWith(label));
 
 describe('Notion round trip against the local system', () => {
   it('pastes a link: placeholder, sign-in with login and consent, then the card', async () => {
@@ -79,7 +81,10 @@ describe('Notion round trip against the local system', () => {
     expect(preview.state).toBe('card');
     const title = `Renamed ${Date.now()}`;
     const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
-    const cookie = as.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = as.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const edit = await fetch(taskUrl(6), {
       method: 'POST',
       redirect: 'manual',
@@ -87,7 +92,10 @@ describe('Notion round trip against the local system', () => {
       body: new URLSearchParams({ title }).toString(),
     });
     expect(edit.status).toBeLessThan(400);
-    const updated = await driver.waitFor((s) => s.previews.some((p) => p.id === preview.id && p.card?.title === title), 15_000);
+    const updated = await driver.waitFor(
+      (s) => s.previews.some((p) => p.id === preview.id && p.card?.title === title),
+      15_000,
+    );
     expect(updated.previews.find((p) => p.id === preview.id)?.updates).toBeGreaterThan(0);
     expect(sim.lastPayload(taskUrl(6))).toBeDefined();
   }, 25_000);
@@ -106,7 +114,10 @@ describe('Notion round trip against the local system', () => {
     await driver.open();
     const preview = await driver.paste(taskUrl(1));
     const before = await driver.state();
-    expect({ error: before.lastAuthError, refreshable: before.grant?.refreshable }).toEqual({ error: undefined, refreshable: true });
+    expect({ error: before.lastAuthError, refreshable: before.grant?.refreshable }).toEqual({
+      error: undefined,
+      refreshable: true,
+    });
     // Treat any token as about to expire: the next two calls each refresh first.
     sim.configure({ client: { refreshMarginSeconds: 24 * 3600 } });
     try {
@@ -123,7 +134,10 @@ describe('Notion round trip against the local system', () => {
 
   it('shows a refused consent and stays unconnected', async () => {
     // carol: the service may hold back a user who just declined, so nobody else declines here.
-    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: { login: 'carol', password: 'carol-password', decision: 'deny' } });
+    const driver = new NotionDriver({
+      baseUrl: system.baseUrl,
+      formValues: { login: 'carol', password: 'carol-password', decision: 'deny' },
+    });
     await driver.open();
     const preview = await driver.paste(taskUrl(3));
     expect(preview.state).toBe('needs-auth');

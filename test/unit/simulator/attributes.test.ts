@@ -1,14 +1,28 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { SECTION_KINDS, toCard, validateAttributes, validateOperations } from '#local/notion-simulator/attributes.js';
 import type { SectionName } from '#local/notion-simulator/attributes.js';
+import { SECTION_KINDS, toCard, validateAttributes, validateOperations } from '#local/notion-simulator/attributes.js';
 
 const strict = { requireTitleAndDev: true, enforceLimits: true } as const;
 
-const title = (value: string) => ({ id: 'title', name: 'Title', type: 'inline', inline: { title: { value, section: 'title' } } });
-const dev = { id: 'dev', name: 'Developer Name', type: 'inline', inline: { plain_text: { value: 'Acme Inc', section: 'secondary' } } };
+const title = (value: string) => ({
+  id: 'title',
+  name: 'Title',
+  type: 'inline',
+  inline: { title: { value, section: 'title' } },
+});
+const dev = {
+  id: 'dev',
+  name: 'Developer Name',
+  type: 'inline',
+  inline: { plain_text: { value: 'Acme Inc', section: 'secondary' } },
+};
 
-const rgb = fc.record({ r: fc.integer({ min: 0, max: 255 }), g: fc.integer({ min: 0, max: 255 }), b: fc.integer({ min: 0, max: 255 }) });
+const rgb = fc.record({
+  r: fc.integer({ min: 0, max: 255 }),
+  g: fc.integer({ min: 0, max: 255 }),
+  b: fc.integer({ min: 0, max: 255 }),
+});
 const text = fc.string({ maxLength: 200 });
 const id = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s.trim() !== '' && s !== 'title' && s !== 'dev');
 const date = fc.date({ min: new Date('1970-01-01'), max: new Date('2999-12-31'), noInvalidDate: true });
@@ -30,7 +44,11 @@ const attributeFor = (section: SectionName) =>
         case 'color':
           return { ...base, type: 'inline', inline: { color: { value: color, section } } };
         default:
-          return { ...base, type: 'embed', embed: { src_url: `https://cdn.example.com/${encodeURIComponent(aid)}`, [kind]: { section } } };
+          return {
+            ...base,
+            type: 'embed',
+            embed: { src_url: `https://cdn.example.com/${encodeURIComponent(aid)}`, [kind]: { section } },
+          };
       }
     }),
   );
@@ -44,12 +62,37 @@ describe('validateAttributes (Part B §4)', () => {
     const list = [
       title('Feature Request: Link Previews'),
       dev,
-      { id: 'status', name: 'Status', type: 'inline', inline: { enum: { value: '🔨 Ready to Build', color: { r: 100, g: 100, b: 100 }, section: 'primary' } } },
-      { id: 'updated', name: 'Updated', type: 'inline', inline: { datetime: { value: '2022-01-11T19:53:18.829Z', section: 'secondary' } } },
-      { id: 'color', name: 'Color', type: 'inline', inline: { color: { value: { r: 247, g: 247, b: 42 }, section: 'entity' } } },
+      {
+        id: 'status',
+        name: 'Status',
+        type: 'inline',
+        inline: { enum: { value: '🔨 Ready to Build', color: { r: 100, g: 100, b: 100 }, section: 'primary' } },
+      },
+      {
+        id: 'updated',
+        name: 'Updated',
+        type: 'inline',
+        inline: { datetime: { value: '2022-01-11T19:53:18.829Z', section: 'secondary' } },
+      },
+      {
+        id: 'color',
+        name: 'Color',
+        type: 'inline',
+        inline: { color: { value: { r: 247, g: 247, b: 42 }, section: 'entity' } },
+      },
       { id: 'id', name: 'Id', type: 'inline', inline: { plain_text: { value: '#23487', section: 'identifier' } } },
-      { id: 'pic', name: 'Picture', type: 'embed', embed: { src_url: 'https://example.com/12345.png', image: { section: 'embed' } } },
-      { id: 'state', name: 'State', type: 'relation', relation: { uri: 'acme:item_state/open', mention: { section: 'primary' } } },
+      {
+        id: 'pic',
+        name: 'Picture',
+        type: 'embed',
+        embed: { src_url: 'https://example.com/12345.png', image: { section: 'embed' } },
+      },
+      {
+        id: 'state',
+        name: 'State',
+        type: 'relation',
+        relation: { uri: 'acme:item_state/open', mention: { section: 'primary' } },
+      },
     ];
     const result = validateAttributes(list, strict);
     expect(result.ok).toBe(true);
@@ -73,7 +116,9 @@ describe('validateAttributes (Part B §4)', () => {
   it('rejects a sub-type in a section that does not take it', () => {
     const sectionNames = Object.keys(SECTION_KINDS) as SectionName[];
     const pairs = sectionNames.flatMap((s) =>
-      (['plain_text', 'enum', 'date', 'color'] as const).filter((k) => !(SECTION_KINDS[s] as readonly string[]).includes(k)).map((k) => [s, k] as const),
+      (['plain_text', 'enum', 'date', 'color'] as const)
+        .filter((k) => !(SECTION_KINDS[s] as readonly string[]).includes(k))
+        .map((k) => [s, k] as const),
     );
     fc.assert(
       fc.property(fc.constantFrom(...pairs), ([section, kind]) => {
@@ -95,18 +140,55 @@ describe('validateAttributes (Part B §4)', () => {
 
   it('rejects what Notion would reject', () => {
     const cases: Array<[unknown, string]> = [
-      [{ id: 'e', name: 'E', type: 'embed', embed: { src_url: 'javascript:alert(1)', image: { section: 'embed' } } }, 'src_url'],
-      [{ id: 'e', name: 'E', type: 'embed', embed: { src_url: 'https://x.test/a', video: { section: 'avatar' } } }, 'not valid in section'],
-      [{ id: 'd', name: 'D', type: 'inline', inline: { date: { value: '2023-02-30', section: 'secondary' } } }, 'YYYY-MM-DD'],
-      [{ id: 'd', name: 'D', type: 'inline', inline: { datetime: { value: 'yesterday', section: 'secondary' } } }, 'ISO-8601'],
-      [{ id: 'c', name: 'C', type: 'inline', inline: { color: { value: { r: 256, g: 0, b: 0 }, section: 'background' } } }, 'integers 0-255'],
-      [{ id: 'l', name: 'L', type: 'inline', inline: { link: { value: 'x', section: 'subtitle' } } }, 'unknown sub-type'],
-      [{ id: 'p', name: 'P', type: 'inline', inline: { plain_text: { value: 'x', section: 'subtitle' } } }, 'unknown section'],
+      [
+        { id: 'e', name: 'E', type: 'embed', embed: { src_url: 'javascript:alert(1)', image: { section: 'embed' } } },
+        'src_url',
+      ],
+      [
+        { id: 'e', name: 'E', type: 'embed', embed: { src_url: 'https://x.test/a', video: { section: 'avatar' } } },
+        'not valid in section',
+      ],
+      [
+        { id: 'd', name: 'D', type: 'inline', inline: { date: { value: '2023-02-30', section: 'secondary' } } },
+        'YYYY-MM-DD',
+      ],
+      [
+        { id: 'd', name: 'D', type: 'inline', inline: { datetime: { value: 'yesterday', section: 'secondary' } } },
+        'ISO-8601',
+      ],
+      [
+        {
+          id: 'c',
+          name: 'C',
+          type: 'inline',
+          inline: { color: { value: { r: 256, g: 0, b: 0 }, section: 'background' } },
+        },
+        'integers 0-255',
+      ],
+      [
+        { id: 'l', name: 'L', type: 'inline', inline: { link: { value: 'x', section: 'subtitle' } } },
+        'unknown sub-type',
+      ],
+      [
+        { id: 'p', name: 'P', type: 'inline', inline: { plain_text: { value: 'x', section: 'subtitle' } } },
+        'unknown section',
+      ],
       [{ id: 'p', name: 'P', type: 'inline', inline: { plain_text: { value: 'x' } } }, 'section: is required'],
       [{ id: '', name: 'P', type: 'inline', inline: { plain_text: { value: 'x', section: 'body' } } }, '.id'],
-      [{ id: 'p', name: 'P', type: 'inline', inline: { plain_text: { value: 'x'.repeat(2001), section: 'body' } } }, 'longer than 2000'],
+      [
+        { id: 'p', name: 'P', type: 'inline', inline: { plain_text: { value: 'x'.repeat(2001), section: 'body' } } },
+        'longer than 2000',
+      ],
       [{ id: 'p', name: 'P', type: 'weird', weird: {} }, 'unknown type'],
-      [{ id: 'p', name: 'P', type: 'inline', inline: { plain_text: { value: 'a', section: 'body' }, enum: { value: 'b', section: 'primary' } } }, 'exactly one'],
+      [
+        {
+          id: 'p',
+          name: 'P',
+          type: 'inline',
+          inline: { plain_text: { value: 'a', section: 'body' }, enum: { value: 'b', section: 'primary' } },
+        },
+        'exactly one',
+      ],
     ];
     for (const [attr, fragment] of cases) {
       const result = validateAttributes([title('t'), dev, attr], strict);
@@ -116,7 +198,10 @@ describe('validateAttributes (Part B §4)', () => {
   });
 
   it('infers a missing type from the sub-object and warns', () => {
-    const result = validateAttributes([{ id: 'title', name: 'Title', inline: { title: { value: 'x', section: 'title' } } }, dev], strict);
+    const result = validateAttributes(
+      [{ id: 'title', name: 'Title', inline: { title: { value: 'x', section: 'title' } } }, dev],
+      strict,
+    );
     expect(result.ok).toBe(true);
     if (result.ok) expect(result.warnings.join()).toContain('inferred "inline"');
   });
@@ -152,9 +237,17 @@ describe('validateOperations (Part B §3.2, §3.3, §5.1)', () => {
 
   it('rejects a bare attribute array, unknown paths and a missing uri', () => {
     expect(validateOperations([title('t'), dev], { enforceLimits: true }).ok).toBe(false);
-    expect(validateOperations({ uri, operations: [{ path: ['title'], set: 'x' }] }, { enforceLimits: true }).ok).toBe(false);
-    expect(validateOperations({ operations: [{ path: ['attributes'], set: [title('t'), dev] }] }, { enforceLimits: true }).ok).toBe(false);
-    const noDev = validateOperations({ uri, operations: [{ path: ['attributes'], set: [title('t')] }] }, { enforceLimits: true });
+    expect(validateOperations({ uri, operations: [{ path: ['title'], set: 'x' }] }, { enforceLimits: true }).ok).toBe(
+      false,
+    );
+    expect(
+      validateOperations({ operations: [{ path: ['attributes'], set: [title('t'), dev] }] }, { enforceLimits: true })
+        .ok,
+    ).toBe(false);
+    const noDev = validateOperations(
+      { uri, operations: [{ path: ['attributes'], set: [title('t')] }] },
+      { enforceLimits: true },
+    );
     expect(noDev.ok).toBe(false);
     if (!noDev.ok) expect(noDev.reason).toBe('body.operations[0].set: the "dev" attribute is required');
   });

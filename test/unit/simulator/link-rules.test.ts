@@ -9,7 +9,14 @@ const acme = {
     {
       name: 'item',
       pattern: String.raw`^(?<site>https\:\/\/acme\.com)\/items\/(?<itemNo>\d+)$`,
-      placeholder: [{ id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Acme Item #$<itemNo>', section: 'title' } } }],
+      placeholder: [
+        {
+          id: 'title',
+          name: 'Title',
+          type: 'inline',
+          inline: { title: { value: 'Acme Item #$<itemNo>', section: 'title' } },
+        },
+      ],
     },
     { name: 'any-sub', pattern: String.raw`^https://(?<sub>\w+)\.acme\.com/`, placeholder: [] },
   ],
@@ -20,7 +27,9 @@ describe('matchLink (Part B §1b)', () => {
     const m = matchLink(acme, 'https://acme.com/items/42');
     expect(m?.ruleName).toBe('item');
     expect(m?.groups).toEqual({ site: 'https://acme.com', itemNo: '42' });
-    expect(m?.placeholder).toEqual([{ id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Acme Item #42', section: 'title' } } }]);
+    expect(m?.placeholder).toEqual([
+      { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Acme Item #42', section: 'title' } } },
+    ]);
   });
 
   it('accepts sub-domains of the domain and nothing else', () => {
@@ -45,7 +54,9 @@ describe('matchLink (Part B §1b)', () => {
     const plain = fc.string({ maxLength: 20 }).filter((s) => !s.includes('$<'));
     fc.assert(
       fc.property(name, plain, plain, plain, (g, value, before, after) => {
-        expect(substituteGroups(`${before}$<${g}>${after}$<${g}>`, { [g]: value })).toBe(`${before}${value}${after}${value}`);
+        expect(substituteGroups(`${before}$<${g}>${after}$<${g}>`, { [g]: value })).toBe(
+          `${before}${value}${after}${value}`,
+        );
         expect(substituteGroups(`${before}${after}`, { [g]: value })).toBe(`${before}${after}`);
       }),
     );

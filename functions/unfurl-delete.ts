@@ -5,7 +5,7 @@
  *  DELETE|POST /deleted-token      JSON, form or empty body; tokens from the Bearer header or
  *                                  access_token / refresh_token / token → connection revoked; always 200.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { authenticateBearer, parseBearer } from '#core/oauth/access-token.js';
@@ -16,7 +16,7 @@ import { AppError, BadRequestError, MethodNotAllowedError, NotFoundError } from 
 import { empty, type HttpRequest, httpHandler } from '#shared/http.js';
 import { logger } from '#shared/observability.js';
 
-const uriSchema = z.string().min(1).max(8192);
+const uriSchema = z.string().check(z.minLength(1), z.maxLength(8192));
 
 const stringField = (body: unknown, name: string): string | undefined => {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;

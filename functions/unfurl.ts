@@ -6,7 +6,7 @@
  * notion-protocol.md Part A. A source that gives no answer and has no
  * snapshot to fall back on yields 503.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { type AccessTokenSettings, authenticateBearer } from '#core/oauth/access-token.js';
@@ -27,7 +27,9 @@ export interface UnfurlHandlerDependencies extends UnfurlDependencies {
   readonly clock: Clock;
 }
 
-const bodySchema = z.object({ uri: z.string().min(1, 'uri must not be empty').max(8192, 'uri is too long') });
+const bodySchema = z.object({
+  uri: z.string().check(z.minLength(1, 'uri must not be empty'), z.maxLength(8192, 'uri is too long')),
+});
 
 /** The source gave no answer in time and there is no snapshot to serve. */
 export class SourceUnavailableResponseError extends AppError {

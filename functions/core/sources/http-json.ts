@@ -24,7 +24,7 @@
  * (`a.b.0.c`). Answers: 200 → found; 401 → needs_auth; 403 → forbidden;
  * 404 → not_found; 410 → gone; anything else → source unavailable.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   type AttributeKind,
   attr,
@@ -34,7 +34,7 @@ import {
   type Section,
   type UnfurlAttribute,
 } from '#core/unfurl/attributes.js';
-import type { RuleMatch } from '#core/unfurl/rules.js';
+import { describeIssues, type RuleMatch } from '#core/unfurl/rules.js';
 import { ConfigError } from '#shared/errors.js';
 import {
   type FetchFunction,
@@ -51,31 +51,36 @@ type MappedKind = (typeof KINDS)[number];
 
 const attributeMapping = z
   .object({
-    id: z
-      .string()
-      .min(1)
-      .max(100)
-      .refine((v) => v !== 'title' && v !== 'dev', 'ids "title" and "dev" are reserved'),
-    name: z.string().max(200),
+    id: z.string().check(
+      z.minLength(1),
+      z.maxLength(100),
+      z.refine((v) => v !== 'title' && v !== 'dev', 'ids "title" and "dev" are reserved'),
+    ),
+    name: z.string().check(z.maxLength(200)),
     kind: z.enum(KINDS),
-    section: z.enum(Object.keys(SECTION_KINDS) as [Section, ...Section[]]).optional(),
-    value: z.string().min(1).optional(),
-    template: z.string().min(1).optional(),
-    color: z.string().min(1).optional(),
+    section: z.optional(z.enum(Object.keys(SECTION_KINDS) as [Section, ...Section[]])),
+    value: z.optional(z.string().check(z.minLength(1))),
+    template: z.optional(z.string().check(z.minLength(1))),
+    color: z.optional(z.string().check(z.minLength(1))),
   })
-  .refine((a) => (a.value === undefined) !== (a.template === undefined), 'give exactly one of "value" and "template"')
-  .refine((a) => a.section === undefined || SECTION_KINDS[a.section].includes(a.kind as AttributeKind), {
-    message: 'this kind may not render in that section',
-  });
+  .check(
+    z.refine(
+      (a) => (a.value === undefined) !== (a.template === undefined),
+      'give exactly one of "value" and "template"',
+    ),
+    z.refine((a) => a.section === undefined || SECTION_KINDS[a.section].includes(a.kind as AttributeKind), {
+      message: 'this kind may not render in that section',
+    }),
+  );
 
 const mappingSchema = z.object({
   request: z.object({
-    path: z.string().startsWith('/'),
-    headers: z.record(z.string(), z.string()).default({}),
+    path: z.string().check(z.startsWith('/')),
+    headers: z._default(z.record(z.string(), z.string()), {}),
   }),
-  title: z.string().min(1),
-  dev: z.string().optional(),
-  attributes: z.array(attributeMapping).max(50).default([]),
+  title: z.string().check(z.minLength(1)),
+  dev: z.optional(z.string()),
+  attributes: z._default(z.array(attributeMapping).check(z.maxLength(50)), []),
 });
 
 export type HttpJsonMapping = z.infer<typeof mappingSchema>;
@@ -105,9 +110,7 @@ export const parseHttpJsonMapping = (input: unknown): HttpJsonMapping => {
   }
   const parsed = mappingSchema.safeParse(value);
   if (!parsed.success) {
-    throw new ConfigError(
-      `SOURCE_HTTP_MAPPING: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
+    throw new ConfigError(`SOURCE_HTTP_MAPPING: ${describeIssues(parsed.error.issues)}`);
   }
   return parsed.data;
 };

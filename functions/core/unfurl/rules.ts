@@ -7,7 +7,7 @@
  * uri that matches no rule is answered with a 404 error operation and never
  * fetched (no server-side request forgery through the unfurl callback).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Config } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
 
@@ -81,17 +81,34 @@ export function demoRules(baseUrl: string): UnfurlIntegration {
   };
 }
 
+/** Readable problems of a failed parse (zod/mini ships no locale). */
+export const describeIssues = (issues: readonly z.core.$ZodIssue[]): string =>
+  issues
+    .map((i) => {
+      const at = i.path.join('.') || '(root)';
+      if (i.code === 'invalid_type') return `${at}: expected ${i.expected}`;
+      if (i.code === 'too_small')
+        return `${at}: must have at least ${String(i.minimum)} ${i.origin === 'string' ? 'characters' : 'items'}`;
+      if (i.code === 'too_big')
+        return `${at}: must have at most ${String(i.maximum)} ${i.origin === 'string' ? 'characters' : 'items'}`;
+      if (i.code === 'invalid_format' && i.format === 'starts_with')
+        return `${at}: must start with "${String((i as { prefix?: unknown }).prefix)}"`;
+      if (i.code === 'invalid_value') return `${at}: must be one of ${i.values.map(String).join(', ')}`;
+      return `${at}: ${i.message}`;
+    })
+    .join('; ');
+
 const ruleSchema = z.object({
-  name: z.string().min(1).max(100),
-  pattern: z.string().min(1).max(1000),
-  sampleUrls: z.array(z.string().min(1)).min(1),
-  placeholder: z.array(z.unknown()).default([]),
-  resource: z.string().min(1).max(500),
+  name: z.string().check(z.minLength(1), z.maxLength(100)),
+  pattern: z.string().check(z.minLength(1), z.maxLength(1000)),
+  sampleUrls: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+  placeholder: z._default(z.array(z.unknown()), []),
+  resource: z.string().check(z.minLength(1), z.maxLength(500)),
 });
 
 const integrationSchema = z.object({
-  domain: z.string().min(1).max(253),
-  rules: z.array(ruleSchema).min(1),
+  domain: z.string().check(z.minLength(1), z.maxLength(253)),
+  rules: z.array(ruleSchema).check(z.minLength(1)),
 });
 
 /** Parses and checks an integration (JSON text or value): every pattern compiles. */
@@ -106,8 +123,7 @@ export function parseIntegration(input: unknown): UnfurlIntegration {
   }
   const parsed = integrationSchema.safeParse(value);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`UNFURL_RULES: ${problems.join('; ')}`);
+    throw new ConfigError(`UNFURL_RULES: ${describeIssues(parsed.error.issues)}`);
   }
   for (const rule of parsed.data.rules) compilePattern(rule);
   return parsed.data;

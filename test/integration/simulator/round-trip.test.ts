@@ -10,6 +10,7 @@ import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
 import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
 import type { LocalSystem } from '#local/system.js';
 import { startLocalSystem } from '#local/system.js';
+import { createWebhookPublisher } from '../../../functions/publish/index.js';
 
 let system: LocalSystem;
 let sim: NotionSimulator;
@@ -28,6 +29,22 @@ afterAll(async () => {
 });
 
 const taskUrl = (id: number) => `${system.baseUrl}/demo/tasks/${id}`;
+
+/** Edits a task's title in the demo product as alice. */
+const editTask = async (id: number, title: string) => {
+  const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
+  const cookie = as.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  const edit = await fetch(taskUrl(id), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams({ title }).toString(),
+  });
+  expect(edit.status).toBeLessThan(400);
+};
 
 /** The simulator's session behind a driver (its Notion user), read from the cookie jar. */
 const sessionOf = (driver: NotionDriver) => {
@@ -80,24 +97,33 @@ describe('Notion round trip against the local system', () => {
     const preview = await driver.paste(taskUrl(6));
     expect(preview.state).toBe('card');
     const title = `Renamed ${Date.now()}`;
-    const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
-    const cookie = as.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
-    const edit = await fetch(taskUrl(6), {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-      body: new URLSearchParams({ title }).toString(),
-    });
-    expect(edit.status).toBeLessThan(400);
+    await editTask(6, title);
     const updated = await driver.waitFor(
       (s) => s.previews.some((p) => p.id === preview.id && p.card?.title === title),
       15_000,
     );
     expect(updated.previews.find((p) => p.id === preview.id)?.updates).toBeGreaterThan(0);
     expect(sim.lastPayload(taskUrl(6))).toBeDefined();
+  }, 25_000);
+
+  it('shows a change published to the signed webhook POST /changes live, pushed with PATCH /v1/external/object', async () => {
+    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
+    await driver.open();
+    const preview = await driver.paste(taskUrl(2));
+    expect(preview.state).toBe('card');
+    const title = `Published ${Date.now()}`;
+    await editTask(2, title);
+    const publisher = createWebhookPublisher({
+      url: `${system.baseUrl}/changes`,
+      secret: system.env.CHANGES_WEBHOOK_SECRET as string,
+    });
+    await publisher.publish({ resource: 'task:2', fields: ['title'] });
+    const updated = await driver.waitFor(
+      (s) => s.previews.some((p) => p.id === preview.id && p.card?.title === title),
+      15_000,
+    );
+    expect(updated.previews.find((p) => p.id === preview.id)?.updates).toBeGreaterThan(0);
+    expect(sim.lastPayload(taskUrl(2))).toBeDefined();
   }, 25_000);
 
   it('renders the error operation for a task the user may not see', async () => {

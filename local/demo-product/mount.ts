@@ -14,13 +14,15 @@ import { DemoProduct, type TaskChangeListener } from './app.js';
 export const DEMO_PREFIX = '/demo';
 
 /**
- * The listeners the local runtime attaches to the demo product's edits. Today
- * there are none: an edit changes the task, appears in GET /demo/api/changes,
- * and is picked up by the next unfurl. Publishing each change as a change
- * event (POST /changes or the update queue) is done by returning a listener
- * here.
+ * The listeners the local runtime attaches to the demo product's edits: each
+ * applied edit is published as a change event through the service's signed
+ * webhook (POST /changes), exactly as a team's product would publish it, so
+ * that open previews update. Edits also appear in GET /demo/api/changes.
  */
-export const taskChangeListeners = (_context: MountContext): TaskChangeListener[] => [];
+export const taskChangeListeners = async (context: MountContext): Promise<TaskChangeListener[]> => {
+  const { demoChangeListener } = await import('../../functions/publish/demo-hook.js');
+  return [demoChangeListener(context)];
+};
 
 export const createDemoMount = async (
   context: MountContext,
@@ -43,4 +45,5 @@ export const createDemoMount = async (
   };
 };
 
-export const createMount: MountFactory = (context) => createDemoMount(context, taskChangeListeners(context));
+export const createMount: MountFactory = async (context) =>
+  createDemoMount(context, await taskChangeListeners(context));

@@ -14,6 +14,7 @@ import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
 import type { LocalSystem } from '#local/system.js';
 import { startLocalSystem } from '#local/system.js';
+import { createWebhookPublisher } from '../../functions/publish/index.js';
 
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 const CHROMIUM_FLAGS = [
@@ -54,6 +55,22 @@ afterAll(async () => {
 });
 
 const taskUrl = (id: number) => `${system.baseUrl}/demo/tasks/${id}`;
+
+/** Edits a task's title in the demo product as alice. */
+const editTask = async (id: number, title: string) => {
+  const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
+  const cookie = as.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  const edit = await fetch(taskUrl(id), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams({ title }).toString(),
+  });
+  expect(edit.status).toBeLessThan(400);
+};
 
 describe('playground in a browser', () => {
   it('goes from placeholder through sign-in and consent to the card', async () => {
@@ -105,21 +122,33 @@ describe('playground in a browser', () => {
       expect(html).not.toContain(s as string);
   }, 30_000);
 
+  it('shows an update the service pushes without a reload', async () => {
+    await page.evaluate(() => {
+      (window as unknown as { notReloaded: boolean }).notReloaded = true;
+    });
+    const title = `Pushed ${Date.now()}`;
+    await editTask(1, title);
+    const publisher = createWebhookPublisher({
+      url: `${system.baseUrl}/changes`,
+      secret: system.env.CHANGES_WEBHOOK_SECRET as string,
+    });
+    await publisher.publish({ resource: 'task:1', fields: ['title'] });
+    await page.waitForFunction(
+      (text) => [...document.querySelectorAll('[data-testid=card] .card-title')].some((n) => n.textContent === text),
+      title,
+      { timeout: 15_000 },
+    );
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await page
+      .locator('[data-testid=card]')
+      .first()
+      .screenshot({ path: join(ARTIFACTS, 'card-updated.png') });
+  }, 25_000);
+
   it('renders the service’s data as text, never as markup', async () => {
     // Rename the task in the demo product to markup, then revisit the page.
-    const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
-    const cookie = as.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
     const markup = '<img src=x onerror="document.title=\'pwned\'"><b>bold</b>';
-    const edit = await fetch(taskUrl(1), {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-      body: new URLSearchParams({ title: markup }).toString(),
-    });
-    expect(edit.status).toBeLessThan(400);
+    await editTask(1, markup);
     await page.reload();
     await page.waitForFunction(
       (text) => [...document.querySelectorAll('[data-testid=card] .card-title')].some((n) => n.textContent === text),

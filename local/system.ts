@@ -171,8 +171,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const started = emulators;
     cleanups.push(() => started.stop());
 
-    // 3. Settings: local defaults < given settings < the emulators' wiring; into process.env before any handler loads.
-    const env: Record<string, string> = { ...localDefaults(port), ...options.env, ...emulators.env };
+    // 3. Settings: local defaults < given settings < the emulators' wiring (and PORT is the port actually bound);
+    //    into process.env before any handler loads.
+    const env: Record<string, string> = { ...localDefaults(port), ...options.env, ...emulators.env, [ENV.PORT]: String(port) };
     for (const [k, v] of Object.entries(env)) {
       if (!savedEnv.has(k)) savedEnv.set(k, process.env[k]);
       process.env[k] = v;

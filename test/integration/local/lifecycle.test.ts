@@ -1,0 +1,78 @@
+/**
+ * Start-up and shut-down of the local system: one per process, a clean stop,
+ * a failed start that leaves nothing behind, and a taken port.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { ENV } from '#lib/env-names.js';
+import { PortInUseError, startLocalSystem } from '#local/system.js';
+import { startTestSystem } from '#test/helpers/system.js';
+
+const quiet = { mounts: false, workerLoop: false } as const;
+
+describe('local system lifecycle', () => {
+  it('runs one system at a time, stops cleanly and restores process.env', async () => {
+    const before = process.env[ENV.UPDATE_QUEUE_URL];
+    const system = await startTestSystem(quiet);
+    try {
+      await expect(startTestSystem(quiet)).rejects.toThrow(/already running/);
+      expect(process.env[ENV.UPDATE_QUEUE_URL]).toBe(system.env[ENV.UPDATE_QUEUE_URL]);
+      expect((await fetch(`${system.baseUrl}/healthz`)).status).toBe(200);
+    } finally {
+      await system.stop();
+    }
+    expect(process.env[ENV.UPDATE_QUEUE_URL]).toBe(before);
+    await expect(fetch(`${system.baseUrl}/healthz`)).rejects.toThrow();
+    // stop() is idempotent.
+    await system.stop();
+
+    // A second system in the same process gets fresh settings.
+    const again = await startTestSystem(quiet);
+    try {
+      expect(again.env[ENV.DYNAMODB_ENDPOINT]).not.toBe(system.env[ENV.DYNAMODB_ENDPOINT]);
+      expect((await fetch(`${again.baseUrl}/healthz`)).status).toBe(200);
+    } finally {
+      await again.stop();
+    }
+  }, 30_000);
+
+  it('a part failing to start fails start-up loudly and leaves nothing running', async () => {
+    const closed: string[] = [];
+    const before = process.env[ENV.PUBLIC_BASE_URL];
+    await expect(
+      startTestSystem({
+        workerLoop: false,
+        mountEntries: [
+          {
+            name: 'ok',
+            prefix: '/ok',
+            module: './ok.js',
+            load: async () => async () => ({ name: 'ok', prefix: '/ok', handle: async () => undefined, close: async () => void closed.push('ok') }),
+          },
+          { name: 'broken', prefix: '/broken', module: './broken.js', load: async () => Promise.reject(new SyntaxError('broken module')) },
+        ],
+      }),
+    ).rejects.toThrow('broken module');
+    expect(closed).toEqual(['ok']);
+    expect(process.env[ENV.PUBLIC_BASE_URL]).toBe(before);
+    // Nothing is left registered: the next start succeeds.
+    const system = await startTestSystem(quiet);
+    await system.stop();
+  }, 30_000);
+
+  it('reports a taken port as PortInUseError', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const attempt = startLocalSystem({ port, ...quiet, log: () => undefined });
+      await expect(attempt).rejects.toBeInstanceOf(PortInUseError);
+      await expect(attempt).rejects.toThrow(`Port ${port} on 127.0.0.1 is already in use`);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+    const system = await startTestSystem(quiet);
+    await system.stop();
+  }, 30_000);
+});

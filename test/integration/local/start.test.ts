@@ -1,0 +1,104 @@
+/**
+ * `npm start` as a user runs it: a child process with the banner, a clean
+ * stop on Ctrl-C, and a clear message when the port is taken.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+interface Run {
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+  readonly kill: (signal: NodeJS.Signals) => void;
+  readonly waitFor: (pattern: RegExp) => Promise<RegExpMatchArray>;
+}
+
+const start = (env: Record<string, string>): Run => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+    cwd: process.cwd(),
+    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'ERROR', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    output: () => out,
+    exited,
+    kill: (signal) => child.kill(signal),
+    waitFor: (pattern) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const m = pattern.exec(out);
+          if (m) {
+            listeners.delete(check);
+            resolve(m);
+          }
+        };
+        listeners.add(check);
+        exited.then(() => reject(new Error(`exited before printing ${pattern}:\n${out}`)));
+        check();
+      }),
+  };
+};
+
+describe('npm start', () => {
+  it('prints every URL, serves /healthz, and stops cleanly on SIGINT', async () => {
+    const run = start({ PORT: '0' });
+    try {
+      const [, base] = await run.waitFor(/local system is up on (http:\/\/127\.0\.0\.1:\d+)/);
+      await run.waitFor(/Press Ctrl-C to stop\./);
+      const banner = run.output();
+      for (const path of ['/oauth/authorize', '/oauth/token', '/unfurl', '/deleted-token', '/changes', '/.well-known/oauth-authorization-server', '/healthz']) {
+        expect(banner).toContain(`${base}${path}`);
+      }
+      for (const field of ['OAuth Authorize URL', 'OAuth Token URL', 'Unfurl Callback URL', 'Deleted Token Callback URL']) {
+        expect(banner).toContain(field);
+      }
+      expect(banner).toMatch(/DynamoDB \(dynalite\)\s+http:\/\/127\.0\.0\.1:\d+/);
+      expect(banner).toMatch(/SQS \(fauxqs\)\s+http:\/\/127\.0\.0\.1:\d+/);
+      expect(banner).toContain(`NOTION_API_BASE_URL                       ${base}/notion`);
+      expect(banner).toContain(`PORT                                      ${base.split(':').at(-1)}`);
+      // Secrets are named, never printed.
+      expect(banner).not.toContain('local-oauth-client-secret-change-me');
+      expect(banner).not.toContain('local-notion-integration-secret');
+
+      const health = await fetch(`${base}/healthz`);
+      expect(health.status).toBe(200);
+
+      run.kill('SIGINT');
+      expect(await run.exited).toBe(0);
+      expect(run.output()).toContain('Stopped.');
+      await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+    } finally {
+      run.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('exits 1 with a clear message when the port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const run = start({ PORT: String(port) });
+      expect(await run.exited).toBe(1);
+      expect(run.output()).toContain(`Port ${port} on 127.0.0.1 is already in use`);
+      expect(run.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 30_000);
+
+  it('exits 1 on an invalid PORT', async () => {
+    const run = start({ PORT: 'eighty' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('PORT must be a TCP port number');
+  }, 30_000);
+});

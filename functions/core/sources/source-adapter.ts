@@ -91,10 +91,30 @@ export const outcomeForStatus = (status: number): Exclude<OutcomeName, 'found'> 
   }
 };
 
-/** Reads a JSON body of at most `maxBytes`, or throws SourceUnavailableError. */
+/** Reads a JSON body of at most `maxBytes` (stops reading past the limit), or throws SourceUnavailableError. */
 export const readJson = async (response: Response, maxBytes = 256 * 1024): Promise<unknown> => {
-  const text = await response.text();
-  if (text.length > maxBytes) throw new SourceUnavailableError('source answered with an oversized body');
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new SourceUnavailableError('source answered with an oversized body');
+  }
+  let text = '';
+  if (response.body) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw new SourceUnavailableError('source answered with an oversized body');
+      }
+      text += decoder.decode(value, { stream: true });
+    }
+    text += decoder.decode();
+  }
   try {
     return JSON.parse(text);
   } catch (cause) {

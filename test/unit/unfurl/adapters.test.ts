@@ -318,3 +318,20 @@ describe('adapter registry and credentials', () => {
     expect(accessTokenFromPlaintext('{"x":1}')).toBeUndefined();
   });
 });
+
+describe('readJson', () => {
+  it('stops reading a body past the limit', async () => {
+    const { readJson } = await import('#core/sources/source-adapter.js');
+    await expect(readJson(new Response('{"a":1}'))).resolves.toEqual({ a: 1 });
+    await expect(readJson(new Response(`"${'x'.repeat(300_000)}"`))).rejects.toThrow(/oversized/);
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        controller.enqueue(new Uint8Array(64 * 1024).fill(32));
+      },
+    });
+    await expect(readJson(new Response(endless), 1024 * 1024)).rejects.toThrow(/oversized/);
+    expect(pulled).toBeLessThan(40);
+  });
+});

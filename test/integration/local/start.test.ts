@@ -53,7 +53,7 @@ describe('npm start', () => {
   it('prints every URL, serves /healthz, and stops cleanly on SIGINT', async () => {
     const run = start({ PORT: '0' });
     try {
-      const [, base] = await run.waitFor(/local system is up on (http:\/\/127\.0\.0\.1:\d+)/);
+      const base = (await run.waitFor(/local system is up on (http:\/\/127\.0\.0\.1:\d+)/))[1] as string;
       await run.waitFor(/Press Ctrl-C to stop\./);
       const banner = run.output();
       for (const path of ['/oauth/authorize', '/oauth/token', '/unfurl', '/deleted-token', '/changes', '/.well-known/oauth-authorization-server', '/healthz']) {

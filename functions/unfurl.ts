@@ -14,7 +14,7 @@ import { accessTokenSettings } from '#core/oauth/settings.js';
 import type { Clock, ConnectionStore } from '#core/ports.js';
 import { upstreamCredentials } from '#core/sources/credentials.js';
 import { sourceAdapterFromConfig } from '#core/sources/registry.js';
-import { rulesFromConfig } from '#core/unfurl/rules.js';
+import { describeIssues, rulesFromConfig } from '#core/unfurl/rules.js';
 import { type UnfurlDependencies, unfurlUri } from '#core/unfurl/unfurl.js';
 import { getConfig } from '#shared/config.js';
 import { AppError, BadRequestError } from '#shared/errors.js';
@@ -50,8 +50,12 @@ export const createUnfurlHandler = (deps: () => UnfurlHandlerDependencies) =>
     const d = deps();
     const connection = await authenticateBearer(request.headers.authorization, d);
     const parsed = bodySchema.safeParse(request.body);
-    if (!parsed.success)
-      throw new BadRequestError(parsed.error.issues[0]?.message ?? 'Body must be {"uri": "..."}', 'invalid_request');
+    if (!parsed.success) {
+      throw new BadRequestError(
+        `Body must be JSON {"uri": "..."}: ${describeIssues(parsed.error.issues)}`,
+        'invalid_request',
+      );
+    }
     const answer = await unfurlUri(d, connection, parsed.data.uri);
     logger.info('unfurl', { outcome: answer.outcome, connectionId: connection.id });
     if (answer.outcome === 'unavailable') throw new SourceUnavailableResponseError();

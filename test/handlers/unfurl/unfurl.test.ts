@@ -63,6 +63,8 @@ describe('POST /unfurl', () => {
       expect(r.statusCode).toBeGreaterThanOrEqual(400);
       expect(r.statusCode).toBeLessThan(500);
     }
+    const r = await post({ uri: 5 });
+    expect(JSON.parse(r.body ?? '{}').error.message).toBe('Body must be JSON {"uri": "..."}: uri: expected string');
   });
 
   it('a uri outside every rule gets error 404 with HTTP 200 and no fetch', async () => {

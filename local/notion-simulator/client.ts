@@ -53,7 +53,11 @@ export interface SessionView {
   readonly signInPending: boolean;
   readonly lastAuthError?: string;
   readonly previews: readonly Preview[];
-  readonly integration: { readonly domain: string; readonly rules: readonly string[] };
+  readonly integration: {
+    readonly domain: string;
+    readonly rules: readonly string[];
+    readonly sampleUrls: readonly string[];
+  };
   readonly serviceUrls: ServiceUrls;
   readonly workspace: { readonly name: string };
   readonly protocol: Pick<
@@ -107,7 +111,11 @@ export class NotionClient {
       signInPending: session.pending !== undefined,
       ...(session.lastAuthError ? { lastAuthError: session.lastAuthError } : {}),
       previews: session.previews,
-      integration: { domain: w.integration.domain, rules: w.integration.rules.map((r) => r.name) },
+      integration: {
+        domain: w.integration.domain,
+        rules: w.integration.rules.map((r) => r.name),
+        sampleUrls: w.integration.rules.flatMap((r) => r.sampleUrls ?? []).slice(0, 6),
+      },
       serviceUrls: this.urls,
       workspace: { name: w.workspace.name },
       protocol: {

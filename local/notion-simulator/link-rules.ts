@@ -16,6 +16,7 @@ export interface IntegrationRules {
     readonly name: string;
     readonly pattern: string;
     readonly placeholder: readonly unknown[];
+    readonly sampleUrls?: readonly string[];
   }>;
 }
 

@@ -247,6 +247,27 @@ function render(next) {
   state = next;
   $('who').textContent = `${next.user.name} · ${next.workspace.name}`;
   $('domain').textContent = next.integration.domain;
+  const samples = next.integration.sampleUrls || [];
+  $('link').placeholder = samples[0] || `https://${next.integration.domain}/…`;
+  $('samples').replaceChildren(
+    ...(samples.length ? ['Sample links: '] : []),
+    ...samples.flatMap((url, i) => [
+      i ? ' · ' : '',
+      el(
+        'button',
+        {
+          type: 'button',
+          class: 'sample',
+          'data-sample': url,
+          onclick: () => {
+            $('link').value = url;
+            $('link').focus();
+          },
+        },
+        url,
+      ),
+    ]),
+  );
   const status = $('connection-status');
   status.textContent = next.connected ? 'Connected' : next.signInPending ? 'Sign-in pending' : 'Not connected';
   status.className = `badge${next.connected ? ' on' : ''}`;

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { hashSecret } from '#shared/crypto.js';
 import { type HttpEventInput, httpEvent } from '#test/helpers/factories.js';
 import { createUnfurlHandler } from '../../../functions/unfurl.js';
@@ -149,5 +150,30 @@ describe('deleted-token callback', () => {
     expect((await call(del, { method: 'POST', path: '/unfurl', headers: { authorization: bearer } })).statusCode).toBe(
       405,
     );
+  });
+
+  it('answers 200 with an empty body to any body and content type (fuzz), revoking nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('DELETE', 'POST'),
+        fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', ''),
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        async (method, contentType, body) => {
+          const r = await call(del, {
+            method,
+            path: '/deleted-token',
+            body,
+            headers: contentType ? { 'content-type': contentType } : {},
+          });
+          expect(r.statusCode).toBe(200);
+          expect(r.body).toBe('');
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect((await env.connections.get('c-1'))?.status).toBe('active');
   });
 });

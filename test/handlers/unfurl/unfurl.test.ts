@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { validateAttributes } from '#core/unfurl/attributes.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import { createUnfurlHandler } from '../../../functions/unfurl.js';
@@ -101,5 +102,30 @@ describe('POST /unfurl', () => {
     const other = await post({ uri: 'http://127.0.0.1:3000/demo/tasks/2' });
     expect(other.statusCode).toBe(503);
     expect(other.headers?.['retry-after']).toBeDefined();
+  });
+
+  it('never answers 5xx, whatever the body (fuzz)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({ uri: fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.string()) }),
+          fc.string(),
+        ),
+        async (body) => {
+          const r = (await handler(
+            httpEvent({
+              method: 'POST',
+              path: '/unfurl',
+              body: typeof body === 'string' ? body : JSON.stringify(body),
+              headers: { authorization: bearer, 'content-type': 'application/json' },
+            }),
+            context,
+          )) as Result;
+          expect([200, 400, 413, 415]).toContain(r.statusCode);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

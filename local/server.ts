@@ -115,11 +115,15 @@ export const matchRoute = (routes: readonly ServerRoute[], method: string, path:
 };
 
 /** The mount serving a path: longest matching prefix, then the catch-all mount (prefix ""). */
-export const selectMount = <M extends Pick<LocalMount, 'prefix'>>(mounts: readonly M[], path: string): M | undefined => {
+export const selectMount = <M extends Pick<LocalMount, 'prefix'>>(
+  mounts: readonly M[],
+  path: string,
+): M | undefined => {
   let best: M | undefined;
   for (const m of mounts) {
     if (m.prefix === '') continue;
-    if ((path === m.prefix || path.startsWith(`${m.prefix}/`)) && (!best || m.prefix.length > best.prefix.length)) best = m;
+    if ((path === m.prefix || path.startsWith(`${m.prefix}/`)) && (!best || m.prefix.length > best.prefix.length))
+      best = m;
   }
   return best ?? mounts.find((m) => m.prefix === '');
 };
@@ -183,7 +187,9 @@ export const apiGatewayTime = (d: Date): string =>
 export const newRequestId = (): string => randomBytes(10).toString('base64');
 
 /** Lower-cased headers, repeated headers joined by commas, and the cookies split out. */
-export const collectHeaders = (rawHeaders: readonly string[]): { headers: Record<string, string>; cookies: string[] } => {
+export const collectHeaders = (
+  rawHeaders: readonly string[],
+): { headers: Record<string, string>; cookies: string[] } => {
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -223,7 +229,8 @@ export const toApiGatewayEvent = (req: RawRequest, ctx: EventContext): APIGatewa
   headers['x-forwarded-for'] = forwarded ? `${forwarded}, ${req.sourceIp}` : req.sourceIp;
   headers['x-forwarded-port'] = String(req.localPort ?? 80);
   headers['x-forwarded-proto'] = 'http';
-  if (req.body.length > 0 && !Object.hasOwn(headers, 'content-length')) headers['content-length'] = String(req.body.length);
+  if (req.body.length > 0 && !Object.hasOwn(headers, 'content-length'))
+    headers['content-length'] = String(req.body.length);
   const host = headers.host ?? '127.0.0.1';
   const domainName = host.replace(/:\d+$/, '');
   const query = queryParameters(req.rawQueryString);
@@ -342,9 +349,11 @@ export const fromLambdaResult = (result: unknown): HttpResponse => {
     if (/[\r\n]/.test(v) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
       throw new InvalidResultError(`header ${JSON.stringify(name)} is not valid`);
     }
-    (headers[name.toLowerCase()] ??= []).push(v);
+    const key = name.toLowerCase();
+    headers[key] = [...(headers[key] ?? []), v];
   };
-  if (result.headers !== undefined && !isRecord(result.headers)) throw new InvalidResultError('headers must be an object');
+  if (result.headers !== undefined && !isRecord(result.headers))
+    throw new InvalidResultError('headers must be an object');
   for (const [k, v] of Object.entries(result.headers ?? {})) add(k, v);
   if (isRecord(result.multiValueHeaders)) {
     for (const [k, vs] of Object.entries(result.multiValueHeaders)) {
@@ -407,7 +416,8 @@ const send = (res: ServerResponse, response: HttpResponse, method: string, close
   if (res.headersSent || res.writableEnded || res.destroyed) return;
   const headers: Record<string, string | string[]> = {};
   for (const [k, vs] of Object.entries(response.headers)) headers[k] = vs.length === 1 ? (vs[0] as string) : [...vs];
-  const noBody = method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304 || response.statusCode < 200;
+  const noBody =
+    method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304 || response.statusCode < 200;
   if (!noBody) headers['content-length'] = String(response.body.length);
   if (close) headers.connection = 'close';
   res.writeHead(response.statusCode, headers);
@@ -462,7 +472,13 @@ export const createLocalServer = (options: LocalServerOptions): LocalServer => {
       console.error(`[local-server] ${message}`, error);
     });
 
-  const invoke = async (req: IncomingMessage, res: ServerResponse, route: ServerRoute, pathParameters: Record<string, string>, target: { rawPath: string; rawQueryString: string }) => {
+  const invoke = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: ServerRoute,
+    pathParameters: Record<string, string>,
+    target: { rawPath: string; rawQueryString: string },
+  ) => {
     const method = req.method ?? 'GET';
     const handler = options.handlerFor(route.handler);
     if (!handler) {
@@ -545,7 +561,12 @@ export const createLocalServer = (options: LocalServerOptions): LocalServer => {
     }
     if (target.rawPath === '/healthz') {
       if (method === 'GET' || method === 'HEAD') await healthz(res, method);
-      else send(res, errorResponse(405, 'method_not_allowed', 'Method not allowed; use GET', { allow: 'GET, HEAD' }), method);
+      else
+        send(
+          res,
+          errorResponse(405, 'method_not_allowed', 'Method not allowed; use GET', { allow: 'GET, HEAD' }),
+          method,
+        );
       return;
     }
     const match = matchRoute(options.routes, method, target.rawPath);
@@ -569,7 +590,8 @@ export const createLocalServer = (options: LocalServerOptions): LocalServer => {
   const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       report(`request ${req.method} ${req.url} failed`, error);
-      if (!res.headersSent) send(res, errorResponse(500, 'internal_error', 'Internal error'), req.method ?? 'GET', true);
+      if (!res.headersSent)
+        send(res, errorResponse(500, 'internal_error', 'Internal error'), req.method ?? 'GET', true);
       else res.destroy();
     });
   });

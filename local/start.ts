@@ -48,12 +48,20 @@ export const banner = (system: LocalSystem, given: Readonly<Record<string, strin
     const urls = m.urls && m.urls.length > 0 ? m.urls : [{ label: m.name, path: m.prefix || '/' }];
     for (const u of urls) lines.push(`  ${pad(u.label, 34)}${b}${u.path}`);
   }
-  for (const s of system.skippedMounts) lines.push(`  ${pad(s.name, 34)}${b}${s.prefix || '/'}  (not available in this build)`);
+  for (const s of system.skippedMounts)
+    lines.push(`  ${pad(s.name, 34)}${b}${s.prefix || '/'}  (not available in this build)`);
   lines.push('');
   lines.push('Emulators (reached through the AWS SDK v3 clients)');
   lines.push(`  ${pad('DynamoDB (dynalite)', 34)}${system.emulators.dynamodbEndpoint}`);
   lines.push(`  ${pad('SQS (fauxqs)', 34)}${system.emulators.sqsEndpoint}`);
-  for (const name of [ENV.CONNECTIONS_TABLE, ENV.AUTH_STATE_TABLE, ENV.SUBSCRIPTIONS_TABLE, ENV.RATE_LIMITS_TABLE, ENV.UPDATE_QUEUE_URL, ENV.UPDATE_DLQ_URL]) {
+  for (const name of [
+    ENV.CONNECTIONS_TABLE,
+    ENV.AUTH_STATE_TABLE,
+    ENV.SUBSCRIPTIONS_TABLE,
+    ENV.RATE_LIMITS_TABLE,
+    ENV.UPDATE_QUEUE_URL,
+    ENV.UPDATE_DLQ_URL,
+  ]) {
     const v = system.env[name];
     if (v) lines.push(`    ${pad(name, 32)}${v}`);
   }
@@ -85,7 +93,9 @@ const main = async (): Promise<void> => {
     system = await startLocalSystem({ port, env: given });
   } catch (error) {
     if (error instanceof PortInUseError) {
-      console.error(`${error.message}. Stop whatever is listening there, or choose another port, e.g. PORT=${port + 1} npm start`);
+      console.error(
+        `${error.message}. Stop whatever is listening there, or choose another port, e.g. PORT=${port + 1} npm start`,
+      );
     } else {
       console.error('The local system failed to start:', error);
     }

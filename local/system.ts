@@ -9,21 +9,16 @@
  * One system per process at a time: the handlers read their settings from
  * process.env, which is shared.
  */
-import { ListTablesCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ENV } from '#lib/env-names.js';
-import { HANDLERS, ROUTES, WORKER_HANDLER, type RouteDefinition } from '#lib/routes.js';
+import { HANDLERS, ROUTES, type RouteDefinition, WORKER_HANDLER } from '#lib/routes.js';
 import { resetConfig } from '#shared/config.js';
 import { DEFAULT_PORT, LOCAL_HOST, localDefaults } from './defaults.js';
 import { type EmulatorOptions, type Emulators, startEmulators } from './emulators.js';
 import type { LocalMount } from './mount.js';
 import { closeMounts, MOUNTS, type MountEntry, startMounts } from './mounts.js';
-import {
-  createLocalServer,
-  type HealthReport,
-  type LambdaHttpHandler,
-  type LocalServer,
-} from './server.js';
+import { createLocalServer, type HealthReport, type LambdaHttpHandler, type LocalServer } from './server.js';
 import { startWorkerLoop, type WorkerHandler, type WorkerLoop } from './worker-loop.js';
 
 export interface LocalSystemOptions {
@@ -133,7 +128,14 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const [ddbUp, sqsUp, ...mountUp] = await Promise.all([
       withTimeout(dynamo.send(new ListTablesCommand({ Limit: 1 })), 2_000),
       withTimeout(sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })), 2_000),
-      ...mounts.map((m) => (m.health ? withTimeout(m.health().then((ok) => (ok ? true : Promise.reject())), 2_000) : Promise.resolve(true))),
+      ...mounts.map((m) =>
+        m.health
+          ? withTimeout(
+              m.health().then((ok) => (ok ? true : Promise.reject())),
+              2_000,
+            )
+          : Promise.resolve(true),
+      ),
     ]);
     parts.dynamodb = ddbUp ? 'up' : 'down';
     parts.sqs = sqsUp ? 'up' : 'down';
@@ -173,7 +175,12 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
     // 3. Settings: local defaults < given settings < the emulators' wiring (and PORT is the port actually bound);
     //    into process.env before any handler loads.
-    const env: Record<string, string> = { ...localDefaults(port), ...options.env, ...emulators.env, [ENV.PORT]: String(port) };
+    const env: Record<string, string> = {
+      ...localDefaults(port),
+      ...options.env,
+      ...emulators.env,
+      [ENV.PORT]: String(port),
+    };
     for (const [k, v] of Object.entries(env)) {
       if (!savedEnv.has(k)) savedEnv.set(k, process.env[k]);
       process.env[k] = v;
@@ -181,7 +188,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     resetConfig();
     const clientConfig = {
       region: env.AWS_REGION ?? 'us-east-1',
-      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'local' },
+      credentials: {
+        accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'local',
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'local',
+      },
     };
     const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: emulators.dynamodbEndpoint });
     const sqsClient = new SQSClient({ ...clientConfig, endpoint: emulators.sqsEndpoint });

@@ -20,9 +20,9 @@ import { randomUUID } from 'node:crypto';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
-  ReceiveMessageCommand,
   type Message,
   type MessageAttributeValue,
+  ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
@@ -120,7 +120,9 @@ export const toSqsRecord = (message: Message, queueArn: string): SQSRecord => {
   };
 };
 
-export type BatchVerdict = { readonly ok: true; readonly failedIds: ReadonlySet<string> } | { readonly ok: false; readonly reason: string };
+export type BatchVerdict =
+  | { readonly ok: true; readonly failedIds: ReadonlySet<string> }
+  | { readonly ok: false; readonly reason: string };
 
 /**
  * Reads a handler's response the way Lambda does with ReportBatchItemFailures.
@@ -137,7 +139,8 @@ export const interpretBatchResponse = (response: unknown, messageIds: readonly s
   const known = new Set(messageIds);
   const failedIds = new Set<string>();
   for (const item of failures) {
-    const id = typeof item === 'object' && item !== null ? (item as { itemIdentifier?: unknown }).itemIdentifier : undefined;
+    const id =
+      typeof item === 'object' && item !== null ? (item as { itemIdentifier?: unknown }).itemIdentifier : undefined;
     if (typeof id !== 'string' || id === '') return { ok: false, reason: 'an itemIdentifier is missing or empty' };
     if (!known.has(id)) return { ok: false, reason: `itemIdentifier ${id} is not a message of the batch` };
     failedIds.add(id);
@@ -146,7 +149,9 @@ export const interpretBatchResponse = (response: unknown, messageIds: readonly s
 };
 
 const isAbort = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && ((error as { name?: string }).name === 'AbortError' || (error as { name?: string }).name === 'AbortErrorException');
+  typeof error === 'object' &&
+  error !== null &&
+  ((error as { name?: string }).name === 'AbortError' || (error as { name?: string }).name === 'AbortErrorException');
 
 const defaultLog: NonNullable<WorkerLoopOptions['log']> = (level, message, detail) => {
   const line = `[worker-loop] ${message}`;
@@ -193,7 +198,8 @@ export const startWorkerLoop = async (options: WorkerLoopOptions): Promise<Worke
         }),
       );
       deleted += out.Successful?.length ?? 0;
-      if (out.Failed && out.Failed.length > 0) log('warn', `${out.Failed.length} message(s) could not be deleted`, out.Failed);
+      if (out.Failed && out.Failed.length > 0)
+        log('warn', `${out.Failed.length} message(s) could not be deleted`, out.Failed);
     }
     return deleted;
   };
@@ -203,8 +209,19 @@ export const startWorkerLoop = async (options: WorkerLoopOptions): Promise<Worke
     const event: SQSEvent = { Records: records };
     let verdict: BatchVerdict;
     try {
-      const response = await options.handler(event, lambdaContext(functionName, timeoutMs, randomUUID()));
-      verdict = interpretBatchResponse(response, records.map((r) => r.messageId));
+      // Like Lambda, a function still running at its timeout has failed the whole batch.
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the worker timed out after ${timeoutMs} ms`)), timeoutMs);
+      });
+      const invocation = Promise.resolve().then(() =>
+        options.handler(event, lambdaContext(functionName, timeoutMs, randomUUID())),
+      );
+      const response = await Promise.race([invocation, timedOut]).finally(() => clearTimeout(timer));
+      verdict = interpretBatchResponse(
+        response,
+        records.map((r) => r.messageId),
+      );
     } catch (error) {
       log('error', `the worker failed a batch of ${records.length}; every message will be retried`, error);
       return { received: records.length, deleted: 0, failed: records.length, batchFailed: true };

@@ -2,9 +2,10 @@
  * Start-up and shut-down of the local system: one per process, a clean stop,
  * a failed start that leaves nothing behind, and a taken port.
  */
-import { describe, expect, it } from '@jest/globals';
-import { createServer } from 'node:net';
+
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { describe, expect, it } from '@jest/globals';
 import { ENV } from '#lib/env-names.js';
 import { PortInUseError, startLocalSystem } from '#local/system.js';
 import { startTestSystem } from '#test/helpers/system.js';
@@ -48,9 +49,19 @@ describe('local system lifecycle', () => {
             name: 'ok',
             prefix: '/ok',
             module: './ok.js',
-            load: async () => async () => ({ name: 'ok', prefix: '/ok', handle: async () => undefined, close: async () => void closed.push('ok') }),
+            load: async () => async () => ({
+              name: 'ok',
+              prefix: '/ok',
+              handle: async () => undefined,
+              close: async () => void closed.push('ok'),
+            }),
           },
-          { name: 'broken', prefix: '/broken', module: './broken.js', load: async () => Promise.reject(new SyntaxError('broken module')) },
+          {
+            name: 'broken',
+            prefix: '/broken',
+            module: './broken.js',
+            load: async () => Promise.reject(new SyntaxError('broken module')),
+          },
         ],
       }),
     ).rejects.toThrow('broken module');

@@ -2,8 +2,9 @@
  * The HTTP adapter on its own, in front of test handlers: what a handler
  * receives from a real HTTP request, and what the client gets back.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
 import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { LocalMount } from '#local/mount.js';
 import { createLocalServer, type LambdaHttpHandler, type LocalServer } from '#local/server.js';
@@ -21,14 +22,26 @@ const handlers: Record<string, LambdaHttpHandler> = {
   placeholder: httpHandler(async (request) => {
     throw new NotImplementedError(request.routeKey);
   }) as unknown as LambdaHttpHandler,
-  parsed: httpHandler(async (request) => json(200, { body: request.body, cookies: request.cookies }), { accept: ['json', 'form'] }) as unknown as LambdaHttpHandler,
+  parsed: httpHandler(async (request) => json(200, { body: request.body, cookies: request.cookies }), {
+    accept: ['json', 'form'],
+  }) as unknown as LambdaHttpHandler,
   throws: async () => {
     throw new Error('secret internals at /srv/app.ts:12');
   },
   invalid: async () => ({ statusCode: 'teapot', body: 'x' }),
   plain: async () => ({ hello: 'world' }),
-  binary: async () => ({ statusCode: 200, headers: { 'content-type': 'image/png' }, isBase64Encoded: true, body: Buffer.from([137, 80, 78, 71]).toString('base64') }),
-  cookies: async () => ({ statusCode: 204, cookies: ['a=1; Path=/', 'b=2; HttpOnly'], headers: { 'x-one': 'y' }, multiValueHeaders: { 'x-many': ['1', '2'] } }),
+  binary: async () => ({
+    statusCode: 200,
+    headers: { 'content-type': 'image/png' },
+    isBase64Encoded: true,
+    body: Buffer.from([137, 80, 78, 71]).toString('base64'),
+  }),
+  cookies: async () => ({
+    statusCode: 204,
+    cookies: ['a=1; Path=/', 'b=2; HttpOnly'],
+    headers: { 'x-one': 'y' },
+    multiValueHeaders: { 'x-many': ['1', '2'] },
+  }),
   slow: () => new Promise(() => undefined),
 };
 
@@ -64,7 +77,12 @@ beforeAll(async () => {
   local = createLocalServer({
     routes,
     handlerFor: (name) => handlers[name],
-    mounts: () => [mount('catch-all', ''), mount('demo', '/demo'), mount('demo-api', '/demo/api'), mount('broken', '/broken', true)],
+    mounts: () => [
+      mount('catch-all', ''),
+      mount('demo', '/demo'),
+      mount('demo-api', '/demo/api'),
+      mount('broken', '/broken', true),
+    ],
     integrationTimeoutMs: 300,
     maxBodyBytes: 1024,
     onError: (message) => errors.push(message),
@@ -77,17 +95,25 @@ afterAll(() => local.close());
 
 /** node:http rather than fetch, to send repeated headers and cookies exactly. */
 const send = (method: string, path: string, headers: Array<[string, string]>, body?: Buffer | string) =>
-  new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
-    // Raw header arrays get no Host from node: add it like any client would.
-    const flat = [['Host', new URL(base).host], ...headers].flatMap(([k, v]) => [k, v]);
-    const req = httpRequest(`${base}${path}`, { method, headers: flat as unknown as Record<string, string> }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>(
+    (resolve, reject) => {
+      // Raw header arrays get no Host from node: add it like any client would.
+      const flat = [['Host', new URL(base).host], ...headers].flat();
+      const req = httpRequest(
+        `${base}${path}`,
+        { method, headers: flat as unknown as Record<string, string> },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    },
+  );
 
 describe('local HTTP adapter', () => {
   it('hands the handler a faithful v2 event built from the real request', async () => {
@@ -114,7 +140,17 @@ describe('local HTTP adapter', () => {
       cookies: ['sid=abc', 'theme=dark'],
       body: '{"hello":"world"}',
       isBase64Encoded: false,
-      requestContext: { http: { method: 'POST', path: '/echo', sourceIp: '127.0.0.1', userAgent: 'adapter-test/1', protocol: 'HTTP/1.1' }, stage: '$default', routeKey: 'POST /echo' },
+      requestContext: {
+        http: {
+          method: 'POST',
+          path: '/echo',
+          sourceIp: '127.0.0.1',
+          userAgent: 'adapter-test/1',
+          protocol: 'HTTP/1.1',
+        },
+        stage: '$default',
+        routeKey: 'POST /echo',
+      },
     });
     expect(e.headers['x-multi']).toBe('one,two');
     expect(e.headers.cookie).toBeUndefined();
@@ -130,7 +166,15 @@ describe('local HTTP adapter', () => {
   });
 
   it('delivers form posts base64-encoded, and the shared parser reads them', async () => {
-    const res = await send('POST', '/parsed', [['Content-Type', 'application/x-www-form-urlencoded'], ['Cookie', 'a=1']], 'x=1&y=two+words');
+    const res = await send(
+      'POST',
+      '/parsed',
+      [
+        ['Content-Type', 'application/x-www-form-urlencoded'],
+        ['Cookie', 'a=1'],
+      ],
+      'x=1&y=two+words',
+    );
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body.toString())).toEqual({ body: { x: '1', y: 'two words' }, cookies: { a: '1' } });
   });
@@ -212,10 +256,14 @@ describe('local HTTP adapter', () => {
     const declared = await send('POST', '/echo', [['Content-Type', 'application/json']], 'x'.repeat(2048));
     expect(declared.status).toBe(413);
     const streamed = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = httpRequest(
+        `${base}/echo`,
+        { method: 'POST', headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 8; i++) req.write('y'.repeat(512));
       req.end();

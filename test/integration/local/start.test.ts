@@ -2,10 +2,11 @@
  * `npm start` as a user runs it: a child process with the banner, a clean
  * stop on Ctrl-C, and a clear message when the port is taken.
  */
-import { describe, expect, it } from '@jest/globals';
+
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { describe, expect, it } from '@jest/globals';
 
 interface Run {
   readonly output: () => string;
@@ -56,10 +57,23 @@ describe('npm start', () => {
       const base = (await run.waitFor(/local system is up on (http:\/\/127\.0\.0\.1:\d+)/))[1] as string;
       await run.waitFor(/Press Ctrl-C to stop\./);
       const banner = run.output();
-      for (const path of ['/oauth/authorize', '/oauth/token', '/unfurl', '/deleted-token', '/changes', '/.well-known/oauth-authorization-server', '/healthz']) {
+      for (const path of [
+        '/oauth/authorize',
+        '/oauth/token',
+        '/unfurl',
+        '/deleted-token',
+        '/changes',
+        '/.well-known/oauth-authorization-server',
+        '/healthz',
+      ]) {
         expect(banner).toContain(`${base}${path}`);
       }
-      for (const field of ['OAuth Authorize URL', 'OAuth Token URL', 'Unfurl Callback URL', 'Deleted Token Callback URL']) {
+      for (const field of [
+        'OAuth Authorize URL',
+        'OAuth Token URL',
+        'Unfurl Callback URL',
+        'Deleted Token Callback URL',
+      ]) {
         expect(banner).toContain(field);
       }
       expect(banner).toMatch(/DynamoDB \(dynalite\)\s+http:\/\/127\.0\.0\.1:\d+/);

@@ -1,9 +1,10 @@
 /**
  * The whole local system, as `npm start` runs it, on an OS-assigned port.
  */
-import { describe, expect, it } from '@jest/globals';
+
 import { connect } from 'node:net';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from '@jest/globals';
 import type { SQSEvent } from 'aws-lambda';
 import { ENV } from '#lib/env-names.js';
 import { ROUTES } from '#lib/routes.js';
@@ -26,7 +27,9 @@ const rawExchange = (port: number, payload: string | Buffer): Promise<string> =>
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? resolve(Buffer.concat(chunks).toString('latin1')) : reject(e)));
+    socket.on('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'ECONNRESET' || e.code === 'EPIPE' ? resolve(Buffer.concat(chunks).toString('latin1')) : reject(e),
+    );
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
     socket.setTimeout(5_000, () => socket.destroy());
     socket.end(payload);
@@ -104,7 +107,7 @@ describe('local system', () => {
     }
   });
 
-  it('a body over API Gateway\'s 10 MB limit is 413', async () => {
+  it("a body over API Gateway's 10 MB limit is 413", async () => {
     const res = await fetch(`${system().baseUrl}/unfurl`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -135,12 +138,18 @@ describe('local system', () => {
 
   it('runs the worker with real SQS events from the update queue', async () => {
     const s = system();
-    const sqs = new SQSClient({ endpoint: s.emulators.sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const sqs = new SQSClient({
+      endpoint: s.emulators.sqsEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     try {
       const batch = new Promise<void>((resolve) => {
         onBatch = resolve;
       });
-      await sqs.send(new SendMessageCommand({ QueueUrl: s.env[ENV.UPDATE_QUEUE_URL], MessageBody: '{"resource":"task:1"}' }));
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: s.env[ENV.UPDATE_QUEUE_URL], MessageBody: '{"resource":"task:1"}' }),
+      );
       await batch;
       const record = received.at(-1)?.Records[0];
       expect(record).toMatchObject({ body: '{"resource":"task:1"}', eventSource: 'aws:sqs', awsRegion: 'us-east-1' });

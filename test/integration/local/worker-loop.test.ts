@@ -3,7 +3,7 @@
  * handlers: Lambda's partial batch semantics, redelivery after the visibility
  * timeout and redrive to the dead-letter queue.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -12,6 +12,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type Emulators, startEmulators } from '#local/emulators.js';
 import { startWorkerLoop, type WorkerHandler, type WorkerLoop } from '#local/worker-loop.js';
@@ -27,7 +28,11 @@ let queues = 0;
 
 beforeAll(async () => {
   emulators = await startEmulators({ ttlSweepMs: 0 });
-  sqs = new SQSClient({ endpoint: emulators.sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  sqs = new SQSClient({
+    endpoint: emulators.sqsEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
 });
 
 // A fresh queue pair per test, like the update queue but with a 1 s visibility timeout: a poll aborted by the
@@ -36,7 +41,8 @@ beforeEach(async () => {
   queues++;
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `worker-loop-${queues}-dlq` }));
   dlqUrl = dlq.QueueUrl as string;
-  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] })))
+    .Attributes?.QueueArn;
   const q = await sqs.send(
     new CreateQueueCommand({
       QueueName: `worker-loop-${queues}`,
@@ -70,7 +76,9 @@ const recorder = (decide: (record: SQSRecord) => 'ok' | 'fail' | 'throw') => {
     for (const w of ws) w();
     const verdicts = event.Records.map((r) => ({ r, v: decide(r) }));
     if (verdicts.some((x) => x.v === 'throw')) throw new Error('worker crashed');
-    return { batchItemFailures: verdicts.filter((x) => x.v === 'fail').map((x) => ({ itemIdentifier: x.r.messageId })) };
+    return {
+      batchItemFailures: verdicts.filter((x) => x.v === 'fail').map((x) => ({ itemIdentifier: x.r.messageId })),
+    };
   };
   const until = async (condition: () => boolean) => {
     while (!condition()) await new Promise<void>((resolve) => waiters.push(resolve));
@@ -84,12 +92,24 @@ const start = async (handler: WorkerHandler) => {
 };
 
 const sendAll = (bodies: readonly string[]) =>
-  sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })) }));
+  sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })),
+    }),
+  );
 
 /** Receives what a queue holds (without deleting it); polls until something arrives when `wait` is set. */
 const drain = async (url: string, wait: boolean): Promise<string[]> => {
   for (;;) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: wait ? 1 : 0, VisibilityTimeout: 30 }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: wait ? 1 : 0,
+        VisibilityTimeout: 30,
+      }),
+    );
     const bodies = (out.Messages ?? []).map((m) => m.Body ?? '');
     if (bodies.length > 0 || !wait) return bodies;
   }
@@ -97,13 +117,19 @@ const drain = async (url: string, wait: boolean): Promise<string[]> => {
 
 const visibleAndInFlight = async (url: string) => {
   const a = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
-  return Number(a.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return (
+    Number(a.Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
 };
 
 describe('worker loop', () => {
-  it('delivers records shaped like Lambda\'s', async () => {
+  it("delivers records shaped like Lambda's", async () => {
     const r = recorder(() => 'ok');
     await start(r.handler);
     await sqs.send(
@@ -115,7 +141,8 @@ describe('worker loop', () => {
     );
     await r.until(() => r.deliveries.length >= 1);
     const record = r.deliveries[0] as SQSRecord;
-    const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+    const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })))
+      .Attributes?.QueueArn;
     expect(record).toMatchObject({
       body: '{"resource":"task:7"}',
       eventSource: 'aws:sqs',
@@ -141,7 +168,12 @@ describe('worker loop', () => {
     await r.until(() => badDeliveries().length >= MAX_RECEIVES);
     expect(badDeliveries().map((d) => d.attributes.ApproximateReceiveCount)).toEqual(['1', '2']);
     // The successes were delivered once each and deleted.
-    expect(r.deliveries.filter((d) => d.body.startsWith('good')).map((d) => d.body).sort()).toEqual(['good-1', 'good-2']);
+    expect(
+      r.deliveries
+        .filter((d) => d.body.startsWith('good'))
+        .map((d) => d.body)
+        .sort(),
+    ).toEqual(['good-1', 'good-2']);
 
     // The next receive after maxReceiveCount moves the message to the dead-letter queue instead of delivering it.
     const dead = await drain(dlqUrl, true);
@@ -158,8 +190,14 @@ describe('worker loop', () => {
     await sendAll(['x', 'y']);
     await start(r.handler);
     await r.until(() => r.deliveries.filter((d) => d.attributes.ApproximateReceiveCount === '2').length >= 2);
-    const first = r.deliveries.filter((d) => d.attributes.ApproximateReceiveCount === '1').map((d) => d.body).sort();
-    const second = r.deliveries.filter((d) => d.attributes.ApproximateReceiveCount === '2').map((d) => d.body).sort();
+    const first = r.deliveries
+      .filter((d) => d.attributes.ApproximateReceiveCount === '1')
+      .map((d) => d.body)
+      .sort();
+    const second = r.deliveries
+      .filter((d) => d.attributes.ApproximateReceiveCount === '2')
+      .map((d) => d.body)
+      .sort();
     expect(first).toEqual(['x', 'y']);
     expect(second).toEqual(['x', 'y']);
     await loop?.stop();
@@ -188,8 +226,35 @@ describe('worker loop', () => {
       });
     }
     await loop?.stop();
-    expect(deliveries.filter((d) => d.attributes.ApproximateReceiveCount === '2').map((d) => d.body).sort()).toEqual(['p', 'q']);
+    expect(
+      deliveries
+        .filter((d) => d.attributes.ApproximateReceiveCount === '2')
+        .map((d) => d.body)
+        .sort(),
+    ).toEqual(['p', 'q']);
     expect(await visibleAndInFlight(queueUrl)).toBe(0);
+  });
+
+  it('a handler still running at the function timeout fails the whole batch', async () => {
+    let calls = 0;
+    const l = await startWorkerLoop({
+      sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      functionTimeoutMs: 200,
+      log: () => undefined,
+      handler: async () => {
+        calls++;
+        if (calls === 1) await new Promise(() => undefined);
+        return undefined;
+      },
+    });
+    loop = l;
+    const first = l.nextBatch();
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'slow' }));
+    expect(await first).toEqual({ received: 1, deleted: 0, failed: 1, batchFailed: true });
+    // Redelivered after the visibility timeout and then processed.
+    expect(await l.nextBatch()).toEqual({ received: 1, deleted: 1, failed: 0, batchFailed: false });
   });
 
   it('an empty response means every record succeeded', async () => {
@@ -214,7 +279,13 @@ describe('worker loop', () => {
   });
 
   it('stops in the middle of a long poll', async () => {
-    const l = await startWorkerLoop({ sqs, queueUrl, handler: async () => undefined, waitTimeSeconds: 20, log: () => undefined });
+    const l = await startWorkerLoop({
+      sqs,
+      queueUrl,
+      handler: async () => undefined,
+      waitTimeSeconds: 20,
+      log: () => undefined,
+    });
     await new Promise((resolve) => setTimeout(resolve, 100));
     // Resolves well inside the test timeout although the poll would wait 20 s.
     await l.stop();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { ROUTES, routeKey } from '#lib/routes.js';
 import {
   apiGatewayTime,
   collectHeaders,
@@ -12,7 +13,6 @@ import {
   toApiGatewayEvent,
 } from '#local/server.js';
 import { toHttpRequest } from '#shared/http.js';
-import { ROUTES, routeKey } from '#lib/routes.js';
 
 const NOW = new Date(Date.UTC(2026, 2, 5, 9, 7, 3, 120));
 
@@ -51,7 +51,13 @@ describe('request → API Gateway v2 event', () => {
         apiId: expect.any(String),
         domainName: '127.0.0.1',
         domainPrefix: '127',
-        http: { method: 'GET', path: '/oauth/authorize', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'curl/8' },
+        http: {
+          method: 'GET',
+          path: '/oauth/authorize',
+          protocol: 'HTTP/1.1',
+          sourceIp: '127.0.0.1',
+          userAgent: 'curl/8',
+        },
         requestId: 'req-1',
         routeKey: 'GET /oauth/authorize',
         stage: '$default',
@@ -73,7 +79,16 @@ describe('request → API Gateway v2 event', () => {
   });
 
   it('lower-cases header names and joins repeated headers with commas', () => {
-    const { headers } = collectHeaders(['Accept', 'text/html', 'X-Thing', 'a', 'x-thing', 'b', 'ACCEPT', 'application/json']);
+    const { headers } = collectHeaders([
+      'Accept',
+      'text/html',
+      'X-Thing',
+      'a',
+      'x-thing',
+      'b',
+      'ACCEPT',
+      'application/json',
+    ]);
     expect(headers).toEqual({ accept: 'text/html,application/json', 'x-thing': 'a,b' });
   });
 
@@ -101,10 +116,18 @@ describe('request → API Gateway v2 event', () => {
   });
 
   it('passes text bodies as text and everything else base64-encoded', () => {
-    const json = event(raw({ method: 'POST', rawHeaders: ['Content-Type', 'application/json'], body: Buffer.from('{"a":1}') }));
+    const json = event(
+      raw({ method: 'POST', rawHeaders: ['Content-Type', 'application/json'], body: Buffer.from('{"a":1}') }),
+    );
     expect(json).toMatchObject({ body: '{"a":1}', isBase64Encoded: false });
     expect(json.headers['content-length']).toBe('7');
-    const form = event(raw({ method: 'POST', rawHeaders: ['Content-Type', 'application/x-www-form-urlencoded'], body: Buffer.from('a=1&b=2') }));
+    const form = event(
+      raw({
+        method: 'POST',
+        rawHeaders: ['Content-Type', 'application/x-www-form-urlencoded'],
+        body: Buffer.from('a=1&b=2'),
+      }),
+    );
     expect(form).toMatchObject({ body: Buffer.from('a=1&b=2').toString('base64'), isBase64Encoded: true });
     // Handlers read both the same way through the shared parser.
     expect(toHttpRequest(form, { accept: ['form'] }).body).toEqual({ a: '1', b: '2' });
@@ -113,10 +136,24 @@ describe('request → API Gateway v2 event', () => {
   });
 
   it('classifies content types as API Gateway HTTP APIs do', () => {
-    for (const t of ['text/plain', 'text/html; charset=utf-8', 'application/json', 'Application/JSON;charset=UTF-8', 'application/xml', 'application/javascript']) {
+    for (const t of [
+      'text/plain',
+      'text/html; charset=utf-8',
+      'application/json',
+      'Application/JSON;charset=UTF-8',
+      'application/xml',
+      'application/javascript',
+    ]) {
       expect(isTextContentType(t)).toBe(true);
     }
-    for (const t of [undefined, '', 'application/x-www-form-urlencoded', 'application/octet-stream', 'image/png', 'multipart/form-data; boundary=x']) {
+    for (const t of [
+      undefined,
+      '',
+      'application/x-www-form-urlencoded',
+      'application/octet-stream',
+      'image/png',
+      'multipart/form-data; boundary=x',
+    ]) {
       expect(isTextContentType(t)).toBe(false);
     }
   });
@@ -130,7 +167,10 @@ describe('request → API Gateway v2 event', () => {
       fc.property(
         fc.constantFrom('GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS'),
         fc.array(pathSegment, { maxLength: 5 }),
-        fc.array(fc.tuple(fc.stringMatching(/^[A-Za-z0-9%+._~-]{0,8}$/), fc.stringMatching(/^[A-Za-z0-9%+=._~,-]{0,8}$/)), { maxLength: 6 }),
+        fc.array(
+          fc.tuple(fc.stringMatching(/^[A-Za-z0-9%+._~-]{0,8}$/), fc.stringMatching(/^[A-Za-z0-9%+=._~,-]{0,8}$/)),
+          { maxLength: 6 },
+        ),
         fc.array(fc.tuple(headerName, headerValue), { maxLength: 8 }),
         fc.array(fc.stringMatching(/^[a-z]{1,5}=[a-z0-9]{0,5}$/), { maxLength: 4 }),
         fc.uint8Array({ maxLength: 64 }),
@@ -138,9 +178,7 @@ describe('request → API Gateway v2 event', () => {
         (method, segments, query, headerPairs, cookies, bytes, contentType) => {
           const rawPath = `/${segments.join('/')}`;
           const rawQueryString = query.map(([k, v]) => `${k}=${v}`).join('&');
-          const rawHeaders = headerPairs
-            .filter(([n]) => !['cookie', 'content-type'].includes(n.toLowerCase()))
-            .flatMap(([n, v]) => [n, v]);
+          const rawHeaders = headerPairs.filter(([n]) => !['cookie', 'content-type'].includes(n.toLowerCase())).flat();
           if (cookies.length > 0) rawHeaders.push('Cookie', cookies.join('; '));
           if (contentType) rawHeaders.push('Content-Type', contentType);
           const body = Buffer.from(bytes);
@@ -171,7 +209,9 @@ describe('request → API Gateway v2 event', () => {
             expect(e.body).toBeUndefined();
             expect(e.isBase64Encoded).toBe(false);
           } else {
-            const back = e.isBase64Encoded ? Buffer.from(e.body as string, 'base64') : Buffer.from(e.body as string, 'utf8');
+            const back = e.isBase64Encoded
+              ? Buffer.from(e.body as string, 'base64')
+              : Buffer.from(e.body as string, 'utf8');
             if (e.isBase64Encoded) expect(back.equals(body)).toBe(true);
             else expect(e.body).toBe(body.toString('utf8'));
             expect(e.isBase64Encoded).toBe(!isTextContentType(contentType));
@@ -204,11 +244,15 @@ describe('route matching', () => {
 
   it('answers method-not-allowed with every method of a known path', () => {
     expect(matchRoute(ROUTES, 'PUT', '/unfurl')).toEqual({ kind: 'method-not-allowed', allow: ['DELETE', 'POST'] });
-    expect(matchRoute(ROUTES, 'GET', '/deleted-token')).toEqual({ kind: 'method-not-allowed', allow: ['DELETE', 'POST'] });
+    expect(matchRoute(ROUTES, 'GET', '/deleted-token')).toEqual({
+      kind: 'method-not-allowed',
+      allow: ['DELETE', 'POST'],
+    });
   });
 
   it('does not match trailing slashes, prefixes or case variants', () => {
-    for (const p of ['/unfurl/', '/unfurl/x', '/UNFURL', '/oauth', '/']) expect(matchRoute(ROUTES, 'POST', p).kind).toBe('none');
+    for (const p of ['/unfurl/', '/unfurl/x', '/UNFURL', '/oauth', '/'])
+      expect(matchRoute(ROUTES, 'POST', p).kind).toBe('none');
   });
 
   it('extracts path parameters, including a greedy last one', () => {

@@ -14,12 +14,22 @@ const mount = (name: string, closed: string[]): LocalMount => ({
 });
 
 const missing = (specifier: string, code = 'ERR_MODULE_NOT_FOUND') =>
-  Object.assign(new Error(`Cannot find module '/repo/local/${specifier.replace('./', '')}' imported from /repo/local/mounts.ts`), { code });
+  Object.assign(
+    new Error(`Cannot find module '/repo/local/${specifier.replace('./', '')}' imported from /repo/local/mounts.ts`),
+    { code },
+  );
 
 describe('mount list', () => {
   it('recognises only the entry module itself as missing', () => {
     expect(isMissingModule(missing('./idp/mount.ts'), './idp/mount.js')).toBe(true);
-    expect(isMissingModule(Object.assign(new Error("Cannot find module './idp/mount.js' from 'local/mounts.ts'"), { code: 'MODULE_NOT_FOUND' }), './idp/mount.js')).toBe(true);
+    expect(
+      isMissingModule(
+        Object.assign(new Error("Cannot find module './idp/mount.js' from 'local/mounts.ts'"), {
+          code: 'MODULE_NOT_FOUND',
+        }),
+        './idp/mount.js',
+      ),
+    ).toBe(true);
     // A dependency of the module is missing: that is a real error.
     expect(isMissingModule(missing('./idp/helpers.ts'), './idp/mount.js')).toBe(false);
     expect(isMissingModule(new Error("Cannot find module '/repo/local/idp/mount.ts'"), './idp/mount.js')).toBe(false);
@@ -30,7 +40,12 @@ describe('mount list', () => {
     const closed: string[] = [];
     const warnings: string[] = [];
     const entries: MountEntry[] = [
-      { name: 'idp', prefix: '/idp', module: './idp/mount.js', load: async () => Promise.reject(missing('./idp/mount.ts')) },
+      {
+        name: 'idp',
+        prefix: '/idp',
+        module: './idp/mount.js',
+        load: async () => Promise.reject(missing('./idp/mount.ts')),
+      },
       { name: 'demo', prefix: '/demo', module: './demo/mount.js', load: async () => async () => mount('demo', closed) },
     ];
     const { mounts, skipped } = await startMounts(entries, context, (w) => warnings.push(w));
@@ -51,7 +66,9 @@ describe('mount list', () => {
   });
 
   it('fails when a module exports no factory', async () => {
-    const entries = [{ name: 'x', prefix: '/x', module: './x.js', load: async () => undefined }] as unknown as MountEntry[];
+    const entries = [
+      { name: 'x', prefix: '/x', module: './x.js', load: async () => undefined },
+    ] as unknown as MountEntry[];
     await expect(startMounts(entries, context, () => undefined)).rejects.toThrow(TypeError);
   });
 });

@@ -22,7 +22,12 @@ describe('Lambda result → HTTP response', () => {
   });
 
   it('adds multiValueHeaders after headers of the same name', () => {
-    const r = fromLambdaResult({ statusCode: 200, headers: { Vary: 'a' }, multiValueHeaders: { vary: ['b', 'c'] }, body: '' });
+    const r = fromLambdaResult({
+      statusCode: 200,
+      headers: { Vary: 'a' },
+      multiValueHeaders: { vary: ['b', 'c'] },
+      body: '',
+    });
     expect(r.headers.vary).toEqual(['a', 'b', 'c']);
   });
 
@@ -91,9 +96,11 @@ describe('Lambda result → HTTP response', () => {
     );
   });
 
-  it('builds error responses in the service\'s JSON shape', () => {
+  it("builds error responses in the service's JSON shape", () => {
     const r = errorResponse(405, 'method_not_allowed', 'use POST', { Allow: 'POST' });
     expect(r.headers.allow).toEqual(['POST']);
-    expect(JSON.parse(text(r.body))).toEqual({ error: { status: 405, code: 'method_not_allowed', message: 'use POST' } });
+    expect(JSON.parse(text(r.body))).toEqual({
+      error: { status: 405, code: 'method_not_allowed', message: 'use POST' },
+    });
   });
 });

@@ -1,6 +1,6 @@
+import type { Message } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import type { Message } from '@aws-sdk/client-sqs';
 import { interpretBatchResponse, regionOfArn, toSqsRecord } from '#local/worker-loop.js';
 
 const ARN = 'arn:aws:sqs:eu-west-1:000000000000:nlp-local-update-queue';
@@ -89,7 +89,10 @@ describe('batch response (ReportBatchItemFailures)', () => {
         fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 10 }),
         fc.array(fc.oneof(fc.string({ maxLength: 6 }), fc.constant(undefined)), { maxLength: 12 }),
         (batch, reported) => {
-          const v = interpretBatchResponse({ batchItemFailures: reported.map((itemIdentifier) => ({ itemIdentifier })) }, batch);
+          const v = interpretBatchResponse(
+            { batchItemFailures: reported.map((itemIdentifier) => ({ itemIdentifier })) },
+            batch,
+          );
           const allValid = reported.every((r) => typeof r === 'string' && batch.includes(r));
           expect(v.ok).toBe(allValid);
           if (v.ok) {

@@ -9,12 +9,14 @@
 import { afterAll, beforeAll } from '@jest/globals';
 import { type LocalSystem, type LocalSystemOptions, startLocalSystem } from '#local/system.js';
 
-/** Quiet logs and a short long-poll unless told otherwise. */
+/** Only the runtime's errors are printed (e.g. a handler that threw), and the long poll is short, unless told otherwise. */
 export const startTestSystem = (options: LocalSystemOptions = {}): Promise<LocalSystem> =>
   startLocalSystem({
     port: 0,
     workerWaitSeconds: 1,
-    log: () => undefined,
+    log: (level, message, detail) => {
+      if (level === 'error') console.error(message, detail ?? '');
+    },
     ...options,
     env: { LOG_LEVEL: 'ERROR', ...options.env },
   });

@@ -39,7 +39,7 @@ export const banner = (system: LocalSystem, given: Readonly<Record<string, strin
   lines.push('Service routes (the handlers Lambda runs, behind an API Gateway v2 stand-in)');
   for (const r of system.routes) {
     const field = r.dashboardField ? `  → Notion dashboard: ${r.dashboardField}` : '';
-    lines.push(`  ${pad(r.method, 7)}${pad(`${b}${r.path}`, 62)}${field}`);
+    lines.push(`  ${pad(r.method, 7)}${pad(`${b}${r.path}`, 62)}${field}`.trimEnd());
   }
   lines.push('');
   lines.push('Local parts');

@@ -159,6 +159,22 @@ describe('playground in a browser', () => {
     expect(await page.title()).not.toBe('pwned');
   }, 20_000);
 
+  it('renders image, audio and sandboxed iframe embeds in the embed section', async () => {
+    for (const id of [2, 6]) {
+      await page.fill('#link', taskUrl(id));
+      await page.click('#paste-button');
+    }
+    const embed = (id: number, tag: string) =>
+      page.locator(`[data-preview-id]:has(.uri[title="${taskUrl(id)}"]) [data-section=embed] ${tag}`).first();
+    await embed(1, 'img').waitFor({ state: 'attached' });
+    await embed(6, 'audio').waitFor({ state: 'attached' });
+    await embed(2, 'iframe').waitFor({ state: 'attached' });
+    expect(await embed(6, 'audio').getAttribute('src')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/demo\//);
+    // An html embed may run script but never with this page's origin.
+    expect(await embed(2, 'iframe').getAttribute('sandbox')).toBe('allow-scripts allow-forms allow-popups');
+    await page.screenshot({ path: join(ARTIFACTS, 'embeds.png'), fullPage: true });
+  }, 20_000);
+
   it('removes a preview and disconnects', async () => {
     const before = await page.locator('[data-preview-id]').count();
     await page.locator('[data-action=remove]').first().click();

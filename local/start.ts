@@ -5,6 +5,8 @@
  * Ctrl-C (SIGINT) or SIGTERM stops everything cleanly and exits 0; a second
  * Ctrl-C while stopping exits at once (130).
  */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ENV } from '#lib/env-names.js';
 import { DEFAULT_PORT } from './defaults.js';
 import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
@@ -126,4 +128,6 @@ const main = async (): Promise<void> => {
   process.on('SIGTERM', shutdown);
 };
 
-await main();
+// Run only as the entry point (`tsx local/start.ts`), so the helpers above can be imported by tests.
+const entry = process.argv[1];
+if (entry && import.meta.url === pathToFileURL(resolve(entry)).href) await main();

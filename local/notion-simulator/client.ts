@@ -234,7 +234,7 @@ export class NotionClient {
     const w = this.world;
     const notionCode = randomUUID();
     const state = randomBytes(16).toString('base64url');
-    w.codes.set(notionCode, { code: notionCode, sessionId: session.id, createdAt: w.clock.now() });
+    w.addCode(notionCode, session.id);
     session.pending = { state, notionCode, createdAt: w.clock.now() };
     delete session.lastAuthError;
     const params = new URLSearchParams({

@@ -191,7 +191,7 @@ export class NotionSimulator {
   issueCode(sessionId?: string): string {
     const session = (sessionId ? this.world.sessions.get(sessionId) : undefined) ?? this.world.createSession(true);
     const code = randomUUID();
-    this.world.codes.set(code, { code, sessionId: session.id, createdAt: this.world.clock.now() });
+    this.world.addCode(code, session.id);
     return code;
   }
 

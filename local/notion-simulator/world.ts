@@ -161,6 +161,15 @@ export class World {
     return session;
   }
 
+  /** Records a new Notion code, forgetting codes past their 10 minutes now and then. */
+  addCode(code: string, sessionId: string): void {
+    const now = this.clock.now();
+    if (this.codes.size >= 1000) {
+      for (const [k, c] of this.codes) if (now - c.createdAt > 10 * 60 * 1000) this.codes.delete(k);
+    }
+    this.codes.set(code, { code, sessionId, createdAt: now });
+  }
+
   touch(sessionId: string): void {
     this.events.emit('session', sessionId);
   }

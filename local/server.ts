@@ -637,3 +637,18 @@ export const createLocalServer = (options: LocalServerOptions): LocalServer => {
       }),
   };
 };
+
+/**
+ * Serves Lambda handlers directly on 127.0.0.1 (port 0 = OS-assigned), e.g. one
+ * handler in a test or a benchmark: `const s = await serveHandlers([{ method: 'POST', path: '/unfurl', handler }])`.
+ */
+export const serveHandlers = async (
+  routes: ReadonlyArray<{ readonly method: string; readonly path: string; readonly handler: LambdaHttpHandler }>,
+  options: Omit<LocalServerOptions, 'routes' | 'handlerFor'> & { readonly port?: number } = {},
+): Promise<{ readonly baseUrl: string; close(): Promise<void> }> => {
+  const named = routes.map((r, i) => ({ method: r.method, path: r.path, handler: `handler-${i}` }));
+  const byName = new Map<string, LambdaHttpHandler>(routes.map((r, i) => [`handler-${i}`, r.handler]));
+  const local = createLocalServer({ ...options, routes: named, handlerFor: (name) => byName.get(name) });
+  const port = await local.listen(options.port ?? 0);
+  return { baseUrl: `http://127.0.0.1:${port}`, close: () => local.close() };
+};

@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { LocalMount } from '#local/mount.js';
-import { createLocalServer, type LambdaHttpHandler, type LocalServer } from '#local/server.js';
+import { createLocalServer, type LambdaHttpHandler, type LocalServer, serveHandlers } from '#local/server.js';
 import { NotImplementedError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
 
@@ -282,6 +282,19 @@ describe('local HTTP adapter', () => {
       expect(health.status).toBe(200);
     } finally {
       await bare.close();
+    }
+  });
+
+  it('serves a single handler on its own', async () => {
+    const served = await serveHandlers([
+      { method: 'GET', path: '/one', handler: async (event) => ({ statusCode: 200, body: event.routeKey }) },
+    ]);
+    try {
+      const res = await fetch(`${served.baseUrl}/one`);
+      expect(await res.text()).toBe('GET /one');
+      expect((await fetch(`${served.baseUrl}/two`)).status).toBe(404);
+    } finally {
+      await served.close();
     }
   });
 });

@@ -49,7 +49,7 @@ export interface LocalServerOptions {
   /** Returns the handler of a route; called on every matched request (cache on your side). */
   readonly handlerFor: (name: string) => LambdaHttpHandler | undefined;
   /** Parts served under a path prefix; may grow after the server listens. */
-  readonly mounts?: () => readonly LocalMount[];
+  readonly mounts?: () => readonly (LocalMount & PathOwner)[];
   /** Health of every part, for GET /healthz (default: the server alone, always up). */
   readonly health?: () => Promise<HealthReport>;
   readonly maxBodyBytes?: number;
@@ -114,18 +114,30 @@ export const matchRoute = (routes: readonly ServerRoute[], method: string, path:
   return { kind: 'method-not-allowed', allow: [...new Set(byPath.map((m) => m.route.method))].sort() };
 };
 
-/** The mount serving a path: longest matching prefix, then the catch-all mount (prefix ""). */
-export const selectMount = <M extends Pick<LocalMount, 'prefix'>>(
+/**
+ * An optional capability of a mount: `owns(path)` false means "not mine", so the
+ * request falls through to the 404 JSON answer. Lets the catch-all mount (prefix "")
+ * serve its pages without turning every unknown path into one of its own 404s.
+ */
+export interface PathOwner {
+  owns?(path: string): boolean;
+}
+
+/** The mount serving a path: longest matching prefix, then the catch-all mount (prefix ""), if it owns the path. */
+export const selectMount = <M extends Pick<LocalMount, 'prefix'> & PathOwner>(
   mounts: readonly M[],
   path: string,
 ): M | undefined => {
+  const owns = (m: M) => typeof m.owns !== 'function' || m.owns(path);
   let best: M | undefined;
   for (const m of mounts) {
     if (m.prefix === '') continue;
     if ((path === m.prefix || path.startsWith(`${m.prefix}/`)) && (!best || m.prefix.length > best.prefix.length))
       best = m;
   }
-  return best ?? mounts.find((m) => m.prefix === '');
+  if (best) return owns(best) ? best : undefined;
+  const fallback = mounts.find((m) => m.prefix === '');
+  return fallback && owns(fallback) ? fallback : undefined;
 };
 
 // ---------------------------------------------------------------------------

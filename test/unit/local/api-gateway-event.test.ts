@@ -285,4 +285,15 @@ describe('mount selection', () => {
     expect(selectMount(mounts, '/')?.prefix).toBe('');
     expect(selectMount([{ prefix: '/demo' }], '/other')).toBeUndefined();
   });
+
+  it('skips a mount that says a path is not its own', () => {
+    const picky = [
+      { prefix: '', owns: (p: string) => p === '/' || p.startsWith('/playground/') },
+      { prefix: '/demo', owns: () => false },
+    ];
+    expect(selectMount(picky, '/')?.prefix).toBe('');
+    expect(selectMount(picky, '/playground/state')?.prefix).toBe('');
+    expect(selectMount(picky, '/nope')).toBeUndefined();
+    expect(selectMount(picky, '/demo/x')).toBeUndefined();
+  });
 });

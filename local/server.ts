@@ -233,16 +233,26 @@ export const queryParameters = (rawQueryString: string): Record<string, string> 
   return Object.keys(out).length > 0 ? out : undefined;
 };
 
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/** An X-Ray trace header as API Gateway sends it: `Root=1-<epoch seconds, hex>-<96 random bits, hex>`. */
+export const traceId = (now: Date): string =>
+  `Root=1-${Math.floor(now.getTime() / 1000)
+    .toString(16)
+    .padStart(8, '0')}-${randomBytes(12).toString('hex')}`;
+
 /** Builds the API Gateway HTTP API (payload 2.0) event of a request. */
 export const toApiGatewayEvent = (req: RawRequest, ctx: EventContext): APIGatewayProxyEventV2 => {
   const { headers, cookies } = collectHeaders(req.rawHeaders);
+  // Hop-by-hop headers end at the gateway; the function sees the body's final length instead.
+  for (const name of HOP_BY_HOP) delete headers[name];
   // What API Gateway adds on its way to the function.
+  headers['x-amzn-trace-id'] = traceId(ctx.now);
   const forwarded = Object.hasOwn(headers, 'x-forwarded-for') ? headers['x-forwarded-for'] : undefined;
   headers['x-forwarded-for'] = forwarded ? `${forwarded}, ${req.sourceIp}` : req.sourceIp;
   headers['x-forwarded-port'] = String(req.localPort ?? 80);
   headers['x-forwarded-proto'] = 'http';
-  if (req.body.length > 0 && !Object.hasOwn(headers, 'content-length'))
-    headers['content-length'] = String(req.body.length);
+  if (req.body.length > 0) headers['content-length'] = String(req.body.length);
   const host = headers.host ?? '127.0.0.1';
   const domainName = host.replace(/:\d+$/, '');
   const query = queryParameters(req.rawQueryString);

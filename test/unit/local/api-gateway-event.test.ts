@@ -78,6 +78,30 @@ describe('request → API Gateway v2 event', () => {
     expect(e.headers['x-forwarded-port']).toBe('3000');
   });
 
+  it('drops hop-by-hop headers, sets the final content-length and adds a trace id', () => {
+    const e = event(
+      raw({
+        method: 'POST',
+        rawHeaders: [
+          'Connection',
+          'keep-alive',
+          'Transfer-Encoding',
+          'chunked',
+          'Keep-Alive',
+          'timeout=5',
+          'Content-Type',
+          'text/plain',
+        ],
+        body: Buffer.from('hello'),
+      }),
+    );
+    expect(e.headers.connection).toBeUndefined();
+    expect(e.headers['transfer-encoding']).toBeUndefined();
+    expect(e.headers['keep-alive']).toBeUndefined();
+    expect(e.headers['content-length']).toBe('5');
+    expect(e.headers['x-amzn-trace-id']).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+  });
+
   it('lower-cases header names and joins repeated headers with commas', () => {
     const { headers } = collectHeaders([
       'Accept',

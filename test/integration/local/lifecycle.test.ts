@@ -86,4 +86,38 @@ describe('local system lifecycle', () => {
     const system = await startTestSystem(quiet);
     await system.stop();
   }, 30_000);
+
+  it('/healthz is 503 and names the part while a part is down', async () => {
+    let healthy = false;
+    const system = await startTestSystem({
+      workerLoop: false,
+      mountEntries: [
+        {
+          name: 'flaky',
+          prefix: '/flaky',
+          module: './flaky.js',
+          load: async () => async () => ({
+            name: 'flaky',
+            prefix: '/flaky',
+            handle: async () => undefined,
+            health: async () => healthy,
+          }),
+        },
+      ],
+    });
+    try {
+      const down = await fetch(`${system.baseUrl}/healthz`);
+      expect(down.status).toBe(503);
+      expect(await down.json()).toMatchObject({
+        status: 'down',
+        parts: { 'mount:flaky': 'down', dynamodb: 'up', sqs: 'up' },
+      });
+      healthy = true;
+      const up = await fetch(`${system.baseUrl}/healthz`);
+      expect(up.status).toBe(200);
+      expect(await up.json()).toMatchObject({ status: 'up', parts: { 'mount:flaky': 'up' } });
+    } finally {
+      await system.stop();
+    }
+  }, 30_000);
 });

@@ -4,8 +4,10 @@
  */
 
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import fc from 'fast-check';
 import type { LocalMount } from '#local/mount.js';
 import { createLocalServer, type LambdaHttpHandler, type LocalServer, serveHandlers } from '#local/server.js';
 import { NotImplementedError } from '#shared/errors.js';
@@ -297,4 +299,48 @@ describe('local HTTP adapter', () => {
       await served.close();
     }
   });
+
+  it('survives arbitrary bytes and malformed requests on the socket (property)', async () => {
+    const port = Number(new URL(base).port);
+    const exchange = (payload: Buffer) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let out = '';
+        socket.on('data', (c: Buffer) => {
+          out += c.toString('latin1');
+        });
+        socket.on('error', () => resolve(out));
+        socket.on('close', () => resolve(out));
+        socket.setTimeout(2_000, () => socket.destroy());
+        socket.end(payload);
+      });
+    const requestLine = fc
+      .tuple(
+        fc.constantFrom('GET', 'POST', 'DELETE', 'BREW', ''),
+        fc.constantFrom('/echo', '/parsed', '/throws', '/demo/x', '*', 'http://x/echo', '/%zz', ''),
+        fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/9.9', ''),
+      )
+      .map(([m, p, v]) => `${m} ${p} ${v}\r\n`);
+    const headers = fc
+      .array(fc.stringMatching(/^[ -~]{0,30}$/), { maxLength: 5 })
+      .map((hs) => hs.map((h) => `${h}\r\n`).join(''));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+          fc
+            .tuple(requestLine, headers, fc.string({ maxLength: 50 }))
+            .map(([l, h, b]) => Buffer.from(`${l}Host: x\r\n${h}\r\n${b}`, 'latin1')),
+        ),
+        async (payload) => {
+          const answer = await exchange(payload);
+          // Either no answer (incomplete request) or a well-formed status line, never a crash.
+          if (answer !== '') expect(answer).toMatch(/^HTTP\/1\.[01] \d{3} /);
+          expect(answer).not.toContain('secret internals');
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect((await send('GET', '/plain', [])).status).toBe(200);
+  }, 30_000);
 });

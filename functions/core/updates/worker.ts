@@ -74,7 +74,7 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
   concurrency: 8,
   maxAttempts: 5,
   maxReceiveCount: 5,
-  leaseMs: 60_000,
+  leaseMs: 30_000,
   reserveMs: 5_000,
   backoffBaseMs: 5_000,
 };
@@ -133,6 +133,8 @@ const describeError = (error: unknown): string =>
 
 /** Per-message state shared by the pushes of one work item. */
 interface BatchState {
+  /** Who holds the push leases taken for this message: `<messageId>#<receiveCount>`. */
+  readonly owner: { readonly messageId: string; readonly receiveCount: number };
   readonly connections: Map<string, Promise<Connection | undefined>>;
   /** Connections (and workspaces) known to be unable to push before the given time. */
   readonly blockedUntil: Map<string, number>;
@@ -237,6 +239,27 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
 
   const release = (key: string, now: number) => deps.markers.putMarker(key, 'released', now - 1000);
 
+  /**
+   * Takes the push lease. A lease held by an earlier delivery of this very
+   * message is taken over: SQS redelivers only after the visibility timeout,
+   * long after that delivery's invocation ended (it crashed or timed out).
+   */
+  const acquire = async (key: string, state: BatchState, now: number): Promise<boolean> => {
+    const { messageId, receiveCount } = state.owner;
+    const mine = `${messageId}#${receiveCount}`;
+    const until = now + settings.leaseMs;
+    if (await deps.markers.putMarkerIfAbsent(key, mine, until, now)) return true;
+    const holder = await deps.markers.getMarker(key, now);
+    if (holder === undefined) return deps.markers.putMarkerIfAbsent(key, mine, until, now);
+    const cut = holder.lastIndexOf('#');
+    if (holder.slice(0, cut) === messageId && Number(holder.slice(cut + 1)) < receiveCount) {
+      await deps.markers.putMarker(key, mine, until);
+      record('push_lease_taken_over', { previous: Number(holder.slice(cut + 1)), receiveCount });
+      return true;
+    }
+    return false;
+  };
+
   const transient = (state: BatchState, target: PushTarget, reason: string, detail: string): void => {
     const attempt = (target.attempt ?? 0) + 1;
     if (attempt >= settings.maxAttempts) {
@@ -290,7 +313,7 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
 
     now = deps.clock.now();
     const lease = leaseKey(resource, connectionId, uri, hash);
-    if (!(await deps.markers.putMarkerIfAbsent(lease, deps.random.token(9), now + settings.leaseMs, now))) {
+    if (!(await acquire(lease, state, now))) {
       defer(state, target, BUSY_RETRY_MS);
       record('push_busy', { resource, connectionId });
       return;
@@ -380,7 +403,13 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
     items: ReadonlyArray<{ readonly target: PushTarget; readonly subscription?: Subscription }>,
     info: RecordInfo,
   ): Promise<void> => {
-    const state: BatchState = { connections: new Map(), blockedUntil: new Map(), deferred: new Map(), deadLettered: [] };
+    const state: BatchState = {
+      owner: { messageId: info.messageId, receiveCount: info.receiveCount },
+      connections: new Map(),
+      blockedUntil: new Map(),
+      deferred: new Map(),
+      deadLettered: [],
+    };
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < items.length) {

@@ -110,6 +110,29 @@ describe('idempotency', () => {
     expect(h.calls).toHaveLength(4);
   });
 
+  it('a redelivery of a message whose invocation died takes over its lease; a concurrent duplicate does not', async () => {
+    const h = await setup(1);
+    let first = true;
+    h.answer = () => {
+      if (first) {
+        first = false;
+        return new Promise(() => undefined); // the first delivery hangs in the PATCH (its invocation died)
+      }
+      return ok;
+    };
+    const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    void h.worker.processRecord(flush, { messageId: 'm1', receiveCount: 1 });
+    await new Promise((r) => setTimeout(r, 10));
+    await h.worker.processRecord(flush, { messageId: 'm1', receiveCount: 1 }); // concurrent duplicate
+    expect(h.eventsNamed('push_busy')).toHaveLength(1);
+    h.stores.updateQueue.drain();
+    h.clock.advance(10_000); // well before the lease would lapse on its own
+    await h.worker.processRecord(flush, { messageId: 'm1', receiveCount: 2 }); // redelivery
+    expect(h.eventsNamed('push_lease_taken_over')).toHaveLength(1);
+    expect(h.calls).toHaveLength(2);
+    expect((await h.stores.subscriptions.get('task:1', 'c0', URI(1)))?.contentHash).toMatch(/^v1:/);
+  });
+
   it('skips the push when the content hash is unchanged', async () => {
     const h = await setup(1);
     await h.publish(change('task:1'));

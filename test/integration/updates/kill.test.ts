@@ -26,12 +26,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('worker killed mid-batch', () => {
   it('loses no update', async () => {
     const N = 12;
-    const uri = rig.taskUrl('4');
+    const uri = rig.taskUrl('1');
     const sims: string[] = [];
     for (let i = 0; i < N; i++) {
       const { simConnectionId } = await rig.connect(`conn-k${i}`, 'u-alice', [uri]);
       sims.push(simConnectionId);
-      await rig.subscribe('task:4', `conn-k${i}`, uri);
+      await rig.subscribe('task:1', `conn-k${i}`, uri);
     }
     // Every PATCH takes 500 ms, so the kill lands while pushes are in flight.
     rig.sim.simulator.configure({ api: { faults: { slowRate: 1, slowMs: 500 } } });
@@ -46,8 +46,8 @@ describe('worker killed mid-batch', () => {
       child?.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
     });
 
-    await rig.product.editTask('4', 'u-alice', { title: 'Edited before the crash' });
-    await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({ resource: 'task:4' });
+    await rig.product.editTask('1', 'u-alice', { title: 'Edited before the crash' });
+    await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({ resource: 'task:1' });
     const patchCalls = () => rig.sim.simulator.stats().patchCalls;
     const deadline = Date.now() + 15_000;
     while (patchCalls() < 3 && Date.now() < deadline) await sleep(20);
@@ -60,7 +60,7 @@ describe('worker killed mid-batch', () => {
     rig.sim.simulator.configure({ api: { faults: { slowRate: 0 } } });
     const handler = rig.newHandler();
     const recorded = async () => {
-      const subs = await subscriptionStore(rig.config).listByResource('task:4');
+      const subs = await subscriptionStore(rig.config).listByResource('task:1');
       return subs.items.length === N && subs.items.every((s) => s.contentHash !== undefined);
     };
     await runUntil(rig, handler, recorded, 20_000);

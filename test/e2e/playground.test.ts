@@ -78,7 +78,10 @@ describe('playground in a browser', () => {
     await page.fill('#link', taskUrl(1));
     await page.click('#paste-button');
     await expect(page.locator('[data-testid=placeholder-card] .card-title').textContent()).resolves.toBe('Task #1');
-    await page.locator('[data-preview-id]').first().screenshot({ path: join(ARTIFACTS, 'placeholder.png') });
+    await page
+      .locator('[data-preview-id]')
+      .first()
+      .screenshot({ path: join(ARTIFACTS, 'placeholder.png') });
     await page.click('[data-action=connect]');
 
     // The local IdP's login form, then the service's consent page.

@@ -7,12 +7,13 @@
  *   200 {"status":"duplicate","id":…}  this webhook-id was accepted before: nothing enqueued
  *   400 names the problem with the body · 401 bad, missing or stale signature
  */
-import { ingestChange, type IngestDeps } from '#core/changes/ingest.js';
-import { webhookVerifier } from '#core/changes/verify.js';
-import { resourceOfUri } from '#core/updates/render.js';
-import { rulesFromConfig } from '#core/unfurl/rules.js';
+
 import { authStateStore } from '#adapters/dynamo/factory.js';
 import { updateQueueFromConfig } from '#adapters/sqs/update-queue.js';
+import { type IngestDeps, ingestChange } from '#core/changes/ingest.js';
+import { webhookVerifier } from '#core/changes/verify.js';
+import { rulesFromConfig } from '#core/unfurl/rules.js';
+import { resourceOfUri } from '#core/updates/render.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need, type SecretRef } from '#shared/config.js';
 import { AppError, BadRequestError, ConfigError } from '#shared/errors.js';
@@ -64,7 +65,10 @@ export const createChangesHandler = (depsFor: () => ChangesHandlerDeps) => {
         verifiers.clear();
         verifiers.set(secret, verify);
       }
-      const result = await ingestChange({ ...deps, verify }, { headers: request.headers, rawBody: request.rawBody, body: request.body });
+      const result = await ingestChange(
+        { ...deps, verify },
+        { headers: request.headers, rawBody: request.rawBody, body: request.body },
+      );
       switch (result.outcome) {
         case 'queued':
           return json(202, { status: 'queued', id: result.id });

@@ -10,21 +10,27 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createUpdateWorker, type UpdateWorker, type WorkerDeps, type WorkerSettings } from '#core/updates/worker.js';
-import { resourceOfUri, sourceRenderer } from '#core/updates/render.js';
-import { sourceAdapterFromConfig } from '#core/sources/registry.js';
-import { rulesFromConfig } from '#core/unfurl/rules.js';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { authStateStore, connectionStore, rateLimitStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { externalObjectClientFromConfig } from '#adapters/notion/external-object.js';
 import { createSqsClient, SqsUpdateQueue, updateQueueFromConfig } from '#adapters/sqs/update-queue.js';
-import { ENV } from '#lib/env-names.js';
+import { sourceAdapterFromConfig } from '#core/sources/registry.js';
+import { rulesFromConfig } from '#core/unfurl/rules.js';
+import { resourceOfUri, sourceRenderer } from '#core/updates/render.js';
+import { createUpdateWorker, type UpdateWorker, type WorkerDeps, type WorkerSettings } from '#core/updates/worker.js';
 import { UPDATE_QUEUE } from '#lib/data-model.js';
+import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { logger } from '#shared/observability.js';
 
-const WARN_EVENTS = new Set(['dead_lettered', 'push_rejected', 'push_blocked', 'connection_disconnected', 'push_rate_limited']);
+const WARN_EVENTS = new Set([
+  'dead_lettered',
+  'push_rejected',
+  'push_blocked',
+  'connection_disconnected',
+  'push_rate_limited',
+]);
 
 /** The worker wired to DynamoDB, SQS, the token cipher, Notion and the configured source adapter. */
 export const workerFromConfig = (
@@ -34,7 +40,10 @@ export const workerFromConfig = (
   const clock = overrides.clock ?? { now: () => Date.now() };
   const cipher = overrides.cipher ?? tokenCipherFromConfig(config);
   const integration = rulesFromConfig(config);
-  const deadLetterQueue = new SqsUpdateQueue(createSqsClient(config), need(config.queues.deadLetter, ENV.UPDATE_DLQ_URL));
+  const deadLetterQueue = new SqsUpdateQueue(
+    createSqsClient(config),
+    need(config.queues.deadLetter, ENV.UPDATE_DLQ_URL),
+  );
   return createUpdateWorker({
     clock,
     random: systemRandom,
@@ -56,7 +65,8 @@ export const workerFromConfig = (
     }),
     resolveUri: resourceOfUri(integration),
     events: {
-      record: (event, data) => (WARN_EVENTS.has(event) ? logger.warn(event, { ...data }) : logger.debug(event, { ...data })),
+      record: (event, data) =>
+        WARN_EVENTS.has(event) ? logger.warn(event, { ...data }) : logger.debug(event, { ...data }),
     },
     ...overrides,
     settings: {

@@ -56,7 +56,9 @@ export const redriveDeadLetters = async (options: RedriveOptions): Promise<Redri
     for (const m of messages) {
       const { body, reason } = unwrapDeadLetter(m.Body ?? '');
       await options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: body }));
-      await options.sqs.send(new DeleteMessageCommand({ QueueUrl: options.deadLetterQueueUrl, ReceiptHandle: m.ReceiptHandle }));
+      await options.sqs.send(
+        new DeleteMessageCommand({ QueueUrl: options.deadLetterQueueUrl, ReceiptHandle: m.ReceiptHandle }),
+      );
       const key = reason ?? 'unknown';
       reasons[key] = (reasons[key] ?? 0) + 1;
       replayed += 1;
@@ -83,7 +85,12 @@ const main = async (): Promise<void> => {
   const local = endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(endpoint);
   const sqs = new SQSClient({
     ...(endpoint ? { endpoint } : {}),
-    ...(local ? { region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    ...(local
+      ? {
+          region: process.env.AWS_REGION ?? 'us-east-1',
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        }
+      : {}),
   });
   const urlOf = async (given: string | undefined, envName: string, queueId: string): Promise<string> => {
     const url = given ?? process.env[envName];

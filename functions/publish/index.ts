@@ -16,14 +16,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SqsUpdateQueue } from '#adapters/sqs/update-queue.js';
 import { type ChangeBody, type ChangeMessage, parseChangeBody, toChangeMessage } from '#core/changes/event.js';
 import { signWebhook } from '#core/changes/verify.js';
-import { SqsUpdateQueue } from '#adapters/sqs/update-queue.js';
 
 export type { ChangeMessage } from '#core/changes/event.js';
 
 /** One change: name the resource by its key or by a previewed URL. */
-export type ChangeInput = ({ readonly resource: string; readonly uri?: never } | { readonly uri: string; readonly resource?: never }) & {
+export type ChangeInput = (
+  | { readonly resource: string; readonly uri?: never }
+  | { readonly uri: string; readonly resource?: never }
+) & {
   /** When the change happened (default: now). */
   readonly changedAt?: Date | string;
   /** Names of the fields that changed (advisory). */
@@ -37,7 +40,10 @@ export class InvalidChangeError extends Error {
 }
 
 /** Validates an input and returns the event body and id it becomes. */
-export const toChangeEvent = (input: ChangeInput, now: () => Date = () => new Date()): { id: string; body: ChangeBody } => {
+export const toChangeEvent = (
+  input: ChangeInput,
+  now: () => Date = () => new Date(),
+): { id: string; body: ChangeBody } => {
   const changedAt = input.changedAt ?? now();
   const candidate = {
     ...(input.resource !== undefined ? { resource: input.resource } : {}),
@@ -113,7 +119,11 @@ export const createWebhookPublisher = (options: WebhookPublisherOptions) => {
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
       const text = await response.text();
-      if (!response.ok) throw new WebhookRejectedError(response.status, `POST /changes answered ${response.status}: ${text.slice(0, 300)}`);
+      if (!response.ok)
+        throw new WebhookRejectedError(
+          response.status,
+          `POST /changes answered ${response.status}: ${text.slice(0, 300)}`,
+        );
       return { id, status: response.status === 202 ? 'queued' : 'duplicate' };
     },
   };

@@ -48,7 +48,9 @@ const nonBlank = (max: number) =>
 const isoDateTime = z
   .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be an ISO-8601 date-time string') })
   .refine(
-    (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)),
+    (s) =>
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(s) &&
+      !Number.isNaN(Date.parse(s)),
     'must be an ISO-8601 date-time with a time zone, e.g. 2026-01-15T12:00:00Z',
   );
 
@@ -97,7 +99,8 @@ const describe = (error: z.ZodError): string =>
   error.issues
     .slice(0, 3)
     .map((issue) => {
-      if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      if (issue.code === 'unrecognized_keys')
+        return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
       const path = issue.path.map(String);
       return path.length > 0 ? `"${path.join('.')}" ${issue.message}` : issue.message;
     })

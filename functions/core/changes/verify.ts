@@ -6,8 +6,9 @@
  * Date.now() itself), then every `v1,<signature>` in the header is compared
  * in constant time with the signature of `<webhook-id>.<timestamp>.<raw body>`.
  */
-import { Webhook } from 'standardwebhooks';
+
 import { timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 
 /** Default tolerance between the sender's and our clock, as the Standard Webhooks reference libraries use. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;

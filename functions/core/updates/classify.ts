@@ -35,7 +35,12 @@ export type PushDecision =
   /** 429 `public_api_request_blocked`: access restricted; record, do not retry. */
   | { readonly action: 'blocked'; readonly code: string }
   /** 429 / 529: wait at least `delayMs`, then push again (through the queue, never by sleeping). */
-  | { readonly action: 'retry-after'; readonly delayMs: number; readonly scope: RateLimitScope; readonly overload: boolean }
+  | {
+      readonly action: 'retry-after';
+      readonly delayMs: number;
+      readonly scope: RateLimitScope;
+      readonly overload: boolean;
+    }
   /** 5xx, 409, timeouts, network errors: retry with backoff, then the dead-letter queue. */
   | { readonly action: 'backoff'; readonly reason: string };
 
@@ -67,7 +72,8 @@ export const classifyAnswer = (answer: NotionAnswer): PushDecision => {
   const code = answer.code ?? `http_${status}`;
   if (status >= 200 && status < 300) return { action: 'done' };
   if (status === 429 || answer.code === 'rate_limited') {
-    if (answer.rateLimitReason === 'public_api_request_blocked') return { action: 'blocked', code: answer.rateLimitReason };
+    if (answer.rateLimitReason === 'public_api_request_blocked')
+      return { action: 'blocked', code: answer.rateLimitReason };
     return {
       action: 'retry-after',
       delayMs: retryMs(answer.retryAfterSeconds, DEFAULT_RATE_LIMIT_RETRY_MS),
@@ -76,7 +82,12 @@ export const classifyAnswer = (answer: NotionAnswer): PushDecision => {
     };
   }
   if (status === 529) {
-    return { action: 'retry-after', delayMs: retryMs(answer.retryAfterSeconds, DEFAULT_OVERLOAD_RETRY_MS), scope: 'unknown', overload: true };
+    return {
+      action: 'retry-after',
+      delayMs: retryMs(answer.retryAfterSeconds, DEFAULT_OVERLOAD_RETRY_MS),
+      scope: 'unknown',
+      overload: true,
+    };
   }
   if (status === 401) return { action: 'disconnect', code };
   if (status === 404) return { action: 'drop', code };

@@ -69,7 +69,9 @@ const internal = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('push'), resource: str, window: str, targets: z.array(target).min(1).max(1000) }),
 ]);
 
-export type ParsedMessage = { readonly ok: true; readonly message: WorkMessage } | { readonly ok: false; readonly problem: string };
+export type ParsedMessage =
+  | { readonly ok: true; readonly message: WorkMessage }
+  | { readonly ok: false; readonly problem: string };
 
 /** Parses a queue message body; never throws. */
 export const parseWorkMessage = (body: string): ParsedMessage => {
@@ -82,9 +84,12 @@ export const parseWorkMessage = (body: string): ParsedMessage => {
   const type = (value as { type?: unknown } | null)?.type;
   if (type === 'change') {
     const change = parseChangeMessage(value);
-    return change.ok ? { ok: true, message: change.value } : { ok: false, problem: `invalid change event: ${change.problem}` };
+    return change.ok
+      ? { ok: true, message: change.value }
+      : { ok: false, problem: `invalid change event: ${change.problem}` };
   }
-  if (type === 'dead-letter') return { ok: false, problem: 'a dead-letter wrapper is not a work message (redrive unwraps it)' };
+  if (type === 'dead-letter')
+    return { ok: false, problem: 'a dead-letter wrapper is not a work message (redrive unwraps it)' };
   const r = internal.safeParse(value);
   if (!r.success) {
     return { ok: false, problem: `unknown or invalid message (type ${JSON.stringify(type ?? null).slice(0, 40)})` };
@@ -95,7 +100,9 @@ export const parseWorkMessage = (body: string): ParsedMessage => {
       ok: true,
       message: {
         ...m,
-        targets: m.targets.map((t) => (t.attempt === undefined ? { connectionId: t.connectionId, uri: t.uri } : { ...t, attempt: t.attempt })),
+        targets: m.targets.map((t) =>
+          t.attempt === undefined ? { connectionId: t.connectionId, uri: t.uri } : { ...t, attempt: t.attempt },
+        ),
       },
     };
   }

@@ -19,7 +19,8 @@ export interface NotionBucket extends BucketPolicy {
 }
 
 export const notionBucketPolicy = (perMinute: number): NotionBucket => {
-  if (!Number.isInteger(perMinute) || perMinute < 1) throw new RangeError('The rate must be a positive integer per minute');
+  if (!Number.isInteger(perMinute) || perMinute < 1)
+    throw new RangeError('The rate must be a positive integer per minute');
   // Tiny limits: one request, then one per 120 / N seconds.
   if (perMinute < 3) return { capacity: 1, periodMs: 120_000 / perMinute, sustainedPerMinute: perMinute / 2 };
   const sustained = Math.max(1, Math.floor(perMinute * SUSTAINED_SHARE));

@@ -51,5 +51,7 @@ export const sourceRenderer = (options: SourceRendererOptions): Renderer => ({
 });
 
 /** The resource key of a previewed uri, or undefined when no rule matches. */
-export const resourceOfUri = (integration: UnfurlIntegration) => (uri: string): string | undefined =>
-  matchUri(integration, uri)?.resourceKey;
+export const resourceOfUri =
+  (integration: UnfurlIntegration) =>
+  (uri: string): string | undefined =>
+    matchUri(integration, uri)?.resourceKey;

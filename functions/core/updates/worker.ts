@@ -12,6 +12,10 @@
  * bucket, PATCH Notion, act on the answer (classify.ts). Waiting is always a
  * delayed message, never a sleep. See docs/adr/0070..0074.
  */
+
+import type { ChangeMessage } from '#core/changes/event.js';
+import type { MarkerStore } from '#core/changes/ingest.js';
+import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
 import type {
   Clock,
   Connection,
@@ -23,8 +27,6 @@ import type {
   TokenCipher,
   UpdateQueue,
 } from '#core/ports.js';
-import type { MarkerStore } from '#core/changes/ingest.js';
-import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
 import { contentHash } from '#core/unfurl/attributes.js';
 import { sha256Hex } from '#shared/crypto.js';
 import { backoffMs, classifyAnswer } from './classify.js';
@@ -36,7 +38,6 @@ import {
   type PushTarget,
   parseWorkMessage,
 } from './messages.js';
-import type { ChangeMessage } from '#core/changes/event.js';
 import {
   connectionBucketKey,
   connectionPauseKey,
@@ -44,7 +45,14 @@ import {
   notionBucketPolicy,
   workspacePauseKey,
 } from './policy.js';
-import type { DeadLetterQueue, ExternalObjectApi, ExternalObjectUpdate, Rendered, Renderer, UpdateEvents } from './ports.js';
+import type {
+  DeadLetterQueue,
+  ExternalObjectApi,
+  ExternalObjectUpdate,
+  Rendered,
+  Renderer,
+  UpdateEvents,
+} from './ports.js';
 
 export interface WorkerSettings {
   /** Length of a coalescing window (COALESCE_WINDOW_SECONDS). */
@@ -173,7 +181,12 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
   const onChange = async (change: ChangeMessage, info: RecordInfo): Promise<RecordOutcome> => {
     const resource = change.resource ?? (change.uri !== undefined ? deps.resolveUri(change.uri) : undefined);
     if (resource === undefined) {
-      await deadLetter('unmatched_uri', 'the uri matches none of the configured URL patterns', change, info.receiveCount);
+      await deadLetter(
+        'unmatched_uri',
+        'the uri matches none of the configured URL patterns',
+        change,
+        info.receiveCount,
+      );
       return 'dead-lettered';
     }
     const now = deps.clock.now();
@@ -266,7 +279,11 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
       state.deadLettered.push({ target, reason, detail });
       return;
     }
-    defer(state, { connectionId: target.connectionId, uri: target.uri, attempt }, backoffMs(attempt, random01(), settings.backoffBaseMs));
+    defer(
+      state,
+      { connectionId: target.connectionId, uri: target.uri, attempt },
+      backoffMs(attempt, random01(), settings.backoffBaseMs),
+    );
     record('push_retry_scheduled', { connectionId: target.connectionId, reason, attempt });
   };
 
@@ -278,7 +295,7 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
   ): Promise<void> => {
     const { connectionId, uri } = target;
     const connection = await connectionOf(state, connectionId);
-    if (!connection || connection.status !== 'active' || connection.notionTokenCiphertext === undefined) {
+    if (connection?.status !== 'active' || connection.notionTokenCiphertext === undefined) {
       record('push_skipped', { resource, connectionId, reason: 'connection_inactive' });
       return;
     }
@@ -361,7 +378,13 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
         return;
       case 'reject':
         await release(lease, now);
-        record('push_rejected', { resource, connectionId, status: decision.status, code: decision.code, message: decision.message });
+        record('push_rejected', {
+          resource,
+          connectionId,
+          status: decision.status,
+          code: decision.code,
+          message: decision.message,
+        });
         return;
       case 'blocked':
         await release(lease, now);
@@ -431,7 +454,12 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
       }
     }
     for (const { target, reason, detail } of state.deadLettered) {
-      const message: PushMessage = { type: 'push', resource, window, targets: [{ connectionId: target.connectionId, uri: target.uri }] };
+      const message: PushMessage = {
+        type: 'push',
+        resource,
+        window,
+        targets: [{ connectionId: target.connectionId, uri: target.uri }],
+      };
       await deadLetter(reason, detail, message, info.receiveCount);
     }
   };
@@ -448,14 +476,22 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
       ...(message.type === 'page' ? { cursor: message.cursor } : {}),
     });
     if (page.cursor !== undefined) {
-      const nextPage: PageMessage = { type: 'page', resource: message.resource, window: message.window, cursor: page.cursor };
+      const nextPage: PageMessage = {
+        type: 'page',
+        resource: message.resource,
+        window: message.window,
+        cursor: page.cursor,
+      };
       await deps.queue.send([nextPage]);
     }
     if (message.type === 'flush') record('window_flushed', { resource: message.resource, window: message.window });
     await pushAll(
       message.resource,
       message.window,
-      page.items.map((subscription) => ({ target: { connectionId: subscription.connectionId, uri: subscription.uri }, subscription })),
+      page.items.map((subscription) => ({
+        target: { connectionId: subscription.connectionId, uri: subscription.uri },
+        subscription,
+      })),
       info,
     );
   };
@@ -483,7 +519,12 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
           await onPage(message, info);
           return 'processed';
         case 'push':
-          await pushAll(message.resource, message.window, message.targets.map((target) => ({ target })), info);
+          await pushAll(
+            message.resource,
+            message.window,
+            message.targets.map((target) => ({ target })),
+            info,
+          );
           return 'processed';
       }
     } catch (error) {

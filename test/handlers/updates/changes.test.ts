@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { createChangesHandler } from '../../../functions/changes.js';
-import { signWebhook } from '#core/changes/verify.js';
 import { MemoryAuthStateStore, MemoryUpdateQueue } from '#adapters/memory/index.js';
+import { signWebhook } from '#core/changes/verify.js';
 import { httpEvent, lambdaContext } from '#test/helpers/factories.js';
+import { createChangesHandler } from '../../../functions/changes.js';
 
 const SECRET = `whsec_${Buffer.from('handler-test-secret-0123456789ab').toString('base64')}`;
 
@@ -15,7 +15,10 @@ const setup = () => {
     queue,
     uriIsPreviewed: (uri) => /^https:\/\/tasks\.example\.com\/tasks\/\d+$/.test(uri),
   }));
-  const post = async (body: unknown, options: { id?: string; at?: number; secret?: string; headers?: Record<string, string> } = {}) => {
+  const post = async (
+    body: unknown,
+    options: { id?: string; at?: number; secret?: string; headers?: Record<string, string> } = {},
+  ) => {
     const raw = typeof body === 'string' ? body : JSON.stringify(body);
     const signed = signWebhook(options.secret ?? SECRET, options.id ?? 'msg_1', raw, options.at ?? Date.now());
     const event = httpEvent({
@@ -36,7 +39,9 @@ describe('POST /changes', () => {
     const res = await post({ resource: 'task:1', changed_at: '2026-01-15T12:00:00Z', fields: ['status'] });
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ status: 'queued', id: 'msg_1' });
-    expect(queue.events()).toEqual([{ type: 'change', id: 'msg_1', resource: 'task:1', changed_at: '2026-01-15T12:00:00Z', fields: ['status'] }]);
+    expect(queue.events()).toEqual([
+      { type: 'change', id: 'msg_1', resource: 'task:1', changed_at: '2026-01-15T12:00:00Z', fields: ['status'] },
+    ]);
   });
 
   it('a repeated webhook-id is accepted once', async () => {

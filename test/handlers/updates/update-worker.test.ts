@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { createWorkerHandler } from '../../../functions/update-worker.js';
 import { lambdaContext, sqsEvent, sqsRecord } from '#test/helpers/factories.js';
 import { change, Harness } from '#test/unit/updates/harness.js';
+import { createWorkerHandler } from '../../../functions/update-worker.js';
 
 describe('update-worker handler (Powertools batch)', () => {
   it('reports only the failing records, and dead-letters a poison record instead of failing it', async () => {
@@ -54,9 +54,16 @@ describe('update-worker handler (Powertools batch)', () => {
     };
     const handler = createWorkerHandler(() => h.worker);
     const record = sqsRecord({ type: 'flush', resource: 'a', window: 'w', until: h.clock.now() }, { messageId: 'm1' });
-    const res = await handler(sqsEvent([{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '5' } }]), lambdaContext());
+    const res = await handler(
+      sqsEvent([{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '5' } }]),
+      lambdaContext(),
+    );
     expect(res.batchItemFailures).toEqual([]);
-    expect(h.deadLetters[0]).toMatchObject({ reason: 'failed_repeatedly', receiveCount: 5, message: { type: 'flush', resource: 'a' } });
+    expect(h.deadLetters[0]).toMatchObject({
+      reason: 'failed_repeatedly',
+      receiveCount: 5,
+      message: { type: 'flush', resource: 'a' },
+    });
     expect(h.deadLetters[0]?.detail).toContain('table down');
   });
 });

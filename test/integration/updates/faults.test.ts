@@ -65,7 +65,12 @@ describe('faults (fauxqs + dynalite + Notion simulator)', () => {
     await publish('task:6');
     await runUntil(rig, handler, () => true);
 
-    const letters = (await drainDeadLetters(rig)) as Array<{ type: string; reason: string; detail: string; message: unknown }>;
+    const letters = (await drainDeadLetters(rig)) as Array<{
+      type: string;
+      reason: string;
+      detail: string;
+      message: unknown;
+    }>;
     const reasons = letters.map((l) => l.reason).sort();
     expect(reasons).toEqual(['invalid_message', 'notion_unavailable']);
     expect(letters.find((l) => l.reason === 'invalid_message')?.detail).toContain('"uri" or "resource"');
@@ -79,7 +84,9 @@ describe('faults (fauxqs + dynalite + Notion simulator)', () => {
 
     // Back into the DLQ as they were, fix Notion, replay: the push goes through; the poison message is dead-lettered again.
     for (const letter of letters) {
-      await rig.emulators.sqs.send(new SendMessageCommand({ QueueUrl: rig.env.UPDATE_DLQ_URL as string, MessageBody: JSON.stringify(letter) }));
+      await rig.emulators.sqs.send(
+        new SendMessageCommand({ QueueUrl: rig.env.UPDATE_DLQ_URL as string, MessageBody: JSON.stringify(letter) }),
+      );
     }
     rig.sim.simulator.configure({ api: { faults: { unavailableRate: 0 } } });
     const report = await redriveDeadLetters({
@@ -88,8 +95,14 @@ describe('faults (fauxqs + dynalite + Notion simulator)', () => {
       queueUrl: rig.env.UPDATE_QUEUE_URL as string,
     });
     expect(report).toEqual({ replayed: 2, reasons: { invalid_message: 1, notion_unavailable: 1 } });
-    await runUntil(rig, handler, async () => (await subscriptionStore(rig.config).get('task:6', 'conn-503', uri))?.contentHash !== undefined);
-    expect(rig.sim.simulator.stats().connections.find((c) => c.connectionId === simConnectionId)?.byStatus[200]).toBe(1);
+    await runUntil(
+      rig,
+      handler,
+      async () => (await subscriptionStore(rig.config).get('task:6', 'conn-503', uri))?.contentHash !== undefined,
+    );
+    expect(rig.sim.simulator.stats().connections.find((c) => c.connectionId === simConnectionId)?.byStatus[200]).toBe(
+      1,
+    );
     const again = (await drainDeadLetters(rig)) as Array<{ reason: string }>;
     expect(again.map((l) => l.reason)).toEqual(['invalid_message']);
   }, 25_000);

@@ -3,7 +3,7 @@
  * its messages come back after the visibility timeout, and a fresh worker
  * finishes the job without pushing any recorded state again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { subscriptionStore } from '#adapters/dynamo/factory.js';
 import { createQueuePublisher } from '../../../functions/publish/index.js';
@@ -47,7 +47,9 @@ describe('worker killed mid-batch', () => {
     });
 
     await rig.product.editTask('1', 'u-alice', { title: 'Edited before the crash' });
-    await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({ resource: 'task:1' });
+    await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({
+      resource: 'task:1',
+    });
     const patchCalls = () => rig.sim.simulator.stats().patchCalls;
     const deadline = Date.now() + 15_000;
     while (patchCalls() < 3 && Date.now() < deadline) await sleep(20);
@@ -71,7 +73,9 @@ describe('worker killed mid-batch', () => {
       // At most the push that was in flight when the process died is repeated.
       expect(c.byStatus[200] ?? 0).toBeLessThanOrEqual(2);
     }
-    const previews = sims.map((id) => rig.sim.simulator.session(rig.sim.simulator.connection(id)?.sessionId ?? '')?.previews[0]);
+    const previews = sims.map(
+      (id) => rig.sim.simulator.session(rig.sim.simulator.connection(id)?.sessionId ?? '')?.previews[0],
+    );
     for (const p of previews) expect(JSON.stringify(p?.card)).toContain('Edited before the crash');
   }, 28_000);
 });

@@ -30,9 +30,12 @@ describe('rate limit across concurrent invocations (dynalite bucket)', () => {
     // Small pages so that both workers get work items of the same connection at once.
     const settings = { ratePerMinute: RATE, pageSize: 5 };
     const workers = [rig.newHandler(settings), rig.newHandler(settings)];
-    await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({ resource: 'task:1' });
+    await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({
+      resource: 'task:1',
+    });
 
-    const calls = () => rig.sim.simulator.stats().connections.find((c) => c.connectionId === simConnectionId)?.calls ?? 0;
+    const calls = () =>
+      rig.sim.simulator.stats().connections.find((c) => c.connectionId === simConnectionId)?.calls ?? 0;
     let firstCallAt: number | undefined;
     let stop = false;
     const loop = async (handler: (typeof workers)[number]) => {

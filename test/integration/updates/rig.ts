@@ -7,23 +7,29 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, type Message, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Connection } from '#core/ports.js';
+import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
+import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
+import type { Connection } from '#core/ports.js';
 import { demoRules } from '#core/unfurl/rules.js';
 import type { UpdateEvents } from '#core/updates/ports.js';
 import type { WorkerSettings } from '#core/updates/worker.js';
-import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
-import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
-import { DemoProduct } from '#local/demo-product/app.js';
-import { startNotionSimulator, type StartedSimulator } from '#local/notion-simulator/server.js';
-import type { SimulatorSettings } from '#local/notion-simulator/settings.js';
 import { localDefaults } from '#local/defaults.js';
+import { DemoProduct } from '#local/demo-product/app.js';
+import { type StartedSimulator, startNotionSimulator } from '#local/notion-simulator/server.js';
+import type { SimulatorSettings } from '#local/notion-simulator/settings.js';
 import { type Config, parseConfig } from '#shared/config.js';
-import { createWorkerHandler, workerFromConfig } from '../../../functions/update-worker.js';
 import { startTestEmulators, type TestEmulators } from '#test/helpers/emulators.js';
 import { lambdaContext } from '#test/helpers/factories.js';
+import { createWorkerHandler, workerFromConfig } from '../../../functions/update-worker.js';
 
 export interface RigOptions {
   readonly visibilityTimeoutSeconds?: number;
@@ -43,7 +49,11 @@ export interface Rig {
   readonly events: Array<{ event: string; data: Readonly<Record<string, unknown>> }>;
   taskUrl(id: string): string;
   /** A connection of ours bound to a fresh Notion connection of the simulator, with a preview of each uri. */
-  connect(id: string, subject: string, uris: readonly string[]): Promise<{ simConnectionId: string; connection: Connection }>;
+  connect(
+    id: string,
+    subject: string,
+    uris: readonly string[],
+  ): Promise<{ simConnectionId: string; connection: Connection }>;
   subscribe(resourceKey: string, connectionId: string, uri: string): Promise<void>;
   /** A worker handler as a fresh Lambda instance would build it. */
   newHandler(settings?: Partial<WorkerSettings>): ReturnType<typeof createWorkerHandler>;
@@ -68,8 +78,14 @@ export const startRig = async (options: RigOptions = {}): Promise<Rig> => {
   const defaults = localDefaults((server.address() as AddressInfo).port);
   const started = await startNotionSimulator({
     integration: demoRules(base),
-    notionClient: { clientId: defaults.NOTION_CLIENT_ID as string, clientSecret: defaults.NOTION_CLIENT_SECRET as string },
-    serviceClient: { clientId: defaults.OAUTH_CLIENT_ID as string, clientSecret: defaults.OAUTH_CLIENT_SECRET as string },
+    notionClient: {
+      clientId: defaults.NOTION_CLIENT_ID as string,
+      clientSecret: defaults.NOTION_CLIENT_SECRET as string,
+    },
+    serviceClient: {
+      clientId: defaults.OAUTH_CLIENT_ID as string,
+      clientSecret: defaults.OAUTH_CLIENT_SECRET as string,
+    },
     ...(options.simulator ? { settings: options.simulator } : {}),
   });
   const env: Record<string, string> = {
@@ -95,7 +111,11 @@ export const startRig = async (options: RigOptions = {}): Promise<Rig> => {
     const res = await fetch(`${started.apiBaseUrl}/v1/oauth/token`, {
       method: 'POST',
       headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json', 'notion-version': '2022-06-28' },
-      body: JSON.stringify({ grant_type: 'authorization_code', code, external_account: { key: `acct-${code}`, name: 'Test' } }),
+      body: JSON.stringify({
+        grant_type: 'authorization_code',
+        code,
+        external_account: { key: `acct-${code}`, name: 'Test' },
+      }),
     });
     const body = (await res.json()) as { access_token: string; workspace_id: string; bot_id: string };
     if (!res.ok) throw new Error(`token exchange failed: ${JSON.stringify(body)}`);
@@ -139,7 +159,9 @@ export const startRig = async (options: RigOptions = {}): Promise<Rig> => {
       await subscriptionStore(config).upsert({ resourceKey, connectionId, uri, createdAt: now, updatedAt: now });
     },
     newHandler: (settings = {}) =>
-      createWorkerHandler(() => workerFromConfig(config, { events: recorder, settings: { ...options.settings, ...settings } })),
+      createWorkerHandler(() =>
+        workerFromConfig(config, { events: recorder, settings: { ...options.settings, ...settings } }),
+      ),
     async stop() {
       await started.stop();
       server.closeAllConnections();
@@ -176,7 +198,12 @@ export const toRecord = (m: Message): SQSRecord => ({
 /** Receives one batch (short poll); undefined when nothing is visible. */
 export const receive = async (rig: Rig, url = queueUrl(rig), max = 10) => {
   const out = await rig.emulators.sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: max, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'] }),
+    new ReceiveMessageCommand({
+      QueueUrl: url,
+      MaxNumberOfMessages: max,
+      WaitTimeSeconds: 0,
+      MessageSystemAttributeNames: ['All'],
+    }),
   );
   return out.Messages ?? [];
 };
@@ -191,7 +218,10 @@ export const pollOnce = async (rig: Rig, handler: ReturnType<typeof createWorker
   const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
   if (done.length > 0) {
     await rig.emulators.sqs.send(
-      new DeleteMessageBatchCommand({ QueueUrl: queueUrl(rig), Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }),
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl(rig),
+        Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+      }),
     );
   }
   return messages.length;
@@ -201,11 +231,19 @@ export const queueDepth = async (rig: Rig, url = queueUrl(rig)): Promise<number>
   const out = await rig.emulators.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     }),
   );
   const a = out.Attributes ?? {};
-  return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+  return (
+    Number(a.ApproximateNumberOfMessages ?? 0) +
+    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -226,7 +264,9 @@ export const runUntil = async (
     }
   }
   const recent = rig.events.slice(-8).map((e) => `${e.event} ${JSON.stringify(e.data)}`);
-  throw new Error(`the pipeline did not settle within ${timeoutMs} ms (queue depth ${await queueDepth(rig)}; last events: ${recent.join(' | ')})`);
+  throw new Error(
+    `the pipeline did not settle within ${timeoutMs} ms (queue depth ${await queueDepth(rig)}; last events: ${recent.join(' | ')})`,
+  );
 };
 
 export const sendRaw = async (rig: Rig, body: string): Promise<void> => {
@@ -240,7 +280,10 @@ export const drainDeadLetters = async (rig: Rig): Promise<unknown[]> => {
     if (batch.length === 0) return out;
     for (const m of batch) out.push(JSON.parse(m.Body ?? 'null'));
     await rig.emulators.sqs.send(
-      new DeleteMessageBatchCommand({ QueueUrl: dlqUrl(rig), Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }),
+      new DeleteMessageBatchCommand({
+        QueueUrl: dlqUrl(rig),
+        Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+      }),
     );
   }
 };

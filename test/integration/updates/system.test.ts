@@ -5,9 +5,9 @@
  * simulator mounted at /notion receives the PATCH.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
-import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
+import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
+import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
 import type { DemoProduct } from '#local/demo-product/app.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { type LocalSystem, startLocalSystem } from '#local/system.js';
@@ -64,14 +64,23 @@ describe('update pipeline in the local system', () => {
       clientId: system.env.OAUTH_CLIENT_ID as string,
       scope: 'unfurl',
       notion: { workspaceId: grant.workspace_id, workspaceName: null, workspaceIcon: null, botId: grant.bot_id },
-      notionTokenCiphertext: await tokenCipherFromConfig(config).encrypt(grant.access_token, notionTokenContext('conn-system')),
+      notionTokenCiphertext: await tokenCipherFromConfig(config).encrypt(
+        grant.access_token,
+        notionTokenContext('conn-system'),
+      ),
       status: 'active',
       tokenGeneration: 1,
       previousRefreshTokenHashes: [],
       createdAt: now,
       updatedAt: now,
     });
-    await subscriptionStore(config).upsert({ resourceKey: 'task:2', connectionId: 'conn-system', uri, createdAt: now, updatedAt: now });
+    await subscriptionStore(config).upsert({
+      resourceKey: 'task:2',
+      connectionId: 'conn-system',
+      uri,
+      createdAt: now,
+      updatedAt: now,
+    });
 
     const stop = demo.product.onTaskChange(demoChangeListener({ baseUrl: system.baseUrl, env: system.env }));
     try {
@@ -80,7 +89,8 @@ describe('update pipeline in the local system', () => {
       stop();
     }
     const deadline = Date.now() + 15_000;
-    while (!JSON.stringify(simulator.lastPayload(uri) ?? '').includes('Third and final') && Date.now() < deadline) await sleep(100);
+    while (!JSON.stringify(simulator.lastPayload(uri) ?? '').includes('Third and final') && Date.now() < deadline)
+      await sleep(100);
     expect(JSON.stringify(simulator.lastPayload(uri))).toContain('Third and final');
     await sleep(1_500); // a late second push would show up here
     expect(simulator.stats().connections.find((c) => c.connectionId === simConnection?.id)?.calls).toBe(1);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { MemoryAuthStateStore, MemoryUpdateQueue } from '#adapters/memory/index.js';
 import { parseChangeBody, parseChangeMessage, toChangeMessage } from '#core/changes/event.js';
 import { ingestChange } from '#core/changes/ingest.js';
 import { signWebhook, webhookVerifier } from '#core/changes/verify.js';
-import { MemoryAuthStateStore, MemoryUpdateQueue } from '#adapters/memory/index.js';
 
 const SECRET = `whsec_${Buffer.from('a-test-secret-of-enough-length!!').toString('base64')}`;
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -46,14 +46,20 @@ describe('change body contract', () => {
       fc.nat(99999).map((n) => ({ uri: `https://x.example.com/tasks/${n}` })),
     );
     fc.assert(
-      fc.property(target, fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }), fc.option(fc.array(fc.constantFrom('a', 'b', 'status'), { maxLength: 3 }), { nil: undefined }), fc.uuid(), (t, d, fields, id) => {
-        const body = { ...t, changed_at: d.toISOString(), ...(fields ? { fields } : {}) };
-        const parsed = parseChangeBody(body);
-        expect(parsed.ok).toBe(true);
-        if (!parsed.ok) return;
-        const message = toChangeMessage(id, parsed.value);
-        expect(parseChangeMessage(JSON.parse(JSON.stringify(message)))).toEqual({ ok: true, value: message });
-      }),
+      fc.property(
+        target,
+        fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }),
+        fc.option(fc.array(fc.constantFrom('a', 'b', 'status'), { maxLength: 3 }), { nil: undefined }),
+        fc.uuid(),
+        (t, d, fields, id) => {
+          const body = { ...t, changed_at: d.toISOString(), ...(fields ? { fields } : {}) };
+          const parsed = parseChangeBody(body);
+          expect(parsed.ok).toBe(true);
+          if (!parsed.ok) return;
+          const message = toChangeMessage(id, parsed.value);
+          expect(parseChangeMessage(JSON.parse(JSON.stringify(message)))).toEqual({ ok: true, value: message });
+        },
+      ),
     );
   });
 
@@ -73,21 +79,57 @@ describe('Standard Webhooks verification', () => {
 
   it('accepts a correct signature', () => {
     const headers = signWebhook(SECRET, 'msg_1', body, NOW);
-    expect(verify({ headers, rawBody: body }, NOW)).toEqual({ ok: true, id: 'msg_1', timestamp: Math.floor(NOW / 1000) * 1000 });
+    expect(verify({ headers, rawBody: body }, NOW)).toEqual({
+      ok: true,
+      id: 'msg_1',
+      timestamp: Math.floor(NOW / 1000) * 1000,
+    });
   });
 
   it('accepts when one of several signatures matches (secret rotation)', () => {
     const headers = signWebhook(SECRET, 'msg_1', body, NOW);
-    const other = signWebhook(`whsec_${Buffer.from('another-secret-value-0123456789').toString('base64')}`, 'msg_1', body, NOW);
-    expect(verify({ headers: { ...headers, 'webhook-signature': `${other['webhook-signature']} ${headers['webhook-signature']}` }, rawBody: body }, NOW).ok).toBe(true);
+    const other = signWebhook(
+      `whsec_${Buffer.from('another-secret-value-0123456789').toString('base64')}`,
+      'msg_1',
+      body,
+      NOW,
+    );
+    expect(
+      verify(
+        {
+          headers: { ...headers, 'webhook-signature': `${other['webhook-signature']} ${headers['webhook-signature']}` },
+          rawBody: body,
+        },
+        NOW,
+      ).ok,
+    ).toBe(true);
   });
 
   it.each([
     ['a changed body', (h: Record<string, string>) => ({ headers: h, rawBody: `${body} ` }), 'bad_signature'],
-    ['another id', (h: Record<string, string>) => ({ headers: { ...h, 'webhook-id': 'msg_2' }, rawBody: body }), 'bad_signature'],
-    ['a missing signature', (h: Record<string, string>) => ({ headers: { ...h, 'webhook-signature': '' }, rawBody: body }), 'missing_headers'],
-    ['a v2 signature only', (h: Record<string, string>) => ({ headers: { ...h, 'webhook-signature': (h['webhook-signature'] ?? '').replace('v1,', 'v2,') }, rawBody: body }), 'bad_signature'],
-    ['a non-numeric timestamp', (h: Record<string, string>) => ({ headers: { ...h, 'webhook-timestamp': 'now' }, rawBody: body }), 'invalid_timestamp'],
+    [
+      'another id',
+      (h: Record<string, string>) => ({ headers: { ...h, 'webhook-id': 'msg_2' }, rawBody: body }),
+      'bad_signature',
+    ],
+    [
+      'a missing signature',
+      (h: Record<string, string>) => ({ headers: { ...h, 'webhook-signature': '' }, rawBody: body }),
+      'missing_headers',
+    ],
+    [
+      'a v2 signature only',
+      (h: Record<string, string>) => ({
+        headers: { ...h, 'webhook-signature': (h['webhook-signature'] ?? '').replace('v1,', 'v2,') },
+        rawBody: body,
+      }),
+      'bad_signature',
+    ],
+    [
+      'a non-numeric timestamp',
+      (h: Record<string, string>) => ({ headers: { ...h, 'webhook-timestamp': 'now' }, rawBody: body }),
+      'invalid_timestamp',
+    ],
   ])('rejects %s', (_, mutate, failure) => {
     const headers = signWebhook(SECRET, 'msg_1', body, NOW);
     expect(verify(mutate(headers), NOW)).toEqual({ ok: false, failure });
@@ -104,10 +146,15 @@ describe('Standard Webhooks verification', () => {
 
   it('property: a signature verifies only for its own id and body', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 200 }), fc.string({ maxLength: 200 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/), (a, b, id) => {
-        const headers = signWebhook(SECRET, id, a, NOW);
-        expect(verify({ headers, rawBody: b }, NOW).ok).toBe(a === b);
-      }),
+      fc.property(
+        fc.string({ maxLength: 200 }),
+        fc.string({ maxLength: 200 }),
+        fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/),
+        (a, b, id) => {
+          const headers = signWebhook(SECRET, id, a, NOW);
+          expect(verify({ headers, rawBody: b }, NOW).ok).toBe(a === b);
+        },
+      ),
     );
   });
 });
@@ -132,10 +179,19 @@ describe('ingestion', () => {
 
   it('enqueues one change message carrying the webhook-id', async () => {
     const { deps, queue, request } = setup();
-    const r = await ingestChange(deps, request({ uri: 'https://x.example.com/tasks/1', changed_at: '2026-01-15T12:00:00Z', fields: ['title'] }));
+    const r = await ingestChange(
+      deps,
+      request({ uri: 'https://x.example.com/tasks/1', changed_at: '2026-01-15T12:00:00Z', fields: ['title'] }),
+    );
     expect(r).toEqual({ outcome: 'queued', id: 'msg_1' });
     expect(queue.events()).toEqual([
-      { type: 'change', id: 'msg_1', uri: 'https://x.example.com/tasks/1', changed_at: '2026-01-15T12:00:00Z', fields: ['title'] },
+      {
+        type: 'change',
+        id: 'msg_1',
+        uri: 'https://x.example.com/tasks/1',
+        changed_at: '2026-01-15T12:00:00Z',
+        fields: ['title'],
+      },
     ]);
   });
 
@@ -155,13 +211,18 @@ describe('ingestion', () => {
     const invalid = await ingestChange(deps, request({ nonsense: true }));
     expect(invalid).toEqual({ outcome: 'invalid', problem: expect.stringContaining('"nonsense"') });
     // the id was not burnt by the invalid body
-    expect((await ingestChange(deps, request({ resource: 'task:1', changed_at: '2026-01-15T12:00:00Z' }))).outcome).toBe('queued');
+    expect(
+      (await ingestChange(deps, request({ resource: 'task:1', changed_at: '2026-01-15T12:00:00Z' }))).outcome,
+    ).toBe('queued');
     expect(queue.events()).toHaveLength(1);
   });
 
   it('rejects a uri that no unfurl rule matches', async () => {
     const { deps, request } = setup();
-    const r = await ingestChange(deps, request({ uri: 'https://elsewhere.example.com/1', changed_at: '2026-01-15T12:00:00Z' }));
+    const r = await ingestChange(
+      deps,
+      request({ uri: 'https://elsewhere.example.com/1', changed_at: '2026-01-15T12:00:00Z' }),
+    );
     expect(r).toEqual({ outcome: 'invalid', problem: expect.stringContaining('URL patterns') });
   });
 

@@ -1,10 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { createExternalObjectClient, parseRetryAfter } from '#adapters/notion/external-object.js';
 import { backoffMs, classifyAnswer, type NotionAnswer } from '#core/updates/classify.js';
 import { notionBucketPolicy } from '#core/updates/policy.js';
-import { createExternalObjectClient, parseRetryAfter } from '#adapters/notion/external-object.js';
 
-const r = (status: number, extra: Partial<Extract<NotionAnswer, { kind: 'response' }>> = {}): NotionAnswer => ({ kind: 'response', status, ...extra });
+const r = (status: number, extra: Partial<Extract<NotionAnswer, { kind: 'response' }>> = {}): NotionAnswer => ({
+  kind: 'response',
+  status,
+  ...extra,
+});
 
 describe("classification of Notion's answers (Part A)", () => {
   it.each([
@@ -12,15 +16,36 @@ describe("classification of Notion's answers (Part A)", () => {
     [r(204), { action: 'done' }],
     [r(401, { code: 'unauthorized' }), { action: 'disconnect', code: 'unauthorized' }],
     [r(404, { code: 'object_not_found' }), { action: 'drop', code: 'object_not_found' }],
-    [r(400, { code: 'validation_error', message: 'm' }), { action: 'reject', status: 400, code: 'validation_error', message: 'm' }],
+    [
+      r(400, { code: 'validation_error', message: 'm' }),
+      { action: 'reject', status: 400, code: 'validation_error', message: 'm' },
+    ],
     [r(400, { code: 'missing_version' }), { action: 'reject', status: 400, code: 'missing_version', message: '' }],
-    [r(403, { code: 'restricted_resource' }), { action: 'reject', status: 403, code: 'restricted_resource', message: '' }],
-    [r(429, { code: 'rate_limited', rateLimitReason: 'public_api_request_blocked', retryAfterSeconds: 5 }), { action: 'blocked', code: 'public_api_request_blocked' }],
-    [r(429, { code: 'rate_limited', rateLimitReason: 'public_api_request_rate_limit', retryAfterSeconds: 12 }), { action: 'retry-after', delayMs: 12_000, scope: 'connection', overload: false }],
-    [r(429, { code: 'rate_limited', rateLimitReason: 'public_api_space_request_rate_limit', retryAfterSeconds: 90 }), { action: 'retry-after', delayMs: 90_000, scope: 'workspace', overload: false }],
-    [r(429, { code: 'rate_limited', rateLimitReason: 'public_api_endpoint_rate_limit', retryAfterSeconds: 1 }), { action: 'retry-after', delayMs: 1_000, scope: 'endpoint', overload: false }],
+    [
+      r(403, { code: 'restricted_resource' }),
+      { action: 'reject', status: 403, code: 'restricted_resource', message: '' },
+    ],
+    [
+      r(429, { code: 'rate_limited', rateLimitReason: 'public_api_request_blocked', retryAfterSeconds: 5 }),
+      { action: 'blocked', code: 'public_api_request_blocked' },
+    ],
+    [
+      r(429, { code: 'rate_limited', rateLimitReason: 'public_api_request_rate_limit', retryAfterSeconds: 12 }),
+      { action: 'retry-after', delayMs: 12_000, scope: 'connection', overload: false },
+    ],
+    [
+      r(429, { code: 'rate_limited', rateLimitReason: 'public_api_space_request_rate_limit', retryAfterSeconds: 90 }),
+      { action: 'retry-after', delayMs: 90_000, scope: 'workspace', overload: false },
+    ],
+    [
+      r(429, { code: 'rate_limited', rateLimitReason: 'public_api_endpoint_rate_limit', retryAfterSeconds: 1 }),
+      { action: 'retry-after', delayMs: 1_000, scope: 'endpoint', overload: false },
+    ],
     [r(429), { action: 'retry-after', delayMs: 60_000, scope: 'unknown', overload: false }],
-    [r(529, { code: 'service_overload', retryAfterSeconds: 2 }), { action: 'retry-after', delayMs: 2_000, scope: 'unknown', overload: true }],
+    [
+      r(529, { code: 'service_overload', retryAfterSeconds: 2 }),
+      { action: 'retry-after', delayMs: 2_000, scope: 'unknown', overload: true },
+    ],
     [r(529), { action: 'retry-after', delayMs: 10_000, scope: 'unknown', overload: true }],
     [r(409, { code: 'conflict_error' }), { action: 'backoff', reason: 'conflict_error' }],
     [r(500, { code: 'internal_server_error' }), { action: 'backoff', reason: 'internal_server_error' }],
@@ -89,7 +114,11 @@ describe('external-object client', () => {
 
   it('PATCHes /v1/external/object with the bearer token, Notion-Version and the full body', async () => {
     const { seen, fetchFn } = capture(() => new Response('{}', { status: 200 }));
-    const client = createExternalObjectClient({ baseUrl: 'http://127.0.0.1:9/notion/', notionVersion: '2021-08-16', fetch: fetchFn });
+    const client = createExternalObjectClient({
+      baseUrl: 'http://127.0.0.1:9/notion/',
+      notionVersion: '2021-08-16',
+      fetch: fetchFn,
+    });
     const update = { uri: 'https://x/1', operations: [{ path: ['attributes'] as const, set: [{ id: 'title' }] }] };
     expect(await client.patch('secret-token', update)).toEqual({ kind: 'response', status: 200 });
     expect(seen[0]?.url).toBe('http://127.0.0.1:9/notion/v1/external/object');
@@ -101,8 +130,17 @@ describe('external-object client', () => {
   });
 
   it("reads Notion's error object, rate-limit reason and Retry-After", async () => {
-    const body = { object: 'error', status: 429, code: 'rate_limited', message: 'slow down', request_id: 'r1', additional_data: { rate_limit_reason: 'public_api_space_request_rate_limit', retry_after: '30' } };
-    const { fetchFn } = capture(() => new Response(JSON.stringify(body), { status: 429, headers: { 'retry-after': '42' } }));
+    const body = {
+      object: 'error',
+      status: 429,
+      code: 'rate_limited',
+      message: 'slow down',
+      request_id: 'r1',
+      additional_data: { rate_limit_reason: 'public_api_space_request_rate_limit', retry_after: '30' },
+    };
+    const { fetchFn } = capture(
+      () => new Response(JSON.stringify(body), { status: 429, headers: { 'retry-after': '42' } }),
+    );
     const client = createExternalObjectClient({ baseUrl: 'http://127.0.0.1:9', notionVersion: 'v', fetch: fetchFn });
     expect(await client.patch('t', { uri: 'u', operations: [] })).toEqual({
       kind: 'response',
@@ -133,7 +171,9 @@ describe('external-object client', () => {
       notionVersion: 'v',
       timeoutMs: 10,
       fetch: ((_: string, init: RequestInit) =>
-        new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason)))) as unknown as typeof fetch,
+        new Promise((_, reject) =>
+          init.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+        )) as unknown as typeof fetch,
     });
     expect(await timeout.patch('t', { uri: 'u', operations: [] })).toEqual({ kind: 'timeout' });
     const down = createExternalObjectClient({

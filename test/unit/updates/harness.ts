@@ -3,13 +3,14 @@
  * clock, a queue that honours delays and visibility timeouts on that clock, a
  * scripted Notion and a renderer backed by a mutable "product".
  */
-import type { Connection, Subscription, TokenCipher } from '#core/ports.js';
+
 import { createMemoryStores, type MemoryStores } from '#adapters/memory/index.js';
+import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
+import type { Connection, Subscription, TokenCipher } from '#core/ports.js';
 import type { NotionAnswer } from '#core/updates/classify.js';
 import type { DeadLetter } from '#core/updates/messages.js';
 import type { ExternalObjectUpdate, Rendered } from '#core/updates/ports.js';
 import { createUpdateWorker, type UpdateWorker, type WorkerSettings } from '#core/updates/worker.js';
-import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
 
 export class FakeClock {
   constructor(public t = Date.UTC(2026, 0, 15, 12, 0, 0)) {}
@@ -100,8 +101,18 @@ export class Harness {
           return {
             kind: 'attributes',
             attributes: [
-              { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: `${subscription.resourceKey} v${version}`, section: 'title' } } },
-              { id: 'dev', name: 'Developer Name', type: 'inline', inline: { plain_text: { value: 'Test', section: 'secondary' } } },
+              {
+                id: 'title',
+                name: 'Title',
+                type: 'inline',
+                inline: { title: { value: `${subscription.resourceKey} v${version}`, section: 'title' } },
+              },
+              {
+                id: 'dev',
+                name: 'Developer Name',
+                type: 'inline',
+                inline: { plain_text: { value: 'Test', section: 'secondary' } },
+              },
             ],
           };
         },
@@ -132,9 +143,21 @@ export class Harness {
     return c;
   }
 
-  async subscribe(resourceKey: string, connectionId: string, uri: string, extra: Partial<Subscription> = {}): Promise<void> {
+  async subscribe(
+    resourceKey: string,
+    connectionId: string,
+    uri: string,
+    extra: Partial<Subscription> = {},
+  ): Promise<void> {
     const now = this.clock.now();
-    await this.stores.subscriptions.upsert({ resourceKey, connectionId, uri, createdAt: now, updatedAt: now, ...extra });
+    await this.stores.subscriptions.upsert({
+      resourceKey,
+      connectionId,
+      uri,
+      createdAt: now,
+      updatedAt: now,
+      ...extra,
+    });
   }
 
   /** Puts a message on the queue (as a product or the webhook would). */

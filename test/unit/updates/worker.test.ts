@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import type { PushMessage } from '#core/updates/messages.js';
 import { contentHash } from '#core/unfurl/attributes.js';
+import type { PushMessage } from '#core/updates/messages.js';
 import { change, Harness, ok } from './harness.js';
 
 const URI = (n: number) => `https://tasks.example.com/tasks/${n}`;
@@ -26,7 +26,9 @@ describe('coalescing', () => {
     }
     await h.drain();
     expect(h.calls).toHaveLength(3);
-    expect(new Set(h.calls.map((c) => c.token))).toEqual(new Set(['notion-token-c0', 'notion-token-c1', 'notion-token-c2']));
+    expect(new Set(h.calls.map((c) => c.token))).toEqual(
+      new Set(['notion-token-c0', 'notion-token-c1', 'notion-token-c2']),
+    );
     expect(h.eventsNamed('window_opened')).toHaveLength(1);
     expect(h.eventsNamed('coalesced')).toHaveLength(99);
   });
@@ -75,7 +77,12 @@ describe('coalescing', () => {
   it('resolves a uri event through the rules, and dead-letters a uri no rule matches', async () => {
     const h = await setup(1);
     await h.publish({ type: 'change', id: 'u1', uri: URI(1), changed_at: '2026-01-15T12:00:00Z' });
-    await h.publish({ type: 'change', id: 'u2', uri: 'https://elsewhere.example.com/x', changed_at: '2026-01-15T12:00:00Z' });
+    await h.publish({
+      type: 'change',
+      id: 'u2',
+      uri: 'https://elsewhere.example.com/x',
+      changed_at: '2026-01-15T12:00:00Z',
+    });
     await h.drain();
     expect(h.calls).toHaveLength(1);
     expect(h.deadLetters.map((d) => d.reason)).toEqual(['unmatched_uri']);
@@ -150,7 +157,12 @@ describe('idempotency', () => {
     await h.connection('c0');
     const attributes = [
       { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'task:1 v3', section: 'title' } } },
-      { id: 'dev', name: 'Developer Name', type: 'inline', inline: { plain_text: { value: 'Test', section: 'secondary' } } },
+      {
+        id: 'dev',
+        name: 'Developer Name',
+        type: 'inline',
+        inline: { plain_text: { value: 'Test', section: 'secondary' } },
+      },
     ];
     await h.subscribe('task:1', 'c0', URI(1), { contentHash: contentHash(attributes) });
     await h.publish(change('task:1'));
@@ -165,10 +177,13 @@ describe('idempotency', () => {
   it('property: however events and redeliveries interleave, every subscription ends with the last state, pushed once per state', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ gapMs: fc.integer({ min: 0, max: 5_000 }), bump: fc.boolean(), redeliver: fc.boolean() }), {
-          minLength: 1,
-          maxLength: 25,
-        }),
+        fc.array(
+          fc.record({ gapMs: fc.integer({ min: 0, max: 5_000 }), bump: fc.boolean(), redeliver: fc.boolean() }),
+          {
+            minLength: 1,
+            maxLength: 25,
+          },
+        ),
         async (script) => {
           const h = await setup(2);
           for (const step of script) {
@@ -260,7 +275,13 @@ describe('rate limits', () => {
     h.answer = () => {
       if (!first) return ok;
       first = false;
-      return { kind: 'response', status: 429, code: 'rate_limited', rateLimitReason: 'public_api_request_rate_limit', retryAfterSeconds: 17 };
+      return {
+        kind: 'response',
+        status: 429,
+        code: 'rate_limited',
+        rateLimitReason: 'public_api_request_rate_limit',
+        retryAfterSeconds: 17,
+      };
     };
     await h.publish(change('task:1'));
     await h.drain();
@@ -280,12 +301,21 @@ describe('rate limits', () => {
     h.answer = (call) => {
       if (first && call.token === 'notion-token-a') {
         first = false;
-        return { kind: 'response', status: 429, code: 'rate_limited', rateLimitReason: 'public_api_space_request_rate_limit', retryAfterSeconds: 120 };
+        return {
+          kind: 'response',
+          status: 429,
+          code: 'rate_limited',
+          rateLimitReason: 'public_api_space_request_rate_limit',
+          retryAfterSeconds: 120,
+        };
       }
       return ok;
     };
     const t0 = h.clock.now();
-    await h.worker.processRecord(JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: t0 }), { messageId: 'x', receiveCount: 1 });
+    await h.worker.processRecord(JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: t0 }), {
+      messageId: 'x',
+      receiveCount: 1,
+    });
     h.stores.updateQueue.drain();
     expect(await h.stores.rateLimits.pausedUntil('notion:workspace:ws-shared', t0)).toBe(t0 + 120_000);
     await h.drain();
@@ -321,7 +351,8 @@ describe("Notion's answers", () => {
 
   it('404: that subscription is removed, others stay', async () => {
     const h = await setup(2);
-    h.answer = (call) => (call.token === 'notion-token-c0' ? { kind: 'response', status: 404, code: 'object_not_found' } : ok);
+    h.answer = (call) =>
+      call.token === 'notion-token-c0' ? { kind: 'response', status: 404, code: 'object_not_found' } : ok;
     await h.publish(change('task:1'));
     await h.drain();
     expect(await h.stores.subscriptions.get('task:1', 'c0', URI(1))).toBeUndefined();
@@ -331,7 +362,10 @@ describe("Notion's answers", () => {
   it.each([
     [{ kind: 'response', status: 400, code: 'validation_error', message: 'bad' }, 'push_rejected'],
     [{ kind: 'response', status: 403, code: 'restricted_resource' }, 'push_rejected'],
-    [{ kind: 'response', status: 429, code: 'rate_limited', rateLimitReason: 'public_api_request_blocked' }, 'push_blocked'],
+    [
+      { kind: 'response', status: 429, code: 'rate_limited', rateLimitReason: 'public_api_request_blocked' },
+      'push_blocked',
+    ],
   ] as const)('%j is recorded and not retried', async (answer, event) => {
     const h = await setup(1);
     h.answer = () => answer;
@@ -359,7 +393,7 @@ describe("Notion's answers", () => {
     expect(gaps[2]).toBeGreaterThan(gaps[0] as number);
     expect(h.deadLetters).toHaveLength(1);
     expect(h.deadLetters[0]?.reason).toBe('notion_unavailable');
-    expect((h.deadLetters[0]?.message as PushMessage).targets).toEqual([{ connectionId: 'c0', uri: URI(1) }]);
+    expect(h.deadLetters[0]?.message).toMatchObject({ type: 'push', targets: [{ connectionId: 'c0', uri: URI(1) }] });
   });
 
   it('a 5xx that clears up is delivered without a dead letter', async () => {
@@ -380,7 +414,9 @@ describe("Notion's answers", () => {
     await h.drain();
     const byToken = new Map(h.calls.map((c) => [c.token, c.update]));
     expect(byToken.get('notion-token-c0')?.operations[0]?.path).toEqual(['attributes']);
-    expect(byToken.get('notion-token-c1')?.operations).toEqual([{ path: ['error'], set: { status: 403, message: 'forbidden' } }]);
+    expect(byToken.get('notion-token-c1')?.operations).toEqual([
+      { path: ['error'], set: { status: 403, message: 'forbidden' } },
+    ]);
   });
 
   it('skips inactive connections without calling Notion', async () => {

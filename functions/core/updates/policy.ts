@@ -4,13 +4,13 @@
  * Notion grants each connection a fixed budget of N requests per 60 s window.
  * A token bucket of capacity C refilled at r per minute admits at most C + r
  * requests in any 60 s span, so C + r must stay below N. We run the bucket at
- * 96 % of N with a burst of 3 % (at least one, leaving one request of slack):
- * any 60 s span then holds at most 0.99 N requests, while a long fan-out still
- * uses 96 % of what Notion allows.
+ * 97 % of N with a burst of 3 % (at least one, leaving one request of slack):
+ * any 60 s span then holds at most N - 1 requests, while a long fan-out still
+ * uses 97 % of what Notion allows.
  */
 import type { BucketPolicy } from '#core/ports.js';
 
-export const SUSTAINED_SHARE = 0.96;
+export const SUSTAINED_SHARE = 0.97;
 export const BURST_SHARE = 0.03;
 
 export interface NotionBucket extends BucketPolicy {

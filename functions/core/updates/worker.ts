@@ -143,6 +143,11 @@ const describeError = (error: unknown): string =>
 interface BatchState {
   /** Who holds the push leases taken for this message: `<messageId>#<receiveCount>`. */
   readonly owner: { readonly messageId: string; readonly receiveCount: number };
+  /**
+   * Take the connection's token before rendering: for deferred work, which is
+   * mostly waiting for the bucket, so a denied take costs no render.
+   */
+  readonly tokenFirst: boolean;
   readonly connections: Map<string, Promise<Connection | undefined>>;
   /** Connections (and workspaces) known to be unable to push before the given time. */
   readonly blockedUntil: Map<string, number>;
@@ -311,6 +316,22 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
       return;
     }
 
+    // Deferred work takes its token first (it is mostly waiting for the bucket); fresh work renders
+    // first, so that an unchanged preview spends no token.
+    let tokenTaken = false;
+    const takeToken = async (at: number): Promise<boolean> => {
+      const taken = await deps.rateLimits.take(connectionBucketKey(connectionId), bucket, at);
+      if (taken.allowed) return true;
+      state.blockedUntil.set(connectionId, at + taken.retryAfterMs);
+      defer(state, target, taken.retryAfterMs);
+      record('push_throttled', { connectionId, retryAfterMs: taken.retryAfterMs });
+      return false;
+    };
+    if (state.tokenFirst) {
+      if (!(await takeToken(now))) return;
+      tokenTaken = true;
+    }
+
     let rendered: Rendered;
     try {
       rendered = await deps.renderer.render({ connection, subscription });
@@ -335,12 +356,8 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
       record('push_busy', { resource, connectionId });
       return;
     }
-    const taken = await deps.rateLimits.take(connectionBucketKey(connectionId), bucket, now);
-    if (!taken.allowed) {
+    if (!tokenTaken && !(await takeToken(now))) {
       await release(lease, now);
-      state.blockedUntil.set(connectionId, now + taken.retryAfterMs);
-      defer(state, target, taken.retryAfterMs);
-      record('push_throttled', { connectionId, retryAfterMs: taken.retryAfterMs });
       return;
     }
 
@@ -425,9 +442,11 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
     window: string,
     items: ReadonlyArray<{ readonly target: PushTarget; readonly subscription?: Subscription }>,
     info: RecordInfo,
+    options: { readonly tokenFirst: boolean },
   ): Promise<void> => {
     const state: BatchState = {
       owner: { messageId: info.messageId, receiveCount: info.receiveCount },
+      tokenFirst: options.tokenFirst,
       connections: new Map(),
       blockedUntil: new Map(),
       deferred: new Map(),
@@ -493,6 +512,7 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
         subscription,
       })),
       info,
+      { tokenFirst: false },
     );
   };
 
@@ -524,6 +544,7 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
             message.window,
             message.targets.map((target) => ({ target })),
             info,
+            { tokenFirst: true },
           );
           return 'processed';
       }

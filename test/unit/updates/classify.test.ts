@@ -81,11 +81,12 @@ describe("classification of Notion's answers (Part A)", () => {
 });
 
 describe('bucket policy', () => {
-  it('180/min: burst 5, 172/min sustained', () => {
+  it('180/min: burst 5, 174/min sustained; 600/min: burst 17, 582/min sustained', () => {
     const p = notionBucketPolicy(180);
     expect(p.capacity).toBe(5);
-    expect(p.sustainedPerMinute).toBe(172);
-    expect((p.capacity * 60_000) / p.periodMs).toBeCloseTo(172, 6);
+    expect(p.sustainedPerMinute).toBe(174);
+    expect((p.capacity * 60_000) / p.periodMs).toBeCloseTo(174, 6);
+    expect(notionBucketPolicy(600)).toMatchObject({ capacity: 17, sustainedPerMinute: 582 });
   });
 
   it('property: burst + sustained never exceeds the limit; at least 95 % is used from 60/min up', () => {

@@ -269,6 +269,22 @@ describe('rate limits', () => {
     expect(h.calls.every((c) => c.token === 'notion-token-c0')).toBe(true);
   });
 
+  it('1,000 subscribers of one connection: within 1.05 × the rate-limit floor of simulated time, renders ≈ pushes', async () => {
+    const h = new Harness({ settings: { ratePerMinute: 180 } });
+    h.product.set('task:1', 1);
+    await h.connection('c0');
+    for (let i = 0; i < 1_000; i++) await h.subscribe('task:1', 'c0', `${URI(1)}?v=${i}`);
+    await h.publish(change('task:1'));
+    await h.step();
+    const start = h.clock.now();
+    await h.drain();
+    expect(h.calls).toHaveLength(1_000);
+    const last = Math.max(...h.calls.map((c) => c.at));
+    expect(last - start).toBeLessThanOrEqual(1.05 * (1_000 / 180) * 60_000);
+    // Deferred work takes its token before rendering, so waiting costs no renders.
+    expect(h.renders).toBeLessThan(1_000 * 1.25);
+  });
+
   it('a 429 is retried after Retry-After through a delayed message, never earlier', async () => {
     const h = await setup(1);
     let first = true;

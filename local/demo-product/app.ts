@@ -355,7 +355,7 @@ export class DemoProduct {
         const label =
           r.outcome === 'found' ? escapeHtml(t.title) : r.outcome === 'gone' ? '<i>archived</i>' : '<i>private</i>';
         const status = r.outcome === 'found' ? escapeHtml(STATUSES[t.status].name) : '';
-        return `<tr><td><a href="${this.basePath}/tasks/${t.id}">#${t.id}</a></td><td>${label}</td><td>${status}</td></tr>`;
+        return `<tr><td><a href="${this.basePath}/tasks/${t.id}">#${t.id}</a></td><td>${label}</td><td>${status}</td><td><code>${escapeHtml(`${this.base}/tasks/${t.id}`)}</code></td></tr>`;
       })
       .join('');
     send(
@@ -366,7 +366,7 @@ export class DemoProduct {
         'Tasks',
         `${this.userSwitcher(subject)}<h1>Demo Tasks</h1>
 <p>Paste a task link into the Notion playground to see its preview. Edit a task to see the preview update.</p>
-<table><tr><th>Id</th><th>Title</th><th>Status</th></tr>${rows}</table>
+<table><tr><th>Id</th><th>Title</th><th>Status</th><th>Link to paste</th></tr>${rows}</table>
 <h2>Outage</h2><p>The task API is <b>${this.outage}</b>. While it is down or slow, previews show their last snapshot and its age.</p>
 <form method="post" action="${this.basePath}/outage">${(['up', 'down', 'slow'] as const).map((m) => `<button name="mode" value="${m}">${m}</button> `).join('')}</form>`,
       ),

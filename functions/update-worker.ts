@@ -9,6 +9,7 @@
  * identical for SQS, and the function's Errors metric stays reserved for crashes.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { authStateStore, connectionStore, rateLimitStore, subscriptionStore } from '#adapters/dynamo/factory.js';
@@ -22,7 +23,7 @@ import { UPDATE_QUEUE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
-import { logger } from '#shared/observability.js';
+import { logger, metrics } from '#shared/observability.js';
 
 const WARN_EVENTS = new Set([
   'dead_lettered',
@@ -31,6 +32,26 @@ const WARN_EVENTS = new Set([
   'connection_disconnected',
   'push_rate_limited',
 ]);
+
+/** Worker events counted as CloudWatch metrics (EMF), e.g. `Pushed`, `PushThrottled`, `DeadLettered`. */
+const METRIC_EVENTS: Readonly<Record<string, string>> = {
+  pushed: 'Pushed',
+  push_unchanged: 'PushUnchanged',
+  push_throttled: 'PushThrottled',
+  push_rate_limited: 'NotionRateLimited',
+  push_rejected: 'PushRejected',
+  push_blocked: 'PushBlocked',
+  push_retry_scheduled: 'PushRetryScheduled',
+  subscription_dropped: 'SubscriptionDropped',
+  connection_disconnected: 'ConnectionDisconnected',
+  dead_lettered: 'DeadLettered',
+  coalesced: 'EventCoalesced',
+  window_opened: 'WindowOpened',
+};
+
+/** Metrics are emitted inside Lambda (and `sam local`) only: locally the structured logs say the same. */
+const metricsEnabled = (): boolean => Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME);
+let metricsPending = false;
 
 /** The worker wired to DynamoDB, SQS, the token cipher, Notion and the configured source adapter. */
 export const workerFromConfig = (
@@ -65,8 +86,15 @@ export const workerFromConfig = (
     }),
     resolveUri: resourceOfUri(integration),
     events: {
-      record: (event, data) =>
-        WARN_EVENTS.has(event) ? logger.warn(event, { ...data }) : logger.debug(event, { ...data }),
+      record: (event, data) => {
+        if (WARN_EVENTS.has(event)) logger.warn(event, { ...data });
+        else logger.debug(event, { ...data });
+        const metric = METRIC_EVENTS[event];
+        if (metric && metricsEnabled()) {
+          metrics.addMetric(metric, MetricUnit.Count, 1);
+          metricsPending = true;
+        }
+      },
     },
     ...overrides,
     settings: {
@@ -92,7 +120,14 @@ export const createWorkerHandler = (workerFor: () => UpdateWorker) => {
         remainingMs: () => context.getRemainingTimeInMillis(),
       });
     };
-    return processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+    try {
+      return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+    } finally {
+      if (metricsPending) {
+        metricsPending = false;
+        metrics.publishStoredMetrics();
+      }
+    }
   };
 };
 

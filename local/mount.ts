@@ -18,6 +18,11 @@ export interface LocalMount {
   readonly prefix: string;
   /** Serves a request whose path starts with `prefix` (the URL is not rewritten). */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /**
+   * Optional: false means the path is not this mount's, so the request falls
+   * through to the server's 404 JSON answer (used by the catch-all mount).
+   */
+  owns?(path: string): boolean;
   /** Lines for the start-up banner. */
   readonly urls?: ReadonlyArray<{ readonly label: string; readonly path: string }>;
   /** True once the part is up (GET /healthz is 200 only when every part says so). */

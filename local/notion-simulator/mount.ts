@@ -82,6 +82,7 @@ export const createPlaygroundMount: MountFactory = async (context) => {
     name: 'notion-playground',
     prefix: '',
     handle: (req, res) => simulator.handlePlayground(req, res),
+    owns: (path) => simulator.ownsPlaygroundPath(path),
     urls: [{ label: 'Playground (Notion simulator)', path: '/' }],
     health: async () => true,
     close: () => release(context),

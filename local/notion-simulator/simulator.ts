@@ -328,6 +328,11 @@ export class NotionSimulator {
   // HTTP: the playground at /
   // -------------------------------------------------------------------------
 
+  /** Whether a path belongs to the playground (its pages, assets and /playground/ API). */
+  ownsPlaygroundPath(path: string): boolean {
+    return path in STATIC || path.startsWith('/playground/');
+  }
+
   async handlePlayground(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', this.baseUrl);

@@ -66,6 +66,19 @@ describe('local system', () => {
     expect(Object.values(body.parts).every((p) => p === 'up')).toBe(true);
   });
 
+  it('an unknown path is 404 JSON, even with the playground mounted at /', async () => {
+    for (const path of ['/nope', '/oauth/nope', '/unfurl/extra']) {
+      const res = await fetch(`${system().baseUrl}${path}`, { method: 'POST', body: '{}' });
+      expect(res.status).toBe(404);
+      expect(res.headers.get('content-type')).toMatch(/application\/json/);
+      const body = (await res.json()) as { error: { status: number } };
+      expect(body.error.status).toBe(404);
+    }
+    const playground = await fetch(`${system().baseUrl}/`);
+    expect(playground.status).toBe(200);
+    expect(playground.headers.get('content-type')).toMatch(/text\/html/);
+  });
+
   it('a known path with the wrong method is 405 JSON with Allow', async () => {
     const res = await fetch(`${system().baseUrl}/unfurl`, { method: 'PUT' });
     await expectJsonError(res, 405);

@@ -1,6 +1,7 @@
 /**
- * The whole local system (startLocalSystem): an edit in the demo product is
- * published through the signed POST /changes of the local server, the local
+ * The whole local system (startLocalSystem): an edit made with the demo
+ * product's form is published by its edit hook through the signed POST /changes
+ * of the local server, the local
  * worker loop runs functions/update-worker.ts as deployed, and the Notion
  * simulator mounted at /notion receives the PATCH.
  */
@@ -12,7 +13,6 @@ import type { DemoProduct } from '#local/demo-product/app.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { type LocalSystem, startLocalSystem } from '#local/system.js';
 import { type Config, parseConfig } from '#shared/config.js';
-import { demoChangeListener } from '../../../functions/publish/demo-hook.js';
 
 let system: LocalSystem;
 let config: Config;
@@ -82,11 +82,15 @@ describe('update pipeline in the local system', () => {
       updatedAt: now,
     });
 
-    const stop = demo.product.onTaskChange(demoChangeListener({ baseUrl: system.baseUrl, env: system.env }));
-    try {
-      for (const title of ['First', 'Second', 'Third and final']) await demo.product.editTask('2', 'u-bob', { title });
-    } finally {
-      stop();
+    // Edits through the demo product's own form; its mount publishes each one to POST /changes.
+    for (const title of ['First', 'Second', 'Third and final']) {
+      const edit = await fetch(`${system.baseUrl}/demo/tasks/2`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'demo_user=u-bob' },
+        body: new URLSearchParams({ title }).toString(),
+        redirect: 'manual',
+      });
+      expect(edit.status).toBe(303);
     }
     const deadline = Date.now() + 15_000;
     while (!JSON.stringify(simulator.lastPayload(uri) ?? '').includes('Third and final') && Date.now() < deadline)

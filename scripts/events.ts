@@ -1,0 +1,236 @@
+/**
+ * Generates the sample Lambda events in `events/` (one per route and case, and
+ * an SQS batch for the worker) from the same factories the handler tests use,
+ * for `sam local invoke -e events/<file>.json` and for the test that runs every
+ * sample through its handler.
+ *
+ *   npm run events                      # writes events/*.json for http://127.0.0.1:3000
+ *   npm run events -- --base-url https://previews.example.com
+ *
+ * The change webhook event is signed with the local default secret
+ * (`CHANGES_WEBHOOK_SECRET` of local/defaults.ts) at generation time; Standard
+ * Webhooks signatures go stale after 5 minutes, so generate again right before
+ * invoking it.
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
+import { signWebhook } from '#core/changes/verify.js';
+import { ENV } from '#lib/env-names.js';
+import { type HttpHandlerName, WORKER_HANDLER } from '#lib/routes.js';
+import { DEFAULT_PORT, LOCAL_HOST, localDefaults } from '#local/defaults.js';
+import { httpEvent, sqsEvent, sqsRecord } from '#test/helpers/factories.js';
+
+export const EVENTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'events');
+
+export interface SampleEvent {
+  /** File name in events/ (without `.json`). */
+  readonly name: string;
+  readonly handler: HttpHandlerName | typeof WORKER_HANDLER;
+  readonly description: string;
+  readonly event: APIGatewayProxyEventV2 | SQSEvent;
+}
+
+export interface SampleOptions {
+  /** Base URL the service is reached at (PUBLIC_BASE_URL). */
+  readonly baseUrl?: string;
+  /** Signing time of the change webhook, epoch ms. */
+  readonly now?: number;
+  /** Settings the samples are built for; the local defaults unless given. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+const setting = (env: Readonly<Record<string, string>>, name: string): string => {
+  const value = env[name];
+  if (value === undefined) throw new Error(`no value for ${name}`);
+  return value;
+};
+
+/** Every sample event, built for the given base URL and settings. */
+export const sampleEvents = (options: SampleOptions = {}): SampleEvent[] => {
+  const baseUrl = (options.baseUrl ?? `http://${LOCAL_HOST}:${DEFAULT_PORT}`).replace(/\/+$/, '');
+  const env = { ...localDefaults(DEFAULT_PORT), [ENV.PUBLIC_BASE_URL]: baseUrl, ...options.env };
+  const now = options.now ?? Date.now();
+  const clientId = setting(env, ENV.OAUTH_CLIENT_ID);
+  const clientSecret = setting(env, ENV.OAUTH_CLIENT_SECRET);
+  const redirectUri = setting(env, ENV.NOTION_REDIRECT_URIS).split(',')[0]!.trim();
+  const taskUri = `${baseUrl}/demo/tasks/1`;
+  const domainName = new URL(baseUrl).host;
+  const notion = { 'user-agent': 'Notion-Link-Preview/1.0' };
+  const browser = {
+    'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+    accept: 'text/html,application/xhtml+xml',
+  };
+  const basic = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
+  // A well-formed bearer token that no connection holds: the callbacks answer 401 to it.
+  const unknownBearer = 'Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1bmtub3duIn0.c2lnbmF0dXJlLW9mLWFuLXVua25vd24tdG9rZW4';
+
+  const changeBody = JSON.stringify({ resource: 'task:1', changed_at: '2026-01-15T12:00:00Z', fields: ['status'] });
+  const webhookId = `msg_sample_${Math.floor(now / 1000)}`;
+  const signed = signWebhook(setting(env, ENV.CHANGES_WEBHOOK_SECRET), webhookId, changeBody, now);
+
+  const http = (input: Parameters<typeof httpEvent>[0]) => httpEvent({ domainName, ...input });
+
+  return [
+    {
+      name: 'oauth-authorize',
+      handler: 'oauth-authorize',
+      description: 'GET /oauth/authorize from Notion: starts the upstream login (302 to the OIDC provider)',
+      event: http({
+        method: 'GET',
+        path: '/oauth/authorize',
+        headers: browser,
+        query: {
+          response_type: 'code',
+          client_id: clientId,
+          redirect_uri: redirectUri,
+          state: 'notion-state-sample',
+          code: 'notion-code-sample',
+          scope: 'unfurl',
+        },
+      }),
+    },
+    {
+      name: 'oauth-callback',
+      handler: 'oauth-authorize',
+      description: 'GET /oauth/callback from the OIDC provider, with a pending-authorization cookie',
+      event: http({
+        method: 'GET',
+        path: '/oauth/callback',
+        headers: browser,
+        cookies: ['nlp_oauth_pending=pending-sample'],
+        query: { code: 'upstream-code-sample', state: 'upstream-state-sample' },
+      }),
+    },
+    {
+      name: 'oauth-consent',
+      handler: 'oauth-authorize',
+      description: 'POST /oauth/consent: the consent form, "allow"',
+      event: http({
+        method: 'POST',
+        path: '/oauth/consent',
+        headers: browser,
+        cookies: ['nlp_oauth_pending=pending-sample'],
+        form: { pending: 'pending-sample', csrf: 'csrf-sample', decision: 'allow' },
+      }),
+    },
+    {
+      name: 'oauth-token-authorization-code',
+      handler: 'oauth-token',
+      description: 'POST /oauth/token, grant_type=authorization_code, client_secret_basic',
+      event: http({
+        method: 'POST',
+        path: '/oauth/token',
+        headers: { ...notion, authorization: basic, accept: 'application/json' },
+        form: { grant_type: 'authorization_code', code: 'code-sample', redirect_uri: redirectUri },
+      }),
+    },
+    {
+      name: 'oauth-token-refresh-token',
+      handler: 'oauth-token',
+      description: 'POST /oauth/token, grant_type=refresh_token, client_secret_post',
+      event: http({
+        method: 'POST',
+        path: '/oauth/token',
+        headers: { ...notion, accept: 'application/json' },
+        form: {
+          grant_type: 'refresh_token',
+          refresh_token: 'refresh-token-sample',
+          client_id: clientId,
+          client_secret: clientSecret,
+        },
+      }),
+    },
+    {
+      name: 'unfurl',
+      handler: 'unfurl',
+      description: "POST /unfurl: Notion asks for a link's preview",
+      event: http({
+        method: 'POST',
+        path: '/unfurl',
+        headers: { ...notion, authorization: unknownBearer },
+        body: { uri: taskUri },
+      }),
+    },
+    {
+      name: 'unfurl-delete',
+      handler: 'unfurl-delete',
+      description: 'DELETE /unfurl: a preview was removed from a page',
+      event: http({
+        method: 'DELETE',
+        path: '/unfurl',
+        routeKey: 'DELETE /unfurl',
+        headers: { ...notion, authorization: unknownBearer },
+        body: { uri: taskUri },
+      }),
+    },
+    {
+      name: 'deleted-token',
+      handler: 'unfurl-delete',
+      description: 'DELETE /deleted-token: the user disconnected the integration in Notion',
+      event: http({
+        method: 'DELETE',
+        path: '/deleted-token',
+        headers: { ...notion, authorization: unknownBearer },
+        body: { access_token: 'access-token-sample', refresh_token: 'refresh-token-sample' },
+      }),
+    },
+    {
+      name: 'changes',
+      handler: 'changes',
+      description: 'POST /changes: a change event signed with the local default webhook secret',
+      event: http({
+        method: 'POST',
+        path: '/changes',
+        headers: { 'content-type': 'application/json', 'user-agent': 'demo-product/1.0', ...signed },
+        body: changeBody,
+      }),
+    },
+    {
+      name: 'metadata',
+      handler: 'metadata',
+      description: 'GET /.well-known/oauth-authorization-server',
+      event: http({ method: 'GET', path: '/.well-known/oauth-authorization-server', headers: { accept: 'application/json' } }),
+    },
+    {
+      name: 'update-worker',
+      handler: WORKER_HANDLER,
+      description: 'SQS batch for the update worker: one change event',
+      event: sqsEvent([
+        sqsRecord({
+          type: 'change',
+          id: 'evt-sample-1',
+          resource: 'task:1',
+          changed_at: '2026-01-15T12:00:00Z',
+          fields: ['status'],
+        }),
+      ]),
+    },
+  ];
+};
+
+/** Writes the samples into `dir` (replacing its JSON files) and returns the file names. */
+export const writeSampleEvents = (samples: readonly SampleEvent[], dir = EVENTS_DIR): string[] => {
+  mkdirSync(dir, { recursive: true });
+  for (const file of readdirSync(dir)) if (file.endsWith('.json') && file !== 'env.json') rmSync(path.join(dir, file));
+  const files: string[] = [];
+  for (const sample of samples) {
+    const file = `${sample.name}.json`;
+    writeFileSync(path.join(dir, file), `${JSON.stringify(sample.event, null, 2)}\n`);
+    files.push(file);
+  }
+  return files;
+};
+
+const main = (argv: readonly string[]): void => {
+  const at = argv.indexOf('--base-url');
+  const baseUrl = at >= 0 ? argv[at + 1] : undefined;
+  const samples = sampleEvents(baseUrl ? { baseUrl } : {});
+  const files = writeSampleEvents(samples);
+  for (const [i, sample] of samples.entries()) {
+    process.stdout.write(`events/${files[i]}  ${sample.handler}  ${sample.description}\n`);
+  }
+};
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv.slice(2));

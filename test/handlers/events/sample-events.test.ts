@@ -1,0 +1,138 @@
+/**
+ * Every sample event in events/ (what `sam local invoke -e` feeds a function)
+ * runs through the exported `handler` of its function against the local system
+ * (embedded DynamoDB and SQS, the local OpenID Connect provider), and gets the
+ * answer a real request of that shape gets: never a 5xx.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { useLocalSystem } from '#test/helpers/system.js';
+import { lambdaContext } from '#test/helpers/factories.js';
+import { EVENTS_DIR, type SampleEvent, sampleEvents } from '../../../scripts/events.js';
+
+type HttpResult = { statusCode: number; headers?: Record<string, string>; body?: string; cookies?: string[] };
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+const handlers: Record<SampleEvent['handler'], () => Promise<{ handler: Handler }>> = {
+  'oauth-authorize': () => import('../../../functions/oauth-authorize.js') as Promise<{ handler: Handler }>,
+  'oauth-token': () => import('../../../functions/oauth-token.js') as Promise<{ handler: Handler }>,
+  unfurl: () => import('../../../functions/unfurl.js') as Promise<{ handler: Handler }>,
+  'unfurl-delete': () => import('../../../functions/unfurl-delete.js') as Promise<{ handler: Handler }>,
+  changes: () => import('../../../functions/changes.js') as Promise<{ handler: Handler }>,
+  metadata: () => import('../../../functions/metadata.js') as Promise<{ handler: Handler }>,
+  'update-worker': () => import('../../../functions/update-worker.js') as Promise<{ handler: Handler }>,
+};
+
+const readEvent = (name: string): unknown => JSON.parse(readFileSync(path.join(EVENTS_DIR, `${name}.json`), 'utf8'));
+const committedChanges = readEvent('changes') as APIGatewayProxyEventV2;
+const committedAt = Number(committedChanges.headers['webhook-timestamp']) * 1000;
+
+describe('events/ (sam local sample events)', () => {
+  it('holds exactly what `npm run events` generates: one file per route and case, and the worker batch', () => {
+    const samples = sampleEvents({ now: committedAt });
+    const files = readdirSync(EVENTS_DIR).filter((f) => f.endsWith('.json') && f !== 'env.json');
+    expect(files.sort()).toEqual(samples.map((s) => `${s.name}.json`).sort());
+    for (const sample of samples) expect(readEvent(sample.name)).toEqual(JSON.parse(JSON.stringify(sample.event)));
+    const routeKeys = samples.flatMap((s) => ('routeKey' in s.event ? [s.event.routeKey] : []));
+    expect(new Set(routeKeys)).toEqual(
+      new Set([
+        'GET /oauth/authorize',
+        'GET /oauth/callback',
+        'POST /oauth/consent',
+        'POST /oauth/token',
+        'POST /unfurl',
+        'DELETE /unfurl',
+        'DELETE /deleted-token',
+        'POST /changes',
+        'GET /.well-known/oauth-authorization-server',
+      ]),
+    );
+  });
+
+  describe('each sample through its handler', () => {
+    const system = useLocalSystem({ workerLoop: false });
+    const run = async (name: string, now = Date.now()): Promise<unknown> => {
+      const { baseUrl, env } = system();
+      const sample = sampleEvents({ baseUrl, env, now }).find((s) => s.name === name);
+      if (!sample) throw new Error(`no sample ${name}`);
+      // The committed file is the same event for the default port.
+      const host = new URL(baseUrl).host;
+      const committed = JSON.stringify(sampleEvents({ now }).find((s) => s.name === name)!.event);
+      const moved = committed.replaceAll('127.0.0.1:3000', host).replaceAll('127.0.0.1%3A3000', encodeURIComponent(host));
+      expect(JSON.parse(moved)).toEqual(JSON.parse(JSON.stringify(sample.event)));
+      const { handler } = await handlers[sample.handler]();
+      return handler(JSON.parse(JSON.stringify(sample.event)), lambdaContext());
+    };
+    const http = async (name: string, now?: number) => (await run(name, now)) as HttpResult;
+    const body = (r: HttpResult) => JSON.parse(r.body ?? 'null') as Record<string, any>;
+
+    it('oauth-authorize: 302 to the upstream login with a pending-authorization cookie', async () => {
+      const r = await http('oauth-authorize');
+      expect(r.statusCode).toBe(302);
+      expect(r.headers?.location?.startsWith(`${system().env.OIDC_ISSUER}/`)).toBe(true);
+      expect(r.cookies?.some((c) => c.startsWith('nlp_oauth_pending='))).toBe(true);
+    });
+
+    it('oauth-callback: 400 page, the pending authorization is unknown', async () => {
+      const r = await http('oauth-callback');
+      expect(r.statusCode).toBe(400);
+    });
+
+    it('oauth-consent: 400 page, the pending authorization is unknown', async () => {
+      const r = await http('oauth-consent');
+      expect(r.statusCode).toBe(400);
+    });
+
+    it('oauth-token (authorization_code): client authenticated, 400 invalid_grant for an unknown code', async () => {
+      const r = await http('oauth-token-authorization-code');
+      expect(r.statusCode).toBe(400);
+      expect(body(r).error).toBe('invalid_grant');
+      expect(r.headers?.['cache-control']).toBe('no-store');
+    });
+
+    it('oauth-token (refresh_token): client authenticated, 400 invalid_grant for an unknown refresh token', async () => {
+      const r = await http('oauth-token-refresh-token');
+      expect(r.statusCode).toBe(400);
+      expect(body(r).error).toBe('invalid_grant');
+    });
+
+    it('unfurl: 401 invalid_token for a token no connection holds', async () => {
+      const r = await http('unfurl');
+      expect(r.statusCode).toBe(401);
+      expect(r.headers?.['www-authenticate']).toContain('invalid_token');
+    });
+
+    it('unfurl-delete: 401 invalid_token for a token no connection holds', async () => {
+      const r = await http('unfurl-delete');
+      expect(r.statusCode).toBe(401);
+    });
+
+    it('deleted-token: 200, whatever the tokens', async () => {
+      const r = await http('deleted-token');
+      expect(r.statusCode).toBe(200);
+    });
+
+    it('changes: 202 queued when signed just now with the local default secret; 401 once the signature is stale', async () => {
+      const fresh = await http('changes');
+      expect(fresh.statusCode).toBe(202);
+      expect(body(fresh).status).toBe('queued');
+      const stale = await http('changes', Date.now() - 10 * 60_000);
+      expect(stale.statusCode).toBe(401);
+    });
+
+    it('metadata: 200 RFC 8414 document naming this base URL', async () => {
+      const r = await http('metadata');
+      expect(r.statusCode).toBe(200);
+      expect(body(r).issuer).toBe(system().baseUrl);
+      expect(body(r).token_endpoint).toBe(`${system().baseUrl}/oauth/token`);
+    });
+
+    it('update-worker: the SQS batch is processed with no failed record', async () => {
+      const r = (await run('update-worker')) as { batchItemFailures: unknown[] };
+      expect(r).toEqual({ batchItemFailures: [] });
+    });
+  });
+});
+

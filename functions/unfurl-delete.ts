@@ -24,6 +24,28 @@ const stringField = (body: unknown, name: string): string | undefined => {
   return typeof v === 'string' && v !== '' ? v : undefined;
 };
 
+/** Fields of the deleted-token callback whose values are logged as they are (its shape is undocumented). */
+const PLAIN_FIELDS = new Set(['uri', 'type', 'event', 'reason', 'workspace_id', 'bot_id', 'user_id']);
+
+/**
+ * What arrived, for the log: field names that look like names, and for other
+ * values only their kind and length. A JSON body sent as a form turns into a
+ * field whose *name* (and value) is raw JSON text, tokens included, which no
+ * key-based redaction would catch.
+ */
+const loggable = (fields: unknown): unknown => {
+  if (fields === null || typeof fields !== 'object') return typeof fields;
+  if (Array.isArray(fields)) return `array of ${fields.length}`;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields as Record<string, unknown>)) {
+    const readable = /^[\w.-]{1,64}$/.test(k);
+    const name = readable ? k : `[a field name of ${k.length} characters]`;
+    if (readable && PLAIN_FIELDS.has(k) && (typeof v !== 'string' || v.length <= 2048)) out[name] = v;
+    else out[name] = typeof v === 'string' ? `string(${v.length})` : Array.isArray(v) ? 'array' : typeof v;
+  }
+  return out;
+};
+
 const deleteUnfurl = async (request: HttpRequest, deps: DeleteDependencies) => {
   const connection = await authenticateBearer(request.headers.authorization, deps);
   const uri = uriSchema.safeParse(stringField(request.body, 'uri') ?? request.query.uri);
@@ -41,8 +63,8 @@ const deletedToken = async (request: HttpRequest, deps: DeleteDependencies) => {
     bodyKind: request.bodyKind,
     bearer: request.headers.authorization !== undefined,
     // Secret-named fields and token-looking strings are redacted by the logger.
-    body: body === null || typeof body !== 'object' ? typeof body : body,
-    query: request.query,
+    body: loggable(body),
+    query: loggable(request.query),
   });
   const report = await revokeByTokens(deps, {
     bearer: parseBearer(request.headers.authorization),

@@ -1,0 +1,285 @@
+/**
+ * A complete set of the service's HTTP handlers on in-memory stores, with real
+ * middy stacks, real token signing and real encryption, plus the secrets a
+ * leak check must never find in a response or a log line.
+ *
+ * `createWorld()` runs one genuine OAuth round trip (authorize → upstream
+ * login → consent → code exchange) so that the fuzzers start from real codes,
+ * access tokens and refresh tokens rather than from made-up strings.
+ */
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import {
+  MemoryAuthStateStore,
+  MemoryConnectionStore,
+  MemorySubscriptionStore,
+  MemoryUpdateQueue,
+} from '#adapters/memory/index.js';
+import { signWebhook } from '#core/changes/verify.js';
+import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
+import { noCredentials } from '#core/sources/credentials.js';
+import type { ResolveOutcome, SourceAdapter } from '#core/sources/source-adapter.js';
+import { attr } from '#core/unfurl/attributes.js';
+import { demoRules } from '#core/unfurl/rules.js';
+import { resetConfig } from '#shared/config.js';
+import { httpEvent } from '#test/helpers/factories.js';
+import {
+  CLIENT_ID,
+  CLIENT_SECRET,
+  FakeClock,
+  FakeNotion,
+  FakeUpstream,
+  ISSUER,
+  NOTION_REDIRECT,
+  realRandom,
+  testCipher,
+  tokenSettings,
+} from '#test/unit/oauth/fakes.js';
+import { createChangesHandler } from '../../functions/changes.js';
+import { handler as metadataHandler } from '../../functions/metadata.js';
+import { createAuthorizeHandler, PENDING_COOKIE } from '../../functions/oauth-authorize.js';
+import { createTokenHandler } from '../../functions/oauth-token.js';
+import { createUnfurlHandler } from '../../functions/unfurl.js';
+import { createUnfurlDeleteHandler } from '../../functions/unfurl-delete.js';
+
+export { CLIENT_ID, CLIENT_SECRET, ISSUER, NOTION_REDIRECT };
+
+export const SIGNING_KEY = 'fuzz-signing-secret-0123456789abcdef-fuzz';
+export const WEBHOOK_SECRET = `whsec_${Buffer.from('fuzz-webhook-secret-0123456789ab').toString('base64')}`;
+export const PRODUCT_BASE = 'http://127.0.0.1:3000';
+export const TASK_URI = `${PRODUCT_BASE}/demo/tasks/1`;
+
+export type Result = {
+  statusCode: number;
+  headers?: Record<string, unknown>;
+  body?: string;
+  cookies?: string[];
+};
+export type Invoke = (event: APIGatewayProxyEventV2) => Promise<Result>;
+
+const context = {} as Context;
+
+/** A source that always has an answer (the fuzzers probe the service, not a product). */
+class FixedSource implements SourceAdapter {
+  readonly name = 'fixed';
+  async resolve(): Promise<ResolveOutcome> {
+    return {
+      outcome: 'found',
+      model: { title: 'Task', attributes: [attr.enum('status', 'Status', 'Open', { r: 1, g: 2, b: 3 })] },
+    };
+  }
+}
+
+export interface World {
+  readonly clock: FakeClock;
+  /** Every route's handler, keyed by route key (`POST /unfurl`). */
+  readonly invoke: Readonly<Record<string, Invoke>>;
+  /** Secrets and tokens known so far: configured secrets, and every code and token minted. */
+  readonly secrets: Set<string>;
+  /** Real credentials minted by the round trip. */
+  readonly minted: {
+    readonly accessToken: string;
+    readonly refreshToken: string;
+    readonly code: string;
+    readonly pendingCookie: string;
+    readonly csrf: string;
+    readonly pendingId: string;
+  };
+  /** Signs a body for POST /changes with the configured secret. */
+  sign(body: string, id: string): Record<string, string>;
+  /** Records the tokens a response legitimately carried, so later checks look for them too. */
+  learn(result: Result): void;
+}
+
+const hidden = (html: string, name: string): string =>
+  (new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? '').replace(/&#(\d+);/g, (_m, n: string) =>
+    String.fromCharCode(Number(n)),
+  );
+
+export const createWorld = async (): Promise<World> => {
+  process.env.PUBLIC_BASE_URL = ISSUER;
+  resetConfig();
+  const clock = new FakeClock(Date.now());
+  const authState = new MemoryAuthStateStore();
+  const connections = new MemoryConnectionStore();
+  const subscriptions = new MemorySubscriptionStore();
+  const notion = new FakeNotion();
+  const tokens = tokenSettings(SIGNING_KEY);
+  const authorizeDeps: AuthorizeDependencies = {
+    authState,
+    connections,
+    cipher: testCipher(),
+    notion,
+    upstream: new FakeUpstream(),
+    clock,
+    random: realRandom,
+    settings: { issuer: ISSUER, clientId: CLIENT_ID, extraRedirectUris: [], productName: 'Acme' },
+  };
+  const authorize = createAuthorizeHandler(() => authorizeDeps);
+  const token = createTokenHandler(() => ({
+    authState,
+    connections,
+    clock,
+    random: realRandom,
+    tokens,
+    client: async () => ({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
+  }));
+  const unfurl = createUnfurlHandler(() => ({
+    integration: demoRules(PRODUCT_BASE),
+    adapter: new FixedSource(),
+    connections,
+    subscriptions,
+    tokens,
+    clock,
+    devName: 'Demo Tasks',
+    deadlineMs: 100,
+    credentialsFor: () => noCredentials,
+  }));
+  const unfurlDelete = createUnfurlDeleteHandler(() => ({ connections, subscriptions, tokens, clock }));
+  const changes = createChangesHandler(() => ({
+    clock,
+    secret: async () => WEBHOOK_SECRET,
+    markers: authState,
+    queue: new MemoryUpdateQueue(),
+    uriIsPreviewed: (uri) => uri.startsWith(`${PRODUCT_BASE}/demo/tasks/`),
+  }));
+  const wrap =
+    (h: (e: APIGatewayProxyEventV2, c: Context) => Promise<unknown>): Invoke =>
+    async (event) =>
+      (await h(event, context)) as Result;
+
+  const invoke: Record<string, Invoke> = {
+    'GET /oauth/authorize': wrap(authorize),
+    'GET /oauth/callback': wrap(authorize),
+    'POST /oauth/consent': wrap(authorize),
+    'POST /oauth/token': wrap(token),
+    'POST /unfurl': wrap(unfurl),
+    'DELETE /unfurl': wrap(unfurlDelete),
+    'DELETE /deleted-token': wrap(unfurlDelete),
+    'POST /deleted-token': wrap(unfurlDelete),
+    'POST /changes': wrap(changes),
+    'GET /.well-known/oauth-authorization-server': wrap(metadataHandler),
+  };
+
+  const call = (key: string, event: APIGatewayProxyEventV2): Promise<Result> => {
+    const f = invoke[key];
+    if (!f) throw new Error(`no handler for ${key}`);
+    return f(event);
+  };
+
+  const secrets = new Set<string>([CLIENT_SECRET, SIGNING_KEY, WEBHOOK_SECRET, 'upstream-at']);
+
+  // One genuine round trip: a pending authorization, its consent form, a code, and tokens.
+  const notionCode = 'notion-code-fuzz-round-trip';
+  secrets.add(`secret_notion_${notionCode}`);
+  const start = await call(
+    'GET /oauth/authorize',
+    httpEvent({
+      path: '/oauth/authorize',
+      query: {
+        client_id: CLIENT_ID,
+        redirect_uri: NOTION_REDIRECT,
+        response_type: 'code',
+        code: notionCode,
+        state: 's',
+      },
+    }),
+  );
+  const pendingCookie =
+    start.cookies?.map((c) => c.split(';')[0] ?? '').find((c) => c.startsWith(`${PENDING_COOKIE}=`)) ?? '';
+  const upstreamState = new URL(String(start.headers?.location)).searchParams.get('state') ?? '';
+  const consentPage = await call(
+    'GET /oauth/callback',
+    httpEvent({ path: '/oauth/callback', query: { code: 'ok', state: upstreamState }, cookies: [pendingCookie] }),
+  );
+  const pendingId = hidden(consentPage.body ?? '', 'pending');
+  const csrf = hidden(consentPage.body ?? '', 'csrf');
+  // The round trip's own consent is granted once; the code it yields is exchanged.
+  const allowed = await call(
+    'POST /oauth/consent',
+    httpEvent({
+      method: 'POST',
+      path: '/oauth/consent',
+      cookies: [pendingCookie],
+      form: { pending: pendingId, csrf, decision: 'allow' },
+    }),
+  );
+  const code = new URL(String(allowed.headers?.location)).searchParams.get('code') ?? '';
+  // A second pending authorization stays open for the fuzzers to poke at.
+  const second = await call(
+    'GET /oauth/authorize',
+    httpEvent({
+      path: '/oauth/authorize',
+      query: {
+        client_id: CLIENT_ID,
+        redirect_uri: NOTION_REDIRECT,
+        response_type: 'code',
+        code: `${notionCode}-2`,
+        state: 's2',
+      },
+    }),
+  );
+  secrets.add(`secret_notion_${notionCode}-2`);
+  const openCookie =
+    second.cookies?.map((c) => c.split(';')[0] ?? '').find((c) => c.startsWith(`${PENDING_COOKIE}=`)) ?? '';
+  const secondState = new URL(String(second.headers?.location)).searchParams.get('state') ?? '';
+  const secondPage = await call(
+    'GET /oauth/callback',
+    httpEvent({ path: '/oauth/callback', query: { code: 'ok', state: secondState }, cookies: [openCookie] }),
+  );
+
+  const exchanged = await call(
+    'POST /oauth/token',
+    httpEvent({
+      method: 'POST',
+      path: '/oauth/token',
+      form: {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: NOTION_REDIRECT,
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+      },
+    }),
+  );
+  const grant = JSON.parse(exchanged.body ?? '{}') as { access_token?: string; refresh_token?: string };
+  if (!grant.access_token || !grant.refresh_token || !code || !pendingCookie) {
+    throw new Error(`the fuzz world's OAuth round trip failed (token endpoint answered ${exchanged.statusCode})`);
+  }
+  // The CSRF token and pending id are shown to the holder of the pending cookie by design; codes and tokens never are.
+  for (const s of [code, grant.access_token, grant.refresh_token]) secrets.add(s);
+  const openPendingId = hidden(secondPage.body ?? '', 'pending');
+  const openCsrf = hidden(secondPage.body ?? '', 'csrf');
+
+  const learn = (result: Result): void => {
+    if (result.body?.startsWith('{')) {
+      try {
+        const body = JSON.parse(result.body) as Record<string, unknown>;
+        for (const k of ['access_token', 'refresh_token'])
+          if (typeof body[k] === 'string') secrets.add(body[k] as string);
+      } catch {
+        /* not JSON */
+      }
+    }
+    const location = result.headers?.location;
+    if (typeof location === 'string' && location.startsWith(NOTION_REDIRECT)) {
+      const c = new URL(location).searchParams.get('code');
+      if (c) secrets.add(c);
+    }
+  };
+
+  return {
+    clock,
+    invoke,
+    secrets,
+    minted: {
+      accessToken: grant.access_token,
+      refreshToken: grant.refresh_token,
+      code,
+      pendingCookie: openCookie,
+      pendingId: openPendingId,
+      csrf: openCsrf,
+    },
+    sign: (body, id) => signWebhook(WEBHOOK_SECRET, id, body, clock.now()),
+    learn,
+  };
+};

@@ -54,7 +54,7 @@ export const sampleEvents = (options: SampleOptions = {}): SampleEvent[] => {
   const now = options.now ?? Date.now();
   const clientId = setting(env, ENV.OAUTH_CLIENT_ID);
   const clientSecret = setting(env, ENV.OAUTH_CLIENT_SECRET);
-  const redirectUri = setting(env, ENV.NOTION_REDIRECT_URIS).split(',')[0]!.trim();
+  const redirectUri = setting(env, ENV.NOTION_REDIRECT_URIS).split(',')[0]?.trim() ?? '';
   const taskUri = `${baseUrl}/demo/tasks/1`;
   const domainName = new URL(baseUrl).host;
   const notion = { 'user-agent': 'Notion-Link-Preview/1.0' };
@@ -191,7 +191,11 @@ export const sampleEvents = (options: SampleOptions = {}): SampleEvent[] => {
       name: 'metadata',
       handler: 'metadata',
       description: 'GET /.well-known/oauth-authorization-server',
-      event: http({ method: 'GET', path: '/.well-known/oauth-authorization-server', headers: { accept: 'application/json' } }),
+      event: http({
+        method: 'GET',
+        path: '/.well-known/oauth-authorization-server',
+        headers: { accept: 'application/json' },
+      }),
     },
     {
       name: 'update-worker',

@@ -8,8 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { useLocalSystem } from '#test/helpers/system.js';
 import { lambdaContext } from '#test/helpers/factories.js';
+import { useLocalSystem } from '#test/helpers/system.js';
 import { EVENTS_DIR, type SampleEvent, sampleEvents } from '../../../scripts/events.js';
 
 type HttpResult = { statusCode: number; headers?: Record<string, string>; body?: string; cookies?: string[] };
@@ -59,14 +59,16 @@ describe('events/ (sam local sample events)', () => {
       if (!sample) throw new Error(`no sample ${name}`);
       // The committed file is the same event for the default port.
       const host = new URL(baseUrl).host;
-      const committed = JSON.stringify(sampleEvents({ now }).find((s) => s.name === name)!.event);
-      const moved = committed.replaceAll('127.0.0.1:3000', host).replaceAll('127.0.0.1%3A3000', encodeURIComponent(host));
+      const committed = JSON.stringify(sampleEvents({ now }).find((s) => s.name === name)?.event);
+      const moved = committed
+        .replaceAll('127.0.0.1:3000', host)
+        .replaceAll('127.0.0.1%3A3000', encodeURIComponent(host));
       expect(JSON.parse(moved)).toEqual(JSON.parse(JSON.stringify(sample.event)));
       const { handler } = await handlers[sample.handler]();
       return handler(JSON.parse(JSON.stringify(sample.event)), lambdaContext());
     };
     const http = async (name: string, now?: number) => (await run(name, now)) as HttpResult;
-    const body = (r: HttpResult) => JSON.parse(r.body ?? 'null') as Record<string, any>;
+    const body = (r: HttpResult) => JSON.parse(r.body ?? 'null') as Record<string, unknown>;
 
     it('oauth-authorize: 302 to the upstream login with a pending-authorization cookie', async () => {
       const r = await http('oauth-authorize');
@@ -135,4 +137,3 @@ describe('events/ (sam local sample events)', () => {
     });
   });
 });
-

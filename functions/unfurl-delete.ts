@@ -5,7 +5,7 @@
  *  DELETE|POST /deleted-token      JSON, form or empty body; tokens from the Bearer header or
  *                                  access_token / refresh_token / token → connection revoked; always 200.
  */
-import * as z from 'zod/mini';
+
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { authenticateBearer, parseBearer } from '#core/oauth/access-token.js';
@@ -15,6 +15,7 @@ import { getConfig } from '#shared/config.js';
 import { AppError, BadRequestError, MethodNotAllowedError, NotFoundError } from '#shared/errors.js';
 import { empty, type HttpRequest, httpHandler } from '#shared/http.js';
 import { logger } from '#shared/observability.js';
+import * as z from '#shared/zod.js';
 
 const uriSchema = z.string().check(z.minLength(1), z.maxLength(8192));
 

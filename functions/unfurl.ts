@@ -6,7 +6,7 @@
  * notion-protocol.md Part A. A source that gives no answer and has no
  * snapshot to fall back on yields 503.
  */
-import * as z from 'zod/mini';
+
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { type AccessTokenSettings, authenticateBearer } from '#core/oauth/access-token.js';
@@ -20,6 +20,7 @@ import { getConfig } from '#shared/config.js';
 import { AppError, BadRequestError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
 import { logger } from '#shared/observability.js';
+import * as z from '#shared/zod.js';
 
 export interface UnfurlHandlerDependencies extends UnfurlDependencies {
   readonly connections: Pick<ConnectionStore, 'get'>;

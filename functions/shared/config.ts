@@ -8,49 +8,50 @@
  * Local defaults live in local/defaults.ts, never here: a deployed function
  * gets nothing it was not given.
  */
-import { z } from 'zod';
 import { ENV } from '#lib/env-names.js';
 import { ConfigError } from './errors.js';
+import * as z from './zod.js';
 
 /** A secret is either its value (local) or the ARN of a Secrets Manager secret (AWS). */
 export type SecretRef = { readonly value: string } | { readonly secretArn: string };
 
-const optionalString = z
-  .string()
-  .trim()
-  .optional()
-  .transform((v) => (v === '' ? undefined : v));
+const optionalString = z.pipe(
+  z.optional(z.string().check(z.trim())),
+  z.transform((v) => (v === '' ? undefined : v)),
+);
 
 const url = z.url({ protocol: /^https?$/ });
 
-const positiveInt = (fallback: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return fallback;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) {
-        ctx.addIssue({ code: 'custom', message: 'must be a positive integer' });
-        return z.NEVER;
-      }
-      return n;
-    });
+const isBlank = (v: string): boolean => v.trim() === '';
 
-const csv = z
-  .string()
-  .optional()
-  .transform((v) =>
+const positiveInt = (fallback: number) =>
+  z.pipe(
+    z.optional(
+      z.string().check(
+        z.refine((v) => {
+          if (isBlank(v)) return true;
+          const n = Number(v);
+          return Number.isInteger(n) && n > 0;
+        }, 'must be a positive integer'),
+      ),
+    ),
+    z.transform((v) => (v === undefined || isBlank(v) ? fallback : Number(v))),
+  );
+
+const csv = z.pipe(
+  z.optional(z.string()),
+  z.transform((v) =>
     (v ?? '')
       .split(',')
       .map((s) => s.trim())
       .filter((s) => s !== ''),
-  );
+  ),
+);
 
 const schema = z.object({
-  [ENV.STAGE]: z.string().default('local'),
-  [ENV.LOG_LEVEL]: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
-  [ENV.PUBLIC_BASE_URL]: url.optional(),
+  [ENV.STAGE]: z._default(z.string(), 'local'),
+  [ENV.LOG_LEVEL]: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']), 'INFO'),
+  [ENV.PUBLIC_BASE_URL]: z.optional(url),
 
   [ENV.OAUTH_CLIENT_ID]: optionalString,
   [ENV.OAUTH_CLIENT_SECRET]: optionalString,
@@ -59,14 +60,14 @@ const schema = z.object({
   [ENV.NOTION_CLIENT_ID]: optionalString,
   [ENV.NOTION_CLIENT_SECRET]: optionalString,
   [ENV.NOTION_CREDENTIALS_SECRET_ARN]: optionalString,
-  [ENV.NOTION_API_BASE_URL]: url.default('https://api.notion.com'),
-  [ENV.NOTION_VERSION]: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2021-08-16')
-    .default('2021-08-16'),
-  [ENV.NOTION_REDIRECT_URIS]: csv.pipe(z.array(url)),
+  [ENV.NOTION_API_BASE_URL]: z._default(url, 'https://api.notion.com'),
+  [ENV.NOTION_VERSION]: z._default(
+    z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2021-08-16')),
+    '2021-08-16',
+  ),
+  [ENV.NOTION_REDIRECT_URIS]: z.pipe(csv, z.array(url)),
 
-  [ENV.OIDC_ISSUER]: url.optional(),
+  [ENV.OIDC_ISSUER]: z.optional(url),
   [ENV.OIDC_CLIENT_ID]: optionalString,
   [ENV.OIDC_CLIENT_SECRET]: optionalString,
   [ENV.OIDC_CLIENT_SECRET_ARN]: optionalString,
@@ -85,20 +86,20 @@ const schema = z.object({
   [ENV.RATE_LIMITS_TABLE]: optionalString,
   [ENV.UPDATE_QUEUE_URL]: optionalString,
   [ENV.UPDATE_DLQ_URL]: optionalString,
-  [ENV.DYNAMODB_ENDPOINT]: url.optional(),
-  [ENV.SQS_ENDPOINT]: url.optional(),
+  [ENV.DYNAMODB_ENDPOINT]: z.optional(url),
+  [ENV.SQS_ENDPOINT]: z.optional(url),
 
   [ENV.ACCESS_TOKEN_TTL_SECONDS]: positiveInt(3600),
   [ENV.UNFURL_DEADLINE_MS]: positiveInt(2000),
   [ENV.NOTION_TIMEOUT_MS]: positiveInt(10000),
   [ENV.NOTION_RATE_LIMIT_PER_MINUTE]: positiveInt(180),
   [ENV.COALESCE_WINDOW_SECONDS]: positiveInt(2),
-  [ENV.SOURCE_ADAPTER]: z.string().default('demo'),
-  [ENV.SOURCE_BASE_URL]: url.optional(),
+  [ENV.SOURCE_ADAPTER]: z._default(z.string(), 'demo'),
+  [ENV.SOURCE_BASE_URL]: z.optional(url),
   [ENV.SOURCE_SERVICE_SECRET]: optionalString,
   [ENV.SOURCE_HTTP_MAPPING]: optionalString,
   [ENV.UNFURL_RULES]: optionalString,
-  [ENV.DEV_NAME]: z.string().default('notion-link-preview'),
+  [ENV.DEV_NAME]: z._default(z.string(), 'notion-link-preview'),
 });
 
 const secretRef = (value: string | undefined, arn: string | undefined): SecretRef | undefined =>

@@ -9,12 +9,13 @@
  * RFC 6749's `{error,error_description}`), `unavailable` for 429, 5xx, a
  * timeout or a network error.
  */
-import { z } from 'zod';
+
 import type { NotionOAuthApi, NotionTokenGrant } from '#core/oauth/ports.js';
 import { NotionExchangeError } from '#core/oauth/ports.js';
 import { ENV } from '#lib/env-names.js';
 import type { Config } from '#shared/config.js';
 import { need } from '#shared/config.js';
+import * as z from '#shared/zod.js';
 
 export interface NotionApiOptions {
   /** e.g. https://api.notion.com (no trailing slash, no /v1). */
@@ -27,21 +28,21 @@ export interface NotionApiOptions {
 }
 
 const tokenResponse = z.object({
-  access_token: z.string().min(1),
-  refresh_token: z.string().min(1).nullish(),
-  bot_id: z.string().min(1),
-  workspace_id: z.string().min(1),
-  workspace_name: z.string().nullish(),
-  workspace_icon: z.string().nullish(),
+  access_token: z.string().check(z.minLength(1)),
+  refresh_token: z.nullish(z.string().check(z.minLength(1))),
+  bot_id: z.string().check(z.minLength(1)),
+  workspace_id: z.string().check(z.minLength(1)),
+  workspace_name: z.nullish(z.string()),
+  workspace_icon: z.nullish(z.string()),
 });
 
 const notionError = z.object({
   object: z.literal('error'),
-  status: z.number().optional(),
+  status: z.optional(z.number()),
   code: z.string(),
-  message: z.string().optional(),
+  message: z.optional(z.string()),
 });
-const oauthError = z.object({ error: z.string(), error_description: z.string().optional() });
+const oauthError = z.object({ error: z.string(), error_description: z.optional(z.string()) });
 
 /** Reads an error body of either shape; returns its code (never the message, which may echo input). */
 export const errorCodeOf = (body: unknown): string | undefined => {

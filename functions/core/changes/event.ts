@@ -11,7 +11,7 @@
  * Exactly one of `uri` and `resource`; `fields` is optional and advisory. No
  * other key is accepted, so a typo is a clear error rather than a silent no-op.
  */
-import { z } from 'zod';
+import * as z from '#shared/zod.js';
 
 export const MAX_URI_LENGTH = 2000;
 export const MAX_RESOURCE_LENGTH = 500;
@@ -39,42 +39,49 @@ export interface ChangeBody {
 }
 
 const nonBlank = (max: number) =>
-  z
-    .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .refine((s) => s.trim() === s && s.trim() !== '', 'must not be blank or padded with spaces');
+  z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(max, `must be at most ${max} characters`),
+    z.refine((s) => s.trim() === s && s.trim() !== '', 'must not be blank or padded with spaces'),
+  );
 
 const isoDateTime = z
   .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be an ISO-8601 date-time string') })
-  .refine(
-    (s) =>
-      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(s) &&
-      !Number.isNaN(Date.parse(s)),
-    'must be an ISO-8601 date-time with a time zone, e.g. 2026-01-15T12:00:00Z',
+  .check(
+    z.refine(
+      (s) =>
+        /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(s) &&
+        !Number.isNaN(Date.parse(s)),
+      'must be an ISO-8601 date-time with a time zone, e.g. 2026-01-15T12:00:00Z',
+    ),
   );
 
-const httpUri = nonBlank(MAX_URI_LENGTH).refine((s) => {
-  try {
-    const u = new URL(s);
-    return u.protocol === 'https:' || u.protocol === 'http:';
-  } catch {
-    return false;
-  }
-}, 'must be an absolute http(s) URL');
+const httpUri = nonBlank(MAX_URI_LENGTH).check(
+  z.refine((s) => {
+    try {
+      const u = new URL(s);
+      return u.protocol === 'https:' || u.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http(s) URL'),
+);
 
 const fields = z
   .array(nonBlank(MAX_FIELD_LENGTH), { error: 'must be an array of field names' })
-  .max(MAX_FIELDS, `must list at most ${MAX_FIELDS} names`);
+  .check(z.maxLength(MAX_FIELDS, `must list at most ${MAX_FIELDS} names`));
 
 const bodyShape = {
-  resource: nonBlank(MAX_RESOURCE_LENGTH).optional(),
-  uri: httpUri.optional(),
+  resource: z.optional(nonBlank(MAX_RESOURCE_LENGTH)),
+  uri: z.optional(httpUri),
   changed_at: isoDateTime,
-  fields: fields.optional(),
+  fields: z.optional(fields),
 };
 
-const exactlyOneTarget = (v: { resource?: string | undefined; uri?: string | undefined }, ctx: z.RefinementCtx) => {
+const exactlyOneTarget = (
+  v: { resource?: string | undefined; uri?: string | undefined },
+  ctx: z.core.$RefinementCtx,
+) => {
   if (v.resource === undefined && v.uri === undefined) {
     ctx.addIssue({ code: 'custom', message: 'one of "uri" or "resource" is required', path: [] });
   } else if (v.resource !== undefined && v.uri !== undefined) {
@@ -82,7 +89,7 @@ const exactlyOneTarget = (v: { resource?: string | undefined; uri?: string | und
   }
 };
 
-const bodySchema = z.strictObject(bodyShape).superRefine(exactlyOneTarget);
+const bodySchema = z.strictObject(bodyShape).check(z.superRefine(exactlyOneTarget));
 
 const messageSchema = z
   .strictObject({
@@ -90,12 +97,12 @@ const messageSchema = z
     id: nonBlank(MAX_ID_LENGTH),
     ...bodyShape,
   })
-  .superRefine(exactlyOneTarget);
+  .check(z.superRefine(exactlyOneTarget));
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
 
 /** One sentence naming what is wrong, e.g. `"changed_at": is required`. */
-const describe = (error: z.ZodError): string =>
+const describe = (error: z.core.$ZodError): string =>
   error.issues
     .slice(0, 3)
     .map((issue) => {

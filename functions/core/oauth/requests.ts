@@ -3,7 +3,7 @@
  * string), the consent form and the token request (form body). Pure functions;
  * the handlers pass in what the HTTP layer parsed.
  */
-import { z } from 'zod';
+import * as z from '#shared/zod.js';
 import type { AuthorizeErrorCode } from './errors.js';
 import { InvalidRequestError, UnsupportedGrantTypeError } from './errors.js';
 import { isAllowedRedirectUri } from './redirect-uri.js';
@@ -99,7 +99,7 @@ export const parseAuthorizeRequest = (
 
 // ---------------------------------------------------------------------------
 
-const token = (max: number) => z.string().min(1).max(max).regex(VSCHAR);
+const token = (max: number) => z.string().check(z.minLength(1), z.maxLength(max), z.regex(VSCHAR));
 
 const consentSchema = z.object({
   pending: token(200),

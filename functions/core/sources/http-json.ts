@@ -24,7 +24,7 @@
  * (`a.b.0.c`). Answers: 200 → found; 401 → needs_auth; 403 → forbidden;
  * 404 → not_found; 410 → gone; anything else → source unavailable.
  */
-import * as z from 'zod/mini';
+
 import {
   type AttributeKind,
   attr,
@@ -36,6 +36,7 @@ import {
 } from '#core/unfurl/attributes.js';
 import { describeIssues, type RuleMatch } from '#core/unfurl/rules.js';
 import { ConfigError } from '#shared/errors.js';
+import * as z from '#shared/zod.js';
 import {
   type FetchFunction,
   fetchSource,

@@ -7,9 +7,10 @@
  * uri that matches no rule is answered with a 404 error operation and never
  * fetched (no server-side request forgery through the unfurl callback).
  */
-import * as z from 'zod/mini';
+
 import type { Config } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
+import * as z from '#shared/zod.js';
 
 export interface UnfurlRule {
   /** Notion's "Rule name". */

@@ -12,8 +12,9 @@
  * no invocation works on more than a page per record, however many
  * subscriptions a resource has.
  */
-import { z } from 'zod';
+
 import { type ChangeMessage, parseChangeMessage } from '#core/changes/event.js';
+import * as z from '#shared/zod.js';
 
 export interface PushTarget {
   readonly connectionId: string;
@@ -60,13 +61,27 @@ export interface DeadLetter {
   readonly message: unknown;
 }
 
-const str = z.string().min(1).max(2000);
-const target = z.strictObject({ connectionId: str, uri: str, attempt: z.number().int().min(0).max(1000).optional() });
+const str = z.string().check(z.minLength(1), z.maxLength(2000));
+const target = z.strictObject({
+  connectionId: str,
+  uri: str,
+  attempt: z.optional(z.int().check(z.minimum(0), z.maximum(1000))),
+});
 
 const internal = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('flush'), resource: str, window: str, until: z.number().int().nonnegative() }),
-  z.strictObject({ type: z.literal('page'), resource: str, window: str, cursor: z.string().min(1).max(4000) }),
-  z.strictObject({ type: z.literal('push'), resource: str, window: str, targets: z.array(target).min(1).max(1000) }),
+  z.strictObject({ type: z.literal('flush'), resource: str, window: str, until: z.int().check(z.minimum(0)) }),
+  z.strictObject({
+    type: z.literal('page'),
+    resource: str,
+    window: str,
+    cursor: z.string().check(z.minLength(1), z.maxLength(4000)),
+  }),
+  z.strictObject({
+    type: z.literal('push'),
+    resource: str,
+    window: str,
+    targets: z.array(target).check(z.minLength(1), z.maxLength(1000)),
+  }),
 ]);
 
 export type ParsedMessage =

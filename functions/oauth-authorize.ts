@@ -28,7 +28,7 @@ import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { AppError } from '#shared/errors.js';
-import { type HttpResult, html, httpHandler, redirect } from '#shared/http.js';
+import { type HttpResult, html, httpHandler, isThrottling, redirect, THROTTLED_RETRY_AFTER } from '#shared/http.js';
 import { logger } from '#shared/observability.js';
 
 export const PENDING_COOKIE = 'nlp_oauth_pending';
@@ -83,6 +83,12 @@ export const createAuthorizeHandler = (deps: () => AuthorizeDependencies) =>
       const error = request.error;
       if (error instanceof AppError && error.statusCode < 500) {
         return html(error.statusCode, errorPage('Request not accepted', error.message));
+      }
+      if (isThrottling(error)) {
+        logger.warn('authorization throttled', { dependencyError: (error as Error).name });
+        return html(503, errorPage('Busy', 'The service is busy right now. Please try again in a moment.'), {
+          'retry-after': THROTTLED_RETRY_AFTER,
+        });
       }
       logger.error('unexpected error', { error: error as Error });
       return html(

@@ -15,7 +15,7 @@ import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { AppError } from '#shared/errors.js';
-import { httpHandler, json } from '#shared/http.js';
+import { httpHandler, isThrottling, json, THROTTLED_RETRY_AFTER } from '#shared/http.js';
 import { logger } from '#shared/observability.js';
 
 export const createTokenHandler = (deps: () => TokenDependencies) =>
@@ -42,6 +42,14 @@ export const createTokenHandler = (deps: () => TokenDependencies) =>
       if (error instanceof AppError && error.statusCode < 500) {
         logger.info('token request rejected', { error: 'invalid_request', reason: error.message });
         return json(400, { error: 'invalid_request', error_description: error.message }, { ...NO_STORE_HEADERS });
+      }
+      if (isThrottling(error)) {
+        logger.warn('token request throttled', { dependencyError: (error as Error).name });
+        return json(
+          503,
+          { error: 'temporarily_unavailable', error_description: 'The service is busy; try again shortly' },
+          { ...NO_STORE_HEADERS, 'retry-after': THROTTLED_RETRY_AFTER },
+        );
       }
       logger.error('token request failed', { error: error as Error });
       return json(500, { error: 'server_error', error_description: 'Internal error' }, { ...NO_STORE_HEADERS });

@@ -11,7 +11,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
-import { logger } from './observability.js';
+import { flushMetrics, logger } from './observability.js';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
 
@@ -70,7 +70,11 @@ export const html = (statusCode: number, body: string, headers: Record<string, s
 });
 
 /** A 302 to a URL the caller has already validated. */
-export const redirect = (location: string, headers: Record<string, string> = {}, cookies: string[] = []): HttpResult => ({
+export const redirect = (
+  location: string,
+  headers: Record<string, string> = {},
+  cookies: string[] = [],
+): HttpResult => ({
   statusCode: 302,
   headers: { location, 'cache-control': 'no-store', ...SECURITY_HEADERS, ...headers },
   ...(cookies.length > 0 ? { cookies } : {}),
@@ -83,8 +87,7 @@ export const empty = (statusCode = 200, headers: Record<string, string> = {}): H
   body: '',
 });
 
-export const escapeHtml = (value: string): string =>
-  value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeHtml = (value: string): string => value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const parseCookies = (event: APIGatewayProxyEventV2): Record<string, string> => {
   const out: Record<string, string> = {};
@@ -169,7 +172,12 @@ export const toHttpRequest = (event: APIGatewayProxyEventV2, options: HttpHandle
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const { query, repeated } = parseQuery(event);
-  const { kind, body, raw } = parseBody(event, headers, options.accept ?? ['json', 'empty'], options.maxBodyBytes ?? DEFAULT_MAX_BODY);
+  const { kind, body, raw } = parseBody(
+    event,
+    headers,
+    options.accept ?? ['json', 'empty'],
+    options.maxBodyBytes ?? DEFAULT_MAX_BODY,
+  );
   return {
     method: event.requestContext?.http?.method ?? 'GET',
     path: event.rawPath ?? event.requestContext?.http?.path ?? '/',
@@ -186,8 +194,37 @@ export const toHttpRequest = (event: APIGatewayProxyEventV2, options: HttpHandle
   };
 };
 
-/** Maps any thrown value to a response; unexpected errors become a generic 500. */
+/** Names of the errors AWS services raise when they throttle a caller (DynamoDB, SQS, KMS, Secrets Manager). */
+const THROTTLING_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'LimitExceededException',
+]);
+
+/** True when a dependency throttled the request even after the SDK's own retries: worth retrying shortly. */
+export const isThrottling = (error: unknown): boolean =>
+  error instanceof Error &&
+  (THROTTLING_ERRORS.has(error.name) ||
+    (error as { $retryable?: { throttling?: boolean } }).$retryable?.throttling === true);
+
+/** Seconds a caller is asked to wait after a throttled dependency. */
+export const THROTTLED_RETRY_AFTER = '1';
+
+/** Maps any thrown value to a response; unexpected errors become a generic 500, throttling a 503. */
 export const errorToResult = (error: unknown): HttpResult => {
+  if (isThrottling(error)) {
+    logger.warn('dependency throttled', { dependencyError: (error as Error).name });
+    return json(
+      503,
+      { error: { status: 503, code: 'temporarily_unavailable', message: 'The service is busy; try again shortly' } },
+      { 'retry-after': THROTTLED_RETRY_AFTER },
+    );
+  }
   if (error instanceof AppError) {
     if (error.statusCode >= 500) logger.error('request failed', { code: error.code, error });
     else logger.info('request rejected', { status: error.statusCode, code: error.code, reason: error.message });
@@ -210,10 +247,12 @@ export const httpHandler = (fn: RouteFunction, options: HttpHandlerOptions = {})
     })
     .handler(async (event, context) => {
       const request = toHttpRequest(event, options);
-      logger.appendKeys({ requestId: request.requestId, route: request.routeKey });
+      // Correlation id: API Gateway's request id (also in the access log as $context.requestId).
+      logger.appendKeys({ requestId: request.requestId, route: request.routeKey, correlation_id: request.requestId });
       try {
         return await fn(request, context);
       } finally {
-        logger.removeKeys(['requestId', 'route']);
+        logger.removeKeys(['requestId', 'route', 'correlation_id']);
+        flushMetrics();
       }
     });

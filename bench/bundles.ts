@@ -1,0 +1,101 @@
+/**
+ * Bundle sizes and fresh-process import times of every handler and of the
+ * minimal handler, built as the house Lambda construct builds them.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { HANDLERS, WORKER_HANDLER } from '#lib/routes.js';
+import { localDefaults } from '#local/defaults.js';
+import { type BundleResult, bundle, contributions, ROOT } from './build.js';
+import { median, round } from './stats.js';
+
+const run = promisify(execFile);
+
+/** Bundles go under node_modules so that the external `@aws-sdk/*` resolves as in the Lambda runtime. */
+export const OUT_DIR = path.join(ROOT, 'node_modules', '.cache', 'notion-link-preview-bench');
+
+export interface BundleFigures {
+  readonly name: string;
+  /** Minified ESM, `@aws-sdk/*` external (as deployed). */
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  /** The same with the AWS SDK bundled in. */
+  readonly bytesWithSdk: number;
+  readonly gzipBytesWithSdk: number;
+  /** Median of fresh-process `await import()` of the deployed bundle, in ms. */
+  readonly importMs: number;
+  readonly importSamplesMs: readonly number[];
+  /** Biggest contributors to the deployed bundle. */
+  readonly top: ReadonlyArray<{ readonly module: string; readonly bytes: number }>;
+}
+
+const IMPORT_SCRIPT =
+  'const t = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t));';
+
+const importOnce = async (file: string, env: NodeJS.ProcessEnv): Promise<number> => {
+  const { stdout } = await run(
+    process.execPath,
+    ['--input-type=module', '-e', IMPORT_SCRIPT, pathToFileURL(file).href],
+    {
+      env,
+      cwd: ROOT,
+      timeout: 30_000,
+    },
+  );
+  const ms = Number(stdout.trim());
+  if (!Number.isFinite(ms)) throw new Error(`import of ${file} printed ${stdout}`);
+  return ms;
+};
+
+/** Handler names served by routes or queues (functions/<name>.ts), plus the minimal handler. */
+export const handlerEntries = (): Array<{ name: string; entry: string }> => [
+  ...[...Object.keys(HANDLERS), WORKER_HANDLER]
+    .filter((name) => existsSync(path.join(ROOT, 'functions', `${name}.ts`)))
+    .sort()
+    .map((name) => ({ name, entry: `functions/${name}.ts` })),
+  { name: 'minimal', entry: 'bench/minimal-handler.ts' },
+];
+
+export const measureBundles = async (options: { readonly importRuns: number }): Promise<BundleFigures[]> => {
+  rmSync(OUT_DIR, { recursive: true, force: true });
+  const entries = handlerEntries();
+  const deployed = new Map<string, BundleResult>();
+  const withSdk = new Map<string, BundleResult>();
+  for (const { name, entry } of entries) {
+    deployed.set(name, await bundle(name, entry, path.join(OUT_DIR, 'deployed'), { sdkExternal: true }));
+    withSdk.set(name, await bundle(name, entry, path.join(OUT_DIR, 'with-sdk'), { sdkExternal: false }));
+  }
+  // A cold Lambda has its settings in the environment; importing must not need anything else.
+  const env = {
+    PATH: process.env.PATH,
+    ...localDefaults(3000),
+    AWS_REGION: 'us-east-1',
+    NODE_OPTIONS: '',
+  } as NodeJS.ProcessEnv;
+  const samples = new Map<string, number[]>(entries.map((e) => [e.name, []]));
+  // Interleaved, so that drift of the machine's load affects every handler alike.
+  await importOnce((deployed.get('minimal') as BundleResult).file, env); // warms the file cache
+  for (let i = 0; i < options.importRuns; i++) {
+    for (const { name } of entries) {
+      (samples.get(name) as number[]).push(await importOnce((deployed.get(name) as BundleResult).file, env));
+    }
+  }
+  return entries.map(({ name }) => {
+    const d = deployed.get(name) as BundleResult;
+    const s = withSdk.get(name) as BundleResult;
+    const importSamplesMs = (samples.get(name) as number[]).map((v) => round(v, 2));
+    return {
+      name,
+      bytes: d.bytes,
+      gzipBytes: d.gzipBytes,
+      bytesWithSdk: s.bytes,
+      gzipBytesWithSdk: s.gzipBytes,
+      importMs: round(median(importSamplesMs), 2),
+      importSamplesMs,
+      top: contributions(d.metafile).slice(0, 5),
+    };
+  });
+};

@@ -1,0 +1,277 @@
+/**
+ * `npm run bench`: builds the production bundles, measures the request path
+ * and the update worker against the local parts on 127.0.0.1, prints one
+ * report with a PASS/MISS per budget (ARCHITECTURE §8) and writes the figures
+ * to bench/results/latest.json (keys: bench/README.md).
+ *
+ *   npm run bench               full run (a few minutes on 2 cores)
+ *   npm run bench -- --quick    reduced counts, for a smoke check; figures are noisier
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from './build.js';
+import { type BundleFigures, measureBundles } from './bundles.js';
+import { measureService, type ServiceFigures } from './service.js';
+import { ratio, round } from './stats.js';
+import { measureWorker, type WorkerFigures } from './worker.js';
+
+const quick = process.argv.includes('--quick');
+const COUNTS = quick
+  ? { importRuns: 5, unfurlCalls: 500, tokenCalls: 100, httpSeconds: 3, httpConnections: 10, subscribers: 200 }
+  : { importRuns: 15, unfurlCalls: 3000, tokenCalls: 500, httpSeconds: 10, httpConnections: 10, subscribers: 1000 };
+
+/** 1 KB = 1,000 bytes. */
+const BUNDLE_LIMIT_BYTES = 350_000;
+const RATE_PER_MINUTE = 180;
+
+export interface Budget {
+  readonly id: string;
+  readonly label: string;
+  readonly value: number;
+  readonly limit: number;
+  /** How `value` must compare with `limit`. */
+  readonly rule: '<=' | '>=' | '==';
+  readonly unit: string;
+  readonly pass: boolean;
+}
+
+const budget = (
+  id: string,
+  label: string,
+  value: number,
+  rule: Budget['rule'],
+  limit: number,
+  unit: string,
+): Budget => ({
+  id,
+  label,
+  value,
+  limit,
+  rule,
+  unit,
+  pass: rule === '<=' ? value <= limit : rule === '>=' ? value >= limit : value === limit,
+});
+
+const kb = (bytes: number): string => `${(bytes / 1000).toFixed(1)} KB`;
+const ms = (v: number): string => `${v.toFixed(2)} ms`;
+const pad = (s: string, n: number): string => s.padEnd(n);
+const lpad = (s: string, n: number): string => s.padStart(n);
+
+const step = async <T>(label: string, fn: () => Promise<T>): Promise<T> => {
+  const start = Date.now();
+  process.stderr.write(`bench: ${label}…\n`);
+  const result = await fn();
+  process.stderr.write(`bench: ${label} done in ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
+  return result;
+};
+
+const main = async (): Promise<void> => {
+  const startedAt = new Date();
+  const loadStart = os.loadavg();
+
+  const bundles = await step('bundles and import times', () => measureBundles({ importRuns: COUNTS.importRuns }));
+  const service: ServiceFigures = await step('request path (local system)', () =>
+    measureService({
+      unfurlCalls: COUNTS.unfurlCalls,
+      tokenCalls: COUNTS.tokenCalls,
+      httpSeconds: COUNTS.httpSeconds,
+      httpConnections: COUNTS.httpConnections,
+    }),
+  );
+  const worker: WorkerFigures = await step('update worker (Notion simulator, fake clock)', () =>
+    measureWorker({ subscribers: COUNTS.subscribers, ratePerMinute: RATE_PER_MINUTE }),
+  );
+
+  const minimal = bundles.find((b) => b.name === 'minimal') as BundleFigures;
+  const handlers = bundles
+    .filter((b) => b.name !== 'minimal')
+    .map((b) => ({ ...b, importRatio: ratio(b.importMs, minimal.importMs) }));
+
+  const budgets: Budget[] = [
+    ...handlers.map((h) =>
+      budget(`bundle.${h.name}`, `bundle ${h.name} (minified ESM)`, h.bytes, '<=', BUNDLE_LIMIT_BYTES, 'bytes'),
+    ),
+    ...handlers.map((h) => budget(`import.${h.name}`, `import ${h.name} / minimal`, h.importRatio, '<=', 1.2, '×')),
+    budget('unfurl.p50', 'unfurl in-process p50', service.unfurl.p50Ms, '<=', 2, 'ms'),
+    budget('unfurl.p99', 'unfurl in-process p99', service.unfurl.p99Ms, '<=', 10, 'ms'),
+    budget(
+      'unfurl.p99Ratio',
+      'unfurl p99 / minimal p99',
+      ratio(service.unfurl.p99Ms, service.minimal.p99Ms),
+      '<=',
+      1.3,
+      '×',
+    ),
+    budget(
+      'unfurl.tokenCheckReads',
+      'DynamoDB reads per unfurl (token check)',
+      service.unfurl.tokenCheckReadsPerCall,
+      '==',
+      1,
+      'reads',
+    ),
+    budget('http.rps', 'HTTP unfurl throughput', service.http.requestsPerSecond, '>=', 1200, 'req/s'),
+    budget('http.p99', 'HTTP unfurl p99', service.http.p99Ms, '<=', 25, 'ms'),
+    budget(
+      'http.errors',
+      'HTTP unfurl errors + non-2xx',
+      service.http.errors + service.http.non2xx,
+      '==',
+      0,
+      'requests',
+    ),
+    budget('worker.rateShare', 'share of Notion rate used', worker.fanOut.rateShareUsed, '>=', 0.95, ''),
+    budget('worker.429Share', 'share of calls answered 429', worker.fanOut.rateLimitedShare, '<=', 0.005, ''),
+    budget(
+      'worker.fanOutTime',
+      `time to notify ${worker.fanOut.subscribers} / floor`,
+      worker.fanOut.timeToFloorRatio,
+      '<=',
+      1.05,
+      '×',
+    ),
+    budget(
+      'worker.pushesPerSubscriber',
+      `pushes per subscriber, ${worker.coalescing.changes} changes in one window`,
+      worker.coalescing.minPushesPerSubscriber === worker.coalescing.maxPushesPerSubscriber
+        ? worker.coalescing.maxPushesPerSubscriber
+        : Number.NaN,
+      '==',
+      1,
+      'pushes',
+    ),
+  ];
+
+  const finishedAt = new Date();
+  const result = {
+    schema: 1,
+    quick,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 1),
+    environment: {
+      node: process.version,
+      platform: `${process.platform}/${process.arch}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      loadAverageStart: loadStart.map((v) => round(v, 2)),
+      loadAverageEnd: os.loadavg().map((v) => round(v, 2)),
+    },
+    counts: COUNTS,
+    bundles: {
+      build: {
+        format: 'esm',
+        target: 'node22',
+        platform: 'node',
+        minify: true,
+        mainFields: ['module', 'main'],
+        banner: 'createRequire',
+        external: ['@aws-sdk/*'],
+      },
+      minimal,
+      handlers,
+    },
+    unfurl: {
+      ...service.unfurl,
+      p50RatioToMinimal: ratio(service.unfurl.p50Ms, service.minimal.p50Ms),
+      p99RatioToMinimal: ratio(service.unfurl.p99Ms, service.minimal.p99Ms),
+    },
+    minimal: service.minimal,
+    http: service.http,
+    token: {
+      ...service.token,
+      p50RatioToMinimal: ratio(service.token.p50Ms, service.minimal.p50Ms),
+      p99RatioToMinimal: ratio(service.token.p99Ms, service.minimal.p99Ms),
+    },
+    worker,
+    budgets,
+    pass: budgets.every((b) => b.pass),
+  };
+
+  const dir = path.join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'latest.json');
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+
+  // ---- The report.
+  const out: string[] = [];
+  const line = (s = '') => out.push(s);
+  line(`notion-link-preview benchmark${quick ? ' (quick: reduced counts)' : ''}`);
+  line(
+    `${result.environment.node} ${result.environment.platform}, ${result.environment.cpus} CPUs, load ${loadStart
+      .map((v) => v.toFixed(2))
+      .join(' ')} → ${result.environment.loadAverageEnd.join(' ')}, ${result.durationSeconds} s`,
+  );
+  line();
+  line(`Bundles (as lib/constructs/node-function.ts builds them; @aws-sdk/* external) and fresh-process import`);
+  line(
+    `  ${pad('handler', 16)}${lpad('minified', 10)}${lpad('gzip', 10)}${lpad('with SDK', 11)}${lpad('import', 11)}${lpad('ratio', 7)}  largest parts`,
+  );
+  for (const b of [...handlers, { ...minimal, importRatio: 1 }]) {
+    line(
+      `  ${pad(b.name, 16)}${lpad(kb(b.bytes), 10)}${lpad(kb(b.gzipBytes), 10)}${lpad(kb(b.bytesWithSdk), 11)}${lpad(ms(b.importMs), 11)}${lpad(`${b.importRatio.toFixed(2)}×`, 7)}  ${b.top
+        .slice(0, 3)
+        .map((t) => `${t.module} ${(t.bytes / 1000).toFixed(0)}K`)
+        .join(', ')}`,
+    );
+  }
+  line(`  (import: median of ${COUNTS.importRuns} fresh processes; ratio against the minimal handler)`);
+  line();
+  line(
+    `Unfurl in-process, warm, demo source, local DynamoDB (${service.unfurl.calls} calls, alternating with minimal)`,
+  );
+  line(
+    `  unfurl   p50 ${ms(service.unfurl.p50Ms)}  p99 ${ms(service.unfurl.p99Ms)}  mean ${ms(service.unfurl.meanMs)}`,
+  );
+  line(
+    `  minimal  p50 ${ms(service.minimal.p50Ms)}  p99 ${ms(service.minimal.p99Ms)}  mean ${ms(service.minimal.meanMs)}`,
+  );
+  line(`  ratio    p50 ${result.unfurl.p50RatioToMinimal}×  p99 ${result.unfurl.p99RatioToMinimal}×`);
+  line(
+    `  DynamoDB per unfurl: ${service.unfurl.tokenCheckReadsPerCall} read(s) for the token check; all commands ${JSON.stringify(service.unfurl.dynamoCommandsPerCall)}`,
+  );
+  line();
+  line(
+    `HTTP path on loopback (autocannon, ${service.http.connections} connections, ${service.http.durationSeconds} s): ${service.http.requestsPerSecond} req/s, p50 ${service.http.p50Ms} ms, p99 ${service.http.p99Ms} ms, ${service.http.requests} requests, ${service.http.errors} errors, ${service.http.non2xx} non-2xx`,
+  );
+  line();
+  line(
+    `Token endpoint, refresh grant in-process (${service.token.calls} calls): p50 ${ms(service.token.p50Ms)} (${result.token.p50RatioToMinimal}× minimal)  p99 ${ms(service.token.p99Ms)} (${result.token.p99RatioToMinimal}× minimal)`,
+  );
+  line();
+  line(`Update worker against the Notion simulator, fake clock, ${RATE_PER_MINUTE} requests/min per connection`);
+  const f = worker.fanOut;
+  line(
+    `  fan-out to ${f.subscribers} subscribers of one connection: ${f.pushesAccepted} accepted of ${f.patchCalls} calls, ${f.rateLimited} answered 429 (${(f.rateLimitedShare * 100).toFixed(2)} %)`,
+  );
+  line(
+    `  simulated time ${(f.timeToNotifyMs / 1000).toFixed(1)} s vs floor ${(f.floorMs / 1000).toFixed(1)} s (${f.timeToFloorRatio}×); rate used ${(f.rateShareUsed * 100).toFixed(1)} %; notified exactly once: ${f.subscribersNotifiedOnce}`,
+  );
+  const c = worker.coalescing;
+  line(
+    `  coalescing: ${c.changes} changes within one ${c.windowSeconds} s window → ${c.minPushesPerSubscriber}..${c.maxPushesPerSubscriber} push(es) per subscriber (${c.subscribers} subscribers)`,
+  );
+  const o = worker.overhead;
+  line(
+    `  worker overhead: ${ms(o.perRecordMs)} per queue record, ${ms(o.perPushMs)} per push (${o.records} records, ${o.pushes} pushes; PATCH round trip ${ms(o.patchRoundTripMs)})`,
+  );
+  line();
+  line('Budgets');
+  for (const b of budgets) {
+    const value = b.unit === 'bytes' ? kb(b.value) : `${b.value}${b.unit && b.unit !== '×' ? ` ${b.unit}` : b.unit}`;
+    const limit = b.unit === 'bytes' ? kb(b.limit) : `${b.limit}${b.unit && b.unit !== '×' ? ` ${b.unit}` : b.unit}`;
+    line(`  ${b.pass ? 'PASS' : 'MISS'}  ${pad(b.label, 48)} ${lpad(value, 14)}  ${b.rule} ${limit}`);
+  }
+  line();
+  line(`${budgets.filter((b) => b.pass).length}/${budgets.length} budgets met. Figures: ${path.relative(ROOT, file)}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+};
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -16,7 +16,7 @@ import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { AppError } from '#shared/errors.js';
 import { httpHandler, isThrottling, json, THROTTLED_RETRY_AFTER } from '#shared/http.js';
-import { logger } from '#shared/observability.js';
+import { countMetric, logger, METRIC } from '#shared/observability.js';
 
 export const createTokenHandler = (deps: () => TokenDependencies) =>
   httpHandler(
@@ -28,6 +28,9 @@ export const createTokenHandler = (deps: () => TokenDependencies) =>
         { authorization: request.headers.authorization, form: request.body as Record<string, string> },
         deps(),
       );
+      countMetric(METRIC.tokenGranted, {
+        grant_type: (request.body as Record<string, string>).grant_type ?? 'unknown',
+      });
       return json(200, response, { ...NO_STORE_HEADERS });
     },
     { accept: ['form', 'empty'], maxBodyBytes: 16 * 1024 },
@@ -37,10 +40,12 @@ export const createTokenHandler = (deps: () => TokenDependencies) =>
       const error = request.error;
       if (error instanceof OAuthTokenError) {
         logger.info('token request rejected', { error: error.error, reason: error.description });
+        countMetric(METRIC.tokenError, { error: error.error });
         return json(error.statusCode, error.toBody(), { ...error.headers });
       }
       if (error instanceof AppError && error.statusCode < 500) {
         logger.info('token request rejected', { error: 'invalid_request', reason: error.message });
+        countMetric(METRIC.tokenError, { error: 'invalid_request' });
         return json(400, { error: 'invalid_request', error_description: error.message }, { ...NO_STORE_HEADERS });
       }
       if (isThrottling(error)) {
@@ -52,6 +57,7 @@ export const createTokenHandler = (deps: () => TokenDependencies) =>
         );
       }
       logger.error('token request failed', { error: error as Error });
+      countMetric(METRIC.tokenError, { error: 'server_error' });
       return json(500, { error: 'server_error', error_description: 'Internal error' }, { ...NO_STORE_HEADERS });
     },
   });

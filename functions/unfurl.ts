@@ -19,7 +19,7 @@ import { type UnfurlDependencies, unfurlUri } from '#core/unfurl/unfurl.js';
 import { getConfig } from '#shared/config.js';
 import { AppError, BadRequestError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
-import { logger } from '#shared/observability.js';
+import { countMetric, logger, METRIC } from '#shared/observability.js';
 import * as z from '#shared/zod.js';
 
 export interface UnfurlHandlerDependencies extends UnfurlDependencies {
@@ -49,9 +49,16 @@ export class SourceUnavailableResponseError extends AppError {
 export const createUnfurlHandler = (deps: () => UnfurlHandlerDependencies) =>
   httpHandler(async (request) => {
     const d = deps();
-    const connection = await authenticateBearer(request.headers.authorization, d);
+    let connection: Awaited<ReturnType<typeof authenticateBearer>>;
+    try {
+      connection = await authenticateBearer(request.headers.authorization, d);
+    } catch (error) {
+      if (error instanceof AppError) countMetric(METRIC.unfurlOutcome, { outcome: error.code ?? 'rejected' });
+      throw error;
+    }
     const parsed = bodySchema.safeParse(request.body);
     if (!parsed.success) {
+      countMetric(METRIC.unfurlOutcome, { outcome: 'invalid_request' });
       throw new BadRequestError(
         `Body must be JSON {"uri": "..."}: ${describeIssues(parsed.error.issues)}`,
         'invalid_request',
@@ -59,6 +66,7 @@ export const createUnfurlHandler = (deps: () => UnfurlHandlerDependencies) =>
     }
     const answer = await unfurlUri(d, connection, parsed.data.uri);
     logger.info('unfurl', { outcome: answer.outcome, connectionId: connection.id });
+    countMetric(METRIC.unfurlOutcome, { outcome: answer.outcome });
     if (answer.outcome === 'unavailable') throw new SourceUnavailableResponseError();
     return json(200, answer.body, { 'cache-control': 'no-store' });
   });
@@ -71,7 +79,7 @@ const fromConfig = (): UnfurlHandlerDependencies => {
   const cipher = async () => (await import('#adapters/crypto/token-cipher.js')).tokenCipherFromConfig(config);
   production = {
     integration: rulesFromConfig(config),
-    adapter: sourceAdapterFromConfig({ config }),
+    adapter: sourceAdapterFromConfig({ config, loadSecret }),
     connections: connectionStore(config),
     subscriptions: subscriptionStore(config),
     tokens: accessTokenSettings(config, loadSecret),

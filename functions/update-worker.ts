@@ -8,22 +8,30 @@
  * invocation (`throwOnFullBatchFailure: false`, docs/adr/0073): the outcome is
  * identical for SQS, and the function's Errors metric stays reserved for crashes.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
-import { authStateStore, connectionStore, rateLimitStore, subscriptionStore } from '#adapters/dynamo/factory.js';
+import {
+  authStateStore,
+  connectionStore,
+  deliveryLog,
+  rateLimitStore,
+  subscriptionStore,
+} from '#adapters/dynamo/factory.js';
 import { externalObjectClientFromConfig } from '#adapters/notion/external-object.js';
+import { loadSecret } from '#adapters/oidc/secrets.js';
 import { createSqsClient, SqsUpdateQueue, updateQueueFromConfig } from '#adapters/sqs/update-queue.js';
 import { sourceAdapterFromConfig } from '#core/sources/registry.js';
 import { rulesFromConfig } from '#core/unfurl/rules.js';
+import type { ExternalObjectApi } from '#core/updates/ports.js';
 import { resourceOfUri, sourceRenderer } from '#core/updates/render.js';
 import { createUpdateWorker, type UpdateWorker, type WorkerDeps, type WorkerSettings } from '#core/updates/worker.js';
 import { UPDATE_QUEUE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
-import { logger, metrics } from '#shared/observability.js';
+import { countMetric, flushMetrics, logger, METRIC } from '#shared/observability.js';
 
 const WARN_EVENTS = new Set([
   'dead_lettered',
@@ -33,25 +41,59 @@ const WARN_EVENTS = new Set([
   'push_rate_limited',
 ]);
 
-/** Worker events counted as CloudWatch metrics (EMF), e.g. `Pushed`, `PushThrottled`, `DeadLettered`. */
-const METRIC_EVENTS: Readonly<Record<string, string>> = {
+/**
+ * Worker events counted as CloudWatch metrics (EMF, namespace NotionLinkPreview): the names of
+ * METRIC with their dimensions, plus one plain count per other outcome (e.g. `Pushed`, `PushUnchanged`).
+ * docs/observability.md lists them all.
+ */
+const PLAIN_METRICS: Readonly<Record<string, string>> = {
   pushed: 'Pushed',
   push_unchanged: 'PushUnchanged',
-  push_throttled: 'PushThrottled',
-  push_rate_limited: 'NotionRateLimited',
   push_rejected: 'PushRejected',
   push_blocked: 'PushBlocked',
   push_retry_scheduled: 'PushRetryScheduled',
   subscription_dropped: 'SubscriptionDropped',
   connection_disconnected: 'ConnectionDisconnected',
-  dead_lettered: 'DeadLettered',
-  coalesced: 'EventCoalesced',
-  window_opened: 'WindowOpened',
 };
 
-/** Metrics are emitted inside Lambda (and `sam local`) only: locally the structured logs say the same. */
-const metricsEnabled = (): boolean => Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME);
-let metricsPending = false;
+const countEvent = (event: string, data: Readonly<Record<string, unknown>>): void => {
+  switch (event) {
+    case 'push_throttled':
+      // Our own bucket said wait (docs/adr/0072).
+      countMetric(METRIC.rateLimitWait, { scope: 'bucket' });
+      return;
+    case 'push_rate_limited':
+      // Notion answered 429 / 529: scope connection | workspace | endpoint | unknown.
+      countMetric(METRIC.rateLimitWait, { scope: String(data.scope ?? 'unknown') });
+      return;
+    case 'dead_lettered':
+      countMetric(METRIC.deadLettered, { reason: String(data.reason ?? 'unknown') });
+      return;
+    case 'coalesced':
+      countMetric(METRIC.changeCoalesced);
+      return;
+    case 'window_opened':
+    case 'window_reopened':
+      countMetric(METRIC.windowOpened);
+      return;
+  }
+  const plain = PLAIN_METRICS[event];
+  if (plain) countMetric(plain);
+};
+
+/** Counts every answer of Notion's API by status; the client itself never throws. */
+const countingNotion = (client: ExternalObjectApi): ExternalObjectApi => ({
+  patch: async (token, update) => {
+    const answer = await client.patch(token, update);
+    countMetric(METRIC.notionResponse, {
+      operation: 'patch_external_object',
+      status: answer.kind === 'response' ? String(answer.status) : answer.kind,
+    });
+    return answer;
+  },
+});
+
+const recordContext = new AsyncLocalStorage<{ readonly messageId: string }>();
 
 /** The worker wired to DynamoDB, SQS, the token cipher, Notion and the configured source adapter. */
 export const workerFromConfig = (
@@ -75,10 +117,11 @@ export const workerFromConfig = (
     connections: connectionStore(config),
     rateLimits: rateLimitStore(config),
     cipher,
-    notion: externalObjectClientFromConfig(config),
+    notion: countingNotion(externalObjectClientFromConfig(config)),
+    ...(config.tables.deliveryLog ? { deliveries: deliveryLog(config) } : {}),
     renderer: sourceRenderer({
       integration,
-      adapter: sourceAdapterFromConfig({ config, now: () => clock.now() }),
+      adapter: sourceAdapterFromConfig({ config, now: () => clock.now(), loadSecret }),
       cipher,
       clock,
       devName: config.unfurl.devName,
@@ -87,13 +130,11 @@ export const workerFromConfig = (
     resolveUri: resourceOfUri(integration),
     events: {
       record: (event, data) => {
-        if (WARN_EVENTS.has(event)) logger.warn(event, { ...data });
-        else logger.debug(event, { ...data });
-        const metric = METRIC_EVENTS[event];
-        if (metric && metricsEnabled()) {
-          metrics.addMetric(metric, MetricUnit.Count, 1);
-          metricsPending = true;
-        }
+        const messageId = recordContext.getStore()?.messageId;
+        const fields = messageId ? { ...data, messageId, correlation_id: messageId } : { ...data };
+        if (WARN_EVENTS.has(event)) logger.warn(event, fields);
+        else logger.debug(event, fields);
+        countEvent(event, data);
       },
     },
     ...overrides,
@@ -114,19 +155,19 @@ export const createWorkerHandler = (workerFor: () => UpdateWorker) => {
     const w = worker;
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       const receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? '1', 10);
-      await w.processRecord(record.body, {
-        messageId: record.messageId,
-        receiveCount: Number.isFinite(receiveCount) && receiveCount > 0 ? receiveCount : 1,
-        remainingMs: () => context.getRemainingTimeInMillis(),
-      });
+      // Records run concurrently: each one's log lines carry its SQS message id as the correlation id.
+      await recordContext.run({ messageId: record.messageId }, () =>
+        w.processRecord(record.body, {
+          messageId: record.messageId,
+          receiveCount: Number.isFinite(receiveCount) && receiveCount > 0 ? receiveCount : 1,
+          remainingMs: () => context.getRemainingTimeInMillis(),
+        }),
+      );
     };
     try {
       return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
     } finally {
-      if (metricsPending) {
-        metricsPending = false;
-        metrics.publishStoredMetrics();
-      }
+      flushMetrics();
     }
   };
 };

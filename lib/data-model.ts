@@ -76,7 +76,31 @@ export const RATE_LIMITS_TABLE: TableDefinition = {
   ttlAttribute: 'expiresAt',
 };
 
-export const TABLES = [CONNECTIONS_TABLE, AUTH_STATE_TABLE, SUBSCRIPTIONS_TABLE, RATE_LIMITS_TABLE] as const;
+/**
+ * Delivery log: the last pushes per connection with Notion's answers, for
+ * support (`npm run deliveries -- <connectionId>`). Written by the worker, one
+ * item per PATCH, newest first by `sk` (`<epoch ms, 13 digits>#<random>`); kept
+ * for DELIVERY_LOG_TTL_DAYS. See docs/adr/0090-delivery-log.md.
+ */
+export const DELIVERY_LOG_TABLE: TableDefinition = {
+  id: 'DeliveryLog',
+  envName: ENV.DELIVERY_LOG_TABLE,
+  partitionKey: { name: 'connectionId', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalIndexes: [],
+  ttlAttribute: 'expiresAt',
+};
+
+/** How long a delivery stays in the log. */
+export const DELIVERY_LOG_TTL_DAYS = 14;
+
+export const TABLES = [
+  CONNECTIONS_TABLE,
+  AUTH_STATE_TABLE,
+  SUBSCRIPTIONS_TABLE,
+  RATE_LIMITS_TABLE,
+  DELIVERY_LOG_TABLE,
+] as const;
 
 export interface QueueDefinition {
   readonly id: string;

@@ -12,6 +12,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ServiceAlarms } from './constructs/alarms.js';
+import { ServiceDashboard } from './constructs/dashboard.js';
 import { DataTables } from './constructs/data-tables.js';
 import { ServiceApi } from './constructs/http-api.js';
 import { NodeFunction } from './constructs/node-function.js';
@@ -21,6 +22,7 @@ import { UpstreamIdentity } from './constructs/upstream-identity.js';
 import {
   AUTH_STATE_TABLE,
   CONNECTIONS_TABLE,
+  DELIVERY_LOG_TABLE,
   RATE_LIMITS_TABLE,
   SUBSCRIPTIONS_TABLE,
   WORKER_TIMEOUT_SECONDS,
@@ -51,6 +53,7 @@ export class NotionLinkPreviewStack extends Stack {
   readonly functions: Readonly<Record<HttpHandlerName, NodeFunction>>;
   readonly worker: NodeFunction;
   readonly alarms: ServiceAlarms;
+  readonly dashboard: ServiceDashboard;
 
   constructor(scope: Construct, id: string, props: NotionLinkPreviewStackProps) {
     super(scope, id, {
@@ -104,8 +107,16 @@ export class NotionLinkPreviewStack extends Stack {
       return f;
     };
 
-    const { oauthClientSecret, notionCredentials, tokenSigningKey, changesWebhookSecret, notionTokenKey } =
-      this.secrets;
+    const {
+      oauthClientSecret,
+      notionCredentials,
+      tokenSigningKey,
+      changesWebhookSecret,
+      notionTokenKey,
+      sourceServiceSecret,
+    } = this.secrets;
+    // The demo and example source adapters sign per-user assertions with a secret shared with their product.
+    const sourceNeedsServiceSecret = ['demo', 'example'].includes(config.sourceAdapter ?? 'demo');
     const t = (def: typeof CONNECTIONS_TABLE) => this.tables.table(def);
     const notionApi = {
       [ENV.NOTION_API_BASE_URL]: config.notionApiBaseUrl,
@@ -154,6 +165,7 @@ export class NotionLinkPreviewStack extends Stack {
       .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, ['decrypt'])
       .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey)
       .setEnvironment(source);
+    if (sourceNeedsServiceSecret) unfurl.bindSecret(ENV.SOURCE_SERVICE_SECRET_ARN, sourceServiceSecret);
 
     // --- DELETE /unfurl, DELETE|POST /deleted-token --- removes subscriptions, revokes a connection.
     const unfurlDelete = fn('unfurl-delete')
@@ -181,6 +193,7 @@ export class NotionLinkPreviewStack extends Stack {
       .bindTable(SUBSCRIPTIONS_TABLE, t(SUBSCRIPTIONS_TABLE), 'readWrite')
       .bindTable(RATE_LIMITS_TABLE, t(RATE_LIMITS_TABLE), 'readWrite')
       .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'readWrite')
+      .bindTable(DELIVERY_LOG_TABLE, t(DELIVERY_LOG_TABLE), 'write')
       .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, ['decrypt'])
       .bindQueue(ENV.UPDATE_QUEUE_URL, this.queues.queue)
       .bindQueue(ENV.UPDATE_DLQ_URL, this.queues.deadLetterQueue)
@@ -189,6 +202,7 @@ export class NotionLinkPreviewStack extends Stack {
         ...source,
         [ENV.NOTION_RATE_LIMIT_PER_MINUTE]: String(config.notionRateLimitPerMinute),
       });
+    if (sourceNeedsServiceSecret) this.worker.bindSecret(ENV.SOURCE_SERVICE_SECRET_ARN, sourceServiceSecret);
     this.worker.addEventSource(
       new SqsEventSource(this.queues.queue, {
         batchSize: 10,
@@ -217,6 +231,16 @@ export class NotionLinkPreviewStack extends Stack {
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
 
+    this.dashboard = new ServiceDashboard(this, 'Operations', {
+      stage: config.stage,
+      api: this.api.api,
+      routes: ROUTES,
+      functions: { ...this.functions, [WORKER_HANDLER]: this.worker },
+      queue: this.queues.queue,
+      deadLetterQueue: this.queues.deadLetterQueue,
+      alarms: this.alarms.all(),
+    });
+
     this.addOutputs(baseUrl);
   }
 
@@ -230,6 +254,11 @@ export class NotionLinkPreviewStack extends Stack {
     };
 
     out(OUTPUTS.stage, this.config.stage, 'Deployment stage');
+    out(
+      OUTPUTS.dashboardUrl,
+      `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.dashboard.dashboard.dashboardName}`,
+      'CloudWatch dashboard of the service',
+    );
     out(OUTPUTS.publicBaseUrl, baseUrl, 'Base URL of the service');
     out(OUTPUTS.apiEndpoint, this.api.api.apiEndpoint, 'Default execute-api endpoint of the HTTP API');
     if (this.api.domainName) {
@@ -282,6 +311,11 @@ export class NotionLinkPreviewStack extends Stack {
       OUTPUTS.tokenSigningKeySecretArn,
       this.secrets.tokenSigningKey.secretArn,
       'Seed of the access-token signing key',
+    );
+    out(
+      OUTPUTS.sourceServiceSecretArn,
+      this.secrets.sourceServiceSecret.secretArn,
+      'Secret shared with the product behind the demo/example source adapters (SOURCE_SERVICE_SECRET)',
     );
     out(OUTPUTS.notionTokenKeyArn, this.secrets.notionTokenKey.keyArn, 'KMS key encrypting stored Notion tokens');
 

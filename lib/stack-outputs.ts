@@ -41,6 +41,9 @@ export const OUTPUTS = {
   authStateTable: 'AuthStateTableName',
   subscriptionsTable: 'SubscriptionsTableName',
   rateLimitsTable: 'RateLimitsTableName',
+  deliveryLogTable: 'DeliveryLogTableName',
+  sourceServiceSecretArn: 'SourceServiceSecretArn',
+  dashboardUrl: 'DashboardUrl',
   updateQueueUrl: 'UpdateQueueUrl',
   updateQueueName: 'UpdateQueueName',
   deadLetterQueueUrl: 'UpdateDeadLetterQueueUrl',
@@ -55,4 +58,5 @@ export const TABLE_OUTPUTS: Readonly<Record<string, OutputKey>> = {
   AuthState: OUTPUTS.authStateTable,
   Subscriptions: OUTPUTS.subscriptionsTable,
   RateLimits: OUTPUTS.rateLimitsTable,
+  DeliveryLog: OUTPUTS.deliveryLogTable,
 };

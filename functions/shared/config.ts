@@ -84,6 +84,7 @@ const schema = z.object({
   [ENV.AUTH_STATE_TABLE]: optionalString,
   [ENV.SUBSCRIPTIONS_TABLE]: optionalString,
   [ENV.RATE_LIMITS_TABLE]: optionalString,
+  [ENV.DELIVERY_LOG_TABLE]: optionalString,
   [ENV.UPDATE_QUEUE_URL]: optionalString,
   [ENV.UPDATE_DLQ_URL]: optionalString,
   [ENV.DYNAMODB_ENDPOINT]: z.optional(url),
@@ -97,6 +98,7 @@ const schema = z.object({
   [ENV.SOURCE_ADAPTER]: z._default(z.string(), 'demo'),
   [ENV.SOURCE_BASE_URL]: z.optional(url),
   [ENV.SOURCE_SERVICE_SECRET]: optionalString,
+  [ENV.SOURCE_SERVICE_SECRET_ARN]: optionalString,
   [ENV.SOURCE_HTTP_MAPPING]: optionalString,
   [ENV.UNFURL_RULES]: optionalString,
   [ENV.DEV_NAME]: z._default(z.string(), 'notion-link-preview'),
@@ -146,6 +148,7 @@ const build = (e: z.infer<typeof schema>) => ({
     authState: e.AUTH_STATE_TABLE,
     subscriptions: e.SUBSCRIPTIONS_TABLE,
     rateLimits: e.RATE_LIMITS_TABLE,
+    deliveryLog: e.DELIVERY_LOG_TABLE,
   },
   queues: { updates: e.UPDATE_QUEUE_URL, deadLetter: e.UPDATE_DLQ_URL },
   endpoints: { dynamodb: e.DYNAMODB_ENDPOINT, sqs: e.SQS_ENDPOINT },
@@ -155,6 +158,8 @@ const build = (e: z.infer<typeof schema>) => ({
     sourceBaseUrl: e.SOURCE_BASE_URL,
     /** Shared secret for the demo adapter's service assertions. */
     sourceServiceSecret: e.SOURCE_SERVICE_SECRET,
+    /** The same as a value (local) or a Secrets Manager secret (AWS, SOURCE_SERVICE_SECRET_ARN). */
+    sourceServiceSecretRef: secretRef(e.SOURCE_SERVICE_SECRET, e.SOURCE_SERVICE_SECRET_ARN),
     /** JSON mapping of the generic HTTP JSON adapter. */
     httpMapping: e.SOURCE_HTTP_MAPPING,
     rules: e.UNFURL_RULES,

@@ -246,13 +246,14 @@ export const httpHandler = (fn: RouteFunction, options: HttpHandlerOptions = {})
       },
     })
     .handler(async (event, context) => {
+      logger.removeKeys(['requestId', 'route', 'correlation_id']);
       const request = toHttpRequest(event, options);
-      // Correlation id: API Gateway's request id (also in the access log as $context.requestId).
+      // Correlation id: API Gateway's request id (also in the access log as $context.requestId). The keys
+      // stay until the next request replaces them, so the error mapper's log lines carry them too.
       logger.appendKeys({ requestId: request.requestId, route: request.routeKey, correlation_id: request.requestId });
       try {
         return await fn(request, context);
       } finally {
-        logger.removeKeys(['requestId', 'route', 'correlation_id']);
         flushMetrics();
       }
     });

@@ -3,7 +3,7 @@
  * redacting JSON replacer, so no token, code or secret reaches a log.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { redactingReplacer } from './redact.js';
 
 const serviceName = 'notion-link-preview';
@@ -15,3 +15,73 @@ export const logger = new Logger({
 });
 
 export const metrics = new Metrics({ serviceName, namespace: 'NotionLinkPreview' });
+
+/**
+ * Custom metric names (namespace `NotionLinkPreview`, unit Count). Dimensions
+ * are named beside each; docs/observability.md lists them for dashboards.
+ */
+export const METRIC = {
+  /** POST /unfurl answers, dimension `outcome` (the unfurl core's outcome). */
+  unfurlOutcome: 'UnfurlOutcome',
+  /** Answers from Notion's API, dimensions `operation` (`oauth_token` | `patch_external_object`) and `status` (HTTP status, or `network`). */
+  notionResponse: 'NotionResponse',
+  /** POST /oauth/token grants issued, dimension `grant_type`. */
+  tokenGranted: 'TokenGranted',
+  /** POST /oauth/token errors, dimension `error` (RFC 6749 error code). */
+  tokenError: 'TokenError',
+  /** Pushes deferred because a connection's or workspace's budget was spent (no dimension). */
+  rateLimitWait: 'RateLimitWait',
+  /** Messages the worker moved to the dead-letter queue, dimension `reason`. */
+  deadLettered: 'DeadLettered',
+  /** Change events merged into an already open coalescing window (no dimension). */
+  changeCoalesced: 'ChangeCoalesced',
+  /** Change events that opened a coalescing window (no dimension); coalescing ratio = ChangeCoalesced / (ChangeCoalesced + WindowOpened). */
+  windowOpened: 'WindowOpened',
+} as const;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+export type MetricListener = (name: string, dimensions: Readonly<Record<string, string>>, value: number) => void;
+
+const metricListeners = new Set<MetricListener>();
+
+/** Observes every counted metric in-process (tests; the local runtime). Returns the unsubscribe function. */
+export const onMetric = (listener: MetricListener): (() => void) => {
+  metricListeners.add(listener);
+  return () => metricListeners.delete(listener);
+};
+
+/**
+ * CloudWatch metrics (EMF) are written inside Lambda (and `sam local`) only;
+ * locally and in tests the same facts are in the structured logs, and nothing
+ * is printed. `POWERTOOLS_METRICS_DISABLED=true` turns them off in Lambda too.
+ */
+export const metricsEnabled = (): boolean =>
+  Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME) &&
+  !/^(1|true|yes)$/i.test(process.env.POWERTOOLS_METRICS_DISABLED ?? '');
+
+/**
+ * Counts one occurrence of a metric. Without dimensions it is buffered and
+ * written by `flushMetrics()` at the end of the invocation; with dimensions
+ * it is written at once as its own EMF record (so dimensions never mix).
+ */
+export const countMetric = (
+  name: MetricName | string,
+  dimensions: Readonly<Record<string, string>> = {},
+  value = 1,
+): void => {
+  for (const listener of metricListeners) listener(name, dimensions, value);
+  if (!metricsEnabled()) return;
+  const entries = Object.entries(dimensions);
+  if (entries.length === 0) {
+    metrics.addMetric(name, MetricUnit.Count, value);
+    return;
+  }
+  const single = metrics.singleMetric();
+  for (const [k, v] of entries) single.addDimension(k, v);
+  single.addMetric(name, MetricUnit.Count, value);
+};
+
+/** Writes buffered metrics, once per invocation; silent when there are none. */
+export const flushMetrics = (): void => {
+  if (metricsEnabled() && metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+};

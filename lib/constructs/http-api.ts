@@ -76,6 +76,8 @@ export class ServiceApi extends Construct {
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+      // Route-level 4xx / 5xx / Latency metrics (dimensions ApiId, Stage, Method, Resource) for the dashboard.
+      detailedMetricsEnabled: true,
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogs),
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),

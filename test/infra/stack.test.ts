@@ -45,6 +45,7 @@ beforeAll(() => {
   names.set(s.logicalId(stack.secrets.tokenSigningKey), 'TokenSigningKey');
   names.set(s.logicalId(stack.secrets.changesWebhookSecret), 'ChangesWebhookSecret');
   names.set(s.logicalId(stack.secrets.notionTokenKey), 'NotionTokenKey');
+  names.set(s.logicalId(stack.secrets.sourceServiceSecret), 'SourceServiceSecret');
   const upstreamSecret = stack.upstream.cognito ? stack.upstream.node.findChild('ClientSecret') : undefined;
   if (upstreamSecret) names.set(s.logicalId(upstreamSecret), 'OidcClientSecret');
   for (const fn of [...Object.values(stack.functions), stack.worker]) {
@@ -95,7 +96,7 @@ describe('least-privilege IAM per function', () => {
     );
   });
 
-  it('unfurl: only reads connections, keeps subscriptions, decrypts upstream credentials, reads the signing key', () => {
+  it('unfurl: only reads connections, keeps subscriptions, decrypts upstream credentials, reads the signing key and the source service secret', () => {
     expect(permissions('unfurl')).toEqual(
       grants({
         OwnLogGroup: LOGS,
@@ -105,6 +106,7 @@ describe('least-privilege IAM per function', () => {
         'Subscriptions/index/byConnection': QUERY,
         NotionTokenKey: ['kms:Decrypt'],
         TokenSigningKey: READ_SECRET,
+        SourceServiceSecret: READ_SECRET,
       }),
     );
     expect(
@@ -135,7 +137,7 @@ describe('least-privilege IAM per function', () => {
     expect(permissions('metadata')).toEqual(grants({ OwnLogGroup: LOGS }));
   });
 
-  it('update-worker: markers, subscriptions, rate limits, connections, decrypts with KMS, consumes and re-sends', () => {
+  it('update-worker: markers, subscriptions, rate limits, connections, writes the delivery log, decrypts with KMS, reads the source service secret, consumes and re-sends', () => {
     expect(permissions(WORKER_HANDLER)).toEqual(
       grants({
         OwnLogGroup: LOGS,
@@ -145,7 +147,9 @@ describe('least-privilege IAM per function', () => {
         RateLimits: RW,
         Connections: RW,
         'Connections/index/bySubject': QUERY,
+        DeliveryLog: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         NotionTokenKey: ['kms:Decrypt'],
+        SourceServiceSecret: READ_SECRET,
         UpdateQueue: [
           'sqs:ChangeMessageVisibility',
           'sqs:DeleteMessage',
@@ -315,7 +319,7 @@ describe('HTTP API', () => {
 });
 
 describe('data', () => {
-  it('creates the four tables of the data model: on-demand, PITR, encrypted, TTL, keys and indexes', () => {
+  it('creates the tables of the data model: on-demand, PITR, encrypted, TTL, keys and indexes', () => {
     const tables = s.template.findResources('AWS::DynamoDB::Table');
     expect(Object.keys(tables)).toHaveLength(TABLES.length);
     for (const [def, table] of s.stack.tables.entries()) {
@@ -405,7 +409,7 @@ describe('key and secrets', () => {
         GenerateStringKey: 'clientSecret',
       }),
     });
-    s.template.resourceCountIs('AWS::SecretsManager::Secret', 5);
+    s.template.resourceCountIs('AWS::SecretsManager::Secret', 6);
   });
 });
 

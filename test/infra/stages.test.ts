@@ -3,8 +3,10 @@
  * protected, an external OIDC issuer replaces Cognito, a custom domain becomes
  * the public base URL, and alarms notify an encrypted topic.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Match } from 'aws-cdk-lib/assertions';
+import { TABLES } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
 import { grants, permissionsOfRole, type Synthesized, synthService } from './synth.js';
@@ -34,7 +36,7 @@ const resources = () => s.template.toJSON().Resources as Record<string, any>;
 describe('production removal policies', () => {
   it('retains and deletion-protects the tables', () => {
     const tables = Object.values(s.template.findResources('AWS::DynamoDB::Table'));
-    expect(tables).toHaveLength(4);
+    expect(tables).toHaveLength(TABLES.length);
     for (const t of tables) {
       expect(t.DeletionPolicy).toBe('Retain');
       expect(t.UpdateReplacePolicy).toBe('Retain');

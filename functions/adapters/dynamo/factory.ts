@@ -5,11 +5,13 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuthStateStore, ConnectionStore, RateLimitStore, SubscriptionStore } from '#core/ports.js';
+import type { DeliveryLog } from '#core/updates/ports.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
 import { DynamoAuthStateStore } from './auth-state-store.js';
 import { createDocumentClient } from './client.js';
 import { DynamoConnectionStore } from './connection-store.js';
+import { DynamoDeliveryLog } from './delivery-log.js';
 import { DynamoRateLimitStore } from './rate-limit-store.js';
 import { DynamoSubscriptionStore } from './subscription-store.js';
 
@@ -21,6 +23,7 @@ interface Built {
   authState?: AuthStateStore;
   subscriptions?: SubscriptionStore;
   rateLimits?: RateLimitStore;
+  deliveryLog?: DeliveryLog;
 }
 
 const built = new WeakMap<Config, Built>();
@@ -75,4 +78,13 @@ export const rateLimitStore = (config: Config = getConfig()): RateLimitStore => 
     b.rateLimits = new DynamoRateLimitStore(documentClient(config), table);
   }
   return b.rateLimits;
+};
+
+export const deliveryLog = (config: Config = getConfig()): DeliveryLog => {
+  const b = slot(config);
+  if (!b.deliveryLog) {
+    const table = need(config.tables.deliveryLog, ENV.DELIVERY_LOG_TABLE);
+    b.deliveryLog = new DynamoDeliveryLog(documentClient(config), table);
+  }
+  return b.deliveryLog;
 };

@@ -15,6 +15,7 @@ import { NotionExchangeError } from '#core/oauth/ports.js';
 import { ENV } from '#lib/env-names.js';
 import type { Config } from '#shared/config.js';
 import { need } from '#shared/config.js';
+import { countMetric, METRIC } from '#shared/observability.js';
 import * as z from '#shared/zod.js';
 
 export interface NotionApiOptions {
@@ -83,11 +84,13 @@ export const createNotionApi = (options: NotionApiOptions): NotionOAuthApi => {
         }
       } catch (error) {
         const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+        countMetric(METRIC.notionResponse, { operation: 'oauth_token', status: timedOut ? 'timeout' : 'network' });
         throw new NotionExchangeError(
           'unavailable',
           timedOut ? 'Notion did not answer in time' : 'Notion could not be reached',
         );
       }
+      countMetric(METRIC.notionResponse, { operation: 'oauth_token', status: String(response.status) });
       if (!response.ok) {
         const status = response.status;
         const errorCode = errorCodeOf(body);

@@ -87,8 +87,11 @@ export const taskPreview = (task: DemoTaskJson): PreviewModel => {
 export interface DemoAdapterOptions {
   /** The product's base URL, e.g. http://127.0.0.1:3000/demo (SOURCE_BASE_URL). */
   readonly baseUrl: string;
-  /** Shared secret for the service assertions (SOURCE_SERVICE_SECRET). */
-  readonly serviceSecret: string;
+  /**
+   * Shared secret for the service assertions (SOURCE_SERVICE_SECRET), or a function that
+   * loads it (SOURCE_SERVICE_SECRET_ARN: Secrets Manager, cached by the loader).
+   */
+  readonly serviceSecret: string | (() => Promise<string>);
   readonly fetch?: FetchFunction;
   /** Epoch ms; injected for tests. */
   readonly now?: () => number;
@@ -111,7 +114,23 @@ export interface DemoTaskClient {
 export const demoTaskClient = (options: DemoAdapterOptions): DemoTaskClient => {
   const base = options.baseUrl.replace(/\/+$/, '');
   const audience = demoApiAudience(base);
-  const key = new TextEncoder().encode(options.serviceSecret);
+  const secretOf = options.serviceSecret;
+  let fixedKey: Uint8Array | undefined;
+  const loadedKeys = new Map<string, Uint8Array>();
+  const signingKey = async (): Promise<Uint8Array> => {
+    if (typeof secretOf === 'string') {
+      fixedKey ??= new TextEncoder().encode(secretOf);
+      return fixedKey;
+    }
+    const secret = await secretOf();
+    let k = loadedKeys.get(secret);
+    if (!k) {
+      loadedKeys.clear();
+      k = new TextEncoder().encode(secret);
+      loadedKeys.set(secret, k);
+    }
+    return k;
+  };
   const fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
   const now = options.now ?? Date.now;
   // One assertion per subject, reused until it is half-way through its life.
@@ -129,7 +148,7 @@ export const demoTaskClient = (options: DemoAdapterOptions): DemoTaskClient => {
       .setSubject(identity.subject)
       .setIssuedAt(iat)
       .setExpirationTime(iat + SERVICE_ASSERTION_TTL_SECONDS)
-      .sign(key);
+      .sign(await signingKey());
     if (cache.size > 1000) cache.clear();
     cache.set(identity.subject, { token, renewAt: t + (SERVICE_ASSERTION_TTL_SECONDS * 1000) / 2 });
     return token;

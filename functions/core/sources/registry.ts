@@ -10,7 +10,7 @@
  */
 
 import { ENV } from '#lib/env-names.js';
-import type { Config } from '#shared/config.js';
+import type { Config, SecretRef } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
 import { type DemoAdapterOptions, demoProductAdapter } from './demo-product.js';
 import { exampleCustomAdapter } from './example-custom.js';
@@ -19,17 +19,27 @@ import type { FetchFunction, SourceAdapter } from './source-adapter.js';
 
 export interface SourceAdapterEnvironment {
   readonly config: Config;
+  /** Reads a Secrets Manager secret (SOURCE_SERVICE_SECRET_ARN); handlers pass the adapter's loader. */
+  readonly loadSecret?: (ref: SecretRef) => Promise<string>;
   readonly fetch?: FetchFunction;
   readonly now?: () => number;
 }
 
 export type SourceAdapterFactory = (env: SourceAdapterEnvironment) => SourceAdapter;
 
-const demoOptions = ({ config, fetch, now }: SourceAdapterEnvironment): DemoAdapterOptions => {
+const demoOptions = ({ config, fetch, now, loadSecret }: SourceAdapterEnvironment): DemoAdapterOptions => {
   const baseUrl = config.unfurl.sourceBaseUrl ?? (config.publicBaseUrl ? `${config.publicBaseUrl}/demo` : undefined);
   if (!baseUrl) throw new ConfigError(`Missing required setting ${ENV.SOURCE_BASE_URL} (or ${ENV.PUBLIC_BASE_URL})`);
-  const serviceSecret = config.unfurl.sourceServiceSecret;
-  if (!serviceSecret) throw new ConfigError(`Missing required setting ${ENV.SOURCE_SERVICE_SECRET}`);
+  const ref = config.unfurl.sourceServiceSecretRef;
+  if (!ref) {
+    throw new ConfigError(
+      `Missing required setting ${ENV.SOURCE_SERVICE_SECRET} (or ${ENV.SOURCE_SERVICE_SECRET_ARN})`,
+    );
+  }
+  let serviceSecret: DemoAdapterOptions['serviceSecret'];
+  if ('value' in ref) serviceSecret = ref.value;
+  else if (loadSecret) serviceSecret = () => loadSecret(ref);
+  else throw new ConfigError(`${ENV.SOURCE_SERVICE_SECRET_ARN} is set but no secret loader was given`);
   return { baseUrl, serviceSecret, ...(fetch ? { fetch } : {}), ...(now ? { now } : {}) };
 };
 

@@ -38,6 +38,30 @@ export interface DeadLetterQueue {
   send(letter: DeadLetter): Promise<void>;
 }
 
+/** One PATCH of an external object and Notion's answer to it, as support reads it back. */
+export interface Delivery {
+  readonly connectionId: string;
+  /** Epoch ms of Notion's answer. */
+  readonly at: number;
+  readonly resource: string;
+  readonly uri: string;
+  /** HTTP status of Notion's answer, or `timeout` / `network` when there was none. */
+  readonly status: number | 'timeout' | 'network';
+  /** What the worker did about it (`done`, `disconnect`, `drop`, `reject`, `blocked`, `retry-after`, `backoff`). */
+  readonly action: string;
+  /** Notion's error `code` and `message`, and its `request_id`, when given. */
+  readonly code?: string;
+  readonly message?: string;
+  readonly requestId?: string;
+}
+
+/** The per-connection delivery log: the last pushes and Notion's answers (docs/adr/0090). */
+export interface DeliveryLog {
+  record(delivery: Delivery): Promise<void>;
+  /** The newest `limit` deliveries of a connection, newest first. */
+  recent(connectionId: string, limit: number): Promise<readonly Delivery[]>;
+}
+
 /** Where the worker records what it did (structured log lines and metrics). */
 export interface UpdateEvents {
   record(event: string, data: Readonly<Record<string, unknown>>): void;

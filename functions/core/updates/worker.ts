@@ -47,6 +47,7 @@ import {
 } from './policy.js';
 import type {
   DeadLetterQueue,
+  DeliveryLog,
   ExternalObjectApi,
   ExternalObjectUpdate,
   Rendered,
@@ -105,6 +106,8 @@ export interface WorkerDeps {
   /** The resource key of a previewed uri (through the unfurl rules), or undefined when no rule matches. */
   readonly resolveUri: (uri: string) => string | undefined;
   readonly events?: UpdateEvents;
+  /** Per-connection log of pushes and Notion's answers; a failure to write it never fails a push. */
+  readonly deliveries?: Pick<DeliveryLog, 'record'>;
   readonly settings?: Partial<WorkerSettings>;
 }
 
@@ -372,6 +375,23 @@ export const createUpdateWorker = (deps: WorkerDeps) => {
     const decision = classifyAnswer(answer);
     now = deps.clock.now();
     const status = answer.kind === 'response' ? answer.status : answer.kind;
+    if (deps.deliveries) {
+      try {
+        await deps.deliveries.record({
+          connectionId,
+          at: now,
+          resource,
+          uri,
+          status,
+          action: decision.action,
+          ...(answer.kind === 'response' && answer.code !== undefined ? { code: answer.code } : {}),
+          ...(answer.kind === 'response' && answer.message !== undefined ? { message: answer.message } : {}),
+          ...(answer.kind === 'response' && answer.requestId !== undefined ? { requestId: answer.requestId } : {}),
+        });
+      } catch (error) {
+        record('delivery_log_failed', { connectionId, detail: describeError(error) });
+      }
+    }
     switch (decision.action) {
       case 'done':
         await deps.subscriptions.recordPush(resource, connectionId, uri, {

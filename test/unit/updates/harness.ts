@@ -4,6 +4,7 @@
  * scripted Notion and a renderer backed by a mutable "product".
  */
 
+import { MemoryDeliveryLog } from '#adapters/memory/delivery-log.js';
 import { createMemoryStores, type MemoryStores } from '#adapters/memory/index.js';
 import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
 import type { Connection, Subscription, TokenCipher } from '#core/ports.js';
@@ -62,6 +63,9 @@ export class Harness {
   readonly product = new Map<string, number>();
   /** connection id → resource keys it may not see. */
   readonly forbidden = new Map<string, Set<string>>();
+  /** The delivery log the worker writes (set `deliveryLogFails` to make its writes throw). */
+  readonly deliveries = new MemoryDeliveryLog(() => this.clock.now());
+  deliveryLogFails = false;
   renders = 0;
   answer: (call: NotionCall) => NotionAnswer | Promise<NotionAnswer> = () => ok;
   renderFails = false;
@@ -119,6 +123,12 @@ export class Harness {
       },
       resolveUri: (uri) => /\/tasks\/(\d+)$/.exec(uri)?.[1]?.replace(/^/, 'task:'),
       events: { record: (event, data) => void this.events.push({ event, data }) },
+      deliveries: {
+        record: async (delivery) => {
+          if (this.deliveryLogFails) throw new Error('delivery log down');
+          await this.deliveries.record(delivery);
+        },
+      },
       settings: { backoffBaseMs: 1000, ...options.settings },
     });
   }

@@ -1,0 +1,229 @@
+/**
+ * The operations dashboard (CloudWatch): the HTTP API per route (requests,
+ * 4xx, 5xx, latency), each function (errors, throttles, duration), the update
+ * queue (depth, age of the oldest event) and its dead-letter queue, and the
+ * service's own metrics (namespace NotionLinkPreview, docs/observability.md).
+ * The alarms are shown at the top.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type Alarm,
+  AlarmStatusWidget,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TextWidget,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { RouteDefinition } from '../routes.js';
+
+/** Namespace of the service's own metrics (Powertools EMF, functions/shared/observability.ts). */
+export const SERVICE_METRICS_NAMESPACE = 'NotionLinkPreview';
+const SERVICE_NAME = 'notion-link-preview';
+
+export interface ServiceDashboardProps {
+  readonly stage: string;
+  readonly api: HttpApi;
+  readonly routes: readonly RouteDefinition[];
+  /** Each function by its handler name. */
+  readonly functions: Readonly<Record<string, IFunction>>;
+  readonly queue: IQueue;
+  readonly deadLetterQueue: IQueue;
+  readonly alarms: readonly Alarm[];
+}
+
+const PERIOD = Duration.minutes(5);
+
+/** Names shown in the widgets, e.g. the custom metric dimensions' common values. */
+export const UNFURL_OUTCOMES = [
+  'found',
+  'stale',
+  'no_rule',
+  'not_found',
+  'forbidden',
+  'gone',
+  'needs_auth',
+  'unavailable',
+  'invalid_token',
+  'invalid_request',
+];
+export const NOTION_STATUSES = ['200', '400', '401', '404', '409', '429', '500', '503', '529', 'timeout', 'network'];
+export const RATE_LIMIT_SCOPES = ['bucket', 'connection', 'workspace', 'endpoint', 'unknown'];
+
+export class ServiceDashboard extends Construct {
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: ServiceDashboardProps) {
+    super(scope, id);
+    const apiId = props.api.apiId;
+    const routeMetric = (route: RouteDefinition, metricName: string, statistic: string): Metric =>
+      new Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        dimensionsMap: { ApiId: apiId, Stage: '$default', Method: route.method, Resource: route.path },
+        statistic,
+        period: PERIOD,
+        label: `${route.method} ${route.path}`,
+      });
+    const service = (metricName: string, dimensionsMap: Record<string, string> = {}, label?: string): Metric =>
+      new Metric({
+        namespace: SERVICE_METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: SERVICE_NAME, ...dimensionsMap },
+        statistic: 'Sum',
+        period: PERIOD,
+        ...(label ? { label } : {}),
+      });
+    const graph = (title: string, left: IMetric[], width = 8): GraphWidget =>
+      new GraphWidget({ title, left, width, height: 6 });
+
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: `notion-link-preview-${props.stage}`,
+      defaultInterval: Duration.hours(6),
+    });
+    const fns = Object.entries(props.functions);
+
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: `# Notion Link Preview (${props.stage})\nRunbook: docs/runbook.md · metrics: docs/observability.md · region ${Stack.of(this).region}`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alarms], width: 24, height: 3 }),
+    );
+
+    // --- HTTP API, per route ---
+    this.dashboard.addWidgets(
+      graph(
+        'Requests per route',
+        props.routes.map((r) => routeMetric(r, 'Count', 'Sum')),
+      ),
+      graph(
+        '4xx per route',
+        props.routes.map((r) => routeMetric(r, '4xx', 'Sum')),
+      ),
+      graph(
+        '5xx per route',
+        props.routes.map((r) => routeMetric(r, '5xx', 'Sum')),
+      ),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Latency p99 per route (ms)',
+        props.routes.map((r) => routeMetric(r, 'Latency', 'p99')),
+        12,
+      ),
+      graph(
+        'Latency p50 per route (ms)',
+        props.routes.map((r) => routeMetric(r, 'Latency', 'p50')),
+        12,
+      ),
+    );
+
+    // --- Functions ---
+    this.dashboard.addWidgets(
+      graph(
+        'Lambda errors per function',
+        fns.map(([name, f]) => f.metricErrors({ period: PERIOD, label: name })),
+      ),
+      graph(
+        'Lambda throttles per function',
+        fns.map(([name, f]) => f.metricThrottles({ period: PERIOD, label: name })),
+      ),
+      graph(
+        'Lambda duration p99 per function (ms)',
+        fns.map(([name, f]) => f.metricDuration({ period: PERIOD, statistic: 'p99', label: name })),
+      ),
+    );
+
+    // --- Update queue ---
+    this.dashboard.addWidgets(
+      graph('Update queue depth', [
+        props.queue.metricApproximateNumberOfMessagesVisible({
+          period: PERIOD,
+          statistic: 'Maximum',
+          label: 'visible',
+        }),
+        props.queue.metricApproximateNumberOfMessagesNotVisible({
+          period: PERIOD,
+          statistic: 'Maximum',
+          label: 'in flight',
+        }),
+        props.queue.metricApproximateNumberOfMessagesDelayed({
+          period: PERIOD,
+          statistic: 'Maximum',
+          label: 'delayed',
+        }),
+      ]),
+      graph('Age of the oldest update event (s)', [
+        props.queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum', label: 'oldest' }),
+      ]),
+      graph('Dead-letter queue depth', [
+        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: PERIOD,
+          statistic: 'Maximum',
+          label: 'dead letters',
+        }),
+        service('DeadLettered', {}, 'sent by the worker (all reasons)'),
+      ]),
+    );
+
+    // --- The service's own metrics ---
+    const coalesced = service('ChangeCoalesced');
+    const opened = service('WindowOpened');
+    this.dashboard.addWidgets(
+      graph(
+        'Unfurl outcomes',
+        UNFURL_OUTCOMES.map((o) => service('UnfurlOutcome', { outcome: o }, o)),
+      ),
+      graph(
+        'Notion answers to PATCH /v1/external/object',
+        NOTION_STATUSES.map((s) => service('NotionResponse', { operation: 'patch_external_object', status: s }, s)),
+      ),
+      graph(
+        'Notion answers to the code exchange',
+        NOTION_STATUSES.map((s) => service('NotionResponse', { operation: 'oauth_token', status: s }, s)),
+      ),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Rate-limit waits',
+        RATE_LIMIT_SCOPES.map((s) => service('RateLimitWait', { scope: s }, s)),
+      ),
+      graph('Coalescing', [
+        new MathExpression({
+          expression: '100 * coalesced / (coalesced + opened)',
+          usingMetrics: { coalesced, opened },
+          label: 'coalesced events (%)',
+          period: PERIOD,
+        }),
+      ]),
+      graph('Pushes', [
+        service('Pushed', {}, 'pushed'),
+        service('PushUnchanged', {}, 'unchanged (skipped)'),
+        service('PushRejected', {}, 'rejected'),
+        service('ConnectionDisconnected', {}, 'connections disconnected'),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Token grants and errors',
+        [
+          service('TokenGranted', { grant_type: 'authorization_code' }, 'granted: authorization_code'),
+          service('TokenGranted', { grant_type: 'refresh_token' }, 'granted: refresh_token'),
+          ...['invalid_grant', 'invalid_client', 'invalid_request', 'unsupported_grant_type', 'server_error'].map((e) =>
+            service('TokenError', { error: e }, `error: ${e}`),
+          ),
+        ],
+        24,
+      ),
+    );
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Observability in the stack: the CloudWatch dashboard (API per route,
+ * functions, queues, the service's own metrics), route-level API metrics, the
+ * delivery-log table, and a development stack that tears down completely.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DELIVERY_LOG_TABLE } from '#lib/data-model.js';
+import { ENV } from '#lib/env-names.js';
+import { ROUTES } from '#lib/routes.js';
+import { OUTPUTS } from '#lib/stack-outputs.js';
+import { type Synthesized, synthService } from './synth.js';
+
+let s: Synthesized;
+let body: string;
+let widgets: Array<{ type: string; properties: Record<string, unknown> }>;
+
+/** The dashboard body with CloudFormation tokens flattened to their logical ids. */
+const renderBody = (value: unknown): string => {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, unknown>;
+  if ('Fn::Join' in v) {
+    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(renderBody).join(sep);
+  }
+  if ('Ref' in v) return `{Ref:${String(v.Ref)}}`;
+  if ('Fn::GetAtt' in v) return `{GetAtt:${(v['Fn::GetAtt'] as string[]).join('.')}}`;
+  return JSON.stringify(value);
+};
+
+beforeAll(() => {
+  s = synthService();
+  const dashboards = Object.values(s.template.findResources('AWS::CloudWatch::Dashboard'));
+  expect(dashboards).toHaveLength(1);
+  body = renderBody(dashboards[0]?.Properties.DashboardBody);
+  widgets = (JSON.parse(body) as { widgets: typeof widgets }).widgets;
+}, 120_000);
+
+afterAll(() => s?.cleanup());
+
+const metricsOf = (title: string): unknown[][] => {
+  const w = widgets.find((x) => x.properties.title === title);
+  if (!w) throw new Error(`no widget "${title}"`);
+  return w.properties.metrics as unknown[][];
+};
+
+describe('CloudWatch dashboard', () => {
+  it('is named after the stage and shown in the outputs', () => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'notion-link-preview-dev' });
+    const out = s.template.toJSON().Outputs[OUTPUTS.dashboardUrl];
+    const id = Object.keys(s.template.findResources('AWS::CloudWatch::Dashboard'))[0];
+    expect(JSON.stringify(out.Value)).toContain(`"#dashboards:name=",{"Ref":"${id}"}`);
+  });
+
+  it('graphs 4xx, 5xx and latency for every route, by method and path', () => {
+    for (const title of ['4xx per route', '5xx per route', 'Latency p99 per route (ms)', 'Requests per route']) {
+      const metrics = metricsOf(title);
+      expect(metrics).toHaveLength(ROUTES.length);
+      for (const route of ROUTES) {
+        expect(
+          metrics.some(
+            (m) =>
+              m[0] === 'AWS/ApiGateway' &&
+              m.includes('Method') &&
+              m.includes(route.method) &&
+              m.includes('Resource') &&
+              m.includes(route.path),
+          ),
+        ).toBe(true);
+      }
+    }
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { DetailedMetricsEnabled: true },
+    });
+  });
+
+  it('graphs errors and duration of every function, queue depth and age, and the DLQ', () => {
+    const functions = Object.keys(s.template.findResources('AWS::Lambda::Function'));
+    for (const title of ['Lambda errors per function', 'Lambda duration p99 per function (ms)']) {
+      const text = JSON.stringify(metricsOf(title));
+      for (const id of functions) expect(text).toContain(`{Ref:${id}}`);
+    }
+    const queue = s.logicalId(s.stack.queues.queue);
+    const dlq = s.logicalId(s.stack.queues.deadLetterQueue);
+    expect(JSON.stringify(metricsOf('Update queue depth'))).toContain(queue);
+    expect(JSON.stringify(metricsOf('Age of the oldest update event (s)'))).toContain('ApproximateAgeOfOldestMessage');
+    expect(JSON.stringify(metricsOf('Dead-letter queue depth'))).toContain(dlq);
+  });
+
+  it("graphs the service's own metrics with their dimensions", () => {
+    const text = (title: string) => JSON.stringify(metricsOf(title));
+    expect(text('Unfurl outcomes')).toContain('"NotionLinkPreview","UnfurlOutcome"');
+    expect(text('Unfurl outcomes')).toContain('"outcome","found"');
+    expect(text('Notion answers to PATCH /v1/external/object')).toContain('"status","429"');
+    expect(text('Notion answers to the code exchange')).toContain('"operation","oauth_token"');
+    expect(text('Rate-limit waits')).toContain('"RateLimitWait"');
+    expect(text('Token grants and errors')).toContain('"grant_type","refresh_token"');
+    expect(text('Coalescing')).toContain('coalesced / (coalesced + opened)');
+  });
+
+  it('shows the alarms', () => {
+    const w = widgets.find((x) => x.type === 'alarm');
+    expect((w?.properties.alarms as unknown[] | undefined)?.length).toBe(s.stack.alarms.all().length);
+  });
+});
+
+describe('delivery log', () => {
+  it('is a TTL table keyed by connection and time that only the worker may write', () => {
+    const id = s.logicalId(s.stack.tables.table(DELIVERY_LOG_TABLE));
+    const table = s.template.toJSON().Resources[id];
+    expect(table.Properties.KeySchema).toEqual([
+      { AttributeName: 'connectionId', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    const withTable = Object.entries(s.template.findResources('AWS::Lambda::Function'))
+      .filter(([, f]) => f.Properties.Environment.Variables[ENV.DELIVERY_LOG_TABLE] !== undefined)
+      .map(([fid]) => fid);
+    expect(withTable).toEqual([s.logicalId(s.stack.worker)]);
+    expect(s.template.toJSON().Outputs[OUTPUTS.deliveryLogTable].Value).toEqual({ Ref: id });
+  });
+});
+
+describe('source service secret', () => {
+  it('is bound to the unfurl function and the worker only (demo source adapter)', () => {
+    const withSecret = Object.entries(s.template.findResources('AWS::Lambda::Function'))
+      .filter(([, f]) => f.Properties.Environment.Variables[ENV.SOURCE_SERVICE_SECRET_ARN] !== undefined)
+      .map(([fid]) => fid)
+      .sort();
+    expect(withSecret).toEqual([s.logicalId(s.stack.functions.unfurl), s.logicalId(s.stack.worker)].sort());
+  });
+
+  it('is bound to no function when the generic HTTP adapter is configured', () => {
+    const http = synthService({
+      context: { sourceAdapter: 'http', sourceBaseUrl: 'https://api.example.com', sourceHttpMapping: '{}' },
+    });
+    try {
+      const bound = Object.values(http.template.findResources('AWS::Lambda::Function')).filter(
+        (f) => f.Properties.Environment.Variables[ENV.SOURCE_SERVICE_SECRET_ARN] !== undefined,
+      );
+      expect(bound).toHaveLength(0);
+    } finally {
+      http.cleanup();
+    }
+  }, 120_000);
+});
+
+describe('development stage tears down completely', () => {
+  it('deletes tables, queues, secrets, keys and log groups with the stack', () => {
+    const kinds = [
+      'AWS::DynamoDB::Table',
+      'AWS::SQS::Queue',
+      'AWS::SecretsManager::Secret',
+      'AWS::KMS::Key',
+      'AWS::Logs::LogGroup',
+      'AWS::Cognito::UserPool',
+    ];
+    for (const kind of kinds) {
+      for (const [id, r] of Object.entries(s.template.findResources(kind))) {
+        expect([id, r.DeletionPolicy]).toEqual([id, 'Delete']);
+      }
+    }
+    for (const t of Object.values(s.template.findResources('AWS::DynamoDB::Table'))) {
+      expect(t.Properties.DeletionProtectionEnabled).toBe(false);
+    }
+  });
+});

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { onMetric } from '#shared/observability.js';
 import { lambdaContext } from '#test/helpers/factories.js';
 import { useLocalSystem } from '#test/helpers/system.js';
 import { EVENTS_DIR, type SampleEvent, sampleEvents } from '../../../scripts/events.js';
@@ -95,13 +96,19 @@ describe('events/ (sam local sample events)', () => {
     });
 
     it('oauth-token (refresh_token): client authenticated, 400 invalid_grant for an unknown refresh token', async () => {
-      const r = await http('oauth-token-refresh-token');
+      const seen: string[] = [];
+      const off = onMetric((name, dimensions) => seen.push(`${name} ${JSON.stringify(dimensions)}`));
+      const r = await http('oauth-token-refresh-token').finally(off);
+      expect(seen).toEqual(['TokenError {"error":"invalid_grant"}']);
       expect(r.statusCode).toBe(400);
       expect(body(r).error).toBe('invalid_grant');
     });
 
-    it('unfurl: 401 invalid_token for a token no connection holds', async () => {
-      const r = await http('unfurl');
+    it('unfurl: 401 invalid_token for a token no connection holds (counted as an unfurl outcome)', async () => {
+      const seen: string[] = [];
+      const off = onMetric((name, dimensions) => seen.push(`${name} ${JSON.stringify(dimensions)}`));
+      const r = await http('unfurl').finally(off);
+      expect(seen).toEqual(['UnfurlOutcome {"outcome":"invalid_token"}']);
       expect(r.statusCode).toBe(401);
       expect(r.headers?.['www-authenticate']).toContain('invalid_token');
     });

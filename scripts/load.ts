@@ -1,0 +1,241 @@
+/**
+ * npm run load: a bounded loopback load test of the unfurl callback and the
+ * token endpoint against the whole local system (dynalite, the demo product,
+ * real token signing), with autocannon. Prints throughput and latency per
+ * target and exits non-zero on any error, timeout or non-2xx answer.
+ *
+ *   npm run load                       # about 60 s: 30 s unfurl, 30 s token
+ *   npm run load -- --duration 20      # total seconds, split between the targets
+ *   npm run load -- --connections 20   # concurrent connections per target (default 10)
+ *   LOAD_DURATION=20 npm run load
+ *
+ * Unfurl: POST /unfurl with a valid Bearer token for a demo task (a full
+ * resolve through the demo product's API each time, the subscription upsert
+ * included). Token: POST /oauth/token with grant_type=refresh_token, as Notion
+ * refreshes; each answer's rotated refresh token is used by a later request,
+ * so every request is a real, successful rotation.
+ */
+import { parseArgs } from 'node:util';
+import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
+import { loadSecret } from '#adapters/oidc/secrets.js';
+import { issueAccessToken } from '#core/oauth/access-token.js';
+import { accessTokenSettings } from '#core/oauth/settings.js';
+import type { Connection } from '#core/ports.js';
+import { type LocalSystem, startLocalSystem } from '#local/system.js';
+import { getConfig } from '#shared/config.js';
+import { hashSecret, systemRandom } from '#shared/crypto.js';
+
+const REDIRECT = 'https://www.notion.so/externalintegrationauthcallback';
+
+/** The part of autocannon's API used here (the package ships no types). */
+interface LoadRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  setupRequest?: (request: LoadRequest) => LoadRequest;
+  onResponse?: (status: number, body: string) => void;
+}
+interface LoadOptions extends LoadRequest {
+  url: string;
+  connections: number;
+  duration: number;
+  requests?: LoadRequest[];
+}
+interface LoadResult {
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  requests: { total: number; average: number };
+  latency: { p50: number; p90: number; p99: number; max: number };
+}
+type Autocannon = (options: LoadOptions, done: (error: Error | null, result: LoadResult) => void) => { stop(): void };
+const autocannonModule = 'autocannon';
+const autocannon = ((await import(autocannonModule)) as { default: Autocannon }).default;
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string' },
+    connections: { type: 'string' },
+  },
+});
+const positive = (v: string | undefined, fallback: number): number => {
+  const n = Number.parseInt(v ?? '', 10);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+};
+const totalSeconds = positive(values.duration ?? process.env.LOAD_DURATION, 60);
+const connections = positive(values.connections ?? process.env.LOAD_CONNECTIONS, 10);
+const perTarget = Math.max(2, Math.floor(totalSeconds / 2));
+
+const connectionFor = (id: string, clientId: string): Connection => ({
+  id,
+  subject: 'u-alice',
+  displayName: 'Alice (load test)',
+  clientId,
+  scope: 'unfurl',
+  notion: { workspaceId: `ws-${id}`, workspaceName: 'Load test', workspaceIcon: null, botId: `bot-${id}` },
+  status: 'active',
+  tokenGeneration: 0,
+  previousRefreshTokenHashes: [],
+  createdAt: Date.now(),
+  updatedAt: Date.now(),
+});
+
+/** A grant as consent leaves it, exchanged over HTTP: returns its refresh token. */
+const grant = async (system: LocalSystem, id: string): Promise<string> => {
+  const env = system.env;
+  const clientId = env.OAUTH_CLIENT_ID as string;
+  const code = systemRandom.token(32);
+  await connectionStore(getConfig()).create(connectionFor(id, clientId));
+  await authStateStore(getConfig()).putCode({
+    codeHash: hashSecret(code),
+    connectionId: id,
+    clientId,
+    redirectUri: REDIRECT,
+    scope: 'unfurl',
+    expiresAt: Date.now() + 60_000,
+  });
+  const res = await fetch(`${system.baseUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      client_id: clientId,
+      client_secret: env.OAUTH_CLIENT_SECRET as string,
+    }),
+  });
+  const body = (await res.json()) as { refresh_token?: string };
+  if (res.status !== 200 || !body.refresh_token) throw new Error(`token exchange failed (${res.status})`);
+  return body.refresh_token;
+};
+
+interface Summary {
+  readonly target: string;
+  readonly seconds: number;
+  readonly requests: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly non2xx: number;
+}
+
+const summarize = (target: string, r: LoadResult): Summary => ({
+  target,
+  seconds: r.duration,
+  requests: r.requests.total,
+  rps: r.requests.average,
+  p50: r.latency.p50,
+  p90: r.latency.p90,
+  p99: r.latency.p99,
+  max: r.latency.max,
+  errors: r.errors,
+  timeouts: r.timeouts,
+  non2xx: r.non2xx,
+});
+
+const run = (options: LoadOptions): Promise<LoadResult> =>
+  new Promise((resolve, reject) => {
+    const instance = autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
+    process.once('SIGINT', () => instance.stop());
+  });
+
+const main = async (): Promise<void> => {
+  process.stdout.write(
+    `load: ${perTarget} s per target, ${connections} connections, loopback only (starting the local system)\n`,
+  );
+  const system = await startLocalSystem({
+    port: 0,
+    workerLoop: false,
+    env: { LOG_LEVEL: 'ERROR' },
+    log: (level, message) => {
+      if (level === 'error') process.stderr.write(`${message}\n`);
+    },
+  });
+  const summaries: Summary[] = [];
+  try {
+    const config = getConfig();
+    // Unfurl: one connection of ours with a real access token.
+    const unfurlConnection = connectionFor('load-unfurl', system.env.OAUTH_CLIENT_ID as string);
+    await connectionStore(config).create(unfurlConnection);
+    const { token } = await issueAccessToken(unfurlConnection, accessTokenSettings(config, loadSecret), {
+      clock: { now: () => Date.now() },
+      random: systemRandom,
+    });
+    const unfurl = await run({
+      url: `${system.baseUrl}/unfurl`,
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ uri: `${system.baseUrl}/demo/tasks/1` }),
+      connections,
+      duration: perTarget,
+    });
+    summaries.push(summarize('POST /unfurl', unfurl));
+
+    // Token: a pool of grants; each request rotates one refresh token and returns the new one to the pool.
+    const pool: string[] = [];
+    for (let i = 0; i < connections + 2; i++) pool.push(await grant(system, `load-token-${i}`));
+    const clientId = system.env.OAUTH_CLIENT_ID as string;
+    const clientSecret = system.env.OAUTH_CLIENT_SECRET as string;
+    const tokenRun = await run({
+      url: `${system.baseUrl}/oauth/token`,
+      connections,
+      duration: perTarget,
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (request) => {
+            const refresh = pool.shift() ?? 'pool-exhausted';
+            return {
+              ...request,
+              headers: { ...request.headers, 'content-type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams({
+                grant_type: 'refresh_token',
+                refresh_token: refresh,
+                client_id: clientId,
+                client_secret: clientSecret,
+              }).toString(),
+            };
+          },
+          onResponse: (status, body) => {
+            if (status !== 200) return;
+            const next = (JSON.parse(body) as { refresh_token?: string }).refresh_token;
+            if (next) pool.push(next);
+          },
+        },
+      ],
+    });
+    summaries.push(summarize('POST /oauth/token (refresh_token)', tokenRun));
+  } finally {
+    // Let the last in-flight requests finish their writes before the emulators close.
+    await new Promise((r) => setTimeout(r, 1_000));
+    await system.stop();
+  }
+
+  const pad = (s: string | number, n: number) => String(s).padStart(n);
+  process.stdout.write(
+    `\n${'target'.padEnd(34)}${pad('req/s', 9)}${pad('requests', 10)}${pad('p50 ms', 8)}${pad('p90 ms', 8)}${pad('p99 ms', 8)}${pad('max ms', 8)}${pad('errors', 8)}${pad('non-2xx', 9)}\n`,
+  );
+  for (const s of summaries) {
+    process.stdout.write(
+      `${s.target.padEnd(34)}${pad(s.rps.toFixed(0), 9)}${pad(s.requests, 10)}${pad(s.p50, 8)}${pad(s.p90, 8)}${pad(s.p99, 8)}${pad(s.max, 8)}${pad(s.errors + s.timeouts, 8)}${pad(s.non2xx, 9)}\n`,
+    );
+  }
+  const failed = summaries.filter((s) => s.errors + s.timeouts + s.non2xx > 0);
+  if (failed.length > 0) {
+    process.stdout.write(`\nload: FAILED (${failed.map((s) => s.target).join(', ')} had errors or non-2xx answers)\n`);
+    process.exitCode = 1;
+  } else {
+    process.stdout.write('\nload: OK, 0 errors\n');
+  }
+};
+
+main().catch((error: unknown) => {
+  process.stderr.write(`load: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+});

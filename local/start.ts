@@ -61,6 +61,7 @@ export const banner = (system: LocalSystem, given: Readonly<Record<string, strin
     ENV.AUTH_STATE_TABLE,
     ENV.SUBSCRIPTIONS_TABLE,
     ENV.RATE_LIMITS_TABLE,
+    ENV.DELIVERY_LOG_TABLE,
     ENV.UPDATE_QUEUE_URL,
     ENV.UPDATE_DLQ_URL,
   ]) {

@@ -152,6 +152,7 @@ export const createWorkerHandler = (workerFor: () => UpdateWorker) => {
   let worker: UpdateWorker | undefined;
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     worker ??= workerFor();
+    if (context?.functionName) logger.addContext(context);
     const w = worker;
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       const receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? '1', 10);

@@ -247,6 +247,7 @@ export const httpHandler = (fn: RouteFunction, options: HttpHandlerOptions = {})
     })
     .handler(async (event, context) => {
       logger.removeKeys(['requestId', 'route', 'correlation_id']);
+      if (context?.functionName) logger.addContext(context); // function_name, function_request_id, cold_start, …
       const request = toHttpRequest(event, options);
       // Correlation id: API Gateway's request id (also in the access log as $context.requestId). The keys
       // stay until the next request replaces them, so the error mapper's log lines carry them too.

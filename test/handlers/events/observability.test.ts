@@ -70,6 +70,8 @@ describe('in Lambda', () => {
     await handler(httpEvent({ path: '/x', query: { fail: '1' } }), lambdaContext());
     const handling = logs().find((l) => l.message === 'handling');
     expect(handling).toMatchObject({
+      function_name: 'notion-link-preview-test',
+      function_request_id: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
       level: 'INFO',
       correlation_id: 'req-0001',
       requestId: 'req-0001',

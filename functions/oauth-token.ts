@@ -50,6 +50,7 @@ export const createTokenHandler = (deps: () => TokenDependencies) =>
       }
       if (isThrottling(error)) {
         logger.warn('token request throttled', { dependencyError: (error as Error).name });
+        countMetric(METRIC.tokenError, { error: 'temporarily_unavailable' });
         return json(
           503,
           { error: 'temporarily_unavailable', error_description: 'The service is busy; try again shortly' },

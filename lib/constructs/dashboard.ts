@@ -218,9 +218,14 @@ export class ServiceDashboard extends Construct {
         [
           service('TokenGranted', { grant_type: 'authorization_code' }, 'granted: authorization_code'),
           service('TokenGranted', { grant_type: 'refresh_token' }, 'granted: refresh_token'),
-          ...['invalid_grant', 'invalid_client', 'invalid_request', 'unsupported_grant_type', 'server_error'].map((e) =>
-            service('TokenError', { error: e }, `error: ${e}`),
-          ),
+          ...[
+            'invalid_grant',
+            'invalid_client',
+            'invalid_request',
+            'unsupported_grant_type',
+            'temporarily_unavailable',
+            'server_error',
+          ].map((e) => service('TokenError', { error: e }, `error: ${e}`)),
         ],
         24,
       ),

@@ -28,14 +28,20 @@ export interface BundleFigures {
   /** Median of fresh-process `await import()` of the deployed bundle, in ms. */
   readonly importMs: number;
   readonly importSamplesMs: readonly number[];
+  /** Median CPU time (user + system) of the same imports: less sensitive to other load on the machine. */
+  readonly importCpuMs: number;
   /** Biggest contributors to the deployed bundle. */
   readonly top: ReadonlyArray<{ readonly module: string; readonly bytes: number }>;
 }
 
-const IMPORT_SCRIPT =
-  'const t = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t));';
+const IMPORT_SCRIPT = [
+  'const c = process.cpuUsage(); const t = performance.now();',
+  'await import(process.argv[1]);',
+  'const wall = performance.now() - t; const cpu = process.cpuUsage(c);',
+  'process.stdout.write(JSON.stringify([wall, (cpu.user + cpu.system) / 1000]));',
+].join(' ');
 
-const importOnce = async (file: string, env: NodeJS.ProcessEnv): Promise<number> => {
+const importOnce = async (file: string, env: NodeJS.ProcessEnv): Promise<readonly [number, number]> => {
   const { stdout } = await run(
     process.execPath,
     ['--input-type=module', '-e', IMPORT_SCRIPT, pathToFileURL(file).href],
@@ -45,9 +51,9 @@ const importOnce = async (file: string, env: NodeJS.ProcessEnv): Promise<number>
       timeout: 30_000,
     },
   );
-  const ms = Number(stdout.trim());
-  if (!Number.isFinite(ms)) throw new Error(`import of ${file} printed ${stdout}`);
-  return ms;
+  const [wall, cpu] = JSON.parse(stdout) as [number, number];
+  if (!Number.isFinite(wall) || !Number.isFinite(cpu)) throw new Error(`import of ${file} printed ${stdout}`);
+  return [wall, cpu];
 };
 
 /** Handler names served by routes or queues (functions/<name>.ts), plus the minimal handler. */
@@ -76,11 +82,14 @@ export const measureBundles = async (options: { readonly importRuns: number }): 
     NODE_OPTIONS: '',
   } as NodeJS.ProcessEnv;
   const samples = new Map<string, number[]>(entries.map((e) => [e.name, []]));
+  const cpuSamples = new Map<string, number[]>(entries.map((e) => [e.name, []]));
   // Interleaved, so that drift of the machine's load affects every handler alike.
   await importOnce((deployed.get('minimal') as BundleResult).file, env); // warms the file cache
   for (let i = 0; i < options.importRuns; i++) {
     for (const { name } of entries) {
-      (samples.get(name) as number[]).push(await importOnce((deployed.get(name) as BundleResult).file, env));
+      const [wall, cpu] = await importOnce((deployed.get(name) as BundleResult).file, env);
+      (samples.get(name) as number[]).push(wall);
+      (cpuSamples.get(name) as number[]).push(cpu);
     }
   }
   return entries.map(({ name }) => {
@@ -95,6 +104,7 @@ export const measureBundles = async (options: { readonly importRuns: number }): 
       gzipBytesWithSdk: s.gzipBytes,
       importMs: round(median(importSamplesMs), 2),
       importSamplesMs,
+      importCpuMs: round(median(cpuSamples.get(name) as number[]), 2),
       top: contributions(d.metafile).slice(0, 5),
     };
   });

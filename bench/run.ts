@@ -86,7 +86,11 @@ const main = async (): Promise<void> => {
   const minimal = bundles.find((b) => b.name === 'minimal') as BundleFigures;
   const handlers = bundles
     .filter((b) => b.name !== 'minimal')
-    .map((b) => ({ ...b, importRatio: ratio(b.importMs, minimal.importMs) }));
+    .map((b) => ({
+      ...b,
+      importRatio: ratio(b.importMs, minimal.importMs),
+      importCpuRatio: ratio(b.importCpuMs, minimal.importCpuMs),
+    }));
 
   const budgets: Budget[] = [
     ...handlers.map((h) =>
@@ -206,17 +210,19 @@ const main = async (): Promise<void> => {
   line();
   line(`Bundles (as lib/constructs/node-function.ts builds them; @aws-sdk/* external) and fresh-process import`);
   line(
-    `  ${pad('handler', 16)}${lpad('minified', 10)}${lpad('gzip', 10)}${lpad('with SDK', 11)}${lpad('import', 11)}${lpad('ratio', 7)}  largest parts`,
+    `  ${pad('handler', 16)}${lpad('minified', 10)}${lpad('gzip', 10)}${lpad('with SDK', 11)}${lpad('import', 11)}${lpad('ratio', 7)}${lpad('CPU', 11)}${lpad('ratio', 7)}  largest parts`,
   );
-  for (const b of [...handlers, { ...minimal, importRatio: 1 }]) {
+  for (const b of [...handlers, { ...minimal, importRatio: 1, importCpuRatio: 1 }]) {
     line(
-      `  ${pad(b.name, 16)}${lpad(kb(b.bytes), 10)}${lpad(kb(b.gzipBytes), 10)}${lpad(kb(b.bytesWithSdk), 11)}${lpad(ms(b.importMs), 11)}${lpad(`${b.importRatio.toFixed(2)}×`, 7)}  ${b.top
+      `  ${pad(b.name, 16)}${lpad(kb(b.bytes), 10)}${lpad(kb(b.gzipBytes), 10)}${lpad(kb(b.bytesWithSdk), 11)}${lpad(ms(b.importMs), 11)}${lpad(`${b.importRatio.toFixed(2)}×`, 7)}${lpad(ms(b.importCpuMs), 11)}${lpad(`${b.importCpuRatio.toFixed(2)}×`, 7)}  ${b.top
         .slice(0, 3)
         .map((t) => `${t.module} ${(t.bytes / 1000).toFixed(0)}K`)
         .join(', ')}`,
     );
   }
-  line(`  (import: median of ${COUNTS.importRuns} fresh processes; ratio against the minimal handler)`);
+  line(
+    `  (import: median wall time of ${COUNTS.importRuns} fresh processes, and their median CPU time; ratios against the minimal handler)`,
+  );
   line();
   line(
     `Unfurl in-process, warm, demo source, local DynamoDB (${service.unfurl.calls} calls, alternating with minimal)`,

@@ -9,6 +9,7 @@
  */
 
 import { authStateStore } from '#adapters/dynamo/factory.js';
+import { loadSecret } from '#adapters/oidc/secrets.js';
 import { updateQueueFromConfig } from '#adapters/sqs/update-queue.js';
 import { type IngestDeps, ingestChange } from '#core/changes/ingest.js';
 import { webhookVerifier } from '#core/changes/verify.js';
@@ -16,7 +17,7 @@ import { rulesFromConfig } from '#core/unfurl/rules.js';
 import { resourceOfUri } from '#core/updates/render.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need, type SecretRef } from '#shared/config.js';
-import { AppError, BadRequestError, ConfigError } from '#shared/errors.js';
+import { AppError, BadRequestError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
 
 export class InvalidSignatureError extends AppError {
@@ -26,14 +27,8 @@ export class InvalidSignatureError extends AppError {
   }
 }
 
-/** The webhook secret: a value locally, Secrets Manager (through Powertools parameters, cached 5 min) in AWS. */
-const loadWebhookSecret = async (ref: SecretRef): Promise<string> => {
-  if ('value' in ref) return ref.value;
-  const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
-  const value = await getSecret(ref.secretArn, { maxAge: 300 });
-  if (typeof value !== 'string' || value === '') throw new ConfigError('The change webhook secret is empty or binary');
-  return value;
-};
+/** The webhook secret: a value locally, Secrets Manager (cached 5 min, see #adapters/oidc/secrets.js) in AWS. */
+const loadWebhookSecret = (ref: SecretRef): Promise<string> => loadSecret(ref);
 
 export interface ChangesHandlerDeps extends Omit<IngestDeps, 'verify'> {
   /** The current webhook secret (re-read so a rotated secret is picked up). */

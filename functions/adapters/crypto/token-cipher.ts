@@ -11,7 +11,7 @@
  * briefly per context, which keeps KMS calls off the hot path.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import type { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { TokenCipher } from '#core/ports.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
@@ -22,6 +22,17 @@ const TAG_BYTES = 16;
 const KEY_BYTES = 32;
 
 /** A ciphertext is malformed, was made under another key or context, or was tampered with. */
+/**
+ * The KMS SDK, imported on first use. `@aws-sdk/*` is external to the bundles,
+ * so this stays a real dynamic import in the deployed code: a handler that
+ * never encrypts or decrypts with KMS never loads the client.
+ */
+let kmsSdk: Promise<typeof import('@aws-sdk/client-kms')> | undefined;
+const loadKmsSdk = () => {
+  kmsSdk ??= import('@aws-sdk/client-kms');
+  return kmsSdk;
+};
+
 export class TokenDecryptionError extends Error {
   override readonly name = 'TokenDecryptionError';
 }
@@ -163,6 +174,7 @@ export class KmsTokenCipher implements TokenCipher {
     const ctxKey = aad('v1.kms', context).toString('base64url');
     let dataKey = this.fresh(this.forEncrypt, ctxKey);
     if (!dataKey) {
+      const { GenerateDataKeyCommand } = await loadKmsSdk();
       const out = await this.kms.send(
         new GenerateDataKeyCommand({ KeyId: this.keyId, KeySpec: 'AES_256', EncryptionContext: { ...context } }),
       );
@@ -185,6 +197,7 @@ export class KmsTokenCipher implements TokenCipher {
     let dataKey = this.fresh(this.forDecrypt, cacheKey);
     if (!dataKey) {
       let out: { Plaintext?: Uint8Array };
+      const { DecryptCommand } = await loadKmsSdk();
       try {
         out = await this.kms.send(
           new DecryptCommand({
@@ -211,6 +224,19 @@ export class KmsTokenCipher implements TokenCipher {
 // From configuration
 // ---------------------------------------------------------------------------
 
+/** A KMSClient created on the first call. */
+const lazyKmsClient = (): KmsLike => {
+  let client: KMSClient | undefined;
+  return {
+    async send(command) {
+      client ??= new (await loadKmsSdk()).KMSClient({});
+      // Either command; the output has the fields of the one sent.
+      const out = await client.send(command as DecryptCommand);
+      return out as { Plaintext?: Uint8Array; CiphertextBlob?: Uint8Array };
+    },
+  };
+};
+
 const built = new WeakMap<Config, TokenCipher>();
 
 /**
@@ -226,7 +252,7 @@ export const tokenCipherFromConfig = (
   const setting = need(config.notion.tokenEncryption, ENV.NOTION_TOKEN_ENCRYPTION_KEY);
   const cipher =
     setting.kind === 'kms'
-      ? new KmsTokenCipher(deps.kms ?? new KMSClient({}), setting.keyId)
+      ? new KmsTokenCipher(deps.kms ?? lazyKmsClient(), setting.keyId)
       : new LocalTokenCipher(decodeLocalKey(setting.key));
   if (!deps.kms) built.set(config, cipher);
   return cipher;

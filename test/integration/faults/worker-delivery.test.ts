@@ -5,31 +5,23 @@
  * invocation that crashes after its work but before acknowledging. Every change ends delivered (or dead-lettered with a
  * reason); nothing is lost and no uri gets the same content twice.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { documentClient, subscriptionStore } from '#adapters/dynamo/factory.js';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { subscriptionStore } from '#adapters/dynamo/factory.js';
 import { type Config, parseConfig } from '#shared/config.js';
 import { createQueuePublisher } from '../../../functions/publish/index.js';
 import { drainDeadLetters, type Rig, startRig } from '../updates/rig.js';
-import { type DynamoCall, type FaultInjector, injectDynamoFaults } from './inject.js';
 import { acceptedBy, deliverUntil, pushLedger } from './support.js';
 
 let rig: Rig;
-let faults: FaultInjector;
 /** The test's own reads go through a client of their own, which no fault touches. */
 let observer: Config;
 
 beforeAll(async () => {
   rig = await startRig({ env: { COALESCE_WINDOW_SECONDS: '1' }, visibilityTimeoutSeconds: 1, maxReceiveCount: 10 });
-  faults = injectDynamoFaults(documentClient(rig.config));
   observer = parseConfig(rig.env);
 }, 20_000);
 
-afterEach(() => {
-  faults.rule = () => undefined;
-});
-
 afterAll(async () => {
-  faults?.remove();
   await rig?.stop();
 });
 
@@ -55,10 +47,6 @@ const allRecorded = (task: string, n: number, hashesBefore: ReadonlyMap<string, 
     subs.every((s) => s.contentHash !== undefined && s.contentHash !== hashesBefore.get(s.connectionId))
   );
 };
-
-/** The write that records a push Notion accepted (SubscriptionStore.recordPush). */
-const isPushRecord = (call: DynamoCall): boolean =>
-  call.table === rig.config.tables.subscriptions && /^Update/.test(call.command);
 
 const expectEachPushedOnce = (sims: readonly string[], title: string) => {
   for (const sim of sims) expect(acceptedBy(rig, sim)).toBe(1);

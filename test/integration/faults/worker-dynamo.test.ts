@@ -105,4 +105,33 @@ describe('update worker under DynamoDB faults', () => {
     expect(payloads.filter(([p]) => p.includes(uri))).toHaveLength(1);
     expect(await drainDeadLetters(rig)).toEqual([]);
   }, 25_000);
+
+  it('throttling that never ends: the work is dead-lettered with its reason on the last receive, nothing pushed', async () => {
+    const { sims } = await subscribers('dead', '6', 2);
+    expect(
+      (await rig.product.editTask('6', 'u-alice', { title: 'Never gets through' })).changed.length,
+    ).toBeGreaterThan(0);
+    faults.rule = (call) =>
+      call.table === rig.config.tables.subscriptions && /^Query/.test(call.command) ? 'throttle' : undefined;
+    await publish('task:6');
+    const letters: Array<{
+      type: string;
+      reason: string;
+      detail: string;
+      message: { type?: string; resource?: string };
+    }> = [];
+    await deliverUntil(rig, [rig.newHandler({ maxReceiveCount: 3 })], async () => {
+      letters.push(...((await drainDeadLetters(rig)) as typeof letters));
+      return letters.length > 0;
+    });
+    expect(letters).toEqual([
+      expect.objectContaining({
+        type: 'dead-letter',
+        reason: 'failed_repeatedly',
+        detail: expect.stringContaining('ProvisionedThroughputExceededException'),
+        message: expect.objectContaining({ resource: 'task:6' }),
+      }),
+    ]);
+    for (const sim of sims) expect(acceptedBy(rig, sim)).toBe(0);
+  }, 25_000);
 });

@@ -1,0 +1,48 @@
+/**
+ * The real worker (as Lambda builds it from its settings) writes the delivery
+ * log while pushing to the Notion simulator, and `npm run deliveries` shows it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createQueuePublisher } from '../../../functions/publish/index.js';
+import { main } from '../../../scripts/deliveries.js';
+import { type Rig, runUntil, startRig } from '../updates/rig.js';
+
+let rig: Rig;
+
+beforeAll(async () => {
+  rig = await startRig({ env: { COALESCE_WINDOW_SECONDS: '1' } });
+}, 20_000);
+
+afterAll(async () => {
+  await rig?.stop();
+});
+
+describe('delivery log in the update pipeline', () => {
+  it("each PATCH to Notion is logged for its connection with Notion's answer", async () => {
+    const uri = rig.taskUrl('1');
+    const alice = await rig.connect('conn-log-alice', 'u-alice', [uri]);
+    await rig.subscribe('task:1', 'conn-log-alice', uri);
+    await rig.product.editTask('1', 'u-alice', { title: 'Logged edit' });
+    await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({
+      resource: 'task:1',
+    });
+    const calls = () =>
+      rig.sim.simulator.stats().connections.find((c) => c.connectionId === alice.simConnectionId)?.calls ?? 0;
+    await runUntil(rig, rig.newHandler(), () => calls() >= 1);
+
+    const lines: string[] = [];
+    const code = await main(['conn-log-alice', '--endpoint', rig.emulators.dynamodbEndpoint, '--json'], rig.env, (t) =>
+      lines.push(t),
+    );
+    expect(code).toBe(0);
+    const log = JSON.parse(lines.join('')) as Array<Record<string, unknown>>;
+    expect(log).toHaveLength(calls());
+    expect(log[0]).toMatchObject({
+      connectionId: 'conn-log-alice',
+      resource: 'task:1',
+      uri,
+      status: 200,
+      action: 'done',
+    });
+  }, 30_000);
+});

@@ -46,7 +46,8 @@ describe('SOURCE_SERVICE_SECRET_ARN', () => {
       };
       const tokens: string[] = [];
       const fetch: FetchFunction = async (_url, init) => {
-        tokens.push(String((init?.headers as Record<string, string>).authorization).replace(/^Bearer /, ''));
+        const headers = (init?.headers ?? {}) as Record<string, string>;
+        tokens.push(String(headers.authorization).replace(/^Bearer /, ''));
         return new Response('{}', { status: 404, headers: { 'content-type': 'application/json' } });
       };
       const adapter = sourceAdapterFromConfig({

@@ -235,7 +235,10 @@ const main = async (): Promise<void> => {
   );
   line(`  ratio    p50 ${result.unfurl.p50RatioToMinimal}×  p99 ${result.unfurl.p99RatioToMinimal}×`);
   line(
-    `  DynamoDB per unfurl: ${service.unfurl.tokenCheckReadsPerCall} read(s) for the token check; all commands ${JSON.stringify(service.unfurl.dynamoCommandsPerCall)}`,
+    `  DynamoDB per unfurl: ${service.unfurl.tokenCheckReadsPerCall} read(s) for the token check; all commands ${JSON.stringify(service.unfurl.dynamoCommandsPerCall)}, ${ms(service.unfurl.dynamoMsPerCall)} mean in DynamoDB`,
+  );
+  line(
+    `  source (demo product API over loopback): ${service.unfurl.sourceCallsPerCall} request(s) per unfurl, ${ms(service.unfurl.sourceMsPerCall)} mean until its answer`,
   );
   line();
   line(

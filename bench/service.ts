@@ -57,6 +57,11 @@ export interface ServiceFigures {
     readonly tokenCheckReadsPerCall: number;
     /** Every DynamoDB command per unfurl, by name. */
     readonly dynamoCommandsPerCall: Readonly<Record<string, number>>;
+    /** Mean time per unfurl spent in DynamoDB commands (SDK call to answer). */
+    readonly dynamoMsPerCall: number;
+    /** Requests to the source (the demo product's API) per unfurl, and the mean time per unfurl until their answer headers. */
+    readonly sourceCallsPerCall: number;
+    readonly sourceMsPerCall: number;
   };
   readonly minimal: LatencyFigures;
   readonly http: {
@@ -158,6 +163,7 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
     const config = getConfig();
     const commands = new Map<string, number>();
     let tokenCheckReads = 0;
+    let dynamoMs = 0;
     documentClient(config).middlewareStack.add(
       (next, context) => async (args) => {
         const name = context.commandName ?? 'unknown';
@@ -165,7 +171,12 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
         const input = args.input as { TableName?: string };
         if (/^(GetItem|Query|BatchGetItem)Command$/.test(name) && input.TableName === config.tables.connections)
           tokenCheckReads++;
-        return next(args);
+        const start = performance.now();
+        try {
+          return await next(args);
+        } finally {
+          dynamoMs += performance.now() - start;
+        }
       },
       { step: 'initialize', name: 'benchCommandCounter' },
     );
@@ -177,16 +188,39 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
     }
     commands.clear();
     tokenCheckReads = 0;
+    dynamoMs = 0;
     const unfurlSamples: number[] = [];
     const minimalSamples: number[] = [];
-    for (let i = 0; i < options.unfurlCalls; i++) {
-      unfurlSamples.push(await time(() => unfurl(unfurlEvent, context), 200));
-      minimalSamples.push(await time(() => minimal(minimalEvent, context), 200));
+    // Time until the source's answer headers (the demo adapter calls the global fetch).
+    const realFetch = globalThis.fetch;
+    let sourceMs = 0;
+    let sourceCalls = 0;
+    globalThis.fetch = async (input, init) => {
+      const start = performance.now();
+      try {
+        return await realFetch(input, init);
+      } finally {
+        sourceMs += performance.now() - start;
+        sourceCalls++;
+      }
+    };
+    try {
+      for (let i = 0; i < options.unfurlCalls; i++) {
+        unfurlSamples.push(await time(() => unfurl(unfurlEvent, context), 200));
+        minimalSamples.push(await time(() => minimal(minimalEvent, context), 200));
+      }
+    } finally {
+      globalThis.fetch = realFetch;
     }
     const perCall = Object.fromEntries(
       [...commands.entries()].sort().map(([name, n]) => [name, round(n / options.unfurlCalls, 3)]),
     );
     const tokenCheckReadsPerCall = round(tokenCheckReads / options.unfurlCalls, 3);
+    const dynamoMsPerCall = round(dynamoMs / options.unfurlCalls, 3);
+    const source = {
+      sourceCallsPerCall: round(sourceCalls / options.unfurlCalls, 3),
+      sourceMsPerCall: round(sourceMs / options.unfurlCalls, 3),
+    };
 
     // The HTTP path: the local API Gateway stand-in on loopback, loaded by autocannon in a process of its own.
     const http = await runAutocannon([
@@ -231,7 +265,13 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
     for (let i = 0; i < options.tokenCalls; i++) tokenSamples.push(await time(refresh, 200));
 
     return {
-      unfurl: { ...figures(unfurlSamples), tokenCheckReadsPerCall, dynamoCommandsPerCall: perCall },
+      unfurl: {
+        ...figures(unfurlSamples),
+        tokenCheckReadsPerCall,
+        dynamoCommandsPerCall: perCall,
+        dynamoMsPerCall,
+        ...source,
+      },
       minimal: figures(minimalSamples),
       http: {
         durationSeconds: options.httpSeconds,

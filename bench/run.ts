@@ -277,6 +277,13 @@ const main = async (): Promise<void> => {
   process.stdout.write(`${out.join('\n')}\n`);
 };
 
+// Bounded: a part that hangs (a port, an emulator) ends the run instead of blocking a terminal or CI.
+const LIMIT_MS = 10 * 60_000;
+setTimeout(() => {
+  process.stderr.write(`bench: gave up after ${LIMIT_MS / 60_000} minutes\n`);
+  process.exit(2);
+}, LIMIT_MS).unref();
+
 main().then(
   () => process.exit(0),
   (error: unknown) => {

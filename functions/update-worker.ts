@@ -56,7 +56,8 @@ const PLAIN_METRICS: Readonly<Record<string, string>> = {
   connection_disconnected: 'ConnectionDisconnected',
 };
 
-const countEvent = (event: string, data: Readonly<Record<string, unknown>>): void => {
+/** Counts one worker event as its metric (exported for tests). */
+export const countWorkerEvent = (event: string, data: Readonly<Record<string, unknown>>): void => {
   switch (event) {
     case 'push_throttled':
       // Our own bucket said wait (docs/adr/0072).
@@ -134,7 +135,7 @@ export const workerFromConfig = (
         const fields = messageId ? { ...data, messageId, correlation_id: messageId } : { ...data };
         if (WARN_EVENTS.has(event)) logger.warn(event, fields);
         else logger.debug(event, fields);
-        countEvent(event, data);
+        countWorkerEvent(event, data);
       },
     },
     ...overrides,

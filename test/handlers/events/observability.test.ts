@@ -9,6 +9,7 @@ import { BadRequestError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
 import { countMetric, flushMetrics, logger, METRIC, onMetric } from '#shared/observability.js';
 import { httpEvent, lambdaContext } from '#test/helpers/factories.js';
+import { countWorkerEvent } from '../../../functions/update-worker.js';
 
 let written: string[];
 let restore: () => void;
@@ -120,5 +121,31 @@ describe('outside Lambda', () => {
     }
     expect(emf()).toEqual([]);
     expect(seen).toEqual(['UnfurlOutcome{"outcome":"found"}', 'ChangeCoalesced{}', 'ChangeCoalesced{}']);
+  });
+});
+
+describe('worker events as metrics', () => {
+  it('rate-limit waits by scope, dead letters by reason, coalescing, and plain counts for the rest', () => {
+    const seen: string[] = [];
+    const off = onMetric((name, dimensions) => seen.push(`${name} ${JSON.stringify(dimensions)}`));
+    try {
+      countWorkerEvent('push_throttled', { connectionId: 'c1', retryAfterMs: 300 });
+      countWorkerEvent('push_rate_limited', { connectionId: 'c1', scope: 'workspace', status: 429 });
+      countWorkerEvent('dead_lettered', { reason: 'notion_overloaded' });
+      countWorkerEvent('window_opened', { resource: 'task:1' });
+      countWorkerEvent('coalesced', { resource: 'task:1' });
+      countWorkerEvent('pushed', { resource: 'task:1', connectionId: 'c1', status: 200 });
+      countWorkerEvent('push_skipped', { reason: 'subscription_gone' });
+    } finally {
+      off();
+    }
+    expect(seen).toEqual([
+      'RateLimitWait {"scope":"bucket"}',
+      'RateLimitWait {"scope":"workspace"}',
+      'DeadLettered {"reason":"notion_overloaded"}',
+      'WindowOpened {}',
+      'ChangeCoalesced {}',
+      'Pushed {}',
+    ]);
   });
 });

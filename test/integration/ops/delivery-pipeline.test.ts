@@ -3,6 +3,7 @@
  * log while pushing to the Notion simulator, and `npm run deliveries` shows it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { onMetric } from '#shared/observability.js';
 import { createQueuePublisher } from '../../../functions/publish/index.js';
 import { main } from '../../../scripts/deliveries.js';
 import { type Rig, runUntil, startRig } from '../updates/rig.js';
@@ -18,7 +19,7 @@ afterAll(async () => {
 });
 
 describe('delivery log in the update pipeline', () => {
-  it("each PATCH to Notion is logged for its connection with Notion's answer", async () => {
+  it("each PATCH to Notion is logged for its connection with Notion's answer, and counted", async () => {
     const uri = rig.taskUrl('1');
     const alice = await rig.connect('conn-log-alice', 'u-alice', [uri]);
     await rig.subscribe('task:1', 'conn-log-alice', uri);
@@ -26,9 +27,13 @@ describe('delivery log in the update pipeline', () => {
     await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({
       resource: 'task:1',
     });
+    const seen: string[] = [];
+    const off = onMetric((name, dimensions) => seen.push(`${name} ${JSON.stringify(dimensions)}`));
     const calls = () =>
       rig.sim.simulator.stats().connections.find((c) => c.connectionId === alice.simConnectionId)?.calls ?? 0;
-    await runUntil(rig, rig.newHandler(), () => calls() >= 1);
+    await runUntil(rig, rig.newHandler(), () => calls() >= 1).finally(off);
+    // Notion's answer, counted by status (the rig records the worker's other events itself).
+    expect(seen).toEqual(['NotionResponse {"operation":"patch_external_object","status":"200"}']);
 
     const lines: string[] = [];
     const code = await main(['conn-log-alice', '--endpoint', rig.emulators.dynamodbEndpoint, '--json'], rig.env, (t) =>

@@ -177,6 +177,17 @@ export const sampleEvents = (options: SampleOptions = {}): SampleEvent[] => {
       }),
     },
     {
+      name: 'deleted-token-post',
+      handler: 'unfurl-delete',
+      description: 'POST /deleted-token: the same callback with a form body',
+      event: http({
+        method: 'POST',
+        path: '/deleted-token',
+        headers: notion,
+        form: { token: 'access-token-sample', token_type_hint: 'access_token' },
+      }),
+    },
+    {
       name: 'changes',
       handler: 'changes',
       description: 'POST /changes: a change event signed with the local default webhook secret',

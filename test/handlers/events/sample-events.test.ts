@@ -46,6 +46,7 @@ describe('events/ (sam local sample events)', () => {
         'POST /unfurl',
         'DELETE /unfurl',
         'DELETE /deleted-token',
+        'POST /deleted-token',
         'POST /changes',
         'GET /.well-known/oauth-authorization-server',
       ]),
@@ -120,6 +121,11 @@ describe('events/ (sam local sample events)', () => {
 
     it('deleted-token: 200, whatever the tokens', async () => {
       const r = await http('deleted-token');
+      expect(r.statusCode).toBe(200);
+    });
+
+    it('deleted-token (POST, form body): 200', async () => {
+      const r = await http('deleted-token-post');
       expect(r.statusCode).toBe(200);
     });
 

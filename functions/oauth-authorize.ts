@@ -56,13 +56,21 @@ const toResult = (outcome: BrowserOutcome, issuer: string): HttpResult => {
   };
 };
 
+/**
+ * The pending id from its cookie, when it has the shape of one (base64url, at most 200
+ * characters): anything else is no pending authorization, and never reaches a store
+ * lookup (DynamoDB refuses keys over 2,048 bytes with an error, not a miss).
+ */
+const pendingIdOf = (value: string | undefined): string | undefined =>
+  value !== undefined && /^[\w-]{1,200}$/.test(value) ? value : undefined;
+
 /** Builds the handler over the given dependencies (tests pass in-memory ones). */
 export const createAuthorizeHandler = (deps: () => AuthorizeDependencies) =>
   httpHandler(
     async (request) => {
       const d = deps();
       const issuer = d.settings.issuer;
-      const pendingId = request.cookies[PENDING_COOKIE] || undefined;
+      const pendingId = pendingIdOf(request.cookies[PENDING_COOKIE]);
       if (request.method === 'GET' && request.path.endsWith('/oauth/authorize')) {
         return toResult(await startAuthorization(request.query, request.repeatedQuery, d), issuer);
       }

@@ -56,6 +56,9 @@ const text = fc.oneof(
 );
 
 /** A value for a named field: real credentials where the protocol carries them, near misses, or noise. */
+/** Values at and beyond the size limits of keys in DynamoDB (2,048 bytes for a partition key, 1,024 for a sort key). */
+const HUGE_ID = '7'.repeat(3000);
+
 const valueFor = (world: World, key: string): fc.Arbitrary<string> => {
   const m = world.minted;
   const known: Record<string, string[]> = {
@@ -70,25 +73,26 @@ const valueFor = (world: World, key: string): fc.Arbitrary<string> => {
     ],
     response_type: ['code', 'token'],
     grant_type: ['authorization_code', 'refresh_token', 'client_credentials', 'password'],
-    code: [m.code, tamper(m.code), 'ok', 'down'],
-    refresh_token: [m.refreshToken, tamper(m.refreshToken)],
+    code: [m.code, tamper(m.code), 'ok', 'down', HUGE_ID],
+    refresh_token: [m.refreshToken, tamper(m.refreshToken), `${HUGE_ID}.${m.refreshToken.split('.')[1] ?? ''}`],
     access_token: [m.accessToken, tamper(m.accessToken)],
-    token: [m.accessToken, m.refreshToken, tamper(m.accessToken)],
+    token: [m.accessToken, m.refreshToken, tamper(m.accessToken), `${HUGE_ID}.x`],
     code_challenge: ['E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'],
     code_challenge_method: ['S256', 'plain'],
     code_verifier: ['dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'],
     scope: ['unfurl', 'unfurl user_name'],
-    pending: [m.pendingId, tamper(m.pendingId)],
+    pending: [m.pendingId, tamper(m.pendingId), HUGE_ID],
     csrf: [m.csrf, tamper(m.csrf)],
     decision: ['allow', 'deny'],
     uri: [
-      TASK_URI,
-      `${PRODUCT_BASE}/demo/tasks/999999`,
-      `${PRODUCT_BASE}/demo/tasks/-1`,
+      `${world.productBase}/demo/tasks/1`,
+      `${world.productBase}/demo/tasks/999999`,
+      `${world.productBase}/demo/tasks/-1`,
+      `${world.productBase}/demo/tasks/${HUGE_ID}`,
       'http://169.254.169.254/latest/meta-data/',
       'file:///etc/passwd',
     ],
-    resource: ['task:1', 'task:', 'task:1:2'],
+    resource: ['task:1', 'task:', 'task:1:2', `task:${HUGE_ID}`],
     changed_at: ['2026-01-15T12:00:00Z', 'yesterday', '9999-99-99T99:99:99Z'],
   };
   const candidates = Object.hasOwn(known, key) ? known[key] : undefined;
@@ -259,6 +263,7 @@ export const requestsFor = (world: World, routeKey: string): fc.Arbitrary<FuzzRe
       pendingCookie: fc.option(
         fc.oneof(
           fc.constant(world.minted.pendingCookie),
+          fc.constant(`nlp_oauth_pending=${HUGE_ID}`),
           fc.string({ maxLength: 30 }).map((s) => `nlp_oauth_pending=${s}`),
           fc.string({ maxLength: 30 }),
         ),
@@ -298,13 +303,9 @@ export const requestsFor = (world: World, routeKey: string): fc.Arbitrary<FuzzRe
       if (ct !== undefined) headers['content-type'] = ct;
       if (r.authorization !== undefined) headers.authorization = r.authorization;
       if (routeKey === 'POST /changes' && r.signed) {
+        // Mostly fresh; sometimes outside the tolerance (signed with that time, so the timestamp check decides).
         const at = world.clock.now() + (Math.abs(r.stale) < 100 ? 0 : r.stale * 1000);
-        const s = world.sign(r.body.text, r.webhookId);
-        Object.assign(
-          headers,
-          s,
-          at === world.clock.now() ? {} : { 'webhook-timestamp': String(Math.floor(at / 1000)) },
-        );
+        Object.assign(headers, world.sign(r.body.text, r.webhookId, at));
       }
       const text = r.body.kind === 'none' ? undefined : r.body.text;
       return {

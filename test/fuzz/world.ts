@@ -70,7 +70,9 @@ class FixedSource implements SourceAdapter {
 }
 
 export interface World {
-  readonly clock: FakeClock;
+  readonly clock: { now(): number };
+  /** Where the demo product's task pages live (the unfurl rules match `<productBase>/demo/tasks/<id>`). */
+  readonly productBase: string;
   /** Every route's handler, keyed by route key (`POST /unfurl`). */
   readonly invoke: Readonly<Record<string, Invoke>>;
   /** Secrets and tokens known so far: configured secrets, and every code and token minted. */
@@ -84,8 +86,8 @@ export interface World {
     readonly csrf: string;
     readonly pendingId: string;
   };
-  /** Signs a body for POST /changes with the configured secret. */
-  sign(body: string, id: string): Record<string, string>;
+  /** Signs a body for POST /changes with the configured secret, at a time (ms). */
+  sign(body: string, id: string, at: number): Record<string, string>;
   /** Records the tokens a response legitimately carried, so later checks look for them too. */
   learn(result: Result): void;
 }
@@ -94,6 +96,26 @@ const hidden = (html: string, name: string): string =>
   (new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? '').replace(/&#(\d+);/g, (_m, n: string) =>
     String.fromCharCode(Number(n)),
   );
+
+/** Records the tokens a response legitimately carried (a token answer, a redirect to Notion with our code). */
+export const learner =
+  (secrets: Set<string>) =>
+  (result: Result): void => {
+    if (result.body?.startsWith('{')) {
+      try {
+        const body = JSON.parse(result.body) as Record<string, unknown>;
+        for (const k of ['access_token', 'refresh_token'])
+          if (typeof body[k] === 'string') secrets.add(body[k] as string);
+      } catch {
+        /* not JSON */
+      }
+    }
+    const location = result.headers?.location;
+    if (typeof location === 'string' && location.startsWith(NOTION_REDIRECT)) {
+      const c = new URL(location).searchParams.get('code');
+      if (c) secrets.add(c);
+    }
+  };
 
 export const createWorld = async (): Promise<World> => {
   process.env.PUBLIC_BASE_URL = ISSUER;
@@ -250,25 +272,11 @@ export const createWorld = async (): Promise<World> => {
   const openPendingId = hidden(secondPage.body ?? '', 'pending');
   const openCsrf = hidden(secondPage.body ?? '', 'csrf');
 
-  const learn = (result: Result): void => {
-    if (result.body?.startsWith('{')) {
-      try {
-        const body = JSON.parse(result.body) as Record<string, unknown>;
-        for (const k of ['access_token', 'refresh_token'])
-          if (typeof body[k] === 'string') secrets.add(body[k] as string);
-      } catch {
-        /* not JSON */
-      }
-    }
-    const location = result.headers?.location;
-    if (typeof location === 'string' && location.startsWith(NOTION_REDIRECT)) {
-      const c = new URL(location).searchParams.get('code');
-      if (c) secrets.add(c);
-    }
-  };
+  const learn = learner(secrets);
 
   return {
     clock,
+    productBase: PRODUCT_BASE,
     invoke,
     secrets,
     minted: {
@@ -279,7 +287,7 @@ export const createWorld = async (): Promise<World> => {
       pendingId: openPendingId,
       csrf: openCsrf,
     },
-    sign: (body, id) => signWebhook(WEBHOOK_SECRET, id, body, clock.now()),
+    sign: (body, id, at) => signWebhook(WEBHOOK_SECRET, id, body, at),
     learn,
   };
 };

@@ -246,12 +246,13 @@ export const httpHandler = (fn: RouteFunction, options: HttpHandlerOptions = {})
       },
     })
     .handler(async (event, context) => {
-      logger.removeKeys(['requestId', 'route', 'correlation_id']);
+      // Correlation id: API Gateway's request id (also in the access log as $context.requestId). Set before
+      // parsing, so a rejected body is logged with it too; the keys stay until the next request replaces them.
+      const requestId = event.requestContext?.requestId ?? '';
+      const route = event.routeKey ?? `${event.requestContext?.http?.method} ${event.rawPath}`;
+      logger.appendKeys({ requestId, route, correlation_id: requestId });
       if (context?.functionName) logger.addContext(context); // function_name, function_request_id, cold_start, …
       const request = toHttpRequest(event, options);
-      // Correlation id: API Gateway's request id (also in the access log as $context.requestId). The keys
-      // stay until the next request replaces them, so the error mapper's log lines carry them too.
-      logger.appendKeys({ requestId: request.requestId, route: request.routeKey, correlation_id: request.requestId });
       try {
         return await fn(request, context);
       } finally {

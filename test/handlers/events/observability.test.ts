@@ -86,6 +86,18 @@ describe('in Lambda', () => {
     expect(written.join('')).not.toContain('secret-token-value');
   });
 
+  it('a body rejected while parsing is logged with the correlation id too', async () => {
+    const res = await handler(
+      httpEvent({ method: 'POST', path: '/x', body: '{not json', headers: { 'content-type': 'application/json' } }),
+      lambdaContext(),
+    );
+    expect(res.statusCode).toBe(400);
+    expect(logs().find((l) => l.message === 'request rejected')).toMatchObject({
+      correlation_id: 'req-0001',
+      route: 'POST /x',
+    });
+  });
+
   it('metrics are EMF records: dimensioned ones at once, plain counts summed and flushed once per invocation', async () => {
     await handler(httpEvent({ path: '/x' }), lambdaContext());
     const records = emf();

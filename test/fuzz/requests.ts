@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import type { HttpEventInput } from '#test/helpers/factories.js';
-import { CLIENT_ID, CLIENT_SECRET, NOTION_REDIRECT, PRODUCT_BASE, type Result, TASK_URI, type World } from './world.js';
+import { CLIENT_ID, CLIENT_SECRET, NOTION_REDIRECT, type Result, type World } from './world.js';
 
 /** Runs per route: `FUZZ_RUNS`, else 10,000 under `npm run fuzz`, else a small default for `npm test`. */
 export const fuzzRuns = (fallback = 150): number => {

@@ -62,7 +62,15 @@ const permissions = (handlerName: string): string[] => {
   return permissionsOfRole(s.template, s.logicalId(fn.executionRole), names);
 };
 
-const lambda = (handlerName: string): Record<string, any> => {
+/** The parts of a synthesized Lambda function these assertions read. */
+interface LambdaResource {
+  readonly Properties: {
+    readonly Timeout: number;
+    readonly Environment: { readonly Variables: Record<string, unknown> };
+  };
+}
+
+const lambda = (handlerName: string): LambdaResource => {
   const id = fnIds.get(handlerName);
   if (!id) throw new Error(`no function ${handlerName}`);
   return s.template.toJSON().Resources[id];

@@ -31,7 +31,20 @@ beforeAll(() => {
 }, 60_000);
 afterAll(() => s?.cleanup());
 
-const resources = () => s.template.toJSON().Resources as Record<string, any>;
+/** The parts of a synthesized resource these assertions read. */
+interface Resource {
+  readonly DeletionPolicy?: string;
+  readonly Properties: {
+    readonly Environment: { readonly Variables: Record<string, unknown> };
+    readonly KmsMasterKeyId?: unknown;
+  };
+}
+
+const resource = (id: string): Resource => {
+  const r = (s.template.toJSON().Resources as Record<string, Resource>)[id];
+  if (!r) throw new Error(`no resource ${id}`);
+  return r;
+};
 
 describe('production removal policies', () => {
   it('retains and deletion-protects the tables', () => {
@@ -45,7 +58,7 @@ describe('production removal policies', () => {
   });
 
   it('retains the Notion token key, the secrets, the queues and the log groups', () => {
-    const key = resources()[s.logicalId(s.stack.secrets.notionTokenKey)];
+    const key = resource(s.logicalId(s.stack.secrets.notionTokenKey));
     expect(key.DeletionPolicy).toBe('Retain');
     for (const type of ['AWS::SecretsManager::Secret', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup']) {
       const all = Object.values(s.template.findResources(type));
@@ -68,7 +81,7 @@ describe('external OIDC issuer', () => {
 
   it('passes the issuer, client id and secret ARN to the authorize function and lets it read only that secret', () => {
     const fn = s.stack.functions['oauth-authorize'];
-    const vars = resources()[s.logicalId(fn)].Properties.Environment.Variables;
+    const vars = resource(s.logicalId(fn)).Properties.Environment.Variables;
     expect(vars[ENV.OIDC_ISSUER]).toBe('https://login.example.com/realms/team');
     expect(vars[ENV.OIDC_CLIENT_ID]).toBe('notion-link-preview');
     expect(vars[ENV.OIDC_CLIENT_SECRET_ARN]).toBe(OIDC_SECRET_ARN);
@@ -113,7 +126,7 @@ describe('custom domain', () => {
 
 describe('tuning through context', () => {
   it('sets the Notion rate plan on the worker and its concurrency cap', () => {
-    const worker = resources()[s.logicalId(s.stack.worker)];
+    const worker = resource(s.logicalId(s.stack.worker));
     expect(worker.Properties.Environment.Variables[ENV.NOTION_RATE_LIMIT_PER_MINUTE]).toBe('600');
     s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 20 } });
   });
@@ -125,7 +138,7 @@ describe('alarm notifications', () => {
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(4);
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
-    const topic = resources()[topicId];
+    const topic = resource(topicId);
     expect(topic.Properties.KmsMasterKeyId).toBeDefined();
     s.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     s.template.hasResourceProperties('AWS::SNS::TopicPolicy', {

@@ -32,7 +32,12 @@ describe('publisher helpers', () => {
 
   it('queue publisher: sends change messages the worker accepts, ten per batch', async () => {
     const sent: SendMessageBatchCommand[] = [];
-    const sqs = { send: async (command: SendMessageBatchCommand) => (sent.push(command), { Failed: [] }) };
+    const sqs = {
+      send: async (command: SendMessageBatchCommand) => {
+        sent.push(command);
+        return { Failed: [] };
+      },
+    };
     const publisher = createQueuePublisher({ queueUrl: 'https://sqs.example/q', sqs: sqs as never });
     const { ids } = await publisher.publishMany(Array.from({ length: 12 }, (_, i) => ({ resource: `task:${i}` })));
     expect(ids).toHaveLength(12);

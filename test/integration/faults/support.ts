@@ -1,11 +1,16 @@
 /**
  * Helpers of the fault suites: a push ledger read from the Notion simulator's
- * protocol log, and an event source mapping stand-in that survives handler
- * crashes and can deliver each batch to two workers at once.
+ * protocol log, subscribers and change messages for the worker suites, and an
+ * event source mapping stand-in that survives handler crashes and can deliver
+ * each batch to two workers at once.
  */
 import { DeleteMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
+import { expect } from '@jest/globals';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { subscriptionStore } from '#adapters/dynamo/factory.js';
+import type { Config } from '#shared/config.js';
 import { lambdaContext } from '#test/helpers/factories.js';
+import { createQueuePublisher } from '../../../functions/publish/index.js';
 import { queueDepth, type Rig, receive, toRecord } from '../updates/rig.js';
 
 type Handler = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
@@ -25,6 +30,45 @@ export const pushLedger = (rig: Rig): Map<string, number> => {
 /** Accepted PATCHes per simulator connection. */
 export const acceptedBy = (rig: Rig, simConnectionId: string): number =>
   rig.sim.simulator.stats().connections.find((c) => c.connectionId === simConnectionId)?.byStatus[200] ?? 0;
+
+/** Sends one change message for `resource` to the update queue. */
+export const publishChange = (rig: Rig, resource: string) =>
+  createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({ resource });
+
+/** n connections of ours, each previewing the task in a Notion connection of its own. */
+export const subscribers = async (rig: Rig, prefix: string, task: string, n: number) => {
+  const uri = rig.taskUrl(task);
+  const sims: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const { simConnectionId } = await rig.connect(`${prefix}-${i}`, 'u-alice', [uri]);
+    sims.push(simConnectionId);
+    await rig.subscribe(`task:${task}`, `${prefix}-${i}`, uri);
+  }
+  return { uri, sims };
+};
+
+/**
+ * Holds once all n subscriptions of the task record a content hash other than
+ * the one they had before; reads through `observer`, a client no fault touches.
+ */
+export const allRecorded =
+  (observer: Config, task: string, n: number, hashesBefore: ReadonlyMap<string, string | undefined>) => async () => {
+    const subs = (await subscriptionStore(observer).listByResource(`task:${task}`)).items;
+    return (
+      subs.length === n &&
+      subs.every((s) => s.contentHash !== undefined && s.contentHash !== hashesBefore.get(s.connectionId))
+    );
+  };
+
+/** Each simulator connection accepted exactly one push, and no payload with `title` went out more often than once per subscriber. */
+export const expectEachPushedOnce = (rig: Rig, sims: readonly string[], title: string) => {
+  for (const sim of sims) expect(acceptedBy(rig, sim)).toBe(1);
+  const ledger = pushLedger(rig);
+  const withTitle = [...ledger.entries()].filter(([payload]) => payload.includes(title));
+  if (withTitle.length === 0)
+    throw new Error(`no push carried "${title}": ${[...ledger.keys()].slice(-3).join(' | ').slice(0, 1500)}`);
+  for (const [, count] of withTitle) expect(count).toBeLessThanOrEqual(sims.length);
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

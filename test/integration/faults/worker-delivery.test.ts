@@ -6,11 +6,9 @@
  * reason); nothing is lost and no uri gets the same content twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { subscriptionStore } from '#adapters/dynamo/factory.js';
 import { type Config, parseConfig } from '#shared/config.js';
-import { createQueuePublisher } from '../../../functions/publish/index.js';
 import { drainDeadLetters, type Rig, startRig } from '../updates/rig.js';
-import { acceptedBy, deliverUntil, pushLedger } from './support.js';
+import { allRecorded, deliverUntil, expectEachPushedOnce, publishChange, subscribers } from './support.js';
 
 let rig: Rig;
 /** The test's own reads go through a client of their own, which no fault touches. */
@@ -25,58 +23,26 @@ afterAll(async () => {
   await rig?.stop();
 });
 
-const publish = (resource: string) =>
-  createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({ resource });
-
-/** n connections of ours, each previewing the task in a Notion connection of its own. */
-const subscribers = async (prefix: string, task: string, n: number) => {
-  const uri = rig.taskUrl(task);
-  const sims: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const { simConnectionId } = await rig.connect(`${prefix}-${i}`, 'u-alice', [uri]);
-    sims.push(simConnectionId);
-    await rig.subscribe(`task:${task}`, `${prefix}-${i}`, uri);
-  }
-  return { uri, sims };
-};
-
-const allRecorded = (task: string, n: number, hashesBefore: ReadonlyMap<string, string | undefined>) => async () => {
-  const subs = (await subscriptionStore(observer).listByResource(`task:${task}`)).items;
-  return (
-    subs.length === n &&
-    subs.every((s) => s.contentHash !== undefined && s.contentHash !== hashesBefore.get(s.connectionId))
-  );
-};
-
-const expectEachPushedOnce = (sims: readonly string[], title: string) => {
-  for (const sim of sims) expect(acceptedBy(rig, sim)).toBe(1);
-  const ledger = pushLedger(rig);
-  const withTitle = [...ledger.entries()].filter(([payload]) => payload.includes(title));
-  if (withTitle.length === 0)
-    throw new Error(`no push carried "${title}": ${[...ledger.keys()].slice(-3).join(' | ').slice(0, 1500)}`);
-  for (const [, count] of withTitle) expect(count).toBeLessThanOrEqual(sims.length);
-};
-
 describe('update worker under delivery faults', () => {
   it('SQS hands every batch to two workers at once: conditional writes decide, each subscriber is pushed once', async () => {
-    const { sims } = await subscribers('dup', '3', 5);
+    const { sims } = await subscribers(rig, 'dup', '3', 5);
     expect(
       (await rig.product.editTask('3', 'u-alice', { title: 'Delivered twice at once' })).changed.length,
     ).toBeGreaterThan(0);
-    await publish('task:3');
+    await publishChange(rig, 'task:3');
     const a = rig.newHandler();
     const b = rig.newHandler();
-    await deliverUntil(rig, [a, b], allRecorded('3', 5, new Map()), { copies: 2 });
-    expectEachPushedOnce(sims, 'Delivered twice at once');
+    await deliverUntil(rig, [a, b], allRecorded(observer, '3', 5, new Map()), { copies: 2 });
+    expectEachPushedOnce(rig, sims, 'Delivered twice at once');
     expect(await drainDeadLetters(rig)).toEqual([]);
   }, 25_000);
 
   it('an invocation that crashes after its work but before acknowledging: the redelivered batch pushes nothing again', async () => {
-    const { sims } = await subscribers('crash', '1', 4);
+    const { sims } = await subscribers(rig, 'crash', '1', 4);
     expect(
       (await rig.product.editTask('1', 'u-alice', { title: 'Crashed before the ack' })).changed.length,
     ).toBeGreaterThan(0);
-    await publish('task:1');
+    await publishChange(rig, 'task:1');
     const real = rig.newHandler();
     let crashes = 0;
     // Every second invocation does the whole batch, then dies before reporting (Lambda: runtime error, nothing deleted).
@@ -86,9 +52,9 @@ describe('update worker under delivery faults', () => {
       if (crashes % 2 === 1) throw new Error('worker crashed after the batch');
       return result;
     };
-    const run = await deliverUntil(rig, [crashing], allRecorded('1', 4, new Map()));
+    const run = await deliverUntil(rig, [crashing], allRecorded(observer, '1', 4, new Map()));
     expect(run.crashes).toBeGreaterThan(0);
-    expectEachPushedOnce(sims, 'Crashed before the ack');
+    expectEachPushedOnce(rig, sims, 'Crashed before the ack');
     expect(await drainDeadLetters(rig)).toEqual([]);
   }, 25_000);
 });

@@ -6,12 +6,19 @@
  * reason); nothing is lost and no uri gets the same content twice.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { documentClient, subscriptionStore } from '#adapters/dynamo/factory.js';
+import { documentClient } from '#adapters/dynamo/factory.js';
 import { type Config, parseConfig } from '#shared/config.js';
-import { createQueuePublisher } from '../../../functions/publish/index.js';
 import { drainDeadLetters, type Rig, startRig } from '../updates/rig.js';
 import { type DynamoCall, everyNth, type FaultInjector, injectDynamoFaults } from './inject.js';
-import { acceptedBy, deliverUntil, pushLedger } from './support.js';
+import {
+  acceptedBy,
+  allRecorded,
+  deliverUntil,
+  expectEachPushedOnce,
+  publishChange,
+  pushLedger,
+  subscribers,
+} from './support.js';
 
 const SEED = Number.parseInt(process.env.FUZZ_SEED ?? '', 10) || 20260115;
 let rig: Rig;
@@ -34,45 +41,13 @@ afterAll(async () => {
   await rig?.stop();
 });
 
-const publish = (resource: string) =>
-  createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({ resource });
-
-/** n connections of ours, each previewing the task in a Notion connection of its own. */
-const subscribers = async (prefix: string, task: string, n: number) => {
-  const uri = rig.taskUrl(task);
-  const sims: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const { simConnectionId } = await rig.connect(`${prefix}-${i}`, 'u-alice', [uri]);
-    sims.push(simConnectionId);
-    await rig.subscribe(`task:${task}`, `${prefix}-${i}`, uri);
-  }
-  return { uri, sims };
-};
-
-const allRecorded = (task: string, n: number, hashesBefore: ReadonlyMap<string, string | undefined>) => async () => {
-  const subs = (await subscriptionStore(observer).listByResource(`task:${task}`)).items;
-  return (
-    subs.length === n &&
-    subs.every((s) => s.contentHash !== undefined && s.contentHash !== hashesBefore.get(s.connectionId))
-  );
-};
-
 /** The write that records a push Notion accepted (SubscriptionStore.recordPush). */
 const isPushRecord = (call: DynamoCall): boolean =>
   call.table === rig.config.tables.subscriptions && /^Update/.test(call.command);
 
-const expectEachPushedOnce = (sims: readonly string[], title: string) => {
-  for (const sim of sims) expect(acceptedBy(rig, sim)).toBe(1);
-  const ledger = pushLedger(rig);
-  const withTitle = [...ledger.entries()].filter(([payload]) => payload.includes(title));
-  if (withTitle.length === 0)
-    throw new Error(`no push carried "${title}": ${[...ledger.keys()].slice(-3).join(' | ').slice(0, 1500)}`);
-  for (const [, count] of withTitle) expect(count).toBeLessThanOrEqual(sims.length);
-};
-
 describe('update worker under DynamoDB faults', () => {
   it('DynamoDB throttling mid-pipeline: every subscriber gets the edit exactly once, nothing dead-lettered', async () => {
-    const { sims } = await subscribers('thr', '2', 6);
+    const { sims } = await subscribers(rig, 'thr', '2', 6);
     expect(
       (await rig.product.editTask('2', 'u-alice', { title: 'Edited under throttling' })).changed.length,
     ).toBeGreaterThan(0);
@@ -80,24 +55,24 @@ describe('update worker under DynamoDB faults', () => {
     // A burst of throttling (about 30 % of calls, after the SDK's retries) that ends after 15 faults; every call
     // may fail except the one write that records a push Notion has already accepted (the next test's window).
     faults.rule = (call) => (faults.injected.length < 15 && pick(call) && !isPushRecord(call) ? 'throttle' : undefined);
-    await publish('task:2');
+    await publishChange(rig, 'task:2');
     const handler = rig.newHandler();
-    const run = await deliverUntil(rig, [handler], allRecorded('2', 6, new Map()));
+    const run = await deliverUntil(rig, [handler], allRecorded(observer, '2', 6, new Map()));
     expect(faults.injected.length).toBeGreaterThan(0);
     expect(run.batches).toBeGreaterThan(1);
-    expectEachPushedOnce(sims, 'Edited under throttling');
+    expectEachPushedOnce(rig, sims, 'Edited under throttling');
     expect(await drainDeadLetters(rig)).toEqual([]);
   }, 25_000);
 
   it('the record of an accepted push throttled: the push is repeated at most once, with the identical payload, then recorded', async () => {
-    const { uri, sims } = await subscribers('rec', '6', 3);
+    const { uri, sims } = await subscribers(rig, 'rec', '6', 3);
     expect(
       (await rig.product.editTask('6', 'u-alice', { title: 'Record write throttled' })).changed.length,
     ).toBeGreaterThan(0);
     let hits = 0;
     faults.rule = (call) => (isPushRecord(call) && hits++ < 3 ? 'throttle' : undefined);
-    await publish('task:6');
-    await deliverUntil(rig, [rig.newHandler()], allRecorded('6', 3, new Map()));
+    await publishChange(rig, 'task:6');
+    await deliverUntil(rig, [rig.newHandler()], allRecorded(observer, '6', 3, new Map()));
     expect(hits).toBeGreaterThanOrEqual(3);
     for (const sim of sims) expect(acceptedBy(rig, sim)).toBeLessThanOrEqual(2);
     const payloads = [...pushLedger(rig).entries()].filter(([p]) => p.includes('Record write throttled'));
@@ -107,13 +82,13 @@ describe('update worker under DynamoDB faults', () => {
   }, 25_000);
 
   it('throttling that never ends: the work is dead-lettered with its reason on the last receive, nothing pushed', async () => {
-    const { sims } = await subscribers('dead', '6', 2);
+    const { sims } = await subscribers(rig, 'dead', '6', 2);
     expect(
       (await rig.product.editTask('6', 'u-alice', { title: 'Never gets through' })).changed.length,
     ).toBeGreaterThan(0);
     faults.rule = (call) =>
       call.table === rig.config.tables.subscriptions && /^Query/.test(call.command) ? 'throttle' : undefined;
-    await publish('task:6');
+    await publishChange(rig, 'task:6');
     const letters: Array<{
       type: string;
       reason: string;

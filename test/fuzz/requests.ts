@@ -9,6 +9,7 @@
  */
 import fc from 'fast-check';
 import type { HttpEventInput } from '#test/helpers/factories.js';
+import { AUTHORIZE_QUERY_KEYS } from '#test/unit/oauth/fakes.js';
 import { CLIENT_ID, CLIENT_SECRET, NOTION_REDIRECT, type Result, type World } from './world.js';
 
 /** Runs per route: `FUZZ_RUNS`, else 10,000 under `npm run fuzz`, else a small default for `npm test`. */
@@ -183,16 +184,7 @@ export const ROUTE_SHAPES: Readonly<Record<string, RouteShape>> = {
   'GET /oauth/authorize': {
     method: 'GET',
     path: '/oauth/authorize',
-    queryKeys: [
-      'client_id',
-      'redirect_uri',
-      'response_type',
-      'code',
-      'state',
-      'scope',
-      'code_challenge',
-      'code_challenge_method',
-    ],
+    queryKeys: AUTHORIZE_QUERY_KEYS,
     bodyKeys: [],
   },
   'GET /oauth/callback': {

@@ -15,7 +15,6 @@ import {
   MemoryUpdateQueue,
 } from '#adapters/memory/index.js';
 import { signWebhook } from '#core/changes/verify.js';
-import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
 import { noCredentials } from '#core/sources/credentials.js';
 import type { ResolveOutcome, SourceAdapter } from '#core/sources/source-adapter.js';
 import { attr } from '#core/unfurl/attributes.js';
@@ -23,6 +22,7 @@ import { demoRules } from '#core/unfurl/rules.js';
 import { resetConfig } from '#shared/config.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import {
+  authorizeDependencies,
   CLIENT_ID,
   CLIENT_SECRET,
   FakeClock,
@@ -30,8 +30,7 @@ import {
   FakeUpstream,
   ISSUER,
   NOTION_REDIRECT,
-  realRandom,
-  testCipher,
+  tokenDependencies,
   tokenSettings,
 } from '#test/unit/oauth/fakes.js';
 import { createChangesHandler } from '../../functions/changes.js';
@@ -126,25 +125,9 @@ export const createWorld = async (): Promise<World> => {
   const subscriptions = new MemorySubscriptionStore();
   const notion = new FakeNotion();
   const tokens = tokenSettings(SIGNING_KEY);
-  const authorizeDeps: AuthorizeDependencies = {
-    authState,
-    connections,
-    cipher: testCipher(),
-    notion,
-    upstream: new FakeUpstream(),
-    clock,
-    random: realRandom,
-    settings: { issuer: ISSUER, clientId: CLIENT_ID, extraRedirectUris: [], productName: 'Acme' },
-  };
+  const authorizeDeps = authorizeDependencies({ authState, connections, notion, upstream: new FakeUpstream(), clock });
   const authorize = createAuthorizeHandler(() => authorizeDeps);
-  const token = createTokenHandler(() => ({
-    authState,
-    connections,
-    clock,
-    random: realRandom,
-    tokens,
-    client: async () => ({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
-  }));
+  const token = createTokenHandler(() => tokenDependencies({ authState, connections, clock }, tokens));
   const unfurl = createUnfurlHandler(() => ({
     integration: demoRules(PRODUCT_BASE),
     adapter: new FixedSource(),

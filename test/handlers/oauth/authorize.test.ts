@@ -5,6 +5,7 @@ import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
 import { hashSecret } from '#shared/crypto.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import {
+  authorizeDependencies,
   CLIENT_ID,
   CLIENT_SECRET,
   FakeClock,
@@ -12,9 +13,7 @@ import {
   FakeUpstream,
   ISSUER,
   NOTION_REDIRECT,
-  realRandom,
-  testCipher,
-  tokenSettings,
+  tokenDependencies,
 } from '#test/unit/oauth/fakes.js';
 import { createAuthorizeHandler, PENDING_COOKIE } from '../../../functions/oauth-authorize.js';
 import { createTokenHandler } from '../../../functions/oauth-token.js';
@@ -82,16 +81,7 @@ beforeEach(() => {
   notion = new FakeNotion();
   connections = new MemoryConnectionStore();
   authState = new MemoryAuthStateStore();
-  deps = {
-    authState,
-    connections,
-    cipher: testCipher(),
-    notion,
-    upstream,
-    clock,
-    random: realRandom,
-    settings: { issuer: ISSUER, clientId: CLIENT_ID, extraRedirectUris: [], productName: 'Acme <Tasks>' },
-  };
+  deps = authorizeDependencies({ authState, connections, notion, upstream, clock }, 'Acme <Tasks>');
   handler = createAuthorizeHandler(() => deps);
   logs = [];
   const original = process.stdout.write.bind(process.stdout);
@@ -187,14 +177,7 @@ describe('consent and the round trip', () => {
     expect(connection?.notionTokenCiphertext).toBeDefined();
     expect(connection?.notionTokenCiphertext).not.toContain('secret_notion');
 
-    const token = createTokenHandler(() => ({
-      authState,
-      connections,
-      clock,
-      random: realRandom,
-      tokens: tokenSettings(),
-      client: async () => ({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
-    }));
+    const token = createTokenHandler(() => tokenDependencies({ authState, connections, clock }));
     const t = (await token(
       httpEvent({
         method: 'POST',

@@ -8,16 +8,12 @@ import fc from 'fast-check';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import {
+  AUTHORIZE_QUERY_KEYS,
+  authorizeDependencies,
   CLIENT_ID,
-  CLIENT_SECRET,
   FakeClock,
-  FakeNotion,
-  FakeUpstream,
-  ISSUER,
   NOTION_REDIRECT,
-  realRandom,
-  testCipher,
-  tokenSettings,
+  tokenDependencies,
 } from '#test/unit/oauth/fakes.js';
 import { createAuthorizeHandler } from '../../../functions/oauth-authorize.js';
 import { createTokenHandler } from '../../../functions/oauth-token.js';
@@ -25,37 +21,17 @@ import { createTokenHandler } from '../../../functions/oauth-token.js';
 const context = {} as Context;
 type Result = { statusCode: number; headers?: Record<string, unknown>; body?: string };
 
-const authorize = createAuthorizeHandler(() => ({
-  authState: new MemoryAuthStateStore(),
-  connections: new MemoryConnectionStore(),
-  cipher: testCipher(),
-  notion: new FakeNotion(),
-  upstream: new FakeUpstream(),
-  clock: new FakeClock(),
-  random: realRandom,
-  settings: { issuer: ISSUER, clientId: CLIENT_ID, extraRedirectUris: [], productName: 'Acme' },
-}));
+const authorize = createAuthorizeHandler(() => authorizeDependencies());
 
-const token = createTokenHandler(() => ({
-  authState: new MemoryAuthStateStore(),
-  connections: new MemoryConnectionStore(),
-  clock: new FakeClock(),
-  random: realRandom,
-  tokens: tokenSettings(),
-  client: async () => ({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
-}));
+const token = createTokenHandler(() =>
+  tokenDependencies({
+    authState: new MemoryAuthStateStore(),
+    connections: new MemoryConnectionStore(),
+    clock: new FakeClock(),
+  }),
+);
 
-const KEYS = [
-  'client_id',
-  'redirect_uri',
-  'response_type',
-  'code',
-  'state',
-  'scope',
-  'code_challenge',
-  'code_challenge_method',
-  'x',
-];
+const KEYS = [...AUTHORIZE_QUERY_KEYS, 'x'];
 const value = fc.oneof(
   fc.string(),
   fc.constant(CLIENT_ID),

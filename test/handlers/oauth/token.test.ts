@@ -4,14 +4,7 @@ import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/in
 import { resetConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
 import { httpEvent } from '#test/helpers/factories.js';
-import {
-  CLIENT_ID,
-  CLIENT_SECRET,
-  FakeClock,
-  NOTION_REDIRECT,
-  realRandom,
-  tokenSettings,
-} from '#test/unit/oauth/fakes.js';
+import { CLIENT_ID, CLIENT_SECRET, FakeClock, NOTION_REDIRECT, tokenDependencies } from '#test/unit/oauth/fakes.js';
 import { handler as metadataHandler } from '../../../functions/metadata.js';
 import { createTokenHandler } from '../../../functions/oauth-token.js';
 
@@ -50,14 +43,7 @@ beforeEach(async () => {
     scope: 'unfurl',
     expiresAt: clock.now() + 60_000,
   });
-  handler = createTokenHandler(() => ({
-    authState,
-    connections,
-    clock,
-    random: realRandom,
-    tokens: tokenSettings(),
-    client: async () => ({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
-  }));
+  handler = createTokenHandler(() => tokenDependencies({ authState, connections, clock }));
 });
 
 const post = async (input: {

@@ -4,7 +4,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { LocalTokenCipher } from '#adapters/crypto/token-cipher.js';
+import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import type { AccessTokenSettings } from '#core/oauth/access-token.js';
+import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
 import type {
   NotionOAuthApi,
   NotionTokenGrant,
@@ -14,12 +16,25 @@ import type {
 } from '#core/oauth/ports.js';
 import { NotionExchangeError, UpstreamLoginError } from '#core/oauth/ports.js';
 import { cachedKeySource } from '#core/oauth/signing-keys.js';
+import type { TokenDependencies } from '#core/oauth/token.js';
 import type { Clock, Random } from '#core/ports.js';
 
 export const ISSUER = 'https://previews.example.com';
 export const CLIENT_ID = 'notion-client';
 export const CLIENT_SECRET = 'notion-client-secret-0123456789';
 export const NOTION_REDIRECT = 'https://www.notion.so/externalintegrationauthcallback';
+
+/** The query parameters of an authorization request (Notion's, plus PKCE). */
+export const AUTHORIZE_QUERY_KEYS: readonly string[] = [
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'code',
+  'state',
+  'scope',
+  'code_challenge',
+  'code_challenge_method',
+];
 
 export class FakeClock implements Clock {
   constructor(public t = Date.UTC(2026, 0, 15, 12, 0, 0)) {}
@@ -96,3 +111,33 @@ export class FakeNotion implements NotionOAuthApi {
     };
   }
 }
+
+/**
+ * The authorize endpoint's dependencies for client CLIENT_ID at ISSUER: fresh
+ * in-memory stores and fakes, unless `parts` hands in the ones a test inspects.
+ */
+export const authorizeDependencies = (
+  parts: Partial<Omit<AuthorizeDependencies, 'settings'>> = {},
+  productName = 'Acme',
+): AuthorizeDependencies => ({
+  authState: new MemoryAuthStateStore(),
+  connections: new MemoryConnectionStore(),
+  cipher: testCipher(),
+  notion: new FakeNotion(),
+  upstream: new FakeUpstream(),
+  clock: new FakeClock(),
+  random: realRandom,
+  ...parts,
+  settings: { issuer: ISSUER, clientId: CLIENT_ID, extraRedirectUris: [], productName },
+});
+
+/** The token endpoint's dependencies over the given stores, for client CLIENT_ID / CLIENT_SECRET. */
+export const tokenDependencies = (
+  stores: Pick<TokenDependencies, 'authState' | 'connections' | 'clock'>,
+  tokens: AccessTokenSettings = tokenSettings(),
+): TokenDependencies => ({
+  ...stores,
+  random: realRandom,
+  tokens,
+  client: async () => ({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
+});

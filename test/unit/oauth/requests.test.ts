@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { OAuthTokenError } from '#core/oauth/errors.js';
 import { isAllowedRedirectUri } from '#core/oauth/redirect-uri.js';
 import { parseAuthorizeRequest, parseConsentForm, parseTokenRequest } from '#core/oauth/requests.js';
+import { AUTHORIZE_QUERY_KEYS } from './fakes.js';
 
 const policy = { clientId: 'notion-client', extraRedirectUris: [] as string[] };
 const good = {
@@ -14,16 +15,7 @@ const good = {
   scope: 'unfurl',
 };
 
-const PARAMS = [
-  'client_id',
-  'redirect_uri',
-  'response_type',
-  'code',
-  'state',
-  'scope',
-  'code_challenge',
-  'code_challenge_method',
-];
+const PARAMS = [...AUTHORIZE_QUERY_KEYS];
 
 describe('authorization request parsing', () => {
   it('accepts what Notion sends', () => {

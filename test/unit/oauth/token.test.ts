@@ -6,7 +6,7 @@ import { OAuthTokenError } from '#core/oauth/errors.js';
 import { handleTokenRequest, parseRefreshToken, type TokenDependencies } from '#core/oauth/token.js';
 import type { Connection } from '#core/ports.js';
 import { hashSecret } from '#shared/crypto.js';
-import { CLIENT_ID, CLIENT_SECRET, FakeClock, NOTION_REDIRECT, realRandom, tokenSettings } from './fakes.js';
+import { CLIENT_ID, CLIENT_SECRET, FakeClock, NOTION_REDIRECT, tokenDependencies } from './fakes.js';
 
 let clock: FakeClock;
 let connections: MemoryConnectionStore;
@@ -69,14 +69,7 @@ beforeEach(async () => {
   connections = new MemoryConnectionStore();
   authState = new MemoryAuthStateStore();
   await connections.create(connection);
-  deps = {
-    authState,
-    connections,
-    clock,
-    random: realRandom,
-    tokens: tokenSettings(),
-    client: async () => ({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
-  };
+  deps = tokenDependencies({ authState, connections, clock });
 });
 
 describe('token endpoint: authorization_code', () => {

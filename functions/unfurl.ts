@@ -9,13 +9,13 @@
 
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
-import { type AccessTokenSettings, authenticateBearer } from '#core/oauth/access-token.js';
+import { type AccessTokenClaims, type AccessTokenSettings, authenticateBearer } from '#core/oauth/access-token.js';
 import { accessTokenSettings } from '#core/oauth/settings.js';
 import type { Clock, ConnectionStore } from '#core/ports.js';
 import { upstreamCredentials } from '#core/sources/credentials.js';
 import { sourceAdapterFromConfig } from '#core/sources/registry.js';
 import { describeIssues, rulesFromConfig } from '#core/unfurl/rules.js';
-import { type UnfurlDependencies, unfurlUri } from '#core/unfurl/unfurl.js';
+import { type EarlyRender, startEarlyRender, type UnfurlDependencies, unfurlUri } from '#core/unfurl/unfurl.js';
 import { getConfig } from '#shared/config.js';
 import { AppError, BadRequestError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
@@ -49,14 +49,27 @@ export class SourceUnavailableResponseError extends AppError {
 export const createUnfurlHandler = (deps: () => UnfurlHandlerDependencies) =>
   httpHandler(async (request) => {
     const d = deps();
+    const parsed = bodySchema.safeParse(request.body);
+    // Once the token's signature checks out, the source may be asked while the
+    // connection is read; its answer is used only if the check passes (ADR 0064).
+    let early: EarlyRender | undefined;
+    const verified = parsed.success
+      ? (claims: AccessTokenClaims) => {
+          early = startEarlyRender(d, parsed.data.uri, claims.sub, claims.connectionId);
+        }
+      : undefined;
     let connection: Awaited<ReturnType<typeof authenticateBearer>>;
     try {
-      connection = await authenticateBearer(request.headers.authorization, d);
+      connection = await authenticateBearer(request.headers.authorization, {
+        connections: d.connections,
+        tokens: d.tokens,
+        clock: d.clock,
+        ...(verified ? { verified } : {}),
+      });
     } catch (error) {
       if (error instanceof AppError) countMetric(METRIC.unfurlOutcome, { outcome: error.code ?? 'rejected' });
       throw error;
     }
-    const parsed = bodySchema.safeParse(request.body);
     if (!parsed.success) {
       countMetric(METRIC.unfurlOutcome, { outcome: 'invalid_request' });
       throw new BadRequestError(
@@ -64,7 +77,7 @@ export const createUnfurlHandler = (deps: () => UnfurlHandlerDependencies) =>
         'invalid_request',
       );
     }
-    const answer = await unfurlUri(d, connection, parsed.data.uri);
+    const answer = await unfurlUri(d, connection, parsed.data.uri, early);
     logger.info('unfurl', { outcome: answer.outcome, connectionId: connection.id });
     countMetric(METRIC.unfurlOutcome, { outcome: answer.outcome });
     if (answer.outcome === 'unavailable') throw new SourceUnavailableResponseError();

@@ -129,6 +129,12 @@ export interface BearerDependencies {
   readonly connections: Pick<ConnectionStore, 'get'>;
   readonly tokens: AccessTokenSettings;
   readonly clock: Clock;
+  /**
+   * Called with the claims once the token itself checked out (signature, type,
+   * issuer, audience, lifetime) and before the connection is read. Work it
+   * starts must not be shown to anyone unless authenticateBearer then returns.
+   */
+  readonly verified?: (claims: AccessTokenClaims) => void;
 }
 
 /**
@@ -143,6 +149,7 @@ export const authenticateBearer = async (
   const token = parseBearer(authorization);
   if (token === undefined) throw new InvalidTokenError('A Bearer access token is required');
   const claims = await verifyAccessToken(token, deps.tokens, deps.clock);
+  deps.verified?.(claims);
   const connection = await deps.connections.get(claims.connectionId);
   if (
     !connection ||

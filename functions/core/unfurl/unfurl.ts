@@ -12,10 +12,15 @@
  *    its age (stale-while-revalidate); without a snapshot, "unavailable".
  */
 import type { Clock, Connection, SubscriptionStore } from '#core/ports.js';
-import { type SourceAdapter, SourceUnavailableError, type UpstreamCredentials } from '#core/sources/source-adapter.js';
+import {
+  type SourceAdapter,
+  SourceUnavailableError,
+  type UpstreamCredentials,
+  type UserIdentity,
+} from '#core/sources/source-adapter.js';
 import { attr, type UnfurlAttribute, validateAttributes } from './attributes.js';
 import { type RenderResult, renderResource } from './render.js';
-import { matchUri, type UnfurlIntegration } from './rules.js';
+import { matchUri, type RuleMatch, type UnfurlIntegration } from './rules.js';
 
 export interface UnfurlErrorSet {
   readonly status: number;
@@ -97,27 +102,81 @@ export const staleAttributes = (snapshot: readonly UnfurlAttribute[], ageMs: num
   ),
 ];
 
+/**
+ * A render started before the connection check, for an adapter that declares
+ * `subjectOnly` (docs/adr/0064). Nothing of it is shown unless `unfurlUri`
+ * is later called with a connection of the same id and subject.
+ */
+export interface EarlyRender {
+  readonly match: RuleMatch;
+  readonly subject: string;
+  readonly connectionId: string;
+  readonly rendered: Promise<RenderResult>;
+}
+
+const render = (deps: UnfurlDependencies, match: RuleMatch, identity: UserIdentity, credentials: UpstreamCredentials) =>
+  renderResource(deps.adapter, match, identity, credentials, {
+    devName: deps.devName,
+    deadlineMs: deps.deadlineMs,
+    clock: deps.clock,
+  });
+
+/**
+ * Starts resolving `uri` for the token's (signature-verified) subject while
+ * the connection is read; undefined when the uri matches no rule or the
+ * adapter needs more than the subject. Only uris a rule admits are fetched.
+ */
+export const startEarlyRender = (
+  deps: UnfurlDependencies,
+  uri: string,
+  subject: string,
+  connectionId: string,
+): EarlyRender | undefined => {
+  if (deps.adapter.subjectOnly !== true) return undefined;
+  const match = matchUri(deps.integration, uri);
+  if (!match) return undefined;
+  const rendered = render(deps, match, { subject, connectionId, displayName: '' }, NO_CREDENTIALS);
+  // If the connection check fails nobody awaits it: a failure then is not an unhandled rejection.
+  rendered.catch(() => undefined);
+  return { match, subject, connectionId, rendered };
+};
+
+/** What a subjectOnly adapter is given: it promised never to ask. */
+const NO_CREDENTIALS: UpstreamCredentials = {
+  accessToken: () => Promise.reject(new Error('a subjectOnly adapter asked for upstream credentials')),
+};
+
 export const unfurlUri = async (
   deps: UnfurlDependencies,
   connection: Connection,
   uri: string,
+  early?: EarlyRender,
 ): Promise<UnfurlAnswer> => {
   const observe = deps.observe ?? (() => undefined);
-  const match = matchUri(deps.integration, uri);
+  // An early render counts only for this very uri, subject and connection.
+  const started =
+    early !== undefined &&
+    early.match.uri === uri &&
+    early.subject === connection.subject &&
+    early.connectionId === connection.id
+      ? early
+      : undefined;
+  const match = started?.match ?? matchUri(deps.integration, uri);
   if (!match) {
     observe('unfurl.no_rule', {});
     return { outcome: 'no_rule', body: errorBody(uri, ERROR_MESSAGES.no_rule) };
   }
-  const identity = { subject: connection.subject, displayName: connection.displayName, connectionId: connection.id };
   const key = { resourceKey: match.resourceKey, connectionId: connection.id, uri };
 
   let rendered: RenderResult;
   try {
-    rendered = await renderResource(deps.adapter, match, identity, deps.credentialsFor(connection), {
-      devName: deps.devName,
-      deadlineMs: deps.deadlineMs,
-      clock: deps.clock,
-    });
+    rendered = await (started?.rendered ??
+      render(
+        deps,
+        match,
+        { subject: connection.subject, displayName: connection.displayName, connectionId: connection.id },
+        deps.credentialsFor(connection),
+      ));
   } catch (error) {
     const reason = error instanceof SourceUnavailableError ? error.message : 'source failed';
     return serveSnapshot(deps, key, reason, observe);

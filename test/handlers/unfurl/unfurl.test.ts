@@ -129,3 +129,63 @@ describe('POST /unfurl', () => {
     );
   });
 });
+
+describe('POST /unfurl with a subjectOnly source (resolved while the connection is read)', () => {
+  const earlySource = () => {
+    const seen: { subject: string; connectionId: string; displayName: string }[] = [];
+    env.deps = {
+      ...env.deps,
+      adapter: {
+        name: 'early',
+        subjectOnly: true,
+        async resolve(_match, identity, credentials) {
+          seen.push({ ...identity });
+          await expect(credentials.accessToken()).rejects.toThrow('subjectOnly');
+          return found(`Task for ${identity.subject}`);
+        },
+      },
+    };
+    handler = createUnfurlHandler(() => env.deps);
+    return { seen };
+  };
+
+  it('answers from the early resolution with one connection read and records the subscription', async () => {
+    const source = earlySource();
+    const r = await post({ uri: TASK_URI });
+    expect(r.statusCode).toBe(200);
+    const set = JSON.parse(r.body ?? '{}').operations[0].set as { id: string; inline: { title?: { value: string } } }[];
+    expect(set.find((a) => a.id === 'title')?.inline.title?.value).toBe('Task for u-alice');
+    expect(source.seen).toEqual([{ subject: 'u-alice', connectionId: 'c-1', displayName: '' }]);
+    expect(env.reads()).toBe(1);
+    expect((await env.subscriptions.listByConnection('c-1')).map((s) => s.uri)).toEqual([TASK_URI]);
+  });
+
+  it('a revoked connection gets 401: nothing of the early resolution is answered or stored', async () => {
+    earlySource();
+    await env.connections.end('c-1', { status: 'revoked', reason: 'test', now: clock.now() });
+    const r = await post({ uri: TASK_URI });
+    expect(r.statusCode).toBe(401);
+    expect(r.body).not.toContain('Task for');
+    expect(await env.subscriptions.listByConnection('c-1')).toEqual([]);
+  });
+
+  it('a bad token or a bad body never starts a resolution, and a uri outside the rules is never fetched', async () => {
+    const source = earlySource();
+    expect((await post({ uri: TASK_URI }, 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')).statusCode).toBe(401);
+    expect((await post({ uri: 5 })).statusCode).toBe(400);
+    const r = await post({ uri: 'http://169.254.169.254/latest/meta-data' });
+    expect(JSON.parse(r.body ?? '{}').operations[0].set.status).toBe(404);
+    expect(source.seen).toEqual([]);
+  });
+
+  it('a delete followed by a new unfurl records the subscription again', async () => {
+    earlySource();
+    expect((await post({ uri: TASK_URI })).statusCode).toBe(200);
+    const [sub] = await env.subscriptions.listByConnection('c-1');
+    if (!sub) throw new Error('no subscription recorded');
+    await env.subscriptions.delete(sub.resourceKey, sub.connectionId, sub.uri);
+    expect(await env.subscriptions.listByConnection('c-1')).toEqual([]);
+    expect((await post({ uri: TASK_URI })).statusCode).toBe(200);
+    expect((await env.subscriptions.listByConnection('c-1')).map((s) => s.uri)).toEqual([TASK_URI]);
+  });
+});

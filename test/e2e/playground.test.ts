@@ -10,10 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
 import type { LocalSystem } from '#local/system.js';
-import { startLocalSystem } from '#local/system.js';
+import { demoTaskUrl, editDemoTask, startSystemWithSimulator } from '#test/helpers/playground.js';
 import { createWebhookPublisher } from '../../functions/publish/index.js';
 
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
@@ -37,10 +36,7 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  system = await startLocalSystem({ port: 0, workerWaitSeconds: 1, env: { LOG_LEVEL: 'WARN' }, log: () => undefined });
-  const found = simulatorFor(system.baseUrl);
-  if (!found) throw new Error('the local system did not mount the Notion simulator');
-  sim = found;
+  ({ system, sim } = await startSystemWithSimulator());
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('console', (m) => {
@@ -54,23 +50,8 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const taskUrl = (id: number) => `${system.baseUrl}/demo/tasks/${id}`;
-
-/** Edits a task's title in the demo product as alice. */
-const editTask = async (id: number, title: string) => {
-  const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
-  const cookie = as.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  const edit = await fetch(taskUrl(id), {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-    body: new URLSearchParams({ title }).toString(),
-  });
-  expect(edit.status).toBeLessThan(400);
-};
+const taskUrl = (id: number) => demoTaskUrl(system, id);
+const editTask = (id: number, title: string) => editDemoTask(system, id, title);
 
 describe('playground in a browser', () => {
   it('goes from placeholder through sign-in and consent to the card', async () => {

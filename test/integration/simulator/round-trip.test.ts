@@ -5,11 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
-import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
 import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
 import type { LocalSystem } from '#local/system.js';
-import { startLocalSystem } from '#local/system.js';
+import { demoTaskUrl, editDemoTask, startSystemWithSimulator } from '#test/helpers/playground.js';
 import { createWebhookPublisher } from '../../../functions/publish/index.js';
 
 let system: LocalSystem;
@@ -18,33 +17,15 @@ let sim: NotionSimulator;
 const alice = { login: 'alice', password: 'alice-password', decision: 'allow' };
 
 beforeAll(async () => {
-  system = await startLocalSystem({ port: 0, workerWaitSeconds: 1, env: { LOG_LEVEL: 'WARN' }, log: () => undefined });
-  const found = simulatorFor(system.baseUrl);
-  if (!found) throw new Error('the local system did not mount the Notion simulator');
-  sim = found;
+  ({ system, sim } = await startSystemWithSimulator());
 }, 30_000);
 
 afterAll(async () => {
   await system?.stop();
 });
 
-const taskUrl = (id: number) => `${system.baseUrl}/demo/tasks/${id}`;
-
-/** Edits a task's title in the demo product as alice. */
-const editTask = async (id: number, title: string) => {
-  const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
-  const cookie = as.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  const edit = await fetch(taskUrl(id), {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-    body: new URLSearchParams({ title }).toString(),
-  });
-  expect(edit.status).toBeLessThan(400);
-};
+const taskUrl = (id: number) => demoTaskUrl(system, id);
+const editTask = (id: number, title: string) => editDemoTask(system, id, title);
 
 /** The simulator's session behind a driver (its Notion user), read from the cookie jar. */
 const sessionOf = (driver: NotionDriver) => {

@@ -1,0 +1,49 @@
+/**
+ * The whole local system with its Notion simulator mounted, as the playground
+ * suites (headless driver and browser) use it, and the demo product's task
+ * pages they preview and edit.
+ */
+import { expect } from '@jest/globals';
+import { simulatorFor } from '#local/notion-simulator/mount.js';
+import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
+import { type LocalSystem, startLocalSystem } from '#local/system.js';
+
+export interface SystemWithSimulator {
+  readonly system: LocalSystem;
+  readonly sim: NotionSimulator;
+}
+
+/** Starts the system on an OS-assigned port, with warnings only and a short long poll. */
+export const startSystemWithSimulator = async (): Promise<SystemWithSimulator> => {
+  const system = await startLocalSystem({
+    port: 0,
+    workerWaitSeconds: 1,
+    env: { LOG_LEVEL: 'WARN' },
+    log: () => undefined,
+  });
+  const sim = simulatorFor(system.baseUrl);
+  if (!sim) {
+    await system.stop();
+    throw new Error('the local system did not mount the Notion simulator');
+  }
+  return { system, sim };
+};
+
+/** A task page of the demo product. */
+export const demoTaskUrl = (system: LocalSystem, id: number): string => `${system.baseUrl}/demo/tasks/${id}`;
+
+/** Edits a task's title in the demo product as alice. */
+export const editDemoTask = async (system: LocalSystem, id: number, title: string): Promise<void> => {
+  const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
+  const cookie = as.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  const edit = await fetch(demoTaskUrl(system, id), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams({ title }).toString(),
+  });
+  expect(edit.status).toBeLessThan(400);
+};

@@ -9,8 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { subscriptionStore } from '#adapters/dynamo/factory.js';
 import { type Config, parseConfig } from '#shared/config.js';
-import { createQueuePublisher } from '../../../functions/publish/index.js';
-import { drainDeadLetters, type Rig, startRig } from '../updates/rig.js';
+import { drainDeadLetters, publishChange, type Rig, startRig } from '../updates/rig.js';
 import { acceptedBy, deliverUntil, pushLedger } from './support.js';
 
 /** Subscribers of the edit: 8 in `npm test`, more with FAULT_SUBSCRIBERS or `npm run faults:long` (60). */
@@ -62,9 +61,7 @@ describe('Notion overloaded, failing and slow', () => {
       rig.sim.simulator.configure({
         api: { faults: { overloadRate: 0.3, unavailableRate: 0.2, slowRate: 0.2, slowMs: 600 } },
       });
-      await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({
-        resource: 'task:3',
-      });
+      await publishChange(rig, 'task:3');
       const letters: DeadLetter[] = [];
       const settled = async () => {
         letters.push(...((await drainDeadLetters(rig)) as DeadLetter[]));

@@ -1,6 +1,6 @@
 /**
  * Helpers of the fault suites: a push ledger read from the Notion simulator's
- * protocol log, subscribers and change messages for the worker suites, and an
+ * protocol log, subscribers and push checks for the worker suites, and an
  * event source mapping stand-in that survives handler crashes and can deliver
  * each batch to two workers at once.
  */
@@ -10,7 +10,6 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { subscriptionStore } from '#adapters/dynamo/factory.js';
 import type { Config } from '#shared/config.js';
 import { lambdaContext } from '#test/helpers/factories.js';
-import { createQueuePublisher } from '../../../functions/publish/index.js';
 import { queueDepth, type Rig, receive, toRecord } from '../updates/rig.js';
 
 type Handler = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
@@ -30,10 +29,6 @@ export const pushLedger = (rig: Rig): Map<string, number> => {
 /** Accepted PATCHes per simulator connection. */
 export const acceptedBy = (rig: Rig, simConnectionId: string): number =>
   rig.sim.simulator.stats().connections.find((c) => c.connectionId === simConnectionId)?.byStatus[200] ?? 0;
-
-/** Sends one change message for `resource` to the update queue. */
-export const publishChange = (rig: Rig, resource: string) =>
-  createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({ resource });
 
 /** n connections of ours, each previewing the task in a Notion connection of its own. */
 export const subscribers = async (rig: Rig, prefix: string, task: string, n: number) => {

@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Config, parseConfig } from '#shared/config.js';
-import { drainDeadLetters, type Rig, startRig } from '../updates/rig.js';
-import { allRecorded, deliverUntil, expectEachPushedOnce, publishChange, subscribers } from './support.js';
+import { drainDeadLetters, publishChange, type Rig, startRig } from '../updates/rig.js';
+import { allRecorded, deliverUntil, expectEachPushedOnce, subscribers } from './support.js';
 
 let rig: Rig;
 /** The test's own reads go through a client of their own, which no fault touches. */

@@ -8,17 +8,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { documentClient } from '#adapters/dynamo/factory.js';
 import { type Config, parseConfig } from '#shared/config.js';
-import { drainDeadLetters, type Rig, startRig } from '../updates/rig.js';
+import { drainDeadLetters, publishChange, type Rig, startRig } from '../updates/rig.js';
 import { type DynamoCall, everyNth, type FaultInjector, injectDynamoFaults } from './inject.js';
-import {
-  acceptedBy,
-  allRecorded,
-  deliverUntil,
-  expectEachPushedOnce,
-  publishChange,
-  pushLedger,
-  subscribers,
-} from './support.js';
+import { acceptedBy, allRecorded, deliverUntil, expectEachPushedOnce, pushLedger, subscribers } from './support.js';
 
 const SEED = Number.parseInt(process.env.FUZZ_SEED ?? '', 10) || 20260115;
 let rig: Rig;

@@ -4,9 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { onMetric } from '#shared/observability.js';
-import { createQueuePublisher } from '../../../functions/publish/index.js';
 import { main } from '../../../scripts/deliveries.js';
-import { type Rig, runUntil, startRig } from '../updates/rig.js';
+import { publishChange, type Rig, runUntil, startRig } from '../updates/rig.js';
 
 let rig: Rig;
 
@@ -24,9 +23,7 @@ describe('delivery log in the update pipeline', () => {
     const alice = await rig.connect('conn-log-alice', 'u-alice', [uri]);
     await rig.subscribe('task:1', 'conn-log-alice', uri);
     await rig.product.editTask('1', 'u-alice', { title: 'Logged edit' });
-    await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({
-      resource: 'task:1',
-    });
+    await publishChange(rig, 'task:1');
     const seen: string[] = [];
     const off = onMetric((name, dimensions) => seen.push(`${name} ${JSON.stringify(dimensions)}`));
     const calls = () =>

@@ -5,9 +5,8 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { subscriptionStore } from '#adapters/dynamo/factory.js';
-import { createQueuePublisher } from '../../../functions/publish/index.js';
 import { redriveDeadLetters } from '../../../scripts/redrive.js';
-import { drainDeadLetters, type Rig, runUntil, sendRaw, startRig } from './rig.js';
+import { drainDeadLetters, publishChange, type Rig, runUntil, sendRaw, startRig } from './rig.js';
 
 let rig: Rig;
 
@@ -19,9 +18,6 @@ afterAll(async () => {
   await rig?.stop();
 });
 
-const publish = (resource: string) =>
-  createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({ resource });
-
 describe('faults (fauxqs + dynalite + Notion simulator)', () => {
   it("honours Notion's Retry-After: after a 429 the connection sends nothing until it has passed", async () => {
     const uris = Array.from({ length: 6 }, (_, i) => `${rig.taskUrl('5')}?copy=${i}`);
@@ -32,7 +28,7 @@ describe('faults (fauxqs + dynalite + Notion simulator)', () => {
     try {
       // Our own bucket is far above Notion's budget here, so Notion's 429 is what paces the pushes.
       const handler = rig.newHandler({ ratePerMinute: 100_000, concurrency: 1 });
-      await publish('task:5');
+      await publishChange(rig, 'task:5');
       const stats = () => rig.sim.simulator.stats().connections.find((c) => c.connectionId === simConnectionId);
       await runUntil(rig, handler, () => (stats()?.byStatus[200] ?? 0) >= 6);
 
@@ -62,7 +58,7 @@ describe('faults (fauxqs + dynalite + Notion simulator)', () => {
     rig.sim.simulator.configure({ api: { faults: { unavailableRate: 1 } } });
     const handler = rig.newHandler({ maxAttempts: 3, backoffBaseMs: 200 });
     await sendRaw(rig, '{"type":"change","id":"no-target","changed_at":"2026-01-15T12:00:00Z"}');
-    await publish('task:6');
+    await publishChange(rig, 'task:6');
     await runUntil(rig, handler, () => true);
 
     const letters = (await drainDeadLetters(rig)) as Array<{

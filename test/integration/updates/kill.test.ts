@@ -6,8 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { subscriptionStore } from '#adapters/dynamo/factory.js';
-import { createQueuePublisher } from '../../../functions/publish/index.js';
-import { type Rig, runUntil, startRig } from './rig.js';
+import { publishChange, type Rig, runUntil, startRig } from './rig.js';
 
 let rig: Rig;
 let child: ChildProcess | undefined;
@@ -47,9 +46,7 @@ describe('worker killed mid-batch', () => {
     });
 
     await rig.product.editTask('1', 'u-alice', { title: 'Edited before the crash' });
-    await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({
-      resource: 'task:1',
-    });
+    await publishChange(rig, 'task:1');
     const patchCalls = () => rig.sim.simulator.stats().patchCalls;
     const deadline = Date.now() + 15_000;
     while (patchCalls() < 3 && Date.now() < deadline) await sleep(20);

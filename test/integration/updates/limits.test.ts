@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { notionBucketPolicy } from '#core/updates/policy.js';
-import { createQueuePublisher } from '../../../functions/publish/index.js';
-import { pollOnce, type Rig, startRig } from './rig.js';
+import { pollOnce, publishChange, type Rig, startRig } from './rig.js';
 
 let rig: Rig;
 
@@ -30,9 +29,7 @@ describe('rate limit across concurrent invocations (dynalite bucket)', () => {
     // Small pages so that both workers get work items of the same connection at once.
     const settings = { ratePerMinute: RATE, pageSize: 5 };
     const workers = [rig.newHandler(settings), rig.newHandler(settings)];
-    await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({
-      resource: 'task:1',
-    });
+    await publishChange(rig, 'task:1');
 
     const calls = () =>
       rig.sim.simulator.stats().connections.find((c) => c.connectionId === simConnectionId)?.calls ?? 0;

@@ -11,7 +11,7 @@ import { httpEvent, lambdaContext } from '#test/helpers/factories.js';
 import { createChangesHandler } from '../../../functions/changes.js';
 import { demoChangeListener } from '../../../functions/publish/demo-hook.js';
 import { createQueuePublisher } from '../../../functions/publish/index.js';
-import { type Rig, runUntil, startRig } from './rig.js';
+import { publishChange, type Rig, runUntil, startRig } from './rig.js';
 
 let rig: Rig;
 
@@ -119,9 +119,7 @@ describe('update pipeline (dynalite + fauxqs + Notion simulator + demo product)'
     rig.sim.simulator.revokeConnection(gone.simConnectionId);
     // conn-kept has a preview of `uri` but not of `uri?view=full`: that one answers 404.
     await rig.product.editTask('2', 'u-alice', { title: 'Changed for clean-up' });
-    await createQueuePublisher({ queueUrl: rig.env.UPDATE_QUEUE_URL as string, sqs: rig.emulators.sqs }).publish({
-      resource: 'task:2',
-    });
+    await publishChange(rig, 'task:2');
 
     const handler = rig.newHandler();
     await runUntil(

@@ -29,6 +29,7 @@ import type { SimulatorSettings } from '#local/notion-simulator/settings.js';
 import { type Config, parseConfig } from '#shared/config.js';
 import { startTestEmulators, type TestEmulators } from '#test/helpers/emulators.js';
 import { lambdaContext } from '#test/helpers/factories.js';
+import { createQueuePublisher } from '../../../functions/publish/index.js';
 import { createWorkerHandler, workerFromConfig } from '../../../functions/update-worker.js';
 
 export interface RigOptions {
@@ -268,6 +269,10 @@ export const runUntil = async (
     `the pipeline did not settle within ${timeoutMs} ms (queue depth ${await queueDepth(rig)}; last events: ${recent.join(' | ')})`,
   );
 };
+
+/** Sends one change message for `resource` to the update queue, as POST /changes does. */
+export const publishChange = (rig: Rig, resource: string) =>
+  createQueuePublisher({ queueUrl: queueUrl(rig), sqs: rig.emulators.sqs }).publish({ resource });
 
 export const sendRaw = async (rig: Rig, body: string): Promise<void> => {
   await rig.emulators.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(rig), MessageBody: body }));

@@ -4,6 +4,7 @@ import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/in
 import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
 import { hashSecret } from '#shared/crypto.js';
 import { httpEvent } from '#test/helpers/factories.js';
+import { teeStdout } from '#test/helpers/output.js';
 import {
   authorizeDependencies,
   CLIENT_ID,
@@ -84,14 +85,7 @@ beforeEach(() => {
   deps = authorizeDependencies({ authState, connections, notion, upstream, clock }, 'Acme <Tasks>');
   handler = createAuthorizeHandler(() => deps);
   logs = [];
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    logs.push(String(chunk));
-    return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write;
-  restoreStdout = () => {
-    process.stdout.write = original;
-  };
+  restoreStdout = teeStdout(logs);
 });
 
 afterEach(() => restoreStdout());

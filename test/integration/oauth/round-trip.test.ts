@@ -11,6 +11,7 @@ import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { type LocalSystem, startLocalSystem } from '#local/system.js';
 import { type Config, parseConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
+import { teeStdout } from '#test/helpers/output.js';
 import { TestBrowser } from './browser.js';
 
 const MOUNTS: MountEntry[] = [
@@ -37,14 +38,7 @@ const logs: string[] = [];
 let restoreStdout: () => void;
 
 beforeAll(async () => {
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    logs.push(String(chunk));
-    return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write;
-  restoreStdout = () => {
-    process.stdout.write = original;
-  };
+  restoreStdout = teeStdout(logs);
   system = await startLocalSystem({ port: 0, mountEntries: MOUNTS, workerLoop: false, log: () => undefined });
   config = parseConfig(system.env);
   redirectUri = `${system.baseUrl}/notion/externalintegrationauthcallback`;

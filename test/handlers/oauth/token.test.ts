@@ -4,7 +4,14 @@ import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/in
 import { resetConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
 import { httpEvent } from '#test/helpers/factories.js';
-import { CLIENT_ID, CLIENT_SECRET, FakeClock, NOTION_REDIRECT, tokenDependencies } from '#test/unit/oauth/fakes.js';
+import {
+  activeConnection,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  FakeClock,
+  NOTION_REDIRECT,
+  tokenDependencies,
+} from '#test/unit/oauth/fakes.js';
 import { handler as metadataHandler } from '../../../functions/metadata.js';
 import { createTokenHandler } from '../../../functions/oauth-token.js';
 
@@ -22,19 +29,7 @@ beforeEach(async () => {
   clock = new FakeClock();
   authState = new MemoryAuthStateStore();
   connections = new MemoryConnectionStore();
-  await connections.create({
-    id: CONNECTION_ID,
-    subject: 'u-bob',
-    displayName: 'Bob',
-    clientId: CLIENT_ID,
-    scope: 'unfurl',
-    notion: { workspaceId: 'ws', workspaceName: null, workspaceIcon: null, botId: 'b' },
-    status: 'active',
-    tokenGeneration: 0,
-    previousRefreshTokenHashes: [],
-    createdAt: 0,
-    updatedAt: 0,
-  });
+  await connections.create(activeConnection({ id: CONNECTION_ID, subject: 'u-bob', displayName: 'Bob' }));
   await authState.putCode({
     codeHash: hashSecret('the-code'),
     connectionId: CONNECTION_ID,

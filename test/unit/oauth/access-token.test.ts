@@ -4,24 +4,10 @@ import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jo
 import { MemoryConnectionStore } from '#adapters/memory/index.js';
 import { authenticateBearer, InvalidTokenError, issueAccessToken, parseBearer } from '#core/oauth/access-token.js';
 import { cachedKeySource, parseSigningKeys } from '#core/oauth/signing-keys.js';
-import type { Connection } from '#core/ports.js';
 import { ConfigError } from '#shared/errors.js';
-import { FakeClock, ISSUER, realRandom, tokenSettings } from './fakes.js';
+import { activeConnection, FakeClock, ISSUER, realRandom, tokenSettings } from './fakes.js';
 
-const connection = (overrides: Partial<Connection> = {}): Connection => ({
-  id: 'c-1',
-  subject: 'u-alice',
-  displayName: 'Alice',
-  clientId: 'notion-client',
-  scope: 'unfurl',
-  notion: { workspaceId: 'ws', workspaceName: null, workspaceIcon: null, botId: 'b' },
-  status: 'active',
-  tokenGeneration: 0,
-  previousRefreshTokenHashes: [],
-  createdAt: 0,
-  updatedAt: 0,
-  ...overrides,
-});
+const connection = activeConnection;
 
 const setup = async (settings = tokenSettings()) => {
   const clock = new FakeClock();

@@ -17,7 +17,7 @@ import type {
 import { NotionExchangeError, UpstreamLoginError } from '#core/oauth/ports.js';
 import { cachedKeySource } from '#core/oauth/signing-keys.js';
 import type { TokenDependencies } from '#core/oauth/token.js';
-import type { Clock, Random } from '#core/ports.js';
+import type { Clock, Connection, Random } from '#core/ports.js';
 
 export const ISSUER = 'https://previews.example.com';
 export const CLIENT_ID = 'notion-client';
@@ -140,4 +140,20 @@ export const tokenDependencies = (
   random: realRandom,
   tokens,
   client: async () => ({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
+});
+
+/** An active connection of alice's for client CLIENT_ID, generation 0, with the given fields replaced. */
+export const activeConnection = (overrides: Partial<Connection> = {}): Connection => ({
+  id: 'c-1',
+  subject: 'u-alice',
+  displayName: 'Alice',
+  clientId: CLIENT_ID,
+  scope: 'unfurl',
+  notion: { workspaceId: 'ws', workspaceName: null, workspaceIcon: null, botId: 'b' },
+  status: 'active',
+  tokenGeneration: 0,
+  previousRefreshTokenHashes: [],
+  createdAt: 0,
+  updatedAt: 0,
+  ...overrides,
 });

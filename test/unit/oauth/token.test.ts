@@ -6,27 +6,17 @@ import { OAuthTokenError } from '#core/oauth/errors.js';
 import { handleTokenRequest, parseRefreshToken, type TokenDependencies } from '#core/oauth/token.js';
 import type { Connection } from '#core/ports.js';
 import { hashSecret } from '#shared/crypto.js';
-import { CLIENT_ID, CLIENT_SECRET, FakeClock, NOTION_REDIRECT, tokenDependencies } from './fakes.js';
+import { activeConnection, CLIENT_ID, CLIENT_SECRET, FakeClock, NOTION_REDIRECT, tokenDependencies } from './fakes.js';
 
 let clock: FakeClock;
 let connections: MemoryConnectionStore;
 let authState: MemoryAuthStateStore;
 let deps: TokenDependencies;
 
-const connection: Connection = {
+const connection: Connection = activeConnection({
   id: '3b0c3c5e-0000-4000-8000-000000000001',
-  subject: 'u-alice',
-  displayName: 'Alice',
-  clientId: CLIENT_ID,
-  scope: 'unfurl',
-  notion: { workspaceId: 'ws', workspaceName: null, workspaceIcon: null, botId: 'b' },
   notionTokenCiphertext: 'ciphertext',
-  status: 'active',
-  tokenGeneration: 0,
-  previousRefreshTokenHashes: [],
-  createdAt: 0,
-  updatedAt: 0,
-};
+});
 
 const putCode = async (code: string, extra: { codeChallenge?: string } = {}) =>
   authState.putCode({

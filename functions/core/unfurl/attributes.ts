@@ -385,5 +385,8 @@ export const canonicalJson = (value: unknown): string => {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 };
 
+/** The content hash of an attribute list whose canonical JSON is `json` (see contentHash). */
+export const contentHashOfJson = (json: string): string => `v1:${sha256Hex(json)}`;
+
 /** Stable content hash of an attribute list (hex SHA-256 of its canonical JSON, prefixed with the scheme). */
-export const contentHash = (attributes: readonly unknown[]): string => `v1:${sha256Hex(canonicalJson(attributes))}`;
+export const contentHash = (attributes: readonly unknown[]): string => contentHashOfJson(canonicalJson(attributes));

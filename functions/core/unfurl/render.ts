@@ -16,11 +16,24 @@ import {
   type UpstreamCredentials,
   type UserIdentity,
 } from '#core/sources/source-adapter.js';
-import { attr, attributeSet, contentHash, type UnfurlAttribute, validateAttributes } from './attributes.js';
+import {
+  attr,
+  attributeSet,
+  canonicalJson,
+  contentHashOfJson,
+  type UnfurlAttribute,
+  validateAttributes,
+} from './attributes.js';
 import type { RuleMatch } from './rules.js';
 
 export type RenderResult =
-  | { readonly outcome: 'found'; readonly attributes: UnfurlAttribute[]; readonly contentHash: string }
+  | {
+      readonly outcome: 'found';
+      readonly attributes: UnfurlAttribute[];
+      readonly contentHash: string;
+      /** The attributes' canonical JSON: the text `contentHash` is computed from. */
+      readonly json: string;
+    }
   | { readonly outcome: Exclude<OutcomeName, 'found'> };
 
 export interface RenderOptions {
@@ -86,5 +99,6 @@ export const renderResource = async (
   }
   if (resolved.outcome !== 'found') return { outcome: resolved.outcome };
   const attributes = attributesOf(resolved.model, options.devName);
-  return { outcome: 'found', attributes, contentHash: contentHash(attributes) };
+  const json = canonicalJson(attributes);
+  return { outcome: 'found', attributes, contentHash: contentHashOfJson(json), json };
 };

@@ -189,7 +189,8 @@ export const unfurlUri = async (
         ...key,
         workspaceId: connection.notion.workspaceId,
         contentHash: rendered.contentHash,
-        snapshot: rendered.attributes,
+        // As text: the JSON already made for the hash; a nested map costs more to marshal and store.
+        snapshot: rendered.json,
         snapshotAt: now,
         createdAt: now,
         updatedAt: now,
@@ -207,6 +208,19 @@ export const unfurlUri = async (
   }
 };
 
+/**
+ * A stored snapshot: the attributes' JSON text (what the unfurl callback
+ * writes) or the list itself (what the update worker writes); undefined when unreadable.
+ */
+export const snapshotAttributes = (stored: unknown): unknown => {
+  if (typeof stored !== 'string') return stored;
+  try {
+    return JSON.parse(stored) as unknown;
+  } catch {
+    return undefined;
+  }
+};
+
 const serveSnapshot = async (
   deps: UnfurlDependencies,
   key: { resourceKey: string; connectionId: string; uri: string },
@@ -214,7 +228,7 @@ const serveSnapshot = async (
   observe: NonNullable<UnfurlDependencies['observe']>,
 ): Promise<UnfurlAnswer> => {
   const previous = await deps.subscriptions.get(key.resourceKey, key.connectionId, key.uri);
-  const snapshot = previous?.snapshot;
+  const snapshot = snapshotAttributes(previous?.snapshot);
   const checked = snapshot === undefined ? undefined : validateAttributes(snapshot);
   if (!previous || !checked?.ok) {
     observe('unfurl.unavailable', { reason });

@@ -3,10 +3,16 @@ import { MemorySubscriptionStore } from '#adapters/memory/subscription-store.js'
 import type { Connection } from '#core/ports.js';
 import { noCredentials } from '#core/sources/credentials.js';
 import { type ResolveOutcome, type SourceAdapter, SourceUnavailableError } from '#core/sources/source-adapter.js';
-import { attr, validateAttributes } from '#core/unfurl/attributes.js';
+import { attr, canonicalJson, contentHash, validateAttributes } from '#core/unfurl/attributes.js';
 import { withDeadline } from '#core/unfurl/render.js';
 import { demoRules } from '#core/unfurl/rules.js';
-import { describeAge, ERROR_MESSAGES, type UnfurlDependencies, unfurlUri } from '#core/unfurl/unfurl.js';
+import {
+  describeAge,
+  ERROR_MESSAGES,
+  snapshotAttributes,
+  type UnfurlDependencies,
+  unfurlUri,
+} from '#core/unfurl/unfurl.js';
 
 const connection: Connection = {
   id: 'conn-1',
@@ -62,8 +68,19 @@ describe('unfurlUri', () => {
     expect(validateAttributes(op.set).ok).toBe(true);
     const sub = await subscriptions.get('task:1', 'conn-1', URI);
     expect(sub?.contentHash).toMatch(/^v1:/);
-    expect(sub?.snapshot).toEqual(op.set);
+    // Stored as the canonical JSON text the content hash is computed from.
+    expect(sub?.snapshot).toBe(canonicalJson(op.set));
+    expect(sub?.contentHash).toBe(contentHash(op.set as readonly unknown[]));
+    expect(snapshotAttributes(sub?.snapshot)).toEqual(op.set);
     expect(sub?.workspaceId).toBe('ws-1');
+  });
+
+  it('reads a snapshot stored as JSON text or as a list, and nothing from unreadable text', () => {
+    const set = [attr.title('T'), attr.dev('D')];
+    expect(snapshotAttributes(canonicalJson(set))).toEqual(set);
+    expect(snapshotAttributes(set)).toBe(set);
+    expect(snapshotAttributes('{not json')).toBeUndefined();
+    expect(snapshotAttributes(undefined)).toBeUndefined();
   });
 
   it('never calls the adapter for a uri outside every rule', async () => {

@@ -8,7 +8,7 @@
  * value the fuzzer smuggled under an innocent name.
  */
 import fc from 'fast-check';
-import type { HttpEventInput } from '#test/helpers/factories.js';
+import { type HttpEventInput, httpEvent } from '#test/helpers/factories.js';
 import { AUTHORIZE_QUERY_KEYS } from '#test/unit/oauth/fakes.js';
 import { CLIENT_ID, CLIENT_SECRET, NOTION_REDIRECT, type Result, type World } from './world.js';
 
@@ -367,4 +367,26 @@ export const captureOutput = (): { lines: string[]; stop(): void } => {
       process.stderr.write = err;
     },
   };
+};
+
+/**
+ * Sends one fuzzed request to its route's handler in `world`, learns the tokens
+ * the answer legitimately carried, and returns the answer with the problems
+ * `problemsOf` finds in it (judged against the secrets known before the call).
+ */
+export const sendChecked = async (
+  world: World,
+  key: string,
+  event: FuzzRequest['event'],
+): Promise<{ result: Result; problems: string[] }> => {
+  const before = new Set(world.secrets);
+  const raw = httpEvent(event);
+  const request = { ...raw, isBase64Encoded: event.isBase64Encoded === true };
+  const decoded =
+    event.isBase64Encoded && typeof raw.body === 'string' ? Buffer.from(raw.body, 'base64').toString('utf8') : '';
+  const invoke = world.invoke[key];
+  if (!invoke) throw new Error(`no handler for ${key}`);
+  const result = await invoke(request);
+  world.learn(result);
+  return { result, problems: problemsOf(result, before, `${JSON.stringify(request)}\n${decoded}`) };
 };

@@ -18,12 +18,11 @@ import {
   fuzzRuns,
   fuzzSeed,
   logProblems,
-  problemsOf,
   ROUTE_SHAPES,
   requestsFor,
+  sendChecked,
 } from '#test/fuzz/requests.js';
 import { createWorld, type World } from '#test/fuzz/world.js';
-import { httpEvent } from '#test/helpers/factories.js';
 
 const RUNS = fuzzRuns(150);
 const SEED = fuzzSeed();
@@ -63,19 +62,8 @@ describe.each(ROUTES.map(routeKey))('fuzz %s', (key) => {
       try {
         await fc.assert(
           fc.asyncProperty(requestsFor(world, key), async ({ event }) => {
-            const before = new Set(world.secrets);
-            const raw = httpEvent(event);
-            const request = { ...raw, isBase64Encoded: event.isBase64Encoded === true };
-            const decoded =
-              event.isBase64Encoded && typeof raw.body === 'string'
-                ? Buffer.from(raw.body, 'base64').toString('utf8')
-                : '';
-            const invoke = world.invoke[key];
-            if (!invoke) throw new Error(`no handler for ${key}`);
-            const result = await invoke(request);
-            world.learn(result);
+            const { result, problems } = await sendChecked(world, key, event);
             statuses.set(result.statusCode, (statuses.get(result.statusCode) ?? 0) + 1);
-            const problems = problemsOf(result, before, `${JSON.stringify(request)}\n${decoded}`);
             if (problems.length > 0) {
               failures.push(`${problems.join('; ')} for ${JSON.stringify(event).slice(0, 400)}`);
               return false;

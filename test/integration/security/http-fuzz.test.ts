@@ -11,9 +11,8 @@ import { ROUTES, routeKey } from '#lib/routes.js';
 import type { LocalSystem } from '#local/system.js';
 import { logger } from '#shared/observability.js';
 import { createHttpWorld } from '#test/fuzz/http-world.js';
-import { captureOutput, fuzzSeed, logProblems, problemsOf, requestsFor } from '#test/fuzz/requests.js';
+import { captureOutput, fuzzSeed, logProblems, requestsFor, sendChecked } from '#test/fuzz/requests.js';
 import type { World } from '#test/fuzz/world.js';
-import { httpEvent } from '#test/helpers/factories.js';
 import { startTestSystem } from '#test/helpers/system.js';
 
 const runs = (): number => {
@@ -50,18 +49,7 @@ describe.each(ROUTES.map(routeKey))('http fuzz %s', (key) => {
       try {
         await fc.assert(
           fc.asyncProperty(requestsFor(world, key), async ({ event }) => {
-            const before = new Set(world.secrets);
-            const raw = httpEvent(event);
-            const request = { ...raw, isBase64Encoded: event.isBase64Encoded === true };
-            const decoded =
-              event.isBase64Encoded && typeof raw.body === 'string'
-                ? Buffer.from(raw.body, 'base64').toString('utf8')
-                : '';
-            const invoke = world.invoke[key];
-            if (!invoke) throw new Error(`no handler for ${key}`);
-            const result = await invoke(request);
-            world.learn(result);
-            const problems = problemsOf(result, before, `${JSON.stringify(request)}\n${decoded}`);
+            const { result, problems } = await sendChecked(world, key, event);
             if (problems.length > 0) {
               failures.push(
                 `${problems.join('; ')} for ${JSON.stringify(event).slice(0, 400)}: ${(result.body ?? '').slice(0, 200)}`,

@@ -173,29 +173,35 @@ export const createWorld = async (): Promise<World> => {
 
   const secrets = new Set<string>([CLIENT_SECRET, SIGNING_KEY, WEBHOOK_SECRET, 'upstream-at']);
 
+  /** Starts an authorization for a Notion code and follows the upstream login to our consent page. */
+  const toConsentPage = async (forNotionCode: string, state: string) => {
+    const start = await call(
+      'GET /oauth/authorize',
+      httpEvent({
+        path: '/oauth/authorize',
+        query: {
+          client_id: CLIENT_ID,
+          redirect_uri: NOTION_REDIRECT,
+          response_type: 'code',
+          code: forNotionCode,
+          state,
+        },
+      }),
+    );
+    const cookie =
+      start.cookies?.map((c) => c.split(';')[0] ?? '').find((c) => c.startsWith(`${PENDING_COOKIE}=`)) ?? '';
+    const upstreamState = new URL(String(start.headers?.location)).searchParams.get('state') ?? '';
+    const page = await call(
+      'GET /oauth/callback',
+      httpEvent({ path: '/oauth/callback', query: { code: 'ok', state: upstreamState }, cookies: [cookie] }),
+    );
+    return { cookie, page };
+  };
+
   // One genuine round trip: a pending authorization, its consent form, a code, and tokens.
   const notionCode = 'notion-code-fuzz-round-trip';
   secrets.add(`secret_notion_${notionCode}`);
-  const start = await call(
-    'GET /oauth/authorize',
-    httpEvent({
-      path: '/oauth/authorize',
-      query: {
-        client_id: CLIENT_ID,
-        redirect_uri: NOTION_REDIRECT,
-        response_type: 'code',
-        code: notionCode,
-        state: 's',
-      },
-    }),
-  );
-  const pendingCookie =
-    start.cookies?.map((c) => c.split(';')[0] ?? '').find((c) => c.startsWith(`${PENDING_COOKIE}=`)) ?? '';
-  const upstreamState = new URL(String(start.headers?.location)).searchParams.get('state') ?? '';
-  const consentPage = await call(
-    'GET /oauth/callback',
-    httpEvent({ path: '/oauth/callback', query: { code: 'ok', state: upstreamState }, cookies: [pendingCookie] }),
-  );
+  const { cookie: pendingCookie, page: consentPage } = await toConsentPage(notionCode, 's');
   const pendingId = hidden(consentPage.body ?? '', 'pending');
   const csrf = hidden(consentPage.body ?? '', 'csrf');
   // The round trip's own consent is granted once; the code it yields is exchanged.
@@ -210,27 +216,8 @@ export const createWorld = async (): Promise<World> => {
   );
   const code = new URL(String(allowed.headers?.location)).searchParams.get('code') ?? '';
   // A second pending authorization stays open for the fuzzers to poke at.
-  const second = await call(
-    'GET /oauth/authorize',
-    httpEvent({
-      path: '/oauth/authorize',
-      query: {
-        client_id: CLIENT_ID,
-        redirect_uri: NOTION_REDIRECT,
-        response_type: 'code',
-        code: `${notionCode}-2`,
-        state: 's2',
-      },
-    }),
-  );
+  const { cookie: openCookie, page: secondPage } = await toConsentPage(`${notionCode}-2`, 's2');
   secrets.add(`secret_notion_${notionCode}-2`);
-  const openCookie =
-    second.cookies?.map((c) => c.split(';')[0] ?? '').find((c) => c.startsWith(`${PENDING_COOKIE}=`)) ?? '';
-  const secondState = new URL(String(second.headers?.location)).searchParams.get('state') ?? '';
-  const secondPage = await call(
-    'GET /oauth/callback',
-    httpEvent({ path: '/oauth/callback', query: { code: 'ok', state: secondState }, cookies: [openCookie] }),
-  );
 
   const exchanged = await call(
     'POST /oauth/token',

@@ -32,28 +32,21 @@ describe('delivery log on DynamoDB', () => {
       const id = `c-${name}-${Math.random().toString(36).slice(2)}`;
       for (let i = 0; i < 60; i++) await log.record(delivery(id, NOW - 60_000 + i * 1000));
       await log.record(delivery(`${id}-other`, NOW));
-      await log.record(
+      /** A fresh copy each time, so the expectation never shares an object with what was recorded. */
+      const rateLimited = () =>
         delivery(id, NOW + 5000, {
           status: 429,
           action: 'retry-after',
           code: 'rate_limited',
           message: 'Slow down',
           requestId: 'r-1',
-        }),
-      );
+        });
+      await log.record(rateLimited());
       await log.record(delivery(id, NOW + 6000, { status: 'timeout', action: 'backoff' }));
       const recent = await log.recent(id, 50);
       expect(recent).toHaveLength(50);
       expect(recent[0]).toEqual(delivery(id, NOW + 6000, { status: 'timeout', action: 'backoff' }));
-      expect(recent[1]).toEqual(
-        delivery(id, NOW + 5000, {
-          status: 429,
-          action: 'retry-after',
-          code: 'rate_limited',
-          message: 'Slow down',
-          requestId: 'r-1',
-        }),
-      );
+      expect(recent[1]).toEqual(rateLimited());
       const times = recent.map((d) => d.at);
       expect(times).toEqual([...times].sort((a, b) => b - a));
       expect(recent.every((d) => d.connectionId === id)).toBe(true);

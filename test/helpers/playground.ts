@@ -1,9 +1,10 @@
 /**
  * The whole local system with its Notion simulator mounted, as the playground
- * suites (headless driver and browser) use it, and the demo product's task
- * pages they preview and edit.
+ * suites (headless driver and browser) use it, the demo product's task pages
+ * they preview and edit, and a headless Notion client signing in as a demo user.
  */
 import { expect } from '@jest/globals';
+import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
 import { type LocalSystem, startLocalSystem } from '#local/system.js';
@@ -46,4 +47,21 @@ export const editDemoTask = async (system: LocalSystem, id: number, title: strin
     body: new URLSearchParams({ title }).toString(),
   });
   expect(edit.status).toBeLessThan(400);
+};
+
+/** What alice types at the local IdP, and her answer on the consent page. */
+export const ALICE_ALLOWS: Readonly<Record<string, string>> = {
+  login: 'alice',
+  password: 'alice-password',
+  decision: 'allow',
+};
+
+/** A headless Notion client on the system's playground, opened, that fills the sign-in and consent forms with `formValues`. */
+export const openDriver = async (
+  system: LocalSystem,
+  formValues: Readonly<Record<string, string>> = ALICE_ALLOWS,
+): Promise<NotionDriver> => {
+  const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues });
+  await driver.open();
+  return driver;
 };

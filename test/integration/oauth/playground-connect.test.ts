@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connectionStore } from '#adapters/dynamo/factory.js';
-import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { type LocalSystem, startLocalSystem } from '#local/system.js';
 import { parseConfig } from '#shared/config.js';
+import { openDriver } from '#test/helpers/playground.js';
 
 let system: LocalSystem;
 
@@ -22,11 +22,7 @@ afterAll(async () => {
 
 describe('connecting from the Notion simulator', () => {
   it('paste → sign in at /idp → consent → card; the Notion side and ours agree on the connection', async () => {
-    const driver = new NotionDriver({
-      baseUrl: system.baseUrl,
-      formValues: { login: 'alice', password: 'alice-password', decision: 'allow' },
-    });
-    await driver.open();
+    const driver = await openDriver(system);
     const preview = await driver.paste(`${system.baseUrl}/demo/tasks/1`);
     expect(preview.state).toBe('card');
     expect(preview.card?.title).toEqual(expect.any(String));
@@ -38,11 +34,7 @@ describe('connecting from the Notion simulator', () => {
   });
 
   it('deny at the consent page: Notion shows the refusal and nothing is connected', async () => {
-    const driver = new NotionDriver({
-      baseUrl: system.baseUrl,
-      formValues: { login: 'bob', password: 'bob-password', decision: 'deny' },
-    });
-    await driver.open();
+    const driver = await openDriver(system, { login: 'bob', password: 'bob-password', decision: 'deny' });
     const preview = await driver.paste(`${system.baseUrl}/demo/tasks/2`);
     expect(preview.state).not.toBe('card');
     const state = await driver.state();

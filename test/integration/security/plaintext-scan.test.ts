@@ -13,11 +13,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { LocalSystem } from '#local/system.js';
 import { logger } from '#shared/observability.js';
 import { captureOutput } from '#test/fuzz/requests.js';
+import { editDemoTask, openDriver } from '#test/helpers/playground.js';
 import { startTestSystem } from '#test/helpers/system.js';
 
 const TOKEN_FIELDS = new Set(['access_token', 'refresh_token', 'id_token', 'code']);
@@ -111,27 +111,12 @@ describe('no plaintext token at rest', () => {
   it('after sign-in, unfurl, pushed update and refresh, no table item and no log line holds a token', async () => {
     const sim = simulatorFor(system.baseUrl);
     if (!sim) throw new Error('the local system did not mount the Notion simulator');
-    const driver = new NotionDriver({
-      baseUrl: system.baseUrl,
-      formValues: { login: 'alice', password: 'alice-password', decision: 'allow' },
-    });
-    await driver.open();
+    const driver = await openDriver(system);
     const preview = await driver.paste(`${system.baseUrl}/demo/tasks/1`);
     expect(preview.state).toBe('card');
 
     // A pushed update: an edit in the demo product reaches the card.
-    const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
-    const cookie = as.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
-    const edit = await fetch(`${system.baseUrl}/demo/tasks/1`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-      body: new URLSearchParams({ title: 'Scanned for plaintext' }).toString(),
-    });
-    expect(edit.status).toBeLessThan(400);
+    await editDemoTask(system, 1, 'Scanned for plaintext');
     await driver.waitFor((s) => JSON.stringify(s.previews).includes('Scanned for plaintext'), 15_000);
 
     // A refresh of our access token (the simulator treats it as about to expire).

@@ -4,17 +4,15 @@
  * the local IdP and the demo product answer. Driven headlessly.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { NotionDriver } from '#local/notion-simulator/driver.js';
+import type { NotionDriver } from '#local/notion-simulator/driver.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
 import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
 import type { LocalSystem } from '#local/system.js';
-import { demoTaskUrl, editDemoTask, startSystemWithSimulator } from '#test/helpers/playground.js';
+import { demoTaskUrl, editDemoTask, openDriver, startSystemWithSimulator } from '#test/helpers/playground.js';
 import { createWebhookPublisher } from '../../../functions/publish/index.js';
 
 let system: LocalSystem;
 let sim: NotionSimulator;
-
-const alice = { login: 'alice', password: 'alice-password', decision: 'allow' };
 
 beforeAll(async () => {
   ({ system, sim } = await startSystemWithSimulator());
@@ -43,8 +41,7 @@ const lastCall = (sessionId: string, label: string) =>
 
 describe('Notion round trip against the local system', () => {
   it('pastes a link: placeholder, sign-in with login and consent, then the card', async () => {
-    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
-    await driver.open();
+    const driver = await openDriver(system);
     const preview = await driver.paste(taskUrl(1));
     expect(preview.placeholder?.title).toBe('Task #1');
     expect(preview.validationError).toBeUndefined();
@@ -59,8 +56,7 @@ describe('Notion round trip against the local system', () => {
   }, 20_000);
 
   it('unfurls again on revisit and sends the unfurl DELETE when the last preview of a link goes', async () => {
-    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
-    await driver.open();
+    const driver = await openDriver(system);
     const first = await driver.paste(taskUrl(2));
     const second = await driver.paste(taskUrl(2));
     expect(second.state).toBe('card');
@@ -73,8 +69,7 @@ describe('Notion round trip against the local system', () => {
   }, 20_000);
 
   it('shows an edit in the demo product live, pushed with PATCH /v1/external/object', async () => {
-    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
-    await driver.open();
+    const driver = await openDriver(system);
     const preview = await driver.paste(taskUrl(6));
     expect(preview.state).toBe('card');
     const title = `Renamed ${Date.now()}`;
@@ -88,8 +83,7 @@ describe('Notion round trip against the local system', () => {
   }, 25_000);
 
   it('shows a change published to the signed webhook POST /changes live, pushed with PATCH /v1/external/object', async () => {
-    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
-    await driver.open();
+    const driver = await openDriver(system);
     const preview = await driver.paste(taskUrl(2));
     expect(preview.state).toBe('card');
     const title = `Published ${Date.now()}`;
@@ -108,8 +102,7 @@ describe('Notion round trip against the local system', () => {
   }, 25_000);
 
   it('renders the error operation for a task the user may not see', async () => {
-    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
-    await driver.open();
+    const driver = await openDriver(system);
     const preview = await driver.paste(taskUrl(5));
     expect(preview.state).toBe('error');
     expect([403, 404]).toContain(preview.error?.status);
@@ -117,8 +110,7 @@ describe('Notion round trip against the local system', () => {
   }, 20_000);
 
   it('refreshes the service token before it expires, with the rotated refresh token each time', async () => {
-    const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
-    await driver.open();
+    const driver = await openDriver(system);
     const preview = await driver.paste(taskUrl(1));
     const before = await driver.state();
     expect({ error: before.lastAuthError, refreshable: before.grant?.refreshable }).toEqual({
@@ -141,11 +133,7 @@ describe('Notion round trip against the local system', () => {
 
   it('shows a refused consent and stays unconnected', async () => {
     // carol: the service may hold back a user who just declined, so nobody else declines here.
-    const driver = new NotionDriver({
-      baseUrl: system.baseUrl,
-      formValues: { login: 'carol', password: 'carol-password', decision: 'deny' },
-    });
-    await driver.open();
+    const driver = await openDriver(system, { login: 'carol', password: 'carol-password', decision: 'deny' });
     const preview = await driver.paste(taskUrl(3));
     expect(preview.state).toBe('needs-auth');
     const state = await driver.state();
@@ -157,8 +145,7 @@ describe('Notion round trip against the local system', () => {
     'disconnects with the %s Deleted Token Callback and the service stops accepting the token',
     async (shape) => {
       sim.configure({ client: { deletedTokenShape: shape, deletedTokenMethod: shape === 'form' ? 'POST' : 'DELETE' } });
-      const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
-      await driver.open();
+      const driver = await openDriver(system);
       const preview = await driver.paste(taskUrl(1));
       expect(preview.state).toBe('card');
       const session = sessionOf(driver);
@@ -178,8 +165,7 @@ describe('Notion round trip against the local system', () => {
   it('connects with client_secret_basic and removes a preview with the uri in the query string', async () => {
     sim.configure({ client: { tokenAuth: 'client_secret_basic', unfurlDeleteShape: 'query' } });
     try {
-      const driver = new NotionDriver({ baseUrl: system.baseUrl, formValues: alice });
-      await driver.open();
+      const driver = await openDriver(system);
       const preview = await driver.paste(taskUrl(1));
       expect(preview.state).toBe('card');
       await driver.remove(preview.id);

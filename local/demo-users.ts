@@ -14,7 +14,13 @@ export interface DemoUser {
 }
 
 export const DEMO_USERS: readonly DemoUser[] = [
-  { subject: 'u-alice', login: 'alice', password: 'alice-password', name: 'Alice Anderson', email: 'alice@acme.example' },
+  {
+    subject: 'u-alice',
+    login: 'alice',
+    password: 'alice-password',
+    name: 'Alice Anderson',
+    email: 'alice@acme.example',
+  },
   { subject: 'u-bob', login: 'bob', password: 'bob-password', name: 'Bob Baker', email: 'bob@acme.example' },
   { subject: 'u-carol', login: 'carol', password: 'carol-password', name: 'Carol Chen', email: 'carol@acme.example' },
 ];

@@ -160,7 +160,8 @@ export const renderDashboard = (v: DashboardValues): string => {
 
 export const main = (argv: readonly string[], env: Readonly<Record<string, string | undefined>>): number => {
   const i = argv.indexOf('--outputs');
-  const outputsPath = resolve(i >= 0 && argv[i + 1] ? argv[i + 1]! : 'cdk-outputs.json');
+  const given = i >= 0 ? argv[i + 1] : undefined;
+  const outputsPath = resolve(given || 'cdk-outputs.json');
   try {
     const outputsFile = existsSync(outputsPath)
       ? (JSON.parse(readFileSync(outputsPath, 'utf8')) as unknown)

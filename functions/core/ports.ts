@@ -207,7 +207,10 @@ export interface SubscriptionStore {
   upsert(subscription: Subscription): Promise<void>;
   get(resourceKey: string, connectionId: string, uri: string): Promise<Subscription | undefined>;
   delete(resourceKey: string, connectionId: string, uri: string): Promise<void>;
-  listByResource(resourceKey: string, page?: { readonly limit?: number; readonly cursor?: string }): Promise<Page<Subscription>>;
+  listByResource(
+    resourceKey: string,
+    page?: { readonly limit?: number; readonly cursor?: string },
+  ): Promise<Page<Subscription>>;
   listByConnection(connectionId: string): Promise<Subscription[]>;
   /** Removes every subscription of a connection; returns how many. Safe to repeat. */
   deleteAllForConnection(connectionId: string): Promise<number>;

@@ -152,8 +152,7 @@ export const authenticateBearer = async (
   deps.verified?.(claims);
   const connection = await deps.connections.get(claims.connectionId);
   if (
-    !connection ||
-    connection.status !== 'active' ||
+    connection?.status !== 'active' ||
     connection.tokenGeneration !== claims.generation ||
     connection.subject !== claims.sub ||
     connection.clientId !== claims.clientId

@@ -26,6 +26,7 @@ import { revokeConnection } from '#core/unfurl/delete.js';
 import { CONNECTIONS_TABLE, localResourceName, SUBSCRIPTIONS_TABLE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
+import { pickStackOutputs } from './outputs-file.js';
 
 export interface ConnectionTools {
   readonly connections: ConnectionStore;
@@ -64,19 +65,8 @@ export const revoke = async (
 };
 
 const tablesFromOutputs = (file: unknown, stack?: string): { connections: string; subscriptions: string } => {
-  const entries = Object.entries((file ?? {}) as Record<string, Record<string, string>>).filter(
-    ([name, o]) =>
-      (stack === undefined || name === stack) && o?.[OUTPUTS.connectionsTable] && o[OUTPUTS.subscriptionsTable],
-  );
-  if (entries.length !== 1) {
-    throw new Error(
-      entries.length === 0
-        ? `no stack in the outputs file has ${OUTPUTS.connectionsTable}`
-        : 'several stacks in the outputs file: choose one with --stack',
-    );
-  }
-  const o = (entries[0] as [string, Record<string, string>])[1];
-  return { connections: o[OUTPUTS.connectionsTable] as string, subscriptions: o[OUTPUTS.subscriptionsTable] as string };
+  const { outputs } = pickStackOutputs(file, [OUTPUTS.connectionsTable, OUTPUTS.subscriptionsTable], stack);
+  return { connections: outputs[OUTPUTS.connectionsTable], subscriptions: outputs[OUTPUTS.subscriptionsTable] };
 };
 
 const USAGE = [

@@ -23,6 +23,7 @@ import type { Delivery } from '#core/updates/ports.js';
 import { DELIVERY_LOG_TABLE, localResourceName } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
+import { pickStackOutputs } from './outputs-file.js';
 
 export const DEFAULT_LIMIT = 50;
 
@@ -36,23 +37,8 @@ export interface DeliveryTarget {
 
 /** The delivery-log table named in a CDK outputs file (`npx cdk deploy --outputs-file cdk-outputs.json`). */
 export const tableFromOutputs = (file: unknown, stack?: string): { stack: string; tableName: string } => {
-  if (file === null || typeof file !== 'object') throw new Error('the outputs file is not a JSON object');
-  const stacks = Object.entries(file as Record<string, Record<string, string>>).filter(
-    ([name, outputs]) =>
-      (stack === undefined || name === stack) && typeof outputs?.[OUTPUTS.deliveryLogTable] === 'string',
-  );
-  if (stacks.length === 0) {
-    throw new Error(
-      `the outputs file has no stack${stack ? ` ${stack}` : ''} with the output ${OUTPUTS.deliveryLogTable}`,
-    );
-  }
-  if (stacks.length > 1) {
-    throw new Error(
-      `the outputs file has several stacks (${stacks.map(([n]) => n).join(', ')}): choose one with --stack`,
-    );
-  }
-  const [name, outputs] = stacks[0] as [string, Record<string, string>];
-  return { stack: name, tableName: outputs[OUTPUTS.deliveryLogTable] as string };
+  const picked = pickStackOutputs(file, [OUTPUTS.deliveryLogTable], stack);
+  return { stack: picked.stack, tableName: picked.outputs[OUTPUTS.deliveryLogTable] };
 };
 
 const pad = (s: string, n: number): string => (s.length >= n ? `${s} ` : s.padEnd(n));

@@ -1,0 +1,26 @@
+/**
+ * Reading a CDK outputs file (`npx cdk deploy --outputs-file cdk-outputs.json`):
+ * picks the one stack that has every output a script needs.
+ */
+
+/** The named outputs of the single stack (or `stack`) in `file` that has all of `keys`. */
+export const pickStackOutputs = <K extends string>(
+  file: unknown,
+  keys: readonly K[],
+  stack?: string,
+): { stack: string; outputs: Record<K, string> } => {
+  if (file === null || typeof file !== 'object') throw new Error('the outputs file is not a JSON object');
+  const stacks = Object.entries(file as Record<string, Record<string, unknown>>).filter(
+    ([name, outputs]) => (stack === undefined || name === stack) && keys.every((k) => typeof outputs?.[k] === 'string'),
+  );
+  if (stacks.length === 0) {
+    throw new Error(`the outputs file has no stack${stack ? ` ${stack}` : ''} with the outputs ${keys.join(', ')}`);
+  }
+  if (stacks.length > 1) {
+    throw new Error(
+      `the outputs file has several stacks (${stacks.map(([n]) => n).join(', ')}): choose one with --stack`,
+    );
+  }
+  const [name, outputs] = stacks[0] as [string, Record<K, string>];
+  return { stack: name, outputs };
+};

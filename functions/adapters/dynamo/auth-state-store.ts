@@ -42,6 +42,15 @@ const codeData = (code: AuthorizationCode): Omit<AuthorizationCode, 'consumedAt'
   return data;
 };
 
+/** The stored form of a pending authorization. */
+const pendingItem = (pending: PendingAuthorization) => ({
+  ...pendingKey(pending.id),
+  kind: 'pending',
+  data: pending,
+  expiresAtMs: pending.expiresAt,
+  expiresAt: ttlSeconds(pending.expiresAt),
+});
+
 export class DynamoAuthStateStore implements AuthStateStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -110,13 +119,7 @@ export class DynamoAuthStateStore implements AuthStateStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: {
-          ...pendingKey(pending.id),
-          kind: 'pending',
-          data: pending,
-          expiresAtMs: pending.expiresAt,
-          expiresAt: ttlSeconds(pending.expiresAt),
-        },
+        Item: pendingItem(pending),
       }),
     );
   }
@@ -132,13 +135,7 @@ export class DynamoAuthStateStore implements AuthStateStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            ...pendingKey(pending.id),
-            kind: 'pending',
-            data: pending,
-            expiresAtMs: pending.expiresAt,
-            expiresAt: ttlSeconds(pending.expiresAt),
-          },
+          Item: pendingItem(pending),
           ConditionExpression: 'attribute_exists(pk)',
         }),
       );

@@ -16,16 +16,14 @@
  * so every request is a real, successful rotation.
  */
 import { parseArgs } from 'node:util';
-import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
+import { connectionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { issueAccessToken } from '#core/oauth/access-token.js';
 import { accessTokenSettings } from '#core/oauth/settings.js';
-import type { Connection } from '#core/ports.js';
-import { type LocalSystem, startLocalSystem } from '#local/system.js';
+import { seededConnection, seedGrant } from '#local/seed-grant.js';
+import { startLocalSystem } from '#local/system.js';
 import { getConfig } from '#shared/config.js';
-import { hashSecret, systemRandom } from '#shared/crypto.js';
-
-const REDIRECT = 'https://www.notion.so/externalintegrationauthcallback';
+import { systemRandom } from '#shared/crypto.js';
 
 /** The part of autocannon's API used here (the package ships no types). */
 interface LoadRequest {
@@ -66,50 +64,6 @@ const positive = (v: string | undefined, fallback: number): number => {
 const totalSeconds = positive(values.duration ?? process.env.LOAD_DURATION, 60);
 const connections = positive(values.connections ?? process.env.LOAD_CONNECTIONS, 10);
 const perTarget = Math.max(2, Math.floor(totalSeconds / 2));
-
-const connectionFor = (id: string, clientId: string): Connection => ({
-  id,
-  subject: 'u-alice',
-  displayName: 'Alice (load test)',
-  clientId,
-  scope: 'unfurl',
-  notion: { workspaceId: `ws-${id}`, workspaceName: 'Load test', workspaceIcon: null, botId: `bot-${id}` },
-  status: 'active',
-  tokenGeneration: 0,
-  previousRefreshTokenHashes: [],
-  createdAt: Date.now(),
-  updatedAt: Date.now(),
-});
-
-/** A grant as consent leaves it, exchanged over HTTP: returns its refresh token. */
-const grant = async (system: LocalSystem, id: string): Promise<string> => {
-  const env = system.env;
-  const clientId = env.OAUTH_CLIENT_ID as string;
-  const code = systemRandom.token(32);
-  await connectionStore(getConfig()).create(connectionFor(id, clientId));
-  await authStateStore(getConfig()).putCode({
-    codeHash: hashSecret(code),
-    connectionId: id,
-    clientId,
-    redirectUri: REDIRECT,
-    scope: 'unfurl',
-    expiresAt: Date.now() + 60_000,
-  });
-  const res = await fetch(`${system.baseUrl}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: REDIRECT,
-      client_id: clientId,
-      client_secret: env.OAUTH_CLIENT_SECRET as string,
-    }),
-  });
-  const body = (await res.json()) as { refresh_token?: string };
-  if (res.status !== 200 || !body.refresh_token) throw new Error(`token exchange failed (${res.status})`);
-  return body.refresh_token;
-};
 
 interface Summary {
   readonly target: string;
@@ -161,7 +115,7 @@ const main = async (): Promise<void> => {
   try {
     const config = getConfig();
     // Unfurl: one connection of ours with a real access token.
-    const unfurlConnection = connectionFor('load-unfurl', system.env.OAUTH_CLIENT_ID as string);
+    const unfurlConnection = seededConnection('load-unfurl', system.env.OAUTH_CLIENT_ID as string, 'Alice (load test)');
     await connectionStore(config).create(unfurlConnection);
     const { token } = await issueAccessToken(unfurlConnection, accessTokenSettings(config, loadSecret), {
       clock: { now: () => Date.now() },
@@ -179,7 +133,8 @@ const main = async (): Promise<void> => {
 
     // Token: a pool of grants; each request rotates one refresh token and returns the new one to the pool.
     const pool: string[] = [];
-    for (let i = 0; i < connections + 2; i++) pool.push(await grant(system, `load-token-${i}`));
+    for (let i = 0; i < connections + 2; i++)
+      pool.push((await seedGrant(system, `load-token-${i}`, 'Alice (load test)')).refreshToken);
     const clientId = system.env.OAUTH_CLIENT_ID as string;
     const clientSecret = system.env.OAUTH_CLIENT_SECRET as string;
     const tokenRun = await run({

@@ -6,12 +6,11 @@
  * sizes, item sizes, expression rules) reached through attacker-chosen input.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { signWebhook } from '#core/changes/verify.js';
 import { ROUTES, routeKey } from '#lib/routes.js';
+import { seedGrant } from '#local/seed-grant.js';
 import type { LocalSystem } from '#local/system.js';
-import { getConfig } from '#shared/config.js';
-import { hashSecret, systemRandom } from '#shared/crypto.js';
+import { systemRandom } from '#shared/crypto.js';
 import { learner, NOTION_REDIRECT, type Result, type World } from './world.js';
 
 /** Settings whose values must never be shown or logged. */
@@ -63,53 +62,15 @@ const sendOverHttp =
     return { statusCode: res.status, headers: out, body: await res.text(), cookies: res.headers.getSetCookie() };
   };
 
-const connectionFor = (id: string, clientId: string) => ({
-  id,
-  subject: 'u-alice',
-  displayName: 'Alice',
-  clientId,
-  scope: 'unfurl',
-  notion: { workspaceId: `ws-${id}`, workspaceName: null, workspaceIcon: null, botId: `bot-${id}` },
-  status: 'active' as const,
-  tokenGeneration: 0,
-  previousRefreshTokenHashes: [],
-  createdAt: Date.now(),
-  updatedAt: Date.now(),
-});
-
 export const createHttpWorld = async (system: LocalSystem): Promise<World> => {
   const env = system.env;
   const clientId = env.OAUTH_CLIENT_ID as string;
-  const clientSecret = env.OAUTH_CLIENT_SECRET as string;
   const secrets = new Set<string>(SECRET_SETTINGS.map((k) => env[k] ?? '').filter((v) => v.length >= 8));
   const send = sendOverHttp(system.baseUrl);
 
   // A grant as consent leaves it, exchanged over HTTP.
-  const id = `fuzz-${systemRandom.token(6)}`;
-  const code = systemRandom.token(32);
-  await connectionStore(getConfig()).create(connectionFor(id, clientId));
-  await authStateStore(getConfig()).putCode({
-    codeHash: hashSecret(code),
-    connectionId: id,
-    clientId,
-    redirectUri: NOTION_REDIRECT,
-    scope: 'unfurl',
-    expiresAt: Date.now() + 60_000,
-  });
-  const res = await fetch(`${system.baseUrl}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: NOTION_REDIRECT,
-      client_id: clientId,
-      client_secret: clientSecret,
-    }),
-  });
-  const grant = (await res.json()) as { access_token?: string; refresh_token?: string };
-  if (!grant.access_token || !grant.refresh_token) throw new Error(`token exchange failed (${res.status})`);
-  for (const s of [code, grant.access_token, grant.refresh_token]) secrets.add(s);
+  const seeded = await seedGrant(system, `fuzz-${systemRandom.token(6)}`);
+  for (const s of [seeded.code, seeded.accessToken, seeded.refreshToken]) secrets.add(s);
 
   // A real pending authorization (its cookie); its consent form needs the IdP login, which the fuzzers do not do.
   const start = await fetch(
@@ -134,9 +95,9 @@ export const createHttpWorld = async (system: LocalSystem): Promise<World> => {
     invoke,
     secrets,
     minted: {
-      accessToken: grant.access_token,
-      refreshToken: grant.refresh_token,
-      code,
+      accessToken: seeded.accessToken,
+      refreshToken: seeded.refreshToken,
+      code: seeded.code,
       pendingCookie,
       pendingId,
       csrf: systemRandom.token(32),

@@ -168,8 +168,9 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
       (next, context) => async (args) => {
         const name = context.commandName ?? 'unknown';
         commands.set(name, (commands.get(name) ?? 0) + 1);
-        const input = args.input as { TableName?: string };
-        if (/^(GetItem|Query|BatchGetItem)Command$/.test(name) && input.TableName === config.tables.connections)
+        const input = args.input as { TableName?: string; RequestItems?: object };
+        const tables = input.TableName ? [input.TableName] : Object.keys(input.RequestItems ?? {});
+        if (/^(GetItem|Query|BatchGetItem)Command$/.test(name) && tables.includes(config.tables.connections ?? ''))
           tokenCheckReads++;
         const start = performance.now();
         try {

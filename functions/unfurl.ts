@@ -1,21 +1,28 @@
 /**
  * Route handler: unfurl (see lib/routes.ts): POST /unfurl.
  *
- * Bearer check (one connection read), `{uri}` body, then the unfurl core:
- * rule match, deadline-bound resolve, subscription record, and the answers of
+ * Bearer check (one read: the connection, and with it the uri's subscription),
+ * `{uri}` body, then the unfurl core: rule match, deadline-bound resolve,
+ * subscription record (skipped when it already holds the answer), and the answers of
  * notion-protocol.md Part A. A source that gives no answer and has no
  * snapshot to fall back on yields 503.
  */
 
-import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
+import { subscriptionStore, unfurlReads } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { type AccessTokenClaims, type AccessTokenSettings, authenticateBearer } from '#core/oauth/access-token.js';
 import { accessTokenSettings } from '#core/oauth/settings.js';
-import type { Clock, ConnectionStore } from '#core/ports.js';
+import type { Clock, UnfurlReads } from '#core/ports.js';
 import { upstreamCredentials } from '#core/sources/credentials.js';
 import { sourceAdapterFromConfig } from '#core/sources/registry.js';
 import { describeIssues, rulesFromConfig } from '#core/unfurl/rules.js';
-import { type EarlyRender, startEarlyRender, type UnfurlDependencies, unfurlUri } from '#core/unfurl/unfurl.js';
+import {
+  type PreparedUnfurl,
+  prepareUnfurl,
+  subscriptionKeyOf,
+  type UnfurlDependencies,
+  unfurlUri,
+} from '#core/unfurl/unfurl.js';
 import { getConfig } from '#shared/config.js';
 import { AppError, BadRequestError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
@@ -23,7 +30,8 @@ import { countMetric, logger, METRIC } from '#shared/observability.js';
 import * as z from '#shared/zod.js';
 
 export interface UnfurlHandlerDependencies extends UnfurlDependencies {
-  readonly connections: Pick<ConnectionStore, 'get'>;
+  /** The connection (token check) and the uri's subscription, in one request. */
+  readonly reads: UnfurlReads;
   readonly tokens: AccessTokenSettings;
   readonly clock: Clock;
 }
@@ -50,18 +58,27 @@ export const createUnfurlHandler = (deps: () => UnfurlHandlerDependencies) =>
   httpHandler(async (request) => {
     const d = deps();
     const parsed = bodySchema.safeParse(request.body);
-    // Once the token's signature checks out, the source may be asked while the
-    // connection is read; its answer is used only if the check passes (ADR 0064).
-    let early: EarlyRender | undefined;
+    // Once the token's signature checks out, the uri is matched: the connection
+    // read then also reads the subscription (ADR 0065), and the source may be
+    // asked meanwhile; its answer is used only if the check passes (ADR 0064).
+    let prepared: PreparedUnfurl | undefined;
     const verified = parsed.success
       ? (claims: AccessTokenClaims) => {
-          early = startEarlyRender(d, parsed.data.uri, claims.sub, claims.connectionId);
+          prepared = prepareUnfurl(d, parsed.data.uri, claims.sub, claims.connectionId);
         }
       : undefined;
+    const connections = {
+      get: async (id: string) => {
+        const key = prepared?.connectionId === id ? subscriptionKeyOf(prepared) : undefined;
+        const read = await d.reads.read(id, key);
+        if (key && prepared) prepared.stored = read.stored;
+        return read.connection;
+      },
+    };
     let connection: Awaited<ReturnType<typeof authenticateBearer>>;
     try {
       connection = await authenticateBearer(request.headers.authorization, {
-        connections: d.connections,
+        connections,
         tokens: d.tokens,
         clock: d.clock,
         ...(verified ? { verified } : {}),
@@ -77,7 +94,7 @@ export const createUnfurlHandler = (deps: () => UnfurlHandlerDependencies) =>
         'invalid_request',
       );
     }
-    const answer = await unfurlUri(d, connection, parsed.data.uri, early);
+    const answer = await unfurlUri(d, connection, parsed.data.uri, prepared);
     logger.info('unfurl', { outcome: answer.outcome, connectionId: connection.id });
     countMetric(METRIC.unfurlOutcome, { outcome: answer.outcome });
     if (answer.outcome === 'unavailable') throw new SourceUnavailableResponseError();
@@ -93,12 +110,13 @@ const fromConfig = (): UnfurlHandlerDependencies => {
   production = {
     integration: rulesFromConfig(config),
     adapter: sourceAdapterFromConfig({ config, loadSecret }),
-    connections: connectionStore(config),
+    reads: unfurlReads(config),
     subscriptions: subscriptionStore(config),
     tokens: accessTokenSettings(config, loadSecret),
     clock: { now: () => Date.now() },
     devName: config.unfurl.devName,
     deadlineMs: config.unfurl.deadlineMs,
+    snapshotRefreshMs: config.unfurl.snapshotRefreshSeconds * 1000,
     credentialsFor: (connection) => upstreamCredentials(connection, cipher),
     observe: (event, details) => logger.debug(event, { ...details }),
   };

@@ -226,6 +226,36 @@ export interface SubscriptionStore {
   ): Promise<boolean>;
 }
 
+/** Which subscription: (resource, connection, uri). */
+export interface SubscriptionKey {
+  readonly resourceKey: string;
+  readonly connectionId: string;
+  readonly uri: string;
+}
+
+/** What an unfurl needs to know of a stored subscription to decide whether to write it again. */
+export type SubscriptionStamp = Pick<Subscription, 'contentHash' | 'snapshotAt'>;
+
+/**
+ * The stored subscription as read before an unfurl resolves: `known` is false
+ * when it was not read (or the read was not served), and then the unfurl writes.
+ */
+export type StampRead =
+  | { readonly known: false }
+  | { readonly known: true; readonly stamp: SubscriptionStamp | undefined };
+
+/**
+ * The one read an unfurl starts with: the connection its token names (the
+ * token check) and, when a rule matched, the stamp of that connection's
+ * subscription to the uri. On DynamoDB both come from one BatchGetItem.
+ */
+export interface UnfurlReads {
+  read(
+    connectionId: string,
+    subscription?: SubscriptionKey,
+  ): Promise<{ readonly connection: Connection | undefined; readonly stored: StampRead }>;
+}
+
 // ---------------------------------------------------------------------------
 // Rate limits
 // ---------------------------------------------------------------------------

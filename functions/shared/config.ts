@@ -24,19 +24,21 @@ const url = z.url({ protocol: /^https?$/ });
 
 const isBlank = (v: string): boolean => v.trim() === '';
 
-const positiveInt = (fallback: number) =>
+const integer = (fallback: number, min: number, message: string) =>
   z.pipe(
     z.optional(
       z.string().check(
         z.refine((v) => {
           if (isBlank(v)) return true;
           const n = Number(v);
-          return Number.isInteger(n) && n > 0;
-        }, 'must be a positive integer'),
+          return Number.isInteger(n) && n >= min;
+        }, message),
       ),
     ),
     z.transform((v) => (v === undefined || isBlank(v) ? fallback : Number(v))),
   );
+const positiveInt = (fallback: number) => integer(fallback, 1, 'must be a positive integer');
+const nonNegativeInt = (fallback: number) => integer(fallback, 0, 'must be an integer of 0 or more');
 
 const csv = z.pipe(
   z.optional(z.string()),
@@ -92,6 +94,7 @@ const schema = z.object({
 
   [ENV.ACCESS_TOKEN_TTL_SECONDS]: positiveInt(3600),
   [ENV.UNFURL_DEADLINE_MS]: positiveInt(2000),
+  [ENV.UNFURL_SNAPSHOT_REFRESH_SECONDS]: nonNegativeInt(60),
   [ENV.NOTION_TIMEOUT_MS]: positiveInt(10000),
   [ENV.NOTION_RATE_LIMIT_PER_MINUTE]: positiveInt(180),
   [ENV.COALESCE_WINDOW_SECONDS]: positiveInt(2),
@@ -154,6 +157,8 @@ const build = (e: z.infer<typeof schema>) => ({
   endpoints: { dynamodb: e.DYNAMODB_ENDPOINT, sqs: e.SQS_ENDPOINT },
   unfurl: {
     deadlineMs: e.UNFURL_DEADLINE_MS,
+    /** An unchanged answer rewrites its subscription only when the stored one is older than this (0 = always). */
+    snapshotRefreshSeconds: e.UNFURL_SNAPSHOT_REFRESH_SECONDS,
     sourceAdapter: e.SOURCE_ADAPTER,
     sourceBaseUrl: e.SOURCE_BASE_URL,
     /** Shared secret for the demo adapter's service assertions. */

@@ -18,6 +18,7 @@ import { signWebhook } from '#core/changes/verify.js';
 import { noCredentials } from '#core/sources/credentials.js';
 import type { ResolveOutcome, SourceAdapter } from '#core/sources/source-adapter.js';
 import { attr } from '#core/unfurl/attributes.js';
+import { separateReads } from '#core/unfurl/reads.js';
 import { demoRules } from '#core/unfurl/rules.js';
 import { resetConfig } from '#shared/config.js';
 import { httpEvent } from '#test/helpers/factories.js';
@@ -131,7 +132,7 @@ export const createWorld = async (): Promise<World> => {
   const unfurl = createUnfurlHandler(() => ({
     integration: demoRules(PRODUCT_BASE),
     adapter: new FixedSource(),
-    connections,
+    reads: separateReads(connections, subscriptions),
     subscriptions,
     tokens,
     clock,

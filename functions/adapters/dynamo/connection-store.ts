@@ -21,7 +21,9 @@ import { isConditionFailed } from './client.js';
 import { PREVIOUS_REFRESH_HASHES_KEPT, PREVIOUS_REFRESH_HASHES_TRIM_AT } from './rules.js';
 
 const SUBJECT_INDEX = CONNECTIONS_TABLE.globalIndexes[0]?.indexName ?? 'bySubject';
-const key = (id: string) => ({ pk: `connection#${id}` });
+/** The item key of a connection. */
+export const connectionKey = (id: string) => ({ pk: `connection#${id}` });
+const key = connectionKey;
 
 type Item = Record<string, unknown>;
 

@@ -4,7 +4,7 @@
  * missing table setting fails by its environment-variable name.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AuthStateStore, ConnectionStore, RateLimitStore, SubscriptionStore } from '#core/ports.js';
+import type { AuthStateStore, ConnectionStore, RateLimitStore, SubscriptionStore, UnfurlReads } from '#core/ports.js';
 import type { DeliveryLog } from '#core/updates/ports.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
@@ -14,6 +14,7 @@ import { DynamoConnectionStore } from './connection-store.js';
 import { DynamoDeliveryLog } from './delivery-log.js';
 import { DynamoRateLimitStore } from './rate-limit-store.js';
 import { DynamoSubscriptionStore } from './subscription-store.js';
+import { DynamoUnfurlReads } from './unfurl-reads.js';
 
 export { createDocumentClient } from './client.js';
 
@@ -24,6 +25,7 @@ interface Built {
   subscriptions?: SubscriptionStore;
   rateLimits?: RateLimitStore;
   deliveryLog?: DeliveryLog;
+  unfurlReads?: UnfurlReads;
 }
 
 const built = new WeakMap<Config, Built>();
@@ -87,4 +89,15 @@ export const deliveryLog = (config: Config = getConfig()): DeliveryLog => {
     b.deliveryLog = new DynamoDeliveryLog(documentClient(config), table);
   }
   return b.deliveryLog;
+};
+
+/** The unfurl's first read: the connection and the uri's subscription in one request. */
+export const unfurlReads = (config: Config = getConfig()): UnfurlReads => {
+  const b = slot(config);
+  if (!b.unfurlReads) {
+    const connections = need(config.tables.connections, ENV.CONNECTIONS_TABLE);
+    const subscriptions = need(config.tables.subscriptions, ENV.SUBSCRIPTIONS_TABLE);
+    b.unfurlReads = new DynamoUnfurlReads(documentClient(config), connections, subscriptions);
+  }
+  return b.unfurlReads;
 };

@@ -11,7 +11,7 @@
  *  - the source fails or misses its deadline: the last snapshot, marked with
  *    its age (stale-while-revalidate); without a snapshot, "unavailable".
  */
-import type { Clock, Connection, SubscriptionStore } from '#core/ports.js';
+import type { Clock, Connection, StampRead, SubscriptionKey, SubscriptionStore } from '#core/ports.js';
 import {
   type SourceAdapter,
   SourceUnavailableError,
@@ -19,6 +19,7 @@ import {
   type UserIdentity,
 } from '#core/sources/source-adapter.js';
 import { attr, type UnfurlAttribute, validateAttributes } from './attributes.js';
+import { isAbsent, isRecorded, UNKNOWN_STAMP } from './reads.js';
 import { type RenderResult, renderResource } from './render.js';
 import { matchUri, type RuleMatch, type UnfurlIntegration } from './rules.js';
 
@@ -66,6 +67,12 @@ export interface UnfurlDependencies {
   readonly clock: Clock;
   readonly devName: string;
   readonly deadlineMs: number;
+  /**
+   * A found unfurl whose content matches the stored subscription, confirmed
+   * less than this long ago, does not write it again (docs/adr/0065). 0 or
+   * absent: every found unfurl writes.
+   */
+  readonly snapshotRefreshMs?: number;
   readonly credentialsFor: (connection: Connection) => UpstreamCredentials;
   /** Notified of what happened, for logs and metrics (never given attribute content). */
   readonly observe?: (event: string, details: Readonly<Record<string, unknown>>) => void;
@@ -103,15 +110,20 @@ export const staleAttributes = (snapshot: readonly UnfurlAttribute[], ageMs: num
 ];
 
 /**
- * A render started before the connection check, for an adapter that declares
- * `subjectOnly` (docs/adr/0064). Nothing of it is shown unless `unfurlUri`
- * is later called with a connection of the same id and subject.
+ * What an unfurl prepares once the token's signature checks out, before the
+ * connection is read: the rule match, which names the subscription to read
+ * with the connection (`stored`, filled in by that read: docs/adr/0065), and
+ * for an adapter that declares `subjectOnly` a render already under way
+ * (docs/adr/0064). Nothing of it counts unless `unfurlUri` is later called
+ * for the same uri with a connection of the same id (and, for the render, the
+ * same subject).
  */
-export interface EarlyRender {
+export interface PreparedUnfurl {
   readonly match: RuleMatch;
   readonly subject: string;
   readonly connectionId: string;
-  readonly rendered: Promise<RenderResult>;
+  readonly rendered?: Promise<RenderResult>;
+  stored: StampRead;
 }
 
 const render = (deps: UnfurlDependencies, match: RuleMatch, identity: UserIdentity, credentials: UpstreamCredentials) =>
@@ -122,24 +134,31 @@ const render = (deps: UnfurlDependencies, match: RuleMatch, identity: UserIdenti
   });
 
 /**
- * Starts resolving `uri` for the token's (signature-verified) subject while
- * the connection is read; undefined when the uri matches no rule or the
- * adapter needs more than the subject. Only uris a rule admits are fetched.
+ * Matches `uri` for the token's (signature-verified) subject and connection
+ * and, for a subjectOnly adapter, starts resolving it while the connection is
+ * read; undefined when the uri matches no rule. Only uris a rule admits are fetched.
  */
-export const startEarlyRender = (
+export const prepareUnfurl = (
   deps: UnfurlDependencies,
   uri: string,
   subject: string,
   connectionId: string,
-): EarlyRender | undefined => {
-  if (deps.adapter.subjectOnly !== true) return undefined;
+): PreparedUnfurl | undefined => {
   const match = matchUri(deps.integration, uri);
   if (!match) return undefined;
+  if (deps.adapter.subjectOnly !== true) return { match, subject, connectionId, stored: UNKNOWN_STAMP };
   const rendered = render(deps, match, { subject, connectionId, displayName: '' }, NO_CREDENTIALS);
   // If the connection check fails nobody awaits it: a failure then is not an unhandled rejection.
   rendered.catch(() => undefined);
-  return { match, subject, connectionId, rendered };
+  return { match, subject, connectionId, rendered, stored: UNKNOWN_STAMP };
 };
+
+/** The subscription a prepared unfurl reads along with the connection. */
+export const subscriptionKeyOf = (prepared: PreparedUnfurl): SubscriptionKey => ({
+  resourceKey: prepared.match.resourceKey,
+  connectionId: prepared.connectionId,
+  uri: prepared.match.uri,
+});
 
 /** What a subjectOnly adapter is given: it promised never to ask. */
 const NO_CREDENTIALS: UpstreamCredentials = {
@@ -150,18 +169,14 @@ export const unfurlUri = async (
   deps: UnfurlDependencies,
   connection: Connection,
   uri: string,
-  early?: EarlyRender,
+  prepared?: PreparedUnfurl,
 ): Promise<UnfurlAnswer> => {
   const observe = deps.observe ?? (() => undefined);
-  // An early render counts only for this very uri, subject and connection.
-  const started =
-    early !== undefined &&
-    early.match.uri === uri &&
-    early.subject === connection.subject &&
-    early.connectionId === connection.id
-      ? early
-      : undefined;
-  const match = started?.match ?? matchUri(deps.integration, uri);
+  // What was prepared counts only for this very uri and connection; a render only for the same subject too.
+  const prep = prepared?.match.uri === uri && prepared.connectionId === connection.id ? prepared : undefined;
+  const started = prep?.subject === connection.subject ? prep.rendered : undefined;
+  const stored = prep?.stored ?? UNKNOWN_STAMP;
+  const match = prep?.match ?? matchUri(deps.integration, uri);
   if (!match) {
     observe('unfurl.no_rule', {});
     return { outcome: 'no_rule', body: errorBody(uri, ERROR_MESSAGES.no_rule) };
@@ -170,7 +185,7 @@ export const unfurlUri = async (
 
   let rendered: RenderResult;
   try {
-    rendered = await (started?.rendered ??
+    rendered = await (started ??
       render(
         deps,
         match,
@@ -185,6 +200,10 @@ export const unfurlUri = async (
   const now = deps.clock.now();
   switch (rendered.outcome) {
     case 'found':
+      if (isRecorded(stored, rendered.contentHash, now, deps.snapshotRefreshMs ?? 0)) {
+        observe('unfurl.found', { rule: match.rule.name, unchanged: true });
+        return { outcome: 'found', body: attributesBody(uri, rendered.attributes) };
+      }
       await deps.subscriptions.upsert({
         ...key,
         workspaceId: connection.notion.workspaceId,
@@ -202,7 +221,7 @@ export const unfurlUri = async (
       return { outcome: 'needs_auth', body: errorBody(uri, ERROR_MESSAGES.needs_auth) };
     default:
       // The user may no longer see it (or it is gone): forget what we stored for them.
-      await deps.subscriptions.delete(key.resourceKey, key.connectionId, key.uri);
+      if (!isAbsent(stored)) await deps.subscriptions.delete(key.resourceKey, key.connectionId, key.uri);
       observe(`unfurl.${rendered.outcome}`, { rule: match.rule.name });
       return { outcome: rendered.outcome, body: errorBody(uri, ERROR_MESSAGES[rendered.outcome]) };
   }

@@ -7,6 +7,7 @@ import type { Connection } from '#core/ports.js';
 import { noCredentials } from '#core/sources/credentials.js';
 import type { ResolveOutcome, SourceAdapter } from '#core/sources/source-adapter.js';
 import { attr } from '#core/unfurl/attributes.js';
+import { separateReads } from '#core/unfurl/reads.js';
 import { demoRules } from '#core/unfurl/rules.js';
 import { parseConfig } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
@@ -76,16 +77,28 @@ export const unfurlDeps = () => {
       return connections.get(id);
     },
   };
+  const writes = { upserts: 0, deletes: 0 };
+  const countingSubscriptions: UnfurlHandlerDependencies['subscriptions'] = {
+    get: (...args) => subscriptions.get(...args),
+    upsert: (subscription) => {
+      writes.upserts += 1;
+      return subscriptions.upsert(subscription);
+    },
+    delete: (...args) => {
+      writes.deletes += 1;
+      return subscriptions.delete(...args);
+    },
+  };
   const deps: UnfurlHandlerDependencies = {
     integration: demoRules(BASE),
     adapter: source,
-    connections: countingConnections,
-    subscriptions,
+    reads: separateReads(countingConnections, subscriptions),
+    subscriptions: countingSubscriptions,
     tokens,
     clock,
     devName: 'Demo Tasks',
     deadlineMs: 100,
     credentialsFor: () => noCredentials,
   };
-  return { deps, connections, subscriptions, source, reads: () => connectionReads };
+  return { deps, connections, subscriptions, source, reads: () => connectionReads, writes };
 };

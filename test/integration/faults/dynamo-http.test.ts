@@ -130,7 +130,8 @@ describe('DynamoDB throttled under the HTTP routes', () => {
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ uri }),
       });
-    faults.rule = (call) => (call.table === tables().connections ? 'throttle' : undefined);
+    // The connection is read with the subscription, in one BatchGetItem.
+    faults.rule = (call) => (call.tables.includes(tables().connections ?? '') ? 'throttle' : undefined);
     const throttled = await unfurl();
     const text = await throttled.text();
     expect(throttled.status).toBe(503);
@@ -142,7 +143,10 @@ describe('DynamoDB throttled under the HTTP routes', () => {
     expect(await subscriptionStore(getConfig()).listByConnection('conn-unfurl-throttle')).toEqual([]);
 
     // Throttled subscription writes: a clean 503, never a card whose subscription was not recorded (it would never update).
-    faults.rule = (call) => (call.table === tables().subscriptions ? 'throttle' : undefined);
+    faults.rule = (call) =>
+      call.tables.includes(tables().subscriptions ?? '') && call.command === 'UpdateItemCommand'
+        ? 'throttle'
+        : undefined;
     const partial = await unfurl();
     const partialText = await partial.text();
     expectClean(partialText);

@@ -11,7 +11,10 @@ export type DynamoFault = 'throttle' | 'condition';
 export interface DynamoCall {
   /** e.g. `PutItemCommand`, `UpdateItemCommand`, `QueryCommand`. */
   readonly command: string;
+  /** The table of a single-table call ('transaction' for TransactWriteItems, '' for a batch over several). */
   readonly table: string;
+  /** Every table the call touches (a batch may touch several). */
+  readonly tables: readonly string[];
   readonly seq: number;
 }
 
@@ -51,10 +54,14 @@ export const injectDynamoFaults = (doc: DynamoDBDocumentClient): FaultInjector =
   };
   doc.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as { TableName?: string; TransactItems?: unknown[] };
+      const input = args.input as { TableName?: string; TransactItems?: unknown[]; RequestItems?: object };
+      const batchTables = Object.keys(input.RequestItems ?? {});
       const call: DynamoCall = {
         command: String((context as { commandName?: string }).commandName ?? ''),
-        table: input.TableName ?? (input.TransactItems ? 'transaction' : ''),
+        table:
+          input.TableName ??
+          (input.TransactItems ? 'transaction' : batchTables.length === 1 ? (batchTables[0] ?? '') : ''),
+        tables: input.TableName ? [input.TableName] : batchTables,
         seq: seq++,
       };
       injector.calls.push(call);

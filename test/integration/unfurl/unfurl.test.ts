@@ -5,7 +5,7 @@
  * headlessly.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
+import { connectionStore, documentClient, subscriptionStore } from '#adapters/dynamo/factory.js';
 import type { ConnectionStore, SubscriptionStore } from '#core/ports.js';
 import { validateAttributes } from '#core/unfurl/attributes.js';
 import { snapshotAttributes } from '#core/unfurl/unfurl.js';
@@ -13,7 +13,8 @@ import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { type NotionSimulator, SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
 import { type LocalSystem, startLocalSystem } from '#local/system.js';
-import { parseConfig } from '#shared/config.js';
+import { getConfig, parseConfig } from '#shared/config.js';
+import { editDemoTask } from '#test/helpers/playground.js';
 
 let system: LocalSystem;
 let sim: NotionSimulator;
@@ -195,6 +196,45 @@ describe('unfurl against the local system', () => {
       body: '{"token":"nothing-of-ours"}',
     });
     expect(unknown.status).toBe(200);
+  }, 30_000);
+
+  it('a repeated unfurl with the same answer is one BatchGetItem and no write; an edited task is written again', async () => {
+    const alice = await signedIn('alice');
+    const token = grantOf(alice).accessToken;
+    const cid = connectionIdOf(token);
+    const uri = taskUrl(6);
+    expect((await postUnfurl(token, uri)).status).toBe(200);
+    const first = await subscriptions.get('task:6', cid, uri);
+    expect(first?.contentHash).toMatch(/^v1:/);
+
+    // Every DynamoDB command the handlers of this process send, by name.
+    const commands: string[] = [];
+    const doc = documentClient(getConfig());
+    const name = 'unfurlTestCommandLog';
+    doc.middlewareStack.add(
+      (next, context) => (args) => {
+        commands.push(context.commandName ?? 'unknown');
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      for (let i = 0; i < 3; i++) expect((await postUnfurl(token, uri)).status).toBe(200);
+      expect(commands).toEqual(['BatchGetItemCommand', 'BatchGetItemCommand', 'BatchGetItemCommand']);
+      expect(await subscriptions.get('task:6', cid, uri)).toEqual(first);
+
+      commands.length = 0;
+      await editDemoTask(system, 6, 'Renamed while previewed');
+      commands.length = 0;
+      const r = await postUnfurl(token, uri);
+      expect(JSON.stringify(await r.json())).toContain('Renamed while previewed');
+      expect(commands).toEqual(['BatchGetItemCommand', 'UpdateItemCommand']);
+      const second = await subscriptions.get('task:6', cid, uri);
+      expect(second?.contentHash).not.toBe(first?.contentHash);
+      expect(second?.createdAt).toBe(first?.createdAt);
+    } finally {
+      doc.middlewareStack.remove(name);
+    }
   }, 30_000);
 
   it('stale-while-revalidate: with the task API down or slow, the last snapshot is shown with its age', async () => {

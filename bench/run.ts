@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './build.js';
 import { type BundleFigures, measureBundles } from './bundles.js';
-import { measureService, type ServiceFigures } from './service.js';
+import { type HttpFigures, measureService, type ServiceFigures } from './service.js';
 import { ratio, round } from './stats.js';
 import { measureWorker, type WorkerFigures } from './worker.js';
 
@@ -182,7 +182,12 @@ const main = async (): Promise<void> => {
       p99RatioToMinimal: ratio(service.unfurl.p99Ms, service.minimal.p99Ms),
     },
     minimal: service.minimal,
-    http: service.http,
+    http: {
+      ...service.http,
+      rpsRatioToMinimal: ratio(service.http.requestsPerSecond, service.httpMinimal.requestsPerSecond),
+      p99RatioToMinimal: ratio(service.http.p99Ms, service.httpMinimal.p99Ms),
+    },
+    httpMinimal: service.httpMinimal,
     token: {
       ...service.token,
       p50RatioToMinimal: ratio(service.token.p50Ms, service.minimal.p50Ms),
@@ -241,9 +246,14 @@ const main = async (): Promise<void> => {
     `  source (demo product API over loopback): ${service.unfurl.sourceCallsPerCall} request(s) per unfurl, ${ms(service.unfurl.sourceMsPerCall)} mean until its answer`,
   );
   line();
+  const httpLine = (h: HttpFigures) =>
+    `${h.requestsPerSecond} req/s, p50 ${h.p50Ms} ms, p99 ${h.p99Ms} ms, ${h.requests} requests, ${h.errors} errors, ${h.non2xx} non-2xx`;
   line(
-    `HTTP path on loopback (autocannon, ${service.http.connections} connections, ${service.http.durationSeconds} s): ${service.http.requestsPerSecond} req/s, p50 ${service.http.p50Ms} ms, p99 ${service.http.p99Ms} ms, ${service.http.requests} requests, ${service.http.errors} errors, ${service.http.non2xx} non-2xx`,
+    `HTTP path on loopback through the local API Gateway stand-in (autocannon, ${service.http.connections} connections, ${service.http.durationSeconds} s each)`,
   );
+  line(`  unfurl   ${httpLine(service.http)}`);
+  line(`  minimal  ${httpLine(service.httpMinimal)}`);
+  line(`  ratio    req/s ${result.http.rpsRatioToMinimal}×  p99 ${result.http.p99RatioToMinimal}×`);
   line();
   line(
     `Token endpoint, refresh grant in-process (${service.token.calls} calls): p50 ${ms(service.token.p50Ms)} (${result.token.p50RatioToMinimal}× minimal)  p99 ${ms(service.token.p99Ms)} (${result.token.p99RatioToMinimal}× minimal)`,

@@ -5,15 +5,18 @@
  * unfurl (counted by an SDK middleware), the HTTP path with autocannon, and
  * the token endpoint's refresh grant.
  */
-import { execFile } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { SignJWT } from 'jose';
 import { documentClient } from '#adapters/dynamo/factory.js';
+import { ENV } from '#lib/env-names.js';
+import { localDefaults } from '#local/defaults.js';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
+import { serveHandlers } from '#local/server.js';
 import { startLocalSystem } from '#local/system.js';
 import { getConfig } from '#shared/config.js';
 import { httpEvent, lambdaContext } from '#test/helpers/factories.js';
@@ -42,6 +45,53 @@ const runAutocannon = (args: readonly string[]): Promise<AutocannonResult> =>
     );
   });
 
+export interface HttpFigures {
+  readonly durationSeconds: number;
+  readonly connections: number;
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+/** autocannon against one POST route with a bearer token and a `{uri}` body. */
+const loadOverHttp = async (
+  options: Pick<ServiceOptions, 'httpSeconds' | 'httpConnections'>,
+  url: string,
+  token: string,
+  uri: string,
+): Promise<HttpFigures> => {
+  const r = await runAutocannon([
+    '-j',
+    '-n',
+    '-c',
+    String(options.httpConnections),
+    '-d',
+    String(options.httpSeconds),
+    '-m',
+    'POST',
+    '-H',
+    `authorization=Bearer ${token}`,
+    '-H',
+    'content-type=application/json',
+    '-b',
+    JSON.stringify({ uri }),
+    url,
+  ]);
+  return {
+    durationSeconds: options.httpSeconds,
+    connections: options.httpConnections,
+    requestsPerSecond: round(r.requests.average, 1),
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    requests: r['2xx'] + r.non2xx,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  };
+};
+
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export interface LatencyFigures {
@@ -64,16 +114,9 @@ export interface ServiceFigures {
     readonly sourceMsPerCall: number;
   };
   readonly minimal: LatencyFigures;
-  readonly http: {
-    readonly durationSeconds: number;
-    readonly connections: number;
-    readonly requestsPerSecond: number;
-    readonly p50Ms: number;
-    readonly p99Ms: number;
-    readonly requests: number;
-    readonly errors: number;
-    readonly non2xx: number;
-  };
+  readonly http: HttpFigures;
+  /** The minimal handler behind the same local API Gateway stand-in, loaded the same way. */
+  readonly httpMinimal: HttpFigures;
   readonly token: LatencyFigures;
 }
 
@@ -92,6 +135,23 @@ const time = async (fn: () => Promise<APIGatewayProxyStructuredResultV2>, expect
   return ms;
 };
 
+/** Forks bench/product-process.ts and waits for its base URL. */
+const startProductProcess = (serviceSecret: string): Promise<{ baseUrl: string; stop(): void }> =>
+  new Promise((resolve, reject) => {
+    const child = fork(path.join(ROOT, 'bench', 'product-process.ts'), [], {
+      env: { ...process.env, [ENV.SOURCE_SERVICE_SECRET]: serviceSecret },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const fail = (error: Error) => reject(new Error(`the demo product process did not start: ${error.message}`));
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`exit code ${code}`)));
+    child.once('message', (m: { baseUrl?: string }) => {
+      if (!m.baseUrl) return fail(new Error('no base URL'));
+      child.removeAllListeners('exit');
+      resolve({ baseUrl: m.baseUrl, stop: () => child.kill() });
+    });
+  });
+
 export interface ServiceOptions {
   readonly unfurlCalls: number;
   readonly tokenCalls: number;
@@ -101,11 +161,17 @@ export interface ServiceOptions {
 
 export const measureService = async (options: ServiceOptions): Promise<ServiceFigures> => {
   const minimalSecret = 'bench-minimal-handler-secret-0123456789abcdef';
+  // The source: the demo product in a process of its own, as a team's product runs elsewhere.
+  const product = await startProductProcess(localDefaults(0)[ENV.SOURCE_SERVICE_SECRET] ?? '');
   const system = await startLocalSystem({
     port: 0,
     workerLoop: false,
     // What is measured is the code path; log lines to a terminal would dominate it.
-    env: { LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+    env: {
+      LOG_LEVEL: 'ERROR',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      [ENV.SOURCE_BASE_URL]: product.baseUrl,
+    },
     log: (level, message) => {
       if (level === 'error') process.stderr.write(`local system: ${message}\n`);
     },
@@ -223,24 +289,16 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
       sourceMsPerCall: round(sourceMs / options.unfurlCalls, 3),
     };
 
-    // The HTTP path: the local API Gateway stand-in on loopback, loaded by autocannon in a process of its own.
-    const http = await runAutocannon([
-      '-j',
-      '-n',
-      '-c',
-      String(options.httpConnections),
-      '-d',
-      String(options.httpSeconds),
-      '-m',
-      'POST',
-      '-H',
-      `authorization=Bearer ${accessToken}`,
-      '-H',
-      'content-type=application/json',
-      '-b',
-      JSON.stringify({ uri }),
-      `${system.baseUrl}/unfurl`,
-    ]);
+    // The HTTP path: the local API Gateway stand-in on loopback, loaded by autocannon in a process of its own;
+    // then the minimal handler behind the same stand-in (its own listener in this process), loaded alike.
+    const http = await loadOverHttp(options, `${system.baseUrl}/unfurl`, accessToken, uri);
+    const minimalServer = await serveHandlers([{ method: 'POST', path: '/minimal', handler: minimal }]);
+    let httpMinimal: HttpFigures;
+    try {
+      httpMinimal = await loadOverHttp(options, `${minimalServer.baseUrl}/minimal`, minimalToken, uri);
+    } finally {
+      await minimalServer.close();
+    }
 
     // The token endpoint: a chain of refresh grants, each with the refresh token the previous one returned.
     const clientForm = {
@@ -274,19 +332,12 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
         ...source,
       },
       minimal: figures(minimalSamples),
-      http: {
-        durationSeconds: options.httpSeconds,
-        connections: options.httpConnections,
-        requestsPerSecond: round(http.requests.average, 1),
-        p50Ms: http.latency.p50,
-        p99Ms: http.latency.p99,
-        requests: http['2xx'] + http.non2xx,
-        errors: http.errors + http.timeouts,
-        non2xx: http.non2xx,
-      },
+      http,
+      httpMinimal,
       token: figures(tokenSamples),
     };
   } finally {
     await system.stop();
+    product.stop();
   }
 };

@@ -1,0 +1,38 @@
+/**
+ * The demo product alone, in a process of its own, for the request-path
+ * benchmark: a team's product runs elsewhere, so its work (routing, checking
+ * the service assertion, the task's JSON) is not the unfurl handler's. Serves
+ * the same DemoProduct the local system mounts, under /demo on 127.0.0.1, and
+ * sends its base URL to the parent over IPC. Stops when the parent goes.
+ *
+ * Setting: SOURCE_SERVICE_SECRET (the parent's, so its assertions verify).
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ENV } from '#lib/env-names.js';
+import { DemoProduct } from '#local/demo-product/app.js';
+import { DEMO_PREFIX } from '#local/demo-product/mount.js';
+
+const serviceSecret = process.env[ENV.SOURCE_SERVICE_SECRET];
+if (!serviceSecret || !process.send) {
+  process.stderr.write(`bench/product-process.ts runs as a forked child with ${ENV.SOURCE_SERVICE_SECRET} set\n`);
+  process.exit(2);
+}
+
+let product: DemoProduct | undefined;
+const server = createServer((req, res) => {
+  if (product && req.url?.startsWith(`${DEMO_PREFIX}/`)) {
+    product.handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+    return;
+  }
+  res.writeHead(404).end();
+});
+server.listen(0, '127.0.0.1', () => {
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  product = new DemoProduct({ baseUrl: `${origin}${DEMO_PREFIX}`, serviceSecret });
+  process.send?.({ baseUrl: `${origin}${DEMO_PREFIX}` });
+});
+process.on('disconnect', () => process.exit(0));

@@ -166,6 +166,8 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
   const system = await startLocalSystem({
     port: 0,
     workerLoop: false,
+    // DynamoDB, too, works elsewhere than the function: dynalite on the other core.
+    emulators: { dynamoProcess: 'child' },
     // What is measured is the code path; log lines to a terminal would dominate it.
     env: {
       LOG_LEVEL: 'ERROR',

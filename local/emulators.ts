@@ -12,9 +12,11 @@
  * items, so a sweep here stands in for DynamoDB TTL and readers check expiry).
  */
 
+import { fork } from 'node:child_process';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import {
   type AttributeDefinition,
   type AttributeValue,
@@ -53,6 +55,12 @@ export interface EmulatorOptions {
   maxReceiveCount?: number;
   /** Interval of the expiry sweep that stands in for DynamoDB TTL (ms; 0 disables; default 60 000). */
   ttlSweepMs?: number;
+  /**
+   * Where dynalite runs: in this process (default) or in a child process of
+   * its own ('child'), so that its work uses another core, as DynamoDB runs
+   * elsewhere than a Lambda function (the benchmark does this).
+   */
+  dynamoProcess?: 'inline' | 'child';
 }
 
 export interface Emulators {
@@ -197,12 +205,55 @@ const awsEnv = (): Record<string, string> => ({
   AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
 });
 
+interface RunningDynalite {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const listenInline = async (port: number, host: string): Promise<RunningDynalite> => {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  return { port: await listen(server, port, host), close: () => closeServer(server) };
+};
+
+/** Starts local/dynalite-process.cjs and waits for its port; close() ends the process. */
+const forkDynalite = (port: number, host: string): Promise<RunningDynalite> =>
+  new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./dynalite-process.cjs', import.meta.url)), [], {
+      env: { ...process.env, DYNALITE_PORT: String(port), DYNALITE_HOST: host },
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    const fail = (error: Error) => reject(new Error(`dynalite did not start in its own process: ${error.message}`));
+    const onExit = (code: number | null) => fail(new Error(`exit code ${code}`));
+    child.once('error', fail);
+    child.once('exit', onExit);
+    child.once('message', (message: { port?: number }) => {
+      child.off('exit', onExit);
+      child.off('error', fail);
+      if (typeof message.port !== 'number') {
+        child.kill();
+        fail(new Error('no port'));
+        return;
+      }
+      resolve({
+        port: message.port,
+        close: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill();
+          await exited;
+        },
+      });
+    });
+  });
+
 /** Starts dynalite on 127.0.0.1 and creates every table of lib/data-model.ts. */
 export async function startDynamo(options: EmulatorOptions = {}): Promise<Omit<Emulators, 'sqsEndpoint'>> {
   const host = options.host ?? DEFAULT_HOST;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const port = await listen(server, options.dynamodbPort ?? 0, host);
+  const { port, close } =
+    options.dynamoProcess === 'child'
+      ? await forkDynalite(options.dynamodbPort ?? 0, host)
+      : await listenInline(options.dynamodbPort ?? 0, host);
   const dynamodbEndpoint = `http://${urlHost(host)}:${port}`;
   const client = dynamoClient(dynamodbEndpoint);
   let tables: Record<string, string>;
@@ -210,7 +261,7 @@ export async function startDynamo(options: EmulatorOptions = {}): Promise<Omit<E
     tables = await createTables(client, prefix);
   } catch (error) {
     client.destroy();
-    await closeServer(server);
+    await close();
     throw error;
   }
 
@@ -238,7 +289,7 @@ export async function startDynamo(options: EmulatorOptions = {}): Promise<Omit<E
       if (timer) clearInterval(timer);
       await sweeping;
       client.destroy();
-      await closeServer(server);
+      await close();
     },
   };
 }

@@ -123,6 +123,27 @@ describe('TTL on the DynamoDB emulator', () => {
   });
 });
 
+describe('dynalite in a process of its own', () => {
+  it('serves the same tables from a child process, and stop() ends that process', async () => {
+    const listeners = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+    const before = listeners();
+    const dynamo = await startDynamo({ prefix: 'child', ttlSweepMs: 0, dynamoProcess: 'child' });
+    const client = dynamoClientFor(dynamo.dynamodbEndpoint);
+    try {
+      // The listener is not this process's.
+      expect(listeners()).toBe(before);
+      const table = dynamo.env[ENV.CONNECTIONS_TABLE];
+      await client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'connection#child' } } }));
+      const got = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'connection#child' } } }));
+      expect(got.Item?.pk?.S).toBe('connection#child');
+    } finally {
+      client.destroy();
+      await dynamo.stop();
+    }
+    await expect(fetch(dynamo.dynamodbEndpoint, { method: 'POST' })).rejects.toThrow();
+  });
+});
+
 describe('store factories', () => {
   it('build working stores from configuration alone', async () => {
     const config = emulators().config;

@@ -73,6 +73,19 @@ export interface Connection {
   readonly revokedReason?: string;
 }
 
+export interface RefreshTokenSwapRequest {
+  /** The hash that must be current; null for the first refresh token of a connection. */
+  readonly expectedHash: string | null;
+  readonly newHash: string;
+  readonly now: number;
+  /**
+   * With `expectedHash: null`: the hash of the authorization code the first
+   * token is issued for. A first token set for the same code (by an exchange
+   * that failed before it spent the code) may then be replaced (docs/adr/0087).
+   */
+  readonly forCode?: string;
+}
+
 export type RefreshTokenSwap =
   | { readonly outcome: 'swapped'; readonly connection: Connection }
   /** The expected hash was not current: stale, reused, or the connection is no longer active. */
@@ -93,10 +106,7 @@ export interface ConnectionStore {
    * hash equals `expectedHash` (or it has none and `expectedHash` is null),
    * store `newHash` and move the old hash into `previousRefreshTokenHashes`.
    */
-  swapRefreshToken(
-    id: string,
-    swap: { readonly expectedHash: string | null; readonly newHash: string; readonly now: number },
-  ): Promise<RefreshTokenSwap>;
+  swapRefreshToken(id: string, swap: RefreshTokenSwapRequest): Promise<RefreshTokenSwap>;
   /**
    * Ends a connection: sets the status, deletes the stored Notion and upstream
    * tokens and the refresh hash, bumps the token generation. Idempotent; returns
@@ -125,6 +135,14 @@ export interface AuthorizationCode {
   readonly expiresAt: number;
   readonly consumedAt?: number;
 }
+
+/** What a code is, read without consuming it. */
+export type CodeLookup =
+  | { readonly outcome: 'usable'; readonly code: AuthorizationCode }
+  /** Already consumed: presenting it again is a replay. */
+  | { readonly outcome: 'replayed'; readonly code: AuthorizationCode }
+  | { readonly outcome: 'expired' }
+  | { readonly outcome: 'unknown' };
 
 export type CodeRedemption =
   | { readonly outcome: 'redeemed'; readonly code: AuthorizationCode }
@@ -157,6 +175,8 @@ export interface PendingAuthorization {
 
 export interface AuthStateStore {
   putCode(code: AuthorizationCode): Promise<void>;
+  /** Reads a code without consuming it (one consistent read). */
+  readCode(codeHash: string, now: number): Promise<CodeLookup>;
   /** Marks the code consumed with one conditional write; exactly one concurrent caller gets `redeemed`. */
   redeemCode(codeHash: string, now: number): Promise<CodeRedemption>;
 

@@ -18,6 +18,7 @@ import {
   AlreadyExistsError,
   type AuthorizationCode,
   type AuthStateStore,
+  type CodeLookup,
   type CodeRedemption,
   type PendingAuthorization,
 } from '#core/ports.js';
@@ -89,6 +90,15 @@ export class DynamoAuthStateStore implements AuthStateStore {
     }
   }
 
+  async readCode(codeHash: string, now: number): Promise<CodeLookup> {
+    const item = await this.read(codeKey(codeHash), now);
+    if (!item) return { outcome: 'unknown' };
+    const code = codeFromItem(item);
+    if (code.consumedAt !== undefined) return { outcome: 'replayed', code };
+    if ((item.expiresAtMs as number) <= now) return { outcome: 'expired' };
+    return { outcome: 'usable', code };
+  }
+
   async redeemCode(codeHash: string, now: number): Promise<CodeRedemption> {
     try {
       const out = await this.doc.send(
@@ -106,11 +116,8 @@ export class DynamoAuthStateStore implements AuthStateStore {
       if (!isConditionFailed(error)) throw error;
     }
     // The write lost: say why, from a consistent read.
-    const item = await this.read(codeKey(codeHash), now);
-    if (!item) return { outcome: 'unknown' };
-    const code = codeFromItem(item);
-    if (code.consumedAt !== undefined) return { outcome: 'replayed', code };
-    return { outcome: 'expired' };
+    const found = await this.readCode(codeHash, now);
+    return found.outcome === 'usable' ? { outcome: 'expired' } : found;
   }
 
   // --- pending authorizations ----------------------------------------------

@@ -15,11 +15,14 @@ import {
   type ConnectionStatus,
   type ConnectionStore,
   type RefreshTokenSwap,
+  type RefreshTokenSwapRequest,
 } from '#core/ports.js';
 import { CONNECTIONS_TABLE } from '#lib/data-model.js';
 import { isConditionFailed } from './client.js';
 import { PREVIOUS_REFRESH_HASHES_KEPT, PREVIOUS_REFRESH_HASHES_TRIM_AT } from './rules.js';
 
+/** Storage-only: the hash of the authorization code the first refresh token was issued for. */
+const FOR_CODE = 'refreshIssuedForCode';
 const SUBJECT_INDEX = CONNECTIONS_TABLE.globalIndexes[0]?.indexName ?? 'bySubject';
 /** The item key of a connection. */
 export const connectionKey = (id: string) => ({ pk: `connection#${id}` });
@@ -108,10 +111,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     return result;
   }
 
-  async swapRefreshToken(
-    id: string,
-    swap: { readonly expectedHash: string | null; readonly newHash: string; readonly now: number },
-  ): Promise<RefreshTokenSwap> {
+  async swapRefreshToken(id: string, swap: RefreshTokenSwapRequest): Promise<RefreshTokenSwap> {
     const names: Record<string, string> = {
       '#status': 'status',
       '#hash': 'refreshTokenHash',
@@ -120,7 +120,13 @@ export class DynamoConnectionStore implements ConnectionStore {
     const values: Record<string, unknown> = { ':active': 'active', ':new': swap.newHash, ':now': swap.now };
     let set = '#hash = :new, #updatedAt = :now';
     let condition = 'attribute_exists(pk) AND #status = :active AND ';
-    if (swap.expectedHash === null) {
+    if (swap.expectedHash === null && swap.forCode !== undefined) {
+      // The first token for this code: also replaces one an unfinished exchange of the same code set (ADR 0087).
+      condition += '(attribute_not_exists(#hash) OR #forCode = :forCode)';
+      names['#forCode'] = FOR_CODE;
+      values[':forCode'] = swap.forCode;
+      set += ', #forCode = :forCode';
+    } else if (swap.expectedHash === null) {
       condition += 'attribute_not_exists(#hash)';
     } else {
       condition += '#hash = :expected';
@@ -129,6 +135,8 @@ export class DynamoConnectionStore implements ConnectionStore {
       values[':empty'] = [];
       names['#prev'] = 'previousRefreshTokenHashes';
       set += ', #prev = list_append(if_not_exists(#prev, :empty), :rotated)';
+      // Once rotated, the first token's code can no longer replace anything.
+      names['#forCode'] = FOR_CODE;
     }
     let updated: Connection;
     try {
@@ -136,7 +144,7 @@ export class DynamoConnectionStore implements ConnectionStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: key(id),
-          UpdateExpression: `SET ${set}`,
+          UpdateExpression: `SET ${set}${swap.expectedHash === null ? '' : ' REMOVE #forCode'}`,
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

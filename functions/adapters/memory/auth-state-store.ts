@@ -3,6 +3,7 @@ import {
   AlreadyExistsError,
   type AuthorizationCode,
   type AuthStateStore,
+  type CodeLookup,
   type CodeRedemption,
   type PendingAuthorization,
 } from '#core/ports.js';
@@ -39,6 +40,14 @@ export class MemoryAuthStateStore implements AuthStateStore {
       expiresAtMs: code.expiresAt,
       ttl: ttlSeconds(code.expiresAt + CODE_REPLAY_RETENTION_MS),
     });
+  }
+
+  async readCode(codeHash: string, now: number): Promise<CodeLookup> {
+    const e = this.live(this.codes, codeHash, now);
+    if (!e) return { outcome: 'unknown' };
+    if (e.value.consumedAt !== undefined) return { outcome: 'replayed', code: stored(e.value) };
+    if (e.expiresAtMs <= now) return { outcome: 'expired' };
+    return { outcome: 'usable', code: stored(e.value) };
   }
 
   async redeemCode(codeHash: string, now: number): Promise<CodeRedemption> {

@@ -5,6 +5,7 @@ import {
   type ConnectionStatus,
   type ConnectionStore,
   type RefreshTokenSwap,
+  type RefreshTokenSwapRequest,
 } from '#core/ports.js';
 import { PREVIOUS_REFRESH_HASHES_KEPT, PREVIOUS_REFRESH_HASHES_TRIM_AT } from '../dynamo/rules.js';
 import { stored } from './clone.js';
@@ -13,6 +14,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export class MemoryConnectionStore implements ConnectionStore {
   private readonly items = new Map<string, Connection>();
+  /** Storage-only, as in the DynamoDB adapter: the code each first refresh token was issued for. */
+  private readonly issuedForCode = new Map<string, string>();
 
   async create(connection: Connection): Promise<void> {
     if (this.items.has(connection.id)) throw new AlreadyExistsError(`Connection ${connection.id} already exists`);
@@ -31,16 +34,14 @@ export class MemoryConnectionStore implements ConnectionStore {
       .map((c) => stored(c));
   }
 
-  async swapRefreshToken(
-    id: string,
-    swap: { readonly expectedHash: string | null; readonly newHash: string; readonly now: number },
-  ): Promise<RefreshTokenSwap> {
+  async swapRefreshToken(id: string, swap: RefreshTokenSwapRequest): Promise<RefreshTokenSwap> {
     const current = this.items.get(id);
+    const firstForCode = swap.forCode !== undefined && this.issuedForCode.get(id) === swap.forCode;
     const matches =
       current !== undefined &&
       current.status === 'active' &&
       (swap.expectedHash === null
-        ? current.refreshTokenHash === undefined
+        ? current.refreshTokenHash === undefined || firstForCode
         : current.refreshTokenHash === swap.expectedHash);
     if (!current || !matches) return { outcome: 'conflict', connection: current ? stored(current) : undefined };
     let previous =
@@ -55,6 +56,8 @@ export class MemoryConnectionStore implements ConnectionStore {
       updatedAt: swap.now,
     };
     this.items.set(id, next);
+    if (swap.expectedHash !== null) this.issuedForCode.delete(id);
+    else if (swap.forCode !== undefined) this.issuedForCode.set(id, swap.forCode);
     return { outcome: 'swapped', connection: stored(next) };
   }
 

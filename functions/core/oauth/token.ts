@@ -1,9 +1,11 @@
 /**
  * The token endpoint (RFC 6749 §3.2, §4.1.3, §6) for Notion, our only client.
  *
- * - authorization_code: the code is consumed with one conditional write, so
- *   exactly one of any number of concurrent redemptions succeeds; a replayed
- *   code ends the connection it issued. redirect_uri must equal the stored
+ * - authorization_code: the code is read, checked, the first refresh token set
+ *   and then the code consumed with one conditional write, so exactly one of
+ *   any number of concurrent redemptions succeeds and a replayed code ends the
+ *   connection it issued; a redemption cut short before it consumed the code
+ *   (e.g. throttled) can be retried with the same code (docs/adr/0087). redirect_uri must equal the stored
  *   string byte for byte; PKCE (S256) is enforced when the authorization
  *   request carried a challenge.
  * - refresh_token: `<connectionId>.<random>`, stored only as a hash; rotated on
@@ -28,7 +30,7 @@ export interface TokenResponse {
 }
 
 export interface TokenDependencies {
-  readonly authState: Pick<AuthStateStore, 'redeemCode'>;
+  readonly authState: Pick<AuthStateStore, 'readCode' | 'redeemCode'>;
   readonly connections: Pick<ConnectionStore, 'get' | 'swapRefreshToken' | 'end'>;
   readonly clock: Clock;
   readonly random: Random;
@@ -98,20 +100,23 @@ const redeemAuthorizationCode = async (
   deps: TokenDependencies,
 ): Promise<TokenResponse> => {
   const now = deps.clock.now();
-  const redemption = await deps.authState.redeemCode(hashSecret(request.code), now);
-  switch (redemption.outcome) {
+  const codeHash = hashSecret(request.code);
+  const found = await deps.authState.readCode(codeHash, now);
+  switch (found.outcome) {
     case 'unknown':
       throw new InvalidGrantError('The authorization code is not valid');
     case 'expired':
       throw new InvalidGrantError('The authorization code has expired');
     case 'replayed':
-      await endConnection(deps, redemption.code.connectionId, 'authorization code replayed');
+      await endConnection(deps, found.code.connectionId, 'authorization code replayed');
       throw new InvalidGrantError('The authorization code was already used');
-    case 'redeemed':
+    case 'usable':
       break;
   }
-  const code = redemption.code;
+  const code = found.code;
+  // A redemption that fails a check spends the code as well: it is never tried again.
   const reject = async (reason: string, description: string): Promise<never> => {
+    await deps.authState.redeemCode(codeHash, now);
     await endConnection(deps, code.connectionId, reason);
     throw new InvalidGrantError(description);
   };
@@ -130,13 +135,29 @@ const redeemAuthorizationCode = async (
       'code_verifier was sent but the authorization request had no code_challenge',
     );
   }
+  // The first refresh token is set before the code is spent (docs/adr/0087): when either write fails
+  // (throttled: 503), nothing usable was handed out and the code still works, so Notion's retry succeeds.
   const refreshToken = newRefreshToken(code.connectionId, deps.random);
   const swap = await deps.connections.swapRefreshToken(code.connectionId, {
     expectedHash: null,
     newHash: hashSecret(refreshToken),
     now,
+    forCode: codeHash,
   });
   if (swap.outcome !== 'swapped') throw new InvalidGrantError('The authorization is no longer active');
+  const redemption = await deps.authState.redeemCode(codeHash, now);
+  switch (redemption.outcome) {
+    case 'redeemed':
+      break;
+    case 'replayed':
+      // Another exchange of the same code spent it first: a replay, so the grant ends for both.
+      await endConnection(deps, code.connectionId, 'authorization code replayed');
+      throw new InvalidGrantError('The authorization code was already used');
+    default:
+      // Expired (or swept) between the read and the write: the token just set is never handed out.
+      await endConnection(deps, code.connectionId, 'authorization code expired during redemption');
+      throw new InvalidGrantError('The authorization code has expired');
+  }
   logger.info('tokens issued', { connectionId: code.connectionId, grant: 'authorization_code' });
   return tokenResponse(swap.connection, refreshToken, deps);
 };

@@ -130,8 +130,8 @@ describe('dynalite in a process of its own', () => {
     const dynamo = await startDynamo({ prefix: 'child', ttlSweepMs: 0, dynamoProcess: 'child' });
     const client = dynamoClientFor(dynamo.dynamodbEndpoint);
     try {
-      // The listener is not this process's.
-      expect(listeners()).toBe(before);
+      // No listener was added to this process (others may close meanwhile).
+      expect(listeners()).toBeLessThanOrEqual(before);
       const table = dynamo.env[ENV.CONNECTIONS_TABLE];
       await client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'connection#child' } } }));
       const got = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'connection#child' } } }));

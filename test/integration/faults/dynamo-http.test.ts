@@ -15,7 +15,7 @@ import type { Connection } from '#core/ports.js';
 import { getConfig } from '#shared/config.js';
 import { hashSecret, systemRandom } from '#shared/crypto.js';
 import { useLocalSystem } from '#test/helpers/system.js';
-import { type FaultInjector, injectDynamoFaults } from './inject.js';
+import { type DynamoCall, type FaultInjector, injectDynamoFaults } from './inject.js';
 
 const system = useLocalSystem({ workerLoop: false });
 let faults: FaultInjector;
@@ -98,23 +98,52 @@ describe('DynamoDB throttled under the HTTP routes', () => {
     expect((await connectionStore(getConfig()).get('conn-throttle-all'))?.status).toBe('active');
   }, 20_000);
 
-  it('token endpoint: throttled after the code was redeemed → 503; the replayed code is refused and the grant ends (no usable half-grant)', async () => {
-    await seedCode('conn-throttle-swap', 'code-throttle-swap');
-    const connections = tables().connections;
-    faults.rule = (call) => (call.table === connections && call.command !== 'GetItemCommand' ? 'throttle' : undefined);
-    const throttled = await exchange('code-throttle-swap');
-    const text = await throttled.text();
-    expect(throttled.status).toBe(503);
-    expectClean(text);
-    expect(text).not.toContain('access_token');
+  it.each([
+    [
+      'the first refresh token is set',
+      'conn-throttle-set',
+      (c: DynamoCall) => c.table === tables().connections && c.command === 'UpdateItemCommand',
+    ],
+    [
+      'the code is spent',
+      'conn-throttle-spend',
+      (c: DynamoCall) => c.table === tables().authState && c.command === 'UpdateItemCommand',
+    ],
+  ])(
+    'token endpoint: throttled when %s → 503; the same code then works, once',
+    async (_when, id, picks) => {
+      await seedCode(id, `code-${id}`);
+      faults.rule = (call) => (picks(call) ? 'throttle' : undefined);
+      const throttled = await exchange(`code-${id}`);
+      const text = await throttled.text();
+      expect(throttled.status).toBe(503);
+      expectClean(text);
+      expect(text).not.toContain('access_token');
 
-    faults.rule = () => undefined;
-    const replay = await exchange('code-throttle-swap');
-    expect(replay.status).toBe(400);
-    expect(((await replay.json()) as { error: string }).error).toBe('invalid_grant');
-    const after = await connectionStore(getConfig()).get('conn-throttle-swap');
-    expect(after?.status).not.toBe('active');
-  }, 20_000);
+      faults.rule = () => undefined;
+      const retried = await exchange(`code-${id}`);
+      expect(retried.status).toBe(200);
+      const grant = (await retried.json()) as { refresh_token: string };
+      expect((await connectionStore(getConfig()).get(id))?.status).toBe('active');
+      // The retried grant refreshes; the code is spent now, and presenting it again ends the grant.
+      const refreshed = await fetch(`${system().baseUrl}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: grant.refresh_token,
+          client_id: system().env.OAUTH_CLIENT_ID as string,
+          client_secret: system().env.OAUTH_CLIENT_SECRET as string,
+        }),
+      });
+      expect(refreshed.status).toBe(200);
+      const replay = await exchange(`code-${id}`);
+      expect(replay.status).toBe(400);
+      expect(((await replay.json()) as { error: string }).error).toBe('invalid_grant');
+      expect((await connectionStore(getConfig()).get(id))?.status).toBe('revoked');
+    },
+    20_000,
+  );
 
   it('unfurl: 503 with Retry-After while the connection read is throttled, nothing recorded; 200 once it clears', async () => {
     const c = connection('conn-unfurl-throttle');

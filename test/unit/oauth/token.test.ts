@@ -62,6 +62,52 @@ beforeEach(async () => {
   deps = tokenDependencies({ authState, connections, clock });
 });
 
+describe('token endpoint: authorization_code cut short (docs/adr/0087)', () => {
+  const throttled = () => Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+
+  it('a failure while the code is spent hands out nothing and leaves the code usable: the retry gets a working grant', async () => {
+    await putCode('code-cut');
+    const redeem = authState.redeemCode.bind(authState);
+    deps = {
+      ...deps,
+      authState: { readCode: authState.readCode.bind(authState), redeemCode: async () => Promise.reject(throttled()) },
+    };
+    await expect(exchange('code-cut')).rejects.toThrow('throttled');
+    deps = { ...deps, authState: { readCode: authState.readCode.bind(authState), redeemCode: redeem } };
+    const granted = await exchange('code-cut');
+    const again = await refresh(granted.refresh_token);
+    expect(again.access_token).toBeTruthy();
+    expect((await connections.get(connection.id))?.status).toBe('active');
+    expect(await errorOf(exchange('code-cut'))).toBe('invalid_grant');
+    expect((await connections.get(connection.id))?.status).toBe('revoked');
+  });
+
+  it('a failure while the first refresh token is set spends nothing: the retry gets a working grant', async () => {
+    await putCode('code-cut-2');
+    const real = deps.connections;
+    deps = { ...deps, connections: { ...real, swapRefreshToken: async () => Promise.reject(throttled()) } };
+    await expect(exchange('code-cut-2')).rejects.toThrow('throttled');
+    deps = { ...deps, connections: real };
+    const granted = await exchange('code-cut-2');
+    expect((await refresh(granted.refresh_token)).access_token).toBeTruthy();
+  });
+
+  it('the first token of a connection set for another code is never replaced', async () => {
+    await putCode('code-a');
+    await putCode('code-b');
+    const first = await exchange('code-a');
+    expect(await errorOf(exchange('code-b'))).toBe('invalid_grant');
+    expect((await refresh(first.refresh_token)).access_token).toBeTruthy();
+  });
+
+  it('two exchanges of one code that both pass the read: one spends it, the other is a replay that ends the grant', async () => {
+    await putCode('code-race');
+    const results = await Promise.allSettled([exchange('code-race'), exchange('code-race')]);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect((await connections.get(connection.id))?.status).toBe('revoked');
+  });
+});
+
 describe('token endpoint: authorization_code', () => {
   it('issues a Bearer access token, a refresh token carrying the connection id, expires_in and scope', async () => {
     await putCode('code-1');

@@ -80,6 +80,20 @@ export const authStateStoreContract = (name: string, store: () => AuthStateStore
         expect(await store().redeemCode(code.codeHash, T0 + 60_001)).toEqual({ outcome: 'expired' });
       });
 
+      it('reads a code without spending it: usable, then replayed once redeemed; expired and unknown alike', async () => {
+        const code = aCode({ expiresAt: T0 + 60_000 });
+        await store().putCode(code);
+        expect(await store().readCode(code.codeHash, T0 + 1)).toEqual({ outcome: 'usable', code });
+        expect(await store().readCode(code.codeHash, T0 + 2)).toEqual({ outcome: 'usable', code });
+        expect(await store().readCode(code.codeHash, T0 + 60_000)).toEqual({ outcome: 'expired' });
+        expect((await store().redeemCode(code.codeHash, T0 + 3)).outcome).toBe('redeemed');
+        expect(await store().readCode(code.codeHash, T0 + 4)).toEqual({
+          outcome: 'replayed',
+          code: { ...code, consumedAt: T0 + 3 },
+        });
+        expect(await store().readCode(`hash-${randomUUID()}`, T0)).toEqual({ outcome: 'unknown' });
+      });
+
       it('answers unknown for a code never issued', async () => {
         expect(await store().redeemCode(`hash-${randomUUID()}`, T0)).toEqual({ outcome: 'unknown' });
       });

@@ -69,6 +69,32 @@ export const connectionStoreContract = (name: string, store: () => ConnectionSto
         expect(again.connection?.refreshTokenHash).toBe('h1');
       });
 
+      it('lets the first hash set for a code be replaced for that same code only, and never a rotated one', async () => {
+        const c = aConnection();
+        await store().create(c);
+        const first = { expectedHash: null, now: T0 + 1, forCode: 'code-a' };
+        expect((await store().swapRefreshToken(c.id, { ...first, newHash: 'h1' })).outcome).toBe('swapped');
+        // An exchange of the same code that did not finish is retried: its hash replaces the undelivered one.
+        const retried = await store().swapRefreshToken(c.id, { ...first, newHash: 'h2', now: T0 + 2 });
+        expect(retried.outcome).toBe('swapped');
+        expect(retried.connection?.refreshTokenHash).toBe('h2');
+        expect(retried.connection?.previousRefreshTokenHashes).toEqual([]);
+        // Another code, or no code, never replaces it.
+        const other = await store().swapRefreshToken(c.id, { ...first, newHash: 'h3', forCode: 'code-b' });
+        expect(other.outcome).toBe('conflict');
+        expect((await store().swapRefreshToken(c.id, { expectedHash: null, newHash: 'h4', now: T0 + 3 })).outcome).toBe(
+          'conflict',
+        );
+        // Once rotated, the first hash is gone: the code cannot bring one back.
+        expect((await store().swapRefreshToken(c.id, { expectedHash: 'h2', newHash: 'h5', now: T0 + 4 })).outcome).toBe(
+          'swapped',
+        );
+        expect((await store().swapRefreshToken(c.id, { ...first, newHash: 'h6', now: T0 + 5 })).outcome).toBe(
+          'conflict',
+        );
+        expect((await store().get(c.id))?.refreshTokenHash).toBe('h5');
+      });
+
       it('rotates the current hash and remembers the old one; a stale hash conflicts', async () => {
         const c = aConnection({ refreshTokenHash: 'h1' });
         await store().create(c);

@@ -138,6 +138,21 @@ describe('validateAttributes (Part B §4)', () => {
     expect(validateAttributes([title('t')], { requireTitleAndDev: false, enforceLimits: true }).ok).toBe(true);
   });
 
+  it('takes dates and date-times of the years 0-99 as they are written (no two-digit year mapping)', () => {
+    const at = (inline: unknown) =>
+      validateAttributes(
+        [
+          { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'T', section: 'title' } } },
+          { id: 'dev', name: 'Dev', type: 'inline', inline: { plain_text: { value: 'D', section: 'secondary' } } },
+          { id: 'd', name: 'D', type: 'inline', inline },
+        ],
+        strict,
+      );
+    expect(at({ date: { value: '0099-12-31', section: 'secondary' } }).ok).toBe(true);
+    expect(at({ datetime: { value: '0099-12-31T23:59:59.999Z', section: 'secondary' } }).ok).toBe(true);
+    expect(at({ date: { value: '0099-02-29', section: 'secondary' } }).ok).toBe(false);
+  });
+
   it('rejects what Notion would reject', () => {
     const cases: Array<[unknown, string]> = [
       [

@@ -333,7 +333,8 @@ async function paste(event) {
   const { status, data } = await post('/playground/previews', { url });
   if (status === 422) notice(data.error || 'No rule matches this link.');
   else if (status !== 200) notice(data.error || `Paste failed (${status}).`);
-  else input.value = '';
+  // Clear the field only if it still holds this link: the next one may have been typed meanwhile.
+  else if (input.value.trim() === url) input.value = '';
 }
 
 function start() {

@@ -18,6 +18,12 @@ interface Entry<T> {
   ttl: number;
 }
 
+type Usable = Extract<CodeLookup, { outcome: 'usable' }>;
+/** A usable code comes with its entry (to mark it consumed); any other answer without. */
+type Looked =
+  | { readonly found: Usable; readonly entry: Entry<AuthorizationCode> }
+  | { readonly found: Exclude<CodeLookup, Usable>; readonly entry?: undefined };
+
 export class MemoryAuthStateStore implements AuthStateStore {
   private readonly codes = new Map<string, Entry<AuthorizationCode>>();
   private readonly pending = new Map<string, Entry<PendingAuthorization>>();
@@ -42,21 +48,25 @@ export class MemoryAuthStateStore implements AuthStateStore {
     });
   }
 
+  /** A code and what it is, without an await: redeemCode classifies and marks it in one step. */
+  private lookup(codeHash: string, now: number): Looked {
+    const entry = this.live(this.codes, codeHash, now);
+    if (!entry) return { found: { outcome: 'unknown' } };
+    const code = stored(entry.value);
+    if (code.consumedAt !== undefined) return { found: { outcome: 'replayed', code } };
+    if (entry.expiresAtMs <= now) return { found: { outcome: 'expired' } };
+    return { found: { outcome: 'usable', code }, entry };
+  }
+
   async readCode(codeHash: string, now: number): Promise<CodeLookup> {
-    const e = this.live(this.codes, codeHash, now);
-    if (!e) return { outcome: 'unknown' };
-    if (e.value.consumedAt !== undefined) return { outcome: 'replayed', code: stored(e.value) };
-    if (e.expiresAtMs <= now) return { outcome: 'expired' };
-    return { outcome: 'usable', code: stored(e.value) };
+    return this.lookup(codeHash, now).found;
   }
 
   async redeemCode(codeHash: string, now: number): Promise<CodeRedemption> {
-    const e = this.live(this.codes, codeHash, now);
-    if (!e) return { outcome: 'unknown' };
-    if (e.value.consumedAt !== undefined) return { outcome: 'replayed', code: stored(e.value) };
-    if (e.expiresAtMs <= now) return { outcome: 'expired' };
-    e.value = { ...e.value, consumedAt: now };
-    return { outcome: 'redeemed', code: stored(e.value) };
+    const looked = this.lookup(codeHash, now);
+    if (looked.entry === undefined) return looked.found;
+    looked.entry.value = { ...looked.entry.value, consumedAt: now };
+    return { outcome: 'redeemed', code: stored(looked.entry.value) };
   }
 
   async putPending(pending: PendingAuthorization): Promise<void> {

@@ -5,13 +5,14 @@
  * unfurl (counted by an SDK middleware), the HTTP path with autocannon, and
  * the token endpoint's refresh grant.
  */
-import { execFile, fork } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { SignJWT } from 'jose';
 import { documentClient } from '#adapters/dynamo/factory.js';
 import { ENV } from '#lib/env-names.js';
+import { forkUntilReady } from '#local/child-process.js';
 import { localDefaults } from '#local/defaults.js';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
@@ -136,21 +137,18 @@ const time = async (fn: () => Promise<APIGatewayProxyStructuredResultV2>, expect
 };
 
 /** Forks bench/product-process.ts and waits for its base URL. */
-const startProductProcess = (serviceSecret: string): Promise<{ baseUrl: string; stop(): void }> =>
-  new Promise((resolve, reject) => {
-    const child = fork(path.join(ROOT, 'bench', 'product-process.ts'), [], {
-      env: { ...process.env, [ENV.SOURCE_SERVICE_SECRET]: serviceSecret },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const fail = (error: Error) => reject(new Error(`the demo product process did not start: ${error.message}`));
-    child.once('error', fail);
-    child.once('exit', (code) => fail(new Error(`exit code ${code}`)));
-    child.once('message', (m: { baseUrl?: string }) => {
-      if (!m.baseUrl) return fail(new Error('no base URL'));
-      child.removeAllListeners('exit');
-      resolve({ baseUrl: m.baseUrl, stop: () => child.kill() });
-    });
-  });
+const startProductProcess = async (serviceSecret: string): Promise<{ baseUrl: string; stop(): Promise<void> }> => {
+  const child = await forkUntilReady<{ baseUrl?: unknown }>(
+    path.join(ROOT, 'bench', 'product-process.ts'),
+    'the demo product process',
+    { env: { [ENV.SOURCE_SERVICE_SECRET]: serviceSecret } },
+  );
+  if (typeof child.message.baseUrl !== 'string') {
+    await child.stop();
+    throw new Error('the demo product process did not start: no base URL');
+  }
+  return { baseUrl: child.message.baseUrl, stop: child.stop };
+};
 
 export interface ServiceOptions {
   readonly unfurlCalls: number;
@@ -340,6 +338,6 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
     };
   } finally {
     await system.stop();
-    product.stop();
+    await product.stop();
   }
 };

@@ -12,7 +12,6 @@
  * items, so a sweep here stands in for DynamoDB TTL and readers check expiry).
  */
 
-import { fork } from 'node:child_process';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -39,6 +38,7 @@ import {
   type TableDefinition,
 } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
+import { forkUntilReady } from './child-process.js';
 
 export interface EmulatorOptions {
   /** Interface to bind; 127.0.0.1 unless told otherwise. */
@@ -216,35 +216,18 @@ const listenInline = async (port: number, host: string): Promise<RunningDynalite
 };
 
 /** Starts local/dynalite-process.cjs and waits for its port; close() ends the process. */
-const forkDynalite = (port: number, host: string): Promise<RunningDynalite> =>
-  new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./dynalite-process.cjs', import.meta.url)), [], {
-      env: { ...process.env, DYNALITE_PORT: String(port), DYNALITE_HOST: host },
-      execArgv: [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const exited = new Promise<void>((done) => child.once('exit', () => done()));
-    const fail = (error: Error) => reject(new Error(`dynalite did not start in its own process: ${error.message}`));
-    const onExit = (code: number | null) => fail(new Error(`exit code ${code}`));
-    child.once('error', fail);
-    child.once('exit', onExit);
-    child.once('message', (message: { port?: number }) => {
-      child.off('exit', onExit);
-      child.off('error', fail);
-      if (typeof message.port !== 'number') {
-        child.kill();
-        fail(new Error('no port'));
-        return;
-      }
-      resolve({
-        port: message.port,
-        close: async () => {
-          if (child.exitCode === null && child.signalCode === null) child.kill();
-          await exited;
-        },
-      });
-    });
-  });
+const forkDynalite = async (port: number, host: string): Promise<RunningDynalite> => {
+  const child = await forkUntilReady<{ port?: unknown }>(
+    fileURLToPath(new URL('./dynalite-process.cjs', import.meta.url)),
+    'dynalite in its own process',
+    { env: { DYNALITE_PORT: String(port), DYNALITE_HOST: host }, execArgv: [] },
+  );
+  if (typeof child.message.port !== 'number') {
+    await child.stop();
+    throw new Error('dynalite in its own process did not start: no port');
+  }
+  return { port: child.message.port, close: child.stop };
+};
 
 /** Starts dynalite on 127.0.0.1 and creates every table of lib/data-model.ts. */
 export async function startDynamo(options: EmulatorOptions = {}): Promise<Omit<Emulators, 'sqsEndpoint'>> {

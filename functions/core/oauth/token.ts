@@ -5,9 +5,9 @@
  *   and then the code consumed with one conditional write, so exactly one of
  *   any number of concurrent redemptions succeeds and a replayed code ends the
  *   connection it issued; a redemption cut short before it consumed the code
- *   (e.g. throttled) can be retried with the same code (docs/adr/0087). redirect_uri must equal the stored
- *   string byte for byte; PKCE (S256) is enforced when the authorization
- *   request carried a challenge.
+ *   (e.g. throttled) can be retried with the same code (docs/adr/0087).
+ *   redirect_uri must equal the stored string byte for byte; PKCE (S256) is
+ *   enforced when the authorization request carried a challenge.
  * - refresh_token: `<connectionId>.<random>`, stored only as a hash; rotated on
  *   every use with one conditional write; presenting a rotated-away token ends
  *   the connection (reuse detection).

@@ -8,12 +8,16 @@
  * `gen` (the connection's token generation when the token was minted).
  *
  * `authenticateBearer` is what resource endpoints (unfurl, deleted-token) call:
- * a local signature check, then exactly one `ConnectionStore.get`.
+ * a local signature check, then exactly one `ConnectionStore.get`. A token
+ * that verified once is remembered for the rest of its life in this execution
+ * environment (`verifiedTokenCache`, docs/adr/0093); its connection is still
+ * read on every use.
  */
 import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Clock, Connection, ConnectionStore, Random } from '#core/ports.js';
+import { sha256Hex } from '#shared/crypto.js';
 import { AppError } from '#shared/errors.js';
-import type { SigningKeySource } from './signing-keys.js';
+import type { SigningKeySet, SigningKeySource } from './signing-keys.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
@@ -24,6 +28,8 @@ export interface AccessTokenSettings {
   readonly audience: string;
   readonly keys: SigningKeySource;
   readonly ttlSeconds: number;
+  /** Tokens that verified, so that the same token is not verified again (absent: every use verifies). */
+  readonly verified?: VerifiedTokenCache;
 }
 
 export interface AccessTokenClaims {
@@ -88,6 +94,61 @@ export const issueAccessToken = async (
 
 const isString = (v: unknown): v is string => typeof v === 'string' && v !== '';
 
+/** Seconds of clock skew allowed on `exp` (and `nbf`), in the signature check and for remembered tokens alike. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+/**
+ * Access tokens whose signature and claims checked out, by SHA-256 of the
+ * token (the token itself is not kept). Notion sends the same access token
+ * with every request until it expires; jose verifies it through WebCrypto, a
+ * hop to another thread and back on each call, which the unfurl would
+ * otherwise pay every time (docs/adr/0093).
+ *
+ * A remembered token counts only under the very key set that verified it (a
+ * changed TOKEN_SIGNING_KEY verifies again), and only while `exp` (and `nbf`,
+ * if present) allow it at the current time. Tokens that fail are never
+ * remembered. At most `maxEntries`; the oldest goes first.
+ */
+export interface VerifiedTokenCache {
+  get(token: string, keys: SigningKeySet, nowMs: number): AccessTokenClaims | undefined;
+  set(token: string, keys: SigningKeySet, claims: AccessTokenClaims, notBeforeMs?: number): void;
+  readonly size: number;
+}
+
+export const verifiedTokenCache = (maxEntries = 1000): VerifiedTokenCache => {
+  const entries = new Map<
+    string,
+    { readonly keys: SigningKeySet; readonly claims: AccessTokenClaims; readonly notBeforeMs: number }
+  >();
+  const tolerance = CLOCK_TOLERANCE_SECONDS * 1000;
+  return {
+    get(token, keys, nowMs) {
+      const id = sha256Hex(token);
+      const entry = entries.get(id);
+      if (!entry) return undefined;
+      if (entry.keys !== keys || nowMs >= entry.claims.expiresAt + tolerance) {
+        entries.delete(id);
+        return undefined;
+      }
+      return nowMs + tolerance >= entry.notBeforeMs ? entry.claims : undefined;
+    },
+    set(token, keys, claims, notBeforeMs = 0) {
+      if (maxEntries <= 0) return;
+      const id = sha256Hex(token);
+      entries.delete(id);
+      while (entries.size >= maxEntries) {
+        const oldest = entries.keys().next().value;
+        if (oldest === undefined) break;
+        entries.delete(oldest);
+      }
+      entries.set(id, { keys, claims, notBeforeMs });
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+};
+
 /** Verifies signature, type, issuer, audience and lifetime; returns our claims or throws InvalidTokenError. */
 export const verifyAccessToken = async (
   token: string,
@@ -95,6 +156,9 @@ export const verifyAccessToken = async (
   clock: Clock,
 ): Promise<AccessTokenClaims> => {
   const keys = await settings.keys();
+  const now = clock.now();
+  const remembered = settings.verified?.get(token, keys, now);
+  if (remembered) return remembered;
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(
@@ -108,8 +172,8 @@ export const verifyAccessToken = async (
         issuer: settings.issuer,
         audience: settings.audience,
         typ: ACCESS_TOKEN_TYPE,
-        currentDate: new Date(clock.now()),
-        clockTolerance: 5,
+        currentDate: new Date(now),
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
         requiredClaims: ['iss', 'aud', 'sub', 'exp', 'iat', 'jti'],
       },
     ));
@@ -117,12 +181,14 @@ export const verifyAccessToken = async (
     if (error instanceof joseErrors.JOSEError) throw new InvalidTokenError();
     throw error;
   }
-  const { sub, jti, exp, client_id: clientId, scope, cid, gen } = payload as JWTPayload & Record<string, unknown>;
+  const { sub, jti, exp, nbf, client_id: clientId, scope, cid, gen } = payload as JWTPayload & Record<string, unknown>;
   if (!isString(sub) || !isString(jti) || typeof exp !== 'number' || !isString(clientId) || typeof scope !== 'string') {
     throw new InvalidTokenError();
   }
   if (!isString(cid) || typeof gen !== 'number' || !Number.isInteger(gen)) throw new InvalidTokenError();
-  return { sub, jti, clientId, scope, connectionId: cid, generation: gen, expiresAt: exp * 1000 };
+  const claims = { sub, jti, clientId, scope, connectionId: cid, generation: gen, expiresAt: exp * 1000 };
+  settings.verified?.set(token, keys, claims, typeof nbf === 'number' ? nbf * 1000 : 0);
+  return claims;
 };
 
 export interface BearerDependencies {

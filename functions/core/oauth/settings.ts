@@ -8,7 +8,7 @@
 import { ENV } from '#lib/env-names.js';
 import type { Config, SecretRef } from '#shared/config.js';
 import { need } from '#shared/config.js';
-import type { AccessTokenSettings } from './access-token.js';
+import { type AccessTokenSettings, verifiedTokenCache } from './access-token.js';
 import { cachedKeySource } from './signing-keys.js';
 
 /** Resolves a secret reference to its current string (implementations cache and refresh). */
@@ -25,5 +25,6 @@ export const accessTokenSettings = (config: Config, loadSecret: SecretLoader): A
     audience: issuer,
     ttlSeconds: config.oauth.accessTokenTtlSeconds,
     keys: cachedKeySource(() => loadSecret(ref)),
+    verified: verifiedTokenCache(),
   };
 };

@@ -1,8 +1,14 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { MemoryConnectionStore } from '#adapters/memory/index.js';
-import { authenticateBearer, InvalidTokenError, issueAccessToken, parseBearer } from '#core/oauth/access-token.js';
+import {
+  authenticateBearer,
+  InvalidTokenError,
+  issueAccessToken,
+  parseBearer,
+  verifiedTokenCache,
+} from '#core/oauth/access-token.js';
 import { cachedKeySource, parseSigningKeys } from '#core/oauth/signing-keys.js';
 import { ConfigError } from '#shared/errors.js';
 import { activeConnection, FakeClock, ISSUER, realRandom, tokenSettings } from './fakes.js';
@@ -110,6 +116,119 @@ describe('access tokens', () => {
     const source = cachedKeySource(async () => 'short');
     await expect(source()).rejects.toThrow(ConfigError);
     await expect(parseSigningKeys('short')).rejects.not.toThrow(/short/);
+  });
+});
+
+describe('remembered access tokens (ADR 0093)', () => {
+  /** Settings with a cache, over key material that a test may change. */
+  const remembering = (material = { current: 'remembering-signing-secret-0123456789abcdef' }, maxEntries?: number) => {
+    const verified = verifiedTokenCache(maxEntries);
+    return {
+      verified,
+      material,
+      settings: { ...tokenSettings(), keys: cachedKeySource(async () => material.current), verified },
+    };
+  };
+  /** Counts WebCrypto signature checks, which is how jose verifies. */
+  const countingVerify = () => {
+    const spy = jest.spyOn(crypto.subtle, 'verify');
+    return { calls: () => spy.mock.calls.length, restore: () => spy.mockRestore() };
+  };
+
+  it('verify a token once, then take it from memory while it lives, still reading the connection each time', async () => {
+    const { settings, verified } = remembering();
+    const { token, deps, connections } = await setup(settings);
+    let reads = 0;
+    const counting = {
+      get: async (id: string) => {
+        reads += 1;
+        return connections.get(id);
+      },
+    };
+    const signatureChecks = countingVerify();
+    try {
+      for (let i = 0; i < 3; i++)
+        await expect(authenticateBearer(`Bearer ${token}`, { ...deps, connections: counting })).resolves.toMatchObject({
+          id: 'c-1',
+        });
+      expect(signatureChecks.calls()).toBe(1);
+    } finally {
+      signatureChecks.restore();
+    }
+    expect(reads).toBe(3);
+    expect(verified.size).toBe(1);
+  });
+
+  it('do not outlive revocation: the connection read refuses a remembered token at once', async () => {
+    const { settings } = remembering();
+    const { token, deps, connections, clock } = await setup(settings);
+    await authenticateBearer(`Bearer ${token}`, deps);
+    await connections.end('c-1', { status: 'revoked', reason: 'test', now: clock.now() });
+    await rejects(authenticateBearer(`Bearer ${token}`, deps));
+  });
+
+  it('are forgotten and refused once they expire (5 s of clock skew, as in the signature check)', async () => {
+    const { settings, verified } = remembering();
+    const { token, deps, clock } = await setup(settings);
+    await authenticateBearer(`Bearer ${token}`, deps);
+    clock.advance(3600 * 1000 + 4_000);
+    await expect(authenticateBearer(`Bearer ${token}`, deps)).resolves.toBeDefined();
+    clock.advance(2_000);
+    await rejects(authenticateBearer(`Bearer ${token}`, deps));
+    expect(verified.size).toBe(0);
+  });
+
+  it('count only under the key set that verified them: a token of a removed key is refused after rotation', async () => {
+    const oldKey = 'old-signing-secret-0123456789abcdefghij';
+    const newKey = 'new-signing-secret-0123456789abcdefghij';
+    const { settings, material } = remembering({ current: oldKey });
+    const { token, deps } = await setup(settings);
+    await authenticateBearer(`Bearer ${token}`, deps);
+    material.current = `${newKey} ${oldKey}`;
+    await expect(authenticateBearer(`Bearer ${token}`, deps)).resolves.toBeDefined();
+    material.current = newKey;
+    await rejects(authenticateBearer(`Bearer ${token}`, deps));
+  });
+
+  it('are never remembered when they fail, so a forged token is checked every time', async () => {
+    const { settings, verified } = remembering();
+    const { token, deps } = await setup(settings);
+    const forged = `${token.slice(0, -2)}xx`;
+    const signatureChecks = countingVerify();
+    try {
+      await rejects(authenticateBearer(`Bearer ${forged}`, deps));
+      await rejects(authenticateBearer(`Bearer ${forged}`, deps));
+      expect(signatureChecks.calls()).toBe(2);
+    } finally {
+      signatureChecks.restore();
+    }
+    expect(verified.size).toBe(0);
+    const other = await setup(tokenSettings('another-signing-secret-0123456789abcdef'));
+    await rejects(authenticateBearer(`Bearer ${other.token}`, deps));
+    expect(verified.size).toBe(0);
+  });
+
+  it('hold at most maxEntries, the oldest leaving first, and honour nbf', () => {
+    const cache = verifiedTokenCache(2);
+    const keys = { current: {}, byKid: new Map() } as unknown as Parameters<typeof cache.get>[1];
+    const claims = (jti: string) => ({
+      sub: 'u',
+      jti,
+      clientId: 'c',
+      scope: 'unfurl',
+      connectionId: 'c-1',
+      generation: 0,
+      expiresAt: 10_000_000,
+    });
+    cache.set('token-a', keys, claims('a'));
+    cache.set('token-b', keys, claims('b'));
+    cache.set('token-c', keys, claims('c'), 60_000);
+    expect(cache.size).toBe(2);
+    expect(cache.get('token-a', keys, 0)).toBeUndefined();
+    expect(cache.get('token-b', keys, 0)?.jti).toBe('b');
+    expect(cache.get('token-c', keys, 50_000)).toBeUndefined(); // nbf 60 s, 5 s of skew: not before 55 s
+    expect(cache.get('token-c', keys, 55_000)?.jti).toBe('c');
+    expect(verifiedTokenCache(0).size).toBe(0);
   });
 });
 

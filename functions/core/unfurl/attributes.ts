@@ -100,6 +100,22 @@ export const trimText = (value: string, max = MAX_TEXT_LENGTH): string => {
   return points.length <= max ? value : points.slice(0, max).join('');
 };
 
+/** True when `value` has more than `max` code points (no array of them is built). */
+const codePointsOver = (value: string, max: number): boolean => {
+  if (value.length <= max) return false; // never more code points than UTF-16 units
+  let points = 0;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < value.length) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    if (++points > max) return true;
+  }
+  return false;
+};
+
 const clampByte = (n: number): number => (Number.isFinite(n) ? Math.min(255, Math.max(0, Math.round(n))) : 0);
 
 export const rgb = (r: number, g: number, b: number): Rgb => ({ r: clampByte(r), g: clampByte(g), b: clampByte(b) });
@@ -346,7 +362,7 @@ const validateOne = (a: unknown, i: number, problems: string[]): void => {
       break;
     default:
       if (typeof v !== 'string') problems.push(`${at}: value must be a string`);
-      else if (Array.from(v).length > MAX_TEXT_LENGTH)
+      else if (codePointsOver(v, MAX_TEXT_LENGTH))
         problems.push(`${at}: value longer than ${MAX_TEXT_LENGTH} characters`);
       else if (kind === 'title' && v.trim() === '') problems.push(`${at}: title must not be empty`);
   }
@@ -375,14 +391,64 @@ export const validateAttributes = (value: unknown): ValidationResult => {
   return problems.length === 0 ? { ok: true, attributes: value as UnfurlAttribute[] } : { ok: false, problems };
 };
 
-/** JSON with object keys sorted, so equal content always serialises equally. */
+/**
+ * Own keys in UTF-16 code-unit order (the order `<` gives). Objects here have a
+ * handful of keys: an insertion sort in place allocates nothing, where
+ * Array#sort takes a work array on every call.
+ */
+const sortedKeys = (record: Record<string, unknown>): string[] => {
+  const keys = Object.keys(record);
+  if (keys.length > 16) return keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > key) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
+};
+
+const appendCanonical = (value: unknown, out: { s: string }): void => {
+  if (value === null || typeof value !== 'object') {
+    out.s += JSON.stringify(value) ?? 'null';
+    return;
+  }
+  if (Array.isArray(value)) {
+    out.s += '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.s += ',';
+      appendCanonical(value[i] === undefined ? null : value[i], out);
+    }
+    out.s += ']';
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = sortedKeys(record);
+  out.s += '{';
+  let first = true;
+  for (const key of keys) {
+    const v = record[key];
+    if (v === undefined) continue;
+    if (!first) out.s += ',';
+    first = false;
+    out.s += `${JSON.stringify(key)}:`;
+    appendCanonical(v, out);
+  }
+  out.s += '}';
+};
+
+/**
+ * JSON with object keys sorted, so equal content always serialises equally.
+ * Written into one string (no intermediate arrays per object): it runs on
+ * every unfurl and every push.
+ */
 export const canonicalJson = (value: unknown): string => {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  const out = { s: '' };
+  appendCanonical(value, out);
+  return out.s;
 };
 
 /** The content hash of an attribute list whose canonical JSON is `json` (see contentHash). */

@@ -166,6 +166,55 @@ describe('validateAttributes', () => {
   });
 });
 
+/** The first canonicalJson, kept as the reference: stored content hashes depend on its exact output. */
+const referenceCanonicalJson = (value: unknown): string => {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value))
+    return `[${value.map((v) => referenceCanonicalJson(v === undefined ? null : v)).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${referenceCanonicalJson(v)}`).join(',')}}`;
+};
+
+describe('canonicalJson', () => {
+  it('writes exactly what the reference writes, for any value (so stored hashes stay valid)', () => {
+    fc.assert(
+      fc.property(fc.anything({ withBoxedValues: false, withMap: false, withSet: false }), (value) => {
+        expect(canonicalJson(value)).toBe(referenceCanonicalJson(value));
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.array(anyAttribute), (attributes) => {
+        expect(canonicalJson(attributes)).toBe(referenceCanonicalJson(attributes));
+      }),
+    );
+  });
+});
+
+describe('text limits count code points', () => {
+  it('accepts at most MAX_TEXT_LENGTH code points, surrogate pairs and lone surrogates alike', () => {
+    const plain = (value: string) => [
+      attr.title('T'),
+      attr.dev('D'),
+      { id: 'x', name: 'X', type: 'inline', inline: { plain_text: { value, section: 'body' } } },
+    ];
+    const piece = fc.constantFrom('a', '\u{1F600}', '\uD800', '\uDC00', 'é');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: MAX_TEXT_LENGTH - 3, max: MAX_TEXT_LENGTH + 3 }),
+        fc.array(piece, { minLength: 1, maxLength: 4 }),
+        (n, pieces) => {
+          const value = Array.from({ length: n }, (_, i) => pieces[i % pieces.length]).join('');
+          expect(validateAttributes(plain(value)).ok).toBe(Array.from(value).length <= MAX_TEXT_LENGTH);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('contentHash', () => {
   it('is stable under key order and changes with content', () => {
     fc.assert(

@@ -136,10 +136,12 @@ export const demoTaskClient = (options: DemoAdapterOptions): DemoTaskClient => {
   // One assertion per subject, reused until it is half-way through its life.
   const cache = new Map<string, { token: string; renewAt: number }>();
 
-  const assertionFor = async (identity: UserIdentity): Promise<string> => {
-    const t = now();
+  const cachedAssertion = (identity: UserIdentity): string | undefined => {
     const hit = cache.get(identity.subject);
-    if (hit && hit.renewAt > t) return hit.token;
+    return hit && hit.renewAt > now() ? hit.token : undefined;
+  };
+  const signAssertion = async (identity: UserIdentity): Promise<string> => {
+    const t = now();
     const iat = Math.floor(t / 1000);
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
@@ -156,9 +158,11 @@ export const demoTaskClient = (options: DemoAdapterOptions): DemoTaskClient => {
 
   return {
     async getTask(id, identity, signal) {
+      // A cached assertion is taken without an await, so the request starts in the caller's turn.
+      const assertion = cachedAssertion(identity) ?? (await signAssertion(identity));
       const response = await fetchSource(fetchFn, `${base}/api/tasks/${encodeURIComponent(id)}`, {
         method: 'GET',
-        headers: { accept: 'application/json', authorization: `Bearer ${await assertionFor(identity)}` },
+        headers: { accept: 'application/json', authorization: `Bearer ${assertion}` },
         signal,
       });
       if (response.status === 200) {

@@ -7,10 +7,8 @@
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { SignJWT } from 'jose';
-import { documentClient } from '#adapters/dynamo/factory.js';
 import { ENV } from '#lib/env-names.js';
 import { forkUntilReady } from '#local/child-process.js';
 import { localDefaults } from '#local/defaults.js';
@@ -20,8 +18,11 @@ import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
 import { serveHandlers } from '#local/server.js';
 import { startLocalSystem } from '#local/system.js';
 import { getConfig } from '#shared/config.js';
-import { httpEvent, lambdaContext } from '#test/helpers/factories.js';
-import { ROOT } from './build.js';
+import { httpEvent } from '#test/helpers/factories.js';
+import { bundle, ROOT } from './build.js';
+import { OUT_DIR } from './bundles.js';
+import { type Placement, placeForMeasurement } from './cpus.js';
+import type { HostReply, HostRequest, RefreshChainRequest } from './handler-host.js';
 import { percentile, round } from './stats.js';
 
 interface AutocannonResult {
@@ -108,13 +109,15 @@ export interface ServiceFigures {
     readonly tokenCheckReadsPerCall: number;
     /** Every DynamoDB command per unfurl, by name. */
     readonly dynamoCommandsPerCall: Readonly<Record<string, number>>;
-    /** Mean time per unfurl spent in DynamoDB commands (SDK call to answer). */
+    /** Mean time per unfurl spent in DynamoDB requests (request sent to response read). */
     readonly dynamoMsPerCall: number;
     /** Requests to the source (the demo product's API) per unfurl, and the mean time per unfurl until their answer headers. */
     readonly sourceCallsPerCall: number;
     readonly sourceMsPerCall: number;
   };
   readonly minimal: LatencyFigures;
+  /** Where the in-process figures were taken: the handler host and whether it had a CPU of its own. */
+  readonly inProcess: Placement & { readonly host: 'deployed bundles, plain node' };
   readonly http: HttpFigures;
   /** The minimal handler behind the same local API Gateway stand-in, loaded the same way. */
   readonly httpMinimal: HttpFigures;
@@ -128,14 +131,6 @@ const figures = (samples: readonly number[]): LatencyFigures => ({
   meanMs: round(samples.reduce((a, b) => a + b, 0) / samples.length),
 });
 
-const time = async (fn: () => Promise<APIGatewayProxyStructuredResultV2>, expect: number): Promise<number> => {
-  const start = performance.now();
-  const result = await fn();
-  const ms = performance.now() - start;
-  if (result.statusCode !== expect) throw new Error(`expected ${expect}, got ${result.statusCode}: ${result.body}`);
-  return ms;
-};
-
 /** Forks bench/product-process.ts and waits for its base URL. */
 const startProductProcess = async (serviceSecret: string): Promise<{ baseUrl: string; stop(): Promise<void> }> => {
   const child = await forkUntilReady<{ baseUrl?: unknown }>(
@@ -148,6 +143,47 @@ const startProductProcess = async (serviceSecret: string): Promise<{ baseUrl: st
     throw new Error('the demo product process did not start: no base URL');
   }
   return { baseUrl: child.message.baseUrl, stop: child.stop };
+};
+
+/** What is measured is the code path; log lines to a terminal would dominate it. */
+const quietHandlers = { LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' } as const;
+
+/** The request path's bundles, built like the deployed ones (bench/build.ts), and the handler host. */
+const buildRequestPathBundles = async () => {
+  const dir = path.join(OUT_DIR, 'request-path');
+  const built = async (name: string, entry: string) => (await bundle(name, entry, dir, { sdkExternal: true })).file;
+  return {
+    unfurl: await built('unfurl', 'functions/unfurl.ts'),
+    token: await built('oauth-token', 'functions/oauth-token.ts'),
+    minimal: await built('minimal', 'bench/minimal-handler.ts'),
+    host: await built('handler-host', 'bench/handler-host.ts'),
+  };
+};
+
+/**
+ * Runs one request in a fresh handler host: plain node (no TypeScript loader),
+ * the local system's settings in its environment, a CPU of its own where that
+ * can be arranged (bench/cpus.ts).
+ */
+const inHandlerHost = async (
+  hostFile: string,
+  env: Record<string, string>,
+  request: HostRequest,
+): Promise<Extract<HostReply, { ok: true }> & { readonly placement: Placement }> => {
+  const host = await forkUntilReady(hostFile, 'the handler host', { env: { ...env, NODE_OPTIONS: '' }, execArgv: [] });
+  const { placement, release } = placeForMeasurement(host.process.pid ?? 0);
+  try {
+    const reply = await new Promise<HostReply>((resolve, reject) => {
+      host.process.once('message', resolve);
+      host.process.once('exit', (code) => reject(new Error(`the handler host exited (code ${code})`)));
+      host.process.send(request);
+    });
+    if (!reply.ok) throw new Error(`the handler host failed: ${reply.error}`);
+    return { ...reply, placement };
+  } finally {
+    release();
+    await host.stop();
+  }
 };
 
 export interface ServiceOptions {
@@ -166,10 +202,8 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
     workerLoop: false,
     // DynamoDB, too, works elsewhere than the function: dynalite on the other core.
     emulators: { dynamoProcess: 'child' },
-    // What is measured is the code path; log lines to a terminal would dominate it.
     env: {
-      LOG_LEVEL: 'ERROR',
-      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...quietHandlers,
       [ENV.SOURCE_BASE_URL]: product.baseUrl,
     },
     log: (level, message) => {
@@ -195,8 +229,7 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
       JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as { cid: string }
     ).cid;
 
-    const unfurl = (await import('../functions/unfurl.js')).handler as unknown as Handler;
-    const tokenHandler = (await import('../functions/oauth-token.js')).handler as unknown as Handler;
+    // The minimal handler over HTTP is served from this process, like the local server's unfurl.
     process.env.BENCH_MINIMAL_SECRET = minimalSecret;
     process.env.BENCH_MINIMAL_ISSUER = system.baseUrl;
     const minimal = (await import('./minimal-handler.js')).handler as unknown as Handler;
@@ -210,7 +243,6 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
       .setJti('bench')
       .sign(new TextEncoder().encode(minimalSecret));
 
-    const context = lambdaContext();
     const uri = `${system.baseUrl}/demo/tasks/1`;
     const unfurlEvent = httpEvent({
       method: 'POST',
@@ -225,69 +257,29 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
       body: { uri },
     });
 
-    // Every DynamoDB command the handlers in this process send through the shared client.
-    const config = getConfig();
-    const commands = new Map<string, number>();
-    let tokenCheckReads = 0;
-    let dynamoMs = 0;
-    documentClient(config).middlewareStack.add(
-      (next, context) => async (args) => {
-        const name = context.commandName ?? 'unknown';
-        commands.set(name, (commands.get(name) ?? 0) + 1);
-        const input = args.input as { TableName?: string; RequestItems?: object };
-        const tables = input.TableName ? [input.TableName] : Object.keys(input.RequestItems ?? {});
-        if (/^(GetItem|Query|BatchGetItem)Command$/.test(name) && tables.includes(config.tables.connections ?? ''))
-          tokenCheckReads++;
-        const start = performance.now();
-        try {
-          return await next(args);
-        } finally {
-          dynamoMs += performance.now() - start;
-        }
-      },
-      { step: 'initialize', name: 'benchCommandCounter' },
-    );
-
-    // Warm both (connections, JIT, the source's cache), then alternate so drift hits both alike.
-    for (let i = 0; i < 200; i++) {
-      await time(() => unfurl(unfurlEvent, context), 200);
-      await time(() => minimal(minimalEvent, context), 200);
-    }
-    commands.clear();
-    tokenCheckReads = 0;
-    dynamoMs = 0;
-    const unfurlSamples: number[] = [];
-    const minimalSamples: number[] = [];
-    // Time until the source's answer headers (the demo adapter calls the global fetch).
-    const realFetch = globalThis.fetch;
-    let sourceMs = 0;
-    let sourceCalls = 0;
-    globalThis.fetch = async (input, init) => {
-      const start = performance.now();
-      try {
-        return await realFetch(input, init);
-      } finally {
-        sourceMs += performance.now() - start;
-        sourceCalls++;
-      }
+    // In-process: the deployed bundles, called directly in a handler host (bench/handler-host.ts)
+    // that holds nothing else, as a Lambda execution environment; one host per function.
+    const files = await buildRequestPathBundles();
+    const hostEnv = {
+      ...system.env,
+      ...quietHandlers,
+      [ENV.SOURCE_BASE_URL]: product.baseUrl,
+      BENCH_MINIMAL_SECRET: minimalSecret,
+      BENCH_MINIMAL_ISSUER: system.baseUrl,
     };
-    try {
-      for (let i = 0; i < options.unfurlCalls; i++) {
-        unfurlSamples.push(await time(() => unfurl(unfurlEvent, context), 200));
-        minimalSamples.push(await time(() => minimal(minimalEvent, context), 200));
-      }
-    } finally {
-      globalThis.fetch = realFetch;
-    }
-    const perCall = Object.fromEntries(
-      [...commands.entries()].sort().map(([name, n]) => [name, round(n / options.unfurlCalls, 3)]),
+    const alternated = await inHandlerHost(files.host, hostEnv, {
+      kind: 'alternate',
+      files: { measured: files.unfurl, baseline: files.minimal },
+      events: { measured: unfurlEvent, baseline: minimalEvent },
+      warmup: 200,
+      calls: options.unfurlCalls,
+      connectionsTable: getConfig().tables.connections ?? '',
+    });
+    const { traffic } = alternated;
+    const perCall = (n: number) => round(n / options.unfurlCalls, 3);
+    const dynamoCommandsPerCall = Object.fromEntries(
+      Object.entries(traffic.dynamoRequests).map(([operation, n]) => [`${operation}Command`, perCall(n)]),
     );
-    const tokenCheckReadsPerCall = round(tokenCheckReads / options.unfurlCalls, 3);
-    const dynamoMsPerCall = round(dynamoMs / options.unfurlCalls, 3);
-    const source = {
-      sourceCallsPerCall: round(sourceCalls / options.unfurlCalls, 3),
-      sourceMsPerCall: round(sourceMs / options.unfurlCalls, 3),
-    };
 
     // The HTTP path: the local API Gateway stand-in on loopback, loaded by autocannon in a process of its own;
     // then the minimal handler behind the same stand-in (its own listener in this process), loaded alike.
@@ -301,40 +293,38 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
     }
 
     // The token endpoint: a chain of refresh grants, each with the refresh token the previous one returned.
-    const clientForm = {
-      client_id: system.env.OAUTH_CLIENT_ID ?? '',
-      client_secret: system.env.OAUTH_CLIENT_SECRET ?? '',
-    };
-    let refreshToken = grant.refreshToken;
-    const refresh = async (): Promise<APIGatewayProxyStructuredResultV2> => {
-      const result = await tokenHandler(
-        httpEvent({
-          method: 'POST',
-          path: '/oauth/token',
-          form: { grant_type: 'refresh_token', refresh_token: refreshToken, ...clientForm },
-        }),
-        context,
-      );
-      if (result.statusCode === 200)
-        refreshToken = (JSON.parse(String(result.body)) as { refresh_token: string }).refresh_token;
-      return result;
-    };
-    for (let i = 0; i < 20; i++) await time(refresh, 200);
-    const tokenSamples: number[] = [];
-    for (let i = 0; i < options.tokenCalls; i++) tokenSamples.push(await time(refresh, 200));
+    const refreshed = await inHandlerHost(files.host, hostEnv, {
+      kind: 'refresh-chain',
+      file: files.token,
+      event: httpEvent({
+        method: 'POST',
+        path: '/oauth/token',
+        form: {
+          grant_type: 'refresh_token',
+          refresh_token: '__TOKEN__',
+          client_id: system.env.OAUTH_CLIENT_ID ?? '',
+          client_secret: system.env.OAUTH_CLIENT_SECRET ?? '',
+        },
+      }) as unknown as RefreshChainRequest['event'],
+      refreshToken: grant.refreshToken,
+      warmup: 20,
+      calls: options.tokenCalls,
+    });
 
     return {
       unfurl: {
-        ...figures(unfurlSamples),
-        tokenCheckReadsPerCall,
-        dynamoCommandsPerCall: perCall,
-        dynamoMsPerCall,
-        ...source,
+        ...figures(alternated.measured),
+        tokenCheckReadsPerCall: perCall(traffic.tokenCheckReads),
+        dynamoCommandsPerCall,
+        dynamoMsPerCall: perCall(traffic.dynamoMs),
+        sourceCallsPerCall: perCall(traffic.sourceRequests),
+        sourceMsPerCall: perCall(traffic.sourceMs),
       },
-      minimal: figures(minimalSamples),
+      minimal: figures(alternated.baseline),
+      inProcess: { host: 'deployed bundles, plain node', ...alternated.placement },
       http,
       httpMinimal,
-      token: figures(tokenSamples),
+      token: figures(refreshed.measured),
     };
   } finally {
     await system.stop();

@@ -4,11 +4,13 @@
  * channel, ready once it sends its first message. The child exits when the
  * parent goes (it listens for 'disconnect').
  */
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 
 export interface ReadyChild<M> {
   /** The first message the child sent (e.g. the port it listens on). */
   readonly message: M;
+  /** The child itself, e.g. to exchange further messages with it. */
+  readonly process: ChildProcess;
   /** Ends the child and waits until it has exited. */
   stop(): Promise<void>;
 }
@@ -36,6 +38,6 @@ export const forkUntilReady = <M>(
     child.once('message', (message: M) => {
       child.off('exit', onExit);
       child.off('error', fail);
-      resolve({ message, stop });
+      resolve({ message, process: child, stop });
     });
   });

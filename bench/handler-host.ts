@@ -1,0 +1,224 @@
+/**
+ * The handler host of the request-path benchmark: a process that holds the
+ * deployed bundles (bench/build.ts) and nothing else, as a Lambda execution
+ * environment does: no TypeScript loader, no local IdP, no Notion simulator,
+ * no local server in it, only the handler, its settings in the environment and
+ * the AWS SDK from node_modules. Its figures are the deployed code's.
+ *
+ * Bundled by bench/service.ts and forked with an IPC channel; it sends
+ * `{ ready: true }`, then answers each HostRequest with a HostReply.
+ *
+ * What it counts, without touching the handlers, through
+ * node:diagnostics_channel and one wrapper of ClientRequest#end: every
+ * DynamoDB request (its `x-amz-target` header, from end() until
+ * `http.client.response.finish`; a read whose body names the connections
+ * table is a token-check read) and every source request made with fetch
+ * (`undici:request:create` until `undici:request:headers`). Only the measured
+ * handler's timed calls count.
+ */
+import { subscribe } from 'node:diagnostics_channel';
+import { ClientRequest } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+
+interface Result {
+  readonly statusCode?: number;
+  readonly body?: string;
+}
+type Handler = (event: unknown, context: unknown) => Promise<Result>;
+
+export interface AlternateRequest {
+  readonly kind: 'alternate';
+  /** Bundle files of the measured handler and of the baseline. */
+  readonly files: { readonly measured: string; readonly baseline: string };
+  readonly events: { readonly measured: unknown; readonly baseline: unknown };
+  readonly warmup: number;
+  readonly calls: number;
+  /** The connections table's name: a read whose body names it is a token-check read. */
+  readonly connectionsTable: string;
+}
+
+export interface RefreshChainRequest {
+  readonly kind: 'refresh-chain';
+  readonly file: string;
+  /** An API Gateway v2 event whose urlencoded body holds `refresh_token=__TOKEN__`. */
+  readonly event: { readonly body: string } & Record<string, unknown>;
+  readonly refreshToken: string;
+  readonly warmup: number;
+  readonly calls: number;
+}
+
+export type HostRequest = AlternateRequest | RefreshChainRequest;
+
+export interface TrafficFigures {
+  /** DynamoDB requests by operation (x-amz-target without its prefix), over the timed calls. */
+  readonly dynamoRequests: Readonly<Record<string, number>>;
+  /** GetItem, BatchGetItem and Query requests that read the connections table. */
+  readonly tokenCheckReads: number;
+  /** Sum of the DynamoDB requests' durations, request start to response end. */
+  readonly dynamoMs: number;
+  readonly sourceRequests: number;
+  /** Sum of the source requests' durations, request start to answer headers. */
+  readonly sourceMs: number;
+}
+
+export type HostReply =
+  | {
+      readonly ok: true;
+      readonly measured: number[];
+      readonly baseline: number[];
+      /** Traffic during the timed calls of the measured handler only. */
+      readonly traffic: TrafficFigures;
+    }
+  | { readonly ok: false; readonly error: string };
+
+const context = {
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: 'notion-link-preview-bench',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:notion-link-preview-bench',
+  memoryLimitInMB: '256',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: '/aws/lambda/notion-link-preview-bench',
+  logStreamName: 'bench',
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+
+// --- traffic, counted only while `counting` is on -------------------------
+let counting = false;
+let connectionsTable = '';
+const dynamoRequests = new Map<string, number>();
+let tokenCheckReads = 0;
+let dynamoMs = 0;
+let sourceRequests = 0;
+let sourceMs = 0;
+const started = new WeakMap<object, number>();
+
+// A DynamoDB request is known by its x-amz-target header; its body (handed whole to end() by
+// the SDK) names the tables it reads. The start channel fires only once the body is sent.
+const end = ClientRequest.prototype.end as (this: ClientRequest, ...args: unknown[]) => ClientRequest;
+ClientRequest.prototype.end = function (this: ClientRequest, ...args: unknown[]) {
+  const target = counting ? this.getHeader('x-amz-target') : undefined;
+  if (typeof target === 'string' && target.startsWith('DynamoDB_')) {
+    const operation = target.slice(target.indexOf('.') + 1);
+    dynamoRequests.set(operation, (dynamoRequests.get(operation) ?? 0) + 1);
+    const body = args[0];
+    if (
+      /^(GetItem|BatchGetItem|Query)$/.test(operation) &&
+      (typeof body === 'string' || Buffer.isBuffer(body)) &&
+      body.includes(JSON.stringify(connectionsTable))
+    )
+      tokenCheckReads++;
+    started.set(this, performance.now());
+  }
+  return end.apply(this, args);
+} as ClientRequest['end'];
+subscribe('http.client.response.finish', (message) => {
+  const request = (message as { request: ClientRequest }).request;
+  const start = started.get(request);
+  if (start === undefined) return;
+  started.delete(request);
+  dynamoMs += performance.now() - start;
+});
+subscribe('undici:request:create', (message) => {
+  if (!counting) return;
+  sourceRequests++;
+  started.set((message as { request: object }).request, performance.now());
+});
+subscribe('undici:request:headers', (message) => {
+  const request = (message as { request: object }).request;
+  const start = started.get(request);
+  if (start === undefined) return;
+  started.delete(request);
+  sourceMs += performance.now() - start;
+});
+
+const resetTraffic = () => {
+  dynamoRequests.clear();
+  tokenCheckReads = 0;
+  dynamoMs = 0;
+  sourceRequests = 0;
+  sourceMs = 0;
+};
+const traffic = (): TrafficFigures => ({
+  dynamoRequests: Object.fromEntries([...dynamoRequests.entries()].sort()),
+  tokenCheckReads,
+  dynamoMs,
+  sourceRequests,
+  sourceMs,
+});
+
+// --- calls ----------------------------------------------------------------
+const load = async (file: string): Promise<Handler> => {
+  const module = (await import(pathToFileURL(file).href)) as { handler?: unknown };
+  if (typeof module.handler !== 'function') throw new Error(`${file} exports no handler`);
+  return module.handler as Handler;
+};
+
+const timed = async (handler: Handler, event: unknown): Promise<[number, Result]> => {
+  const start = performance.now();
+  const result = await handler(event, context);
+  return [performance.now() - start, result];
+};
+
+const expect200 = (what: string, result: Result): void => {
+  if (result.statusCode !== 200) throw new Error(`${what} answered ${result.statusCode}: ${result.body}`);
+};
+
+/** Warm both, then alternate timed calls so that drift of the machine's load hits both alike. */
+const alternate = async (request: AlternateRequest): Promise<HostReply> => {
+  connectionsTable = request.connectionsTable;
+  const measured = await load(request.files.measured);
+  const baseline = await load(request.files.baseline);
+  const call = async (which: 'measured' | 'baseline', sink?: number[]) => {
+    const handler = which === 'measured' ? measured : baseline;
+    counting = sink !== undefined && which === 'measured';
+    const [ms, result] = await timed(handler, request.events[which]);
+    counting = false;
+    expect200(which, result);
+    sink?.push(ms);
+  };
+  for (let i = 0; i < request.warmup; i++) {
+    await call('measured');
+    await call('baseline');
+  }
+  resetTraffic();
+  const m: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < request.calls; i++) {
+    await call('measured', m);
+    await call('baseline', b);
+  }
+  return { ok: true, measured: m, baseline: b, traffic: traffic() };
+};
+
+/** A chain of refresh grants, each with the refresh token the previous one returned. */
+const refreshChain = async (request: RefreshChainRequest): Promise<HostReply> => {
+  const handler = await load(request.file);
+  let token = request.refreshToken;
+  const call = async (sink?: number[]) => {
+    const body = request.event.body.replace('__TOKEN__', encodeURIComponent(token));
+    const [ms, result] = await timed(handler, { ...request.event, body });
+    expect200('refresh grant', result);
+    token = (JSON.parse(String(result.body)) as { refresh_token: string }).refresh_token;
+    sink?.push(ms);
+  };
+  for (let i = 0; i < request.warmup; i++) await call();
+  const samples: number[] = [];
+  for (let i = 0; i < request.calls; i++) await call(samples);
+  return { ok: true, measured: samples, baseline: [], traffic: traffic() };
+};
+
+process.on('message', (request: HostRequest) => {
+  const run = request.kind === 'alternate' ? alternate(request) : refreshChain(request);
+  run
+    .catch(
+      (error: unknown): HostReply => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),
+    )
+    .then((reply) => process.send?.(reply));
+});
+process.on('disconnect', () => process.exit(0));
+process.send?.({ ready: true });

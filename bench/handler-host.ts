@@ -20,6 +20,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import { ClientRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { lambdaContext } from '#test/helpers/factories.js';
 
 interface Result {
   readonly statusCode?: number;
@@ -72,20 +73,7 @@ export type HostReply =
     }
   | { readonly ok: false; readonly error: string };
 
-const context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: 'notion-link-preview-bench',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:notion-link-preview-bench',
-  memoryLimitInMB: '256',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/notion-link-preview-bench',
-  logStreamName: 'bench',
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
+const context = lambdaContext({ functionName: 'notion-link-preview-bench' });
 
 // --- traffic, counted only while `counting` is on -------------------------
 let counting = false;
@@ -116,12 +104,15 @@ ClientRequest.prototype.end = function (this: ClientRequest, ...args: unknown[])
   }
   return end.apply(this, args);
 } as ClientRequest['end'];
-subscribe('http.client.response.finish', (message) => {
-  const request = (message as { request: ClientRequest }).request;
+/** How long ago the request was started (and forgets it), or undefined when it was not counted. */
+const elapsedFor = (request: object): number | undefined => {
   const start = started.get(request);
-  if (start === undefined) return;
+  if (start === undefined) return undefined;
   started.delete(request);
-  dynamoMs += performance.now() - start;
+  return performance.now() - start;
+};
+subscribe('http.client.response.finish', (message) => {
+  dynamoMs += elapsedFor((message as { request: ClientRequest }).request) ?? 0;
 });
 subscribe('undici:request:create', (message) => {
   if (!counting) return;
@@ -129,11 +120,7 @@ subscribe('undici:request:create', (message) => {
   started.set((message as { request: object }).request, performance.now());
 });
 subscribe('undici:request:headers', (message) => {
-  const request = (message as { request: object }).request;
-  const start = started.get(request);
-  if (start === undefined) return;
-  started.delete(request);
-  sourceMs += performance.now() - start;
+  sourceMs += elapsedFor((message as { request: object }).request) ?? 0;
 });
 
 const resetTraffic = () => {

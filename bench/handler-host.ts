@@ -20,6 +20,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import { ClientRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { serveHandlers } from '#local/server.js';
 import { lambdaContext } from '#test/helpers/factories.js';
 
 interface Result {
@@ -49,7 +50,13 @@ export interface RefreshChainRequest {
   readonly calls: number;
 }
 
-export type HostRequest = AlternateRequest | RefreshChainRequest;
+/** Serves handlers behind the local API Gateway stand-in (local/server.ts) on 127.0.0.1, until the host ends. */
+export interface ServeRequest {
+  readonly kind: 'serve';
+  readonly routes: ReadonlyArray<{ readonly method: string; readonly path: string; readonly file: string }>;
+}
+
+export type HostRequest = AlternateRequest | RefreshChainRequest | ServeRequest;
 
 export interface TrafficFigures {
   /** DynamoDB requests by operation (x-amz-target without its prefix), over the timed calls. */
@@ -63,15 +70,20 @@ export interface TrafficFigures {
   readonly sourceMs: number;
 }
 
-export type HostReply =
-  | {
-      readonly ok: true;
-      readonly measured: number[];
-      readonly baseline: number[];
-      /** Traffic during the timed calls of the measured handler only. */
-      readonly traffic: TrafficFigures;
-    }
-  | { readonly ok: false; readonly error: string };
+export interface MeasuredReply {
+  readonly ok: true;
+  readonly measured: number[];
+  readonly baseline: number[];
+  /** Traffic during the timed calls of the measured handler only. */
+  readonly traffic: TrafficFigures;
+}
+
+export interface ServedReply {
+  readonly ok: true;
+  readonly baseUrl: string;
+}
+
+export type HostReply = MeasuredReply | ServedReply | { readonly ok: false; readonly error: string };
 
 const context = lambdaContext({ functionName: 'notion-link-preview-bench' });
 
@@ -156,7 +168,7 @@ const expect200 = (what: string, result: Result): void => {
 };
 
 /** Warm both, then alternate timed calls so that drift of the machine's load hits both alike. */
-const alternate = async (request: AlternateRequest): Promise<HostReply> => {
+const alternate = async (request: AlternateRequest): Promise<MeasuredReply> => {
   connectionsTable = request.connectionsTable;
   const measured = await load(request.files.measured);
   const baseline = await load(request.files.baseline);
@@ -183,7 +195,7 @@ const alternate = async (request: AlternateRequest): Promise<HostReply> => {
 };
 
 /** A chain of refresh grants, each with the refresh token the previous one returned. */
-const refreshChain = async (request: RefreshChainRequest): Promise<HostReply> => {
+const refreshChain = async (request: RefreshChainRequest): Promise<MeasuredReply> => {
   const handler = await load(request.file);
   let token = request.refreshToken;
   const call = async (sink?: number[]) => {
@@ -199,8 +211,21 @@ const refreshChain = async (request: RefreshChainRequest): Promise<HostReply> =>
   return { ok: true, measured: samples, baseline: [], traffic: traffic() };
 };
 
+const serve = async (request: ServeRequest): Promise<ServedReply> => {
+  const routes = [];
+  for (const route of request.routes)
+    routes.push({ method: route.method, path: route.path, handler: await load(route.file) });
+  const server = await serveHandlers(routes as Parameters<typeof serveHandlers>[0]);
+  return { ok: true, baseUrl: server.baseUrl };
+};
+
 process.on('message', (request: HostRequest) => {
-  const run = request.kind === 'alternate' ? alternate(request) : refreshChain(request);
+  const run =
+    request.kind === 'alternate'
+      ? alternate(request)
+      : request.kind === 'serve'
+        ? serve(request)
+        : refreshChain(request);
   run
     .catch(
       (error: unknown): HostReply => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),

@@ -7,7 +7,6 @@
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { SignJWT } from 'jose';
 import { ENV } from '#lib/env-names.js';
 import { forkUntilReady } from '#local/child-process.js';
@@ -15,14 +14,13 @@ import { localDefaults } from '#local/defaults.js';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
-import { serveHandlers } from '#local/server.js';
 import { startLocalSystem } from '#local/system.js';
 import { getConfig } from '#shared/config.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import { bundle, ROOT } from './build.js';
 import { OUT_DIR } from './bundles.js';
 import { type Placement, placeForMeasurement } from './cpus.js';
-import type { HostReply, HostRequest, RefreshChainRequest } from './handler-host.js';
+import type { HostReply, HostRequest, MeasuredReply, RefreshChainRequest, ServedReply } from './handler-host.js';
 import { percentile, round } from './stats.js';
 
 interface AutocannonResult {
@@ -94,8 +92,6 @@ const loadOverHttp = async (
   };
 };
 
-type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-
 export interface LatencyFigures {
   readonly calls: number;
   readonly p50Ms: number;
@@ -161,25 +157,37 @@ const buildRequestPathBundles = async () => {
 };
 
 /**
- * Runs one request in a fresh handler host: plain node (no TypeScript loader),
- * the local system's settings in its environment, a CPU of its own where that
- * can be arranged (bench/cpus.ts).
+ * Starts a fresh handler host (plain node, no TypeScript loader, the local
+ * system's settings in its environment, a CPU of its own where that can be
+ * arranged: bench/cpus.ts), lets `use` ask it, and ends it.
  */
-const inHandlerHost = async (
+const withHandlerHost = async <T>(
   hostFile: string,
   env: Record<string, string>,
-  request: HostRequest,
-): Promise<Extract<HostReply, { ok: true }> & { readonly placement: Placement }> => {
+  use: (
+    ask: <R extends HostReply>(request: HostRequest) => Promise<Extract<R, { ok: true }>>,
+    placement: Placement,
+  ) => Promise<T>,
+): Promise<T> => {
   const host = await forkUntilReady(hostFile, 'the handler host', { env: { ...env, NODE_OPTIONS: '' }, execArgv: [] });
+  const exited = new Promise<never>((_, reject) =>
+    host.process.once('exit', (code) => reject(new Error(`the handler host exited (code ${code})`))),
+  );
+  exited.catch(() => undefined);
+  const ask = async <R extends HostReply>(request: HostRequest): Promise<Extract<R, { ok: true }>> => {
+    const reply = await Promise.race([
+      new Promise<HostReply>((resolve) => {
+        host.process.once('message', resolve);
+        host.process.send(request);
+      }),
+      exited,
+    ]);
+    if (!reply.ok) throw new Error(`the handler host failed: ${reply.error}`);
+    return reply as Extract<R, { ok: true }>;
+  };
   const { placement, release } = placeForMeasurement(host.process.pid ?? 0);
   try {
-    const reply = await new Promise<HostReply>((resolve, reject) => {
-      host.process.once('message', resolve);
-      host.process.once('exit', (code) => reject(new Error(`the handler host exited (code ${code})`)));
-      host.process.send(request);
-    });
-    if (!reply.ok) throw new Error(`the handler host failed: ${reply.error}`);
-    return { ...reply, placement };
+    return await use(ask, placement);
   } finally {
     release();
     await host.stop();
@@ -224,15 +232,11 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
     const sessionId = new RegExp(`${SESSION_COOKIE}=([^;]+)`).exec(cookie)?.[1] ?? '';
     const grant = sim.session(sessionId)?.grant;
     if (!grant?.refreshToken) throw new Error('the simulator holds no grant with a refresh token');
-    const accessToken = grant.accessToken;
+    const { accessToken, refreshToken } = grant;
     const connectionId = (
       JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as { cid: string }
     ).cid;
 
-    // The minimal handler over HTTP is served from this process, like the local server's unfurl.
-    process.env.BENCH_MINIMAL_SECRET = minimalSecret;
-    process.env.BENCH_MINIMAL_ISSUER = system.baseUrl;
-    const minimal = (await import('./minimal-handler.js')).handler as unknown as Handler;
     const minimalToken = await new SignJWT({ cid: connectionId })
       .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
       .setIssuer(system.baseUrl)
@@ -267,49 +271,59 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
       BENCH_MINIMAL_SECRET: minimalSecret,
       BENCH_MINIMAL_ISSUER: system.baseUrl,
     };
-    const alternated = await inHandlerHost(files.host, hostEnv, {
-      kind: 'alternate',
-      files: { measured: files.unfurl, baseline: files.minimal },
-      events: { measured: unfurlEvent, baseline: minimalEvent },
-      warmup: 200,
-      calls: options.unfurlCalls,
-      connectionsTable: getConfig().tables.connections ?? '',
-    });
+    const alternated = await withHandlerHost(files.host, hostEnv, async (ask, placement) => ({
+      ...(await ask<MeasuredReply>({
+        kind: 'alternate',
+        files: { measured: files.unfurl, baseline: files.minimal },
+        events: { measured: unfurlEvent, baseline: minimalEvent },
+        warmup: 200,
+        calls: options.unfurlCalls,
+        connectionsTable: getConfig().tables.connections ?? '',
+      })),
+      placement,
+    }));
     const { traffic } = alternated;
     const perCall = (n: number) => round(n / options.unfurlCalls, 3);
     const dynamoCommandsPerCall = Object.fromEntries(
       Object.entries(traffic.dynamoRequests).map(([operation, n]) => [`${operation}Command`, perCall(n)]),
     );
 
-    // The HTTP path: the local API Gateway stand-in on loopback, loaded by autocannon in a process of its own;
-    // then the minimal handler behind the same stand-in (its own listener in this process), loaded alike.
-    const http = await loadOverHttp(options, `${system.baseUrl}/unfurl`, accessToken, uri);
-    const minimalServer = await serveHandlers([{ method: 'POST', path: '/minimal', handler: minimal }]);
-    let httpMinimal: HttpFigures;
-    try {
-      httpMinimal = await loadOverHttp(options, `${minimalServer.baseUrl}/minimal`, minimalToken, uri);
-    } finally {
-      await minimalServer.close();
-    }
+    // The HTTP path: both bundles behind the local API Gateway stand-in, in a handler host,
+    // each loaded in turn by autocannon in a process of its own.
+    const { http, httpMinimal } = await withHandlerHost(files.host, hostEnv, async (ask) => {
+      const { baseUrl } = await ask<ServedReply>({
+        kind: 'serve',
+        routes: [
+          { method: 'POST', path: '/unfurl', file: files.unfurl },
+          { method: 'POST', path: '/minimal', file: files.minimal },
+        ],
+      });
+      return {
+        http: await loadOverHttp(options, `${baseUrl}/unfurl`, accessToken, uri),
+        httpMinimal: await loadOverHttp(options, `${baseUrl}/minimal`, minimalToken, uri),
+      };
+    });
 
     // The token endpoint: a chain of refresh grants, each with the refresh token the previous one returned.
-    const refreshed = await inHandlerHost(files.host, hostEnv, {
-      kind: 'refresh-chain',
-      file: files.token,
-      event: httpEvent({
-        method: 'POST',
-        path: '/oauth/token',
-        form: {
-          grant_type: 'refresh_token',
-          refresh_token: '__TOKEN__',
-          client_id: system.env.OAUTH_CLIENT_ID ?? '',
-          client_secret: system.env.OAUTH_CLIENT_SECRET ?? '',
-        },
-      }) as unknown as RefreshChainRequest['event'],
-      refreshToken: grant.refreshToken,
-      warmup: 20,
-      calls: options.tokenCalls,
-    });
+    const refreshed = await withHandlerHost(files.host, hostEnv, (ask) =>
+      ask<MeasuredReply>({
+        kind: 'refresh-chain',
+        file: files.token,
+        event: httpEvent({
+          method: 'POST',
+          path: '/oauth/token',
+          form: {
+            grant_type: 'refresh_token',
+            refresh_token: '__TOKEN__',
+            client_id: system.env.OAUTH_CLIENT_ID ?? '',
+            client_secret: system.env.OAUTH_CLIENT_SECRET ?? '',
+          },
+        }) as unknown as RefreshChainRequest['event'],
+        refreshToken,
+        warmup: 20,
+        calls: options.tokenCalls,
+      }),
+    );
 
     return {
       unfurl: {

@@ -2,8 +2,9 @@
  * The request path figures, against the whole local system on 127.0.0.1
  * (dynalite, the demo product as the source, the Notion simulator, the local
  * IdP): unfurl in-process next to the minimal handler, DynamoDB reads per
- * unfurl (counted by an SDK middleware), the HTTP path with autocannon, and
- * the token endpoint's refresh grant.
+ * unfurl, the HTTP path with autocannon, and the token endpoint's refresh
+ * grant; the handlers run as deployed bundles in a handler host
+ * (bench/handler-host.ts), which also counts their traffic.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -262,7 +263,7 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
     });
 
     // In-process: the deployed bundles, called directly in a handler host (bench/handler-host.ts)
-    // that holds nothing else, as a Lambda execution environment; one host per function.
+    // that holds nothing else, as a Lambda execution environment; a fresh host per measured pair.
     const files = await buildRequestPathBundles();
     const hostEnv = {
       ...system.env,

@@ -119,6 +119,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     };
     const values: Record<string, unknown> = { ':active': 'active', ':new': swap.newHash, ':now': swap.now };
     let set = '#hash = :new, #updatedAt = :now';
+    let remove = '';
     let condition = 'attribute_exists(pk) AND #status = :active AND ';
     if (swap.expectedHash === null && swap.forCode !== undefined) {
       // The first token for this code: also replaces one an unfinished exchange of the same code set (ADR 0087).
@@ -137,6 +138,7 @@ export class DynamoConnectionStore implements ConnectionStore {
       set += ', #prev = list_append(if_not_exists(#prev, :empty), :rotated)';
       // Once rotated, the first token's code can no longer replace anything.
       names['#forCode'] = FOR_CODE;
+      remove = ' REMOVE #forCode';
     }
     let updated: Connection;
     try {
@@ -144,7 +146,7 @@ export class DynamoConnectionStore implements ConnectionStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: key(id),
-          UpdateExpression: `SET ${set}${swap.expectedHash === null ? '' : ' REMOVE #forCode'}`,
+          UpdateExpression: `SET ${set}${remove}`,
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

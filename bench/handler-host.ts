@@ -56,7 +56,12 @@ export interface ServeRequest {
   readonly routes: ReadonlyArray<{ readonly method: string; readonly path: string; readonly file: string }>;
 }
 
-export type HostRequest = AlternateRequest | RefreshChainRequest | ServeRequest;
+/** The host's CPU time so far (process.cpuUsage(): every thread of the process, user and system). */
+export interface CpuRequest {
+  readonly kind: 'cpu';
+}
+
+export type HostRequest = AlternateRequest | RefreshChainRequest | ServeRequest | CpuRequest;
 
 export interface TrafficFigures {
   /** DynamoDB requests by operation (x-amz-target without its prefix), over the timed calls. */
@@ -83,7 +88,12 @@ export interface ServedReply {
   readonly baseUrl: string;
 }
 
-export type HostReply = MeasuredReply | ServedReply | { readonly ok: false; readonly error: string };
+export interface CpuReply {
+  readonly ok: true;
+  readonly cpuMs: number;
+}
+
+export type HostReply = MeasuredReply | ServedReply | CpuReply | { readonly ok: false; readonly error: string };
 
 const context = lambdaContext({ functionName: 'notion-link-preview-bench' });
 
@@ -221,13 +231,26 @@ const serve = async (request: ServeRequest): Promise<ServedReply> => {
   return { ok: true, baseUrl: server.baseUrl };
 };
 
+const cpu = async (): Promise<CpuReply> => {
+  const { user, system } = process.cpuUsage();
+  return { ok: true, cpuMs: (user + system) / 1000 };
+};
+
+const answer = (request: HostRequest): Promise<HostReply> => {
+  switch (request.kind) {
+    case 'alternate':
+      return alternate(request);
+    case 'serve':
+      return serve(request);
+    case 'refresh-chain':
+      return refreshChain(request);
+    case 'cpu':
+      return cpu();
+  }
+};
+
 process.on('message', (request: HostRequest) => {
-  const run =
-    request.kind === 'alternate'
-      ? alternate(request)
-      : request.kind === 'serve'
-        ? serve(request)
-        : refreshChain(request);
+  const run = answer(request);
   run
     .catch(
       (error: unknown): HostReply => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),

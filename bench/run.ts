@@ -18,8 +18,28 @@ import { measureWorker, type WorkerFigures } from './worker.js';
 
 const quick = process.argv.includes('--quick');
 const COUNTS = quick
-  ? { importRuns: 5, unfurlCalls: 500, tokenCalls: 100, httpSeconds: 3, httpConnections: 10, subscribers: 200 }
-  : { importRuns: 25, unfurlCalls: 10000, tokenCalls: 500, httpSeconds: 10, httpConnections: 10, subscribers: 1000 };
+  ? {
+      importRuns: 5,
+      unfurlCalls: 500,
+      unfurlWarmupCalls: 200,
+      tokenCalls: 100,
+      tokenWarmupCalls: 20,
+      httpSeconds: 3,
+      httpWarmupSeconds: 3,
+      httpConnections: 10,
+      subscribers: 200,
+    }
+  : {
+      importRuns: 25,
+      unfurlCalls: 10000,
+      unfurlWarmupCalls: 2000,
+      tokenCalls: 500,
+      tokenWarmupCalls: 200,
+      httpSeconds: 10,
+      httpWarmupSeconds: 10,
+      httpConnections: 10,
+      subscribers: 1000,
+    };
 
 /** 1 KB = 1,000 bytes. */
 const BUNDLE_LIMIT_BYTES = 350_000;
@@ -74,8 +94,11 @@ const main = async (): Promise<void> => {
   const service: ServiceFigures = await step('request path (local system)', () =>
     measureService({
       unfurlCalls: COUNTS.unfurlCalls,
+      unfurlWarmupCalls: COUNTS.unfurlWarmupCalls,
       tokenCalls: COUNTS.tokenCalls,
+      tokenWarmupCalls: COUNTS.tokenWarmupCalls,
       httpSeconds: COUNTS.httpSeconds,
+      httpWarmupSeconds: COUNTS.httpWarmupSeconds,
       httpConnections: COUNTS.httpConnections,
     }),
   );
@@ -187,6 +210,7 @@ const main = async (): Promise<void> => {
       ...service.http,
       rpsRatioToMinimal: ratio(service.http.requestsPerSecond, service.httpMinimal.requestsPerSecond),
       p99RatioToMinimal: ratio(service.http.p99Ms, service.httpMinimal.p99Ms),
+      hostCpuRatioToMinimal: ratio(service.http.hostCpuMsPerRequest, service.httpMinimal.hostCpuMsPerRequest),
     },
     httpMinimal: service.httpMinimal,
     token: {
@@ -231,7 +255,7 @@ const main = async (): Promise<void> => {
   );
   line();
   line(
-    `Unfurl in-process, warm, demo source, local DynamoDB (${service.unfurl.calls} calls, alternating with minimal)`,
+    `Unfurl in-process, warm, demo source, local DynamoDB (${service.unfurl.calls} calls after ${COUNTS.unfurlWarmupCalls} untimed ones each, alternating with minimal)`,
   );
   line(
     `  the deployed bundles in a handler host of their own (plain node), ${
@@ -255,16 +279,18 @@ const main = async (): Promise<void> => {
   );
   line();
   const httpLine = (h: HttpFigures) =>
-    `${h.requestsPerSecond} req/s, p50 ${h.p50Ms} ms, p99 ${h.p99Ms} ms, ${h.requests} requests, ${h.errors} errors, ${h.non2xx} non-2xx`;
+    `${h.requestsPerSecond} req/s, p50 ${h.p50Ms} ms, p99 ${h.p99Ms} ms, ${h.requests} requests, ${h.errors} errors, ${h.non2xx} non-2xx, host CPU ${ms(h.hostCpuMsPerRequest)}/request`;
   line(
-    `HTTP path on loopback through the local API Gateway stand-in (autocannon, ${service.http.connections} connections, ${service.http.durationSeconds} s each)`,
+    `HTTP path on loopback through the local API Gateway stand-in (autocannon, ${service.http.connections} connections, ${service.http.durationSeconds} s each after ${service.http.warmupSeconds} s of warm-up)`,
   );
   line(`  unfurl   ${httpLine(service.http)}`);
   line(`  minimal  ${httpLine(service.httpMinimal)}`);
-  line(`  ratio    req/s ${result.http.rpsRatioToMinimal}×  p99 ${result.http.p99RatioToMinimal}×`);
+  line(
+    `  ratio    req/s ${result.http.rpsRatioToMinimal}×  p99 ${result.http.p99RatioToMinimal}×  host CPU per request ${result.http.hostCpuRatioToMinimal}×`,
+  );
   line();
   line(
-    `Token endpoint, refresh grant in-process (${service.token.calls} calls): p50 ${ms(service.token.p50Ms)} (${result.token.p50RatioToMinimal}× minimal)  p99 ${ms(service.token.p99Ms)} (${result.token.p99RatioToMinimal}× minimal)`,
+    `Token endpoint, refresh grant in-process (${service.token.calls} calls after ${COUNTS.tokenWarmupCalls} untimed): p50 ${ms(service.token.p50Ms)} (${result.token.p50RatioToMinimal}× minimal)  p99 ${ms(service.token.p99Ms)} (${result.token.p99RatioToMinimal}× minimal)`,
   );
   line();
   line(`Update worker against the Notion simulator, fake clock, ${RATE_PER_MINUTE} requests/min per connection`);

@@ -21,7 +21,14 @@ import { httpEvent } from '#test/helpers/factories.js';
 import { bundle, ROOT } from './build.js';
 import { OUT_DIR } from './bundles.js';
 import { type Placement, placeForMeasurement } from './cpus.js';
-import type { HostReply, HostRequest, MeasuredReply, RefreshChainRequest, ServedReply } from './handler-host.js';
+import type {
+  CpuReply,
+  HostReply,
+  HostRequest,
+  MeasuredReply,
+  RefreshChainRequest,
+  ServedReply,
+} from './handler-host.js';
 import { percentile, round } from './stats.js';
 
 interface AutocannonResult {
@@ -47,6 +54,8 @@ const runAutocannon = (args: readonly string[]): Promise<AutocannonResult> =>
   });
 
 export interface HttpFigures {
+  /** Seconds of the same load run first and discarded, so that the measured run finds the host warm. */
+  readonly warmupSeconds: number;
   readonly durationSeconds: number;
   readonly connections: number;
   readonly requestsPerSecond: number;
@@ -55,41 +64,59 @@ export interface HttpFigures {
   readonly requests: number;
   readonly errors: number;
   readonly non2xx: number;
+  /** The handler host's CPU time (every thread) per request of the measured run: what bounds req/s when its core is full. */
+  readonly hostCpuMsPerRequest: number;
 }
 
-/** autocannon against one POST route with a bearer token and a `{uri}` body. */
+type Ask = <R extends HostReply>(request: HostRequest) => Promise<Extract<R, { ok: true }>>;
+
+/**
+ * autocannon against one POST route with a bearer token and a `{uri}` body:
+ * a warm-up run (discarded; V8 takes thousands of requests to settle on a
+ * path this size), then the measured run, with the handler host's CPU time
+ * read before and after it.
+ */
 const loadOverHttp = async (
-  options: Pick<ServiceOptions, 'httpSeconds' | 'httpConnections'>,
+  options: Pick<ServiceOptions, 'httpSeconds' | 'httpConnections' | 'httpWarmupSeconds'>,
+  ask: Ask,
   url: string,
   token: string,
   uri: string,
 ): Promise<HttpFigures> => {
-  const r = await runAutocannon([
-    '-j',
-    '-n',
-    '-c',
-    String(options.httpConnections),
-    '-d',
-    String(options.httpSeconds),
-    '-m',
-    'POST',
-    '-H',
-    `authorization=Bearer ${token}`,
-    '-H',
-    'content-type=application/json',
-    '-b',
-    JSON.stringify({ uri }),
-    url,
-  ]);
+  const run = (seconds: number) =>
+    runAutocannon([
+      '-j',
+      '-n',
+      '-c',
+      String(options.httpConnections),
+      '-d',
+      String(seconds),
+      '-m',
+      'POST',
+      '-H',
+      `authorization=Bearer ${token}`,
+      '-H',
+      'content-type=application/json',
+      '-b',
+      JSON.stringify({ uri }),
+      url,
+    ]);
+  if (options.httpWarmupSeconds > 0) await run(options.httpWarmupSeconds);
+  const before = (await ask<CpuReply>({ kind: 'cpu' })).cpuMs;
+  const r = await run(options.httpSeconds);
+  const after = (await ask<CpuReply>({ kind: 'cpu' })).cpuMs;
+  const requests = r['2xx'] + r.non2xx;
   return {
+    warmupSeconds: options.httpWarmupSeconds,
     durationSeconds: options.httpSeconds,
     connections: options.httpConnections,
     requestsPerSecond: round(r.requests.average, 1),
     p50Ms: r.latency.p50,
     p99Ms: r.latency.p99,
-    requests: r['2xx'] + r.non2xx,
+    requests,
     errors: r.errors + r.timeouts,
     non2xx: r.non2xx,
+    hostCpuMsPerRequest: requests > 0 ? round((after - before) / requests) : 0,
   };
 };
 
@@ -165,17 +192,14 @@ const buildRequestPathBundles = async () => {
 const withHandlerHost = async <T>(
   hostFile: string,
   env: Record<string, string>,
-  use: (
-    ask: <R extends HostReply>(request: HostRequest) => Promise<Extract<R, { ok: true }>>,
-    placement: Placement,
-  ) => Promise<T>,
+  use: (ask: Ask, placement: Placement) => Promise<T>,
 ): Promise<T> => {
   const host = await forkUntilReady(hostFile, 'the handler host', { env: { ...env, NODE_OPTIONS: '' }, execArgv: [] });
   const exited = new Promise<never>((_, reject) =>
     host.process.once('exit', (code) => reject(new Error(`the handler host exited (code ${code})`))),
   );
   exited.catch(() => undefined);
-  const ask = async <R extends HostReply>(request: HostRequest): Promise<Extract<R, { ok: true }>> => {
+  const ask: Ask = async <R extends HostReply>(request: HostRequest): Promise<Extract<R, { ok: true }>> => {
     const reply = await Promise.race([
       new Promise<HostReply>((resolve) => {
         host.process.once('message', resolve);
@@ -197,8 +221,12 @@ const withHandlerHost = async <T>(
 
 export interface ServiceOptions {
   readonly unfurlCalls: number;
+  /** Untimed calls of each handler before the timed ones: V8 settles on optimised code only after a few thousand. */
+  readonly unfurlWarmupCalls: number;
   readonly tokenCalls: number;
+  readonly tokenWarmupCalls: number;
   readonly httpSeconds: number;
+  readonly httpWarmupSeconds: number;
   readonly httpConnections: number;
 }
 
@@ -277,7 +305,7 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
         kind: 'alternate',
         files: { measured: files.unfurl, baseline: files.minimal },
         events: { measured: unfurlEvent, baseline: minimalEvent },
-        warmup: 200,
+        warmup: options.unfurlWarmupCalls,
         calls: options.unfurlCalls,
         connectionsTable: getConfig().tables.connections ?? '',
       })),
@@ -286,7 +314,11 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
     const { traffic } = alternated;
     const perCall = (n: number) => round(n / options.unfurlCalls, 3);
     const dynamoCommandsPerCall = Object.fromEntries(
-      Object.entries(traffic.dynamoRequests).map(([operation, n]) => [`${operation}Command`, perCall(n)]),
+      // Three significant digits: a command sent once in 10,000 calls (the snapshot refresh) stays visible.
+      Object.entries(traffic.dynamoRequests).map(([operation, n]) => [
+        `${operation}Command`,
+        Number((n / options.unfurlCalls).toPrecision(3)),
+      ]),
     );
 
     // The HTTP path: both bundles behind the local API Gateway stand-in, in a handler host,
@@ -300,8 +332,8 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
         ],
       });
       return {
-        http: await loadOverHttp(options, `${baseUrl}/unfurl`, accessToken, uri),
-        httpMinimal: await loadOverHttp(options, `${baseUrl}/minimal`, minimalToken, uri),
+        http: await loadOverHttp(options, ask, `${baseUrl}/unfurl`, accessToken, uri),
+        httpMinimal: await loadOverHttp(options, ask, `${baseUrl}/minimal`, minimalToken, uri),
       };
     });
 
@@ -321,7 +353,7 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
           },
         }) as unknown as RefreshChainRequest['event'],
         refreshToken,
-        warmup: 20,
+        warmup: options.tokenWarmupCalls,
         calls: options.tokenCalls,
       }),
     );

@@ -7,9 +7,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '#shared/config.js';
+import { leanAwsClient } from '../aws-client.js';
 
 export const createDynamoDbClient = (config: Pick<Config, 'endpoints'>): DynamoDBClient =>
-  new DynamoDBClient(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {});
+  leanAwsClient(new DynamoDBClient(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}));
 
 export const documentClientFor = (client: DynamoDBClient): DynamoDBDocumentClient =>
   DynamoDBDocumentClient.from(client, {

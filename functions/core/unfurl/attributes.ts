@@ -93,13 +93,6 @@ export type UnfurlAttribute = InlineAttribute | EmbedAttribute;
 // Value normalisation
 // ---------------------------------------------------------------------------
 
-/** Trims a string to `max` code points (never splits a surrogate pair). */
-export const trimText = (value: string, max = MAX_TEXT_LENGTH): string => {
-  if (value.length <= max) return value;
-  const points = Array.from(value);
-  return points.length <= max ? value : points.slice(0, max).join('');
-};
-
 /** True when `value` has more than `max` code points (no array of them is built). */
 const codePointsOver = (value: string, max: number): boolean => {
   if (value.length <= max) return false; // never more code points than UTF-16 units
@@ -115,6 +108,10 @@ const codePointsOver = (value: string, max: number): boolean => {
   }
   return false;
 };
+
+/** Trims a string to `max` code points (never splits a surrogate pair). */
+export const trimText = (value: string, max = MAX_TEXT_LENGTH): string =>
+  codePointsOver(value, max) ? Array.from(value).slice(0, max).join('') : value;
 
 const clampByte = (n: number): number => (Number.isFinite(n) ? Math.min(255, Math.max(0, Math.round(n))) : 0);
 

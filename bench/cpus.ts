@@ -6,8 +6,8 @@
  * be scheduled onto the handler's core while it runs, and their work would show
  * up as the handler's latency. So, where `taskset` (util-linux) is available
  * and there are at least two CPUs, the handler host gets CPU 0 and every other
- * process of the run (this one and its children) the remaining CPUs, for the
- * duration of the in-process measurement only. Elsewhere nothing is pinned,
+ * process of the run (this one and its children, autocannon included) the
+ * remaining CPUs, while a handler host runs. Elsewhere nothing is pinned,
  * and the report says so.
  */
 import { execFileSync } from 'node:child_process';

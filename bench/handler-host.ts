@@ -12,7 +12,9 @@
  * node:diagnostics_channel and one wrapper of ClientRequest#end: every
  * DynamoDB request (its `x-amz-target` header, from end() until
  * `http.client.response.finish`; a read whose body names the connections
- * table is a token-check read) and every source request made with fetch
+ * table is a token-check read) and every source request: any other request
+ * made with node:http (the adapters' default client: from end() until the
+ * answer's headers, `http.client.response.finish`) or with fetch
  * (`undici:request:create` until `undici:request:headers`). Only the measured
  * handler's timed calls count.
  */
@@ -107,6 +109,7 @@ let dynamoMs = 0;
 let sourceRequests = 0;
 let sourceMs = 0;
 const started = new WeakMap<object, number>();
+const sourceStarted = new WeakMap<object, number>();
 
 // A DynamoDB request is known by its x-amz-target header; its body (handed whole to end() by
 // the SDK) names the tables it reads. The start channel fires only once the body is sent.
@@ -125,6 +128,9 @@ ClientRequest.prototype.end = function (this: ClientRequest, ...args: unknown[])
     )
       tokenCheckReads++;
     started.set(this, performance.now());
+  } else if (counting) {
+    sourceRequests++;
+    sourceStarted.set(this, performance.now());
   }
   return end.apply(this, args);
 } as ClientRequest['end'];
@@ -136,7 +142,13 @@ const elapsedFor = (request: object): number | undefined => {
   return performance.now() - start;
 };
 subscribe('http.client.response.finish', (message) => {
-  dynamoMs += elapsedFor((message as { request: ClientRequest }).request) ?? 0;
+  const { request } = message as { request: ClientRequest };
+  dynamoMs += elapsedFor(request) ?? 0;
+  const sourceStart = sourceStarted.get(request);
+  if (sourceStart !== undefined) {
+    sourceStarted.delete(request);
+    sourceMs += performance.now() - sourceStart;
+  }
 });
 subscribe('undici:request:create', (message) => {
   if (!counting) return;

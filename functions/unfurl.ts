@@ -54,6 +54,8 @@ export class SourceUnavailableResponseError extends AppError {
   }
 }
 
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export const createUnfurlHandler = (deps: () => UnfurlHandlerDependencies) =>
   httpHandler(async (request) => {
     const d = deps();
@@ -70,6 +72,10 @@ export const createUnfurlHandler = (deps: () => UnfurlHandlerDependencies) =>
     const connections = {
       get: async (id: string) => {
         const key = prepared?.connectionId === id ? subscriptionKeyOf(prepared) : undefined;
+        // A source request already started leaves first: Node.js writes it only once the
+        // current turn's microtasks are done, and building the DynamoDB request is a long
+        // chain of them, which would hold the source request back by that much (ADR 0099).
+        if (prepared?.rendered) await nextTurn();
         const read = await d.reads.read(id, key);
         if (key && prepared) prepared.stored = read.stored;
         return read.connection;

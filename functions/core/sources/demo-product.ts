@@ -10,14 +10,13 @@
 import { SignJWT } from 'jose';
 import { attr, hexColor, type UnfurlAttribute } from '#core/unfurl/attributes.js';
 import type { RuleMatch } from '#core/unfurl/rules.js';
+import { sourceGet } from './http-get.js';
 import {
   type FetchFunction,
-  fetchSource,
   outcomeForStatus,
   type PreviewModel,
   type ResolveContext,
   type ResolveOutcome,
-  readJson,
   type SourceAdapter,
   SourceUnavailableError,
   type UserIdentity,
@@ -92,6 +91,7 @@ export interface DemoAdapterOptions {
    * loads it (SOURCE_SERVICE_SECRET_ARN: Secrets Manager, cached by the loader).
    */
   readonly serviceSecret: string | (() => Promise<string>);
+  /** Replaces the default HTTP client (http-get.ts) with a fetch function: tests, custom transports. */
   readonly fetch?: FetchFunction;
   /** Epoch ms; injected for tests. */
   readonly now?: () => number;
@@ -131,7 +131,7 @@ export const demoTaskClient = (options: DemoAdapterOptions): DemoTaskClient => {
     }
     return k;
   };
-  const fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+  const get = sourceGet(options.fetch);
   const now = options.now ?? Date.now;
   // One assertion per subject, reused until it is half-way through its life.
   const cache = new Map<string, { token: string; renewAt: number }>();
@@ -160,21 +160,20 @@ export const demoTaskClient = (options: DemoAdapterOptions): DemoTaskClient => {
     async getTask(id, identity, signal) {
       // A cached assertion is taken without an await, so the request starts in the caller's turn.
       const assertion = cachedAssertion(identity) ?? (await signAssertion(identity));
-      const response = await fetchSource(fetchFn, `${base}/api/tasks/${encodeURIComponent(id)}`, {
-        method: 'GET',
+      const answer = await get(`${base}/api/tasks/${encodeURIComponent(id)}`, {
         headers: { accept: 'application/json', authorization: `Bearer ${assertion}` },
         signal,
       });
-      if (response.status === 200) {
-        const body = await readJson(response);
+      if (answer.status === 200) {
+        const body = await answer.json();
         if (!isTask(body)) throw new SourceUnavailableError('demo product answered with an unexpected task shape');
         return { outcome: 'found', task: body };
       }
-      await response.body?.cancel().catch(() => undefined);
+      answer.discard();
       // 401 means the product refused our service assertion: a configuration fault, not the user's.
-      if (response.status === 401) throw new SourceUnavailableError('demo product rejected the service assertion');
-      const outcome = outcomeForStatus(response.status);
-      if (outcome === undefined) throw new SourceUnavailableError(`demo product answered HTTP ${response.status}`);
+      if (answer.status === 401) throw new SourceUnavailableError('demo product rejected the service assertion');
+      const outcome = outcomeForStatus(answer.status);
+      if (outcome === undefined) throw new SourceUnavailableError(`demo product answered HTTP ${answer.status}`);
       return { outcome };
     },
   };

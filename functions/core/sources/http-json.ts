@@ -37,12 +37,11 @@ import {
 import { describeIssues, type RuleMatch } from '#core/unfurl/rules.js';
 import { ConfigError } from '#shared/errors.js';
 import * as z from '#shared/zod.js';
+import { sourceGet } from './http-get.js';
 import {
   type FetchFunction,
-  fetchSource,
   outcomeForStatus,
   type ResolveOutcome,
-  readJson,
   type SourceAdapter,
   SourceUnavailableError,
 } from './source-adapter.js';
@@ -173,6 +172,7 @@ export interface HttpJsonAdapterOptions {
   /** The team's API base URL (SOURCE_BASE_URL). */
   readonly baseUrl: string;
   readonly mapping: HttpJsonMapping;
+  /** Replaces the default HTTP client (http-get.ts) with a fetch function: tests, custom transports. */
   readonly fetch?: FetchFunction;
 }
 
@@ -196,7 +196,7 @@ export const requestUrl = (baseUrl: string, path: string, match: RuleMatch): str
 
 export const httpJsonAdapter = (options: HttpJsonAdapterOptions): SourceAdapter => {
   const { mapping } = options;
-  const fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+  const get = sourceGet(options.fetch);
   return {
     name: 'http',
     async resolve(match, _identity, credentials, context): Promise<ResolveOutcome> {
@@ -204,18 +204,17 @@ export const httpJsonAdapter = (options: HttpJsonAdapterOptions): SourceAdapter 
       if (url === undefined) return { outcome: 'not_found' };
       const token = await credentials.accessToken();
       if (token === undefined) return { outcome: 'needs_auth' };
-      const response = await fetchSource(fetchFn, url, {
-        method: 'GET',
+      const answer = await get(url, {
         headers: { accept: 'application/json', ...mapping.request.headers, authorization: `Bearer ${token}` },
         signal: context.signal,
       });
-      if (response.status !== 200) {
-        await response.body?.cancel().catch(() => undefined);
-        const outcome = outcomeForStatus(response.status);
-        if (outcome === undefined) throw new SourceUnavailableError(`source answered HTTP ${response.status}`);
+      if (answer.status !== 200) {
+        answer.discard();
+        const outcome = outcomeForStatus(answer.status);
+        if (outcome === undefined) throw new SourceUnavailableError(`source answered HTTP ${answer.status}`);
         return { outcome };
       }
-      const data = await readJson(response);
+      const data = await answer.json();
       const title = asText(pick(data, mapping.title));
       if (title === undefined)
         throw new SourceUnavailableError(`source answer lacks the title field "${mapping.title}"`);

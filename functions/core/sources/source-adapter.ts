@@ -99,8 +99,11 @@ export const outcomeForStatus = (status: number): Exclude<OutcomeName, 'found'> 
   }
 };
 
+/** The largest answer body an adapter reads. */
+export const MAX_SOURCE_BODY_BYTES = 256 * 1024;
+
 /** Reads a JSON body of at most `maxBytes` (stops reading past the limit), or throws SourceUnavailableError. */
-export const readJson = async (response: Response, maxBytes = 256 * 1024): Promise<unknown> => {
+export const readJson = async (response: Response, maxBytes = MAX_SOURCE_BODY_BYTES): Promise<unknown> => {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);
@@ -112,7 +115,13 @@ export const readJson = async (response: Response, maxBytes = 256 * 1024): Promi
     const decoder = new TextDecoder();
     let size = 0;
     for (;;) {
-      const { done, value } = await reader.read();
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (cause) {
+        throw new SourceUnavailableError('source connection failed while answering', { cause });
+      }
+      const { done, value } = chunk;
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) {

@@ -178,6 +178,37 @@ describe('POST /unfurl with a subjectOnly source (resolved while the connection 
     expect(source.seen).toEqual([]);
   });
 
+  it('the source request leaves before the connection read is built', async () => {
+    // node:http writes a request on the next tick; the read must not start in front of it.
+    const order: string[] = [];
+    const reads = env.deps.reads;
+    env.deps = {
+      ...env.deps,
+      reads: {
+        read: (id, key) => {
+          order.push('connection read');
+          return reads.read(id, key);
+        },
+      },
+      adapter: {
+        name: 'ticking',
+        subjectOnly: true,
+        async resolve(_match, identity) {
+          await new Promise<void>((resolve) =>
+            process.nextTick(() => {
+              order.push('source request written');
+              resolve();
+            }),
+          );
+          return found(`Task for ${identity.subject}`);
+        },
+      },
+    };
+    handler = createUnfurlHandler(() => env.deps);
+    expect((await post({ uri: TASK_URI })).statusCode).toBe(200);
+    expect(order).toEqual(['source request written', 'connection read']);
+  });
+
   it('a delete followed by a new unfurl records the subscription again', async () => {
     earlySource();
     expect((await post({ uri: TASK_URI })).statusCode).toBe(200);

@@ -153,5 +153,4 @@ export const nodeHttpGet: SourceGet = (url, { headers, signal }) => {
 };
 
 /** The GET an adapter uses: through `fetchFn` when one is given, else `nodeHttpGet`. */
-export const sourceGet = (fetchFn: FetchFunction | undefined): SourceGet =>
-  fetchFn ? fetchGet(fetchFn) : nodeHttpGet;
+export const sourceGet = (fetchFn: FetchFunction | undefined): SourceGet => (fetchFn ? fetchGet(fetchFn) : nodeHttpGet);

@@ -5,7 +5,8 @@
  *
  * It does what the adapters need of fetch and nothing more: no redirects are
  * followed (a 3xx is "no answer", as with `redirect: 'manual'`), the request
- * ends when `signal` aborts, and every failure is a SourceUnavailableError.
+ * ends when `signal` aborts, a gzip, deflate or br body is decoded (none is
+ * asked for), and every failure is a SourceUnavailableError.
  * A GET on a kept-alive connection that the server had just closed is retried
  * once, on a connection of its own (the request is idempotent; Node.js marks
  * such a request `reusedSocket`).
@@ -15,6 +16,8 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
+import type { Readable, Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import {
   type FetchFunction,
   fetchSource,
@@ -59,18 +62,34 @@ const oversized = () => new SourceUnavailableError('source answered with an over
 const failure = (signal: AbortSignal, cause: unknown, what: string) =>
   new SourceUnavailableError(signal.aborted ? 'source missed the deadline' : what, { cause });
 
+/** The content codings the body may come in (what fetch decodes too); anything else is refused. */
+const DECODERS: Readonly<Record<string, () => Transform>> = {
+  gzip: () => createGunzip(),
+  'x-gzip': () => createGunzip(),
+  deflate: () => createInflate(),
+  br: () => createBrotliDecompress(),
+};
+
 const readBody = (response: http.IncomingMessage, signal: AbortSignal, maxBytes: number): Promise<unknown> =>
   new Promise((resolve, reject) => {
-    const declared = Number(response.headers['content-length'] ?? Number.NaN);
-    if (declared > maxBytes) {
-      response.destroy();
-      reject(oversized());
-      return;
-    }
     if (response.destroyed) {
       reject(failure(signal, response.errored, 'source connection failed while answering'));
       return;
     }
+    const declared = Number(response.headers['content-length'] ?? Number.NaN);
+    const coding = (response.headers['content-encoding'] ?? '').trim().toLowerCase();
+    const decoder = coding === '' || coding === 'identity' ? undefined : DECODERS[coding];
+    if (declared > maxBytes || (coding !== '' && coding !== 'identity' && !decoder)) {
+      response.destroy();
+      reject(
+        declared > maxBytes
+          ? oversized()
+          : new SourceUnavailableError(`source answered in an unsupported content encoding (${coding})`),
+      );
+      return;
+    }
+    // The limit counts decoded bytes: a small compressed body cannot unpack into a large one.
+    const body: Readable = decoder ? response.pipe(decoder()) : response;
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
@@ -78,18 +97,23 @@ const readBody = (response: http.IncomingMessage, signal: AbortSignal, maxBytes:
       if (settled) return;
       settled = true;
       response.destroy();
+      if (body !== response) body.destroy();
       reject(error);
     };
-    response.on('data', (chunk: Buffer) => {
+    body.on('data', (chunk: Buffer) => {
       size += chunk.byteLength;
       if (size > maxBytes) fail(oversized());
       else chunks.push(chunk);
     });
+    if (body !== response)
+      body.once('error', (cause) =>
+        fail(new SourceUnavailableError('source answered with a body that does not decode', { cause })),
+      );
     response.once('error', (cause) => fail(failure(signal, cause, 'source connection failed while answering')));
     response.once('close', () => {
       if (!response.complete) fail(failure(signal, undefined, 'source connection failed while answering'));
     });
-    response.once('end', () => {
+    body.once('end', () => {
       if (settled) return;
       settled = true;
       let text = (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString('utf8');

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { fetchGet, nodeHttpGet, type SourceGet } from '#core/sources/http-get.js';
 import { MAX_SOURCE_BODY_BYTES, SourceUnavailableError } from '#core/sources/source-adapter.js';
@@ -71,6 +72,16 @@ beforeAll(async () => {
     for (let i = 0; i < 5; i++) res.write(chunk);
     res.end('"]');
   });
+  const encoded = (coding: string, body: Buffer) => (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': coding });
+    res.end(body);
+  };
+  routes.set('/gzip', encoded('gzip', gzipSync(JSON.stringify({ coded: 'gzip' }))));
+  routes.set('/br', encoded('br', brotliCompressSync(JSON.stringify({ coded: 'br' }))));
+  // A few hundred bytes on the wire, a megabyte once decoded.
+  routes.set('/gzip-bomb', encoded('gzip', gzipSync(`["${'0'.repeat(1024 * 1024)}"]`)));
+  routes.set('/gzip-corrupt', encoded('gzip', Buffer.from('this is not gzip at all')));
+  routes.set('/unknown-coding', encoded('compress', Buffer.from('{}')));
   routes.set('/slow', (_req, res) => {
     setTimeout(() => json(res, 200, { late: true }), 2_000).unref();
   });
@@ -147,6 +158,22 @@ describe.each<[string, SourceGet]>([
     expect(error.message).toBe('source answered with an oversized body');
   });
 
+  it.each([
+    ['/gzip', 'gzip'],
+    ['/br', 'br'],
+  ])('decodes a compressed body: %s', async (path, coded) => {
+    expect(await (await get(`${base}${path}`, init())).json()).toEqual({ coded });
+  });
+
+  it('counts the limit in decoded bytes (a compressed body that unpacks too large)', async () => {
+    const error = await rejection((await get(`${base}/gzip-bomb`, init())).json());
+    expect(error.message).toBe('source answered with an oversized body');
+  });
+
+  it('a body that does not decode is "no answer"', async () => {
+    await rejection((await get(`${base}/gzip-corrupt`, init())).json());
+  });
+
   it('a closed port is "source unreachable"', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -196,6 +223,16 @@ describe('nodeHttpGet', () => {
     expect(await (await nodeHttpGet(`${base}/reset-when-reused`, init())).json()).toEqual({ nth: 1 });
     expect(connectionCount - before).toBe(1);
     expect(seen.filter((s) => s.path === '/reset-when-reused').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a content coding it cannot decode', async () => {
+    const error = await rejection((await nodeHttpGet(`${base}/unknown-coding`, init())).json());
+    expect(error.message).toBe('source answered in an unsupported content encoding (compress)');
+  });
+
+  it('asks for no compression', async () => {
+    (await nodeHttpGet(`${base}/task`, init())).discard();
+    expect(seen[0]?.headers['accept-encoding']).toBeUndefined();
   });
 
   it.each([

@@ -7,9 +7,10 @@
  * followed (a 3xx is "no answer", as with `redirect: 'manual'`), the request
  * ends when `signal` aborts, a gzip, deflate or br body is decoded (none is
  * asked for), and every failure is a SourceUnavailableError.
- * A GET on a kept-alive connection that the server had just closed is retried
- * once, on a connection of its own (the request is idempotent; Node.js marks
- * such a request `reusedSocket`).
+ * A GET on a kept-alive connection that the server had just closed (reset or
+ * broken pipe; a Lambda environment frozen between invocations meets this) is
+ * retried once, on a connection of its own (the request is idempotent; Node.js
+ * marks such a request `reusedSocket`).
  *
  * An adapter given a `fetch` function (tests, a custom transport) uses that
  * instead, through `fetchGet`.
@@ -167,7 +168,8 @@ export const nodeHttpGet: SourceGet = (url, { headers, signal }) => {
       }
       request.once('error', (cause: NodeJS.ErrnoException) => {
         // The server closed an idle kept-alive connection as this request went out on it.
-        if (mayRetry && request.reusedSocket && cause.code === 'ECONNRESET' && !signal.aborted) attempt(false);
+        const closedUnder = cause.code === 'ECONNRESET' || cause.code === 'EPIPE';
+        if (mayRetry && request.reusedSocket && closedUnder && !signal.aborted) attempt(false);
         else reject(failure(signal, cause, 'source unreachable'));
       });
       request.end();

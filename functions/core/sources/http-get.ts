@@ -127,6 +127,16 @@ const readBody = (response: http.IncomingMessage, signal: AbortSignal, maxBytes:
     });
   });
 
+/** A body up to this size is read to the end when discarded, so that its connection can be reused. */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
+
+/** Drops a body: a small one of known length is drained, anything else ends its connection. */
+const discard = (response: http.IncomingMessage): void => {
+  const declared = Number(response.headers['content-length'] ?? Number.NaN);
+  if (declared <= DRAIN_LIMIT_BYTES) response.resume();
+  else response.destroy();
+};
+
 let agents: { readonly http: http.Agent; readonly https: https.Agent } | undefined;
 
 /**
@@ -156,9 +166,7 @@ export const nodeHttpGet: SourceGet = (url, { headers, signal }) => {
           resolve({
             status: response.statusCode ?? 0,
             json: (maxBytes = MAX_SOURCE_BODY_BYTES) => readBody(response, signal, maxBytes),
-            discard: () => {
-              response.resume();
-            },
+            discard: () => discard(response),
           }),
         );
       } catch (cause) {

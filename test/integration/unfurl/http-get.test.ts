@@ -17,6 +17,7 @@ let server: Server;
 let base: string;
 const routes = new Map<string, Route>();
 const connections = new Set<Socket>();
+let endlessClosed = false;
 let connectionCount = 0;
 /** Request number on its connection, by path, for the reset route. */
 const seen: Array<{ path: string; nth: number; headers: IncomingMessage['headers'] }> = [];
@@ -82,6 +83,15 @@ beforeAll(async () => {
   routes.set('/gzip-bomb', encoded('gzip', gzipSync(`["${'0'.repeat(1024 * 1024)}"]`)));
   routes.set('/gzip-corrupt', encoded('gzip', Buffer.from('this is not gzip at all')));
   routes.set('/unknown-coding', encoded('compress', Buffer.from('{}')));
+  routes.set('/endless-404', (req, res) => {
+    // An error page of unknown length that never ends: whoever discards it must not read it all.
+    res.writeHead(404, { 'content-type': 'text/html' });
+    const timer = setInterval(() => res.write('x'.repeat(16 * 1024)), 5);
+    req.socket.once('close', () => {
+      clearInterval(timer);
+      endlessClosed = true;
+    });
+  });
   routes.set('/slow', (_req, res) => {
     setTimeout(() => json(res, 200, { late: true }), 2_000).unref();
   });
@@ -212,6 +222,14 @@ describe('nodeHttpGet', () => {
     const before = connectionCount;
     expect(await (await nodeHttpGet(`${base}/task`, init())).json()).toEqual({ id: '1', title: 'Ship it' });
     expect(connectionCount).toBe(before);
+  });
+
+  it('a discarded body of unknown length ends its connection instead of being read', async () => {
+    const answer = await nodeHttpGet(`${base}/endless-404`, init());
+    expect(answer.status).toBe(404);
+    answer.discard();
+    for (let i = 0; i < 100 && !endlessClosed; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(endlessClosed).toBe(true);
   });
 
   it('retries once on a fresh connection when a kept-alive one is reset under the request', async () => {

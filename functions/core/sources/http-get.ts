@@ -77,16 +77,19 @@ const readBody = (response: http.IncomingMessage, signal: AbortSignal, maxBytes:
       reject(failure(signal, response.errored, 'source connection failed while answering'));
       return;
     }
-    const declared = Number(response.headers['content-length'] ?? Number.NaN);
-    const coding = (response.headers['content-encoding'] ?? '').trim().toLowerCase();
-    const decoder = coding === '' || coding === 'identity' ? undefined : DECODERS[coding];
-    if (declared > maxBytes || (coding !== '' && coding !== 'identity' && !decoder)) {
+    const refuse = (error: SourceUnavailableError) => {
       response.destroy();
-      reject(
-        declared > maxBytes
-          ? oversized()
-          : new SourceUnavailableError(`source answered in an unsupported content encoding (${coding})`),
-      );
+      reject(error);
+    };
+    if (Number(response.headers['content-length'] ?? Number.NaN) > maxBytes) {
+      refuse(oversized());
+      return;
+    }
+    const coding = (response.headers['content-encoding'] ?? '').trim().toLowerCase();
+    const plain = coding === '' || coding === 'identity';
+    const decoder = plain || !Object.hasOwn(DECODERS, coding) ? undefined : DECODERS[coding];
+    if (!plain && !decoder) {
+      refuse(new SourceUnavailableError(`source answered in an unsupported content encoding (${coding})`));
       return;
     }
     // The limit counts decoded bytes: a small compressed body cannot unpack into a large one.

@@ -83,6 +83,7 @@ beforeAll(async () => {
   routes.set('/gzip-bomb', encoded('gzip', gzipSync(`["${'0'.repeat(1024 * 1024)}"]`)));
   routes.set('/gzip-corrupt', encoded('gzip', Buffer.from('this is not gzip at all')));
   routes.set('/unknown-coding', encoded('compress', Buffer.from('{}')));
+  routes.set('/inherited-coding', encoded('constructor', Buffer.from('{}')));
   routes.set('/endless-404', (req, res) => {
     // An error page of unknown length that never ends: whoever discards it must not read it all.
     res.writeHead(404, { 'content-type': 'text/html' });
@@ -243,9 +244,12 @@ describe('nodeHttpGet', () => {
     expect(seen.filter((s) => s.path === '/reset-when-reused').length).toBeGreaterThanOrEqual(2);
   });
 
-  it('refuses a content coding it cannot decode', async () => {
-    const error = await rejection((await nodeHttpGet(`${base}/unknown-coding`, init())).json());
-    expect(error.message).toBe('source answered in an unsupported content encoding (compress)');
+  it.each([
+    ['/unknown-coding', 'compress'],
+    ['/inherited-coding', 'constructor'],
+  ])('refuses a content coding it cannot decode: %s', async (path, coding) => {
+    const error = await rejection((await nodeHttpGet(`${base}${path}`, init())).json());
+    expect(error.message).toBe(`source answered in an unsupported content encoding (${coding})`);
   });
 
   it('asks for no compression', async () => {

@@ -108,7 +108,8 @@ let tokenCheckReads = 0;
 let dynamoMs = 0;
 let sourceRequests = 0;
 let sourceMs = 0;
-const started = new WeakMap<object, number>();
+/** When each counted request started, DynamoDB's and the source's apart. */
+const dynamoStarted = new WeakMap<object, number>();
 const sourceStarted = new WeakMap<object, number>();
 
 // A DynamoDB request is known by its x-amz-target header; its body (handed whole to end() by
@@ -127,36 +128,32 @@ ClientRequest.prototype.end = function (this: ClientRequest, ...args: unknown[])
       body.includes(connectionsNeedle)
     )
       tokenCheckReads++;
-    started.set(this, performance.now());
+    dynamoStarted.set(this, performance.now());
   } else if (counting) {
     sourceRequests++;
     sourceStarted.set(this, performance.now());
   }
   return end.apply(this, args);
 } as ClientRequest['end'];
-/** How long ago the request was started (and forgets it), or undefined when it was not counted. */
-const elapsedFor = (request: object): number | undefined => {
-  const start = started.get(request);
-  if (start === undefined) return undefined;
-  started.delete(request);
+/** How long ago `request` was started (and forgets it); 0 when it was not counted. */
+const elapsedFor = (starts: WeakMap<object, number>, request: object): number => {
+  const start = starts.get(request);
+  if (start === undefined) return 0;
+  starts.delete(request);
   return performance.now() - start;
 };
 subscribe('http.client.response.finish', (message) => {
   const { request } = message as { request: ClientRequest };
-  dynamoMs += elapsedFor(request) ?? 0;
-  const sourceStart = sourceStarted.get(request);
-  if (sourceStart !== undefined) {
-    sourceStarted.delete(request);
-    sourceMs += performance.now() - sourceStart;
-  }
+  dynamoMs += elapsedFor(dynamoStarted, request);
+  sourceMs += elapsedFor(sourceStarted, request);
 });
 subscribe('undici:request:create', (message) => {
   if (!counting) return;
   sourceRequests++;
-  started.set((message as { request: object }).request, performance.now());
+  sourceStarted.set((message as { request: object }).request, performance.now());
 });
 subscribe('undici:request:headers', (message) => {
-  sourceMs += elapsedFor((message as { request: object }).request) ?? 0;
+  sourceMs += elapsedFor(sourceStarted, (message as { request: object }).request);
 });
 
 const resetTraffic = () => {

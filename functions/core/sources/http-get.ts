@@ -49,7 +49,7 @@ export type SourceGet = (url: string, init: SourceGetInit) => Promise<SourceAnsw
 export const fetchGet =
   (fetchFn: FetchFunction): SourceGet =>
   async (url, { headers, signal }) => {
-    const response = await fetchSource(fetchFn, url, { method: 'GET', headers: { ...headers }, signal });
+    const response = await fetchSource(fetchFn, url, { method: 'GET', headers, signal });
     return {
       status: response.status,
       json: (maxBytes) => readJson(response, maxBytes),

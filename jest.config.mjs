@@ -2,7 +2,7 @@
 const swc = [
   '@swc/jest',
   {
-    jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+    jsc: { parser: { syntax: 'typescript' }, target: 'es2024' },
     module: { type: 'es6' },
     sourceMaps: 'inline',
   },

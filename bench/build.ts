@@ -1,9 +1,9 @@
 /**
  * Builds handler bundles exactly as the house Lambda construct does
  * (lib/constructs/node-function.ts → aws-cdk-lib's NodejsFunction local
- * esbuild): ESM, minified, target node22, platform node, main fields
+ * esbuild): ESM, minified, target node24, platform node, main fields
  * module,main, the createRequire banner, source maps without sources content,
- * the project's tsconfig, and `@aws-sdk/*` external (the Node.js 22 runtime
+ * the project's tsconfig, and `@aws-sdk/*` external (the Node.js 24 runtime
  * provides it). A second build with the SDK bundled shows what the SDK costs.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -45,7 +45,7 @@ export const bundle = async (
     entryPoints: [entry],
     bundle: true,
     outfile: file,
-    target: 'node22',
+    target: 'node24',
     platform: 'node',
     format: 'esm',
     minify: true,

@@ -189,7 +189,7 @@ const main = async (): Promise<void> => {
     bundles: {
       build: {
         format: 'esm',
-        target: 'node22',
+        target: 'node24',
         platform: 'node',
         minify: true,
         mainFields: ['module', 'main'],

@@ -1,7 +1,7 @@
 /**
  * The house Lambda construct: every function of the service is one of these.
  *
- * It owns the runtime defaults (Node.js 22 on arm64, an ESM bundle built by the
+ * It owns the runtime defaults (Node.js 24 on arm64, an ESM bundle built by the
  * local esbuild with a `createRequire` banner, minified with source maps), a
  * log group with retention, and a role of its own with no managed policies.
  * Access to data is added with the `bind*()` helpers, each of which grants the
@@ -27,7 +27,7 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __nlpCreateRequire } from 'node:module'; const require = __nlpCreateRequire(import.meta.url);";
 
-export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
+export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
 export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
 
 /** Table access levels, each a fixed list of DynamoDB actions (no Scan, no streams, no DescribeTable). */
@@ -122,7 +122,7 @@ export class NodeFunction extends NodejsFunction {
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,
-        target: 'node22',
+        target: 'node24',
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
         minify: true,
@@ -130,7 +130,7 @@ export class NodeFunction extends NodejsFunction {
         sourcesContent: false,
         tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
         logLevel: LogLevel.ERROR,
-        // The Node.js 22 runtime provides AWS SDK v3; keeping it out keeps bundles small.
+        // The Node.js 24 runtime provides AWS SDK v3; keeping it out keeps bundles small.
         externalModules: ['@aws-sdk/*'],
       },
     });

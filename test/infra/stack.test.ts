@@ -257,11 +257,11 @@ describe('environment passed to functions', () => {
 });
 
 describe('runtime and bundling', () => {
-  it('every function runs Node.js 22 on arm64 from an ESM bundle with the createRequire banner', () => {
+  it('every function runs Node.js 24 on arm64 from an ESM bundle with the createRequire banner', () => {
     const functions = s.template.findResources('AWS::Lambda::Function');
     expect(Object.keys(functions).sort()).toEqual([...fnIds.values()].sort());
     for (const [id, fn] of Object.entries(functions)) {
-      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.Handler).toBe('index.handler');
       const assetDir = path.join(s.outdir, fn.Metadata['aws:asset:path']);

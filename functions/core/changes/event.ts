@@ -38,20 +38,24 @@ export interface ChangeBody {
   readonly fields?: readonly string[];
 }
 
+/** Not empty, and neither starts nor ends with white space (what `s.trim() === s` checks). */
+export const NON_BLANK = /^\S(?:[\s\S]*\S)?$/;
+
+/** ISO-8601 date-time with a time zone; the value must also be a date `Date.parse` accepts. */
+export const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
 const nonBlank = (max: number) =>
   z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).check(
     z.minLength(1, 'must not be empty'),
     z.maxLength(max, `must be at most ${max} characters`),
-    z.refine((s) => s.trim() === s && s.trim() !== '', 'must not be blank or padded with spaces'),
+    z.refine((s) => NON_BLANK.test(s), 'must not be blank or padded with spaces'),
   );
 
 const isoDateTime = z
   .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be an ISO-8601 date-time string') })
   .check(
     z.refine(
-      (s) =>
-        /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(s) &&
-        !Number.isNaN(Date.parse(s)),
+      (s) => ISO_DATE_TIME.test(s) && !Number.isNaN(Date.parse(s)),
       'must be an ISO-8601 date-time with a time zone, e.g. 2026-01-15T12:00:00Z',
     ),
   );
@@ -89,9 +93,11 @@ const exactlyOneTarget = (
   }
 };
 
-const bodySchema = z.strictObject(bodyShape).check(z.superRefine(exactlyOneTarget));
+/** The body of `POST /changes` (docs/change-event.schema.json is generated from it). */
+export const changeBodySchema = z.strictObject(bodyShape).check(z.superRefine(exactlyOneTarget));
 
-const messageSchema = z
+/** A change message on the update queue (the schema file's `$defs.queueMessage`). */
+export const changeMessageSchema = z
   .strictObject({
     type: z.literal('change'),
     id: nonBlank(MAX_ID_LENGTH),
@@ -121,7 +127,7 @@ export const parseChangeBody = (body: unknown): Parsed<ChangeBody> => {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     return { ok: false, problem: 'the body must be a JSON object' };
   }
-  const r = bodySchema.safeParse(body);
+  const r = changeBodySchema.safeParse(body);
   return r.success ? { ok: true, value: strip(r.data) as ChangeBody } : { ok: false, problem: describe(r.error) };
 };
 
@@ -130,7 +136,7 @@ export const parseChangeMessage = (value: unknown): Parsed<ChangeMessage> => {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, problem: 'a change message must be a JSON object' };
   }
-  const r = messageSchema.safeParse(value);
+  const r = changeMessageSchema.safeParse(value);
   return r.success ? { ok: true, value: strip(r.data) as ChangeMessage } : { ok: false, problem: describe(r.error) };
 };
 

@@ -90,7 +90,7 @@ export const empty = (statusCode = 200, headers: Record<string, string> = {}): H
 export const escapeHtml = (value: string): string => value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const parseCookies = (event: APIGatewayProxyEventV2): Record<string, string> => {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   const raw = event.cookies ?? (event.headers?.cookie ? event.headers.cookie.split(';') : []);
   for (const part of raw) {
     const i = part.indexOf('=');
@@ -102,17 +102,18 @@ const parseCookies = (event: APIGatewayProxyEventV2): Record<string, string> => 
     } catch {
       continue;
     }
-    if (!(name in out)) out[name] = value;
+    if (!Object.hasOwn(out, name)) out[name] = value;
   }
   return out;
 };
 
 const parseQuery = (event: APIGatewayProxyEventV2): { query: Record<string, string>; repeated: string[] } => {
-  const query: Record<string, string> = {};
+  // Prototype-less, so that a parameter named `constructor` or `toString` is just a parameter.
+  const query: Record<string, string> = Object.create(null);
   const repeated = new Set<string>();
   if (event.rawQueryString) {
     for (const [k, v] of new URLSearchParams(event.rawQueryString)) {
-      if (k in query) repeated.add(k);
+      if (Object.hasOwn(query, k)) repeated.add(k);
       else query[k] = v;
     }
   } else {
@@ -146,9 +147,9 @@ const parseBody = (
     }
   }
   if (isForm && accept.includes('form')) {
-    const form: Record<string, string> = {};
+    const form: Record<string, string> = Object.create(null);
     for (const [k, v] of new URLSearchParams(raw)) {
-      if (k in form) throw new BadRequestError(`Parameter "${k}" must not be repeated`, 'invalid_request');
+      if (Object.hasOwn(form, k)) throw new BadRequestError(`Parameter "${k}" must not be repeated`, 'invalid_request');
       form[k] = v;
     }
     return { kind: 'form', body: form, raw };

@@ -41,7 +41,7 @@ export const httpEvent = (input: HttpEventInput = {}): APIGatewayProxyEventV2 =>
     typeof input.query === 'string' ? input.query : new URLSearchParams(input.query ?? {}).toString();
   const queryStringParameters: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(rawQueryString)) {
-    queryStringParameters[k] = k in queryStringParameters ? `${queryStringParameters[k]},${v}` : v;
+    queryStringParameters[k] = Object.hasOwn(queryStringParameters, k) ? `${queryStringParameters[k]},${v}` : v;
   }
   const domainName = input.domainName ?? 'abc123.execute-api.us-east-1.amazonaws.com';
   headers.host ??= domainName;

@@ -1,0 +1,52 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { toHttpRequest } from '#shared/http.js';
+import { httpEvent } from '#test/helpers/factories.js';
+
+/** Names of Object.prototype members: as parameter names they are ordinary, unknown parameters. */
+const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
+
+describe('toHttpRequest with parameters named like Object.prototype members', () => {
+  it.each(PROTOTYPE_NAMES)('query parameter %s is read once and not reported as repeated', (name) => {
+    const request = toHttpRequest(httpEvent({ query: `${encodeURIComponent(name)}=x&state=s` }));
+    expect(request.repeatedQuery).toEqual([]);
+    expect(Object.hasOwn(request.query, name)).toBe(true);
+    expect(request.query[name]).toBe('x');
+    expect(request.query.state).toBe('s');
+  });
+
+  it.each(PROTOTYPE_NAMES)('form parameter %s is accepted as an ordinary parameter', (name) => {
+    const event = httpEvent({ method: 'POST', form: { [name]: 'x', grant_type: 'refresh_token' } });
+    const request = toHttpRequest(event, { accept: ['form'] });
+    const body = request.body as Record<string, string>;
+    expect(body[name]).toBe('x');
+    expect(body.grant_type).toBe('refresh_token');
+  });
+
+  it('absent parameters read as undefined, not as inherited members', () => {
+    const request = toHttpRequest(httpEvent({ method: 'POST', query: 'a=1', form: { a: '1' }, cookies: ['c=1'] }), {
+      accept: ['form'],
+    });
+    const body = request.body as Record<string, string | undefined>;
+    for (const name of PROTOTYPE_NAMES) {
+      expect(request.query[name]).toBeUndefined();
+      expect(body[name]).toBeUndefined();
+      expect(request.cookies[name]).toBeUndefined();
+    }
+  });
+
+  it('a parameter that really is repeated is still reported', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...PROTOTYPE_NAMES, 'state', 'code'), (name) => {
+        const q = `${encodeURIComponent(name)}=1&${encodeURIComponent(name)}=2`;
+        expect(toHttpRequest(httpEvent({ query: q })).repeatedQuery).toEqual([name]);
+        const form = httpEvent({
+          method: 'POST',
+          body: q,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        });
+        expect(() => toHttpRequest(form, { accept: ['form'] })).toThrow(/must not be repeated/);
+      }),
+    );
+  });
+});

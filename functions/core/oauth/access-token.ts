@@ -17,6 +17,7 @@ import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 import type { Clock, Connection, ConnectionStore, Random } from '#core/ports.js';
 import { sha256Hex } from '#shared/crypto.js';
 import { AppError } from '#shared/errors.js';
+import { isConnectionId, isSubject, isTokenId } from './ids.js';
 import type { SigningKeySet, SigningKeySource } from './signing-keys.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -182,10 +183,16 @@ export const verifyAccessToken = async (
     throw error;
   }
   const { sub, jti, exp, nbf, client_id: clientId, scope, cid, gen } = payload as JWTPayload & Record<string, unknown>;
-  if (!isString(sub) || !isString(jti) || typeof exp !== 'number' || !isString(clientId) || typeof scope !== 'string') {
+  if (
+    !isSubject(sub) ||
+    !isTokenId(jti) ||
+    typeof exp !== 'number' ||
+    !isString(clientId) ||
+    typeof scope !== 'string'
+  ) {
     throw new InvalidTokenError();
   }
-  if (!isString(cid) || typeof gen !== 'number' || !Number.isInteger(gen)) throw new InvalidTokenError();
+  if (!isConnectionId(cid) || typeof gen !== 'number' || !Number.isInteger(gen)) throw new InvalidTokenError();
   const claims = { sub, jti, clientId, scope, connectionId: cid, generation: gen, expiresAt: exp * 1000 };
   settings.verified?.set(token, keys, claims, typeof nbf === 'number' ? nbf * 1000 : 0);
   return claims;

@@ -19,6 +19,7 @@ import { logger } from '#shared/observability.js';
 import { type AccessTokenSettings, issueAccessToken } from './access-token.js';
 import { authenticateClient, type RegisteredClient } from './client-auth.js';
 import { InvalidGrantError, InvalidScopeError } from './errors.js';
+import { isConnectionId } from './ids.js';
 import { parseClientFields, parseTokenRequest } from './requests.js';
 
 export interface TokenResponse {
@@ -46,14 +47,12 @@ export interface TokenEndpointInput {
   readonly form: Readonly<Record<string, string>>;
 }
 
-const CONNECTION_ID = /^[A-Za-z0-9-]{1,64}$/;
-
 /** Splits `<connectionId>.<secret>`; undefined if it is not of that shape. */
 export const parseRefreshToken = (token: string): { connectionId: string } | undefined => {
   const dot = token.indexOf('.');
   if (dot <= 0 || dot === token.length - 1) return undefined;
   const connectionId = token.slice(0, dot);
-  return CONNECTION_ID.test(connectionId) ? { connectionId } : undefined;
+  return isConnectionId(connectionId) ? { connectionId } : undefined;
 };
 
 const s256 = (verifier: string): string => createHash('sha256').update(verifier, 'ascii').digest('base64url');

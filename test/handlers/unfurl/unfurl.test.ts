@@ -53,6 +53,18 @@ describe('POST /unfurl', () => {
     expect(env.source.calls).toBe(0);
   });
 
+  it.each([
+    ['a connection id over the storage key limit', makeConnection('c'.repeat(3000))],
+    ['a connection id of another shape', makeConnection('c/1#x')],
+    ['a subject over 255 characters', makeConnection('c-2', 's'.repeat(256))],
+  ])('401 for a well-signed token with %s, before any read', async (_label, connection) => {
+    const r = await post({ uri: TASK_URI }, await bearerFor(connection));
+    expect(r.statusCode).toBe(401);
+    expect(r.headers?.['www-authenticate']).toBe('Bearer error="invalid_token"');
+    expect(env.reads()).toBe(0);
+    expect(env.source.calls).toBe(0);
+  });
+
   it('401 once the connection is revoked', async () => {
     await env.connections.end('c-1', { status: 'revoked', reason: 'test', now: clock.now() });
     expect((await post({ uri: TASK_URI })).statusCode).toBe(401);

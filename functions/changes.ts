@@ -17,7 +17,7 @@ import { rulesFromConfig } from '#core/unfurl/rules.js';
 import { resourceOfUri } from '#core/updates/render.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need, type SecretRef } from '#shared/config.js';
-import { AppError, BadRequestError } from '#shared/errors.js';
+import { AppError, BadRequestError, UnsupportedMediaTypeError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
 
 export class InvalidSignatureError extends AppError {
@@ -62,7 +62,7 @@ export const createChangesHandler = (depsFor: () => ChangesHandlerDeps) => {
       }
       const result = await ingestChange(
         { ...deps, verify },
-        { headers: request.headers, rawBody: request.rawBody, body: request.body },
+        { headers: request.headers, rawBody: request.rawBody },
       );
       switch (result.outcome) {
         case 'queued':
@@ -73,9 +73,12 @@ export const createChangesHandler = (depsFor: () => ChangesHandlerDeps) => {
           throw new InvalidSignatureError(result.reason);
         case 'invalid':
           throw new BadRequestError(`Invalid change event: ${result.problem}`, 'invalid_change');
+        case 'unsupported-media-type':
+          throw new UnsupportedMediaTypeError('application/json');
       }
     },
-    { accept: ['json', 'empty'], maxBodyBytes: 16 * 1024 },
+    // The body stays raw until the signature over it is verified (docs/security.md).
+    { accept: ['raw'], maxBodyBytes: 16 * 1024 },
   );
 };
 

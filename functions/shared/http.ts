@@ -15,7 +15,8 @@ import { flushMetrics, logger } from './observability.js';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
 
-export type BodyKind = 'json' | 'form' | 'empty';
+/** `raw`: the body is left unparsed (the route reads `rawBody` itself, e.g. to verify a signature first). */
+export type BodyKind = 'json' | 'form' | 'empty' | 'raw';
 
 export interface HttpRequest {
   readonly method: string;
@@ -132,6 +133,7 @@ const parseBody = (
   let raw = event.body ?? '';
   if (event.isBase64Encoded && raw) raw = Buffer.from(raw, 'base64').toString('utf8');
   if (Buffer.byteLength(raw, 'utf8') > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  if (accept.includes('raw')) return { kind: 'raw', body: undefined, raw };
   const contentType = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (raw.trim() === '') {
     if (accept.includes('empty')) return { kind: 'empty', body: undefined, raw };

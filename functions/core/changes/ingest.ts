@@ -34,7 +34,8 @@ export type IngestResult =
   | { readonly outcome: 'queued'; readonly id: string }
   | { readonly outcome: 'duplicate'; readonly id: string }
   | { readonly outcome: 'unauthenticated'; readonly reason: string }
-  | { readonly outcome: 'invalid'; readonly problem: string };
+  | { readonly outcome: 'invalid'; readonly problem: string }
+  | { readonly outcome: 'unsupported-media-type' };
 
 const REASONS: Record<string, string> = {
   missing_headers: 'Missing webhook-id, webhook-timestamp or webhook-signature header',
@@ -45,17 +46,38 @@ const REASONS: Record<string, string> = {
   bad_signature: 'No matching webhook signature',
 };
 
+type Decoded =
+  | { readonly kind: 'json'; readonly value: unknown }
+  | { readonly kind: 'malformed' }
+  | { readonly kind: 'unsupported-media-type' };
+
+/** JSON (`application/json`, `+json`, or no content type); an empty body decodes to undefined. */
+const decodeJson = (contentTypeHeader: string | undefined, raw: string): Decoded => {
+  const type = (contentTypeHeader ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) return { kind: 'unsupported-media-type' };
+  if (raw.trim() === '') return { kind: 'json', value: undefined };
+  try {
+    return { kind: 'json', value: JSON.parse(raw) };
+  } catch {
+    return { kind: 'malformed' };
+  }
+};
+
 export const webhookMarkerKey = (id: string): string => `webhook:${id}`;
 
 export const ingestChange = async (
   deps: IngestDeps,
-  request: SignedRequest & { readonly body: unknown },
+  request: SignedRequest,
 ): Promise<IngestResult> => {
   const now = deps.clock.now();
   const verified = deps.verify(request, now);
   if (!verified.ok) return { outcome: 'unauthenticated', reason: REASONS[verified.failure] ?? 'Invalid signature' };
 
-  const parsed = parseChangeBody(request.body);
+  // Only a verified request has its body looked at: media type, then JSON, then the schema.
+  const decoded = decodeJson(request.headers['content-type'], request.rawBody);
+  if (decoded.kind === 'unsupported-media-type') return { outcome: 'unsupported-media-type' };
+  if (decoded.kind === 'malformed') return { outcome: 'invalid', problem: 'the body is not valid JSON' };
+  const parsed = parseChangeBody(decoded.value);
   if (!parsed.ok) return { outcome: 'invalid', problem: parsed.problem };
   const body: ChangeBody = parsed.value;
   if (body.uri !== undefined && !deps.uriIsPreviewed(body.uri)) {

@@ -96,4 +96,20 @@ describe('POST /changes', () => {
     expect((await post('{not json')).status).toBe(400);
     expect((await post('resource=task:1', { headers: { 'content-type': 'text/plain' } })).status).toBe(415);
   });
+
+  it.each([
+    ['a body that is not JSON', '{not json', {}],
+    ['another media type', 'resource=task:1', { 'content-type': 'text/plain' }],
+    ['a form body', 'resource=task:1', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['an empty body', '', {}],
+  ])('401, not 400 or 415, for %s with a bad signature: the signature is checked first', async (_l, raw, headers) => {
+    const { queue, post } = setup();
+    const res = await post(raw, {
+      secret: `whsec_${Buffer.from('another-secret-0123456789abcdef').toString('base64')}`,
+      headers,
+    });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('invalid_signature');
+    expect(queue.events()).toHaveLength(0);
+  });
 });

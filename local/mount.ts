@@ -10,6 +10,8 @@ export interface MountContext {
   readonly baseUrl: string;
   /** The effective settings (defaults merged with the environment). */
   readonly env: Readonly<Record<string, string>>;
+  /** The runtime's log (e.g. the simulator's line per push received); absent: the part logs nothing. */
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string, detail?: unknown) => void;
 }
 
 export interface LocalMount {

@@ -9,7 +9,8 @@
  * Requests that match no route go to the mounted local parts (longest path
  * prefix first, then the mount with prefix ""), else 404. `GET /healthz`
  * reports every part. The server never lets an error escape a request: a
- * failure becomes a 500 JSON body without internals.
+ * failure becomes a 500 JSON body without internals. With `requestLog` it
+ * reports one line per request (method, path without query, status, ms).
  *
  * The mapping functions are exported and pure, so unit tests check them
  * without a socket. See docs/adr/0030-local-runtime.md.
@@ -56,6 +57,11 @@ export interface LocalServerOptions {
   readonly integrationTimeoutMs?: number;
   /** Where unexpected errors are reported (never sent to the client). */
   readonly onError?: (message: string, error: unknown) => void;
+  /**
+   * Receives one line per answered request (`requestLogLine`: method, path without
+   * the query string, status, milliseconds); absent: nothing is logged.
+   */
+  readonly requestLog?: (line: string) => void;
   /** Injected for tests. */
   readonly now?: () => Date;
 }
@@ -394,6 +400,27 @@ export const fromLambdaResult = (result: unknown): HttpResponse => {
 };
 
 // ---------------------------------------------------------------------------
+// Request log
+// ---------------------------------------------------------------------------
+
+const MAX_LOGGED_PATH = 200;
+
+/**
+ * The request log's line, e.g. `GET /demo/tasks/1 200 3ms`. Only the method and
+ * the path are taken from the request: never the query string (codes, states,
+ * tokens travel there), headers or cookies. The path is cut at `?` and `#`,
+ * stripped of control characters and shortened to 200 characters.
+ */
+export const requestLogLine = (method: string, url: string, status: number, ms: number, aborted = false): string => {
+  const path = (url.split(/[?#]/, 1)[0] ?? '')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+    .replace(/[\u0000-\u001f\u007f\s]/g, '')
+    .slice(0, MAX_LOGGED_PATH);
+  const verb = /^[A-Z]{1,16}$/.test(method) ? method : 'OTHER';
+  return `${verb} ${path || '/'} ${status} ${Math.round(ms)}ms${aborted ? ' (client went away)' : ''}`;
+};
+
+// ---------------------------------------------------------------------------
 // The server
 // ---------------------------------------------------------------------------
 
@@ -609,9 +636,28 @@ export const createLocalServer = (options: LocalServerOptions): LocalServer => {
     send(res, errorResponse(404, 'not_found', `No route for ${method} ${target.rawPath}`), method);
   };
 
+  const requestLog = options.requestLog;
   const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+    if (requestLog) {
+      const started = performance.now();
+      res.once('close', () => {
+        const line = requestLogLine(
+          (req.method ?? 'GET').toUpperCase(),
+          splitTarget(req.url ?? '/')?.rawPath ?? '/',
+          res.statusCode,
+          performance.now() - started,
+          !res.writableFinished,
+        );
+        try {
+          requestLog(line);
+        } catch {
+          // A failing logger never fails a request.
+        }
+      });
+    }
     handle(req, res).catch((error: unknown) => {
-      report(`request ${req.method} ${req.url} failed`, error);
+      // The path only: a query string may carry codes or tokens.
+      report(`request ${req.method} ${splitTarget(req.url ?? '/')?.rawPath ?? '/'} failed`, error);
       if (!res.headersSent)
         send(res, errorResponse(500, 'internal_error', 'Internal error'), req.method ?? 'GET', true);
       else res.destroy();

@@ -8,6 +8,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ENV } from '#lib/env-names.js';
+import { consoleLog } from './console-log.js';
 import { DEFAULT_PORT } from './defaults.js';
 import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
 
@@ -93,7 +94,7 @@ const main = async (): Promise<void> => {
   const t0 = Date.now();
   let system: LocalSystem;
   try {
-    system = await startLocalSystem({ port, env: given });
+    system = await startLocalSystem({ port, env: given, log: consoleLog({ level: process.env.LOG_LEVEL }) });
   } catch (error) {
     if (error instanceof PortInUseError) {
       console.error(

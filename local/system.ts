@@ -38,7 +38,7 @@ export interface LocalSystemOptions {
   workerWaitSeconds?: number;
   /** Mount list to use instead of local/mounts.ts (tests). */
   mountEntries?: readonly MountEntry[];
-  /** Warnings and errors of the runtime itself (default: console). */
+  /** The runtime's log: info (a line per request and per push to Notion), warnings, errors (default: console, warnings and errors only). */
   log?: (level: 'info' | 'warn' | 'error', message: string, detail?: unknown) => void;
 }
 
@@ -153,6 +153,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     mounts: () => mounts,
     health,
     onError: (message, error) => log('error', message, error),
+    requestLog: (line) => log('info', `[http] ${line}`),
   });
 
   try {
@@ -208,7 +209,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     // 5. Mounted parts.
     let skipped: readonly MountEntry[] = [];
     if (options.mounts !== false) {
-      const loaded = await startMounts(options.mountEntries ?? MOUNTS, { baseUrl, env }, (m) => log('warn', m));
+      const loaded = await startMounts(options.mountEntries ?? MOUNTS, { baseUrl, env, log }, (m) => log('warn', m));
       mounts = loaded.mounts;
       skipped = loaded.skipped;
       const started = loaded.mounts;

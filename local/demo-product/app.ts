@@ -8,6 +8,13 @@
  *   POST /demo/tasks/<id>            apply an edit (form) → 303 back to the page
  *   GET  /demo/tasks/<id>/card       embeddable HTML card (public tasks only)
  *   GET  /demo/assets/...            SVG image, PDF and WAV files used as embeds
+ *
+ * The task API names the card and the picture drawn from a task with a content
+ * version (`/demo/assets/tasks/1.svg?v=<hash>`, see `taskMediaVersion`): an edit
+ * that changes what they show changes their URL, so a pushed update makes
+ * Notion load the new picture instead of showing the one it already has. The
+ * files themselves are always served as they are now, whatever `v` says.
+ *
  *   GET  /demo/api/tasks/<id>        JSON; requires a service assertion (Bearer JWT, sub = user)
  *   GET  /demo/api/changes           the recent change log (ids, fields, times)
  *   GET  /demo/api/stats             counters (API requests served) and the outage mode

@@ -8,6 +8,7 @@
  *  - an archived task answers 410 to everyone who could read it, 403 to others;
  *  - an unknown id answers 404.
  */
+import { createHash } from 'node:crypto';
 import type { DemoTaskJson } from '#core/sources/demo-product.js';
 import { findDemoUserBySubject } from '#local/demo-users.js';
 
@@ -30,8 +31,12 @@ export interface Task {
   due: string | null;
   priority: Priority;
   description: string;
-  /** Embed path relative to the product's base URL (e.g. "/assets/tasks/1.svg"), or an absolute URL. */
-  embed: { kind: EmbedKind; path: string } | null;
+  /**
+   * Embed path relative to the product's base URL (e.g. "/assets/tasks/1.svg"), or an absolute URL.
+   * `showsTask`: the file is drawn from the task (its title, status, …), so its URL carries a
+   * content version (`?v=`) that changes with what it shows.
+   */
+  embed: { kind: EmbedKind; path: string; showsTask?: boolean } | null;
   visibleTo: 'everyone' | readonly string[];
   archived: boolean;
   updatedAt: number;
@@ -52,7 +57,7 @@ export const seedTasks = (now: number): Task[] => [
     priority: 'high',
     description:
       'Paste a task link into Notion and see its status, assignee and due date.\nUpdates arrive when the task changes.',
-    embed: { kind: 'image', path: '/assets/tasks/1.svg' },
+    embed: { kind: 'image', path: '/assets/tasks/1.svg', showsTask: true },
     visibleTo: 'everyone',
     archived: false,
     updatedAt: now,
@@ -65,7 +70,7 @@ export const seedTasks = (now: number): Task[] => [
     due: '2026-12-01',
     priority: 'medium',
     description: 'Dead-letter redrive, revoking a connection, reading rate-limit metrics.',
-    embed: { kind: 'html', path: '/tasks/2/card' },
+    embed: { kind: 'html', path: '/tasks/2/card', showsTask: true },
     visibleTo: 'everyone',
     archived: false,
     updatedAt: now,
@@ -179,6 +184,24 @@ export class TaskStore {
   }
 }
 
+/**
+ * The version of the media drawn from a task: a short hash of what they show
+ * (title, status, due date, description). It changes exactly when the picture
+ * or card would look different, so a changed task gets a new embed URL, which
+ * makes Notion (and any browser cache) fetch the file again, while an edit of
+ * something the media do not show keeps the URL.
+ */
+export const taskMediaVersion = (task: Task): string =>
+  createHash('sha256')
+    .update(JSON.stringify([task.title, task.status, task.due, task.description]))
+    .digest('base64url')
+    .slice(0, 12);
+
+const embedUrl = (task: Task, embed: NonNullable<Task['embed']>, baseUrl: string): string => {
+  const url = /^https?:/.test(embed.path) ? embed.path : `${baseUrl}${embed.path}`;
+  return embed.showsTask ? `${url}?v=${taskMediaVersion(task)}` : url;
+};
+
 /** The API representation of a task (absolute URLs under `baseUrl`, e.g. http://127.0.0.1:3000/demo). */
 export const taskJson = (task: Task, baseUrl: string): DemoTaskJson => ({
   id: task.id,
@@ -192,10 +215,5 @@ export const taskJson = (task: Task, baseUrl: string): DemoTaskJson => ({
   updatedAt: new Date(task.updatedAt).toISOString(),
   priority: task.priority,
   description: task.description,
-  embed: task.embed
-    ? {
-        kind: task.embed.kind,
-        url: /^https?:/.test(task.embed.path) ? task.embed.path : `${baseUrl}${task.embed.path}`,
-      }
-    : null,
+  embed: task.embed ? { kind: task.embed.kind, url: embedUrl(task, task.embed, baseUrl) } : null,
 });

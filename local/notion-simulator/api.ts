@@ -69,6 +69,28 @@ const errorAnswer = (
   ...(headers ? { headers } : {}),
 });
 
+/**
+ * The line logged per push received, e.g.
+ * `PATCH /v1/external/object uri=http://127.0.0.1:3000/demo/tasks/1 bot=… → 200`:
+ * the object's uri without its query string or fragment (they may carry
+ * secrets), the connection's bot id (not a secret), the status. Never a token.
+ */
+export const pushLogLine = (raw: string, status: number, botId?: string): string => {
+  let uri = '-';
+  try {
+    const body: unknown = JSON.parse(raw);
+    const u = typeof body === 'object' && body !== null ? (body as { uri?: unknown }).uri : undefined;
+    if (typeof u === 'string' && u !== '')
+      uri = (u.split(/[?#]/, 1)[0] ?? '')
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+        .replace(/[\u0000-\u001f\u007f\s]/g, '')
+        .slice(0, 200);
+  } catch {
+    // Not JSON: the uri stays unknown.
+  }
+  return `PATCH /v1/external/object uri=${uri || '-'}${botId ? ` bot=${botId}` : ''} → ${status}`;
+};
+
 const notionToken = (): string => `ntn_${randomBytes(24).toString('base64url')}`;
 
 export class NotionApi {
@@ -82,6 +104,7 @@ export class NotionApi {
     private readonly world: World,
     private readonly random: () => number,
     private readonly sleep: (ms: number) => Promise<void>,
+    private readonly pushLog?: (line: string) => void,
   ) {
     const api = world.settings.api;
     this.connectionLimiter = new FixedWindowLimiter(world.clock, api.rateLimit, api.rateWindowSeconds * 1000);
@@ -107,6 +130,8 @@ export class NotionApi {
     let tooLarge = false;
     let answer: Answer;
     let connection: NotionConnection | undefined;
+    /** The Notion user the call concerns; its log entry is shown to that user only. */
+    let sessionId: string | undefined;
     if (path === '/notion/v1/oauth/token' || path === '/notion/v1/external/object') {
       try {
         raw = await readBody(req, MAX_REQUEST_BYTES + 1);
@@ -116,16 +141,18 @@ export class NotionApi {
       }
     }
     if (path === '/notion/v1/oauth/token') {
-      answer =
-        method === 'POST'
-          ? this.token(req, raw, tooLarge)
-          : errorAnswer(400, 'invalid_request_url', 'Invalid request URL.');
+      if (method === 'POST') {
+        const result = this.token(req, raw, tooLarge);
+        answer = result.answer;
+        sessionId = result.sessionId;
+      } else answer = errorAnswer(400, 'invalid_request_url', 'Invalid request URL.');
     } else if (path === '/notion/v1/external/object') {
       if (method !== 'PATCH') answer = errorAnswer(400, 'invalid_request_url', 'Invalid request URL.');
       else {
         const result = await this.patch(req, raw, tooLarge);
         answer = result.answer;
         connection = result.connection;
+        sessionId = connection?.sessionId ?? this.formerOwner(req);
       }
     } else if (path.startsWith('/notion/v1/')) {
       answer = errorAnswer(400, 'invalid_request_url', 'Invalid request URL.');
@@ -133,6 +160,13 @@ export class NotionApi {
       return false;
     }
     sendJson(res, answer.status, answer.body, answer.headers ?? {});
+    if (this.pushLog && path === '/notion/v1/external/object' && method === 'PATCH') {
+      try {
+        this.pushLog(pushLogLine(raw, answer.status, connection?.botId));
+      } catch {
+        // A failing logger never fails a push.
+      }
+    }
     const requestHeaders: Record<string, string> = {};
     for (const name of ['authorization', 'content-type', 'notion-version']) {
       const v = header(req, name);
@@ -144,7 +178,7 @@ export class NotionApi {
       summary: `${method} ${path.replace(/^\/notion/, '')} → ${answer.status}`,
       ...started,
       status: answer.status,
-      ...(connection ? { sessionId: connection.sessionId } : {}),
+      ...(sessionId !== undefined ? { sessionId } : {}),
       request: { headers: requestHeaders, body: displayBody(raw, header(req, 'content-type')) },
       response: { ...(answer.headers ? { headers: answer.headers } : {}), body: answer.body },
     });
@@ -155,7 +189,52 @@ export class NotionApi {
   // POST /v1/oauth/token
   // -------------------------------------------------------------------------
 
-  private token(req: IncomingMessage, raw: string, tooLarge: boolean): Answer {
+  /** The token exchange's answer, and the user whose code or connection it concerns (for the log). */
+  private token(req: IncomingMessage, raw: string, tooLarge: boolean): { answer: Answer; sessionId?: string } {
+    const body = this.parseTokenBody(raw);
+    const answer = this.tokenAnswer(req, raw, tooLarge, body);
+    return { answer, ...this.tokenOwner(body) };
+  }
+
+  private parseTokenBody(raw: string): Record<string, unknown> | undefined {
+    try {
+      const body: unknown = JSON.parse(raw);
+      return typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? (body as Record<string, unknown>)
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The session of the code (authorization_code) or of the connection (refresh_token) a token request names. */
+  private tokenOwner(body: Record<string, unknown> | undefined): { sessionId?: string } {
+    const w = this.world;
+    if (typeof body?.code === 'string') {
+      const code = w.codes.get(body.code);
+      if (code) return { sessionId: code.sessionId };
+    }
+    if (typeof body?.refresh_token === 'string') {
+      const id = w.refreshTokens.get(body.refresh_token) ?? w.retiredTokens.get(body.refresh_token);
+      const c = id === undefined ? undefined : w.connections.get(id);
+      if (c) return { sessionId: c.sessionId };
+    }
+    return {};
+  }
+
+  /** The session of the connection a bearer token belonged to before it was replaced or revoked. */
+  private formerOwner(req: IncomingMessage): string | undefined {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '');
+    const id = m ? (this.world.tokens.get(m[1] as string) ?? this.world.retiredTokens.get(m[1] as string)) : undefined;
+    return id === undefined ? undefined : this.world.connections.get(id)?.sessionId;
+  }
+
+  private tokenAnswer(
+    req: IncomingMessage,
+    raw: string,
+    tooLarge: boolean,
+    parsed: Record<string, unknown> | undefined,
+  ): Answer {
     if (!header(req, 'notion-version'))
       return errorAnswer(
         400,
@@ -180,16 +259,15 @@ export class NotionApi {
     }
     if (tooLarge || raw.length > MAX_REQUEST_BYTES)
       return errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).');
-    let body: unknown;
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      return errorAnswer(400, 'invalid_json', 'Error parsing JSON body.');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    if (!parsed) {
+      try {
+        JSON.parse(raw);
+      } catch {
+        return errorAnswer(400, 'invalid_json', 'Error parsing JSON body.');
+      }
       return errorAnswer(400, 'validation_error', 'body failed validation: body should be an object.');
     }
-    const b = body as Record<string, unknown>;
+    const b = parsed;
     if (b.grant_type === 'refresh_token') return this.refresh(b);
     if (b.grant_type !== 'authorization_code') {
       return errorAnswer(
@@ -276,8 +354,11 @@ export class NotionApi {
     const refreshToken = w.settings.api.issueRefreshToken ? notionToken() : undefined;
     let connection: NotionConnection;
     if (existing) {
-      w.tokens.delete(existing.accessToken);
-      if (existing.refreshToken) w.refreshTokens.delete(existing.refreshToken);
+      w.retireToken(existing.accessToken, existing.id);
+      if (existing.refreshToken) {
+        w.refreshTokens.delete(existing.refreshToken);
+        w.retireToken(existing.refreshToken, existing.id);
+      }
       existing.accessToken = accessToken;
       if (refreshToken) existing.refreshToken = refreshToken;
       else delete existing.refreshToken;
@@ -314,8 +395,9 @@ export class NotionApi {
     if (!c || c.revokedAt !== undefined || c.refreshToken !== b.refresh_token) {
       return errorAnswer(400, 'invalid_grant', 'Invalid refresh token.');
     }
-    w.tokens.delete(c.accessToken);
+    w.retireToken(c.accessToken, c.id);
     w.refreshTokens.delete(b.refresh_token as string);
+    w.retireToken(b.refresh_token as string, c.id);
     c.accessToken = notionToken();
     c.refreshToken = notionToken();
     w.tokens.set(c.accessToken, c.id);

@@ -51,6 +51,8 @@ export interface SessionView {
     readonly externalAccount: { readonly key: string; readonly name: string };
   };
   readonly signInPending: boolean;
+  /** The user declined the last sign-in: Notion shows Connect but does not prompt by itself. */
+  readonly declined: boolean;
   readonly lastAuthError?: string;
   readonly previews: readonly Preview[];
   readonly integration: {
@@ -109,6 +111,7 @@ export class NotionClient {
         ? { notionConnection: { botId: c.botId, externalAccount: c.externalAccount } }
         : {}),
       signInPending: session.pending !== undefined,
+      declined: session.declinedAt !== undefined,
       ...(session.lastAuthError ? { lastAuthError: session.lastAuthError } : {}),
       previews: session.previews,
       integration: {
@@ -237,6 +240,8 @@ export class NotionClient {
     w.addCode(notionCode, session.id);
     session.pending = { state, notionCode, createdAt: w.clock.now() };
     delete session.lastAuthError;
+    // Pressing Connect is the user's choice: a decline earlier does not hold it back.
+    delete session.declinedAt;
     const params = new URLSearchParams({
       code: notionCode,
       redirect_uri: w.redirectUri,
@@ -289,6 +294,7 @@ export class NotionClient {
     const error = query.get('error');
     if (error !== null) {
       const description = query.get('error_description');
+      if (error === 'access_denied') session.declinedAt = w.clock.now();
       return this.authFailed(
         session,
         `The service refused the connection: ${error}${description ? ` (${description})` : ''}`,

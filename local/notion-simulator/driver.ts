@@ -265,12 +265,16 @@ export class NotionDriver {
     return (await this.preview(previewId)).card;
   }
 
-  /** Clicks "Connect" and goes through the service's sign-in, following redirects and forms, back to the playground. */
-  async signIn(): Promise<SignInResult> {
+  /**
+   * Clicks "Connect" and goes through the service's sign-in, following redirects and forms, back to
+   * the playground. `formValues` replace the driver's for this sign-in (e.g. `{ decision: 'allow' }`
+   * after a deny).
+   */
+  async signIn(formValues?: Readonly<Record<string, string>>): Promise<SignInResult> {
     const { status, data } = await this.post('/playground/connect', {});
     const location = (data as { location?: unknown }).location;
     if (status !== 200 || typeof location !== 'string') throw new DriverError(`connect: HTTP ${status}`);
-    return this.browse(new URL(location));
+    return this.browse(new URL(location), { ...this.options.formValues, ...formValues });
   }
 
   async revisit(): Promise<SessionView> {
@@ -306,7 +310,7 @@ export class NotionDriver {
     return url.origin === this.base.origin && url.pathname === '/';
   }
 
-  private async browse(start: URL): Promise<SignInResult> {
+  private async browse(start: URL, values: Readonly<Record<string, string>>): Promise<SignInResult> {
     const steps: string[] = [];
     const maxSteps = this.options.maxSteps ?? 25;
     let url = start;
@@ -336,7 +340,6 @@ export class NotionDriver {
           excerpt,
         );
       const forms = parseForms(text, url);
-      const values = this.options.formValues ?? {};
       const form =
         forms.find(
           (f) =>

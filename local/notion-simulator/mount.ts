@@ -20,9 +20,14 @@ const need = (env: Readonly<Record<string, string>>, name: string): string => {
 };
 
 /** Builds a simulator from the local runtime's settings (the same ones the service reads). */
-export function simulatorFromEnv(env: Readonly<Record<string, string>>, baseUrl: string): NotionSimulator {
+export function simulatorFromEnv(
+  env: Readonly<Record<string, string>>,
+  baseUrl: string,
+  pushLog?: (line: string) => void,
+): NotionSimulator {
   const config = parseConfig(env);
   return new NotionSimulator({
+    ...(pushLog ? { pushLog } : {}),
     baseUrl,
     integration: rulesFromConfig(config),
     notionClient: { clientId: need(env, ENV.NOTION_CLIENT_ID), clientSecret: need(env, ENV.NOTION_CLIENT_SECRET) },
@@ -35,7 +40,11 @@ const acquire = (context: MountContext): NotionSimulator => {
   const key = context.baseUrl.replace(/\/+$/, '');
   let entry = instances.get(key);
   if (!entry) {
-    entry = { simulator: simulatorFromEnv(context.env, key), users: 0 };
+    const log = context.log;
+    entry = {
+      simulator: simulatorFromEnv(context.env, key, log ? (line) => log('info', `[notion] ${line}`) : undefined),
+      users: 0,
+    };
     instances.set(key, entry);
   }
   entry.users += 1;

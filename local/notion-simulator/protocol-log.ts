@@ -58,6 +58,9 @@ const redactMessage = (m: LogMessage | undefined): LogMessage | undefined => {
   return out;
 };
 
+/** Whether a browser session may see an entry: its own only. */
+export const visibleTo = (entry: LogEntry, sessionId: string): boolean => entry.sessionId === sessionId;
+
 export class ProtocolLog extends EventEmitter {
   private readonly entries: LogEntry[] = [];
   private seq = 0;
@@ -88,12 +91,14 @@ export class ProtocolLog extends EventEmitter {
     return entry;
   }
 
-  /** Entries visible to a session: its own and those tied to no session. */
-  forSession(sessionId: string | undefined, limit = 300): LogEntry[] {
-    const list = this.entries.filter(
-      (e) => sessionId === undefined || e.sessionId === undefined || e.sessionId === sessionId,
-    );
-    return list.slice(-limit);
+  /**
+   * Entries a browser session sees: only those it caused (its previews, its
+   * sign-ins) or that concern its connection (the service's pushes to it).
+   * Entries tied to no session (a request with an unknown token, a malformed
+   * call) stay in `all()` for tests and are shown to nobody.
+   */
+  forSession(sessionId: string, limit = 300): LogEntry[] {
+    return this.entries.filter((e) => visibleTo(e, sessionId)).slice(-limit);
   }
 
   all(): readonly LogEntry[] {

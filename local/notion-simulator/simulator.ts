@@ -30,8 +30,9 @@ import {
   sendText,
 } from './http-util.js';
 import type { IntegrationRules } from './link-rules.js';
+import { fetchPdf, pdfSources } from './pdf-embed.js';
 import type { LogEntry } from './protocol-log.js';
-import { ProtocolLog } from './protocol-log.js';
+import { ProtocolLog, visibleTo } from './protocol-log.js';
 import type { ApiSettings, ClientSettings, FaultSettings, SimulatorSettings } from './settings.js';
 import { defaultSettings } from './settings.js';
 import type { Credentials, NotionConnection, Preview, Session, Workspace } from './world.js';
@@ -77,6 +78,8 @@ export interface SimulatorOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly fetch?: typeof fetch;
   readonly workspace?: Workspace;
+  /** Receives one line per PATCH /v1/external/object received (`pushLogLine`); absent: none. */
+  readonly pushLog?: (line: string) => void;
 }
 
 export interface SimulatorStats {
@@ -109,6 +112,7 @@ export class NotionSimulator {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly onSession: (sessionId: string) => void;
   private readonly onEntry: (entry: LogEntry) => void;
+  private readonly fetchImpl: typeof fetch;
 
   constructor(options: SimulatorOptions) {
     const clock = options.clock ?? systemClock;
@@ -124,8 +128,9 @@ export class NotionSimulator {
       options.workspace ?? { id: randomUUID(), name: 'Acme Workspace (simulated)', icon: null },
       baseUrl,
     );
-    this.api = new NotionApi(this.world, options.random ?? Math.random, options.sleep ?? defaultSleep);
-    this.client = new NotionClient(this.world, options.fetch ?? fetch);
+    this.api = new NotionApi(this.world, options.random ?? Math.random, options.sleep ?? defaultSleep, options.pushLog);
+    this.fetchImpl = options.fetch ?? fetch;
+    this.client = new NotionClient(this.world, this.fetchImpl);
     this.onSession = (sessionId) => this.pushState(sessionId);
     this.onEntry = (entry) => this.pushLog(entry);
     this.world.events.on('session', this.onSession);
@@ -363,6 +368,11 @@ export class NotionSimulator {
         this.openStream(session, res, extra);
         return;
       }
+      const pdf = /^\/playground\/previews\/([\w-]{1,64})\/pdf$/.exec(path);
+      if (pdf && (method === 'GET' || method === 'HEAD')) {
+        await this.servePdf(session, pdf[1] as string, url.searchParams.get('src'), res, extra);
+        return;
+      }
       if (method !== 'POST') {
         sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, POST', ...extra });
         return;
@@ -438,6 +448,42 @@ export class NotionSimulator {
     sendJson(res, 404, { error: 'not found' }, extra);
   }
 
+  /**
+   * GET /playground/previews/<id>/pdf?src=<url>: the bytes of a `pdf` embed that preview shows,
+   * checked to be a PDF, so that the playground can frame it without a sandbox (pdf-embed.ts).
+   * Only a source the session's own preview names is fetched: this is not an open proxy.
+   */
+  private async servePdf(
+    session: Session,
+    previewId: string,
+    src: string | null,
+    res: ServerResponse,
+    extra: Record<string, string>,
+  ): Promise<void> {
+    const preview = session.previews.find((p) => p.id === previewId);
+    if (!preview || src === null || !pdfSources(preview).includes(src)) {
+      sendText(res, 404, 'text/plain; charset=utf-8', 'This preview shows no such PDF.', extra);
+      return;
+    }
+    const result = await fetchPdf(this.fetchImpl, src);
+    if (!result.ok) {
+      sendText(res, result.status, 'text/plain; charset=utf-8', `The PDF cannot be shown: ${result.reason}.`, {
+        ...extra,
+        'content-security-policy': "default-src 'none'",
+      });
+      return;
+    }
+    res.writeHead(200, {
+      ...BASE_HEADERS,
+      ...extra,
+      'content-type': 'application/pdf',
+      'content-length': String(result.body.length),
+      'content-disposition': 'inline',
+      'x-frame-options': 'SAMEORIGIN',
+    });
+    res.end(res.req.method === 'HEAD' ? undefined : result.body);
+  }
+
   /** Same-origin JSON posts only: a cross-site form cannot send application/json without a preflight. */
   private checkPost(req: IncomingMessage): string | undefined {
     const type = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
@@ -487,7 +533,7 @@ export class NotionSimulator {
   private pushLog(entry: LogEntry): void {
     let data: string | undefined;
     for (const s of this.streams) {
-      if (entry.sessionId !== undefined && entry.sessionId !== s.sessionId) continue;
+      if (!visibleTo(entry, s.sessionId)) continue;
       data ??= JSON.stringify(entry);
       s.res.write(`event: log\ndata: ${data}\n\n`);
     }

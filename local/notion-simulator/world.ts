@@ -69,6 +69,12 @@ export interface Session {
   /** A refresh in flight, shared so that concurrent calls do not replay a rotating refresh token. */
   refreshing?: Promise<ServiceGrant | undefined>;
   lastAuthError?: string;
+  /**
+   * When the user last declined at the service's consent page. Notion does not prompt this user
+   * by itself again ("never nag twice"); pressing Connect is the user's own choice and starts a new
+   * sign-in at once.
+   */
+  declinedAt?: number;
   readonly headless: boolean;
 }
 
@@ -110,6 +116,8 @@ export interface Workspace {
   readonly icon: string | null;
 }
 
+const MAX_RETIRED_TOKENS = 10_000;
+
 const FIRST_NAMES = ['Ada', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis', 'Radia'];
 
 export class World {
@@ -118,6 +126,8 @@ export class World {
   readonly connections = new Map<string, NotionConnection>();
   readonly tokens = new Map<string, string>();
   readonly refreshTokens = new Map<string, string>();
+  /** Tokens no longer valid (replaced, rotated, revoked) → their connection, so late calls are logged for its user. */
+  readonly retiredTokens = new Map<string, string>();
   readonly stats = new Map<string, ConnectionStats>();
   readonly lastPayloadByUri = new Map<string, unknown>();
   /** Emits 'session' with a session id whenever what that user sees changed. */
@@ -193,7 +203,20 @@ export class World {
     const c = this.connections.get(connectionId);
     if (!c || c.revokedAt !== undefined) return;
     c.revokedAt = this.clock.now();
-    this.tokens.delete(c.accessToken);
-    if (c.refreshToken) this.refreshTokens.delete(c.refreshToken);
+    this.retireToken(c.accessToken, c.id);
+    if (c.refreshToken) {
+      this.refreshTokens.delete(c.refreshToken);
+      this.retireToken(c.refreshToken, c.id);
+    }
+  }
+
+  /** Invalidates an access token (or remembers a refresh token) and keeps who owned it, the oldest forgotten first. */
+  retireToken(token: string, connectionId: string): void {
+    this.tokens.delete(token);
+    this.retiredTokens.set(token, connectionId);
+    if (this.retiredTokens.size > MAX_RETIRED_TOKENS) {
+      const oldest = this.retiredTokens.keys().next().value;
+      if (oldest !== undefined) this.retiredTokens.delete(oldest);
+    }
   }
 }

@@ -111,6 +111,9 @@ describe('playground in a browser', () => {
     await page.evaluate(() => {
       (window as unknown as { notReloaded: boolean }).notReloaded = true;
     });
+    const imageSrc = () => page.locator('[data-testid=card] [data-section=embed] img').first().getAttribute('src');
+    const before = await imageSrc();
+    expect(before).toMatch(/\/demo\/assets\/tasks\/1\.svg\?v=/);
     const title = `Pushed ${Date.now()}`;
     await editTask(1, title);
     const publisher = createWebhookPublisher({
@@ -124,6 +127,14 @@ describe('playground in a browser', () => {
       { timeout: 15_000 },
     );
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    // The picture follows the text: a new URL, loaded, drawn from the new title.
+    const after = await imageSrc();
+    expect(after).not.toBe(before);
+    await page.waitForFunction(
+      () =>
+        (document.querySelector('[data-testid=card] [data-section=embed] img') as HTMLImageElement | null)?.complete,
+    );
+    expect(await (await fetch(after as string)).text()).toContain(title);
     await page
       .locator('[data-testid=card]')
       .first()
@@ -158,6 +169,54 @@ describe('playground in a browser', () => {
     // An html embed may run script but never with this page's origin.
     expect(await embed(2, 'iframe').getAttribute('sandbox')).toBe('allow-scripts allow-forms allow-popups');
     await page.screenshot({ path: join(ARTIFACTS, 'embeds.png'), fullPage: true });
+  }, 20_000);
+
+  it('renders a pdf embed in Chromium’s PDF viewer (served checked, so without a sandbox)', async () => {
+    // Task 5's PDF is bob's and carol's; alice's connection gets a pdf embed pushed for task 6 instead.
+    const uri = taskUrl(6);
+    const connection = sim.connectionByExternalKey('u-alice');
+    expect(connection).toBeDefined();
+    const pdf = `${system.baseUrl}/demo/assets/plan.pdf`;
+    const res = await fetch(`${system.baseUrl}/notion/v1/external/object`, {
+      method: 'PATCH',
+      headers: {
+        authorization: `Bearer ${connection?.accessToken}`,
+        'content-type': 'application/json',
+        'notion-version': '2021-08-16',
+      },
+      body: JSON.stringify({
+        uri,
+        operations: [
+          {
+            path: ['attributes'],
+            set: [
+              { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Plan', section: 'title' } } },
+              {
+                id: 'dev',
+                name: 'Dev',
+                type: 'inline',
+                inline: { plain_text: { value: 'Demo', section: 'secondary' } },
+              },
+              { id: 'plan', name: 'Plan', type: 'embed', embed: { src_url: pdf, pdf: { section: 'embed' } } },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(res.status).toBe(200);
+    const frame = page.locator(`[data-preview-id]:has(.uri[title="${uri}"]) [data-section=embed] iframe.pdf`).first();
+    await frame.waitFor();
+    expect(await frame.getAttribute('sandbox')).toBeNull();
+    expect(await frame.getAttribute('data-src')).toBe(pdf);
+    await frame.scrollIntoViewIfNeeded();
+    // Chromium's viewer runs as its own extension frame; a blocked plugin shows chrome-error instead.
+    const viewer = async () => page.frames().some((f) => f.url().startsWith('chrome-extension://'));
+    const deadline = Date.now() + 10_000;
+    while (!(await viewer()) && Date.now() < deadline) await page.waitForTimeout(100);
+    expect(await viewer()).toBe(true);
+    expect(page.frames().some((f) => f.url().startsWith('chrome-error://'))).toBe(false);
+    await page.waitForTimeout(2000); // the viewer draws the page after it attached
+    await frame.screenshot({ path: join(ARTIFACTS, 'pdf-embed.png') });
   }, 20_000);
 
   it('removes a preview and disconnects', async () => {

@@ -43,8 +43,6 @@ import { parseAuthorizeRequest, parseConsentForm } from './requests.js';
 export const PENDING_TTL_MS = 10 * 60 * 1000;
 /** Our authorization codes live at most 60 seconds. */
 export const CODE_TTL_MS = 60 * 1000;
-/** After a user declines, further attempts are answered access_denied without asking again for this long. */
-export const REFUSAL_TTL_MS = 15 * 60 * 1000;
 
 export interface AuthorizeSettings {
   /** Our issuer (PUBLIC_BASE_URL); the upstream callback is `${issuer}/oauth/callback`. */
@@ -104,8 +102,6 @@ const errorRedirect = (
   location: withParams(redirectUri, { error, error_description: description, state, iss: issuer }),
   clearPending: true,
 });
-
-const refusalKey = (clientId: string, subject: string): string => `refused#${clientId}#${hashSecret(subject)}`;
 
 const callbackUrl = (settings: AuthorizeSettings): string => `${settings.issuer}/oauth/callback`;
 
@@ -203,14 +199,6 @@ export const completeUpstreamLogin = async (
     return fail('access_denied', 'Sign-in was cancelled or did not succeed, so Notion was not connected.');
   }
 
-  if (await deps.authState.getMarker(refusalKey(pending.clientId, user.subject), now)) {
-    logger.info('connect refused recently; not asking again', { pendingId: pending.id });
-    return fail(
-      'access_denied',
-      'You declined to connect Notion a moment ago. Try again in a few minutes if you changed your mind.',
-    );
-  }
-
   const csrf = deps.random.token(32);
   const upstreamTokenCiphertext = user.tokens
     ? await deps.cipher.encrypt(JSON.stringify(user.tokens), upstreamTokenContext(user.subject))
@@ -275,7 +263,8 @@ export const decideConsent = async (
   const state = stateOf(taken);
 
   if (form.decision === 'deny') {
-    await deps.authState.putMarker(refusalKey(taken.clientId, user.subject), 'declined', now + REFUSAL_TTL_MS);
+    // Nothing is remembered: every authorize request comes from the user acting in Notion, so a
+    // user who declined and presses Connect again is asked again (docs/adr/0104-deny-is-not-sticky.md).
     logger.info('connect declined', { pendingId: taken.id });
     return errorRedirect(taken.redirectUri, state, 'access_denied', 'You declined to connect Notion.', settings.issuer);
   }

@@ -49,7 +49,8 @@ function notice(text) {
 // entity, avatar, body, background, embed) in full and mention form.
 // ---------------------------------------------------------------------------
 
-function renderItem(item) {
+// `ctx.previewId`: the preview an embed belongs to (PDFs are served through the simulator).
+function renderItem(item, ctx = {}) {
   switch (item.kind) {
     case 'title':
     case 'plain_text':
@@ -90,20 +91,35 @@ function renderItem(item) {
       const src = safeUrl(item.src);
       return src ? el('audio', { src, controls: true, preload: 'metadata', 'data-attr': item.id }) : null;
     }
-    case 'html':
-    case 'pdf': {
+    case 'html': {
       const src = safeUrl(item.src);
       // Sandboxed without allow-same-origin: the embed may run script but cannot reach this page.
       return src
         ? el('iframe', {
             src,
             title: item.name,
-            sandbox: item.kind === 'html' ? 'allow-scripts allow-forms allow-popups' : '',
+            sandbox: 'allow-scripts allow-forms allow-popups',
             referrerpolicy: 'no-referrer',
             loading: 'lazy',
             'data-attr': item.id,
           })
         : null;
+    }
+    case 'pdf': {
+      // Chromium's PDF viewer refuses to run in any sandboxed iframe. The simulator fetches the
+      // PDF, checks that it is one and serves it from here as application/pdf (nosniff), so the
+      // frame needs no sandbox: nothing but the viewer can render what it shows.
+      const src = safeUrl(item.src);
+      if (!src || !ctx.previewId) return null;
+      const local = `/playground/previews/${encodeURIComponent(ctx.previewId)}/pdf?src=${encodeURIComponent(src)}`;
+      return el('iframe', {
+        src: local,
+        title: item.name,
+        class: 'pdf',
+        loading: 'lazy',
+        'data-attr': item.id,
+        'data-src': src,
+      });
     }
     default:
       return null;
@@ -112,7 +128,7 @@ function renderItem(item) {
 
 const section = (card, name) => card?.sections?.[name] || [];
 
-function renderFull(card, { placeholder = false } = {}) {
+function renderFull(card, { placeholder = false, previewId } = {}) {
   const main = el('div', { class: 'card-main' });
   const head = el('div', { class: 'card-head' });
   const entity = section(card, 'entity').map(renderItem).filter(Boolean);
@@ -145,7 +161,9 @@ function renderFull(card, { placeholder = false } = {}) {
   );
   const background = section(card, 'background')[0];
   if (background?.color) node.style.backgroundColor = rgb(background.color);
-  const embed = section(card, 'embed').map(renderItem).filter(Boolean);
+  const embed = section(card, 'embed')
+    .map((item) => renderItem(item, { previewId }))
+    .filter(Boolean);
   if (embed.length) node.append(el('div', { class: 'card-embed', 'data-section': 'embed' }, embed[0]));
   return node;
 }
@@ -205,7 +223,8 @@ function renderPreview(p) {
     ),
   );
   const box = el('div', { class: 'preview', 'data-preview-id': p.id, 'data-state': p.state }, bar);
-  const draw = (card, opts) => (form === 'full' ? renderFull(card, opts) : renderMention(card, opts));
+  const draw = (card, opts = {}) =>
+    form === 'full' ? renderFull(card, { ...opts, previewId: p.id }) : renderMention(card, opts);
 
   if (p.card && (p.state === 'card' || p.state === 'error' || p.state === 'failed' || p.stale)) {
     if (p.state !== 'error') box.append(draw(p.card));
@@ -234,7 +253,12 @@ function renderPreview(p) {
       el(
         'div',
         { class: 'connect-box' },
-        el('span', { text: `Connect your account at ${state.integration.domain} to preview this link.` }),
+        el('span', {
+          'data-testid': 'connect-prompt',
+          text: state.declined
+            ? `You declined to connect ${state.integration.domain}; Notion will not ask again by itself. Press Connect if you changed your mind.`
+            : `Connect your account at ${state.integration.domain} to preview this link.`,
+        }),
         el('button', { type: 'button', class: 'primary', 'data-action': 'connect', onclick: connect }, 'Connect'),
       ),
     );
@@ -279,8 +303,34 @@ function render(next) {
     const select = $('settings-form').elements.namedItem(name);
     if (select && select.value !== value) select.value = value;
   }
+  renderPreviews(next.previews);
+}
+
+// Preview id -> { sig, node }: a preview is drawn again only when what it shows changed, so an
+// embedded frame (a PDF, an html embed) is not reloaded by every state event of the session.
+const drawn = new Map();
+
+function renderPreviews(previews) {
   const list = $('previews');
-  list.replaceChildren(...next.previews.map(renderPreview));
+  const keep = new Set();
+  previews.forEach((p, i) => {
+    const sig = JSON.stringify([p, formByPreview.get(p.id) || 'full', state.declined, state.integration.domain]);
+    let entry = drawn.get(p.id);
+    if (!entry || entry.sig !== sig) {
+      const node = renderPreview(p);
+      if (entry) entry.node.replaceWith(node);
+      entry = { sig, node };
+      drawn.set(p.id, entry);
+    }
+    keep.add(p.id);
+    const at = list.children[i];
+    if (at !== entry.node) list.insertBefore(entry.node, at ?? null);
+  });
+  for (const [id, entry] of drawn) {
+    if (keep.has(id)) continue;
+    entry.node.remove();
+    drawn.delete(id);
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -204,7 +204,7 @@ describe('consent and the round trip', () => {
     }
   });
 
-  it('deny → access_denied with state, nothing stored, and the same user is not asked again right away', async () => {
+  it('deny → access_denied with state, nothing stored; the same user who tries again is asked again', async () => {
     const { cookie, consent } = await toConsent();
     const r = await submit(cookie, consent.body!, 'deny');
     const location = new URL(String(r.headers?.location));
@@ -214,9 +214,13 @@ describe('consent and the round trip', () => {
     expect(notion.calls).toHaveLength(0);
     expect(await connections.listBySubject('u-alice')).toHaveLength(0);
 
+    // Changing one's mind at once: the next attempt shows the consent page, and allowing connects.
     const again = await toConsent();
-    expect(again.consent.statusCode).toBe(302);
-    expect(new URL(String(again.consent.headers?.location)).searchParams.get('error')).toBe('access_denied');
+    expect(again.consent.statusCode).toBe(200);
+    expect(again.consent.body).toContain('name="decision"');
+    const allowed = await submit(again.cookie, again.consent.body!, 'allow');
+    expect(new URL(String(allowed.headers?.location)).searchParams.get('code')).toBeTruthy();
+    expect(await connections.listBySubject('u-alice')).toHaveLength(1);
   });
 
   it('upstream login failure → access_denied to Notion with state, nothing stored', async () => {

@@ -51,8 +51,8 @@ const start = (env: Record<string, string>): Run => {
 };
 
 describe('npm start', () => {
-  it('prints every URL, serves /healthz, and stops cleanly on SIGINT', async () => {
-    const run = start({ PORT: '0' });
+  it('prints every URL, serves /healthz, logs a line per request, and stops cleanly on SIGINT', async () => {
+    const run = start({ PORT: '0', LOG_LEVEL: 'INFO' });
     try {
       const base = (await run.waitFor(/local system is up on (http:\/\/127\.0\.0\.1:\d+)/))[1] as string;
       await run.waitFor(/Press Ctrl-C to stop\./);
@@ -84,8 +84,11 @@ describe('npm start', () => {
       expect(banner).not.toContain('local-oauth-client-secret-change-me');
       expect(banner).not.toContain('local-notion-integration-secret');
 
-      const health = await fetch(`${base}/healthz`);
+      const health = await fetch(`${base}/healthz?probe=not-for-the-log`);
       expect(health.status).toBe(200);
+      // One INFO line per request: method, path without its query string, status, milliseconds.
+      await run.waitFor(/\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}\[http\] GET \/healthz 200 \d+ms\n/);
+      expect(run.output()).not.toContain('not-for-the-log');
 
       run.kill('SIGINT');
       expect(await run.exited).toBe(0);

@@ -254,7 +254,7 @@ describe('two-way OAuth round trip (local system)', () => {
     expect((await refresh(second.body.refresh_token)).body.error).toBe('invalid_grant');
   });
 
-  it('deny → access_denied with state; nothing stored; the next attempt is not prompted again', async () => {
+  it('deny → access_denied with state; nothing stored; the next attempt asks again and can connect', async () => {
     const before = (await connectionsOf('u-carol')).length;
     const browser = new TestBrowser(stopAtNotion);
     const { back, state } = await connect({ login: 'carol', password: 'carol-password', decision: 'deny', browser });
@@ -263,8 +263,9 @@ describe('two-way OAuth round trip (local system)', () => {
     expect(back.searchParams.get('state')).toBe(state);
     expect(await connectionsOf('u-carol')).toHaveLength(before);
     const again = await connect({ browser });
-    expect(again.page.body).not.toContain('name="decision"');
-    expect(again.back.searchParams.get('error')).toBe('access_denied');
+    expect(again.back.searchParams.get('error')).toBeNull();
+    expect(again.back.searchParams.get('code')).toBeTruthy();
+    expect(await connectionsOf('u-carol')).toHaveLength(before + 1);
   });
 
   it('upstream login failure (cancelled at the provider) → access_denied to Notion, nothing stored', async () => {

@@ -132,7 +132,6 @@ describe('Notion round trip against the local system', () => {
   }, 20_000);
 
   it('shows a refused consent and stays unconnected', async () => {
-    // carol: the service may hold back a user who just declined, so nobody else declines here.
     const driver = await openDriver(system, { login: 'carol', password: 'carol-password', decision: 'deny' });
     const preview = await driver.paste(taskUrl(3));
     expect(preview.state).toBe('needs-auth');

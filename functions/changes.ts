@@ -60,10 +60,7 @@ export const createChangesHandler = (depsFor: () => ChangesHandlerDeps) => {
         verifiers.clear();
         verifiers.set(secret, verify);
       }
-      const result = await ingestChange(
-        { ...deps, verify },
-        { headers: request.headers, rawBody: request.rawBody },
-      );
+      const result = await ingestChange({ ...deps, verify }, { headers: request.headers, rawBody: request.rawBody });
       switch (result.outcome) {
         case 'queued':
           return json(202, { status: 'queued', id: result.id });

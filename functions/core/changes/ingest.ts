@@ -65,10 +65,7 @@ const decodeJson = (contentTypeHeader: string | undefined, raw: string): Decoded
 
 export const webhookMarkerKey = (id: string): string => `webhook:${id}`;
 
-export const ingestChange = async (
-  deps: IngestDeps,
-  request: SignedRequest,
-): Promise<IngestResult> => {
+export const ingestChange = async (deps: IngestDeps, request: SignedRequest): Promise<IngestResult> => {
   const now = deps.clock.now();
   const verified = deps.verify(request, now);
   if (!verified.ok) return { outcome: 'unauthenticated', reason: REASONS[verified.failure] ?? 'Invalid signature' };

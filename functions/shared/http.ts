@@ -88,8 +88,6 @@ export const empty = (statusCode = 200, headers: Record<string, string> = {}): H
   body: '',
 });
 
-export const escapeHtml = (value: string): string => value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
-
 const parseCookies = (event: APIGatewayProxyEventV2): Record<string, string> => {
   const out: Record<string, string> = Object.create(null);
   const raw = event.cookies ?? (event.headers?.cookie ? event.headers.cookie.split(';') : []);

@@ -27,6 +27,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jwtVerify } from 'jose';
+import { escapeHtml } from '#core/html.js';
 import { demoApiAudience, SERVICE_ASSERTION_ISSUER } from '#core/sources/demo-product.js';
 import { DEMO_USERS, findDemoUserByLogin, findDemoUserBySubject } from '#local/demo-users.js';
 import { type Priority, STATUSES, type Task, type TaskEdit, type TaskStatus, TaskStore, taskJson } from './tasks.js';
@@ -62,8 +63,6 @@ export interface DemoProductOptions {
 const MAX_FORM_BYTES = 16 * 1024;
 const CHANGE_LOG_SIZE = 100;
 const USER_COOKIE = 'demo_user';
-
-const escapeHtml = (value: string): string => value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const send = (
   res: ServerResponse,

@@ -11,14 +11,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type InteractionDetails, type KoaLikeContext } from 'oidc-provider';
+import { escapeHtml } from '#core/html.js';
 import { ENV } from '#lib/env-names.js';
 import { DEMO_USERS, findDemoUserByLogin, findDemoUserBySubject } from '#local/demo-users.js';
 import type { LocalMount, MountFactory } from '#local/mount.js';
 
 const PREFIX = '/idp';
 const INTERACTION = `${PREFIX}/interaction/`;
-
-const escapeHtml = (value: string): string => value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const sameSecret = (a: string, b: string): boolean =>
   timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());

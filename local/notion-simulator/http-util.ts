@@ -60,8 +60,6 @@ export function parseCookies(header: string | undefined): Record<string, string>
   return out;
 }
 
-export const escapeHtml = (value: string): string => value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
-
 export const header = (req: IncomingMessage, name: string): string | undefined => {
   const v = req.headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { escapeHtml } from '#core/html.js';
 import type { Clock } from '#core/ports.js';
 import { NotionApi } from './api.js';
 import type { SessionView } from './client.js';
@@ -21,7 +22,6 @@ import { systemClock } from './clock.js';
 import {
   BASE_HEADERS,
   BodyTooLargeError,
-  escapeHtml,
   header,
   parseCookies,
   readBody,

@@ -4,7 +4,7 @@
  * handler serves them with a strict Content-Security-Policy.
  */
 
-export const escapeHtml = (value: string): string => value.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
+import { escapeHtml } from '../html.js';
 
 const layout = (title: string, body: string): string => `<!doctype html>
 <html lang="en">

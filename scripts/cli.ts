@@ -80,7 +80,9 @@ export const helpText = (spec: CliSpec): string => {
 const usageProblem = (error: unknown): string => {
   const code = (error as { code?: string }).code;
   const message = error instanceof Error ? error.message : String(error);
-  const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
+  // "Unknown option '--foo'", "Option '-c, --count <value>' argument missing": the long name when there is one.
+  const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
+  const option = /--[^\s,=<]+/.exec(quoted)?.[0] ?? /-[^\s,=<]+/.exec(quoted)?.[0];
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${option ?? message}`;

@@ -25,7 +25,7 @@ import { unwrapDeadLetter } from '#core/updates/messages.js';
 import { localResourceName, UPDATE_DLQ, UPDATE_QUEUE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { readRuntimeInfo, type RuntimeInfo } from '#local/runtime-info.js';
-import { type CliArgs, httpUrl, isEntryPoint, positiveInt, progress, runCli, UsageError } from './cli.js';
+import { type CliArgs, httpUrl, isEntryPoint, positiveInt, runCli, UsageError } from './cli.js';
 
 export interface RedriveOptions {
   readonly sqs: Pick<SQSClient, 'send'>;
@@ -101,8 +101,10 @@ export const main = async (
   { values }: CliArgs<typeof CLI.options>,
   env: Readonly<Record<string, string | undefined>>,
   running: () => RuntimeInfo | undefined = readRuntimeInfo,
+  out: (text: string) => void = (t) => process.stdout.write(`${t}\n`),
+  err: (text: string) => void = (t) => process.stderr.write(`${t}\n`),
 ): Promise<number> => {
-  const say = progress(CLI.name);
+  const say = (text: string) => err(`${CLI.name}: ${text}`);
   const max = positiveInt(values.max, '--max');
   let endpoint = httpUrl(values.endpoint, '--endpoint') ?? env[ENV.SQS_ENDPOINT];
   const dlqGiven = values.dlq ?? env[ENV.UPDATE_DLQ_URL];
@@ -150,15 +152,13 @@ export const main = async (
       onProgress: (n) => say(`${n} replayed so far`),
     });
     if (values.json) {
-      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      out(JSON.stringify(report, null, 2));
       return 0;
     }
     const detail = Object.entries(report.reasons)
       .map(([reason, n]) => `${reason}: ${n}`)
       .join(', ');
-    process.stdout.write(
-      `Replayed ${report.replayed} message(s) from the dead-letter queue${detail ? ` (${detail})` : ''}.\n`,
-    );
+    out(`Replayed ${report.replayed} message(s) from the dead-letter queue${detail ? ` (${detail})` : ''}.`);
     return 0;
   } finally {
     sqs.destroy();

@@ -27,7 +27,7 @@ import { revokeConnection } from '#core/unfurl/delete.js';
 import { CONNECTIONS_TABLE, localResourceName, SUBSCRIPTIONS_TABLE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
-import { readRuntimeInfo, type RuntimeInfo } from '#local/runtime-info.js';
+import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
 import { type CliArgs, helpText, httpUrl, isEntryPoint, parseCli, runCli, UsageError } from './cli.js';
 import { pickStackOutputs } from './outputs-file.js';
 

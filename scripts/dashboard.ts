@@ -26,7 +26,7 @@ import { ENV } from '#lib/env-names.js';
 import { ROUTES } from '#lib/routes.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
 import { DEFAULT_PORT, localDefaults } from '#local/defaults.js';
-import { readRuntimeInfo, type RuntimeInfo } from '#local/runtime-info.js';
+import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
 import { parseConfig } from '#shared/config.js';
 import { type CliArgs, isEntryPoint, runCli, UsageError } from './cli.js';
 

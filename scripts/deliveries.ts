@@ -22,7 +22,7 @@ import type { Delivery } from '#core/updates/ports.js';
 import { DELIVERY_LOG_TABLE, localResourceName } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
-import { readRuntimeInfo, type RuntimeInfo } from '#local/runtime-info.js';
+import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
 import { type CliArgs, helpText, httpUrl, isEntryPoint, parseCli, positiveInt, runCli, UsageError } from './cli.js';
 import { pickStackOutputs } from './outputs-file.js';
 

@@ -24,7 +24,7 @@ import {
 import { unwrapDeadLetter } from '#core/updates/messages.js';
 import { localResourceName, UPDATE_DLQ, UPDATE_QUEUE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
-import { readRuntimeInfo, type RuntimeInfo } from '#local/runtime-info.js';
+import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
 import { type CliArgs, httpUrl, isEntryPoint, positiveInt, runCli, UsageError } from './cli.js';
 
 export interface RedriveOptions {

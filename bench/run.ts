@@ -6,40 +6,60 @@
  *
  *   npm run bench               full run (a few minutes on 2 cores)
  *   npm run bench -- --quick    reduced counts, for a smoke check; figures are noisier
+ *   npm run bench -- --json     the figures as JSON on stdout instead of the report
+ *
+ * Progress goes to stderr. Exit status: 0 done (the report says which budgets
+ * were missed), 1 a failure, 2 wrong usage.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type CliArgs, isEntryPoint, runCli } from '../scripts/cli.js';
 import { ROOT } from './build.js';
 import { type BundleFigures, measureBundles } from './bundles.js';
 import { type HttpFigures, measureService, type ServiceFigures } from './service.js';
 import { ratio, round } from './stats.js';
 import { measureWorker, type WorkerFigures } from './worker.js';
 
-const quick = process.argv.includes('--quick');
-const COUNTS = quick
-  ? {
-      importRuns: 5,
-      unfurlCalls: 500,
-      unfurlWarmupCalls: 200,
-      tokenCalls: 100,
-      tokenWarmupCalls: 20,
-      httpSeconds: 3,
-      httpWarmupSeconds: 3,
-      httpConnections: 10,
-      subscribers: 200,
-    }
-  : {
-      importRuns: 25,
-      unfurlCalls: 10000,
-      unfurlWarmupCalls: 2000,
-      tokenCalls: 500,
-      tokenWarmupCalls: 200,
-      httpSeconds: 10,
-      httpWarmupSeconds: 10,
-      httpConnections: 10,
-      subscribers: 1000,
-    };
+export const CLI = {
+  name: 'bench',
+  usage: ['npm run bench -- [--quick] [--json]'],
+  description: `Builds the production bundles, measures the request path and the update worker against the local
+parts on 127.0.0.1 (ephemeral ports), prints one report with a PASS/MISS per budget
+(ARCHITECTURE §8) and writes the figures to bench/results/latest.json (untracked; keys in
+bench/README.md). A full run takes a few minutes on 2 cores; progress goes to stderr.`,
+  options: {
+    quick: { type: 'boolean', description: 'reduced counts, for a smoke check; the figures are noisier' },
+    json: { type: 'boolean', description: 'print the figures as JSON on stdout instead of the report' },
+  },
+  examples: ['npm run bench', 'npm run bench -- --quick', 'npm run bench -- --json > figures.json'],
+  notes: ['Exit status: 0 done (the report says which budgets were missed), 1 a failure, 2 wrong usage.'],
+} as const;
+
+const countsFor = (quick: boolean) =>
+  quick
+    ? {
+        importRuns: 5,
+        unfurlCalls: 500,
+        unfurlWarmupCalls: 200,
+        tokenCalls: 100,
+        tokenWarmupCalls: 20,
+        httpSeconds: 3,
+        httpWarmupSeconds: 3,
+        httpConnections: 10,
+        subscribers: 200,
+      }
+    : {
+        importRuns: 25,
+        unfurlCalls: 10000,
+        unfurlWarmupCalls: 2000,
+        tokenCalls: 500,
+        tokenWarmupCalls: 200,
+        httpSeconds: 10,
+        httpWarmupSeconds: 10,
+        httpConnections: 10,
+        subscribers: 1000,
+      };
 
 /** 1 KB = 1,000 bytes. */
 const BUNDLE_LIMIT_BYTES = 350_000;
@@ -86,7 +106,9 @@ const step = async <T>(label: string, fn: () => Promise<T>): Promise<T> => {
   return result;
 };
 
-const main = async (): Promise<void> => {
+const main = async ({ values }: CliArgs<typeof CLI.options>): Promise<number> => {
+  const quick = values.quick === true;
+  const COUNTS = countsFor(quick);
   const startedAt = new Date();
   const loadStart = os.loadavg();
 
@@ -227,6 +249,10 @@ const main = async (): Promise<void> => {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'latest.json');
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
 
   // ---- The report.
   const out: string[] = [];
@@ -319,19 +345,16 @@ const main = async (): Promise<void> => {
   line();
   line(`${budgets.filter((b) => b.pass).length}/${budgets.length} budgets met. Figures: ${path.relative(ROOT, file)}`);
   process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
 };
 
-// Bounded: a part that hangs (a port, an emulator) ends the run instead of blocking a terminal or CI.
-const LIMIT_MS = 10 * 60_000;
-setTimeout(() => {
-  process.stderr.write(`bench: gave up after ${LIMIT_MS / 60_000} minutes\n`);
-  process.exit(2);
-}, LIMIT_MS).unref();
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+if (isEntryPoint(import.meta.url)) {
+  // Bounded: a part that hangs (a port, an emulator) ends the run instead of blocking a terminal or CI.
+  const LIMIT_MS = 10 * 60_000;
+  setTimeout(() => {
+    process.stderr.write(`bench: gave up after ${LIMIT_MS / 60_000} minutes\n`);
     process.exit(1);
-  },
-);
+  }, LIMIT_MS).unref();
+  // Exit explicitly: the measured parts may leave handles behind.
+  process.exit(await runCli(CLI, process.argv.slice(2), main));
+}

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { ENV } from '#lib/env-names.js';
 import { consoleLog } from './console-log.js';
 import { DEFAULT_PORT } from './defaults.js';
+import { clearRuntimeInfo, writeRuntimeInfo } from './runtime-info.js';
 import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
 
 const SETTING_NAMES = new Set<string>(Object.values(ENV));
@@ -106,6 +107,7 @@ const main = async (): Promise<void> => {
     process.exit(1);
   }
   console.log(banner(system, given, Date.now() - t0));
+  writeRuntimeInfo(system); // .local-data/local-server.json: where the scripts find this server
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -117,6 +119,7 @@ const main = async (): Promise<void> => {
     console.log(`\n${signal}: stopping… (press Ctrl-C again to force)`);
     system.stop().then(
       () => {
+        clearRuntimeInfo();
         console.log('Stopped.');
         process.exit(0);
       },

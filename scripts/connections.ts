@@ -9,14 +9,15 @@
  *   npm run connections -- list --subject <upstream subject> --aws
  *   npm run connections -- revoke <connectionId> --reason "lost laptop" --aws
  *   … --endpoint http://127.0.0.1:PORT     # npm start's DynamoDB instead of --aws
+ *   … --json                               # JSON on stdout
  *
  * With --aws the table names come from cdk-outputs.json (--outputs, --stack);
  * the caller needs read/write access to the Connections and Subscriptions tables.
+ * Without --aws or --endpoint: the running npm start's DynamoDB. Nothing found
+ * (an unknown id, no connection for a subject) is said on stderr, exit status 1.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClientFor } from '#adapters/dynamo/client.js';
 import { DynamoConnectionStore } from '#adapters/dynamo/connection-store.js';
@@ -26,6 +27,8 @@ import { revokeConnection } from '#core/unfurl/delete.js';
 import { CONNECTIONS_TABLE, localResourceName, SUBSCRIPTIONS_TABLE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
+import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
+import { type CliArgs, helpText, httpUrl, isEntryPoint, parseCli, runCli, UsageError } from './cli.js';
 import { pickStackOutputs } from './outputs-file.js';
 
 export interface ConnectionTools {
@@ -69,47 +72,113 @@ const tablesFromOutputs = (file: unknown, stack?: string): { connections: string
   return { connections: outputs[OUTPUTS.connectionsTable], subscriptions: outputs[OUTPUTS.subscriptionsTable] };
 };
 
-const USAGE = [
-  'Usage: npm run connections -- show <connectionId> | list --subject <subject> | revoke <connectionId> --reason <text>',
-  '       with --endpoint <local DynamoDB endpoint> or --aws [--outputs cdk-outputs.json] [--stack <name>]',
-].join('\n');
+/** A connection for people: one field a line. */
+export const formatConnection = (c: Connection, subscriptions?: readonly string[]): string => {
+  const d = describeConnection(c);
+  const lines = [
+    `Connection ${c.id}: ${c.status}`,
+    `  subject           ${c.subject}`,
+    `  display name      ${c.displayName}`,
+    `  workspace         ${String(d.workspace)} (${c.notion.workspaceId}), bot ${c.notion.botId}`,
+    `  token generation  ${c.tokenGeneration}`,
+    `  created           ${String(d.createdAt)}`,
+    `  updated           ${String(d.updatedAt)}`,
+  ];
+  if (d.revokedAt) lines.push(`  revoked           ${String(d.revokedAt)} (${String(d.revokedReason ?? 'no reason')})`);
+  if (subscriptions) {
+    lines.push(`  subscriptions     ${subscriptions.length}`);
+    for (const uri of subscriptions) lines.push(`    ${uri}`);
+  }
+  return lines.join('\n');
+};
 
-export const main = async (
-  argv: readonly string[],
+export const CLI = {
+  name: 'connections',
+  usage: [
+    'npm run connections -- show <connectionId> [--json]',
+    'npm run connections -- list --subject <subject> [--json]',
+    'npm run connections -- revoke <connectionId> --reason <text> [--json]',
+    '  with --endpoint <local DynamoDB endpoint>, or --aws [--outputs cdk-outputs.json] [--stack <name>]',
+  ],
+  description: `Looks up and revokes connections (support and incident response). Revoking ends a connection
+exactly as Notion's deleted-token callback does: status revoked, stored tokens deleted, every
+outstanding access and refresh token fails on its next use, subscriptions removed. No token
+material is ever printed.
+
+Tables: with --aws from the CDK outputs file (read/write access to the Connections and
+Subscriptions tables needed); with --endpoint (or DYNAMODB_ENDPOINT) the local system's; with
+neither, the DynamoDB of the running npm start.`,
+  options: {
+    subject: { type: 'string', value: '<subject>', description: "list: the upstream subject (the login's sub claim)" },
+    reason: { type: 'string', value: '<text>', description: 'revoke: why (recorded on the connection)' },
+    json: { type: 'boolean', description: 'print JSON on stdout' },
+    endpoint: { type: 'string', value: '<url>', description: 'local DynamoDB endpoint (printed by npm start)' },
+    aws: { type: 'boolean', description: 'use the deployed stack (tables from the CDK outputs file)' },
+    outputs: {
+      type: 'string',
+      value: '<file>',
+      description: 'CDK outputs file (default cdk-outputs.json; implies --aws)',
+    },
+    stack: { type: 'string', value: '<name>', description: 'the stack, when the outputs file lists several' },
+    region: { type: 'string', value: '<region>', description: 'AWS region (default AWS_REGION)' },
+  },
+  maxPositionals: 2,
+  examples: [
+    "npm run connections -- list --subject <the user's upstream subject> --aws",
+    'npm run connections -- show <connectionId> --aws',
+    'npm run connections -- revoke <connectionId> --reason "offboarding" --aws',
+    'npm run connections -- show <connectionId>            # the running npm start',
+  ],
+  notes: [
+    'Exit status: 0 found (or revoked), 1 nothing found (an unknown id, no connection for the subject;\nsaid on stderr) or a failure, 2 wrong usage.',
+  ],
+} as const;
+
+export interface ConnectionsIo {
+  /** Diagnostics (stderr). */
+  readonly err?: (text: string) => void;
+  /** The running npm start, if any. */
+  readonly running?: () => RuntimeInfo | undefined;
+}
+
+const COMMANDS = ['show', 'list', 'revoke'];
+
+export const run = async (
+  { values, positionals }: CliArgs<typeof CLI.options>,
   env: Readonly<Record<string, string | undefined>>,
   out: (text: string) => void = (t) => process.stdout.write(`${t}\n`),
+  io: ConnectionsIo = {},
 ): Promise<number> => {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      endpoint: { type: 'string' },
-      aws: { type: 'boolean' },
-      outputs: { type: 'string' },
-      stack: { type: 'string' },
-      region: { type: 'string' },
-      subject: { type: 'string' },
-      reason: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const err = io.err ?? ((t: string) => process.stderr.write(`${t}\n`));
   const [command, id] = positionals;
-  if (values.help || !command || !['show', 'list', 'revoke'].includes(command)) {
-    out(USAGE);
-    return values.help ? 0 : 2;
+  if (!command) throw new UsageError('give a command: show, list or revoke');
+  if (!COMMANDS.includes(command)) throw new UsageError(`unknown command ${command} (show, list or revoke)`);
+  if (command === 'list') {
+    if (!values.subject) throw new UsageError('list needs --subject <upstream subject>');
+    if (id !== undefined) throw new UsageError(`unexpected argument ${id}`);
+  } else {
+    if (!id) throw new UsageError(`${command} needs a connection id`);
+    if (command === 'revoke' && !values.reason)
+      throw new UsageError('revoke needs --reason <text> (recorded on the connection)');
   }
   let tables: { connections: string; subscriptions: string };
   let client: DynamoDBClient;
   const region = values.region ?? env.AWS_REGION;
   if (values.aws || values.outputs) {
+    if (values.endpoint) throw new UsageError('give --aws or --endpoint, not both');
     tables = tablesFromOutputs(
       JSON.parse(readFileSync(resolve(values.outputs ?? 'cdk-outputs.json'), 'utf8')),
       values.stack,
     );
     client = new DynamoDBClient(region ? { region } : {});
   } else {
-    const endpoint = values.endpoint ?? env[ENV.DYNAMODB_ENDPOINT];
-    if (!endpoint) throw new Error('give the local DynamoDB endpoint (--endpoint, printed by npm start), or --aws');
+    let endpoint = httpUrl(values.endpoint, '--endpoint') ?? env[ENV.DYNAMODB_ENDPOINT];
+    if (!endpoint) {
+      const local = (io.running ?? readRuntimeInfo)();
+      if (!local) throw new UsageError('give the local DynamoDB endpoint (--endpoint, printed by npm start), or --aws');
+      endpoint = local.dynamodbEndpoint;
+      err(`connections: the running npm start's DynamoDB at ${endpoint} (pid ${local.pid})`);
+    }
     tables = {
       connections: env[ENV.CONNECTIONS_TABLE] ?? localResourceName(CONNECTIONS_TABLE.id),
       subscriptions: env[ENV.SUBSCRIPTIONS_TABLE] ?? localResourceName(SUBSCRIPTIONS_TABLE.id),
@@ -128,32 +197,52 @@ export const main = async (
       now: Date.now,
     };
     if (command === 'list') {
-      if (!values.subject) throw new Error('list needs --subject <upstream subject>');
-      const list = await tools.connections.listBySubject(values.subject);
-      out(JSON.stringify(list.map(describeConnection), null, 2));
-      return 0;
-    }
-    if (!id) throw new Error(`${command} needs a connection id`);
-    if (command === 'show') {
-      const c = await tools.connections.get(id);
-      if (!c) {
-        out(`No connection ${id}`);
+      const subject = values.subject as string;
+      const list = await tools.connections.listBySubject(subject);
+      if (values.json) out(JSON.stringify(list.map(describeConnection), null, 2));
+      else if (list.length > 0) out(list.map((c) => formatConnection(c)).join('\n\n'));
+      if (list.length === 0) {
+        err(
+          `connections: no connection has the subject ${JSON.stringify(subject)} (the upstream login's sub claim, exactly as stored)`,
+        );
         return 1;
       }
-      const subscriptions = await tools.subscriptions.listByConnection(id);
-      out(JSON.stringify({ ...describeConnection(c), subscriptions: subscriptions.map((s) => s.uri) }, null, 2));
       return 0;
     }
-    if (!values.reason) throw new Error('revoke needs --reason <text> (recorded on the connection)');
-    const { before, subscriptionsRemoved } = await revoke(tools, id, values.reason);
+    const connectionId = id as string;
+    if (command === 'show') {
+      const c = await tools.connections.get(connectionId);
+      if (!c) {
+        err(`connections: no connection ${connectionId}`);
+        return 1;
+      }
+      const subscriptions = (await tools.subscriptions.listByConnection(connectionId)).map((s) => s.uri);
+      out(
+        values.json
+          ? JSON.stringify({ ...describeConnection(c), subscriptions }, null, 2)
+          : formatConnection(c, subscriptions),
+      );
+      return 0;
+    }
+    const { before, subscriptionsRemoved } = await revoke(tools, connectionId, values.reason as string);
     if (!before) {
-      out(`No connection ${id}`);
+      err(`connections: no connection ${connectionId}`);
       return 1;
+    }
+    if (values.json) {
+      out(
+        JSON.stringify(
+          { id: connectionId, statusBefore: before.status, status: 'revoked', subscriptionsRemoved },
+          null,
+          2,
+        ),
+      );
+      return 0;
     }
     out(
       before.status === 'active'
-        ? `Revoked connection ${id} (${before.displayName}, workspace ${before.notion.workspaceName ?? before.notion.workspaceId}); ${subscriptionsRemoved} subscription(s) removed.`
-        : `Connection ${id} was already ${before.status}; ${subscriptionsRemoved} subscription(s) removed.`,
+        ? `Revoked connection ${connectionId} (${before.displayName}, workspace ${before.notion.workspaceName ?? before.notion.workspaceId}); ${subscriptionsRemoved} subscription(s) removed.`
+        : `Connection ${connectionId} was already ${before.status}; ${subscriptionsRemoved} subscription(s) removed.`,
     );
     return 0;
   } finally {
@@ -161,14 +250,21 @@ export const main = async (
   }
 };
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2), process.env).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(`connections failed: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = 1;
-    },
-  );
+/** Parses `argv` and runs; `--help` prints the usage. Throws UsageError for a wrong invocation. */
+export const main = async (
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  out: (text: string) => void = (t) => process.stdout.write(`${t}\n`),
+  io: ConnectionsIo = {},
+): Promise<number> => {
+  const args = parseCli(CLI, argv);
+  if (!args) {
+    out(helpText(CLI).trimEnd());
+    return 0;
+  }
+  return run(args, env, out, io);
+};
+
+if (isEntryPoint(import.meta.url)) {
+  process.exitCode = await runCli(CLI, process.argv.slice(2), (args) => run(args, process.env));
 }

@@ -4,16 +4,16 @@
  *
  * URLs come from the CDK outputs file when it exists
  * (`npx cdk deploy --outputs-file cdk-outputs.json`), else from the local
- * server (PUBLIC_BASE_URL, or http://127.0.0.1:$PORT). Rules come from
- * UNFURL_RULES, else the demo rules. Exits with status 1, naming the problem,
- * when a rule does not match one of its sample URLs or its placeholder is not
- * a valid attribute list.
+ * server: PUBLIC_BASE_URL or PORT when set, else the running `npm start`
+ * (.local-data/local-server.json, local/runtime-info.ts), else port 3000.
+ * Rules come from UNFURL_RULES, else the demo rules. Exits with status 1,
+ * naming the problem, when a rule does not match one of its sample URLs or its
+ * placeholder is not a valid attribute list.
  *
  *   npm run dashboard [-- --outputs path/to/cdk-outputs.json] [-- --json]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { validateAttributes } from '#core/unfurl/attributes.js';
 import {
   checkSamples,
@@ -26,7 +26,9 @@ import { ENV } from '#lib/env-names.js';
 import { ROUTES } from '#lib/routes.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
 import { DEFAULT_PORT, localDefaults } from '#local/defaults.js';
+import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
 import { parseConfig } from '#shared/config.js';
+import { type CliArgs, isEntryPoint, runCli, UsageError } from './cli.js';
 
 export interface DashboardValues {
   readonly source: string;
@@ -57,10 +59,21 @@ export const stackOutputs = (file: unknown): { stack: string; outputs: Record<st
   return undefined;
 };
 
-/** Builds the values from the environment and, when given, a CDK outputs file's contents. */
+const isSet = (value: string | undefined): boolean => value !== undefined && value !== '';
+
+/** True when the environment names the local server itself (PORT or PUBLIC_BASE_URL). */
+export const envNamesServer = (env: Readonly<Record<string, string | undefined>>): boolean =>
+  isSet(env[ENV.PORT]) || isSet(env[ENV.PUBLIC_BASE_URL]);
+
+/**
+ * Builds the values from the environment and, when given, a CDK outputs file's
+ * contents; without one, from the running local server (`running`) unless the
+ * environment sets PORT or PUBLIC_BASE_URL.
+ */
 export const dashboardValues = (
   env: Readonly<Record<string, string | undefined>>,
   outputsFile?: unknown,
+  running?: Pick<RuntimeInfo, 'pid' | 'port' | 'publicBaseUrl'>,
 ): DashboardValues => {
   const deployed = outputsFile === undefined ? undefined : stackOutputs(outputsFile);
   if (outputsFile !== undefined && !deployed)
@@ -85,15 +98,19 @@ export const dashboardValues = (
       integration: rulesFromConfig(config),
     };
   }
-  const port = Number(env[ENV.PORT] ?? DEFAULT_PORT) || DEFAULT_PORT;
+  const fromRunning = running !== undefined && !envNamesServer(env) ? running : undefined;
+  const port = fromRunning ? fromRunning.port : Number(env[ENV.PORT] || DEFAULT_PORT) || DEFAULT_PORT;
   const defaults = localDefaults(port);
-  const merged: Record<string, string | undefined> = { ...defaults };
+  const merged: Record<string, string | undefined> = {
+    ...defaults,
+    ...(fromRunning ? { [ENV.PUBLIC_BASE_URL]: fromRunning.publicBaseUrl } : {}),
+  };
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
   const config = parseConfig(merged);
   const base = config.publicBaseUrl ?? `http://127.0.0.1:${port}`;
   const secretFromEnv = env[ENV.OAUTH_CLIENT_SECRET] !== undefined && env[ENV.OAUTH_CLIENT_SECRET] !== '';
   return {
-    source: `local server ${base}`,
+    source: fromRunning ? `the running local server ${base}, npm start pid ${fromRunning.pid}` : `local server ${base}`,
     authorizeUrl: `${base}${routePath('OAuth Authorize URL')}`,
     tokenUrl: `${base}${routePath('OAuth Token URL')}`,
     clientId: config.oauth.clientId ?? '',
@@ -158,30 +175,67 @@ export const renderDashboard = (v: DashboardValues): string => {
   return `${lines.join('\n')}\n`;
 };
 
-export const main = (argv: readonly string[], env: Readonly<Record<string, string | undefined>>): number => {
-  const i = argv.indexOf('--outputs');
-  const given = i >= 0 ? argv[i + 1] : undefined;
-  const outputsPath = resolve(given || 'cdk-outputs.json');
-  try {
-    const outputsFile = existsSync(outputsPath)
-      ? (JSON.parse(readFileSync(outputsPath, 'utf8')) as unknown)
-      : undefined;
-    const values = dashboardValues(env, outputsFile);
-    process.stdout.write(argv.includes('--json') ? `${JSON.stringify(values, null, 2)}\n` : renderDashboard(values));
-    const problems = ruleProblems(values.integration);
-    if (problems.length > 0) {
-      process.stderr.write(
-        `\nThe unfurl rules are not valid; Notion would refuse them:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`,
-      );
-      return 1;
+export const CLI = {
+  name: 'dashboard',
+  usage: ['npm run dashboard -- [--outputs <cdk-outputs.json>] [--json]'],
+  description: `Prints every value to paste into Notion's integration dashboard (External Authorization Setup,
+Unfurling Domain & Patterns) and checks the unfurl rules as Notion would.
+
+The values come from the CDK outputs file when it exists (npx cdk deploy --outputs-file
+cdk-outputs.json); else from the local server: PUBLIC_BASE_URL or PORT when set, else the running
+npm start (recorded in .local-data/local-server.json), else http://127.0.0.1:3000. The rules come
+from UNFURL_RULES, else the demo rules.`,
+  options: {
+    outputs: {
+      type: 'string',
+      value: '<file>',
+      description: 'CDK outputs file to read (default cdk-outputs.json when it exists)',
+    },
+    json: { type: 'boolean', description: 'print the values as JSON' },
+  },
+  examples: [
+    'npx cdk deploy -c stage=prod --outputs-file cdk-outputs.json && npm run dashboard',
+    'npm run dashboard                 # with npm start running: its URLs',
+    'npm run dashboard -- --json',
+  ],
+  notes: ['Exit status: 0 values printed, 1 a rule Notion would refuse (or a failure), 2 wrong usage.'],
+} as const;
+
+export const main = (
+  { values }: CliArgs<typeof CLI.options>,
+  env: Readonly<Record<string, string | undefined>>,
+  running: () => RuntimeInfo | undefined = readRuntimeInfo,
+): number => {
+  if (values.outputs === '') throw new UsageError('--outputs needs a file');
+  const outputsPath = resolve(values.outputs ?? 'cdk-outputs.json');
+  if (values.outputs !== undefined && !existsSync(outputsPath))
+    throw new UsageError(`no outputs file ${values.outputs}`);
+  let outputsFile: unknown;
+  if (existsSync(outputsPath)) {
+    try {
+      outputsFile = JSON.parse(readFileSync(outputsPath, 'utf8')) as unknown;
+    } catch (error) {
+      throw new Error(`${outputsPath} is not JSON: ${(error as Error).message}`);
     }
-    return 0;
-  } catch (error) {
-    process.stderr.write(`dashboard: ${(error as Error).message}\n`);
+  }
+  const server = outputsFile === undefined && !envNamesServer(env) ? running() : undefined;
+  if (outputsFile === undefined && !envNamesServer(env) && !server) {
+    process.stderr.write(
+      `dashboard: no cdk-outputs.json and no running npm start found: the values for http://127.0.0.1:${DEFAULT_PORT}\n`,
+    );
+  }
+  const dashboard = dashboardValues(env, outputsFile, server);
+  process.stdout.write(values.json ? `${JSON.stringify(dashboard, null, 2)}\n` : renderDashboard(dashboard));
+  const problems = ruleProblems(dashboard.integration);
+  if (problems.length > 0) {
+    process.stderr.write(
+      `\nThe unfurl rules are not valid; Notion would refuse them:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`,
+    );
     return 1;
   }
+  return 0;
 };
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  process.exitCode = main(process.argv.slice(2), process.env);
+if (isEntryPoint(import.meta.url)) {
+  process.exitCode = await runCli(CLI, process.argv.slice(2), (args) => main(args, process.env));
 }

@@ -7,15 +7,14 @@
  *   npm run deliveries -- <connectionId> --aws --outputs path/to/cdk-outputs.json --stack NotionLinkPreview-prod
  *   npm run deliveries -- <connectionId> --limit 20 --json
  *
- * Locally the endpoint may also come from DYNAMODB_ENDPOINT and the table from
- * DELIVERY_LOG_TABLE (default: the local system's table name). In AWS the
+ * Locally the endpoint may also come from DYNAMODB_ENDPOINT (else the running
+ * npm start's) and the table from DELIVERY_LOG_TABLE (default: the local
+ * system's table name). In AWS the
  * usual credential chain applies (AWS_PROFILE, AWS_REGION, …) and the caller
  * needs dynamodb:Query on the table.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeliveryLog } from '#adapters/dynamo/delivery-log.js';
@@ -23,6 +22,8 @@ import type { Delivery } from '#core/updates/ports.js';
 import { DELIVERY_LOG_TABLE, localResourceName } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
+import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
+import { type CliArgs, helpText, httpUrl, isEntryPoint, parseCli, positiveInt, runCli, UsageError } from './cli.js';
 import { pickStackOutputs } from './outputs-file.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -90,39 +91,61 @@ export const readDeliveries = async (
   }
 };
 
-const USAGE =
-  'Usage: npm run deliveries -- <connectionId> [--endpoint <local DynamoDB endpoint>] [--aws [--outputs cdk-outputs.json] [--stack <name>]] [--table <name>] [--limit 50] [--json]';
+export const CLI = {
+  name: 'deliveries',
+  usage: [
+    'npm run deliveries -- <connectionId> [--limit <n>] [--json]',
+    '  with --endpoint <local DynamoDB endpoint>, or --aws [--outputs cdk-outputs.json] [--stack <name>]',
+  ],
+  description: `The last pushes to Notion for one connection, newest first, with Notion's answers (the delivery
+log the update worker writes).
 
-export const main = async (
-  argv: readonly string[],
+Table: with --aws from the CDK outputs file (dynamodb:Query on it needed); with --endpoint (or
+DYNAMODB_ENDPOINT) the local system's, DELIVERY_LOG_TABLE or its default name; with neither, the
+DynamoDB of the running npm start.`,
+  options: {
+    limit: { type: 'string', value: '<n>', description: `how many deliveries, 1 to 500 (default ${DEFAULT_LIMIT})` },
+    json: { type: 'boolean', description: 'print the deliveries as JSON on stdout' },
+    endpoint: { type: 'string', value: '<url>', description: 'local DynamoDB endpoint (printed by npm start)' },
+    aws: { type: 'boolean', description: 'use the deployed stack (table from the CDK outputs file)' },
+    outputs: {
+      type: 'string',
+      value: '<file>',
+      description: 'CDK outputs file (default cdk-outputs.json; implies --aws)',
+    },
+    stack: { type: 'string', value: '<name>', description: 'the stack, when the outputs file lists several' },
+    table: { type: 'string', value: '<name>', description: 'the delivery-log table name, instead of looking it up' },
+    region: { type: 'string', value: '<region>', description: 'AWS region (default AWS_REGION)' },
+  },
+  maxPositionals: 1,
+  examples: [
+    'npm run deliveries -- <connectionId> --aws',
+    'npm run deliveries -- <connectionId> --aws --limit 200 --json',
+    'npm run deliveries -- <connectionId>              # the running npm start',
+  ],
+  notes: ['Exit status: 0 printed (also when none are recorded), 1 a failure, 2 wrong usage.'],
+} as const;
+
+export interface DeliveriesIo {
+  readonly err?: (text: string) => void;
+  /** The running npm start, if any. */
+  readonly running?: () => RuntimeInfo | undefined;
+}
+
+export const run = async (
+  { values, positionals }: CliArgs<typeof CLI.options>,
   env: Readonly<Record<string, string | undefined>>,
   out: (text: string) => void = (t) => process.stdout.write(`${t}\n`),
+  io: DeliveriesIo = {},
 ): Promise<number> => {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      endpoint: { type: 'string' },
-      aws: { type: 'boolean' },
-      outputs: { type: 'string' },
-      stack: { type: 'string' },
-      table: { type: 'string' },
-      region: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const err = io.err ?? ((t: string) => process.stderr.write(`${t}\n`));
   const connectionId = positionals[0];
-  if (values.help || !connectionId) {
-    out(USAGE);
-    return values.help ? 0 : 2;
-  }
-  const limit = values.limit === undefined ? DEFAULT_LIMIT : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new Error('--limit must be an integer from 1 to 500');
+  if (!connectionId) throw new UsageError('give a connection id');
+  const limit = positiveInt(values.limit, '--limit', 500) ?? DEFAULT_LIMIT;
 
   let target: DeliveryTarget;
   const region = values.region ?? env.AWS_REGION;
+  if ((values.aws || values.outputs) && values.endpoint) throw new UsageError('give --aws or --endpoint, not both');
   if (values.aws || values.outputs) {
     const path = resolve(values.outputs ?? 'cdk-outputs.json');
     const fromFile = values.table
@@ -134,11 +157,16 @@ export const main = async (
       ...(region ? { region } : {}),
     };
   } else {
-    const endpoint = values.endpoint ?? env[ENV.DYNAMODB_ENDPOINT];
+    let endpoint = httpUrl(values.endpoint, '--endpoint') ?? env[ENV.DYNAMODB_ENDPOINT];
     if (!endpoint) {
-      throw new Error(
-        'give the local DynamoDB endpoint (--endpoint, printed by npm start under "Emulators"), or --aws for a deployed stack',
-      );
+      const local = (io.running ?? readRuntimeInfo)();
+      if (!local) {
+        throw new UsageError(
+          'give the local DynamoDB endpoint (--endpoint, printed by npm start under "Emulators"), or --aws for a deployed stack',
+        );
+      }
+      endpoint = local.dynamodbEndpoint;
+      err(`deliveries: the running npm start's DynamoDB at ${endpoint} (pid ${local.pid})`);
     }
     const tableName = values.table ?? env[ENV.DELIVERY_LOG_TABLE] ?? localResourceName(DELIVERY_LOG_TABLE.id);
     target = {
@@ -153,14 +181,21 @@ export const main = async (
   return 0;
 };
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2), process.env).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(`deliveries failed: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = 1;
-    },
-  );
+/** Parses `argv` and runs; `--help` prints the usage. Throws UsageError for a wrong invocation. */
+export const main = async (
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  out: (text: string) => void = (t) => process.stdout.write(`${t}\n`),
+  io: DeliveriesIo = {},
+): Promise<number> => {
+  const args = parseCli(CLI, argv);
+  if (!args) {
+    out(helpText(CLI).trimEnd());
+    return 0;
+  }
+  return run(args, env, out, io);
+};
+
+if (isEntryPoint(import.meta.url)) {
+  process.exitCode = await runCli(CLI, process.argv.slice(2), (args) => run(args, process.env));
 }

@@ -1,11 +1,14 @@
 /**
- * Generates the sample Lambda events in `events/` (one per route and case, and
- * an SQS batch for the worker) from the same factories the handler tests use,
- * for `sam local invoke -e events/<file>.json` and for the test that runs every
- * sample through its handler.
+ * Generates the sample Lambda events (one per route and case, and an SQS batch
+ * for the worker) from the same factories the handler tests use, for
+ * `sam local invoke -e <file>` and for the test that runs every sample through
+ * its handler. The committed samples in `events/` are only rewritten when asked
+ * for with `--out events`.
  *
- *   npm run events                      # writes events/*.json for http://127.0.0.1:3000
+ *   npm run events                      # writes .local-data/events/*.json (untracked) for http://127.0.0.1:3000
  *   npm run events -- --base-url https://previews.example.com
+ *   npm run -s events -- --print changes | sam local invoke … ChangesFunction -e -
+ *   npm run events -- --out events      # refresh the committed samples
  *
  * The change webhook event is signed with the local default secret
  * (`CHANGES_WEBHOOK_SECRET` of local/defaults.ts) at generation time; Standard
@@ -14,15 +17,20 @@
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { signWebhook } from '#core/changes/verify.js';
 import { ENV } from '#lib/env-names.js';
 import { type HttpHandlerName, WORKER_HANDLER } from '#lib/routes.js';
 import { DEFAULT_PORT, LOCAL_HOST, localDefaults } from '#local/defaults.js';
 import { httpEvent, sqsEvent, sqsRecord } from '#test/helpers/factories.js';
+import { type CliArgs, httpUrl, isEntryPoint, runCli, UsageError } from './cli.js';
 
-export const EVENTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'events');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The committed samples (what `sam local invoke -e events/<file>.json` and the tests read). */
+export const EVENTS_DIR = path.join(ROOT, 'events');
+/** Where `npm run events` writes by default: untracked (.local-data/ is gitignored). */
+export const DEFAULT_OUT_DIR = path.join(ROOT, '.local-data', 'events');
 
 export interface SampleEvent {
   /** File name in events/ (without `.json`). */
@@ -225,10 +233,22 @@ export const sampleEvents = (options: SampleOptions = {}): SampleEvent[] => {
   ];
 };
 
-/** Writes the samples into `dir` (replacing its JSON files) and returns the file names. */
-export const writeSampleEvents = (samples: readonly SampleEvent[], dir = EVENTS_DIR): string[] => {
+/**
+ * Writes the samples into `dir` and returns the file names. With `prune`, JSON
+ * files of `dir` that are no sample any more are removed (only for folders the
+ * generator owns: events/ and the default output folder).
+ */
+export const writeSampleEvents = (
+  samples: readonly SampleEvent[],
+  dir = EVENTS_DIR,
+  options: { readonly prune?: boolean } = { prune: true },
+): string[] => {
   mkdirSync(dir, { recursive: true });
-  for (const file of readdirSync(dir)) if (file.endsWith('.json') && file !== 'env.json') rmSync(path.join(dir, file));
+  const names = new Set(samples.map((s) => `${s.name}.json`));
+  if (options.prune) {
+    for (const file of readdirSync(dir))
+      if (file.endsWith('.json') && file !== 'env.json' && !names.has(file)) rmSync(path.join(dir, file));
+  }
   const files: string[] = [];
   for (const sample of samples) {
     const file = `${sample.name}.json`;
@@ -238,14 +258,68 @@ export const writeSampleEvents = (samples: readonly SampleEvent[], dir = EVENTS_
   return files;
 };
 
-const main = (argv: readonly string[]): void => {
-  const at = argv.indexOf('--base-url');
-  const baseUrl = at >= 0 ? argv[at + 1] : undefined;
+export const CLI = {
+  name: 'events',
+  usage: [
+    'npm run events -- [--out <dir>] [--base-url <url>]',
+    'npm run -s events -- --print <name> [--base-url <url>]',
+  ],
+  description: `Generates the sample Lambda events for sam local invoke (one per route and case, and an SQS
+batch for the update worker) from the factories the handler tests use. Writes them to
+.local-data/events/ (untracked) unless --out names another folder; the committed samples in
+events/ change only with --out events. The POST /changes sample is signed with the local default
+webhook secret and is valid for 5 minutes: generate it right before invoking.`,
+  options: {
+    out: {
+      type: 'string',
+      value: '<dir>',
+      description: 'folder to write the samples to (default .local-data/events; events refreshes the committed ones)',
+    },
+    'base-url': {
+      type: 'string',
+      value: '<url>',
+      description: 'base URL the service is reached at (default http://127.0.0.1:3000)',
+    },
+    print: {
+      type: 'string',
+      value: '<name>',
+      description: 'print one sample as JSON on stdout and write nothing (for sam local invoke -e -)',
+    },
+  },
+  examples: [
+    'npm run events',
+    'sam local invoke -t cdk.out/NotionLinkPreview-dev.template.json ChangesFunction -e .local-data/events/changes.json',
+    'npm run -s events -- --print changes | sam local invoke -t cdk.out/NotionLinkPreview-dev.template.json ChangesFunction -e -',
+    'npm run events -- --out events    # refresh the committed samples (then commit them)',
+  ],
+  notes: [
+    `Samples: ${sampleEvents({ now: 0 })
+      .map((s) => s.name)
+      .join(', ')}.`,
+  ],
+} as const;
+
+export const main = ({ values }: CliArgs<typeof CLI.options>): number => {
+  const baseUrl = httpUrl(values['base-url'], '--base-url');
   const samples = sampleEvents(baseUrl ? { baseUrl } : {});
-  const files = writeSampleEvents(samples);
-  for (const [i, sample] of samples.entries()) {
-    process.stdout.write(`events/${files[i]}  ${sample.handler}  ${sample.description}\n`);
+  if (values.print !== undefined) {
+    if (values.out !== undefined) throw new UsageError('--print writes no file: give --print or --out, not both');
+    const sample = samples.find((s) => s.name === values.print);
+    if (!sample)
+      throw new UsageError(`no sample named ${values.print}; one of ${samples.map((s) => s.name).join(', ')}`);
+    process.stdout.write(`${JSON.stringify(sample.event, null, 2)}\n`);
+    return 0;
   }
+  if (values.out === '') throw new UsageError('--out needs a folder');
+  const dir = values.out === undefined ? DEFAULT_OUT_DIR : path.resolve(values.out);
+  const files = writeSampleEvents(samples, dir, { prune: dir === EVENTS_DIR || dir === DEFAULT_OUT_DIR });
+  const shown = path.relative(process.cwd(), dir) || '.';
+  for (const [i, sample] of samples.entries()) {
+    process.stdout.write(`${path.join(shown, files[i] ?? '')}  ${sample.handler}  ${sample.description}\n`);
+  }
+  if (dir === EVENTS_DIR)
+    process.stderr.write('events: the committed samples in events/ were rewritten; commit them\n');
+  return 0;
 };
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv.slice(2));
+if (isEntryPoint(import.meta.url)) process.exitCode = await runCli(CLI, process.argv.slice(2), main);

@@ -8,11 +8,12 @@
  * after it was sent, so an interrupted redrive loses nothing.
  *
  *   npm run redrive                                   # UPDATE_DLQ_URL → UPDATE_QUEUE_URL (AWS credentials as usual)
+ *   npm run redrive                                   # without those: the running npm start's queues
  *   npm run redrive -- --endpoint http://127.0.0.1:PORT   # the local system's SQS (printed by npm start)
  *   npm run redrive -- --max 10 --dlq <url> --queue <url>
+ *
+ * Progress goes to stderr; --json prints the report as JSON on stdout.
  */
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   DeleteMessageCommand,
   GetQueueUrlCommand,
@@ -23,6 +24,8 @@ import {
 import { unwrapDeadLetter } from '#core/updates/messages.js';
 import { localResourceName, UPDATE_DLQ, UPDATE_QUEUE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
+import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
+import { type CliArgs, httpUrl, isEntryPoint, positiveInt, runCli, UsageError } from './cli.js';
 
 export interface RedriveOptions {
   readonly sqs: Pick<SQSClient, 'send'>;
@@ -30,6 +33,8 @@ export interface RedriveOptions {
   readonly queueUrl: string;
   /** Stop after this many messages (default: all). */
   readonly max?: number;
+  /** Called after each batch with the count so far. */
+  readonly onProgress?: (replayed: number) => void;
 }
 
 export interface RedriveReport {
@@ -63,61 +68,103 @@ export const redriveDeadLetters = async (options: RedriveOptions): Promise<Redri
       reasons[key] = (reasons[key] ?? 0) + 1;
       replayed += 1;
     }
+    options.onProgress?.(replayed);
   }
   return { replayed, reasons };
 };
 
-const main = async (): Promise<void> => {
-  const { values } = parseArgs({
-    options: {
-      endpoint: { type: 'string' },
-      dlq: { type: 'string' },
-      queue: { type: 'string' },
-      max: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    console.log('Usage: npm run redrive -- [--endpoint <sqs endpoint>] [--dlq <url>] [--queue <url>] [--max <n>]');
-    return;
+export const CLI = {
+  name: 'redrive',
+  usage: ['npm run redrive -- [--endpoint <sqs endpoint>] [--dlq <url>] [--queue <url>] [--max <n>] [--json]'],
+  description: `Replays the update dead-letter queue onto the update queue. A message the worker dead-lettered
+is unwrapped and its original sent again; a message SQS moved there itself is sent as it is. Each
+message leaves the dead-letter queue only after it was sent. Progress goes to stderr.
+
+AWS: the queue URLs from --dlq/--queue or UPDATE_DLQ_URL/UPDATE_QUEUE_URL, credentials as usual.
+Local: --endpoint (or SQS_ENDPOINT) with the local queue names; with no queue URL and no endpoint
+at all, the queues of the running npm start.`,
+  options: {
+    endpoint: { type: 'string', value: '<url>', description: 'SQS endpoint (the local one npm start prints)' },
+    dlq: { type: 'string', value: '<url>', description: 'dead-letter queue URL (default UPDATE_DLQ_URL)' },
+    queue: { type: 'string', value: '<url>', description: 'update queue URL (default UPDATE_QUEUE_URL)' },
+    max: { type: 'string', value: '<n>', description: 'replay at most n messages (default all)' },
+    json: { type: 'boolean', description: 'print the report as JSON on stdout' },
+  },
+  examples: [
+    'npm run redrive -- --dlq <UpdateDeadLetterQueueUrl> --queue <UpdateQueueUrl> --max 10',
+    'npm run redrive                   # with npm start running and no queue URL set: its queues',
+  ],
+  notes: ['Exit status: 0 done (also when nothing was dead-lettered), 1 a failure, 2 wrong usage.'],
+} as const;
+
+export const main = async (
+  { values }: CliArgs<typeof CLI.options>,
+  env: Readonly<Record<string, string | undefined>>,
+  running: () => RuntimeInfo | undefined = readRuntimeInfo,
+  out: (text: string) => void = (t) => process.stdout.write(`${t}\n`),
+  err: (text: string) => void = (t) => process.stderr.write(`${t}\n`),
+): Promise<number> => {
+  const say = (text: string) => err(`${CLI.name}: ${text}`);
+  const max = positiveInt(values.max, '--max');
+  let endpoint = httpUrl(values.endpoint, '--endpoint') ?? env[ENV.SQS_ENDPOINT];
+  const dlqGiven = values.dlq ?? env[ENV.UPDATE_DLQ_URL];
+  const queueGiven = values.queue ?? env[ENV.UPDATE_QUEUE_URL];
+  if (!endpoint && !dlqGiven && !queueGiven) {
+    const local = running();
+    if (!local)
+      throw new UsageError(
+        `give --dlq and --queue (or ${ENV.UPDATE_DLQ_URL} and ${ENV.UPDATE_QUEUE_URL}), or --endpoint for a local system (no npm start is running)`,
+      );
+    endpoint = local.sqsEndpoint;
+    say(`the running npm start's SQS at ${endpoint} (pid ${local.pid})`);
   }
-  const endpoint = values.endpoint ?? process.env[ENV.SQS_ENDPOINT];
   const local = endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(endpoint);
   const sqs = new SQSClient({
     ...(endpoint ? { endpoint } : {}),
     ...(local
       ? {
-          region: process.env.AWS_REGION ?? 'us-east-1',
+          region: env.AWS_REGION ?? 'us-east-1',
           credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
         }
       : {}),
   });
-  const urlOf = async (given: string | undefined, envName: string, queueId: string): Promise<string> => {
-    const url = given ?? process.env[envName];
-    if (url) return url;
-    if (!local) throw new Error(`Give --${queueId === UPDATE_DLQ.id ? 'dlq' : 'queue'} or set ${envName}`);
-    const out = await sqs.send(new GetQueueUrlCommand({ QueueName: localResourceName(queueId) }));
-    if (!out.QueueUrl) throw new Error(`No local queue ${localResourceName(queueId)}`);
-    return out.QueueUrl;
-  };
-  const max = values.max !== undefined ? Number(values.max) : undefined;
-  if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new Error('--max must be a positive integer');
-  const report = await redriveDeadLetters({
-    sqs,
-    deadLetterQueueUrl: await urlOf(values.dlq, ENV.UPDATE_DLQ_URL, UPDATE_DLQ.id),
-    queueUrl: await urlOf(values.queue, ENV.UPDATE_QUEUE_URL, UPDATE_QUEUE.id),
-    ...(max !== undefined ? { max } : {}),
-  });
-  const detail = Object.entries(report.reasons)
-    .map(([reason, n]) => `${reason}: ${n}`)
-    .join(', ');
-  console.log(`Replayed ${report.replayed} message(s) from the dead-letter queue${detail ? ` (${detail})` : ''}.`);
-  sqs.destroy();
+  try {
+    const urlOf = async (
+      given: string | undefined,
+      flag: string,
+      envName: string,
+      queueId: string,
+    ): Promise<string> => {
+      if (given) return given;
+      if (!local) throw new UsageError(`give ${flag} or set ${envName}`);
+      const out = await sqs.send(new GetQueueUrlCommand({ QueueName: localResourceName(queueId) }));
+      if (!out.QueueUrl) throw new Error(`no local queue ${localResourceName(queueId)}`);
+      return out.QueueUrl;
+    };
+    const deadLetterQueueUrl = await urlOf(dlqGiven, '--dlq', ENV.UPDATE_DLQ_URL, UPDATE_DLQ.id);
+    const queueUrl = await urlOf(queueGiven, '--queue', ENV.UPDATE_QUEUE_URL, UPDATE_QUEUE.id);
+    say(`${deadLetterQueueUrl} → ${queueUrl}${max !== undefined ? `, at most ${max}` : ''}…`);
+    const report = await redriveDeadLetters({
+      sqs,
+      deadLetterQueueUrl,
+      queueUrl,
+      ...(max !== undefined ? { max } : {}),
+      onProgress: (n) => say(`${n} replayed so far`),
+    });
+    if (values.json) {
+      out(JSON.stringify(report, null, 2));
+      return 0;
+    }
+    const detail = Object.entries(report.reasons)
+      .map(([reason, n]) => `${reason}: ${n}`)
+      .join(', ');
+    out(`Replayed ${report.replayed} message(s) from the dead-letter queue${detail ? ` (${detail})` : ''}.`);
+    return 0;
+  } finally {
+    sqs.destroy();
+  }
 };
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
-    console.error(`redrive failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  });
+if (isEntryPoint(import.meta.url)) {
+  process.exitCode = await runCli(CLI, process.argv.slice(2), (args) => main(args, process.env));
 }

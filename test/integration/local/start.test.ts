@@ -3,10 +3,13 @@
  * stop on Ctrl-C, and a clear message when the port is taken.
  */
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
+import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
+import { readRuntimeInfo } from '#local/runtime-info.js';
 
 interface Run {
   readonly output: () => string;
@@ -90,10 +93,22 @@ describe('npm start', () => {
       await run.waitFor(/\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}\[http\] GET \/healthz 200 \d+ms\n/);
       expect(run.output()).not.toContain('not-for-the-log');
 
+      // Where it runs is recorded for the scripts (.local-data/local-server.json), and npm run dashboard uses it.
+      const record = readRuntimeInfo();
+      expect(record?.baseUrl).toBe(base);
+      expect(banner).toMatch(new RegExp(`DynamoDB \\(dynalite\\)\\s+${record?.dynamodbEndpoint}\n`));
+      if (!existsSync('cdk-outputs.json')) {
+        const dashboard = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/dashboard.ts'], {
+          env: { ...process.env, NODE_OPTIONS: '', PORT: '', PUBLIC_BASE_URL: '' },
+        });
+        expect(dashboard.stdout).toContain(`OAuth Authorize URL         ${base}/oauth/authorize`);
+      }
+
       run.kill('SIGINT');
       expect(await run.exited).toBe(0);
       expect(run.output()).toContain('Stopped.');
       await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+      expect(readRuntimeInfo()?.baseUrl).not.toBe(base);
     } finally {
       run.kill('SIGKILL');
     }

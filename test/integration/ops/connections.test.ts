@@ -8,6 +8,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Connection } from '#core/ports.js';
 import { ENV } from '#lib/env-names.js';
 import { useDynamo } from '#test/helpers/ddb.js';
+import { UsageError } from '../../../scripts/cli.js';
 import { main } from '../../../scripts/connections.js';
 
 const NOW = Date.now();
@@ -31,12 +32,16 @@ describe('npm run connections (local DynamoDB)', () => {
   const ddb = useDynamo();
   const run = async (...argv: string[]) => {
     const lines: string[] = [];
+    const errors: string[] = [];
     const env = {
       [ENV.CONNECTIONS_TABLE]: ddb().env[ENV.CONNECTIONS_TABLE],
       [ENV.SUBSCRIPTIONS_TABLE]: ddb().env[ENV.SUBSCRIPTIONS_TABLE],
     };
-    const code = await main([...argv, '--endpoint', ddb().dynamodbEndpoint], env, (t) => lines.push(t));
-    return { code, text: lines.join('\n') };
+    const code = await main([...argv, '--endpoint', ddb().dynamodbEndpoint], env, (t) => lines.push(t), {
+      err: (t) => errors.push(t),
+      running: () => undefined,
+    });
+    return { code, text: lines.join('\n'), errors: errors.join('\n') };
   };
 
   it('show and list print the connection without any token material', async () => {
@@ -48,7 +53,7 @@ describe('npm run connections (local DynamoDB)', () => {
       createdAt: NOW,
       updatedAt: NOW,
     });
-    const shown = await run('show', 'c-show');
+    const shown = await run('show', 'c-show', '--json');
     expect(shown.code).toBe(0);
     expect(JSON.parse(shown.text)).toMatchObject({
       id: 'c-show',
@@ -57,9 +62,34 @@ describe('npm run connections (local DynamoDB)', () => {
       subscriptions: ['https://app.example.com/tasks/1'],
     });
     expect(shown.text).not.toMatch(/ciphertext|hash-of/);
-    const listed = await run('list', '--subject', 'u-alice');
+    const listed = await run('list', '--subject', 'u-alice', '--json');
     expect((JSON.parse(listed.text) as Array<{ id: string }>).map((c) => c.id)).toContain('c-show');
-    expect((await run('show', 'nobody')).code).toBe(1);
+
+    const text = await run('show', 'c-show');
+    expect(text.code).toBe(0);
+    expect(text.text).toMatch(/^Connection c-show: active\n/);
+    expect(text.text).toContain('workspace         Acme (ws-1), bot bot-1');
+    expect(text.text).toContain('subscriptions     1\n    https://app.example.com/tasks/1');
+    expect(text.text).not.toMatch(/ciphertext|hash-of/);
+    expect((await run('list', '--subject', 'u-alice')).text).toContain('Connection c-show: active');
+  });
+
+  it('says on stderr, with exit status 1, when nothing matches', async () => {
+    const none = await run('list', '--subject', 'u-nobody');
+    expect(none).toEqual({
+      code: 1,
+      text: '',
+      errors: expect.stringMatching(/^connections: no connection has the subject "u-nobody"/),
+    });
+    const noneJson = await run('list', '--subject', 'u-nobody', '--json');
+    expect(noneJson.code).toBe(1);
+    expect(JSON.parse(noneJson.text)).toEqual([]);
+    const unknown = await run('show', 'nobody', '--json');
+    expect(unknown).toEqual({ code: 1, text: '', errors: 'connections: no connection nobody' });
+    expect(await run('revoke', 'nobody', '--reason', 'test')).toMatchObject({
+      code: 1,
+      errors: 'connections: no connection nobody',
+    });
   });
 
   it('revoke ends the connection like the deleted-token callback, and is idempotent', async () => {
@@ -78,6 +108,7 @@ describe('npm run connections (local DynamoDB)', () => {
     expect(first).toEqual({
       code: 0,
       text: 'Revoked connection c-revoke (Alice, workspace Acme); 2 subscription(s) removed.',
+      errors: '',
     });
     const after = await ddb().stores.connections.get('c-revoke');
     expect(after).toMatchObject({ status: 'revoked', tokenGeneration: 2, revokedReason: 'operator: lost laptop' });
@@ -86,11 +117,51 @@ describe('npm run connections (local DynamoDB)', () => {
     expect(await ddb().stores.subscriptions.listByConnection('c-revoke')).toEqual([]);
     const again = await run('revoke', 'c-revoke', '--reason', 'again');
     expect(again.text).toBe('Connection c-revoke was already revoked; 0 subscription(s) removed.');
+    const json = await run('revoke', 'c-revoke', '--reason', 'again', '--json');
+    expect(JSON.parse(json.text)).toEqual({
+      id: 'c-revoke',
+      statusBefore: 'revoked',
+      status: 'revoked',
+      subscriptionsRemoved: 0,
+    });
   });
 
-  it('without a command it prints the usage', async () => {
+  it('without a command it is a usage error; --help prints the usage', async () => {
+    await expect(main([], {})).rejects.toThrow(UsageError);
+    await expect(main(['delete', 'c-1'], {})).rejects.toThrow(/unknown command delete/);
+    await expect(main(['show'], {})).rejects.toThrow(/show needs a connection id/);
     const lines: string[] = [];
-    expect(await main([], {}, (t) => lines.push(t))).toBe(2);
+    expect(await main(['--help'], {}, (t) => lines.push(t))).toBe(0);
     expect(lines.join('')).toMatch(/^Usage: npm run connections/);
+  });
+
+  it('without --endpoint or --aws it uses the running npm start, or says what to give', async () => {
+    const errors: string[] = [];
+    await expect(main(['show', 'c-1'], {}, () => {}, { running: () => undefined })).rejects.toThrow(/--endpoint/);
+    await ddb().stores.connections.create(connection('c-running'));
+    const lines: string[] = [];
+    const code = await main(
+      ['show', 'c-running', '--json'],
+      {
+        [ENV.CONNECTIONS_TABLE]: ddb().env[ENV.CONNECTIONS_TABLE],
+        [ENV.SUBSCRIPTIONS_TABLE]: ddb().env[ENV.SUBSCRIPTIONS_TABLE],
+      },
+      (t) => lines.push(t),
+      {
+        err: (t) => errors.push(t),
+        running: () => ({
+          pid: 1,
+          port: 3000,
+          baseUrl: 'http://127.0.0.1:3000',
+          publicBaseUrl: 'http://127.0.0.1:3000',
+          dynamodbEndpoint: ddb().dynamodbEndpoint,
+          sqsEndpoint: 'http://127.0.0.1:1',
+          startedAt: new Date().toISOString(),
+        }),
+      },
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(lines.join(''))).toMatchObject({ id: 'c-running' });
+    expect(errors).toEqual([`connections: the running npm start's DynamoDB at ${ddb().dynamodbEndpoint} (pid 1)`]);
   });
 });

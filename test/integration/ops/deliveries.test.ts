@@ -9,6 +9,7 @@ import type { Delivery, DeliveryLog } from '#core/updates/ports.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
 import { useDynamo } from '#test/helpers/ddb.js';
+import { UsageError } from '../../../scripts/cli.js';
 import { formatDeliveries, main, tableFromOutputs } from '../../../scripts/deliveries.js';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -111,10 +112,13 @@ describe('delivery log on DynamoDB', () => {
     expect((JSON.parse(json.join('')) as Delivery[]).map((d) => d.status)).toEqual([400, 200]);
   });
 
-  it('without an endpoint or --aws it says what to give; without a connection id it prints the usage', async () => {
-    await expect(main(['c-1'], {})).rejects.toThrow(/--endpoint/);
+  it('without an endpoint or --aws (and no npm start running) it says what to give; --help prints the usage', async () => {
+    await expect(main(['c-1'], {}, () => {}, { running: () => undefined })).rejects.toThrow(/--endpoint/);
+    await expect(main([], {})).rejects.toThrow(UsageError);
+    await expect(main(['c-1', '--limit', '501'], {})).rejects.toThrow(/--limit must be a whole number from 1 to 500/);
+    await expect(main(['c-1', '--aws', '--endpoint', 'http://127.0.0.1:1'], {})).rejects.toThrow(/not both/);
     const out: string[] = [];
-    expect(await main([], {}, (t) => out.push(t))).toBe(2);
+    expect(await main(['--help'], {}, (t) => out.push(t))).toBe(0);
     expect(out.join('')).toMatch(/^Usage: npm run deliveries/);
   });
 });

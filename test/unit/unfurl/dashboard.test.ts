@@ -44,6 +44,21 @@ describe('dashboard values', () => {
     expect(dashboardValues({ OAUTH_CLIENT_SECRET: 'mine-secret' }).clientSecret).not.toContain('mine-secret');
   });
 
+  it('uses the running local server unless PORT or PUBLIC_BASE_URL is set', () => {
+    const running = { pid: 4242, port: 43_210, publicBaseUrl: 'http://127.0.0.1:43210' };
+    const v = dashboardValues({}, undefined, running);
+    expect(v.authorizeUrl).toBe('http://127.0.0.1:43210/oauth/authorize');
+    expect(v.unfurlUrl).toBe('http://127.0.0.1:43210/unfurl');
+    expect(v.source).toBe('the running local server http://127.0.0.1:43210, npm start pid 4242');
+    expect(v.integration.rules[0]?.sampleUrls[0]).toMatch(/^http:\/\/127\.0\.0\.1:43210\//);
+    expect(dashboardValues({ PORT: '4321' }, undefined, running).tokenUrl).toBe('http://127.0.0.1:4321/oauth/token');
+    expect(dashboardValues({ PUBLIC_BASE_URL: 'https://x.example.com' }, undefined, running).tokenUrl).toBe(
+      'https://x.example.com/oauth/token',
+    );
+    expect(dashboardValues({}, outputsFile, running).tokenUrl).toBe('https://previews.acme.com/oauth/token');
+    expect(dashboardValues({}).tokenUrl).toBe('http://127.0.0.1:3000/oauth/token');
+  });
+
   it('uses the stack outputs when given, and says where the secret lives', () => {
     const v = dashboardValues({}, outputsFile);
     expect(v.authorizeUrl).toBe('https://previews.acme.com/oauth/authorize');

@@ -1,0 +1,71 @@
+/**
+ * npm run redrive against the embedded SQS: with no queue URL and no endpoint
+ * it finds the running npm start's queues, reports progress on stderr and
+ * keeps stdout for the result (JSON with --json).
+ */
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from '@jest/globals';
+import { ENV } from '#lib/env-names.js';
+import { useEmulators } from '#test/helpers/emulators.js';
+import { UsageError } from '../../../scripts/cli.js';
+import { main } from '../../../scripts/redrive.js';
+
+describe('npm run redrive (local SQS)', () => {
+  const emulators = useEmulators();
+  const running = () => ({
+    pid: 1,
+    port: 3000,
+    baseUrl: 'http://127.0.0.1:3000',
+    publicBaseUrl: 'http://127.0.0.1:3000',
+    dynamodbEndpoint: emulators().dynamodbEndpoint,
+    sqsEndpoint: emulators().sqsEndpoint,
+    startedAt: new Date().toISOString(),
+  });
+
+  it('replays the running system’s dead letters; progress on stderr, the report as JSON on stdout', async () => {
+    const { sqs, env } = emulators();
+    const dlq = env[ENV.UPDATE_DLQ_URL] as string;
+    const original = JSON.stringify({
+      type: 'change',
+      id: 'e-1',
+      resource: 'task:1',
+      changed_at: '2026-01-15T12:00:00Z',
+    });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: dlq,
+        MessageBody: JSON.stringify({ type: 'dead-letter', reason: 'poison', message: original }),
+      }),
+    );
+    await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: original }));
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(
+      { values: { json: true }, positionals: [] },
+      {},
+      running,
+      (t) => out.push(t),
+      (t) => err.push(t),
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(out.join(''))).toEqual({ replayed: 2, reasons: { poison: 1, unknown: 1 } });
+    expect(err[0]).toBe(`redrive: the running npm start's SQS at ${emulators().sqsEndpoint} (pid 1)`);
+    expect(err).toContain('redrive: 2 replayed so far');
+    expect(err.every((line) => line.startsWith('redrive: '))).toBe(true);
+    const moved = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: env[ENV.UPDATE_QUEUE_URL] as string,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+      }),
+    );
+    expect((moved.Messages ?? []).map((m) => m.Body)).toEqual([original, original]);
+  }, 30_000);
+
+  it('without queues, endpoint or a running npm start it says what to give; bad values are usage errors', async () => {
+    const none = () => undefined;
+    await expect(main({ values: {}, positionals: [] }, {}, none)).rejects.toThrow(/--dlq and --queue/);
+    await expect(main({ values: { max: '0' }, positionals: [] }, {}, none)).rejects.toThrow(UsageError);
+    await expect(main({ values: { endpoint: 'nope' }, positionals: [] }, {}, none)).rejects.toThrow(UsageError);
+  });
+});

@@ -3,9 +3,9 @@
  * from the zod schemas the service validates them with
  * (functions/core/changes/event.ts):
  *
- *   npx tsx scripts/change-event-schema.ts           # prints the schema
- *   npx tsx scripts/change-event-schema.ts --write   # rewrites docs/change-event.schema.json
- *   npx tsx scripts/change-event-schema.ts --check   # exits 1 when the committed file is stale
+ *   npm run schema:change-event              # prints the schema
+ *   npm run schema:change-event -- --write   # rewrites docs/change-event.schema.json
+ *   npm run schema:change-event -- --check   # exits 1 when the committed file is stale
  *
  * The root schema is the body of `POST /changes`; `$defs.queueMessage` is the
  * message a product puts on the update queue. zod's own checks (types,
@@ -18,13 +18,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { toJSONSchema } from 'zod';
 import { changeBodySchema, changeMessageSchema, ISO_DATE_TIME, NON_BLANK } from '#core/changes/event.js';
+import { type CliArgs, type CliSpec, EXIT, isEntryPoint, runCli, UsageError } from './cli.js';
 
 export const SCHEMA_FILE = fileURLToPath(new URL('../docs/change-event.schema.json', import.meta.url));
-export const REFRESH_COMMAND = 'npx tsx scripts/change-event-schema.ts --write';
+export const REFRESH_COMMAND = 'npm run schema:change-event -- --write';
 
 /** A URL the service accepts starts with http: or https: (any case) and is not padded. */
 export const HTTP_URI = /^[Hh][Tt][Tt][Pp][Ss]?:(?:[\s\S]*\S)?$/;
@@ -88,22 +88,36 @@ export const renderChangeEventSchema = (): string => {
   });
 };
 
-const main = (argv: string[]): void => {
-  const { values } = parseArgs({ args: argv, options: { write: { type: 'boolean' }, check: { type: 'boolean' } } });
+const CLI = {
+  name: 'schema:change-event',
+  usage: ['npm run schema:change-event -- [--write | --check]'],
+  description:
+    'The JSON Schema of change events, generated from the zod schemas POST /changes validates with.\nWithout an option it prints the schema; it writes the committed file only with --write.',
+  options: {
+    write: { type: 'boolean', description: 'write docs/change-event.schema.json' },
+    check: { type: 'boolean', description: 'exit 1 when docs/change-event.schema.json is out of date' },
+  },
+  notes: ['Exit status: 0 done (or up to date), 1 out of date or failed, 2 wrong usage.'],
+} as const satisfies CliSpec;
+
+const main = ({ values }: CliArgs<typeof CLI.options>): number => {
+  if (values.write && values.check) throw new UsageError('--write and --check exclude each other');
   const text = renderChangeEventSchema();
   if (values.write) {
     writeFileSync(SCHEMA_FILE, text);
-    console.log(`Wrote ${SCHEMA_FILE}`);
-  } else if (values.check) {
-    const committed = readFileSync(SCHEMA_FILE, 'utf8');
-    if (committed !== text) {
-      console.error(`${SCHEMA_FILE} is out of date; refresh it with: ${REFRESH_COMMAND}`);
-      process.exit(1);
-    }
-    console.log(`${SCHEMA_FILE} is up to date`);
-  } else {
-    process.stdout.write(text);
+    process.stderr.write(`Wrote ${SCHEMA_FILE}\n`);
+    return EXIT.ok;
   }
+  if (values.check) {
+    if (readFileSync(SCHEMA_FILE, 'utf8') !== text) {
+      process.stderr.write(`${SCHEMA_FILE} is out of date; refresh it with: ${REFRESH_COMMAND}\n`);
+      return EXIT.failure;
+    }
+    process.stderr.write(`${SCHEMA_FILE} is up to date\n`);
+    return EXIT.ok;
+  }
+  process.stdout.write(text);
+  return EXIT.ok;
 };
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv.slice(2));
+if (isEntryPoint(import.meta.url)) process.exitCode = await runCli(CLI, process.argv.slice(2), main);

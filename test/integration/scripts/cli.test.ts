@@ -12,11 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 const ROOT = process.cwd();
 
-/** npm scripts that run a TypeScript file with tsx, except npm start. */
+/** npm scripts that run a TypeScript file with tsx (after the Node.js version check), except npm start. */
 const scripts = (): Array<[name: string, file: string]> => {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   return Object.entries(pkg.scripts).flatMap(([name, command]): Array<[string, string]> => {
-    const m = /^tsx (\S+\.ts)$/.exec(command);
+    const m = /^node --import \.\/scripts\/require-node\.mjs --import tsx (\S+\.ts)$/.exec(command);
     return m && name !== 'start' ? [[name, m[1] as string]] : [];
   });
 };
@@ -98,7 +98,9 @@ describe('the scripts as command-line tools', () => {
       scripts()
         .map(([name]) => name)
         .sort(),
-    ).toEqual(['bench', 'connections', 'dashboard', 'deliveries', 'events', 'load', 'redrive'].sort());
+    ).toEqual(
+      ['bench', 'connections', 'dashboard', 'deliveries', 'events', 'load', 'redrive', 'schema:change-event'].sort(),
+    );
   });
 
   it.each(scripts())('%s --help and -h print the usage on stdout, exit 0', (name) => {

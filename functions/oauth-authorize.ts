@@ -27,9 +27,7 @@ import { issuerOf } from '#core/oauth/settings.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
-import { AppError } from '#shared/errors.js';
-import { type HttpResult, html, httpHandler, isThrottling, redirect, THROTTLED_RETRY_AFTER } from '#shared/http.js';
-import { logger } from '#shared/observability.js';
+import { type HttpResult, html, httpHandler, redirect } from '#shared/http.js';
 
 export const PENDING_COOKIE = 'nlp_oauth_pending';
 
@@ -84,27 +82,9 @@ export const createAuthorizeHandler = (deps: () => AuthorizeDependencies) =>
       }
       return html(404, errorPage('Not found', 'There is nothing here.'));
     },
-    { accept: ['form', 'empty'], maxBodyBytes: 8 * 1024 },
-  ).use({
-    // Browser-facing: malformed requests get an HTML page, not a JSON error body.
-    onError: async (request) => {
-      const error = request.error;
-      if (error instanceof AppError && error.statusCode < 500) {
-        return html(error.statusCode, errorPage('Request not accepted', error.message));
-      }
-      if (isThrottling(error)) {
-        logger.warn('authorization throttled', { dependencyError: (error as Error).name });
-        return html(503, errorPage('Busy', 'The service is busy right now. Please try again in a moment.'), {
-          'retry-after': THROTTLED_RETRY_AFTER,
-        });
-      }
-      logger.error('unexpected error', { error: error as Error });
-      return html(
-        500,
-        errorPage('Something went wrong', 'The request could not be completed. Please start again from Notion.'),
-      );
-    },
-  });
+    // Browser-facing: errors are HTML pages, not JSON bodies.
+    { accept: ['form', 'empty'], maxBodyBytes: 8 * 1024, errors: { kind: 'html', page: errorPage } },
+  );
 
 let production: { config: Config; deps: AuthorizeDependencies } | undefined;
 

@@ -14,9 +14,8 @@ import { handleTokenRequest, type TokenDependencies } from '#core/oauth/token.js
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
-import { AppError } from '#shared/errors.js';
-import { httpHandler, isThrottling, json, THROTTLED_RETRY_AFTER } from '#shared/http.js';
-import { countMetric, logger, METRIC } from '#shared/observability.js';
+import { httpHandler, json } from '#shared/http.js';
+import { countMetric, METRIC } from '#shared/observability.js';
 
 export const createTokenHandler = (deps: () => TokenDependencies) =>
   httpHandler(
@@ -33,35 +32,17 @@ export const createTokenHandler = (deps: () => TokenDependencies) =>
       });
       return json(200, response, { ...NO_STORE_HEADERS });
     },
-    { accept: ['form', 'empty'], maxBodyBytes: 16 * 1024 },
-  ).use({
-    // Errors the shared stack raises while parsing (repeated parameter, wrong media type, size) in the RFC shape.
-    onError: async (request) => {
-      const error = request.error;
-      if (error instanceof OAuthTokenError) {
-        logger.info('token request rejected', { error: error.error, reason: error.description });
-        countMetric(METRIC.tokenError, { error: error.error });
-        return json(error.statusCode, error.toBody(), { ...error.headers });
-      }
-      if (error instanceof AppError && error.statusCode < 500) {
-        logger.info('token request rejected', { error: 'invalid_request', reason: error.message });
-        countMetric(METRIC.tokenError, { error: 'invalid_request' });
-        return json(400, { error: 'invalid_request', error_description: error.message }, { ...NO_STORE_HEADERS });
-      }
-      if (isThrottling(error)) {
-        logger.warn('token request throttled', { dependencyError: (error as Error).name });
-        countMetric(METRIC.tokenError, { error: 'temporarily_unavailable' });
-        return json(
-          503,
-          { error: 'temporarily_unavailable', error_description: 'The service is busy; try again shortly' },
-          { ...NO_STORE_HEADERS, 'retry-after': THROTTLED_RETRY_AFTER },
-        );
-      }
-      logger.error('token request failed', { error: error as Error });
-      countMetric(METRIC.tokenError, { error: 'server_error' });
-      return json(500, { error: 'server_error', error_description: 'Internal error' }, { ...NO_STORE_HEADERS });
+    {
+      accept: ['form', 'empty'],
+      maxBodyBytes: 16 * 1024,
+      // RFC 6749 §5.2 bodies, never cached, for every error (parse errors of the shared stack included).
+      errors: {
+        kind: 'oauth',
+        headers: NO_STORE_HEADERS,
+        onError: (error) => countMetric(METRIC.tokenError, { error }),
+      },
     },
-  });
+  );
 
 let production: { config: Config; deps: TokenDependencies } | undefined;
 

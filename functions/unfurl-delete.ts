@@ -12,7 +12,7 @@ import { authenticateBearer, parseBearer } from '#core/oauth/access-token.js';
 import { accessTokenSettings } from '#core/oauth/settings.js';
 import { type DeleteDependencies, removeSubscription, revokeByTokens } from '#core/unfurl/delete.js';
 import { getConfig } from '#shared/config.js';
-import { AppError, BadRequestError, MethodNotAllowedError, NotFoundError } from '#shared/errors.js';
+import { BadRequestError, MethodNotAllowedError, NotFoundError } from '#shared/errors.js';
 import { empty, type HttpRequest, httpHandler } from '#shared/http.js';
 import { logger } from '#shared/observability.js';
 import * as z from '#shared/zod.js';
@@ -94,24 +94,13 @@ export const createUnfurlDeleteHandler = (deps: () => DeleteDependencies) =>
       }
       throw new NotFoundError();
     },
-    { accept: ['json', 'form', 'empty'], maxBodyBytes: 16 * 1024 },
-  ).use({
-    // The deleted-token callback answers 200 to anything it cannot read (no oracle, nothing to retry).
-    onError: async (request) => {
-      const error = request.error;
-      const path = request.event.rawPath ?? '';
-      if (
-        path === '/deleted-token' &&
-        error instanceof AppError &&
-        error.statusCode < 500 &&
-        error.statusCode !== 405
-      ) {
-        logger.info('deleted-token callback with an unreadable request', { reason: error.message });
-        return empty(200);
-      }
-      return undefined;
+    {
+      accept: ['json', 'form', 'empty'],
+      maxBodyBytes: 16 * 1024,
+      // The deleted-token callback answers 200 to anything it cannot read (no oracle, nothing to retry).
+      errors: (event) => (event.rawPath === '/deleted-token' ? { kind: 'acknowledge' } : { kind: 'json' }),
     },
-  });
+  );
 
 let production: DeleteDependencies | undefined;
 

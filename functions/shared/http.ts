@@ -41,6 +41,8 @@ export interface HttpHandlerOptions {
   readonly accept?: readonly BodyKind[];
   /** Maximum body size in bytes (default 64 KiB). */
   readonly maxBodyBytes?: number;
+  /** How errors are answered (default: JSON); a function picks the mode per request (one handler, two routes). */
+  readonly errors?: ErrorMode | ((event: APIGatewayProxyEventV2) => ErrorMode);
 }
 
 const DEFAULT_MAX_BODY = 64 * 1024;
@@ -216,23 +218,111 @@ export const isThrottling = (error: unknown): boolean =>
 /** Seconds a caller is asked to wait after a throttled dependency. */
 export const THROTTLED_RETRY_AFTER = '1';
 
-/** Maps any thrown value to a response; unexpected errors become a generic 500, throttling a 503. */
-export const errorToResult = (error: unknown): HttpResult => {
+/**
+ * How a route answers errors: the one error mapper below serves every route, in one of four modes.
+ *
+ * - `json`: `{"error": {status, code, message}}` (AppError.toBody()).
+ * - `oauth`: RFC 6749 §5.2 `{"error", "error_description"}`; a client error that is not already an OAuth
+ *   error (wrong media type, repeated parameter, size) is `invalid_request` 400; every answer carries
+ *   `headers` (the token endpoint's no-store headers).
+ * - `html`: a browser page rendered by `page(title, message)`.
+ * - `acknowledge`: a callback that answers 200 to any request it cannot read (no oracle, nothing to
+ *   retry), except 405; failures of the service itself still answer 5xx so the caller retries.
+ */
+export type ErrorMode =
+  | { readonly kind: 'json' }
+  | {
+      readonly kind: 'oauth';
+      readonly headers: Readonly<Record<string, string>>;
+      /** Called with the OAuth error code of every error answer (metrics). */
+      readonly onError?: (code: string) => void;
+    }
+  | { readonly kind: 'html'; readonly page: (title: string, message: string) => string }
+  | { readonly kind: 'acknowledge' };
+
+const JSON_ERRORS: ErrorMode = { kind: 'json' };
+
+/** An RFC 6749 error body, as OAuth errors' toBody() returns. */
+const isOAuthBody = (body: unknown): body is { error: string } =>
+  typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string';
+
+const BUSY_MESSAGE = 'The service is busy; try again shortly';
+
+const busy = (mode: ErrorMode): HttpResult => {
+  const retry = { 'retry-after': THROTTLED_RETRY_AFTER };
+  switch (mode.kind) {
+    case 'oauth':
+      mode.onError?.('temporarily_unavailable');
+      return json(
+        503,
+        { error: 'temporarily_unavailable', error_description: BUSY_MESSAGE },
+        { ...mode.headers, ...retry },
+      );
+    case 'html':
+      return html(503, mode.page('Busy', 'The service is busy right now. Please try again in a moment.'), retry);
+    default:
+      return json(503, { error: { status: 503, code: 'temporarily_unavailable', message: BUSY_MESSAGE } }, retry);
+  }
+};
+
+const rejected = (error: AppError, mode: ErrorMode): HttpResult => {
+  switch (mode.kind) {
+    case 'oauth': {
+      const body = error.toBody();
+      if (isOAuthBody(body)) {
+        mode.onError?.(body.error);
+        return json(error.statusCode, body, { ...mode.headers, ...error.headers });
+      }
+      mode.onError?.('invalid_request');
+      return json(400, { error: 'invalid_request', error_description: error.message }, { ...mode.headers });
+    }
+    case 'html':
+      return html(error.statusCode, mode.page('Request not accepted', error.message), { ...error.headers });
+    case 'acknowledge':
+      if (error.statusCode !== 405) return empty(200);
+      return json(error.statusCode, error.toBody(), { ...error.headers });
+    default:
+      return json(error.statusCode, error.toBody(), { ...error.headers });
+  }
+};
+
+const failed = (mode: ErrorMode): HttpResult => {
+  switch (mode.kind) {
+    case 'oauth':
+      mode.onError?.('server_error');
+      return json(500, { error: 'server_error', error_description: 'Internal error' }, { ...mode.headers });
+    case 'html':
+      return html(
+        500,
+        mode.page('Something went wrong', 'The request could not be completed. Please start again from Notion.'),
+      );
+    default:
+      return json(500, { error: { status: 500, code: 'internal_error', message: 'Internal error' } });
+  }
+};
+
+/**
+ * The one error mapper: any thrown value to a response in the route's mode. A throttled dependency is a
+ * 503 with Retry-After; an AppError under 500 is the caller's mistake (logged at INFO); anything else is
+ * a generic 500 that reveals nothing (logged at ERROR).
+ */
+export const errorToResult = (error: unknown, mode: ErrorMode = JSON_ERRORS): HttpResult => {
   if (isThrottling(error)) {
     logger.warn('dependency throttled', { dependencyError: (error as Error).name });
-    return json(
-      503,
-      { error: { status: 503, code: 'temporarily_unavailable', message: 'The service is busy; try again shortly' } },
-      { 'retry-after': THROTTLED_RETRY_AFTER },
-    );
+    return busy(mode);
+  }
+  if (error instanceof AppError && error.statusCode < 500) {
+    logger.info('request rejected', { status: error.statusCode, code: error.code, reason: error.message });
+    return rejected(error, mode);
   }
   if (error instanceof AppError) {
-    if (error.statusCode >= 500) logger.error('request failed', { code: error.code, error });
-    else logger.info('request rejected', { status: error.statusCode, code: error.code, reason: error.message });
-    return json(error.statusCode, error.toBody(), { ...error.headers });
+    logger.error('request failed', { code: error.code, error });
+    if (mode.kind === 'json' || mode.kind === 'acknowledge')
+      return json(error.statusCode, error.toBody(), { ...error.headers });
+    return failed(mode);
   }
   logger.error('unexpected error', { error: error as Error });
-  return json(500, { error: { status: 500, code: 'internal_error', message: 'Internal error' } });
+  return failed(mode);
 };
 
 export type RouteFunction = (request: HttpRequest, context: Context) => Promise<HttpResult>;
@@ -243,7 +333,8 @@ export const httpHandler = (fn: RouteFunction, options: HttpHandlerOptions = {})
     .use(httpHeaderNormalizer())
     .use({
       onError: async (request) => {
-        request.response = errorToResult(request.error);
+        const { errors } = options;
+        request.response = errorToResult(request.error, typeof errors === 'function' ? errors(request.event) : errors);
       },
     })
     .handler(async (event, context) => {

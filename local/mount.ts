@@ -10,6 +10,11 @@ export interface MountContext {
   readonly baseUrl: string;
   /** The effective settings (defaults merged with the environment). */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Where a part keeps its state across restarts (see local/state-dir.ts for
+   * the file it owns there); absent: the part keeps everything in memory.
+   */
+  readonly dataDir?: string;
 }
 
 export interface LocalMount {

@@ -8,10 +8,13 @@ import { rulesFromConfig } from '#core/unfurl/rules.js';
 import { ENV } from '#lib/env-names.js';
 import { parseConfig } from '#shared/config.js';
 import type { LocalMount, MountContext, MountFactory } from '../mount.js';
+import { type Snapshotter, statePaths } from '../state-dir.js';
+import { openKeptWorld } from './persistence.js';
 import { settingsFromEnv } from './settings.js';
 import { NotionSimulator } from './simulator.js';
+import type { Workspace } from './world.js';
 
-const instances = new Map<string, { simulator: NotionSimulator; users: number }>();
+const instances = new Map<string, { simulator: NotionSimulator; users: number; kept?: Snapshotter }>();
 
 const need = (env: Readonly<Record<string, string>>, name: string): string => {
   const value = env[name];
@@ -20,7 +23,11 @@ const need = (env: Readonly<Record<string, string>>, name: string): string => {
 };
 
 /** Builds a simulator from the local runtime's settings (the same ones the service reads). */
-export function simulatorFromEnv(env: Readonly<Record<string, string>>, baseUrl: string): NotionSimulator {
+export function simulatorFromEnv(
+  env: Readonly<Record<string, string>>,
+  baseUrl: string,
+  workspace?: Workspace,
+): NotionSimulator {
   const config = parseConfig(env);
   return new NotionSimulator({
     baseUrl,
@@ -28,6 +35,7 @@ export function simulatorFromEnv(env: Readonly<Record<string, string>>, baseUrl:
     notionClient: { clientId: need(env, ENV.NOTION_CLIENT_ID), clientSecret: need(env, ENV.NOTION_CLIENT_SECRET) },
     serviceClient: { clientId: need(env, ENV.OAUTH_CLIENT_ID), clientSecret: need(env, ENV.OAUTH_CLIENT_SECRET) },
     settings: settingsFromEnv(env, baseUrl),
+    ...(workspace ? { workspace } : {}),
   });
 }
 
@@ -35,7 +43,10 @@ const acquire = (context: MountContext): NotionSimulator => {
   const key = context.baseUrl.replace(/\/+$/, '');
   let entry = instances.get(key);
   if (!entry) {
-    entry = { simulator: simulatorFromEnv(context.env, key), users: 0 };
+    // With a data directory, the world of the last run comes back (persistence.ts).
+    const keptWorld = context.dataDir ? openKeptWorld(statePaths(context.dataDir).notionSimulator) : undefined;
+    const simulator = simulatorFromEnv(context.env, key, keptWorld?.workspace);
+    entry = { simulator, users: 0, ...(keptWorld ? { kept: keptWorld.attach(simulator) } : {}) };
     instances.set(key, entry);
   }
   entry.users += 1;
@@ -49,6 +60,7 @@ const release = async (context: MountContext): Promise<void> => {
   entry.users -= 1;
   if (entry.users <= 0) {
     instances.delete(key);
+    await entry.kept?.close();
     await entry.simulator.close();
   }
 };

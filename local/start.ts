@@ -10,10 +10,10 @@
  * kept, and exits 0; so does the parent process going away. A second signal
  * while stopping exits at once (130).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, parseEnv } from 'node:util';
 import { ENV } from '#lib/env-names.js';
 import { DEFAULT_PORT } from './defaults.js';
 import { DataDirInUseError, DEFAULT_DATA_DIR, REPO_ROOT } from './state-dir.js';
@@ -37,12 +37,14 @@ export const parsePort = (value: string | undefined): number | undefined => {
 
 /**
  * Loads `file` (default: `.env` at the repository root) into `env` if it
- * exists. Variables already set in the environment win over the file.
+ * exists, with Node's own parser (the syntax of `node --env-file`). Variables
+ * already set in `env` win over the file, as with `process.loadEnvFile()`.
  * Returns whether a file was loaded.
  */
-export const loadDotEnv = (file = join(REPO_ROOT, '.env')): boolean => {
+export const loadDotEnv = (file = join(REPO_ROOT, '.env'), env: NodeJS.ProcessEnv = process.env): boolean => {
   if (!existsSync(file)) return false;
-  process.loadEnvFile(file);
+  for (const [name, value] of Object.entries(parseEnv(readFileSync(file, 'utf8'))))
+    if (env[name] === undefined && value !== undefined) env[name] = value;
   return true;
 };
 

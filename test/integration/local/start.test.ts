@@ -4,9 +4,16 @@
  */
 
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import { describe, expect, it } from '@jest/globals';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+
+// Kept state goes to a directory of this file's own, never to the checkout's .local-data/.
+const dataDir = mkdtempSync(join(tmpdir(), 'nlp-start-test-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 interface Run {
   readonly output: () => string;
@@ -18,7 +25,7 @@ interface Run {
 const start = (env: Record<string, string>): Run => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
     cwd: process.cwd(),
-    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'ERROR', ...env },
+    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'ERROR', LOCAL_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -92,6 +92,9 @@ export const ENV = {
 
   // --- local only: the local OpenID Connect provider under /idp (comma-separated cookie signing keys) ---
   LOCAL_IDP_COOKIE_KEYS: 'LOCAL_IDP_COOKIE_KEYS',
+
+  // --- local only: where `npm start` keeps its state across restarts (default .local-data/) ---
+  LOCAL_DATA_DIR: 'LOCAL_DATA_DIR',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,20 +1,24 @@
 /**
  * Embedded AWS-protocol emulators for the local runtime and the integration tests.
  *
- * - DynamoDB: dynalite (pure npm, LevelDB in memory), served in-process.
- * - SQS: fauxqs 1.9.x (pure npm, in memory, speaks the JSON protocol of current
- *   @aws-sdk/client-sqs), served in-process.
+ * - DynamoDB: dynalite (pure npm, LevelDB in memory, or on disk under
+ *   `dataDir`), served in-process or in a child process.
+ * - SQS: fauxqs 2 (pure npm, in memory, or SQLite under `dataDir`; speaks the
+ *   JSON protocol of current @aws-sdk/client-sqs), served in-process.
  *
  * Both listen on 127.0.0.1 (port 0 = OS-assigned). Tables and queues are created
  * through the real AWS SDK clients from the definitions in lib/data-model.ts,
  * the same ones the CDK stack uses. See docs/adr/0020-local-emulators.md for the
  * choice and for what each emulator lacks (notably: neither deletes expired
  * items, so a sweep here stands in for DynamoDB TTL and readers check expiry).
+ * With `dataDir`, tables and queues that already exist there are kept (ADR 0101).
  */
 
+import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type AttributeDefinition,
@@ -27,7 +31,13 @@ import {
   type KeySchemaElement,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
 import {
   type KeyAttribute,
@@ -39,6 +49,7 @@ import {
 } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { forkUntilReady } from './child-process.js';
+import { persistentStores } from './fauxqs-persistence.js';
 
 export interface EmulatorOptions {
   /** Interface to bind; 127.0.0.1 unless told otherwise. */
@@ -61,6 +72,12 @@ export interface EmulatorOptions {
    * elsewhere than a Lambda function (the benchmark does this).
    */
   dynamoProcess?: 'inline' | 'child';
+  /**
+   * Keep tables, items, queues and messages on disk under this directory
+   * (`dynamodb/`: dynalite's LevelDB, `sqs/`: fauxqs's SQLite), found again by
+   * the next start with the same directory. Absent (the default): in memory.
+   */
+  dataDir?: string;
 }
 
 export interface Emulators {
@@ -79,6 +96,7 @@ const DEFAULT_PREFIX = 'nlp-local';
 const DEFAULT_SWEEP_MS = 60_000;
 
 interface DynaliteOptions {
+  path?: string;
   createTableMs?: number;
   deleteTableMs?: number;
   updateTableMs?: number;
@@ -136,12 +154,44 @@ export const createTableInput = (table: TableDefinition, tableName: string) => {
   };
 };
 
+/** Whether an SDK error is `name` (SQS's JSON protocol may prefix it: `AWS.SimpleQueueService.QueueNameExists`). */
+const isNamed = (error: unknown, name: string): boolean => {
+  if (typeof error !== 'object' || error === null) return false;
+  const { name: actual, Code: code } = error as { name?: unknown; Code?: unknown };
+  return [actual, code].some((n) => typeof n === 'string' && (n === name || n.endsWith(`.${name}`)));
+};
+
+/** A table kept from an earlier start must have the keys and indexes the code expects. */
+const checkExistingTable = async (client: DynamoDBClient, table: TableDefinition, name: string): Promise<void> => {
+  const wanted = createTableInput(table, name);
+  const found = (await client.send(new DescribeTableCommand({ TableName: name }))).Table;
+  const keys = (k: readonly KeySchemaElement[] | undefined) =>
+    JSON.stringify((k ?? []).map((e) => [e.AttributeName, e.KeyType]));
+  const indexes = (
+    list: readonly { IndexName?: string | undefined; KeySchema?: KeySchemaElement[] | undefined }[] | undefined,
+  ) => JSON.stringify((list ?? []).map((i) => [i.IndexName, keys(i.KeySchema)]).sort());
+  if (
+    keys(found?.KeySchema) !== keys(wanted.KeySchema) ||
+    indexes(found?.GlobalSecondaryIndexes) !== indexes(wanted.GlobalSecondaryIndexes)
+  ) {
+    throw new Error(
+      `The kept table ${name} has other keys or indexes than lib/data-model.ts defines; start clean with \`npm start -- --fresh\``,
+    );
+  }
+};
+
 const createTables = async (client: DynamoDBClient, prefix: string): Promise<Record<string, string>> => {
   const env: Record<string, string> = {};
   await Promise.all(
     TABLES.map(async (table) => {
       const name = localResourceName(table.id, prefix);
-      await client.send(new CreateTableCommand(createTableInput(table, name)));
+      try {
+        await client.send(new CreateTableCommand(createTableInput(table, name)));
+      } catch (error) {
+        // Kept on disk from an earlier start.
+        if (!isNamed(error, 'ResourceInUseException')) throw error;
+        await checkExistingTable(client, table, name);
+      }
       env[table.envName] = name;
     }),
   );
@@ -210,17 +260,17 @@ interface RunningDynalite {
   close(): Promise<void>;
 }
 
-const listenInline = async (port: number, host: string): Promise<RunningDynalite> => {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+const listenInline = async (port: number, host: string, path: string | undefined): Promise<RunningDynalite> => {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path ? { path } : {}) });
   return { port: await listen(server, port, host), close: () => closeServer(server) };
 };
 
 /** Starts local/dynalite-process.cjs and waits for its port; close() ends the process. */
-const forkDynalite = async (port: number, host: string): Promise<RunningDynalite> => {
+const forkDynalite = async (port: number, host: string, path: string | undefined): Promise<RunningDynalite> => {
   const child = await forkUntilReady<{ port?: unknown }>(
     fileURLToPath(new URL('./dynalite-process.cjs', import.meta.url)),
     'dynalite in its own process',
-    { env: { DYNALITE_PORT: String(port), DYNALITE_HOST: host }, execArgv: [] },
+    { env: { DYNALITE_PORT: String(port), DYNALITE_HOST: host, DYNALITE_PATH: path ?? '' }, execArgv: [] },
   );
   if (typeof child.message.port !== 'number') {
     await child.stop();
@@ -233,10 +283,12 @@ const forkDynalite = async (port: number, host: string): Promise<RunningDynalite
 export async function startDynamo(options: EmulatorOptions = {}): Promise<Omit<Emulators, 'sqsEndpoint'>> {
   const host = options.host ?? DEFAULT_HOST;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const path = options.dataDir ? join(options.dataDir, 'dynamodb') : undefined;
+  if (path) mkdirSync(path, { recursive: true });
   const { port, close } =
     options.dynamoProcess === 'child'
-      ? await forkDynalite(options.dynamodbPort ?? 0, host)
-      : await listenInline(options.dynamodbPort ?? 0, host);
+      ? await forkDynalite(options.dynamodbPort ?? 0, host, path)
+      : await listenInline(options.dynamodbPort ?? 0, host, path);
   const dynamodbEndpoint = `http://${urlHost(host)}:${port}`;
   const client = dynamoClient(dynamodbEndpoint);
   let tables: Record<string, string>;
@@ -286,6 +338,7 @@ interface SqsEmulator {
 const createQueues = async (
   client: SQSClient,
   prefix: string,
+  port: number,
   options: EmulatorOptions,
 ): Promise<Record<string, string>> => {
   const env: Record<string, string> = {};
@@ -304,10 +357,21 @@ const createQueues = async (
         maxReceiveCount: options.maxReceiveCount ?? queue.deadLetter.maxReceiveCount,
       });
     }
-    const created = await client.send(
-      new CreateQueueCommand({ QueueName: localResourceName(queue.id, prefix), Attributes: attributes }),
-    );
-    const url = created.QueueUrl as string;
+    const queueName = localResourceName(queue.id, prefix);
+    let url: string;
+    try {
+      url = (await client.send(new CreateQueueCommand({ QueueName: queueName, Attributes: attributes })))
+        .QueueUrl as string;
+    } catch (error) {
+      // Kept on disk from an earlier start with other attributes (e.g. a test's visibility timeout): take ours.
+      if (!isNamed(error, 'QueueNameExists')) throw error;
+      url = (await client.send(new GetQueueUrlCommand({ QueueName: queueName }))).QueueUrl as string;
+      await client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
+    }
+    // A kept queue's URL names the port of the start that created it; name this one's.
+    const current = new URL(url);
+    current.port = String(port);
+    url = current.toString();
     const attrs = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
     arns.set(queue.id, attrs.Attributes?.QueueArn as string);
     env[queue.envName] = url;
@@ -319,25 +383,32 @@ const startSqs = async (options: EmulatorOptions): Promise<SqsEmulator> => {
   const host = options.host ?? DEFAULT_HOST;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   // buildApp + our own listen(): startFauxqs() would bind 0.0.0.0.
-  const app = buildApp({ logger: false, defaultRegion: LOCAL_REGION });
-  await app.listen({ port: options.sqsPort ?? 0, host });
-  const port = (app.server.address() as AddressInfo).port;
-  const sqsEndpoint = `http://${urlHost(host)}:${port}`;
-  const client = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const kept = options.dataDir ? await persistentStores(join(options.dataDir, 'sqs')) : undefined;
+  const app = buildApp({ logger: false, defaultRegion: LOCAL_REGION, ...(kept ? { stores: kept.stores } : {}) });
+  const close = async () => {
+    app.server.closeAllConnections();
+    await app.close();
+    kept?.close();
+  };
+  let client: SQSClient | undefined;
   try {
-    const queues = await createQueues(client, prefix, options);
+    await app.listen({ port: options.sqsPort ?? 0, host });
+    const port = (app.server.address() as AddressInfo).port;
+    const sqsEndpoint = `http://${urlHost(host)}:${port}`;
+    const sqsClient = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    client = sqsClient;
+    const queues = await createQueues(sqsClient, prefix, port, options);
     return {
       sqsEndpoint,
       env: { ...queues, [ENV.SQS_ENDPOINT]: sqsEndpoint },
       async stop() {
-        client.destroy();
-        app.server.closeAllConnections();
-        await app.close();
+        sqsClient.destroy();
+        await close();
       },
     };
   } catch (error) {
-    client.destroy();
-    await app.close();
+    client?.destroy();
+    await close();
     throw error;
   }
 };

@@ -12,6 +12,11 @@ export interface MountContext {
   readonly env: Readonly<Record<string, string>>;
   /** The runtime's log (e.g. the simulator's line per push received); absent: the part logs nothing. */
   readonly log?: (level: 'info' | 'warn' | 'error', message: string, detail?: unknown) => void;
+  /**
+   * Where a part keeps its state across restarts (see local/state-dir.ts for
+   * the file it owns there); absent: the part keeps everything in memory.
+   */
+  readonly dataDir?: string;
 }
 
 export interface LocalMount {

@@ -1,16 +1,24 @@
 /**
  * `npm start`: the whole system on 127.0.0.1:$PORT (default 3000) with safe
- * local defaults for every setting not given in the environment.
+ * local defaults for every setting not given in the environment (or in `.env`
+ * at the repository root, if there is one; the environment wins).
  *
- * Ctrl-C (SIGINT) or SIGTERM stops everything cleanly and exits 0; a second
- * Ctrl-C while stopping exits at once (130).
+ * State is kept in `.local-data/` (LOCAL_DATA_DIR) across restarts;
+ * `npm start -- --fresh` starts clean (ADR 0101).
+ *
+ * Ctrl-C (SIGINT), SIGTERM or SIGHUP stops everything cleanly, saving what is
+ * kept, and exits 0; so does the parent process going away. A second signal
+ * while stopping exits at once (130).
  */
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseArgs, parseEnv } from 'node:util';
 import { ENV } from '#lib/env-names.js';
 import { consoleLog } from './console-log.js';
 import { DEFAULT_PORT } from './defaults.js';
 import { clearRuntimeInfo, writeRuntimeInfo } from './runtime-info.js';
+import { DataDirInUseError, DEFAULT_DATA_DIR, REPO_ROOT } from './state-dir.js';
 import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
 
 const SETTING_NAMES = new Set<string>(Object.values(ENV));
@@ -27,6 +35,51 @@ export const parsePort = (value: string | undefined): number | undefined => {
   if (value === undefined || value.trim() === '') return DEFAULT_PORT;
   const n = Number(value);
   return Number.isInteger(n) && n >= 0 && n <= 65_535 ? n : undefined;
+};
+
+/**
+ * Loads `file` (default: `.env` at the repository root) into `env` if it
+ * exists, with Node's own parser (the syntax of `node --env-file`). Variables
+ * already set in `env` win over the file, as with `process.loadEnvFile()`.
+ * Returns whether a file was loaded.
+ */
+export const loadDotEnv = (file = join(REPO_ROOT, '.env'), env: NodeJS.ProcessEnv = process.env): boolean => {
+  if (!existsSync(file)) return false;
+  for (const [name, value] of Object.entries(parseEnv(readFileSync(file, 'utf8'))))
+    if (env[name] === undefined && value !== undefined) env[name] = value;
+  return true;
+};
+
+export interface StartArguments {
+  /** Remove the kept state before starting. */
+  readonly fresh: boolean;
+  readonly help: boolean;
+}
+
+/** Parses `npm start -- [--fresh]`; throws on anything else. */
+export const parseStartArguments = (args: readonly string[]): StartArguments => {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { fresh: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    strict: true,
+    allowPositionals: false,
+  });
+  return { fresh: values.fresh === true, help: values.help === true };
+};
+
+const USAGE = `Usage: npm start [-- --fresh]
+
+Starts the local system on 127.0.0.1:$PORT (default ${DEFAULT_PORT}).
+State (tables, queues, the Notion simulator's connections and previews, the demo tasks)
+is kept in LOCAL_DATA_DIR (default .local-data/) across restarts.
+
+  --fresh   remove the kept state first and start clean
+  --help    show this text`;
+
+/** Where `npm start` keeps its state. */
+export const dataDirFromEnvironment = (env: NodeJS.ProcessEnv): string => {
+  const value = env[ENV.LOCAL_DATA_DIR];
+  return value === undefined || value.trim() === '' ? DEFAULT_DATA_DIR : resolve(value);
 };
 
 /** Names whose values are never printed. */
@@ -72,6 +125,10 @@ export const banner = (system: LocalSystem, given: Readonly<Record<string, strin
   }
   lines.push(`  Worker loop: ${system.workerLoop ? 'polling the update queue' : 'off'}`);
   lines.push('');
+  if (system.dataDir) {
+    lines.push(`State kept across restarts in ${system.dataDir} (npm start -- --fresh starts clean)`);
+    lines.push('');
+  }
   lines.push('Settings (* = from the environment; secrets hidden)');
   for (const name of Object.values(ENV)) {
     const v = system.env[name];
@@ -86,38 +143,35 @@ export const banner = (system: LocalSystem, given: Readonly<Record<string, strin
 };
 
 const main = async (): Promise<void> => {
+  let args: StartArguments;
+  try {
+    args = parseStartArguments(process.argv.slice(2));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    process.exit(1);
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  try {
+    loadDotEnv();
+  } catch (error) {
+    console.error(`.env could not be read: ${(error as Error).message}`);
+    process.exit(1);
+  }
   const given = settingsFromEnvironment(process.env);
   const port = parsePort(process.env.PORT);
   if (port === undefined) {
     console.error(`PORT must be a TCP port number (0–65535), not ${JSON.stringify(process.env.PORT)}`);
     process.exit(1);
   }
-  const t0 = Date.now();
-  let system: LocalSystem;
-  try {
-    system = await startLocalSystem({ port, env: given, log: consoleLog({ level: process.env.LOG_LEVEL }) });
-  } catch (error) {
-    if (error instanceof PortInUseError) {
-      console.error(
-        `${error.message}. Stop whatever is listening there, or choose another port, e.g. PORT=${port + 1} npm start`,
-      );
-    } else {
-      console.error('The local system failed to start:', error);
-    }
-    process.exit(1);
-  }
-  console.log(banner(system, given, Date.now() - t0));
-  writeRuntimeInfo(system); // .local-data/local-server.json: where the scripts find this server
-
+  // Signals are handled from here on, so that one arriving while the system starts is not fatal:
+  // the system then stops as soon as it is up.
+  let system: LocalSystem | undefined;
   let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      console.error(`\n${signal} again: exiting without a clean stop.`);
-      process.exit(130);
-    }
-    stopping = true;
-    console.log(`\n${signal}: stopping… (press Ctrl-C again to force)`);
-    system.stop().then(
+  const stopAndExit = (running: LocalSystem) =>
+    running.stop().then(
       () => {
         clearRuntimeInfo();
         console.log('Stopped.');
@@ -128,9 +182,55 @@ const main = async (): Promise<void> => {
         process.exit(1);
       },
     );
+  const shutdown = (reason: string) => {
+    if (stopping) {
+      console.error(`\n${reason} again: exiting without a clean stop.`);
+      process.exit(130);
+    }
+    stopping = true;
+    clearInterval(parentWatch);
+    console.log(`\n${reason}: stopping… (press Ctrl-C again to force)`);
+    if (system) void stopAndExit(system);
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  process.on('SIGHUP', shutdown);
+  // Orphaned (the parent was killed without passing a signal on): stop too, rather than hold the port.
+  const parent = process.ppid;
+  const parentWatch = setInterval(() => {
+    if (process.ppid !== parent) shutdown('The parent process exited');
+  }, 1_000);
+  parentWatch.unref();
+
+  const t0 = Date.now();
+  try {
+    system = await startLocalSystem({
+      port,
+      env: given,
+      dataDir: dataDirFromEnvironment(process.env),
+      fresh: args.fresh,
+      log: consoleLog({ level: process.env.LOG_LEVEL }),
+    });
+  } catch (error) {
+    if (error instanceof PortInUseError) {
+      console.error(
+        `${error.message}. Stop whatever is listening there, or choose another port, e.g. PORT=${port + 1} npm start`,
+      );
+    } else if (error instanceof DataDirInUseError) {
+      console.error(
+        `${error.message}. Stop it first, or give this one its own directory, e.g. LOCAL_DATA_DIR=.local-data-2 npm start`,
+      );
+    } else {
+      console.error('The local system failed to start:', error);
+    }
+    process.exit(1);
+  }
+  if (stopping) {
+    await stopAndExit(system);
+    return;
+  }
+  console.log(banner(system, given, Date.now() - t0));
+  writeRuntimeInfo(system); // .local-data/local-server.json: where the scripts find this server
 };
 
 // Run only as the entry point (`tsx local/start.ts`), so the helpers above can be imported by tests.

@@ -19,6 +19,7 @@ import { type EmulatorOptions, type Emulators, startEmulators } from './emulator
 import type { LocalMount } from './mount.js';
 import { closeMounts, MOUNTS, type MountEntry, startMounts } from './mounts.js';
 import { createLocalServer, type HealthReport, type LambdaHttpHandler, type LocalServer } from './server.js';
+import { openDataDir, readJsonFile, statePaths, writeJsonFile } from './state-dir.js';
 import { startWorkerLoop, type WorkerHandler, type WorkerLoop } from './worker-loop.js';
 
 export interface LocalSystemOptions {
@@ -38,6 +39,15 @@ export interface LocalSystemOptions {
   workerWaitSeconds?: number;
   /** Mount list to use instead of local/mounts.ts (tests). */
   mountEntries?: readonly MountEntry[];
+  /**
+   * Keep the state of the emulators, the Notion simulator and the demo product
+   * under this directory and find it there at the next start (`npm start`:
+   * `.local-data/`; see local/state-dir.ts). Absent (the default, as in
+   * tests): everything lives in memory and goes with stop().
+   */
+  dataDir?: string;
+  /** With `dataDir`: remove what it keeps before starting (`npm start -- --fresh`). */
+  fresh?: boolean;
   /** The runtime's log: info (a line per request and per push to Notion), warnings, errors (default: console, warnings and errors only). */
   log?: (level: 'info' | 'warn' | 'error', message: string, detail?: unknown) => void;
 }
@@ -53,6 +63,8 @@ export interface LocalSystem {
   readonly skippedMounts: readonly MountEntry[];
   readonly emulators: { readonly dynamodbEndpoint: string; readonly sqsEndpoint: string };
   readonly workerLoop: WorkerLoop | undefined;
+  /** Where the state is kept (LocalSystemOptions.dataDir), if anywhere. */
+  readonly dataDir?: string | undefined;
   /** Stops everything, in reverse start order, and restores process.env. */
   stop(): Promise<void>;
 }
@@ -157,6 +169,12 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   });
 
   try {
+    // 0. The data directory, if state is kept: locked for this process (and emptied when fresh).
+    if (options.dataDir) {
+      const lock = openDataDir(options.dataDir, { fresh: options.fresh === true });
+      cleanups.push(async () => lock.release());
+    }
+
     // 1. The port first: its number is part of the settings (PUBLIC_BASE_URL, redirect URIs).
     const requested = options.port ?? DEFAULT_PORT;
     let port: number;
@@ -168,9 +186,17 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     }
     cleanups.push(() => server.close());
     const baseUrl = `http://${LOCAL_HOST}:${port}`;
+    if (options.dataDir) {
+      const warning = await recordBaseUrl(options.dataDir, baseUrl);
+      if (warning) log('warn', warning);
+    }
 
     // 2. Emulators, with tables and queues from lib/data-model.ts.
-    emulators = await startEmulators({ ...options.emulators, host: LOCAL_HOST });
+    emulators = await startEmulators({
+      ...options.emulators,
+      host: LOCAL_HOST,
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    });
     const started = emulators;
     cleanups.push(() => started.stop());
 
@@ -209,7 +235,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     // 5. Mounted parts.
     let skipped: readonly MountEntry[] = [];
     if (options.mounts !== false) {
-      const loaded = await startMounts(options.mountEntries ?? MOUNTS, { baseUrl, env, log }, (m) => log('warn', m));
+      const context = { baseUrl, env, log, ...(options.dataDir ? { dataDir: options.dataDir } : {}) };
+      const loaded = await startMounts(options.mountEntries ?? MOUNTS, context, (m) => log('warn', m));
       mounts = loaded.mounts;
       skipped = loaded.skipped;
       const started = loaded.mounts;
@@ -246,6 +273,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       skippedMounts: skipped,
       emulators: { dynamodbEndpoint: emulators.dynamodbEndpoint, sqsEndpoint: emulators.sqsEndpoint },
       workerLoop: loop,
+      dataDir: options.dataDir,
       stop() {
         stopped ??= (async () => {
           ready = false;
@@ -270,6 +298,25 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     throw error;
   }
 }
+
+/**
+ * Notes in the data directory which base URL its state belongs to, and returns
+ * a warning when it was made on another one: links pasted then, subscriptions
+ * and the service's tokens name that origin.
+ */
+const recordBaseUrl = async (dataDir: string, baseUrl: string): Promise<string | undefined> => {
+  const file = statePaths(dataDir).system;
+  let before: unknown;
+  try {
+    before = readJsonFile(file);
+  } catch {
+    before = undefined;
+  }
+  await writeJsonFile(file, { baseUrl });
+  const previous = (before as { baseUrl?: unknown } | undefined)?.baseUrl;
+  if (typeof previous !== 'string' || previous === baseUrl) return undefined;
+  return `The state kept in ${dataDir} was made on ${previous}; links and connections made there name that origin. Start on the same port (PORT=${new URL(previous).port}) or start clean with \`npm start -- --fresh\`.`;
+};
 
 /** Runs clean-ups in reverse order; every one runs even if an earlier one fails. */
 const runCleanups = async (cleanups: Array<() => Promise<void>>): Promise<void> => {

@@ -9,7 +9,9 @@
 
 import { ENV } from '#lib/env-names.js';
 import type { LocalMount, MountContext, MountFactory } from '#local/mount.js';
+import { statePaths } from '#local/state-dir.js';
 import { DemoProduct, type TaskChangeListener } from './app.js';
+import { keepTasks } from './persistence.js';
 
 export const DEMO_PREFIX = '/demo';
 
@@ -31,6 +33,8 @@ export const createDemoMount = async (
   const serviceSecret = context.env[ENV.SOURCE_SERVICE_SECRET];
   if (!serviceSecret) throw new Error(`The demo product needs ${ENV.SOURCE_SERVICE_SECRET}`);
   const product = new DemoProduct({ baseUrl: `${context.baseUrl}${DEMO_PREFIX}`, serviceSecret });
+  // With a data directory, the tasks of the last run come back and every edit is kept.
+  const kept = context.dataDir ? keepTasks(product, statePaths(context.dataDir).demoProduct) : undefined;
   for (const listener of listeners) product.onTaskChange(listener);
   return {
     name: 'demo product',
@@ -42,6 +46,9 @@ export const createDemoMount = async (
       { label: 'Demo task page', path: `${DEMO_PREFIX}/tasks/1` },
     ],
     health: async () => true,
+    close: async () => {
+      await kept?.close();
+    },
   };
 };
 

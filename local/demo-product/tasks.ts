@@ -152,6 +152,12 @@ export class TaskStore {
     return [...this.tasks.values()];
   }
 
+  /** Replaces every task with `tasks` (the kept state of an earlier run, see persistence.ts). */
+  replaceAll(tasks: readonly Task[]): void {
+    this.tasks.clear();
+    for (const t of tasks) this.tasks.set(t.id, { ...t });
+  }
+
   /** What `subject` may know about task `id`. */
   read(id: string, subject: string): ReadResult {
     const task = this.tasks.get(id);

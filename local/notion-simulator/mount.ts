@@ -8,10 +8,13 @@ import { rulesFromConfig } from '#core/unfurl/rules.js';
 import { ENV } from '#lib/env-names.js';
 import { parseConfig } from '#shared/config.js';
 import type { LocalMount, MountContext, MountFactory } from '../mount.js';
+import { type Snapshotter, statePaths } from '../state-dir.js';
+import { openKeptWorld } from './persistence.js';
 import { settingsFromEnv } from './settings.js';
 import { NotionSimulator } from './simulator.js';
+import type { Workspace } from './world.js';
 
-const instances = new Map<string, { simulator: NotionSimulator; users: number }>();
+const instances = new Map<string, { simulator: NotionSimulator; users: number; kept?: Snapshotter }>();
 
 const need = (env: Readonly<Record<string, string>>, name: string): string => {
   const value = env[name];
@@ -23,16 +26,17 @@ const need = (env: Readonly<Record<string, string>>, name: string): string => {
 export function simulatorFromEnv(
   env: Readonly<Record<string, string>>,
   baseUrl: string,
-  pushLog?: (line: string) => void,
+  extras: { readonly pushLog?: (line: string) => void; readonly workspace?: Workspace } = {},
 ): NotionSimulator {
   const config = parseConfig(env);
   return new NotionSimulator({
-    ...(pushLog ? { pushLog } : {}),
+    ...(extras.pushLog ? { pushLog: extras.pushLog } : {}),
     baseUrl,
     integration: rulesFromConfig(config),
     notionClient: { clientId: need(env, ENV.NOTION_CLIENT_ID), clientSecret: need(env, ENV.NOTION_CLIENT_SECRET) },
     serviceClient: { clientId: need(env, ENV.OAUTH_CLIENT_ID), clientSecret: need(env, ENV.OAUTH_CLIENT_SECRET) },
     settings: settingsFromEnv(env, baseUrl),
+    ...(extras.workspace ? { workspace: extras.workspace } : {}),
   });
 }
 
@@ -40,11 +44,14 @@ const acquire = (context: MountContext): NotionSimulator => {
   const key = context.baseUrl.replace(/\/+$/, '');
   let entry = instances.get(key);
   if (!entry) {
+    // With a data directory, the world of the last run comes back (persistence.ts).
+    const keptWorld = context.dataDir ? openKeptWorld(statePaths(context.dataDir).notionSimulator) : undefined;
     const log = context.log;
-    entry = {
-      simulator: simulatorFromEnv(context.env, key, log ? (line) => log('info', `[notion] ${line}`) : undefined),
-      users: 0,
-    };
+    const simulator = simulatorFromEnv(context.env, key, {
+      ...(log ? { pushLog: (line: string) => log('info', `[notion] ${line}`) } : {}),
+      ...(keptWorld?.workspace ? { workspace: keptWorld.workspace } : {}),
+    });
+    entry = { simulator, users: 0, ...(keptWorld ? { kept: keptWorld.attach(simulator) } : {}) };
     instances.set(key, entry);
   }
   entry.users += 1;
@@ -58,6 +65,7 @@ const release = async (context: MountContext): Promise<void> => {
   entry.users -= 1;
   if (entry.users <= 0) {
     instances.delete(key);
+    await entry.kept?.close();
     await entry.simulator.close();
   }
 };

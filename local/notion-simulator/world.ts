@@ -132,7 +132,8 @@ export class World {
   readonly lastPayloadByUri = new Map<string, unknown>();
   /** Emits 'session' with a session id whenever what that user sees changed. */
   readonly events = new EventEmitter().setMaxListeners(0);
-  private userCount = 0;
+  /** Users created so far (numbers the next one); kept with the world's state (persistence.ts). */
+  userCount = 0;
 
   constructor(
     readonly clock: Clock,

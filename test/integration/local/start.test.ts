@@ -4,12 +4,18 @@
  */
 
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { readRuntimeInfo } from '#local/runtime-info.js';
+
+// Kept state goes to a directory of this file's own, never to the checkout's .local-data/.
+const dataDir = mkdtempSync(join(tmpdir(), 'nlp-start-test-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 interface Run {
   readonly output: () => string;
@@ -21,7 +27,7 @@ interface Run {
 const start = (env: Record<string, string>): Run => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
     cwd: process.cwd(),
-    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'ERROR', ...env },
+    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'ERROR', LOCAL_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

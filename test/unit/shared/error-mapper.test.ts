@@ -10,7 +10,7 @@ const oauth = (codes: string[]): ErrorMode => ({
   headers: NO_STORE_HEADERS,
   onError: (c) => codes.push(c),
 });
-const body = (r: { body?: string }) => JSON.parse(r.body ?? 'null');
+const body = (r: { body?: string | undefined }) => JSON.parse(r.body ?? 'null');
 
 describe('errorToResult, the one error mapper', () => {
   it('json: the AppError body; a generic 500 that reveals nothing; 503 with Retry-After when throttled', () => {

@@ -1,0 +1,200 @@
+/**
+ * The local system's kept state: `npm start` keeps tables, queues, the Notion
+ * simulator's world and the demo product's tasks under one directory
+ * (`.local-data/` at the repository root, or LOCAL_DATA_DIR), so that a
+ * restart finds them again; `npm start -- --fresh` empties it first.
+ *
+ * Layout (each part owns its entry):
+ *   dynamodb/          dynalite's LevelDB
+ *   sqs/               fauxqs's SQLite database (queues and their messages)
+ *   notion-simulator.json, demo-product.json   JSON snapshots
+ *   system.json        which base URL the state was made on
+ *   lock               the pid of the process using the directory
+ *
+ * In-process users (tests, benchmarks) pass no directory and keep everything
+ * in memory.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file lives in local/). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_DATA_DIR = join(REPO_ROOT, '.local-data');
+
+/** Where a part of the system keeps its state inside the data directory. */
+export const statePaths = (dataDir: string) => ({
+  dynamodb: join(dataDir, 'dynamodb'),
+  sqs: join(dataDir, 'sqs'),
+  notionSimulator: join(dataDir, 'notion-simulator.json'),
+  demoProduct: join(dataDir, 'demo-product.json'),
+  system: join(dataDir, 'system.json'),
+  lock: join(dataDir, 'lock'),
+});
+
+/** Another live process holds the data directory. */
+export class DataDirInUseError extends Error {
+  override readonly name = 'DataDirInUseError';
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(`Another local system (pid ${pid}) is using ${dataDir}`);
+  }
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+export interface DataDirLock {
+  release(): void;
+}
+
+/**
+ * Creates the directory (emptied first when `fresh`) and takes its lock: a
+ * file with this process's pid, created exclusively. A lock left by a process
+ * that no longer runs is taken over; one held by a live process throws
+ * DataDirInUseError (LevelDB would refuse the second opener anyway, less clearly).
+ */
+export const openDataDir = (dataDir: string, options: { readonly fresh?: boolean } = {}): DataDirLock => {
+  const paths = statePaths(dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(paths.lock, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+      const pid = Number.parseInt(readFileSync(paths.lock, 'utf8').trim(), 10);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
+        throw new DataDirInUseError(dataDir, pid);
+      unlinkSync(paths.lock);
+    }
+  }
+  if (options.fresh) {
+    for (const path of [paths.dynamodb, paths.sqs, paths.notionSimulator, paths.demoProduct, paths.system])
+      rmSync(path, { recursive: true, force: true });
+  }
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        if (readFileSync(paths.lock, 'utf8').trim() === String(process.pid)) unlinkSync(paths.lock);
+      } catch {
+        // Already gone.
+      }
+    },
+  };
+};
+
+/** Reads a JSON file; undefined when it does not exist. A file that is not JSON throws. */
+export const readJsonFile = (path: string): unknown => {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return JSON.parse(text) as unknown;
+};
+
+/** Writes a file atomically: a temporary file in the same directory, then rename over the target. */
+const writeAtomic = async (path: string, text: string): Promise<void> => {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  try {
+    await rename(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+};
+
+/** Writes JSON atomically (see writeAtomic). */
+export const writeJsonFile = (path: string, value: unknown): Promise<void> =>
+  writeAtomic(path, `${JSON.stringify(value)}\n`);
+
+export interface Snapshotter {
+  /** Asks for a write after the debounce delay (writes coalesce). */
+  schedule(): void;
+  /** Writes now if anything changed since the last write; resolves when written. */
+  flush(): Promise<void>;
+  /** Flushes and stops scheduling. */
+  close(): Promise<void>;
+}
+
+/**
+ * Keeps a JSON snapshot of some in-memory state on disk: `schedule()` after a
+ * change writes `take()` after `delayMs` (debounced); an unchanged snapshot is
+ * not written again; writes never overlap; `close()` writes the last one.
+ */
+export const jsonSnapshotter = (
+  path: string,
+  take: () => unknown,
+  options: {
+    readonly delayMs?: number;
+    readonly onError?: (error: unknown) => void;
+  } = {},
+): Snapshotter => {
+  const delayMs = options.delayMs ?? 250;
+  const onError = options.onError ?? ((error) => console.error(`Could not save ${path}:`, error));
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  let last: string | undefined;
+  let closed = false;
+
+  const write = (): Promise<void> => {
+    writing = writing.then(async () => {
+      let text: string;
+      try {
+        text = JSON.stringify(take());
+      } catch (error) {
+        onError(error);
+        return;
+      }
+      if (text === last) return;
+      try {
+        await writeAtomic(path, `${text}\n`);
+        last = text;
+      } catch (error) {
+        onError(error);
+      }
+    });
+    return writing;
+  };
+
+  return {
+    schedule() {
+      if (closed || timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        void write();
+      }, delayMs);
+      timer.unref();
+    },
+    flush() {
+      if (timer) {
+        clearTimeout(timer);
+        timer = undefined;
+      }
+      return write();
+    },
+    async close() {
+      closed = true;
+      await this.flush();
+    },
+  };
+};

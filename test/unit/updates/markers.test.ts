@@ -7,6 +7,7 @@ import {
   encodeWindowMarker,
   RELEASED_LEASE,
 } from '#core/updates/markers.js';
+import { change, Harness } from './harness.js';
 
 /** Ids as they come: change-event ids and SQS message ids, including the separators themselves. */
 const id = fc.oneof(fc.string({ minLength: 1, maxLength: 60 }), fc.uuid(), fc.constantFrom('@', '#', 'a@b#1', '1@2'));
@@ -121,5 +122,40 @@ describe('push lease holder', () => {
     [{ messageId: 'm', receiveCount: Number.POSITIVE_INFINITY }],
   ])('refuses to encode %j', (holder) => {
     expect(() => encodeLeaseHolder(holder)).toThrow(RangeError);
+  });
+});
+
+describe('the worker with these markers', () => {
+  it('a redelivered opener whose event id contains "@" still re-sends its flush', async () => {
+    const h = new Harness();
+    h.product.set('task:1', 1);
+    await h.connection('c0');
+    await h.subscribe('task:1', 'c0', 'https://tasks.example.com/tasks/1');
+    const event = change('task:1', { id: 'release@2026-01-15' });
+    await h.worker.processRecord(JSON.stringify(event), { messageId: 'm', receiveCount: 1 });
+    h.stores.updateQueue.drain(); // the flush "was never sent"
+    await h.worker.processRecord(JSON.stringify(event), { messageId: 'm', receiveCount: 2 });
+    expect(h.eventsNamed('window_reopened')).toHaveLength(1);
+    await h.drain();
+    expect(h.calls).toHaveLength(1);
+  });
+
+  it('a lease held under a message id containing "#" is taken over by that message\'s redelivery', async () => {
+    const h = new Harness();
+    h.product.set('task:1', 1);
+    await h.connection('c0');
+    await h.subscribe('task:1', 'c0', 'https://tasks.example.com/tasks/1');
+    let first = true;
+    h.answer = () => {
+      if (!first) return { kind: 'response', status: 200 };
+      first = false;
+      return new Promise(() => undefined); // the first delivery hangs in the PATCH
+    };
+    const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    void h.worker.processRecord(flush, { messageId: 'a#b', receiveCount: 1 });
+    await new Promise((r) => setTimeout(r, 10));
+    await h.worker.processRecord(flush, { messageId: 'a#b', receiveCount: 2 });
+    expect(h.eventsNamed('push_lease_taken_over').map((e) => e.data)).toEqual([{ previous: 1, receiveCount: 2 }]);
+    expect(h.calls).toHaveLength(2);
   });
 });

@@ -25,6 +25,8 @@ export interface Random {
   token(bytes?: number): string;
   /** A random UUID v4. */
   uuid(): string;
+  /** A number in [0, 1), uniformly distributed (e.g. jitter for backoff). */
+  float(): number;
 }
 
 // ---------------------------------------------------------------------------

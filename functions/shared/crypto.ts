@@ -26,4 +26,6 @@ export const constantTimeEqual = (a: string, b: string): boolean => {
 export const systemRandom: Random = {
   token: randomToken,
   uuid: () => randomUUID(),
+  // 48 random bits: every value in [0, 1) is a multiple of 2^-48.
+  float: () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48,
 };

@@ -49,6 +49,7 @@ export class FakeClock implements Clock {
 export const realRandom: Random = {
   token: (bytes = 32) => randomBytes(bytes).toString('base64url'),
   uuid: () => randomUUID(),
+  float: () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48,
 };
 
 export const tokenSettings = (material = 'unit-test-signing-secret-0123456789abcdef'): AccessTokenSettings => ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { constantTimeEqual, hashSecret, randomToken } from '#shared/crypto.js';
+import { constantTimeEqual, hashSecret, randomToken, systemRandom } from '#shared/crypto.js';
 
 describe('crypto helpers', () => {
   it('constantTimeEqual agrees with === for any pair of strings', () => {
@@ -17,5 +17,13 @@ describe('crypto helpers', () => {
   it('randomToken carries the requested entropy', () => {
     expect(Buffer.from(randomToken(32), 'base64url')).toHaveLength(32);
     expect(randomToken()).not.toBe(randomToken());
+  });
+
+  it('systemRandom.float stays in [0, 1) and spreads over it', () => {
+    const values = Array.from({ length: 2_000 }, () => systemRandom.float());
+    expect(values.every((v) => v >= 0 && v < 1)).toBe(true);
+    // Each tenth of the interval holds some of 2,000 uniform draws (a miss has probability < 10 × 0.9^2000).
+    const tenths = new Set(values.map((v) => Math.floor(v * 10)));
+    expect(tenths.size).toBe(10);
   });
 });

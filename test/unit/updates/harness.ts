@@ -78,7 +78,12 @@ export class Harness {
   constructor(readonly options: HarnessOptions = {}) {
     this.worker = createUpdateWorker({
       clock: this.clock,
-      random: { token: () => `t${++this.tokenSeq}AAAAAA`, uuid: () => `uuid-${++this.tokenSeq}` },
+      random: {
+        token: () => `t${++this.tokenSeq}AAAAAA`,
+        uuid: () => `uuid-${++this.tokenSeq}`,
+        // A fixed, evenly spread sequence in [0, 1) (golden-ratio steps): backoff jitter is repeatable.
+        float: () => (++this.tokenSeq * 0.618033988749895) % 1,
+      },
       queue: this.stores.updateQueue,
       deadLetters: { send: async (letter) => void this.deadLetters.push(letter) },
       markers: this.stores.authState,

@@ -1,0 +1,117 @@
+/**
+ * Acting on Notion's answer to one PATCH (the decision comes from
+ * classify.ts): record it in the delivery log (docs/adr/0090), then record
+ * the pushed hash, disconnect, drop the subscription, record a rejection, or
+ * wait (Retry-After, backoff) through a delayed message.
+ */
+import type { BatchState } from './batch.js';
+import { classifyAnswer, type NotionAnswer } from './classify.js';
+import { describeError } from './dead-letter.js';
+import type { ReadyPush } from './decide-push.js';
+import { defer, retryCounted, retryWithBackoff } from './defer.js';
+import type { StepDeps } from './deps.js';
+import { releaseLease } from './lease.js';
+import type { PushTarget } from './messages.js';
+import { connectionPauseKey, workspacePauseKey } from './policy.js';
+
+export type AnswerDeps = Pick<
+  StepDeps,
+  'clock' | 'random' | 'subscriptions' | 'connections' | 'rateLimits' | 'markers' | 'deliveries' | 'settings' | 'emit'
+>;
+
+export const applyAnswer = async (
+  deps: AnswerDeps,
+  state: BatchState,
+  resource: string,
+  target: PushTarget,
+  push: ReadyPush,
+  answer: NotionAnswer,
+): Promise<void> => {
+  const { connectionId, uri } = target;
+  const { connection, rendered, hash, lease } = push;
+  const decision = classifyAnswer(answer);
+  const now = deps.clock.now();
+  const status = answer.kind === 'response' ? answer.status : answer.kind;
+  if (deps.deliveries) {
+    try {
+      await deps.deliveries.record({
+        connectionId,
+        at: now,
+        resource,
+        uri,
+        status,
+        action: decision.action,
+        ...(answer.kind === 'response' && answer.code !== undefined ? { code: answer.code } : {}),
+        ...(answer.kind === 'response' && answer.message !== undefined ? { message: answer.message } : {}),
+        ...(answer.kind === 'response' && answer.requestId !== undefined ? { requestId: answer.requestId } : {}),
+      });
+    } catch (error) {
+      deps.emit('delivery_log_failed', { connectionId, detail: describeError(error) });
+    }
+  }
+  switch (decision.action) {
+    case 'done':
+      await deps.subscriptions.recordPush(resource, connectionId, uri, {
+        contentHash: hash,
+        snapshot: rendered.kind === 'attributes' ? rendered.attributes : null,
+        now,
+      });
+      deps.emit('pushed', { resource, connectionId, status });
+      return;
+    case 'disconnect': {
+      state.blockedUntil.set(connectionId, Number.MAX_SAFE_INTEGER);
+      state.connections.set(connectionId, Promise.resolve(undefined));
+      await deps.connections.end(connectionId, { status: 'disconnected', reason: 'notion_unauthorized', now });
+      const removed = await deps.subscriptions.deleteAllForConnection(connectionId);
+      deps.emit('connection_disconnected', { connectionId, code: decision.code, subscriptionsRemoved: removed });
+      return;
+    }
+    case 'drop':
+      await deps.subscriptions.delete(resource, connectionId, uri);
+      deps.emit('subscription_dropped', { resource, connectionId, code: decision.code });
+      return;
+    case 'reject':
+      await releaseLease(deps, lease, now);
+      deps.emit('push_rejected', {
+        resource,
+        connectionId,
+        status: decision.status,
+        code: decision.code,
+        message: decision.message,
+      });
+      return;
+    case 'blocked':
+      await releaseLease(deps, lease, now);
+      deps.emit('push_blocked', { resource, connectionId, code: decision.code });
+      return;
+    case 'retry-after': {
+      await releaseLease(deps, lease, now);
+      const until = now + decision.delayMs;
+      if (decision.scope === 'workspace') {
+        const wsKey = workspacePauseKey(connection.notion.workspaceId);
+        await deps.rateLimits.pause(wsKey, until);
+        state.blockedUntil.set(wsKey, until);
+      } else {
+        await deps.rateLimits.pause(connectionPauseKey(connectionId), until);
+      }
+      state.blockedUntil.set(connectionId, until);
+      deps.emit('push_rate_limited', {
+        connectionId,
+        scope: decision.scope,
+        retryAfterMs: decision.delayMs,
+        status,
+      });
+      // A 529 (overload) counts towards the attempts; a 429 does not.
+      if (decision.overload) {
+        retryCounted(deps.settings, state, target, () => decision.delayMs, 'notion_overloaded', `HTTP ${status}`);
+      } else {
+        defer(state, target, decision.delayMs);
+      }
+      return;
+    }
+    case 'backoff':
+      await releaseLease(deps, lease, now);
+      retryWithBackoff(deps, state, target, 'notion_unavailable', decision.reason);
+      return;
+  }
+};

@@ -1,0 +1,58 @@
+/**
+ * The state one work item (a `flush`, `page` or `push` message) shares
+ * between its pushes: who holds the leases it takes, what it learnt about
+ * connections and pauses, and what it defers or gives up on. The messages
+ * for the deferred and dead-lettered subscriptions are sent once, when all
+ * pushes of the item are done (fan-out.ts).
+ */
+import type { Connection, ConnectionStore } from '#core/ports.js';
+import type { RecordInfo } from './deps.js';
+import type { LeaseHolder } from './markers.js';
+import type { PushTarget } from './messages.js';
+
+export interface GivenUp {
+  readonly target: PushTarget;
+  /** Dead-letter reason code, e.g. `notion_unavailable`. */
+  readonly reason: string;
+  readonly detail: string;
+}
+
+export interface BatchState {
+  /** Who holds the push leases taken for this message. */
+  readonly owner: LeaseHolder;
+  /**
+   * Take the connection's token before rendering: for deferred work, which is
+   * mostly waiting for the bucket, so a denied take costs no render.
+   */
+  readonly tokenFirst: boolean;
+  /** Connections read so far (a disconnect replaces its entry with undefined). */
+  readonly connections: Map<string, Promise<Connection | undefined>>;
+  /** Connections (and workspaces) known to be unable to push before the given time. */
+  readonly blockedUntil: Map<string, number>;
+  /** Targets to push again, by delay in whole seconds. */
+  readonly deferred: Map<number, PushTarget[]>;
+  readonly deadLettered: GivenUp[];
+}
+
+export const newBatch = (info: RecordInfo, options: { readonly tokenFirst: boolean }): BatchState => ({
+  owner: { messageId: info.messageId, receiveCount: info.receiveCount },
+  tokenFirst: options.tokenFirst,
+  connections: new Map(),
+  blockedUntil: new Map(),
+  deferred: new Map(),
+  deadLettered: [],
+});
+
+/** The connection, read once per work item. */
+export const connectionOf = (
+  connections: ConnectionStore,
+  state: BatchState,
+  id: string,
+): Promise<Connection | undefined> => {
+  let c = state.connections.get(id);
+  if (!c) {
+    c = connections.get(id);
+    state.connections.set(id, c);
+  }
+  return c;
+};

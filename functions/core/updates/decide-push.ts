@@ -1,0 +1,161 @@
+/**
+ * Whether one subscription is pushed now, and what: the connection must be
+ * active and not paused, the subscription still there; the preview is
+ * rendered with the subscriber's rights and skipped when its content hash
+ * equals the last pushed one; a lease keeps other deliveries off the same
+ * state; a token from the connection's bucket (docs/adr/0072) admits the
+ * request. Whatever stops the push here is recorded, deferred or retried.
+ */
+import type { Connection, Subscription } from '#core/ports.js';
+import { contentHash } from '#core/unfurl/attributes.js';
+import { type BatchState, connectionOf } from './batch.js';
+import { describeError } from './dead-letter.js';
+import { defer, retryWithBackoff } from './defer.js';
+import type { StepDeps } from './deps.js';
+import { acquireLease, releaseLease } from './lease.js';
+import { pushLeaseKey } from './markers.js';
+import type { PushTarget } from './messages.js';
+import { connectionBucketKey, connectionPauseKey, workspacePauseKey } from './policy.js';
+import type { Rendered } from './ports.js';
+
+/** How long to wait before looking again at a subscription another worker is pushing. */
+export const BUSY_RETRY_MS = 5_000;
+
+export type DecideDeps = Pick<
+  StepDeps,
+  | 'clock'
+  | 'random'
+  | 'connections'
+  | 'subscriptions'
+  | 'rateLimits'
+  | 'markers'
+  | 'renderer'
+  | 'bucket'
+  | 'settings'
+  | 'emit'
+>;
+
+export type Pushable = Exclude<Rendered, { kind: 'skip' }>;
+
+/** A push that goes ahead: its lease is held and its token taken. */
+export interface ReadyPush {
+  readonly connection: Connection;
+  /** The connection's Notion token, encrypted. */
+  readonly tokenCiphertext: string;
+  readonly subscription: Subscription;
+  readonly rendered: Pushable;
+  readonly hash: string;
+  /** Key of the lease held for it. */
+  readonly lease: string;
+}
+
+/** Hash of what a subscriber would see: equal to what the unfurl callback records for the same attributes. */
+export const renderedHash = (rendered: Pushable): string =>
+  rendered.kind === 'attributes'
+    ? contentHash(rendered.attributes)
+    : contentHash([{ error: { status: rendered.status, message: rendered.message } }]);
+
+/** Until when the connection (or its workspace) is paused, when it is. */
+const pausedUntil = async (
+  deps: Pick<StepDeps, 'rateLimits'>,
+  state: BatchState,
+  connection: Connection,
+  now: number,
+): Promise<number | undefined> => {
+  const own = state.blockedUntil.get(connection.id);
+  if (own !== undefined && own > now) return own;
+  const wsKey = workspacePauseKey(connection.notion.workspaceId);
+  const ws = state.blockedUntil.get(wsKey);
+  if (ws !== undefined && ws > now) return ws;
+  if (own === undefined) {
+    const [wsPause, connPause] = await Promise.all([
+      deps.rateLimits.pausedUntil(wsKey, now),
+      deps.rateLimits.pausedUntil(connectionPauseKey(connection.id), now),
+    ]);
+    const until = Math.max(wsPause ?? 0, connPause ?? 0);
+    state.blockedUntil.set(connection.id, until);
+    if (until > now) return until;
+  }
+  return undefined;
+};
+
+/** One token from the connection's bucket; when denied, the target waits for the next one. */
+const takeToken = async (
+  deps: Pick<StepDeps, 'rateLimits' | 'bucket' | 'emit'>,
+  state: BatchState,
+  target: PushTarget,
+  at: number,
+): Promise<boolean> => {
+  const { connectionId } = target;
+  const taken = await deps.rateLimits.take(connectionBucketKey(connectionId), deps.bucket, at);
+  if (taken.allowed) return true;
+  state.blockedUntil.set(connectionId, at + taken.retryAfterMs);
+  defer(state, target, taken.retryAfterMs);
+  deps.emit('push_throttled', { connectionId, retryAfterMs: taken.retryAfterMs });
+  return false;
+};
+
+/**
+ * The push of `target` if it goes ahead now, or undefined when it does not
+ * (skipped, unchanged, deferred or retried; all recorded). `known` is the
+ * subscription when the caller already read it (a page of the fan-out).
+ */
+export const decidePush = async (
+  deps: DecideDeps,
+  state: BatchState,
+  resource: string,
+  target: PushTarget,
+  known: Subscription | undefined,
+): Promise<ReadyPush | undefined> => {
+  const { connectionId, uri } = target;
+  const connection = await connectionOf(deps.connections, state, connectionId);
+  if (connection?.status !== 'active' || connection.notionTokenCiphertext === undefined) {
+    deps.emit('push_skipped', { resource, connectionId, reason: 'connection_inactive' });
+    return undefined;
+  }
+  let now = deps.clock.now();
+  const paused = await pausedUntil(deps, state, connection, now);
+  if (paused !== undefined) {
+    defer(state, target, paused - now);
+    return undefined;
+  }
+  const subscription = known ?? (await deps.subscriptions.get(resource, connectionId, uri));
+  if (!subscription) {
+    deps.emit('push_skipped', { resource, connectionId, reason: 'subscription_gone' });
+    return undefined;
+  }
+
+  // Deferred work takes its token first (it is mostly waiting for the bucket); fresh work renders
+  // first, so that an unchanged preview spends no token.
+  if (state.tokenFirst && !(await takeToken(deps, state, target, now))) return undefined;
+
+  let rendered: Rendered;
+  try {
+    rendered = await deps.renderer.render({ connection, subscription });
+  } catch (error) {
+    retryWithBackoff(deps, state, target, 'source_unavailable', describeError(error));
+    return undefined;
+  }
+  if (rendered.kind === 'skip') {
+    deps.emit('push_skipped', { resource, connectionId, reason: rendered.reason });
+    return undefined;
+  }
+  const hash = renderedHash(rendered);
+  if (subscription.contentHash === hash) {
+    deps.emit('push_unchanged', { resource, connectionId });
+    return undefined;
+  }
+
+  now = deps.clock.now();
+  const lease = pushLeaseKey(resource, connectionId, uri, hash);
+  if (!(await acquireLease(deps, lease, state.owner, now))) {
+    defer(state, target, BUSY_RETRY_MS);
+    deps.emit('push_busy', { resource, connectionId });
+    return undefined;
+  }
+  if (!state.tokenFirst && !(await takeToken(deps, state, target, now))) {
+    await releaseLease(deps, lease, now);
+    return undefined;
+  }
+  return { connection, tokenCiphertext: connection.notionTokenCiphertext, subscription, rendered, hash, lease };
+};

@@ -1,0 +1,76 @@
+/**
+ * Waiting, always as a delayed `push` message and never as a sleep: a
+ * subscription that cannot be pushed now (bucket empty, Notion's Retry-After,
+ * a lease held elsewhere, backoff after a transient failure, time running
+ * out) is collected by delay and sent again when the work item is done.
+ */
+import type { BatchState } from './batch.js';
+import { backoffMs } from './classify.js';
+import type { StepDeps } from './deps.js';
+import type { PushMessage, PushTarget } from './messages.js';
+import { delaySecondsFor } from './policy.js';
+
+/** Push `target` again after `delayMs` (rounded up to SQS's whole seconds, at most 15 min). */
+export const defer = (state: BatchState, target: PushTarget, delayMs: number): void => {
+  const seconds = delaySecondsFor(delayMs);
+  const list = state.deferred.get(seconds) ?? [];
+  list.push(target);
+  state.deferred.set(seconds, list);
+};
+
+/**
+ * One more failed attempt of `target`: within `maxAttempts` it is deferred by
+ * `delayMs(attempt)` with the attempt counted, and the attempt is returned;
+ * beyond, it is given up (for the dead-letter queue, with `reason` and
+ * `detail`) and undefined is returned.
+ */
+export const retryCounted = (
+  settings: Pick<StepDeps['settings'], 'maxAttempts'>,
+  state: BatchState,
+  target: PushTarget,
+  delayMs: (attempt: number) => number,
+  reason: string,
+  detail: string,
+): number | undefined => {
+  const attempt = (target.attempt ?? 0) + 1;
+  if (attempt >= settings.maxAttempts) {
+    state.deadLettered.push({ target, reason, detail });
+    return undefined;
+  }
+  defer(state, { connectionId: target.connectionId, uri: target.uri, attempt }, delayMs(attempt));
+  return attempt;
+};
+
+export type BackoffDeps = Pick<StepDeps, 'random' | 'settings' | 'emit'>;
+
+/** A transient failure (source or Notion unavailable): back off with jitter, or give up after `maxAttempts`. */
+export const retryWithBackoff = (
+  deps: BackoffDeps,
+  state: BatchState,
+  target: PushTarget,
+  reason: string,
+  detail: string,
+): void => {
+  const jittered = (attempt: number) => backoffMs(attempt, deps.random.float(), deps.settings.backoffBaseMs);
+  const attempt = retryCounted(deps.settings, state, target, jittered, reason, detail);
+  if (attempt !== undefined) deps.emit('push_retry_scheduled', { connectionId: target.connectionId, reason, attempt });
+};
+
+/** The deferred targets as `push` messages of at most one page each, shortest delay first. */
+export const sendDeferred = async (
+  deps: Pick<StepDeps, 'queue' | 'settings'>,
+  state: BatchState,
+  item: { readonly resource: string; readonly window: string },
+): Promise<void> => {
+  for (const [delaySeconds, targets] of [...state.deferred].sort(([a], [b]) => a - b)) {
+    for (let i = 0; i < targets.length; i += deps.settings.pageSize) {
+      const push: PushMessage = {
+        type: 'push',
+        resource: item.resource,
+        window: item.window,
+        targets: targets.slice(i, i + deps.settings.pageSize),
+      };
+      await deps.queue.send([push], { delaySeconds });
+    }
+  }
+};

@@ -1,0 +1,102 @@
+/**
+ * What the update worker is built from: its settings, its ports, and the
+ * per-record information the handler passes in. `StepDeps` is the resolved
+ * form every step module takes (each through a `Pick` of what it uses).
+ */
+import type { MarkerStore } from '#core/changes/ingest.js';
+import type {
+  Clock,
+  ConnectionStore,
+  Random,
+  RateLimitStore,
+  SubscriptionStore,
+  TokenCipher,
+  UpdateQueue,
+} from '#core/ports.js';
+import { type NotionBucket, notionBucketPolicy } from './policy.js';
+import type { DeadLetterQueue, DeliveryLog, ExternalObjectApi, Renderer, UpdateEvents } from './ports.js';
+
+export interface WorkerSettings {
+  /** Length of a coalescing window (COALESCE_WINDOW_SECONDS). */
+  readonly coalesceWindowSeconds: number;
+  /** Notion requests per minute per connection (NOTION_RATE_LIMIT_PER_MINUTE). */
+  readonly ratePerMinute: number;
+  /** Subscriptions per work item (one page). */
+  readonly pageSize: number;
+  /** Pushes in flight at once within one message. */
+  readonly concurrency: number;
+  /** Transient failures of one subscription before it is dead-lettered. */
+  readonly maxAttempts: number;
+  /** The queue's redrive maxReceiveCount: on the last receive a failing message is dead-lettered with its reason. */
+  readonly maxReceiveCount: number;
+  /** How long a push lease holds when its holder vanishes. */
+  readonly leaseMs: number;
+  /** Stop starting pushes when less than this remains of the invocation. */
+  readonly reserveMs: number;
+  /** First backoff step after a transient failure. */
+  readonly backoffBaseMs: number;
+}
+
+export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
+  coalesceWindowSeconds: 2,
+  ratePerMinute: 180,
+  pageSize: 50,
+  concurrency: 8,
+  maxAttempts: 5,
+  maxReceiveCount: 5,
+  leaseMs: 30_000,
+  reserveMs: 5_000,
+  backoffBaseMs: 5_000,
+};
+
+export interface WorkerDeps {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly queue: UpdateQueue;
+  readonly deadLetters: DeadLetterQueue;
+  readonly markers: MarkerStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly connections: ConnectionStore;
+  readonly rateLimits: RateLimitStore;
+  readonly cipher: TokenCipher;
+  readonly notion: ExternalObjectApi;
+  readonly renderer: Renderer;
+  /** The resource key of a previewed uri (through the unfurl rules), or undefined when no rule matches. */
+  readonly resolveUri: (uri: string) => string | undefined;
+  readonly events?: UpdateEvents;
+  /** Per-connection log of pushes and Notion's answers; a failure to write it never fails a push. */
+  readonly deliveries?: Pick<DeliveryLog, 'record'>;
+  readonly settings?: Partial<WorkerSettings>;
+}
+
+export interface RecordInfo {
+  readonly messageId: string;
+  /** SQS ApproximateReceiveCount (1 on the first delivery). */
+  readonly receiveCount: number;
+  /** Milliseconds left in this invocation. */
+  readonly remainingMs?: () => number;
+}
+
+export type RecordOutcome = 'processed' | 'dead-lettered';
+
+/** Records one worker event (a log line, and a metric for some). */
+export type Emit = (event: string, data: Record<string, unknown>) => void;
+
+/** The worker's dependencies with the settings resolved, the connection bucket derived and one event sink. */
+export interface StepDeps extends Omit<WorkerDeps, 'settings' | 'events'> {
+  readonly settings: WorkerSettings;
+  readonly bucket: NotionBucket;
+  readonly emit: Emit;
+}
+
+/** Resolves the settings over the defaults; throws RangeError on an invalid rate (before any record is taken). */
+export const resolveStepDeps = (deps: WorkerDeps): StepDeps => {
+  const { settings: overrides, events, ...ports } = deps;
+  const settings: WorkerSettings = { ...DEFAULT_WORKER_SETTINGS, ...overrides };
+  return {
+    ...ports,
+    settings,
+    bucket: notionBucketPolicy(settings.ratePerMinute),
+    emit: (event, data) => events?.record(event, data),
+  };
+};

@@ -1,0 +1,92 @@
+/**
+ * The worker's markers in the MarkerStore (docs/adr/0071): their keys, and
+ * their values as typed records with one encoder and one validating decoder each.
+ *
+ * - Coalescing window (docs/adr/0070): key `coalesce:<resource>`, value
+ *   `<owner>@<until>`: the id of the change event that opened the window and
+ *   the epoch ms at which it closes.
+ * - Push lease (docs/adr/0073): key `push:<sha256 of resource, connection and uri>:<content hash>`,
+ *   value `<messageId>#<receiveCount>`: the delivery of a queue message that holds it.
+ *   `released` ends a lease early (it is written already expired).
+ *
+ * The stored strings are the ones the worker has always written, so markers
+ * alive across a deploy keep working. A decoder splits at the *last*
+ * separator (the number after it never contains one, the id before it may)
+ * and accepts only what its encoder writes: a non-empty id and a non-negative
+ * safe integer in plain decimal. Anything else decodes to `undefined`.
+ */
+import { sha256Hex } from '#shared/crypto.js';
+
+/** Key of a resource's coalescing window. */
+export const coalesceMarkerKey = (resource: string): string => `coalesce:${resource}`;
+
+/** Key of the lease on pushing one content hash to one subscription. */
+export const pushLeaseKey = (resource: string, connectionId: string, uri: string, hash: string): string =>
+  `push:${sha256Hex(`${resource}\n${connectionId}\n${uri}`)}:${hash}`;
+
+/** Value that ends a push lease before its time (written with an expiry in the past). */
+export const RELEASED_LEASE = 'released';
+
+/** An open coalescing window. */
+export interface WindowMarker {
+  /** Id of the change event that opened the window (also the flush's `window`). */
+  readonly owner: string;
+  /** Epoch ms at which the window closes. */
+  readonly until: number;
+}
+
+/** Who holds a push lease: one delivery of one queue message. */
+export interface LeaseHolder {
+  readonly messageId: string;
+  /** SQS ApproximateReceiveCount of that delivery. */
+  readonly receiveCount: number;
+}
+
+const WINDOW_SEPARATOR = '@';
+const LEASE_SEPARATOR = '#';
+const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
+
+const checkId = (what: string, id: string): void => {
+  if (typeof id !== 'string' || id.length === 0) throw new RangeError(`${what} must be a non-empty string`);
+};
+
+const checkCount = (what: string, n: number): void => {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what} must be a non-negative safe integer`);
+};
+
+/** `<id><separator><n>` → its parts, or undefined unless it is exactly what the encoder writes. */
+const split = (value: unknown, separator: string): { id: string; n: number } | undefined => {
+  if (typeof value !== 'string') return undefined;
+  const cut = value.lastIndexOf(separator);
+  if (cut < 1) return undefined;
+  const digits = value.slice(cut + 1);
+  if (!DECIMAL.test(digits)) return undefined;
+  const n = Number(digits);
+  return Number.isSafeInteger(n) ? { id: value.slice(0, cut), n } : undefined;
+};
+
+/** `<owner>@<until>`. Throws RangeError on an empty owner or an `until` that is not a non-negative safe integer. */
+export const encodeWindowMarker = (marker: WindowMarker): string => {
+  checkId('A window owner', marker.owner);
+  checkCount('A window end', marker.until);
+  return `${marker.owner}${WINDOW_SEPARATOR}${marker.until}`;
+};
+
+/** The window a stored value describes; undefined for no value or a malformed one. */
+export const decodeWindowMarker = (value: string | undefined): WindowMarker | undefined => {
+  const parts = split(value, WINDOW_SEPARATOR);
+  return parts && { owner: parts.id, until: parts.n };
+};
+
+/** `<messageId>#<receiveCount>`. Throws RangeError on an empty message id or a count that is not a non-negative safe integer. */
+export const encodeLeaseHolder = (holder: LeaseHolder): string => {
+  checkId('A message id', holder.messageId);
+  checkCount('A receive count', holder.receiveCount);
+  return `${holder.messageId}${LEASE_SEPARATOR}${holder.receiveCount}`;
+};
+
+/** The holder a stored lease value names; undefined for no value, `released`, or a malformed one. */
+export const decodeLeaseHolder = (value: string | undefined): LeaseHolder | undefined => {
+  const parts = split(value, LEASE_SEPARATOR);
+  return parts && { messageId: parts.id, receiveCount: parts.n };
+};

@@ -1,0 +1,45 @@
+/**
+ * One subscription, start to end: decide (decide-push.ts), send the PATCH
+ * with the connection's Notion token, act on the answer (apply-answer.ts).
+ */
+import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
+import type { Subscription } from '#core/ports.js';
+import { type AnswerDeps, applyAnswer } from './apply-answer.js';
+import type { BatchState } from './batch.js';
+import { type DecideDeps, decidePush, type Pushable } from './decide-push.js';
+import type { StepDeps } from './deps.js';
+import { releaseLease } from './lease.js';
+import type { PushTarget } from './messages.js';
+import type { ExternalObjectUpdate } from './ports.js';
+
+export type PushDeps = DecideDeps & AnswerDeps & Pick<StepDeps, 'cipher' | 'notion'>;
+
+/** The external-object update that shows `rendered`: the full attribute list, or the error to show instead. */
+export const toUpdate = (uri: string, rendered: Pushable): ExternalObjectUpdate => ({
+  uri,
+  operations:
+    rendered.kind === 'attributes'
+      ? [{ path: ['attributes'], set: rendered.attributes }]
+      : [{ path: ['error'], set: { status: rendered.status, message: rendered.message } }],
+});
+
+/** Pushes one subscription if it should be pushed now. Throws (lease released) when the token cannot be decrypted. */
+export const pushOne = async (
+  deps: PushDeps,
+  state: BatchState,
+  resource: string,
+  target: PushTarget,
+  known: Subscription | undefined,
+): Promise<void> => {
+  const push = await decidePush(deps, state, resource, target, known);
+  if (!push) return;
+  let token: string;
+  try {
+    token = await deps.cipher.decrypt(push.tokenCiphertext, notionTokenContext(target.connectionId));
+  } catch (error) {
+    await releaseLease(deps, push.lease, deps.clock.now());
+    throw error;
+  }
+  const answer = await deps.notion.patch(token, toUpdate(push.subscription.uri, push.rendered));
+  await applyAnswer(deps, state, resource, target, push, answer);
+};

@@ -1,100 +1,12 @@
 /**
- * The one place where environment-variable names are spelled.
- *
- * Both the CDK stack (lib/) and the runtime config (functions/shared/config.ts)
- * import these constants, so a name can never drift between what the stack sets
- * and what a handler reads. The names marked "contract" are relied on by users
- * and documented in the README's settings table: do not rename them.
+ * Environment-variable names as constants, built from the one declaration of
+ * every setting (lib/settings.ts), so a name can never drift between what the
+ * stack sets, what a handler reads and what the local runtime fills in.
  */
-export const ENV = {
-  // --- contract: local server ---
-  PORT: 'PORT',
+import { SETTINGS, type SettingName } from './settings.js';
 
-  // --- contract: the credentials Notion presents to us (our OAuth client) ---
-  OAUTH_CLIENT_ID: 'OAUTH_CLIENT_ID',
-  OAUTH_CLIENT_SECRET: 'OAUTH_CLIENT_SECRET',
+export const ENV = Object.freeze(Object.fromEntries(Object.keys(SETTINGS).map((name) => [name, name]))) as {
+  readonly [K in SettingName]: K;
+};
 
-  // --- contract: our integration's credentials at Notion ---
-  NOTION_CLIENT_ID: 'NOTION_CLIENT_ID',
-  NOTION_CLIENT_SECRET: 'NOTION_CLIENT_SECRET',
-  NOTION_API_BASE_URL: 'NOTION_API_BASE_URL',
-  NOTION_VERSION: 'NOTION_VERSION',
-  NOTION_REDIRECT_URIS: 'NOTION_REDIRECT_URIS',
-
-  // --- contract: upstream OpenID Connect provider ---
-  OIDC_ISSUER: 'OIDC_ISSUER',
-  OIDC_CLIENT_ID: 'OIDC_CLIENT_ID',
-  OIDC_CLIENT_SECRET: 'OIDC_CLIENT_SECRET',
-
-  // --- contract: signed change webhook ---
-  CHANGES_WEBHOOK_SECRET: 'CHANGES_WEBHOOK_SECRET',
-
-  // --- deployment wiring (set by the stack; local defaults by the local runtime) ---
-  PUBLIC_BASE_URL: 'PUBLIC_BASE_URL',
-  STAGE: 'STAGE',
-  LOG_LEVEL: 'LOG_LEVEL',
-  CONNECTIONS_TABLE: 'CONNECTIONS_TABLE',
-  AUTH_STATE_TABLE: 'AUTH_STATE_TABLE',
-  SUBSCRIPTIONS_TABLE: 'SUBSCRIPTIONS_TABLE',
-  RATE_LIMITS_TABLE: 'RATE_LIMITS_TABLE',
-  DELIVERY_LOG_TABLE: 'DELIVERY_LOG_TABLE',
-  UPDATE_QUEUE_URL: 'UPDATE_QUEUE_URL',
-  UPDATE_DLQ_URL: 'UPDATE_DLQ_URL',
-  DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',
-  SQS_ENDPOINT: 'SQS_ENDPOINT',
-
-  // --- secrets: a value locally, or the ARN of a Secrets Manager secret in AWS ---
-  OAUTH_CLIENT_SECRET_ARN: 'OAUTH_CLIENT_SECRET_ARN',
-  NOTION_CREDENTIALS_SECRET_ARN: 'NOTION_CREDENTIALS_SECRET_ARN',
-  TOKEN_SIGNING_KEY: 'TOKEN_SIGNING_KEY',
-  TOKEN_SIGNING_KEY_SECRET_ARN: 'TOKEN_SIGNING_KEY_SECRET_ARN',
-  OIDC_CLIENT_SECRET_ARN: 'OIDC_CLIENT_SECRET_ARN',
-  CHANGES_WEBHOOK_SECRET_ARN: 'CHANGES_WEBHOOK_SECRET_ARN',
-
-  // --- encryption of stored Notion tokens: a local key, or a KMS key in AWS ---
-  NOTION_TOKEN_ENCRYPTION_KEY: 'NOTION_TOKEN_ENCRYPTION_KEY',
-  NOTION_TOKEN_KMS_KEY_ID: 'NOTION_TOKEN_KMS_KEY_ID',
-
-  // --- behaviour ---
-  ACCESS_TOKEN_TTL_SECONDS: 'ACCESS_TOKEN_TTL_SECONDS',
-  UNFURL_DEADLINE_MS: 'UNFURL_DEADLINE_MS',
-  UNFURL_SNAPSHOT_REFRESH_SECONDS: 'UNFURL_SNAPSHOT_REFRESH_SECONDS',
-  NOTION_TIMEOUT_MS: 'NOTION_TIMEOUT_MS',
-  NOTION_RATE_LIMIT_PER_MINUTE: 'NOTION_RATE_LIMIT_PER_MINUTE',
-  COALESCE_WINDOW_SECONDS: 'COALESCE_WINDOW_SECONDS',
-  SOURCE_ADAPTER: 'SOURCE_ADAPTER',
-  SOURCE_BASE_URL: 'SOURCE_BASE_URL',
-  SOURCE_SERVICE_SECRET: 'SOURCE_SERVICE_SECRET',
-  SOURCE_SERVICE_SECRET_ARN: 'SOURCE_SERVICE_SECRET_ARN',
-  SOURCE_HTTP_MAPPING: 'SOURCE_HTTP_MAPPING',
-  UNFURL_RULES: 'UNFURL_RULES',
-  DEV_NAME: 'DEV_NAME',
-
-  // --- local Notion simulator (local runtime only; see local/notion-simulator/settings.ts) ---
-  NOTION_SIM_RATE_LIMIT: 'NOTION_SIM_RATE_LIMIT',
-  NOTION_SIM_RATE_WINDOW_SECONDS: 'NOTION_SIM_RATE_WINDOW_SECONDS',
-  NOTION_SIM_WORKSPACE_RATE_LIMIT: 'NOTION_SIM_WORKSPACE_RATE_LIMIT',
-  NOTION_SIM_WORKSPACE_RATE_WINDOW_SECONDS: 'NOTION_SIM_WORKSPACE_RATE_WINDOW_SECONDS',
-  NOTION_SIM_ENFORCE_LIMITS: 'NOTION_SIM_ENFORCE_LIMITS',
-  NOTION_SIM_ISSUE_REFRESH_TOKEN: 'NOTION_SIM_ISSUE_REFRESH_TOKEN',
-  NOTION_SIM_FAULT_529_RATE: 'NOTION_SIM_FAULT_529_RATE',
-  NOTION_SIM_FAULT_503_RATE: 'NOTION_SIM_FAULT_503_RATE',
-  NOTION_SIM_FAULT_SLOW_RATE: 'NOTION_SIM_FAULT_SLOW_RATE',
-  NOTION_SIM_FAULT_SLOW_MS: 'NOTION_SIM_FAULT_SLOW_MS',
-  NOTION_SIM_BLOCKED: 'NOTION_SIM_BLOCKED',
-  NOTION_SIM_SERVICE_BASE_URL: 'NOTION_SIM_SERVICE_BASE_URL',
-  NOTION_SIM_SCOPE: 'NOTION_SIM_SCOPE',
-  NOTION_SIM_TOKEN_AUTH: 'NOTION_SIM_TOKEN_AUTH',
-  NOTION_SIM_UNFURL_DELETE_SHAPE: 'NOTION_SIM_UNFURL_DELETE_SHAPE',
-  NOTION_SIM_DELETED_TOKEN_SHAPE: 'NOTION_SIM_DELETED_TOKEN_SHAPE',
-  NOTION_SIM_DELETED_TOKEN_METHOD: 'NOTION_SIM_DELETED_TOKEN_METHOD',
-  NOTION_SIM_REFRESH_MARGIN_SECONDS: 'NOTION_SIM_REFRESH_MARGIN_SECONDS',
-
-  // --- local only: the local OpenID Connect provider under /idp (comma-separated cookie signing keys) ---
-  LOCAL_IDP_COOKIE_KEYS: 'LOCAL_IDP_COOKIE_KEYS',
-
-  // --- local only: where `npm start` keeps its state across restarts (default .local-data/) ---
-  LOCAL_DATA_DIR: 'LOCAL_DATA_DIR',
-} as const;
-
-export type EnvName = (typeof ENV)[keyof typeof ENV];
+export type EnvName = SettingName;

@@ -28,9 +28,9 @@ import {
   WORKER_TIMEOUT_SECONDS,
 } from './data-model.js';
 import { ENV } from './env-names.js';
-import { HANDLERS, type HttpHandlerName, ROUTES, WORKER_HANDLER } from './routes.js';
+import { type FunctionName, HANDLERS, type HttpHandlerName, ROUTES, WORKER_HANDLER } from './routes.js';
 import { OUTPUTS, TABLE_OUTPUTS } from './stack-outputs.js';
-import type { StageConfig } from './stage-config.js';
+import { contextEnvironment, type StageConfig } from './stage-config.js';
 
 export interface NotionLinkPreviewStackProps extends StackProps {
   readonly config: StageConfig;
@@ -88,7 +88,7 @@ export class NotionLinkPreviewStack extends Stack {
       ...(config.cognitoDomainPrefix ? { cognitoDomainPrefix: config.cognitoDomainPrefix } : {}),
     });
 
-    const fn = (handlerName: string, timeout = Duration.seconds(10)): NodeFunction => {
+    const fn = (handlerName: FunctionName, timeout = Duration.seconds(10)): NodeFunction => {
       const f = new NodeFunction(this, functionId(handlerName), {
         handlerName,
         description:
@@ -97,7 +97,12 @@ export class NotionLinkPreviewStack extends Stack {
         logRetention,
         logRemovalPolicy: dataRemoval,
       });
-      f.setEnvironment({ [ENV.STAGE]: config.stage, [ENV.LOG_LEVEL]: config.logLevel, [ENV.PUBLIC_BASE_URL]: baseUrl });
+      // Settings from CDK context, as lib/settings.ts declares them for this function; then the wiring below.
+      f.setEnvironment({
+        ...contextEnvironment(config, handlerName),
+        [ENV.STAGE]: config.stage,
+        [ENV.PUBLIC_BASE_URL]: baseUrl,
+      });
       f.addEnvironment('POWERTOOLS_SERVICE_NAME', 'notion-link-preview');
       Validations.of(f).acknowledge({
         id: 'AwsSolutions::AwsSolutions-L1',
@@ -118,17 +123,6 @@ export class NotionLinkPreviewStack extends Stack {
     // The demo and example source adapters sign per-user assertions with a secret shared with their product.
     const sourceNeedsServiceSecret = ['demo', 'example'].includes(config.sourceAdapter ?? 'demo');
     const t = (def: typeof CONNECTIONS_TABLE) => this.tables.table(def);
-    const notionApi = {
-      [ENV.NOTION_API_BASE_URL]: config.notionApiBaseUrl,
-      [ENV.NOTION_VERSION]: config.notionVersion,
-    };
-    const source = {
-      [ENV.SOURCE_ADAPTER]: config.sourceAdapter,
-      [ENV.SOURCE_BASE_URL]: config.sourceBaseUrl,
-      [ENV.SOURCE_HTTP_MAPPING]: config.sourceHttpMapping,
-      [ENV.UNFURL_RULES]: config.unfurlRules,
-      [ENV.DEV_NAME]: config.devName,
-    };
 
     // --- GET /oauth/authorize, GET /oauth/callback, POST /oauth/consent ---
     // Pending authorizations, codes and refusals; creates the connection; envelope-encrypts the Notion
@@ -140,22 +134,14 @@ export class NotionLinkPreviewStack extends Stack {
       .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, ['encrypt', 'decrypt'])
       .bindSecret(ENV.NOTION_CREDENTIALS_SECRET_ARN, notionCredentials)
       .bindSecret(ENV.OIDC_CLIENT_SECRET_ARN, this.upstream.clientSecret)
-      .setEnvironment({
-        [ENV.OAUTH_CLIENT_ID]: config.oauthClientId,
-        [ENV.OIDC_ISSUER]: this.upstream.issuer,
-        [ENV.OIDC_CLIENT_ID]: this.upstream.clientId,
-        [ENV.NOTION_REDIRECT_URIS]: config.notionRedirectUris,
-        [ENV.DEV_NAME]: config.devName,
-        ...notionApi,
-      });
+      .setEnvironment({ [ENV.OIDC_ISSUER]: this.upstream.issuer, [ENV.OIDC_CLIENT_ID]: this.upstream.clientId });
 
     // --- POST /oauth/token --- authenticates Notion, redeems codes, rotates refresh tokens, signs JWTs.
     const token = fn('oauth-token')
       .bindTable(AUTH_STATE_TABLE, t(AUTH_STATE_TABLE), 'readWrite')
       .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'readWrite')
       .bindSecret(ENV.OAUTH_CLIENT_SECRET_ARN, oauthClientSecret)
-      .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey)
-      .setEnvironment({ [ENV.OAUTH_CLIENT_ID]: config.oauthClientId });
+      .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey);
 
     // --- POST /unfurl --- verifies the bearer (one connection read), renders with the user's upstream
     // credentials (decrypted), records or refreshes the subscription (read for stale-while-revalidate).
@@ -163,8 +149,7 @@ export class NotionLinkPreviewStack extends Stack {
       .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'read')
       .bindTable(SUBSCRIPTIONS_TABLE, t(SUBSCRIPTIONS_TABLE), 'readWrite')
       .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, ['decrypt'])
-      .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey)
-      .setEnvironment(source);
+      .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey);
     if (sourceNeedsServiceSecret) unfurl.bindSecret(ENV.SOURCE_SERVICE_SECRET_ARN, sourceServiceSecret);
 
     // --- DELETE /unfurl, DELETE|POST /deleted-token --- removes subscriptions, revokes a connection.
@@ -178,8 +163,7 @@ export class NotionLinkPreviewStack extends Stack {
     const changes = fn('changes')
       .bindTable(AUTH_STATE_TABLE, t(AUTH_STATE_TABLE), 'readWrite')
       .bindQueue(ENV.UPDATE_QUEUE_URL, this.queues.queue)
-      .bindSecret(ENV.CHANGES_WEBHOOK_SECRET_ARN, changesWebhookSecret)
-      .setEnvironment(source);
+      .bindSecret(ENV.CHANGES_WEBHOOK_SECRET_ARN, changesWebhookSecret);
 
     // --- GET /.well-known/oauth-authorization-server --- static document built from PUBLIC_BASE_URL.
     const metadata = fn('metadata');
@@ -196,12 +180,7 @@ export class NotionLinkPreviewStack extends Stack {
       .bindTable(DELIVERY_LOG_TABLE, t(DELIVERY_LOG_TABLE), 'write')
       .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, ['decrypt'])
       .bindQueue(ENV.UPDATE_QUEUE_URL, this.queues.queue)
-      .bindQueue(ENV.UPDATE_DLQ_URL, this.queues.deadLetterQueue)
-      .setEnvironment({
-        ...notionApi,
-        ...source,
-        [ENV.NOTION_RATE_LIMIT_PER_MINUTE]: String(config.notionRateLimitPerMinute),
-      });
+      .bindQueue(ENV.UPDATE_DLQ_URL, this.queues.deadLetterQueue);
     if (sourceNeedsServiceSecret) this.worker.bindSecret(ENV.SOURCE_SERVICE_SECRET_ARN, sourceServiceSecret);
     this.worker.addEventSource(
       new SqsEventSource(this.queues.queue, {

@@ -19,6 +19,9 @@ export type HttpHandlerName = keyof typeof HANDLERS;
 /** The SQS-triggered worker is not behind a route. */
 export const WORKER_HANDLER = 'update-worker' as const;
 
+/** Every function of the stack: one per HTTP handler, plus the worker. */
+export type FunctionName = HttpHandlerName | typeof WORKER_HANDLER;
+
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
 
 export interface RouteDefinition {

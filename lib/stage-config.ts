@@ -6,6 +6,8 @@
  * offline and without credentials.
  */
 import type { Node } from 'constructs';
+import type { FunctionName } from './routes.js';
+import { SETTINGS, type SettingDeclaration } from './settings.js';
 
 /** Context keys understood by the app (documented in the README). */
 export const CONTEXT_KEYS = {
@@ -231,3 +233,20 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
 
 /** Reads the stage configuration from a construct node's context. */
 export const stageConfigFromContext = (node: Node): StageConfig => readStageConfig((key) => node.tryGetContext(key));
+
+/**
+ * The environment a function gets from CDK context: every setting lib/settings.ts declares for that function
+ * with a context key, valued from the stage config's field of the same name (unset fields are left out).
+ */
+export const contextEnvironment = (config: StageConfig, fn: FunctionName): Record<string, string> => {
+  const env: Record<string, string> = {};
+  for (const [name, setting] of Object.entries(SETTINGS) as [string, SettingDeclaration][]) {
+    const deploy = setting.deploy;
+    if (!deploy || !('context' in deploy)) continue;
+    if (deploy.functions !== 'all' && !deploy.functions.includes(fn)) continue;
+    if (!Object.hasOwn(config, deploy.context)) continue;
+    const value = (config as unknown as Record<string, unknown>)[deploy.context];
+    if (value !== undefined) env[name] = String(value);
+  }
+  return env;
+};

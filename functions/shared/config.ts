@@ -8,104 +8,27 @@
  * Local defaults live in local/defaults.ts, never here: a deployed function
  * gets nothing it was not given.
  */
-import { ENV } from '#lib/env-names.js';
+import { SETTINGS, type SettingName } from '#lib/settings.js';
 import { ConfigError } from './errors.js';
 import * as z from './zod.js';
 
 /** A secret is either its value (local) or the ARN of a Secrets Manager secret (AWS). */
 export type SecretRef = { readonly value: string } | { readonly secretArn: string };
 
-const optionalString = z.pipe(
-  z.optional(z.string().check(z.trim())),
-  z.transform((v) => (v === '' ? undefined : v)),
-);
+type Settings = typeof SETTINGS;
+/** The settings a function parses, each with the schema declared in lib/settings.ts. */
+type RuntimeShape = {
+  [K in SettingName as Settings[K] extends { readonly schema: z.ZodMiniType } ? K : never]: Extract<
+    Settings[K],
+    { readonly schema: z.ZodMiniType }
+  >['schema'];
+};
 
-const url = z.url({ protocol: /^https?$/ });
+const runtimeShape = Object.fromEntries(
+  Object.entries(SETTINGS).flatMap(([name, s]) => ('schema' in s && s.schema ? [[name, s.schema]] : [])),
+) as RuntimeShape;
 
-const isBlank = (v: string): boolean => v.trim() === '';
-
-const integer = (fallback: number, min: number, message: string) =>
-  z.pipe(
-    z.optional(
-      z.string().check(
-        z.refine((v) => {
-          if (isBlank(v)) return true;
-          const n = Number(v);
-          return Number.isInteger(n) && n >= min;
-        }, message),
-      ),
-    ),
-    z.transform((v) => (v === undefined || isBlank(v) ? fallback : Number(v))),
-  );
-const positiveInt = (fallback: number) => integer(fallback, 1, 'must be a positive integer');
-const nonNegativeInt = (fallback: number) => integer(fallback, 0, 'must be an integer of 0 or more');
-
-const csv = z.pipe(
-  z.optional(z.string()),
-  z.transform((v) =>
-    (v ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== ''),
-  ),
-);
-
-const schema = z.object({
-  [ENV.STAGE]: z._default(z.string(), 'local'),
-  [ENV.LOG_LEVEL]: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']), 'INFO'),
-  [ENV.PUBLIC_BASE_URL]: z.optional(url),
-
-  [ENV.OAUTH_CLIENT_ID]: optionalString,
-  [ENV.OAUTH_CLIENT_SECRET]: optionalString,
-  [ENV.OAUTH_CLIENT_SECRET_ARN]: optionalString,
-
-  [ENV.NOTION_CLIENT_ID]: optionalString,
-  [ENV.NOTION_CLIENT_SECRET]: optionalString,
-  [ENV.NOTION_CREDENTIALS_SECRET_ARN]: optionalString,
-  [ENV.NOTION_API_BASE_URL]: z._default(url, 'https://api.notion.com'),
-  [ENV.NOTION_VERSION]: z._default(
-    z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2021-08-16')),
-    '2021-08-16',
-  ),
-  [ENV.NOTION_REDIRECT_URIS]: z.pipe(csv, z.array(url)),
-
-  [ENV.OIDC_ISSUER]: z.optional(url),
-  [ENV.OIDC_CLIENT_ID]: optionalString,
-  [ENV.OIDC_CLIENT_SECRET]: optionalString,
-  [ENV.OIDC_CLIENT_SECRET_ARN]: optionalString,
-
-  [ENV.CHANGES_WEBHOOK_SECRET]: optionalString,
-  [ENV.CHANGES_WEBHOOK_SECRET_ARN]: optionalString,
-
-  [ENV.TOKEN_SIGNING_KEY]: optionalString,
-  [ENV.TOKEN_SIGNING_KEY_SECRET_ARN]: optionalString,
-  [ENV.NOTION_TOKEN_ENCRYPTION_KEY]: optionalString,
-  [ENV.NOTION_TOKEN_KMS_KEY_ID]: optionalString,
-
-  [ENV.CONNECTIONS_TABLE]: optionalString,
-  [ENV.AUTH_STATE_TABLE]: optionalString,
-  [ENV.SUBSCRIPTIONS_TABLE]: optionalString,
-  [ENV.RATE_LIMITS_TABLE]: optionalString,
-  [ENV.DELIVERY_LOG_TABLE]: optionalString,
-  [ENV.UPDATE_QUEUE_URL]: optionalString,
-  [ENV.UPDATE_DLQ_URL]: optionalString,
-  [ENV.DYNAMODB_ENDPOINT]: z.optional(url),
-  [ENV.SQS_ENDPOINT]: z.optional(url),
-
-  [ENV.ACCESS_TOKEN_TTL_SECONDS]: positiveInt(3600),
-  [ENV.UNFURL_DEADLINE_MS]: positiveInt(2000),
-  [ENV.UNFURL_SNAPSHOT_REFRESH_SECONDS]: nonNegativeInt(60),
-  [ENV.NOTION_TIMEOUT_MS]: positiveInt(10000),
-  [ENV.NOTION_RATE_LIMIT_PER_MINUTE]: positiveInt(180),
-  [ENV.COALESCE_WINDOW_SECONDS]: positiveInt(2),
-  [ENV.SOURCE_ADAPTER]: z._default(z.string(), 'demo'),
-  [ENV.SOURCE_BASE_URL]: z.optional(url),
-  [ENV.SOURCE_SERVICE_SECRET]: optionalString,
-  [ENV.SOURCE_SERVICE_SECRET_ARN]: optionalString,
-  [ENV.SOURCE_HTTP_MAPPING]: optionalString,
-  [ENV.UNFURL_RULES]: optionalString,
-  [ENV.DEV_NAME]: z._default(z.string(), 'notion-link-preview'),
-});
+const schema = z.object(runtimeShape);
 
 const secretRef = (value: string | undefined, arn: string | undefined): SecretRef | undefined =>
   arn ? { secretArn: arn } : value ? { value } : undefined;

@@ -99,7 +99,17 @@ describe('the scripts as command-line tools', () => {
         .map(([name]) => name)
         .sort(),
     ).toEqual(
-      ['bench', 'connections', 'dashboard', 'deliveries', 'events', 'load', 'redrive', 'schema:change-event'].sort(),
+      [
+        'bench',
+        'connections',
+        'dashboard',
+        'deliveries',
+        'events',
+        'load',
+        'redrive',
+        'schema:change-event',
+        'settings',
+      ].sort(),
     );
   });
 

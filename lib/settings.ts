@@ -1,0 +1,590 @@
+/**
+ * Every setting of the service, declared once: its name, what it means (one
+ * line), how it is parsed, its local default, and where it applies.
+ *
+ * What is built from this table:
+ * - `ENV` (lib/env-names.ts): the names, for code that reads or sets them;
+ * - the runtime config's schema (functions/shared/config.ts);
+ * - the local defaults of `npm start` (local/defaults.ts);
+ * - the environment the stack gives each function for settings that come from
+ *   CDK context (lib/notion-link-preview-stack.ts, `contextEnvironment`).
+ *
+ * What is checked against it by tests (test/unit/settings/registry.test.ts and
+ * test/infra/settings.test.ts): `.env.example`, the README's settings table,
+ * the stage config's context keys, and the synthesized template's environment
+ * of every function. A setting added here and missing in one of those places,
+ * or present there and missing here, fails a test that names it.
+ */
+import * as z from '#shared/zod.js';
+import type { FunctionName } from './routes.js';
+
+// --- how values are parsed (zod mini; a ConfigError names the variable) ---
+
+const optionalString = z.pipe(
+  z.optional(z.string().check(z.trim())),
+  z.transform((v) => (v === '' ? undefined : v)),
+);
+
+const url = z.url({ protocol: /^https?$/ });
+
+const isBlank = (v: string): boolean => v.trim() === '';
+
+const integer = (fallback: number, min: number, message: string) =>
+  z.pipe(
+    z.optional(
+      z.string().check(
+        z.refine((v) => {
+          if (isBlank(v)) return true;
+          const n = Number(v);
+          return Number.isInteger(n) && n >= min;
+        }, message),
+      ),
+    ),
+    z.transform((v) => (v === undefined || isBlank(v) ? fallback : Number(v))),
+  );
+const positiveInt = (fallback: number) => integer(fallback, 1, 'must be a positive integer');
+const nonNegativeInt = (fallback: number) => integer(fallback, 0, 'must be an integer of 0 or more');
+
+const csvOfUrls = z.pipe(
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ),
+  z.array(url),
+);
+
+// --- the declaration ---
+
+/** Where a setting's value comes from in a deployed stack. */
+export type DeploySource =
+  /** From CDK context (`-c key=value` or cdk.json), through the stage config's field of the same name. */
+  | { readonly context: string }
+  /** Set by the stack's own wiring (a table, queue, secret or key it binds, the base URL, the issuer). */
+  | { readonly wiring: true };
+
+/** The sections of `.env.example` and of the README's settings table, in order. */
+export const SETTING_GROUPS = {
+  'local-server': 'Local server',
+  'oauth-client': "The OAuth client Notion is to us (what you type into Notion's integration dashboard)",
+  notion: "Our integration's credentials at Notion, and Notion's API",
+  oidc: 'Upstream OpenID Connect provider (where users sign in)',
+  webhook: 'Signed change webhook (POST /changes)',
+  wiring: 'Deployment wiring (set by the stack in AWS; the local runtime fills in its own)',
+  secrets: 'Secrets in AWS: the ARN of a Secrets Manager secret instead of a value (optional locally)',
+  encryption: 'Encryption of stored Notion tokens',
+  behaviour: 'Behaviour',
+  simulator: 'Local Notion simulator (local only; local/notion-simulator/README.md)',
+  idp: 'Local OpenID Connect provider under /idp (local only)',
+  'kept-state': 'Kept state of npm start (local only)',
+} as const;
+
+export interface SettingDeclaration {
+  readonly group: keyof typeof SETTING_GROUPS;
+  /** The value `.env.example` shows when there is no local default (the part's own default). */
+  readonly shown?: string | ((baseUrl: string) => string);
+  /** One line: what it means. The same text heads its line in `.env.example`. */
+  readonly description: string;
+  /** Part of the contract users and tooling rely on (ARCHITECTURE: "Settings (contract names)"). */
+  readonly contract?: boolean;
+  /** How a function parses it (functions/shared/config.ts); absent: functions never read it. */
+  readonly schema?: z.ZodMiniType;
+  /** Deployed functions whose environment carries it, and where the stack takes its value. */
+  readonly deploy?: { readonly functions: readonly FunctionName[] | 'all' } & DeploySource;
+  /**
+   * Its value under `npm start`: a value, a value built from the local base URL, or `emulator` (set by
+   * the embedded emulators at start). Absent: no local default.
+   */
+  readonly local?: string | ((baseUrl: string) => string) | 'emulator';
+  /** Read by the local runtime only (never by a deployed function). */
+  readonly localOnly?: boolean;
+  /** A secret: never printed (banner, dashboard). */
+  readonly secret?: boolean;
+  /** What takes its place in AWS, for the README's table (e.g. the secret that holds it there). */
+  readonly aws?: string;
+}
+
+const declare = <const T extends Readonly<Record<string, SettingDeclaration>>>(settings: T): T => settings;
+
+export const SETTINGS = declare({
+  // --- contract: local server ---
+  PORT: {
+    group: 'local-server',
+    description: 'Port of the local server on 127.0.0.1 (0 = any free port).',
+    contract: true,
+    localOnly: true,
+    local: (base) => new URL(base).port || '80',
+  },
+
+  // --- contract: the credentials Notion presents to us (our OAuth client) ---
+  OAUTH_CLIENT_ID: {
+    group: 'oauth-client',
+    description: 'The OAuth client id Notion presents to us.',
+    contract: true,
+    schema: optionalString,
+    deploy: { functions: ['oauth-authorize', 'oauth-token'], context: 'oauthClientId' },
+    local: 'notion-local',
+  },
+  OAUTH_CLIENT_SECRET: {
+    group: 'oauth-client',
+    description: 'The client secret Notion presents at our token URL.',
+    aws: 'In AWS: a Secrets Manager secret (`OAUTH_CLIENT_SECRET_ARN`).',
+    contract: true,
+    secret: true,
+    schema: optionalString,
+    local: 'local-oauth-client-secret-change-me',
+  },
+
+  // --- contract: our integration's credentials at Notion, and Notion's API ---
+  NOTION_CLIENT_ID: {
+    group: 'notion',
+    description: "Our integration's OAuth client id at Notion.",
+    aws: 'In AWS: `NOTION_CREDENTIALS_SECRET_ARN`.',
+    contract: true,
+    schema: optionalString,
+    local: 'local-notion-integration',
+  },
+  NOTION_CLIENT_SECRET: {
+    group: 'notion',
+    description: "Our integration's client secret at Notion.",
+    aws: 'In AWS: `NOTION_CREDENTIALS_SECRET_ARN` (JSON `{"clientId","clientSecret"}`).',
+    contract: true,
+    secret: true,
+    schema: optionalString,
+    local: 'local-notion-integration-secret',
+  },
+  NOTION_API_BASE_URL: {
+    group: 'notion',
+    description: "Base URL of Notion's API (https://api.notion.com in AWS); any Notion stand-in works.",
+    contract: true,
+    schema: z._default(url, 'https://api.notion.com'),
+    deploy: { functions: ['oauth-authorize', 'update-worker'], context: 'notionApiBaseUrl' },
+    local: (base) => `${base}/notion`,
+  },
+  NOTION_VERSION: {
+    group: 'notion',
+    description: 'Notion-Version header sent with updates.',
+    contract: true,
+    schema: z._default(
+      z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2021-08-16')),
+      '2021-08-16',
+    ),
+    deploy: { functions: ['oauth-authorize', 'update-worker'], context: 'notionVersion' },
+    local: '2021-08-16',
+  },
+  NOTION_REDIRECT_URIS: {
+    group: 'notion',
+    description: "Comma-separated redirect URIs accepted in addition to Notion's own.",
+    contract: true,
+    schema: csvOfUrls,
+    deploy: { functions: ['oauth-authorize'], context: 'notionRedirectUris' },
+    local: (base) => `${base}/notion/externalintegrationauthcallback`,
+  },
+
+  // --- contract: upstream OpenID Connect provider ---
+  OIDC_ISSUER: {
+    group: 'oidc',
+    description: 'Issuer URL of the upstream provider (Cognito in AWS by default).',
+    contract: true,
+    schema: z.optional(url),
+    deploy: { functions: ['oauth-authorize'], wiring: true },
+    local: (base) => `${base}/idp`,
+  },
+  OIDC_CLIENT_ID: {
+    group: 'oidc',
+    description: 'Our client id at the upstream provider.',
+    contract: true,
+    schema: optionalString,
+    deploy: { functions: ['oauth-authorize'], wiring: true },
+    local: 'notion-link-preview-local',
+  },
+  OIDC_CLIENT_SECRET: {
+    group: 'oidc',
+    description: 'Our client secret at the upstream provider.',
+    aws: 'In AWS: `OIDC_CLIENT_SECRET_ARN`.',
+    contract: true,
+    secret: true,
+    schema: optionalString,
+    local: 'local-oidc-client-secret',
+  },
+
+  // --- contract: signed change webhook ---
+  CHANGES_WEBHOOK_SECRET: {
+    group: 'webhook',
+    description: 'Standard Webhooks secret (whsec_<base64>) that signs POST /changes.',
+    aws: 'In AWS: `CHANGES_WEBHOOK_SECRET_ARN`.',
+    contract: true,
+    secret: true,
+    schema: optionalString,
+    local: 'whsec_bG9jYWwtY2hhbmdlcy13ZWJob29rLXNlY3JldA==',
+  },
+
+  // --- deployment wiring (set by the stack; the local runtime fills in its own) ---
+  PUBLIC_BASE_URL: {
+    group: 'wiring',
+    description: 'Our own base URL: token issuer, audience and callback URLs.',
+    schema: z.optional(url),
+    deploy: { functions: 'all', wiring: true },
+    local: (base) => base,
+  },
+  STAGE: {
+    group: 'wiring',
+    description: 'Stage name.',
+    schema: z._default(z.string(), 'local'),
+    deploy: { functions: 'all', wiring: true },
+    local: 'local',
+  },
+  LOG_LEVEL: {
+    group: 'wiring',
+    description: 'Log level: DEBUG, INFO, WARN, ERROR or SILENT.',
+    schema: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']), 'INFO'),
+    deploy: { functions: 'all', context: 'logLevel' },
+  },
+  CONNECTIONS_TABLE: {
+    group: 'wiring',
+    description: 'DynamoDB table of connections (locally always set by the embedded emulator).',
+    schema: optionalString,
+    deploy: { functions: ['oauth-authorize', 'oauth-token', 'unfurl', 'unfurl-delete', 'update-worker'], wiring: true },
+    local: 'emulator',
+  },
+  AUTH_STATE_TABLE: {
+    group: 'wiring',
+    description: 'DynamoDB table of authorization codes and pending logins (locally set by the emulator).',
+    schema: optionalString,
+    deploy: { functions: ['oauth-authorize', 'oauth-token', 'changes', 'update-worker'], wiring: true },
+    local: 'emulator',
+  },
+  SUBSCRIPTIONS_TABLE: {
+    group: 'wiring',
+    description: 'DynamoDB table of subscriptions (locally set by the emulator).',
+    schema: optionalString,
+    deploy: { functions: ['unfurl', 'unfurl-delete', 'update-worker'], wiring: true },
+    local: 'emulator',
+  },
+  RATE_LIMITS_TABLE: {
+    group: 'wiring',
+    description: 'DynamoDB table of rate-limit buckets (locally set by the emulator).',
+    schema: optionalString,
+    deploy: { functions: ['update-worker'], wiring: true },
+    local: 'emulator',
+  },
+  DELIVERY_LOG_TABLE: {
+    group: 'wiring',
+    description: 'DynamoDB table of the delivery log (locally set by the emulator).',
+    schema: optionalString,
+    deploy: { functions: ['update-worker'], wiring: true },
+    local: 'emulator',
+  },
+  UPDATE_QUEUE_URL: {
+    group: 'wiring',
+    description: 'SQS URL of the update queue (locally set by the emulator).',
+    schema: optionalString,
+    deploy: { functions: ['changes', 'update-worker'], wiring: true },
+    local: 'emulator',
+  },
+  UPDATE_DLQ_URL: {
+    group: 'wiring',
+    description: "SQS URL of the update queue's dead-letter queue (locally set by the emulator).",
+    schema: optionalString,
+    deploy: { functions: ['update-worker'], wiring: true },
+    local: 'emulator',
+  },
+  DYNAMODB_ENDPOINT: {
+    group: 'wiring',
+    description: "DynamoDB endpoint override (locally the embedded store's URL).",
+    aws: 'Unset in AWS.',
+    schema: z.optional(url),
+    local: 'emulator',
+  },
+  SQS_ENDPOINT: {
+    group: 'wiring',
+    description: "SQS endpoint override (locally the embedded queue's URL).",
+    aws: 'Unset in AWS.',
+    schema: z.optional(url),
+    local: 'emulator',
+  },
+
+  // --- secrets in AWS: the ARN of a Secrets Manager secret instead of a value ---
+  OAUTH_CLIENT_SECRET_ARN: {
+    group: 'secrets',
+    description: 'Optional. Secret holding OAUTH_CLIENT_SECRET.',
+    schema: optionalString,
+    deploy: { functions: ['oauth-token'], wiring: true },
+  },
+  NOTION_CREDENTIALS_SECRET_ARN: {
+    group: 'secrets',
+    description: 'Optional. Secret holding our Notion credentials as JSON {"clientId","clientSecret"}.',
+    schema: optionalString,
+    deploy: { functions: ['oauth-authorize'], wiring: true },
+  },
+  TOKEN_SIGNING_KEY: {
+    group: 'secrets',
+    description:
+      'Access-token signing keys: secrets of at least 32 characters separated by spaces, or a JWK Set; the first signs.',
+    aws: 'In AWS: `TOKEN_SIGNING_KEY_SECRET_ARN`.',
+    secret: true,
+    schema: optionalString,
+    local: 'local-token-signing-key-seed-change-me',
+  },
+  TOKEN_SIGNING_KEY_SECRET_ARN: {
+    group: 'secrets',
+    description: 'Optional. Secret holding TOKEN_SIGNING_KEY.',
+    schema: optionalString,
+    deploy: { functions: ['oauth-token', 'unfurl', 'unfurl-delete'], wiring: true },
+  },
+  OIDC_CLIENT_SECRET_ARN: {
+    group: 'secrets',
+    description: 'Optional. Secret holding OIDC_CLIENT_SECRET.',
+    schema: optionalString,
+    deploy: { functions: ['oauth-authorize'], wiring: true },
+  },
+  CHANGES_WEBHOOK_SECRET_ARN: {
+    group: 'secrets',
+    description: 'Optional. Secret holding CHANGES_WEBHOOK_SECRET.',
+    schema: optionalString,
+    deploy: { functions: ['changes'], wiring: true },
+  },
+
+  // --- encryption of stored Notion tokens: a local key, or a KMS key in AWS ---
+  NOTION_TOKEN_ENCRYPTION_KEY: {
+    group: 'encryption',
+    description: 'AES-256-GCM key (32 bytes, base64) for Notion tokens at rest.',
+    aws: 'In AWS: `NOTION_TOKEN_KMS_KEY_ID` selects KMS envelope encryption instead.',
+    secret: true,
+    schema: optionalString,
+    local: 'bG9jYWwtbm90aW9uLXRva2VuLWVuY3J5cHRpb24ta3k=',
+  },
+  NOTION_TOKEN_KMS_KEY_ID: {
+    group: 'encryption',
+    description: 'Optional. KMS key id; when set, KMS envelope encryption replaces the local key.',
+    schema: optionalString,
+    deploy: { functions: ['oauth-authorize', 'unfurl', 'update-worker'], wiring: true },
+  },
+
+  // --- behaviour ---
+  ACCESS_TOKEN_TTL_SECONDS: {
+    group: 'behaviour',
+    description: 'Lifetime of our access tokens, in seconds.',
+    schema: positiveInt(3600),
+  },
+  UNFURL_DEADLINE_MS: {
+    group: 'behaviour',
+    description: 'Hard deadline for a source adapter during an unfurl, in milliseconds.',
+    schema: positiveInt(2000),
+  },
+  UNFURL_SNAPSHOT_REFRESH_SECONDS: {
+    group: 'behaviour',
+    description: 'An unchanged unfurl answer rewrites its subscription only when older than this (0 = always).',
+    aws: '[ADR 0065](docs/adr/0065-one-request-per-repeated-unfurl.md).',
+    schema: nonNegativeInt(60),
+  },
+  NOTION_TIMEOUT_MS: {
+    group: 'behaviour',
+    description: "Timeout of calls to Notion's API, in milliseconds.",
+    schema: positiveInt(10000),
+  },
+  NOTION_RATE_LIMIT_PER_MINUTE: {
+    group: 'behaviour',
+    description: "Notion's per-connection budget of requests per minute (180, or 600 on Business/Enterprise).",
+    schema: positiveInt(180),
+    deploy: { functions: ['update-worker'], context: 'notionRateLimitPerMinute' },
+  },
+  COALESCE_WINDOW_SECONDS: {
+    group: 'behaviour',
+    description: 'Change events for one resource within this many seconds give one push per subscriber.',
+    schema: positiveInt(2),
+  },
+  SOURCE_ADAPTER: {
+    group: 'behaviour',
+    description: "Where previews come from: demo, http or a custom adapter's name.",
+    contract: true,
+    schema: z._default(z.string(), 'demo'),
+    deploy: { functions: ['unfurl', 'changes', 'update-worker'], context: 'sourceAdapter' },
+  },
+  SOURCE_BASE_URL: {
+    group: 'behaviour',
+    shown: (base) => `${base}/demo`,
+    description: 'Base URL of the product API the adapter calls (demo: PUBLIC_BASE_URL/demo; required for http).',
+    contract: true,
+    schema: z.optional(url),
+    deploy: { functions: ['unfurl', 'changes', 'update-worker'], context: 'sourceBaseUrl' },
+  },
+  SOURCE_SERVICE_SECRET: {
+    group: 'behaviour',
+    description: "Signs the demo adapter's per-user service tokens.",
+    aws: 'In AWS: `SOURCE_SERVICE_SECRET_ARN`.',
+    secret: true,
+    schema: optionalString,
+    local: 'local-demo-product-service-secret-change-me',
+  },
+  SOURCE_SERVICE_SECRET_ARN: {
+    group: 'behaviour',
+    description: 'Optional. Secret holding SOURCE_SERVICE_SECRET.',
+    schema: optionalString,
+    deploy: { functions: ['unfurl', 'update-worker'], wiring: true },
+  },
+  SOURCE_HTTP_MAPPING: {
+    group: 'behaviour',
+    description: 'Optional. JSON field mapping of the http adapter (see README).',
+    contract: true,
+    schema: optionalString,
+    deploy: { functions: ['unfurl', 'changes', 'update-worker'], context: 'sourceHttpMapping' },
+  },
+  UNFURL_RULES: {
+    group: 'behaviour',
+    description:
+      'Optional (default: the demo rules). JSON {domain, rules:[{name, pattern, sampleUrls, placeholder, resource}]}.',
+    contract: true,
+    schema: optionalString,
+    deploy: { functions: ['unfurl', 'changes', 'update-worker'], context: 'unfurlRules' },
+  },
+  DEV_NAME: {
+    group: 'behaviour',
+    description: 'The dev attribute every preview carries.',
+    schema: z._default(z.string(), 'notion-link-preview'),
+    deploy: { functions: ['oauth-authorize', 'unfurl', 'changes', 'update-worker'], context: 'devName' },
+  },
+
+  // --- local Notion simulator (local only; local/notion-simulator/settings.ts parses them) ---
+  NOTION_SIM_RATE_LIMIT: {
+    group: 'simulator',
+    description: 'PATCH requests per window and connection; more are answered 429.',
+    localOnly: true,
+    local: '180',
+  },
+  NOTION_SIM_RATE_WINDOW_SECONDS: {
+    group: 'simulator',
+    description: 'Length of that window, in seconds.',
+    localOnly: true,
+    local: '60',
+  },
+  NOTION_SIM_WORKSPACE_RATE_LIMIT: {
+    group: 'simulator',
+    description: 'Requests per window for a whole workspace (0 = off).',
+    localOnly: true,
+    local: '0',
+  },
+  NOTION_SIM_WORKSPACE_RATE_WINDOW_SECONDS: {
+    group: 'simulator',
+    shown: '60',
+    description: 'Length of the workspace window, in seconds.',
+    localOnly: true,
+  },
+  NOTION_SIM_ENFORCE_LIMITS: {
+    group: 'simulator',
+    shown: 'true',
+    description: 'Reject text and URLs over 2,000 characters and more than 100 attributes.',
+    localOnly: true,
+  },
+  NOTION_SIM_ISSUE_REFRESH_TOKEN: {
+    group: 'simulator',
+    shown: 'false',
+    description: 'Return a Notion refresh token (and accept grant_type=refresh_token).',
+    localOnly: true,
+  },
+  NOTION_SIM_FAULT_529_RATE: {
+    group: 'simulator',
+    description: 'Share (0..1) of PATCHes answered 529 service_overload.',
+    localOnly: true,
+    local: '0',
+  },
+  NOTION_SIM_FAULT_503_RATE: {
+    group: 'simulator',
+    description: 'Share (0..1) of PATCHes answered 503 service_unavailable.',
+    localOnly: true,
+    local: '0',
+  },
+  NOTION_SIM_FAULT_SLOW_RATE: {
+    group: 'simulator',
+    description: 'Share (0..1) of PATCHes answered only after NOTION_SIM_FAULT_SLOW_MS.',
+    localOnly: true,
+    local: '0',
+  },
+  NOTION_SIM_FAULT_SLOW_MS: {
+    group: 'simulator',
+    shown: '3000',
+    description: 'Delay of a slow answer, in milliseconds.',
+    localOnly: true,
+  },
+  NOTION_SIM_BLOCKED: {
+    group: 'simulator',
+    description: 'Answer every PATCH 429 public_api_request_blocked.',
+    localOnly: true,
+    local: 'false',
+  },
+  NOTION_SIM_SERVICE_BASE_URL: {
+    group: 'simulator',
+    shown: (base) => base,
+    description: 'Base URL of the service the simulator talks to (default: the local server).',
+    localOnly: true,
+  },
+  NOTION_SIM_SCOPE: {
+    group: 'simulator',
+    shown: 'unfurl',
+    description: 'scope sent to the authorize URL (empty: none).',
+    localOnly: true,
+  },
+  NOTION_SIM_TOKEN_AUTH: {
+    group: 'simulator',
+    description: 'How the simulator authenticates at our token URL: client_secret_post or client_secret_basic.',
+    localOnly: true,
+    local: 'client_secret_post',
+  },
+  NOTION_SIM_UNFURL_DELETE_SHAPE: {
+    group: 'simulator',
+    description: 'Where an unfurl DELETE carries its uri: json or query.',
+    localOnly: true,
+    local: 'json',
+  },
+  NOTION_SIM_DELETED_TOKEN_SHAPE: {
+    group: 'simulator',
+    description: 'What the deleted-token callback carries: json-tokens, bearer-empty, bearer-uri or form.',
+    localOnly: true,
+    local: 'json-tokens',
+  },
+  NOTION_SIM_DELETED_TOKEN_METHOD: {
+    group: 'simulator',
+    description: 'Method of the deleted-token callback: DELETE or POST.',
+    localOnly: true,
+    local: 'DELETE',
+  },
+  NOTION_SIM_REFRESH_MARGIN_SECONDS: {
+    group: 'simulator',
+    shown: '60',
+    description: "Refresh the service's access token this many seconds before it expires.",
+    localOnly: true,
+  },
+
+  // --- local only ---
+  LOCAL_IDP_COOKIE_KEYS: {
+    group: 'idp',
+    description: 'Comma-separated signing keys of its cookies (the first signs, all verify).',
+    localOnly: true,
+    secret: true,
+    local: 'local-idp-cookie-key-1-change-me',
+  },
+  LOCAL_DATA_DIR: {
+    group: 'kept-state',
+    shown: '.local-data',
+    description: 'Where npm start keeps its state across restarts (default .local-data).',
+    localOnly: true,
+  },
+});
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** The settings a deployed function's environment carries, by where the stack takes each value. */
+export const settingsOf = (fn: FunctionName): { readonly context: SettingName[]; readonly wiring: SettingName[] } => {
+  const context: SettingName[] = [];
+  const wiring: SettingName[] = [];
+  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, SettingDeclaration][]) {
+    const d = s.deploy;
+    if (!d || (d.functions !== 'all' && !d.functions.includes(fn))) continue;
+    ('context' in d ? context : wiring).push(name);
+  }
+  return { context, wiring };
+};

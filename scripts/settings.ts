@@ -1,0 +1,136 @@
+/**
+ * Renders the two documents that list every setting from their one declaration
+ * (lib/settings.ts): `.env.example`, and the settings table of the README
+ * (between its `settings-table` markers).
+ *
+ *   npm run settings                 # prints .env.example
+ *   npm run settings -- --write      # rewrites .env.example and the README's table
+ *   npm run settings -- --check      # exits 1 when either is out of date
+ *
+ * test/unit/settings/registry.test.ts fails while either is stale.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as z from 'zod/mini';
+import { SETTING_GROUPS, SETTINGS, type SettingDeclaration } from '#lib/settings.js';
+import { type CliArgs, type CliSpec, EXIT, isEntryPoint, runCli, UsageError } from './cli.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const ENV_EXAMPLE_FILE = `${ROOT}.env.example`;
+export const README_FILE = `${ROOT}README.md`;
+export const REFRESH_COMMAND = 'npm run settings -- --write';
+const LOCAL_BASE = 'http://127.0.0.1:3000';
+export const TABLE_START = '<!-- settings-table: generated from lib/settings.ts by `npm run settings -- --write` -->';
+export const TABLE_END = '<!-- /settings-table -->';
+
+const declared = (): [string, SettingDeclaration][] => Object.entries(SETTINGS) as [string, SettingDeclaration][];
+
+/** What `.env.example` shows: the local default, else `shown`, else the default the schema parses to. */
+export const shownValue = (setting: SettingDeclaration, baseUrl = LOCAL_BASE): string => {
+  const { local, shown, schema } = setting;
+  if (local !== undefined && local !== 'emulator') return typeof local === 'function' ? local(baseUrl) : local;
+  if (shown !== undefined) return typeof shown === 'function' ? shown(baseUrl) : shown;
+  if (schema && local !== 'emulator') {
+    const parsed = z.safeParse(schema, undefined);
+    if (parsed.success && parsed.data !== undefined && !Array.isArray(parsed.data)) return String(parsed.data);
+  }
+  return '';
+};
+
+const HEADER = `# Settings of notion-link-preview: every environment variable it reads, generated from lib/settings.ts
+# (refresh with: ${REFRESH_COMMAND}).
+#
+# Copy this file to .env (git ignores it) and uncomment the lines you want to change. Every
+# setting below is commented out, so a plain copy changes nothing: \`npm start\` then runs on its
+# local defaults (lib/settings.ts, applied by local/defaults.ts), which are the values shown. Lines
+# marked "optional" have no local default. A deployed function reads none of this: it gets only what
+# the CDK stack sets. The local secrets are public on purpose: never reuse them outside 127.0.0.1.
+# Values that contain 3000 follow PORT when left unset.
+`;
+
+/** `.env.example`: one section per group, each setting commented out under its description. */
+export const renderEnvExample = (): string => {
+  const out = [HEADER];
+  for (const [group, title] of Object.entries(SETTING_GROUPS)) {
+    const members = declared().filter(([, s]) => s.group === group);
+    if (members.length === 0) continue;
+    out.push(`# --- ${title} ---\n`);
+    for (const [name, s] of members) out.push(`# ${s.description}\n# ${name}=${shownValue(s)}`);
+    out.push('');
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+};
+
+const cell = (text: string): string => text.replaceAll('|', '\\|');
+
+/** The README's table: a row per setting (the simulator's in one row), with its local default and meaning. */
+export const renderReadmeTable = (): string => {
+  const rows = ['| Variable | Local default | Meaning |', '|---|---|---|'];
+  for (const [name, s] of declared()) {
+    if (s.group === 'simulator') continue;
+    const value = shownValue(s);
+    const shown =
+      s.local === 'emulator'
+        ? 'set by the embedded emulators'
+        : s.secret && value !== ''
+          ? 'a local value'
+          : value === ''
+            ? '—'
+            : `\`${cell(value)}\``;
+    const notes = [s.localOnly ? 'Local only.' : '', s.aws ?? ''].filter((n) => n !== '').join(' ');
+    rows.push(`| \`${name}\` | ${shown} | ${cell(s.description)}${notes ? ` ${notes}` : ''} |`);
+  }
+  rows.push(
+    "| `NOTION_SIM_*` | see [the simulator's README](local/notion-simulator/README.md) | The Notion simulator: rate limits, fault injection (529, 503, slow, blocked), and which of the undocumented request shapes it sends (all listed in `.env.example`). |",
+  );
+  return rows.join('\n');
+};
+
+/** The README with its settings table replaced by the rendered one. */
+export const renderReadme = (readme: string): string => {
+  const start = readme.indexOf(TABLE_START);
+  const end = readme.indexOf(TABLE_END);
+  if (start < 0 || end < start) throw new Error(`README.md has no ${TABLE_START} … ${TABLE_END} markers`);
+  return `${readme.slice(0, start + TABLE_START.length)}\n${renderReadmeTable()}\n${readme.slice(end)}`;
+};
+
+const CLI = {
+  name: 'settings',
+  usage: ['npm run settings -- [--write | --check]'],
+  description:
+    "Renders .env.example and the README's settings table from lib/settings.ts, the one declaration of every\nsetting. Without an option it prints .env.example; it writes files only with --write.",
+  options: {
+    write: { type: 'boolean', description: 'rewrite .env.example and the README settings table' },
+    check: { type: 'boolean', description: 'exit 1 when either is out of date' },
+  },
+  notes: ['Exit status: 0 done (or up to date), 1 out of date or failed, 2 wrong usage.'],
+} as const satisfies CliSpec;
+
+const main = ({ values }: CliArgs<typeof CLI.options>): number => {
+  if (values.write && values.check) throw new UsageError('--write and --check exclude each other');
+  const envExample = renderEnvExample();
+  const readme = readFileSync(README_FILE, 'utf8');
+  const newReadme = renderReadme(readme);
+  if (values.write) {
+    writeFileSync(ENV_EXAMPLE_FILE, envExample);
+    writeFileSync(README_FILE, newReadme);
+    process.stderr.write('Wrote .env.example and the settings table of README.md\n');
+    return EXIT.ok;
+  }
+  if (values.check) {
+    const stale = [
+      ...(readFileSync(ENV_EXAMPLE_FILE, 'utf8') !== envExample ? ['.env.example'] : []),
+      ...(readme !== newReadme ? ['README.md'] : []),
+    ];
+    if (stale.length > 0) {
+      process.stderr.write(`${stale.join(' and ')} out of date; refresh with: ${REFRESH_COMMAND}\n`);
+      return EXIT.failure;
+    }
+    process.stderr.write('.env.example and the README settings table are up to date\n');
+    return EXIT.ok;
+  }
+  process.stdout.write(envExample);
+  return EXIT.ok;
+};
+
+if (isEntryPoint(import.meta.url)) process.exitCode = await runCli(CLI, process.argv.slice(2), main);

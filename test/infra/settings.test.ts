@@ -1,0 +1,72 @@
+/**
+ * Every function's environment in the synthesized template is exactly what lib/settings.ts declares
+ * for it (plus the runtime's own NODE_OPTIONS and POWERTOOLS_SERVICE_NAME): a setting the stack forgets,
+ * or one it sets that the declaration does not name, fails here by name.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { functionId } from '#lib/notion-link-preview-stack.js';
+import { type FunctionName, HANDLERS, WORKER_HANDLER } from '#lib/routes.js';
+import { SETTINGS, type SettingDeclaration } from '#lib/settings.js';
+import { type Synthesized, synthService } from './synth.js';
+
+const RUNTIME_OWN = new Set(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
+const FUNCTIONS: FunctionName[] = [...(Object.keys(HANDLERS) as FunctionName[]), WORKER_HANDLER];
+
+/** Every context key a setting is taken from, with a value the stage config accepts. */
+const CONTEXT = {
+  logLevel: 'WARN',
+  oauthClientId: 'notion-client',
+  notionApiBaseUrl: 'https://api.notion.example',
+  notionVersion: '2022-06-28',
+  notionRedirectUris: 'https://notion.example/callback',
+  notionRateLimitPerMinute: '600',
+  sourceAdapter: 'http',
+  sourceBaseUrl: 'https://api.product.example',
+  sourceHttpMapping: '{"title":"$.name"}',
+  unfurlRules: '{"domain":"product.example","rules":[]}',
+  devName: 'Product',
+};
+
+const declaredFor = (fn: FunctionName): string[] =>
+  (Object.entries(SETTINGS) as [string, SettingDeclaration][])
+    .filter(([, s]) => s.deploy && (s.deploy.functions === 'all' || s.deploy.functions.includes(fn)))
+    .map(([name]) => name)
+    // The demo adapters' service secret is bound only when the source adapter is one of them.
+    .filter((name) => !(name === 'SOURCE_SERVICE_SECRET_ARN' && CONTEXT.sourceAdapter === 'http'))
+    .sort();
+
+let synth: Synthesized;
+beforeAll(() => {
+  synth = synthService({ context: CONTEXT });
+});
+afterAll(() => synth.cleanup());
+
+describe('function environments follow lib/settings.ts', () => {
+  it('covers every context key a setting is taken from', () => {
+    const keys = (Object.values(SETTINGS) as SettingDeclaration[]).flatMap((s) =>
+      s.deploy && 'context' in s.deploy ? [s.deploy.context] : [],
+    );
+    expect([...new Set(keys)].sort()).toEqual(Object.keys(CONTEXT).sort());
+  });
+
+  it.each(FUNCTIONS)('%s gets exactly the settings declared for it', (fn) => {
+    const resources = synth.template.findResources('AWS::Lambda::Function');
+    const [, resource] =
+      Object.entries(resources).find(
+        ([id]) => id.startsWith(functionId(fn)) && id.length <= functionId(fn).length + 8,
+      ) ?? [];
+    expect(resource).toBeDefined();
+    const env =
+      (resource as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment
+        ?.Variables ?? {};
+    const actual = Object.keys(env)
+      .filter((n) => !RUNTIME_OWN.has(n))
+      .sort();
+    const expected = declaredFor(fn);
+    expect({
+      fn,
+      setButNotDeclared: actual.filter((n) => !expected.includes(n)),
+      declaredButNotSet: expected.filter((n) => !actual.includes(n)),
+    }).toEqual({ fn, setButNotDeclared: [], declaredButNotSet: [] });
+  });
+});

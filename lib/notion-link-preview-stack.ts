@@ -15,7 +15,7 @@ import { ServiceAlarms } from './constructs/alarms.js';
 import { ServiceDashboard } from './constructs/dashboard.js';
 import { DataTables } from './constructs/data-tables.js';
 import { ServiceApi } from './constructs/http-api.js';
-import { NodeFunction } from './constructs/node-function.js';
+import { type KeyUse, NodeFunction, type TableAccess } from './constructs/node-function.js';
 import { ServiceSecrets } from './constructs/service-secrets.js';
 import { UpdateQueues } from './constructs/update-queue.js';
 import { UpstreamIdentity } from './constructs/upstream-identity.js';
@@ -28,9 +28,11 @@ import {
   WORKER_TIMEOUT_SECONDS,
 } from './data-model.js';
 import { ENV } from './env-names.js';
+import { FUNCTIONS, type FunctionNeeds, needsSourceSecret } from './functions.js';
 import { type FunctionName, HANDLERS, type HttpHandlerName, ROUTES, WORKER_HANDLER } from './routes.js';
+import type { SettingName } from './settings.js';
 import { OUTPUTS, TABLE_OUTPUTS } from './stack-outputs.js';
-import { contextEnvironment, type StageConfig } from './stage-config.js';
+import { contextEnvironment, type StageConfig, wiringEnvironment } from './stage-config.js';
 
 export interface NotionLinkPreviewStackProps extends StackProps {
   readonly config: StageConfig;
@@ -88,6 +90,14 @@ export class NotionLinkPreviewStack extends Stack {
       ...(config.cognitoDomainPrefix ? { cognitoDomainPrefix: config.cognitoDomainPrefix } : {}),
     });
 
+    // Values of the settings lib/settings.ts marks as set by the stack's wiring.
+    const wiring: Readonly<Partial<Record<SettingName, string>>> = {
+      STAGE: config.stage,
+      PUBLIC_BASE_URL: baseUrl,
+      // The upstream login: Cognito's, or the external issuer the context names.
+      OIDC_ISSUER: this.upstream.issuer,
+      OIDC_CLIENT_ID: this.upstream.clientId,
+    };
     const fn = (handlerName: FunctionName, timeout = Duration.seconds(10)): NodeFunction => {
       const f = new NodeFunction(this, functionId(handlerName), {
         handlerName,
@@ -97,12 +107,9 @@ export class NotionLinkPreviewStack extends Stack {
         logRetention,
         logRemovalPolicy: dataRemoval,
       });
-      // Settings from CDK context, as lib/settings.ts declares them for this function; then the wiring below.
-      f.setEnvironment({
-        ...contextEnvironment(config, handlerName),
-        [ENV.STAGE]: config.stage,
-        [ENV.PUBLIC_BASE_URL]: baseUrl,
-      });
+      // Settings from CDK context and from the stack's wiring, as lib/settings.ts declares them for this
+      // function; resources (tables, queues, secrets, keys) follow from its needs in build() below.
+      f.setEnvironment({ ...contextEnvironment(config, handlerName), ...wiringEnvironment(wiring, handlerName) });
       f.addEnvironment('POWERTOOLS_SERVICE_NAME', 'notion-link-preview');
       Validations.of(f).acknowledge({
         id: 'AwsSolutions::AwsSolutions-L1',
@@ -112,76 +119,44 @@ export class NotionLinkPreviewStack extends Stack {
       return f;
     };
 
-    const {
-      oauthClientSecret,
-      notionCredentials,
-      tokenSigningKey,
-      changesWebhookSecret,
-      notionTokenKey,
-      sourceServiceSecret,
-    } = this.secrets;
-    // The demo and example source adapters sign per-user assertions with a secret shared with their product.
-    const sourceNeedsServiceSecret = ['demo', 'example'].includes(config.sourceAdapter ?? 'demo');
-    const t = (def: typeof CONNECTIONS_TABLE) => this.tables.table(def);
+    // Each function gets what lib/functions.ts declares it needs: grants and the settings naming them.
+    const tables = {
+      CONNECTIONS_TABLE,
+      AUTH_STATE_TABLE,
+      SUBSCRIPTIONS_TABLE,
+      RATE_LIMITS_TABLE,
+      DELIVERY_LOG_TABLE,
+    } as const;
+    const queues = { UPDATE_QUEUE_URL: this.queues.queue, UPDATE_DLQ_URL: this.queues.deadLetterQueue } as const;
+    const secrets = {
+      OAUTH_CLIENT_SECRET_ARN: this.secrets.oauthClientSecret,
+      NOTION_CREDENTIALS_SECRET_ARN: this.secrets.notionCredentials,
+      TOKEN_SIGNING_KEY_SECRET_ARN: this.secrets.tokenSigningKey,
+      OIDC_CLIENT_SECRET_ARN: this.upstream.clientSecret,
+      CHANGES_WEBHOOK_SECRET_ARN: this.secrets.changesWebhookSecret,
+    } as const;
+    const keys = { NOTION_TOKEN_KMS_KEY_ID: this.secrets.notionTokenKey } as const;
+    const build = (name: FunctionName): NodeFunction => {
+      const needs: FunctionNeeds = FUNCTIONS[name];
+      const f = fn(name, Duration.seconds(needs.timeoutSeconds ?? 10));
+      for (const [setting, access] of Object.entries(needs.tables ?? {}) as [keyof typeof tables, TableAccess][]) {
+        f.bindTable(tables[setting], this.tables.table(tables[setting]), access);
+      }
+      for (const [setting, uses] of Object.entries(needs.keys ?? {}) as [keyof typeof keys, readonly KeyUse[]][]) {
+        f.bindKey(ENV[setting], keys[setting], uses);
+      }
+      for (const setting of needs.queues ?? []) f.bindQueue(ENV[setting], queues[setting]);
+      for (const setting of needs.secrets ?? []) f.bindSecret(ENV[setting], secrets[setting]);
+      if (needsSourceSecret(name, config.sourceAdapter)) {
+        f.bindSecret(ENV.SOURCE_SERVICE_SECRET_ARN, this.secrets.sourceServiceSecret);
+      }
+      return f;
+    };
 
-    // --- GET /oauth/authorize, GET /oauth/callback, POST /oauth/consent ---
-    // Pending authorizations, codes and refusals; creates the connection; envelope-encrypts the Notion
-    // token, Notion's code while the user decides, and the upstream tokens (and decrypts the code back);
-    // exchanges Notion's code with the integration credentials; logs the user in upstream.
-    const authorize = fn('oauth-authorize')
-      .bindTable(AUTH_STATE_TABLE, t(AUTH_STATE_TABLE), 'readWrite')
-      .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'readWrite')
-      .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, ['encrypt', 'decrypt'])
-      .bindSecret(ENV.NOTION_CREDENTIALS_SECRET_ARN, notionCredentials)
-      .bindSecret(ENV.OIDC_CLIENT_SECRET_ARN, this.upstream.clientSecret)
-      .setEnvironment({ [ENV.OIDC_ISSUER]: this.upstream.issuer, [ENV.OIDC_CLIENT_ID]: this.upstream.clientId });
-
-    // --- POST /oauth/token --- authenticates Notion, redeems codes, rotates refresh tokens, signs JWTs.
-    const token = fn('oauth-token')
-      .bindTable(AUTH_STATE_TABLE, t(AUTH_STATE_TABLE), 'readWrite')
-      .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'readWrite')
-      .bindSecret(ENV.OAUTH_CLIENT_SECRET_ARN, oauthClientSecret)
-      .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey);
-
-    // --- POST /unfurl --- verifies the bearer (one connection read), renders with the user's upstream
-    // credentials (decrypted), records or refreshes the subscription (read for stale-while-revalidate).
-    const unfurl = fn('unfurl')
-      .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'read')
-      .bindTable(SUBSCRIPTIONS_TABLE, t(SUBSCRIPTIONS_TABLE), 'readWrite')
-      .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, ['decrypt'])
-      .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey);
-    if (sourceNeedsServiceSecret) unfurl.bindSecret(ENV.SOURCE_SERVICE_SECRET_ARN, sourceServiceSecret);
-
-    // --- DELETE /unfurl, DELETE|POST /deleted-token --- removes subscriptions, revokes a connection.
-    const unfurlDelete = fn('unfurl-delete')
-      .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'readWrite')
-      .bindTable(SUBSCRIPTIONS_TABLE, t(SUBSCRIPTIONS_TABLE), 'readWrite')
-      .bindSecret(ENV.TOKEN_SIGNING_KEY_SECRET_ARN, tokenSigningKey);
-
-    // --- POST /changes --- verifies the webhook signature, accepts each webhook-id once (a marker in
-    // the auth-state table), checks the URI against the unfurl rules and enqueues the change event.
-    const changes = fn('changes')
-      .bindTable(AUTH_STATE_TABLE, t(AUTH_STATE_TABLE), 'readWrite')
-      .bindQueue(ENV.UPDATE_QUEUE_URL, this.queues.queue)
-      .bindSecret(ENV.CHANGES_WEBHOOK_SECRET_ARN, changesWebhookSecret);
-
-    // --- GET /.well-known/oauth-authorization-server --- static document built from PUBLIC_BASE_URL.
-    const metadata = fn('metadata');
-
-    // --- SQS worker --- idempotency markers, fan-out to subscriptions, rate buckets, ends connections
-    // Notion rejects, decrypts Notion and upstream tokens, re-enqueues with a delay while rate limited
-    // and parks poison events in the DLQ with a reason. Notion's PATCH uses each connection's token:
-    // the integration's own credentials are not needed here.
-    this.worker = fn(WORKER_HANDLER, Duration.seconds(WORKER_TIMEOUT_SECONDS))
-      .bindTable(AUTH_STATE_TABLE, t(AUTH_STATE_TABLE), 'readWrite')
-      .bindTable(SUBSCRIPTIONS_TABLE, t(SUBSCRIPTIONS_TABLE), 'readWrite')
-      .bindTable(RATE_LIMITS_TABLE, t(RATE_LIMITS_TABLE), 'readWrite')
-      .bindTable(CONNECTIONS_TABLE, t(CONNECTIONS_TABLE), 'readWrite')
-      .bindTable(DELIVERY_LOG_TABLE, t(DELIVERY_LOG_TABLE), 'write')
-      .bindKey(ENV.NOTION_TOKEN_KMS_KEY_ID, notionTokenKey, ['decrypt'])
-      .bindQueue(ENV.UPDATE_QUEUE_URL, this.queues.queue)
-      .bindQueue(ENV.UPDATE_DLQ_URL, this.queues.deadLetterQueue);
-    if (sourceNeedsServiceSecret) this.worker.bindSecret(ENV.SOURCE_SERVICE_SECRET_ARN, sourceServiceSecret);
+    this.functions = Object.fromEntries(
+      (Object.keys(HANDLERS) as HttpHandlerName[]).map((name) => [name, build(name)]),
+    ) as Record<HttpHandlerName, NodeFunction>;
+    this.worker = build(WORKER_HANDLER);
     this.worker.addEventSource(
       new SqsEventSource(this.queues.queue, {
         batchSize: 10,
@@ -190,14 +165,6 @@ export class NotionLinkPreviewStack extends Stack {
       }),
     );
 
-    this.functions = {
-      'oauth-authorize': authorize,
-      'oauth-token': token,
-      unfurl,
-      'unfurl-delete': unfurlDelete,
-      changes,
-      metadata,
-    };
     this.api.addServiceRoutes(this.functions);
 
     this.alarms = new ServiceAlarms(this, 'Alarms', {

@@ -60,12 +60,17 @@ const csvOfUrls = z.pipe(
 
 // --- the declaration ---
 
-/** Where a setting's value comes from in a deployed stack. */
+/** Where a setting's value comes from in a deployed stack, and which functions get it. */
 export type DeploySource =
   /** From CDK context (`-c key=value` or cdk.json), through the stage config's field of the same name. */
-  | { readonly context: string }
-  /** Set by the stack's own wiring (a table, queue, secret or key it binds, the base URL, the issuer). */
-  | { readonly wiring: true };
+  | { readonly functions: readonly FunctionName[] | 'all'; readonly context: string }
+  /** Set by the stack's own wiring (the base URL, the stage, the upstream issuer). */
+  | { readonly functions: readonly FunctionName[] | 'all'; readonly wiring: true }
+  /**
+   * Names a resource (table, queue, secret, key) the stack binds: the functions that get it are those whose
+   * needs in lib/functions.ts name it.
+   */
+  | { readonly resource: true };
 
 /** The sections of `.env.example` and of the README's settings table, in order. */
 export const SETTING_GROUPS = {
@@ -94,7 +99,7 @@ export interface SettingDeclaration {
   /** How a function parses it (functions/shared/config.ts); absent: functions never read it. */
   readonly schema?: z.ZodMiniType;
   /** Deployed functions whose environment carries it, and where the stack takes its value. */
-  readonly deploy?: { readonly functions: readonly FunctionName[] | 'all' } & DeploySource;
+  readonly deploy?: DeploySource;
   /**
    * Its value under `npm start`: a value, a value built from the local base URL, or `emulator` (set by
    * the embedded emulators at start). Absent: no local default.
@@ -248,49 +253,49 @@ export const SETTINGS = declare({
     group: 'wiring',
     description: 'DynamoDB table of connections (locally always set by the embedded emulator).',
     schema: optionalString,
-    deploy: { functions: ['oauth-authorize', 'oauth-token', 'unfurl', 'unfurl-delete', 'update-worker'], wiring: true },
+    deploy: { resource: true },
     local: 'emulator',
   },
   AUTH_STATE_TABLE: {
     group: 'wiring',
     description: 'DynamoDB table of authorization codes and pending logins (locally set by the emulator).',
     schema: optionalString,
-    deploy: { functions: ['oauth-authorize', 'oauth-token', 'changes', 'update-worker'], wiring: true },
+    deploy: { resource: true },
     local: 'emulator',
   },
   SUBSCRIPTIONS_TABLE: {
     group: 'wiring',
     description: 'DynamoDB table of subscriptions (locally set by the emulator).',
     schema: optionalString,
-    deploy: { functions: ['unfurl', 'unfurl-delete', 'update-worker'], wiring: true },
+    deploy: { resource: true },
     local: 'emulator',
   },
   RATE_LIMITS_TABLE: {
     group: 'wiring',
     description: 'DynamoDB table of rate-limit buckets (locally set by the emulator).',
     schema: optionalString,
-    deploy: { functions: ['update-worker'], wiring: true },
+    deploy: { resource: true },
     local: 'emulator',
   },
   DELIVERY_LOG_TABLE: {
     group: 'wiring',
     description: 'DynamoDB table of the delivery log (locally set by the emulator).',
     schema: optionalString,
-    deploy: { functions: ['update-worker'], wiring: true },
+    deploy: { resource: true },
     local: 'emulator',
   },
   UPDATE_QUEUE_URL: {
     group: 'wiring',
     description: 'SQS URL of the update queue (locally set by the emulator).',
     schema: optionalString,
-    deploy: { functions: ['changes', 'update-worker'], wiring: true },
+    deploy: { resource: true },
     local: 'emulator',
   },
   UPDATE_DLQ_URL: {
     group: 'wiring',
     description: "SQS URL of the update queue's dead-letter queue (locally set by the emulator).",
     schema: optionalString,
-    deploy: { functions: ['update-worker'], wiring: true },
+    deploy: { resource: true },
     local: 'emulator',
   },
   DYNAMODB_ENDPOINT: {
@@ -313,13 +318,13 @@ export const SETTINGS = declare({
     group: 'secrets',
     description: 'Optional. Secret holding OAUTH_CLIENT_SECRET.',
     schema: optionalString,
-    deploy: { functions: ['oauth-token'], wiring: true },
+    deploy: { resource: true },
   },
   NOTION_CREDENTIALS_SECRET_ARN: {
     group: 'secrets',
     description: 'Optional. Secret holding our Notion credentials as JSON {"clientId","clientSecret"}.',
     schema: optionalString,
-    deploy: { functions: ['oauth-authorize'], wiring: true },
+    deploy: { resource: true },
   },
   TOKEN_SIGNING_KEY: {
     group: 'secrets',
@@ -334,19 +339,19 @@ export const SETTINGS = declare({
     group: 'secrets',
     description: 'Optional. Secret holding TOKEN_SIGNING_KEY.',
     schema: optionalString,
-    deploy: { functions: ['oauth-token', 'unfurl', 'unfurl-delete'], wiring: true },
+    deploy: { resource: true },
   },
   OIDC_CLIENT_SECRET_ARN: {
     group: 'secrets',
     description: 'Optional. Secret holding OIDC_CLIENT_SECRET.',
     schema: optionalString,
-    deploy: { functions: ['oauth-authorize'], wiring: true },
+    deploy: { resource: true },
   },
   CHANGES_WEBHOOK_SECRET_ARN: {
     group: 'secrets',
     description: 'Optional. Secret holding CHANGES_WEBHOOK_SECRET.',
     schema: optionalString,
-    deploy: { functions: ['changes'], wiring: true },
+    deploy: { resource: true },
   },
 
   // --- encryption of stored Notion tokens: a local key, or a KMS key in AWS ---
@@ -362,7 +367,7 @@ export const SETTINGS = declare({
     group: 'encryption',
     description: 'Optional. KMS key id; when set, KMS envelope encryption replaces the local key.',
     schema: optionalString,
-    deploy: { functions: ['oauth-authorize', 'unfurl', 'update-worker'], wiring: true },
+    deploy: { resource: true },
   },
 
   // --- behaviour ---
@@ -425,7 +430,7 @@ export const SETTINGS = declare({
     group: 'behaviour',
     description: 'Optional. Secret holding SOURCE_SERVICE_SECRET.',
     schema: optionalString,
-    deploy: { functions: ['unfurl', 'update-worker'], wiring: true },
+    deploy: { resource: true },
   },
   SOURCE_HTTP_MAPPING: {
     group: 'behaviour',
@@ -576,15 +581,3 @@ export const SETTINGS = declare({
 });
 
 export type SettingName = keyof typeof SETTINGS;
-
-/** The settings a deployed function's environment carries, by where the stack takes each value. */
-export const settingsOf = (fn: FunctionName): { readonly context: SettingName[]; readonly wiring: SettingName[] } => {
-  const context: SettingName[] = [];
-  const wiring: SettingName[] = [];
-  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, SettingDeclaration][]) {
-    const d = s.deploy;
-    if (!d || (d.functions !== 'all' && !d.functions.includes(fn))) continue;
-    ('context' in d ? context : wiring).push(name);
-  }
-  return { context, wiring };
-};

@@ -250,3 +250,23 @@ export const contextEnvironment = (config: StageConfig, fn: FunctionName): Recor
   }
   return env;
 };
+
+/**
+ * The environment a function gets from the stack's own wiring: every setting lib/settings.ts marks as wired
+ * for that function, valued from `values` (a declared setting without a value fails the synth by name).
+ */
+export const wiringEnvironment = (
+  values: Readonly<Partial<Record<string, string>>>,
+  fn: FunctionName,
+): Record<string, string> => {
+  const env: Record<string, string> = {};
+  for (const [name, setting] of Object.entries(SETTINGS) as [string, SettingDeclaration][]) {
+    const deploy = setting.deploy;
+    if (!deploy || !('wiring' in deploy)) continue;
+    if (deploy.functions !== 'all' && !deploy.functions.includes(fn)) continue;
+    const value = values[name];
+    if (value === undefined) throw new StageConfigError(`the stack has no value for ${name}, which ${fn} needs`);
+    env[name] = value;
+  }
+  return env;
+};

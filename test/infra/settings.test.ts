@@ -4,6 +4,7 @@
  * or one it sets that the declaration does not name, fails here by name.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { environmentOf } from '#lib/functions.js';
 import { functionId } from '#lib/notion-link-preview-stack.js';
 import { type FunctionName, HANDLERS, WORKER_HANDLER } from '#lib/routes.js';
 import { SETTINGS, type SettingDeclaration } from '#lib/settings.js';
@@ -27,13 +28,7 @@ const CONTEXT = {
   devName: 'Product',
 };
 
-const declaredFor = (fn: FunctionName): string[] =>
-  (Object.entries(SETTINGS) as [string, SettingDeclaration][])
-    .filter(([, s]) => s.deploy && (s.deploy.functions === 'all' || s.deploy.functions.includes(fn)))
-    .map(([name]) => name)
-    // The demo adapters' service secret is bound only when the source adapter is one of them.
-    .filter((name) => !(name === 'SOURCE_SERVICE_SECRET_ARN' && CONTEXT.sourceAdapter === 'http'))
-    .sort();
+const declaredFor = (fn: FunctionName): string[] => environmentOf(fn, CONTEXT.sourceAdapter);
 
 let synth: Synthesized;
 beforeAll(() => {

@@ -1,0 +1,135 @@
+/**
+ * Every function of the stack and what it needs, declared once: the tables it
+ * may touch and how, the queues it sends to, the secrets it reads, the KMS key
+ * uses, its timeout. Settings that are not resources declare their functions
+ * themselves (lib/settings.ts).
+ *
+ * Read by:
+ * - the stack, whose `bind*()` calls grant exactly this and set the matching
+ *   environment variables (lib/notion-link-preview-stack.ts);
+ * - each handler's composition at init (`requireSettings`, below), which fails
+ *   the cold start naming the first variable its function needs and lacks;
+ * - the infra tests (function ids, roles, environments, grants).
+ *
+ * Runtime code imports this file too: it holds data only (type-only imports of
+ * the CDK constructs).
+ */
+import type { KeyUse, TableAccess } from './constructs/node-function.js';
+import { WORKER_TIMEOUT_SECONDS } from './data-model.js';
+import type { FunctionName } from './routes.js';
+import { SETTINGS, type SettingDeclaration, type SettingName } from './settings.js';
+
+type TableSetting =
+  | 'CONNECTIONS_TABLE'
+  | 'AUTH_STATE_TABLE'
+  | 'SUBSCRIPTIONS_TABLE'
+  | 'RATE_LIMITS_TABLE'
+  | 'DELIVERY_LOG_TABLE';
+type QueueSetting = 'UPDATE_QUEUE_URL' | 'UPDATE_DLQ_URL';
+type SecretSetting =
+  | 'OAUTH_CLIENT_SECRET_ARN'
+  | 'NOTION_CREDENTIALS_SECRET_ARN'
+  | 'TOKEN_SIGNING_KEY_SECRET_ARN'
+  | 'OIDC_CLIENT_SECRET_ARN'
+  | 'CHANGES_WEBHOOK_SECRET_ARN';
+type KeySetting = 'NOTION_TOKEN_KMS_KEY_ID';
+
+export interface FunctionNeeds {
+  /** Tables, by the setting that names them, with the access level the function is granted. */
+  readonly tables?: Readonly<Partial<Record<TableSetting, TableAccess>>>;
+  /** Queues it sends messages to, by the setting that names them. */
+  readonly queues?: readonly QueueSetting[];
+  /** Secrets Manager secrets it reads, by the setting that names them. */
+  readonly secrets?: readonly SecretSetting[];
+  /** KMS keys and what it does with them. */
+  readonly keys?: Readonly<Partial<Record<KeySetting, readonly KeyUse[]>>>;
+  /** It calls the source adapter: it gets the adapter's service secret when the adapter uses one. */
+  readonly callsSource?: boolean;
+  readonly timeoutSeconds?: number;
+}
+
+export const FUNCTIONS = {
+  // GET /oauth/authorize, GET /oauth/callback, POST /oauth/consent: pending authorizations and codes,
+  // creates the connection; envelope-encrypts the Notion token, Notion's code while the user decides and
+  // the upstream tokens (and decrypts the code back); exchanges Notion's code with the integration
+  // credentials; logs the user in upstream.
+  'oauth-authorize': {
+    tables: { AUTH_STATE_TABLE: 'readWrite', CONNECTIONS_TABLE: 'readWrite' },
+    secrets: ['NOTION_CREDENTIALS_SECRET_ARN', 'OIDC_CLIENT_SECRET_ARN'],
+    keys: { NOTION_TOKEN_KMS_KEY_ID: ['encrypt', 'decrypt'] },
+  },
+  // POST /oauth/token: authenticates Notion, redeems codes, rotates refresh tokens, signs JWTs.
+  'oauth-token': {
+    tables: { AUTH_STATE_TABLE: 'readWrite', CONNECTIONS_TABLE: 'readWrite' },
+    secrets: ['OAUTH_CLIENT_SECRET_ARN', 'TOKEN_SIGNING_KEY_SECRET_ARN'],
+  },
+  // POST /unfurl: verifies the bearer (one connection read), renders with the user's upstream credentials
+  // (decrypted), records or refreshes the subscription (read for stale-while-revalidate).
+  unfurl: {
+    tables: { CONNECTIONS_TABLE: 'read', SUBSCRIPTIONS_TABLE: 'readWrite' },
+    secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN'],
+    keys: { NOTION_TOKEN_KMS_KEY_ID: ['decrypt'] },
+    callsSource: true,
+  },
+  // DELETE /unfurl, DELETE|POST /deleted-token: removes subscriptions, revokes a connection.
+  'unfurl-delete': {
+    tables: { CONNECTIONS_TABLE: 'readWrite', SUBSCRIPTIONS_TABLE: 'readWrite' },
+    secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN'],
+  },
+  // POST /changes: verifies the webhook signature, accepts each webhook-id once (a marker in the
+  // auth-state table), checks the URI against the unfurl rules and enqueues the change event.
+  changes: {
+    tables: { AUTH_STATE_TABLE: 'readWrite' },
+    queues: ['UPDATE_QUEUE_URL'],
+    secrets: ['CHANGES_WEBHOOK_SECRET_ARN'],
+  },
+  // GET /.well-known/oauth-authorization-server: a static document built from PUBLIC_BASE_URL.
+  metadata: {},
+  // The SQS worker: idempotency markers, fan-out to subscriptions, rate buckets, ends connections Notion
+  // rejects, decrypts Notion and upstream tokens, re-enqueues with a delay while rate limited and parks
+  // poison events in the DLQ with a reason. Notion's PATCH uses each connection's token: the integration's
+  // own credentials are not needed here.
+  'update-worker': {
+    tables: {
+      AUTH_STATE_TABLE: 'readWrite',
+      SUBSCRIPTIONS_TABLE: 'readWrite',
+      RATE_LIMITS_TABLE: 'readWrite',
+      CONNECTIONS_TABLE: 'readWrite',
+      DELIVERY_LOG_TABLE: 'write',
+    },
+    queues: ['UPDATE_QUEUE_URL', 'UPDATE_DLQ_URL'],
+    keys: { NOTION_TOKEN_KMS_KEY_ID: ['decrypt'] },
+    callsSource: true,
+    timeoutSeconds: WORKER_TIMEOUT_SECONDS,
+  },
+} as const satisfies Readonly<Record<FunctionName, FunctionNeeds>>;
+
+/** The source adapters whose product trusts per-user assertions signed with SOURCE_SERVICE_SECRET. */
+export const ADAPTERS_WITH_SERVICE_SECRET: readonly string[] = ['demo', 'example'];
+
+/** Whether a function gets the source adapter's service secret, for the configured adapter. */
+export const needsSourceSecret = (fn: FunctionName, sourceAdapter = 'demo'): boolean =>
+  (FUNCTIONS[fn] as FunctionNeeds).callsSource === true && ADAPTERS_WITH_SERVICE_SECRET.includes(sourceAdapter);
+
+/** The resource settings (tables, queues, secrets, keys) a function's needs put into its environment. */
+export const resourceSettingsOf = (fn: FunctionName, sourceAdapter?: string): SettingName[] => {
+  const needs: FunctionNeeds = FUNCTIONS[fn];
+  return [
+    ...(Object.keys(needs.tables ?? {}) as SettingName[]),
+    ...(needs.queues ?? []),
+    ...(needs.secrets ?? []),
+    ...(Object.keys(needs.keys ?? {}) as SettingName[]),
+    ...(needs.callsSource && needsSourceSecret(fn, sourceAdapter) ? (['SOURCE_SERVICE_SECRET_ARN'] as const) : []),
+  ];
+};
+
+/** Every setting a deployed function's environment carries: its resources, and the settings declared for it. */
+export const environmentOf = (fn: FunctionName, sourceAdapter?: string): SettingName[] => {
+  const declared = (Object.entries(SETTINGS) as [SettingName, SettingDeclaration][])
+    .filter(
+      ([, s]) =>
+        s.deploy && 'functions' in s.deploy && (s.deploy.functions === 'all' || s.deploy.functions.includes(fn)),
+    )
+    .map(([name]) => name);
+  return [...new Set([...declared, ...resourceSettingsOf(fn, sourceAdapter)])].sort();
+};

@@ -197,7 +197,7 @@ const SECTION = /§\s*(\d+[a-z]?(?:\.\d+)*)(?:\s*[–-]\s*(\d+[a-z]?(?:\.\d+)*))
  * bare upper-case name such as a file of another repository, which then fails as not found).
  */
 const OWNER =
-  /(RFC\s*\d+(?=\s*$)|OpenID Connect [A-Z][A-Za-z ]*?(?=\s*$)|[\w./-]+\.md(?=(?:#[\w-]*)?\)?\s*$)|\b[A-Z][A-Z_-]{3,}(?=\s*$))/;
+  /(RFC\s*\d+(?=\s*$)|OpenID Connect [A-Z][A-Za-z ]*?(?=\s*$)|[\w./-]+\.md(?=(?:#[\w-]*)?[)`]?\s*$)|\b[A-Z][A-Z_-]{3,}(?=\s*$))/;
 
 /** Broken `§` references in one file's lines; a bare `§N` belongs to the last owner named before it in that file. */
 const brokenSections = (lines: readonly Text[], markdown: boolean): string[] => {
@@ -342,6 +342,9 @@ describe('the checks themselves', () => {
     expect(brokenSections([t('see gone.md §1')], false)[0]).toContain('gone.md is not a file');
     expect(brokenSections([t('(§4.5)')], false)[0]).toContain('names no file');
     expect(brokenSections([t('docs/protocol.md §4'), t('(§4.5)'), t('RFC 6749 §5.2, §4.1.2.1')], false)).toEqual([]);
+    expect(
+      brokenSections([t('[the protocol](docs/protocol.md#decisions) §4.5, `docs/protocol.md` §99')], false),
+    ).toEqual(['functions/x.ts:7: "docs/protocol.md §99": no heading §99']);
     expect(brokenBacktickedPaths(t('`functions/core/nothing-here.ts`'))).toHaveLength(1);
     expect(brokenAnchoredPaths(t('docs/protocol.md#no-such-heading'))).toHaveLength(1);
   });

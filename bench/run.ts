@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: builds the production bundles, measures the request path
  * and the update worker against the local parts on 127.0.0.1, prints one
- * report with a PASS/MISS per budget (ARCHITECTURE §8) and writes the figures
+ * report with a PASS/MISS per budget (docs/architecture.md §8) and writes the figures
  * to bench/results/latest.json (keys: bench/README.md).
  *
  *   npm run bench               full run (a few minutes on 2 cores)
@@ -26,7 +26,7 @@ export const CLI = {
   usage: ['npm run bench -- [--quick] [--json]'],
   description: `Builds the production bundles, measures the request path and the update worker against the local
 parts on 127.0.0.1 (ephemeral ports), prints one report with a PASS/MISS per budget
-(ARCHITECTURE §8) and writes the figures to bench/results/latest.json (untracked; keys in
+(docs/architecture.md §8) and writes the figures to bench/results/latest.json (untracked; keys in
 bench/README.md). A full run takes a few minutes on 2 cores; progress goes to stderr.`,
   options: {
     quick: { type: 'boolean', description: 'reduced counts, for a smoke check; the figures are noisier' },

@@ -4,7 +4,7 @@
  * Bearer check (one read: the connection, and with it the uri's subscription),
  * `{uri}` body, then the unfurl core: rule match, deadline-bound resolve,
  * subscription record (skipped when it already holds the answer), and the answers of
- * notion-protocol.md Part A. A source that gives no answer and has no
+ * docs/protocol.md#decisions. A source that gives no answer and has no
  * snapshot to fall back on yields 503.
  */
 

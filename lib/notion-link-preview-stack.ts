@@ -1,6 +1,6 @@
 /**
  * The whole service in one stack: HTTP API → one function per handler, the
- * update queue → worker, four DynamoDB tables, secrets and a KMS key, the
+ * update queue → worker, five DynamoDB tables, secrets and a KMS key, the
  * upstream login (Cognito by default), alarms, and outputs that name every value
  * Notion's integration dashboard asks for.
  *

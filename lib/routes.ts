@@ -1,5 +1,5 @@
 /**
- * The service's HTTP routes (contract: ARCHITECTURE §3), defined once.
+ * The service's HTTP routes (contract: docs/architecture.md §3), defined once.
  *
  * The CDK stack wires each route to the Lambda function of its handler; the
  * local server dispatches the same routes to the same handler modules. Each

@@ -1,5 +1,5 @@
 /**
- * Notion's public API as the service sees it (notion-protocol.md Part B):
+ * Notion's public API as the service sees it (docs/protocol.md §6):
  * `POST /v1/oauth/token` (§2.3, §6.6) and `PATCH /v1/external/object` (§5.1),
  * with `Notion-Version` checks (§6.2), rate limits (§6.3), the error object
  * (§6.4) and fault injection for tests.
@@ -13,7 +13,7 @@ import { displayBody } from './protocol-log.js';
 import { FixedWindowLimiter } from './rate-limiter.js';
 import type { NotionConnection, World } from './world.js';
 
-/** `Notion-Version` values Notion has documented (Part B §6.2). */
+/** `Notion-Version` values Notion has documented (docs/protocol.md §6.2). */
 export const KNOWN_NOTION_VERSIONS: readonly string[] = [
   '2021-05-13',
   '2021-05-11',
@@ -24,9 +24,9 @@ export const KNOWN_NOTION_VERSIONS: readonly string[] = [
   '2026-03-11',
 ];
 
-/** Notion's one-time code lives 10 minutes (Part B §2.1). */
+/** Notion's one-time code lives 10 minutes (docs/protocol.md §2.1). */
 export const NOTION_CODE_TTL_MS = 10 * 60 * 1000;
-/** Request bodies up to 500 KB (Part B §6.5). */
+/** Request bodies up to 500 KB (docs/protocol.md §6.5). */
 export const MAX_REQUEST_BYTES = 500 * 1024;
 
 const RATE_REASON = {

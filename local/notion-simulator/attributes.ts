@@ -1,5 +1,5 @@
 /**
- * Notion's validation of unfurl attribute objects (notion-protocol.md Part B §4)
+ * Notion's validation of unfurl attribute objects (docs/protocol.md §4)
  * and of the operation lists that carry them (§3.2, §3.3, §5.1), and the card
  * model the playground renders from a valid list.
  *
@@ -23,7 +23,7 @@ export type InlineKind = 'title' | 'plain_text' | 'enum' | 'date' | 'datetime' |
 export type EmbedKind = 'image' | 'video' | 'audio' | 'html' | 'pdf';
 export type ItemKind = InlineKind | EmbedKind | 'relation';
 
-/** Part B §4.5: which sub-types each section accepts. */
+/** docs/protocol.md §4.5: which sub-types each section accepts. */
 export const SECTION_KINDS: Readonly<Record<SectionName, readonly ItemKind[]>> = {
   title: ['title'],
   primary: ['enum', 'date', 'datetime', 'plain_text'],
@@ -39,7 +39,7 @@ export const SECTION_KINDS: Readonly<Record<SectionName, readonly ItemKind[]>> =
 export const SECTIONS = Object.keys(SECTION_KINDS) as SectionName[];
 const INLINE_KINDS: readonly InlineKind[] = ['title', 'plain_text', 'enum', 'date', 'datetime', 'color'];
 const EMBED_KINDS: readonly EmbedKind[] = ['image', 'video', 'audio', 'html', 'pdf'];
-/** Sections a relation mention may take (Part B §4.4 only shows primary; text-like sections are accepted). */
+/** Sections a relation mention may take (docs/protocol.md §4.4 only shows primary; text-like sections are accepted). */
 const RELATION_SECTIONS: readonly SectionName[] = ['primary', 'secondary', 'identifier', 'avatar', 'body'];
 
 export interface Rgb {
@@ -71,7 +71,7 @@ export interface CardModel {
 export interface ValidationOptions {
   /** The list must contain the `title` and `dev` attributes (unfurl answers and updates; not placeholders). */
   readonly requireTitleAndDev: boolean;
-  /** Apply the general API's size limits (Part B §6.5). */
+  /** Apply the general API's size limits (docs/protocol.md §6.5). */
   readonly enforceLimits: boolean;
 }
 
@@ -166,7 +166,7 @@ const parseItem = (raw: unknown, path: string, opts: ValidationOptions, warnings
   if (opts.enforceLimits && name.length > MAX_TEXT) fail(`${path}.name`, `longer than ${MAX_TEXT} characters`);
   let type = raw.type;
   if (type === undefined) {
-    // Part B §4.1: examples omit `type`; Notion infers it from the sub-object key.
+    // docs/protocol.md §4.1: examples omit `type`; Notion infers it from the sub-object key.
     const present = ['inline', 'embed', 'relation'].filter((k) => k in raw);
     if (present.length !== 1) return fail(`${path}.type`, 'is required');
     type = present[0];
@@ -221,7 +221,7 @@ const parseItem = (raw: unknown, path: string, opts: ValidationOptions, warnings
     return { id, name, kind, section: sectionOf(value, p, kind), src };
   }
 
-  // relation (Part B §4.4: only in the reference example; semantics undocumented).
+  // relation (docs/protocol.md §4.4: only in the reference example; semantics undocumented).
   const uri = body.uri;
   if (typeof uri !== 'string' || uri === '') return fail(`${path}.relation.uri`, 'must be a non-empty string');
   const mention = body.mention;
@@ -237,7 +237,7 @@ const parseItem = (raw: unknown, path: string, opts: ValidationOptions, warnings
 
 /**
  * Validates an attribute list. A later duplicate `id` overrides an earlier one
- * (Part B §4.1); the result keeps the first position of each id.
+ * (docs/protocol.md §4.1); the result keeps the first position of each id.
  */
 export function validateAttributes(list: unknown, opts: ValidationOptions, path = 'attributes'): AttributesResult {
   try {
@@ -284,7 +284,7 @@ export type OperationsResult =
 
 /**
  * Validates `{uri, operations:[{path:["attributes"],set:[…]} | {path:["error"],set:{status,message}}]}`
- * (Part B §3.2, §3.3, §5.1). Both operations may be combined; each at most once.
+ * (docs/protocol.md §3.2, §3.3, §5.1). Both operations may be combined; each at most once.
  */
 export function validateOperations(
   body: unknown,

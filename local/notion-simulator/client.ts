@@ -1,5 +1,5 @@
 /**
- * Notion's client behaviour for one integration (notion-protocol.md Part B):
+ * Notion's client behaviour for one integration (docs/protocol.md §0):
  * match a pasted link and show the placeholder (§1b), run the browser
  * round-trip when the user has no connection (§2.1, §2.4, §2.5), refresh the
  * service's token before it expires (§2.6), call the unfurl callback and render
@@ -184,7 +184,7 @@ export class NotionClient {
     return { ok: true, preview, needsAuth: session.grant === undefined };
   }
 
-  /** The user opens the page again: Notion unfurls every preview on it again (Part B §2.7). */
+  /** The user opens the page again: Notion unfurls every preview on it again (docs/protocol.md §2.7). */
   async revisit(session: Session): Promise<void> {
     for (const preview of [...session.previews]) {
       if (!session.previews.includes(preview)) continue;
@@ -204,7 +204,7 @@ export class NotionClient {
     return true;
   }
 
-  /** The user removes a preview; the last one of a uri triggers the unfurl DELETE (Part B §3.4). */
+  /** The user removes a preview; the last one of a uri triggers the unfurl DELETE (docs/protocol.md §3.4). */
   async remove(session: Session, previewId: string): Promise<boolean> {
     const i = session.previews.findIndex((p) => p.id === previewId);
     if (i < 0) return false;
@@ -329,7 +329,7 @@ export class NotionClient {
     return { ok: true, location: `${w.baseUrl}/` };
   }
 
-  /** The user disconnects the integration: Notion calls the Deleted Token Callback and forgets both sides (Part B §5.3). */
+  /** The user disconnects the integration: Notion calls the Deleted Token Callback and forgets both sides (docs/protocol.md §5.3). */
   async disconnect(session: Session): Promise<void> {
     const w = this.world;
     const grant = session.grant;
@@ -396,7 +396,7 @@ export class NotionClient {
     }
     let result = await this.postUnfurl(session, preview, grant);
     if (result.status === 401 && grant.refreshToken) {
-      // Notion's reaction to a 401 is undocumented (Part B §8.4); the simulator tries one refresh.
+      // Notion's reaction to a 401 is undocumented (docs/protocol.md §8.4); the simulator tries one refresh.
       grant = await this.refresh(session, grant);
       if (grant) result = await this.postUnfurl(session, preview, grant);
     }
@@ -459,7 +459,7 @@ export class NotionClient {
     });
   }
 
-  /** The session's grant, refreshed first when it expires within the margin (Part B §2.6). */
+  /** The session's grant, refreshed first when it expires within the margin (docs/protocol.md §2.6). */
   async freshGrant(session: Session): Promise<ServiceGrant | undefined> {
     const grant = session.grant;
     if (!grant) return undefined;
@@ -494,7 +494,7 @@ export class NotionClient {
     return session.refreshing;
   }
 
-  /** Calls the service's token URL, form-encoded, with the configured client authentication (Part B §2.5). */
+  /** Calls the service's token URL, form-encoded, with the configured client authentication (docs/protocol.md §2.5). */
   private async tokenRequest(
     session: Session,
     form: URLSearchParams,
@@ -531,7 +531,7 @@ export class NotionClient {
       typeof body.refresh_token === 'string' && body.refresh_token !== '' ? body.refresh_token : previous?.refreshToken;
     const expiresIn = body.expires_in;
     if (typeof body.refresh_token === 'string' && !(typeof expiresIn === 'number' && expiresIn > 0)) {
-      return fail('a refresh_token was returned without expires_in (Part B §2.5 requires it)');
+      return fail('a refresh_token was returned without expires_in (docs/protocol.md §2.5 requires it)');
     }
     const now = w.clock.now();
     return {

@@ -1,5 +1,5 @@
 /**
- * Notion's side of "Unfurling Domain & Patterns" (notion-protocol.md Part B §1b):
+ * Notion's side of "Unfurling Domain & Patterns" (docs/protocol.md §1b):
  * a pasted link is previewed when its host is the integration's domain (or a
  * sub-domain of it) and a rule's pattern matches the whole link; the rule's
  * placeholder attributes are shown with `$<group>` replaced by the captured

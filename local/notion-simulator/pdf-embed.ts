@@ -1,5 +1,5 @@
 /**
- * PDF embeds (`embed.pdf`, Part B §4.3) served from the playground's own
+ * PDF embeds (`embed.pdf`, docs/protocol.md §4.3) served from the playground's own
  * origin. Chromium's PDF viewer does not run in a sandboxed iframe (any
  * `sandbox` attribute blocks it), and an unsandboxed iframe of an arbitrary
  * URL could be a same-origin HTML page with script. So the simulator fetches

@@ -1,5 +1,5 @@
 /**
- * Notion's rate limits as the simulator applies them (notion-protocol.md Part B
+ * Notion's rate limits as the simulator applies them (docs/protocol.md
  * §6.3): a fixed budget per window, the window opening with the first request
  * after the previous one closed. Rejected requests do not spend the budget.
  */

@@ -6,11 +6,11 @@
 import { z } from 'zod';
 import { ENV } from '#lib/env-names.js';
 
-/** Where Notion sends the `uri` of an unfurl DELETE (Part B §3.4: undocumented). */
+/** Where Notion sends the `uri` of an unfurl DELETE (docs/protocol.md §3.4: undocumented). */
 export type UnfurlDeleteShape = 'json' | 'query';
-/** What the Deleted Token Callback carries (Part B §5.3: undocumented candidates). */
+/** What the Deleted Token Callback carries (docs/protocol.md §5.3: undocumented candidates). */
 export type DeletedTokenShape = 'json-tokens' | 'bearer-empty' | 'bearer-uri' | 'form';
-/** How Notion authenticates at our token URL (Part B §2.5: documented post; basic as a variant). */
+/** How Notion authenticates at our token URL (docs/protocol.md §2.5: documented post; basic as a variant). */
 export type TokenAuthMethod = 'client_secret_post' | 'client_secret_basic';
 
 export interface FaultSettings {
@@ -26,15 +26,15 @@ export interface FaultSettings {
 }
 
 export interface ApiSettings {
-  /** Requests per window and connection (Part B §6.3: 180 per 60 s, 600 on Business/Enterprise). */
+  /** Requests per window and connection (docs/protocol.md §6.3: 180 per 60 s, 600 on Business/Enterprise). */
   readonly rateLimit: number;
   readonly rateWindowSeconds: number;
   /** Requests per window for the whole workspace, 0 = off. */
   readonly workspaceRateLimit: number;
   readonly workspaceRateWindowSeconds: number;
-  /** Reject text values and URLs over 2,000 characters and more than 100 attributes (Part B §6.5, guessed to apply). */
+  /** Reject text values and URLs over 2,000 characters and more than 100 attributes (docs/protocol.md §6.5, guessed to apply). */
   readonly enforceLimits: boolean;
-  /** Return a Notion refresh token from /v1/oauth/token (Part B §6.6: the link-preview guide says long-lived, so null by default). */
+  /** Return a Notion refresh token from /v1/oauth/token (docs/protocol.md §6.6: the link-preview guide says long-lived, so null by default). */
   readonly issueRefreshToken: boolean;
   readonly faults: FaultSettings;
 }

@@ -1,5 +1,5 @@
 /**
- * `PATCH {NOTION_API_BASE_URL}/v1/external/object` (notion-protocol.md §5.1):
+ * `PATCH {NOTION_API_BASE_URL}/v1/external/object` (docs/protocol.md §5.1):
  * pushes the full attribute list of one previewed uri with the subscriber's
  * Notion token and the configured `Notion-Version`.
  *

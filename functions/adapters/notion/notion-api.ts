@@ -1,7 +1,7 @@
 /**
  * Notion's HTTP API, as far as this service uses it.
  *
- * OAuth code exchange (notion-protocol.md §2.3): `POST {base}/v1/oauth/token`
+ * OAuth code exchange (docs/protocol.md §2.3): `POST {base}/v1/oauth/token`
  * with HTTP Basic (our integration's client id and secret), a JSON body with
  * `grant_type`, `code` and `external_account`, and the `Notion-Version` header.
  * Failures are mapped to NotionExchangeError: `rejected` for a 4xx answer

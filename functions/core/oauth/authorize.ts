@@ -1,5 +1,5 @@
 /**
- * The browser side of the two-way OAuth round trip (notion-protocol.md §2.1–2.4):
+ * The browser side of the two-way OAuth round trip (docs/protocol.md §2.1–2.4):
  *
  *   GET /oauth/authorize   validate Notion's request, store a pending
  *                          authorization, send the user to the upstream OIDC

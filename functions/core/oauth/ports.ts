@@ -6,7 +6,7 @@ import type { NotionWorkspace } from '#core/ports.js';
 
 export interface NotionTokenGrant {
   readonly accessToken: string;
-  /** Notion's refresh token, when it issues one (Part B §6.6). */
+  /** Notion's refresh token, when it issues one (docs/protocol.md §6.6). */
   readonly refreshToken: string | null;
   readonly workspace: NotionWorkspace;
 }

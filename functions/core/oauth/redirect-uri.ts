@@ -1,5 +1,5 @@
 /**
- * Which redirect_uri values we accept (notion-protocol.md, Part A):
+ * Which redirect_uri values we accept (docs/protocol.md#decisions):
  * scheme https, host notion.so or www.notion.so, path
  * /externalintegrationauthcallback compared case-insensitively, nothing else
  * (no port, user info, query or fragment); plus the exact strings listed in

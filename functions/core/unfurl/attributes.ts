@@ -1,6 +1,6 @@
 /**
- * Notion unfurl attributes (notion-protocol.md §4): typed builders, the section
- * table of §4.5, the limits of Part A, a validator and a stable content hash.
+ * Notion unfurl attributes (docs/protocol.md §4): typed builders, the section
+ * table of §4.5, the limits of docs/protocol.md#decisions, a validator and a stable content hash.
  *
  * Builders never throw on data from a product: text is trimmed to 2,000
  * characters, a value that cannot be shown (a bad date, a URL over 2,000
@@ -168,7 +168,7 @@ export const toDatetime = (value: string | Date | number): string | undefined =>
   return /^\d{4}-/.test(iso) ? iso : undefined;
 };
 
-/** An http(s) URL of at most 2,000 characters, or undefined (Part A: longer URLs are dropped). */
+/** An http(s) URL of at most 2,000 characters, or undefined (docs/protocol.md#decisions: longer URLs are dropped). */
 export const toUrl = (value: string): string | undefined => {
   if (value.length === 0 || value.length > MAX_URL_LENGTH) return undefined;
   try {
@@ -367,7 +367,7 @@ const validateOne = (a: unknown, i: number, problems: string[]): void => {
     problems.push(`${at}: enum color must be {r,g,b} integers 0-255`);
 };
 
-/** Checks a list against §4 and Part A: shapes, sections, limits, unique ids, `title` and `dev` present. */
+/** Checks a list against docs/protocol.md §4 and its decisions: shapes, sections, limits, unique ids, `title` and `dev` present. */
 export const validateAttributes = (value: unknown): ValidationResult => {
   if (!Array.isArray(value)) return { ok: false, problems: ['attributes must be an array'] };
   const problems: string[] = [];

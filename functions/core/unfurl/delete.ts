@@ -1,5 +1,5 @@
 /**
- * Removing previews and connections (notion-protocol.md §3.4, §5.3, Part A).
+ * Removing previews and connections (docs/protocol.md §3.4, §5.3 and docs/protocol.md#decisions).
  *
  *  - DELETE /unfurl: the (connection, uri) subscription goes; idempotent.
  *  - deleted-token callback: the connection named by any token of ours that

@@ -1,5 +1,5 @@
 /**
- * The unfurl callback's domain logic (notion-protocol.md §3 and Part A).
+ * The unfurl callback's domain logic (docs/protocol.md §3 and docs/protocol.md#decisions).
  *
  *  - A uri that matches no rule: error operation 404, and nothing is fetched.
  *  - found: the attributes; the (connection, uri) subscription is recorded

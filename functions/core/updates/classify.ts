@@ -1,6 +1,6 @@
 /**
  * What to do with Notion's answer to `PATCH /v1/external/object`
- * (notion-protocol.md Part A, §5.1, §6.3, §6.4). Pure: the worker acts on
+ * (docs/protocol.md §5.1, §6.3, §6.4 and docs/protocol.md#decisions). Pure: the worker acts on
  * the decision.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Rate-limit policy for pushes to Notion (notion-protocol.md Part A, §6.3).
+ * Rate-limit policy for pushes to Notion (docs/protocol.md §6.3 and docs/protocol.md#decisions).
  *
  * Notion grants each connection a fixed budget of N requests per 60 s window.
  * A token bucket of capacity C refilled at r per minute admits at most C + r

@@ -5,7 +5,7 @@ import type { Connection, Subscription } from '#core/ports.js';
 import type { NotionAnswer } from './classify.js';
 import type { DeadLetter } from './messages.js';
 
-/** One operation of an external-object update (§5.1). */
+/** One operation of an external-object update (docs/protocol.md §5.1). */
 export type ExternalObjectOperation =
   | { readonly path: readonly ['attributes']; readonly set: readonly unknown[] }
   | { readonly path: readonly ['error']; readonly set: { readonly status: number; readonly message: string } };

@@ -1,5 +1,5 @@
 /**
- * The simulator's Notion API over HTTP: token exchange (Part B §2.3), external
+ * The simulator's Notion API over HTTP: token exchange (docs/protocol.md §2.3), external
  * object updates (§5.1), Notion-Version (§6.2), rate limits (§6.3), error
  * objects (§6.4) and fault injection.
  */

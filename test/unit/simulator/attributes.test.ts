@@ -27,7 +27,7 @@ const text = fc.string({ maxLength: 200 });
 const id = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s.trim() !== '' && s !== 'title' && s !== 'dev');
 const date = fc.date({ min: new Date('1970-01-01'), max: new Date('2999-12-31'), noInvalidDate: true });
 
-/** A valid attribute for a given section, built from the section table of Part B §4.5. */
+/** A valid attribute for a given section, built from the section table of docs/protocol.md §4.5. */
 const attributeFor = (section: SectionName) =>
   fc.constantFrom(...SECTION_KINDS[section].filter((k) => k !== 'title')).chain((kind) =>
     fc.tuple(id, text, rgb, date).map(([aid, value, color, d]) => {
@@ -57,7 +57,7 @@ const anyValidAttribute = fc
   .constantFrom<SectionName>('primary', 'secondary', 'identifier', 'entity', 'avatar', 'body', 'background', 'embed')
   .chain(attributeFor);
 
-describe('validateAttributes (Part B §4)', () => {
+describe('validateAttributes (docs/protocol.md §4)', () => {
   it('accepts the documented examples', () => {
     const list = [
       title('Feature Request: Link Previews'),
@@ -236,7 +236,7 @@ describe('validateAttributes (Part B §4)', () => {
   });
 });
 
-describe('validateOperations (Part B §3.2, §3.3, §5.1)', () => {
+describe('validateOperations (docs/protocol.md §3.2, §3.3, §5.1)', () => {
   const uri = 'http://127.0.0.1:3000/demo/tasks/1';
 
   it('accepts attributes, an error, or both', () => {

@@ -22,7 +22,7 @@ const acme = {
   ],
 };
 
-describe('matchLink (Part B §1b)', () => {
+describe('matchLink (docs/protocol.md §1b)', () => {
   it('matches the documented example and substitutes $<group> in the placeholder', () => {
     const m = matchLink(acme, 'https://acme.com/items/42');
     expect(m?.ruleName).toBe('item');

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ManualClock } from '#local/notion-simulator/clock.js';
 import { FixedWindowLimiter } from '#local/notion-simulator/rate-limiter.js';
 
-describe('FixedWindowLimiter (Part B §6.3)', () => {
+describe('FixedWindowLimiter (docs/protocol.md §6.3)', () => {
   it('allows 180 requests per 60 s window and answers the rest with the seconds until the window closes', () => {
     const clock = new ManualClock();
     const limiter = new FixedWindowLimiter(clock, 180, 60_000);

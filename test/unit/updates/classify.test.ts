@@ -10,7 +10,7 @@ const r = (status: number, extra: Partial<Extract<NotionAnswer, { kind: 'respons
   ...extra,
 });
 
-describe("classification of Notion's answers (Part A)", () => {
+describe("classification of Notion's answers (docs/protocol.md#decisions)", () => {
   it.each([
     [r(200), { action: 'done' }],
     [r(204), { action: 'done' }],

@@ -30,19 +30,89 @@ export interface RouteDefinition {
   readonly handler: HttpHandlerName;
   /** Field of Notion's integration dashboard this URL goes into, if any. */
   readonly dashboardField?: string;
+  /**
+   * The query and body fields the route reads: the fuzz suites vary these (and send everything else as
+   * noise). A route without them is fuzzed with noise only.
+   */
+  readonly reads?: { readonly query?: readonly string[]; readonly body?: readonly string[] };
 }
 
+const AUTHORIZE_QUERY = [
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'code',
+  'state',
+  'scope',
+  'code_challenge',
+  'code_challenge_method',
+] as const;
+const TOKEN_FORM = [
+  'grant_type',
+  'code',
+  'redirect_uri',
+  'client_id',
+  'client_secret',
+  'refresh_token',
+  'code_verifier',
+  'scope',
+] as const;
+
 export const ROUTES: readonly RouteDefinition[] = [
-  { method: 'GET', path: '/oauth/authorize', handler: 'oauth-authorize', dashboardField: 'OAuth Authorize URL' },
-  { method: 'GET', path: '/oauth/callback', handler: 'oauth-authorize' },
-  { method: 'POST', path: '/oauth/consent', handler: 'oauth-authorize' },
-  { method: 'POST', path: '/oauth/token', handler: 'oauth-token', dashboardField: 'OAuth Token URL' },
-  { method: 'POST', path: '/unfurl', handler: 'unfurl', dashboardField: 'Unfurl Callback URL' },
-  { method: 'DELETE', path: '/unfurl', handler: 'unfurl-delete' },
-  { method: 'DELETE', path: '/deleted-token', handler: 'unfurl-delete', dashboardField: 'Deleted Token Callback URL' },
-  { method: 'POST', path: '/deleted-token', handler: 'unfurl-delete' },
-  { method: 'POST', path: '/changes', handler: 'changes' },
-  { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: 'metadata' },
+  {
+    method: 'GET',
+    path: '/oauth/authorize',
+    handler: 'oauth-authorize',
+    dashboardField: 'OAuth Authorize URL',
+    reads: { query: AUTHORIZE_QUERY },
+  },
+  {
+    method: 'GET',
+    path: '/oauth/callback',
+    handler: 'oauth-authorize',
+    reads: { query: ['code', 'state', 'error', 'iss'] },
+  },
+  {
+    method: 'POST',
+    path: '/oauth/consent',
+    handler: 'oauth-authorize',
+    reads: { body: ['pending', 'csrf', 'decision'] },
+  },
+  {
+    method: 'POST',
+    path: '/oauth/token',
+    handler: 'oauth-token',
+    dashboardField: 'OAuth Token URL',
+    reads: { query: ['code'], body: TOKEN_FORM },
+  },
+  {
+    method: 'POST',
+    path: '/unfurl',
+    handler: 'unfurl',
+    dashboardField: 'Unfurl Callback URL',
+    reads: { query: ['uri'], body: ['uri'] },
+  },
+  { method: 'DELETE', path: '/unfurl', handler: 'unfurl-delete', reads: { query: ['uri'], body: ['uri'] } },
+  {
+    method: 'DELETE',
+    path: '/deleted-token',
+    handler: 'unfurl-delete',
+    dashboardField: 'Deleted Token Callback URL',
+    reads: { query: ['token'], body: ['access_token', 'refresh_token', 'token', 'uri'] },
+  },
+  {
+    method: 'POST',
+    path: '/deleted-token',
+    handler: 'unfurl-delete',
+    reads: { body: ['access_token', 'refresh_token', 'token'] },
+  },
+  {
+    method: 'POST',
+    path: '/changes',
+    handler: 'changes',
+    reads: { body: ['resource', 'uri', 'changed_at', 'fields'] },
+  },
+  { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: 'metadata', reads: { query: ['x'] } },
 ];
 
 /** API Gateway v2 route key, e.g. `POST /unfurl`. */

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { signWebhook } from '#core/changes/verify.js';
 import { ENV } from '#lib/env-names.js';
-import { type HttpHandlerName, WORKER_HANDLER } from '#lib/routes.js';
+import { type HttpHandlerName, ROUTES, routeKey, WORKER_HANDLER } from '#lib/routes.js';
 import { DEFAULT_PORT, LOCAL_HOST, localDefaults } from '#local/defaults.js';
 import { httpEvent, sqsEvent, sqsRecord } from '#test/helpers/factories.js';
 import { type CliArgs, httpUrl, isEntryPoint, runCli, UsageError } from './cli.js';
@@ -80,7 +80,7 @@ export const sampleEvents = (options: SampleOptions = {}): SampleEvent[] => {
 
   const http = (input: Parameters<typeof httpEvent>[0]) => httpEvent({ domainName, ...input });
 
-  return [
+  const samples: SampleEvent[] = [
     {
       name: 'oauth-authorize',
       handler: 'oauth-authorize',
@@ -231,6 +231,19 @@ export const sampleEvents = (options: SampleOptions = {}): SampleEvent[] => {
       ]),
     },
   ];
+  // A route without a sample of its own above gets a plain request of its method and path.
+  for (const route of ROUTES) {
+    const key = routeKey(route);
+    if (samples.some((s) => 'routeKey' in s.event && s.event.routeKey === key)) continue;
+    const name = `${route.handler}${samples.some((s) => s.name === route.handler) ? `-${route.method.toLowerCase()}` : ''}`;
+    samples.push({
+      name,
+      handler: route.handler,
+      description: `${key}: a plain request`,
+      event: http({ method: route.method, path: route.path, routeKey: key, headers: notion }),
+    });
+  }
+  return samples;
 };
 
 /**

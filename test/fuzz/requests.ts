@@ -8,8 +8,8 @@
  * value the fuzzer smuggled under an innocent name.
  */
 import fc from 'fast-check';
+import { ROUTES, routeKey } from '#lib/routes.js';
 import { type HttpEventInput, httpEvent } from '#test/helpers/factories.js';
-import { AUTHORIZE_QUERY_KEYS } from '#test/unit/oauth/fakes.js';
 import { CLIENT_ID, CLIENT_SECRET, NOTION_REDIRECT, type Result, type World } from './world.js';
 
 /** Runs per route: `FUZZ_RUNS`, else 10,000 under `npm run fuzz`, else a small default for `npm test`. */
@@ -180,67 +180,13 @@ export interface RouteShape {
   readonly bodyKeys: readonly string[];
 }
 
-export const ROUTE_SHAPES: Readonly<Record<string, RouteShape>> = {
-  'GET /oauth/authorize': {
-    method: 'GET',
-    path: '/oauth/authorize',
-    queryKeys: AUTHORIZE_QUERY_KEYS,
-    bodyKeys: [],
-  },
-  'GET /oauth/callback': {
-    method: 'GET',
-    path: '/oauth/callback',
-    queryKeys: ['code', 'state', 'error', 'iss'],
-    bodyKeys: [],
-  },
-  'POST /oauth/consent': {
-    method: 'POST',
-    path: '/oauth/consent',
-    queryKeys: [],
-    bodyKeys: ['pending', 'csrf', 'decision'],
-  },
-  'POST /oauth/token': {
-    method: 'POST',
-    path: '/oauth/token',
-    queryKeys: ['code'],
-    bodyKeys: [
-      'grant_type',
-      'code',
-      'redirect_uri',
-      'client_id',
-      'client_secret',
-      'refresh_token',
-      'code_verifier',
-      'scope',
-    ],
-  },
-  'POST /unfurl': { method: 'POST', path: '/unfurl', queryKeys: ['uri'], bodyKeys: ['uri'] },
-  'DELETE /unfurl': { method: 'DELETE', path: '/unfurl', queryKeys: ['uri'], bodyKeys: ['uri'] },
-  'DELETE /deleted-token': {
-    method: 'DELETE',
-    path: '/deleted-token',
-    queryKeys: ['token'],
-    bodyKeys: ['access_token', 'refresh_token', 'token', 'uri'],
-  },
-  'POST /deleted-token': {
-    method: 'POST',
-    path: '/deleted-token',
-    queryKeys: [],
-    bodyKeys: ['access_token', 'refresh_token', 'token'],
-  },
-  'POST /changes': {
-    method: 'POST',
-    path: '/changes',
-    queryKeys: [],
-    bodyKeys: ['resource', 'uri', 'changed_at', 'fields'],
-  },
-  'GET /.well-known/oauth-authorization-server': {
-    method: 'GET',
-    path: '/.well-known/oauth-authorization-server',
-    queryKeys: ['x'],
-    bodyKeys: [],
-  },
-};
+/** Each route's shape, from the fields lib/routes.ts says it reads. */
+export const ROUTE_SHAPES: Readonly<Record<string, RouteShape>> = Object.fromEntries(
+  ROUTES.map((r) => [
+    routeKey(r),
+    { method: r.method, path: r.path, queryKeys: r.reads?.query ?? [], bodyKeys: r.reads?.body ?? [] },
+  ]),
+);
 
 /** Arbitrary requests for one route. */
 export const requestsFor = (world: World, routeKey: string): fc.Arbitrary<FuzzRequest> => {

@@ -20,6 +20,7 @@ import type { ResolveOutcome, SourceAdapter } from '#core/sources/source-adapter
 import { attr } from '#core/unfurl/attributes.js';
 import { separateReads } from '#core/unfurl/reads.js';
 import { demoRules } from '#core/unfurl/rules.js';
+import { ROUTES, routeKey } from '#lib/routes.js';
 import { resetConfig } from '#shared/config.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import {
@@ -166,10 +167,14 @@ export const createWorld = async (): Promise<World> => {
     'GET /.well-known/oauth-authorization-server': wrap(metadataHandler),
   };
 
-  const call = (key: string, event: APIGatewayProxyEventV2): Promise<Result> => {
+  // A route the map above does not name runs its function's production handler (lib/routes.ts names it).
+  const call = async (key: string, event: APIGatewayProxyEventV2): Promise<Result> => {
     const f = invoke[key];
-    if (!f) throw new Error(`no handler for ${key}`);
-    return f(event);
+    if (f) return f(event);
+    const route = ROUTES.find((r) => routeKey(r) === key);
+    if (!route) throw new Error(`no route ${key}`);
+    const module = (await import(`../../functions/${route.handler}.ts`)) as { handler: Parameters<typeof wrap>[0] };
+    return wrap(module.handler)(event);
   };
 
   const secrets = new Set<string>([CLIENT_SECRET, SIGNING_KEY, WEBHOOK_SECRET, 'upstream-at']);

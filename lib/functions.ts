@@ -83,8 +83,7 @@ export const FUNCTIONS = {
     queues: ['UPDATE_QUEUE_URL'],
     secrets: ['CHANGES_WEBHOOK_SECRET_ARN'],
   },
-  // GET /.well-known/oauth-authorization-server: a static document built from PUBLIC_BASE_URL.
-  metadata: {},
+  // GET /.well-known/oauth-authorization-server (`metadata`) needs nothing: it is built from PUBLIC_BASE_URL.
   // The SQS worker: idempotency markers, fan-out to subscriptions, rate buckets, ends connections Notion
   // rejects, decrypts Notion and upstream tokens, re-enqueues with a delay while rate limited and parks
   // poison events in the DLQ with a reason. Notion's PATCH uses each connection's token: the integration's
@@ -102,18 +101,22 @@ export const FUNCTIONS = {
     callsSource: true,
     timeoutSeconds: WORKER_TIMEOUT_SECONDS,
   },
-} as const satisfies Readonly<Record<FunctionName, FunctionNeeds>>;
+} as const satisfies Readonly<Partial<Record<FunctionName, FunctionNeeds>>>;
+
+/** What a function needs; a function without an entry needs no resource. */
+export const needsOf = (fn: FunctionName): FunctionNeeds =>
+  (FUNCTIONS as Partial<Record<FunctionName, FunctionNeeds>>)[fn] ?? {};
 
 /** The source adapters whose product trusts per-user assertions signed with SOURCE_SERVICE_SECRET. */
 export const ADAPTERS_WITH_SERVICE_SECRET: readonly string[] = ['demo', 'example'];
 
 /** Whether a function gets the source adapter's service secret, for the configured adapter. */
 export const needsSourceSecret = (fn: FunctionName, sourceAdapter = 'demo'): boolean =>
-  (FUNCTIONS[fn] as FunctionNeeds).callsSource === true && ADAPTERS_WITH_SERVICE_SECRET.includes(sourceAdapter);
+  needsOf(fn).callsSource === true && ADAPTERS_WITH_SERVICE_SECRET.includes(sourceAdapter);
 
 /** The resource settings (tables, queues, secrets, keys) a function's needs put into its environment. */
 export const resourceSettingsOf = (fn: FunctionName, sourceAdapter?: string): SettingName[] => {
-  const needs: FunctionNeeds = FUNCTIONS[fn];
+  const needs = needsOf(fn);
   return [
     ...(Object.keys(needs.tables ?? {}) as SettingName[]),
     ...(needs.queues ?? []),

@@ -28,7 +28,7 @@ import {
   WORKER_TIMEOUT_SECONDS,
 } from './data-model.js';
 import { ENV } from './env-names.js';
-import { FUNCTIONS, type FunctionNeeds, needsSourceSecret } from './functions.js';
+import { needsOf, needsSourceSecret } from './functions.js';
 import { type FunctionName, HANDLERS, type HttpHandlerName, ROUTES, WORKER_HANDLER } from './routes.js';
 import type { SettingName } from './settings.js';
 import { OUTPUTS, TABLE_OUTPUTS } from './stack-outputs.js';
@@ -137,7 +137,7 @@ export class NotionLinkPreviewStack extends Stack {
     } as const;
     const keys = { NOTION_TOKEN_KMS_KEY_ID: this.secrets.notionTokenKey } as const;
     const build = (name: FunctionName): NodeFunction => {
-      const needs: FunctionNeeds = FUNCTIONS[name];
+      const needs = needsOf(name);
       const f = fn(name, Duration.seconds(needs.timeoutSeconds ?? 10));
       for (const [setting, access] of Object.entries(needs.tables ?? {}) as [keyof typeof tables, TableAccess][]) {
         f.bindTable(tables[setting], this.tables.table(tables[setting]), access);

@@ -14,7 +14,7 @@ import { type AccessTokenClaims, type AccessTokenSettings, authenticateBearer } 
 import { accessTokenSettings } from '#core/oauth/settings.js';
 import type { Clock, UnfurlReads } from '#core/ports.js';
 import { upstreamCredentials } from '#core/sources/credentials.js';
-import { sourceAdapterFromConfig } from '#core/sources/registry.js';
+import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
 import { describeIssues, rulesFromConfig } from '#core/unfurl/rules.js';
 import {
   type PreparedUnfurl,

@@ -22,7 +22,7 @@ import {
 import { externalObjectClientFromConfig } from '#adapters/notion/external-object.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { createSqsClient, SqsUpdateQueue, updateQueueFromConfig } from '#adapters/sqs/update-queue.js';
-import { sourceAdapterFromConfig } from '#core/sources/registry.js';
+import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
 import { rulesFromConfig } from '#core/unfurl/rules.js';
 import type { ExternalObjectApi } from '#core/updates/ports.js';
 import { resourceOfUri, sourceRenderer } from '#core/updates/render.js';

@@ -1,5 +1,5 @@
 /**
- * The source adapters' default HTTP client (functions/core/sources/http-get.ts)
+ * The source adapters' default HTTP client (functions/adapters/sources/http-get.ts)
  * against a real HTTP server on 127.0.0.1: answers, limits, failures, the
  * deadline, connection reuse, and the retry on a kept-alive connection the
  * server had closed.
@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { fetchGet, nodeHttpGet, type SourceGet } from '#core/sources/http-get.js';
+import { fetchGet, nodeHttpGet, type SourceGet } from '#adapters/sources/http-get.js';
 import { MAX_SOURCE_BODY_BYTES, SourceUnavailableError } from '#core/sources/source-adapter.js';
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void;

@@ -25,7 +25,7 @@ import {
   MAX_SOURCE_BODY_BYTES,
   readJson,
   SourceUnavailableError,
-} from './source-adapter.js';
+} from '#core/sources/source-adapter.js';
 
 /** One answer of the source: its status, and its body read on demand. */
 export interface SourceAnswer {

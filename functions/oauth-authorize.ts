@@ -10,6 +10,7 @@
  * SameSite=Lax cookie scoped to /oauth (Secure except on a loopback http base).
  */
 
+import { issuerOf } from '#adapters/config/oauth-settings.js';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { notionApiFromConfig } from '#adapters/notion/notion-api.js';
@@ -23,7 +24,6 @@ import {
   startAuthorization,
 } from '#core/oauth/authorize.js';
 import { errorPage } from '#core/oauth/pages.js';
-import { issuerOf } from '#core/oauth/settings.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';

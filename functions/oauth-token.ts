@@ -6,10 +6,10 @@
  * §5.2 shape, malformed bodies included.
  */
 
+import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
 import { NO_STORE_HEADERS, OAuthTokenError } from '#core/oauth/errors.js';
-import { accessTokenSettings } from '#core/oauth/settings.js';
 import { handleTokenRequest, type TokenDependencies } from '#core/oauth/token.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';

@@ -8,14 +8,15 @@
  * snapshot to fall back on yields 503.
  */
 
+import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
+import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
 import { subscriptionStore, unfurlReads } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
+import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
 import { type AccessTokenClaims, type AccessTokenSettings, authenticateBearer } from '#core/oauth/access-token.js';
-import { accessTokenSettings } from '#core/oauth/settings.js';
 import type { Clock, UnfurlReads } from '#core/ports.js';
 import { upstreamCredentials } from '#core/sources/credentials.js';
-import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
-import { describeIssues, rulesFromConfig } from '#core/unfurl/rules.js';
+import { describeIssues } from '#core/unfurl/rules.js';
 import {
   type PreparedUnfurl,
   prepareUnfurl,

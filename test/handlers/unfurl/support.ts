@@ -1,8 +1,8 @@
 /** Shared set-up of the unfurl handler tests: in-memory stores, real access tokens, a scripted source. */
 import type { Context } from 'aws-lambda';
+import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { MemoryConnectionStore, MemorySubscriptionStore } from '#adapters/memory/index.js';
 import { type AccessTokenSettings, issueAccessToken } from '#core/oauth/access-token.js';
-import { accessTokenSettings } from '#core/oauth/settings.js';
 import type { Connection } from '#core/ports.js';
 import { noCredentials } from '#core/sources/credentials.js';
 import type { ResolveOutcome, SourceAdapter } from '#core/sources/source-adapter.js';

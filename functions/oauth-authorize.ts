@@ -28,6 +28,7 @@ import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { type HttpResult, html, httpHandler, redirect } from '#shared/http.js';
+import { logTo } from '#shared/observability.js';
 
 export const PENDING_COOKIE = 'nlp_oauth_pending';
 
@@ -99,6 +100,7 @@ const fromConfig = (): AuthorizeDependencies => {
     upstream: upstreamFromConfig(config, loadSecretField),
     clock: { now: () => Date.now() },
     random: systemRandom,
+    log: logTo,
     settings: {
       issuer: issuerOf(config),
       clientId: need(config.oauth.clientId, ENV.OAUTH_CLIENT_ID),

@@ -25,7 +25,6 @@ import type {
   TokenCipher,
 } from '#core/ports.js';
 import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
-import { logger } from '#shared/observability.js';
 import {
   notionCodeContext,
   notionRefreshTokenContext,
@@ -34,7 +33,7 @@ import {
 } from './cipher-contexts.js';
 import type { AuthorizeErrorCode } from './errors.js';
 import { consentPage, errorPage } from './pages.js';
-import type { NotionOAuthApi, NotionTokenGrant, UpstreamIdentityProvider, UpstreamUser } from './ports.js';
+import type { NotionOAuthApi, NotionTokenGrant, OAuthLog, UpstreamIdentityProvider, UpstreamUser } from './ports.js';
 import { NotionExchangeError, UpstreamLoginError } from './ports.js';
 import { originOf, withParams } from './redirect-uri.js';
 import { parseAuthorizeRequest, parseConsentForm } from './requests.js';
@@ -63,6 +62,7 @@ export interface AuthorizeDependencies {
   readonly clock: Clock;
   readonly random: Random;
   readonly settings: AuthorizeSettings;
+  readonly log: OAuthLog;
 }
 
 /** What the handler sends back to the browser. */
@@ -118,7 +118,7 @@ export const startAuthorization = async (
   const parsed = parseAuthorizeRequest(query, repeated, settings);
   if (parsed.kind === 'page') return page(parsed.status, 'This link cannot be used', parsed.message);
   if (parsed.kind === 'redirect-error') {
-    logger.info('authorization request rejected', { error: parsed.error, reason: parsed.description });
+    deps.log('info', 'authorization request rejected', { error: parsed.error, reason: parsed.description });
     return errorRedirect(parsed.redirectUri, parsed.state, parsed.error, parsed.description, settings.issuer);
   }
   const request = parsed.request;
@@ -129,7 +129,7 @@ export const startAuthorization = async (
   try {
     location = await deps.upstream.authorizationUrl({ redirectUri: callbackUrl(settings), ...upstream });
   } catch (error) {
-    logger.warn('upstream provider unavailable', { error: error as Error });
+    deps.log('warn', 'upstream provider unavailable', { error: error as Error });
     return errorRedirect(
       request.redirectUri,
       request.state,
@@ -153,7 +153,7 @@ export const startAuthorization = async (
     expiresAt: now + PENDING_TTL_MS,
   };
   await deps.authState.putPending(pending);
-  logger.info('authorization started', { pendingId: id });
+  deps.log('info', 'authorization started', { pendingId: id });
   return { kind: 'redirect', location, setPending: id };
 };
 
@@ -189,7 +189,7 @@ export const completeUpstreamLogin = async (
     });
   } catch (error) {
     if (!(error instanceof UpstreamLoginError)) throw error;
-    logger.info('upstream login failed', { pendingId: pending.id, kind: error.kind, reason: error.message });
+    deps.log('info', 'upstream login failed', { pendingId: pending.id, kind: error.kind, reason: error.message });
     if (error.kind === 'unavailable') {
       return fail(
         'temporarily_unavailable',
@@ -265,7 +265,7 @@ export const decideConsent = async (
   if (form.decision === 'deny') {
     // Nothing is remembered: every authorize request comes from the user acting in Notion, so a
     // user who declined and presses Connect again is asked again (docs/adr/0104-deny-is-not-sticky.md).
-    logger.info('connect declined', { pendingId: taken.id });
+    deps.log('info', 'connect declined', { pendingId: taken.id });
     return errorRedirect(taken.redirectUri, state, 'access_denied', 'You declined to connect Notion.', settings.issuer);
   }
 
@@ -276,7 +276,7 @@ export const decideConsent = async (
     grant = await deps.notion.exchangeCode({ code, externalAccount: { key: user.subject, name: user.displayName } });
   } catch (error) {
     if (!(error instanceof NotionExchangeError)) throw error;
-    logger.warn('notion code exchange failed', { pendingId: taken.id, kind: error.kind, ...error.details });
+    deps.log('warn', 'notion code exchange failed', { pendingId: taken.id, kind: error.kind, ...error.details });
     return error.kind === 'unavailable'
       ? errorRedirect(
           taken.redirectUri,
@@ -336,7 +336,7 @@ export const decideConsent = async (
   }
 
   await supersedeOlderConnections(connection, deps);
-  logger.info('connection created', { connectionId, workspaceId: grant.workspace.workspaceId });
+  deps.log('info', 'connection created', { connectionId, workspaceId: grant.workspace.workspaceId });
   return {
     kind: 'redirect',
     location: withParams(taken.redirectUri, { code, state, iss: settings.issuer }),
@@ -364,10 +364,10 @@ const supersedeOlderConnections = async (connection: Connection, deps: Authorize
           reason: 'superseded by a new connection',
           now: deps.clock.now(),
         });
-        logger.info('connection superseded', { connectionId: other.id, by: connection.id });
+        deps.log('info', 'connection superseded', { connectionId: other.id, by: connection.id });
       }
     }
   } catch (error) {
-    logger.warn('could not check for superseded connections', { error: error as Error });
+    deps.log('warn', 'could not check for superseded connections', { error: error as Error });
   }
 };

@@ -184,7 +184,6 @@ export const demoProductAdapter = (options: DemoAdapterOptions): SourceAdapter =
   const client = demoTaskClient(options);
   return {
     name: 'demo',
-    subjectOnly: true,
     async resolve(
       match: RuleMatch,
       identity: UserIdentity,

@@ -9,9 +9,9 @@ import type { ResolveOutcome, SourceAdapter } from '#core/sources/source-adapter
 import { attr } from '#core/unfurl/attributes.js';
 import { separateReads } from '#core/unfurl/reads.js';
 import { demoRules } from '#core/unfurl/rules.js';
+import type { UnfurlDependencies } from '#core/unfurl/unfurl.js';
 import { parseConfig } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
-import type { UnfurlHandlerDependencies } from '../../../functions/unfurl.js';
 
 export const BASE = 'http://127.0.0.1:3000';
 export const TASK_URI = `${BASE}/demo/tasks/1`;
@@ -78,7 +78,7 @@ export const unfurlDeps = () => {
     },
   };
   const writes = { upserts: 0, deletes: 0 };
-  const countingSubscriptions: UnfurlHandlerDependencies['subscriptions'] = {
+  const countingSubscriptions: UnfurlDependencies['subscriptions'] = {
     get: (...args) => subscriptions.get(...args),
     upsert: (subscription) => {
       writes.upserts += 1;
@@ -89,7 +89,7 @@ export const unfurlDeps = () => {
       return subscriptions.delete(...args);
     },
   };
-  const deps: UnfurlHandlerDependencies = {
+  const deps: UnfurlDependencies = {
     integration: demoRules(BASE),
     adapter: source,
     reads: separateReads(countingConnections, subscriptions),

@@ -16,9 +16,9 @@
  *         if your API wants it;
  *       - pass `context.signal` to every I/O call; throw (or let fetch throw)
  *         when the source cannot answer: the service then serves the last
- *         snapshot instead of an error. `nodeHttpGet` (./http-get.ts) is the
- *         built-in adapters' client: keep-alive, size-capped, and it throws
- *         SourceUnavailableError for you.
+ *         snapshot instead of an error. `sourceGet()` (./http-get.ts) is the
+ *         built-in adapters' GET: the global fetch, no redirects, size-capped,
+ *         and it throws SourceUnavailableError for you.
  *  2. Add one line to SOURCE_ADAPTERS in functions/adapters/sources/registry.ts.
  *  3. Set SOURCE_ADAPTER=<your-name>.
  *

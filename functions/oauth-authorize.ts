@@ -20,9 +20,9 @@ import {
   type AuthorizeDependencies,
   type BrowserOutcome,
   completeUpstreamLogin,
-  decideConsent,
   startAuthorization,
 } from '#core/oauth/authorize.js';
+import { decideConsent } from '#core/oauth/consent.js';
 import { errorPage } from '#core/oauth/pages.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';

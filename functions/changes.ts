@@ -8,12 +8,12 @@
  *   400 names the problem with the body · 401 bad, missing or stale signature
  */
 
+import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
 import { authStateStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { updateQueueFromConfig } from '#adapters/sqs/update-queue.js';
 import { type IngestDeps, ingestChange } from '#core/changes/ingest.js';
 import { webhookVerifier } from '#core/changes/verify.js';
-import { rulesFromConfig } from '#core/unfurl/rules.js';
 import { resourceOfUri } from '#core/updates/render.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need, type SecretRef } from '#shared/config.js';

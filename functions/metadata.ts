@@ -3,8 +3,9 @@
  * GET /.well-known/oauth-authorization-server (RFC 8414), describing exactly
  * what the authorization and token endpoints support.
  */
+
+import { issuerOf } from '#adapters/config/oauth-settings.js';
 import { serverMetadata } from '#core/oauth/metadata.js';
-import { issuerOf } from '#core/oauth/settings.js';
 import { getConfig } from '#shared/config.js';
 import { httpHandler, json } from '#shared/http.js';
 

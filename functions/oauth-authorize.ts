@@ -10,6 +10,7 @@
  * SameSite=Lax cookie scoped to /oauth (Secure except on a loopback http base).
  */
 
+import { issuerOf } from '#adapters/config/oauth-settings.js';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { notionApiFromConfig } from '#adapters/notion/notion-api.js';
@@ -19,15 +20,15 @@ import {
   type AuthorizeDependencies,
   type BrowserOutcome,
   completeUpstreamLogin,
-  decideConsent,
   startAuthorization,
 } from '#core/oauth/authorize.js';
+import { decideConsent } from '#core/oauth/consent.js';
 import { errorPage } from '#core/oauth/pages.js';
-import { issuerOf } from '#core/oauth/settings.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { type HttpResult, html, httpHandler, redirect } from '#shared/http.js';
+import { logTo } from '#shared/observability.js';
 
 export const PENDING_COOKIE = 'nlp_oauth_pending';
 
@@ -99,6 +100,7 @@ const fromConfig = (): AuthorizeDependencies => {
     upstream: upstreamFromConfig(config, loadSecretField),
     clock: { now: () => Date.now() },
     random: systemRandom,
+    log: logTo,
     settings: {
       issuer: issuerOf(config),
       clientId: need(config.oauth.clientId, ENV.OAUTH_CLIENT_ID),

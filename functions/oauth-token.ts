@@ -6,16 +6,16 @@
  * §5.2 shape, malformed bodies included.
  */
 
+import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
 import { NO_STORE_HEADERS, OAuthTokenError } from '#core/oauth/errors.js';
-import { accessTokenSettings } from '#core/oauth/settings.js';
 import { handleTokenRequest, type TokenDependencies } from '#core/oauth/token.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { httpHandler, json } from '#shared/http.js';
-import { countMetric, METRIC } from '#shared/observability.js';
+import { countMetric, logTo, METRIC } from '#shared/observability.js';
 
 export const createTokenHandler = (deps: () => TokenDependencies) =>
   httpHandler(
@@ -58,6 +58,7 @@ const fromConfig = (): TokenDependencies => {
     random: systemRandom,
     tokens: accessTokenSettings(config, loadSecret),
     client: async () => ({ clientId, clientSecret: await loadSecretField(secretRef, 'clientSecret') }),
+    log: logTo,
   };
   production = { config, deps };
   return deps;

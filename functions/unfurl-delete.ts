@@ -6,10 +6,10 @@
  *                                  access_token / refresh_token / token → connection revoked; always 200.
  */
 
+import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { authenticateBearer, parseBearer } from '#core/oauth/access-token.js';
-import { accessTokenSettings } from '#core/oauth/settings.js';
 import { type DeleteDependencies, removeSubscription, revokeByTokens } from '#core/unfurl/delete.js';
 import { getConfig } from '#shared/config.js';
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from '#shared/errors.js';

@@ -11,6 +11,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import {
   authStateStore,
@@ -21,9 +22,8 @@ import {
 } from '#adapters/dynamo/factory.js';
 import { externalObjectClientFromConfig } from '#adapters/notion/external-object.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
+import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
 import { createSqsClient, SqsUpdateQueue, updateQueueFromConfig } from '#adapters/sqs/update-queue.js';
-import { sourceAdapterFromConfig } from '#core/sources/registry.js';
-import { rulesFromConfig } from '#core/unfurl/rules.js';
 import type { ExternalObjectApi } from '#core/updates/ports.js';
 import { resourceOfUri, sourceRenderer } from '#core/updates/render.js';
 import { createUpdateWorker, type UpdateWorker, type WorkerDeps, type WorkerSettings } from '#core/updates/worker.js';

@@ -94,7 +94,7 @@ export interface SettingDeclaration {
   readonly shown?: string | ((baseUrl: string) => string);
   /** One line: what it means. The same text heads its line in `.env.example`. */
   readonly description: string;
-  /** Part of the contract users and tooling rely on (ARCHITECTURE: "Settings (contract names)"). */
+  /** Part of the contract users and tooling rely on (docs/architecture.md, local runtime: the contract setting names). */
   readonly contract?: boolean;
   /** How a function parses it (functions/shared/config.ts); absent: functions never read it. */
   readonly schema?: z.ZodMiniType;

@@ -14,14 +14,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
 import { validateAttributes } from '#core/unfurl/attributes.js';
-import {
-  checkSamples,
-  compilePattern,
-  rulesFromConfig,
-  substituteDeep,
-  type UnfurlIntegration,
-} from '#core/unfurl/rules.js';
+import { checkSamples, compilePattern, substituteDeep, type UnfurlIntegration } from '#core/unfurl/rules.js';
 import { ENV } from '#lib/env-names.js';
 import { ROUTES } from '#lib/routes.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';

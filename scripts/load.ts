@@ -16,10 +16,11 @@
  * refreshes; each answer's rotated refresh token is used by a later request,
  * so every request is a real, successful rotation.
  */
+
+import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { connectionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { issueAccessToken } from '#core/oauth/access-token.js';
-import { accessTokenSettings } from '#core/oauth/settings.js';
 import { seededConnection, seedGrant } from '#local/seed-grant.js';
 import { startLocalSystem } from '#local/system.js';
 import { getConfig } from '#shared/config.js';

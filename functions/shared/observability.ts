@@ -14,6 +14,13 @@ export const logger = new Logger({
   jsonReplacerFn: redactingReplacer,
 });
 
+/** A log port of the domain code (e.g. the OAuth flows' `log`), written through the logger. */
+export const logTo = (
+  level: 'debug' | 'info' | 'warn',
+  message: string,
+  details: Readonly<Record<string, unknown>>,
+): void => logger[level](message, { ...details });
+
 export const metrics = new Metrics({ serviceName, namespace: 'NotionLinkPreview' });
 
 /**

@@ -27,8 +27,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jwtVerify } from 'jose';
+import { demoApiAudience, SERVICE_ASSERTION_ISSUER } from '#adapters/sources/demo-product.js';
 import { escapeHtml } from '#core/html.js';
-import { demoApiAudience, SERVICE_ASSERTION_ISSUER } from '#core/sources/demo-product.js';
 import { DEMO_USERS, findDemoUserByLogin, findDemoUserBySubject } from '#local/demo-users.js';
 import { type Priority, STATUSES, type Task, type TaskEdit, type TaskStatus, TaskStore, taskJson } from './tasks.js';
 

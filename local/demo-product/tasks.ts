@@ -9,7 +9,7 @@
  *  - an unknown id answers 404.
  */
 import { createHash } from 'node:crypto';
-import type { DemoTaskJson } from '#core/sources/demo-product.js';
+import type { DemoTaskJson } from '#adapters/sources/demo-product.js';
 import { findDemoUserBySubject } from '#local/demo-users.js';
 
 export type TaskStatus = 'todo' | 'in_progress' | 'in_review' | 'done';

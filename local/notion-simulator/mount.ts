@@ -4,7 +4,7 @@
  * simulator per base URL; `simulatorFor(baseUrl)` hands it to tests that run
  * the whole local system.
  */
-import { rulesFromConfig } from '#core/unfurl/rules.js';
+import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
 import { ENV } from '#lib/env-names.js';
 import { parseConfig } from '#shared/config.js';
 import type { LocalMount, MountContext, MountFactory } from '../mount.js';

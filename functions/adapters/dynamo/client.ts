@@ -7,10 +7,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '#shared/config.js';
-import { leanAwsClient } from '../aws-client.js';
 
 export const createDynamoDbClient = (config: Pick<Config, 'endpoints'>): DynamoDBClient =>
-  leanAwsClient(new DynamoDBClient(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}));
+  new DynamoDBClient(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {});
 
 export const documentClientFor = (client: DynamoDBClient): DynamoDBDocumentClient =>
   DynamoDBDocumentClient.from(client, {

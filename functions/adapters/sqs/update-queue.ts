@@ -11,7 +11,6 @@ import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient }
 import type { UpdateQueue } from '#core/ports.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
-import { leanAwsClient } from '../aws-client.js';
 import { batches, messageBodies } from './messages.js';
 
 export { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_DELAY_SECONDS } from './messages.js';
@@ -49,7 +48,7 @@ export class SqsUpdateQueue implements UpdateQueue {
 }
 
 export const createSqsClient = (config: Pick<Config, 'endpoints'>): SQSClient =>
-  leanAwsClient(new SQSClient(config.endpoints.sqs ? { endpoint: config.endpoints.sqs } : {}));
+  new SQSClient(config.endpoints.sqs ? { endpoint: config.endpoints.sqs } : {});
 
 const built = new WeakMap<Config, UpdateQueue>();
 

@@ -202,13 +202,39 @@ export interface BearerDependencies {
   readonly connections: Pick<ConnectionStore, 'get'>;
   readonly tokens: AccessTokenSettings;
   readonly clock: Clock;
-  /**
-   * Called with the claims once the token itself checked out (signature, type,
-   * issuer, audience, lifetime) and before the connection is read. Work it
-   * starts must not be shown to anyone unless authenticateBearer then returns.
-   */
-  readonly verified?: (claims: AccessTokenClaims) => void;
 }
+
+/**
+ * The claims of the Bearer token in an Authorization header value, once its
+ * signature, type, issuer, audience and lifetime checked out; throws
+ * InvalidTokenError. Reads nothing: the connection is checked by `checkConnection`.
+ */
+export const bearerClaims = async (
+  authorization: string | undefined,
+  tokens: AccessTokenSettings,
+  clock: Clock,
+): Promise<AccessTokenClaims> => {
+  const token = parseBearer(authorization);
+  if (token === undefined) throw new InvalidTokenError('A Bearer access token is required');
+  return verifyAccessToken(token, tokens, clock);
+};
+
+/**
+ * The connection the claims name, if it is active and the token is of its
+ * current generation, subject and client; else InvalidTokenError (a revoked or
+ * disconnected connection's tokens are refused at once).
+ */
+export const checkConnection = (claims: AccessTokenClaims, connection: Connection | undefined): Connection => {
+  if (
+    connection?.status !== 'active' ||
+    connection.tokenGeneration !== claims.generation ||
+    connection.subject !== claims.sub ||
+    connection.clientId !== claims.clientId
+  ) {
+    throw new InvalidTokenError();
+  }
+  return connection;
+};
 
 /**
  * Authenticates a request from its Authorization header value: returns the
@@ -219,18 +245,6 @@ export const authenticateBearer = async (
   authorization: string | undefined,
   deps: BearerDependencies,
 ): Promise<Connection> => {
-  const token = parseBearer(authorization);
-  if (token === undefined) throw new InvalidTokenError('A Bearer access token is required');
-  const claims = await verifyAccessToken(token, deps.tokens, deps.clock);
-  deps.verified?.(claims);
-  const connection = await deps.connections.get(claims.connectionId);
-  if (
-    connection?.status !== 'active' ||
-    connection.tokenGeneration !== claims.generation ||
-    connection.subject !== claims.sub ||
-    connection.clientId !== claims.clientId
-  ) {
-    throw new InvalidTokenError();
-  }
-  return connection;
+  const claims = await bearerClaims(authorization, deps.tokens, deps.clock);
+  return checkConnection(claims, await deps.connections.get(claims.connectionId));
 };

@@ -15,29 +15,15 @@
  * error. Nothing is stored half-way: the connection is created only after
  * Notion's exchange succeeded, and removed again if our code cannot be stored.
  */
-import type {
-  AuthStateStore,
-  Clock,
-  Connection,
-  ConnectionStore,
-  PendingAuthorization,
-  Random,
-  TokenCipher,
-} from '#core/ports.js';
-import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
-import { logger } from '#shared/observability.js';
-import {
-  notionCodeContext,
-  notionRefreshTokenContext,
-  notionTokenContext,
-  upstreamTokenContext,
-} from './cipher-contexts.js';
+import type { AuthStateStore, Clock, ConnectionStore, PendingAuthorization, Random, TokenCipher } from '#core/ports.js';
+import { hashSecret } from '#shared/crypto.js';
+import { notionCodeContext, upstreamTokenContext } from './cipher-contexts.js';
 import type { AuthorizeErrorCode } from './errors.js';
 import { consentPage, errorPage } from './pages.js';
-import type { NotionOAuthApi, NotionTokenGrant, UpstreamIdentityProvider, UpstreamUser } from './ports.js';
-import { NotionExchangeError, UpstreamLoginError } from './ports.js';
+import type { NotionOAuthApi, OAuthLog, UpstreamIdentityProvider, UpstreamUser } from './ports.js';
+import { UpstreamLoginError } from './ports.js';
 import { originOf, withParams } from './redirect-uri.js';
-import { parseAuthorizeRequest, parseConsentForm } from './requests.js';
+import { parseAuthorizeRequest } from './requests.js';
 
 /** A pending authorization lives as long as Notion's code (10 minutes). */
 export const PENDING_TTL_MS = 10 * 60 * 1000;
@@ -63,6 +49,7 @@ export interface AuthorizeDependencies {
   readonly clock: Clock;
   readonly random: Random;
   readonly settings: AuthorizeSettings;
+  readonly log: OAuthLog;
 }
 
 /** What the handler sends back to the browser. */
@@ -84,14 +71,14 @@ export type BrowserOutcome =
       readonly clearPending?: boolean;
     };
 
-const page = (status: number, title: string, message: string, clearPending = false): BrowserOutcome => ({
+export const page = (status: number, title: string, message: string, clearPending = false): BrowserOutcome => ({
   kind: 'page',
   status,
   html: errorPage(title, message),
   clearPending,
 });
 
-const errorRedirect = (
+export const errorRedirect = (
   redirectUri: string,
   state: string | undefined,
   error: AuthorizeErrorCode,
@@ -118,7 +105,7 @@ export const startAuthorization = async (
   const parsed = parseAuthorizeRequest(query, repeated, settings);
   if (parsed.kind === 'page') return page(parsed.status, 'This link cannot be used', parsed.message);
   if (parsed.kind === 'redirect-error') {
-    logger.info('authorization request rejected', { error: parsed.error, reason: parsed.description });
+    deps.log('info', 'authorization request rejected', { error: parsed.error, reason: parsed.description });
     return errorRedirect(parsed.redirectUri, parsed.state, parsed.error, parsed.description, settings.issuer);
   }
   const request = parsed.request;
@@ -129,7 +116,7 @@ export const startAuthorization = async (
   try {
     location = await deps.upstream.authorizationUrl({ redirectUri: callbackUrl(settings), ...upstream });
   } catch (error) {
-    logger.warn('upstream provider unavailable', { error: error as Error });
+    deps.log('warn', 'upstream provider unavailable', { error: error as Error });
     return errorRedirect(
       request.redirectUri,
       request.state,
@@ -153,7 +140,7 @@ export const startAuthorization = async (
     expiresAt: now + PENDING_TTL_MS,
   };
   await deps.authState.putPending(pending);
-  logger.info('authorization started', { pendingId: id });
+  deps.log('info', 'authorization started', { pendingId: id });
   return { kind: 'redirect', location, setPending: id };
 };
 
@@ -161,10 +148,10 @@ export const startAuthorization = async (
 // GET /oauth/callback
 // ---------------------------------------------------------------------------
 
-const stateOf = (pending: PendingAuthorization): string | undefined =>
+export const stateOf = (pending: PendingAuthorization): string | undefined =>
   pending.state === '' ? undefined : pending.state;
 
-const SESSION_GONE =
+export const SESSION_GONE =
   'Your sign-in session was not found or has expired (it lasts 10 minutes). Please start again from Notion.';
 
 export const completeUpstreamLogin = async (
@@ -189,7 +176,7 @@ export const completeUpstreamLogin = async (
     });
   } catch (error) {
     if (!(error instanceof UpstreamLoginError)) throw error;
-    logger.info('upstream login failed', { pendingId: pending.id, kind: error.kind, reason: error.message });
+    deps.log('info', 'upstream login failed', { pendingId: pending.id, kind: error.kind, reason: error.message });
     if (error.kind === 'unavailable') {
       return fail(
         'temporarily_unavailable',
@@ -225,149 +212,4 @@ export const completeUpstreamLogin = async (
     }),
     formActionOrigin: originOf(pending.redirectUri),
   };
-};
-
-// ---------------------------------------------------------------------------
-// POST /oauth/consent
-// ---------------------------------------------------------------------------
-
-export const decideConsent = async (
-  input: { readonly pendingId: string | undefined; readonly form: unknown },
-  deps: AuthorizeDependencies,
-): Promise<BrowserOutcome> => {
-  const { settings } = deps;
-  const form = parseConsentForm(input.form);
-  if (!form)
-    return page(
-      400,
-      'Invalid consent form',
-      'The consent form was incomplete or malformed. Please start again from Notion.',
-    );
-  if (input.pendingId === undefined || !constantTimeEqual(input.pendingId, form.pending)) {
-    return page(
-      403,
-      'Consent not accepted',
-      'This consent form does not belong to your current sign-in. Please start again from Notion.',
-    );
-  }
-  const now = deps.clock.now();
-  const pending = await deps.authState.getPending(form.pending, now);
-  if (!pending) return page(400, 'Sign-in session expired', SESSION_GONE, true);
-  if (!pending.user || !pending.csrfHash || !constantTimeEqual(hashSecret(form.csrf), pending.csrfHash)) {
-    return page(403, 'Consent not accepted', 'The consent form could not be verified. Please start again from Notion.');
-  }
-  const taken = await deps.authState.takePending(pending.id, now);
-  if (!taken?.user)
-    return page(409, 'Already answered', 'This request was already answered. Please start again from Notion.', true);
-  const user = taken.user;
-  const state = stateOf(taken);
-
-  if (form.decision === 'deny') {
-    // Nothing is remembered: every authorize request comes from the user acting in Notion, so a
-    // user who declined and presses Connect again is asked again (docs/adr/0104-deny-is-not-sticky.md).
-    logger.info('connect declined', { pendingId: taken.id });
-    return errorRedirect(taken.redirectUri, state, 'access_denied', 'You declined to connect Notion.', settings.issuer);
-  }
-
-  // 1. Exchange Notion's code (nothing stored yet).
-  let grant: NotionTokenGrant;
-  try {
-    const code = await deps.cipher.decrypt(taken.notionCode, notionCodeContext(taken.id));
-    grant = await deps.notion.exchangeCode({ code, externalAccount: { key: user.subject, name: user.displayName } });
-  } catch (error) {
-    if (!(error instanceof NotionExchangeError)) throw error;
-    logger.warn('notion code exchange failed', { pendingId: taken.id, kind: error.kind, ...error.details });
-    return error.kind === 'unavailable'
-      ? errorRedirect(
-          taken.redirectUri,
-          state,
-          'temporarily_unavailable',
-          'Notion did not answer in time while connecting. Nothing was connected; please try again.',
-          settings.issuer,
-        )
-      : errorRedirect(
-          taken.redirectUri,
-          state,
-          'server_error',
-          'Notion did not accept the authorization (it may have expired). Nothing was connected; please start again.',
-          settings.issuer,
-        );
-  }
-
-  // 2. Create the connection with Notion's token encrypted.
-  const connectionId = deps.random.uuid();
-  const [notionTokenCiphertext, notionRefreshTokenCiphertext] = await Promise.all([
-    deps.cipher.encrypt(grant.accessToken, notionTokenContext(connectionId)),
-    grant.refreshToken ? deps.cipher.encrypt(grant.refreshToken, notionRefreshTokenContext(connectionId)) : undefined,
-  ]);
-  const connection: Connection = {
-    id: connectionId,
-    subject: user.subject,
-    displayName: user.displayName,
-    clientId: taken.clientId,
-    scope: taken.scope,
-    notion: grant.workspace,
-    notionTokenCiphertext,
-    ...(notionRefreshTokenCiphertext === undefined ? {} : { notionRefreshTokenCiphertext }),
-    ...(user.upstreamTokenCiphertext === undefined ? {} : { upstreamTokenCiphertext: user.upstreamTokenCiphertext }),
-    status: 'active',
-    tokenGeneration: 0,
-    previousRefreshTokenHashes: [],
-    createdAt: now,
-    updatedAt: now,
-  };
-  await deps.connections.create(connection);
-
-  // 3. Mint our single-use code bound to the connection and the exact redirect_uri.
-  const code = deps.random.token(32);
-  try {
-    await deps.authState.putCode({
-      codeHash: hashSecret(code),
-      connectionId,
-      clientId: taken.clientId,
-      redirectUri: taken.redirectUri,
-      scope: taken.scope,
-      ...(taken.codeChallenge === undefined ? {} : { codeChallenge: taken.codeChallenge }),
-      expiresAt: now + CODE_TTL_MS,
-    });
-  } catch (error) {
-    await deps.connections.end(connectionId, { status: 'revoked', reason: 'authorization code not stored', now });
-    throw error;
-  }
-
-  await supersedeOlderConnections(connection, deps);
-  logger.info('connection created', { connectionId, workspaceId: grant.workspace.workspaceId });
-  return {
-    kind: 'redirect',
-    location: withParams(taken.redirectUri, { code, state, iss: settings.issuer }),
-    clearPending: true,
-  };
-};
-
-/**
- * A user who connects the same workspace again replaces the earlier connection
- * (Notion keeps one token per account and workspace). Connections to other
- * workspaces are kept: each is its own grant.
- */
-const supersedeOlderConnections = async (connection: Connection, deps: AuthorizeDependencies): Promise<void> => {
-  try {
-    const existing = await deps.connections.listBySubject(connection.subject);
-    for (const other of existing) {
-      if (
-        other.id !== connection.id &&
-        other.status === 'active' &&
-        other.clientId === connection.clientId &&
-        other.notion.workspaceId === connection.notion.workspaceId
-      ) {
-        await deps.connections.end(other.id, {
-          status: 'revoked',
-          reason: 'superseded by a new connection',
-          now: deps.clock.now(),
-        });
-        logger.info('connection superseded', { connectionId: other.id, by: connection.id });
-      }
-    }
-  } catch (error) {
-    logger.warn('could not check for superseded connections', { error: error as Error });
-  }
 };

@@ -69,3 +69,10 @@ export interface UpstreamIdentityProvider {
   /** Completes the login from the callback URL (as the browser requested it); throws UpstreamLoginError. */
   finishLogin(callbackUrl: URL, expected: UpstreamLoginRequest): Promise<UpstreamUser>;
 }
+
+/**
+ * Where the OAuth flows report what happened, for the logs: a level, a fixed
+ * message and details that never hold a token, code or secret. The handlers
+ * pass their logger; tests record the calls.
+ */
+export type OAuthLog = (level: 'info' | 'warn', message: string, details: Readonly<Record<string, unknown>>) => void;

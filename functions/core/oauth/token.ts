@@ -15,11 +15,11 @@
 import { createHash } from 'node:crypto';
 import type { AuthStateStore, Clock, Connection, ConnectionStore, Random } from '#core/ports.js';
 import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
-import { logger } from '#shared/observability.js';
 import { type AccessTokenSettings, issueAccessToken } from './access-token.js';
 import { authenticateClient, type RegisteredClient } from './client-auth.js';
 import { InvalidGrantError, InvalidScopeError } from './errors.js';
 import { isConnectionId } from './ids.js';
+import type { OAuthLog } from './ports.js';
 import { parseClientFields, parseTokenRequest } from './requests.js';
 
 export interface TokenResponse {
@@ -38,6 +38,7 @@ export interface TokenDependencies {
   readonly tokens: AccessTokenSettings;
   /** Our registered client (OAUTH_CLIENT_ID / OAUTH_CLIENT_SECRET). */
   readonly client: () => Promise<RegisteredClient>;
+  readonly log: OAuthLog;
 }
 
 export interface TokenEndpointInput {
@@ -73,7 +74,7 @@ export const handleTokenRequest = async (
 
 const endConnection = async (deps: TokenDependencies, connectionId: string, reason: string): Promise<void> => {
   await deps.connections.end(connectionId, { status: 'revoked', reason, now: deps.clock.now() });
-  logger.warn('connection revoked', { connectionId, reason });
+  deps.log('warn', 'connection revoked', { connectionId, reason });
 };
 
 const tokenResponse = async (
@@ -157,7 +158,7 @@ const redeemAuthorizationCode = async (
       await endConnection(deps, code.connectionId, 'authorization code expired during redemption');
       throw new InvalidGrantError('The authorization code has expired');
   }
-  logger.info('tokens issued', { connectionId: code.connectionId, grant: 'authorization_code' });
+  deps.log('info', 'tokens issued', { connectionId: code.connectionId, grant: 'authorization_code' });
   return tokenResponse(swap.connection, refreshToken, deps);
 };
 
@@ -195,6 +196,6 @@ const refresh = async (
     await endConnection(deps, connectionId, 'refresh token presented by another client');
     throw new InvalidGrantError('The refresh token was issued to another client');
   }
-  logger.info('tokens issued', { connectionId, grant: 'refresh_token' });
+  deps.log('info', 'tokens issued', { connectionId, grant: 'refresh_token' });
   return tokenResponse(swap.connection, next, deps);
 };

@@ -56,14 +56,6 @@ export interface ResolveContext {
 
 export interface SourceAdapter {
   readonly name: string;
-  /**
-   * True when `resolve` reads nothing of the identity but `subject` and
-   * `connectionId`, and never the credentials. The unfurl callback may then
-   * start it as soon as the access token's signature checks out, while the
-   * connection is still being read (`displayName` is empty in that call); the
-   * result is thrown away unless the connection check passes (docs/adr/0064).
-   */
-  readonly subjectOnly?: boolean;
   resolve(
     match: RuleMatch,
     identity: UserIdentity,

@@ -8,7 +8,6 @@
  * fetched (no server-side request forgery through the unfurl callback).
  */
 
-import type { Config } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
 import * as z from '#shared/zod.js';
 
@@ -112,30 +111,25 @@ const integrationSchema = z.object({
   rules: z.array(ruleSchema).check(z.minLength(1)),
 });
 
-/** Parses and checks an integration (JSON text or value): every pattern compiles. */
-export function parseIntegration(input: unknown): UnfurlIntegration {
+/**
+ * Parses and checks an integration (JSON text or value): every pattern
+ * compiles. `setting` names where it came from in the error messages.
+ */
+export function parseIntegration(input: unknown, setting = 'unfurl rules'): UnfurlIntegration {
   let value = input;
   if (typeof input === 'string') {
     try {
       value = JSON.parse(input);
     } catch {
-      throw new ConfigError('UNFURL_RULES: not valid JSON');
+      throw new ConfigError(`${setting}: not valid JSON`);
     }
   }
   const parsed = integrationSchema.safeParse(value);
   if (!parsed.success) {
-    throw new ConfigError(`UNFURL_RULES: ${describeIssues(parsed.error.issues)}`);
+    throw new ConfigError(`${setting}: ${describeIssues(parsed.error.issues)}`);
   }
   for (const rule of parsed.data.rules) compilePattern(rule);
   return parsed.data;
-}
-
-/** UNFURL_RULES (JSON) when set, else the demo rules at PUBLIC_BASE_URL. */
-export function rulesFromConfig(config: Config): UnfurlIntegration {
-  if (config.unfurl.rules) return parseIntegration(config.unfurl.rules);
-  if (!config.publicBaseUrl)
-    throw new ConfigError('Missing required setting UNFURL_RULES (or PUBLIC_BASE_URL for the demo rules)');
-  return demoRules(config.publicBaseUrl);
 }
 
 const compiled = new WeakMap<UnfurlRule, RegExp>();

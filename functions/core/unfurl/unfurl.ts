@@ -1,9 +1,16 @@
 /**
- * The unfurl callback's domain logic (docs/protocol.md §3 and docs/protocol.md#decisions).
+ * The unfurl callback as one use case (docs/protocol.md §3 and docs/protocol.md#decisions).
+ *
+ * Authorization comes before any work: the Bearer token's signature, type,
+ * issuer, audience and expiry, then the connection it names (active, same
+ * generation, subject and client), read once. Only then is the source asked
+ * or a subscription written. That one read also fetches the stamp of the
+ * connection's subscription to the uri, when a rule matched (docs/adr/0065).
  *
  *  - A uri that matches no rule: error operation 404, and nothing is fetched.
  *  - found: the attributes; the (connection, uri) subscription is recorded
- *    with its content hash and a snapshot of what was sent.
+ *    with its content hash and a snapshot of what was sent, unless the read
+ *    showed it already holds this content, recently confirmed.
  *  - not_found / gone / forbidden: error operation 404 / 410 / 403 with a
  *    fixed message (nothing about the resource), and any earlier subscription
  *    of this connection to the uri is removed along with its snapshot.
@@ -11,56 +18,28 @@
  *  - the source fails or misses its deadline: the last snapshot, marked with
  *    its age (stale-while-revalidate); without a snapshot, "unavailable".
  */
-import type { Clock, Connection, StampRead, SubscriptionKey, SubscriptionStore } from '#core/ports.js';
+import { type AccessTokenSettings, bearerClaims, checkConnection } from '#core/oauth/access-token.js';
+import type { Clock, Connection, StampRead, SubscriptionStore, UnfurlReads } from '#core/ports.js';
+import type { SourceAdapter } from '#core/sources/source-adapter.js';
+import { SourceUnavailableError, type UpstreamCredentials } from '#core/sources/source-adapter.js';
 import {
-  type SourceAdapter,
-  SourceUnavailableError,
-  type UpstreamCredentials,
-  type UserIdentity,
-} from '#core/sources/source-adapter.js';
-import { attr, type UnfurlAttribute, validateAttributes } from './attributes.js';
+  attributesBody,
+  ERROR_MESSAGES,
+  errorBody,
+  snapshotAttributes,
+  staleAttributes,
+  type UnfurlAnswer,
+} from './answers.js';
+import { validateAttributes } from './attributes.js';
 import { isAbsent, isRecorded, UNKNOWN_STAMP } from './reads.js';
 import { type RenderResult, renderResource } from './render.js';
 import { matchUri, type RuleMatch, type UnfurlIntegration } from './rules.js';
 
-export interface UnfurlErrorSet {
-  readonly status: number;
-  readonly message: string;
-}
+// The update worker takes the fixed error messages from here.
+export { ERROR_MESSAGES } from './answers.js';
 
-export type UnfurlOperation =
-  | { readonly path: readonly ['attributes']; readonly set: readonly UnfurlAttribute[] }
-  | { readonly path: readonly ['error']; readonly set: UnfurlErrorSet };
-
-export interface UnfurlResponseBody {
-  readonly uri: string;
-  readonly operations: readonly UnfurlOperation[];
-}
-
-export type UnfurlOutcome =
-  | 'found'
-  | 'stale'
-  | 'no_rule'
-  | 'not_found'
-  | 'forbidden'
-  | 'gone'
-  | 'needs_auth'
-  | 'unavailable';
-
-export type UnfurlAnswer =
-  | { readonly outcome: Exclude<UnfurlOutcome, 'unavailable'>; readonly body: UnfurlResponseBody }
-  | { readonly outcome: 'unavailable'; readonly reason: string };
-
-/** The fixed messages of the error operations: they never depend on the resource. */
-export const ERROR_MESSAGES = {
-  no_rule: { status: 404, message: 'No preview is available for this link' },
-  not_found: { status: 404, message: 'Content not found' },
-  forbidden: { status: 403, message: 'You do not have access to this content' },
-  gone: { status: 410, message: 'This content is no longer available' },
-  needs_auth: { status: 401, message: 'Reconnect your account to see this preview' },
-} as const satisfies Record<string, UnfurlErrorSet>;
-
-export interface UnfurlDependencies {
+/** What answering an authorized unfurl needs. */
+export interface UnfurlAnswerDependencies {
   readonly integration: UnfurlIntegration;
   readonly adapter: SourceAdapter;
   readonly subscriptions: Pick<SubscriptionStore, 'upsert' | 'get' | 'delete'>;
@@ -78,120 +57,67 @@ export interface UnfurlDependencies {
   readonly observe?: (event: string, details: Readonly<Record<string, unknown>>) => void;
 }
 
-export const attributesBody = (uri: string, attributes: readonly UnfurlAttribute[]): UnfurlResponseBody => ({
-  uri,
-  operations: [{ path: ['attributes'], set: attributes }],
-});
-
-export const errorBody = (uri: string, error: UnfurlErrorSet): UnfurlResponseBody => ({
-  uri,
-  operations: [{ path: ['error'], set: { status: error.status, message: error.message } }],
-});
-
-/** "12 seconds", "5 minutes", "3 hours", "2 days". */
-export const describeAge = (ms: number): string => {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  if (s < 60) return unit(s, 'second');
-  if (s < 3600) return unit(Math.floor(s / 60), 'minute');
-  if (s < 86400) return unit(Math.floor(s / 3600), 'hour');
-  return unit(Math.floor(s / 86400), 'day');
-};
-
-/** A snapshot's attributes plus a `freshness` line showing its age. */
-export const staleAttributes = (snapshot: readonly UnfurlAttribute[], ageMs: number): UnfurlAttribute[] => [
-  ...snapshot.filter((a) => a.id !== 'freshness'),
-  attr.plainText(
-    'freshness',
-    'Freshness',
-    `Last updated ${describeAge(ageMs)} ago; the source is not answering right now`,
-    'secondary',
-  ),
-];
-
-/**
- * What an unfurl prepares once the token's signature checks out, before the
- * connection is read: the rule match, which names the subscription to read
- * with the connection (`stored`, filled in by that read: docs/adr/0065), and
- * for an adapter that declares `subjectOnly` a render already under way
- * (docs/adr/0064). Nothing of it counts unless `unfurlUri` is later called
- * for the same uri with a connection of the same id (and, for the render, the
- * same subject).
- */
-export interface PreparedUnfurl {
-  readonly match: RuleMatch;
-  readonly subject: string;
-  readonly connectionId: string;
-  readonly rendered?: Promise<RenderResult>;
-  stored: StampRead;
+/** The whole use case's ports: the answer's, plus the token settings and the connection read. */
+export interface UnfurlDependencies extends UnfurlAnswerDependencies {
+  /** The connection (token check) and the uri's subscription stamp, in one request. */
+  readonly reads: UnfurlReads;
+  readonly tokens: AccessTokenSettings;
 }
 
-const render = (deps: UnfurlDependencies, match: RuleMatch, identity: UserIdentity, credentials: UpstreamCredentials) =>
-  renderResource(deps.adapter, match, identity, credentials, {
-    devName: deps.devName,
-    deadlineMs: deps.deadlineMs,
-    clock: deps.clock,
-  });
+export interface UnfurlRequest {
+  /** The Authorization header value as received. */
+  readonly authorization: string | undefined;
+  /** The uri of the body; undefined when the body is not a valid `{"uri"}` (answered once authorized). */
+  readonly uri: string | undefined;
+}
+
+/** The answer, with the id of the connection it was given for (for the logs). */
+export type UnfurlResult =
+  | (UnfurlAnswer & { readonly connectionId: string })
+  | { readonly outcome: 'invalid_request'; readonly connectionId: string };
 
 /**
- * Matches `uri` for the token's (signature-verified) subject and connection
- * and, for a subjectOnly adapter, starts resolving it while the connection is
- * read; undefined when the uri matches no rule. Only uris a rule admits are fetched.
+ * Authorizes the request, then answers it. Throws InvalidTokenError (401)
+ * for a missing, bad, expired or revoked token, before any source call or
+ * write; a bad body after a good token is `invalid_request`.
  */
-export const prepareUnfurl = (
-  deps: UnfurlDependencies,
-  uri: string,
-  subject: string,
-  connectionId: string,
-): PreparedUnfurl | undefined => {
-  const match = matchUri(deps.integration, uri);
-  if (!match) return undefined;
-  if (deps.adapter.subjectOnly !== true) return { match, subject, connectionId, stored: UNKNOWN_STAMP };
-  const rendered = render(deps, match, { subject, connectionId, displayName: '' }, NO_CREDENTIALS);
-  // If the connection check fails nobody awaits it: a failure then is not an unhandled rejection.
-  rendered.catch(() => undefined);
-  return { match, subject, connectionId, rendered, stored: UNKNOWN_STAMP };
+export const unfurl = async (request: UnfurlRequest, deps: UnfurlDependencies): Promise<UnfurlResult> => {
+  const claims = await bearerClaims(request.authorization, deps.tokens, deps.clock);
+  const match = request.uri === undefined ? undefined : matchUri(deps.integration, request.uri);
+  const key = match && { resourceKey: match.resourceKey, connectionId: claims.connectionId, uri: match.uri };
+  const read = await deps.reads.read(claims.connectionId, key);
+  const connection = checkConnection(claims, read.connection);
+  if (request.uri === undefined) return { outcome: 'invalid_request', connectionId: connection.id };
+  const answer = await answerUnfurl(deps, connection, request.uri, read.stored, match);
+  return { ...answer, connectionId: connection.id };
 };
 
-/** The subscription a prepared unfurl reads along with the connection. */
-export const subscriptionKeyOf = (prepared: PreparedUnfurl): SubscriptionKey => ({
-  resourceKey: prepared.match.resourceKey,
-  connectionId: prepared.connectionId,
-  uri: prepared.match.uri,
-});
-
-/** What a subjectOnly adapter is given: it promised never to ask. */
-const NO_CREDENTIALS: UpstreamCredentials = {
-  accessToken: () => Promise.reject(new Error('a subjectOnly adapter asked for upstream credentials')),
-};
-
-export const unfurlUri = async (
-  deps: UnfurlDependencies,
+/**
+ * Answers `uri` for a connection whose token has been checked. `stored` is
+ * what the read showed of the subscription (unknown: a found answer writes).
+ */
+export const answerUnfurl = async (
+  deps: UnfurlAnswerDependencies,
   connection: Connection,
   uri: string,
-  prepared?: PreparedUnfurl,
+  stored: StampRead = UNKNOWN_STAMP,
+  match: RuleMatch | undefined = matchUri(deps.integration, uri),
 ): Promise<UnfurlAnswer> => {
   const observe = deps.observe ?? (() => undefined);
-  // What was prepared counts only for this very uri and connection; a render only for the same subject too.
-  const prep = prepared?.match.uri === uri && prepared.connectionId === connection.id ? prepared : undefined;
-  const started = prep?.subject === connection.subject ? prep.rendered : undefined;
-  const stored = prep?.stored ?? UNKNOWN_STAMP;
-  const match = prep?.match ?? matchUri(deps.integration, uri);
   if (!match) {
     observe('unfurl.no_rule', {});
     return { outcome: 'no_rule', body: errorBody(uri, ERROR_MESSAGES.no_rule) };
   }
   const key = { resourceKey: match.resourceKey, connectionId: connection.id, uri };
-
   let rendered: RenderResult;
   try {
-    rendered = await (started ??
-      render(
-        deps,
-        match,
-        { subject: connection.subject, displayName: connection.displayName, connectionId: connection.id },
-        deps.credentialsFor(connection),
-      ));
+    rendered = await renderResource(
+      deps.adapter,
+      match,
+      { subject: connection.subject, displayName: connection.displayName, connectionId: connection.id },
+      deps.credentialsFor(connection),
+      { devName: deps.devName, deadlineMs: deps.deadlineMs, clock: deps.clock },
+    );
   } catch (error) {
     const reason = error instanceof SourceUnavailableError ? error.message : 'source failed';
     return serveSnapshot(deps, key, reason, observe);
@@ -227,24 +153,11 @@ export const unfurlUri = async (
   }
 };
 
-/**
- * A stored snapshot: the attributes' JSON text (what the unfurl callback
- * writes) or the list itself (what the update worker writes); undefined when unreadable.
- */
-export const snapshotAttributes = (stored: unknown): unknown => {
-  if (typeof stored !== 'string') return stored;
-  try {
-    return JSON.parse(stored) as unknown;
-  } catch {
-    return undefined;
-  }
-};
-
 const serveSnapshot = async (
-  deps: UnfurlDependencies,
+  deps: UnfurlAnswerDependencies,
   key: { resourceKey: string; connectionId: string; uri: string },
   reason: string,
-  observe: NonNullable<UnfurlDependencies['observe']>,
+  observe: NonNullable<UnfurlAnswerDependencies['observe']>,
 ): Promise<UnfurlAnswer> => {
   const previous = await deps.subscriptions.get(key.resourceKey, key.connectionId, key.uri);
   const snapshot = snapshotAttributes(previous?.snapshot);
@@ -255,6 +168,5 @@ const serveSnapshot = async (
   }
   const age = deps.clock.now() - (previous.snapshotAt ?? previous.updatedAt);
   observe('unfurl.stale', { reason, ageMs: age });
-  const attributes = staleAttributes(checked.attributes, age);
-  return { outcome: 'stale', body: attributesBody(key.uri, attributes) };
+  return { outcome: 'stale', body: attributesBody(key.uri, staleAttributes(checked.attributes, age)) };
 };

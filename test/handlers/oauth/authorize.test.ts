@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
 import { hashSecret } from '#shared/crypto.js';
+import { logTo } from '#shared/observability.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import { teeStdout } from '#test/helpers/output.js';
 import {
@@ -82,7 +83,8 @@ beforeEach(() => {
   notion = new FakeNotion();
   connections = new MemoryConnectionStore();
   authState = new MemoryAuthStateStore();
-  deps = authorizeDependencies({ authState, connections, notion, upstream, clock }, 'Acme <Tasks>');
+  // The production log port: the handler's redacting logger, whose output the tests inspect.
+  deps = authorizeDependencies({ authState, connections, notion, upstream, clock, log: logTo }, 'Acme <Tasks>');
   handler = createAuthorizeHandler(() => deps);
   logs = [];
   restoreStdout = teeStdout(logs);

@@ -1,17 +1,17 @@
 /** Shared set-up of the unfurl handler tests: in-memory stores, real access tokens, a scripted source. */
 import type { Context } from 'aws-lambda';
+import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { MemoryConnectionStore, MemorySubscriptionStore } from '#adapters/memory/index.js';
 import { type AccessTokenSettings, issueAccessToken } from '#core/oauth/access-token.js';
-import { accessTokenSettings } from '#core/oauth/settings.js';
 import type { Connection } from '#core/ports.js';
 import { noCredentials } from '#core/sources/credentials.js';
 import type { ResolveOutcome, SourceAdapter } from '#core/sources/source-adapter.js';
 import { attr } from '#core/unfurl/attributes.js';
 import { separateReads } from '#core/unfurl/reads.js';
 import { demoRules } from '#core/unfurl/rules.js';
+import type { UnfurlDependencies } from '#core/unfurl/unfurl.js';
 import { parseConfig } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
-import type { UnfurlHandlerDependencies } from '../../../functions/unfurl.js';
 
 export const BASE = 'http://127.0.0.1:3000';
 export const TASK_URI = `${BASE}/demo/tasks/1`;
@@ -78,7 +78,7 @@ export const unfurlDeps = () => {
     },
   };
   const writes = { upserts: 0, deletes: 0 };
-  const countingSubscriptions: UnfurlHandlerDependencies['subscriptions'] = {
+  const countingSubscriptions: UnfurlDependencies['subscriptions'] = {
     get: (...args) => subscriptions.get(...args),
     upsert: (subscription) => {
       writes.upserts += 1;
@@ -89,7 +89,7 @@ export const unfurlDeps = () => {
       return subscriptions.delete(...args);
     },
   };
-  const deps: UnfurlHandlerDependencies = {
+  const deps: UnfurlDependencies = {
     integration: demoRules(BASE),
     adapter: source,
     reads: separateReads(countingConnections, subscriptions),

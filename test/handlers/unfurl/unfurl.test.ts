@@ -142,87 +142,69 @@ describe('POST /unfurl', () => {
   });
 });
 
-describe('POST /unfurl with a subjectOnly source (resolved while the connection is read)', () => {
-  const earlySource = () => {
-    const seen: { subject: string; connectionId: string; displayName: string }[] = [];
-    env.deps = {
-      ...env.deps,
-      adapter: {
-        name: 'early',
-        subjectOnly: true,
-        async resolve(_match, identity, credentials) {
-          seen.push({ ...identity });
-          await expect(credentials.accessToken()).rejects.toThrow('subjectOnly');
-          return found(`Task for ${identity.subject}`);
-        },
-      },
-    };
-    handler = createUnfurlHandler(() => env.deps);
-    return { seen };
-  };
+describe('POST /unfurl: authorization before any work', () => {
+  it.each([
+    ['revoked', 'revoked'],
+    ['disconnected', 'disconnected'],
+  ] as const)(
+    "a %s connection's well-signed token gets 401 with no source call and no write",
+    async (_label, status) => {
+      await env.connections.end('c-1', { status, reason: 'test', now: clock.now() });
+      const r = await post({ uri: TASK_URI });
+      expect(r.statusCode).toBe(401);
+      expect(r.headers?.['www-authenticate']).toBe('Bearer error="invalid_token"');
+      expect(env.source.calls).toBe(0);
+      expect(env.writes).toEqual({ upserts: 0, deletes: 0 });
+      expect(await env.subscriptions.listByConnection('c-1')).toEqual([]);
+    },
+  );
 
-  it('answers from the early resolution with one connection read and records the subscription', async () => {
-    const source = earlySource();
-    const r = await post({ uri: TASK_URI });
-    expect(r.statusCode).toBe(200);
-    const set = JSON.parse(r.body ?? '{}').operations[0].set as { id: string; inline: { title?: { value: string } } }[];
-    expect(set.find((a) => a.id === 'title')?.inline.title?.value).toBe('Task for u-alice');
-    expect(source.seen).toEqual([{ subject: 'u-alice', connectionId: 'c-1', displayName: '' }]);
-    expect(env.reads()).toBe(1);
-    expect((await env.subscriptions.listByConnection('c-1')).map((s) => s.uri)).toEqual([TASK_URI]);
+  it('a token of an older generation (refreshed since) makes no source call either', async () => {
+    const stale = await bearerFor(makeConnection('c-2'));
+    await env.connections.create({ ...makeConnection('c-2'), tokenGeneration: 1 });
+    expect((await post({ uri: TASK_URI }, stale)).statusCode).toBe(401);
+    expect(env.source.calls).toBe(0);
+    expect(env.writes).toEqual({ upserts: 0, deletes: 0 });
   });
 
-  it('a revoked connection gets 401: nothing of the early resolution is answered or stored', async () => {
-    earlySource();
-    await env.connections.end('c-1', { status: 'revoked', reason: 'test', now: clock.now() });
-    const r = await post({ uri: TASK_URI });
-    expect(r.statusCode).toBe(401);
-    expect(r.body).not.toContain('Task for');
-    expect(await env.subscriptions.listByConnection('c-1')).toEqual([]);
-  });
-
-  it('a bad token or a bad body never starts a resolution, and a uri outside the rules is never fetched', async () => {
-    const source = earlySource();
-    expect((await post({ uri: TASK_URI }, 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')).statusCode).toBe(401);
-    expect((await post({ uri: 5 })).statusCode).toBe(400);
-    const r = await post({ uri: 'http://169.254.169.254/latest/meta-data' });
-    expect(JSON.parse(r.body ?? '{}').operations[0].set.status).toBe(404);
-    expect(source.seen).toEqual([]);
-  });
-
-  it('the source request leaves before the connection read is built', async () => {
-    // node:http writes a request on the next tick; the read must not start in front of it.
+  it('the source is asked only once the connection read has answered, with the stored display name', async () => {
     const order: string[] = [];
     const reads = env.deps.reads;
+    const seen: string[] = [];
     env.deps = {
       ...env.deps,
       reads: {
-        read: (id, key) => {
+        read: async (id, key) => {
+          const read = await reads.read(id, key);
           order.push('connection read');
-          return reads.read(id, key);
+          return read;
         },
       },
       adapter: {
-        name: 'ticking',
-        subjectOnly: true,
+        name: 'ordered',
         async resolve(_match, identity) {
-          await new Promise<void>((resolve) =>
-            process.nextTick(() => {
-              order.push('source request written');
-              resolve();
-            }),
-          );
+          order.push('source call');
+          seen.push(identity.displayName);
           return found(`Task for ${identity.subject}`);
         },
       },
     };
     handler = createUnfurlHandler(() => env.deps);
     expect((await post({ uri: TASK_URI })).statusCode).toBe(200);
-    expect(order).toEqual(['source request written', 'connection read']);
+    expect(order).toEqual(['connection read', 'source call']);
+    expect(seen).toEqual(['u-alice']);
+    expect(env.reads()).toBe(1);
+  });
+
+  it('a bad token or a bad body never reaches the source, and a uri outside the rules is never fetched', async () => {
+    expect((await post({ uri: TASK_URI }, 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')).statusCode).toBe(401);
+    expect((await post({ uri: 5 })).statusCode).toBe(400);
+    const r = await post({ uri: 'http://169.254.169.254/latest/meta-data' });
+    expect(JSON.parse(r.body ?? '{}').operations[0].set.status).toBe(404);
+    expect(env.source.calls).toBe(0);
   });
 
   it('a delete followed by a new unfurl records the subscription again', async () => {
-    earlySource();
     expect((await post({ uri: TASK_URI })).statusCode).toBe(200);
     const [sub] = await env.subscriptions.listByConnection('c-1');
     if (!sub) throw new Error('no subscription recorded');

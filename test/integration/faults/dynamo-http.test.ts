@@ -6,11 +6,11 @@
  * Notion's restart of the flow) gets a consistent answer.
  */
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { authStateStore, connectionStore, documentClient, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { signWebhook } from '#core/changes/verify.js';
 import { issueAccessToken } from '#core/oauth/access-token.js';
-import { accessTokenSettings } from '#core/oauth/settings.js';
 import type { Connection } from '#core/ports.js';
 import { getConfig } from '#shared/config.js';
 import { hashSecret, systemRandom } from '#shared/crypto.js';

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connectionStore, documentClient, subscriptionStore } from '#adapters/dynamo/factory.js';
 import type { ConnectionStore, SubscriptionStore } from '#core/ports.js';
+import { snapshotAttributes } from '#core/unfurl/answers.js';
 import { validateAttributes } from '#core/unfurl/attributes.js';
-import { snapshotAttributes } from '#core/unfurl/unfurl.js';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { type NotionSimulator, SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
@@ -196,6 +196,34 @@ describe('unfurl against the local system', () => {
       body: '{"token":"nothing-of-ours"}',
     });
     expect(unknown.status).toBe(200);
+  }, 30_000);
+
+  it("a revoked or disconnected connection's well-signed token asks the product nothing and writes nothing", async () => {
+    const carol = await signedIn('carol');
+    const revoked = grantOf(carol);
+    const revokedId = connectionIdOf(revoked.accessToken);
+    const body = new URLSearchParams({ refresh_token: revoked.refreshToken ?? '' }).toString();
+    const r = await fetch(`${system.baseUrl}/deleted-token`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    expect(r.status).toBe(200);
+    const alice = await signedIn('alice');
+    const disconnected = grantOf(alice).accessToken;
+    const disconnectedId = connectionIdOf(disconnected);
+    await connections.end(disconnectedId, { status: 'disconnected', reason: 'test', now: Date.now() });
+
+    const before = await apiRequests();
+    for (const [token, cid] of [
+      [revoked.accessToken, revokedId],
+      [disconnected, disconnectedId],
+    ] as const) {
+      const answer = await postUnfurl(token, taskUrl(3));
+      expect(answer.status).toBe(401);
+      expect(await subscriptions.get('task:3', cid, taskUrl(3))).toBeUndefined();
+    }
+    expect(await apiRequests()).toBe(before);
   }, 30_000);
 
   it('a repeated unfurl with the same answer is one BatchGetItem and no write; an edited task is written again', async () => {

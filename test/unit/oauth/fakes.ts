@@ -128,6 +128,7 @@ export const authorizeDependencies = (
   upstream: new FakeUpstream(),
   clock: new FakeClock(),
   random: realRandom,
+  log: () => undefined,
   ...parts,
   settings: { issuer: ISSUER, clientId: CLIENT_ID, extraRedirectUris: [], productName },
 });
@@ -139,6 +140,7 @@ export const tokenDependencies = (
 ): TokenDependencies => ({
   ...stores,
   random: realRandom,
+  log: () => undefined,
   tokens,
   client: async () => ({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
 });

@@ -198,6 +198,25 @@ describe('token endpoint: refresh_token', () => {
     expect(await errorOf(refresh(third.refresh_token))).toBe('invalid_grant');
   });
 
+  it('reports issues and the revocation through the injected log, never with a token in it', async () => {
+    const entries: [string, string, Readonly<Record<string, unknown>>][] = [];
+    deps = { ...deps, log: (level, message, details) => entries.push([level, message, details]) };
+    await putCode('code-1');
+    const first = await exchange('code-1');
+    const second = await refresh(first.refresh_token);
+    expect(await errorOf(refresh(first.refresh_token))).toBe('invalid_grant');
+    expect(entries.map(([level, message]) => `${level} ${message}`)).toEqual([
+      'info tokens issued',
+      'info tokens issued',
+      'warn connection revoked',
+    ]);
+    expect(entries[2]?.[2]).toEqual({ connectionId: connection.id, reason: expect.any(String) });
+    const logged = JSON.stringify(entries);
+    for (const secret of [first.access_token, first.refresh_token, second.refresh_token, 'code-1']) {
+      expect(logged).not.toContain(secret);
+    }
+  });
+
   it('an unknown refresh token for a live connection is refused without revoking it', async () => {
     await putCode('code-1');
     const first = await exchange('code-1');

@@ -1,16 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { jwtVerify } from 'jose';
-import { accessTokenFromPlaintext, noCredentials } from '#core/sources/credentials.js';
 import {
   type DemoTaskJson,
   demoApiAudience,
   demoProductAdapter,
   SERVICE_ASSERTION_ISSUER,
-} from '#core/sources/demo-product.js';
-import { exampleCustomAdapter } from '#core/sources/example-custom.js';
-import { fillTemplate, httpJsonAdapter, parseHttpJsonMapping, pick, requestUrl } from '#core/sources/http-json.js';
-import { sourceAdapterFromConfig } from '#core/sources/registry.js';
+} from '#adapters/sources/demo-product.js';
+import { exampleCustomAdapter } from '#adapters/sources/example-custom.js';
+import { fillTemplate, httpJsonAdapter, parseHttpJsonMapping, pick, requestUrl } from '#adapters/sources/http-json.js';
+import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
+import { accessTokenFromPlaintext, noCredentials } from '#core/sources/credentials.js';
 import { type FetchFunction, SourceUnavailableError, type UpstreamCredentials } from '#core/sources/source-adapter.js';
 import { validateAttributes } from '#core/unfurl/attributes.js';
 import { attributesOf } from '#core/unfurl/render.js';

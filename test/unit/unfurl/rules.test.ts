@@ -1,15 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
 import { validateAttributes } from '#core/unfurl/attributes.js';
-import {
-  checkSamples,
-  demoRules,
-  matchUri,
-  parseIntegration,
-  rulesFromConfig,
-  substitute,
-  substituteDeep,
-} from '#core/unfurl/rules.js';
+import { checkSamples, demoRules, matchUri, parseIntegration, substitute, substituteDeep } from '#core/unfurl/rules.js';
 import { parseConfig } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
 
@@ -97,7 +90,7 @@ describe('unfurl rules', () => {
     expect(() => parseIntegration({ domain: 'a.b', rules: [{ ...acme.rules[0]!, pattern: '(' }] })).toThrow(
       /does not compile/,
     );
-    expect(() => parseIntegration({ domain: 'a.b', rules: [] })).toThrow(/UNFURL_RULES/);
+    expect(() => parseIntegration({ domain: 'a.b', rules: [] }, 'RULES_SETTING')).toThrow(/^RULES_SETTING: rules/);
   });
 
   it('rulesFromConfig prefers UNFURL_RULES and otherwise serves the demo at PUBLIC_BASE_URL', () => {
@@ -106,5 +99,8 @@ describe('unfurl rules', () => {
       'http://127.0.0.1:9999/demo/tasks/1',
     );
     expect(() => rulesFromConfig(parseConfig({}))).toThrow(ConfigError);
+    expect(() => rulesFromConfig(parseConfig({ UNFURL_RULES: '{"domain": "a.b", "rules": []}' }))).toThrow(
+      /^UNFURL_RULES: rules/,
+    );
   });
 });

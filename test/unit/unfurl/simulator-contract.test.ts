@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { attributesBody, ERROR_MESSAGES, errorBody, staleAttributes } from '#core/unfurl/answers.js';
 import { attr, attributeSet, EMBED_KINDS, INLINE_KINDS } from '#core/unfurl/attributes.js';
 import { demoRules, substituteDeep } from '#core/unfurl/rules.js';
-import { attributesBody, ERROR_MESSAGES, errorBody, staleAttributes } from '#core/unfurl/unfurl.js';
 import {
   validateAttributes as simulatorValidate,
   toCard,

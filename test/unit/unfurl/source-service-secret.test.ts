@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { jwtVerify } from 'jose';
+import { demoApiAudience, SERVICE_ASSERTION_ISSUER } from '#adapters/sources/demo-product.js';
+import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
 import { noCredentials } from '#core/sources/credentials.js';
-import { demoApiAudience, SERVICE_ASSERTION_ISSUER } from '#core/sources/demo-product.js';
-import { sourceAdapterFromConfig } from '#core/sources/registry.js';
 import type { FetchFunction } from '#core/sources/source-adapter.js';
 import { demoRules, matchUri } from '#core/unfurl/rules.js';
 import { parseConfig, type SecretRef } from '#shared/config.js';

@@ -3,16 +3,11 @@ import { MemorySubscriptionStore } from '#adapters/memory/subscription-store.js'
 import type { Connection } from '#core/ports.js';
 import { noCredentials } from '#core/sources/credentials.js';
 import { type ResolveOutcome, type SourceAdapter, SourceUnavailableError } from '#core/sources/source-adapter.js';
+import { describeAge, ERROR_MESSAGES, snapshotAttributes } from '#core/unfurl/answers.js';
 import { attr, canonicalJson, contentHash, validateAttributes } from '#core/unfurl/attributes.js';
 import { withDeadline } from '#core/unfurl/render.js';
 import { demoRules } from '#core/unfurl/rules.js';
-import {
-  describeAge,
-  ERROR_MESSAGES,
-  snapshotAttributes,
-  type UnfurlDependencies,
-  unfurlUri,
-} from '#core/unfurl/unfurl.js';
+import { answerUnfurl, type UnfurlAnswerDependencies } from '#core/unfurl/unfurl.js';
 
 const connection: Connection = {
   id: 'conn-1',
@@ -33,7 +28,7 @@ const URI = 'http://127.0.0.1:3000/demo/tasks/1';
 const setup = (resolve: SourceAdapter['resolve'], now = { t: 1_000_000 }) => {
   const calls: string[] = [];
   const subscriptions = new MemorySubscriptionStore();
-  const deps: UnfurlDependencies = {
+  const deps: UnfurlAnswerDependencies = {
     integration: demoRules('http://127.0.0.1:3000'),
     adapter: {
       name: 'fake',
@@ -56,10 +51,10 @@ const found = (title: string): ResolveOutcome => ({
   model: { title, attributes: [attr.plainText('x', 'X', 'y', 'body')] },
 });
 
-describe('unfurlUri', () => {
+describe('answerUnfurl', () => {
   it('answers found with title and dev, and records the subscription with hash and snapshot', async () => {
     const { deps, subscriptions } = setup(async () => found('Task one'));
-    const answer = await unfurlUri(deps, connection, URI);
+    const answer = await answerUnfurl(deps, connection, URI);
     expect(answer.outcome).toBe('found');
     if (answer.outcome !== 'found') return;
     const op = answer.body.operations[0]!;
@@ -91,7 +86,7 @@ describe('unfurlUri', () => {
       'file:///etc/passwd',
       'nonsense',
     ]) {
-      const answer = await unfurlUri(deps, connection, uri);
+      const answer = await answerUnfurl(deps, connection, uri);
       expect(answer).toEqual({
         outcome: 'no_rule',
         body: { uri, operations: [{ path: ['error'], set: ERROR_MESSAGES.no_rule }] },
@@ -107,9 +102,9 @@ describe('unfurlUri', () => {
   ] as const)('%s → error %i, fixed message, subscription and snapshot removed', async (outcome, status) => {
     let next: ResolveOutcome = found('Secret title');
     const { deps, subscriptions } = setup(async () => next);
-    await unfurlUri(deps, connection, URI);
+    await answerUnfurl(deps, connection, URI);
     next = { outcome };
-    const answer = await unfurlUri(deps, connection, URI);
+    const answer = await answerUnfurl(deps, connection, URI);
     expect(answer.outcome).toBe(outcome);
     if (answer.outcome === 'unavailable') return;
     expect(answer.body.operations).toEqual([
@@ -121,7 +116,7 @@ describe('unfurlUri', () => {
 
   it('needs_auth → error 401 asking to reconnect', async () => {
     const { deps } = setup(async () => ({ outcome: 'needs_auth' }));
-    const answer = await unfurlUri(deps, connection, URI);
+    const answer = await answerUnfurl(deps, connection, URI);
     expect(answer.outcome).toBe('needs_auth');
   });
 
@@ -132,11 +127,11 @@ describe('unfurlUri', () => {
       if (mode === 'hang') return new Promise<never>(() => undefined);
       return found('Cached title');
     });
-    await unfurlUri(deps, connection, URI);
+    await answerUnfurl(deps, connection, URI);
     for (const m of ['fail', 'hang'] as const) {
       mode = m;
       now.t += 5 * 60_000;
-      const answer = await unfurlUri(deps, connection, URI);
+      const answer = await answerUnfurl(deps, connection, URI);
       expect(answer.outcome).toBe('stale');
       if (answer.outcome !== 'stale') return;
       const set = answer.body.operations[0]!.set as unknown[];
@@ -150,7 +145,7 @@ describe('unfurlUri', () => {
     const { deps } = setup(async () => {
       throw new Error('boom');
     });
-    expect((await unfurlUri(deps, connection, URI)).outcome).toBe('unavailable');
+    expect((await answerUnfurl(deps, connection, URI)).outcome).toBe('unavailable');
   });
 
   it('turns an invalid hand-made model into "no answer", not a 500', async () => {
@@ -161,7 +156,7 @@ describe('unfurlUri', () => {
         attributes: [{ id: 'bad', name: 'B', type: 'inline', inline: { enum: { value: 'x', section: 'body' } } }],
       },
     }));
-    expect((await unfurlUri(deps, connection, URI)).outcome).toBe('unavailable');
+    expect((await answerUnfurl(deps, connection, URI)).outcome).toBe('unavailable');
   });
 });
 

@@ -9,13 +9,13 @@
  * static import keeps it in the Lambda bundle).
  */
 
+import type { FetchFunction, SourceAdapter } from '#core/sources/source-adapter.js';
 import { ENV } from '#lib/env-names.js';
 import type { Config, SecretRef } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
 import { type DemoAdapterOptions, demoProductAdapter } from './demo-product.js';
 import { exampleCustomAdapter } from './example-custom.js';
 import { httpJsonAdapter, parseHttpJsonMapping } from './http-json.js';
-import type { FetchFunction, SourceAdapter } from './source-adapter.js';
 
 export interface SourceAdapterEnvironment {
   readonly config: Config;

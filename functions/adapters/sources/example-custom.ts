@@ -6,7 +6,7 @@
  * renders a personal view: whether the task is assigned to the person looking
  * at it, and whether it is overdue. Use it as a template:
  *
- *  1. Copy this file to functions/core/sources/<your-name>.ts and implement
+ *  1. Copy this file to functions/adapters/sources/<your-name>.ts and implement
  *     `resolve(match, identity, credentials, context)`:
  *       - `match.groups` / `match.resourceKey` come from your unfurl rule;
  *       - `identity.subject` is the user's upstream subject; apply *their*
@@ -16,18 +16,19 @@
  *         if your API wants it;
  *       - pass `context.signal` to every I/O call; throw (or let fetch throw)
  *         when the source cannot answer: the service then serves the last
- *         snapshot instead of an error. `nodeHttpGet` (./http-get.ts) is the
- *         built-in adapters' client: keep-alive, size-capped, and it throws
- *         SourceUnavailableError for you.
- *  2. Add one line to SOURCE_ADAPTERS in functions/core/sources/registry.ts.
+ *         snapshot instead of an error. `sourceGet()` (./http-get.ts) is the
+ *         built-in adapters' GET: the global fetch, no redirects, size-capped,
+ *         and it throws SourceUnavailableError for you.
+ *  2. Add one line to SOURCE_ADAPTERS in functions/adapters/sources/registry.ts.
  *  3. Set SOURCE_ADAPTER=<your-name>.
  *
  * Keep the module free of storage and of AWS SDK imports: the unfurl callback
  * and the update worker both call it.
  */
+
+import type { ResolveOutcome, SourceAdapter } from '#core/sources/source-adapter.js';
 import { attr, type UnfurlAttribute } from '#core/unfurl/attributes.js';
 import { type DemoAdapterOptions, demoTaskClient, taskIdOf } from './demo-product.js';
-import type { ResolveOutcome, SourceAdapter } from './source-adapter.js';
 
 const OVERDUE = { r: 217, g: 48, b: 37 };
 const ON_TRACK = { r: 24, g: 128, b: 56 };

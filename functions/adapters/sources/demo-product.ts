@@ -8,9 +8,6 @@
  * that user's access rules and answers 200, 403, 404 or 410.
  */
 import { SignJWT } from 'jose';
-import { attr, hexColor, type UnfurlAttribute } from '#core/unfurl/attributes.js';
-import type { RuleMatch } from '#core/unfurl/rules.js';
-import { sourceGet } from './http-get.js';
 import {
   type FetchFunction,
   outcomeForStatus,
@@ -20,7 +17,10 @@ import {
   type SourceAdapter,
   SourceUnavailableError,
   type UserIdentity,
-} from './source-adapter.js';
+} from '#core/sources/source-adapter.js';
+import { attr, hexColor, type UnfurlAttribute } from '#core/unfurl/attributes.js';
+import type { RuleMatch } from '#core/unfurl/rules.js';
+import { sourceGet } from './http-get.js';
 
 /** Issuer of the service assertions; the product checks it. */
 export const SERVICE_ASSERTION_ISSUER = 'notion-link-preview';
@@ -184,7 +184,6 @@ export const demoProductAdapter = (options: DemoAdapterOptions): SourceAdapter =
   const client = demoTaskClient(options);
   return {
     name: 'demo',
-    subjectOnly: true,
     async resolve(
       match: RuleMatch,
       identity: UserIdentity,

@@ -26,6 +26,13 @@
  */
 
 import {
+  type FetchFunction,
+  outcomeForStatus,
+  type ResolveOutcome,
+  type SourceAdapter,
+  SourceUnavailableError,
+} from '#core/sources/source-adapter.js';
+import {
   type AttributeKind,
   attr,
   hexColor,
@@ -38,13 +45,6 @@ import { describeIssues, type RuleMatch } from '#core/unfurl/rules.js';
 import { ConfigError } from '#shared/errors.js';
 import * as z from '#shared/zod.js';
 import { sourceGet } from './http-get.js';
-import {
-  type FetchFunction,
-  outcomeForStatus,
-  type ResolveOutcome,
-  type SourceAdapter,
-  SourceUnavailableError,
-} from './source-adapter.js';
 
 const KINDS = ['plain_text', 'enum', 'date', 'datetime', 'color', 'image', 'video', 'audio', 'html', 'pdf'] as const;
 type MappedKind = (typeof KINDS)[number];

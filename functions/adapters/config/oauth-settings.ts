@@ -1,15 +1,15 @@
 /**
  * OAuth settings derived from the typed configuration. Secrets (the token
  * signing key, our client secret) are either values (local) or Secrets Manager
- * ARNs (AWS); a `SecretLoader` port resolves them, so this module stays free of
- * AWS code.
+ * ARNs (AWS); a `SecretLoader` resolves them, so the domain code that uses the
+ * settings never sees the configuration.
  */
 
+import { type AccessTokenSettings, verifiedTokenCache } from '#core/oauth/access-token.js';
+import { cachedKeySource } from '#core/oauth/signing-keys.js';
 import { ENV } from '#lib/env-names.js';
 import type { Config, SecretRef } from '#shared/config.js';
 import { need } from '#shared/config.js';
-import { type AccessTokenSettings, verifiedTokenCache } from './access-token.js';
-import { cachedKeySource } from './signing-keys.js';
 
 /** Resolves a secret reference to its current string (implementations cache and refresh). */
 export type SecretLoader = (ref: SecretRef) => Promise<string>;

@@ -1,0 +1,33 @@
+/** The unfurl use case's ports as a deployment configures them (built once per execution environment). */
+import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
+import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
+import { subscriptionStore, unfurlReads } from '#adapters/dynamo/factory.js';
+import { loadSecret } from '#adapters/oidc/secrets.js';
+import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
+import { upstreamCredentials } from '#core/sources/credentials.js';
+import type { UnfurlDependencies } from '#core/unfurl/unfurl.js';
+import { getConfig } from '#shared/config.js';
+import { logTo } from '#shared/observability.js';
+
+let production: UnfurlDependencies | undefined;
+
+export const unfurlDependencies = (): UnfurlDependencies => {
+  if (production) return production;
+  const config = getConfig();
+  // The KMS client is loaded only when an adapter first asks for a user's upstream token.
+  const cipher = async () => (await import('#adapters/crypto/token-cipher.js')).tokenCipherFromConfig(config);
+  production = {
+    integration: rulesFromConfig(config),
+    adapter: sourceAdapterFromConfig({ config, loadSecret }),
+    reads: unfurlReads(config),
+    subscriptions: subscriptionStore(config),
+    tokens: accessTokenSettings(config, loadSecret),
+    clock: { now: () => Date.now() },
+    devName: config.unfurl.devName,
+    deadlineMs: config.unfurl.deadlineMs,
+    snapshotRefreshMs: config.unfurl.snapshotRefreshSeconds * 1000,
+    credentialsFor: (connection) => upstreamCredentials(connection, cipher),
+    observe: (event, details) => logTo('debug', event, details),
+  };
+  return production;
+};

@@ -1,0 +1,167 @@
+/**
+ * POST /oauth/consent, the last step of the browser round trip (see
+ * authorize.ts): allow exchanges Notion's code at Notion, creates the
+ * connection (replacing an older one of the same workspace), mints our
+ * single-use code and redirects to Notion; deny or failure redirects with an
+ * error. The connection is removed again if our code cannot be stored.
+ */
+import type { Connection } from '#core/ports.js';
+import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
+import {
+  type AuthorizeDependencies,
+  type BrowserOutcome,
+  CODE_TTL_MS,
+  errorRedirect,
+  page,
+  SESSION_GONE,
+  stateOf,
+} from './authorize.js';
+import { notionCodeContext, notionRefreshTokenContext, notionTokenContext } from './cipher-contexts.js';
+import { NotionExchangeError, type NotionTokenGrant } from './ports.js';
+import { withParams } from './redirect-uri.js';
+import { parseConsentForm } from './requests.js';
+
+// ---------------------------------------------------------------------------
+// POST /oauth/consent
+// ---------------------------------------------------------------------------
+
+export const decideConsent = async (
+  input: { readonly pendingId: string | undefined; readonly form: unknown },
+  deps: AuthorizeDependencies,
+): Promise<BrowserOutcome> => {
+  const { settings } = deps;
+  const form = parseConsentForm(input.form);
+  if (!form)
+    return page(
+      400,
+      'Invalid consent form',
+      'The consent form was incomplete or malformed. Please start again from Notion.',
+    );
+  if (input.pendingId === undefined || !constantTimeEqual(input.pendingId, form.pending)) {
+    return page(
+      403,
+      'Consent not accepted',
+      'This consent form does not belong to your current sign-in. Please start again from Notion.',
+    );
+  }
+  const now = deps.clock.now();
+  const pending = await deps.authState.getPending(form.pending, now);
+  if (!pending) return page(400, 'Sign-in session expired', SESSION_GONE, true);
+  if (!pending.user || !pending.csrfHash || !constantTimeEqual(hashSecret(form.csrf), pending.csrfHash)) {
+    return page(403, 'Consent not accepted', 'The consent form could not be verified. Please start again from Notion.');
+  }
+  const taken = await deps.authState.takePending(pending.id, now);
+  if (!taken?.user)
+    return page(409, 'Already answered', 'This request was already answered. Please start again from Notion.', true);
+  const user = taken.user;
+  const state = stateOf(taken);
+
+  if (form.decision === 'deny') {
+    // Nothing is remembered: every authorize request comes from the user acting in Notion, so a
+    // user who declined and presses Connect again is asked again (docs/adr/0104-deny-is-not-sticky.md).
+    deps.log('info', 'connect declined', { pendingId: taken.id });
+    return errorRedirect(taken.redirectUri, state, 'access_denied', 'You declined to connect Notion.', settings.issuer);
+  }
+
+  // 1. Exchange Notion's code (nothing stored yet).
+  let grant: NotionTokenGrant;
+  try {
+    const code = await deps.cipher.decrypt(taken.notionCode, notionCodeContext(taken.id));
+    grant = await deps.notion.exchangeCode({ code, externalAccount: { key: user.subject, name: user.displayName } });
+  } catch (error) {
+    if (!(error instanceof NotionExchangeError)) throw error;
+    deps.log('warn', 'notion code exchange failed', { pendingId: taken.id, kind: error.kind, ...error.details });
+    return error.kind === 'unavailable'
+      ? errorRedirect(
+          taken.redirectUri,
+          state,
+          'temporarily_unavailable',
+          'Notion did not answer in time while connecting. Nothing was connected; please try again.',
+          settings.issuer,
+        )
+      : errorRedirect(
+          taken.redirectUri,
+          state,
+          'server_error',
+          'Notion did not accept the authorization (it may have expired). Nothing was connected; please start again.',
+          settings.issuer,
+        );
+  }
+
+  // 2. Create the connection with Notion's token encrypted.
+  const connectionId = deps.random.uuid();
+  const [notionTokenCiphertext, notionRefreshTokenCiphertext] = await Promise.all([
+    deps.cipher.encrypt(grant.accessToken, notionTokenContext(connectionId)),
+    grant.refreshToken ? deps.cipher.encrypt(grant.refreshToken, notionRefreshTokenContext(connectionId)) : undefined,
+  ]);
+  const connection: Connection = {
+    id: connectionId,
+    subject: user.subject,
+    displayName: user.displayName,
+    clientId: taken.clientId,
+    scope: taken.scope,
+    notion: grant.workspace,
+    notionTokenCiphertext,
+    ...(notionRefreshTokenCiphertext === undefined ? {} : { notionRefreshTokenCiphertext }),
+    ...(user.upstreamTokenCiphertext === undefined ? {} : { upstreamTokenCiphertext: user.upstreamTokenCiphertext }),
+    status: 'active',
+    tokenGeneration: 0,
+    previousRefreshTokenHashes: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+  await deps.connections.create(connection);
+
+  // 3. Mint our single-use code bound to the connection and the exact redirect_uri.
+  const code = deps.random.token(32);
+  try {
+    await deps.authState.putCode({
+      codeHash: hashSecret(code),
+      connectionId,
+      clientId: taken.clientId,
+      redirectUri: taken.redirectUri,
+      scope: taken.scope,
+      ...(taken.codeChallenge === undefined ? {} : { codeChallenge: taken.codeChallenge }),
+      expiresAt: now + CODE_TTL_MS,
+    });
+  } catch (error) {
+    await deps.connections.end(connectionId, { status: 'revoked', reason: 'authorization code not stored', now });
+    throw error;
+  }
+
+  await supersedeOlderConnections(connection, deps);
+  deps.log('info', 'connection created', { connectionId, workspaceId: grant.workspace.workspaceId });
+  return {
+    kind: 'redirect',
+    location: withParams(taken.redirectUri, { code, state, iss: settings.issuer }),
+    clearPending: true,
+  };
+};
+
+/**
+ * A user who connects the same workspace again replaces the earlier connection
+ * (Notion keeps one token per account and workspace). Connections to other
+ * workspaces are kept: each is its own grant.
+ */
+const supersedeOlderConnections = async (connection: Connection, deps: AuthorizeDependencies): Promise<void> => {
+  try {
+    const existing = await deps.connections.listBySubject(connection.subject);
+    for (const other of existing) {
+      if (
+        other.id !== connection.id &&
+        other.status === 'active' &&
+        other.clientId === connection.clientId &&
+        other.notion.workspaceId === connection.notion.workspaceId
+      ) {
+        await deps.connections.end(other.id, {
+          status: 'revoked',
+          reason: 'superseded by a new connection',
+          now: deps.clock.now(),
+        });
+        deps.log('info', 'connection superseded', { connectionId: other.id, by: connection.id });
+      }
+    }
+  } catch (error) {
+    deps.log('warn', 'could not check for superseded connections', { error: error as Error });
+  }
+};

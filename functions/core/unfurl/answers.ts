@@ -1,0 +1,87 @@
+/**
+ * What the unfurl callback answers (docs/protocol.md §3): the outcomes, the
+ * response bodies with their attribute or error operation, and the fixed
+ * error messages, which never depend on the resource.
+ */
+import { attr, type UnfurlAttribute } from './attributes.js';
+
+export interface UnfurlErrorSet {
+  readonly status: number;
+  readonly message: string;
+}
+
+export type UnfurlOperation =
+  | { readonly path: readonly ['attributes']; readonly set: readonly UnfurlAttribute[] }
+  | { readonly path: readonly ['error']; readonly set: UnfurlErrorSet };
+
+export interface UnfurlResponseBody {
+  readonly uri: string;
+  readonly operations: readonly UnfurlOperation[];
+}
+
+export type UnfurlOutcome =
+  | 'found'
+  | 'stale'
+  | 'no_rule'
+  | 'not_found'
+  | 'forbidden'
+  | 'gone'
+  | 'needs_auth'
+  | 'unavailable';
+
+export type UnfurlAnswer =
+  | { readonly outcome: Exclude<UnfurlOutcome, 'unavailable'>; readonly body: UnfurlResponseBody }
+  | { readonly outcome: 'unavailable'; readonly reason: string };
+
+/** The fixed messages of the error operations: they never depend on the resource. */
+export const ERROR_MESSAGES = {
+  no_rule: { status: 404, message: 'No preview is available for this link' },
+  not_found: { status: 404, message: 'Content not found' },
+  forbidden: { status: 403, message: 'You do not have access to this content' },
+  gone: { status: 410, message: 'This content is no longer available' },
+  needs_auth: { status: 401, message: 'Reconnect your account to see this preview' },
+} as const satisfies Record<string, UnfurlErrorSet>;
+
+export const attributesBody = (uri: string, attributes: readonly UnfurlAttribute[]): UnfurlResponseBody => ({
+  uri,
+  operations: [{ path: ['attributes'], set: attributes }],
+});
+
+export const errorBody = (uri: string, error: UnfurlErrorSet): UnfurlResponseBody => ({
+  uri,
+  operations: [{ path: ['error'], set: { status: error.status, message: error.message } }],
+});
+
+/** "12 seconds", "5 minutes", "3 hours", "2 days". */
+export const describeAge = (ms: number): string => {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (s < 60) return unit(s, 'second');
+  if (s < 3600) return unit(Math.floor(s / 60), 'minute');
+  if (s < 86400) return unit(Math.floor(s / 3600), 'hour');
+  return unit(Math.floor(s / 86400), 'day');
+};
+
+/** A snapshot's attributes plus a `freshness` line showing its age. */
+export const staleAttributes = (snapshot: readonly UnfurlAttribute[], ageMs: number): UnfurlAttribute[] => [
+  ...snapshot.filter((a) => a.id !== 'freshness'),
+  attr.plainText(
+    'freshness',
+    'Freshness',
+    `Last updated ${describeAge(ageMs)} ago; the source is not answering right now`,
+    'secondary',
+  ),
+];
+
+/**
+ * A stored snapshot: the attributes' JSON text (what the unfurl callback
+ * writes) or the list itself (what the update worker writes); undefined when unreadable.
+ */
+export const snapshotAttributes = (stored: unknown): unknown => {
+  if (typeof stored !== 'string') return stored;
+  try {
+    return JSON.parse(stored) as unknown;
+  } catch {
+    return undefined;
+  }
+};

@@ -74,10 +74,18 @@ export const measureBundles = async (options: { readonly importRuns: number }): 
     deployed.set(name, await bundle(name, entry, path.join(OUT_DIR, 'deployed'), { sdkExternal: true }));
     withSdk.set(name, await bundle(name, entry, path.join(OUT_DIR, 'with-sdk'), { sdkExternal: false }));
   }
-  // A cold Lambda has its settings in the environment; importing must not need anything else.
+  // A cold Lambda has its settings in the environment (the stack names its tables and queues); an entry
+  // module composes its dependencies at import, from them, and must not need anything else.
   const env = {
     PATH: process.env.PATH,
     ...localDefaults(3000),
+    CONNECTIONS_TABLE: 'connections',
+    AUTH_STATE_TABLE: 'auth-state',
+    SUBSCRIPTIONS_TABLE: 'subscriptions',
+    RATE_LIMITS_TABLE: 'rate-limits',
+    DELIVERY_LOG_TABLE: 'delivery-log',
+    UPDATE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/updates',
+    UPDATE_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/updates-dlq',
     AWS_REGION: 'us-east-1',
     NODE_OPTIONS: '',
   } as NodeJS.ProcessEnv;

@@ -1,14 +1,12 @@
 /**
- * Route handler: metadata (see lib/routes.ts):
- * GET /.well-known/oauth-authorization-server (RFC 8414), describing exactly
- * what the authorization and token endpoints support.
+ * Lambda entry of metadata: GET /.well-known/oauth-authorization-server (functions/handlers/metadata.ts).
+ *
+ * Its dependencies are built here, once, when the function initializes: a
+ * missing or invalid setting fails the init naming the variable
+ * (functions/shared/composition.ts).
  */
 
-import { issuerOf } from '#adapters/config/oauth-settings.js';
-import { serverMetadata } from '#core/oauth/metadata.js';
-import { getConfig } from '#shared/config.js';
-import { httpHandler, json } from '#shared/http.js';
+import { composedAtInit } from '#shared/composition.js';
+import { createMetadataHandler, metadataDependencies } from './handlers/metadata.js';
 
-export const handler = httpHandler(async () =>
-  json(200, serverMetadata(issuerOf(getConfig())), { 'cache-control': 'public, max-age=3600' }),
-);
+export const handler = createMetadataHandler(composedAtInit('metadata', metadataDependencies));

@@ -1,67 +1,12 @@
 /**
- * Route handler: oauth-token (see lib/routes.ts): POST /oauth/token.
+ * Lambda entry of oauth-token: POST /oauth/token (functions/handlers/oauth-token.ts).
  *
- * Form-encoded requests only; every answer (errors included) carries
- * `Cache-Control: no-store` and `Pragma: no-cache`; errors have the RFC 6749
- * §5.2 shape, malformed bodies included.
+ * Its dependencies are built here, once, when the function initializes: a
+ * missing or invalid setting fails the init naming the variable
+ * (functions/shared/composition.ts).
  */
 
-import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
-import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
-import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
-import { NO_STORE_HEADERS, OAuthTokenError } from '#core/oauth/errors.js';
-import { handleTokenRequest, type TokenDependencies } from '#core/oauth/token.js';
-import { ENV } from '#lib/env-names.js';
-import { type Config, getConfig, need } from '#shared/config.js';
-import { systemRandom } from '#shared/crypto.js';
-import { httpHandler, json } from '#shared/http.js';
-import { countMetric, logTo, METRIC } from '#shared/observability.js';
+import { composedAtInit } from '#shared/composition.js';
+import { createTokenHandler, tokenDependencies } from './handlers/oauth-token.js';
 
-export const createTokenHandler = (deps: () => TokenDependencies) =>
-  httpHandler(
-    async (request) => {
-      if (request.bodyKind !== 'form') {
-        throw new OAuthTokenError('invalid_request', 'The body must be application/x-www-form-urlencoded');
-      }
-      const response = await handleTokenRequest(
-        { authorization: request.headers.authorization, form: request.body as Record<string, string> },
-        deps(),
-      );
-      countMetric(METRIC.tokenGranted, {
-        grant_type: (request.body as Record<string, string>).grant_type ?? 'unknown',
-      });
-      return json(200, response, { ...NO_STORE_HEADERS });
-    },
-    {
-      accept: ['form', 'empty'],
-      maxBodyBytes: 16 * 1024,
-      // RFC 6749 §5.2 bodies, never cached, for every error (parse errors of the shared stack included).
-      errors: {
-        kind: 'oauth',
-        headers: NO_STORE_HEADERS,
-        onError: (error) => countMetric(METRIC.tokenError, { error }),
-      },
-    },
-  );
-
-let production: { config: Config; deps: TokenDependencies } | undefined;
-
-const fromConfig = (): TokenDependencies => {
-  const config = getConfig();
-  if (production?.config === config) return production.deps;
-  const clientId = need(config.oauth.clientId, ENV.OAUTH_CLIENT_ID);
-  const secretRef = need(config.oauth.clientSecret, ENV.OAUTH_CLIENT_SECRET);
-  const deps: TokenDependencies = {
-    authState: authStateStore(config),
-    connections: connectionStore(config),
-    clock: { now: () => Date.now() },
-    random: systemRandom,
-    tokens: accessTokenSettings(config, loadSecret),
-    client: async () => ({ clientId, clientSecret: await loadSecretField(secretRef, 'clientSecret') }),
-    log: logTo,
-  };
-  production = { config, deps };
-  return deps;
-};
-
-export const handler = createTokenHandler(fromConfig);
+export const handler = createTokenHandler(composedAtInit('oauth-token', tokenDependencies));

@@ -1,119 +1,12 @@
 /**
- * Route handler: unfurl-delete (see lib/routes.ts).
+ * Lambda entry of unfurl-delete: DELETE /unfurl, DELETE and POST /deleted-token (functions/handlers/unfurl-delete.ts).
  *
- *  DELETE /unfurl                  Bearer; uri from the JSON body or the query → subscription removed; 200, empty body.
- *  DELETE|POST /deleted-token      JSON, form or empty body; tokens from the Bearer header or
- *                                  access_token / refresh_token / token → connection revoked; always 200.
+ * Its dependencies are built here, once, when the function initializes: a
+ * missing or invalid setting fails the init naming the variable
+ * (functions/shared/composition.ts).
  */
 
-import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
-import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
-import { loadSecret } from '#adapters/oidc/secrets.js';
-import { authenticateBearer, parseBearer } from '#core/oauth/access-token.js';
-import { type DeleteDependencies, removeSubscription, revokeByTokens } from '#core/unfurl/delete.js';
-import { getConfig } from '#shared/config.js';
-import { BadRequestError, MethodNotAllowedError, NotFoundError } from '#shared/errors.js';
-import { empty, type HttpRequest, httpHandler } from '#shared/http.js';
-import { logger } from '#shared/observability.js';
-import * as z from '#shared/zod.js';
+import { composedAtInit } from '#shared/composition.js';
+import { createUnfurlDeleteHandler, deleteDependencies } from './handlers/unfurl-delete.js';
 
-const uriSchema = z.string().check(z.minLength(1), z.maxLength(8192));
-
-const stringField = (body: unknown, name: string): string | undefined => {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  const v = (body as Record<string, unknown>)[name];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-};
-
-/** Fields of the deleted-token callback whose values are logged as they are (its shape is undocumented). */
-const PLAIN_FIELDS = new Set(['uri', 'type', 'event', 'reason', 'workspace_id', 'bot_id', 'user_id']);
-
-/**
- * What arrived, for the log: field names that look like names, and for other
- * values only their kind and length. A JSON body sent as a form turns into a
- * field whose *name* (and value) is raw JSON text, tokens included, which no
- * key-based redaction would catch.
- */
-const loggable = (fields: unknown): unknown => {
-  if (fields === null || typeof fields !== 'object') return typeof fields;
-  if (Array.isArray(fields)) return `array of ${fields.length}`;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields as Record<string, unknown>)) {
-    const readable = /^[\w.-]{1,64}$/.test(k);
-    const name = readable ? k : `[a field name of ${k.length} characters]`;
-    if (readable && PLAIN_FIELDS.has(k) && (typeof v !== 'string' || v.length <= 2048)) out[name] = v;
-    else out[name] = typeof v === 'string' ? `string(${v.length})` : Array.isArray(v) ? 'array' : typeof v;
-  }
-  return out;
-};
-
-const deleteUnfurl = async (request: HttpRequest, deps: DeleteDependencies) => {
-  const connection = await authenticateBearer(request.headers.authorization, deps);
-  const uri = uriSchema.safeParse(stringField(request.body, 'uri') ?? request.query.uri);
-  if (!uri.success) throw new BadRequestError('uri is required (JSON body or query string)', 'invalid_request');
-  const removed = await removeSubscription(deps, connection, uri.data);
-  logger.info('unfurl deleted', { connectionId: connection.id, removed });
-  return empty(200);
-};
-
-const deletedToken = async (request: HttpRequest, deps: DeleteDependencies) => {
-  const body = request.body;
-  logger.info('deleted-token callback', {
-    method: request.method,
-    contentType: request.headers['content-type'] ?? '',
-    bodyKind: request.bodyKind,
-    bearer: request.headers.authorization !== undefined,
-    // Secret-named fields and token-looking strings are redacted by the logger.
-    body: loggable(body),
-    query: loggable(request.query),
-  });
-  const report = await revokeByTokens(deps, {
-    bearer: parseBearer(request.headers.authorization),
-    accessToken: stringField(body, 'access_token'),
-    refreshToken: stringField(body, 'refresh_token'),
-    token: stringField(body, 'token'),
-  });
-  logger.info('deleted-token callback handled', {
-    connections: report.connectionIds,
-    subscriptionsRemoved: report.subscriptionsRemoved,
-  });
-  return empty(200);
-};
-
-export const createUnfurlDeleteHandler = (deps: () => DeleteDependencies) =>
-  httpHandler(
-    async (request) => {
-      if (request.path === '/unfurl') {
-        if (request.method !== 'DELETE') throw new MethodNotAllowedError(['DELETE']);
-        return deleteUnfurl(request, deps());
-      }
-      if (request.path === '/deleted-token') {
-        if (request.method !== 'DELETE' && request.method !== 'POST')
-          throw new MethodNotAllowedError(['DELETE', 'POST']);
-        return deletedToken(request, deps());
-      }
-      throw new NotFoundError();
-    },
-    {
-      accept: ['json', 'form', 'empty'],
-      maxBodyBytes: 16 * 1024,
-      // The deleted-token callback answers 200 to anything it cannot read (no oracle, nothing to retry).
-      errors: (event) => (event.rawPath === '/deleted-token' ? { kind: 'acknowledge' } : { kind: 'json' }),
-    },
-  );
-
-let production: DeleteDependencies | undefined;
-
-const fromConfig = (): DeleteDependencies => {
-  if (production) return production;
-  const config = getConfig();
-  production = {
-    connections: connectionStore(config),
-    subscriptions: subscriptionStore(config),
-    tokens: accessTokenSettings(config, loadSecret),
-    clock: { now: () => Date.now() },
-  };
-  return production;
-};
-
-export const handler = createUnfurlDeleteHandler(fromConfig);
+export const handler = createUnfurlDeleteHandler(composedAtInit('unfurl-delete', deleteDependencies));

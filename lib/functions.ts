@@ -136,3 +136,33 @@ export const environmentOf = (fn: FunctionName, sourceAdapter?: string): Setting
     .map(([name]) => name);
   return [...new Set([...declared, ...resourceSettingsOf(fn, sourceAdapter)])].sort();
 };
+
+/**
+ * Where a resource setting may be given instead by its value (the local runtime): a secret's ARN by the
+ * secret itself, the KMS key by a local key.
+ */
+const LOCAL_ALTERNATIVES: Readonly<Partial<Record<SettingName, readonly SettingName[]>>> = {
+  OAUTH_CLIENT_SECRET_ARN: ['OAUTH_CLIENT_SECRET'],
+  NOTION_CREDENTIALS_SECRET_ARN: ['NOTION_CLIENT_SECRET'],
+  TOKEN_SIGNING_KEY_SECRET_ARN: ['TOKEN_SIGNING_KEY'],
+  OIDC_CLIENT_SECRET_ARN: ['OIDC_CLIENT_SECRET'],
+  CHANGES_WEBHOOK_SECRET_ARN: ['CHANGES_WEBHOOK_SECRET'],
+  NOTION_TOKEN_KMS_KEY_ID: ['NOTION_TOKEN_ENCRYPTION_KEY'],
+};
+
+/**
+ * The settings a function cannot start without: each entry is a list of alternatives, one of which must be
+ * set (its tables, queues, secrets and key; the public base URL every function builds URLs and tokens from).
+ */
+export const requiredSettingsOf = (fn: FunctionName): (readonly SettingName[])[] =>
+  ['PUBLIC_BASE_URL' as SettingName, ...resourceSettingsOf(fn, 'none')].map((name) => [
+    name,
+    ...(LOCAL_ALTERNATIVES[name] ?? []),
+  ]);
+
+/** The first required setting of `fn` that `env` lacks (as its alternatives), or undefined. */
+export const missingSettingOf = (
+  fn: FunctionName,
+  env: Readonly<Record<string, string | undefined>>,
+): readonly SettingName[] | undefined =>
+  requiredSettingsOf(fn).find((names) => !names.some((n) => (env[n] ?? '').trim() !== ''));

@@ -35,12 +35,12 @@ import {
   tokenDependencies,
   tokenSettings,
 } from '#test/unit/oauth/fakes.js';
-import { createChangesHandler } from '../../functions/changes.js';
-import { handler as metadataHandler } from '../../functions/metadata.js';
-import { createAuthorizeHandler, PENDING_COOKIE } from '../../functions/oauth-authorize.js';
-import { createTokenHandler } from '../../functions/oauth-token.js';
-import { createUnfurlHandler } from '../../functions/unfurl.js';
-import { createUnfurlDeleteHandler } from '../../functions/unfurl-delete.js';
+import { createChangesHandler } from '../../functions/handlers/changes.js';
+import { createMetadataHandler } from '../../functions/handlers/metadata.js';
+import { createAuthorizeHandler, PENDING_COOKIE } from '../../functions/handlers/oauth-authorize.js';
+import { createTokenHandler } from '../../functions/handlers/oauth-token.js';
+import { createUnfurlHandler } from '../../functions/handlers/unfurl.js';
+import { createUnfurlDeleteHandler } from '../../functions/handlers/unfurl-delete.js';
 
 export { CLIENT_ID, CLIENT_SECRET, ISSUER, NOTION_REDIRECT };
 
@@ -164,7 +164,7 @@ export const createWorld = async (): Promise<World> => {
     'DELETE /deleted-token': wrap(unfurlDelete),
     'POST /deleted-token': wrap(unfurlDelete),
     'POST /changes': wrap(changes),
-    'GET /.well-known/oauth-authorization-server': wrap(metadataHandler),
+    'GET /.well-known/oauth-authorization-server': wrap(createMetadataHandler(() => ({ issuer: PRODUCT_BASE }))),
   };
 
   // A route the map above does not name runs its function's production handler (lib/routes.ts names it).
@@ -173,6 +173,8 @@ export const createWorld = async (): Promise<World> => {
     if (f) return f(event);
     const route = ROUTES.find((r) => routeKey(r) === key);
     if (!route) throw new Error(`no route ${key}`);
+    // The entry module composes at import: give it the one setting every function needs.
+    process.env.PUBLIC_BASE_URL ??= PRODUCT_BASE;
     const module = (await import(`../../functions/${route.handler}.ts`)) as { handler: Parameters<typeof wrap>[0] };
     return wrap(module.handler)(event);
   };

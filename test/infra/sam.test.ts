@@ -55,8 +55,22 @@ describe('sam local on the synthesized template', () => {
     }
   });
 
-  it("each handler resolves in its asset: the handler's file exists and Node.js loads a `handler` function from it", () => {
+  it("each handler resolves in its asset: the handler's file exists and Node.js loads a `handler` function from it, with the environment the template gives it", () => {
     for (const [, fn] of functions()) {
+      // The template's environment, as Lambda would give it: references (table names, ARNs, the API's
+      // URL) become stand-in values of the same kind.
+      const variables =
+        (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+      const environment = Object.fromEntries(
+        Object.entries(variables).map(([k, v]) => [
+          k,
+          typeof v === 'string'
+            ? v
+            : /(URL|ISSUER)$/.test(k)
+              ? 'https://stand-in.example.com/x'
+              : `stand-in-${k.toLowerCase()}`,
+        ]),
+      );
       const [file, exported] = (fn.Properties.Handler as string).split('.') as [string, string];
       const dir = path.join(outdir, fn.Metadata?.['aws:asset:path'] as string);
       const candidates = readdirSync(dir).filter((f) => f === `${file}.mjs` || f === `${file}.js`);
@@ -69,7 +83,12 @@ describe('sam local on the synthesized template', () => {
           '-e',
           `const m = await import(${JSON.stringify(url)}); process.stdout.write(typeof m[${JSON.stringify(exported)}]);`,
         ],
-        { cwd: dir, env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' }, encoding: 'utf8', timeout: 30_000 },
+        {
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', ...environment },
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
       );
       expect(kind).toBe('function');
     }

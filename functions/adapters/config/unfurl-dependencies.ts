@@ -1,4 +1,4 @@
-/** The unfurl use case's ports as a deployment configures them (built once per execution environment). */
+/** The unfurl use case's ports as a deployment configures them (built once per execution environment, at init: functions/unfurl.ts). */
 import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
 import { subscriptionStore, unfurlReads } from '#adapters/dynamo/factory.js';
@@ -6,17 +6,13 @@ import { loadSecret } from '#adapters/oidc/secrets.js';
 import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
 import { upstreamCredentials } from '#core/sources/credentials.js';
 import type { UnfurlDependencies } from '#core/unfurl/unfurl.js';
-import { getConfig } from '#shared/config.js';
+import type { Config } from '#shared/config.js';
 import { logTo } from '#shared/observability.js';
 
-let production: UnfurlDependencies | undefined;
-
-export const unfurlDependencies = (): UnfurlDependencies => {
-  if (production) return production;
-  const config = getConfig();
+export const unfurlDependencies = (config: Config): UnfurlDependencies => {
   // The KMS client is loaded only when an adapter first asks for a user's upstream token.
   const cipher = async () => (await import('#adapters/crypto/token-cipher.js')).tokenCipherFromConfig(config);
-  production = {
+  return {
     integration: rulesFromConfig(config),
     adapter: sourceAdapterFromConfig({ config, loadSecret }),
     reads: unfurlReads(config),
@@ -29,5 +25,4 @@ export const unfurlDependencies = (): UnfurlDependencies => {
     credentialsFor: (connection) => upstreamCredentials(connection, cipher),
     observe: (event, details) => logTo('debug', event, details),
   };
-  return production;
 };

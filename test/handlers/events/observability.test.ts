@@ -9,7 +9,7 @@ import { BadRequestError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
 import { countMetric, flushMetrics, logger, METRIC, onMetric } from '#shared/observability.js';
 import { httpEvent, lambdaContext } from '#test/helpers/factories.js';
-import { countWorkerEvent } from '../../../functions/update-worker.js';
+import { countWorkerEvent } from '../../../functions/handlers/update-worker.js';
 
 let written: string[];
 let restore: () => void;

@@ -17,8 +17,8 @@ import {
   NOTION_REDIRECT,
   tokenDependencies,
 } from '#test/unit/oauth/fakes.js';
-import { createAuthorizeHandler, PENDING_COOKIE } from '../../../functions/oauth-authorize.js';
-import { createTokenHandler } from '../../../functions/oauth-token.js';
+import { createAuthorizeHandler, PENDING_COOKIE } from '../../../functions/handlers/oauth-authorize.js';
+import { createTokenHandler } from '../../../functions/handlers/oauth-token.js';
 
 const context = {} as Context;
 type Result = { statusCode: number; headers?: Record<string, unknown>; body?: string; cookies?: string[] };

@@ -12,8 +12,7 @@ import {
   NOTION_REDIRECT,
   tokenDependencies,
 } from '#test/unit/oauth/fakes.js';
-import { handler as metadataHandler } from '../../../functions/metadata.js';
-import { createTokenHandler } from '../../../functions/oauth-token.js';
+import { createTokenHandler } from '../../../functions/handlers/oauth-token.js';
 
 const context = {} as Context;
 type Result = { statusCode: number; headers?: Record<string, unknown>; body?: string };
@@ -147,6 +146,8 @@ describe('GET /.well-known/oauth-authorization-server', () => {
   it('describes exactly the supported endpoints, grants and client authentication methods', async () => {
     process.env.PUBLIC_BASE_URL = 'https://previews.example.com';
     resetConfig();
+    // The entry module composes at import, from the environment set above.
+    const { handler: metadataHandler } = await import('../../../functions/metadata.js');
     const r = (await metadataHandler(
       httpEvent({ path: '/.well-known/oauth-authorization-server' }),
       context,

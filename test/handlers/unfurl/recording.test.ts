@@ -7,7 +7,7 @@
  */
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { httpEvent } from '#test/helpers/factories.js';
-import { createUnfurlHandler } from '../../../functions/unfurl.js';
+import { createUnfurlHandler } from '../../../functions/handlers/unfurl.js';
 import { bearerFor, clock, context, found, makeConnection, type Result, TASK_URI, unfurlDeps } from './support.js';
 
 const REFRESH_MS = 60_000;

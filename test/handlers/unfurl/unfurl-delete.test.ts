@@ -2,8 +2,8 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { hashSecret } from '#shared/crypto.js';
 import { type HttpEventInput, httpEvent } from '#test/helpers/factories.js';
-import { createUnfurlHandler } from '../../../functions/unfurl.js';
-import { createUnfurlDeleteHandler } from '../../../functions/unfurl-delete.js';
+import { createUnfurlHandler } from '../../../functions/handlers/unfurl.js';
+import { createUnfurlDeleteHandler } from '../../../functions/handlers/unfurl-delete.js';
 import {
   BASE,
   bearerFor,

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { validateAttributes } from '#core/unfurl/attributes.js';
 import { httpEvent } from '#test/helpers/factories.js';
-import { createUnfurlHandler } from '../../../functions/unfurl.js';
+import { createUnfurlHandler } from '../../../functions/handlers/unfurl.js';
 import { bearerFor, clock, context, found, makeConnection, type Result, TASK_URI, unfurlDeps } from './support.js';
 
 let env: ReturnType<typeof unfurlDeps>;

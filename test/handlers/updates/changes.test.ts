@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { MemoryAuthStateStore, MemoryUpdateQueue } from '#adapters/memory/index.js';
 import { signWebhook } from '#core/changes/verify.js';
 import { httpEvent, lambdaContext } from '#test/helpers/factories.js';
-import { createChangesHandler } from '../../../functions/changes.js';
+import { createChangesHandler } from '../../../functions/handlers/changes.js';
 
 const SECRET = `whsec_${Buffer.from('handler-test-secret-0123456789ab').toString('base64')}`;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { lambdaContext, sqsEvent, sqsRecord } from '#test/helpers/factories.js';
 import { change, Harness } from '#test/unit/updates/harness.js';
-import { createWorkerHandler } from '../../../functions/update-worker.js';
+import { createWorkerHandler } from '../../../functions/handlers/update-worker.js';
 
 describe('update-worker handler (Powertools batch)', () => {
   it('reports only the failing records, and dead-letters a poison record instead of failing it', async () => {

@@ -8,7 +8,7 @@ import { authStateStore, connectionStore, subscriptionStore } from '#adapters/dy
 import { updateQueueFromConfig } from '#adapters/sqs/update-queue.js';
 import { demoRules, matchUri } from '#core/unfurl/rules.js';
 import { httpEvent, lambdaContext } from '#test/helpers/factories.js';
-import { createChangesHandler } from '../../../functions/changes.js';
+import { createChangesHandler } from '../../../functions/handlers/changes.js';
 import { demoChangeListener } from '../../../functions/publish/demo-hook.js';
 import { createQueuePublisher } from '../../../functions/publish/index.js';
 import { publishChange, type Rig, runUntil, startRig } from './rig.js';

@@ -29,8 +29,8 @@ import type { SimulatorSettings } from '#local/notion-simulator/settings.js';
 import { type Config, parseConfig } from '#shared/config.js';
 import { startTestEmulators, type TestEmulators } from '#test/helpers/emulators.js';
 import { lambdaContext } from '#test/helpers/factories.js';
+import { createWorkerHandler, workerFromConfig } from '../../../functions/handlers/update-worker.js';
 import { createQueuePublisher } from '../../../functions/publish/index.js';
-import { createWorkerHandler, workerFromConfig } from '../../../functions/update-worker.js';
 
 export interface RigOptions {
   readonly visibilityTimeoutSeconds?: number;

@@ -1,0 +1,175 @@
+/**
+ * SQS-triggered update worker: Powertools batch processing with partial
+ * failures, one call into #core/updates/worker.js per record.
+ *
+ * A record that throws is reported in `batchItemFailures` and comes back after
+ * the visibility timeout (then the DLQ, after maxReceiveCount). A fully failed
+ * batch is reported the same way, record by record, instead of failing the
+ * invocation (`throwOnFullBatchFailure: false`, docs/adr/0073): the outcome is
+ * identical for SQS, and the function's Errors metric stays reserved for crashes.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
+import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
+import {
+  authStateStore,
+  connectionStore,
+  deliveryLog,
+  rateLimitStore,
+  subscriptionStore,
+} from '#adapters/dynamo/factory.js';
+import { externalObjectClientFromConfig } from '#adapters/notion/external-object.js';
+import { loadSecret } from '#adapters/oidc/secrets.js';
+import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
+import { createSqsClient, SqsUpdateQueue, updateQueueFromConfig } from '#adapters/sqs/update-queue.js';
+import type { ExternalObjectApi } from '#core/updates/ports.js';
+import { resourceOfUri, sourceRenderer } from '#core/updates/render.js';
+import { createUpdateWorker, type UpdateWorker, type WorkerDeps, type WorkerSettings } from '#core/updates/worker.js';
+import { UPDATE_QUEUE } from '#lib/data-model.js';
+import { ENV } from '#lib/env-names.js';
+import { type Config, need } from '#shared/config.js';
+import { systemRandom } from '#shared/crypto.js';
+import { countMetric, flushMetrics, logger, METRIC } from '#shared/observability.js';
+
+const WARN_EVENTS = new Set([
+  'dead_lettered',
+  'push_rejected',
+  'push_blocked',
+  'connection_disconnected',
+  'push_rate_limited',
+]);
+
+/**
+ * Worker events counted as CloudWatch metrics (EMF, namespace NotionLinkPreview): the names of
+ * METRIC with their dimensions, plus one plain count per other outcome (e.g. `Pushed`, `PushUnchanged`).
+ * docs/observability.md lists them all.
+ */
+const PLAIN_METRICS: Readonly<Record<string, string>> = {
+  pushed: 'Pushed',
+  push_unchanged: 'PushUnchanged',
+  push_rejected: 'PushRejected',
+  push_blocked: 'PushBlocked',
+  push_retry_scheduled: 'PushRetryScheduled',
+  subscription_dropped: 'SubscriptionDropped',
+  connection_disconnected: 'ConnectionDisconnected',
+};
+
+/** Counts one worker event as its metric (exported for tests). */
+export const countWorkerEvent = (event: string, data: Readonly<Record<string, unknown>>): void => {
+  switch (event) {
+    case 'push_throttled':
+      // Our own bucket said wait (docs/adr/0072).
+      countMetric(METRIC.rateLimitWait, { scope: 'bucket' });
+      return;
+    case 'push_rate_limited':
+      // Notion answered 429 / 529: scope connection | workspace | endpoint | unknown.
+      countMetric(METRIC.rateLimitWait, { scope: String(data.scope ?? 'unknown') });
+      return;
+    case 'dead_lettered':
+      countMetric(METRIC.deadLettered, { reason: String(data.reason ?? 'unknown') });
+      return;
+    case 'coalesced':
+      countMetric(METRIC.changeCoalesced);
+      return;
+    case 'window_opened':
+    case 'window_reopened':
+      countMetric(METRIC.windowOpened);
+      return;
+  }
+  const plain = PLAIN_METRICS[event];
+  if (plain) countMetric(plain);
+};
+
+/** Counts every answer of Notion's API by status; the client itself never throws. */
+const countingNotion = (client: ExternalObjectApi): ExternalObjectApi => ({
+  patch: async (token, update) => {
+    const answer = await client.patch(token, update);
+    countMetric(METRIC.notionResponse, {
+      operation: 'patch_external_object',
+      status: answer.kind === 'response' ? String(answer.status) : answer.kind,
+    });
+    return answer;
+  },
+});
+
+const recordContext = new AsyncLocalStorage<{ readonly messageId: string }>();
+
+/** The worker wired to DynamoDB, SQS, the token cipher, Notion and the configured source adapter. */
+export const workerFromConfig = (
+  config: Config,
+  overrides: Partial<Omit<WorkerDeps, 'settings'>> & { readonly settings?: Partial<WorkerSettings> } = {},
+): UpdateWorker => {
+  const clock = overrides.clock ?? { now: () => Date.now() };
+  const cipher = overrides.cipher ?? tokenCipherFromConfig(config);
+  const integration = rulesFromConfig(config);
+  const deadLetterQueue = new SqsUpdateQueue(
+    createSqsClient(config),
+    need(config.queues.deadLetter, ENV.UPDATE_DLQ_URL),
+  );
+  return createUpdateWorker({
+    clock,
+    random: systemRandom,
+    queue: updateQueueFromConfig(config),
+    deadLetters: { send: (letter) => deadLetterQueue.send([letter]) },
+    markers: authStateStore(config),
+    subscriptions: subscriptionStore(config),
+    connections: connectionStore(config),
+    rateLimits: rateLimitStore(config),
+    cipher,
+    notion: countingNotion(externalObjectClientFromConfig(config)),
+    ...(config.tables.deliveryLog ? { deliveries: deliveryLog(config) } : {}),
+    renderer: sourceRenderer({
+      integration,
+      adapter: sourceAdapterFromConfig({ config, now: () => clock.now(), loadSecret }),
+      cipher,
+      clock,
+      devName: config.unfurl.devName,
+      deadlineMs: config.unfurl.deadlineMs,
+    }),
+    resolveUri: resourceOfUri(integration),
+    events: {
+      record: (event, data) => {
+        const messageId = recordContext.getStore()?.messageId;
+        const fields = messageId ? { ...data, messageId, correlation_id: messageId } : { ...data };
+        if (WARN_EVENTS.has(event)) logger.warn(event, fields);
+        else logger.debug(event, fields);
+        countWorkerEvent(event, data);
+      },
+    },
+    ...overrides,
+    settings: {
+      coalesceWindowSeconds: config.changes.coalesceWindowSeconds,
+      ratePerMinute: config.notion.ratePerMinute,
+      maxReceiveCount: UPDATE_QUEUE.deadLetter?.maxReceiveCount ?? 5,
+      ...overrides.settings,
+    },
+  });
+};
+
+export const createWorkerHandler = (workerFor: () => UpdateWorker) => {
+  const processor = new BatchProcessor(EventType.SQS);
+  let worker: UpdateWorker | undefined;
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    worker ??= workerFor();
+    if (context?.functionName) logger.addContext(context);
+    const w = worker;
+    const recordHandler = async (record: SQSRecord): Promise<void> => {
+      const receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? '1', 10);
+      // Records run concurrently: each one's log lines carry its SQS message id as the correlation id.
+      await recordContext.run({ messageId: record.messageId }, () =>
+        w.processRecord(record.body, {
+          messageId: record.messageId,
+          receiveCount: Number.isFinite(receiveCount) && receiveCount > 0 ? receiveCount : 1,
+          remainingMs: () => context.getRemainingTimeInMillis(),
+        }),
+      );
+    };
+    try {
+      return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+    } finally {
+      flushMetrics();
+    }
+  };
+};

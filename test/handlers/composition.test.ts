@@ -1,0 +1,67 @@
+/**
+ * Composition once, at init: loading a function's entry module with a setting it needs missing, or
+ * invalid, fails right there, naming the variable (as Lambda's init would), instead of a 500 on the
+ * first request. Each case is a fresh Node.js process, as a Lambda execution environment is.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from '@jest/globals';
+import { requiredSettingsOf } from '#lib/functions.js';
+import { type FunctionName, HANDLERS, WORKER_HANDLER } from '#lib/routes.js';
+import { localDefaults } from '#local/defaults.js';
+
+const FUNCTIONS: FunctionName[] = [...(Object.keys(HANDLERS) as FunctionName[]), WORKER_HANDLER];
+
+/** Everything a function could need, as the local runtime gives it (tables and queues named). */
+const COMPLETE: Record<string, string> = {
+  ...localDefaults(3000),
+  CONNECTIONS_TABLE: 'connections',
+  AUTH_STATE_TABLE: 'auth-state',
+  SUBSCRIPTIONS_TABLE: 'subscriptions',
+  RATE_LIMITS_TABLE: 'rate-limits',
+  DELIVERY_LOG_TABLE: 'delivery-log',
+  UPDATE_QUEUE_URL: 'http://127.0.0.1:1/000000000000/updates',
+  UPDATE_DLQ_URL: 'http://127.0.0.1:1/000000000000/updates-dlq',
+  DYNAMODB_ENDPOINT: 'http://127.0.0.1:1',
+  SQS_ENDPOINT: 'http://127.0.0.1:1',
+};
+
+/** Loads `functions/<fn>.ts` in a fresh process with `env`; resolves to what it printed and its exit code. */
+const load = async (fn: FunctionName, env: Record<string, string>) => {
+  const script = `const m = await import('./functions/${fn}.ts'); process.stdout.write(typeof m.handler);`;
+  try {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        timeout: 60_000,
+      },
+    );
+    return { code: 0, out: stdout };
+  } catch (error) {
+    const e = error as { code?: number; stderr?: string };
+    return { code: e.code ?? 1, out: e.stderr ?? '' };
+  }
+};
+
+describe('every entry module composes at import', () => {
+  it.each(FUNCTIONS)(
+    '%s loads with its settings, and fails naming the first required one that is missing',
+    async (fn) => {
+      expect(await load(fn, COMPLETE)).toEqual({ code: 0, out: 'function' });
+      const required = requiredSettingsOf(fn);
+      const last = required[required.length - 1] ?? [];
+      const without = Object.fromEntries(Object.entries(COMPLETE).filter(([k]) => !last.includes(k as never)));
+      const failed = await load(fn, without);
+      expect(failed.code).not.toBe(0);
+      expect(failed.out).toContain(`Missing required setting ${last.join(' or ')} (function ${fn})`);
+    },
+  );
+
+  it('an invalid value fails the init naming the variable', async () => {
+    const failed = await load('unfurl', { ...COMPLETE, UNFURL_DEADLINE_MS: 'soon' });
+    expect(failed.code).not.toBe(0);
+    expect(failed.out).toContain('UNFURL_DEADLINE_MS');
+  });
+});

@@ -76,3 +76,80 @@ export interface UpstreamIdentityProvider {
  * pass their logger; tests record the calls.
  */
 export type OAuthLog = (level: 'info' | 'warn', message: string, details: Readonly<Record<string, unknown>>) => void;
+
+// ---------------------------------------------------------------------------
+// OAuth state: authorization codes, pending authorizations, markers
+// ---------------------------------------------------------------------------
+
+export interface AuthorizationCode {
+  /** Hash of the code we handed to Notion. */
+  readonly codeHash: string;
+  readonly connectionId: string;
+  readonly clientId: string;
+  /** The exact redirect_uri string received at /oauth/authorize. */
+  readonly redirectUri: string;
+  readonly scope: string;
+  /** PKCE, only when the client sent one (S256). */
+  readonly codeChallenge?: string;
+  readonly expiresAt: number;
+  readonly consumedAt?: number;
+}
+
+/** What a code is, read without consuming it. */
+export type CodeLookup =
+  | { readonly outcome: 'usable'; readonly code: AuthorizationCode }
+  /** Already consumed: presenting it again is a replay. */
+  | { readonly outcome: 'replayed'; readonly code: AuthorizationCode }
+  | { readonly outcome: 'expired' }
+  | { readonly outcome: 'unknown' };
+
+export type CodeRedemption =
+  | { readonly outcome: 'redeemed'; readonly code: AuthorizationCode }
+  /** Already consumed before: a replay. */
+  | { readonly outcome: 'replayed'; readonly code: AuthorizationCode }
+  | { readonly outcome: 'expired' }
+  | { readonly outcome: 'unknown' };
+
+/** The state of one login round-trip, from /oauth/authorize to /oauth/consent. */
+export interface PendingAuthorization {
+  readonly id: string;
+  readonly clientId: string;
+  /** Notion's code, to exchange at Notion once the user consents. */
+  readonly notionCode: string;
+  /** Notion's state, echoed back unchanged. */
+  readonly state: string;
+  readonly scope: string;
+  readonly redirectUri: string;
+  readonly codeChallenge?: string;
+  readonly codeChallengeMethod?: string;
+  /** Upstream OIDC round-trip values (PKCE verifier, nonce, state). */
+  readonly upstream?: { readonly codeVerifier: string; readonly nonce: string; readonly state: string };
+  /** Set once the upstream login completed. */
+  readonly user?: { readonly subject: string; readonly displayName: string; readonly upstreamTokenCiphertext?: string };
+  /** Hash of the anti-CSRF token of the consent form. */
+  readonly csrfHash?: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface AuthStateStore {
+  putCode(code: AuthorizationCode): Promise<void>;
+  /** Reads a code without consuming it (one consistent read). */
+  readCode(codeHash: string, now: number): Promise<CodeLookup>;
+  /** Marks the code consumed with one conditional write; exactly one concurrent caller gets `redeemed`. */
+  redeemCode(codeHash: string, now: number): Promise<CodeRedemption>;
+
+  putPending(pending: PendingAuthorization): Promise<void>;
+  /** Returns the pending authorization unless it is missing or expired. */
+  getPending(id: string, now: number): Promise<PendingAuthorization | undefined>;
+  /** Replaces a pending authorization (e.g. after the upstream login) iff it still exists. */
+  updatePending(pending: PendingAuthorization): Promise<boolean>;
+  /** Deletes and returns it with one conditional write; only one caller gets it. */
+  takePending(id: string, now: number): Promise<PendingAuthorization | undefined>;
+
+  /** A small expiring fact, e.g. "subject X refused to connect". */
+  putMarker(key: string, value: string, expiresAt: number): Promise<void>;
+  getMarker(key: string, now: number): Promise<string | undefined>;
+  /** Stores the marker only if absent or expired; true if this call stored it (idempotency keys). */
+  putMarkerIfAbsent(key: string, value: string, expiresAt: number, now: number): Promise<boolean>;
+}

@@ -66,3 +66,45 @@ export interface DeliveryLog {
 export interface UpdateEvents {
   record(event: string, data: Readonly<Record<string, unknown>>): void;
 }
+
+// ---------------------------------------------------------------------------
+// Rate limits
+// ---------------------------------------------------------------------------
+
+export interface BucketPolicy {
+  /** Bucket size: requests allowed in one burst. */
+  readonly capacity: number;
+  /** Refill rate: `capacity` tokens per `periodMs`. */
+  readonly periodMs: number;
+}
+
+export type TakeResult =
+  | { readonly allowed: true; readonly remaining: number }
+  | { readonly allowed: false; readonly retryAfterMs: number };
+
+export interface RateLimitStore {
+  /** Takes `cost` tokens from the bucket `key` with a conditional update (safe across concurrent callers). */
+  take(key: string, policy: BucketPolicy, now: number, cost?: number): Promise<TakeResult>;
+  /** Pauses `key` until `untilMs` (never shortens an existing pause). */
+  pause(key: string, untilMs: number): Promise<void>;
+  /** Epoch ms until which `key` is paused, if it is paused at `now`. */
+  pausedUntil(key: string, now: number): Promise<number | undefined>;
+}
+
+// ---------------------------------------------------------------------------
+// Change events and the update queue
+// ---------------------------------------------------------------------------
+
+export interface ChangeEvent {
+  /** Idempotency id of the event. */
+  readonly id: string;
+  /** Either the adapter's resource key or a previewed uri. */
+  readonly resource?: string;
+  readonly uri?: string;
+  readonly changedAt: string;
+  readonly fields?: readonly string[];
+}
+
+export interface UpdateQueue {
+  send(events: readonly unknown[], options?: { readonly delaySeconds?: number }): Promise<void>;
+}

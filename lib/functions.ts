@@ -107,34 +107,34 @@ export const FUNCTIONS = {
 export const needsOf = (fn: FunctionName): FunctionNeeds =>
   (FUNCTIONS as Partial<Record<FunctionName, FunctionNeeds>>)[fn] ?? {};
 
-/** The source adapters whose product trusts per-user assertions signed with SOURCE_SERVICE_SECRET. */
-export const ADAPTERS_WITH_SERVICE_SECRET: readonly string[] = ['demo', 'example'];
-
-/** Whether a function gets the source adapter's service secret, for the configured adapter. */
-export const needsSourceSecret = (fn: FunctionName, sourceAdapter = 'demo'): boolean =>
-  needsOf(fn).callsSource === true && ADAPTERS_WITH_SERVICE_SECRET.includes(sourceAdapter);
+/**
+ * Whether a function gets the source adapter's service secret: it calls the source, and the configured
+ * adapter's declaration (functions/adapters/sources/*, `usesServiceSecret`) says it signs with it.
+ */
+export const needsSourceSecret = (fn: FunctionName, adapterUsesServiceSecret: boolean): boolean =>
+  needsOf(fn).callsSource === true && adapterUsesServiceSecret;
 
 /** The resource settings (tables, queues, secrets, keys) a function's needs put into its environment. */
-export const resourceSettingsOf = (fn: FunctionName, sourceAdapter?: string): SettingName[] => {
+export const resourceSettingsOf = (fn: FunctionName, adapterUsesServiceSecret = false): SettingName[] => {
   const needs = needsOf(fn);
   return [
     ...(Object.keys(needs.tables ?? {}) as SettingName[]),
     ...(needs.queues ?? []),
     ...(needs.secrets ?? []),
     ...(Object.keys(needs.keys ?? {}) as SettingName[]),
-    ...(needs.callsSource && needsSourceSecret(fn, sourceAdapter) ? (['SOURCE_SERVICE_SECRET_ARN'] as const) : []),
+    ...(needsSourceSecret(fn, adapterUsesServiceSecret) ? (['SOURCE_SERVICE_SECRET_ARN'] as const) : []),
   ];
 };
 
 /** Every setting a deployed function's environment carries: its resources, and the settings declared for it. */
-export const environmentOf = (fn: FunctionName, sourceAdapter?: string): SettingName[] => {
+export const environmentOf = (fn: FunctionName, adapterUsesServiceSecret = false): SettingName[] => {
   const declared = (Object.entries(SETTINGS) as [SettingName, SettingDeclaration][])
     .filter(
       ([, s]) =>
         s.deploy && 'functions' in s.deploy && (s.deploy.functions === 'all' || s.deploy.functions.includes(fn)),
     )
     .map(([name]) => name);
-  return [...new Set([...declared, ...resourceSettingsOf(fn, sourceAdapter)])].sort();
+  return [...new Set([...declared, ...resourceSettingsOf(fn, adapterUsesServiceSecret)])].sort();
 };
 
 /**
@@ -155,7 +155,7 @@ const LOCAL_ALTERNATIVES: Readonly<Partial<Record<SettingName, readonly SettingN
  * set (its tables, queues, secrets and key; the public base URL every function builds URLs and tokens from).
  */
 export const requiredSettingsOf = (fn: FunctionName): (readonly SettingName[])[] =>
-  ['PUBLIC_BASE_URL' as SettingName, ...resourceSettingsOf(fn, 'none')].map((name) => [
+  ['PUBLIC_BASE_URL' as SettingName, ...resourceSettingsOf(fn)].map((name) => [
     name,
     ...(LOCAL_ALTERNATIVES[name] ?? []),
   ]);

@@ -11,6 +11,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { sourceDefinition } from '../functions/adapters/sources/registry.js';
 import { ServiceAlarms } from './constructs/alarms.js';
 import { ServiceDashboard } from './constructs/dashboard.js';
 import { DataTables } from './constructs/data-tables.js';
@@ -32,7 +33,13 @@ import { needsOf, needsSourceSecret } from './functions.js';
 import { type FunctionName, HANDLERS, type HttpHandlerName, ROUTES, WORKER_HANDLER } from './routes.js';
 import type { SettingName } from './settings.js';
 import { OUTPUTS, TABLE_OUTPUTS } from './stack-outputs.js';
-import { contextEnvironment, type StageConfig, wiringEnvironment } from './stage-config.js';
+import {
+  adapterEnvironment,
+  contextEnvironment,
+  type StageConfig,
+  StageConfigError,
+  wiringEnvironment,
+} from './stage-config.js';
 
 export interface NotionLinkPreviewStackProps extends StackProps {
   readonly config: StageConfig;
@@ -136,6 +143,8 @@ export class NotionLinkPreviewStack extends Stack {
       CHANGES_WEBHOOK_SECRET_ARN: this.secrets.changesWebhookSecret,
     } as const;
     const keys = { NOTION_TOKEN_KMS_KEY_ID: this.secrets.notionTokenKey } as const;
+    const source = sourceDefinition(config.sourceAdapter);
+    if (!source) throw new StageConfigError(`context "sourceAdapter": unknown adapter "${config.sourceAdapter}"`);
     const build = (name: FunctionName): NodeFunction => {
       const needs = needsOf(name);
       const f = fn(name, Duration.seconds(needs.timeoutSeconds ?? 10));
@@ -147,9 +156,12 @@ export class NotionLinkPreviewStack extends Stack {
       }
       for (const setting of needs.queues ?? []) f.bindQueue(ENV[setting], queues[setting]);
       for (const setting of needs.secrets ?? []) f.bindSecret(ENV[setting], secrets[setting]);
-      if (needsSourceSecret(name, config.sourceAdapter)) {
+      if (needsSourceSecret(name, source.usesServiceSecret === true)) {
         f.bindSecret(ENV.SOURCE_SERVICE_SECRET_ARN, this.secrets.sourceServiceSecret);
       }
+      // The configured source adapter's own settings, from CDK context, for the functions that call it.
+      if (needsOf(name).callsSource)
+        f.setEnvironment(adapterEnvironment(source, (key) => this.node.tryGetContext(key)));
       return f;
     };
 

@@ -6,6 +6,7 @@
  * offline and without credentials.
  */
 import type { Node } from 'constructs';
+import type { SourceAdapterDefinition } from '../functions/adapters/sources/define.js';
 import type { FunctionName } from './routes.js';
 import { SETTINGS, type SettingDeclaration } from './settings.js';
 
@@ -267,6 +268,20 @@ export const wiringEnvironment = (
     const value = values[name];
     if (value === undefined) throw new StageConfigError(`the stack has no value for ${name}, which ${fn} needs`);
     env[name] = value;
+  }
+  return env;
+};
+
+/** The environment of a source adapter's own settings: each one with a CDK context key, from that key. */
+export const adapterEnvironment = (
+  adapter: Pick<SourceAdapterDefinition, 'settings'>,
+  read: (key: string) => unknown,
+): Record<string, string> => {
+  const env: Record<string, string> = {};
+  for (const [name, setting] of Object.entries(adapter.settings ?? {})) {
+    if (!setting.context) continue;
+    const value = read(setting.context);
+    if (value !== undefined && value !== null && String(value).trim() !== '') env[name] = String(value);
   }
   return env;
 };

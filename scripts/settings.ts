@@ -12,6 +12,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod/mini';
+import { BUILT_IN_SOURCES } from '#adapters/sources/registry.js';
 import { SETTING_GROUPS, SETTINGS, type SettingDeclaration } from '#lib/settings.js';
 import { type CliArgs, type CliSpec, EXIT, isEntryPoint, runCli, UsageError } from './cli.js';
 
@@ -58,6 +59,13 @@ export const renderEnvExample = (): string => {
     for (const [name, s] of members) out.push(`# ${s.description}\n# ${name}=${shownValue(s)}`);
     out.push('');
   }
+  for (const source of BUILT_IN_SOURCES) {
+    const own = Object.entries(source.settings ?? {});
+    if (own.length === 0) continue;
+    out.push(`# --- Source adapter "${source.name}" (SOURCE_ADAPTER=${source.name}) ---\n`);
+    for (const [name, s] of own) out.push(`# ${s.description}\n# ${name}=${s.secret ? '' : (s.example ?? '')}`);
+    out.push('');
+  }
   return `${out.join('\n').trimEnd()}\n`;
 };
 
@@ -79,6 +87,12 @@ export const renderReadmeTable = (): string => {
             : `\`${cell(value)}\``;
     const notes = [s.localOnly ? 'Local only.' : '', s.aws ?? ''].filter((n) => n !== '').join(' ');
     rows.push(`| \`${name}\` | ${shown} | ${cell(s.description)}${notes ? ` ${notes}` : ''} |`);
+  }
+  for (const source of BUILT_IN_SOURCES) {
+    for (const [name, s] of Object.entries(source.settings ?? {})) {
+      const where = `Source adapter \`${source.name}\` only${s.context ? `; CDK context \`${s.context}\`` : ''}.`;
+      rows.push(`| \`${name}\` | — | ${cell(s.description)} ${where} |`);
+    }
   }
   rows.push(
     "| `NOTION_SIM_*` | see [the simulator's README](local/notion-simulator/README.md) | The Notion simulator: rate limits, fault injection (529, 503, slow, blocked), and which of the undocumented request shapes it sends (all listed in `.env.example`). |",

@@ -35,7 +35,7 @@ const load = async (fn: FunctionName, env: Record<string, string>) => {
       ['--import', 'tsx', '--input-type=module', '-e', script],
       {
         env: { PATH: process.env.PATH ?? '', ...env },
-        timeout: 60_000,
+        timeout: 110_000,
       },
     );
     return { code: 0, out: stdout };
@@ -63,5 +63,5 @@ describe('every entry module composes at import', () => {
     const failed = await load('unfurl', { ...COMPLETE, UNFURL_DEADLINE_MS: 'soon' });
     expect(failed.code).not.toBe(0);
     expect(failed.out).toContain('UNFURL_DEADLINE_MS');
-  });
+  }, 120_000);
 });

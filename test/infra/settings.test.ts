@@ -28,7 +28,8 @@ const CONTEXT = {
   devName: 'Product',
 };
 
-const declaredFor = (fn: FunctionName): string[] => environmentOf(fn, CONTEXT.sourceAdapter);
+// The http adapter signs no service assertions: no function gets the service secret.
+const declaredFor = (fn: FunctionName): string[] => environmentOf(fn, false);
 
 let synth: Synthesized;
 beforeAll(() => {

@@ -20,6 +20,9 @@ import {
 } from '#core/sources/source-adapter.js';
 import { attr, hexColor, type UnfurlAttribute } from '#core/unfurl/attributes.js';
 import type { RuleMatch } from '#core/unfurl/rules.js';
+import { ENV } from '#lib/env-names.js';
+import { ConfigError } from '#shared/errors.js';
+import { defineSourceAdapter, type SourceAdapterEnvironment } from './define.js';
 import { sourceGet } from './http-get.js';
 
 /** Issuer of the service assertions; the product checks it. */
@@ -197,3 +200,28 @@ export const demoProductAdapter = (options: DemoAdapterOptions): SourceAdapter =
     },
   };
 };
+
+/** The demo product's options from the configuration (the example adapter uses the same product). */
+export const demoOptions = ({ config, fetch, now, loadSecret }: SourceAdapterEnvironment): DemoAdapterOptions => {
+  const baseUrl = config.unfurl.sourceBaseUrl ?? (config.publicBaseUrl ? `${config.publicBaseUrl}/demo` : undefined);
+  if (!baseUrl) throw new ConfigError(`Missing required setting ${ENV.SOURCE_BASE_URL} (or ${ENV.PUBLIC_BASE_URL})`);
+  const ref = config.unfurl.sourceServiceSecretRef;
+  if (!ref) {
+    throw new ConfigError(
+      `Missing required setting ${ENV.SOURCE_SERVICE_SECRET} (or ${ENV.SOURCE_SERVICE_SECRET_ARN})`,
+    );
+  }
+  let serviceSecret: DemoAdapterOptions['serviceSecret'];
+  if ('value' in ref) serviceSecret = ref.value;
+  else if (loadSecret) serviceSecret = () => loadSecret(ref);
+  else throw new ConfigError(`${ENV.SOURCE_SERVICE_SECRET_ARN} is set but no secret loader was given`);
+  return { baseUrl, serviceSecret, ...(fetch ? { fetch } : {}), ...(now ? { now } : {}) };
+};
+
+/** SOURCE_ADAPTER=demo: the local demo task tracker (SOURCE_BASE_URL defaults to PUBLIC_BASE_URL/demo). */
+export const demoSource = defineSourceAdapter({
+  name: 'demo',
+  description: 'The demo task tracker, with per-user service assertions',
+  usesServiceSecret: true,
+  create: (env) => demoProductAdapter(demoOptions(env)),
+});

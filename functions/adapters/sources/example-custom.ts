@@ -19,7 +19,10 @@
  *         snapshot instead of an error. `sourceGet()` (./http-get.ts) is the
  *         built-in adapters' GET: the global fetch, no redirects, size-capped,
  *         and it throws SourceUnavailableError for you.
- *  2. Add one line to SOURCE_ADAPTERS in functions/adapters/sources/registry.ts.
+ *  2. Declare it at the end of the module with defineSourceAdapter (its name,
+ *     settings of its own, whether it uses the service secret, its factory),
+ *     as `exampleSource` below, and add it to BUILT_IN_SOURCES in
+ *     functions/adapters/sources/registry.ts.
  *  3. Set SOURCE_ADAPTER=<your-name>.
  *
  * Keep the module free of storage and of AWS SDK imports: the unfurl callback
@@ -28,7 +31,8 @@
 
 import type { ResolveOutcome, SourceAdapter } from '#core/sources/source-adapter.js';
 import { attr, type UnfurlAttribute } from '#core/unfurl/attributes.js';
-import { type DemoAdapterOptions, demoTaskClient, taskIdOf } from './demo-product.js';
+import { defineSourceAdapter } from './define.js';
+import { type DemoAdapterOptions, demoOptions, demoTaskClient, taskIdOf } from './demo-product.js';
 
 const OVERDUE = { r: 217, g: 48, b: 37 };
 const ON_TRACK = { r: 24, g: 128, b: 56 };
@@ -68,3 +72,11 @@ export const exampleCustomAdapter = (options: DemoAdapterOptions): SourceAdapter
     },
   };
 };
+
+/** SOURCE_ADAPTER=example: the custom-code example over the demo product. */
+export const exampleSource = defineSourceAdapter({
+  name: 'example',
+  description: 'A custom adapter written as code: a personal view of demo tasks',
+  usesServiceSecret: true,
+  create: (env) => exampleCustomAdapter(demoOptions(env)),
+});

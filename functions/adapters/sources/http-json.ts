@@ -42,8 +42,10 @@ import {
   type UnfurlAttribute,
 } from '#core/unfurl/attributes.js';
 import { describeIssues, type RuleMatch } from '#core/unfurl/rules.js';
+import { ENV } from '#lib/env-names.js';
 import { ConfigError } from '#shared/errors.js';
 import * as z from '#shared/zod.js';
+import { defineSourceAdapter } from './define.js';
 import { sourceGet } from './http-get.js';
 
 const KINDS = ['plain_text', 'enum', 'date', 'datetime', 'color', 'image', 'video', 'audio', 'html', 'pdf'] as const;
@@ -229,3 +231,19 @@ export const httpJsonAdapter = (options: HttpJsonAdapterOptions): SourceAdapter 
     },
   };
 };
+
+/** SOURCE_ADAPTER=http: the generic HTTP JSON adapter (SOURCE_BASE_URL and SOURCE_HTTP_MAPPING). */
+export const httpSource = defineSourceAdapter({
+  name: 'http',
+  description: 'Any JSON API, through a declarative field mapping',
+  create: ({ config, fetch }) => {
+    const baseUrl = config.unfurl.sourceBaseUrl;
+    if (!baseUrl) throw new ConfigError(`Missing required setting ${ENV.SOURCE_BASE_URL}`);
+    if (!config.unfurl.httpMapping) throw new ConfigError(`Missing required setting ${ENV.SOURCE_HTTP_MAPPING}`);
+    return httpJsonAdapter({
+      baseUrl,
+      mapping: parseHttpJsonMapping(config.unfurl.httpMapping),
+      ...(fetch ? { fetch } : {}),
+    });
+  },
+});

@@ -182,12 +182,17 @@ const main = async (): Promise<void> => {
         process.exit(1);
       },
     );
+  // A Ctrl-C in a terminal reaches this process twice at once: from the terminal, and passed on by npm.
+  // A second signal counts as "force" only when it comes a moment after the first.
+  let firstSignalAt = 0;
   const shutdown = (reason: string) => {
+    if (stopping && Date.now() - firstSignalAt < 1_000) return;
     if (stopping) {
       console.error(`\n${reason} again: exiting without a clean stop.`);
       process.exit(130);
     }
     stopping = true;
+    firstSignalAt = Date.now();
     clearInterval(parentWatch);
     console.log(`\n${reason}: stopping… (press Ctrl-C again to force)`);
     if (system) void stopAndExit(system);
@@ -203,6 +208,7 @@ const main = async (): Promise<void> => {
   parentWatch.unref();
 
   const t0 = Date.now();
+  if (args.fresh) console.log('--fresh: the kept state is removed; starting clean.');
   try {
     system = await startLocalSystem({
       port,

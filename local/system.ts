@@ -300,7 +300,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 }
 
 /**
- * Notes in the data directory which base URL its state belongs to, and returns
+ * Notes in the data directory which base URL its state belongs to (the first
+ * run's; --fresh starts a new record), and returns
  * a warning when it was made on another one: links pasted then, subscriptions
  * and the service's tokens name that origin.
  */
@@ -312,8 +313,9 @@ const recordBaseUrl = async (dataDir: string, baseUrl: string): Promise<string |
   } catch {
     before = undefined;
   }
-  await writeJsonFile(file, { baseUrl });
   const previous = (before as { baseUrl?: unknown } | undefined)?.baseUrl;
+  // The origin is the one the state was first made on: a run on another port does not change it.
+  if (typeof previous !== 'string') await writeJsonFile(file, { baseUrl });
   if (typeof previous !== 'string' || previous === baseUrl) return undefined;
   return `The state kept in ${dataDir} was made on ${previous}; links and connections made there name that origin. Start on the same port (PORT=${new URL(previous).port}) or start clean with \`npm start -- --fresh\`.`;
 };

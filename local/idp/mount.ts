@@ -7,7 +7,6 @@
  * that first-party client. Local only: never part of a deployed function.
  */
 
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type InteractionDetails, type KoaLikeContext } from 'oidc-provider';
@@ -15,12 +14,10 @@ import { escapeHtml } from '#core/html.js';
 import { ENV } from '#lib/env-names.js';
 import { DEMO_USERS, findDemoUserByLogin, findDemoUserBySubject } from '#local/demo-users.js';
 import type { LocalMount, MountFactory } from '#local/mount.js';
+import { constantTimeEqual } from '#shared/crypto.js';
 
 const PREFIX = '/idp';
 const INTERACTION = `${PREFIX}/interaction/`;
-
-const sameSecret = (a: string, b: string): boolean =>
-  timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 
 const CSP =
   "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -217,7 +214,7 @@ const handleInteraction = async (provider: Provider, req: IncomingMessage, res: 
       return;
     }
     const user = findDemoUserByLogin(form.login ?? '');
-    if (!user || !sameSecret(form.password ?? '', user.password)) {
+    if (!user || !constantTimeEqual(form.password ?? '', user.password)) {
       send(res, 401, loginPage(details.uid, 'Unknown username or wrong password.', form.login ?? ''));
       return;
     }

@@ -15,20 +15,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeHtml } from '#core/html.js';
 import type { Clock } from '#core/ports.js';
+import { BodyTooLargeError, readBody } from '#local/http-body.js';
 import { NotionApi } from './api.js';
 import type { SessionView } from './client.js';
 import { NotionClient } from './client.js';
 import { systemClock } from './clock.js';
-import {
-  BASE_HEADERS,
-  BodyTooLargeError,
-  header,
-  parseCookies,
-  readBody,
-  redirect,
-  sendJson,
-  sendText,
-} from './http-util.js';
+import { BASE_HEADERS, header, parseCookies, redirect, sendJson, sendText } from './http-util.js';
 import type { IntegrationRules } from './link-rules.js';
 import { fetchPdf, pdfSources } from './pdf-embed.js';
 import type { LogEntry } from './protocol-log.js';
@@ -384,7 +376,7 @@ export class NotionSimulator {
       }
       let body: Record<string, unknown> = {};
       try {
-        const raw = await readBody(req, 64 * 1024);
+        const raw = (await readBody(req, 64 * 1024)).toString('utf8');
         const parsed: unknown = raw === '' ? {} : JSON.parse(raw);
         if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
           body = parsed as Record<string, unknown>;

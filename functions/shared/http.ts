@@ -10,6 +10,7 @@
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { parseCookies } from './cookies.js';
 import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
 import { flushMetrics, logger } from './observability.js';
 
@@ -89,24 +90,6 @@ export const empty = (statusCode = 200, headers: Record<string, string> = {}): H
   headers: { ...SECURITY_HEADERS, ...headers },
   body: '',
 });
-
-const parseCookies = (event: APIGatewayProxyEventV2): Record<string, string> => {
-  const out: Record<string, string> = Object.create(null);
-  const raw = event.cookies ?? (event.headers?.cookie ? event.headers.cookie.split(';') : []);
-  for (const part of raw) {
-    const i = part.indexOf('=');
-    if (i <= 0) continue;
-    const name = part.slice(0, i).trim();
-    let value = part.slice(i + 1).trim();
-    try {
-      value = decodeURIComponent(value);
-    } catch {
-      continue;
-    }
-    if (!Object.hasOwn(out, name)) out[name] = value;
-  }
-  return out;
-};
 
 const parseQuery = (event: APIGatewayProxyEventV2): { query: Record<string, string>; repeated: string[] } => {
   // Prototype-less, so that a parameter named `constructor` or `toString` is just a parameter.
@@ -188,7 +171,7 @@ export const toHttpRequest = (event: APIGatewayProxyEventV2, options: HttpHandle
     headers,
     query,
     repeatedQuery: repeated,
-    cookies: parseCookies(event),
+    cookies: parseCookies(event.cookies ?? event.headers?.cookie),
     bodyKind: kind,
     body,
     rawBody: raw,

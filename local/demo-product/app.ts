@@ -31,6 +31,7 @@ import { demoApiAudience, SERVICE_ASSERTION_ISSUER } from '#adapters/sources/dem
 import { escapeHtml } from '#core/html.js';
 import { DEMO_USERS, findDemoUserByLogin, findDemoUserBySubject } from '#local/demo-users.js';
 import { BodyTooLargeError, readBody } from '#local/http-body.js';
+import { parseCookies, serializeCookie } from '#shared/cookies.js';
 import { type Priority, STATUSES, type Task, type TaskEdit, type TaskStatus, TaskStore, taskJson } from './tasks.js';
 
 /** One edit of a task, as published to task-change listeners. */
@@ -107,14 +108,6 @@ const readText = (req: IncomingMessage, max: number): Promise<string | undefined
       throw error;
     },
   );
-
-const cookieValue = (req: IncomingMessage, name: string): string | undefined => {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
-  }
-  return undefined;
-};
 
 /** A minimal valid one-page PDF with a line of text. */
 const pdfFile = (text: string): Buffer => {
@@ -263,7 +256,11 @@ export class DemoProduct {
       if (!user) return send(res, 404, 'text/plain; charset=utf-8', 'No such demo user');
       return send(res, 303, 'text/plain; charset=utf-8', '', {
         location: `${this.basePath}/`,
-        'set-cookie': `${USER_COOKIE}=${user.subject}; Path=${this.basePath || '/'}; HttpOnly; SameSite=Lax`,
+        'set-cookie': serializeCookie(USER_COOKIE, user.subject, {
+          path: this.basePath || '/',
+          httpOnly: true,
+          sameSite: 'Lax',
+        }),
       });
     }
     const taskPath = /^\/tasks\/(\d{1,12})$/.exec(path);
@@ -290,7 +287,7 @@ export class DemoProduct {
   }
 
   private viewer(req: IncomingMessage): string {
-    const subject = cookieValue(req, USER_COOKIE);
+    const subject = parseCookies(req.headers.cookie)[USER_COOKIE];
     return subject && findDemoUserBySubject(subject) ? subject : (DEMO_USERS[0]?.subject ?? 'u-alice');
   }
 

@@ -34,17 +34,6 @@ export function redirect(res: ServerResponse, location: string, headers: Record<
   res.end();
 }
 
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (header ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i <= 0) continue;
-    const name = part.slice(0, i).trim();
-    if (!(name in out)) out[name] = part.slice(i + 1).trim();
-  }
-  return out;
-}
-
 export const header = (req: IncomingMessage, name: string): string | undefined => {
   const v = req.headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;

@@ -16,11 +16,12 @@ import { fileURLToPath } from 'node:url';
 import { escapeHtml } from '#core/html.js';
 import type { Clock } from '#core/ports.js';
 import { BodyTooLargeError, readBody } from '#local/http-body.js';
+import { parseCookies, serializeCookie } from '#shared/cookies.js';
 import { NotionApi } from './api.js';
 import type { SessionView } from './client.js';
 import { NotionClient } from './client.js';
 import { systemClock } from './clock.js';
-import { BASE_HEADERS, header, parseCookies, redirect, sendJson, sendText } from './http-util.js';
+import { BASE_HEADERS, header, redirect, sendJson, sendText } from './http-util.js';
 import type { IntegrationRules } from './link-rules.js';
 import { fetchPdf, pdfSources } from './pdf-embed.js';
 import type { LogEntry } from './protocol-log.js';
@@ -494,7 +495,10 @@ export class NotionSimulator {
     const existing = this.sessionFromCookie(req);
     if (existing) return { session: existing };
     const session = this.world.createSession(false);
-    return { session, cookie: `${SESSION_COOKIE}=${session.id}; Path=/; HttpOnly; SameSite=Lax` };
+    return {
+      session,
+      cookie: serializeCookie(SESSION_COOKIE, session.id, { path: '/', httpOnly: true, sameSite: 'Lax' }),
+    };
   }
 
   private openStream(session: Session, res: ServerResponse, extra: Record<string, string>): void {

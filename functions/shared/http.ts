@@ -155,7 +155,8 @@ const parseBody = (
 
 /** Builds the request a handler sees from a raw API Gateway v2 event (exported for tests and the local server). */
 export const toHttpRequest = (event: APIGatewayProxyEventV2, options: HttpHandlerOptions = {}): HttpRequest => {
-  const headers: Record<string, string> = {};
+  // Prototype-less, like the query: a header named `constructor` or `__proto__` is just a header.
+  const headers: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const { query, repeated } = parseQuery(event);
   const { kind, body, raw } = parseBody(

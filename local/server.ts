@@ -371,7 +371,7 @@ export const fromLambdaResult = (result: unknown): HttpResponse => {
   if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
     throw new InvalidResultError(`statusCode ${String(result.statusCode)} is not an HTTP status`);
   }
-  const headers: Record<string, string[]> = {};
+  const headers: Record<string, string[]> = Object.create(null);
   const add = (name: string, value: unknown) => {
     const v = headerValue(value);
     if (v === undefined) return;
@@ -379,7 +379,7 @@ export const fromLambdaResult = (result: unknown): HttpResponse => {
       throw new InvalidResultError(`header ${JSON.stringify(name)} is not valid`);
     }
     const key = name.toLowerCase();
-    headers[key] = [...(headers[key] ?? []), v];
+    headers[key] = [...(Object.hasOwn(headers, key) ? (headers[key] as string[]) : []), v];
   };
   if (result.headers !== undefined && !isRecord(result.headers))
     throw new InvalidResultError('headers must be an object');

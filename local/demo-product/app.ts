@@ -445,7 +445,7 @@ export class DemoProduct {
     const title = form.get('title');
     if (title !== null) edit.title = title.slice(0, 300);
     const status = form.get('status');
-    if (status !== null && status in STATUSES) edit.status = status as TaskStatus;
+    if (status !== null && Object.hasOwn(STATUSES, status)) edit.status = status as TaskStatus;
     const assignee = form.get('assignee');
     if (assignee === '') edit.assignee = null;
     else if (assignee !== null && findDemoUserBySubject(assignee)) edit.assignee = assignee;

@@ -35,11 +35,11 @@ export const SESSION_COOKIE = 'notion_sim_session';
 export const CALLBACK_PATH = '/notion/externalintegrationauthcallback';
 
 const PLAYGROUND_DIR = join(dirname(fileURLToPath(import.meta.url)), 'playground');
-const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
-  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/playground/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
-  '/playground/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
-};
+const STATIC: ReadonlyMap<string, { file: string; type: string }> = new Map([
+  ['/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
+  ['/playground/app.js', { file: 'app.js', type: 'text/javascript; charset=utf-8' }],
+  ['/playground/app.css', { file: 'app.css', type: 'text/css; charset=utf-8' }],
+]);
 
 /** Strict CSP: our own script and style only; media and embeds from http(s) since the service's data names them. */
 export const PLAYGROUND_CSP = [
@@ -328,7 +328,7 @@ export class NotionSimulator {
 
   /** Whether a path belongs to the playground (its pages, assets and /playground/ API). */
   ownsPlaygroundPath(path: string): boolean {
-    return path in STATIC || path.startsWith('/playground/');
+    return STATIC.has(path) || path.startsWith('/playground/');
   }
 
   async handlePlayground(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -336,7 +336,7 @@ export class NotionSimulator {
       const url = new URL(req.url ?? '/', this.baseUrl);
       const method = req.method ?? 'GET';
       const path = url.pathname;
-      const asset = STATIC[path];
+      const asset = STATIC.get(path);
       if (asset && (method === 'GET' || method === 'HEAD')) {
         const cookie = path === '/' ? this.ensureSession(req).cookie : undefined;
         const body = await readFile(join(PLAYGROUND_DIR, asset.file), 'utf8');

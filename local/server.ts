@@ -19,6 +19,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { BodyTooLargeError, readBody } from './http-body.js';
 import type { LocalMount } from './mount.js';
 
 /** API Gateway's payload limit for HTTP APIs (10 MB). */
@@ -370,7 +371,7 @@ export const fromLambdaResult = (result: unknown): HttpResponse => {
   if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
     throw new InvalidResultError(`statusCode ${String(result.statusCode)} is not an HTTP status`);
   }
-  const headers: Record<string, string[]> = {};
+  const headers: Record<string, string[]> = Object.create(null);
   const add = (name: string, value: unknown) => {
     const v = headerValue(value);
     if (v === undefined) return;
@@ -378,7 +379,7 @@ export const fromLambdaResult = (result: unknown): HttpResponse => {
       throw new InvalidResultError(`header ${JSON.stringify(name)} is not valid`);
     }
     const key = name.toLowerCase();
-    headers[key] = [...(headers[key] ?? []), v];
+    headers[key] = [...(Object.hasOwn(headers, key) ? (headers[key] as string[]) : []), v];
   };
   if (result.headers !== undefined && !isRecord(result.headers))
     throw new InvalidResultError('headers must be an object');
@@ -423,43 +424,6 @@ export const requestLogLine = (method: string, url: string, status: number, ms: 
 // ---------------------------------------------------------------------------
 // The server
 // ---------------------------------------------------------------------------
-
-class BodyTooLargeError extends Error {}
-
-const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new BodyTooLargeError());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        done = true;
-        chunks.length = 0;
-        reject(new BodyTooLargeError());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!done) {
-        done = true;
-        resolve(Buffer.concat(chunks));
-      }
-    });
-    req.on('error', (error) => {
-      if (!done) {
-        done = true;
-        reject(error);
-      }
-    });
-  });
 
 const send = (res: ServerResponse, response: HttpResponse, method: string, close = false): void => {
   if (res.headersSent || res.writableEnded || res.destroyed) return;

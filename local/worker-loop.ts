@@ -76,18 +76,20 @@ const ATTRIBUTE_NAMES = [
 ] as const;
 
 const toMessageAttributes = (attrs: Record<string, MessageAttributeValue> | undefined): SQSMessageAttributes => {
-  const out: SQSMessageAttributes = {};
   const b64 = (v: Uint8Array) => Buffer.from(v).toString('base64');
-  for (const [name, v] of Object.entries(attrs ?? {})) {
-    out[name] = {
-      ...(v.StringValue !== undefined ? { stringValue: v.StringValue } : {}),
-      ...(v.BinaryValue !== undefined ? { binaryValue: b64(v.BinaryValue) } : {}),
-      stringListValues: v.StringListValues ?? [],
-      binaryListValues: (v.BinaryListValues ?? []).map(b64),
-      dataType: v.DataType ?? 'String',
-    };
-  }
-  return out;
+  // fromEntries keeps an attribute named `__proto__` as an attribute (an assignment would set the prototype).
+  return Object.fromEntries(
+    Object.entries(attrs ?? {}).map(([name, v]) => [
+      name,
+      {
+        ...(v.StringValue !== undefined ? { stringValue: v.StringValue } : {}),
+        ...(v.BinaryValue !== undefined ? { binaryValue: b64(v.BinaryValue) } : {}),
+        stringListValues: v.StringListValues ?? [],
+        binaryListValues: (v.BinaryListValues ?? []).map(b64),
+        dataType: v.DataType ?? 'String',
+      },
+    ]),
+  );
 };
 
 /** The ARN's region, e.g. `arn:aws:sqs:us-east-1:000000000000:q` → `us-east-1`. */

@@ -45,7 +45,8 @@ export interface RedriveReport {
 
 export const redriveDeadLetters = async (options: RedriveOptions): Promise<RedriveReport> => {
   const max = options.max ?? Number.POSITIVE_INFINITY;
-  const reasons: Record<string, number> = {};
+  // Prototype-less: a reason is data from the message, `constructor` included.
+  const reasons: Record<string, number> = Object.create(null);
   let replayed = 0;
   while (replayed < max) {
     const out = await options.sqs.send(

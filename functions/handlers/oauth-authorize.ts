@@ -26,6 +26,7 @@ import { decideConsent } from '#core/oauth/consent.js';
 import { errorPage } from '#core/oauth/pages.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, need } from '#shared/config.js';
+import { serializeCookie } from '#shared/cookies.js';
 import { systemRandom } from '#shared/crypto.js';
 import { type HttpResult, html, httpHandler, redirect } from '#shared/http.js';
 import { logTo } from '#shared/observability.js';
@@ -35,10 +36,14 @@ export const PENDING_COOKIE = 'nlp_oauth_pending';
 const PAGE_CSP = (formAction: string) =>
   `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
 
-const cookie = (issuer: string, value: string, maxAgeSeconds: number): string => {
-  const secure = !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(issuer);
-  return `${PENDING_COOKIE}=${value}; Path=/oauth; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
-};
+const cookie = (issuer: string, value: string, maxAgeSeconds: number): string =>
+  serializeCookie(PENDING_COOKIE, value, {
+    path: '/oauth',
+    maxAgeSeconds,
+    httpOnly: true,
+    sameSite: 'Lax',
+    secure: !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(issuer),
+  });
 
 const toResult = (outcome: BrowserOutcome, issuer: string): HttpResult => {
   const cookies =

@@ -37,14 +37,15 @@ const PLAIN_FIELDS = new Set(['uri', 'type', 'event', 'reason', 'workspace_id', 
 const loggable = (fields: unknown): unknown => {
   if (fields === null || typeof fields !== 'object') return typeof fields;
   if (Array.isArray(fields)) return `array of ${fields.length}`;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields as Record<string, unknown>)) {
-    const readable = /^[\w.-]{1,64}$/.test(k);
-    const name = readable ? k : `[a field name of ${k.length} characters]`;
-    if (readable && PLAIN_FIELDS.has(k) && (typeof v !== 'string' || v.length <= 2048)) out[name] = v;
-    else out[name] = typeof v === 'string' ? `string(${v.length})` : Array.isArray(v) ? 'array' : typeof v;
-  }
-  return out;
+  // fromEntries keeps a field named `__proto__` as a field (an assignment would set the prototype).
+  return Object.fromEntries(
+    Object.entries(fields as Record<string, unknown>).map(([k, v]) => {
+      const readable = /^[\w.-]{1,64}$/.test(k);
+      const name = readable ? k : `[a field name of ${k.length} characters]`;
+      if (readable && PLAIN_FIELDS.has(k) && (typeof v !== 'string' || v.length <= 2048)) return [name, v];
+      return [name, typeof v === 'string' ? `string(${v.length})` : Array.isArray(v) ? 'array' : typeof v];
+    }),
+  );
 };
 
 const deleteUnfurl = async (request: HttpRequest, deps: DeleteDependencies) => {

@@ -10,6 +10,7 @@
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { parseCookies } from './cookies.js';
 import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
 import { flushMetrics, logger } from './observability.js';
 
@@ -90,24 +91,6 @@ export const empty = (statusCode = 200, headers: Record<string, string> = {}): H
   body: '',
 });
 
-const parseCookies = (event: APIGatewayProxyEventV2): Record<string, string> => {
-  const out: Record<string, string> = Object.create(null);
-  const raw = event.cookies ?? (event.headers?.cookie ? event.headers.cookie.split(';') : []);
-  for (const part of raw) {
-    const i = part.indexOf('=');
-    if (i <= 0) continue;
-    const name = part.slice(0, i).trim();
-    let value = part.slice(i + 1).trim();
-    try {
-      value = decodeURIComponent(value);
-    } catch {
-      continue;
-    }
-    if (!Object.hasOwn(out, name)) out[name] = value;
-  }
-  return out;
-};
-
 const parseQuery = (event: APIGatewayProxyEventV2): { query: Record<string, string>; repeated: string[] } => {
   // Prototype-less, so that a parameter named `constructor` or `toString` is just a parameter.
   const query: Record<string, string> = Object.create(null);
@@ -172,7 +155,8 @@ const parseBody = (
 
 /** Builds the request a handler sees from a raw API Gateway v2 event (exported for tests and the local server). */
 export const toHttpRequest = (event: APIGatewayProxyEventV2, options: HttpHandlerOptions = {}): HttpRequest => {
-  const headers: Record<string, string> = {};
+  // Prototype-less, like the query: a header named `constructor` or `__proto__` is just a header.
+  const headers: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const { query, repeated } = parseQuery(event);
   const { kind, body, raw } = parseBody(
@@ -188,7 +172,7 @@ export const toHttpRequest = (event: APIGatewayProxyEventV2, options: HttpHandle
     headers,
     query,
     repeatedQuery: repeated,
-    cookies: parseCookies(event),
+    cookies: parseCookies(event.cookies ?? event.headers?.cookie),
     bodyKind: kind,
     body,
     rawBody: raw,

@@ -30,6 +30,8 @@ import { jwtVerify } from 'jose';
 import { demoApiAudience, SERVICE_ASSERTION_ISSUER } from '#adapters/sources/demo-product.js';
 import { escapeHtml } from '#core/html.js';
 import { DEMO_USERS, findDemoUserByLogin, findDemoUserBySubject } from '#local/demo-users.js';
+import { BodyTooLargeError, readBody } from '#local/http-body.js';
+import { parseCookies, serializeCookie } from '#shared/cookies.js';
 import { type Priority, STATUSES, type Task, type TaskEdit, type TaskStatus, TaskStore, taskJson } from './tasks.js';
 
 /** One edit of a task, as published to task-change listeners. */
@@ -97,24 +99,15 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem;bo
 .who{float:right;font-size:13px}
 </style></head><body>${body}</body></html>`;
 
-const readBody = async (req: IncomingMessage, max: number): Promise<string | undefined> => {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-};
-
-const cookieValue = (req: IncomingMessage, name: string): string | undefined => {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
-  }
-  return undefined;
-};
+/** The body as text, or undefined when it is larger than `max` bytes. */
+const readText = (req: IncomingMessage, max: number): Promise<string | undefined> =>
+  readBody(req, max).then(
+    (body) => body.toString('utf8'),
+    (error: unknown) => {
+      if (error instanceof BodyTooLargeError) return undefined;
+      throw error;
+    },
+  );
 
 /** A minimal valid one-page PDF with a line of text. */
 const pdfFile = (text: string): Buffer => {
@@ -248,7 +241,7 @@ export class DemoProduct {
 
     if (path.startsWith('/api/')) return this.api(req, res, path, method);
     if (path === '/outage' && method === 'POST') {
-      const raw = await readBody(req, 1024);
+      const raw = await readText(req, 1024);
       const mode = new URLSearchParams(raw ?? '').get('mode');
       if (mode !== 'up' && mode !== 'down' && mode !== 'slow')
         return send(res, 400, 'text/plain; charset=utf-8', 'mode must be up, down or slow');
@@ -263,7 +256,11 @@ export class DemoProduct {
       if (!user) return send(res, 404, 'text/plain; charset=utf-8', 'No such demo user');
       return send(res, 303, 'text/plain; charset=utf-8', '', {
         location: `${this.basePath}/`,
-        'set-cookie': `${USER_COOKIE}=${user.subject}; Path=${this.basePath || '/'}; HttpOnly; SameSite=Lax`,
+        'set-cookie': serializeCookie(USER_COOKIE, user.subject, {
+          path: this.basePath || '/',
+          httpOnly: true,
+          sameSite: 'Lax',
+        }),
       });
     }
     const taskPath = /^\/tasks\/(\d{1,12})$/.exec(path);
@@ -290,7 +287,7 @@ export class DemoProduct {
   }
 
   private viewer(req: IncomingMessage): string {
-    const subject = cookieValue(req, USER_COOKIE);
+    const subject = parseCookies(req.headers.cookie)[USER_COOKIE];
     return subject && findDemoUserBySubject(subject) ? subject : (DEMO_USERS[0]?.subject ?? 'u-alice');
   }
 
@@ -441,14 +438,14 @@ export class DemoProduct {
     if (origin !== undefined && origin !== 'null' && origin !== new URL(this.base).origin) {
       return send(res, 403, 'text/plain; charset=utf-8', 'Cross-origin edits are not allowed');
     }
-    const raw = await readBody(req, MAX_FORM_BYTES);
+    const raw = await readText(req, MAX_FORM_BYTES);
     if (raw === undefined) return send(res, 413, 'text/plain; charset=utf-8', 'Form too large');
     const form = new URLSearchParams(raw);
     const edit: { -readonly [K in keyof TaskEdit]: TaskEdit[K] } = {};
     const title = form.get('title');
     if (title !== null) edit.title = title.slice(0, 300);
     const status = form.get('status');
-    if (status !== null && status in STATUSES) edit.status = status as TaskStatus;
+    if (status !== null && Object.hasOwn(STATUSES, status)) edit.status = status as TaskStatus;
     const assignee = form.get('assignee');
     if (assignee === '') edit.assignee = null;
     else if (assignee !== null && findDemoUserBySubject(assignee)) edit.assignee = assignee;

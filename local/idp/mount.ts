@@ -7,20 +7,18 @@
  * that first-party client. Local only: never part of a deployed function.
  */
 
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type InteractionDetails, type KoaLikeContext } from 'oidc-provider';
 import { escapeHtml } from '#core/html.js';
 import { ENV } from '#lib/env-names.js';
 import { DEMO_USERS, findDemoUserByLogin, findDemoUserBySubject } from '#local/demo-users.js';
+import { readBody } from '#local/http-body.js';
 import type { LocalMount, MountFactory } from '#local/mount.js';
+import { constantTimeEqual } from '#shared/crypto.js';
 
 const PREFIX = '/idp';
 const INTERACTION = `${PREFIX}/interaction/`;
-
-const sameSecret = (a: string, b: string): boolean =>
-  timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 
 const CSP =
   "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -42,18 +40,8 @@ ${message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : ''}
 <p class="muted"><a href="${INTERACTION}${escapeHtml(uid)}/abort">Cancel sign-in</a></p>
 </main></body></html>`;
 
-const readForm = async (req: IncomingMessage, limit = 8192): Promise<Record<string, string>> => {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new Error('form too large');
-    chunks.push(chunk as Buffer);
-  }
-  const form: Record<string, string> = {};
-  for (const [k, v] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) form[k] ??= v;
-  return form;
-};
+/** Largest login form accepted. */
+const MAX_FORM_BYTES = 8192;
 
 const send = (res: ServerResponse, status: number, body: string): void => {
   res.writeHead(status, {
@@ -209,16 +197,16 @@ const handleInteraction = async (provider: Provider, req: IncomingMessage, res: 
     return;
   }
   if (req.method === 'POST' && action === 'login') {
-    let form: Record<string, string>;
+    let form: URLSearchParams;
     try {
-      form = await readForm(req);
+      form = new URLSearchParams((await readBody(req, MAX_FORM_BYTES)).toString('utf8'));
     } catch {
       send(res, 413, loginPage(details.uid, 'The form was too large.', ''));
       return;
     }
-    const user = findDemoUserByLogin(form.login ?? '');
-    if (!user || !sameSecret(form.password ?? '', user.password)) {
-      send(res, 401, loginPage(details.uid, 'Unknown username or wrong password.', form.login ?? ''));
+    const user = findDemoUserByLogin(form.get('login') ?? '');
+    if (!user || !constantTimeEqual(form.get('password') ?? '', user.password)) {
+      send(res, 401, loginPage(details.uid, 'Unknown username or wrong password.', form.get('login') ?? ''));
       return;
     }
     await provider.interactionFinished(

@@ -6,9 +6,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyTooLargeError, readBody } from '#local/http-body.js';
 import { constantTimeEqual } from '#shared/crypto.js';
 import { toCard, validateOperations } from './attributes.js';
-import { BodyTooLargeError, header, readBody, sendJson } from './http-util.js';
+import { header, sendJson } from './http-util.js';
 import { displayBody } from './protocol-log.js';
 import { FixedWindowLimiter } from './rate-limiter.js';
 import type { NotionConnection, World } from './world.js';
@@ -134,7 +135,7 @@ export class NotionApi {
     let sessionId: string | undefined;
     if (path === '/notion/v1/oauth/token' || path === '/notion/v1/external/object') {
       try {
-        raw = await readBody(req, MAX_REQUEST_BYTES + 1);
+        raw = (await readBody(req, MAX_REQUEST_BYTES + 1)).toString('utf8');
       } catch (error) {
         if (!(error instanceof BodyTooLargeError)) throw error;
         tooLarge = true;

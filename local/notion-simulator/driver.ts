@@ -121,12 +121,12 @@ const decodeEntities = (s: string): string =>
   });
 
 const attributesOf = (tag: string): Record<string, string> => {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   const re = /([^\s=<>"'/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g;
   const inner = tag.replace(/^<\s*[\w-]+/, '').replace(/\/?>$/, '');
   for (const m of inner.matchAll(re)) {
     const name = (m[1] ?? '').toLowerCase();
-    if (name && !(name in out)) out[name] = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '');
+    if (name && !Object.hasOwn(out, name)) out[name] = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '');
   }
   return out;
 };
@@ -190,21 +190,21 @@ export function fillForm(form: ParsedForm, values: Readonly<Record<string, strin
   const params = new URLSearchParams();
   const filled = new Set<string>();
   for (const [name, value] of form.fields) {
-    if (name in values) {
+    if (Object.hasOwn(values, name)) {
       if (!filled.has(name)) params.append(name, values[name] as string);
       filled.add(name);
     } else params.append(name, value);
   }
   for (const name of form.inputNames) {
-    if (!filled.has(name) && name in values && !form.fields.some(([n]) => n === name)) {
+    if (!filled.has(name) && Object.hasOwn(values, name) && !form.fields.some(([n]) => n === name)) {
       params.append(name, values[name] as string);
       filled.add(name);
     }
   }
   const named = form.buttons.filter((b) => b.name !== undefined);
   const chosen =
-    named.find((b) => b.name !== undefined && b.name in values && values[b.name] === b.value) ??
-    (named.some((b) => b.name !== undefined && b.name in values) ? undefined : form.buttons[0]);
+    named.find((b) => b.name !== undefined && Object.hasOwn(values, b.name) && values[b.name] === b.value) ??
+    (named.some((b) => b.name !== undefined && Object.hasOwn(values, b.name)) ? undefined : form.buttons[0]);
   if (chosen?.name !== undefined) params.append(chosen.name, chosen.value);
   return params;
 }
@@ -343,7 +343,8 @@ export class NotionDriver {
       const form =
         forms.find(
           (f) =>
-            f.inputNames.some((n) => n in values) || f.buttons.some((b) => b.name !== undefined && b.name in values),
+            f.inputNames.some((n) => Object.hasOwn(values, n)) ||
+            f.buttons.some((b) => b.name !== undefined && Object.hasOwn(values, b.name)),
         ) ?? forms[0];
       if (!form)
         throw new DriverError(

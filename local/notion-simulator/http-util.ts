@@ -1,21 +1,6 @@
 /** Small node:http helpers shared by the simulator's API and playground. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export class BodyTooLargeError extends Error {}
-
-/** Reads the request body as UTF-8, refusing more than `limit` bytes. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    size += buf.length;
-    if (size > limit) throw new BodyTooLargeError(`body larger than ${limit} bytes`);
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export const BASE_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -47,17 +32,6 @@ export function sendText(
 export function redirect(res: ServerResponse, location: string, headers: Record<string, string> = {}): void {
   res.writeHead(302, { ...BASE_HEADERS, location, ...headers });
   res.end();
-}
-
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (header ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i <= 0) continue;
-    const name = part.slice(0, i).trim();
-    if (!(name in out)) out[name] = part.slice(i + 1).trim();
-  }
-  return out;
 }
 
 export const header = (req: IncomingMessage, name: string): string | undefined => {

@@ -41,9 +41,8 @@ export function substitutePlaceholder(value: unknown, groups: Readonly<Record<st
   if (typeof value === 'string') return substituteGroups(value, groups);
   if (Array.isArray(value)) return value.map((v) => substitutePlaceholder(v, groups));
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substitutePlaceholder(v, groups);
-    return out;
+    // fromEntries defines every key as an own property: a key "__proto__" stays a key.
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitutePlaceholder(v, groups)]));
   }
   return value;
 }
@@ -81,7 +80,7 @@ export function matchLink(integration: IntegrationRules, link: string): LinkMatc
   for (const rule of integration.rules) {
     const m = compile(rule.pattern).exec(link);
     if (!m) continue;
-    const groups: Record<string, string> = {};
+    const groups: Record<string, string> = Object.create(null);
     for (const [k, v] of Object.entries(m.groups ?? {})) groups[k] = v ?? '';
     return { ruleName: rule.name, groups, placeholder: substitutePlaceholder(rule.placeholder, groups) };
   }

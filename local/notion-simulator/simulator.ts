@@ -15,20 +15,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeHtml } from '#core/html.js';
 import type { Clock } from '#core/ports.js';
+import { BodyTooLargeError, readBody } from '#local/http-body.js';
+import { parseCookies, serializeCookie } from '#shared/cookies.js';
 import { NotionApi } from './api.js';
 import type { SessionView } from './client.js';
 import { NotionClient } from './client.js';
 import { systemClock } from './clock.js';
-import {
-  BASE_HEADERS,
-  BodyTooLargeError,
-  header,
-  parseCookies,
-  readBody,
-  redirect,
-  sendJson,
-  sendText,
-} from './http-util.js';
+import { BASE_HEADERS, header, redirect, sendJson, sendText } from './http-util.js';
 import type { IntegrationRules } from './link-rules.js';
 import { fetchPdf, pdfSources } from './pdf-embed.js';
 import type { LogEntry } from './protocol-log.js';
@@ -42,11 +35,11 @@ export const SESSION_COOKIE = 'notion_sim_session';
 export const CALLBACK_PATH = '/notion/externalintegrationauthcallback';
 
 const PLAYGROUND_DIR = join(dirname(fileURLToPath(import.meta.url)), 'playground');
-const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
-  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/playground/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
-  '/playground/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
-};
+const STATIC: ReadonlyMap<string, { file: string; type: string }> = new Map([
+  ['/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
+  ['/playground/app.js', { file: 'app.js', type: 'text/javascript; charset=utf-8' }],
+  ['/playground/app.css', { file: 'app.css', type: 'text/css; charset=utf-8' }],
+]);
 
 /** Strict CSP: our own script and style only; media and embeds from http(s) since the service's data names them. */
 export const PLAYGROUND_CSP = [
@@ -335,7 +328,7 @@ export class NotionSimulator {
 
   /** Whether a path belongs to the playground (its pages, assets and /playground/ API). */
   ownsPlaygroundPath(path: string): boolean {
-    return path in STATIC || path.startsWith('/playground/');
+    return STATIC.has(path) || path.startsWith('/playground/');
   }
 
   async handlePlayground(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -343,7 +336,7 @@ export class NotionSimulator {
       const url = new URL(req.url ?? '/', this.baseUrl);
       const method = req.method ?? 'GET';
       const path = url.pathname;
-      const asset = STATIC[path];
+      const asset = STATIC.get(path);
       if (asset && (method === 'GET' || method === 'HEAD')) {
         const cookie = path === '/' ? this.ensureSession(req).cookie : undefined;
         const body = await readFile(join(PLAYGROUND_DIR, asset.file), 'utf8');
@@ -384,7 +377,7 @@ export class NotionSimulator {
       }
       let body: Record<string, unknown> = {};
       try {
-        const raw = await readBody(req, 64 * 1024);
+        const raw = (await readBody(req, 64 * 1024)).toString('utf8');
         const parsed: unknown = raw === '' ? {} : JSON.parse(raw);
         if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
           body = parsed as Record<string, unknown>;
@@ -502,7 +495,10 @@ export class NotionSimulator {
     const existing = this.sessionFromCookie(req);
     if (existing) return { session: existing };
     const session = this.world.createSession(false);
-    return { session, cookie: `${SESSION_COOKIE}=${session.id}; Path=/; HttpOnly; SameSite=Lax` };
+    return {
+      session,
+      cookie: serializeCookie(SESSION_COOKIE, session.id, { path: '/', httpOnly: true, sameSite: 'Lax' }),
+    };
   }
 
   private openStream(session: Session, res: ServerResponse, extra: Record<string, string>): void {

@@ -6,9 +6,12 @@
 export const stored = <T>(value: T): T => {
   if (Array.isArray(value)) return value.filter((v) => v !== undefined).map((v) => stored(v)) as T;
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (v !== undefined) out[k] = stored(v);
-    return out as T;
+    // fromEntries keeps a key named `__proto__` as a key, as DynamoDB would.
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, stored(v)]),
+    ) as T;
   }
   return value;
 };

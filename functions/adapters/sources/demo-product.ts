@@ -74,14 +74,18 @@ export const taskPreview = (task: DemoTaskJson): PreviewModel => {
     attr.color(
       'priority',
       `Priority: ${task.priority}`,
-      hexColor(PRIORITY_COLOURS[task.priority] ?? '#9aa0a6') ?? { r: 0, g: 0, b: 0 },
+      hexColor(Object.hasOwn(PRIORITY_COLOURS, task.priority) ? PRIORITY_COLOURS[task.priority] : '#9aa0a6') ?? {
+        r: 0,
+        g: 0,
+        b: 0,
+      },
     ),
     task.description ? attr.plainText('description', 'Description', task.description, 'body') : undefined,
   ];
   if (task.embed) {
     const { kind, url } = task.embed;
-    const build = { image: attr.image, video: attr.video, audio: attr.audio, html: attr.html, pdf: attr.pdf }[kind];
-    attributes.push(build?.('embed', 'Attachment', url));
+    const builders = { image: attr.image, video: attr.video, audio: attr.audio, html: attr.html, pdf: attr.pdf };
+    if (Object.hasOwn(builders, kind)) attributes.push(builders[kind]('embed', 'Attachment', url));
   }
   return { title: task.title, attributes };
 };

@@ -182,7 +182,7 @@ export interface HttpJsonAdapterOptions {
 export const requestUrl = (baseUrl: string, path: string, match: RuleMatch): string | undefined => {
   const base = new URL(baseUrl.replace(/\/+$/, ''));
   const filled = path.replace(/\$<([A-Za-z_$][\w$]*)>/g, (_, name: string) =>
-    encodeURIComponent(match.groups[name] ?? ''),
+    encodeURIComponent(Object.hasOwn(match.groups, name) ? (match.groups[name] as string) : ''),
   );
   let url: URL;
   try {

@@ -7,8 +7,8 @@
  * in constant time with the signature of `<webhook-id>.<timestamp>.<raw body>`.
  */
 
-import { timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
+import { constantTimeEqual } from '#shared/crypto.js';
 
 /** Default tolerance between the sender's and our clock, as the Standard Webhooks reference libraries use. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
@@ -33,12 +33,6 @@ export interface SignedRequest {
   readonly rawBody: string;
 }
 
-const equal = (a: string, b: string): boolean => {
-  const ba = Buffer.from(a, 'utf8');
-  const bb = Buffer.from(b, 'utf8');
-  return ba.length === bb.length && timingSafeEqual(ba, bb);
-};
-
 /** Creates a verifier for one secret (`whsec_<base64>` or bare base64, as Standard Webhooks defines). */
 export const webhookVerifier = (secret: string, options: { readonly toleranceSeconds?: number } = {}) => {
   const webhook = new Webhook(secret);
@@ -57,7 +51,7 @@ export const webhookVerifier = (secret: string, options: { readonly toleranceSec
     const expected = webhook.sign(id, new Date(seconds * 1000), request.rawBody).slice('v1,'.length);
     for (const candidate of signatures.split(' ')) {
       const [version, signature] = candidate.split(',', 2);
-      if (version === 'v1' && signature !== undefined && equal(signature, expected)) {
+      if (version === 'v1' && signature !== undefined && constantTimeEqual(signature, expected)) {
         return { ok: true, id, timestamp: seconds * 1000 };
       }
     }

@@ -150,7 +150,9 @@ export function compilePattern(rule: UnfurlRule): RegExp {
 
 /** Replaces every `$<group>` in `template` with the group's value ('' when the group did not take part). */
 export function substitute(template: string, groups: Readonly<Record<string, string>>): string {
-  return template.replace(/\$<([A-Za-z_$][\w$]*)>/g, (_, name: string) => groups[name] ?? '');
+  return template.replace(/\$<([A-Za-z_$][\w$]*)>/g, (_, name: string) =>
+    Object.hasOwn(groups, name) ? (groups[name] as string) : '',
+  );
 }
 
 /** Deep copy of a placeholder (any JSON) with `$<group>` references substituted in every string. */
@@ -187,7 +189,8 @@ export function matchUri(integration: UnfurlIntegration, uri: string): RuleMatch
   for (const rule of integration.rules) {
     const m = compilePattern(rule).exec(uri);
     if (!m) continue;
-    const groups: Record<string, string> = {};
+    // Prototype-less, like RegExp's own groups object: a group named `__proto__` or `constructor` is just a group.
+    const groups: Record<string, string> = Object.create(null);
     for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) groups[k] = v;
     return { rule, uri, groups, resourceKey: substitute(rule.resource, groups) };
   }

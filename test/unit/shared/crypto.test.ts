@@ -1,10 +1,20 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { constantTimeEqual, hashSecret, randomToken, systemRandom } from '#shared/crypto.js';
+import { filesMatching } from '#test/helpers/source-tree.js';
 
 describe('crypto helpers', () => {
   it('constantTimeEqual agrees with === for any pair of strings', () => {
     fc.assert(fc.property(fc.string(), fc.string(), (a, b) => constantTimeEqual(a, b) === (a === b)));
+  });
+
+  it('is the one constant-time comparison in the tree', () => {
+    // Every secret comparison goes through constantTimeEqual: nothing else calls timingSafeEqual
+    // or defines a comparison of its own.
+    expect(filesMatching(/\btimingSafeEqual\b/)).toEqual(['functions/shared/crypto.ts']);
+    expect(filesMatching(/\b(const|function)\s+(constantTimeEqual|safeEqual|sameSecret|timingSafe\w*)\b/)).toEqual([
+      'functions/shared/crypto.ts',
+    ]);
   });
 
   it('hashSecret is deterministic, URL-safe and does not contain the secret', () => {

@@ -167,16 +167,22 @@ export const createWorld = async (): Promise<World> => {
     'GET /.well-known/oauth-authorization-server': wrap(createMetadataHandler(() => ({ issuer: PRODUCT_BASE }))),
   };
 
-  // A route the map above does not name runs its function's production handler (lib/routes.ts names it).
-  const call = async (key: string, event: APIGatewayProxyEventV2): Promise<Result> => {
+  // A route the map above does not name runs its function's production entry module (lib/routes.ts names
+  // it), which composes at import: it gets the one setting every function needs.
+  for (const route of ROUTES) {
+    const key = routeKey(route);
+    if (invoke[key]) continue;
+    invoke[key] = async (event) => {
+      process.env.PUBLIC_BASE_URL ??= PRODUCT_BASE;
+      const module = (await import(`../../functions/${route.handler}.ts`)) as { handler: Parameters<typeof wrap>[0] };
+      return wrap(module.handler)(event);
+    };
+  }
+
+  const call = (key: string, event: APIGatewayProxyEventV2): Promise<Result> => {
     const f = invoke[key];
-    if (f) return f(event);
-    const route = ROUTES.find((r) => routeKey(r) === key);
-    if (!route) throw new Error(`no route ${key}`);
-    // The entry module composes at import: give it the one setting every function needs.
-    process.env.PUBLIC_BASE_URL ??= PRODUCT_BASE;
-    const module = (await import(`../../functions/${route.handler}.ts`)) as { handler: Parameters<typeof wrap>[0] };
-    return wrap(module.handler)(event);
+    if (!f) throw new Error(`no handler for ${key}`);
+    return f(event);
   };
 
   const secrets = new Set<string>([CLIENT_SECRET, SIGNING_KEY, WEBHOOK_SECRET, 'upstream-at']);

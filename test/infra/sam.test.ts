@@ -98,8 +98,9 @@ describe('sam local on the synthesized template', () => {
     const paths = functions().map(([, fn]) => fn.Metadata?.['aws:cdk:path'] as string);
     const handlers = [...new Set(ROUTES.map((r) => r.handler)), WORKER_HANDLER];
     expect(paths.sort()).toEqual(handlers.map((h) => `${stackName('dev')}/${functionId(h)}/Resource`).sort());
-    expect(handlers.map(functionId).sort()).toEqual(
-      [
+    // The ids of the existing functions stay what they were (a rename would break `sam local invoke <Id>`).
+    expect(handlers.map(functionId)).toEqual(
+      expect.arrayContaining([
         'ChangesFunction',
         'MetadataFunction',
         'OAuthAuthorizeFunction',
@@ -107,7 +108,7 @@ describe('sam local on the synthesized template', () => {
         'UnfurlDeleteFunction',
         'UnfurlFunction',
         'UpdateWorkerFunction',
-      ].sort(),
+      ]),
     );
   });
 

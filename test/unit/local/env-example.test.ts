@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
+import { BUILT_IN_SOURCES } from '#adapters/sources/registry.js';
 import { ENV } from '#lib/env-names.js';
 import { DEFAULT_PORT, localDefaults } from '#local/defaults.js';
 
@@ -27,7 +28,11 @@ const entries: Entry[] = lines.flatMap((l, i) => {
   return m ? [{ name: m[2] as string, value: m[3] as string, commented: m[1] !== undefined, line: i + 1 }] : [];
 });
 const names = entries.map((e) => e.name);
-const settings = new Set<string>(Object.values(ENV));
+// Every setting of lib/settings.ts, and those the built-in source adapters declare for themselves.
+const settings = new Set<string>([
+  ...Object.values(ENV),
+  ...BUILT_IN_SOURCES.flatMap((source) => Object.keys(source.settings ?? {})),
+]);
 
 describe('.env.example', () => {
   it('lists every setting of lib/env-names.ts', () => {

@@ -33,22 +33,6 @@ describe('lib/settings.ts, the one declaration of every setting', () => {
     expect({ staleRefreshWith: REFRESH_COMMAND, stale }).toEqual({ staleRefreshWith: REFRESH_COMMAND, stale: [] });
   });
 
-  it('.env.example lists each setting under its declared description', () => {
-    const lines = read('.env.example').split('\n');
-    const problems: string[] = [];
-    for (const [name, s] of entries) {
-      const at = lines.findIndex((l) => new RegExp(`^#? ?${name}=`).test(l));
-      if (at < 0) problems.push(`${name}: not in .env.example`);
-      else if (lines[at - 1] !== `# ${s.description}`)
-        problems.push(`${name}: .env.example says "${lines[at - 1]}", lib/settings.ts "# ${s.description}"`);
-    }
-    for (const l of lines) {
-      const m = /^#? ?([A-Z][A-Z0-9_]*)=/.exec(l);
-      if (m?.[1] && !Object.hasOwn(SETTINGS, m[1])) problems.push(`${m[1]}: in .env.example but not declared`);
-    }
-    expect(problems).toEqual([]);
-  });
-
   it("the README's settings section names every setting", () => {
     const readme = read('README.md');
     const section = readme.slice(

@@ -7,6 +7,7 @@
  *   npm run bench               full run (a few minutes on 2 cores)
  *   npm run bench -- --quick    reduced counts, for a smoke check; figures are noisier
  *   npm run bench -- --json     the figures as JSON on stdout instead of the report
+ *   npm run bench -- --only cost,scale   some sections only (bundles, service, worker, cost, scale)
  *
  * Progress goes to stderr. Exit status: 0 done (the report says which budgets
  * were missed), 1 a failure, 2 wrong usage.
@@ -30,7 +31,7 @@ export const CLI = {
   description: `Builds the production bundles, measures the request path and the update worker against the local
 parts on 127.0.0.1 (ephemeral ports), prints one report with a PASS/MISS per budget
 (docs/architecture.md §8) and writes the figures to bench/results/latest.json (untracked; keys in
-bench/README.md). A full run takes a few minutes on 2 cores; progress goes to stderr.`,
+bench/README.md). A full run takes about 10 minutes on 2 cores (scale alone 6–7); progress goes to stderr.`,
   options: {
     quick: { type: 'boolean', description: 'reduced counts, for a smoke check; the figures are noisier' },
     json: { type: 'boolean', description: 'print the figures as JSON on stdout instead of the report' },

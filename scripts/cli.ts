@@ -208,6 +208,24 @@ export const runCli = async <O extends Readonly<Record<string, OptionSpec>>>(
   }
 };
 
+/**
+ * Parses `argv` and runs `run` with it, or prints the help through `out` (tests call a script's `main`
+ * with their own output); returns the exit status. A wrong invocation throws UsageError.
+ */
+export const parseAndRun = async <O extends Readonly<Record<string, OptionSpec>>>(
+  spec: CliSpec<O>,
+  argv: readonly string[],
+  out: (text: string) => void,
+  run: (args: CliArgs<O>) => Promise<number>,
+): Promise<number> => {
+  const args = parseCli(spec, argv);
+  if (!args) {
+    out(helpText(spec).trimEnd());
+    return EXIT.ok;
+  }
+  return run(args);
+};
+
 /** True when the module at `importMetaUrl` is the process's entry point (`tsx scripts/x.ts`). */
 export const isEntryPoint = (importMetaUrl: string): boolean => {
   const entry = process.argv[1];

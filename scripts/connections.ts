@@ -28,7 +28,7 @@ import { CONNECTIONS_TABLE, localResourceName, SUBSCRIPTIONS_TABLE } from '#lib/
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
 import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
-import { type CliArgs, helpText, httpUrl, isEntryPoint, parseCli, runCli, UsageError } from './cli.js';
+import { type CliArgs, httpUrl, isEntryPoint, parseAndRun, runCli, UsageError } from './cli.js';
 import { pickStackOutputs } from './outputs-file.js';
 
 export interface ConnectionTools {
@@ -256,14 +256,7 @@ export const main = async (
   env: Readonly<Record<string, string | undefined>>,
   out: (text: string) => void = (t) => process.stdout.write(`${t}\n`),
   io: ConnectionsIo = {},
-): Promise<number> => {
-  const args = parseCli(CLI, argv);
-  if (!args) {
-    out(helpText(CLI).trimEnd());
-    return 0;
-  }
-  return run(args, env, out, io);
-};
+): Promise<number> => parseAndRun(CLI, argv, out, (args) => run(args, env, out, io));
 
 if (isEntryPoint(import.meta.url)) {
   process.exitCode = await runCli(CLI, process.argv.slice(2), (args) => run(args, process.env));

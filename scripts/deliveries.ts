@@ -23,7 +23,7 @@ import { DELIVERY_LOG_TABLE, localResourceName } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
 import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
-import { type CliArgs, helpText, httpUrl, isEntryPoint, parseCli, positiveInt, runCli, UsageError } from './cli.js';
+import { type CliArgs, httpUrl, isEntryPoint, parseAndRun, positiveInt, runCli, UsageError } from './cli.js';
 import { pickStackOutputs } from './outputs-file.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -187,14 +187,7 @@ export const main = async (
   env: Readonly<Record<string, string | undefined>>,
   out: (text: string) => void = (t) => process.stdout.write(`${t}\n`),
   io: DeliveriesIo = {},
-): Promise<number> => {
-  const args = parseCli(CLI, argv);
-  if (!args) {
-    out(helpText(CLI).trimEnd());
-    return 0;
-  }
-  return run(args, env, out, io);
-};
+): Promise<number> => parseAndRun(CLI, argv, out, (args) => run(args, env, out, io));
 
 if (isEntryPoint(import.meta.url)) {
   process.exitCode = await runCli(CLI, process.argv.slice(2), (args) => run(args, process.env));

@@ -18,23 +18,16 @@ import { NotionExchangeError, UpstreamLoginError } from '#core/oauth/ports.js';
 import { cachedKeySource } from '#core/oauth/signing-keys.js';
 import type { TokenDependencies } from '#core/oauth/token.js';
 import type { Clock, Connection, Random } from '#core/ports.js';
+import { ROUTES } from '#lib/routes.js';
 
 export const ISSUER = 'https://previews.example.com';
 export const CLIENT_ID = 'notion-client';
 export const CLIENT_SECRET = 'notion-client-secret-0123456789';
 export const NOTION_REDIRECT = 'https://www.notion.so/externalintegrationauthcallback';
 
-/** The query parameters of an authorization request (Notion's, plus PKCE). */
-export const AUTHORIZE_QUERY_KEYS: readonly string[] = [
-  'client_id',
-  'redirect_uri',
-  'response_type',
-  'code',
-  'state',
-  'scope',
-  'code_challenge',
-  'code_challenge_method',
-];
+/** The query parameters of an authorization request (Notion's, plus PKCE), as lib/routes.ts lists them. */
+export const AUTHORIZE_QUERY_KEYS: readonly string[] =
+  ROUTES.find((r) => r.method === 'GET' && r.path === '/oauth/authorize')?.reads?.query ?? [];
 
 export class FakeClock implements Clock {
   constructor(public t = Date.UTC(2026, 0, 15, 12, 0, 0)) {}

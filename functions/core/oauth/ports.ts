@@ -2,7 +2,7 @@
  * Ports of the OAuth domain beyond the stores of #core/ports.js: Notion's
  * OAuth token endpoint and the upstream OpenID Connect provider.
  */
-import type { NotionWorkspace } from '#core/ports.js';
+import type { NotionWorkspace } from '../connection.js';
 
 export interface NotionTokenGrant {
   readonly accessToken: string;

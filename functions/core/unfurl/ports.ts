@@ -2,7 +2,7 @@
  * Ports of the unfurl flow: subscriptions (also the update worker's fan-out)
  * and the unfurl's one combined read.
  */
-import type { Connection } from '#core/ports.js';
+import type { Connection } from '../connection.js';
 
 // ---------------------------------------------------------------------------
 // Subscriptions

@@ -1,7 +1,8 @@
 /**
  * Ports of the update pipeline beyond the stores of #core/ports.js.
  */
-import type { Connection, Subscription } from '#core/ports.js';
+import type { Connection } from '../connection.js';
+import type { Subscription } from '../unfurl/ports.js';
 import type { NotionAnswer } from './classify.js';
 import type { DeadLetter } from './messages.js';
 

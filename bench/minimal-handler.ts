@@ -4,7 +4,8 @@
  * DynamoDB GetItem (DocumentClient, consistent read) of the connection the
  * token names. No middleware, no validation library, no logging.
  *
- * Bundled exactly like the service's handlers (bench/build.ts). Settings:
+ * Bundled exactly like the service's handlers (bench/build.ts), and like them it
+ * builds its client when it loads (composition at init, ADR 0112). Settings:
  * BENCH_MINIMAL_SECRET (HS256 secret), BENCH_MINIMAL_ISSUER, CONNECTIONS_TABLE,
  * DYNAMODB_ENDPOINT (optional) and the usual AWS_REGION / credentials.
  */
@@ -20,23 +21,21 @@ interface MinimalResult {
   readonly body: string;
 }
 
-let state: { doc: DynamoDBDocumentClient; key: Uint8Array; issuer: string; table: string } | undefined;
-
 const init = () => {
-  if (state) return state;
   const endpoint = process.env.DYNAMODB_ENDPOINT;
   const client = new DynamoDBClient(endpoint ? { endpoint } : {});
-  state = {
+  return {
     doc: DynamoDBDocumentClient.from(client),
     key: new TextEncoder().encode(process.env.BENCH_MINIMAL_SECRET ?? ''),
     issuer: process.env.BENCH_MINIMAL_ISSUER ?? '',
     table: process.env.CONNECTIONS_TABLE ?? '',
   };
-  return state;
 };
 
+const state = init();
+
 export const handler = async (event: MinimalEvent): Promise<MinimalResult> => {
-  const s = init();
+  const s = state;
   const authorization = event.headers?.authorization ?? '';
   const token = authorization.startsWith('Bearer ') ? authorization.slice(7) : '';
   let connectionId: unknown;

@@ -15,6 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { logger } from '#shared/observability.js';
 import { type CliArgs, isEntryPoint, runCli, UsageError } from '../scripts/cli.js';
 import { ROOT } from './build.js';
 import { type BundleFigures, measureBundles } from './bundles.js';
@@ -177,6 +178,9 @@ const positiveInt = (name: string, value: string | undefined, fallback: number):
 };
 
 const main = async ({ values }: CliArgs<typeof CLI.options>): Promise<number> => {
+  // The handlers run in this process for some sections: their JSON log lines would mix with the report
+  // (or the --json document) on stdout. Only their errors are of interest here.
+  logger.setLogLevel('ERROR');
   const quick = values.quick === true;
   const sections = sectionsFrom(values.only);
   const COUNTS = {

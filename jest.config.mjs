@@ -21,6 +21,7 @@ const common = {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',
+  setupFiles: ['<rootDir>/test/helpers/quiet-logs.ts'],
 };
 
 /** @type {import('jest').Config} */

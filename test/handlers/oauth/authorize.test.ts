@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
 import { hashSecret } from '#shared/crypto.js';
-import { logTo } from '#shared/observability.js';
+import { logger, logTo } from '#shared/observability.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import { teeStdout } from '#test/helpers/output.js';
 import {
@@ -87,6 +87,7 @@ beforeEach(() => {
   deps = authorizeDependencies({ authState, connections, notion, upstream, clock, log: logTo }, 'Acme <Tasks>');
   handler = createAuthorizeHandler(() => deps);
   logs = [];
+  logger.setLogLevel('INFO'); // the logs are read below
   restoreStdout = teeStdout(logs);
 });
 

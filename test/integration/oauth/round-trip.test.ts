@@ -11,6 +11,7 @@ import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { type LocalSystem, startLocalSystem } from '#local/system.js';
 import { type Config, parseConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
+import { logger } from '#shared/observability.js';
 import { teeStdout } from '#test/helpers/output.js';
 import { TestBrowser } from './browser.js';
 
@@ -38,6 +39,7 @@ const logs: string[] = [];
 let restoreStdout: () => void;
 
 beforeAll(async () => {
+  logger.setLogLevel('INFO'); // the logs are read below
   restoreStdout = teeStdout(logs);
   system = await startLocalSystem({ port: 0, mountEntries: MOUNTS, workerLoop: false, log: () => undefined });
   config = parseConfig(system.env);

@@ -11,6 +11,12 @@ export const randomToken = (bytes = 32): string => randomBytes(bytes).toString('
 export const hashSecret = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('base64url');
 
 /** Hex SHA-256 of any string, e.g. content hashes and key material that is not secret. */
+/**
+ * A short, non-reversible fingerprint of a secret, for log lines: the first 12 characters of its
+ * SHA-256 (base64url). Enough to tie the lines of one sign-in together; useless to replay.
+ */
+export const fingerprint = (secret: string): string => hashSecret(secret).slice(0, 12);
+
 export const sha256Hex = (value: string): string => createHash('sha256').update(value, 'utf8').digest('hex');
 
 /**

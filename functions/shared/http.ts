@@ -232,6 +232,28 @@ const isOAuthBody = (body: unknown): body is { error: string } =>
 
 const BUSY_MESSAGE = 'The service is busy; try again shortly';
 
+/** RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E (no `"`, no `\`). */
+const DESCRIPTION_CHARSET = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
+
+/** Descriptions of requests the shared stack refuses before the route sees them, by status. */
+const PARSE_DESCRIPTIONS: ReadonlyMap<number, string> = new Map([
+  [400, 'The request is malformed (a parameter is repeated, or the body cannot be read)'],
+  [413, 'The request body is too large'],
+  [415, 'The body must be application/x-www-form-urlencoded'],
+]);
+
+/**
+ * The one builder of OAuth error bodies: a description outside RFC 6749's character set is replaced by
+ * a fixed one, so that no answer carries a quote, a backslash or a control character.
+ */
+const oauthBody = (error: string, description: unknown): { error: string; error_description: string } => ({
+  error,
+  error_description:
+    typeof description === 'string' && description !== '' && DESCRIPTION_CHARSET.test(description)
+      ? description
+      : 'The request is invalid',
+});
+
 const busy = (mode: ErrorMode): HttpResult => {
   const retry = { 'retry-after': THROTTLED_RETRY_AFTER };
   switch (mode.kind) {
@@ -255,10 +277,18 @@ const rejected = (error: AppError, mode: ErrorMode): HttpResult => {
       const body = error.toBody();
       if (isOAuthBody(body)) {
         mode.onError?.(body.error);
-        return json(error.statusCode, body, { ...mode.headers, ...error.headers });
+        return json(
+          error.statusCode,
+          oauthBody(body.error, (body as { error_description?: unknown }).error_description),
+          {
+            ...mode.headers,
+            ...error.headers,
+          },
+        );
       }
+      // A request the shared stack could not parse: a fixed description, never the client's input.
       mode.onError?.('invalid_request');
-      return json(400, { error: 'invalid_request', error_description: error.message }, { ...mode.headers });
+      return json(400, oauthBody('invalid_request', PARSE_DESCRIPTIONS.get(error.statusCode)), { ...mode.headers });
     }
     case 'html':
       return html(error.statusCode, mode.page('Request not accepted', error.message), { ...error.headers });
@@ -274,7 +304,7 @@ const failed = (mode: ErrorMode): HttpResult => {
   switch (mode.kind) {
     case 'oauth':
       mode.onError?.('server_error');
-      return json(500, { error: 'server_error', error_description: 'Internal error' }, { ...mode.headers });
+      return json(500, oauthBody('server_error', 'Internal error'), { ...mode.headers });
     case 'html':
       return html(
         500,

@@ -16,7 +16,7 @@
  * Notion's exchange succeeded, and removed again if our code cannot be stored.
  */
 import type { AuthStateStore, Clock, ConnectionStore, PendingAuthorization, Random, TokenCipher } from '#core/ports.js';
-import { hashSecret } from '#shared/crypto.js';
+import { fingerprint, hashSecret } from '#shared/crypto.js';
 import { notionCodeContext, upstreamTokenContext } from './cipher-contexts.js';
 import type { AuthorizeErrorCode } from './errors.js';
 import { consentPage, errorPage } from './pages.js';
@@ -140,7 +140,7 @@ export const startAuthorization = async (
     expiresAt: now + PENDING_TTL_MS,
   };
   await deps.authState.putPending(pending);
-  deps.log('info', 'authorization started', { pendingId: id });
+  deps.log('info', 'authorization started', { pending: fingerprint(id) });
   return { kind: 'redirect', location, setPending: id };
 };
 
@@ -176,7 +176,11 @@ export const completeUpstreamLogin = async (
     });
   } catch (error) {
     if (!(error instanceof UpstreamLoginError)) throw error;
-    deps.log('info', 'upstream login failed', { pendingId: pending.id, kind: error.kind, reason: error.message });
+    deps.log('info', 'upstream login failed', {
+      pending: fingerprint(pending.id),
+      kind: error.kind,
+      reason: error.message,
+    });
     if (error.kind === 'unavailable') {
       return fail(
         'temporarily_unavailable',

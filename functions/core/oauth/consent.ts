@@ -6,7 +6,7 @@
  * error. The connection is removed again if our code cannot be stored.
  */
 import type { Connection } from '#core/ports.js';
-import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
+import { constantTimeEqual, fingerprint, hashSecret } from '#shared/crypto.js';
 import {
   type AuthorizeDependencies,
   type BrowserOutcome,
@@ -59,7 +59,7 @@ export const decideConsent = async (
   if (form.decision === 'deny') {
     // Nothing is remembered: every authorize request comes from the user acting in Notion, so a
     // user who declined and presses Connect again is asked again (docs/adr/0104-deny-is-not-sticky.md).
-    deps.log('info', 'connect declined', { pendingId: taken.id });
+    deps.log('info', 'connect declined', { pending: fingerprint(taken.id) });
     return errorRedirect(taken.redirectUri, state, 'access_denied', 'You declined to connect Notion.', settings.issuer);
   }
 
@@ -70,7 +70,11 @@ export const decideConsent = async (
     grant = await deps.notion.exchangeCode({ code, externalAccount: { key: user.subject, name: user.displayName } });
   } catch (error) {
     if (!(error instanceof NotionExchangeError)) throw error;
-    deps.log('warn', 'notion code exchange failed', { pendingId: taken.id, kind: error.kind, ...error.details });
+    deps.log('warn', 'notion code exchange failed', {
+      pending: fingerprint(taken.id),
+      kind: error.kind,
+      ...error.details,
+    });
     return error.kind === 'unavailable'
       ? errorRedirect(
           taken.redirectUri,

@@ -42,19 +42,22 @@ export class InvalidRequestError extends OAuthTokenError {
   }
 }
 
+/** The challenge of every invalid_client answer: HTTP Basic, the scheme the token endpoint advertises. */
+export const CLIENT_CHALLENGE = 'Basic realm="oauth", charset="UTF-8"';
+
 /**
- * 401 invalid_client. When the client tried HTTP Basic, the response carries
- * `WWW-Authenticate: Basic` (RFC 6749 §5.2).
+ * 401 invalid_client, always with a `WWW-Authenticate` challenge: RFC 6749 §5.2 asks for the scheme
+ * the client tried when it used the Authorization header, and RFC 9110 §15.5.2 for a challenge on
+ * every 401 (Basic is the one method here that uses a header). `usedBasic` is kept for the caller's
+ * record of how the client tried.
  */
 export class InvalidClientError extends OAuthTokenError {
   override readonly name = 'InvalidClientError';
-  constructor(description: string, usedBasic: boolean) {
-    super(
-      'invalid_client',
-      description,
-      401,
-      usedBasic ? { 'www-authenticate': 'Basic realm="oauth", charset="UTF-8"' } : {},
-    );
+  constructor(
+    description: string,
+    readonly usedBasic: boolean,
+  ) {
+    super('invalid_client', description, 401, { 'www-authenticate': CLIENT_CHALLENGE });
   }
 }
 
@@ -67,8 +70,9 @@ export class InvalidGrantError extends OAuthTokenError {
 
 export class UnsupportedGrantTypeError extends OAuthTokenError {
   override readonly name = 'UnsupportedGrantTypeError';
-  constructor(grantType: string) {
-    super('unsupported_grant_type', `grant_type "${grantType.slice(0, 40)}" is not supported`);
+  /** The client's value is not echoed: descriptions never carry client input. */
+  constructor(_grantType: string) {
+    super('unsupported_grant_type', 'The grant_type is not supported: use authorization_code or refresh_token');
   }
 }
 

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
+import fc from 'fast-check';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import { resetConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
@@ -80,12 +81,20 @@ describe('POST /oauth/token', () => {
     expect(r.statusCode).toBe(200);
   });
 
-  it('wrong client secret → 401 invalid_client (WWW-Authenticate when Basic was used), no-store', async () => {
+  it('every client-authentication failure → 401 invalid_client with a WWW-Authenticate challenge, no-store', async () => {
     const post1 = await post({ form: codeForm({ client_secret: 'wrong' }) });
     expect(post1.statusCode).toBe(401);
     expect(JSON.parse(post1.body!)).toMatchObject({ error: 'invalid_client' });
-    expect(post1.headers?.['www-authenticate']).toBeUndefined();
+    expect(String(post1.headers?.['www-authenticate'])).toMatch(/^Basic realm=/);
     expectNoStore(post1);
+    for (const form of [
+      codeForm({ client_id: 'unknown-client' }),
+      (({ client_id: _i, client_secret: _s, ...f }) => f)(codeForm()),
+    ]) {
+      const r = await post({ form });
+      expect(r.statusCode).toBe(401);
+      expect(String(r.headers?.['www-authenticate'])).toMatch(/^Basic realm=/);
+    }
     const { client_id: _i, client_secret: _s, ...form } = codeForm();
     const basic = await post({
       form,
@@ -166,5 +175,45 @@ describe('GET /.well-known/oauth-authorization-server', () => {
     });
     delete process.env.PUBLIC_BASE_URL;
     resetConfig();
+  });
+});
+
+describe('error descriptions a strict client accepts', () => {
+  /** RFC 6749 §5.2: %x20-21 / %x23-5B / %x5D-7E. */
+  const CHARSET = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
+  const hostile = fc.string({ minLength: 1, maxLength: 30 }).map((s) => `"${s}\\`);
+
+  it('never carries a quote, a backslash or a value the client sent, whatever the form', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            grant_type: fc.oneof(hostile, fc.constantFrom('authorization_code', 'refresh_token', 'password')),
+            code: hostile,
+            refresh_token: hostile,
+            redirect_uri: hostile,
+            client_id: fc.oneof(hostile, fc.constant(CLIENT_ID)),
+            client_secret: hostile,
+            code_verifier: hostile,
+            scope: hostile,
+          },
+          { requiredKeys: [] },
+        ),
+        fc.boolean(),
+        async (form, repeat) => {
+          const body = new URLSearchParams(form as Record<string, string>);
+          if (repeat) body.append('grant_type', 'refresh_token');
+          const r = await post({
+            body: body.toString(),
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          });
+          if (r.statusCode === 200) return;
+          const description = String(JSON.parse(r.body ?? '{}').error_description ?? '');
+          expect(description).toMatch(CHARSET);
+          for (const sent of Object.values(form)) if (sent.length > 3) expect(description).not.toContain(sent);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

@@ -32,7 +32,7 @@ describe('client authentication', () => {
     });
   });
 
-  it('rejects every other secret with 401 invalid_client; WWW-Authenticate only when Basic was used', () => {
+  it('rejects every other secret with 401 invalid_client and a Basic challenge, by either method', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 60 }), fc.boolean(), (secret, useBasic) => {
         fc.pre(secret !== registered.clientSecret);
@@ -47,7 +47,8 @@ describe('client authentication', () => {
         return (
           error instanceof InvalidClientError &&
           error.statusCode === 401 &&
-          'www-authenticate' in error.headers === useBasic &&
+          /^Basic realm=/.test(error.headers['www-authenticate'] ?? '') &&
+          error.usedBasic === useBasic &&
           error.headers['cache-control'] === 'no-store'
         );
       }),

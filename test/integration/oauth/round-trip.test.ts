@@ -343,8 +343,11 @@ describe('two-way OAuth round trip (local system)', () => {
         [oauth.allowInsecureRequests]: true,
       },
     );
+    // Every invalid_client 401 carries a challenge (RFC 9110 §15.5.2): the client reports it as such.
     await expect(oauth.processRefreshTokenResponse(as, client, wrong)).rejects.toMatchObject({
-      error: 'invalid_client',
+      name: 'WWWAuthenticateChallengeError',
+      status: 401,
+      cause: [expect.objectContaining({ scheme: 'basic' })],
     });
   });
 

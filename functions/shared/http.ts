@@ -211,7 +211,8 @@ export const THROTTLED_RETRY_AFTER = '1';
  *   `headers` (the token endpoint's no-store headers).
  * - `html`: a browser page rendered by `page(title, message)`.
  * - `acknowledge`: a callback that answers 200 to any request it cannot read (no oracle, nothing to
- *   retry), except 405; failures of the service itself still answer 5xx so the caller retries.
+ *   retry), except 405; a failure of the service itself (storage, keys, secrets) answers 503 with
+ *   Retry-After, so that the caller retries instead of taking it as done.
  */
 export type ErrorMode =
   | { readonly kind: 'json' }
@@ -310,6 +311,13 @@ const failed = (mode: ErrorMode): HttpResult => {
         500,
         mode.page('Something went wrong', 'The request could not be completed. Please start again from Notion.'),
       );
+    case 'acknowledge':
+      // A callback whose work failed on our side is not acknowledged: 503 asks the caller to retry.
+      return json(
+        503,
+        { error: { status: 503, code: 'temporarily_unavailable', message: 'Not processed; try again shortly' } },
+        { 'retry-after': THROTTLED_RETRY_AFTER },
+      );
     default:
       return json(500, { error: { status: 500, code: 'internal_error', message: 'Internal error' } });
   }
@@ -331,8 +339,7 @@ export const errorToResult = (error: unknown, mode: ErrorMode = JSON_ERRORS): Ht
   }
   if (error instanceof AppError) {
     logger.error('request failed', { code: error.code, error });
-    if (mode.kind === 'json' || mode.kind === 'acknowledge')
-      return json(error.statusCode, error.toBody(), { ...error.headers });
+    if (mode.kind === 'json') return json(error.statusCode, error.toBody(), { ...error.headers });
     return failed(mode);
   }
   logger.error('unexpected error', { error: error as Error });

@@ -9,7 +9,7 @@
  *    caller learns nothing about what was found.
  */
 import { decodeJwt } from 'jose';
-import { type AccessTokenSettings, verifyAccessToken } from '#core/oauth/access-token.js';
+import { type AccessTokenSettings, InvalidTokenError, verifyAccessToken } from '#core/oauth/access-token.js';
 import { parseRefreshToken } from '#core/oauth/token.js';
 import type { Clock, Connection, ConnectionStore, SubscriptionStore } from '#core/ports.js';
 import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
@@ -60,8 +60,10 @@ export const connectionOfAccessToken = async (
     // Verified as of its own issue time: an expired token still proves which connection it belonged to.
     const claims = await verifyAccessToken(token, deps.tokens, { now: () => iat * 1000 });
     return claims.connectionId;
-  } catch {
-    return undefined;
+  } catch (error) {
+    // A token that is not ours proves nothing; a failure to read the signing keys is not an answer.
+    if (error instanceof InvalidTokenError) return undefined;
+    throw error;
   }
 };
 

@@ -1,5 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
+import { parseConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
 import { type HttpEventInput, httpEvent } from '#test/helpers/factories.js';
 import { createUnfurlHandler } from '../../../functions/handlers/unfurl.js';
@@ -113,6 +115,44 @@ describe('deleted-token callback', () => {
     await expectRevoked();
     const again = await call(del, { path: '/deleted-token', ...(input() as HttpEventInput) });
     expect(again.statusCode).toBe(200);
+  });
+
+  it('answers 503 (so that Notion retries), not 200, when its signing keys or its storage fail', async () => {
+    const keysDown = createUnfurlDeleteHandler(() => ({
+      connections: env.connections,
+      subscriptions: env.subscriptions,
+      tokens: accessTokenSettings(
+        parseConfig({ PUBLIC_BASE_URL: BASE, TOKEN_SIGNING_KEY_SECRET_ARN: 'arn:aws:secretsmanager:x' }),
+        async () => {
+          throw new Error('secrets unavailable');
+        },
+      ),
+      clock,
+    }));
+    const r = await call(keysDown, {
+      method: 'DELETE',
+      path: '/deleted-token',
+      body: { access_token: bearer.slice(7) },
+    });
+    expect([r.statusCode, r.headers?.['retry-after']]).toEqual([503, '1']);
+    const storageDown = createUnfurlDeleteHandler(() => ({
+      connections: Object.assign(Object.create(env.connections), {
+        end: async () => {
+          throw new Error('storage unavailable');
+        },
+      }),
+      subscriptions: env.subscriptions,
+      tokens,
+      clock,
+    }));
+    const s = await call(storageDown, { method: 'DELETE', path: '/deleted-token', headers: { authorization: bearer } });
+    expect(s.statusCode).toBe(503);
+    // Nothing was revoked: the connection still unfurls, and a retry that works revokes it.
+    expect((await unfurlAs(bearer)).statusCode).toBe(200);
+    expect(
+      (await call(del, { method: 'DELETE', path: '/deleted-token', headers: { authorization: bearer } })).statusCode,
+    ).toBe(200);
+    await expectRevoked();
   });
 
   it('accepts an expired access token of ours', async () => {

@@ -61,11 +61,13 @@ describe('errorToResult, the one error mapper', () => {
     }
   });
 
-  it('acknowledge: 200 for an unreadable request, but 405 stays 405 and failures stay 5xx', () => {
+  it('acknowledge: 200 for an unreadable request, 405 stays 405, a failure of ours is 503 so the caller retries', () => {
     const mode: ErrorMode = { kind: 'acknowledge' };
     expect(errorToResult(new BadRequestError('not json'), mode).statusCode).toBe(200);
     expect(errorToResult(new MethodNotAllowedError(['DELETE']), mode).statusCode).toBe(405);
-    expect(errorToResult(new Error('storage down'), mode).statusCode).toBe(500);
+    const failed = errorToResult(new Error('storage down'), mode);
+    expect([failed.statusCode, failed.headers?.['retry-after']]).toEqual([503, '1']);
+    expect(failed.body).not.toContain('storage down');
     expect(errorToResult(throttled, mode).statusCode).toBe(503);
   });
 });

@@ -27,8 +27,9 @@ import { revokeConnection } from '#core/unfurl/delete.js';
 import { CONNECTIONS_TABLE, localResourceName, SUBSCRIPTIONS_TABLE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
-import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
-import { type CliArgs, httpUrl, isEntryPoint, parseAndRun, runCli, UsageError } from './cli.js';
+import type { RuntimeInfo } from '#local/runtime-info.js';
+import { type CliArgs, isEntryPoint, parseAndRun, runCli, UsageError } from './cli.js';
+import { DYNAMO_TARGET_OPTIONS, localDynamoEndpoint } from './dynamo-target.js';
 import { pickStackOutputs } from './outputs-file.js';
 
 export interface ConnectionTools {
@@ -112,15 +113,7 @@ neither, the DynamoDB of the running npm start.`,
     subject: { type: 'string', value: '<subject>', description: "list: the upstream subject (the login's sub claim)" },
     reason: { type: 'string', value: '<text>', description: 'revoke: why (recorded on the connection)' },
     json: { type: 'boolean', description: 'print JSON on stdout' },
-    endpoint: { type: 'string', value: '<url>', description: 'local DynamoDB endpoint (printed by npm start)' },
-    aws: { type: 'boolean', description: 'use the deployed stack (tables from the CDK outputs file)' },
-    outputs: {
-      type: 'string',
-      value: '<file>',
-      description: 'CDK outputs file (default cdk-outputs.json; implies --aws)',
-    },
-    stack: { type: 'string', value: '<name>', description: 'the stack, when the outputs file lists several' },
-    region: { type: 'string', value: '<region>', description: 'AWS region (default AWS_REGION)' },
+    ...DYNAMO_TARGET_OPTIONS,
   },
   maxPositionals: 2,
   examples: [
@@ -172,13 +165,7 @@ export const run = async (
     );
     client = new DynamoDBClient(region ? { region } : {});
   } else {
-    let endpoint = httpUrl(values.endpoint, '--endpoint') ?? env[ENV.DYNAMODB_ENDPOINT];
-    if (!endpoint) {
-      const local = (io.running ?? readRuntimeInfo)();
-      if (!local) throw new UsageError('give the local DynamoDB endpoint (--endpoint, printed by npm start), or --aws');
-      endpoint = local.dynamodbEndpoint;
-      err(`connections: the running npm start's DynamoDB at ${endpoint} (pid ${local.pid})`);
-    }
+    const endpoint = localDynamoEndpoint('connections', values.endpoint, env, err, io.running);
     tables = {
       connections: env[ENV.CONNECTIONS_TABLE] ?? localResourceName(CONNECTIONS_TABLE.id),
       subscriptions: env[ENV.SUBSCRIPTIONS_TABLE] ?? localResourceName(SUBSCRIPTIONS_TABLE.id),

@@ -22,8 +22,9 @@ import type { Delivery } from '#core/updates/ports.js';
 import { DELIVERY_LOG_TABLE, localResourceName } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
-import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
-import { type CliArgs, httpUrl, isEntryPoint, parseAndRun, positiveInt, runCli, UsageError } from './cli.js';
+import type { RuntimeInfo } from '#local/runtime-info.js';
+import { type CliArgs, isEntryPoint, parseAndRun, positiveInt, runCli, UsageError } from './cli.js';
+import { DYNAMO_TARGET_OPTIONS, localDynamoEndpoint } from './dynamo-target.js';
 import { pickStackOutputs } from './outputs-file.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -106,16 +107,8 @@ DynamoDB of the running npm start.`,
   options: {
     limit: { type: 'string', value: '<n>', description: `how many deliveries, 1 to 500 (default ${DEFAULT_LIMIT})` },
     json: { type: 'boolean', description: 'print the deliveries as JSON on stdout' },
-    endpoint: { type: 'string', value: '<url>', description: 'local DynamoDB endpoint (printed by npm start)' },
-    aws: { type: 'boolean', description: 'use the deployed stack (table from the CDK outputs file)' },
-    outputs: {
-      type: 'string',
-      value: '<file>',
-      description: 'CDK outputs file (default cdk-outputs.json; implies --aws)',
-    },
-    stack: { type: 'string', value: '<name>', description: 'the stack, when the outputs file lists several' },
+    ...DYNAMO_TARGET_OPTIONS,
     table: { type: 'string', value: '<name>', description: 'the delivery-log table name, instead of looking it up' },
-    region: { type: 'string', value: '<region>', description: 'AWS region (default AWS_REGION)' },
   },
   maxPositionals: 1,
   examples: [
@@ -157,17 +150,7 @@ export const run = async (
       ...(region ? { region } : {}),
     };
   } else {
-    let endpoint = httpUrl(values.endpoint, '--endpoint') ?? env[ENV.DYNAMODB_ENDPOINT];
-    if (!endpoint) {
-      const local = (io.running ?? readRuntimeInfo)();
-      if (!local) {
-        throw new UsageError(
-          'give the local DynamoDB endpoint (--endpoint, printed by npm start under "Emulators"), or --aws for a deployed stack',
-        );
-      }
-      endpoint = local.dynamodbEndpoint;
-      err(`deliveries: the running npm start's DynamoDB at ${endpoint} (pid ${local.pid})`);
-    }
+    const endpoint = localDynamoEndpoint('deliveries', values.endpoint, env, err, io.running);
     const tableName = values.table ?? env[ENV.DELIVERY_LOG_TABLE] ?? localResourceName(DELIVERY_LOG_TABLE.id);
     target = {
       tableName,

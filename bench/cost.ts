@@ -43,8 +43,6 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
 import { LocalTokenCipher, tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
-import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
-import type { Connection } from '#core/ports.js';
 import { resourceOfUri } from '#core/updates/render.js';
 import { ENV } from '#lib/env-names.js';
 import { ROUTES } from '#lib/routes.js';
@@ -57,6 +55,7 @@ import { getConfig } from '#shared/config.js';
 import { createWebhookPublisher } from '../functions/publish/index.js';
 import { type AwsCounter, type Counts, installAwsCounter, serviceTotals } from './aws-count.js';
 import { ROOT } from './build.js';
+import { benchConnection } from './fixtures.js';
 import type { PriceTable } from './prices.js';
 import { round } from './stats.js';
 
@@ -440,20 +439,16 @@ export const measureCost = async (options: {
       const made = sim.createConnection({ key });
       const id = `cost-connection-${seq}`;
       const now = Date.now();
-      const connection: Connection = {
+      const connection = await benchConnection({
         id,
+        key,
         subject: 'u-alice',
         displayName: 'Alice',
         clientId: system.env.OAUTH_CLIENT_ID ?? 'notion',
-        scope: 'unfurl',
-        notion: { workspaceId: `ws-${key}`, workspaceName: null, workspaceIcon: null, botId: made.botId },
-        notionTokenCiphertext: await cipher.encrypt(made.accessToken, notionTokenContext(id)),
-        status: 'active',
-        tokenGeneration: 1,
-        previousRefreshTokenHashes: [],
-        createdAt: now,
-        updatedAt: now,
-      };
+        made,
+        cipher,
+        now,
+      });
       await connections.create(connection);
       return { id, simId: made.connectionId };
     };

@@ -24,17 +24,14 @@ import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { createMemoryStores } from '#adapters/memory/index.js';
 import { createExternalObjectClient } from '#adapters/notion/external-object.js';
-import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
-import type { Connection } from '#core/ports.js';
-import { demoRules } from '#core/unfurl/rules.js';
 import type { ExternalObjectApi, Rendered, Renderer } from '#core/updates/ports.js';
 import { ManualClock } from '#local/notion-simulator/clock.js';
-import { startNotionSimulator } from '#local/notion-simulator/server.js';
 import { startLocalSystem } from '#local/system.js';
 import { getConfig } from '#shared/config.js';
 import { workerFromConfig } from '../functions/handlers/update-worker.js';
 import { serviceTotals } from './aws-count.js';
 import { countAwsRequests } from './cost.js';
+import { benchConnection, startRateLimitedSimulator } from './fixtures.js';
 import { round } from './stats.js';
 
 export interface ScaleFigures {
@@ -85,22 +82,7 @@ export const measureScale = async (options: {
       if (level === 'error') process.stderr.write(`local system: ${message}\n`);
     },
   });
-  const sim = await startNotionSimulator({
-    integration: demoRules('http://127.0.0.1:3000'),
-    notionClient: { clientId: 'bench-notion-client', clientSecret: 'bench-notion-secret' },
-    serviceClient: { clientId: 'bench-service-client', clientSecret: 'bench-service-secret' },
-    clock,
-    settings: (d) => ({
-      ...d,
-      api: {
-        ...d.api,
-        rateLimit: options.ratePerMinute,
-        rateWindowSeconds: 60,
-        workspaceRateLimit: 0,
-        faults: { ...d.api.faults, overloadRate: 0, unavailableRate: 0, slowRate: 0, blocked: false },
-      },
-    }),
-  });
+  const sim = await startRateLimitedSimulator(clock, options.ratePerMinute);
   try {
     const config = getConfig();
     const cipher = tokenCipherFromConfig(config);
@@ -156,20 +138,16 @@ export const measureScale = async (options: {
       const made = sim.simulator.createConnection({ key: `scale-${c}` });
       const id = `scale-${c}`;
       const now = clock.now();
-      const connection: Connection = {
+      const connection = await benchConnection({
         id,
+        key: `scale-${c}`,
         subject: `u-scale-${c}`,
         displayName: `scale ${c}`,
         clientId: 'notion-local',
-        scope: 'unfurl',
-        notion: { workspaceId: `ws-scale-${c}`, workspaceName: null, workspaceIcon: null, botId: made.botId },
-        notionTokenCiphertext: await cipher.encrypt(made.accessToken, notionTokenContext(id)),
-        status: 'active',
-        tokenGeneration: 1,
-        previousRefreshTokenHashes: [],
-        createdAt: now,
-        updatedAt: now,
-      };
+        made,
+        cipher,
+        now,
+      });
       await connections.create(connection);
       const writes: Promise<unknown>[] = [];
       for (let s = 0; s < perConnection && seeded < options.subscribers; s++, seeded++) {

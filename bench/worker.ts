@@ -20,16 +20,13 @@ import { performance } from 'node:perf_hooks';
 import { decodeLocalKey, LocalTokenCipher } from '#adapters/crypto/token-cipher.js';
 import { createMemoryStores } from '#adapters/memory/index.js';
 import { createExternalObjectClient } from '#adapters/notion/external-object.js';
-import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
-import type { Connection } from '#core/ports.js';
-import { demoRules } from '#core/unfurl/rules.js';
 import type { ExternalObjectApi, Rendered, Renderer } from '#core/updates/ports.js';
 import { createUpdateWorker } from '#core/updates/worker.js';
 import { ENV } from '#lib/env-names.js';
 import { localDefaults } from '#local/defaults.js';
 import { ManualClock } from '#local/notion-simulator/clock.js';
-import { startNotionSimulator } from '#local/notion-simulator/server.js';
 import { systemRandom } from '#shared/crypto.js';
+import { benchConnection, startRateLimitedSimulator } from './fixtures.js';
 import { round } from './stats.js';
 
 export interface WorkerFigures {
@@ -85,22 +82,7 @@ export const measureWorker = async (options: {
 }): Promise<WorkerFigures> => {
   const clock = new ManualClock(Date.UTC(2026, 0, 15, 12, 0, 0));
   const defaults = localDefaults(3000);
-  const sim = await startNotionSimulator({
-    integration: demoRules('http://127.0.0.1:3000'),
-    notionClient: { clientId: 'bench-notion-client', clientSecret: 'bench-notion-secret' },
-    serviceClient: { clientId: 'bench-service-client', clientSecret: 'bench-service-secret' },
-    clock,
-    settings: (d) => ({
-      ...d,
-      api: {
-        ...d.api,
-        rateLimit: options.ratePerMinute,
-        rateWindowSeconds: 60,
-        workspaceRateLimit: 0,
-        faults: { ...d.api.faults, overloadRate: 0, unavailableRate: 0, slowRate: 0, blocked: false },
-      },
-    }),
-  });
+  const sim = await startRateLimitedSimulator(clock, options.ratePerMinute);
   try {
     const cipher = new LocalTokenCipher(decodeLocalKey(defaults[ENV.NOTION_TOKEN_ENCRYPTION_KEY] as string));
     const http = createExternalObjectClient({ baseUrl: sim.apiBaseUrl, notionVersion: '2021-08-16' });
@@ -197,20 +179,16 @@ export const measureWorker = async (options: {
         const made = sim.simulator.createConnection({ key });
         const id = `bench-${key}`;
         const now = clock.now();
-        const connection: Connection = {
+        const connection = await benchConnection({
           id,
+          key,
           subject: `u-${key}`,
           displayName: key,
           clientId: 'notion-local',
-          scope: 'unfurl',
-          notion: { workspaceId: `ws-${key}`, workspaceName: null, workspaceIcon: null, botId: made.botId },
-          notionTokenCiphertext: await cipher.encrypt(made.accessToken, notionTokenContext(id)),
-          status: 'active',
-          tokenGeneration: 1,
-          previousRefreshTokenHashes: [],
-          createdAt: now,
-          updatedAt: now,
-        };
+          made,
+          cipher,
+          now,
+        });
         await stores.connections.create(connection);
         return { id, simId: made.connectionId };
       };

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
 import type { LocalSystem } from '#local/system.js';
-import { demoTaskUrl, editDemoTask, startSystemWithSimulator } from '#test/helpers/playground.js';
+import { demoTaskUrl, editDemoTask, pushPdfEmbed, startSystemWithSimulator } from '#test/helpers/playground.js';
 import { createWebhookPublisher } from '../../functions/publish/index.js';
 
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
@@ -177,31 +177,11 @@ describe('playground in a browser', () => {
     const connection = sim.connectionByExternalKey('u-alice');
     expect(connection).toBeDefined();
     const pdf = `${system.baseUrl}/demo/assets/plan.pdf`;
-    const res = await fetch(`${system.baseUrl}/notion/v1/external/object`, {
-      method: 'PATCH',
-      headers: {
-        authorization: `Bearer ${connection?.accessToken}`,
-        'content-type': 'application/json',
-        'notion-version': '2021-08-16',
-      },
-      body: JSON.stringify({
-        uri,
-        operations: [
-          {
-            path: ['attributes'],
-            set: [
-              { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Plan', section: 'title' } } },
-              {
-                id: 'dev',
-                name: 'Dev',
-                type: 'inline',
-                inline: { plain_text: { value: 'Demo', section: 'secondary' } },
-              },
-              { id: 'plan', name: 'Plan', type: 'embed', embed: { src_url: pdf, pdf: { section: 'embed' } } },
-            ],
-          },
-        ],
-      }),
+    const res = await pushPdfEmbed(system, {
+      accessToken: connection?.accessToken ?? '',
+      uri,
+      title: 'Plan',
+      src: pdf,
     });
     expect(res.status).toBe(200);
     const frame = page.locator(`[data-preview-id]:has(.uri[title="${uri}"]) [data-section=embed] iframe.pdf`).first();

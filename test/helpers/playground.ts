@@ -65,3 +65,30 @@ export const openDriver = async (
   await driver.open();
   return driver;
 };
+
+/** Pushes a preview whose embed is a PDF (`src`) to the simulated Notion, as the update worker would. */
+export const pushPdfEmbed = (
+  system: LocalSystem,
+  input: { readonly accessToken: string; readonly uri: string; readonly title: string; readonly src: string },
+): Promise<Response> =>
+  fetch(`${system.baseUrl}/notion/v1/external/object`, {
+    method: 'PATCH',
+    headers: {
+      authorization: `Bearer ${input.accessToken}`,
+      'content-type': 'application/json',
+      'notion-version': '2021-08-16',
+    },
+    body: JSON.stringify({
+      uri: input.uri,
+      operations: [
+        {
+          path: ['attributes'],
+          set: [
+            { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: input.title, section: 'title' } } },
+            { id: 'dev', name: 'Dev', type: 'inline', inline: { plain_text: { value: 'Demo', section: 'secondary' } } },
+            { id: 'plan', name: 'Plan', type: 'embed', embed: { src_url: input.src, pdf: { section: 'embed' } } },
+          ],
+        },
+      ],
+    }),
+  });

@@ -10,7 +10,13 @@ import type { LogEntry } from '#local/notion-simulator/protocol-log.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
 import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
 import type { LocalSystem } from '#local/system.js';
-import { demoTaskUrl, editDemoTask, openDriver, startSystemWithSimulator } from '#test/helpers/playground.js';
+import {
+  demoTaskUrl,
+  editDemoTask,
+  openDriver,
+  pushPdfEmbed,
+  startSystemWithSimulator,
+} from '#test/helpers/playground.js';
 import { createWebhookPublisher } from '../../../functions/publish/index.js';
 
 let system: LocalSystem;
@@ -215,32 +221,7 @@ describe('PDF embeds', () => {
     const uri = `${taskUrl(2)}#html-as-pdf`;
     const preview = sim.addPreview(connectionId, uri);
     const html = `${system.baseUrl}/demo/tasks/2/card`;
-    const patch = await fetch(`${system.baseUrl}/notion/v1/external/object`, {
-      method: 'PATCH',
-      headers: {
-        authorization: `Bearer ${accessToken}`,
-        'content-type': 'application/json',
-        'notion-version': '2021-08-16',
-      },
-      body: JSON.stringify({
-        uri,
-        operations: [
-          {
-            path: ['attributes'],
-            set: [
-              { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'HTML', section: 'title' } } },
-              {
-                id: 'dev',
-                name: 'Developer',
-                type: 'inline',
-                inline: { plain_text: { value: 'x', section: 'secondary' } },
-              },
-              { id: 'doc', name: 'Doc', type: 'embed', embed: { src_url: html, pdf: { section: 'embed' } } },
-            ],
-          },
-        ],
-      }),
-    });
+    const patch = await pushPdfEmbed(system, { accessToken, uri, title: 'HTML', src: html });
     expect(patch.status).toBe(200);
     const res = await fetch(`${system.baseUrl}/playground/previews/${preview.id}/pdf?src=${encodeURIComponent(html)}`, {
       headers: { cookie: `${SESSION_COOKIE}=${sessionId}` },

@@ -17,11 +17,10 @@
  * service (a 13th month passes the pattern, not the service).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { toJSONSchema } from 'zod';
 import { changeBodySchema, changeMessageSchema, ISO_DATE_TIME, NON_BLANK } from '#core/changes/event.js';
-import { type CliArgs, type CliSpec, EXIT, isEntryPoint, runCli, UsageError } from './cli.js';
+import { type CliArgs, type CliSpec, GENERATOR_OPTIONS, isEntryPoint, runCli, runGenerator } from './cli.js';
 
 export const SCHEMA_FILE = fileURLToPath(new URL('../docs/change-event.schema.json', import.meta.url));
 export const REFRESH_COMMAND = 'npm run schema:change-event -- --write';
@@ -93,31 +92,15 @@ const CLI = {
   usage: ['npm run schema:change-event -- [--write | --check]'],
   description:
     'The JSON Schema of change events, generated from the zod schemas POST /changes validates with.\nWithout an option it prints the schema; it writes the committed file only with --write.',
-  options: {
-    write: { type: 'boolean', description: 'write docs/change-event.schema.json' },
-    check: { type: 'boolean', description: 'exit 1 when docs/change-event.schema.json is out of date' },
-  },
+  options: GENERATOR_OPTIONS,
   notes: ['Exit status: 0 done (or up to date), 1 out of date or failed, 2 wrong usage.'],
 } as const satisfies CliSpec;
 
-const main = ({ values }: CliArgs<typeof CLI.options>): number => {
-  if (values.write && values.check) throw new UsageError('--write and --check exclude each other');
-  const text = renderChangeEventSchema();
-  if (values.write) {
-    writeFileSync(SCHEMA_FILE, text);
-    process.stderr.write(`Wrote ${SCHEMA_FILE}\n`);
-    return EXIT.ok;
-  }
-  if (values.check) {
-    if (readFileSync(SCHEMA_FILE, 'utf8') !== text) {
-      process.stderr.write(`${SCHEMA_FILE} is out of date; refresh it with: ${REFRESH_COMMAND}\n`);
-      return EXIT.failure;
-    }
-    process.stderr.write(`${SCHEMA_FILE} is up to date\n`);
-    return EXIT.ok;
-  }
-  process.stdout.write(text);
-  return EXIT.ok;
-};
+const main = ({ values }: CliArgs<typeof CLI.options>): number =>
+  runGenerator(
+    values,
+    [{ path: SCHEMA_FILE, label: 'docs/change-event.schema.json', render: renderChangeEventSchema }],
+    REFRESH_COMMAND,
+  );
 
 if (isEntryPoint(import.meta.url)) process.exitCode = await runCli(CLI, process.argv.slice(2), main);

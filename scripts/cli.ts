@@ -11,6 +11,7 @@
  *   (the stack trace too when DEBUG is set).
  * - Progress goes to stderr, so stdout (e.g. `--json`) stays clean.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -224,6 +225,49 @@ export const parseAndRun = async <O extends Readonly<Record<string, OptionSpec>>
     return EXIT.ok;
   }
   return run(args);
+};
+
+/** A committed file a script renders from code: where it lives, its name in messages, and its text. */
+export interface GeneratedFile {
+  readonly path: string;
+  readonly label: string;
+  readonly render: () => string;
+}
+
+/** The options of a script that renders committed files (`schema:change-event`, `settings`). */
+export const GENERATOR_OPTIONS = {
+  write: { type: 'boolean', description: 'rewrite the committed files' },
+  check: { type: 'boolean', description: 'exit 1 when a committed file is out of date' },
+} as const satisfies Readonly<Record<string, OptionSpec>>;
+
+/**
+ * Runs a generator: prints the first file's text; with --write rewrites every file; with --check exits 1
+ * naming the stale ones and the command that refreshes them.
+ */
+export const runGenerator = (
+  values: { readonly write?: boolean | undefined; readonly check?: boolean | undefined },
+  files: readonly GeneratedFile[],
+  refreshCommand: string,
+): number => {
+  if (values.write && values.check) throw new UsageError('--write and --check exclude each other');
+  const rendered = files.map((f) => ({ ...f, text: f.render() }));
+  const labels = (list: readonly GeneratedFile[]) => list.map((f) => f.label).join(' and ');
+  if (values.write) {
+    for (const f of rendered) writeFileSync(f.path, f.text);
+    process.stderr.write(`Wrote ${labels(rendered)}\n`);
+    return EXIT.ok;
+  }
+  if (values.check) {
+    const stale = rendered.filter((f) => readFileSync(f.path, 'utf8') !== f.text);
+    if (stale.length > 0) {
+      process.stderr.write(`${labels(stale)} out of date; refresh with: ${refreshCommand}\n`);
+      return EXIT.failure;
+    }
+    process.stderr.write(`${labels(rendered)} up to date\n`);
+    return EXIT.ok;
+  }
+  process.stdout.write(rendered[0]?.text ?? '');
+  return EXIT.ok;
 };
 
 /** True when the module at `importMetaUrl` is the process's entry point (`tsx scripts/x.ts`). */

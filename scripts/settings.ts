@@ -9,12 +9,12 @@
  *
  * test/unit/settings/registry.test.ts fails while either is stale.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod/mini';
 import { BUILT_IN_SOURCES } from '#adapters/sources/registry.js';
 import { SETTING_GROUPS, SETTINGS, type SettingDeclaration } from '#lib/settings.js';
-import { type CliArgs, type CliSpec, EXIT, isEntryPoint, runCli, UsageError } from './cli.js';
+import { type CliArgs, type CliSpec, GENERATOR_OPTIONS, isEntryPoint, runCli, runGenerator } from './cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ENV_EXAMPLE_FILE = `${ROOT}.env.example`;
@@ -113,38 +113,22 @@ const CLI = {
   usage: ['npm run settings -- [--write | --check]'],
   description:
     "Renders .env.example and the README's settings table from lib/settings.ts, the one declaration of every\nsetting. Without an option it prints .env.example; it writes files only with --write.",
-  options: {
-    write: { type: 'boolean', description: 'rewrite .env.example and the README settings table' },
-    check: { type: 'boolean', description: 'exit 1 when either is out of date' },
-  },
+  options: GENERATOR_OPTIONS,
   notes: ['Exit status: 0 done (or up to date), 1 out of date or failed, 2 wrong usage.'],
 } as const satisfies CliSpec;
 
-const main = ({ values }: CliArgs<typeof CLI.options>): number => {
-  if (values.write && values.check) throw new UsageError('--write and --check exclude each other');
-  const envExample = renderEnvExample();
-  const readme = readFileSync(README_FILE, 'utf8');
-  const newReadme = renderReadme(readme);
-  if (values.write) {
-    writeFileSync(ENV_EXAMPLE_FILE, envExample);
-    writeFileSync(README_FILE, newReadme);
-    process.stderr.write('Wrote .env.example and the settings table of README.md\n');
-    return EXIT.ok;
-  }
-  if (values.check) {
-    const stale = [
-      ...(readFileSync(ENV_EXAMPLE_FILE, 'utf8') !== envExample ? ['.env.example'] : []),
-      ...(readme !== newReadme ? ['README.md'] : []),
-    ];
-    if (stale.length > 0) {
-      process.stderr.write(`${stale.join(' and ')} out of date; refresh with: ${REFRESH_COMMAND}\n`);
-      return EXIT.failure;
-    }
-    process.stderr.write('.env.example and the README settings table are up to date\n');
-    return EXIT.ok;
-  }
-  process.stdout.write(envExample);
-  return EXIT.ok;
-};
+const main = ({ values }: CliArgs<typeof CLI.options>): number =>
+  runGenerator(
+    values,
+    [
+      { path: ENV_EXAMPLE_FILE, label: '.env.example', render: renderEnvExample },
+      {
+        path: README_FILE,
+        label: 'the settings table of README.md',
+        render: () => renderReadme(readFileSync(README_FILE, 'utf8')),
+      },
+    ],
+    REFRESH_COMMAND,
+  );
 
 if (isEntryPoint(import.meta.url)) process.exitCode = await runCli(CLI, process.argv.slice(2), main);

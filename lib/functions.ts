@@ -17,7 +17,7 @@
 import type { KeyUse, TableAccess } from './constructs/node-function.js';
 import { WORKER_TIMEOUT_SECONDS } from './data-model.js';
 import type { FunctionName } from './routes.js';
-import { SETTINGS, type SettingDeclaration, type SettingName } from './settings.js';
+import { type SettingName, settingsDeclaredFor } from './settings.js';
 
 type TableSetting =
   | 'CONNECTIONS_TABLE'
@@ -128,12 +128,7 @@ export const resourceSettingsOf = (fn: FunctionName, adapterUsesServiceSecret = 
 
 /** Every setting a deployed function's environment carries: its resources, and the settings declared for it. */
 export const environmentOf = (fn: FunctionName, adapterUsesServiceSecret = false): SettingName[] => {
-  const declared = (Object.entries(SETTINGS) as [SettingName, SettingDeclaration][])
-    .filter(
-      ([, s]) =>
-        s.deploy && 'functions' in s.deploy && (s.deploy.functions === 'all' || s.deploy.functions.includes(fn)),
-    )
-    .map(([name]) => name);
+  const declared = settingsDeclaredFor(fn).map(([name]) => name);
   return [...new Set([...declared, ...resourceSettingsOf(fn, adapterUsesServiceSecret)])].sort();
 };
 

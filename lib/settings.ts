@@ -581,3 +581,16 @@ export const SETTINGS = declare({
 });
 
 export type SettingName = keyof typeof SETTINGS;
+
+type Declared = { readonly functions: readonly FunctionName[] | 'all' } & DeploySource;
+
+/**
+ * The settings lib/settings.ts declares for a deployed function (from CDK context or the stack's wiring;
+ * resources follow from lib/functions.ts), each with its deploy declaration.
+ */
+export const settingsDeclaredFor = (fn: FunctionName): [SettingName, Declared][] =>
+  (Object.entries(SETTINGS) as [SettingName, SettingDeclaration][]).flatMap(([name, s]) => {
+    const deploy = s.deploy;
+    if (!deploy || !('functions' in deploy)) return [];
+    return deploy.functions === 'all' || deploy.functions.includes(fn) ? [[name, deploy]] : [];
+  });

@@ -8,7 +8,7 @@
 import type { Node } from 'constructs';
 import type { SourceAdapterDefinition } from '../functions/adapters/sources/define.js';
 import type { FunctionName } from './routes.js';
-import { SETTINGS, type SettingDeclaration } from './settings.js';
+import { settingsDeclaredFor } from './settings.js';
 
 /** Context keys understood by the app (documented in the README). */
 export const CONTEXT_KEYS = {
@@ -241,11 +241,8 @@ export const stageConfigFromContext = (node: Node): StageConfig => readStageConf
  */
 export const contextEnvironment = (config: StageConfig, fn: FunctionName): Record<string, string> => {
   const env: Record<string, string> = {};
-  for (const [name, setting] of Object.entries(SETTINGS) as [string, SettingDeclaration][]) {
-    const deploy = setting.deploy;
-    if (!deploy || !('context' in deploy)) continue;
-    if (deploy.functions !== 'all' && !deploy.functions.includes(fn)) continue;
-    if (!Object.hasOwn(config, deploy.context)) continue;
+  for (const [name, deploy] of settingsDeclaredFor(fn)) {
+    if (!('context' in deploy) || !Object.hasOwn(config, deploy.context)) continue;
     const value = (config as unknown as Record<string, unknown>)[deploy.context];
     if (value !== undefined) env[name] = String(value);
   }
@@ -261,10 +258,8 @@ export const wiringEnvironment = (
   fn: FunctionName,
 ): Record<string, string> => {
   const env: Record<string, string> = {};
-  for (const [name, setting] of Object.entries(SETTINGS) as [string, SettingDeclaration][]) {
-    const deploy = setting.deploy;
-    if (!deploy || !('wiring' in deploy)) continue;
-    if (deploy.functions !== 'all' && !deploy.functions.includes(fn)) continue;
+  for (const [name, deploy] of settingsDeclaredFor(fn)) {
+    if (!('wiring' in deploy)) continue;
     const value = values[name];
     if (value === undefined) throw new StageConfigError(`the stack has no value for ${name}, which ${fn} needs`);
     env[name] = value;

@@ -582,6 +582,15 @@ export const createLocalServer = (options: LocalServerOptions): LocalServer => {
         );
       return;
     }
+    // Browsers ask every origin for an icon; the local pages have none, and a 404 per page view is noise.
+    if (target.rawPath === '/favicon.ico' && (method === 'GET' || method === 'HEAD')) {
+      send(
+        res,
+        { statusCode: 204, headers: { 'cache-control': ['public, max-age=86400'] }, body: Buffer.alloc(0) },
+        method,
+      );
+      return;
+    }
     const match = matchRoute(options.routes, method, target.rawPath);
     if (match.kind === 'route') {
       await invoke(req, res, match.route, match.pathParameters, target);

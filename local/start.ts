@@ -194,7 +194,9 @@ const main = async (): Promise<void> => {
     stopping = true;
     firstSignalAt = Date.now();
     clearInterval(parentWatch);
-    console.log(`\n${reason}: stopping… (press Ctrl-C again to force)`);
+    // Only a terminal's Ctrl-C can be repeated by the person who sent it.
+    const force = reason === 'SIGINT' ? ' (press Ctrl-C again to force)' : '';
+    console.log(`\n${reason}: stopping…${force}`);
     if (system) void stopAndExit(system);
   };
   process.on('SIGINT', shutdown);

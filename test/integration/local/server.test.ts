@@ -240,6 +240,13 @@ describe('local HTTP adapter', () => {
     expect((await send('GET', '/demox', [])).body.toString()).toBe('catch-all /demox');
   });
 
+  it("answers the browser's icon request with 204, before the catch-all mount", async () => {
+    const res = await send('GET', '/favicon.ico', []);
+    expect(res.status).toBe(204);
+    expect(res.body.length).toBe(0);
+    expect(res.headers['cache-control']).toContain('max-age');
+  });
+
   it('a failing mount is a 500 JSON, and the server keeps serving', async () => {
     const res = await send('GET', '/broken/x', []);
     expect(res.status).toBe(500);

@@ -1,13 +1,19 @@
 /**
  * Bundle sizes and fresh-process import times of every handler and of the
  * minimal handler, built as the house Lambda construct builds them.
+ *
+ * Each handler's import is compared with its floor (ADR 0135): the minimal
+ * handler plus the AWS SDK clients the function's declared needs make it load
+ * at init (lib/functions.ts), each constructed once, as composition does. What
+ * the handler takes beyond that is the project's own code.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { HANDLERS, WORKER_HANDLER } from '#lib/routes.js';
+import { needsOf } from '#lib/functions.js';
+import { type FunctionName, HANDLERS, WORKER_HANDLER } from '#lib/routes.js';
 import { localDefaults } from '#local/defaults.js';
 import { type BundleResult, bundle, contributions, ROOT } from './build.js';
 import { median, round } from './stats.js';
@@ -30,6 +36,8 @@ export interface BundleFigures {
   readonly importSamplesMs: readonly number[];
   /** Median CPU time (user + system) of the same imports: less sensitive to other load on the machine. */
   readonly importCpuMs: number;
+  /** The floor it is compared with (`minimal`, or `floor+<clients>`); none for the minimal handler and the floors. */
+  readonly floor?: string;
   /** Biggest contributors to the deployed bundle. */
   readonly top: ReadonlyArray<{ readonly module: string; readonly bytes: number }>;
 }
@@ -65,9 +73,47 @@ export const handlerEntries = (): Array<{ name: string; entry: string }> => [
   { name: 'minimal', entry: 'bench/minimal-handler.ts' },
 ];
 
+/**
+ * The SDK clients a function loads at init beyond the minimal handler's DynamoDB client, by its declared
+ * needs: the SQS client when it sends to a queue. The Secrets Manager and KMS clients are imported on first
+ * use (functions/adapters/oidc/secrets.ts, functions/adapters/crypto/token-cipher.ts), by the handlers as
+ * by nothing in an import, so no floor counts them.
+ */
+export const floorClients = (
+  fn: FunctionName,
+): Array<{ readonly short: string; readonly name: string; readonly pkg: string }> =>
+  needsOf(fn).queues?.length ? [{ short: 'sqs', name: 'SQSClient', pkg: '@aws-sdk/client-sqs' }] : [];
+
+/** Writes the floor entry of a function: the minimal handler, plus one constructed client per extra SDK need. */
+const floorEntry = (fn: FunctionName): string => {
+  const dir = path.join(OUT_DIR, 'floor-src');
+  mkdirSync(dir, { recursive: true });
+  const clients = floorClients(fn);
+  const lines = [
+    `export { handler } from ${JSON.stringify(path.join(ROOT, 'bench', 'minimal-handler.ts'))};`,
+    ...clients.map(({ name, pkg }) => `import { ${name} } from '${pkg}';`),
+    `export const clients = [${clients.map(({ name }) => `new ${name}({})`).join(', ')}];`,
+  ];
+  const file = path.join(dir, `${fn}.ts`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return path.relative(ROOT, file);
+};
+
 export const measureBundles = async (options: { readonly importRuns: number }): Promise<BundleFigures[]> => {
   rmSync(OUT_DIR, { recursive: true, force: true });
-  const entries = handlerEntries();
+  const handlers = handlerEntries();
+  const floorOf = new Map<string, string>();
+  const floors: Array<{ name: string; entry: string }> = [];
+  for (const { name } of handlers) {
+    if (name === 'minimal') continue;
+    const fn = name as FunctionName;
+    const extra = floorClients(fn).map((c) => c.short);
+    const floorName = extra.length ? `floor+${extra.join('+')}` : 'minimal';
+    floorOf.set(name, floorName);
+    if (floorName !== 'minimal' && !floors.some((f) => f.name === floorName))
+      floors.push({ name: floorName, entry: floorEntry(fn) });
+  }
+  const entries = [...handlers, ...floors];
   const deployed = new Map<string, BundleResult>();
   const withSdk = new Map<string, BundleResult>();
   for (const { name, entry } of entries) {
@@ -113,6 +159,7 @@ export const measureBundles = async (options: { readonly importRuns: number }): 
       importMs: round(median(importSamplesMs), 2),
       importSamplesMs,
       importCpuMs: round(median(cpuSamples.get(name) as number[]), 2),
+      ...(floorOf.has(name) ? { floor: floorOf.get(name) as string } : {}),
       top: contributions(d.metafile).slice(0, 5),
     };
   });

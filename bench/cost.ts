@@ -115,6 +115,11 @@ export interface OperationCost {
   readonly notionPatches: number;
   /** Requests that reached the demo product's API (its own counter). */
   readonly productCalls: number;
+  /**
+   * With `measureCost({ independent })` only: the DynamoDB requests the probe counted on its own
+   * (e.g. on the wire to the emulator), by operation, per run.
+   */
+  readonly independent?: Readonly<Record<string, number>>;
   readonly usd: number;
   readonly usdByService: Readonly<Record<string, number>>;
 }
@@ -177,6 +182,7 @@ export const changeFloor = (subscribers: number, connections: number): number =>
 
 interface Window {
   readonly aws: Counts;
+  readonly independent?: Readonly<Record<string, number>>;
   readonly productCalls: number;
   readonly lambda: Map<string, { invocations: number; ms: number }>;
   readonly apiGatewayRequests: number;
@@ -225,9 +231,13 @@ const extrapolate = (operations: readonly OperationCost[], sizes: readonly numbe
 
 const LOG_LINE = /^\[http\] ([A-Z]+) (\S+) (\d+) (\d+)ms/;
 
+/** A count kept apart from the SDK middleware: started at the beginning of each scenario, read at its end. */
+export type IndependentProbe = (dynamodbEndpoint: string) => { stop(): Readonly<Record<string, number>> };
+
 export const measureCost = async (options: {
   readonly changeSubscribers?: readonly number[];
   readonly prices: PriceTable;
+  readonly independent?: IndependentProbe;
 }): Promise<CostFigures> => {
   const counter = countAwsRequests();
   countCipherCalls();
@@ -282,6 +292,7 @@ export const measureCost = async (options: {
       const before = counter.snapshot();
       const kmsBefore = cipherCalls.encrypt + cipherCalls.decrypt;
       const productBefore = await productCalls();
+      const probe = options.independent?.(system.emulators.dynamodbEndpoint);
       const patchesBefore = sim.stats().patchCalls;
       httpLines.length = 0;
       workerStats.invocations = 0;
@@ -315,6 +326,7 @@ export const measureCost = async (options: {
         kms: cipherCalls.encrypt + cipherCalls.decrypt - kmsBefore,
         patches: sim.stats().patchCalls - patchesBefore,
         productCalls: (await productCalls()) - productBefore,
+        ...(probe ? { independent: probe.stop() } : {}),
       };
     };
 
@@ -656,6 +668,13 @@ export const measureCost = async (options: {
         secretsManagerCalls: 0,
         notionPatches: round(per(window.patches), 3),
         productCalls: round(per(window.productCalls), 3),
+        ...(window.independent
+          ? {
+              independent: Object.fromEntries(
+                Object.entries(window.independent).map(([k, v]) => [k, round(per(v), 3)]),
+              ),
+            }
+          : {}),
         usd: Number(usd.toPrecision(4)),
         usdByService: Object.fromEntries(Object.entries(usdByService).map(([k, v]) => [k, Number(v.toPrecision(4))])),
       };

@@ -55,7 +55,7 @@ import { getConfig } from '#shared/config.js';
 import { createWebhookPublisher } from '../functions/publish/index.js';
 import { type AwsCounter, type Counts, installAwsCounter, serviceTotals } from './aws-count.js';
 import { ROOT } from './build.js';
-import { benchConnection } from './fixtures.js';
+import { benchConnection, connectionIdOfToken } from './fixtures.js';
 import type { PriceTable } from './prices.js';
 import { round } from './stats.js';
 
@@ -113,6 +113,13 @@ export interface OperationCost {
   readonly secretsManagerCalls: number;
   /** Product (source) requests are not AWS costs; Notion PATCH calls neither. */
   readonly notionPatches: number;
+  /** Requests that reached the demo product's API (its own counter). */
+  readonly productCalls: number;
+  /**
+   * With `measureCost({ independent })` only: the DynamoDB requests the probe counted on its own
+   * (e.g. on the wire to the emulator), by operation, per run.
+   */
+  readonly independent?: Readonly<Record<string, number>>;
   readonly usd: number;
   readonly usdByService: Readonly<Record<string, number>>;
 }
@@ -131,10 +138,52 @@ export interface CostFigures {
   readonly usdPerThousandChangesTo100: number;
   readonly usdPerThousandChangesTo100OnOneConnection: number;
   readonly dynamoRequestsPerSubscriberAt100: number;
+  /** The floor of a change to 100 subscribers on 100 connections (changeFloor) and the measured ÷ floor. */
+  readonly changeFloorAt100: number;
+  readonly changeFloorRatioAt100: number;
+  /** A change to 10,000 subscribers on 10,000 connections, extrapolated (not measured): see `basis`. */
+  readonly changeTo10000: {
+    readonly subscribers: number;
+    readonly dynamoRequests: number;
+    readonly dynamoRequestsPerSubscriber: number;
+    readonly floor: number;
+    readonly usd: number;
+    readonly basis: string;
+  };
 }
+
+/** Subscriptions per work item (the worker's page size, DEFAULT_WORKER_SETTINGS.pageSize). */
+export const CHANGE_PAGE_SIZE = 50;
+
+/**
+ * The fewest DynamoDB requests a change to `subscribers` subscribers on `connections` connections
+ * (spread evenly) can take while keeping every guarantee of the worker, read off the flow
+ * (docs/adr/0118): per change, the webhook id's claim and the coalescing window's marker (2);
+ * per page of 50 subscriptions, the page's Query, one BatchGetItem of its connections and one of
+ * their pauses (own and workspace's, 100 keys a request), the delivery log in BatchWriteItems of
+ * 25 and the delivery's list of completed pushes (1); per subscriber, the rate bucket's
+ * conditional update and the claim of the push in its subscription item (2).
+ */
+export const changeFloor = (subscribers: number, connections: number): number => {
+  let floor = 2;
+  for (let done = 0; done < subscribers; done += CHANGE_PAGE_SIZE) {
+    const page = Math.min(CHANGE_PAGE_SIZE, subscribers - done);
+    const pageConnections = Math.min(page, Math.max(1, Math.round((page * connections) / subscribers)));
+    floor +=
+      1 +
+      Math.ceil(pageConnections / 100) +
+      Math.ceil((2 * pageConnections) / 100) +
+      Math.ceil(page / 25) +
+      1 +
+      2 * page;
+  }
+  return floor;
+};
 
 interface Window {
   readonly aws: Counts;
+  readonly independent?: Readonly<Record<string, number>>;
+  readonly productCalls: number;
   readonly lambda: Map<string, { invocations: number; ms: number }>;
   readonly apiGatewayRequests: number;
   readonly kms: number;
@@ -146,11 +195,49 @@ const matchRoute = (method: string, pathname: string) =>
   ROUTES.find((r) => r.method === method && r.path === pathname) ??
   (method === 'POST' && pathname === '/deleted-token' ? ROUTES.find((r) => r.path === '/deleted-token') : undefined);
 
+/**
+ * A change to 10,000 subscribers on as many connections, extrapolated (not measured): the
+ * largest measured spread change's ratio to its floor, applied to the floor at 10,000; its
+ * dollars per subscriber, times 10,000.
+ */
+const extrapolate = (operations: readonly OperationCost[], sizes: readonly number[]): CostFigures['changeTo10000'] => {
+  const N = 10_000;
+  const n = Math.max(...sizes);
+  const o =
+    operations.find(
+      (x) => x.scenario.startsWith(`change → ${n} subscriber`) && x.scenario.endsWith(`on ${n} connections`),
+    ) ?? operations.find((x) => x.scenario.startsWith(`change → ${n} subscriber`));
+  const floor = changeFloor(N, N);
+  if (!o)
+    return {
+      subscribers: N,
+      dynamoRequests: 0,
+      dynamoRequestsPerSubscriber: 0,
+      floor,
+      usd: 0,
+      basis: 'no change measured',
+    };
+  const ratio = o.dynamoRequests / changeFloor(n, n);
+  const dynamoRequests = Math.round(floor * ratio);
+  return {
+    subscribers: N,
+    dynamoRequests,
+    dynamoRequestsPerSubscriber: round(dynamoRequests / N, 3),
+    floor,
+    usd: Number(((o.usd * N) / n).toPrecision(4)),
+    basis: `extrapolated: the measured change to ${n} subscribers (${round(ratio, 3)}× its floor) applied to the floor at ${N}`,
+  };
+};
+
 const LOG_LINE = /^\[http\] ([A-Z]+) (\S+) (\d+) (\d+)ms/;
+
+/** A count kept apart from the SDK middleware: started at the beginning of each scenario, read at its end. */
+export type IndependentProbe = (dynamodbEndpoint: string) => { stop(): Readonly<Record<string, number>> };
 
 export const measureCost = async (options: {
   readonly changeSubscribers?: readonly number[];
   readonly prices: PriceTable;
+  readonly independent?: IndependentProbe;
 }): Promise<CostFigures> => {
   const counter = countAwsRequests();
   countCipherCalls();
@@ -193,6 +280,10 @@ export const measureCost = async (options: {
     });
     counter.exclude(poller);
 
+    /** The demo product's own count of API requests (its stats route counts none). */
+    const productCalls = async (): Promise<number> =>
+      ((await (await fetch(`${base}/demo/api/stats`)).json()) as { apiRequests: number }).apiRequests;
+
     let current: Window | undefined;
     const workerStats = { invocations: 0, ms: 0 };
 
@@ -200,6 +291,8 @@ export const measureCost = async (options: {
     const measure = async (fn: () => Promise<void>): Promise<Window> => {
       const before = counter.snapshot();
       const kmsBefore = cipherCalls.encrypt + cipherCalls.decrypt;
+      const productBefore = await productCalls();
+      const probe = options.independent?.(system.emulators.dynamodbEndpoint);
       const patchesBefore = sim.stats().patchCalls;
       httpLines.length = 0;
       workerStats.invocations = 0;
@@ -232,6 +325,8 @@ export const measureCost = async (options: {
         apiGatewayRequests,
         kms: cipherCalls.encrypt + cipherCalls.decrypt - kmsBefore,
         patches: sim.stats().patchCalls - patchesBefore,
+        productCalls: (await productCalls()) - productBefore,
+        ...(probe ? { independent: probe.stop() } : {}),
       };
     };
 
@@ -414,6 +509,49 @@ export const measureCost = async (options: {
         );
       }),
     );
+    // A revoked connection's token: well signed and unexpired, its connection ended by the deleted-token callback.
+    const carol = await connect('carol');
+    const revoke = await request('DELETE', '/deleted-token', { form: { refresh_token: carol.refreshToken } });
+    expect('deleted-token callback (carol)', revoke.status, [200, 204]);
+    record(
+      'unfurl with a revoked token',
+      await measure(async () => {
+        expect(
+          'unfurl with a revoked token',
+          (await request('POST', '/unfurl', { bearer: carol.accessToken, json: { uri } })).status,
+          401,
+        );
+      }),
+    );
+    // The same DELETE /unfurl for a connection with 200 subscriptions: the same requests (a keyed read).
+    {
+      expect(
+        'unfurl before DELETE /unfurl (200)',
+        (await request('POST', '/unfurl', { bearer: tokens.accessToken, json: { uri } })).status,
+        200,
+      );
+      const cid = connectionIdOfToken(tokens.accessToken);
+      const now = Date.now();
+      const many = subscriptionStore(getConfig());
+      for (let i = 1; i < 200; i++)
+        await many.upsert({
+          resourceKey: `task:${1000 + i}`,
+          connectionId: cid,
+          uri: `${base}/demo/tasks/${1000 + i}`,
+          createdAt: now,
+          updatedAt: now,
+        });
+      record(
+        'DELETE /unfurl, connection with 200 subscriptions',
+        await measure(async () => {
+          expect(
+            'DELETE /unfurl (200)',
+            (await request('DELETE', '/unfurl', { bearer: tokens.accessToken, json: { uri } })).status,
+            200,
+          );
+        }),
+      );
+    }
     const other = await connect('bob');
     record(
       'deleted-token callback',
@@ -529,6 +667,14 @@ export const measureCost = async (options: {
         kmsRequests: round(per(window.kms), 3),
         secretsManagerCalls: 0,
         notionPatches: round(per(window.patches), 3),
+        productCalls: round(per(window.productCalls), 3),
+        ...(window.independent
+          ? {
+              independent: Object.fromEntries(
+                Object.entries(window.independent).map(([k, v]) => [k, round(per(v), 3)]),
+              ),
+            }
+          : {}),
         usd: Number(usd.toPrecision(4)),
         usdByService: Object.fromEntries(Object.entries(usdByService).map(([k, v]) => [k, Number(v.toPrecision(4))])),
       };
@@ -546,6 +692,9 @@ export const measureCost = async (options: {
       usdPerThousandChangesTo100: round((spreadTop?.usd ?? 0) * 1e3 * (100 / top), 4),
       usdPerThousandChangesTo100OnOneConnection: round((oneTop?.usd ?? 0) * 1e3 * (100 / top), 4),
       dynamoRequestsPerSubscriberAt100: round((spreadTop?.dynamoRequests ?? 0) / top, 3),
+      changeFloorAt100: changeFloor(top, top),
+      changeFloorRatioAt100: round((spreadTop?.dynamoRequests ?? 0) / changeFloor(top, top), 3),
+      changeTo10000: extrapolate(operations, sizes),
     };
   } finally {
     await system.stop();

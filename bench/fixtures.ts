@@ -3,6 +3,7 @@
  * with a chosen per-connection rate and no faults, and a connection of ours
  * holding the (encrypted) token the simulator issued for one of its accounts.
  */
+import { decodeJwt } from 'jose';
 import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
 import type { Connection, TokenCipher } from '#core/ports.js';
 import { demoRules } from '#core/unfurl/rules.js';
@@ -52,3 +53,11 @@ export const benchConnection = async (input: {
   createdAt: input.now,
   updatedAt: input.now,
 });
+
+/** The connection id an access token of ours names (its `cid` claim), read without verifying. */
+export const connectionIdOfToken = (accessToken: string): string => {
+  const claims = decodeJwt(accessToken) as { cid?: unknown; sub?: unknown };
+  const id = typeof claims.cid === 'string' ? claims.cid : undefined;
+  if (!id) throw new Error('the access token names no connection');
+  return id;
+};

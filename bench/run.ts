@@ -122,24 +122,14 @@ const budget = (
   pass: rule === '<=' ? value <= limit : rule === '>=' ? value >= limit : value === limit,
 });
 
-/** An architecture target recorded as a figure, not (yet) a budget: `met` says whether it holds today. */
-export interface Target {
-  readonly id: string;
-  readonly label: string;
-  readonly value: number | null;
-  readonly rule: '<=' | '==';
-  readonly target: number;
-  readonly met: boolean;
-}
-
-const target = (id: string, label: string, value: number | undefined, rule: Target['rule'], limit: number): Target => ({
-  id,
-  label,
-  value: value ?? null,
-  rule,
-  target: limit,
-  met: value !== undefined && (rule === '<=' ? value <= limit : value === limit),
-});
+/** The largest change measured (its size in subscribers). */
+const top100 = (cost: CostFigures): number =>
+  Math.max(
+    ...cost.operations.flatMap((o) => {
+      const m = /^change → (\d+) subscribers on/.exec(o.scenario);
+      return m ? [Number(m[1])] : [];
+    }),
+  );
 
 const kb = (bytes: number): string => `${(bytes / 1000).toFixed(1)} KB`;
 const ms = (v: number): string => `${v.toFixed(2)} ms`;
@@ -325,41 +315,78 @@ const main = async ({ values }: CliArgs<typeof CLI.options>): Promise<number> =>
       ),
     );
 
-  // The architecture's cost targets (docs/architecture.md §8): recorded with their target, not yet
-  // budgets: a target that is met now is marked so, one that is not is later work.
-  const targets: Target[] = [];
+  // The architecture's cost budgets (docs/architecture.md §8), counted by bench/cost.ts.
   if (cost) {
     const op = (prefix: string) => cost.operations.find((o) => o.scenario.startsWith(prefix));
     const top = Math.max(...COUNTS.changeSubscribers);
     const spread = op(`change → ${top} subscribers on ${top} connections`);
-    targets.push(
-      target(
+    const revoked = op('unfurl with a revoked token');
+    const deleteOne = op('DELETE /unfurl');
+    const deleteMany = op('DELETE /unfurl, connection with 200');
+    budgets.push(
+      budget(
         'cost.repeatUnfurlDynamo',
         'DynamoDB requests per repeat unfurl',
-        op('repeat unfurl')?.dynamoRequests,
+        op('repeat unfurl')?.dynamoRequests ?? NaN,
         '<=',
         1,
+        '',
       ),
-      target(
-        'cost.invalidTokenCalls',
-        'DynamoDB requests per unfurl with an invalid token',
-        op('unfurl with an invalid token')?.dynamoRequests,
+      budget(
+        'cost.invalidTokenDynamo',
+        'DynamoDB requests, unfurl with an invalid token',
+        op('unfurl with an invalid token')?.dynamoRequests ?? NaN,
         '==',
         0,
+        '',
       ),
-      target(
+      budget(
+        'cost.revokedTokenReads',
+        'DynamoDB reads, unfurl with a revoked token',
+        revoked?.dynamoRequests ?? NaN,
+        '==',
+        1,
+        '',
+      ),
+      budget(
+        'cost.revokedTokenProductCalls',
+        'product calls, unfurl with a revoked token',
+        revoked?.productCalls ?? NaN,
+        '==',
+        0,
+        '',
+      ),
+      budget(
         'cost.connectDynamo',
         'DynamoDB requests per OAuth connect',
-        op('oauth connect')?.dynamoRequests,
+        op('oauth connect')?.dynamoRequests ?? NaN,
         '<=',
         10,
+        '',
       ),
-      target(
+      budget(
+        'cost.deleteUnfurlConstant',
+        'DELETE /unfurl with 200 subscriptions, DynamoDB requests − with 1',
+        (deleteMany?.dynamoRequests ?? NaN) - (deleteOne?.dynamoRequests ?? NaN),
+        '==',
+        0,
+        '',
+      ),
+      budget(
         'cost.changeDynamoPerSubscriber',
         `DynamoDB requests per subscriber, change to ${top} on ${top} connections`,
-        spread ? round(spread.dynamoRequests / top, 3) : undefined,
+        spread ? round(spread.dynamoRequests / top, 3) : NaN,
         '<=',
         3,
+        '',
+      ),
+      budget(
+        'cost.changeFloorRatio',
+        `DynamoDB requests, change to ${top} on ${top} connections / floor (${cost.changeFloorAt100})`,
+        cost.changeFloorRatioAt100,
+        '<=',
+        1.3,
+        '×',
       ),
     );
   }
@@ -426,7 +453,6 @@ const main = async ({ values }: CliArgs<typeof CLI.options>): Promise<number> =>
     ...(cost ? { cost } : {}),
     ...(scale ? { scale } : {}),
     budgets,
-    targets,
     pass: budgets.every((b) => b.pass),
   };
 
@@ -542,8 +568,12 @@ const main = async ({ values }: CliArgs<typeof CLI.options>): Promise<number> =>
     line(
       `  per million first unfurls $${cost.usdPerMillionFirstUnfurls}, repeat unfurls $${cost.usdPerMillionRepeatUnfurls}; per thousand changes × 100 subscribers $${cost.usdPerThousandChangesTo100} (on 100 connections), $${cost.usdPerThousandChangesTo100OnOneConnection} (on one)`,
     );
+    const x = cost.changeTo10000;
     line(
-      '  (DynamoDB requests by operation in the JSON; λ ms: local wall time; KMS: one per token-cipher call, an upper bound; Secrets Manager: 0 on warm paths, estimated)',
+      `  change → ${top100(cost)} on as many connections: ${cost.dynamoRequestsPerSubscriberAt100} DynamoDB requests per subscriber, floor ${cost.changeFloorAt100} (${cost.changeFloorRatioAt100}×); change → ${x.subscribers.toLocaleString('en-US')} on as many connections (extrapolated, not measured): ${x.dynamoRequests} DynamoDB requests (${x.dynamoRequestsPerSubscriber} per subscriber, floor ${x.floor}), $${x.usd}`,
+    );
+    line(
+      '  (DynamoDB requests by operation and product calls in the JSON; λ ms: local wall time; KMS: one per token-cipher call, an upper bound; Secrets Manager: 0 on warm paths, estimated)',
     );
     line();
   }
@@ -564,14 +594,6 @@ const main = async ({ values }: CliArgs<typeof CLI.options>): Promise<number> =>
     const value = b.unit === 'bytes' ? kb(b.value) : `${b.value}${b.unit && b.unit !== '×' ? ` ${b.unit}` : b.unit}`;
     const limit = b.unit === 'bytes' ? kb(b.limit) : `${b.limit}${b.unit && b.unit !== '×' ? ` ${b.unit}` : b.unit}`;
     line(`  ${b.pass ? 'PASS' : 'MISS'}  ${pad(b.label, 48)} ${lpad(value, 14)}  ${b.rule} ${limit}`);
-  }
-  if (targets.length > 0) {
-    line();
-    line('Cost targets (docs/architecture.md §8; recorded, not yet budgets)');
-    for (const t of targets)
-      line(
-        `  ${t.met ? 'met ' : 'open'}  ${pad(t.label, 64)} ${lpad(String(t.value), 8)}  target ${t.rule} ${t.target}`,
-      );
   }
   line();
   line(`${budgets.filter((b) => b.pass).length}/${budgets.length} budgets met. Figures: ${path.relative(ROOT, file)}`);

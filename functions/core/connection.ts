@@ -77,6 +77,8 @@ export interface ConnectionStore {
   /** Creates a connection; fails with AlreadyExistsError if the id exists. */
   create(connection: Connection): Promise<void>;
   get(id: string): Promise<Connection | undefined>;
+  /** Several connections in as few requests as the store allows (BatchGetItem); missing ones are left out. */
+  getMany?(ids: readonly string[]): Promise<ReadonlyMap<string, Connection>>;
   listBySubject(subject: string): Promise<Connection[]>;
   /**
    * One conditional write: iff the connection is active and its current refresh

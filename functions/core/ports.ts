@@ -63,6 +63,9 @@ export type {
 } from './oauth/ports.js';
 export type {
   Page,
+  PushClaim,
+  PushLease,
+  PushRestore,
   StampRead,
   Subscription,
   SubscriptionKey,

@@ -171,6 +171,34 @@ export class DynamoAuthStateStore implements AuthStateStore {
     }
   }
 
+  async takePendingForConsent(
+    id: string,
+    csrfHash: string,
+    now: number,
+  ): Promise<{ outcome: 'taken'; pending: PendingAuthorization } | { outcome: 'mismatch' | 'gone' }> {
+    try {
+      const out = await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: pendingKey(id),
+          ConditionExpression:
+            'attribute_exists(pk) AND expiresAtMs > :now AND attribute_exists(#data.#user) AND #data.#csrf = :csrf',
+          ExpressionAttributeNames: { '#data': 'data', '#user': 'user', '#csrf': 'csrfHash' },
+          ExpressionAttributeValues: { ':now': now, ':csrf': csrfHash },
+          ReturnValues: 'ALL_OLD',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { outcome: 'taken', pending: (out.Attributes as Item).data as PendingAuthorization };
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      // Why it failed (a rare path): the item as it was, from the failure where the store returns it.
+      const raw = (error as { Item?: Record<string, { N?: string }> }).Item;
+      const live = raw ? Number(raw.expiresAtMs?.N) > now : (await this.getPending(id, now)) !== undefined;
+      return { outcome: live ? 'mismatch' : 'gone' };
+    }
+  }
+
   // --- markers -------------------------------------------------------------
 
   async putMarker(key: string, value: string, expiresAt: number): Promise<void> {

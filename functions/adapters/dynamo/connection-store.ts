@@ -18,7 +18,7 @@ import {
   type RefreshTokenSwapRequest,
 } from '#core/ports.js';
 import { CONNECTIONS_TABLE } from '#lib/data-model.js';
-import { isConditionFailed } from './client.js';
+import { batchGetItems, isConditionFailed } from './client.js';
 import { PREVIOUS_REFRESH_HASHES_KEPT, PREVIOUS_REFRESH_HASHES_TRIM_AT } from './rules.js';
 
 /** Storage-only: the hash of the authorization code the first refresh token was issued for. */
@@ -89,6 +89,17 @@ export class DynamoConnectionStore implements ConnectionStore {
   async get(id: string): Promise<Connection | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key(id), ConsistentRead: true }));
     return out.Item ? connectionFromItem(out.Item) : undefined;
+  }
+
+  async getMany(ids: readonly string[]): Promise<ReadonlyMap<string, Connection>> {
+    const unique = [...new Set(ids)];
+    const items = await batchGetItems(this.doc, this.tableName, unique.map(key));
+    return new Map(
+      items.map((item) => {
+        const c = connectionFromItem(item);
+        return [c.id, c] as const;
+      }),
+    );
   }
 
   async listBySubject(subject: string): Promise<Connection[]> {

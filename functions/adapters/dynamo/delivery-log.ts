@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Delivery, DeliveryLog } from '#core/updates/ports.js';
 import { DELIVERY_LOG_TTL_DAYS } from '#lib/data-model.js';
+import { batchWriteItems } from './client.js';
 
 const MAX_LIMIT = 500;
 const sortKey = (at: number): string => `${String(Math.max(0, Math.floor(at))).padStart(13, '0')}#${randomUUID()}`;
@@ -21,16 +22,25 @@ export class DynamoDeliveryLog implements DeliveryLog {
     private readonly retentionDays = DELIVERY_LOG_TTL_DAYS,
   ) {}
 
+  private item(delivery: Delivery): Record<string, unknown> {
+    return {
+      ...delivery,
+      sk: sortKey(delivery.at),
+      expiresAt: Math.floor(delivery.at / 1000) + this.retentionDays * 86_400,
+    };
+  }
+
   async record(delivery: Delivery): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          ...delivery,
-          sk: sortKey(delivery.at),
-          expiresAt: Math.floor(delivery.at / 1000) + this.retentionDays * 86_400,
-        },
-      }),
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: this.item(delivery) }));
+  }
+
+  /** One BatchWriteItem per 25 deliveries (a single one is a PutItem). */
+  async recordMany(deliveries: readonly Delivery[]): Promise<void> {
+    if (deliveries.length === 1 && deliveries[0]) return this.record(deliveries[0]);
+    await batchWriteItems(
+      this.doc,
+      this.tableName,
+      deliveries.map((d) => ({ PutRequest: { Item: this.item(d) } })),
     );
   }
 

@@ -109,3 +109,34 @@ export const decideTake = (refilled: BucketState, policy: BucketPolicy, cost: nu
 /** When a bucket would be full again: after that, forgetting it changes nothing (its TTL). */
 export const bucketFullAt = (state: BucketState, policy: BucketPolicy): number =>
   state.at + Math.ceil(((policy.capacity - state.tokens) * policy.periodMs) / policy.capacity);
+
+// ---------------------------------------------------------------------------
+// The same bucket as a theoretical arrival time (GCRA), for one conditional update
+// ---------------------------------------------------------------------------
+
+/**
+ * A token bucket of `capacity` refilled at `capacity` per `periodMs` is the same as a
+ * theoretical arrival time `tat` (epoch ms) that each take of `cost` pushes `cost × T`
+ * ahead (T = periodMs / capacity), from `now` when it lies in the past: a take is
+ * allowed while the new `tat` stays within `capacity × T` of `now`. One number, which
+ * only ever grows, so a take is one conditional update (docs/adr/0118).
+ */
+export const emissionMs = (policy: BucketPolicy, cost: number): number =>
+  round6((cost * policy.periodMs) / policy.capacity);
+
+export type GcraDecision =
+  | { readonly allowed: true; readonly tat: number; readonly remaining: number }
+  | { readonly allowed: false; readonly retryAfterMs: number };
+
+/** Decides one take against a stored `tat` (absent = full bucket). */
+export const decideGcra = (tat: number | undefined, policy: BucketPolicy, now: number, cost: number): GcraDecision => {
+  const burst = policy.periodMs; // capacity × T
+  const start = tat === undefined || tat <= now ? now : tat;
+  const next = round6(start + emissionMs(policy, cost));
+  if (next - now <= burst + 1e-6) return { allowed: true, tat: next, remaining: remainingAfter(next, policy, now) };
+  return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(next - burst - now - 1e-6)) };
+};
+
+/** Whole tokens left once the bucket stands at `tat`. */
+export const remainingAfter = (tat: number, policy: BucketPolicy, now: number): number =>
+  Math.max(0, Math.floor(((now + policy.periodMs - tat) * policy.capacity) / policy.periodMs + 1e-6));

@@ -11,9 +11,9 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Page, Subscription, SubscriptionStore } from '#core/ports.js';
+import type { Page, PushClaim, PushRestore, Subscription, SubscriptionKey, SubscriptionStore } from '#core/ports.js';
 import { SUBSCRIPTIONS_TABLE } from '#lib/data-model.js';
-import { isConditionFailed } from './client.js';
+import { batchGetItems, isConditionFailed } from './client.js';
 import { decodeCursor, encodeCursor, pageSize, subscriptionSortKey } from './rules.js';
 
 const CONNECTION_INDEX = SUBSCRIPTIONS_TABLE.globalIndexes[0]?.indexName ?? 'byConnection';
@@ -39,6 +39,8 @@ export const subscriptionFromItem = (item: Item): Subscription => {
     updatedAt: Number(s.updatedAt),
   };
   for (const f of OPTIONAL_FIELDS) if (item[f] !== undefined) result[f] = item[f];
+  if (typeof item.leaseHolder === 'string' && item.leaseUntil !== undefined)
+    result.pushLease = { holder: item.leaseHolder, until: Number(item.leaseUntil) };
   return result as unknown as Subscription;
 };
 
@@ -76,11 +78,14 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       values[`:${f}`] = v;
       sets.push(`#${f} = :${f}`);
     }
+    // A content hash written here (the unfurl's answer) is no push of the worker's: its lease goes.
+    const drop = subscription.contentHash === undefined ? '' : ' REMOVE #lh, #lu';
+    if (drop) Object.assign(names, { '#lh': 'leaseHolder', '#lu': 'leaseUntil' });
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: key(subscription.resourceKey, subscription.connectionId, subscription.uri),
-        UpdateExpression: `SET ${sets.join(', ')}`,
+        UpdateExpression: `SET ${sets.join(', ')}${drop}`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
@@ -92,6 +97,38 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       new GetCommand({ TableName: this.tableName, Key: key(resourceKey, connectionId, uri), ConsistentRead: true }),
     );
     return out.Item ? subscriptionFromItem(out.Item) : undefined;
+  }
+
+  async getMany(keys: readonly SubscriptionKey[]): Promise<Subscription[]> {
+    const unique = new Map(keys.map((k) => [`${k.resourceKey}\n${subscriptionSortKey(k.connectionId, k.uri)}`, k]));
+    const items = await batchGetItems(
+      this.doc,
+      this.tableName,
+      [...unique.values()].map((k) => key(k.resourceKey, k.connectionId, k.uri)),
+    );
+    return items.map(subscriptionFromItem);
+  }
+
+  async deleteForConnectionUri(connectionId: string, uri: string): Promise<number> {
+    // The index's key is (connectionId, sk) and sk is "<connectionId>#<uri>": this reads the
+    // subscriptions of this connection to this uri only, under whatever resource key each was filed.
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: CONNECTION_INDEX,
+        KeyConditionExpression: '#c = :c AND #sk = :sk',
+        ExpressionAttributeNames: { '#c': 'connectionId', '#sk': 'sk', '#rk': 'resourceKey' },
+        ExpressionAttributeValues: { ':c': connectionId, ':sk': subscriptionSortKey(connectionId, uri) },
+        ProjectionExpression: '#rk, #sk',
+      }),
+    );
+    const found = out.Items ?? [];
+    await Promise.all(
+      found.map((i) =>
+        this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { resourceKey: i.resourceKey, sk: i.sk } })),
+      ),
+    );
+    return found.length;
   }
 
   async delete(resourceKey: string, connectionId: string, uri: string): Promise<void> {
@@ -219,6 +256,81 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     } catch (error) {
       if (isConditionFailed(error)) return false;
       throw error;
+    }
+  }
+
+  async claimPush(k: SubscriptionKey, claim: PushClaim): Promise<boolean> {
+    const snapshot = claim.snapshot === null || claim.snapshot === undefined ? undefined : claim.snapshot;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key(k.resourceKey, k.connectionId, k.uri),
+          UpdateExpression: `SET #hash = :hash, #pushed = :now, #updated = :now, #lh = :holder, #lu = :until${
+            snapshot === undefined ? ' REMOVE #snap, #snapAt' : ', #snap = :snapshot, #snapAt = :now'
+          }`,
+          ConditionExpression:
+            claim.takeOverFrom === undefined
+              ? 'attribute_exists(sk) AND (attribute_not_exists(#hash) OR #hash <> :hash)'
+              : 'attribute_exists(sk) AND #hash = :hash AND #lh = :previous',
+          ExpressionAttributeNames: {
+            '#hash': 'contentHash',
+            '#snap': 'snapshot',
+            '#snapAt': 'snapshotAt',
+            '#pushed': 'lastPushedAt',
+            '#updated': 'updatedAt',
+            '#lh': 'leaseHolder',
+            '#lu': 'leaseUntil',
+          },
+          ExpressionAttributeValues: {
+            ':hash': claim.contentHash,
+            ':now': claim.now,
+            ':holder': claim.lease.holder,
+            ':until': claim.lease.until,
+            ...(snapshot === undefined ? {} : { ':snapshot': snapshot }),
+            ...(claim.takeOverFrom === undefined ? {} : { ':previous': claim.takeOverFrom }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async releasePush(
+    k: SubscriptionKey,
+    release: { readonly holder: string; readonly contentHash: string; readonly restore: PushRestore },
+  ): Promise<void> {
+    const names: Record<string, string> = { '#hash': 'contentHash', '#lh': 'leaseHolder', '#lu': 'leaseUntil' };
+    const values: Record<string, unknown> = { ':claimed': release.contentHash, ':holder': release.holder };
+    const sets: string[] = [];
+    const removes = ['#lh', '#lu'];
+    const fields = { contentHash: '#hash', snapshot: '#snap', snapshotAt: '#snapAt', lastPushedAt: '#pushed' } as const;
+    for (const [field, name] of Object.entries(fields) as [keyof PushRestore, string][]) {
+      names[name] = field;
+      const v = release.restore[field];
+      if (v === undefined) removes.push(name);
+      else {
+        values[`:${field}`] = v;
+        sets.push(`${name} = :${field}`);
+      }
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key(k.resourceKey, k.connectionId, k.uri),
+          UpdateExpression: `${sets.length > 0 ? `SET ${sets.join(', ')} ` : ''}REMOVE ${removes.join(', ')}`,
+          ConditionExpression: '#hash = :claimed AND #lh = :holder',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      // Someone else wrote the item since: their state stays, and the lease lapses on its own.
+      if (!isConditionFailed(error)) throw error;
     }
   }
 }

@@ -95,6 +95,18 @@ export class MemoryAuthStateStore implements AuthStateStore {
     return stored(e.value);
   }
 
+  async takePendingForConsent(
+    id: string,
+    csrfHash: string,
+    now: number,
+  ): Promise<{ outcome: 'taken'; pending: PendingAuthorization } | { outcome: 'mismatch' | 'gone' }> {
+    const e = this.pending.get(id);
+    if (!e || e.expiresAtMs <= now) return { outcome: 'gone' };
+    if (!e.value.user || e.value.csrfHash !== csrfHash) return { outcome: 'mismatch' };
+    this.pending.delete(id);
+    return { outcome: 'taken', pending: stored(e.value) };
+  }
+
   async putMarker(key: string, value: string, expiresAt: number): Promise<void> {
     this.markers.set(key, { value, expiresAtMs: expiresAt, ttl: ttlSeconds(expiresAt) });
   }

@@ -27,6 +27,15 @@ export class MemoryConnectionStore implements ConnectionStore {
     return c ? stored(c) : undefined;
   }
 
+  async getMany(ids: readonly string[]): Promise<ReadonlyMap<string, Connection>> {
+    const found = new Map<string, Connection>();
+    for (const id of ids) {
+      const c = this.items.get(id);
+      if (c) found.set(id, stored(c));
+    }
+    return found;
+  }
+
   async listBySubject(subject: string): Promise<Connection[]> {
     return [...this.items.values()]
       .filter((c) => c.subject === subject)

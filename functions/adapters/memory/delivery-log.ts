@@ -19,6 +19,10 @@ export class MemoryDeliveryLog implements DeliveryLog {
     this.byConnection.set(delivery.connectionId, list);
   }
 
+  async recordMany(deliveries: readonly Delivery[]): Promise<void> {
+    for (const d of deliveries) await this.record(d);
+  }
+
   async recent(connectionId: string, limit: number): Promise<readonly Delivery[]> {
     const cutoff = this.now() - this.retentionMs;
     return (this.byConnection.get(connectionId) ?? [])

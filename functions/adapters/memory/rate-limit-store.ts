@@ -1,16 +1,17 @@
 /** In-memory RateLimitStore computing exactly what the DynamoDB adapter computes. */
 import type { BucketPolicy, RateLimitStore, TakeResult } from '#core/ports.js';
-import { type BucketState, decideTake, refill, validatePolicy } from '../dynamo/rules.js';
+import { decideGcra, validatePolicy } from '../dynamo/rules.js';
 
 export class MemoryRateLimitStore implements RateLimitStore {
-  private readonly buckets = new Map<string, BucketState>();
+  /** key → theoretical arrival time (rules.ts, decideGcra). */
+  private readonly buckets = new Map<string, number>();
   private readonly pauses = new Map<string, number>();
 
   async take(key: string, policy: BucketPolicy, now: number, cost = 1): Promise<TakeResult> {
     validatePolicy(policy, cost);
-    const decision = decideTake(refill(this.buckets.get(key), policy, now), policy, cost);
+    const decision = decideGcra(this.buckets.get(key), policy, now, cost);
     if (!decision.allowed) return { allowed: false, retryAfterMs: decision.retryAfterMs };
-    this.buckets.set(key, decision.next);
+    this.buckets.set(key, decision.tat);
     return { allowed: true, remaining: decision.remaining };
   }
 
@@ -22,5 +23,14 @@ export class MemoryRateLimitStore implements RateLimitStore {
   async pausedUntil(key: string, now: number): Promise<number | undefined> {
     const until = this.pauses.get(key);
     return until !== undefined && until > now ? until : undefined;
+  }
+
+  async pausedUntilMany(keys: readonly string[], now: number): Promise<ReadonlyMap<string, number>> {
+    const found = new Map<string, number>();
+    for (const key of keys) {
+      const until = await this.pausedUntil(key, now);
+      if (until !== undefined) found.set(key, until);
+    }
+    return found;
   }
 }

@@ -1,5 +1,5 @@
 /** In-memory SubscriptionStore with the semantics of the DynamoDB adapter (ordering and paging included). */
-import type { Page, Subscription, SubscriptionStore } from '#core/ports.js';
+import type { Page, PushClaim, PushRestore, Subscription, SubscriptionKey, SubscriptionStore } from '#core/ports.js';
 import { compareKeys, decodeCursor, encodeCursor, pageSize, subscriptionSortKey } from '../dynamo/rules.js';
 import { stored } from './clone.js';
 
@@ -32,12 +32,33 @@ export class MemorySubscriptionStore implements SubscriptionStore {
       updatedAt: subscription.updatedAt,
     };
     for (const f of OPTIONAL_FIELDS) if (subscription[f] !== undefined) next[f] = subscription[f];
+    if (subscription.contentHash !== undefined) delete next.pushLease;
     items.set(sk, stored(next as unknown as Subscription));
   }
 
   async get(resourceKey: string, connectionId: string, uri: string): Promise<Subscription | undefined> {
     const s = this.byResource.get(resourceKey)?.get(subscriptionSortKey(connectionId, uri));
     return s ? stored(s) : undefined;
+  }
+
+  async getMany(keys: readonly SubscriptionKey[]): Promise<Subscription[]> {
+    const found = new Map<string, Subscription>();
+    for (const k of keys) {
+      const sk = subscriptionSortKey(k.connectionId, k.uri);
+      const s = this.byResource.get(k.resourceKey)?.get(sk);
+      if (s) found.set(`${k.resourceKey}\n${sk}`, stored(s));
+    }
+    return [...found.values()];
+  }
+
+  async deleteForConnectionUri(connectionId: string, uri: string): Promise<number> {
+    const sk = subscriptionSortKey(connectionId, uri);
+    let deleted = 0;
+    for (const [resourceKey, items] of this.byResource) {
+      if (items.delete(sk)) deleted++;
+      if (items.size === 0) this.byResource.delete(resourceKey);
+    }
+    return deleted;
   }
 
   async delete(resourceKey: string, connectionId: string, uri: string): Promise<void> {
@@ -110,5 +131,52 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     }
     items.set(sk, stored(next));
     return true;
+  }
+
+  async claimPush(k: SubscriptionKey, claim: PushClaim): Promise<boolean> {
+    const items = this.byResource.get(k.resourceKey);
+    const sk = subscriptionSortKey(k.connectionId, k.uri);
+    const current = items?.get(sk);
+    if (!items || !current) return false;
+    const allowed =
+      claim.takeOverFrom === undefined
+        ? current.contentHash !== claim.contentHash
+        : current.contentHash === claim.contentHash && current.pushLease?.holder === claim.takeOverFrom;
+    if (!allowed) return false;
+    const next: Mutable<Subscription> = {
+      ...current,
+      contentHash: claim.contentHash,
+      lastPushedAt: claim.now,
+      updatedAt: claim.now,
+      pushLease: { holder: claim.lease.holder, until: claim.lease.until },
+    };
+    if (claim.snapshot === null || claim.snapshot === undefined) {
+      delete next.snapshot;
+      delete next.snapshotAt;
+    } else {
+      next.snapshot = claim.snapshot;
+      next.snapshotAt = claim.now;
+    }
+    items.set(sk, stored(next));
+    return true;
+  }
+
+  async releasePush(
+    k: SubscriptionKey,
+    release: { readonly holder: string; readonly contentHash: string; readonly restore: PushRestore },
+  ): Promise<void> {
+    const items = this.byResource.get(k.resourceKey);
+    const sk = subscriptionSortKey(k.connectionId, k.uri);
+    const current = items?.get(sk);
+    if (!items || !current) return;
+    if (current.contentHash !== release.contentHash || current.pushLease?.holder !== release.holder) return;
+    const next: Mutable<Subscription> = { ...current };
+    delete next.pushLease;
+    for (const f of ['contentHash', 'snapshot', 'snapshotAt', 'lastPushedAt'] as const) {
+      const v = release.restore[f];
+      if (v === undefined) delete next[f];
+      else (next as Record<string, unknown>)[f] = v;
+    }
+    items.set(sk, stored(next));
   }
 }

@@ -45,14 +45,14 @@ export const decideConsent = async (
     );
   }
   const now = deps.clock.now();
-  const pending = await deps.authState.getPending(form.pending, now);
-  if (!pending) return page(400, 'Sign-in session expired', SESSION_GONE, true);
-  if (!pending.user || !pending.csrfHash || !constantTimeEqual(hashSecret(form.csrf), pending.csrfHash)) {
+  // One conditional delete checks the session, the signed-in user and the form's CSRF token
+  // (compared as hashes) and takes the pending authorization: only one answer gets it.
+  const found = await deps.authState.takePendingForConsent(form.pending, hashSecret(form.csrf), now);
+  if (found.outcome === 'gone') return page(400, 'Sign-in session expired', SESSION_GONE, true);
+  const taken = found.outcome === 'taken' ? found.pending : undefined;
+  if (!taken?.user) {
     return page(403, 'Consent not accepted', 'The consent form could not be verified. Please start again from Notion.');
   }
-  const taken = await deps.authState.takePending(pending.id, now);
-  if (!taken?.user)
-    return page(409, 'Already answered', 'This request was already answered. Please start again from Notion.', true);
   const user = taken.user;
   const state = stateOf(taken);
 

@@ -146,6 +146,19 @@ export interface AuthStateStore {
   updatePending(pending: PendingAuthorization): Promise<boolean>;
   /** Deletes and returns it with one conditional write; only one caller gets it. */
   takePending(id: string, now: number): Promise<PendingAuthorization | undefined>;
+  /**
+   * The consent's one request: deletes and returns the pending authorization iff it is live,
+   * has a signed-in user and its `csrfHash` is the one given (one conditional write). `mismatch`:
+   * it is live but the form does not belong to it (left in place); `gone`: missing, expired or
+   * already answered.
+   */
+  takePendingForConsent(
+    id: string,
+    csrfHash: string,
+    now: number,
+  ): Promise<
+    { readonly outcome: 'taken'; readonly pending: PendingAuthorization } | { readonly outcome: 'mismatch' | 'gone' }
+  >;
 
   /** A small expiring fact, e.g. "subject X refused to connect". */
   putMarker(key: string, value: string, expiresAt: number): Promise<void>;

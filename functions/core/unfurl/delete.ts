@@ -16,22 +16,24 @@ import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
 
 export interface DeleteDependencies {
   readonly connections: Pick<ConnectionStore, 'get' | 'end'>;
-  readonly subscriptions: Pick<SubscriptionStore, 'delete' | 'listByConnection' | 'deleteAllForConnection'>;
+  readonly subscriptions: Pick<
+    SubscriptionStore,
+    'delete' | 'listByConnection' | 'deleteAllForConnection' | 'deleteForConnectionUri'
+  >;
   readonly tokens: AccessTokenSettings;
   readonly clock: Clock;
 }
 
-/** Removes every subscription of `connection` to `uri` (whatever resource key it was filed under); returns how many. */
-export const removeSubscription = async (
+/**
+ * Removes every subscription of `connection` to `uri` (whatever resource key it was filed under,
+ * including one of rules since changed); returns how many. A keyed read of that (connection, uri)
+ * only: its cost does not grow with the connection's other subscriptions (docs/adr/0119).
+ */
+export const removeSubscription = (
   deps: Pick<DeleteDependencies, 'subscriptions'>,
   connection: Pick<Connection, 'id'>,
   uri: string,
-): Promise<number> => {
-  const mine = await deps.subscriptions.listByConnection(connection.id);
-  const matching = mine.filter((s) => s.uri === uri);
-  await Promise.all(matching.map((s) => deps.subscriptions.delete(s.resourceKey, s.connectionId, s.uri)));
-  return matching.length;
-};
+): Promise<number> => deps.subscriptions.deleteForConnectionUri(connection.id, uri);
 
 /** The tokens that may have arrived at the deleted-token callback. */
 export interface PresentedTokens {

@@ -7,10 +7,9 @@
 import type { BatchState } from './batch.js';
 import { classifyAnswer, type NotionAnswer } from './classify.js';
 import { describeError } from './dead-letter.js';
-import type { ReadyPush } from './decide-push.js';
+import { type ReadyPush, releasePush } from './decide-push.js';
 import { defer, retryCounted, retryWithBackoff } from './defer.js';
 import type { StepDeps } from './deps.js';
-import { releaseLease } from './lease.js';
 import type { PushTarget } from './messages.js';
 import { connectionPauseKey, workspacePauseKey } from './policy.js';
 
@@ -28,34 +27,28 @@ export const applyAnswer = async (
   answer: NotionAnswer,
 ): Promise<void> => {
   const { connectionId, uri } = target;
-  const { connection, rendered, hash, lease } = push;
+  const { connection } = push;
   const decision = classifyAnswer(answer);
   const now = deps.clock.now();
   const status = answer.kind === 'response' ? answer.status : answer.kind;
   if (deps.deliveries) {
-    try {
-      await deps.deliveries.record({
-        connectionId,
-        at: now,
-        resource,
-        uri,
-        status,
-        action: decision.action,
-        ...(answer.kind === 'response' && answer.code !== undefined ? { code: answer.code } : {}),
-        ...(answer.kind === 'response' && answer.message !== undefined ? { message: answer.message } : {}),
-        ...(answer.kind === 'response' && answer.requestId !== undefined ? { requestId: answer.requestId } : {}),
-      });
-    } catch (error) {
-      deps.emit('delivery_log_failed', { connectionId, detail: describeError(error) });
-    }
+    // Written with the rest of the work item's entries when it is done (flushDeliveries).
+    state.deliveries.push({
+      connectionId,
+      at: now,
+      resource,
+      uri,
+      status,
+      action: decision.action,
+      ...(answer.kind === 'response' && answer.code !== undefined ? { code: answer.code } : {}),
+      ...(answer.kind === 'response' && answer.message !== undefined ? { message: answer.message } : {}),
+      ...(answer.kind === 'response' && answer.requestId !== undefined ? { requestId: answer.requestId } : {}),
+    });
   }
   switch (decision.action) {
     case 'done':
-      await deps.subscriptions.recordPush(resource, connectionId, uri, {
-        contentHash: hash,
-        snapshot: rendered.kind === 'attributes' ? rendered.attributes : null,
-        now,
-      });
+      // The claim already recorded the hash and the snapshot; the delivery lists the push when its item is done.
+      state.pushed.push(push.id);
       deps.emit('pushed', { resource, connectionId, status });
       return;
     case 'disconnect': {
@@ -71,7 +64,7 @@ export const applyAnswer = async (
       deps.emit('subscription_dropped', { resource, connectionId, code: decision.code });
       return;
     case 'reject':
-      await releaseLease(deps, lease, now);
+      await releasePush(deps, resource, target, push);
       deps.emit('push_rejected', {
         resource,
         connectionId,
@@ -81,11 +74,11 @@ export const applyAnswer = async (
       });
       return;
     case 'blocked':
-      await releaseLease(deps, lease, now);
+      await releasePush(deps, resource, target, push);
       deps.emit('push_blocked', { resource, connectionId, code: decision.code });
       return;
     case 'retry-after': {
-      await releaseLease(deps, lease, now);
+      await releasePush(deps, resource, target, push);
       const until = now + decision.delayMs;
       if (decision.scope === 'workspace') {
         const wsKey = workspacePauseKey(connection.notion.workspaceId);
@@ -110,8 +103,25 @@ export const applyAnswer = async (
       return;
     }
     case 'backoff':
-      await releaseLease(deps, lease, now);
+      await releasePush(deps, resource, target, push);
       retryWithBackoff(deps, state, target, 'notion_unavailable', decision.reason);
       return;
+  }
+};
+
+/** Writes the work item's delivery-log entries in one go (BatchWriteItem); a failure never fails a push. */
+export const flushDeliveries = async (
+  deps: Pick<StepDeps, 'deliveries' | 'emit'>,
+  state: BatchState,
+): Promise<void> => {
+  const log = deps.deliveries;
+  if (!log || state.deliveries.length === 0) return;
+  const entries = state.deliveries.splice(0);
+  try {
+    if (log.recordMany) await log.recordMany(entries);
+    else for (const entry of entries) await log.record(entry);
+  } catch (error) {
+    for (const connectionId of new Set(entries.map((e) => e.connectionId)))
+      deps.emit('delivery_log_failed', { connectionId, detail: describeError(error) });
   }
 };

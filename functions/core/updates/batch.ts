@@ -1,14 +1,16 @@
 /**
  * The state one work item (a `flush`, `page` or `push` message) shares
  * between its pushes: who holds the leases it takes, what it learnt about
- * connections and pauses, and what it defers or gives up on. The messages
- * for the deferred and dead-lettered subscriptions are sent once, when all
+ * connections and pauses, what it defers or gives up on, and what it pushed
+ * and logged. The messages for the deferred and dead-lettered subscriptions,
+ * the delivery-log entries and the pushed marker are written once, when all
  * pushes of the item are done (fan-out.ts).
  */
 import type { Connection, ConnectionStore } from '#core/ports.js';
 import type { RecordInfo } from './deps.js';
 import type { LeaseHolder } from './markers.js';
 import type { PushTarget } from './messages.js';
+import type { Delivery } from './ports.js';
 
 export interface GivenUp {
   readonly target: PushTarget;
@@ -27,11 +29,17 @@ export interface BatchState {
   readonly tokenFirst: boolean;
   /** Connections read so far (a disconnect replaces its entry with undefined). */
   readonly connections: Map<string, Promise<Connection | undefined>>;
-  /** Connections (and workspaces) known to be unable to push before the given time. */
+  /** Connections (and workspaces) known to be unable to push before the given time (0: not paused). */
   readonly blockedUntil: Map<string, number>;
   /** Targets to push again, by delay in whole seconds. */
   readonly deferred: Map<number, PushTarget[]>;
   readonly deadLettered: GivenUp[];
+  /** Delivery-log entries, written together when the item is done. */
+  readonly deliveries: Delivery[];
+  /** Ids (markers.ts, pushId) of the pushes Notion accepted in this delivery. */
+  readonly pushed: string[];
+  /** Pushed markers of earlier deliveries, read at most once each. */
+  readonly completedBy: Map<string, Promise<ReadonlySet<string>>>;
 }
 
 export const newBatch = (info: RecordInfo, options: { readonly tokenFirst: boolean }): BatchState => ({
@@ -41,9 +49,12 @@ export const newBatch = (info: RecordInfo, options: { readonly tokenFirst: boole
   blockedUntil: new Map(),
   deferred: new Map(),
   deadLettered: [],
+  deliveries: [],
+  pushed: [],
+  completedBy: new Map(),
 });
 
-/** The connection, read once per work item. */
+/** The connection, read once per work item (fan-out.ts reads a page's connections in one batch first). */
 export const connectionOf = (
   connections: ConnectionStore,
   state: BatchState,

@@ -2,21 +2,23 @@
  * Whether one subscription is pushed now, and what: the connection must be
  * active and not paused, the subscription still there; the preview is
  * rendered with the subscriber's rights and skipped when its content hash
- * equals the last pushed one; a lease keeps other deliveries off the same
- * state; a token from the connection's bucket (docs/adr/0072) admits the
- * request. Whatever stops the push here is recorded, deferred or retried.
+ * equals the last pushed one; a token from the connection's bucket
+ * (docs/adr/0072) admits the request, and one conditional write to the
+ * subscription claims the push (lease.ts, docs/adr/0118). Whatever stops the
+ * push here is recorded, deferred or retried.
  */
-import type { Connection, Subscription } from '#core/ports.js';
+import type { Connection, PushRestore, Subscription, SubscriptionKey } from '#core/ports.js';
 import { contentHash } from '#core/unfurl/attributes.js';
 import { type BatchState, connectionOf } from './batch.js';
 import { describeError } from './dead-letter.js';
 import { defer, retryWithBackoff } from './defer.js';
 import type { StepDeps } from './deps.js';
-import { acquireLease, releaseLease } from './lease.js';
-import { pushLeaseKey } from './markers.js';
+import { holderOf, sameContent } from './lease.js';
+import { pushId } from './markers.js';
 import type { PushTarget } from './messages.js';
 import { connectionBucketKey, connectionPauseKey, workspacePauseKey } from './policy.js';
 import type { Rendered } from './ports.js';
+import { boundedSnapshot } from './snapshot.js';
 
 /** How long to wait before looking again at a subscription another worker is pushing. */
 export const BUSY_RETRY_MS = 5_000;
@@ -37,7 +39,7 @@ export type DecideDeps = Pick<
 
 export type Pushable = Exclude<Rendered, { kind: 'skip' }>;
 
-/** A push that goes ahead: its lease is held and its token taken. */
+/** A push that goes ahead: its token is taken and the push claimed in the subscription item. */
 export interface ReadyPush {
   readonly connection: Connection;
   /** The connection's Notion token, encrypted. */
@@ -45,8 +47,12 @@ export interface ReadyPush {
   readonly subscription: Subscription;
   readonly rendered: Pushable;
   readonly hash: string;
-  /** Key of the lease held for it. */
-  readonly lease: string;
+  /** Id of this push in the delivery's pushed marker. */
+  readonly id: string;
+  /** The lease value written with the claim. */
+  readonly holder: string;
+  /** What the item held before the claim, put back when the push does not happen. */
+  readonly restore: PushRestore;
 }
 
 /** Hash of what a subscriber would see: equal to what the unfurl callback records for the same attributes. */
@@ -95,17 +101,24 @@ const takeToken = async (
   return false;
 };
 
+const busy = (deps: Pick<StepDeps, 'emit'>, state: BatchState, resource: string, target: PushTarget): undefined => {
+  defer(state, target, BUSY_RETRY_MS);
+  deps.emit('push_busy', { resource, connectionId: target.connectionId });
+  return undefined;
+};
+
 /**
  * The push of `target` if it goes ahead now, or undefined when it does not
  * (skipped, unchanged, deferred or retried; all recorded). `known` is the
- * subscription when the caller already read it (a page of the fan-out).
+ * subscription when the caller already read it (a page of the fan-out, or a
+ * batch read of a `push` message's targets), null when it read it and found none.
  */
 export const decidePush = async (
   deps: DecideDeps,
   state: BatchState,
   resource: string,
   target: PushTarget,
-  known: Subscription | undefined,
+  known: Subscription | null | undefined,
 ): Promise<ReadyPush | undefined> => {
   const { connectionId, uri } = target;
   const connection = await connectionOf(deps.connections, state, connectionId);
@@ -119,7 +132,8 @@ export const decidePush = async (
     defer(state, target, paused - now);
     return undefined;
   }
-  const subscription = known ?? (await deps.subscriptions.get(resource, connectionId, uri));
+  const subscription =
+    known === null ? undefined : (known ?? (await deps.subscriptions.get(resource, connectionId, uri)));
   if (!subscription) {
     deps.emit('push_skipped', { resource, connectionId, reason: 'subscription_gone' });
     return undefined;
@@ -141,21 +155,56 @@ export const decidePush = async (
     return undefined;
   }
   const hash = renderedHash(rendered);
+  const id = pushId(resource, connectionId, uri, hash);
+  now = deps.clock.now();
+  let takeOverFrom: string | undefined;
   if (subscription.contentHash === hash) {
-    deps.emit('push_unchanged', { resource, connectionId });
-    return undefined;
+    const same = await sameContent(deps, state, subscription, id, now);
+    if (same.kind === 'unchanged') {
+      deps.emit('push_unchanged', { resource, connectionId });
+      return undefined;
+    }
+    if (same.kind === 'busy') return busy(deps, state, resource, target);
+    takeOverFrom = same.from;
+    deps.emit('push_lease_taken_over', { previous: same.previous, receiveCount: state.owner.receiveCount });
   }
 
-  now = deps.clock.now();
-  const lease = pushLeaseKey(resource, connectionId, uri, hash);
-  if (!(await acquireLease(deps, lease, state.owner, now))) {
-    defer(state, target, BUSY_RETRY_MS);
-    deps.emit('push_busy', { resource, connectionId });
-    return undefined;
-  }
-  if (!state.tokenFirst && !(await takeToken(deps, state, target, now))) {
-    await releaseLease(deps, lease, now);
-    return undefined;
-  }
-  return { connection, tokenCiphertext: connection.notionTokenCiphertext, subscription, rendered, hash, lease };
+  if (!state.tokenFirst && !(await takeToken(deps, state, target, now))) return undefined;
+  const holder = holderOf(state);
+  const key: SubscriptionKey = { resourceKey: resource, connectionId, uri };
+  const claimed = await deps.subscriptions.claimPush(key, {
+    contentHash: hash,
+    snapshot: rendered.kind === 'attributes' ? (boundedSnapshot(rendered.attributes) ?? null) : null,
+    now,
+    lease: { holder, until: now + deps.settings.leaseMs },
+    ...(takeOverFrom === undefined ? {} : { takeOverFrom }),
+  });
+  if (!claimed) return busy(deps, state, resource, target);
+  return {
+    connection,
+    tokenCiphertext: connection.notionTokenCiphertext,
+    subscription,
+    rendered,
+    hash,
+    id,
+    holder,
+    restore: {
+      ...(subscription.contentHash === undefined ? {} : { contentHash: subscription.contentHash }),
+      ...(subscription.snapshot === undefined ? {} : { snapshot: subscription.snapshot }),
+      ...(subscription.snapshotAt === undefined ? {} : { snapshotAt: subscription.snapshotAt }),
+      ...(subscription.lastPushedAt === undefined ? {} : { lastPushedAt: subscription.lastPushedAt }),
+    },
+  };
 };
+
+/** Puts back what a claimed push changed (its PATCH did not go out, or Notion did not take it). */
+export const releasePush = (
+  deps: Pick<StepDeps, 'subscriptions'>,
+  resource: string,
+  target: PushTarget,
+  push: ReadyPush,
+): Promise<void> =>
+  deps.subscriptions.releasePush(
+    { resourceKey: resource, connectionId: target.connectionId, uri: target.uri },
+    { holder: push.holder, contentHash: push.hash, restore: push.restore },
+  );

@@ -65,7 +65,7 @@ export interface WorkerDeps {
   readonly resolveUri: (uri: string) => string | undefined;
   readonly events?: UpdateEvents;
   /** Per-connection log of pushes and Notion's answers; a failure to write it never fails a push. */
-  readonly deliveries?: Pick<DeliveryLog, 'record'>;
+  readonly deliveries?: Pick<DeliveryLog, 'record' | 'recordMany'>;
   readonly settings?: Partial<WorkerSettings>;
 }
 

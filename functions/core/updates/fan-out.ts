@@ -6,12 +6,14 @@
  * sent when all are done.
  */
 import type { Subscription } from '#core/ports.js';
-import { newBatch } from './batch.js';
+import { flushDeliveries } from './apply-answer.js';
+import { type BatchState, newBatch } from './batch.js';
 import { type DeadLetterDeps, deadLetterGivenUp } from './dead-letter.js';
 import { defer, sendDeferred } from './defer.js';
 import type { RecordInfo, StepDeps } from './deps.js';
+import { writePushed } from './lease.js';
 import type { FlushMessage, PageMessage, PushTarget } from './messages.js';
-import { delaySecondsFor } from './policy.js';
+import { connectionPauseKey, delaySecondsFor, workspacePauseKey } from './policy.js';
 import { type PushDeps, pushOne } from './push.js';
 
 export type FanOutDeps = PushDeps & DeadLetterDeps & Pick<StepDeps, 'queue'>;
@@ -22,6 +24,54 @@ export interface WorkItem {
   readonly items: ReadonlyArray<{ readonly target: PushTarget; readonly subscription?: Subscription }>;
 }
 
+const subscriptionKeyOf = (resource: string, t: PushTarget): string => `${resource}\n${t.connectionId}\n${t.uri}`;
+
+/**
+ * What the pushes of one work item read, in batches instead of one request per
+ * subscription (docs/adr/0118): the connections, their pauses (their own and their
+ * workspace's), and, for a `push` message, the subscriptions it names. Stores
+ * without batch reads are read one item at a time, as the pushes come to them.
+ */
+const readAhead = async (
+  deps: FanOutDeps,
+  state: BatchState,
+  work: WorkItem,
+): Promise<ReadonlyMap<string, Subscription | null>> => {
+  const ids = [...new Set(work.items.map((i) => i.target.connectionId))].filter((id) => !state.connections.has(id));
+  const missing = work.items.filter((i) => i.subscription === undefined);
+  const [connections, subscriptions] = await Promise.all([
+    ids.length > 0 && deps.connections.getMany ? deps.connections.getMany(ids) : undefined,
+    missing.length > 0 && deps.subscriptions.getMany
+      ? deps.subscriptions.getMany(
+          missing.map((i) => ({ resourceKey: work.resource, connectionId: i.target.connectionId, uri: i.target.uri })),
+        )
+      : undefined,
+  ]);
+  const known = new Map<string, Subscription | null>();
+  if (subscriptions) {
+    for (const i of missing) known.set(subscriptionKeyOf(work.resource, i.target), null);
+    for (const s of subscriptions) known.set(subscriptionKeyOf(work.resource, s), s);
+  }
+  if (!connections) return known;
+  const active = [];
+  for (const id of ids) {
+    const c = connections.get(id);
+    state.connections.set(id, Promise.resolve(c));
+    if (c?.status === 'active') active.push(c);
+  }
+  if (active.length > 0 && deps.rateLimits.pausedUntilMany) {
+    const now = deps.clock.now();
+    const keys = active.flatMap((c) => [workspacePauseKey(c.notion.workspaceId), connectionPauseKey(c.id)]);
+    const paused = await deps.rateLimits.pausedUntilMany(keys, now);
+    for (const c of active) {
+      const ws = workspacePauseKey(c.notion.workspaceId);
+      const until = Math.max(paused.get(ws) ?? 0, paused.get(connectionPauseKey(c.id)) ?? 0);
+      if (!state.blockedUntil.has(c.id)) state.blockedUntil.set(c.id, until);
+    }
+  }
+  return known;
+};
+
 /** Pushes every target of one work item, then sends what was deferred and dead-letters what was given up. */
 export const pushTargets = async (
   deps: FanOutDeps,
@@ -31,6 +81,7 @@ export const pushTargets = async (
 ): Promise<void> => {
   const { resource, window, items } = work;
   const state = newBatch(info, options);
+  const known = await readAhead(deps, state, work);
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < items.length) {
@@ -40,10 +91,18 @@ export const pushTargets = async (
         defer(state, item.target, 0);
         continue;
       }
-      await pushOne(deps, state, resource, item.target, item.subscription);
+      const read = item.subscription ?? known.get(subscriptionKeyOf(resource, item.target));
+      await pushOne(deps, state, resource, item.target, read);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.settings.concurrency, items.length)) }, lane));
+  const lanes = await Promise.allSettled(
+    Array.from({ length: Math.max(1, Math.min(deps.settings.concurrency, items.length)) }, lane),
+  );
+  // Even when a push failed (the message will be delivered again): what was done is logged and listed.
+  await flushDeliveries(deps, state);
+  await writePushed(deps, state);
+  const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  if (failed) throw failed.reason;
 
   await sendDeferred(deps, state, { resource, window });
   await deadLetterGivenUp(deps, state, { resource, window, receiveCount: info.receiveCount });

@@ -1,33 +1,83 @@
 /**
- * The push lease (docs/adr/0073): before a PATCH the worker holds a short
- * lease on (subscription, content hash), so two deliveries never push the same
- * state at once. Values are encoded by markers.ts.
+ * The push lease, kept in the subscription item itself (docs/adr/0118, which
+ * replaces the marker leases of ADR 0073): one conditional write before the
+ * PATCH records the content hash, the snapshot and who holds the push. A push
+ * that does not happen puts back what was read before; a push Notion accepted
+ * writes nothing more to the item, and each delivery lists the pushes it
+ * completed in one marker when its work item is done, so that a later delivery
+ * of the same message can tell a finished push from one its predecessor
+ * never finished (and take that one over).
  */
+import type { Subscription } from '#core/ports.js';
+import type { BatchState } from './batch.js';
 import type { StepDeps } from './deps.js';
-import { decodeLeaseHolder, encodeLeaseHolder, type LeaseHolder, RELEASED_LEASE } from './markers.js';
+import { decodeLeaseHolder, encodeLeaseHolder, PUSHED_MARKER_TTL_MS, pushedMarkerKey } from './markers.js';
 
 export type LeaseDeps = Pick<StepDeps, 'markers' | 'settings' | 'emit'>;
 
-/**
- * Takes the lease for `leaseMs`. A lease held by an earlier delivery of this
- * very message is taken over: SQS redelivers only after the visibility
- * timeout, long after that delivery's invocation ended (it crashed or timed out).
- */
-export const acquireLease = async (deps: LeaseDeps, key: string, owner: LeaseHolder, now: number): Promise<boolean> => {
-  const mine = encodeLeaseHolder(owner);
-  const until = now + deps.settings.leaseMs;
-  if (await deps.markers.putMarkerIfAbsent(key, mine, until, now)) return true;
-  const stored = await deps.markers.getMarker(key, now);
-  if (stored === undefined) return deps.markers.putMarkerIfAbsent(key, mine, until, now);
-  const holder = decodeLeaseHolder(stored);
-  if (holder && holder.messageId === owner.messageId && holder.receiveCount < owner.receiveCount) {
-    await deps.markers.putMarker(key, mine, until);
-    deps.emit('push_lease_taken_over', { previous: holder.receiveCount, receiveCount: owner.receiveCount });
-    return true;
+/** What to do when the stored content hash already equals the rendered one. */
+export type SameContent =
+  | { readonly kind: 'unchanged' }
+  | { readonly kind: 'busy' }
+  /** An earlier delivery of this very message claimed it and did not finish: push again. */
+  | { readonly kind: 'take-over'; readonly from: string; readonly previous: number };
+
+/** The push ids an earlier delivery listed as done (read once per work item and holder). */
+const completedBy = (
+  deps: Pick<StepDeps, 'markers' | 'clock'>,
+  state: BatchState,
+  holder: string,
+): Promise<ReadonlySet<string>> => {
+  let found = state.completedBy.get(holder);
+  if (!found) {
+    found = deps.markers
+      .getMarker(pushedMarkerKey(holder), deps.clock.now())
+      .then((value) => new Set(value ? value.split(' ') : []));
+    state.completedBy.set(holder, found);
   }
-  return false;
+  return found;
 };
 
-/** Ends the lease now (the push will not happen, or must be possible again at once). */
-export const releaseLease = (deps: Pick<StepDeps, 'markers'>, key: string, now: number): Promise<void> =>
-  deps.markers.putMarker(key, RELEASED_LEASE, now - 1000);
+/**
+ * The stored hash equals what would be pushed: it was pushed (unchanged), is being pushed by
+ * another delivery (busy), or was claimed by an earlier delivery of this message that never
+ * finished (take it over: SQS redelivers only after the visibility timeout, long after that
+ * delivery's invocation ended).
+ */
+export const sameContent = async (
+  deps: Pick<StepDeps, 'markers' | 'clock'>,
+  state: BatchState,
+  subscription: Subscription,
+  id: string,
+  now: number,
+): Promise<SameContent> => {
+  const lease = subscription.pushLease;
+  const holder = lease && decodeLeaseHolder(lease.holder);
+  if (!lease || !holder) return { kind: 'unchanged' };
+  const me = state.owner;
+  if (holder.messageId === me.messageId && holder.receiveCount < me.receiveCount) {
+    return (await completedBy(deps, state, lease.holder)).has(id)
+      ? { kind: 'unchanged' }
+      : { kind: 'take-over', from: lease.holder, previous: holder.receiveCount };
+  }
+  if (lease.until <= now) return { kind: 'unchanged' };
+  if (holder.messageId === me.messageId && holder.receiveCount === me.receiveCount) return { kind: 'busy' };
+  return (await completedBy(deps, state, lease.holder)).has(id) ? { kind: 'unchanged' } : { kind: 'busy' };
+};
+
+/** This delivery's lease value. */
+export const holderOf = (state: BatchState): string => encodeLeaseHolder(state.owner);
+
+/** Lists the pushes this delivery completed (nothing when it completed none); a failure only loses the list. */
+export const writePushed = async (
+  deps: Pick<StepDeps, 'markers' | 'clock' | 'emit'>,
+  state: BatchState,
+): Promise<void> => {
+  if (state.pushed.length === 0) return;
+  const now = deps.clock.now();
+  try {
+    await deps.markers.putMarker(pushedMarkerKey(holderOf(state)), state.pushed.join(' '), now + PUSHED_MARKER_TTL_MS);
+  } catch (error) {
+    deps.emit('pushed_marker_failed', { detail: error instanceof Error ? error.message : String(error) });
+  }
+};

@@ -24,7 +24,23 @@ export const coalesceMarkerKey = (resource: string): string => `coalesce:${resou
 export const pushLeaseKey = (resource: string, connectionId: string, uri: string, hash: string): string =>
   `push:${sha256Hex(`${resource}\n${connectionId}\n${uri}`)}:${hash}`;
 
-/** Value that ends a push lease before its time (written with an expiry in the past). */
+/**
+ * Id of one push (a content hash for one subscription), as listed in a delivery's
+ * pushed marker: 16 hex digits of the SHA-256 of resource, connection, uri and hash.
+ */
+export const pushId = (resource: string, connectionId: string, uri: string, hash: string): string =>
+  sha256Hex(`${resource}\n${connectionId}\n${uri}\n${hash}`).slice(0, 16);
+
+/**
+ * Key of the pushes one delivery of a queue message completed (docs/adr/0118): value the
+ * space-separated `pushId`s of the pushes Notion accepted, written once when the work item is done.
+ */
+export const pushedMarkerKey = (holder: string): string => `pushed:${holder}`;
+
+/** How long a delivery's pushed marker is kept: longer than any redelivery of its message. */
+export const PUSHED_MARKER_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Value that ends a push lease before its time (written with an expiry in the past; leases of ADR 0073). */
 export const RELEASED_LEASE = 'released';
 
 /** An open coalescing window. */

@@ -59,6 +59,8 @@ export interface Delivery {
 /** The per-connection delivery log: the last pushes and Notion's answers (docs/adr/0090). */
 export interface DeliveryLog {
   record(delivery: Delivery): Promise<void>;
+  /** Several deliveries in as few requests as the store allows (BatchWriteItem, 25 a request). */
+  recordMany?(deliveries: readonly Delivery[]): Promise<void>;
   /** The newest `limit` deliveries of a connection, newest first. */
   recent(connectionId: string, limit: number): Promise<readonly Delivery[]>;
 }
@@ -90,6 +92,8 @@ export interface RateLimitStore {
   pause(key: string, untilMs: number): Promise<void>;
   /** Epoch ms until which `key` is paused, if it is paused at `now`. */
   pausedUntil(key: string, now: number): Promise<number | undefined>;
+  /** The pauses of several keys in as few requests as the store allows: only keys paused at `now`. */
+  pausedUntilMany?(keys: readonly string[], now: number): Promise<ReadonlyMap<string, number>>;
 }
 
 // ---------------------------------------------------------------------------

@@ -6,9 +6,8 @@ import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
 import type { Subscription } from '#core/ports.js';
 import { type AnswerDeps, applyAnswer } from './apply-answer.js';
 import type { BatchState } from './batch.js';
-import { type DecideDeps, decidePush, type Pushable } from './decide-push.js';
+import { type DecideDeps, decidePush, type Pushable, releasePush } from './decide-push.js';
 import type { StepDeps } from './deps.js';
-import { releaseLease } from './lease.js';
 import type { PushTarget } from './messages.js';
 import type { ExternalObjectUpdate } from './ports.js';
 
@@ -29,7 +28,7 @@ export const pushOne = async (
   state: BatchState,
   resource: string,
   target: PushTarget,
-  known: Subscription | undefined,
+  known: Subscription | null | undefined,
 ): Promise<void> => {
   const push = await decidePush(deps, state, resource, target, known);
   if (!push) return;
@@ -37,7 +36,7 @@ export const pushOne = async (
   try {
     token = await deps.cipher.decrypt(push.tokenCiphertext, notionTokenContext(target.connectionId));
   } catch (error) {
-    await releaseLease(deps, push.lease, deps.clock.now());
+    await releasePush(deps, resource, target, push);
     throw error;
   }
   const answer = await deps.notion.patch(token, toUpdate(push.subscription.uri, push.rendered));

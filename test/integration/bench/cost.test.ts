@@ -3,9 +3,37 @@
  * requests a user-visible operation makes are counted by the middleware the
  * benchmark adds to the handlers' SDK clients, and priced from bench/README.md.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { describe, expect, it } from '@jest/globals';
-import { type CostFigures, measureCost } from '../../../bench/cost.js';
+import { type CostFigures, changeFloor, type IndependentProbe, measureCost } from '../../../bench/cost.js';
 import { readPriceTable } from '../../../bench/prices.js';
+
+/**
+ * A count of its own, at the HTTP level: every request this process sends to the DynamoDB
+ * emulator's port, by its X-Amz-Target, seen through Node's `http.client.request.start`
+ * diagnostics channel (no SDK middleware involved).
+ */
+const onTheWire: IndependentProbe = (endpoint) => {
+  const host = new URL(endpoint).host;
+  const counts: Record<string, number> = {};
+  const listener = (message: unknown) => {
+    const request = (message as { request: ClientRequest }).request;
+    if (String(request.getHeader('host')) !== host) return;
+    const target = String(request.getHeader('x-amz-target') ?? 'unknown');
+    const name = `DynamoDB.${target.split('.').at(-1)}`;
+    counts[name] = (counts[name] ?? 0) + 1;
+  };
+  subscribe('http.client.request.start', listener);
+  return {
+    stop: () => {
+      unsubscribe('http.client.request.start', listener);
+      return counts;
+    },
+  };
+};
+
+const SPREAD = [1, 10, 60];
 
 describe('bench cost', () => {
   let figures: CostFigures;
@@ -16,9 +44,39 @@ describe('bench cost', () => {
   };
 
   it('counts every scenario against the local system', async () => {
-    figures = await measureCost({ changeSubscribers: [1, 3], prices: readPriceTable() });
+    figures = await measureCost({ changeSubscribers: SPREAD, prices: readPriceTable(), independent: onTheWire });
     expect(figures.memoryMb).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
+
+  it('agrees with a count taken on the wire to the emulator, scenario by scenario', () => {
+    for (const o of figures.operations) {
+      const sdk = Object.fromEntries(Object.entries(o.requests).filter(([k]) => k.startsWith('DynamoDB.')));
+      expect({ scenario: o.scenario, counts: o.independent }).toEqual({ scenario: o.scenario, counts: sdk });
+    }
+  });
+
+  it('a change costs at most 3 DynamoDB requests per further subscriber, at its stated floor, counted on the wire', () => {
+    const wire = (n: number) => {
+      const o = op(n === 1 ? 'change → 1 subscriber' : `change → ${n} subscribers on ${n} connections`);
+      return Object.values(o.independent ?? {}).reduce((a, b) => a + b, 0);
+    };
+    const perExtra = (wire(60) - wire(10)) / 50;
+    expect(perExtra).toBeGreaterThan(0);
+    expect(perExtra).toBeLessThanOrEqual(3);
+    for (const n of SPREAD) expect(wire(n)).toBeLessThanOrEqual(Math.ceil(changeFloor(n, n) * 1.3));
+    expect(wire(1)).toBe(changeFloor(1, 1));
+  });
+
+  it('an unfurl with a revoked token reads once and asks the product nothing; DELETE /unfurl costs the same with 200 subscriptions', () => {
+    const revoked = op('unfurl with a revoked token');
+    expect(revoked.requests).toEqual({ 'DynamoDB.BatchGetItem': 1 });
+    expect(revoked.productCalls).toBe(0);
+    expect(op('first unfurl').productCalls).toBe(1); // the counter counts
+    const one = op('DELETE /unfurl');
+    const many = op('DELETE /unfurl, connection with 200');
+    expect(many.requests).toEqual(one.requests);
+    expect(many.readUnits).toBe(one.readUnits);
+  });
 
   it('counts exactly one DynamoDB request for a repeat unfurl, and none for an invalid token', () => {
     const repeat = op('repeat unfurl');
@@ -51,10 +109,10 @@ describe('bench cost', () => {
     expect(one.lambdaInvocations['update-worker']).toBeGreaterThanOrEqual(1);
     expect(one.requests['SQS.ReceiveMessage (poller)']).toBeGreaterThanOrEqual(1);
     expect(one.notionPatches).toBe(1);
-    const three = op('change → 3 subscribers on 3 connections');
-    expect(three.notionPatches).toBe(3);
-    expect(three.kmsRequests).toBe(3); // one Notion token per connection decrypted
-    expect(three.dynamoRequests).toBeGreaterThan(one.dynamoRequests);
+    const ten = op('change → 10 subscribers on 10 connections');
+    expect(ten.notionPatches).toBe(10);
+    expect(ten.kmsRequests).toBe(10); // one Notion token per connection decrypted
+    expect(ten.dynamoRequests).toBeGreaterThan(one.dynamoRequests);
   });
 
   it('prices from the table: dollars add up by service', () => {

@@ -150,6 +150,24 @@ export const authStateStoreContract = (name: string, store: () => AuthStateStore
         await store().putPending(p);
         expect(await store().takePending(p.id, p.expiresAt + 1)).toBeUndefined();
       });
+
+      it('takes a signed-in pending authorization for the consent only with its CSRF hash, once, in one write', async () => {
+        const p = aPending({ user: { subject: 'u-1', displayName: 'U' }, csrfHash: 'csrf-hash' });
+        await store().putPending(p);
+        expect(await store().takePendingForConsent(p.id, 'wrong', T0 + 1)).toEqual({ outcome: 'mismatch' });
+        expect(await store().getPending(p.id, T0 + 1)).toEqual(p);
+        const answers = await Promise.all(
+          Array.from({ length: 5 }, () => store().takePendingForConsent(p.id, 'csrf-hash', T0 + 1)),
+        );
+        expect(answers.filter((a) => a.outcome === 'taken')).toEqual([{ outcome: 'taken', pending: p }]);
+        expect(await store().takePendingForConsent(p.id, 'csrf-hash', T0 + 2)).toEqual({ outcome: 'gone' });
+        const notSignedIn = aPending({ csrfHash: 'h' });
+        await store().putPending(notSignedIn);
+        expect(await store().takePendingForConsent(notSignedIn.id, 'h', T0 + 1)).toEqual({ outcome: 'mismatch' });
+        expect(await store().takePendingForConsent(notSignedIn.id, 'h', notSignedIn.expiresAt)).toEqual({
+          outcome: 'gone',
+        });
+      });
     });
 
     describe('markers', () => {

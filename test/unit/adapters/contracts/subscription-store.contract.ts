@@ -173,5 +173,87 @@ export const subscriptionStoreContract = (name: string, store: () => Subscriptio
         expect(results.filter(Boolean)).toHaveLength(1);
       });
     });
+
+    describe('claimPush and releasePush (the lease in the item, docs/adr/0118)', () => {
+      const lease = (holder: string) => ({ holder, until: T0 + 30_000 });
+
+      it('claims a new hash with its snapshot and lease in one write; the same hash is not claimed again', async () => {
+        const s = aSubscription({ contentHash: 'c1' });
+        await store().upsert(s);
+        const k = { resourceKey: s.resourceKey, connectionId: s.connectionId, uri: s.uri };
+        const claim = { contentHash: 'c2', snapshot: { v: 2 }, now: T0 + 1, lease: lease('m#1') };
+        expect(await store().claimPush(k, claim)).toBe(true);
+        expect(await store().claimPush(k, { ...claim, lease: lease('m2#1') })).toBe(false);
+        expect(await store().get(s.resourceKey, s.connectionId, s.uri)).toEqual({
+          ...s,
+          contentHash: 'c2',
+          snapshot: { v: 2 },
+          snapshotAt: T0 + 1,
+          lastPushedAt: T0 + 1,
+          updatedAt: T0 + 1,
+          pushLease: lease('m#1'),
+        });
+        expect(await store().claimPush({ ...k, connectionId: randomUUID() }, claim)).toBe(false);
+      });
+
+      it('takes over only the claim of the holder named, on the same hash; exactly one of 10 concurrent claims wins', async () => {
+        const s = aSubscription();
+        await store().upsert(s);
+        const k = { resourceKey: s.resourceKey, connectionId: s.connectionId, uri: s.uri };
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            store().claimPush(k, { contentHash: 'h', snapshot: null, now: T0, lease: lease(`m${i}#1`) }),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = `m${results.indexOf(true)}#1`;
+        const again = { contentHash: 'h', snapshot: null, now: T0 + 5, lease: lease('x#2') };
+        expect(await store().claimPush(k, { ...again, takeOverFrom: 'someone-else#1' })).toBe(false);
+        expect(await store().claimPush(k, { ...again, takeOverFrom: winner })).toBe(true);
+        expect((await store().get(s.resourceKey, s.connectionId, s.uri))?.pushLease).toEqual(lease('x#2'));
+      });
+
+      it('puts back what was there when the claim is still its own, and leaves a later write alone', async () => {
+        const s = aSubscription({ contentHash: 'c1', snapshot: { v: 1 }, snapshotAt: T0, lastPushedAt: T0 });
+        await store().upsert(s);
+        const k = { resourceKey: s.resourceKey, connectionId: s.connectionId, uri: s.uri };
+        await store().claimPush(k, { contentHash: 'c2', snapshot: { v: 2 }, now: T0 + 1, lease: lease('m#1') });
+        await store().releasePush(k, { holder: 'other#1', contentHash: 'c2', restore: { contentHash: 'zz' } });
+        expect((await store().get(s.resourceKey, s.connectionId, s.uri))?.contentHash).toBe('c2');
+        await store().releasePush(k, {
+          holder: 'm#1',
+          contentHash: 'c2',
+          restore: { contentHash: 'c1', snapshot: { v: 1 }, snapshotAt: T0, lastPushedAt: T0 },
+        });
+        expect(await store().get(s.resourceKey, s.connectionId, s.uri)).toEqual({ ...s, updatedAt: T0 + 1 });
+        // An unfurl writing its own hash drops the worker's lease.
+        await store().claimPush(k, { contentHash: 'c3', snapshot: null, now: T0 + 2, lease: lease('m#2') });
+        await store().upsert({ ...s, contentHash: 'c4', updatedAt: T0 + 3 });
+        expect((await store().get(s.resourceKey, s.connectionId, s.uri))?.pushLease).toBeUndefined();
+      });
+    });
+
+    it('reads several subscriptions at once, leaving out missing ones', async () => {
+      const a = aSubscription();
+      const b = aSubscription({ resourceKey: a.resourceKey });
+      await store().upsert(a);
+      await store().upsert(b);
+      const keyOf = (s: Subscription) => ({ resourceKey: s.resourceKey, connectionId: s.connectionId, uri: s.uri });
+      const got = await store().getMany?.([keyOf(a), keyOf(b), keyOf(a), { ...keyOf(a), uri: 'http://x/none' }]);
+      expect(got?.map((s) => s.connectionId).sort()).toEqual([a.connectionId, b.connectionId].sort());
+    });
+
+    it("removes a connection's subscriptions to one uri under any resource key, and only those", async () => {
+      const connectionId = randomUUID();
+      const a = aSubscription({ connectionId });
+      const older = aSubscription({ connectionId, uri: a.uri }); // the same uri filed under another resource key
+      const other = aSubscription({ connectionId, uri: `${a.uri}?other` });
+      const stranger = aSubscription({ resourceKey: a.resourceKey, uri: a.uri });
+      for (const s of [a, older, other, stranger]) await store().upsert(s);
+      expect(await store().deleteForConnectionUri(connectionId, a.uri)).toBe(2);
+      expect((await store().listByConnection(connectionId)).map((s) => s.uri)).toEqual([other.uri]);
+      expect(await store().get(stranger.resourceKey, stranger.connectionId, stranger.uri)).toBeDefined();
+      expect(await store().deleteForConnectionUri(connectionId, a.uri)).toBe(0);
+    });
   });
 };

@@ -27,7 +27,7 @@ import { documentClientFor } from '#adapters/dynamo/client.js';
 import { DynamoConnectionStore } from '#adapters/dynamo/connection-store.js';
 import { DynamoDeliveryLog } from '#adapters/dynamo/delivery-log.js';
 import { DynamoSubscriptionStore } from '#adapters/dynamo/subscription-store.js';
-import { endConnection } from '#core/connection-end.js';
+import { type ConnectionEndPorts, endConnection } from '#core/connection-end.js';
 import type { Connection, ConnectionStore, SubscriptionStore } from '#core/ports.js';
 import type { DeliveryLog } from '#core/updates/ports.js';
 import { CONNECTIONS_TABLE, DELIVERY_LOG_TABLE, localResourceName, SUBSCRIPTIONS_TABLE } from '#lib/data-model.js';
@@ -43,6 +43,8 @@ export interface ConnectionTools {
   readonly subscriptions: SubscriptionStore;
   readonly deliveries: Pick<DeliveryLog, 'record'>;
   readonly now: () => number;
+  /** Hears each connection this run ended (tests); the script itself reports on stdout. */
+  readonly onEnded?: ConnectionEndPorts['onEnded'];
 }
 
 /** What support may see of a connection: no token material, not even hashes. */
@@ -75,7 +77,11 @@ export const revoke = async (
     {
       connections: tools.connections,
       clock: { now: tools.now },
-      endings: { subscriptions: tools.subscriptions, deliveries: tools.deliveries, onEnded: () => undefined },
+      endings: {
+        subscriptions: tools.subscriptions,
+        deliveries: tools.deliveries,
+        onEnded: tools.onEnded ?? (() => undefined),
+      },
     },
     connectionId,
     'operator',

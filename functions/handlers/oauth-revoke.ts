@@ -2,7 +2,7 @@
  * Route handler: oauth-revoke (see lib/routes.ts): POST /oauth/revoke (RFC 7009).
  *
  * Form-encoded requests only, client authentication as at the token endpoint;
- * 200 with an empty body whether or not the token was found (§2.2); errors
+ * 200 with an empty body whether or not the token was found (RFC 7009 §2.2); errors
  * have the RFC 6749 §5.2 shape through the one error mapper (`oauth` mode),
  * every answer `Cache-Control: no-store`.
  */

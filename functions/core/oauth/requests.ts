@@ -180,7 +180,7 @@ export interface RevocationRequest {
 
 /**
  * Parses a revocation request body (RFC 7009 §2.1). `token` is required; its value is not checked here:
- * a token of any shape that is not ours is simply not found (§2.2: invalid tokens are no error).
+ * a token of any shape that is not ours is simply not found (RFC 7009 §2.2: invalid tokens are no error).
  */
 export const parseRevocationRequest = (form: Readonly<Record<string, string>>): RevocationRequest => {
   const token = form.token;

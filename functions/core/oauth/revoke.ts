@@ -11,9 +11,9 @@
  *   self-contained JWTs checked against the connection's token generation,
  *   and ending the grant is the one way to stop one before it expires
  *   (docs/adr/0115-revoking-an-access-token-ends-its-connection.md).
- * - `token_type_hint` only orders the lookup; an unknown hint is ignored.
+ * - `token_type_hint` only orders the lookup; an unknown hint is ignored (RFC 7009 §2.1).
  * - Unknown, malformed, expired or already revoked tokens, and tokens of
- *   another client, answer 200 like a success (§2.2): the answer reveals
+ *   another client, answer 200 like a success (RFC 7009 §2.2): the answer reveals
  *   nothing about the token.
  */
 import { type ConnectionEndPorts, endConnection } from '#core/connection-end.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import fc from 'fast-check';
 import type { Context } from 'aws-lambda';
+import fc from 'fast-check';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
 import { hashSecret } from '#shared/crypto.js';

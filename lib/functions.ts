@@ -53,14 +53,33 @@ export const FUNCTIONS = {
   // creates the connection; envelope-encrypts the Notion token, Notion's code while the user decides and
   // the upstream tokens (and decrypts the code back); exchanges Notion's code with the integration
   // credentials; logs the user in upstream.
+  // A newer connection supersedes an older one of the same user and workspace: the older one ends (its
+  // subscriptions removed, the end logged).
   'oauth-authorize': {
-    tables: { AUTH_STATE_TABLE: 'readWrite', CONNECTIONS_TABLE: 'readWrite' },
+    tables: {
+      AUTH_STATE_TABLE: 'readWrite',
+      CONNECTIONS_TABLE: 'readWrite',
+      SUBSCRIPTIONS_TABLE: 'readWrite',
+      DELIVERY_LOG_TABLE: 'write',
+    },
     secrets: ['NOTION_CREDENTIALS_SECRET_ARN', 'OIDC_CLIENT_SECRET_ARN'],
     keys: { NOTION_TOKEN_KMS_KEY_ID: ['encrypt', 'decrypt'] },
   },
-  // POST /oauth/token: authenticates Notion, redeems codes, rotates refresh tokens, signs JWTs.
+  // POST /oauth/token: authenticates Notion, redeems codes, rotates refresh tokens, signs JWTs; ends a
+  // connection on refresh-token reuse or a replayed code (its subscriptions removed, the end logged).
   'oauth-token': {
-    tables: { AUTH_STATE_TABLE: 'readWrite', CONNECTIONS_TABLE: 'readWrite' },
+    tables: {
+      AUTH_STATE_TABLE: 'readWrite',
+      CONNECTIONS_TABLE: 'readWrite',
+      SUBSCRIPTIONS_TABLE: 'readWrite',
+      DELIVERY_LOG_TABLE: 'write',
+    },
+    secrets: ['OAUTH_CLIENT_SECRET_ARN', 'TOKEN_SIGNING_KEY_SECRET_ARN'],
+  },
+  // POST /oauth/revoke (RFC 7009): authenticates Notion, verifies our access tokens (signing key) or finds the
+  // refresh token's connection, ends it (subscriptions removed, the end logged). No auth state, no KMS.
+  'oauth-revoke': {
+    tables: { CONNECTIONS_TABLE: 'readWrite', SUBSCRIPTIONS_TABLE: 'readWrite', DELIVERY_LOG_TABLE: 'write' },
     secrets: ['OAUTH_CLIENT_SECRET_ARN', 'TOKEN_SIGNING_KEY_SECRET_ARN'],
   },
   // POST /unfurl: verifies the bearer (one connection read), renders with the user's upstream credentials
@@ -73,7 +92,7 @@ export const FUNCTIONS = {
   },
   // DELETE /unfurl, DELETE|POST /deleted-token: removes subscriptions, revokes a connection.
   'unfurl-delete': {
-    tables: { CONNECTIONS_TABLE: 'readWrite', SUBSCRIPTIONS_TABLE: 'readWrite' },
+    tables: { CONNECTIONS_TABLE: 'readWrite', SUBSCRIPTIONS_TABLE: 'readWrite', DELIVERY_LOG_TABLE: 'write' },
     secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN'],
   },
   // POST /changes: verifies the webhook signature, accepts each webhook-id once (a marker in the

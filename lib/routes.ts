@@ -8,6 +8,7 @@
 export const HANDLERS = {
   'oauth-authorize': { description: 'OAuth authorize, upstream login callback and consent' },
   'oauth-token': { description: 'OAuth token endpoint (authorization_code, refresh_token)' },
+  'oauth-revoke': { description: 'OAuth token revocation (RFC 7009)' },
   unfurl: { description: 'Unfurl callback (POST)' },
   'unfurl-delete': { description: 'Unfurl DELETE and deleted-token callback' },
   changes: { description: 'Signed change webhook: enqueues change events' },
@@ -35,6 +36,8 @@ export interface RouteDefinition {
    * noise). A route without them is fuzzed with noise only.
    */
   readonly reads?: { readonly query?: readonly string[]; readonly body?: readonly string[] };
+  /** Its own API Gateway throttle (requests per second, burst), below the stage's; absent: the stage's. */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
 const AUTHORIZE_QUERY = [
@@ -84,6 +87,14 @@ export const ROUTES: readonly RouteDefinition[] = [
     handler: 'oauth-token',
     dashboardField: 'OAuth Token URL',
     reads: { query: ['code'], body: TOKEN_FORM },
+  },
+  {
+    method: 'POST',
+    path: '/oauth/revoke',
+    handler: 'oauth-revoke',
+    reads: { body: ['token', 'token_type_hint', 'client_id', 'client_secret'] },
+    // Notion revokes rarely; a tight limit keeps guessing and floods off the Connections table.
+    throttle: { rateLimit: 5, burstLimit: 10 },
   },
   {
     method: 'POST',

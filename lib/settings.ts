@@ -131,7 +131,7 @@ export const SETTINGS = declare({
     description: 'The OAuth client id Notion presents to us.',
     contract: true,
     schema: optionalString,
-    deploy: { functions: ['oauth-authorize', 'oauth-token'], context: 'oauthClientId' },
+    deploy: { functions: ['oauth-authorize', 'oauth-token', 'oauth-revoke'], context: 'oauthClientId' },
     local: 'notion-local',
   },
   OAUTH_CLIENT_SECRET: {

@@ -1,18 +1,22 @@
 /**
  * npm run connections: look up and revoke connections (support and incident
- * response). Revoking ends the connection exactly as Notion's deleted-token
- * callback does: status `revoked`, stored Notion and upstream tokens deleted,
- * token generation bumped (every outstanding access token fails on its next
- * use, refresh tokens too), subscriptions removed (no further pushes).
+ * response). Revoking ends a connection through the one path every end takes
+ * (#core/connection-end.js): status `revoked`, stored Notion and upstream
+ * tokens deleted, token generation bumped (every outstanding access token fails
+ * on its next use, refresh tokens too), subscriptions removed (no further
+ * pushes), a delivery-log entry saying why.
  *
  *   npm run connections -- show <connectionId> --aws
  *   npm run connections -- list --subject <upstream subject> --aws
- *   npm run connections -- revoke <connectionId> --reason "lost laptop" --aws
+ *   npm run connections -- revoke <connectionId> --yes --reason "lost laptop" --aws
+ *   npm run connections -- revoke --subject <upstream subject> --yes --aws
+ *   (without --yes, revoke prints what it would revoke and exits with status 3)
  *   … --endpoint http://127.0.0.1:PORT     # npm start's DynamoDB instead of --aws
  *   … --json                               # JSON on stdout
  *
  * With --aws the table names come from cdk-outputs.json (--outputs, --stack);
- * the caller needs read/write access to the Connections and Subscriptions tables.
+ * the caller needs read/write access to the Connections and Subscriptions tables
+ * and write access to the DeliveryLog table.
  * Without --aws or --endpoint: the running npm start's DynamoDB. Nothing found
  * (an unknown id, no connection for a subject) is said on stderr, exit status 1.
  */
@@ -21,10 +25,12 @@ import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClientFor } from '#adapters/dynamo/client.js';
 import { DynamoConnectionStore } from '#adapters/dynamo/connection-store.js';
+import { DynamoDeliveryLog } from '#adapters/dynamo/delivery-log.js';
 import { DynamoSubscriptionStore } from '#adapters/dynamo/subscription-store.js';
+import { type ConnectionEndPorts, endConnection } from '#core/connection-end.js';
 import type { Connection, ConnectionStore, SubscriptionStore } from '#core/ports.js';
-import { revokeConnection } from '#core/unfurl/delete.js';
-import { CONNECTIONS_TABLE, localResourceName, SUBSCRIPTIONS_TABLE } from '#lib/data-model.js';
+import type { DeliveryLog } from '#core/updates/ports.js';
+import { CONNECTIONS_TABLE, DELIVERY_LOG_TABLE, localResourceName, SUBSCRIPTIONS_TABLE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
 import type { RuntimeInfo } from '#local/runtime-info.js';
@@ -35,7 +41,10 @@ import { pickStackOutputs } from './outputs-file.js';
 export interface ConnectionTools {
   readonly connections: ConnectionStore;
   readonly subscriptions: SubscriptionStore;
+  readonly deliveries: Pick<DeliveryLog, 'record'>;
   readonly now: () => number;
+  /** Hears each connection this run ended (tests); the script itself reports on stdout. */
+  readonly onEnded?: ConnectionEndPorts['onEnded'];
 }
 
 /** What support may see of a connection: no token material, not even hashes. */
@@ -53,25 +62,55 @@ export const describeConnection = (c: Connection): Record<string, unknown> => ({
   ...(c.revokedAt ? { revokedAt: new Date(c.revokedAt).toISOString(), revokedReason: c.revokedReason } : {}),
 });
 
-/** Revokes one connection; returns how it was before (undefined: unknown) and the subscriptions removed. */
+/**
+ * Revokes one connection through the one way a connection ends; returns how it was before (undefined:
+ * unknown) and the subscriptions removed.
+ */
 export const revoke = async (
   tools: ConnectionTools,
   connectionId: string,
-  reason: string,
+  reason: string | undefined,
 ): Promise<{ before: Connection | undefined; subscriptionsRemoved: number }> => {
   const before = await tools.connections.get(connectionId);
-  const subscriptionsRemoved = await revokeConnection(
-    { connections: tools.connections, subscriptions: tools.subscriptions, clock: { now: tools.now } },
+  if (!before) return { before, subscriptionsRemoved: 0 };
+  const { subscriptionsRemoved } = await endConnection(
+    {
+      connections: tools.connections,
+      clock: { now: tools.now },
+      endings: {
+        subscriptions: tools.subscriptions,
+        deliveries: tools.deliveries,
+        onEnded: tools.onEnded ?? (() => undefined),
+      },
+    },
     connectionId,
-    `operator: ${reason}`,
+    'operator',
+    reason ? `operator: ${reason}` : 'operator',
   );
   return { before, subscriptionsRemoved };
 };
 
-const tablesFromOutputs = (file: unknown, stack?: string): { connections: string; subscriptions: string } => {
-  const { outputs } = pickStackOutputs(file, [OUTPUTS.connectionsTable, OUTPUTS.subscriptionsTable], stack);
-  return { connections: outputs[OUTPUTS.connectionsTable], subscriptions: outputs[OUTPUTS.subscriptionsTable] };
+interface Tables {
+  readonly connections: string;
+  readonly subscriptions: string;
+  readonly deliveryLog: string;
+}
+
+const tablesFromOutputs = (file: unknown, stack?: string): Tables => {
+  const { outputs } = pickStackOutputs(
+    file,
+    [OUTPUTS.connectionsTable, OUTPUTS.subscriptionsTable, OUTPUTS.deliveryLogTable],
+    stack,
+  );
+  return {
+    connections: outputs[OUTPUTS.connectionsTable],
+    subscriptions: outputs[OUTPUTS.subscriptionsTable],
+    deliveryLog: outputs[OUTPUTS.deliveryLogTable],
+  };
 };
+
+/** Exit status of a revoke without --yes: it said what it would revoke, and revoked nothing. */
+export const NOT_CONFIRMED = 3;
 
 /** A connection for people: one field a line. */
 export const formatConnection = (c: Connection, subscriptions?: readonly string[]): string => {
@@ -98,19 +137,26 @@ export const CLI = {
   usage: [
     'npm run connections -- show <connectionId> [--json]',
     'npm run connections -- list --subject <subject> [--json]',
-    'npm run connections -- revoke <connectionId> --reason <text> [--json]',
+    'npm run connections -- revoke <connectionId | --subject <subject>> --yes [--reason <text>] [--json]',
     '  with --endpoint <local DynamoDB endpoint>, or --aws [--outputs cdk-outputs.json] [--stack <name>]',
   ],
   description: `Looks up and revokes connections (support and incident response). Revoking ends a connection
-exactly as Notion's deleted-token callback does: status revoked, stored tokens deleted, every
-outstanding access and refresh token fails on its next use, subscriptions removed. No token
-material is ever printed.
+the one way every end takes (as Notion's deleted-token callback or RFC 7009 revocation): status
+revoked, stored Notion token deleted, every outstanding access and refresh token fails on its next
+use, subscriptions and their snapshots removed, a delivery-log entry says why. revoke takes one
+connection id, or --subject for every active connection of that user; without --yes it prints what
+it would revoke and changes nothing. No token material is ever printed.
 
 Tables: with --aws from the CDK outputs file (read/write access to the Connections and
-Subscriptions tables needed); with --endpoint (or DYNAMODB_ENDPOINT) the local system's; with
-neither, the DynamoDB of the running npm start.`,
+Subscriptions tables, write access to DeliveryLog); with --endpoint (or DYNAMODB_ENDPOINT) the
+local system's; with neither, the DynamoDB of the running npm start.`,
   options: {
-    subject: { type: 'string', value: '<subject>', description: "list: the upstream subject (the login's sub claim)" },
+    subject: {
+      type: 'string',
+      value: '<subject>',
+      description: "list, revoke: the upstream subject (the login's sub claim)",
+    },
+    yes: { type: 'boolean', description: 'revoke: do it (without it: print what would be revoked, exit 3)' },
     reason: { type: 'string', value: '<text>', description: 'revoke: why (recorded on the connection)' },
     json: { type: 'boolean', description: 'print JSON on stdout' },
     ...DYNAMO_TARGET_OPTIONS,
@@ -119,11 +165,13 @@ neither, the DynamoDB of the running npm start.`,
   examples: [
     "npm run connections -- list --subject <the user's upstream subject> --aws",
     'npm run connections -- show <connectionId> --aws',
-    'npm run connections -- revoke <connectionId> --reason "offboarding" --aws',
+    'npm run connections -- revoke <connectionId> --aws                   # what would be revoked',
+    'npm run connections -- revoke <connectionId> --yes --reason "offboarding" --aws',
+    'npm run connections -- revoke --subject <subject> --yes --aws        # every active connection of a user',
     'npm run connections -- show <connectionId>            # the running npm start',
   ],
   notes: [
-    'Exit status: 0 found (or revoked), 1 nothing found (an unknown id, no connection for the subject;\nsaid on stderr) or a failure, 2 wrong usage.',
+    'Exit status: 0 found (or revoked), 1 nothing found (an unknown id, no connection for the subject;\nsaid on stderr) or a failure, 2 wrong usage, 3 revoke without --yes (nothing revoked).',
   ],
 } as const;
 
@@ -135,6 +183,84 @@ export interface ConnectionsIo {
 }
 
 const COMMANDS = ['show', 'list', 'revoke'];
+
+/** One revoke result for people. */
+const revokedLine = (c: Connection, subscriptionsRemoved: number): string =>
+  c.status === 'active'
+    ? `Revoked connection ${c.id} (${c.displayName}, workspace ${c.notion.workspaceName ?? c.notion.workspaceId}); ${subscriptionsRemoved} subscription(s) removed.`
+    : `Connection ${c.id} was already ${c.status}; ${subscriptionsRemoved} subscription(s) removed.`;
+
+/**
+ * revoke: one connection by id (also an ended one: what is left of it is removed again), or every active
+ * connection of a subject. Without --yes it prints what it would revoke and returns NOT_CONFIRMED.
+ */
+const revokeCommand = async (
+  tools: ConnectionTools,
+  args: { id?: string | undefined; subject?: string | undefined; yes?: boolean; reason?: string; json?: boolean },
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<number> => {
+  let targets: Connection[];
+  if (args.id !== undefined) {
+    const c = await tools.connections.get(args.id);
+    if (!c) {
+      err(`connections: no connection ${args.id}`);
+      return 1;
+    }
+    targets = [c];
+  } else {
+    const subject = args.subject as string;
+    const all = await tools.connections.listBySubject(subject);
+    targets = all.filter((c) => c.status === 'active');
+    if (targets.length === 0) {
+      err(
+        all.length === 0
+          ? `connections: no connection has the subject ${JSON.stringify(subject)} (the upstream login's sub claim, exactly as stored)`
+          : `connections: no active connection has the subject ${JSON.stringify(subject)} (${all.length} already ended)`,
+      );
+      return 1;
+    }
+  }
+  if (!args.yes) {
+    const withSubscriptions = await Promise.all(
+      targets.map(async (c) => ({ c, uris: (await tools.subscriptions.listByConnection(c.id)).map((s) => s.uri) })),
+    );
+    if (args.json) {
+      out(
+        JSON.stringify(
+          {
+            revoked: false,
+            wouldRevoke: withSubscriptions.map(({ c, uris }) => ({ ...describeConnection(c), subscriptions: uris })),
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      out(`Would revoke ${targets.length} connection(s):\n`);
+      out(withSubscriptions.map(({ c, uris }) => formatConnection(c, uris)).join('\n\n'));
+    }
+    err(`connections: nothing revoked: add --yes to revoke ${targets.length} connection(s)`);
+    return NOT_CONFIRMED;
+  }
+  const results: { before: Connection; subscriptionsRemoved: number }[] = [];
+  for (const target of targets) {
+    const { before, subscriptionsRemoved } = await revoke(tools, target.id, args.reason);
+    results.push({ before: before ?? target, subscriptionsRemoved });
+  }
+  if (args.json) {
+    const rows = results.map(({ before, subscriptionsRemoved }) => ({
+      id: before.id,
+      statusBefore: before.status,
+      status: before.status === 'active' ? 'revoked' : before.status,
+      subscriptionsRemoved,
+    }));
+    out(JSON.stringify(args.id !== undefined ? rows[0] : rows, null, 2));
+    return 0;
+  }
+  out(results.map(({ before, subscriptionsRemoved }) => revokedLine(before, subscriptionsRemoved)).join('\n'));
+  return 0;
+};
 
 export const run = async (
   { values, positionals }: CliArgs<typeof CLI.options>,
@@ -149,12 +275,11 @@ export const run = async (
   if (command === 'list') {
     if (!values.subject) throw new UsageError('list needs --subject <upstream subject>');
     if (id !== undefined) throw new UsageError(`unexpected argument ${id}`);
-  } else {
-    if (!id) throw new UsageError(`${command} needs a connection id`);
-    if (command === 'revoke' && !values.reason)
-      throw new UsageError('revoke needs --reason <text> (recorded on the connection)');
-  }
-  let tables: { connections: string; subscriptions: string };
+  } else if (command === 'revoke') {
+    if (!id && !values.subject) throw new UsageError('revoke needs a connection id or --subject <upstream subject>');
+    if (id && values.subject) throw new UsageError('give a connection id or --subject, not both');
+  } else if (!id) throw new UsageError(`${command} needs a connection id`);
+  let tables: Tables;
   let client: DynamoDBClient;
   const region = values.region ?? env.AWS_REGION;
   if (values.aws || values.outputs) {
@@ -169,6 +294,7 @@ export const run = async (
     tables = {
       connections: env[ENV.CONNECTIONS_TABLE] ?? localResourceName(CONNECTIONS_TABLE.id),
       subscriptions: env[ENV.SUBSCRIPTIONS_TABLE] ?? localResourceName(SUBSCRIPTIONS_TABLE.id),
+      deliveryLog: env[ENV.DELIVERY_LOG_TABLE] ?? localResourceName(DELIVERY_LOG_TABLE.id),
     };
     client = new DynamoDBClient({
       endpoint,
@@ -181,8 +307,10 @@ export const run = async (
     const tools: ConnectionTools = {
       connections: new DynamoConnectionStore(doc, tables.connections),
       subscriptions: new DynamoSubscriptionStore(doc, tables.subscriptions),
+      deliveries: new DynamoDeliveryLog(doc, tables.deliveryLog),
       now: Date.now,
     };
+    if (command === 'revoke') return await revokeCommand(tools, { id, ...values }, out, err);
     if (command === 'list') {
       const subject = values.subject as string;
       const list = await tools.connections.listBySubject(subject);
@@ -211,26 +339,6 @@ export const run = async (
       );
       return 0;
     }
-    const { before, subscriptionsRemoved } = await revoke(tools, connectionId, values.reason as string);
-    if (!before) {
-      err(`connections: no connection ${connectionId}`);
-      return 1;
-    }
-    if (values.json) {
-      out(
-        JSON.stringify(
-          { id: connectionId, statusBefore: before.status, status: 'revoked', subscriptionsRemoved },
-          null,
-          2,
-        ),
-      );
-      return 0;
-    }
-    out(
-      before.status === 'active'
-        ? `Revoked connection ${connectionId} (${before.displayName}, workspace ${before.notion.workspaceName ?? before.notion.workspaceId}); ${subscriptionsRemoved} subscription(s) removed.`
-        : `Connection ${connectionId} was already ${before.status}; ${subscriptionsRemoved} subscription(s) removed.`,
-    );
     return 0;
   } finally {
     client.destroy();

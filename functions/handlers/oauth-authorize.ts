@@ -10,6 +10,7 @@
  * SameSite=Lax cookie scoped to /oauth (Secure except on a loopback http base).
  */
 
+import { connectionEndings } from '#adapters/config/connection-endings.js';
 import { issuerOf } from '#adapters/config/oauth-settings.js';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
@@ -103,6 +104,7 @@ export const authorizeDependencies = (config: Config): AuthorizeDependencies => 
     clock: { now: () => Date.now() },
     random: systemRandom,
     log: logTo,
+    endings: connectionEndings(config),
     settings: {
       issuer: issuerOf(config),
       clientId: need(config.oauth.clientId, ENV.OAUTH_CLIENT_ID),

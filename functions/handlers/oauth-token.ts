@@ -6,6 +6,7 @@
  * §5.2 shape, malformed bodies included.
  */
 
+import { connectionEndings } from '#adapters/config/connection-endings.js';
 import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
@@ -56,5 +57,6 @@ export const tokenDependencies = (config: Config): TokenDependencies => {
     tokens: accessTokenSettings(config, loadSecret),
     client: async () => ({ clientId, clientSecret: await loadSecretField(secretRef, 'clientSecret') }),
     log: logTo,
+    endings: connectionEndings(config),
   };
 };

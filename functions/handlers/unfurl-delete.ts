@@ -6,6 +6,7 @@
  *                                  access_token / refresh_token / token → connection revoked; always 200.
  */
 
+import { connectionEndings } from '#adapters/config/connection-endings.js';
 import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
@@ -109,4 +110,5 @@ export const deleteDependencies = (config: Config): DeleteDependencies => ({
   subscriptions: subscriptionStore(config),
   tokens: accessTokenSettings(config, loadSecret),
   clock: { now: () => Date.now() },
+  endings: connectionEndings(config),
 });

@@ -38,6 +38,7 @@ const WARN_EVENTS = new Set([
   'push_rejected',
   'push_blocked',
   'connection_disconnected',
+  'connection_ended',
   'push_rate_limited',
 ]);
 
@@ -66,6 +67,10 @@ export const countWorkerEvent = (event: string, data: Readonly<Record<string, un
     case 'push_rate_limited':
       // Notion answered 429 / 529: scope connection | workspace | endpoint | unknown.
       countMetric(METRIC.rateLimitWait, { scope: String(data.scope ?? 'unknown') });
+      return;
+    case 'connection_ended':
+      // The one way a connection ends (#core/connection-end.js), here after Notion's 401.
+      countMetric(METRIC.connectionEnded, { reason: String(data.reason ?? 'unknown') });
       return;
     case 'dead_lettered':
       countMetric(METRIC.deadLettered, { reason: String(data.reason ?? 'unknown') });

@@ -88,3 +88,12 @@ export class NotImplementedError extends AppError {
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
+
+/** RFC 6749 §4.1.2.1 and §5.2: `error_description` is limited to %x20-21 / %x23-5B / %x5D-7E (no `"`, no `\`). */
+export const OAUTH_DESCRIPTION_CHARSET = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
+
+/** The description an OAuth error answer carries: `description` if it is inside RFC 6749's set, else `fallback`. */
+export const oauthDescription = (description: unknown, fallback = 'The request is invalid'): string =>
+  typeof description === 'string' && description !== '' && OAUTH_DESCRIPTION_CHARSET.test(description)
+    ? description
+    : fallback;

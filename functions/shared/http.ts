@@ -11,7 +11,13 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { parseCookies } from './cookies.js';
-import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
+import {
+  AppError,
+  BadRequestError,
+  oauthDescription,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from './errors.js';
 import { flushMetrics, logger } from './observability.js';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
@@ -233,9 +239,6 @@ const isOAuthBody = (body: unknown): body is { error: string } =>
 
 const BUSY_MESSAGE = 'The service is busy; try again shortly';
 
-/** RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E (no `"`, no `\`). */
-const DESCRIPTION_CHARSET = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
-
 /** Descriptions of requests the shared stack refuses before the route sees them, by status. */
 const PARSE_DESCRIPTIONS: ReadonlyMap<number, string> = new Map([
   [400, 'The request is malformed (a parameter is repeated, or the body cannot be read)'],
@@ -249,10 +252,7 @@ const PARSE_DESCRIPTIONS: ReadonlyMap<number, string> = new Map([
  */
 const oauthBody = (error: string, description: unknown): { error: string; error_description: string } => ({
   error,
-  error_description:
-    typeof description === 'string' && description !== '' && DESCRIPTION_CHARSET.test(description)
-      ? description
-      : 'The request is invalid',
+  error_description: oauthDescription(description),
 });
 
 const busy = (mode: ErrorMode): HttpResult => {

@@ -44,6 +44,10 @@ export const METRIC = {
   changeCoalesced: 'ChangeCoalesced',
   /** Change events that opened a coalescing window (no dimension); coalescing ratio = ChangeCoalesced / (ChangeCoalesced + WindowOpened). */
   windowOpened: 'WindowOpened',
+  /** Connections ended, dimension `reason` (#core/connection-end.js CONNECTION_END_REASONS). */
+  connectionEnded: 'ConnectionEnded',
+  /** POST /oauth/revoke answers, dimension `outcome` (`refresh_token` | `access_token` | `none` | an OAuth error code). */
+  tokenRevocation: 'TokenRevocation',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

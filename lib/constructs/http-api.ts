@@ -7,13 +7,20 @@
  */
 import { Fn, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { DomainName, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnStage,
+  DomainName,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type HttpHandlerName, ROUTES } from '../routes.js';
+import { type HttpHandlerName, ROUTES, routeKey } from '../routes.js';
 import type { CustomDomainSettings } from '../stage-config.js';
 
 export interface ServiceApiProps {
@@ -107,6 +114,16 @@ export class ServiceApi extends Construct {
         integrations.set(route.handler, integration);
       }
       this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration });
+    }
+    // Routes with a throttle of their own (lib/routes.ts `throttle`): route settings of the stage.
+    const throttled = ROUTES.filter((r) => r.throttle !== undefined);
+    if (throttled.length > 0) {
+      (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
+        throttled.map((r) => [
+          routeKey(r),
+          { ThrottlingRateLimit: r.throttle?.rateLimit, ThrottlingBurstLimit: r.throttle?.burstLimit },
+        ]),
+      );
     }
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions::AwsSolutions-APIG4',

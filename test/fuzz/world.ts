@@ -31,6 +31,7 @@ import {
   FakeNotion,
   FakeUpstream,
   ISSUER,
+  memoryEndings,
   NOTION_REDIRECT,
   tokenDependencies,
   tokenSettings,
@@ -38,6 +39,7 @@ import {
 import { createChangesHandler } from '../../functions/handlers/changes.js';
 import { createMetadataHandler } from '../../functions/handlers/metadata.js';
 import { createAuthorizeHandler, PENDING_COOKIE } from '../../functions/handlers/oauth-authorize.js';
+import { createRevokeHandler } from '../../functions/handlers/oauth-revoke.js';
 import { createTokenHandler } from '../../functions/handlers/oauth-token.js';
 import { createUnfurlHandler } from '../../functions/handlers/unfurl.js';
 import { createUnfurlDeleteHandler } from '../../functions/handlers/unfurl-delete.js';
@@ -127,9 +129,19 @@ export const createWorld = async (): Promise<World> => {
   const subscriptions = new MemorySubscriptionStore();
   const notion = new FakeNotion();
   const tokens = tokenSettings(SIGNING_KEY);
-  const authorizeDeps = authorizeDependencies({ authState, connections, notion, upstream: new FakeUpstream(), clock });
+  const endings = memoryEndings({ subscriptions });
+  const authorizeDeps = authorizeDependencies({
+    authState,
+    connections,
+    notion,
+    upstream: new FakeUpstream(),
+    clock,
+    endings,
+  });
   const authorize = createAuthorizeHandler(() => authorizeDeps);
-  const token = createTokenHandler(() => tokenDependencies({ authState, connections, clock }, tokens));
+  const tokenDeps = tokenDependencies({ authState, connections, clock, endings }, tokens);
+  const token = createTokenHandler(() => tokenDeps);
+  const revoke = createRevokeHandler(() => ({ ...tokenDeps, endings }));
   const unfurl = createUnfurlHandler(() => ({
     integration: demoRules(PRODUCT_BASE),
     adapter: new FixedSource(),
@@ -141,7 +153,7 @@ export const createWorld = async (): Promise<World> => {
     deadlineMs: 100,
     credentialsFor: () => noCredentials,
   }));
-  const unfurlDelete = createUnfurlDeleteHandler(() => ({ connections, subscriptions, tokens, clock }));
+  const unfurlDelete = createUnfurlDeleteHandler(() => ({ connections, subscriptions, tokens, clock, endings }));
   const changes = createChangesHandler(() => ({
     clock,
     secret: async () => WEBHOOK_SECRET,
@@ -159,6 +171,7 @@ export const createWorld = async (): Promise<World> => {
     'GET /oauth/callback': wrap(authorize),
     'POST /oauth/consent': wrap(authorize),
     'POST /oauth/token': wrap(token),
+    'POST /oauth/revoke': wrap(revoke),
     'POST /unfurl': wrap(unfurl),
     'DELETE /unfurl': wrap(unfurlDelete),
     'DELETE /deleted-token': wrap(unfurlDelete),

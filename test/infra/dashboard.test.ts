@@ -104,7 +104,7 @@ describe('CloudWatch dashboard', () => {
 });
 
 describe('delivery log', () => {
-  it('is a TTL table keyed by connection and time that only the worker may write', () => {
+  it('is a TTL table keyed by connection and time that only the worker and the functions that end connections write', () => {
     const id = s.logicalId(s.stack.tables.table(DELIVERY_LOG_TABLE));
     const table = s.template.toJSON().Resources[id];
     expect(table.Properties.KeySchema).toEqual([
@@ -114,8 +114,13 @@ describe('delivery log', () => {
     expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     const withTable = Object.entries(s.template.findResources('AWS::Lambda::Function'))
       .filter(([, f]) => f.Properties.Environment.Variables[ENV.DELIVERY_LOG_TABLE] !== undefined)
-      .map(([fid]) => fid);
-    expect(withTable).toEqual([s.logicalId(s.stack.worker)]);
+      .map(([fid]) => fid)
+      .sort();
+    // The worker logs each push; every function that ends a connection logs why (ADR 0114).
+    const ending = (['oauth-authorize', 'oauth-token', 'oauth-revoke', 'unfurl-delete'] as const).map((h) =>
+      s.logicalId(s.stack.functions[h]),
+    );
+    expect(withTable).toEqual([s.logicalId(s.stack.worker), ...ending].sort());
     expect(s.template.toJSON().Outputs[OUTPUTS.deliveryLogTable].Value).toEqual({ Ref: id });
   });
 });

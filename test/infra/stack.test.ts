@@ -24,6 +24,7 @@ const RW = [
   'dynamodb:Query',
   'dynamodb:UpdateItem',
 ];
+const WRITE = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const READ = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'];
 const QUERY = ['dynamodb:Query'];
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
@@ -77,13 +78,16 @@ const lambda = (handlerName: string): LambdaResource => {
 };
 
 describe('least-privilege IAM per function', () => {
-  it('oauth-authorize: auth state and connections, envelope-encrypts and decrypts, reads the Notion and upstream client secrets', () => {
+  it('oauth-authorize: auth state and connections (a superseded one ends: subscriptions, delivery log), envelope-encrypts and decrypts, reads the Notion and upstream client secrets', () => {
     expect(permissions('oauth-authorize')).toEqual(
       grants({
         OwnLogGroup: LOGS,
         AuthState: RW,
         Connections: RW,
         'Connections/index/bySubject': QUERY,
+        Subscriptions: RW,
+        'Subscriptions/index/byConnection': QUERY,
+        DeliveryLog: WRITE,
         NotionTokenKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
         NotionCredentials: READ_SECRET,
         OidcClientSecret: READ_SECRET,
@@ -91,17 +95,44 @@ describe('least-privilege IAM per function', () => {
     );
   });
 
-  it('oauth-token: auth state and connections, our client secret and the signing key; no KMS', () => {
+  it('oauth-token: auth state and connections (reuse ends one: subscriptions, delivery log), our client secret and the signing key; no KMS', () => {
     expect(permissions('oauth-token')).toEqual(
       grants({
         OwnLogGroup: LOGS,
         AuthState: RW,
         Connections: RW,
         'Connections/index/bySubject': QUERY,
+        Subscriptions: RW,
+        'Subscriptions/index/byConnection': QUERY,
+        DeliveryLog: WRITE,
         OAuthClientSecret: READ_SECRET,
         TokenSigningKey: READ_SECRET,
       }),
     );
+  });
+
+  it('oauth-revoke: connections, subscriptions and the delivery log, our client secret and the signing key; no auth state, no KMS', () => {
+    expect(permissions('oauth-revoke')).toEqual(
+      grants({
+        OwnLogGroup: LOGS,
+        Connections: RW,
+        'Connections/index/bySubject': QUERY,
+        Subscriptions: RW,
+        'Subscriptions/index/byConnection': QUERY,
+        DeliveryLog: WRITE,
+        OAuthClientSecret: READ_SECRET,
+        TokenSigningKey: READ_SECRET,
+      }),
+    );
+  });
+
+  it('POST /oauth/revoke has its own throttle, below the stage default', () => {
+    const stages = Object.values(
+      s.template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>,
+    ).filter((r) => r.Type === 'AWS::ApiGatewayV2::Stage');
+    expect(stages.map((st) => st.Properties.RouteSettings)).toContainEqual({
+      'POST /oauth/revoke': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
   });
 
   it('unfurl: only reads connections, keeps subscriptions, decrypts upstream credentials, reads the signing key and the source service secret', () => {
@@ -130,6 +161,7 @@ describe('least-privilege IAM per function', () => {
         'Connections/index/bySubject': QUERY,
         Subscriptions: RW,
         'Subscriptions/index/byConnection': QUERY,
+        DeliveryLog: WRITE,
         TokenSigningKey: READ_SECRET,
       }),
     );

@@ -15,8 +15,10 @@
  * error. Nothing is stored half-way: the connection is created only after
  * Notion's exchange succeeded, and removed again if our code cannot be stored.
  */
+import type { ConnectionEndPorts } from '#core/connection-end.js';
 import type { AuthStateStore, Clock, ConnectionStore, PendingAuthorization, Random, TokenCipher } from '#core/ports.js';
 import { fingerprint, hashSecret } from '#shared/crypto.js';
+import { oauthDescription } from '#shared/errors.js';
 import { notionCodeContext, upstreamTokenContext } from './cipher-contexts.js';
 import type { AuthorizeErrorCode } from './errors.js';
 import { consentPage, errorPage } from './pages.js';
@@ -50,6 +52,8 @@ export interface AuthorizeDependencies {
   readonly random: Random;
   readonly settings: AuthorizeSettings;
   readonly log: OAuthLog;
+  /** What ending a connection (a superseded one) reaches: subscriptions, the delivery log. */
+  readonly endings: ConnectionEndPorts;
 }
 
 /** What the handler sends back to the browser. */
@@ -86,7 +90,13 @@ export const errorRedirect = (
   issuer: string,
 ): BrowserOutcome => ({
   kind: 'redirect',
-  location: withParams(redirectUri, { error, error_description: description, state, iss: issuer }),
+  // The one builder of the authorization endpoint's error redirects: fixed text inside RFC 6749's set.
+  location: withParams(redirectUri, {
+    error,
+    error_description: oauthDescription(description, 'The authorization request was not completed'),
+    state,
+    iss: issuer,
+  }),
   clearPending: true,
 });
 

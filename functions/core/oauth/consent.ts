@@ -5,6 +5,7 @@
  * single-use code and redirects to Notion; deny or failure redirects with an
  * error. The connection is removed again if our code cannot be stored.
  */
+import { endConnection } from '#core/connection-end.js';
 import type { Connection } from '#core/ports.js';
 import { constantTimeEqual, fingerprint, hashSecret } from '#shared/crypto.js';
 import {
@@ -129,7 +130,7 @@ export const decideConsent = async (
       expiresAt: now + CODE_TTL_MS,
     });
   } catch (error) {
-    await deps.connections.end(connectionId, { status: 'revoked', reason: 'authorization code not stored', now });
+    await endConnection(deps, connectionId, 'setup_failed', 'authorization code not stored');
     throw error;
   }
 
@@ -157,11 +158,8 @@ const supersedeOlderConnections = async (connection: Connection, deps: Authorize
         other.clientId === connection.clientId &&
         other.notion.workspaceId === connection.notion.workspaceId
       ) {
-        await deps.connections.end(other.id, {
-          status: 'revoked',
-          reason: 'superseded by a new connection',
-          now: deps.clock.now(),
-        });
+        // The one way a connection ends: its Notion token and its subscriptions (with their snapshots) go too.
+        await endConnection(deps, other.id, 'superseded', 'superseded by a new connection');
         deps.log('info', 'connection superseded', { connectionId: other.id, by: connection.id });
       }
     }

@@ -9,6 +9,9 @@ export const serverMetadata = (issuer: string) => ({
   response_modes_supported: ['query'],
   grant_types_supported: ['authorization_code', 'refresh_token'],
   token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+  // RFC 7009 revocation, with the token endpoint's client authentication.
+  revocation_endpoint: `${issuer}/oauth/revoke`,
+  revocation_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
   code_challenge_methods_supported: ['S256'],
   authorization_response_iss_parameter_supported: true,
 });

@@ -77,7 +77,8 @@ export const parseAuthorizeRequest = (
     error,
     description,
   });
-  if (repeated.length > 0) return fail('invalid_request', `Parameter ${repeated[0]} must not be repeated`);
+  // Fixed text: the repeated parameter's name is the client's input.
+  if (repeated.length > 0) return fail('invalid_request', 'A parameter must not be repeated');
   if (rawState !== undefined && state === undefined) return fail('invalid_request', 'state is malformed');
   if (query.response_type === undefined) return fail('invalid_request', 'response_type is required');
   if (query.response_type !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported');
@@ -165,4 +166,25 @@ export const parseTokenRequest = (form: Readonly<Record<string, string>>): Token
     return { grantType, refreshToken, scope };
   }
   throw new UnsupportedGrantTypeError(grantType);
+};
+
+// ---------------------------------------------------------------------------
+
+export type TokenTypeHint = 'access_token' | 'refresh_token';
+
+export interface RevocationRequest {
+  readonly token: string;
+  /** The hint, when it is one we know; any other value is ignored (RFC 7009 §2.1). */
+  readonly hint: TokenTypeHint | undefined;
+}
+
+/**
+ * Parses a revocation request body (RFC 7009 §2.1). `token` is required; its value is not checked here:
+ * a token of any shape that is not ours is simply not found (RFC 7009 §2.2: invalid tokens are no error).
+ */
+export const parseRevocationRequest = (form: Readonly<Record<string, string>>): RevocationRequest => {
+  const token = form.token;
+  if (token === undefined || token === '') throw new InvalidRequestError('token is required');
+  const hint = form.token_type_hint;
+  return { token, hint: hint === 'access_token' || hint === 'refresh_token' ? hint : undefined };
 };

@@ -13,6 +13,7 @@
  *   the connection (reuse detection).
  */
 import { createHash } from 'node:crypto';
+import { type ConnectionEndPorts, type ConnectionEndReason, endConnection as end } from '#core/connection-end.js';
 import type { AuthStateStore, Clock, Connection, ConnectionStore, Random } from '#core/ports.js';
 import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
 import { type AccessTokenSettings, issueAccessToken } from './access-token.js';
@@ -39,6 +40,8 @@ export interface TokenDependencies {
   /** Our registered client (OAUTH_CLIENT_ID / OAUTH_CLIENT_SECRET). */
   readonly client: () => Promise<RegisteredClient>;
   readonly log: OAuthLog;
+  /** What ending a connection (reuse, a replayed or misused code) reaches: subscriptions, the delivery log. */
+  readonly endings: ConnectionEndPorts;
 }
 
 export interface TokenEndpointInput {
@@ -72,9 +75,15 @@ export const handleTokenRequest = async (
     : refresh(client.clientId, request, deps);
 };
 
-const endConnection = async (deps: TokenDependencies, connectionId: string, reason: string): Promise<void> => {
-  await deps.connections.end(connectionId, { status: 'revoked', reason, now: deps.clock.now() });
-  deps.log('warn', 'connection revoked', { connectionId, reason });
+/** Ends the grant through the one path (#core/connection-end.js): tokens, Notion token and subscriptions go. */
+const endConnection = async (
+  deps: TokenDependencies,
+  connectionId: string,
+  reason: ConnectionEndReason,
+  detail: string,
+): Promise<void> => {
+  await end(deps, connectionId, reason, detail);
+  deps.log('warn', 'connection revoked', { connectionId, reason: detail });
 };
 
 const tokenResponse = async (
@@ -108,7 +117,7 @@ const redeemAuthorizationCode = async (
     case 'expired':
       throw new InvalidGrantError('The authorization code has expired');
     case 'replayed':
-      await endConnection(deps, found.code.connectionId, 'authorization code replayed');
+      await endConnection(deps, found.code.connectionId, 'code_replayed', 'authorization code replayed');
       throw new InvalidGrantError('The authorization code was already used');
     case 'usable':
       break;
@@ -117,7 +126,7 @@ const redeemAuthorizationCode = async (
   // A redemption that fails a check spends the code as well: it is never tried again.
   const reject = async (reason: string, description: string): Promise<never> => {
     await deps.authState.redeemCode(codeHash, now);
-    await endConnection(deps, code.connectionId, reason);
+    await endConnection(deps, code.connectionId, 'code_rejected', reason);
     throw new InvalidGrantError(description);
   };
   if (!constantTimeEqual(code.clientId, clientId))
@@ -151,11 +160,11 @@ const redeemAuthorizationCode = async (
       break;
     case 'replayed':
       // Another exchange of the same code spent it first: a replay, so the grant ends for both.
-      await endConnection(deps, code.connectionId, 'authorization code replayed');
+      await endConnection(deps, code.connectionId, 'code_replayed', 'authorization code replayed');
       throw new InvalidGrantError('The authorization code was already used');
     default:
       // Expired (or swept) between the read and the write: the token just set is never handed out.
-      await endConnection(deps, code.connectionId, 'authorization code expired during redemption');
+      await endConnection(deps, code.connectionId, 'code_rejected', 'authorization code expired during redemption');
       throw new InvalidGrantError('The authorization code has expired');
   }
   deps.log('info', 'tokens issued', { connectionId: code.connectionId, grant: 'authorization_code' });
@@ -187,13 +196,13 @@ const refresh = async (
   });
   if (swap.outcome === 'conflict') {
     if (swap.connection?.status === 'active' && swap.connection.previousRefreshTokenHashes.includes(presentedHash)) {
-      await endConnection(deps, connectionId, 'refresh token reused');
+      await endConnection(deps, connectionId, 'refresh_token_reused', 'refresh token reused');
       throw new InvalidGrantError('The refresh token was already used; the authorization has been revoked');
     }
     throw new InvalidGrantError('The refresh token is not valid');
   }
   if (!constantTimeEqual(swap.connection.clientId, clientId)) {
-    await endConnection(deps, connectionId, 'refresh token presented by another client');
+    await endConnection(deps, connectionId, 'client_mismatch', 'refresh token presented by another client');
     throw new InvalidGrantError('The refresh token was issued to another client');
   }
   deps.log('info', 'tokens issued', { connectionId, grant: 'refresh_token' });

@@ -9,6 +9,7 @@
  *    caller learns nothing about what was found.
  */
 import { decodeJwt } from 'jose';
+import { type ConnectionEndPorts, endConnection } from '#core/connection-end.js';
 import { type AccessTokenSettings, InvalidTokenError, verifyAccessToken } from '#core/oauth/access-token.js';
 import { parseRefreshToken } from '#core/oauth/token.js';
 import type { Clock, Connection, ConnectionStore, SubscriptionStore } from '#core/ports.js';
@@ -22,6 +23,8 @@ export interface DeleteDependencies {
   >;
   readonly tokens: AccessTokenSettings;
   readonly clock: Clock;
+  /** What ending a connection reaches beyond its record (the delivery log, the metric). */
+  readonly endings: ConnectionEndPorts;
 }
 
 /**
@@ -109,17 +112,9 @@ export const revokeByTokens = async (
     if (id) ids.add(id);
   }
   let removed = 0;
-  for (const id of ids) removed += await revokeConnection(deps, id, 'deleted-token callback');
+  for (const id of ids) {
+    // The one way a connection ends (#core/connection-end.js).
+    removed += (await endConnection(deps, id, 'deleted_token', 'deleted-token callback')).subscriptionsRemoved;
+  }
   return { connectionIds: [...ids], subscriptionsRemoved: removed };
-};
-
-/** Ends one connection and removes its subscriptions in one pass; returns the number of subscriptions removed. */
-export const revokeConnection = async (
-  deps: Pick<DeleteDependencies, 'connections' | 'subscriptions' | 'clock'>,
-  connectionId: string,
-  reason: string,
-): Promise<number> => {
-  const before = await deps.connections.end(connectionId, { status: 'revoked', reason, now: deps.clock.now() });
-  if (!before) return 0;
-  return deps.subscriptions.deleteAllForConnection(connectionId);
 };

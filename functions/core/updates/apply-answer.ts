@@ -4,6 +4,7 @@
  * the pushed hash, disconnect, drop the subscription, record a rejection, or
  * wait (Retry-After, backoff) through a delayed message.
  */
+import { endConnection } from '#core/connection-end.js';
 import type { BatchState } from './batch.js';
 import { classifyAnswer, type NotionAnswer } from './classify.js';
 import { describeError } from './dead-letter.js';
@@ -54,8 +55,20 @@ export const applyAnswer = async (
     case 'disconnect': {
       state.blockedUntil.set(connectionId, Number.MAX_SAFE_INTEGER);
       state.connections.set(connectionId, Promise.resolve(undefined));
-      await deps.connections.end(connectionId, { status: 'disconnected', reason: 'notion_unauthorized', now });
-      const removed = await deps.subscriptions.deleteAllForConnection(connectionId);
+      // The one way a connection ends (#core/connection-end.js): Notion token and subscriptions go.
+      const { subscriptionsRemoved: removed } = await endConnection(
+        {
+          connections: deps.connections,
+          clock: deps.clock,
+          endings: {
+            subscriptions: deps.subscriptions,
+            deliveries: deps.deliveries ?? { record: async () => undefined },
+            onEnded: (ended) => deps.emit('connection_ended', { ...ended }),
+          },
+        },
+        connectionId,
+        'notion_unauthorized',
+      );
       deps.emit('connection_disconnected', { connectionId, code: decision.code, subscriptionsRemoved: removed });
       return;
     }

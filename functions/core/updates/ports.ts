@@ -46,8 +46,11 @@ export interface Delivery {
   readonly at: number;
   readonly resource: string;
   readonly uri: string;
-  /** HTTP status of Notion's answer, or `timeout` / `network` when there was none. */
-  readonly status: number | 'timeout' | 'network';
+  /**
+   * HTTP status of Notion's answer, or `timeout` / `network` when there was none; `none` for an entry
+   * that is not a PATCH (the connection ended: action `connection_ended`, the reason in `code`).
+   */
+  readonly status: number | 'timeout' | 'network' | 'none';
   /** What the worker did about it (`done`, `disconnect`, `drop`, `reject`, `blocked`, `retry-after`, `backoff`). */
   readonly action: string;
   /** Notion's error `code` and `message`, and its `request_id`, when given. */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
+import fc from 'fast-check';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
 import { hashSecret } from '#shared/crypto.js';
@@ -335,5 +336,45 @@ describe('consent and the round trip', () => {
     const j = await call({ method: 'POST', path: '/oauth/consent', body: { decision: 'allow' } });
     expect(j.statusCode).toBe(415);
     expect(j.headers?.['content-type']).toMatch(/text\/html/);
+  });
+});
+
+describe('error redirects a strict client accepts', () => {
+  /** RFC 6749 §4.1.2.1 / §5.2: %x20-21 / %x23-5B / %x5D-7E. */
+  const CHARSET = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
+  const hostile = fc.string({ minLength: 1, maxLength: 30 }).map((s) => `"${s}\\`);
+
+  it('error_description in the redirect to Notion is fixed text: no quote, no backslash, no value sent', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            response_type: fc.oneof(hostile, fc.constant('code')),
+            code: fc.oneof(hostile, fc.constant('notion-code-1')),
+            state: hostile,
+            scope: hostile,
+            code_challenge: hostile,
+            code_challenge_method: fc.oneof(hostile, fc.constant('S256')),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.option(fc.constantFrom('response_type', 'code', 'scope', 'x"y\\')),
+        async (params, repeated) => {
+          const query = new URLSearchParams({ client_id: CLIENT_ID, redirect_uri: NOTION_REDIRECT, ...params });
+          if (repeated) query.append(repeated, 'again');
+          const r = await call({ path: '/oauth/authorize', query: query.toString() });
+          const location = r.headers?.location;
+          if (typeof location !== 'string' || !location.startsWith(NOTION_REDIRECT)) return;
+          const description = new URL(location).searchParams.get('error_description');
+          if (description === null) return;
+          expect(description).toMatch(CHARSET);
+          // Our own parameter names and values may appear; what the client made up (with its quote) may not.
+          for (const sent of [...Object.values(params), repeated ?? '']) {
+            if (sent.includes('"') && sent.length > 3) expect(description).not.toContain(sent);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

@@ -4,6 +4,7 @@ import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { parseConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
 import { type HttpEventInput, httpEvent } from '#test/helpers/factories.js';
+import { memoryEndings } from '#test/unit/oauth/fakes.js';
 import { createUnfurlHandler } from '../../../functions/handlers/unfurl.js';
 import { createUnfurlDeleteHandler } from '../../../functions/handlers/unfurl-delete.js';
 import {
@@ -39,6 +40,7 @@ beforeEach(async () => {
     subscriptions: env.subscriptions,
     tokens,
     clock,
+    endings: memoryEndings({ subscriptions: env.subscriptions }),
   }));
   const connection = {
     ...makeConnection('c-1'),
@@ -128,6 +130,7 @@ describe('deleted-token callback', () => {
         },
       ),
       clock,
+      endings: memoryEndings({ subscriptions: env.subscriptions }),
     }));
     const r = await call(keysDown, {
       method: 'DELETE',
@@ -144,6 +147,7 @@ describe('deleted-token callback', () => {
       subscriptions: env.subscriptions,
       tokens,
       clock,
+      endings: memoryEndings({ subscriptions: env.subscriptions }),
     }));
     const s = await call(storageDown, { method: 'DELETE', path: '/deleted-token', headers: { authorization: bearer } });
     expect(s.statusCode).toBe(503);

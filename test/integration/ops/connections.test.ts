@@ -36,6 +36,7 @@ describe('npm run connections (local DynamoDB)', () => {
     const env = {
       [ENV.CONNECTIONS_TABLE]: ddb().env[ENV.CONNECTIONS_TABLE],
       [ENV.SUBSCRIPTIONS_TABLE]: ddb().env[ENV.SUBSCRIPTIONS_TABLE],
+      [ENV.DELIVERY_LOG_TABLE]: ddb().env[ENV.DELIVERY_LOG_TABLE],
     };
     const code = await main([...argv, '--endpoint', ddb().dynamodbEndpoint], env, (t) => lines.push(t), {
       err: (t) => errors.push(t),
@@ -86,7 +87,7 @@ describe('npm run connections (local DynamoDB)', () => {
     expect(JSON.parse(noneJson.text)).toEqual([]);
     const unknown = await run('show', 'nobody', '--json');
     expect(unknown).toEqual({ code: 1, text: '', errors: 'connections: no connection nobody' });
-    expect(await run('revoke', 'nobody', '--reason', 'test')).toMatchObject({
+    expect(await run('revoke', 'nobody', '--yes', '--reason', 'test')).toMatchObject({
       code: 1,
       errors: 'connections: no connection nobody',
     });
@@ -103,8 +104,17 @@ describe('npm run connections (local DynamoDB)', () => {
         updatedAt: NOW,
       });
     }
-    await expect(run('revoke', 'c-revoke')).rejects.toThrow(/--reason/);
-    const first = await run('revoke', 'c-revoke', '--reason', 'lost laptop');
+    await expect(run('revoke')).rejects.toThrow(/connection id or --subject/);
+    await expect(run('revoke', 'c-revoke', '--subject', 'u-bob')).rejects.toThrow(/not both/);
+    // Without --yes: what would be revoked, exit status 3, nothing changed.
+    const dry = await run('revoke', 'c-revoke', '--reason', 'lost laptop');
+    expect(dry.code).toBe(3);
+    expect(dry.text).toMatch(/^Would revoke 1 connection\(s\):\n/);
+    expect(dry.text).toContain('Connection c-revoke: active');
+    expect(dry.errors).toBe('connections: nothing revoked: add --yes to revoke 1 connection(s)');
+    expect(await ddb().stores.connections.get('c-revoke')).toMatchObject({ status: 'active' });
+    expect(await ddb().stores.subscriptions.listByConnection('c-revoke')).toHaveLength(2);
+    const first = await run('revoke', 'c-revoke', '--yes', '--reason', 'lost laptop');
     expect(first).toEqual({
       code: 0,
       text: 'Revoked connection c-revoke (Alice, workspace Acme); 2 subscription(s) removed.',
@@ -115,14 +125,35 @@ describe('npm run connections (local DynamoDB)', () => {
     expect(after?.notionTokenCiphertext).toBeUndefined();
     expect(after?.refreshTokenHash).toBeUndefined();
     expect(await ddb().stores.subscriptions.listByConnection('c-revoke')).toEqual([]);
-    const again = await run('revoke', 'c-revoke', '--reason', 'again');
+    const again = await run('revoke', 'c-revoke', '--yes', '--reason', 'again');
     expect(again.text).toBe('Connection c-revoke was already revoked; 0 subscription(s) removed.');
-    const json = await run('revoke', 'c-revoke', '--reason', 'again', '--json');
+    const json = await run('revoke', 'c-revoke', '--yes', '--reason', 'again', '--json');
     expect(JSON.parse(json.text)).toEqual({
       id: 'c-revoke',
       statusBefore: 'revoked',
       status: 'revoked',
       subscriptionsRemoved: 0,
+    });
+  });
+
+  it('revoke --subject ends every active connection of a user, after --yes', async () => {
+    await ddb().stores.connections.create(connection('c-carol-1', 'u-carol'));
+    await ddb().stores.connections.create(connection('c-carol-2', 'u-carol'));
+    const dry = await run('revoke', '--subject', 'u-carol', '--json');
+    expect(dry.code).toBe(3);
+    expect(JSON.parse(dry.text)).toMatchObject({
+      revoked: false,
+      wouldRevoke: [expect.objectContaining({ status: 'active' }), expect.objectContaining({ status: 'active' })],
+    });
+    const done = await run('revoke', '--subject', 'u-carol', '--yes');
+    expect(done.code).toBe(0);
+    expect(done.text.split('\n')).toHaveLength(2);
+    for (const id of ['c-carol-1', 'c-carol-2']) {
+      expect(await ddb().stores.connections.get(id)).toMatchObject({ status: 'revoked', revokedReason: 'operator' });
+    }
+    expect(await run('revoke', '--subject', 'u-carol', '--yes')).toMatchObject({
+      code: 1,
+      errors: 'connections: no active connection has the subject "u-carol" (2 already ended)',
     });
   });
 

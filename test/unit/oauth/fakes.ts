@@ -4,7 +4,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { LocalTokenCipher } from '#adapters/crypto/token-cipher.js';
-import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
+import { MemoryDeliveryLog } from '#adapters/memory/delivery-log.js';
+import { MemoryAuthStateStore, MemoryConnectionStore, MemorySubscriptionStore } from '#adapters/memory/index.js';
+import type { ConnectionEnded, ConnectionEndPorts } from '#core/connection-end.js';
 import type { AccessTokenSettings } from '#core/oauth/access-token.js';
 import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
 import type {
@@ -106,6 +108,19 @@ export class FakeNotion implements NotionOAuthApi {
   }
 }
 
+/** What ending a connection reaches, in memory; `ended` collects what `onEnded` heard. */
+export const memoryEndings = (
+  parts: Partial<Pick<ConnectionEndPorts, 'subscriptions' | 'deliveries'>> = {},
+): ConnectionEndPorts & { readonly ended: ConnectionEnded[] } => {
+  const ended: ConnectionEnded[] = [];
+  return {
+    subscriptions: parts.subscriptions ?? new MemorySubscriptionStore(),
+    deliveries: parts.deliveries ?? new MemoryDeliveryLog(),
+    onEnded: (e) => ended.push(e),
+    ended,
+  };
+};
+
 /**
  * The authorize endpoint's dependencies for client CLIENT_ID at ISSUER: fresh
  * in-memory stores and fakes, unless `parts` hands in the ones a test inspects.
@@ -122,15 +137,17 @@ export const authorizeDependencies = (
   clock: new FakeClock(),
   random: realRandom,
   log: () => undefined,
+  endings: memoryEndings(),
   ...parts,
   settings: { issuer: ISSUER, clientId: CLIENT_ID, extraRedirectUris: [], productName },
 });
 
 /** The token endpoint's dependencies over the given stores, for client CLIENT_ID / CLIENT_SECRET. */
 export const tokenDependencies = (
-  stores: Pick<TokenDependencies, 'authState' | 'connections' | 'clock'>,
+  stores: Pick<TokenDependencies, 'authState' | 'connections' | 'clock'> & Partial<Pick<TokenDependencies, 'endings'>>,
   tokens: AccessTokenSettings = tokenSettings(),
 ): TokenDependencies => ({
+  endings: memoryEndings(),
   ...stores,
   random: realRandom,
   log: () => undefined,

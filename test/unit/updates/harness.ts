@@ -10,7 +10,7 @@ import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
 import type { Connection, Subscription, TokenCipher } from '#core/ports.js';
 import type { NotionAnswer } from '#core/updates/classify.js';
 import type { DeadLetter } from '#core/updates/messages.js';
-import type { ExternalObjectUpdate, Rendered } from '#core/updates/ports.js';
+import type { DeliveryLog, ExternalObjectUpdate, Rendered } from '#core/updates/ports.js';
 import { createUpdateWorker, type UpdateWorker, type WorkerSettings } from '#core/updates/worker.js';
 
 export class FakeClock {
@@ -51,11 +51,15 @@ export interface HarnessOptions {
   readonly visibilityTimeoutMs?: number;
   /** Remaining time reported to the worker for each record. */
   readonly remainingMs?: () => number;
+  /** Stores to run on instead of fresh in-memory ones (e.g. the DynamoDB emulator's). */
+  readonly stores?: MemoryStores;
+  /** Where the worker's delivery-log writes go instead of `deliveries`. */
+  readonly deliveries?: Pick<DeliveryLog, 'record'>;
 }
 
 export class Harness {
   readonly clock = new FakeClock();
-  readonly stores: MemoryStores = createMemoryStores();
+  readonly stores: MemoryStores;
   readonly calls: NotionCall[] = [];
   readonly deadLetters: DeadLetter[] = [];
   readonly events: Array<{ event: string; data: Readonly<Record<string, unknown>> }> = [];
@@ -76,6 +80,7 @@ export class Harness {
   processed = 0;
 
   constructor(readonly options: HarnessOptions = {}) {
+    this.stores = options.stores ?? createMemoryStores();
     this.worker = createUpdateWorker({
       clock: this.clock,
       random: {
@@ -131,7 +136,7 @@ export class Harness {
       deliveries: {
         record: async (delivery) => {
           if (this.deliveryLogFails) throw new Error('delivery log down');
-          await this.deliveries.record(delivery);
+          await (options.deliveries ?? this.deliveries).record(delivery);
         },
       },
       settings: { backoffBaseMs: 1000, ...options.settings },

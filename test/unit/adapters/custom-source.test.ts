@@ -6,7 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { defineSourceAdapter, isSourceAdapterDefinition, sourceAdapterOfModule } from '#adapters/sources/define.js';
 import { registerSourceAdapter, sourceAdapterFromConfig, sourceDefinition } from '#adapters/sources/registry.js';
-import { checkCustomSource, type CustomSourceProps, withCustomSource } from '#lib/custom-source.js';
+import { type CustomSourceProps, checkCustomSource, withCustomSource } from '#lib/custom-source.js';
 import { readStageConfig } from '#lib/stage-config.js';
 import { parseConfig } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';

@@ -16,10 +16,17 @@ import { ServiceAlarms } from './constructs/alarms.js';
 import { ServiceDashboard } from './constructs/dashboard.js';
 import { DataTables } from './constructs/data-tables.js';
 import { ServiceApi } from './constructs/http-api.js';
-import { type KeyUse, NodeFunction, type TableAccess } from './constructs/node-function.js';
+import { bundlingRoot, type KeyUse, NodeFunction, type TableAccess } from './constructs/node-function.js';
 import { ServiceSecrets } from './constructs/service-secrets.js';
 import { UpdateQueues } from './constructs/update-queue.js';
 import { UpstreamIdentity } from './constructs/upstream-identity.js';
+import {
+  bindCustomSource,
+  type CustomSourceProps,
+  checkCustomSource,
+  customSourceEntry,
+  withCustomSource,
+} from './custom-source.js';
 import {
   AUTH_STATE_TABLE,
   CONNECTIONS_TABLE,
@@ -43,6 +50,10 @@ import {
 
 export interface NotionLinkPreviewStackProps extends StackProps {
   readonly config: StageConfig;
+  /** A source adapter module of the team's own, bundled into the functions that call the source (lib/custom-source.ts). */
+  readonly source?: CustomSourceProps;
+  /** Root of the project that bundles the functions (it holds the lock file); default: `bundlingRoot()`. */
+  readonly projectRoot?: string;
 }
 
 /** `oauth-authorize` → `OAuthAuthorizeFunction` (stable logical ids). */
@@ -69,8 +80,10 @@ export class NotionLinkPreviewStack extends Stack {
       description: `Notion Link Previews backend: OAuth, unfurl callbacks and pushed updates (stage ${props.config.stage})`,
       ...props,
     });
-    const config = props.config;
+    const custom = props.source;
+    const config = custom ? withCustomSource(props.config, custom) : props.config;
     this.config = config;
+    const projectRoot = props.projectRoot ?? bundlingRoot();
     const dataRemoval = config.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const logRetention = config.logRetentionDays as RetentionDays;
 
@@ -113,6 +126,10 @@ export class NotionLinkPreviewStack extends Stack {
         timeout,
         logRetention,
         logRemovalPolicy: dataRemoval,
+        projectRoot,
+        ...(custom && needsOf(handlerName).callsSource
+          ? { entryFile: customSourceEntry(projectRoot, handlerName, custom.entry) }
+          : {}),
       });
       // Settings from CDK context and from the stack's wiring, as lib/settings.ts declares them for this
       // function; resources (tables, queues, secrets, keys) follow from its needs in build() below.
@@ -143,8 +160,9 @@ export class NotionLinkPreviewStack extends Stack {
       CHANGES_WEBHOOK_SECRET_ARN: this.secrets.changesWebhookSecret,
     } as const;
     const keys = { NOTION_TOKEN_KMS_KEY_ID: this.secrets.notionTokenKey } as const;
-    const source = sourceDefinition(config.sourceAdapter);
+    const source = custom?.definition ?? sourceDefinition(config.sourceAdapter);
     if (!source) throw new StageConfigError(`context "sourceAdapter": unknown adapter "${config.sourceAdapter}"`);
+    if (custom) checkCustomSource(custom, (key) => this.node.tryGetContext(key));
     const build = (name: FunctionName): NodeFunction => {
       const needs = needsOf(name);
       const f = fn(name, Duration.seconds(needs.timeoutSeconds ?? 10));
@@ -160,8 +178,10 @@ export class NotionLinkPreviewStack extends Stack {
         f.bindSecret(ENV.SOURCE_SERVICE_SECRET_ARN, this.secrets.sourceServiceSecret);
       }
       // The configured source adapter's own settings, from CDK context, for the functions that call it.
-      if (needsOf(name).callsSource)
+      if (needsOf(name).callsSource) {
         f.setEnvironment(adapterEnvironment(source, (key) => this.node.tryGetContext(key)));
+        if (custom) bindCustomSource(f, custom);
+      }
       return f;
     };
 

@@ -410,6 +410,13 @@ export const SETTINGS = declare({
     schema: z._default(z.string(), 'demo'),
     deploy: { functions: ['unfurl', 'changes', 'update-worker'], context: 'sourceAdapter' },
   },
+  SOURCE_ADAPTER_MODULE: {
+    group: 'behaviour',
+    description:
+      'Path of a source adapter module of your own (default export: defineSourceAdapter); SOURCE_ADAPTER defaults to its name.',
+    aws: "In AWS: the stack's `source` prop (docs/connect-your-product.md).",
+    localOnly: true,
+  },
   SOURCE_BASE_URL: {
     group: 'behaviour',
     shown: (base) => `${base}/demo`,

@@ -8,16 +8,11 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ENV } from '#lib/env-names.js';
 import { LOCAL_HOST } from './defaults.js';
+import { REPO_ROOT } from './state-dir.js';
 
-export const RUNTIME_INFO_FILE = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '.local-data',
-  'local-server.json',
-);
+export const RUNTIME_INFO_FILE = path.join(REPO_ROOT, '.local-data', 'local-server.json');
 
 export interface RuntimeInfo {
   readonly pid: number;

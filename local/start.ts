@@ -142,7 +142,8 @@ export const banner = (system: LocalSystem, given: Readonly<Record<string, strin
   return lines.join('\n');
 };
 
-const main = async (): Promise<void> => {
+/** `npm start` (and `npx notion-link-preview-local` in a team's repository): parses the arguments and runs until stopped. */
+export const runFromCommandLine = async (): Promise<void> => {
   let args: StartArguments;
   try {
     args = parseStartArguments(process.argv.slice(2));
@@ -243,4 +244,4 @@ const main = async (): Promise<void> => {
 
 // Run only as the entry point (`tsx local/start.ts`), so the helpers above can be imported by tests.
 const entry = process.argv[1];
-if (entry && import.meta.url === pathToFileURL(resolve(entry)).href) await main();
+if (entry && import.meta.url === pathToFileURL(resolve(entry)).href) await runFromCommandLine();

@@ -17,11 +17,16 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (this file lives in local/). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where this package lives (this file is in local/). */
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * The repository root: this package's own checkout, or, where it is installed as a dependency of a team's
+ * repository (under node_modules), the directory it runs in.
+ */
+export const REPO_ROOT = PACKAGE_ROOT.split(sep).includes('node_modules') ? process.cwd() : PACKAGE_ROOT;
 export const DEFAULT_DATA_DIR = join(REPO_ROOT, '.local-data');
 
 /** Where a part of the system keeps its state inside the data directory. */

@@ -11,6 +11,8 @@
  */
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { loadSourceAdapterModule } from '#adapters/sources/load-module.js';
+import { registerSourceAdapter } from '#adapters/sources/registry.js';
 import { ENV } from '#lib/env-names.js';
 import { HANDLERS, ROUTES, type RouteDefinition, WORKER_HANDLER } from '#lib/routes.js';
 import { resetConfig } from '#shared/config.js';
@@ -208,6 +210,15 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       ...emulators.env,
       [ENV.PORT]: String(port),
     };
+    // A source adapter module of the team's own (SOURCE_ADAPTER_MODULE): registered before any handler
+    // composes, and selected unless SOURCE_ADAPTER names another adapter.
+    const adapterModule = env[ENV.SOURCE_ADAPTER_MODULE];
+    if (adapterModule) {
+      const { definition } = await loadSourceAdapterModule(adapterModule);
+      const unregister = registerSourceAdapter(definition);
+      cleanups.push(async () => unregister());
+      if (!options.env?.[ENV.SOURCE_ADAPTER]) env[ENV.SOURCE_ADAPTER] = definition.name;
+    }
     for (const [k, v] of Object.entries(env)) {
       if (!savedEnv.has(k)) savedEnv.set(k, process.env[k]);
       process.env[k] = v;

@@ -23,6 +23,21 @@ import type { EnvName } from '../env-names.js';
 /** Repository root: handlers live in `<root>/functions/<name>.ts`. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+const LOCK_FILES = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock'] as const;
+
+/**
+ * Where esbuild bundles from: this repository, or, where the package is installed as a dependency (it has
+ * no lock file of its own), the team's project the CDK app runs in (the current directory).
+ */
+export const bundlingRoot = (): string =>
+  existsSync(path.join(PROJECT_ROOT, 'package-lock.json')) ? PROJECT_ROOT : process.cwd();
+
+const lockFileOf = (root: string): string => {
+  const found = LOCK_FILES.map((name) => path.join(root, name)).find((file) => existsSync(file));
+  if (!found) throw new Error(`no lock file (${LOCK_FILES.join(', ')}) in ${root}: install the project's dependencies`);
+  return found;
+};
+
 /** Lets the ESM bundle load CommonJS dependencies that call `require`. */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __nlpCreateRequire } from 'node:module'; const require = __nlpCreateRequire(import.meta.url);";
@@ -84,6 +99,10 @@ export interface NodeFunctionProps
   > {
   /** Handler module name: the function's code is `functions/<handlerName>.ts`, export `handler`. */
   readonly handlerName: string;
+  /** Its entry module instead of `functions/<handlerName>.ts` (one generated for a team's source adapter). */
+  readonly entryFile?: string;
+  /** Root of the project that bundles (it holds the lock file): see `bundlingRoot`. */
+  readonly projectRoot?: string;
   readonly logRetention: RetentionDays;
   /** Applied to the log group: keep logs in production, drop them with a development stack. */
   readonly logRemovalPolicy: RemovalPolicy;
@@ -95,9 +114,11 @@ export class NodeFunction extends NodejsFunction {
   readonly executionRole: Role;
 
   constructor(scope: Construct, id: string, props: NodeFunctionProps) {
-    const { handlerName, logRetention, logRemovalPolicy, environment, ...rest } = props;
-    const entry = path.join(PROJECT_ROOT, 'functions', `${handlerName}.ts`);
-    if (!existsSync(entry)) throw new Error(`handler module not found: functions/${handlerName}.ts`);
+    const { handlerName, logRetention, logRemovalPolicy, environment, entryFile, projectRoot, ...rest } = props;
+    const handlerModule = path.join(PROJECT_ROOT, 'functions', `${handlerName}.ts`);
+    if (!existsSync(handlerModule)) throw new Error(`handler module not found: functions/${handlerName}.ts`);
+    const entry = entryFile ?? handlerModule;
+    const root = projectRoot ?? bundlingRoot();
 
     // Created beside the function (a subclass cannot create children before super()).
     const logGroup = new LogGroup(scope, `${id}Logs`, { retention: logRetention, removalPolicy: logRemovalPolicy });
@@ -116,8 +137,8 @@ export class NodeFunction extends NodejsFunction {
       architecture: FUNCTION_ARCHITECTURE,
       role,
       logGroup,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      projectRoot: root,
+      depsLockFilePath: lockFileOf(root),
       environment: { NODE_OPTIONS: '--enable-source-maps', ...environment },
       bundling: {
         forceDockerBundling: false,

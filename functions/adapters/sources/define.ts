@@ -2,8 +2,13 @@
  * The shape of a source adapter module: one module declares the adapter's
  * name, its own settings, what it needs at deploy time and how it is built.
  * The registry (./registry.ts) lists the built-in ones; the stack reads the
- * declarations (the service secret, the settings' CDK context keys); the
- * settings documents (`npm run settings`) list their settings.
+ * declarations (the service secret, the settings' CDK context keys, secrets and
+ * grants); the settings documents (`npm run settings`) list their settings.
+ *
+ * A team's own adapter is the same: one module in its own repository whose
+ * default export is a `defineSourceAdapter(...)` (imported from
+ * `notion-link-preview/source`), named by SOURCE_ADAPTER_MODULE locally and by
+ * the stack's `source` prop when deployed (docs/connect-your-product.md).
  *
  *   export const acmeSource = defineSourceAdapter({
  *     name: 'acme',
@@ -41,6 +46,20 @@ export interface AdapterSetting {
   readonly example?: string;
 }
 
+/** What the functions that call the source need at deploy time, beyond its settings. */
+export interface SourceAdapterNeeds<S extends string = string> {
+  /**
+   * Its settings whose value is the ARN of a Secrets Manager secret: the stack's `source.secrets` gives the
+   * secret, the functions may read it (GetSecretValue) and get its ARN in that setting.
+   */
+  readonly secrets?: readonly S[];
+  /**
+   * IAM permissions by a name of its choosing: the actions here, the resources in the stack's
+   * `source.grants` under the same name.
+   */
+  readonly grants?: Readonly<Record<string, { readonly actions: readonly string[]; readonly description: string }>>;
+}
+
 export interface SourceAdapterDefinition<S extends string = string> {
   /** The SOURCE_ADAPTER value that selects it. */
   readonly name: string;
@@ -49,15 +68,44 @@ export interface SourceAdapterDefinition<S extends string = string> {
   readonly settings?: Readonly<Record<S, AdapterSetting>>;
   /** It signs per-user assertions with SOURCE_SERVICE_SECRET: the stack gives the functions that secret. */
   readonly usesServiceSecret?: boolean;
+  /** Secrets and grants the stack gives the functions that call it. */
+  readonly needs?: SourceAdapterNeeds<NoInfer<S>>;
   readonly create: (
     env: SourceAdapterEnvironment & { readonly settings: Readonly<Record<S, string | undefined>> },
   ) => SourceAdapter;
 }
 
+/** Marks a declaration, so a module's exports can be told apart (Symbol.for: any copy of this package agrees). */
+const DECLARED = Symbol.for('notion-link-preview.source-adapter');
+
 /** Types a source adapter module's declaration (a team's own adapter uses the same helper). */
 export const defineSourceAdapter = <S extends string = never>(
   definition: SourceAdapterDefinition<S>,
-): SourceAdapterDefinition<S> => definition;
+): SourceAdapterDefinition<S> => {
+  if (!/^[a-z][a-z0-9-]{0,39}$/.test(definition.name)) {
+    throw new ConfigError(`source adapter name "${definition.name}": lower-case letters, digits and hyphens`);
+  }
+  return Object.defineProperty({ ...definition }, DECLARED, { value: true, enumerable: false });
+};
+
+/** Whether a value is a declaration made with defineSourceAdapter. */
+export const isSourceAdapterDefinition = (value: unknown): value is SourceAdapterDefinition =>
+  typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DECLARED] === true;
+
+/**
+ * The declaration a source adapter module exports: its default export, or else its one named export made
+ * with defineSourceAdapter. `where` names the module in the error.
+ */
+export const sourceAdapterOfModule = (namespace: Readonly<Record<string, unknown>>, where: string) => {
+  if (isSourceAdapterDefinition(namespace.default)) return namespace.default;
+  const named = Object.values(namespace).filter(isSourceAdapterDefinition);
+  if (named.length === 1) return named[0] as SourceAdapterDefinition;
+  throw new ConfigError(
+    named.length === 0
+      ? `${where} exports no source adapter: export default defineSourceAdapter({ … })`
+      : `${where} exports ${named.length} source adapters: make the one to use its default export`,
+  );
+};
 
 /** Builds the adapter of a declaration: its own settings read and checked, then its factory. */
 export const createSourceAdapter = (

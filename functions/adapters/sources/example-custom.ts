@@ -4,9 +4,11 @@
  *
  * It reads tasks from the demo product with the product's own client and
  * renders a personal view: whether the task is assigned to the person looking
- * at it, and whether it is overdue. Use it as a template:
+ * at it, and whether it is overdue. Use it as a template (an adapter of your
+ * own lives in your own repository and imports `notion-link-preview/source`
+ * instead: docs/connect-your-product.md, path 3; a built-in one lives here):
  *
- *  1. Copy this file to functions/adapters/sources/<your-name>.ts and implement
+ *  1. Copy this file to <your-name>.ts and implement
  *     `resolve(match, identity, credentials, context)`:
  *       - `match.groups` / `match.resourceKey` come from your unfurl rule;
  *       - `identity.subject` is the user's upstream subject; apply *their*
@@ -21,9 +23,10 @@
  *         and it throws SourceUnavailableError for you.
  *  2. Declare it at the end of the module with defineSourceAdapter (its name,
  *     settings of its own, whether it uses the service secret, its factory),
- *     as `exampleSource` below, and add it to BUILT_IN_SOURCES in
- *     functions/adapters/sources/registry.ts.
- *  3. Set SOURCE_ADAPTER=<your-name>.
+ *     as `exampleSource` below; in your repository make it the default export
+ *     and name the file in SOURCE_ADAPTER_MODULE and the stack's `source`
+ *     prop, here add it to BUILT_IN_SOURCES in registry.ts.
+ *  3. Set SOURCE_ADAPTER=<your-name> (a module of your own sets it itself).
  *
  * Keep the module free of storage and of AWS SDK imports: the unfurl callback
  * and the update worker both call it.

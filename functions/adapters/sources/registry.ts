@@ -7,7 +7,10 @@
  *
  * Each adapter is one module declaring itself with defineSourceAdapter
  * (./define.ts); a built-in one is registered by adding it to BUILT_IN_SOURCES
- * (a static import keeps it in the Lambda bundle).
+ * (a static import keeps it in the Lambda bundle). A team's own module is
+ * registered with registerSourceAdapter before the handler composes: by the
+ * entry the stack generates for the functions that call the source
+ * (lib/source-entries.ts), and by the local system for SOURCE_ADAPTER_MODULE.
  */
 
 import type { SourceAdapter } from '#core/sources/source-adapter.js';
@@ -24,6 +27,23 @@ export type { SourceAdapterEnvironment } from './define.js';
 export const BUILT_IN_SOURCES: readonly SourceAdapterDefinition[] = [demoSource, exampleSource, httpSource];
 
 const byName = new Map<string, SourceAdapterDefinition>(BUILT_IN_SOURCES.map((d) => [d.name, d]));
+
+/**
+ * Makes a team's own adapter selectable by its name; returns the function that removes it again. A name
+ * taken by a built-in adapter is refused.
+ */
+export const registerSourceAdapter = (definition: SourceAdapterDefinition): (() => void) => {
+  const taken = byName.get(definition.name);
+  if (taken && taken !== definition) {
+    throw new ConfigError(`source adapter "${definition.name}" is already registered: choose another name`);
+  }
+  byName.set(definition.name, definition);
+  return () => {
+    if (byName.get(definition.name) === definition && !BUILT_IN_SOURCES.includes(definition)) {
+      byName.delete(definition.name);
+    }
+  };
+};
 
 /** The declaration SOURCE_ADAPTER names (default: demo); undefined for an unknown name. */
 export const sourceDefinition = (name = 'demo'): SourceAdapterDefinition | undefined => byName.get(name);

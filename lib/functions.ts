@@ -64,11 +64,12 @@ export const FUNCTIONS = {
     secrets: ['OAUTH_CLIENT_SECRET_ARN', 'TOKEN_SIGNING_KEY_SECRET_ARN'],
   },
   // POST /unfurl: verifies the bearer (one connection read), renders with the user's upstream credentials
-  // (decrypted), records or refreshes the subscription (read for stale-while-revalidate).
+  // (decrypted; refreshed at the upstream provider and stored back, encrypted, when they expire: ADR 0127),
+  // signs service assertions, records or refreshes the subscription (read for stale-while-revalidate).
   unfurl: {
-    tables: { CONNECTIONS_TABLE: 'read', SUBSCRIPTIONS_TABLE: 'readWrite' },
-    secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN'],
-    keys: { NOTION_TOKEN_KMS_KEY_ID: ['decrypt'] },
+    tables: { CONNECTIONS_TABLE: 'readWrite', SUBSCRIPTIONS_TABLE: 'readWrite' },
+    secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN', 'OIDC_CLIENT_SECRET_ARN'],
+    keys: { NOTION_TOKEN_KMS_KEY_ID: ['encrypt', 'decrypt'] },
     callsSource: true,
   },
   // DELETE /unfurl, DELETE|POST /deleted-token: removes subscriptions, revokes a connection.
@@ -87,7 +88,8 @@ export const FUNCTIONS = {
   // The SQS worker: idempotency markers, fan-out to subscriptions, rate buckets, ends connections Notion
   // rejects, decrypts Notion and upstream tokens, re-enqueues with a delay while rate limited and parks
   // poison events in the DLQ with a reason. Notion's PATCH uses each connection's token: the integration's
-  // own credentials are not needed here.
+  // own credentials are not needed here. Like the unfurl, it refreshes upstream tokens (encrypting them) and
+  // signs service assertions.
   'update-worker': {
     tables: {
       AUTH_STATE_TABLE: 'readWrite',
@@ -97,7 +99,8 @@ export const FUNCTIONS = {
       DELIVERY_LOG_TABLE: 'write',
     },
     queues: ['UPDATE_QUEUE_URL', 'UPDATE_DLQ_URL'],
-    keys: { NOTION_TOKEN_KMS_KEY_ID: ['decrypt'] },
+    secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN', 'OIDC_CLIENT_SECRET_ARN'],
+    keys: { NOTION_TOKEN_KMS_KEY_ID: ['encrypt', 'decrypt'] },
     callsSource: true,
     timeoutSeconds: WORKER_TIMEOUT_SECONDS,
   },

@@ -196,7 +196,7 @@ export const SETTINGS = declare({
     description: 'Issuer URL of the upstream provider (Cognito in AWS by default).',
     contract: true,
     schema: z.optional(url),
-    deploy: { functions: ['oauth-authorize'], wiring: true },
+    deploy: { functions: ['oauth-authorize', 'unfurl', 'update-worker'], wiring: true },
     local: (base) => `${base}/idp`,
   },
   OIDC_CLIENT_ID: {
@@ -204,7 +204,7 @@ export const SETTINGS = declare({
     description: 'Our client id at the upstream provider.',
     contract: true,
     schema: optionalString,
-    deploy: { functions: ['oauth-authorize'], wiring: true },
+    deploy: { functions: ['oauth-authorize', 'unfurl', 'update-worker'], wiring: true },
     local: 'notion-link-preview-local',
   },
   OIDC_CLIENT_SECRET: {
@@ -565,6 +565,14 @@ export const SETTINGS = declare({
   },
 
   // --- local only ---
+  LOCAL_IDP_ACCESS_TOKEN_TTL_SECONDS: {
+    group: 'idp',
+    description:
+      "Lifetime of its access tokens, in seconds (the service refreshes them with the user's refresh token).",
+    contract: true,
+    localOnly: true,
+    local: '600',
+  },
   LOCAL_IDP_COOKIE_KEYS: {
     group: 'idp',
     description: 'Comma-separated signing keys of its cookies (the first signs, all verify).',

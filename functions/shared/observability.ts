@@ -44,6 +44,12 @@ export const METRIC = {
   changeCoalesced: 'ChangeCoalesced',
   /** Change events that opened a coalescing window (no dimension); coalescing ratio = ChangeCoalesced / (ChangeCoalesced + WindowOpened). */
   windowOpened: 'WindowOpened',
+  /**
+   * Refreshes of users' upstream tokens (docs/adr/0127), dimension `outcome`: `refreshed`, `waited` (another
+   * caller's refresh was used), `failed` (no answer from the provider), `login_required` (refused: the
+   * connection needs re-authorization).
+   */
+  upstreamTokenRefresh: 'UpstreamTokenRefresh',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

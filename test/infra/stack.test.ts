@@ -24,7 +24,6 @@ const RW = [
   'dynamodb:Query',
   'dynamodb:UpdateItem',
 ];
-const READ = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'];
 const QUERY = ['dynamodb:Query'];
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 const READ_SECRET = ['secretsmanager:GetSecretValue'];
@@ -104,22 +103,20 @@ describe('least-privilege IAM per function', () => {
     );
   });
 
-  it('unfurl: only reads connections, keeps subscriptions, decrypts upstream credentials, reads the signing key and the source service secret', () => {
+  it('unfurl: connections (upstream tokens kept valid), subscriptions, envelope-encrypts and decrypts upstream credentials, reads the signing key, the upstream client secret and the source service secret', () => {
     expect(permissions('unfurl')).toEqual(
       grants({
         OwnLogGroup: LOGS,
-        Connections: READ,
+        Connections: RW,
         'Connections/index/bySubject': QUERY,
         Subscriptions: RW,
         'Subscriptions/index/byConnection': QUERY,
-        NotionTokenKey: ['kms:Decrypt'],
+        NotionTokenKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
         TokenSigningKey: READ_SECRET,
+        OidcClientSecret: READ_SECRET,
         SourceServiceSecret: READ_SECRET,
       }),
     );
-    expect(
-      permissions('unfurl').filter((p) => /^dynamodb:(Put|Update|Delete|BatchWrite)\w* Connections/.test(p)),
-    ).toEqual([]);
   });
 
   it('unfurl-delete: connections and subscriptions (query by connection), the signing key', () => {
@@ -145,7 +142,7 @@ describe('least-privilege IAM per function', () => {
     expect(permissions('metadata')).toEqual(grants({ OwnLogGroup: LOGS }));
   });
 
-  it('update-worker: markers, subscriptions, rate limits, connections, writes the delivery log, decrypts with KMS, reads the source service secret, consumes and re-sends', () => {
+  it('update-worker: markers, subscriptions, rate limits, connections, writes the delivery log, envelope-encrypts and decrypts, reads the signing key, the upstream client secret and the source service secret, consumes and re-sends', () => {
     expect(permissions(WORKER_HANDLER)).toEqual(
       grants({
         OwnLogGroup: LOGS,
@@ -156,7 +153,9 @@ describe('least-privilege IAM per function', () => {
         Connections: RW,
         'Connections/index/bySubject': QUERY,
         DeliveryLog: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-        NotionTokenKey: ['kms:Decrypt'],
+        NotionTokenKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        TokenSigningKey: READ_SECRET,
+        OidcClientSecret: READ_SECRET,
         SourceServiceSecret: READ_SECRET,
         UpdateQueue: [
           'sqs:ChangeMessageVisibility',
@@ -183,11 +182,11 @@ describe('least-privilege IAM per function', () => {
     }
   });
 
-  it('only the functions that handle stored tokens may use the KMS key, and only one can create data keys', () => {
+  it('only the functions that handle stored tokens may use the KMS key (those that store refreshed upstream tokens create data keys)', () => {
     const kms = [...fnIds.keys()].filter((h) => permissions(h).some((p) => p.startsWith('kms:')));
     expect(kms.sort()).toEqual(['oauth-authorize', 'unfurl', WORKER_HANDLER].sort());
     const dataKeys = [...fnIds.keys()].filter((h) => permissions(h).some((p) => p.startsWith('kms:GenerateDataKey')));
-    expect(dataKeys).toEqual(['oauth-authorize']);
+    expect(dataKeys.sort()).toEqual(['oauth-authorize', 'unfurl', WORKER_HANDLER].sort());
   });
 
   it('each function (one per handler, and the worker) exists, with a role of its own', () => {

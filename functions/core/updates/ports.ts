@@ -46,9 +46,12 @@ export interface Delivery {
   readonly at: number;
   readonly resource: string;
   readonly uri: string;
-  /** HTTP status of Notion's answer, or `timeout` / `network` when there was none. */
-  readonly status: number | 'timeout' | 'network';
-  /** What the worker did about it (`done`, `disconnect`, `drop`, `reject`, `blocked`, `retry-after`, `backoff`). */
+  /**
+   * HTTP status of Notion's answer, `timeout` / `network` when there was none, or `skipped` when no
+   * request was sent (the subscriber's upstream login must be renewed: action `needs_reauth`).
+   */
+  readonly status: number | 'timeout' | 'network' | 'skipped';
+  /** What the worker did about it (`done`, `disconnect`, `drop`, `reject`, `blocked`, `retry-after`, `backoff`, `needs_reauth`). */
   readonly action: string;
   /** Notion's error `code` and `message`, and its `request_id`, when given. */
   readonly code?: string;

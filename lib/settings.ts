@@ -418,20 +418,6 @@ export const SETTINGS = declare({
     schema: z.optional(url),
     deploy: { functions: ['unfurl', 'changes', 'update-worker'], context: 'sourceBaseUrl' },
   },
-  SOURCE_SERVICE_SECRET: {
-    group: 'behaviour',
-    description: "Signs the demo adapter's per-user service tokens.",
-    aws: 'In AWS: `SOURCE_SERVICE_SECRET_ARN`.',
-    secret: true,
-    schema: optionalString,
-    local: 'local-demo-product-service-secret-change-me',
-  },
-  SOURCE_SERVICE_SECRET_ARN: {
-    group: 'behaviour',
-    description: 'Optional. Secret holding SOURCE_SERVICE_SECRET.',
-    schema: optionalString,
-    deploy: { resource: true },
-  },
   SOURCE_HTTP_MAPPING: {
     group: 'behaviour',
     description: 'Optional. JSON field mapping of the http adapter (see README).',

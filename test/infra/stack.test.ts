@@ -44,7 +44,6 @@ beforeAll(() => {
   names.set(s.logicalId(stack.secrets.tokenSigningKey), 'TokenSigningKey');
   names.set(s.logicalId(stack.secrets.changesWebhookSecret), 'ChangesWebhookSecret');
   names.set(s.logicalId(stack.secrets.notionTokenKey), 'NotionTokenKey');
-  names.set(s.logicalId(stack.secrets.sourceServiceSecret), 'SourceServiceSecret');
   const upstreamSecret = stack.upstream.cognito ? stack.upstream.node.findChild('ClientSecret') : undefined;
   if (upstreamSecret) names.set(s.logicalId(upstreamSecret), 'OidcClientSecret');
   for (const fn of [...Object.values(stack.functions), stack.worker]) {
@@ -103,7 +102,7 @@ describe('least-privilege IAM per function', () => {
     );
   });
 
-  it('unfurl: connections (upstream tokens kept valid), subscriptions, envelope-encrypts and decrypts upstream credentials, reads the signing key, the upstream client secret and the source service secret', () => {
+  it('unfurl: connections (upstream tokens kept valid), subscriptions, envelope-encrypts and decrypts upstream credentials, reads the signing key, and the upstream client secret', () => {
     expect(permissions('unfurl')).toEqual(
       grants({
         OwnLogGroup: LOGS,
@@ -114,7 +113,6 @@ describe('least-privilege IAM per function', () => {
         NotionTokenKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
         TokenSigningKey: READ_SECRET,
         OidcClientSecret: READ_SECRET,
-        SourceServiceSecret: READ_SECRET,
       }),
     );
   });
@@ -142,7 +140,11 @@ describe('least-privilege IAM per function', () => {
     expect(permissions('metadata')).toEqual(grants({ OwnLogGroup: LOGS }));
   });
 
-  it('update-worker: markers, subscriptions, rate limits, connections, writes the delivery log, envelope-encrypts and decrypts, reads the signing key, the upstream client secret and the source service secret, consumes and re-sends', () => {
+  it('jwks: only reads the signing key (its public assertion keys)', () => {
+    expect(permissions('jwks')).toEqual(grants({ OwnLogGroup: LOGS, TokenSigningKey: READ_SECRET }));
+  });
+
+  it('update-worker: markers, subscriptions, rate limits, connections, writes the delivery log, envelope-encrypts and decrypts, reads the signing key and the upstream client secret, consumes and re-sends', () => {
     expect(permissions(WORKER_HANDLER)).toEqual(
       grants({
         OwnLogGroup: LOGS,
@@ -156,7 +158,6 @@ describe('least-privilege IAM per function', () => {
         NotionTokenKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
         TokenSigningKey: READ_SECRET,
         OidcClientSecret: READ_SECRET,
-        SourceServiceSecret: READ_SECRET,
         UpdateQueue: [
           'sqs:ChangeMessageVisibility',
           'sqs:DeleteMessage',
@@ -415,7 +416,7 @@ describe('key and secrets', () => {
         GenerateStringKey: 'clientSecret',
       }),
     });
-    s.template.resourceCountIs('AWS::SecretsManager::Secret', 6);
+    s.template.resourceCountIs('AWS::SecretsManager::Secret', 5);
   });
 });
 

@@ -11,7 +11,6 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import { ENV } from '#lib/env-names.js';
 import { forkUntilReady } from '#local/child-process.js';
-import { localDefaults } from '#local/defaults.js';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
@@ -156,17 +155,26 @@ const figures = (samples: readonly number[]): LatencyFigures => ({
 });
 
 /** Forks bench/product-process.ts and waits for its base URL. */
-const startProductProcess = async (serviceSecret: string): Promise<{ baseUrl: string; stop(): Promise<void> }> => {
+const startProductProcess = async (): Promise<{
+  baseUrl: string;
+  /** Tells the product which service's assertions to accept (their issuer, whose JWKS it fetches). */
+  trust(serviceIssuer: string): Promise<void>;
+  stop(): Promise<void>;
+}> => {
   const child = await forkUntilReady<{ baseUrl?: unknown }>(
     path.join(ROOT, 'bench', 'product-process.ts'),
     'the demo product process',
-    { env: { [ENV.SOURCE_SERVICE_SECRET]: serviceSecret } },
   );
   if (typeof child.message.baseUrl !== 'string') {
     await child.stop();
     throw new Error('the demo product process did not start: no base URL');
   }
-  return { baseUrl: child.message.baseUrl, stop: child.stop };
+  const trust = (serviceIssuer: string) =>
+    new Promise<void>((resolve) => {
+      child.process.once('message', () => resolve());
+      child.process.send({ serviceIssuer });
+    });
+  return { baseUrl: child.message.baseUrl, trust, stop: child.stop };
 };
 
 /** What is measured is the code path; log lines to a terminal would dominate it. */
@@ -233,7 +241,7 @@ export interface ServiceOptions {
 export const measureService = async (options: ServiceOptions): Promise<ServiceFigures> => {
   const minimalSecret = 'bench-minimal-handler-secret-0123456789abcdef';
   // The source: the demo product in a process of its own, as a team's product runs elsewhere.
-  const product = await startProductProcess(localDefaults(0)[ENV.SOURCE_SERVICE_SECRET] ?? '');
+  const product = await startProductProcess();
   const system = await startLocalSystem({
     port: 0,
     workerLoop: false,
@@ -247,6 +255,7 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
       if (level === 'error') process.stderr.write(`local system: ${message}\n`);
     },
   });
+  await product.trust(system.env[ENV.PUBLIC_BASE_URL] ?? system.baseUrl);
   try {
     const sim = simulatorFor(system.baseUrl);
     if (!sim) throw new Error('the local system did not mount the Notion simulator');

@@ -43,7 +43,7 @@ export interface FunctionNeeds {
   readonly secrets?: readonly SecretSetting[];
   /** KMS keys and what it does with them. */
   readonly keys?: Readonly<Partial<Record<KeySetting, readonly KeyUse[]>>>;
-  /** It calls the source adapter: it gets the adapter's service secret when the adapter uses one. */
+  /** It calls the source adapter: it gets the adapter's own settings. */
   readonly callsSource?: boolean;
   readonly timeoutSeconds?: number;
 }
@@ -83,11 +83,12 @@ export const FUNCTIONS = {
     secrets: ['OAUTH_CLIENT_SECRET_ARN', 'TOKEN_SIGNING_KEY_SECRET_ARN'],
   },
   // POST /unfurl: verifies the bearer (one connection read), renders with the user's upstream credentials
-  // (decrypted), records or refreshes the subscription (read for stale-while-revalidate).
+  // (decrypted; refreshed at the upstream provider and stored back, encrypted, when they expire: ADR 0127),
+  // signs service assertions, records or refreshes the subscription (read for stale-while-revalidate).
   unfurl: {
-    tables: { CONNECTIONS_TABLE: 'read', SUBSCRIPTIONS_TABLE: 'readWrite' },
-    secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN'],
-    keys: { NOTION_TOKEN_KMS_KEY_ID: ['decrypt'] },
+    tables: { CONNECTIONS_TABLE: 'readWrite', SUBSCRIPTIONS_TABLE: 'readWrite' },
+    secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN', 'OIDC_CLIENT_SECRET_ARN'],
+    keys: { NOTION_TOKEN_KMS_KEY_ID: ['encrypt', 'decrypt'] },
     callsSource: true,
   },
   // DELETE /unfurl, DELETE|POST /deleted-token: removes subscriptions, revokes a connection.
@@ -103,10 +104,15 @@ export const FUNCTIONS = {
     secrets: ['CHANGES_WEBHOOK_SECRET_ARN'],
   },
   // GET /.well-known/oauth-authorization-server (`metadata`) needs nothing: it is built from PUBLIC_BASE_URL.
+  // GET /.well-known/jwks.json: the public service-assertion keys, from the signing-key secret (ADR 0128).
+  jwks: {
+    secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN'],
+  },
   // The SQS worker: idempotency markers, fan-out to subscriptions, rate buckets, ends connections Notion
   // rejects, decrypts Notion and upstream tokens, re-enqueues with a delay while rate limited and parks
   // poison events in the DLQ with a reason. Notion's PATCH uses each connection's token: the integration's
-  // own credentials are not needed here.
+  // own credentials are not needed here. Like the unfurl, it refreshes upstream tokens (encrypting them) and
+  // signs service assertions.
   'update-worker': {
     tables: {
       AUTH_STATE_TABLE: 'readWrite',
@@ -116,7 +122,8 @@ export const FUNCTIONS = {
       DELIVERY_LOG_TABLE: 'write',
     },
     queues: ['UPDATE_QUEUE_URL', 'UPDATE_DLQ_URL'],
-    keys: { NOTION_TOKEN_KMS_KEY_ID: ['decrypt'] },
+    secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN', 'OIDC_CLIENT_SECRET_ARN'],
+    keys: { NOTION_TOKEN_KMS_KEY_ID: ['encrypt', 'decrypt'] },
     callsSource: true,
     timeoutSeconds: WORKER_TIMEOUT_SECONDS,
   },
@@ -126,29 +133,21 @@ export const FUNCTIONS = {
 export const needsOf = (fn: FunctionName): FunctionNeeds =>
   (FUNCTIONS as Partial<Record<FunctionName, FunctionNeeds>>)[fn] ?? {};
 
-/**
- * Whether a function gets the source adapter's service secret: it calls the source, and the configured
- * adapter's declaration (functions/adapters/sources/*, `usesServiceSecret`) says it signs with it.
- */
-export const needsSourceSecret = (fn: FunctionName, adapterUsesServiceSecret: boolean): boolean =>
-  needsOf(fn).callsSource === true && adapterUsesServiceSecret;
-
 /** The resource settings (tables, queues, secrets, keys) a function's needs put into its environment. */
-export const resourceSettingsOf = (fn: FunctionName, adapterUsesServiceSecret = false): SettingName[] => {
+export const resourceSettingsOf = (fn: FunctionName): SettingName[] => {
   const needs = needsOf(fn);
   return [
     ...(Object.keys(needs.tables ?? {}) as SettingName[]),
     ...(needs.queues ?? []),
     ...(needs.secrets ?? []),
     ...(Object.keys(needs.keys ?? {}) as SettingName[]),
-    ...(needsSourceSecret(fn, adapterUsesServiceSecret) ? (['SOURCE_SERVICE_SECRET_ARN'] as const) : []),
   ];
 };
 
 /** Every setting a deployed function's environment carries: its resources, and the settings declared for it. */
-export const environmentOf = (fn: FunctionName, adapterUsesServiceSecret = false): SettingName[] => {
+export const environmentOf = (fn: FunctionName): SettingName[] => {
   const declared = settingsDeclaredFor(fn).map(([name]) => name);
-  return [...new Set([...declared, ...resourceSettingsOf(fn, adapterUsesServiceSecret)])].sort();
+  return [...new Set([...declared, ...resourceSettingsOf(fn)])].sort();
 };
 
 /**

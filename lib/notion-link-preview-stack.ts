@@ -36,7 +36,7 @@ import {
   WORKER_TIMEOUT_SECONDS,
 } from './data-model.js';
 import { ENV } from './env-names.js';
-import { needsOf, needsSourceSecret } from './functions.js';
+import { needsOf } from './functions.js';
 import { type FunctionName, HANDLERS, type HttpHandlerName, ROUTES, WORKER_HANDLER } from './routes.js';
 import type { SettingName } from './settings.js';
 import { OUTPUTS, TABLE_OUTPUTS } from './stack-outputs.js';
@@ -174,9 +174,6 @@ export class NotionLinkPreviewStack extends Stack {
       }
       for (const setting of needs.queues ?? []) f.bindQueue(ENV[setting], queues[setting]);
       for (const setting of needs.secrets ?? []) f.bindSecret(ENV[setting], secrets[setting]);
-      if (needsSourceSecret(name, source.usesServiceSecret === true)) {
-        f.bindSecret(ENV.SOURCE_SERVICE_SECRET_ARN, this.secrets.sourceServiceSecret);
-      }
       // The configured source adapter's own settings, from CDK context, for the functions that call it.
       if (needsOf(name).callsSource) {
         f.setEnvironment(adapterEnvironment(source, (key) => this.node.tryGetContext(key)));
@@ -289,11 +286,6 @@ export class NotionLinkPreviewStack extends Stack {
       OUTPUTS.tokenSigningKeySecretArn,
       this.secrets.tokenSigningKey.secretArn,
       'Seed of the access-token signing key',
-    );
-    out(
-      OUTPUTS.sourceServiceSecretArn,
-      this.secrets.sourceServiceSecret.secretArn,
-      'Secret shared with the product behind the demo/example source adapters (SOURCE_SERVICE_SECRET)',
     );
     out(OUTPUTS.notionTokenKeyArn, this.secrets.notionTokenKey.keyArn, 'KMS key encrypting stored Notion tokens');
 

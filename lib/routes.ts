@@ -13,6 +13,7 @@ export const HANDLERS = {
   'unfurl-delete': { description: 'Unfurl DELETE and deleted-token callback' },
   changes: { description: 'Signed change webhook: enqueues change events' },
   metadata: { description: 'RFC 8414 authorization server metadata' },
+  jwks: { description: "Public keys of the service's assertions to the product (JWK Set)" },
 } as const;
 
 export type HttpHandlerName = keyof typeof HANDLERS;
@@ -124,6 +125,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     reads: { body: ['resource', 'uri', 'changed_at', 'fields'] },
   },
   { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: 'metadata', reads: { query: ['x'] } },
+  { method: 'GET', path: '/.well-known/jwks.json', handler: 'jwks', reads: { query: ['x'] } },
 ];
 
 /** API Gateway v2 route key, e.g. `POST /unfurl`. */

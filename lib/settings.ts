@@ -196,7 +196,7 @@ export const SETTINGS = declare({
     description: 'Issuer URL of the upstream provider (Cognito in AWS by default).',
     contract: true,
     schema: z.optional(url),
-    deploy: { functions: ['oauth-authorize'], wiring: true },
+    deploy: { functions: ['oauth-authorize', 'unfurl', 'update-worker'], wiring: true },
     local: (base) => `${base}/idp`,
   },
   OIDC_CLIENT_ID: {
@@ -204,7 +204,7 @@ export const SETTINGS = declare({
     description: 'Our client id at the upstream provider.',
     contract: true,
     schema: optionalString,
-    deploy: { functions: ['oauth-authorize'], wiring: true },
+    deploy: { functions: ['oauth-authorize', 'unfurl', 'update-worker'], wiring: true },
     local: 'notion-link-preview-local',
   },
   OIDC_CLIENT_SECRET: {
@@ -425,20 +425,6 @@ export const SETTINGS = declare({
     schema: z.optional(url),
     deploy: { functions: ['unfurl', 'changes', 'update-worker'], context: 'sourceBaseUrl' },
   },
-  SOURCE_SERVICE_SECRET: {
-    group: 'behaviour',
-    description: "Signs the demo adapter's per-user service tokens.",
-    aws: 'In AWS: `SOURCE_SERVICE_SECRET_ARN`.',
-    secret: true,
-    schema: optionalString,
-    local: 'local-demo-product-service-secret-change-me',
-  },
-  SOURCE_SERVICE_SECRET_ARN: {
-    group: 'behaviour',
-    description: 'Optional. Secret holding SOURCE_SERVICE_SECRET.',
-    schema: optionalString,
-    deploy: { resource: true },
-  },
   SOURCE_HTTP_MAPPING: {
     group: 'behaviour',
     description: 'Optional. JSON field mapping of the http adapter (see README).',
@@ -572,6 +558,14 @@ export const SETTINGS = declare({
   },
 
   // --- local only ---
+  LOCAL_IDP_ACCESS_TOKEN_TTL_SECONDS: {
+    group: 'idp',
+    description:
+      "Lifetime of its access tokens, in seconds (the service refreshes them with the user's refresh token).",
+    contract: true,
+    localOnly: true,
+    local: '600',
+  },
   LOCAL_IDP_COOKIE_KEYS: {
     group: 'idp',
     description: 'Comma-separated signing keys of its cookies (the first signs, all verify).',

@@ -42,7 +42,6 @@ export const OUTPUTS = {
   subscriptionsTable: 'SubscriptionsTableName',
   rateLimitsTable: 'RateLimitsTableName',
   deliveryLogTable: 'DeliveryLogTableName',
-  sourceServiceSecretArn: 'SourceServiceSecretArn',
   dashboardUrl: 'DashboardUrl',
   updateQueueUrl: 'UpdateQueueUrl',
   updateQueueName: 'UpdateQueueName',

@@ -37,6 +37,15 @@ export interface Connection {
   readonly notionRefreshTokenCiphertext?: string;
   /** Envelope-encrypted upstream (OIDC) tokens, for source adapters that call the team's API as the user. */
   readonly upstreamTokenCiphertext?: string;
+  /** Bumped each time refreshed upstream tokens are stored (absent: 0, the tokens of the login). */
+  readonly upstreamTokenVersion?: number;
+  /** Epoch ms until which one caller holds the claim to refresh the upstream tokens (docs/adr/0127). */
+  readonly upstreamRefreshUntil?: number;
+  /**
+   * Set when the upstream provider refused the refresh token (`invalid_grant`): the user must
+   * re-authorize. The upstream tokens are gone; unfurls answer needs-auth, the worker pushes nothing.
+   */
+  readonly upstreamLoginRequiredAt?: number;
   readonly status: ConnectionStatus;
   /** Bumped on revocation; access tokens carry the generation they were minted under. */
   readonly tokenGeneration: number;
@@ -95,6 +104,36 @@ export interface ConnectionStore {
     id: string,
     change: { readonly status: Exclude<ConnectionStatus, 'active'>; readonly reason: string; readonly now: number },
   ): Promise<Connection | undefined>;
+}
+
+/**
+ * The writes that keep a connection's upstream tokens valid (docs/adr/0127), each one conditional
+ * on the token version the caller read, so that concurrent unfurls and worker pushes of one
+ * connection refresh once. Implemented by the connection stores.
+ */
+export interface UpstreamTokenStore {
+  /** A consistent read of the connection (the loser of a claim waits for the winner's tokens). */
+  get(id: string): Promise<Connection | undefined>;
+  /**
+   * Claims the refresh iff the connection is active, its upstream tokens are still at `version`
+   * and nobody else holds an unexpired claim; the claim lasts until `until`.
+   */
+  claimUpstreamRefresh(
+    id: string,
+    claim: { readonly version: number; readonly now: number; readonly until: number },
+  ): Promise<boolean>;
+  /** Stores refreshed tokens iff still at `version` and active: version + 1, the claim cleared. */
+  saveUpstreamTokens(
+    id: string,
+    save: { readonly version: number; readonly ciphertext: string; readonly now: number },
+  ): Promise<boolean>;
+  /** Drops a claim (the refresh failed without an answer) iff it is still the one taken until `until`. */
+  releaseUpstreamRefresh(id: string, release: { readonly version: number; readonly until: number }): Promise<void>;
+  /**
+   * The provider refused the refresh: iff still at `version`, removes the upstream tokens, clears
+   * the claim and sets `upstreamLoginRequiredAt` (the connection stays active for Notion).
+   */
+  requireUpstreamLogin(id: string, mark: { readonly version: number; readonly now: number }): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------

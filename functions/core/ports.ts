@@ -47,6 +47,7 @@ export type {
   NotionWorkspace,
   RefreshTokenSwap,
   RefreshTokenSwapRequest,
+  UpstreamTokenStore,
 } from './connection.js';
 export { AlreadyExistsError } from './connection.js';
 

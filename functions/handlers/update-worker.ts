@@ -12,6 +12,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
+import { upstreamCredentialsFor } from '#adapters/config/upstream-credentials.js';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import {
   authStateStore,
@@ -82,6 +83,10 @@ export const countWorkerEvent = (event: string, data: Readonly<Record<string, un
     case 'window_reopened':
       countMetric(METRIC.windowOpened);
       return;
+    case 'push_skipped':
+      // Nothing is pushed for a connection whose upstream login must be renewed (docs/adr/0127).
+      if (data.reason === 'upstream_login_required') countMetric('PushSkippedUpstreamLogin');
+      return;
   }
   const plain = PLAIN_METRICS[event];
   if (plain) countMetric(plain);
@@ -109,6 +114,7 @@ export const workerFromConfig = (
   const clock = overrides.clock ?? { now: () => Date.now() };
   const cipher = overrides.cipher ?? tokenCipherFromConfig(config);
   const integration = rulesFromConfig(config);
+  const connections = connectionStore(config);
   const deadLetterQueue = new SqsUpdateQueue(
     createSqsClient(config),
     need(config.queues.deadLetter, ENV.UPDATE_DLQ_URL),
@@ -120,7 +126,7 @@ export const workerFromConfig = (
     deadLetters: { send: (letter) => deadLetterQueue.send([letter]) },
     markers: authStateStore(config),
     subscriptions: subscriptionStore(config),
-    connections: connectionStore(config),
+    connections,
     rateLimits: rateLimitStore(config),
     cipher,
     notion: countingNotion(externalObjectClientFromConfig(config)),
@@ -128,7 +134,12 @@ export const workerFromConfig = (
     renderer: sourceRenderer({
       integration,
       adapter: sourceAdapterFromConfig({ config, now: () => clock.now(), loadSecret }),
-      cipher,
+      credentialsFor: upstreamCredentialsFor(config, {
+        cipher: () => Promise.resolve(cipher),
+        store: connections,
+        now: () => clock.now(),
+        maxWaitMs: config.unfurl.deadlineMs,
+      }),
       clock,
       devName: config.unfurl.devName,
       deadlineMs: config.unfurl.deadlineMs,

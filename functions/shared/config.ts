@@ -85,9 +85,6 @@ const build = (e: z.infer<typeof schema>) => ({
     sourceAdapter: e.SOURCE_ADAPTER,
     sourceBaseUrl: e.SOURCE_BASE_URL,
     /** Shared secret for the demo adapter's service assertions. */
-    sourceServiceSecret: e.SOURCE_SERVICE_SECRET,
-    /** The same as a value (local) or a Secrets Manager secret (AWS, SOURCE_SERVICE_SECRET_ARN). */
-    sourceServiceSecretRef: secretRef(e.SOURCE_SERVICE_SECRET, e.SOURCE_SERVICE_SECRET_ARN),
     /** JSON mapping of the generic HTTP JSON adapter. */
     httpMapping: e.SOURCE_HTTP_MAPPING,
     rules: e.UNFURL_RULES,

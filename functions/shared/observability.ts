@@ -48,6 +48,12 @@ export const METRIC = {
   connectionEnded: 'ConnectionEnded',
   /** POST /oauth/revoke answers, dimension `outcome` (`refresh_token` | `access_token` | `none` | an OAuth error code). */
   tokenRevocation: 'TokenRevocation',
+  /**
+   * Refreshes of users' upstream tokens (docs/adr/0127), dimension `outcome`: `refreshed`, `waited` (another
+   * caller's refresh was used), `failed` (no answer from the provider), `login_required` (refused: the
+   * connection needs re-authorization).
+   */
+  upstreamTokenRefresh: 'UpstreamTokenRefresh',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -28,7 +28,6 @@ export class ServiceSecrets extends Construct {
   readonly tokenSigningKey: Secret;
   readonly changesWebhookSecret: Secret;
   /** Shared with the product behind the `demo` / `example` source adapters (signs per-user service assertions). */
-  readonly sourceServiceSecret: Secret;
   readonly notionTokenKey: Key;
 
   constructor(scope: Construct, id: string, props: ServiceSecretsProps) {
@@ -85,18 +84,6 @@ export class ServiceSecrets extends Construct {
       id: 'AwsSolutions::AwsSolutions-SMG4',
       reason:
         'The product that signs change events holds a copy of this secret; rotating it must be coordinated with that product (runbook), so it is not rotated automatically.',
-    });
-
-    this.sourceServiceSecret = new Secret(this, 'SourceServiceSecret', {
-      description:
-        'Secret shared with the product behind the demo/example source adapters: signs the per-user service assertions (SOURCE_SERVICE_SECRET)',
-      generateSecretString: { passwordLength: 48, excludePunctuation: true },
-      removalPolicy,
-    });
-    Validations.of(this.sourceServiceSecret).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SMG4',
-      reason:
-        'The product that verifies the service assertions holds a copy of this secret; rotating it must be coordinated with that product (runbook), so it is not rotated automatically.',
     });
 
     this.notionTokenKey = new Key(this, 'NotionTokenKey', {

@@ -15,7 +15,8 @@
  * Notion load the new picture instead of showing the one it already has. The
  * files themselves are always served as they are now, whatever `v` says.
  *
- *   GET  /demo/api/tasks/<id>        JSON; requires a service assertion (Bearer JWT, sub = user)
+ *   GET  /demo/api/tasks/<id>        JSON; requires a service assertion (Bearer JWT, sub = user),
+ *                                    verified with the service's GET /.well-known/jwks.json
  *   GET  /demo/api/changes           the recent change log (ids, fields, times)
  *   GET  /demo/api/stats             counters (API requests served) and the outage mode
  *   POST /demo/outage                set the outage mode (form: mode=up|down|slow), to watch
@@ -26,8 +27,8 @@
  * change events for the update pipeline.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { jwtVerify } from 'jose';
-import { demoApiAudience, SERVICE_ASSERTION_ISSUER } from '#adapters/sources/demo-product.js';
+import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { demoApiAudience } from '#adapters/sources/demo-product.js';
 import { escapeHtml } from '#core/html.js';
 import { DEMO_USERS, findDemoUserByLogin, findDemoUserBySubject } from '#local/demo-users.js';
 import { BodyTooLargeError, readBody } from '#local/http-body.js';
@@ -57,8 +58,13 @@ export type TaskChangeListener = (change: TaskChange) => void | Promise<void>;
 export interface DemoProductOptions {
   /** Public base URL of the product, e.g. http://127.0.0.1:3000/demo */
   readonly baseUrl: string;
-  /** Secret shared with the service's demo source adapter (SOURCE_SERVICE_SECRET). */
-  readonly serviceSecret: string;
+  /**
+   * The service whose assertions it accepts: their issuer (the service's PUBLIC_BASE_URL), whose public
+   * keys are at `${serviceIssuer}/.well-known/jwks.json` (docs/adr/0128).
+   */
+  readonly serviceIssuer: string;
+  /** The keys to verify with, instead of fetching that JWKS (tests, the benchmark's product process). */
+  readonly serviceKeys?: JWTVerifyGetKey;
   readonly now?: () => number;
 }
 
@@ -171,7 +177,8 @@ export class DemoProduct {
   private readonly changeLog: TaskChange[] = [];
   private apiRequests = 0;
   private outage: OutageMode = 'up';
-  private readonly key: Uint8Array;
+  private readonly keys: JWTVerifyGetKey;
+  private readonly issuer: string;
   private readonly audience: string;
   private readonly now: () => number;
   private readonly base: string;
@@ -182,7 +189,9 @@ export class DemoProduct {
     this.basePath = new URL(this.base).pathname.replace(/\/+$/, '');
     this.now = options.now ?? Date.now;
     this.store = new TaskStore(this.now);
-    this.key = new TextEncoder().encode(options.serviceSecret);
+    this.issuer = options.serviceIssuer.replace(/\/+$/, '');
+    // jose fetches the service's JWKS on first use, caches it, and fetches again for an unknown kid (rotation).
+    this.keys = options.serviceKeys ?? createRemoteJWKSet(new URL(`${this.issuer}/.well-known/jwks.json`));
     this.audience = demoApiAudience(this.base);
   }
 
@@ -327,9 +336,9 @@ export class DemoProduct {
     const token = /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token) return undefined;
     try {
-      const { payload } = await jwtVerify(token, this.key, {
-        algorithms: ['HS256'],
-        issuer: SERVICE_ASSERTION_ISSUER,
+      const { payload } = await jwtVerify(token, this.keys, {
+        algorithms: ['ES256', 'EdDSA'],
+        issuer: this.issuer,
         audience: this.audience,
         maxTokenAge: '5m',
         currentDate: new Date(this.now()),

@@ -30,9 +30,9 @@ export const createDemoMount = async (
   context: MountContext,
   listeners: readonly TaskChangeListener[] = [],
 ): Promise<LocalMount & { readonly product: DemoProduct }> => {
-  const serviceSecret = context.env[ENV.SOURCE_SERVICE_SECRET];
-  if (!serviceSecret) throw new Error(`The demo product needs ${ENV.SOURCE_SERVICE_SECRET}`);
-  const product = new DemoProduct({ baseUrl: `${context.baseUrl}${DEMO_PREFIX}`, serviceSecret });
+  // It accepts the service's assertions, verified with the service's published keys (GET /.well-known/jwks.json).
+  const serviceIssuer = (context.env[ENV.PUBLIC_BASE_URL] ?? context.baseUrl).replace(/\/+$/, '');
+  const product = new DemoProduct({ baseUrl: `${context.baseUrl}${DEMO_PREFIX}`, serviceIssuer });
   // With a data directory, the tasks of the last run come back and every edit is kept.
   const kept = context.dataDir ? keepTasks(product, statePaths(context.dataDir).demoProduct) : undefined;
   for (const listener of listeners) product.onTaskChange(listener);

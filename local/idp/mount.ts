@@ -98,7 +98,21 @@ export interface LocalIdpOptions {
   readonly clientSecret: string;
   readonly redirectUris: readonly string[];
   readonly cookieKeys: readonly string[];
+  /** Lifetime of its access tokens in seconds (LOCAL_IDP_ACCESS_TOKEN_TTL_SECONDS; default 600). */
+  readonly accessTokenTtlSeconds?: number;
 }
+
+/** Default lifetime of the local provider's access tokens. */
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 600;
+
+/** LOCAL_IDP_ACCESS_TOKEN_TTL_SECONDS as a number; throws naming the setting when it is not a positive integer. */
+export const accessTokenTtlOf = (value: string | undefined): number => {
+  if (value === undefined || value.trim() === '') return DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${ENV.LOCAL_IDP_ACCESS_TOKEN_TTL_SECONDS} must be a positive integer`);
+  return n;
+};
 
 export const createLocalProvider = async (options: LocalIdpOptions): Promise<Provider> => {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -109,7 +123,7 @@ export const createLocalProvider = async (options: LocalIdpOptions): Promise<Pro
         client_id: options.clientId,
         client_secret: options.clientSecret,
         redirect_uris: [...options.redirectUris],
-        grant_types: ['authorization_code'],
+        grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
         id_token_signed_response_alg: 'ES256',
@@ -120,7 +134,20 @@ export const createLocalProvider = async (options: LocalIdpOptions): Promise<Pro
     claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email', 'email_verified'] },
     conformIdTokenClaims: false,
     adapter: MemoryAdapter,
-    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 86_400, Grant: 86_400 },
+    ttl: {
+      AccessToken: options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+      AuthorizationCode: 60,
+      IdToken: 600,
+      Interaction: 600,
+      Session: 86_400,
+      Grant: 86_400,
+      RefreshToken: 14 * 86_400,
+    },
+    // Our client gets a refresh token with every login (no offline_access scope needed), and each refresh
+    // rotates it: the old one is spent, and using it again revokes the grant (oidc-provider's reuse rule).
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) =>
+      client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
     features: { devInteractions: { enabled: false } },
     pkce: { required: () => true },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `${INTERACTION}${interaction.uid}` },
@@ -234,6 +261,7 @@ export const createMount: MountFactory = async (context) => {
     clientSecret: env[ENV.OIDC_CLIENT_SECRET] ?? 'local-oidc-client-secret',
     redirectUris,
     cookieKeys: cookieKeys.length > 0 ? cookieKeys : ['local-idp-cookie-key-change-me'],
+    accessTokenTtlSeconds: accessTokenTtlOf(env[ENV.LOCAL_IDP_ACCESS_TOKEN_TTL_SECONDS]),
   });
   const callback = provider.callback();
 

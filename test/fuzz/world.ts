@@ -37,6 +37,7 @@ import {
   tokenSettings,
 } from '#test/unit/oauth/fakes.js';
 import { createChangesHandler } from '../../functions/handlers/changes.js';
+import { createJwksHandler } from '../../functions/handlers/jwks.js';
 import { createMetadataHandler } from '../../functions/handlers/metadata.js';
 import { createAuthorizeHandler, PENDING_COOKIE } from '../../functions/handlers/oauth-authorize.js';
 import { createRevokeHandler } from '../../functions/handlers/oauth-revoke.js';
@@ -178,6 +179,7 @@ export const createWorld = async (): Promise<World> => {
     'POST /deleted-token': wrap(unfurlDelete),
     'POST /changes': wrap(changes),
     'GET /.well-known/oauth-authorization-server': wrap(createMetadataHandler(() => ({ issuer: PRODUCT_BASE }))),
+    'GET /.well-known/jwks.json': wrap(createJwksHandler(() => ({ keys: tokens.keys }))),
   };
 
   // A route the map above does not name runs its function's production entry module (lib/routes.ts names

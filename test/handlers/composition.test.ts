@@ -57,6 +57,7 @@ describe('every entry module composes at import', () => {
       expect(failed.code).not.toBe(0);
       expect(failed.out).toContain(`Missing required setting ${last.join(' or ')} (function ${fn})`);
     },
+    120_000,
   );
 
   it('an invalid value fails the init naming the variable', async () => {

@@ -125,28 +125,16 @@ describe('delivery log', () => {
   });
 });
 
-describe('source service secret', () => {
-  it('is bound to the unfurl function and the worker only (demo source adapter)', () => {
-    const withSecret = Object.entries(s.template.findResources('AWS::Lambda::Function'))
-      .filter(([, f]) => f.Properties.Environment.Variables[ENV.SOURCE_SERVICE_SECRET_ARN] !== undefined)
-      .map(([fid]) => fid)
-      .sort();
-    expect(withSecret).toEqual([s.logicalId(s.stack.functions.unfurl), s.logicalId(s.stack.worker)].sort());
-  });
-
-  it('is bound to no function when the generic HTTP adapter is configured', () => {
-    const http = synthService({
-      context: { sourceAdapter: 'http', sourceBaseUrl: 'https://api.example.com', sourceHttpMapping: '{}' },
+describe('service-assertion keys', () => {
+  it('GET /.well-known/jwks.json has a function of its own that reads only the signing-key secret', () => {
+    const [id, fn] = Object.entries(s.template.findResources('AWS::Lambda::Function')).find(
+      ([fid]) => fid === s.logicalId(s.stack.functions.jwks),
+    ) ?? ['', undefined];
+    expect(id).not.toBe('');
+    expect(fn?.Properties.Environment.Variables[ENV.TOKEN_SIGNING_KEY_SECRET_ARN]).toEqual({
+      Ref: s.logicalId(s.stack.secrets.tokenSigningKey),
     });
-    try {
-      const bound = Object.values(http.template.findResources('AWS::Lambda::Function')).filter(
-        (f) => f.Properties.Environment.Variables[ENV.SOURCE_SERVICE_SECRET_ARN] !== undefined,
-      );
-      expect(bound).toHaveLength(0);
-    } finally {
-      http.cleanup();
-    }
-  }, 120_000);
+  });
 });
 
 describe('development stage tears down completely', () => {

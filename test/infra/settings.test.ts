@@ -28,8 +28,7 @@ const CONTEXT = {
   devName: 'Product',
 };
 
-// The http adapter signs no service assertions: no function gets the service secret.
-const declaredFor = (fn: FunctionName): string[] => environmentOf(fn, false);
+const declaredFor = (fn: FunctionName): string[] => environmentOf(fn);
 
 let synth: Synthesized;
 beforeAll(() => {

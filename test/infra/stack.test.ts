@@ -46,7 +46,6 @@ beforeAll(() => {
   names.set(s.logicalId(stack.secrets.tokenSigningKey), 'TokenSigningKey');
   names.set(s.logicalId(stack.secrets.changesWebhookSecret), 'ChangesWebhookSecret');
   names.set(s.logicalId(stack.secrets.notionTokenKey), 'NotionTokenKey');
-  names.set(s.logicalId(stack.secrets.sourceServiceSecret), 'SourceServiceSecret');
   const upstreamSecret = stack.upstream.cognito ? stack.upstream.node.findChild('ClientSecret') : undefined;
   if (upstreamSecret) names.set(s.logicalId(upstreamSecret), 'OidcClientSecret');
   for (const fn of [...Object.values(stack.functions), stack.worker]) {
@@ -135,22 +134,19 @@ describe('least-privilege IAM per function', () => {
     });
   });
 
-  it('unfurl: only reads connections, keeps subscriptions, decrypts upstream credentials, reads the signing key and the source service secret', () => {
+  it('unfurl: connections (upstream tokens kept valid), subscriptions, envelope-encrypts and decrypts upstream credentials, reads the signing key, and the upstream client secret', () => {
     expect(permissions('unfurl')).toEqual(
       grants({
         OwnLogGroup: LOGS,
-        Connections: READ,
+        Connections: RW,
         'Connections/index/bySubject': QUERY,
         Subscriptions: RW,
         'Subscriptions/index/byConnection': QUERY,
-        NotionTokenKey: ['kms:Decrypt'],
+        NotionTokenKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
         TokenSigningKey: READ_SECRET,
-        SourceServiceSecret: READ_SECRET,
+        OidcClientSecret: READ_SECRET,
       }),
     );
-    expect(
-      permissions('unfurl').filter((p) => /^dynamodb:(Put|Update|Delete|BatchWrite)\w* Connections/.test(p)),
-    ).toEqual([]);
   });
 
   it('unfurl-delete: connections and subscriptions (query by connection), the signing key', () => {
@@ -177,7 +173,11 @@ describe('least-privilege IAM per function', () => {
     expect(permissions('metadata')).toEqual(grants({ OwnLogGroup: LOGS }));
   });
 
-  it('update-worker: markers, subscriptions, rate limits, connections, writes the delivery log, decrypts with KMS, reads the source service secret, consumes and re-sends', () => {
+  it('jwks: only reads the signing key (its public assertion keys)', () => {
+    expect(permissions('jwks')).toEqual(grants({ OwnLogGroup: LOGS, TokenSigningKey: READ_SECRET }));
+  });
+
+  it('update-worker: markers, subscriptions, rate limits, connections, writes the delivery log, envelope-encrypts and decrypts, reads the signing key and the upstream client secret, consumes and re-sends', () => {
     expect(permissions(WORKER_HANDLER)).toEqual(
       grants({
         OwnLogGroup: LOGS,
@@ -188,8 +188,9 @@ describe('least-privilege IAM per function', () => {
         Connections: RW,
         'Connections/index/bySubject': QUERY,
         DeliveryLog: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-        NotionTokenKey: ['kms:Decrypt'],
-        SourceServiceSecret: READ_SECRET,
+        NotionTokenKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        TokenSigningKey: READ_SECRET,
+        OidcClientSecret: READ_SECRET,
         UpdateQueue: [
           'sqs:ChangeMessageVisibility',
           'sqs:DeleteMessage',
@@ -215,11 +216,11 @@ describe('least-privilege IAM per function', () => {
     }
   });
 
-  it('only the functions that handle stored tokens may use the KMS key, and only one can create data keys', () => {
+  it('only the functions that handle stored tokens may use the KMS key (those that store refreshed upstream tokens create data keys)', () => {
     const kms = [...fnIds.keys()].filter((h) => permissions(h).some((p) => p.startsWith('kms:')));
     expect(kms.sort()).toEqual(['oauth-authorize', 'unfurl', WORKER_HANDLER].sort());
     const dataKeys = [...fnIds.keys()].filter((h) => permissions(h).some((p) => p.startsWith('kms:GenerateDataKey')));
-    expect(dataKeys).toEqual(['oauth-authorize']);
+    expect(dataKeys.sort()).toEqual(['oauth-authorize', 'unfurl', WORKER_HANDLER].sort());
   });
 
   it('each function (one per handler, and the worker) exists, with a role of its own', () => {
@@ -448,7 +449,7 @@ describe('key and secrets', () => {
         GenerateStringKey: 'clientSecret',
       }),
     });
-    s.template.resourceCountIs('AWS::SecretsManager::Secret', 6);
+    s.template.resourceCountIs('AWS::SecretsManager::Secret', 5);
   });
 });
 

@@ -16,6 +16,7 @@ import {
   type ConnectionStore,
   type RefreshTokenSwap,
   type RefreshTokenSwapRequest,
+  type UpstreamTokenStore,
 } from '#core/ports.js';
 import { CONNECTIONS_TABLE } from '#lib/data-model.js';
 import { batchGetItems, isConditionFailed } from './client.js';
@@ -50,6 +51,9 @@ export const connectionFromItem = (item: Item): Connection => {
       ? { notionRefreshTokenCiphertext: c.notionRefreshTokenCiphertext }
       : {}),
     ...(c.upstreamTokenCiphertext !== undefined ? { upstreamTokenCiphertext: c.upstreamTokenCiphertext } : {}),
+    ...(c.upstreamTokenVersion !== undefined ? { upstreamTokenVersion: Number(c.upstreamTokenVersion) } : {}),
+    ...(c.upstreamRefreshUntil !== undefined ? { upstreamRefreshUntil: Number(c.upstreamRefreshUntil) } : {}),
+    ...(c.upstreamLoginRequiredAt !== undefined ? { upstreamLoginRequiredAt: Number(c.upstreamLoginRequiredAt) } : {}),
     status: c.status,
     tokenGeneration: Number(c.tokenGeneration),
     ...(c.refreshTokenHash !== undefined ? { refreshTokenHash: c.refreshTokenHash } : {}),
@@ -61,7 +65,7 @@ export const connectionFromItem = (item: Item): Connection => {
   };
 };
 
-export class DynamoConnectionStore implements ConnectionStore {
+export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -229,5 +233,88 @@ export class DynamoConnectionStore implements ConnectionStore {
       if (isConditionFailed(error)) return this.get(id);
       throw error;
     }
+  }
+
+  /**
+   * One conditional update on the upstream tokens: applied iff the connection is active and its
+   * tokens are at `version` (absent version: 0) and `extra` holds; false when the condition failed.
+   */
+  private async upstreamUpdate(
+    id: string,
+    version: number,
+    update: string,
+    values: Record<string, unknown>,
+    extra = '',
+  ): Promise<boolean> {
+    const versionCondition =
+      version === 0 ? '(attribute_not_exists(#version) OR #version = :version)' : '#version = :version';
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key(id),
+          UpdateExpression: update,
+          ConditionExpression: `attribute_exists(pk) AND #status = :active AND attribute_exists(#tokens) AND ${versionCondition}${extra}`,
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#tokens': 'upstreamTokenCiphertext',
+            '#version': 'upstreamTokenVersion',
+            '#until': 'upstreamRefreshUntil',
+          },
+          ExpressionAttributeValues: { ':active': 'active', ':version': version, ...values },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  claimUpstreamRefresh(
+    id: string,
+    claim: { readonly version: number; readonly now: number; readonly until: number },
+  ): Promise<boolean> {
+    return this.upstreamUpdate(
+      id,
+      claim.version,
+      'SET #until = :until',
+      { ':until': claim.until, ':now': claim.now },
+      ' AND (attribute_not_exists(#until) OR #until < :now)',
+    );
+  }
+
+  saveUpstreamTokens(
+    id: string,
+    save: { readonly version: number; readonly ciphertext: string; readonly now: number },
+  ): Promise<boolean> {
+    return this.upstreamUpdate(
+      id,
+      save.version,
+      'SET #tokens = :tokens, #version = :next, updatedAt = :now REMOVE #until',
+      { ':tokens': save.ciphertext, ':next': save.version + 1, ':now': save.now },
+    );
+  }
+
+  async releaseUpstreamRefresh(
+    id: string,
+    release: { readonly version: number; readonly until: number },
+  ): Promise<void> {
+    await this.upstreamUpdate(
+      id,
+      release.version,
+      'REMOVE #until',
+      { ':until': release.until },
+      ' AND #until = :until',
+    );
+  }
+
+  requireUpstreamLogin(id: string, mark: { readonly version: number; readonly now: number }): Promise<boolean> {
+    return this.upstreamUpdate(
+      id,
+      mark.version,
+      'SET upstreamLoginRequiredAt = :now, updatedAt = :now REMOVE #tokens, #until',
+      { ':now': mark.now },
+    );
   }
 }

@@ -78,7 +78,12 @@ const toDelivery = (item: Record<string, unknown>): Delivery => {
     at: Number(item.at),
     resource: String(item.resource ?? ''),
     uri: String(item.uri ?? ''),
-    status: typeof status === 'number' ? status : status === 'timeout' || status === 'none' ? status : 'network',
+    status:
+      typeof status === 'number'
+        ? status
+        : status === 'timeout' || status === 'none' || status === 'skipped'
+          ? status
+          : 'network',
     action: String(item.action ?? ''),
     ...(typeof item.code === 'string' ? { code: item.code } : {}),
     ...(typeof item.message === 'string' ? { message: item.message } : {}),

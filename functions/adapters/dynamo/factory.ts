@@ -4,7 +4,14 @@
  * missing table setting fails by its environment-variable name.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AuthStateStore, ConnectionStore, RateLimitStore, SubscriptionStore, UnfurlReads } from '#core/ports.js';
+import type {
+  AuthStateStore,
+  ConnectionStore,
+  RateLimitStore,
+  SubscriptionStore,
+  UnfurlReads,
+  UpstreamTokenStore,
+} from '#core/ports.js';
 import type { DeliveryLog } from '#core/updates/ports.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, getConfig, need } from '#shared/config.js';
@@ -20,7 +27,7 @@ export { createDocumentClient } from './client.js';
 
 interface Built {
   doc?: DynamoDBDocumentClient;
-  connections?: ConnectionStore;
+  connections?: ConnectionStore & UpstreamTokenStore;
   authState?: AuthStateStore;
   subscriptions?: SubscriptionStore;
   rateLimits?: RateLimitStore;
@@ -46,7 +53,7 @@ export const documentClient = (config: Config = getConfig()): DynamoDBDocumentCl
   return b.doc;
 };
 
-export const connectionStore = (config: Config = getConfig()): ConnectionStore => {
+export const connectionStore = (config: Config = getConfig()): ConnectionStore & UpstreamTokenStore => {
   const b = slot(config);
   if (!b.connections) {
     const table = need(config.tables.connections, ENV.CONNECTIONS_TABLE);

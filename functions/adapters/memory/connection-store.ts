@@ -6,13 +6,14 @@ import {
   type ConnectionStore,
   type RefreshTokenSwap,
   type RefreshTokenSwapRequest,
+  type UpstreamTokenStore,
 } from '#core/ports.js';
 import { PREVIOUS_REFRESH_HASHES_KEPT, PREVIOUS_REFRESH_HASHES_TRIM_AT } from '../dynamo/rules.js';
 import { stored } from './clone.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-export class MemoryConnectionStore implements ConnectionStore {
+export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStore {
   private readonly items = new Map<string, Connection>();
   /** Storage-only, as in the DynamoDB adapter: the code each first refresh token was issued for. */
   private readonly issuedForCode = new Map<string, string>();
@@ -91,5 +92,60 @@ export class MemoryConnectionStore implements ConnectionStore {
     delete next.refreshTokenHash;
     this.items.set(id, next);
     return stored(current);
+  }
+
+  /** The connection when it is active with upstream tokens at `version`. */
+  private atVersion(id: string, version: number): Connection | undefined {
+    const c = this.items.get(id);
+    if (c?.status !== 'active' || c.upstreamTokenCiphertext === undefined) return undefined;
+    return (c.upstreamTokenVersion ?? 0) === version ? c : undefined;
+  }
+
+  async claimUpstreamRefresh(
+    id: string,
+    claim: { readonly version: number; readonly now: number; readonly until: number },
+  ): Promise<boolean> {
+    const c = this.atVersion(id, claim.version);
+    if (!c || (c.upstreamRefreshUntil !== undefined && c.upstreamRefreshUntil >= claim.now)) return false;
+    this.items.set(id, { ...c, upstreamRefreshUntil: claim.until });
+    return true;
+  }
+
+  async saveUpstreamTokens(
+    id: string,
+    save: { readonly version: number; readonly ciphertext: string; readonly now: number },
+  ): Promise<boolean> {
+    const c = this.atVersion(id, save.version);
+    if (!c) return false;
+    const next: Mutable<Connection> = {
+      ...c,
+      upstreamTokenCiphertext: save.ciphertext,
+      upstreamTokenVersion: save.version + 1,
+      updatedAt: save.now,
+    };
+    delete next.upstreamRefreshUntil;
+    this.items.set(id, next);
+    return true;
+  }
+
+  async releaseUpstreamRefresh(
+    id: string,
+    release: { readonly version: number; readonly until: number },
+  ): Promise<void> {
+    const c = this.atVersion(id, release.version);
+    if (!c || c.upstreamRefreshUntil !== release.until) return;
+    const next: Mutable<Connection> = { ...c };
+    delete next.upstreamRefreshUntil;
+    this.items.set(id, next);
+  }
+
+  async requireUpstreamLogin(id: string, mark: { readonly version: number; readonly now: number }): Promise<boolean> {
+    const c = this.atVersion(id, mark.version);
+    if (!c) return false;
+    const next: Mutable<Connection> = { ...c, upstreamLoginRequiredAt: mark.now, updatedAt: mark.now };
+    delete next.upstreamTokenCiphertext;
+    delete next.upstreamRefreshUntil;
+    this.items.set(id, next);
+    return true;
   }
 }

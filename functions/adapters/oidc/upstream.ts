@@ -51,18 +51,17 @@ const displayNameOf = (claims: Record<string, unknown>, subject: string): string
   return subject;
 };
 
-export const createUpstreamProvider = (options: UpstreamOptions): UpstreamIdentityProvider => {
+/**
+ * The provider's discovered configuration, loaded on first use and kept; a failed discovery is
+ * retried on the next call. Throws at once for a plain-http issuer that is not on loopback.
+ */
+export const configurationLoader = (options: UpstreamOptions): (() => Promise<oidc.Configuration>) => {
   const issuerUrl = new URL(options.issuer);
   if (issuerUrl.protocol !== 'https:' && !isLoopbackHttp(issuerUrl)) {
     throw new Error('OIDC_ISSUER must use https (plain http is allowed only for a loopback address)');
   }
-  const scope = [
-    'openid',
-    ...(options.scope ?? 'profile email').split(' ').filter((s) => s !== '' && s !== 'openid'),
-  ].join(' ');
   let configuration: Promise<oidc.Configuration> | undefined;
-
-  const getConfiguration = (): Promise<oidc.Configuration> => {
+  return (): Promise<oidc.Configuration> => {
     configuration ??= (async () => {
       const secret = await options.clientSecret();
       const config = await oidc.discovery(
@@ -82,6 +81,14 @@ export const createUpstreamProvider = (options: UpstreamOptions): UpstreamIdenti
     });
     return configuration;
   };
+};
+
+export const createUpstreamProvider = (options: UpstreamOptions): UpstreamIdentityProvider => {
+  const getConfiguration = configurationLoader(options);
+  const scope = [
+    'openid',
+    ...(options.scope ?? 'profile email').split(' ').filter((s) => s !== '' && s !== 'openid'),
+  ].join(' ');
 
   return {
     async authorizationUrl(request: UpstreamLoginRequest): Promise<string> {
@@ -126,7 +133,7 @@ export const createUpstreamProvider = (options: UpstreamOptions): UpstreamIdenti
           tokens: {
             accessToken: tokens.access_token,
             ...(tokens.refresh_token === undefined ? {} : { refreshToken: tokens.refresh_token }),
-            ...(expiresIn === undefined ? {} : { expiresAt: Date.now() + expiresIn * 1000 }),
+            ...(expiresIn === undefined ? {} : { expiresAt: Date.now() + expiresIn * 1000, obtainedAt: Date.now() }),
           },
         };
       } catch (error) {

@@ -2,8 +2,8 @@
  * The shape of a source adapter module: one module declares the adapter's
  * name, its own settings, what it needs at deploy time and how it is built.
  * The registry (./registry.ts) lists the built-in ones; the stack reads the
- * declarations (the service secret, the settings' CDK context keys, secrets and
- * grants); the settings documents (`npm run settings`) list their settings.
+ * declarations (the settings' CDK context keys, secrets and grants); the
+ * settings documents (`npm run settings`) list their settings.
  *
  * A team's own adapter is the same: one module in its own repository whose
  * default export is a `defineSourceAdapter(...)` (imported from
@@ -17,6 +17,7 @@
  *     create: ({ settings, config }) => acmeAdapter(config.unfurl.sourceBaseUrl, settings.ACME_API_TOKEN),
  *   });
  */
+import type { ServiceAssertions } from '#core/sources/assertions.js';
 import type { FetchFunction, SourceAdapter } from '#core/sources/source-adapter.js';
 import type { Config, SecretRef } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
@@ -24,8 +25,13 @@ import { ConfigError } from '#shared/errors.js';
 /** What a function gives an adapter to build itself with. */
 export interface SourceAdapterEnvironment {
   readonly config: Config;
-  /** Reads a Secrets Manager secret (SOURCE_SERVICE_SECRET_ARN); handlers pass the adapter's loader. */
+  /** Reads a secret given by value (local) or by Secrets Manager ARN (AWS), cached; handlers pass theirs. */
   readonly loadSecret?: (ref: SecretRef) => Promise<string>;
+  /**
+   * Signs service assertions: short-lived JWTs asserting the user's subject to the product, verified with
+   * GET /.well-known/jwks.json (docs/adr/0128). Built from TOKEN_SIGNING_KEY on first use when not given.
+   */
+  readonly serviceAssertions?: ServiceAssertions;
   readonly fetch?: FetchFunction;
   readonly now?: () => number;
   /** Where the adapter's own settings are read (default: the process environment). */
@@ -66,8 +72,6 @@ export interface SourceAdapterDefinition<S extends string = string> {
   readonly description: string;
   /** Settings of its own, beyond the shared SOURCE_* settings of lib/settings.ts. */
   readonly settings?: Readonly<Record<S, AdapterSetting>>;
-  /** It signs per-user assertions with SOURCE_SERVICE_SECRET: the stack gives the functions that secret. */
-  readonly usesServiceSecret?: boolean;
   /** Secrets and grants the stack gives the functions that call it. */
   readonly needs?: SourceAdapterNeeds<NoInfer<S>>;
   readonly create: (

@@ -2,12 +2,14 @@
  * Source adapter for the demo task tracker (local/demo-product): calls the
  * product's JSON API over HTTP, as a team's adapter would call its product.
  *
- * The adapter proves who is asking with a short-lived service assertion: an
- * HS256 JWT signed with SOURCE_SERVICE_SECRET whose `sub` is the user's
- * upstream subject (docs/adr/0062-demo-product-auth.md). The product applies
- * that user's access rules and answers 200, 403, 404 or 410.
+ * The adapter proves who is asking with a short-lived service assertion: a
+ * JWT the service signs with its asymmetric assertion key (ES256 or EdDSA)
+ * whose `sub` is the user's upstream subject and whose audience is the
+ * product's API (docs/adr/0128). The product verifies it with the public keys
+ * at GET /.well-known/jwks.json, applies that user's access rules and answers
+ * 200, 403, 404 or 410.
  */
-import { SignJWT } from 'jose';
+import type { ServiceAssertions } from '#core/sources/assertions.js';
 import {
   type FetchFunction,
   outcomeForStatus,
@@ -25,10 +27,7 @@ import { ConfigError } from '#shared/errors.js';
 import { defineSourceAdapter, type SourceAdapterEnvironment } from './define.js';
 import { sourceGet } from './http-get.js';
 
-/** Issuer of the service assertions; the product checks it. */
-export const SERVICE_ASSERTION_ISSUER = 'notion-link-preview';
-/** Lifetime of one assertion. */
-export const SERVICE_ASSERTION_TTL_SECONDS = 60;
+export { SERVICE_ASSERTION_TTL_SECONDS } from '#core/sources/assertions.js';
 
 /** Audience of the assertions: the product's API base URL. */
 export const demoApiAudience = (apiBaseUrl: string): string => `${apiBaseUrl.replace(/\/+$/, '')}/api`;
@@ -93,11 +92,8 @@ export const taskPreview = (task: DemoTaskJson): PreviewModel => {
 export interface DemoAdapterOptions {
   /** The product's base URL, e.g. http://127.0.0.1:3000/demo (SOURCE_BASE_URL). */
   readonly baseUrl: string;
-  /**
-   * Shared secret for the service assertions (SOURCE_SERVICE_SECRET), or a function that
-   * loads it (SOURCE_SERVICE_SECRET_ARN: Secrets Manager, cached by the loader).
-   */
-  readonly serviceSecret: string | (() => Promise<string>);
+  /** Signs the per-user service assertions (TOKEN_SIGNING_KEY's assertion key; docs/adr/0128). */
+  readonly assertions: ServiceAssertions;
   /** Replaces the default HTTP client (http-get.ts) with a fetch function: tests, custom transports. */
   readonly fetch?: FetchFunction;
   /** Epoch ms; injected for tests. */
@@ -121,52 +117,11 @@ export interface DemoTaskClient {
 export const demoTaskClient = (options: DemoAdapterOptions): DemoTaskClient => {
   const base = options.baseUrl.replace(/\/+$/, '');
   const audience = demoApiAudience(base);
-  const secretOf = options.serviceSecret;
-  let fixedKey: Uint8Array | undefined;
-  const loadedKeys = new Map<string, Uint8Array>();
-  const signingKey = async (): Promise<Uint8Array> => {
-    if (typeof secretOf === 'string') {
-      fixedKey ??= new TextEncoder().encode(secretOf);
-      return fixedKey;
-    }
-    const secret = await secretOf();
-    let k = loadedKeys.get(secret);
-    if (!k) {
-      loadedKeys.clear();
-      k = new TextEncoder().encode(secret);
-      loadedKeys.set(secret, k);
-    }
-    return k;
-  };
   const get = sourceGet(options.fetch);
-  const now = options.now ?? Date.now;
-  // One assertion per subject, reused until it is half-way through its life.
-  const cache = new Map<string, { token: string; renewAt: number }>();
-
-  const cachedAssertion = (identity: UserIdentity): string | undefined => {
-    const hit = cache.get(identity.subject);
-    return hit && hit.renewAt > now() ? hit.token : undefined;
-  };
-  const signAssertion = async (identity: UserIdentity): Promise<string> => {
-    const t = now();
-    const iat = Math.floor(t / 1000);
-    const token = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setIssuer(SERVICE_ASSERTION_ISSUER)
-      .setAudience(audience)
-      .setSubject(identity.subject)
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + SERVICE_ASSERTION_TTL_SECONDS)
-      .sign(await signingKey());
-    if (cache.size > 1000) cache.clear();
-    cache.set(identity.subject, { token, renewAt: t + (SERVICE_ASSERTION_TTL_SECONDS * 1000) / 2 });
-    return token;
-  };
 
   return {
     async getTask(id, identity, signal) {
-      // A cached assertion is taken without an await, so the request starts in the caller's turn.
-      const assertion = cachedAssertion(identity) ?? (await signAssertion(identity));
+      const assertion = await options.assertions.sign(identity.subject, audience);
       const answer = await get(`${base}/api/tasks/${encodeURIComponent(id)}`, {
         headers: { accept: 'application/json', authorization: `Bearer ${assertion}` },
         signal,
@@ -206,26 +161,21 @@ export const demoProductAdapter = (options: DemoAdapterOptions): SourceAdapter =
 };
 
 /** The demo product's options from the configuration (the example adapter uses the same product). */
-export const demoOptions = ({ config, fetch, now, loadSecret }: SourceAdapterEnvironment): DemoAdapterOptions => {
+export const demoOptions = ({
+  config,
+  fetch,
+  now,
+  serviceAssertions,
+}: SourceAdapterEnvironment): DemoAdapterOptions => {
   const baseUrl = config.unfurl.sourceBaseUrl ?? (config.publicBaseUrl ? `${config.publicBaseUrl}/demo` : undefined);
   if (!baseUrl) throw new ConfigError(`Missing required setting ${ENV.SOURCE_BASE_URL} (or ${ENV.PUBLIC_BASE_URL})`);
-  const ref = config.unfurl.sourceServiceSecretRef;
-  if (!ref) {
-    throw new ConfigError(
-      `Missing required setting ${ENV.SOURCE_SERVICE_SECRET} (or ${ENV.SOURCE_SERVICE_SECRET_ARN})`,
-    );
-  }
-  let serviceSecret: DemoAdapterOptions['serviceSecret'];
-  if ('value' in ref) serviceSecret = ref.value;
-  else if (loadSecret) serviceSecret = () => loadSecret(ref);
-  else throw new ConfigError(`${ENV.SOURCE_SERVICE_SECRET_ARN} is set but no secret loader was given`);
-  return { baseUrl, serviceSecret, ...(fetch ? { fetch } : {}), ...(now ? { now } : {}) };
+  if (!serviceAssertions) throw new ConfigError('The demo source adapter needs service assertions (TOKEN_SIGNING_KEY)');
+  return { baseUrl, assertions: serviceAssertions, ...(fetch ? { fetch } : {}), ...(now ? { now } : {}) };
 };
 
 /** SOURCE_ADAPTER=demo: the local demo task tracker (SOURCE_BASE_URL defaults to PUBLIC_BASE_URL/demo). */
 export const demoSource = defineSourceAdapter({
   name: 'demo',
   description: 'The demo task tracker, with per-user service assertions',
-  usesServiceSecret: true,
   create: (env) => demoProductAdapter(demoOptions(env)),
 });

@@ -22,7 +22,8 @@
  *         built-in adapters' GET: the global fetch, no redirects, size-capped,
  *         and it throws SourceUnavailableError for you.
  *  2. Declare it at the end of the module with defineSourceAdapter (its name,
- *     settings of its own, whether it uses the service secret, its factory),
+ *     settings of its own, its factory; `serviceAssertions` in the factory's
+ *     environment signs per-user JWTs for a product that verifies them),
  *     as `exampleSource` below; in your repository make it the default export
  *     and name the file in SOURCE_ADAPTER_MODULE and the stack's `source`
  *     prop, here add it to BUILT_IN_SOURCES in registry.ts.
@@ -80,6 +81,5 @@ export const exampleCustomAdapter = (options: DemoAdapterOptions): SourceAdapter
 export const exampleSource = defineSourceAdapter({
   name: 'example',
   description: 'A custom adapter written as code: a personal view of demo tasks',
-  usesServiceSecret: true,
   create: (env) => exampleCustomAdapter(demoOptions(env)),
 });

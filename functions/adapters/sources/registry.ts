@@ -13,6 +13,9 @@
  * (lib/source-entries.ts), and by the local system for SOURCE_ADAPTER_MODULE.
  */
 
+import { serviceAssertionsFromConfig } from '#adapters/config/service-assertions.js';
+import { loadSecret } from '#adapters/oidc/secrets.js';
+import type { ServiceAssertions } from '#core/sources/assertions.js';
 import type { SourceAdapter } from '#core/sources/source-adapter.js';
 import { ENV } from '#lib/env-names.js';
 import { ConfigError } from '#shared/errors.js';
@@ -55,5 +58,20 @@ export const sourceAdapterFromConfig = (env: SourceAdapterEnvironment): SourceAd
   if (!definition) {
     throw new ConfigError(`${ENV.SOURCE_ADAPTER}: unknown adapter "${name}" (known: ${[...byName.keys()].join(', ')})`);
   }
-  return createSourceAdapter(definition, env);
+  return createSourceAdapter(definition, { ...env, serviceAssertions: env.serviceAssertions ?? lazyAssertions(env) });
+};
+
+/** Service assertions built from the configuration when an adapter first signs one (TOKEN_SIGNING_KEY). */
+const lazyAssertions = (env: SourceAdapterEnvironment): ServiceAssertions => {
+  let built: ServiceAssertions | undefined;
+  const get = () => {
+    built ??= serviceAssertionsFromConfig(env.config, env.loadSecret ?? loadSecret, env.now);
+    return built;
+  };
+  return {
+    get issuer() {
+      return get().issuer;
+    },
+    sign: (subject, audience) => get().sign(subject, audience),
+  };
 };

@@ -45,7 +45,12 @@ export interface UpstreamUser {
   readonly subject: string;
   readonly displayName: string;
   /** Upstream tokens, kept (encrypted) for source adapters that call the product's API as the user. */
-  readonly tokens?: { readonly accessToken: string; readonly refreshToken?: string; readonly expiresAt?: number };
+  readonly tokens?: {
+    readonly accessToken: string;
+    readonly refreshToken?: string;
+    readonly expiresAt?: number;
+    readonly obtainedAt?: number;
+  };
 }
 
 /**

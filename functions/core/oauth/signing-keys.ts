@@ -13,8 +13,20 @@
  *
  * Rotation: put the new key first and keep the previous one second until every
  * token signed with it has expired (ACCESS_TOKEN_TTL_SECONDS).
+ *
+ * The same material holds the asymmetric keys of the service assertions
+ * (docs/adr/0128): the short-lived JWTs the service signs to call a product as
+ * a user, whose public keys GET /.well-known/jwks.json publishes.
+ *
+ *  - With plain secrets, each secret also derives an Ed25519 key (HKDF-SHA256,
+ *    its own info string): nothing to add, and rotating the secrets rotates the
+ *    assertion keys the same way (the first signs, all are published).
+ *  - A JWK Set may list them in `"assertion_keys": [ ... ]`: EC P-256 (ES256)
+ *    or OKP Ed25519 (EdDSA), each with a `kid`; the first signs and must be
+ *    private, the others may be public only (a previous key still published).
+ *    Without that member, each `oct` key of the set derives one as above.
  */
-import { createHash, hkdfSync, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { type CryptoKey, importJWK, type JWK } from 'jose';
 import { ConfigError } from '#shared/errors.js';
 
@@ -33,6 +45,15 @@ export interface SigningKeySet {
   readonly current: SigningKey & { readonly signKey: CryptoKey | KeyObject | Uint8Array };
   /** Every key that verifies, by kid (the current key included). */
   readonly byKid: ReadonlyMap<string, SigningKey>;
+  /** The service-assertion keys, when the material has any (docs/adr/0128). */
+  readonly assertion?: AssertionKeys;
+}
+
+/** The asymmetric keys of the service assertions: the first signs, all are published. */
+export interface AssertionKeys {
+  readonly current: { readonly kid: string; readonly alg: 'ES256' | 'EdDSA'; readonly signKey: CryptoKey | KeyObject };
+  /** The public JWKs (kid, alg, use "sig") GET /.well-known/jwks.json serves, the current one first. */
+  readonly published: readonly JWK[];
 }
 
 /** Returns the key set in force (cached by the implementation; refreshed when a secret rotates). */
@@ -96,10 +117,60 @@ const fromSecret = async (secret: string, index: number): Promise<SigningKey> =>
   return { kid, alg: 'HS256', signKey: key, verifyKey: key };
 };
 
+const ASSERTION_HKDF_INFO = 'notion-link-preview service assertion key v1';
+/** PKCS#8 prefix of an Ed25519 private key, before its 32-byte seed (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** An Ed25519 assertion key derived from secret bytes; its kid is a digest of its public key. */
+const derivedAssertionKey = (secret: string | Uint8Array): { signKey: KeyObject; jwk: JWK; kid: string } => {
+  const seed = Buffer.from(hkdfSync('sha256', secret, 'notion-link-preview', ASSERTION_HKDF_INFO, 32));
+  const signKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const exported = createPublicKey(signKey).export({ format: 'jwk' }) as JWK;
+  const kid = `sa-${createHash('sha256').update(String(exported.x)).digest('base64url').slice(0, 16)}`;
+  return { signKey, kid, jwk: { kty: 'OKP', crv: 'Ed25519', x: String(exported.x), kid, alg: 'EdDSA', use: 'sig' } };
+};
+
+const assertionKeysFrom = async (list: unknown): Promise<AssertionKeys> => {
+  if (!Array.isArray(list) || list.length === 0)
+    throw new ConfigError('TOKEN_SIGNING_KEY: "assertion_keys" needs a non-empty array');
+  const published: JWK[] = [];
+  let current: AssertionKeys['current'] | undefined;
+  const kids = new Set<string>();
+  for (const [i, item] of list.entries()) {
+    const jwk = item as JWK;
+    const alg = defaultAlg(jwk);
+    if (alg !== 'ES256' && alg !== 'EdDSA')
+      throw new ConfigError(`TOKEN_SIGNING_KEY: assertion key #${i} must be EC P-256 (ES256) or Ed25519 (EdDSA)`);
+    if (typeof jwk.kid !== 'string' || jwk.kid === '' || kids.has(jwk.kid))
+      throw new ConfigError(`TOKEN_SIGNING_KEY: assertion key #${i} needs a "kid" of its own`);
+    kids.add(jwk.kid);
+    const pub = publicPart(jwk);
+    await importJWK(pub, alg);
+    published.push({ ...pub, kid: jwk.kid, alg, use: 'sig' });
+    if (i === 0) {
+      if (typeof jwk.d !== 'string')
+        throw new ConfigError('TOKEN_SIGNING_KEY: the first assertion key must be private (it signs)');
+      current = { kid: jwk.kid, alg, signKey: (await importJWK(jwk, alg)) as CryptoKey };
+    }
+  }
+  return { current: current as AssertionKeys['current'], published };
+};
+
+const derivedAssertionKeys = (secrets: readonly (string | Uint8Array)[]): AssertionKeys | undefined => {
+  const derived = secrets.map((secret) => derivedAssertionKey(secret));
+  const first = derived[0];
+  if (!first) return undefined;
+  return {
+    current: { kid: first.kid, alg: 'EdDSA', signKey: first.signKey },
+    published: derived.map((d) => d.jwk),
+  };
+};
+
 /** Parses TOKEN_SIGNING_KEY material; throws a ConfigError (never echoing the material) when it is unusable. */
 export const parseSigningKeys = async (material: string): Promise<SigningKeySet> => {
   const trimmed = material.trim();
   let keys: SigningKey[];
+  let assertion: AssertionKeys | undefined;
   if (trimmed.startsWith('{')) {
     let parsed: unknown;
     try {
@@ -107,14 +178,24 @@ export const parseSigningKeys = async (material: string): Promise<SigningKeySet>
     } catch {
       throw new ConfigError('TOKEN_SIGNING_KEY: looks like JSON but does not parse');
     }
-    const list = (parsed as { keys?: unknown }).keys;
+    const set = parsed as { keys?: unknown; assertion_keys?: unknown };
+    const list = set.keys;
     if (!Array.isArray(list) || list.length === 0)
       throw new ConfigError('TOKEN_SIGNING_KEY: a JWK Set needs a non-empty "keys" array');
     keys = await Promise.all(list.map((jwk, i) => fromJwk(jwk as JWK, i)));
+    assertion =
+      set.assertion_keys === undefined
+        ? derivedAssertionKeys(
+            (list as JWK[])
+              .filter((jwk) => jwk.kty === 'oct' && typeof jwk.k === 'string')
+              .map((jwk) => new Uint8Array(Buffer.from(jwk.k ?? '', 'base64url'))),
+          )
+        : await assertionKeysFrom(set.assertion_keys);
   } else {
     const secrets = trimmed.split(/\s+/).filter((s) => s !== '');
     if (secrets.length === 0) throw new ConfigError('TOKEN_SIGNING_KEY is empty');
     keys = await Promise.all(secrets.map((s, i) => fromSecret(s, i)));
+    assertion = derivedAssertionKeys(secrets);
   }
   const byKid = new Map<string, SigningKey>();
   for (const key of keys) {
@@ -124,7 +205,7 @@ export const parseSigningKeys = async (material: string): Promise<SigningKeySet>
   const current = keys[0];
   if (!current?.signKey)
     throw new ConfigError('TOKEN_SIGNING_KEY: the first key must be able to sign (a private or secret key)');
-  return { current: current as SigningKeySet['current'], byKid };
+  return { current: current as SigningKeySet['current'], byKid, ...(assertion ? { assertion } : {}) };
 };
 
 /**

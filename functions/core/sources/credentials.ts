@@ -1,38 +1,252 @@
 /**
- * Upstream credentials of a connection, decrypted on first use only (most
- * adapters never ask, and decryption may cost a KMS call).
+ * Upstream credentials of a connection: decrypted on first use only (most
+ * adapters never ask, and decryption may cost a KMS call), and kept valid
+ * (docs/adr/0127).
+ *
+ * Before a source call an access token that has expired, or expires within a
+ * margin, is refreshed with the stored refresh token; when the source answers
+ * 401 anyway, `renew()` refreshes once more and the caller retries once. The
+ * refresh is shared by every caller of one connection (unfurls and worker
+ * pushes, in any process) through conditional writes on the connection:
+ *
+ *  1. claim the refresh at the token version that was read (one caller wins);
+ *  2. the winner asks the provider (the `UpstreamTokenRefresher` port) and
+ *     stores the new tokens, encrypted, at version + 1;
+ *  3. a loser re-reads until the version moved and uses those tokens (or,
+ *     while the old access token is still valid, uses that at once).
+ *
+ * A rotating refresh token (a new one in each answer) replaces the stored one;
+ * a non-rotating one (Cognito: no refresh token in the answer) is kept. A
+ * refused refresh (`invalid_grant`) marks the connection as needing a new
+ * login: its upstream tokens are removed, and every later call answers
+ * needs_auth without asking anyone.
  */
 import { upstreamTokenContext } from '#core/oauth/cipher-contexts.js';
-import type { Connection, TokenCipher } from '#core/ports.js';
-import type { UpstreamCredentials } from './source-adapter.js';
+import type { Connection, TokenCipher, UpstreamTokenStore } from '#core/ports.js';
+import { SourceUnavailableError, type UpstreamCredentials } from './source-adapter.js';
+
+/** The plaintext of `Connection.upstreamTokenCiphertext` (times in epoch ms). */
+export interface StoredUpstreamTokens {
+  readonly accessToken: string;
+  readonly refreshToken?: string;
+  readonly expiresAt?: number;
+  /** When the access token was obtained: the refresh margin is a part of its lifetime. */
+  readonly obtainedAt?: number;
+}
+
+/** The provider's answer to a refresh_token grant. Thrown errors mean "no answer" (network, 5xx, timeout). */
+export type UpstreamRefresh =
+  | {
+      readonly outcome: 'refreshed';
+      readonly accessToken: string;
+      /** Absent when the provider does not rotate refresh tokens (Cognito): the stored one stays. */
+      readonly refreshToken?: string;
+      readonly expiresInSeconds?: number;
+    }
+  /** `invalid_grant`: the refresh token is expired, revoked or already used; the user must log in again. */
+  | { readonly outcome: 'refused'; readonly error: string };
+
+/** The upstream provider's token endpoint (functions/adapters/oidc/refresh.ts, through openid-client). */
+export interface UpstreamTokenRefresher {
+  refresh(refreshToken: string): Promise<UpstreamRefresh>;
+}
+
+/** What keeping a connection's upstream tokens valid needs. */
+export interface UpstreamTokenKeeping {
+  readonly store: UpstreamTokenStore;
+  /** Built on first use (the OIDC client is loaded only when a token must be refreshed). */
+  readonly refresher: () => Promise<UpstreamTokenRefresher>;
+  readonly now: () => number;
+  /** How long a claim to refresh holds if its holder vanishes (default 10 s). */
+  readonly claimMs?: number;
+  /** How long a caller that lost the claim waits for the winner's tokens (default 2 s). */
+  readonly maxWaitMs?: number;
+  /** Waits `ms` (default: a timer). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** `upstream.refreshed` | `upstream.refresh_failed` | `upstream.login_required` | `upstream.waited` | `upstream.not_saved`. */
+  readonly observe?: (event: string, details: Readonly<Record<string, unknown>>) => void;
+}
+
+/** The longest margin before expiry at which a token is refreshed; shorter lifetimes use a quarter of theirs. */
+export const MAX_REFRESH_MARGIN_MS = 30_000;
+
+/** Whether `tokens` should be refreshed before use at `now`. */
+export const needsRefresh = (tokens: StoredUpstreamTokens, now: number): boolean => {
+  if (tokens.expiresAt === undefined) return false;
+  const lifetime = tokens.obtainedAt === undefined ? Number.POSITIVE_INFINITY : tokens.expiresAt - tokens.obtainedAt;
+  const margin = Math.min(MAX_REFRESH_MARGIN_MS, Math.max(0, lifetime / 4));
+  return now >= tokens.expiresAt - margin;
+};
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const time = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /** The stored value is JSON `{"accessToken", ...}` (or `access_token`), or the bare token. */
-export const accessTokenFromPlaintext = (plaintext: string): string | undefined => {
-  const text = plaintext.trim();
-  if (!text.startsWith('{')) return text === '' ? undefined : text;
+export const tokensFromPlaintext = (plaintext: string): StoredUpstreamTokens | undefined => {
+  const trimmed = plaintext.trim();
+  if (!trimmed.startsWith('{')) return trimmed === '' ? undefined : { accessToken: trimmed };
+  let parsed: Record<string, unknown>;
   try {
-    const parsed = JSON.parse(text) as Record<string, unknown>;
-    const token = parsed.accessToken ?? parsed.access_token;
-    return typeof token === 'string' && token !== '' ? token : undefined;
+    parsed = JSON.parse(trimmed) as Record<string, unknown>;
   } catch {
     return undefined;
   }
+  const accessToken = text(parsed.accessToken) ?? text(parsed.access_token);
+  if (accessToken === undefined) return undefined;
+  const refreshToken = text(parsed.refreshToken) ?? text(parsed.refresh_token);
+  const expiresAt = time(parsed.expiresAt);
+  const obtainedAt = time(parsed.obtainedAt);
+  return {
+    accessToken,
+    ...(refreshToken === undefined ? {} : { refreshToken }),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(obtainedAt === undefined ? {} : { obtainedAt }),
+  };
 };
 
-/** Credentials whose access token is decrypted (once) when an adapter first asks for it. */
+/** The access token of a stored value (kept for callers that only read). */
+export const accessTokenFromPlaintext = (plaintext: string): string | undefined =>
+  tokensFromPlaintext(plaintext)?.accessToken;
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+type ConnectionView = Pick<
+  Connection,
+  'id' | 'subject' | 'upstreamTokenCiphertext' | 'upstreamTokenVersion' | 'upstreamLoginRequiredAt'
+>;
+
+/**
+ * Credentials whose tokens are decrypted (once) when an adapter first asks for them, and,
+ * given `keeping`, refreshed when they expire or the source refuses them.
+ */
 export const upstreamCredentials = (
-  connection: Pick<Connection, 'subject' | 'upstreamTokenCiphertext'>,
+  connection: ConnectionView,
   cipher: () => Promise<TokenCipher>,
+  keeping?: UpstreamTokenKeeping,
 ): UpstreamCredentials => {
-  let cached: Promise<string | undefined> | undefined;
+  const context = upstreamTokenContext(connection.subject);
+  const observe = keeping?.observe ?? (() => undefined);
+  /** What this caller last saw: the version and its tokens. */
+  let seen: { version: number; tokens: StoredUpstreamTokens | undefined } | undefined;
+  let first: Promise<string | undefined> | undefined;
+  let handedOut: string | undefined;
+  let renewed = false;
+
+  const decrypt = async (ciphertext: string | undefined): Promise<StoredUpstreamTokens | undefined> => {
+    if (ciphertext === undefined) return undefined;
+    try {
+      return tokensFromPlaintext(await (await cipher()).decrypt(ciphertext, context));
+    } catch {
+      return undefined;
+    }
+  };
+
+  const hand = (token: string | undefined): string | undefined => {
+    handedOut = token;
+    return token;
+  };
+
+  /** Refreshes the tokens seen at `version`, or takes those another caller stored. */
+  const refresh = async (k: UpstreamTokenKeeping, force: boolean): Promise<string | undefined> => {
+    const sleep = k.sleep ?? defaultSleep;
+    const started = k.now();
+    let pause = 25;
+    for (;;) {
+      const current = seen;
+      const tokens = current?.tokens;
+      if (!current || !tokens?.refreshToken) return tokens?.accessToken;
+      const now = k.now();
+      const until = now + (k.claimMs ?? 10_000);
+      if (await k.store.claimUpstreamRefresh(connection.id, { version: current.version, now, until })) {
+        return ask(k, current.version, tokens, tokens.refreshToken, until);
+      }
+      // Someone else refreshes (or did): their tokens, once stored, are ours too.
+      const fresh = await k.store.get(connection.id);
+      if (
+        fresh?.status !== 'active' ||
+        fresh.upstreamLoginRequiredAt !== undefined ||
+        fresh.upstreamTokenCiphertext === undefined
+      ) {
+        seen = { version: fresh?.upstreamTokenVersion ?? current.version, tokens: undefined };
+        return undefined;
+      }
+      const version = fresh.upstreamTokenVersion ?? 0;
+      if (version !== current.version) {
+        seen = { version, tokens: await decrypt(fresh.upstreamTokenCiphertext) };
+        observe('upstream.waited', { connectionId: connection.id, ms: k.now() - started });
+        return seen.tokens?.accessToken;
+      }
+      // Still refreshing elsewhere: an access token that has not expired yet is good for this call.
+      if (!force && tokens.expiresAt !== undefined && tokens.expiresAt > k.now()) return tokens.accessToken;
+      if (k.now() - started >= (k.maxWaitMs ?? 2_000)) {
+        throw new SourceUnavailableError('upstream token refresh still in progress elsewhere');
+      }
+      await sleep(pause);
+      pause = Math.min(pause * 2, 200);
+    }
+  };
+
+  /** The winner of the claim asks the provider and stores the answer. */
+  const ask = async (
+    k: UpstreamTokenKeeping,
+    version: number,
+    tokens: StoredUpstreamTokens,
+    refreshToken: string,
+    until: number,
+  ): Promise<string | undefined> => {
+    let answer: UpstreamRefresh;
+    try {
+      answer = await (await k.refresher()).refresh(refreshToken);
+    } catch (cause) {
+      await k.store.releaseUpstreamRefresh(connection.id, { version, until }).catch(() => undefined);
+      observe('upstream.refresh_failed', { connectionId: connection.id });
+      throw new SourceUnavailableError('upstream token refresh failed', { cause });
+    }
+    const now = k.now();
+    if (answer.outcome === 'refused') {
+      await k.store.requireUpstreamLogin(connection.id, { version, now });
+      seen = { version, tokens: undefined };
+      observe('upstream.login_required', { connectionId: connection.id, error: answer.error });
+      return undefined;
+    }
+    const next: StoredUpstreamTokens = {
+      accessToken: answer.accessToken,
+      // Cognito does not rotate: its answer has no refresh token, and the stored one stays valid.
+      refreshToken: answer.refreshToken ?? refreshToken,
+      ...(answer.expiresInSeconds === undefined ? {} : { expiresAt: now + answer.expiresInSeconds * 1000 }),
+      obtainedAt: now,
+    };
+    const ciphertext = await (await cipher()).encrypt(JSON.stringify(next), context);
+    const saved = await k.store.saveUpstreamTokens(connection.id, { version, ciphertext, now });
+    // Not saved: the claim ran out and another caller moved on; these tokens still serve this call.
+    if (!saved) observe('upstream.not_saved', { connectionId: connection.id });
+    else observe('upstream.refreshed', { connectionId: connection.id, rotated: answer.refreshToken !== undefined });
+    seen = { version: saved ? version + 1 : version, tokens: { ...tokens, ...next } };
+    return next.accessToken;
+  };
+
+  const firstToken = async (): Promise<string | undefined> => {
+    if (connection.upstreamLoginRequiredAt !== undefined) return undefined;
+    const tokens = await decrypt(connection.upstreamTokenCiphertext);
+    seen = { version: connection.upstreamTokenVersion ?? 0, tokens };
+    if (!tokens) return undefined;
+    if (!keeping || !tokens.refreshToken || !needsRefresh(tokens, keeping.now())) return tokens.accessToken;
+    return refresh(keeping, false);
+  };
+
   return {
     accessToken: () => {
-      const ciphertext = connection.upstreamTokenCiphertext;
-      if (ciphertext === undefined) return Promise.resolve(undefined);
-      cached ??= cipher()
-        .then((c) => c.decrypt(ciphertext, upstreamTokenContext(connection.subject)))
-        .then(accessTokenFromPlaintext, () => undefined);
-      return cached;
+      first ??= firstToken().then(hand);
+      return first;
+    },
+    renew: async () => {
+      // Once per call: the source refused the token it was given; a second refusal is the answer.
+      if (!keeping || renewed || handedOut === undefined) return undefined;
+      renewed = true;
+      const fresh = await refresh(keeping, true);
+      if (fresh === undefined || fresh === handedOut) return undefined;
+      first = Promise.resolve(hand(fresh));
+      return fresh;
     },
   };
 };

@@ -25,8 +25,17 @@ export interface UserIdentity {
 
 /** The user's upstream credentials, decrypted only when an adapter asks for them. */
 export interface UpstreamCredentials {
-  /** The user's upstream (OIDC) access token, or undefined when none is stored. */
+  /**
+   * The user's upstream (OIDC) access token, refreshed first when it has expired or is about to;
+   * undefined when none is stored or the user must log in again.
+   */
   accessToken(): Promise<string | undefined>;
+  /**
+   * The source refused the token `accessToken()` gave (HTTP 401): a refreshed one, or undefined
+   * when there is none. At most once per call; the service calls it itself when an adapter
+   * answers needs_auth, and resolves once more with the new token.
+   */
+  renew?(): Promise<string | undefined>;
 }
 
 /** What an adapter found: the preview's content, before the required attributes are added. */

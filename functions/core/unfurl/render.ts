@@ -90,7 +90,13 @@ export const renderResource = async (
   try {
     resolved = await withDeadline(
       options.deadlineMs,
-      (signal, deadline) => adapter.resolve(match, identity, credentials, { signal, deadline }),
+      async (signal, deadline) => {
+        const first = await adapter.resolve(match, identity, credentials, { signal, deadline });
+        // The source refused the user's upstream token: one refresh, one more try (docs/adr/0127).
+        if (first.outcome !== 'needs_auth' || credentials.renew === undefined) return first;
+        const renewed = await credentials.renew();
+        return renewed === undefined ? first : adapter.resolve(match, identity, credentials, { signal, deadline });
+      },
       () => options.clock.now(),
     );
   } catch (error) {

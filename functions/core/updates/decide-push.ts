@@ -35,6 +35,7 @@ export type DecideDeps = Pick<
   | 'bucket'
   | 'settings'
   | 'emit'
+  | 'deliveries'
 >;
 
 export type Pushable = Exclude<Rendered, { kind: 'skip' }>;
@@ -107,6 +108,31 @@ const busy = (deps: Pick<StepDeps, 'emit'>, state: BatchState, resource: string,
   return undefined;
 };
 
+/** Why a push is skipped when the subscriber's upstream login must be renewed (core/updates/render.ts). */
+export const UPSTREAM_LOGIN_REQUIRED = 'upstream_login_required';
+
+/** Support reads in the delivery log why nothing reached Notion for this connection. */
+const logSkip = async (
+  deps: Pick<StepDeps, 'clock' | 'deliveries' | 'emit'>,
+  resource: string,
+  target: PushTarget,
+): Promise<void> => {
+  try {
+    await deps.deliveries?.record({
+      connectionId: target.connectionId,
+      at: deps.clock.now(),
+      resource,
+      uri: target.uri,
+      status: 'skipped',
+      action: 'needs_reauth',
+      code: UPSTREAM_LOGIN_REQUIRED,
+      message: "The upstream provider refused the user's refresh token; the user must connect again.",
+    });
+  } catch (error) {
+    deps.emit('delivery_log_failed', { connectionId: target.connectionId, detail: describeError(error) });
+  }
+};
+
 /**
  * The push of `target` if it goes ahead now, or undefined when it does not
  * (skipped, unchanged, deferred or retried; all recorded). `known` is the
@@ -152,6 +178,7 @@ export const decidePush = async (
   }
   if (rendered.kind === 'skip') {
     deps.emit('push_skipped', { resource, connectionId, reason: rendered.reason });
+    if (rendered.reason === UPSTREAM_LOGIN_REQUIRED) await logSkip(deps, resource, target);
     return undefined;
   }
   const hash = renderedHash(rendered);

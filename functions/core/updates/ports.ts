@@ -48,10 +48,11 @@ export interface Delivery {
   readonly uri: string;
   /**
    * HTTP status of Notion's answer, or `timeout` / `network` when there was none; `none` for an entry
-   * that is not a PATCH (the connection ended: action `connection_ended`, the reason in `code`).
+   * that is not a PATCH (the connection ended: action `connection_ended`, the reason in `code`); `skipped`
+   * when no request was sent (the subscriber's upstream login must be renewed: action `needs_reauth`).
    */
-  readonly status: number | 'timeout' | 'network' | 'none';
-  /** What the worker did about it (`done`, `disconnect`, `drop`, `reject`, `blocked`, `retry-after`, `backoff`). */
+  readonly status: number | 'timeout' | 'network' | 'none' | 'skipped';
+  /** What the worker did about it (`done`, `disconnect`, `drop`, `reject`, `blocked`, `retry-after`, `backoff`, `needs_reauth`). */
   readonly action: string;
   /** Notion's error `code` and `message`, and its `request_id`, when given. */
   readonly code?: string;

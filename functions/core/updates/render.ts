@@ -4,18 +4,19 @@
  * adapter resolves it with the subscriber's identity and upstream credentials,
  * and the shared attribute builder produces the list (title and dev always).
  */
-import type { Clock, TokenCipher } from '#core/ports.js';
-import { upstreamCredentials } from '#core/sources/credentials.js';
-import type { SourceAdapter } from '#core/sources/source-adapter.js';
+import type { Clock, Connection } from '#core/ports.js';
+import type { SourceAdapter, UpstreamCredentials } from '#core/sources/source-adapter.js';
 import { renderResource } from '#core/unfurl/render.js';
 import { matchUri, type UnfurlIntegration } from '#core/unfurl/rules.js';
 import { ERROR_MESSAGES } from '#core/unfurl/unfurl.js';
+import { UPSTREAM_LOGIN_REQUIRED } from './decide-push.js';
 import type { Renderer } from './ports.js';
 
 export interface SourceRendererOptions {
   readonly integration: UnfurlIntegration;
   readonly adapter: SourceAdapter;
-  readonly cipher: TokenCipher;
+  /** The subscriber's upstream credentials, kept valid (the unfurl's wiring: docs/adr/0127). */
+  readonly credentialsFor: (connection: Connection) => UpstreamCredentials;
   readonly clock: Clock;
   /** DEV_NAME */
   readonly devName: string;
@@ -32,7 +33,7 @@ export const sourceRenderer = (options: SourceRendererOptions): Renderer => ({
       options.adapter,
       match,
       { subject: connection.subject, displayName: connection.displayName, connectionId: connection.id },
-      upstreamCredentials(connection, () => Promise.resolve(options.cipher)),
+      options.credentialsFor(connection),
       { devName: options.devName, deadlineMs: options.deadlineMs, clock: options.clock },
     );
     switch (result.outcome) {
@@ -45,7 +46,7 @@ export const sourceRenderer = (options: SourceRendererOptions): Renderer => ({
         return { kind: 'error', ...ERROR_MESSAGES[result.outcome] };
       case 'needs_auth':
         // A background push does not replace a preview because the subscriber's upstream login lapsed.
-        return { kind: 'skip', reason: 'upstream_login_required' };
+        return { kind: 'skip', reason: UPSTREAM_LOGIN_REQUIRED };
     }
   },
 });

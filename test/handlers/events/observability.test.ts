@@ -148,6 +148,7 @@ describe('worker events as metrics', () => {
       countWorkerEvent('coalesced', { resource: 'task:1' });
       countWorkerEvent('pushed', { resource: 'task:1', connectionId: 'c1', status: 200 });
       countWorkerEvent('push_skipped', { reason: 'subscription_gone' });
+      countWorkerEvent('push_skipped', { reason: 'upstream_login_required' });
     } finally {
       off();
     }
@@ -158,6 +159,7 @@ describe('worker events as metrics', () => {
       'WindowOpened {}',
       'ChangeCoalesced {}',
       'Pushed {}',
+      'PushSkippedUpstreamLogin {}',
     ]);
   });
 });

@@ -1,6 +1,14 @@
+import type { DynamoConnectionStore } from '#adapters/dynamo/connection-store.js';
 import { useDynamo } from '#test/helpers/ddb.js';
-import { connectionStoreContract } from '#test/unit/adapters/contracts/connection-store.contract.js';
+import {
+  connectionStoreContract,
+  upstreamTokenStoreContract,
+} from '#test/unit/adapters/contracts/connection-store.contract.js';
 
 const ddb = useDynamo();
 
 connectionStoreContract('DynamoConnectionStore on dynalite', () => ddb().stores.connections);
+upstreamTokenStoreContract(
+  'DynamoConnectionStore on dynalite',
+  () => ddb().stores.connections as DynamoConnectionStore,
+);

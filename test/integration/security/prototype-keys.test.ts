@@ -11,9 +11,10 @@ import { demoProductAdapter } from '#adapters/sources/demo-product.js';
 import { noCredentials } from '#core/sources/credentials.js';
 import { demoRules, matchUri } from '#core/unfurl/rules.js';
 import { DemoProduct } from '#local/demo-product/app.js';
+import { testAssertions } from '#test/helpers/assertions.js';
 
 const NAMES = [...new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__'])];
-const SECRET = 'prototype-keys-test-secret-0123456789';
+const signer = await testAssertions();
 let server: Server;
 let base: string;
 let product: DemoProduct;
@@ -27,7 +28,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  product = new DemoProduct({ baseUrl: `${base}/demo`, serviceSecret: SECRET });
+  product = new DemoProduct({
+    baseUrl: `${base}/demo`,
+    serviceIssuer: signer.issuer,
+    serviceKeys: signer.verifyKeys,
+  });
 });
 
 afterAll(async () => {
@@ -35,7 +40,7 @@ afterAll(async () => {
 });
 
 const resolveTask1 = () => {
-  const adapter = demoProductAdapter({ baseUrl: `${base}/demo`, serviceSecret: SECRET });
+  const adapter = demoProductAdapter({ baseUrl: `${base}/demo`, assertions: signer.assertions });
   const match = matchUri(demoRules(base), `${base}/demo/tasks/1`);
   if (!match) throw new Error('no match');
   const ctx = { signal: AbortSignal.timeout(2000), deadline: Date.now() + 2000 };

@@ -6,14 +6,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { SignJWT } from 'jose';
-import { demoApiAudience, demoProductAdapter, SERVICE_ASSERTION_ISSUER } from '#adapters/sources/demo-product.js';
+import { demoApiAudience, demoProductAdapter } from '#adapters/sources/demo-product.js';
+import type { ServiceAssertions } from '#core/sources/assertions.js';
 import { noCredentials } from '#core/sources/credentials.js';
 import { SourceUnavailableError } from '#core/sources/source-adapter.js';
 import { demoRules, matchUri } from '#core/unfurl/rules.js';
 import { DemoProduct, type TaskChange } from '#local/demo-product/app.js';
+import { testAssertions } from '#test/helpers/assertions.js';
 
-const SECRET = 'demo-product-test-secret-0123456789';
+const signer = await testAssertions();
+/** The same issuer and kid scheme, another key: what a forger could sign. */
+const forger = await testAssertions({ material: 'not-the-signing-key-material-at-all-0123456789' });
 let server: Server;
 let base: string;
 let product: DemoProduct;
@@ -25,7 +28,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  product = new DemoProduct({ baseUrl: `${base}/demo`, serviceSecret: SECRET });
+  product = new DemoProduct({
+    baseUrl: `${base}/demo`,
+    serviceIssuer: signer.issuer,
+    serviceKeys: signer.verifyKeys,
+  });
   product.onTaskChange((c) => {
     changes.push(c);
   });
@@ -37,8 +44,8 @@ afterAll(async () => {
 
 const who = (subject: string) => ({ subject, displayName: subject, connectionId: 'c' });
 const ctx = () => ({ signal: AbortSignal.timeout(2000), deadline: Date.now() + 2000 });
-const resolveAs = (subject: string, id: string, secret = SECRET) => {
-  const adapter = demoProductAdapter({ baseUrl: `${base}/demo`, serviceSecret: secret });
+const resolveAs = (subject: string, id: string, assertions: ServiceAssertions = signer.assertions) => {
+  const adapter = demoProductAdapter({ baseUrl: `${base}/demo`, assertions });
   const match = matchUri(demoRules(base), `${base}/demo/tasks/${id}`);
   if (!match) throw new Error('no match');
   return adapter.resolve(match, who(subject), noCredentials, ctx());
@@ -56,20 +63,9 @@ describe('demo product API with the demo adapter', () => {
   });
 
   it('refuses a missing, forged or foreign-audience assertion with 401', async () => {
-    await expect(resolveAs('u-alice', '1', 'not-the-secret-at-all-0123456789')).rejects.toBeInstanceOf(
-      SourceUnavailableError,
-    );
+    await expect(resolveAs('u-alice', '1', forger.assertions)).rejects.toBeInstanceOf(SourceUnavailableError);
     expect((await fetch(`${base}/demo/api/tasks/1`)).status).toBe(401);
-    const key = new TextEncoder().encode(SECRET);
-    const sign = (aud: string, sub: string) =>
-      new SignJWT({})
-        .setProtectedHeader({ alg: 'HS256' })
-        .setIssuer(SERVICE_ASSERTION_ISSUER)
-        .setAudience(aud)
-        .setSubject(sub)
-        .setIssuedAt()
-        .setExpirationTime('1m')
-        .sign(key);
+    const sign = (aud: string, sub: string) => signer.assertions.sign(sub, aud);
     const get = async (token: string) =>
       (await fetch(`${base}/demo/api/tasks/1`, { headers: { authorization: `Bearer ${token}` } })).status;
     expect(await get(await sign('https://elsewhere.test/api', 'u-alice'))).toBe(401);

@@ -15,9 +15,11 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { createLocalJWKSet } from 'jose';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
+import { parseSigningKeys } from '#core/oauth/signing-keys.js';
 import type { Connection } from '#core/ports.js';
 import { demoRules } from '#core/unfurl/rules.js';
 import type { UpdateEvents } from '#core/updates/ports.js';
@@ -100,7 +102,13 @@ export const startRig = async (options: RigOptions = {}): Promise<Rig> => {
   // The AWS SDK clients read region and (dummy) credentials from the process environment.
   for (const name of ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) process.env[name] ??= env[name];
   const config = parseConfig(env);
-  product = new DemoProduct({ baseUrl: `${base}/demo`, serviceSecret: env.SOURCE_SERVICE_SECRET as string });
+  // The product verifies the worker's service assertions with the keys the service publishes (ADR 0128).
+  const published = (await parseSigningKeys(env.TOKEN_SIGNING_KEY as string)).assertion?.published ?? [];
+  product = new DemoProduct({
+    baseUrl: `${base}/demo`,
+    serviceIssuer: base,
+    serviceKeys: createLocalJWKSet({ keys: [...published] }),
+  });
   const events: Rig['events'] = [];
   const recorder: UpdateEvents = { record: (event, data) => void events.push({ event, data }) };
   const cipher = tokenCipherFromConfig(config);

@@ -1,6 +1,6 @@
 import { beforeEach } from '@jest/globals';
 import { MemoryConnectionStore } from '#adapters/memory/connection-store.js';
-import { connectionStoreContract } from './contracts/connection-store.contract.js';
+import { connectionStoreContract, upstreamTokenStoreContract } from './contracts/connection-store.contract.js';
 
 let store = new MemoryConnectionStore();
 beforeEach(() => {
@@ -8,3 +8,4 @@ beforeEach(() => {
 });
 
 connectionStoreContract('MemoryConnectionStore', () => store);
+upstreamTokenStoreContract('MemoryConnectionStore', () => store);

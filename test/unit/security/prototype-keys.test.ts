@@ -25,6 +25,7 @@ import { toSqsRecord } from '#local/worker-loop.js';
 import { parseCookies } from '#shared/cookies.js';
 import { toHttpRequest } from '#shared/http.js';
 import { redact } from '#shared/redact.js';
+import { testAssertions } from '#test/helpers/assertions.js';
 import { redriveDeadLetters } from '../../../scripts/redrive.js';
 
 /** Every name an ordinary object inherits, and `__proto__`. */
@@ -108,7 +109,7 @@ describe('the demo card: task status, priority, assignee and embed named like a 
     await forEveryName(async (name) => {
       const adapter = demoProductAdapter({
         baseUrl: BASE,
-        serviceSecret: 'unit-test-service-secret-of-some-length',
+        assertions: (await testAssertions()).assertions,
         fetch: answering({ ...TASK, priority: name, status: { name, color: '#000000' } }),
       });
       const out = await adapter.resolve(match, identity, { accessToken: async () => undefined }, ctx());

@@ -1,12 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { jwtVerify } from 'jose';
-import {
-  type DemoTaskJson,
-  demoApiAudience,
-  demoProductAdapter,
-  SERVICE_ASSERTION_ISSUER,
-} from '#adapters/sources/demo-product.js';
+import { type DemoTaskJson, demoApiAudience, demoProductAdapter } from '#adapters/sources/demo-product.js';
 import { exampleCustomAdapter } from '#adapters/sources/example-custom.js';
 import { fillTemplate, httpJsonAdapter, parseHttpJsonMapping, pick, requestUrl } from '#adapters/sources/http-json.js';
 import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
@@ -17,9 +12,11 @@ import { attributesOf } from '#core/unfurl/render.js';
 import { demoRules, matchUri, parseIntegration } from '#core/unfurl/rules.js';
 import { parseConfig } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
+import { testAssertions } from '#test/helpers/assertions.js';
 
 const BASE = 'http://127.0.0.1:3000/demo';
-const SECRET = 'unit-test-service-secret-of-some-length';
+const signer = await testAssertions();
+const SIGNER = signer.assertions;
 const identity = { subject: 'u-bob', displayName: 'Bob', connectionId: 'c1' };
 const ctx = () => ({ signal: new AbortController().signal, deadline: Date.now() + 1000 });
 const rules = demoRules('http://127.0.0.1:3000');
@@ -58,18 +55,19 @@ describe('demo product adapter', () => {
     const calls: Call[] = [];
     const adapter = demoProductAdapter({
       baseUrl: BASE,
-      serviceSecret: SECRET,
+      assertions: SIGNER,
       fetch: fakeFetch(() => jsonResponse(200, task), calls),
     });
     const out = await adapter.resolve(match('1'), identity, noCredentials, ctx());
     expect(out.outcome).toBe('found');
     expect(calls[0]?.url).toBe(`${BASE}/api/tasks/1`);
     const token = calls[0]?.headers.authorization?.replace(/^Bearer /, '') ?? '';
-    const { payload } = await jwtVerify(token, new TextEncoder().encode(SECRET), {
-      issuer: SERVICE_ASSERTION_ISSUER,
+    const { payload, protectedHeader } = await jwtVerify(token, signer.verifyKeys, {
+      issuer: signer.issuer,
       audience: demoApiAudience(BASE),
     });
     expect(payload.sub).toBe('u-bob');
+    expect(protectedHeader.alg).toBe('EdDSA');
     if (out.outcome !== 'found') return;
     const attributes = attributesOf(out.model, 'Demo');
     expect(validateAttributes(attributes).ok).toBe(true);
@@ -96,7 +94,7 @@ describe('demo product adapter', () => {
   ])('maps HTTP %i to %s', async (status, outcome) => {
     const adapter = demoProductAdapter({
       baseUrl: BASE,
-      serviceSecret: SECRET,
+      assertions: SIGNER,
       fetch: fakeFetch(() => jsonResponse(status, { error: 'x' })),
     });
     expect(await adapter.resolve(match('3'), identity, noCredentials, ctx())).toEqual({ outcome });
@@ -111,7 +109,7 @@ describe('demo product adapter', () => {
       () => Promise.reject(new TypeError('fetch failed')),
     ];
     for (const answer of answers) {
-      const adapter = demoProductAdapter({ baseUrl: BASE, serviceSecret: SECRET, fetch: fakeFetch(answer) });
+      const adapter = demoProductAdapter({ baseUrl: BASE, assertions: SIGNER, fetch: fakeFetch(answer) });
       await expect(adapter.resolve(match('1'), identity, noCredentials, ctx())).rejects.toBeInstanceOf(
         SourceUnavailableError,
       );
@@ -122,7 +120,7 @@ describe('demo product adapter', () => {
     const calls: Call[] = [];
     const adapter = demoProductAdapter({
       baseUrl: BASE,
-      serviceSecret: SECRET,
+      assertions: SIGNER,
       fetch: fakeFetch(() => jsonResponse(200, task), calls),
     });
     const foreign = { ...match('1'), resourceKey: 'task:../../admin' };
@@ -133,7 +131,7 @@ describe('demo product adapter', () => {
   it('the custom example personalises the preview', async () => {
     const adapter = exampleCustomAdapter({
       baseUrl: BASE,
-      serviceSecret: SECRET,
+      assertions: SIGNER,
       fetch: fakeFetch(() => jsonResponse(200, task)),
       now: () => Date.UTC(2026, 5, 1),
     });
@@ -287,7 +285,7 @@ describe('generic HTTP JSON adapter', () => {
 
 describe('adapter registry and credentials', () => {
   it('builds the adapter SOURCE_ADAPTER names, and fails by name otherwise', () => {
-    const env = { PUBLIC_BASE_URL: 'http://127.0.0.1:3000', SOURCE_SERVICE_SECRET: SECRET };
+    const env = { PUBLIC_BASE_URL: 'http://127.0.0.1:3000', TOKEN_SIGNING_KEY: 'unit-test-signing-key-of-some-length' };
     expect(sourceAdapterFromConfig({ config: parseConfig(env) }).name).toBe('demo');
     expect(sourceAdapterFromConfig({ config: parseConfig({ ...env, SOURCE_ADAPTER: 'example' }) }).name).toBe(
       'example',
@@ -298,8 +296,8 @@ describe('adapter registry and credentials', () => {
     expect(() => sourceAdapterFromConfig({ config: parseConfig({ ...env, SOURCE_ADAPTER: 'http' }) })).toThrow(
       /SOURCE_BASE_URL/,
     );
-    expect(() => sourceAdapterFromConfig({ config: parseConfig({ PUBLIC_BASE_URL: 'http://x.test' }) })).toThrow(
-      /SOURCE_SERVICE_SECRET/,
+    expect(() => sourceAdapterFromConfig({ config: parseConfig({ SOURCE_ADAPTER: 'demo' }) })).toThrow(
+      /SOURCE_BASE_URL/,
     );
     const http = sourceAdapterFromConfig({
       config: parseConfig({

@@ -73,6 +73,8 @@ export class Harness {
   renders = 0;
   answer: (call: NotionCall) => NotionAnswer | Promise<NotionAnswer> = () => ok;
   renderFails = false;
+  /** Connections whose upstream login must be renewed: the renderer skips them (core/updates/render.ts). */
+  readonly needsLogin = new Set<string>();
   readonly worker: UpdateWorker;
   private scheduled: Scheduled[] = [];
   private seq = 0;
@@ -107,6 +109,7 @@ export class Harness {
         render: async ({ connection, subscription }): Promise<Rendered> => {
           this.renders++;
           if (this.renderFails) throw new Error('source down');
+          if (this.needsLogin.has(connection.id)) return { kind: 'skip', reason: 'upstream_login_required' };
           if (this.forbidden.get(connection.id)?.has(subscription.resourceKey)) {
             return { kind: 'error', status: 403, message: 'forbidden' };
           }

@@ -435,6 +435,18 @@ describe("Notion's answers", () => {
     ]);
   });
 
+  it('pushes nothing for a connection whose upstream login must be renewed, and the delivery log says why', async () => {
+    const h = await setup(2);
+    h.needsLogin.add('c1');
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls.map((c) => c.token)).toEqual(['notion-token-c0']);
+    expect(h.eventsNamed('push_skipped').map((e) => e.data.reason)).toEqual(['upstream_login_required']);
+    expect(await h.deliveries.recent('c1', 10)).toEqual([
+      expect.objectContaining({ status: 'skipped', action: 'needs_reauth', code: 'upstream_login_required' }),
+    ]);
+  });
+
   it('skips inactive connections without calling Notion', async () => {
     const h = new Harness();
     h.product.set('task:1', 1);

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { AlreadyExistsError, type Connection, type ConnectionStore } from '#core/ports.js';
+import { AlreadyExistsError, type Connection, type ConnectionStore, type UpstreamTokenStore } from '#core/ports.js';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 
@@ -191,6 +191,67 @@ export const connectionStoreContract = (name: string, store: () => ConnectionSto
       it('answers undefined for an unknown connection', async () => {
         expect(await store().end(randomUUID(), { status: 'revoked', reason: 'x', now: T0 })).toBeUndefined();
       });
+    });
+  });
+};
+
+/** The conditional writes that keep upstream tokens valid (docs/adr/0127). */
+export const upstreamTokenStoreContract = (name: string, store: () => ConnectionStore & UpstreamTokenStore): void => {
+  describe(`${name} (UpstreamTokenStore contract)`, () => {
+    it('one claim wins at a version; it holds until it expires', async () => {
+      const c = aConnection();
+      await store().create(c);
+      const claims = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          store().claimUpstreamRefresh(c.id, { version: 0, now: T0, until: T0 + 10_000 }),
+        ),
+      );
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect((await store().get(c.id))?.upstreamRefreshUntil).toBe(T0 + 10_000);
+      expect(await store().claimUpstreamRefresh(c.id, { version: 0, now: T0 + 9_999, until: T0 + 20_000 })).toBe(false);
+      expect(await store().claimUpstreamRefresh(c.id, { version: 0, now: T0 + 10_001, until: T0 + 20_000 })).toBe(true);
+    });
+
+    it('saves tokens only at the version read: version + 1, claim cleared; a stale save changes nothing', async () => {
+      const c = aConnection();
+      await store().create(c);
+      await store().claimUpstreamRefresh(c.id, { version: 0, now: T0, until: T0 + 10_000 });
+      expect(await store().saveUpstreamTokens(c.id, { version: 0, ciphertext: 'v1.new', now: T0 + 5 })).toBe(true);
+      const saved = await store().get(c.id);
+      expect(saved).toMatchObject({ upstreamTokenCiphertext: 'v1.new', upstreamTokenVersion: 1, updatedAt: T0 + 5 });
+      expect(saved?.upstreamRefreshUntil).toBeUndefined();
+      expect(await store().saveUpstreamTokens(c.id, { version: 0, ciphertext: 'v1.stale', now: T0 + 6 })).toBe(false);
+      expect(await store().claimUpstreamRefresh(c.id, { version: 0, now: T0 + 7, until: T0 + 8 })).toBe(false);
+      expect((await store().get(c.id))?.upstreamTokenCiphertext).toBe('v1.new');
+      expect(await store().claimUpstreamRefresh(c.id, { version: 1, now: T0 + 7, until: T0 + 8 })).toBe(true);
+    });
+
+    it('releases only its own claim', async () => {
+      const c = aConnection();
+      await store().create(c);
+      await store().claimUpstreamRefresh(c.id, { version: 0, now: T0, until: T0 + 10_000 });
+      await store().releaseUpstreamRefresh(c.id, { version: 0, until: T0 + 1 });
+      expect((await store().get(c.id))?.upstreamRefreshUntil).toBe(T0 + 10_000);
+      await store().releaseUpstreamRefresh(c.id, { version: 0, until: T0 + 10_000 });
+      expect((await store().get(c.id))?.upstreamRefreshUntil).toBeUndefined();
+    });
+
+    it('marks a refused refresh: tokens gone, still active, nothing more to claim', async () => {
+      const c = aConnection();
+      await store().create(c);
+      expect(await store().requireUpstreamLogin(c.id, { version: 0, now: T0 + 3 })).toBe(true);
+      const marked = await store().get(c.id);
+      expect(marked).toMatchObject({ status: 'active', upstreamLoginRequiredAt: T0 + 3 });
+      expect(marked?.upstreamTokenCiphertext).toBeUndefined();
+      expect(await store().claimUpstreamRefresh(c.id, { version: 0, now: T0 + 4, until: T0 + 5 })).toBe(false);
+    });
+
+    it('does nothing for an ended connection', async () => {
+      const c = aConnection();
+      await store().create(c);
+      await store().end(c.id, { status: 'revoked', reason: 'x', now: T0 });
+      expect(await store().claimUpstreamRefresh(c.id, { version: 0, now: T0, until: T0 + 1 })).toBe(false);
+      expect(await store().saveUpstreamTokens(c.id, { version: 0, ciphertext: 'x', now: T0 })).toBe(false);
     });
   });
 };

@@ -7,11 +7,13 @@
  * Each function is granted only what its handler uses; the list below is the
  * single place to read (and review) who may touch what.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { checkColdStartSettings } from '../functions/adapters/config/cold-start-check.js';
 import { sourceDefinition } from '../functions/adapters/sources/registry.js';
+import { ConfigError } from '../functions/shared/errors.js';
 import { ServiceAlarms } from './constructs/alarms.js';
 import { ServiceDashboard } from './constructs/dashboard.js';
 import { DataTables } from './constructs/data-tables.js';
@@ -29,9 +31,9 @@ import {
   WORKER_TIMEOUT_SECONDS,
 } from './data-model.js';
 import { ENV } from './env-names.js';
-import { needsOf, needsSourceSecret } from './functions.js';
+import { needsOf, needsSourceSecret, resourceSettingsOf } from './functions.js';
 import { type FunctionName, HANDLERS, type HttpHandlerName, ROUTES, WORKER_HANDLER } from './routes.js';
-import type { SettingName } from './settings.js';
+import { SETTINGS, type SettingDeclaration, type SettingName } from './settings.js';
 import { OUTPUTS, TABLE_OUTPUTS } from './stack-outputs.js';
 import {
   adapterEnvironment,
@@ -51,6 +53,39 @@ export const functionId = (handlerName: string): string =>
     .split('-')
     .map((part) => (part === 'oauth' ? 'OAuth' : part.charAt(0).toUpperCase() + part.slice(1)))
     .join('')}Function`;
+
+/** A value only known at deploy time (a reference), replaced for the synth-time check by one of its kind. */
+const standIn = (name: string, value: string): string =>
+  !Token.isUnresolved(value) ? value : /(_URL|_ISSUER)$/.test(name) ? 'https://deploy-time.invalid' : 'deploy-time';
+
+/**
+ * Runs what `fn` parses at cold start (functions/adapters/config/cold-start-check.ts) on the environment the
+ * stack gives it, and turns a refusal into a StageConfigError naming the context key the value came from.
+ */
+const checkAtSynth = (
+  fn: FunctionName,
+  source: NonNullable<ReturnType<typeof sourceDefinition>>,
+  environment: Readonly<Record<string, string>>,
+): void => {
+  const env = Object.fromEntries(Object.entries(environment).map(([k, v]) => [k, standIn(k, v)]));
+  try {
+    checkColdStartSettings(fn, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const contextOf = (name: string): string | undefined => {
+      const declared = (SETTINGS as Readonly<Record<string, SettingDeclaration>>)[name]?.deploy;
+      if (declared && 'context' in declared) return declared.context;
+      return source.settings?.[name]?.context;
+    };
+    const names = [...error.message.matchAll(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g)].map((m) => m[0]);
+    const key = names.map(contextOf).find((k) => k !== undefined);
+    throw new StageConfigError(
+      key
+        ? `context "${key}": ${error.message} (function ${fn} would refuse it at cold start)`
+        : `function ${fn} would refuse its environment at cold start: ${error.message}`,
+    );
+  }
+};
 
 export class NotionLinkPreviewStack extends Stack {
   readonly config: StageConfig;
@@ -160,8 +195,18 @@ export class NotionLinkPreviewStack extends Stack {
         f.bindSecret(ENV.SOURCE_SERVICE_SECRET_ARN, this.secrets.sourceServiceSecret);
       }
       // The configured source adapter's own settings, from CDK context, for the functions that call it.
-      if (needsOf(name).callsSource)
-        f.setEnvironment(adapterEnvironment(source, (key) => this.node.tryGetContext(key)));
+      const ownSettings = needs.callsSource ? adapterEnvironment(source, (key) => this.node.tryGetContext(key)) : {};
+      f.setEnvironment(ownSettings);
+      // What the function parses at cold start, parsed now with the same code: a bad value fails the synth.
+      const resources = Object.fromEntries(
+        resourceSettingsOf(name, source.usesServiceSecret === true).map((s) => [s, 'bound-at-deploy']),
+      );
+      checkAtSynth(name, source, {
+        ...resources,
+        ...contextEnvironment(config, name),
+        ...wiringEnvironment(wiring, name),
+        ...ownSettings,
+      });
       return f;
     };
 
@@ -187,6 +232,7 @@ export class NotionLinkPreviewStack extends Stack {
       deadLetterQueue: this.queues.deadLetterQueue,
       removalPolicy: dataRemoval,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+      ...(config.alarmTopicArn ? { alarmTopicArn: config.alarmTopicArn } : {}),
     });
 
     this.dashboard = new ServiceDashboard(this, 'Operations', {

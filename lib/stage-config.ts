@@ -13,6 +13,7 @@ import { settingsDeclaredFor } from './settings.js';
 /** Context keys understood by the app (documented in the README). */
 export const CONTEXT_KEYS = {
   stage: 'stage',
+  production: 'production',
   oidcIssuer: 'oidcIssuer',
   oidcClientId: 'oidcClientId',
   oidcClientSecretArn: 'oidcClientSecretArn',
@@ -35,10 +36,17 @@ export const CONTEXT_KEYS = {
   apiBurstLimit: 'apiBurstLimit',
   workerMaxConcurrency: 'workerMaxConcurrency',
   alarmEmail: 'alarmEmail',
+  alarmTopicArn: 'alarmTopicArn',
 } as const;
 
-/** Stages whose data survives `cdk destroy` and whose tables are deletion-protected. */
-export const PRODUCTION_STAGES: readonly string[] = ['prod', 'production'];
+/**
+ * Stage names that look like production: without an explicit `production` context value they are refused, so
+ * that whether data survives `cdk destroy` is never guessed from a name (ADR 0122).
+ */
+export const PRODUCTION_LIKE_STAGES: readonly string[] = ['prod', 'production'];
+
+/** Log retention of a production stack when `logRetentionDays` is not given (development: 30). */
+export const PRODUCTION_LOG_RETENTION_DAYS = 365;
 
 export interface ExternalOidcSettings {
   readonly issuer: string;
@@ -79,6 +87,8 @@ export interface StageConfig {
   readonly apiBurstLimit: number;
   readonly workerMaxConcurrency: number;
   readonly alarmEmail?: string;
+  /** An existing SNS topic the alarms notify (instead of, or besides, the topic `alarmEmail` creates). */
+  readonly alarmTopicArn?: string;
 }
 
 export class StageConfigError extends Error {
@@ -89,6 +99,7 @@ type ContextReader = (key: string) => unknown;
 
 const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
 const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const TOPIC_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const CERT_ARN_PATTERN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 /** Retention values CloudWatch Logs accepts. */
@@ -128,6 +139,14 @@ const jsonText = (read: ContextReader, key: string): string | undefined => {
     throw new StageConfigError(`context "${key}" must be JSON`);
   }
   return s;
+};
+
+const flag = (read: ContextReader, key: string): boolean | undefined => {
+  const v = read(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw new StageConfigError(`context "${key}" must be true or false, got "${String(v)}"`);
 };
 
 const httpsUrl = (key: string, value: string | undefined): string | undefined => {
@@ -190,7 +209,13 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new StageConfigError(`context "logLevel" must be one of ${LOG_LEVELS.join(', ')}`);
   }
-  const logRetentionDays = integer(read, k.logRetentionDays, 30, 1, 3653);
+  const production = flag(read, k.production);
+  if (production === undefined && PRODUCTION_LIKE_STAGES.includes(stage)) {
+    throw new StageConfigError(
+      `context "production" must be given for stage "${stage}": true keeps and protects the data (the production defaults), false makes a disposable stack`,
+    );
+  }
+  const logRetentionDays = integer(read, k.logRetentionDays, production ? PRODUCTION_LOG_RETENTION_DAYS : 30, 1, 3653);
   if (!RETENTION_DAYS.includes(logRetentionDays)) {
     throw new StageConfigError(`context "logRetentionDays" must be one of ${RETENTION_DAYS.join(', ')}`);
   }
@@ -200,12 +225,40 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     throw new StageConfigError(`context "alarmEmail" must be an e-mail address`);
   }
 
+  const alarmTopicArn = text(read, k.alarmTopicArn);
+  if (alarmTopicArn !== undefined && !TOPIC_ARN_PATTERN.test(alarmTopicArn)) {
+    throw new StageConfigError(`context "alarmTopicArn" must be an SNS topic ARN, got "${alarmTopicArn}"`);
+  }
+
+  const sourceAdapter = text(read, k.sourceAdapter);
+  const unfurlRules = jsonText(read, k.unfurlRules);
+  if (production) {
+    // A production stack serves a real product and someone hears of its alarms.
+    if (sourceAdapter === undefined || sourceAdapter === 'demo') {
+      throw new StageConfigError(
+        'context "sourceAdapter": a production stack needs the adapter of a real product (http or your own), not the demo',
+      );
+    }
+    if (unfurlRules === undefined) {
+      throw new StageConfigError('context "unfurlRules": a production stack needs its own rules, not the demo rules');
+    }
+    const rules = (JSON.parse(unfurlRules) as { rules?: unknown } | null)?.rules;
+    if (!Array.isArray(rules) || rules.length === 0) {
+      throw new StageConfigError('context "unfurlRules": a production stack needs at least one rule');
+    }
+    if (alarmEmail === undefined && alarmTopicArn === undefined) {
+      throw new StageConfigError(
+        'context "alarmEmail" or "alarmTopicArn": a production stack needs an alarm target (an e-mail address or an existing SNS topic)',
+      );
+    }
+  }
+
   const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
     (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
   return {
     stage,
-    production: PRODUCTION_STAGES.includes(stage),
+    production: production === true,
     ...(issuer !== undefined && clientId !== undefined && clientSecretArn !== undefined
       ? { externalOidc: { issuer, clientId, clientSecretArn } }
       : {}),
@@ -218,10 +271,10 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     ...optional('notionVersion', text(read, k.notionVersion)),
     ...optional('notionRedirectUris', text(read, k.notionRedirectUris)),
     notionRateLimitPerMinute: integer(read, k.notionRateLimitPerMinute, 180, 1, 6000),
-    ...optional('sourceAdapter', text(read, k.sourceAdapter)),
+    ...optional('sourceAdapter', sourceAdapter),
     ...optional('sourceBaseUrl', httpsUrl(k.sourceBaseUrl, text(read, k.sourceBaseUrl))),
     ...optional('sourceHttpMapping', jsonText(read, k.sourceHttpMapping)),
-    ...optional('unfurlRules', jsonText(read, k.unfurlRules)),
+    ...optional('unfurlRules', unfurlRules),
     ...optional('devName', text(read, k.devName)),
     logLevel: logLevel as StageConfig['logLevel'],
     logRetentionDays,
@@ -229,6 +282,7 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     apiBurstLimit: integer(read, k.apiBurstLimit, 100, 1, 5_000),
     workerMaxConcurrency: integer(read, k.workerMaxConcurrency, 5, 2, 1000),
     ...optional('alarmEmail', alarmEmail),
+    ...optional('alarmTopicArn', alarmTopicArn),
   };
 };
 

@@ -189,7 +189,7 @@ from UNFURL_RULES, else the demo rules.`,
     json: { type: 'boolean', description: 'print the values as JSON' },
   },
   examples: [
-    'npx cdk deploy -c stage=prod --outputs-file cdk-outputs.json && npm run dashboard',
+    'npx cdk deploy -c stage=prod -c production=true --outputs-file cdk-outputs.json && npm run dashboard',
     'npm run dashboard                 # with npm start running: its URLs',
     'npm run dashboard -- --json',
   ],

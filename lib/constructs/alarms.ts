@@ -10,7 +10,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -23,6 +23,8 @@ export interface ServiceAlarmsProps {
   readonly deadLetterQueue: IQueue;
   readonly removalPolicy: RemovalPolicy;
   readonly alarmEmail?: string;
+  /** An existing SNS topic the alarms notify as well. */
+  readonly alarmTopicArn?: string;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -33,6 +35,8 @@ export class ServiceAlarms extends Construct {
   readonly api5xx: Alarm;
   readonly workerErrors: Alarm;
   readonly topic?: Topic;
+  /** Every topic the alarms notify. */
+  readonly targets: ITopic[] = [];
 
   constructor(scope: Construct, id: string, props: ServiceAlarmsProps) {
     super(scope, id);
@@ -95,9 +99,13 @@ export class ServiceAlarms extends Construct {
         enforceSSL: true,
       });
       topic.addSubscription(new EmailSubscription(props.alarmEmail));
-      const action = new SnsAction(topic);
-      for (const alarm of this.all()) alarm.addAlarmAction(action);
       this.topic = topic;
+      this.targets.push(topic);
+    }
+    if (props.alarmTopicArn) this.targets.push(Topic.fromTopicArn(this, 'ExistingTopic', props.alarmTopicArn));
+    for (const target of this.targets) {
+      const action = new SnsAction(target);
+      for (const alarm of this.all()) alarm.addAlarmAction(action);
     }
   }
 

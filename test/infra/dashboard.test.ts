@@ -8,7 +8,7 @@ import { DELIVERY_LOG_TABLE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { ROUTES } from '#lib/routes.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
-import { type Synthesized, synthService } from './synth.js';
+import { PRODUCT_SOURCE, type Synthesized, synthService } from './synth.js';
 
 let s: Synthesized;
 let body: string;
@@ -131,7 +131,7 @@ describe('source service secret', () => {
 
   it('is bound to no function when the generic HTTP adapter is configured', () => {
     const http = synthService({
-      context: { sourceAdapter: 'http', sourceBaseUrl: 'https://api.example.com', sourceHttpMapping: '{}' },
+      context: PRODUCT_SOURCE,
     });
     try {
       const bound = Object.values(http.template.findResources('AWS::Lambda::Function')).filter(

@@ -11,7 +11,7 @@ import { Validations } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { createServiceApp } from '#lib/app.js';
-import { newOutdir } from './synth.js';
+import { exampleContexts, newOutdir, PRODUCT_SOURCE } from './synth.js';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
@@ -19,6 +19,8 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   'development stage with the default Cognito login': {},
   'production stage with an external issuer, a custom domain and alarm e-mail': {
     stage: 'prod',
+    production: true,
+    ...PRODUCT_SOURCE,
     oidcIssuer: 'https://login.example.com',
     oidcClientId: 'notion-link-preview',
     oidcClientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/oidc-client',
@@ -26,6 +28,13 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f6a2b1c-1111-2222-3333-444455556666',
     alarmEmail: 'ops@example.com',
   },
+  'production stage with an existing alarm topic and Cognito': {
+    stage: 'live',
+    production: true,
+    ...PRODUCT_SOURCE,
+    alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops-pager',
+  },
+  ...Object.fromEntries(exampleContexts().map((c) => [`docs/deployment.md example of stage ${String(c.stage)}`, c])),
 };
 
 interface Violation {

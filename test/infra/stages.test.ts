@@ -14,6 +14,21 @@ import { grants, permissionsOfRole, type Synthesized, synthService } from './syn
 const OIDC_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/notion-link-preview/oidc';
 const CONTEXT = {
   stage: 'prod',
+  production: true,
+  sourceAdapter: 'http',
+  sourceBaseUrl: 'https://api.example.com',
+  sourceHttpMapping: { request: { path: '/tasks/$<taskId>' }, title: 'name' },
+  unfurlRules: {
+    domain: 'app.example.com',
+    rules: [
+      {
+        name: 'task',
+        pattern: '^https://app\\.example\\.com/tasks/(?<taskId>\\d+)$',
+        sampleUrls: ['https://app.example.com/tasks/1'],
+        resource: 'task:$<taskId>',
+      },
+    ],
+  },
   oidcIssuer: 'https://login.example.com/realms/team/',
   oidcClientId: 'notion-link-preview',
   oidcClientSecretArn: OIDC_SECRET_ARN,

@@ -2,7 +2,7 @@
  * Synthesizes the service app exactly as `bin/app.ts` does (cdk-nag included)
  * into a temporary directory, and offers readers for the resulting template.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CfnElement, Stack } from 'aws-cdk-lib';
@@ -10,6 +10,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
 import { createServiceApp } from '#lib/app.js';
+import { PROJECT_ROOT } from '#lib/constructs/node-function.js';
 import type { NotionLinkPreviewStack } from '#lib/notion-link-preview-stack.js';
 
 export interface Synthesized {
@@ -27,6 +28,32 @@ export interface SynthOptions {
   /** Bundle the functions with esbuild (slower); otherwise CDK skips bundling. */
   readonly bundle?: boolean;
 }
+
+/** A product's source settings that the functions accept: the http adapter, its mapping and one rule. */
+export const PRODUCT_SOURCE = {
+  sourceAdapter: 'http',
+  sourceBaseUrl: 'https://api.example.com',
+  sourceHttpMapping: { request: { path: '/tasks/$<taskId>' }, title: 'name' },
+  unfurlRules: {
+    domain: 'app.example.com',
+    rules: [
+      {
+        name: 'task',
+        pattern: '^https://app\\.example\\.com/tasks/(?<taskId>\\d+)$',
+        sampleUrls: ['https://app.example.com/tasks/1'],
+        resource: 'task:$<taskId>',
+      },
+    ],
+  },
+} as const;
+
+/** The JSON blocks docs/deployment.md introduces as an example `cdk.context.json`. */
+export const exampleContexts = (): Record<string, unknown>[] => {
+  const doc = readFileSync(path.join(PROJECT_ROOT, 'docs', 'deployment.md'), 'utf8');
+  return [...doc.matchAll(/Example `cdk\.context\.json`[^\n]*(?:\n[^\n`]+)*\n\n```json\n([\s\S]*?)\n```/g)].map(
+    (m) => JSON.parse(m[1] as string) as Record<string, unknown>,
+  );
+};
 
 export const newOutdir = (): string => mkdtempSync(path.join(tmpdir(), 'nlp-cdk-'));
 

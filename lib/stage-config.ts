@@ -37,6 +37,8 @@ export const CONTEXT_KEYS = {
   workerMaxConcurrency: 'workerMaxConcurrency',
   alarmEmail: 'alarmEmail',
   alarmTopicArn: 'alarmTopicArn',
+  account: 'account',
+  region: 'region',
 } as const;
 
 /**
@@ -284,6 +286,19 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     ...optional('alarmEmail', alarmEmail),
     ...optional('alarmTopicArn', alarmTopicArn),
   };
+};
+
+/** An account and region the user pinned with context `account` / `region`; empty: environment-agnostic. */
+export const readPinnedEnvironment = (read: ContextReader): { account?: string; region?: string } => {
+  const account = text(read, CONTEXT_KEYS.account);
+  const region = text(read, CONTEXT_KEYS.region);
+  if (account !== undefined && !/^\d{12}$/.test(account)) {
+    throw new StageConfigError(`context "account" must be a 12-digit AWS account id, got "${account}"`);
+  }
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    throw new StageConfigError(`context "region" must be an AWS region like eu-west-1, got "${region}"`);
+  }
+  return { ...(account ? { account } : {}), ...(region ? { region } : {}) };
 };
 
 /** Reads the stage configuration from a construct node's context. */

@@ -27,6 +27,8 @@ export interface SynthOptions {
   readonly context?: Record<string, unknown>;
   /** Bundle the functions with esbuild (slower); otherwise CDK skips bundling. */
   readonly bundle?: boolean;
+  /** Pinned account and region (default: environment-agnostic, or what context `account` / `region` pin). */
+  readonly target?: { readonly account?: string; readonly region?: string };
 }
 
 /** A product's source settings that the functions accept: the http adapter, its mapping and one rule. */
@@ -57,7 +59,7 @@ export const exampleContexts = (): Record<string, unknown>[] => {
 
 export const newOutdir = (): string => mkdtempSync(path.join(tmpdir(), 'nlp-cdk-'));
 
-export const synthService = ({ context = {}, bundle = false }: SynthOptions = {}): Synthesized => {
+export const synthService = ({ context = {}, bundle = false, target }: SynthOptions = {}): Synthesized => {
   const outdir = newOutdir();
   const { app, stack } = createServiceApp(
     {
@@ -69,8 +71,8 @@ export const synthService = ({ context = {}, bundle = false }: SynthOptions = {}
         ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
       },
     },
-    {},
-  ); // environment-agnostic, whatever CDK_DEFAULT_* the shell has
+    target,
+  ); // environment-agnostic unless pinned, whatever CDK_DEFAULT_* the shell has
   const assembly = app.synth();
   const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template as Record<string, unknown>);
   return {

@@ -46,7 +46,7 @@ const metricsOf = (title: string): unknown[][] => {
 describe('CloudWatch dashboard', () => {
   it('is named after the stage and the region (dashboards are global to an account) and shown in the outputs', () => {
     s.template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
-      DashboardName: { 'Fn::Join': ['-', ['notion-link-preview', 'dev', { Ref: 'AWS::Region' }]] },
+      DashboardName: { 'Fn::Join': ['-', ['notion-link-preview-dev', { Ref: 'AWS::Region' }]] },
     });
     const out = s.template.toJSON().Outputs[OUTPUTS.dashboardUrl];
     const id = Object.keys(s.template.findResources('AWS::CloudWatch::Dashboard'))[0];

@@ -14,7 +14,7 @@
  * Runtime code imports this file too: it holds data only (type-only imports of
  * the CDK constructs).
  */
-import type { KeyUse, TableAccess } from './constructs/node-function.js';
+import type { KeyUse, TableAction } from './constructs/node-function.js';
 import { WORKER_TIMEOUT_SECONDS } from './data-model.js';
 import type { FunctionName } from './routes.js';
 import { type SettingName, settingsDeclaredFor } from './settings.js';
@@ -35,8 +35,12 @@ type SecretSetting =
 type KeySetting = 'NOTION_TOKEN_KMS_KEY_ID';
 
 export interface FunctionNeeds {
-  /** Tables, by the setting that names them, with the access level the function is granted. */
-  readonly tables?: Readonly<Partial<Record<TableSetting, TableAccess>>>;
+  /**
+   * Tables, by the setting that names them, with exactly the DynamoDB operations the function's code sends
+   * there (`Query:<index>`: a query of that index). The grants are these, nothing more; test/infra/stack.test.ts
+   * asserts the synthesized list and test/integration/data/iam-actions.test.ts what the code really sends.
+   */
+  readonly tables?: Readonly<Partial<Record<TableSetting, readonly TableAction[]>>>;
   /** Queues it sends messages to, by the setting that names them. */
   readonly queues?: readonly QueueSetting[];
   /** Secrets Manager secrets it reads, by the setting that names them. */
@@ -54,32 +58,52 @@ export const FUNCTIONS = {
   // the upstream tokens (and decrypts the code back); exchanges Notion's code with the integration
   // credentials; logs the user in upstream.
   'oauth-authorize': {
-    tables: { AUTH_STATE_TABLE: 'readWrite', CONNECTIONS_TABLE: 'readWrite' },
+    tables: {
+      // pending logins (put, update, read, take) and codes (put)
+      AUTH_STATE_TABLE: ['DeleteItem', 'GetItem', 'PutItem'],
+      // create the connection, end the user's earlier ones (listed by subject)
+      CONNECTIONS_TABLE: ['PutItem', 'Query:bySubject', 'UpdateItem'],
+    },
     secrets: ['NOTION_CREDENTIALS_SECRET_ARN', 'OIDC_CLIENT_SECRET_ARN'],
     keys: { NOTION_TOKEN_KMS_KEY_ID: ['encrypt', 'decrypt'] },
   },
   // POST /oauth/token: authenticates Notion, redeems codes, rotates refresh tokens, signs JWTs.
   'oauth-token': {
-    tables: { AUTH_STATE_TABLE: 'readWrite', CONNECTIONS_TABLE: 'readWrite' },
+    tables: {
+      // read and redeem codes (one conditional update)
+      AUTH_STATE_TABLE: ['GetItem', 'UpdateItem'],
+      // the connection behind a token; rotate refresh tokens, end a connection on reuse
+      CONNECTIONS_TABLE: ['GetItem', 'UpdateItem'],
+    },
     secrets: ['OAUTH_CLIENT_SECRET_ARN', 'TOKEN_SIGNING_KEY_SECRET_ARN'],
   },
   // POST /unfurl: verifies the bearer (one connection read), renders with the user's upstream credentials
   // (decrypted), records or refreshes the subscription (read for stale-while-revalidate).
   unfurl: {
-    tables: { CONNECTIONS_TABLE: 'read', SUBSCRIPTIONS_TABLE: 'readWrite' },
+    tables: {
+      // the connection and the stored answer in one BatchGetItem (ADR 0064)
+      CONNECTIONS_TABLE: ['BatchGetItem'],
+      // record or refresh the subscription, drop it when the link is gone
+      SUBSCRIPTIONS_TABLE: ['BatchGetItem', 'DeleteItem', 'GetItem', 'UpdateItem'],
+    },
     secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN'],
     keys: { NOTION_TOKEN_KMS_KEY_ID: ['decrypt'] },
     callsSource: true,
   },
   // DELETE /unfurl, DELETE|POST /deleted-token: removes subscriptions, revokes a connection.
   'unfurl-delete': {
-    tables: { CONNECTIONS_TABLE: 'readWrite', SUBSCRIPTIONS_TABLE: 'readWrite' },
+    tables: {
+      // the bearer's connection; end it
+      CONNECTIONS_TABLE: ['GetItem', 'UpdateItem'],
+      // delete one, or all of a connection's (listed by connection)
+      SUBSCRIPTIONS_TABLE: ['BatchWriteItem', 'DeleteItem', 'Query:byConnection'],
+    },
     secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN'],
   },
   // POST /changes: verifies the webhook signature, accepts each webhook-id once (a marker in the
   // auth-state table), checks the URI against the unfurl rules and enqueues the change event.
   changes: {
-    tables: { AUTH_STATE_TABLE: 'readWrite' },
+    tables: { AUTH_STATE_TABLE: ['PutItem'] },
     queues: ['UPDATE_QUEUE_URL'],
     secrets: ['CHANGES_WEBHOOK_SECRET_ARN'],
   },
@@ -90,11 +114,15 @@ export const FUNCTIONS = {
   // own credentials are not needed here.
   'update-worker': {
     tables: {
-      AUTH_STATE_TABLE: 'readWrite',
-      SUBSCRIPTIONS_TABLE: 'readWrite',
-      RATE_LIMITS_TABLE: 'readWrite',
-      CONNECTIONS_TABLE: 'readWrite',
-      DELIVERY_LOG_TABLE: 'write',
+      // idempotency markers
+      AUTH_STATE_TABLE: ['GetItem', 'PutItem'],
+      // fan-out by resource, record pushes, drop the subscriptions of ended connections
+      SUBSCRIPTIONS_TABLE: ['BatchWriteItem', 'DeleteItem', 'GetItem', 'Query', 'Query:byConnection', 'UpdateItem'],
+      // token buckets and pauses
+      RATE_LIMITS_TABLE: ['GetItem', 'PutItem', 'UpdateItem'],
+      // the subscriber's connection; end it when Notion rejects its token
+      CONNECTIONS_TABLE: ['GetItem', 'UpdateItem'],
+      DELIVERY_LOG_TABLE: ['PutItem'],
     },
     queues: ['UPDATE_QUEUE_URL', 'UPDATE_DLQ_URL'],
     keys: { NOTION_TOKEN_KMS_KEY_ID: ['decrypt'] },

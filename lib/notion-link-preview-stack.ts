@@ -18,7 +18,7 @@ import { ServiceAlarms } from './constructs/alarms.js';
 import { ServiceDashboard } from './constructs/dashboard.js';
 import { DataTables } from './constructs/data-tables.js';
 import { ServiceApi } from './constructs/http-api.js';
-import { type KeyUse, NodeFunction, type TableAccess } from './constructs/node-function.js';
+import { type KeyUse, NodeFunction, type TableAction } from './constructs/node-function.js';
 import { ServiceSecrets } from './constructs/service-secrets.js';
 import { UpdateQueues } from './constructs/update-queue.js';
 import { UpstreamIdentity } from './constructs/upstream-identity.js';
@@ -183,8 +183,11 @@ export class NotionLinkPreviewStack extends Stack {
     const build = (name: FunctionName): NodeFunction => {
       const needs = needsOf(name);
       const f = fn(name, Duration.seconds(needs.timeoutSeconds ?? 10));
-      for (const [setting, access] of Object.entries(needs.tables ?? {}) as [keyof typeof tables, TableAccess][]) {
-        f.bindTable(tables[setting], this.tables.table(tables[setting]), access);
+      for (const [setting, actions] of Object.entries(needs.tables ?? {}) as [
+        keyof typeof tables,
+        readonly TableAction[],
+      ][]) {
+        f.bindTable(tables[setting], this.tables.table(tables[setting]), actions);
       }
       for (const [setting, uses] of Object.entries(needs.keys ?? {}) as [keyof typeof keys, readonly KeyUse[]][]) {
         f.bindKey(ENV[setting], keys[setting], uses);

@@ -140,9 +140,15 @@ export class NotionLinkPreviewStack extends Stack {
       OIDC_ISSUER: this.upstream.issuer,
       OIDC_CLIENT_ID: this.upstream.clientId,
     };
-    const fn = (handlerName: FunctionName, timeout = Duration.seconds(10)): NodeFunction => {
+    // Reserved concurrency where the context asks for it (a guaranteed share, and a ceiling).
+    const reserved: Partial<Record<FunctionName, number>> = {
+      ...(config.unfurlReservedConcurrency ? { unfurl: config.unfurlReservedConcurrency } : {}),
+      ...(config.workerReservedConcurrency ? { [WORKER_HANDLER]: config.workerReservedConcurrency } : {}),
+    };
+    const fn = (handlerName: FunctionName, timeout: Duration, reservedConcurrency?: number): NodeFunction => {
       const f = new NodeFunction(this, functionId(handlerName), {
         handlerName,
+        ...(reservedConcurrency ? { reservedConcurrentExecutions: reservedConcurrency } : {}),
         description:
           handlerName === WORKER_HANDLER ? 'SQS update worker' : HANDLERS[handlerName as HttpHandlerName].description,
         timeout,
@@ -182,7 +188,7 @@ export class NotionLinkPreviewStack extends Stack {
     if (!source) throw new StageConfigError(`context "sourceAdapter": unknown adapter "${config.sourceAdapter}"`);
     const build = (name: FunctionName): NodeFunction => {
       const needs = needsOf(name);
-      const f = fn(name, Duration.seconds(needs.timeoutSeconds ?? 10));
+      const f = fn(name, Duration.seconds(needs.timeoutSeconds ?? 10), reserved[name]);
       for (const [setting, actions] of Object.entries(needs.tables ?? {}) as [
         keyof typeof tables,
         readonly TableAction[],
@@ -231,6 +237,9 @@ export class NotionLinkPreviewStack extends Stack {
       stage: config.stage,
       api: this.api.api,
       worker: this.worker,
+      functions: { ...this.functions, [WORKER_HANDLER]: this.worker },
+      unfurl: this.functions.unfurl,
+      tables: Object.fromEntries(this.tables.entries().map(([definition, table]) => [definition.id, table])),
       queue: this.queues.queue,
       deadLetterQueue: this.queues.deadLetterQueue,
       removalPolicy: dataRemoval,

@@ -24,10 +24,29 @@ export type FunctionName = HttpHandlerName | typeof WORKER_HANDLER;
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
 
+/**
+ * Who calls a route, which decides its throttle (API Gateway route settings, per route): Notion's own
+ * calls keep their capacity whatever a flood of another kind does.
+ */
+export const THROTTLE_CLASSES = {
+  /** Notion's server-to-server calls: unfurl, token exchange, deleted-token. */
+  notion: { rateLimit: 50, burstLimit: 100 },
+  /** A person's browser in the OAuth round-trip (authorize, callback, consent). */
+  browser: { rateLimit: 20, burstLimit: 40 },
+  /** The product's signed change webhook. */
+  changes: { rateLimit: 20, burstLimit: 40 },
+  /** Public, cacheable documents (RFC 8414 metadata). */
+  public: { rateLimit: 10, burstLimit: 20 },
+} as const satisfies Readonly<Record<string, { readonly rateLimit: number; readonly burstLimit: number }>>;
+
+export type ThrottleClass = keyof typeof THROTTLE_CLASSES;
+
 export interface RouteDefinition {
   readonly method: HttpMethod;
   readonly path: string;
   readonly handler: HttpHandlerName;
+  /** Its throttle (required: a new route gets one by construction). */
+  readonly throttle: ThrottleClass;
   /** Field of Notion's integration dashboard this URL goes into, if any. */
   readonly dashboardField?: string;
   /**
@@ -62,6 +81,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'GET',
     path: '/oauth/authorize',
+    throttle: 'browser',
     handler: 'oauth-authorize',
     dashboardField: 'OAuth Authorize URL',
     reads: { query: AUTHORIZE_QUERY },
@@ -69,18 +89,21 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'GET',
     path: '/oauth/callback',
+    throttle: 'browser',
     handler: 'oauth-authorize',
     reads: { query: ['code', 'state', 'error', 'iss'] },
   },
   {
     method: 'POST',
     path: '/oauth/consent',
+    throttle: 'browser',
     handler: 'oauth-authorize',
     reads: { body: ['pending', 'csrf', 'decision'] },
   },
   {
     method: 'POST',
     path: '/oauth/token',
+    throttle: 'notion',
     handler: 'oauth-token',
     dashboardField: 'OAuth Token URL',
     reads: { query: ['code'], body: TOKEN_FORM },
@@ -88,14 +111,22 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'POST',
     path: '/unfurl',
+    throttle: 'notion',
     handler: 'unfurl',
     dashboardField: 'Unfurl Callback URL',
     reads: { query: ['uri'], body: ['uri'] },
   },
-  { method: 'DELETE', path: '/unfurl', handler: 'unfurl-delete', reads: { query: ['uri'], body: ['uri'] } },
+  {
+    method: 'DELETE',
+    path: '/unfurl',
+    throttle: 'notion',
+    handler: 'unfurl-delete',
+    reads: { query: ['uri'], body: ['uri'] },
+  },
   {
     method: 'DELETE',
     path: '/deleted-token',
+    throttle: 'notion',
     handler: 'unfurl-delete',
     dashboardField: 'Deleted Token Callback URL',
     reads: { query: ['token'], body: ['access_token', 'refresh_token', 'token', 'uri'] },
@@ -103,16 +134,24 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'POST',
     path: '/deleted-token',
+    throttle: 'notion',
     handler: 'unfurl-delete',
     reads: { body: ['access_token', 'refresh_token', 'token'] },
   },
   {
     method: 'POST',
     path: '/changes',
+    throttle: 'changes',
     handler: 'changes',
     reads: { body: ['resource', 'uri', 'changed_at', 'fields'] },
   },
-  { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: 'metadata', reads: { query: ['x'] } },
+  {
+    method: 'GET',
+    path: '/.well-known/oauth-authorization-server',
+    throttle: 'public',
+    handler: 'metadata',
+    reads: { query: ['x'] },
+  },
 ];
 
 /** API Gateway v2 route key, e.g. `POST /unfurl`. */

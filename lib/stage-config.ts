@@ -35,6 +35,8 @@ export const CONTEXT_KEYS = {
   apiRateLimit: 'apiRateLimit',
   apiBurstLimit: 'apiBurstLimit',
   workerMaxConcurrency: 'workerMaxConcurrency',
+  unfurlReservedConcurrency: 'unfurlReservedConcurrency',
+  workerReservedConcurrency: 'workerReservedConcurrency',
   alarmEmail: 'alarmEmail',
   alarmTopicArn: 'alarmTopicArn',
   account: 'account',
@@ -88,6 +90,10 @@ export interface StageConfig {
   readonly apiRateLimit: number;
   readonly apiBurstLimit: number;
   readonly workerMaxConcurrency: number;
+  /** Concurrency reserved for the unfurl function (Notion's unfurls keep capacity; also its ceiling). */
+  readonly unfurlReservedConcurrency?: number;
+  /** Concurrency reserved for the update worker (at least workerMaxConcurrency). */
+  readonly workerReservedConcurrency?: number;
   readonly alarmEmail?: string;
   /** An existing SNS topic the alarms notify (instead of, or besides, the topic `alarmEmail` creates). */
   readonly alarmTopicArn?: string;
@@ -227,6 +233,17 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     throw new StageConfigError(`context "alarmEmail" must be an e-mail address`);
   }
 
+  const workerMaxConcurrency = integer(read, k.workerMaxConcurrency, 5, 2, 1000);
+  const optionalInteger = (key: string, min: number, max: number): number | undefined =>
+    text(read, key) === undefined ? undefined : integer(read, key, 0, min, max);
+  const unfurlReservedConcurrency = optionalInteger(k.unfurlReservedConcurrency, 1, 1000);
+  const workerReservedConcurrency = optionalInteger(k.workerReservedConcurrency, 2, 1000);
+  if (workerReservedConcurrency !== undefined && workerReservedConcurrency < workerMaxConcurrency) {
+    throw new StageConfigError(
+      `context "workerReservedConcurrency" (${workerReservedConcurrency}) must be at least workerMaxConcurrency (${workerMaxConcurrency}): the queue's poller would be throttled`,
+    );
+  }
+
   const alarmTopicArn = text(read, k.alarmTopicArn);
   if (alarmTopicArn !== undefined && !TOPIC_ARN_PATTERN.test(alarmTopicArn)) {
     throw new StageConfigError(`context "alarmTopicArn" must be an SNS topic ARN, got "${alarmTopicArn}"`);
@@ -282,7 +299,9 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     logRetentionDays,
     apiRateLimit: integer(read, k.apiRateLimit, 50, 1, 10_000),
     apiBurstLimit: integer(read, k.apiBurstLimit, 100, 1, 5_000),
-    workerMaxConcurrency: integer(read, k.workerMaxConcurrency, 5, 2, 1000),
+    workerMaxConcurrency,
+    ...optional('unfurlReservedConcurrency', unfurlReservedConcurrency),
+    ...optional('workerReservedConcurrency', workerReservedConcurrency),
     ...optional('alarmEmail', alarmEmail),
     ...optional('alarmTopicArn', alarmTopicArn),
   };

@@ -7,17 +7,25 @@
  */
 import { Fn, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { DomainName, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnStage,
+  DomainName,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type HttpHandlerName, ROUTES } from '../routes.js';
+import { type HttpHandlerName, ROUTES, routeKey, THROTTLE_CLASSES, type ThrottleClass } from '../routes.js';
 import type { CustomDomainSettings } from '../stage-config.js';
 
 export interface ServiceApiProps {
   readonly stage: string;
+  /** The stage's default throttle, and that of Notion's routes (`notion` in lib/routes.ts). */
   readonly rateLimit: number;
   readonly burstLimit: number;
   readonly logRetention: RetentionDays;
@@ -51,9 +59,11 @@ export class ServiceApi extends Construct {
    * functions can receive it without a dependency cycle.
    */
   readonly baseUrl: string;
+  private readonly props: ServiceApiProps;
 
   constructor(scope: Construct, id: string, props: ServiceApiProps) {
     super(scope, id);
+    this.props = props;
     this.api = new HttpApi(this, 'Api', {
       description: `Notion Link Preview service (${props.stage})`,
       createDefaultStage: false,
@@ -97,17 +107,36 @@ export class ServiceApi extends Construct {
         ]);
   }
 
-  /** Adds every route of `ROUTES`, each to the function of its handler. */
+  /** The throttle of a class of routes: Notion's take the configured limits, the others those of lib/routes.ts. */
+  throttleOf(throttle: ThrottleClass): { readonly rateLimit: number; readonly burstLimit: number } {
+    return throttle === 'notion'
+      ? { rateLimit: this.props.rateLimit, burstLimit: this.props.burstLimit }
+      : THROTTLE_CLASSES[throttle];
+  }
+
+  /**
+   * Adds every route of `ROUTES`, each to the function of its handler, each with the throttle of its class as
+   * its own route setting (its own token bucket: a flood of one route does not take another's capacity).
+   */
   addServiceRoutes(functions: Readonly<Record<HttpHandlerName, IFunction>>): void {
     const integrations = new Map<HttpHandlerName, HttpLambdaIntegration>();
+    // RouteSettings is plain JSON in the CloudFormation schema (no property mapping): its keys are spelled as
+    // CloudFormation spells them.
+    const settings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
     for (const route of ROUTES) {
       let integration = integrations.get(route.handler);
       if (!integration) {
         integration = new HttpLambdaIntegration(`${route.handler}-integration`, functions[route.handler]);
         integrations.set(route.handler, integration);
       }
-      this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration });
+      const [added] = this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration });
+      // Route settings name existing routes: the stage is updated after them.
+      if (added) cfnStage.node.addDependency(added);
+      const { rateLimit, burstLimit } = this.throttleOf(route.throttle);
+      settings[routeKey(route)] = { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit };
     }
+    cfnStage.routeSettings = settings;
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions::AwsSolutions-APIG4',
       reason:

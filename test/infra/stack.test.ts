@@ -321,6 +321,41 @@ describe('HTTP API', () => {
   });
 });
 
+describe('per-route throttles', () => {
+  const routeSettings = (): Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> =>
+    Object.values(s.template.findResources('AWS::ApiGatewayV2::Stage'))[0]!.Properties.RouteSettings;
+
+  it('every route has a throttle setting of its own, from its class in lib/routes.ts', () => {
+    const settings = routeSettings();
+    expect(Object.keys(settings).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    for (const route of ROUTES) {
+      const limits = s.stack.api.throttleOf(route.throttle);
+      expect(settings[`${route.method} ${route.path}`]).toEqual({
+        ThrottlingRateLimit: limits.rateLimit,
+        ThrottlingBurstLimit: limits.burstLimit,
+      });
+    }
+  });
+
+  it("Notion's routes (unfurl, token, deleted-token) are throttled apart from /changes, which has a smaller bucket", () => {
+    const settings = routeSettings();
+    const notion = [
+      'POST /unfurl',
+      'DELETE /unfurl',
+      'POST /oauth/token',
+      'DELETE /deleted-token',
+      'POST /deleted-token',
+    ];
+    for (const key of notion) expect(settings[key]).toEqual({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+    expect(settings['POST /changes']).toEqual({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
+    expect(ROUTES.filter((r) => r.throttle === 'notion').map((r) => r.path)).not.toContain('/changes');
+    // Route settings name existing routes: the stage is created after every route.
+    const stage = Object.entries(s.template.findResources('AWS::ApiGatewayV2::Stage'))[0]![1];
+    const routes = Object.keys(s.template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(stage.DependsOn).toEqual(expect.arrayContaining(routes));
+  });
+});
+
 describe('data', () => {
   it('creates the tables of the data model: on-demand, PITR, encrypted, TTL, keys and indexes', () => {
     const tables = s.template.findResources('AWS::DynamoDB::Table');
@@ -422,6 +457,10 @@ describe('alarms', () => {
       (a) => a.Properties.MetricName === metric && a.Properties.Namespace === namespace,
     );
 
+  const alarms = () => Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
+  // biome-ignore lint/suspicious/noExplicitAny: template JSON
+  const dimensionOf = (a: { [key: string]: any }): string => JSON.stringify(a.Properties.Dimensions?.[0]?.Value);
+
   it('alarms on DLQ depth, API 5xx, worker errors and backlog age', () => {
     const dlq = alarmOn('ApproximateNumberOfMessagesVisible', 'AWS/SQS');
     expect(dlq?.Properties.Dimensions).toEqual([
@@ -430,14 +469,47 @@ describe('alarms', () => {
     expect(dlq?.Properties.Threshold).toBe(1);
     const api = alarmOn('5xx', 'AWS/ApiGateway');
     expect(api?.Properties.Dimensions).toEqual([{ Name: 'ApiId', Value: { Ref: s.logicalId(s.stack.api.api) } }]);
-    const worker = alarmOn('Errors', 'AWS/Lambda');
-    expect(worker?.Properties.Dimensions).toEqual([
-      { Name: 'FunctionName', Value: { Ref: fnIds.get(WORKER_HANDLER) } },
-    ]);
-    expect(alarmOn('ApproximateAgeOfOldestMessage', 'AWS/SQS')).toBeDefined();
-    for (const a of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) {
+    expect(
+      alarms().filter(
+        (a) =>
+          a.Properties.MetricName === 'Errors' && dimensionOf(a) === JSON.stringify({ Ref: fnIds.get(WORKER_HANDLER) }),
+      ),
+    ).toHaveLength(1);
+    expect(alarmOn('ApproximateAgeOfOldestMessage', 'AWS/SQS')?.Properties.Threshold).toBe(300);
+    for (const a of alarms()) {
       expect(a.Properties.TreatMissingData).toBe('notBreaching');
       expect(a.Properties.AlarmActions).toBeUndefined();
+    }
+  });
+
+  it('alarms on errors and throttles of every function, unfurl p99 duration and throttling of every table', () => {
+    for (const [handler, id] of fnIds) {
+      const on = (metric: string) =>
+        alarms().filter((a) => a.Properties.MetricName === metric && dimensionOf(a) === JSON.stringify({ Ref: id }));
+      expect({ handler, errors: on('Errors').length, throttles: on('Throttles').length }).toEqual({
+        handler,
+        errors: 1,
+        throttles: 1,
+      });
+    }
+    const p99 = alarms().find((a) => a.Properties.MetricName === 'Duration');
+    expect(p99?.Properties.ExtendedStatistic).toBe('p99');
+    expect(dimensionOf(p99!)).toBe(JSON.stringify({ Ref: fnIds.get('unfurl') }));
+    const tableAlarms = alarms().filter((a) =>
+      JSON.stringify(a.Properties.Metrics ?? []).includes('ReadThrottleEvents'),
+    );
+    expect(tableAlarms).toHaveLength(TABLES.length);
+  });
+
+  it('each alarm fires within 10 minutes of its condition (period × evaluation periods)', () => {
+    for (const a of alarms()) {
+      const period =
+        a.Properties.Period ??
+        (a.Properties.Metrics as { MetricStat?: { Period: number } }[]).find((m) => m.MetricStat)?.MetricStat?.Period;
+      expect({ alarm: a.Properties.AlarmName, within: period * a.Properties.EvaluationPeriods <= 600 }).toEqual({
+        alarm: a.Properties.AlarmName,
+        within: true,
+      });
     }
   });
 });

@@ -40,6 +40,15 @@ describe('readStageConfig', () => {
     expect(() => read({ production: 'yes' })).toThrow(/context "production" must be true or false/);
   });
 
+  it('reserved concurrency is optional, and the worker keeps at least its poller concurrency', () => {
+    expect(read({}).unfurlReservedConcurrency).toBeUndefined();
+    expect(read({ unfurlReservedConcurrency: '25' }).unfurlReservedConcurrency).toBe(25);
+    expect(() => read({ workerMaxConcurrency: 10, workerReservedConcurrency: 5 })).toThrow(
+      /context "workerReservedConcurrency" \(5\) must be at least workerMaxConcurrency/,
+    );
+    expect(() => read({ unfurlReservedConcurrency: 0 })).toThrow(/context "unfurlReservedConcurrency"/);
+  });
+
   it.each([
     [{ sourceAdapter: undefined }, /context "sourceAdapter"/],
     [{ sourceAdapter: 'demo' }, /context "sourceAdapter"/],

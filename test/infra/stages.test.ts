@@ -37,6 +37,8 @@ const CONTEXT = {
   alarmEmail: 'ops@example.com',
   notionRateLimitPerMinute: '600',
   workerMaxConcurrency: 20,
+  unfurlReservedConcurrency: 40,
+  workerReservedConcurrency: 20,
   logRetentionDays: 90,
 };
 
@@ -145,13 +147,24 @@ describe('tuning through context', () => {
     expect(worker.Properties.Environment.Variables[ENV.NOTION_RATE_LIMIT_PER_MINUTE]).toBe('600');
     s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 20 } });
   });
+
+  it('reserves concurrency for unfurl and the worker, and for no other function', () => {
+    const reserved = Object.entries(s.template.findResources('AWS::Lambda::Function'))
+      .filter(([, f]) => f.Properties.ReservedConcurrentExecutions !== undefined)
+      .map(([id, f]) => [id, f.Properties.ReservedConcurrentExecutions]);
+    expect(Object.fromEntries(reserved)).toEqual({
+      [s.logicalId(s.stack.functions.unfurl)]: 40,
+      [s.logicalId(s.stack.worker)]: 20,
+    });
+  });
 });
 
 describe('alarm notifications', () => {
   it('send every alarm to an SSL-only topic encrypted with a key CloudWatch may use', () => {
     const topicId = s.logicalId(s.stack.alarms.topic!);
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(s.stack.alarms.all().length);
+    expect(alarms.length).toBeGreaterThan(10);
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     const topic = resource(topicId);
     expect(topic.Properties.KmsMasterKeyId).toBeDefined();

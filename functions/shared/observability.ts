@@ -42,6 +42,11 @@ export const METRIC = {
   deadLettered: 'DeadLettered',
   /** Change events merged into an already open coalescing window (no dimension). */
   changeCoalesced: 'ChangeCoalesced',
+  /**
+   * A callback Notion must not take as done was answered 503 (a failure of ours: storage, keys, secrets, a
+   * throttled dependency), dimensions `callback` (`deleted-token`) and `reason` (`failed` | `throttled`).
+   */
+  callbackNotProcessed: 'CallbackNotProcessed',
   /** Change events that opened a coalescing window (no dimension); coalescing ratio = ChangeCoalesced / (ChangeCoalesced + WindowOpened). */
   windowOpened: 'WindowOpened',
 } as const;

@@ -276,12 +276,17 @@ export class NotionLinkPreviewStack extends Stack {
       'CloudWatch dashboard of the service',
     );
     out(OUTPUTS.publicBaseUrl, baseUrl, 'Base URL of the service');
-    out(OUTPUTS.apiEndpoint, this.api.api.apiEndpoint, 'Default execute-api endpoint of the HTTP API');
+    const domain = this.config.customDomain;
+    if (!domain || domain.keepExecuteApiEndpoint) {
+      out(OUTPUTS.apiEndpoint, this.api.api.apiEndpoint, 'Default execute-api endpoint of the HTTP API');
+    }
     if (this.api.domainName) {
       out(
         OUTPUTS.customDomainTarget,
         this.api.domainName.regionalDomainName,
-        'Point a CNAME (or alias) record for the custom domain at this name',
+        domain?.hostedZone
+          ? `Alias target of the A/AAAA records the stack created in ${domain.hostedZone.name}`
+          : 'Point a CNAME (or alias) record for the custom domain at this name',
       );
     }
 

@@ -20,6 +20,9 @@ export const CONTEXT_KEYS = {
   cognitoDomainPrefix: 'cognitoDomainPrefix',
   domainName: 'domainName',
   certificateArn: 'certificateArn',
+  hostedZoneId: 'hostedZoneId',
+  hostedZoneName: 'hostedZoneName',
+  keepExecuteApiEndpoint: 'keepExecuteApiEndpoint',
   oauthClientId: 'oauthClientId',
   notionApiBaseUrl: 'notionApiBaseUrl',
   notionVersion: 'notionVersion',
@@ -63,6 +66,12 @@ export interface CustomDomainSettings {
   readonly domainName: string;
   /** ACM certificate in the stack's region covering `domainName`. */
   readonly certificateArn: string;
+  /** The region the certificate is in (from its ARN): it must be the stack's. */
+  readonly certificateRegion: string;
+  /** A Route 53 hosted zone to create the alias records in (otherwise: point DNS at the output target). */
+  readonly hostedZone?: { readonly id: string; readonly name: string };
+  /** Keep the execute-api endpoint on (while Notion's dashboard still names it); default off. */
+  readonly keepExecuteApiEndpoint: boolean;
 }
 
 export interface StageConfig {
@@ -205,6 +214,27 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     throw new StageConfigError(`context "certificateArn" must be an ACM certificate ARN, got "${certificateArn}"`);
   }
 
+  const hostedZoneId = text(read, k.hostedZoneId);
+  const hostedZoneName = text(read, k.hostedZoneName)?.replace(/\.$/, '');
+  if ((hostedZoneId === undefined) !== (hostedZoneName === undefined)) {
+    throw new StageConfigError('a hosted zone needs both hostedZoneId and hostedZoneName');
+  }
+  if (hostedZoneId !== undefined && domainName === undefined) {
+    throw new StageConfigError('context "hostedZoneId" needs a custom domain (domainName and certificateArn)');
+  }
+  if (hostedZoneId !== undefined && !/^Z[A-Z0-9]{1,31}$/.test(hostedZoneId)) {
+    throw new StageConfigError(`context "hostedZoneId" must be a Route 53 hosted zone id, got "${hostedZoneId}"`);
+  }
+  if (
+    hostedZoneName !== undefined &&
+    domainName !== undefined &&
+    domainName !== hostedZoneName &&
+    !domainName.endsWith(`.${hostedZoneName}`)
+  ) {
+    throw new StageConfigError(`context "hostedZoneName": ${domainName} is not in the zone ${hostedZoneName}`);
+  }
+  const keepExecuteApiEndpoint = flag(read, k.keepExecuteApiEndpoint) ?? false;
+
   const cognitoDomainPrefix = text(read, k.cognitoDomainPrefix);
   if (cognitoDomainPrefix !== undefined && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(cognitoDomainPrefix)) {
     throw new StageConfigError(`context "cognitoDomainPrefix" must be lower-case letters, digits and hyphens`);
@@ -283,7 +313,17 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
       : {}),
     ...optional('cognitoDomainPrefix', cognitoDomainPrefix),
     ...(domainName !== undefined && certificateArn !== undefined
-      ? { customDomain: { domainName, certificateArn } }
+      ? {
+          customDomain: {
+            domainName,
+            certificateArn,
+            certificateRegion: certificateArn.split(':')[3] as string,
+            ...(hostedZoneId !== undefined && hostedZoneName !== undefined
+              ? { hostedZone: { id: hostedZoneId, name: hostedZoneName } }
+              : {}),
+            keepExecuteApiEndpoint,
+          },
+        }
       : {}),
     oauthClientId: text(read, k.oauthClientId) ?? 'notion-link-preview',
     notionApiBaseUrl: httpsUrl(k.notionApiBaseUrl, text(read, k.notionApiBaseUrl)) ?? 'https://api.notion.com',

@@ -33,6 +33,12 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     production: true,
     ...PRODUCT_SOURCE,
     alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops-pager',
+    domainName: 'previews.example.com',
+    certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f6a2b1c-1111-2222-3333-444455556666',
+    hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+    hostedZoneName: 'example.com',
+    unfurlReservedConcurrency: 20,
+    workerReservedConcurrency: 10,
   },
   ...Object.fromEntries(exampleContexts().map((c) => [`docs/deployment.md example of stage ${String(c.stage)}`, c])),
 };

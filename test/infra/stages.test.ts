@@ -138,6 +138,52 @@ describe('custom domain', () => {
     expect(outputs[OUTPUTS.oauthCallbackUrl]!.Value).toBe('https://links.example.com/oauth/callback');
     expect(outputs).toHaveProperty(OUTPUTS.customDomainTarget);
     expect(outputs[OUTPUTS.oidcIssuer]!.Value).toBe('https://login.example.com/realms/team');
+    // The execute-api endpoint is off: its URL is no output.
+    expect(outputs).not.toHaveProperty(OUTPUTS.apiEndpoint);
+  });
+
+  it('disables the execute-api endpoint, creates no DNS record without a zone, and checks the certificate region at deploy', () => {
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
+    s.template.resourceCountIs('AWS::Route53::RecordSet', 0);
+    // Environment-agnostic: a CloudFormation rule compares the region with the certificate's before anything is created.
+    const rules = s.template.toJSON().Rules as Record<string, { Assertions: { Assert: unknown }[] }>;
+    expect(JSON.stringify(Object.values(rules))).toContain('{"Fn::Equals":[{"Ref":"AWS::Region"},"eu-west-1"]}');
+  });
+
+  it('with a hosted zone: A and AAAA alias records to the regional domain; the endpoint can be kept for a migration', () => {
+    const zoned = synthService({
+      context: {
+        ...CONTEXT,
+        hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+        hostedZoneName: 'example.com',
+        keepExecuteApiEndpoint: true,
+      },
+    });
+    try {
+      for (const type of ['A', 'AAAA']) {
+        zoned.template.hasResourceProperties('AWS::Route53::RecordSet', {
+          Name: 'links.example.com.',
+          Type: type,
+          HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+          AliasTarget: Match.objectLike({ DNSName: Match.anyValue() }),
+        });
+      }
+      const api = Object.values(zoned.template.findResources('AWS::ApiGatewayV2::Api'))[0]!;
+      expect(api.Properties.DisableExecuteApiEndpoint).toBeUndefined();
+      expect(zoned.template.toJSON().Outputs).toHaveProperty(OUTPUTS.apiEndpoint);
+    } finally {
+      zoned.cleanup();
+    }
+  }, 60_000);
+
+  it('refuses at synth a certificate from another region than the pinned one, naming the key', () => {
+    expect(() => synthService({ context: { ...CONTEXT, region: 'us-east-1' } })).toThrow(
+      /context "certificateArn": the certificate is in eu-west-1, the stack in us-east-1/,
+    );
+    expect(() => synthService({ context: { ...CONTEXT, hostedZoneId: 'Z1' } })).toThrow(/hostedZoneName/);
+    expect(() => synthService({ context: { ...CONTEXT, hostedZoneId: 'Z0123', hostedZoneName: 'other.org' } })).toThrow(
+      /context "hostedZoneName": links.example.com is not in the zone other.org/,
+    );
   });
 });
 

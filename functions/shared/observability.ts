@@ -47,6 +47,8 @@ export const METRIC = {
    * throttled dependency), dimensions `callback` (`deleted-token`) and `reason` (`failed` | `throttled`).
    */
   callbackNotProcessed: 'CallbackNotProcessed',
+  /** A request refused because setup is unfinished (the Notion credentials placeholder), dimension `setting`. */
+  setupIncomplete: 'SetupIncomplete',
   /** Change events that opened a coalescing window (no dimension); coalescing ratio = ChangeCoalesced / (ChangeCoalesced + WindowOpened). */
   windowOpened: 'WindowOpened',
 } as const;

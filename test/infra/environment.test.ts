@@ -5,7 +5,10 @@
  * domain prefix, alarms, the key alias) stay apart across regions and stages;
  * a reserved word in a stage name never reaches Cognito.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { PROJECT_ROOT } from '#lib/constructs/node-function.js';
 import { COGNITO_RESERVED_WORDS, cognitoSafe } from '#lib/constructs/upstream-identity.js';
 import { readPinnedEnvironment } from '#lib/stage-config.js';
 import { type Synthesized, synthService } from './synth.js';
@@ -30,6 +33,10 @@ describe('no environment pinned', () => {
     expect(json.match(/\b\d{12}\b/)?.[0]).toBeUndefined();
     expect(json).toContain('"Ref":"AWS::Region"');
   }, 60_000);
+
+  it("cdk.json turns off version reporting, whose metadata condition lists every region's name", () => {
+    expect(JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')).versionReporting).toBe(false);
+  });
 
   it('context account / region pin it, and are checked', () => {
     const json = JSON.stringify(synth({ context: { region: 'eu-central-1' } }).template.toJSON());

@@ -11,7 +11,7 @@ import { Validations } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { createServiceApp } from '#lib/app.js';
-import { exampleContexts, newOutdir, PRODUCT_SOURCE } from './synth.js';
+import { cdkJsonContext, exampleContexts, newOutdir, PRODUCT_SOURCE } from './synth.js';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
@@ -86,7 +86,10 @@ const acknowledgementsIn = (root: IConstruct): Acknowledgement[] =>
 const synth = (context: Record<string, unknown>, extend?: (stack: IConstruct) => void): Outcome => {
   const outdir = newOutdir();
   try {
-    const { app, stack } = createServiceApp({ outdir, context: { ...NO_BUNDLING, ...context } }, {});
+    const { app, stack } = createServiceApp(
+      { outdir, context: { ...cdkJsonContext(), ...NO_BUNDLING, ...context } },
+      {},
+    );
     extend?.(stack);
     let threw: Error | undefined;
     try {

@@ -57,6 +57,14 @@ export const exampleContexts = (): Record<string, unknown>[] => {
   );
 };
 
+/**
+ * The context of cdk.json (the feature flags and defaults the CDK CLI gives the app), so that the tests
+ * synthesize what `cdk synth` does.
+ */
+export const cdkJsonContext = (): Record<string, unknown> =>
+  (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
+    .context;
+
 export const newOutdir = (): string => mkdtempSync(path.join(tmpdir(), 'nlp-cdk-'));
 
 export const synthService = ({ context = {}, bundle = false, target }: SynthOptions = {}): Synthesized => {
@@ -66,6 +74,7 @@ export const synthService = ({ context = {}, bundle = false, target }: SynthOpti
       outdir,
       // Asset metadata as the CDK CLI writes it (sam local relies on it too).
       context: {
+        ...cdkJsonContext(),
         'aws:cdk:enable-asset-metadata': true,
         ...context,
         ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),

@@ -7,7 +7,7 @@
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { NotionLinkPreviewStack } from './notion-link-preview-stack.js';
-import { stageConfigFromContext } from './stage-config.js';
+import { readPinnedEnvironment, stageConfigFromContext } from './stage-config.js';
 
 export interface ServiceApp {
   readonly app: App;
@@ -17,22 +17,22 @@ export interface ServiceApp {
 /** Stack name of a stage: one stack per stage and account/region. */
 export const stackName = (stage: string): string => `NotionLinkPreview-${stage}`;
 
-/** Target account and region; by default what the CDK CLI resolved (none offline). */
+/**
+ * Target account and region. By default none: the template is environment-agnostic (regions and accounts are
+ * `AWS::Region` / `AWS::AccountId` references), whatever the CLI resolved; context `account` / `region` pins them.
+ */
 export interface TargetEnvironment {
   readonly account?: string | undefined;
   readonly region?: string | undefined;
 }
 
-export const createServiceApp = (
-  props: AppProps = {},
-  target: TargetEnvironment = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-): ServiceApp => {
+export const createServiceApp = (props: AppProps = {}, target?: TargetEnvironment): ServiceApp => {
   const app = new App(props);
   const config = stageConfigFromContext(app.node);
-  const { account, region } = target;
+  const { account, region } = target ?? readPinnedEnvironment((key) => app.node.tryGetContext(key));
   const stack = new NotionLinkPreviewStack(app, stackName(config.stage), {
     config,
-    // Environment-agnostic unless the CLI knows the target: synthesis never looks anything up.
+    // Environment-agnostic unless pinned: synthesis never looks anything up.
     ...(account || region ? { env: { ...(account ? { account } : {}), ...(region ? { region } : {}) } } : {}),
     tags: { application: 'notion-link-preview', stage: config.stage },
   });

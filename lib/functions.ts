@@ -14,7 +14,7 @@
  * Runtime code imports this file too: it holds data only (type-only imports of
  * the CDK constructs).
  */
-import type { KeyUse, TableAccess } from './constructs/node-function.js';
+import type { KeyUse, TableAction } from './constructs/node-function.js';
 import { WORKER_TIMEOUT_SECONDS } from './data-model.js';
 import type { FunctionName } from './routes.js';
 import { type SettingName, settingsDeclaredFor } from './settings.js';
@@ -35,8 +35,12 @@ type SecretSetting =
 type KeySetting = 'NOTION_TOKEN_KMS_KEY_ID';
 
 export interface FunctionNeeds {
-  /** Tables, by the setting that names them, with the access level the function is granted. */
-  readonly tables?: Readonly<Partial<Record<TableSetting, TableAccess>>>;
+  /**
+   * Tables, by the setting that names them, with exactly the DynamoDB operations the function's code sends
+   * there (`Query:<index>`: a query of that index). The grants are these, nothing more; test/infra/stack.test.ts
+   * asserts the synthesized list and test/integration/data/iam-actions.test.ts what the code really sends.
+   */
+  readonly tables?: Readonly<Partial<Record<TableSetting, readonly TableAction[]>>>;
   /** Queues it sends messages to, by the setting that names them. */
   readonly queues?: readonly QueueSetting[];
   /** Secrets Manager secrets it reads, by the setting that names them. */
@@ -57,10 +61,14 @@ export const FUNCTIONS = {
   // subscriptions removed, the end logged).
   'oauth-authorize': {
     tables: {
-      AUTH_STATE_TABLE: 'readWrite',
-      CONNECTIONS_TABLE: 'readWrite',
-      SUBSCRIPTIONS_TABLE: 'readWrite',
-      DELIVERY_LOG_TABLE: 'write',
+      // pending logins (put, update, read, take) and codes (put)
+      AUTH_STATE_TABLE: ['DeleteItem', 'GetItem', 'PutItem'],
+      // create the connection, end the user's earlier ones (listed by subject)
+      CONNECTIONS_TABLE: ['PutItem', 'Query:bySubject', 'UpdateItem'],
+      // an ended connection's subscriptions (listed by connection) removed
+      SUBSCRIPTIONS_TABLE: ['BatchWriteItem', 'Query:byConnection'],
+      // the end recorded
+      DELIVERY_LOG_TABLE: ['PutItem'],
     },
     secrets: ['NOTION_CREDENTIALS_SECRET_ARN', 'OIDC_CLIENT_SECRET_ARN'],
     keys: { NOTION_TOKEN_KMS_KEY_ID: ['encrypt', 'decrypt'] },
@@ -69,37 +77,61 @@ export const FUNCTIONS = {
   // connection on refresh-token reuse or a replayed code (its subscriptions removed, the end logged).
   'oauth-token': {
     tables: {
-      AUTH_STATE_TABLE: 'readWrite',
-      CONNECTIONS_TABLE: 'readWrite',
-      SUBSCRIPTIONS_TABLE: 'readWrite',
-      DELIVERY_LOG_TABLE: 'write',
+      // read and redeem codes (one conditional update)
+      AUTH_STATE_TABLE: ['GetItem', 'UpdateItem'],
+      // the connection behind a token; rotate refresh tokens, end a connection on reuse
+      CONNECTIONS_TABLE: ['GetItem', 'UpdateItem'],
+      // an ended connection's subscriptions (listed by connection) removed
+      SUBSCRIPTIONS_TABLE: ['BatchWriteItem', 'Query:byConnection'],
+      // the end recorded
+      DELIVERY_LOG_TABLE: ['PutItem'],
     },
     secrets: ['OAUTH_CLIENT_SECRET_ARN', 'TOKEN_SIGNING_KEY_SECRET_ARN'],
   },
   // POST /oauth/revoke (RFC 7009): authenticates Notion, verifies our access tokens (signing key) or finds the
   // refresh token's connection, ends it (subscriptions removed, the end logged). No auth state, no KMS.
   'oauth-revoke': {
-    tables: { CONNECTIONS_TABLE: 'readWrite', SUBSCRIPTIONS_TABLE: 'readWrite', DELIVERY_LOG_TABLE: 'write' },
+    tables: {
+      // the token's connection; end it
+      CONNECTIONS_TABLE: ['GetItem', 'UpdateItem'],
+      // its subscriptions (listed by connection) removed
+      SUBSCRIPTIONS_TABLE: ['BatchWriteItem', 'Query:byConnection'],
+      // the end recorded
+      DELIVERY_LOG_TABLE: ['PutItem'],
+    },
     secrets: ['OAUTH_CLIENT_SECRET_ARN', 'TOKEN_SIGNING_KEY_SECRET_ARN'],
   },
   // POST /unfurl: verifies the bearer (one connection read), renders with the user's upstream credentials
   // (decrypted; refreshed at the upstream provider and stored back, encrypted, when they expire: ADR 0127),
   // signs service assertions, records or refreshes the subscription (read for stale-while-revalidate).
   unfurl: {
-    tables: { CONNECTIONS_TABLE: 'readWrite', SUBSCRIPTIONS_TABLE: 'readWrite' },
+    tables: {
+      // the connection and the stored answer in one BatchGetItem (ADR 0064); upstream tokens refreshed and
+      // stored back with conditional updates, re-read by the caller that lost the race (ADR 0127)
+      CONNECTIONS_TABLE: ['BatchGetItem', 'GetItem', 'UpdateItem'],
+      // record or refresh the subscription, drop it when the link is gone
+      SUBSCRIPTIONS_TABLE: ['BatchGetItem', 'DeleteItem', 'GetItem', 'UpdateItem'],
+    },
     secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN', 'OIDC_CLIENT_SECRET_ARN'],
     keys: { NOTION_TOKEN_KMS_KEY_ID: ['encrypt', 'decrypt'] },
     callsSource: true,
   },
   // DELETE /unfurl, DELETE|POST /deleted-token: removes subscriptions, revokes a connection.
   'unfurl-delete': {
-    tables: { CONNECTIONS_TABLE: 'readWrite', SUBSCRIPTIONS_TABLE: 'readWrite', DELIVERY_LOG_TABLE: 'write' },
+    tables: {
+      // the bearer's connection; end it
+      CONNECTIONS_TABLE: ['GetItem', 'UpdateItem'],
+      // delete one (keyed by connection and uri), or all of a connection's (listed by connection)
+      SUBSCRIPTIONS_TABLE: ['BatchWriteItem', 'DeleteItem', 'Query:byConnection'],
+      // the end recorded
+      DELIVERY_LOG_TABLE: ['PutItem'],
+    },
     secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN'],
   },
   // POST /changes: verifies the webhook signature, accepts each webhook-id once (a marker in the
   // auth-state table), checks the URI against the unfurl rules and enqueues the change event.
   changes: {
-    tables: { AUTH_STATE_TABLE: 'readWrite' },
+    tables: { AUTH_STATE_TABLE: ['PutItem'] },
     queues: ['UPDATE_QUEUE_URL'],
     secrets: ['CHANGES_WEBHOOK_SECRET_ARN'],
   },
@@ -115,11 +147,25 @@ export const FUNCTIONS = {
   // signs service assertions.
   'update-worker': {
     tables: {
-      AUTH_STATE_TABLE: 'readWrite',
-      SUBSCRIPTIONS_TABLE: 'readWrite',
-      RATE_LIMITS_TABLE: 'readWrite',
-      CONNECTIONS_TABLE: 'readWrite',
-      DELIVERY_LOG_TABLE: 'write',
+      // idempotency and pushed markers
+      AUTH_STATE_TABLE: ['GetItem', 'PutItem'],
+      // fan-out by resource, a push message's targets in one batch, claim and record pushes in the item,
+      // drop the subscriptions of gone links and ended connections (listed by connection)
+      SUBSCRIPTIONS_TABLE: [
+        'BatchGetItem',
+        'BatchWriteItem',
+        'DeleteItem',
+        'GetItem',
+        'Query',
+        'Query:byConnection',
+        'UpdateItem',
+      ],
+      // token buckets (one conditional update), pauses (a page's in one batch)
+      RATE_LIMITS_TABLE: ['BatchGetItem', 'GetItem', 'UpdateItem'],
+      // a page's connections in one batch; upstream tokens refreshed; end one when Notion rejects its token
+      CONNECTIONS_TABLE: ['BatchGetItem', 'GetItem', 'UpdateItem'],
+      // a work item's entries in one batch
+      DELIVERY_LOG_TABLE: ['BatchWriteItem', 'PutItem'],
     },
     queues: ['UPDATE_QUEUE_URL', 'UPDATE_DLQ_URL'],
     secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN', 'OIDC_CLIENT_SECRET_ARN'],

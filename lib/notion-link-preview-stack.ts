@@ -7,16 +7,18 @@
  * Each function is granted only what its handler uses; the list below is the
  * single place to read (and review) who may touch what.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { sourceDefinition } from '../functions/adapters/sources/registry.js';
+import { checkColdStartSettings } from '../functions/adapters/config/cold-start-check.js';
+import { registerSourceAdapter, sourceDefinition } from '../functions/adapters/sources/registry.js';
+import { ConfigError } from '../functions/shared/errors.js';
 import { ServiceAlarms } from './constructs/alarms.js';
 import { ServiceDashboard } from './constructs/dashboard.js';
 import { DataTables } from './constructs/data-tables.js';
 import { ServiceApi } from './constructs/http-api.js';
-import { bundlingRoot, type KeyUse, NodeFunction, type TableAccess } from './constructs/node-function.js';
+import { bundlingRoot, type KeyUse, NodeFunction, type TableAction } from './constructs/node-function.js';
 import { ServiceSecrets } from './constructs/service-secrets.js';
 import { UpdateQueues } from './constructs/update-queue.js';
 import { UpstreamIdentity } from './constructs/upstream-identity.js';
@@ -36,9 +38,9 @@ import {
   WORKER_TIMEOUT_SECONDS,
 } from './data-model.js';
 import { ENV } from './env-names.js';
-import { needsOf } from './functions.js';
+import { needsOf, resourceSettingsOf } from './functions.js';
 import { type FunctionName, HANDLERS, type HttpHandlerName, ROUTES, WORKER_HANDLER } from './routes.js';
-import type { SettingName } from './settings.js';
+import { SETTINGS, type SettingDeclaration, type SettingName } from './settings.js';
 import { OUTPUTS, TABLE_OUTPUTS } from './stack-outputs.js';
 import {
   adapterEnvironment,
@@ -62,6 +64,43 @@ export const functionId = (handlerName: string): string =>
     .split('-')
     .map((part) => (part === 'oauth' ? 'OAuth' : part.charAt(0).toUpperCase() + part.slice(1)))
     .join('')}Function`;
+
+/** A value only known at deploy time (a reference), replaced for the synth-time check by one of its kind. */
+const standIn = (name: string, value: string): string =>
+  !Token.isUnresolved(value) ? value : /(_URL|_ISSUER)$/.test(name) ? 'https://deploy-time.invalid' : 'deploy-time';
+
+/**
+ * Runs what `fn` parses at cold start (functions/adapters/config/cold-start-check.ts) on the environment the
+ * stack gives it, and turns a refusal into a StageConfigError naming the context key the value came from.
+ */
+const checkAtSynth = (
+  fn: FunctionName,
+  source: NonNullable<ReturnType<typeof sourceDefinition>>,
+  environment: Readonly<Record<string, string>>,
+): void => {
+  const env = Object.fromEntries(Object.entries(environment).map(([k, v]) => [k, standIn(k, v)]));
+  // A team's own adapter is registered by its bundle's entry before the handler composes; here, for the check.
+  const unregister = registerSourceAdapter(source);
+  try {
+    checkColdStartSettings(fn, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const contextOf = (name: string): string | undefined => {
+      const declared = (SETTINGS as Readonly<Record<string, SettingDeclaration>>)[name]?.deploy;
+      if (declared && 'context' in declared) return declared.context;
+      return source.settings?.[name]?.context;
+    };
+    const names = [...error.message.matchAll(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g)].map((m) => m[0]);
+    const key = names.map(contextOf).find((k) => k !== undefined);
+    throw new StageConfigError(
+      key
+        ? `context "${key}": ${error.message} (function ${fn} would refuse it at cold start)`
+        : `function ${fn} would refuse its environment at cold start: ${error.message}`,
+    );
+  } finally {
+    unregister();
+  }
+};
 
 export class NotionLinkPreviewStack extends Stack {
   readonly config: StageConfig;
@@ -118,9 +157,15 @@ export class NotionLinkPreviewStack extends Stack {
       OIDC_ISSUER: this.upstream.issuer,
       OIDC_CLIENT_ID: this.upstream.clientId,
     };
-    const fn = (handlerName: FunctionName, timeout = Duration.seconds(10)): NodeFunction => {
+    // Reserved concurrency where the context asks for it (a guaranteed share, and a ceiling).
+    const reserved: Partial<Record<FunctionName, number>> = {
+      ...(config.unfurlReservedConcurrency ? { unfurl: config.unfurlReservedConcurrency } : {}),
+      ...(config.workerReservedConcurrency ? { [WORKER_HANDLER]: config.workerReservedConcurrency } : {}),
+    };
+    const fn = (handlerName: FunctionName, timeout: Duration, reservedConcurrency?: number): NodeFunction => {
       const f = new NodeFunction(this, functionId(handlerName), {
         handlerName,
+        ...(reservedConcurrency ? { reservedConcurrentExecutions: reservedConcurrency } : {}),
         description:
           handlerName === WORKER_HANDLER ? 'SQS update worker' : HANDLERS[handlerName as HttpHandlerName].description,
         timeout,
@@ -165,9 +210,12 @@ export class NotionLinkPreviewStack extends Stack {
     if (custom) checkCustomSource(custom, (key) => this.node.tryGetContext(key));
     const build = (name: FunctionName): NodeFunction => {
       const needs = needsOf(name);
-      const f = fn(name, Duration.seconds(needs.timeoutSeconds ?? 10));
-      for (const [setting, access] of Object.entries(needs.tables ?? {}) as [keyof typeof tables, TableAccess][]) {
-        f.bindTable(tables[setting], this.tables.table(tables[setting]), access);
+      const f = fn(name, Duration.seconds(needs.timeoutSeconds ?? 10), reserved[name]);
+      for (const [setting, actions] of Object.entries(needs.tables ?? {}) as [
+        keyof typeof tables,
+        readonly TableAction[],
+      ][]) {
+        f.bindTable(tables[setting], this.tables.table(tables[setting]), actions);
       }
       for (const [setting, uses] of Object.entries(needs.keys ?? {}) as [keyof typeof keys, readonly KeyUse[]][]) {
         f.bindKey(ENV[setting], keys[setting], uses);
@@ -175,10 +223,28 @@ export class NotionLinkPreviewStack extends Stack {
       for (const setting of needs.queues ?? []) f.bindQueue(ENV[setting], queues[setting]);
       for (const setting of needs.secrets ?? []) f.bindSecret(ENV[setting], secrets[setting]);
       // The configured source adapter's own settings, from CDK context, for the functions that call it.
-      if (needsOf(name).callsSource) {
-        f.setEnvironment(adapterEnvironment(source, (key) => this.node.tryGetContext(key)));
+      const ownSettings: Record<string, string> = needs.callsSource
+        ? custom
+          ? { ...(custom.settings ?? {}) }
+          : adapterEnvironment(source, (key) => this.node.tryGetContext(key))
+        : {};
+      if (needs.callsSource) {
         if (custom) bindCustomSource(f, custom);
+        else f.setEnvironment(ownSettings);
       }
+      // What the function parses at cold start, parsed now with the same code: a bad value fails the synth.
+      const resources = Object.fromEntries(
+        [...resourceSettingsOf(name), ...(needs.callsSource ? Object.keys(custom?.secrets ?? {}) : [])].map((s) => [
+          s,
+          'bound-at-deploy',
+        ]),
+      );
+      checkAtSynth(name, source, {
+        ...resources,
+        ...contextEnvironment(config, name),
+        ...wiringEnvironment(wiring, name),
+        ...ownSettings,
+      });
       return f;
     };
 
@@ -200,10 +266,14 @@ export class NotionLinkPreviewStack extends Stack {
       stage: config.stage,
       api: this.api.api,
       worker: this.worker,
+      functions: { ...this.functions, [WORKER_HANDLER]: this.worker },
+      unfurl: this.functions.unfurl,
+      tables: Object.fromEntries(this.tables.entries().map(([definition, table]) => [definition.id, table])),
       queue: this.queues.queue,
       deadLetterQueue: this.queues.deadLetterQueue,
       removalPolicy: dataRemoval,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+      ...(config.alarmTopicArn ? { alarmTopicArn: config.alarmTopicArn } : {}),
     });
 
     this.dashboard = new ServiceDashboard(this, 'Operations', {
@@ -235,12 +305,17 @@ export class NotionLinkPreviewStack extends Stack {
       'CloudWatch dashboard of the service',
     );
     out(OUTPUTS.publicBaseUrl, baseUrl, 'Base URL of the service');
-    out(OUTPUTS.apiEndpoint, this.api.api.apiEndpoint, 'Default execute-api endpoint of the HTTP API');
+    const domain = this.config.customDomain;
+    if (!domain || domain.keepExecuteApiEndpoint) {
+      out(OUTPUTS.apiEndpoint, this.api.api.apiEndpoint, 'Default execute-api endpoint of the HTTP API');
+    }
     if (this.api.domainName) {
       out(
         OUTPUTS.customDomainTarget,
         this.api.domainName.regionalDomainName,
-        'Point a CNAME (or alias) record for the custom domain at this name',
+        domain?.hostedZone
+          ? `Alias target of the A/AAAA records the stack created in ${domain.hostedZone.name}`
+          : 'Point a CNAME (or alias) record for the custom domain at this name',
       );
     }
 

@@ -26,10 +26,31 @@ export type FunctionName = HttpHandlerName | typeof WORKER_HANDLER;
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
 
+/**
+ * Who calls a route, which decides its throttle (API Gateway route settings, per route): Notion's own
+ * calls keep their capacity whatever a flood of another kind does.
+ */
+export const THROTTLE_CLASSES = {
+  /** Notion's server-to-server calls: unfurl, token exchange, deleted-token. */
+  notion: { rateLimit: 50, burstLimit: 100 },
+  /** A person's browser in the OAuth round-trip (authorize, callback, consent). */
+  browser: { rateLimit: 20, burstLimit: 40 },
+  /** The product's signed change webhook. */
+  changes: { rateLimit: 20, burstLimit: 40 },
+  /** Token revocation (RFC 7009): rare, and a flood would only guess at tokens. */
+  revoke: { rateLimit: 5, burstLimit: 10 },
+  /** Public, cacheable documents (RFC 8414 metadata, the JWKS). */
+  public: { rateLimit: 10, burstLimit: 20 },
+} as const satisfies Readonly<Record<string, { readonly rateLimit: number; readonly burstLimit: number }>>;
+
+export type ThrottleClass = keyof typeof THROTTLE_CLASSES;
+
 export interface RouteDefinition {
   readonly method: HttpMethod;
   readonly path: string;
   readonly handler: HttpHandlerName;
+  /** Its throttle (required: a new route gets one by construction). */
+  readonly throttle: ThrottleClass;
   /** Field of Notion's integration dashboard this URL goes into, if any. */
   readonly dashboardField?: string;
   /**
@@ -37,8 +58,6 @@ export interface RouteDefinition {
    * noise). A route without them is fuzzed with noise only.
    */
   readonly reads?: { readonly query?: readonly string[]; readonly body?: readonly string[] };
-  /** Its own API Gateway throttle (requests per second, burst), below the stage's; absent: the stage's. */
-  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
 const AUTHORIZE_QUERY = [
@@ -66,6 +85,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'GET',
     path: '/oauth/authorize',
+    throttle: 'browser',
     handler: 'oauth-authorize',
     dashboardField: 'OAuth Authorize URL',
     reads: { query: AUTHORIZE_QUERY },
@@ -73,18 +93,21 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'GET',
     path: '/oauth/callback',
+    throttle: 'browser',
     handler: 'oauth-authorize',
     reads: { query: ['code', 'state', 'error', 'iss'] },
   },
   {
     method: 'POST',
     path: '/oauth/consent',
+    throttle: 'browser',
     handler: 'oauth-authorize',
     reads: { body: ['pending', 'csrf', 'decision'] },
   },
   {
     method: 'POST',
     path: '/oauth/token',
+    throttle: 'notion',
     handler: 'oauth-token',
     dashboardField: 'OAuth Token URL',
     reads: { query: ['code'], body: TOKEN_FORM },
@@ -95,19 +118,27 @@ export const ROUTES: readonly RouteDefinition[] = [
     handler: 'oauth-revoke',
     reads: { body: ['token', 'token_type_hint', 'client_id', 'client_secret'] },
     // Notion revokes rarely; a tight limit keeps guessing and floods off the Connections table.
-    throttle: { rateLimit: 5, burstLimit: 10 },
+    throttle: 'revoke',
   },
   {
     method: 'POST',
     path: '/unfurl',
+    throttle: 'notion',
     handler: 'unfurl',
     dashboardField: 'Unfurl Callback URL',
     reads: { query: ['uri'], body: ['uri'] },
   },
-  { method: 'DELETE', path: '/unfurl', handler: 'unfurl-delete', reads: { query: ['uri'], body: ['uri'] } },
+  {
+    method: 'DELETE',
+    path: '/unfurl',
+    throttle: 'notion',
+    handler: 'unfurl-delete',
+    reads: { query: ['uri'], body: ['uri'] },
+  },
   {
     method: 'DELETE',
     path: '/deleted-token',
+    throttle: 'notion',
     handler: 'unfurl-delete',
     dashboardField: 'Deleted Token Callback URL',
     reads: { query: ['token'], body: ['access_token', 'refresh_token', 'token', 'uri'] },
@@ -115,17 +146,25 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'POST',
     path: '/deleted-token',
+    throttle: 'notion',
     handler: 'unfurl-delete',
     reads: { body: ['access_token', 'refresh_token', 'token'] },
   },
   {
     method: 'POST',
     path: '/changes',
+    throttle: 'changes',
     handler: 'changes',
     reads: { body: ['resource', 'uri', 'changed_at', 'fields'] },
   },
-  { method: 'GET', path: '/.well-known/oauth-authorization-server', handler: 'metadata', reads: { query: ['x'] } },
-  { method: 'GET', path: '/.well-known/jwks.json', handler: 'jwks', reads: { query: ['x'] } },
+  {
+    method: 'GET',
+    path: '/.well-known/oauth-authorization-server',
+    throttle: 'public',
+    handler: 'metadata',
+    reads: { query: ['x'] },
+  },
+  { method: 'GET', path: '/.well-known/jwks.json', throttle: 'public', handler: 'jwks', reads: { query: ['x'] } },
 ];
 
 /** API Gateway v2 route key, e.g. `POST /unfurl`. */

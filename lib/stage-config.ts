@@ -13,12 +13,16 @@ import { settingsDeclaredFor } from './settings.js';
 /** Context keys understood by the app (documented in the README). */
 export const CONTEXT_KEYS = {
   stage: 'stage',
+  production: 'production',
   oidcIssuer: 'oidcIssuer',
   oidcClientId: 'oidcClientId',
   oidcClientSecretArn: 'oidcClientSecretArn',
   cognitoDomainPrefix: 'cognitoDomainPrefix',
   domainName: 'domainName',
   certificateArn: 'certificateArn',
+  hostedZoneId: 'hostedZoneId',
+  hostedZoneName: 'hostedZoneName',
+  keepExecuteApiEndpoint: 'keepExecuteApiEndpoint',
   oauthClientId: 'oauthClientId',
   notionApiBaseUrl: 'notionApiBaseUrl',
   notionVersion: 'notionVersion',
@@ -34,11 +38,22 @@ export const CONTEXT_KEYS = {
   apiRateLimit: 'apiRateLimit',
   apiBurstLimit: 'apiBurstLimit',
   workerMaxConcurrency: 'workerMaxConcurrency',
+  unfurlReservedConcurrency: 'unfurlReservedConcurrency',
+  workerReservedConcurrency: 'workerReservedConcurrency',
   alarmEmail: 'alarmEmail',
+  alarmTopicArn: 'alarmTopicArn',
+  account: 'account',
+  region: 'region',
 } as const;
 
-/** Stages whose data survives `cdk destroy` and whose tables are deletion-protected. */
-export const PRODUCTION_STAGES: readonly string[] = ['prod', 'production'];
+/**
+ * Stage names that look like production: without an explicit `production` context value they are refused, so
+ * that whether data survives `cdk destroy` is never guessed from a name (ADR 0122).
+ */
+export const PRODUCTION_LIKE_STAGES: readonly string[] = ['prod', 'production'];
+
+/** Log retention of a production stack when `logRetentionDays` is not given (development: 30). */
+export const PRODUCTION_LOG_RETENTION_DAYS = 365;
 
 export interface ExternalOidcSettings {
   readonly issuer: string;
@@ -51,6 +66,12 @@ export interface CustomDomainSettings {
   readonly domainName: string;
   /** ACM certificate in the stack's region covering `domainName`. */
   readonly certificateArn: string;
+  /** The region the certificate is in (from its ARN): it must be the stack's. */
+  readonly certificateRegion: string;
+  /** A Route 53 hosted zone to create the alias records in (otherwise: point DNS at the output target). */
+  readonly hostedZone?: { readonly id: string; readonly name: string };
+  /** Keep the execute-api endpoint on (while Notion's dashboard still names it); default off. */
+  readonly keepExecuteApiEndpoint: boolean;
 }
 
 export interface StageConfig {
@@ -78,7 +99,13 @@ export interface StageConfig {
   readonly apiRateLimit: number;
   readonly apiBurstLimit: number;
   readonly workerMaxConcurrency: number;
+  /** Concurrency reserved for the unfurl function (Notion's unfurls keep capacity; also its ceiling). */
+  readonly unfurlReservedConcurrency?: number;
+  /** Concurrency reserved for the update worker (at least workerMaxConcurrency). */
+  readonly workerReservedConcurrency?: number;
   readonly alarmEmail?: string;
+  /** An existing SNS topic the alarms notify (instead of, or besides, the topic `alarmEmail` creates). */
+  readonly alarmTopicArn?: string;
 }
 
 export class StageConfigError extends Error {
@@ -89,6 +116,7 @@ type ContextReader = (key: string) => unknown;
 
 const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
 const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const TOPIC_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const CERT_ARN_PATTERN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 /** Retention values CloudWatch Logs accepts. */
@@ -128,6 +156,14 @@ const jsonText = (read: ContextReader, key: string): string | undefined => {
     throw new StageConfigError(`context "${key}" must be JSON`);
   }
   return s;
+};
+
+const flag = (read: ContextReader, key: string): boolean | undefined => {
+  const v = read(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw new StageConfigError(`context "${key}" must be true or false, got "${String(v)}"`);
 };
 
 const httpsUrl = (key: string, value: string | undefined): string | undefined => {
@@ -178,6 +214,27 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     throw new StageConfigError(`context "certificateArn" must be an ACM certificate ARN, got "${certificateArn}"`);
   }
 
+  const hostedZoneId = text(read, k.hostedZoneId);
+  const hostedZoneName = text(read, k.hostedZoneName)?.replace(/\.$/, '');
+  if ((hostedZoneId === undefined) !== (hostedZoneName === undefined)) {
+    throw new StageConfigError('a hosted zone needs both hostedZoneId and hostedZoneName');
+  }
+  if (hostedZoneId !== undefined && domainName === undefined) {
+    throw new StageConfigError('context "hostedZoneId" needs a custom domain (domainName and certificateArn)');
+  }
+  if (hostedZoneId !== undefined && !/^Z[A-Z0-9]{1,31}$/.test(hostedZoneId)) {
+    throw new StageConfigError(`context "hostedZoneId" must be a Route 53 hosted zone id, got "${hostedZoneId}"`);
+  }
+  if (
+    hostedZoneName !== undefined &&
+    domainName !== undefined &&
+    domainName !== hostedZoneName &&
+    !domainName.endsWith(`.${hostedZoneName}`)
+  ) {
+    throw new StageConfigError(`context "hostedZoneName": ${domainName} is not in the zone ${hostedZoneName}`);
+  }
+  const keepExecuteApiEndpoint = flag(read, k.keepExecuteApiEndpoint) ?? false;
+
   const cognitoDomainPrefix = text(read, k.cognitoDomainPrefix);
   if (cognitoDomainPrefix !== undefined && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(cognitoDomainPrefix)) {
     throw new StageConfigError(`context "cognitoDomainPrefix" must be lower-case letters, digits and hyphens`);
@@ -190,7 +247,13 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new StageConfigError(`context "logLevel" must be one of ${LOG_LEVELS.join(', ')}`);
   }
-  const logRetentionDays = integer(read, k.logRetentionDays, 30, 1, 3653);
+  const production = flag(read, k.production);
+  if (production === undefined && PRODUCTION_LIKE_STAGES.includes(stage)) {
+    throw new StageConfigError(
+      `context "production" must be given for stage "${stage}": true keeps and protects the data (the production defaults), false makes a disposable stack`,
+    );
+  }
+  const logRetentionDays = integer(read, k.logRetentionDays, production ? PRODUCTION_LOG_RETENTION_DAYS : 30, 1, 3653);
   if (!RETENTION_DAYS.includes(logRetentionDays)) {
     throw new StageConfigError(`context "logRetentionDays" must be one of ${RETENTION_DAYS.join(', ')}`);
   }
@@ -200,36 +263,101 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     throw new StageConfigError(`context "alarmEmail" must be an e-mail address`);
   }
 
+  const workerMaxConcurrency = integer(read, k.workerMaxConcurrency, 5, 2, 1000);
+  const optionalInteger = (key: string, min: number, max: number): number | undefined =>
+    text(read, key) === undefined ? undefined : integer(read, key, 0, min, max);
+  const unfurlReservedConcurrency = optionalInteger(k.unfurlReservedConcurrency, 1, 1000);
+  const workerReservedConcurrency = optionalInteger(k.workerReservedConcurrency, 2, 1000);
+  if (workerReservedConcurrency !== undefined && workerReservedConcurrency < workerMaxConcurrency) {
+    throw new StageConfigError(
+      `context "workerReservedConcurrency" (${workerReservedConcurrency}) must be at least workerMaxConcurrency (${workerMaxConcurrency}): the queue's poller would be throttled`,
+    );
+  }
+
+  const alarmTopicArn = text(read, k.alarmTopicArn);
+  if (alarmTopicArn !== undefined && !TOPIC_ARN_PATTERN.test(alarmTopicArn)) {
+    throw new StageConfigError(`context "alarmTopicArn" must be an SNS topic ARN, got "${alarmTopicArn}"`);
+  }
+
+  const sourceAdapter = text(read, k.sourceAdapter);
+  const unfurlRules = jsonText(read, k.unfurlRules);
+  if (production) {
+    // A production stack serves a real product and someone hears of its alarms.
+    if (sourceAdapter === undefined || sourceAdapter === 'demo') {
+      throw new StageConfigError(
+        'context "sourceAdapter": a production stack needs the adapter of a real product (http or your own), not the demo',
+      );
+    }
+    if (unfurlRules === undefined) {
+      throw new StageConfigError('context "unfurlRules": a production stack needs its own rules, not the demo rules');
+    }
+    const rules = (JSON.parse(unfurlRules) as { rules?: unknown } | null)?.rules;
+    if (!Array.isArray(rules) || rules.length === 0) {
+      throw new StageConfigError('context "unfurlRules": a production stack needs at least one rule');
+    }
+    if (alarmEmail === undefined && alarmTopicArn === undefined) {
+      throw new StageConfigError(
+        'context "alarmEmail" or "alarmTopicArn": a production stack needs an alarm target (an e-mail address or an existing SNS topic)',
+      );
+    }
+  }
+
   const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
     (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
   return {
     stage,
-    production: PRODUCTION_STAGES.includes(stage),
+    production: production === true,
     ...(issuer !== undefined && clientId !== undefined && clientSecretArn !== undefined
       ? { externalOidc: { issuer, clientId, clientSecretArn } }
       : {}),
     ...optional('cognitoDomainPrefix', cognitoDomainPrefix),
     ...(domainName !== undefined && certificateArn !== undefined
-      ? { customDomain: { domainName, certificateArn } }
+      ? {
+          customDomain: {
+            domainName,
+            certificateArn,
+            certificateRegion: certificateArn.split(':')[3] as string,
+            ...(hostedZoneId !== undefined && hostedZoneName !== undefined
+              ? { hostedZone: { id: hostedZoneId, name: hostedZoneName } }
+              : {}),
+            keepExecuteApiEndpoint,
+          },
+        }
       : {}),
     oauthClientId: text(read, k.oauthClientId) ?? 'notion-link-preview',
     notionApiBaseUrl: httpsUrl(k.notionApiBaseUrl, text(read, k.notionApiBaseUrl)) ?? 'https://api.notion.com',
     ...optional('notionVersion', text(read, k.notionVersion)),
     ...optional('notionRedirectUris', text(read, k.notionRedirectUris)),
     notionRateLimitPerMinute: integer(read, k.notionRateLimitPerMinute, 180, 1, 6000),
-    ...optional('sourceAdapter', text(read, k.sourceAdapter)),
+    ...optional('sourceAdapter', sourceAdapter),
     ...optional('sourceBaseUrl', httpsUrl(k.sourceBaseUrl, text(read, k.sourceBaseUrl))),
     ...optional('sourceHttpMapping', jsonText(read, k.sourceHttpMapping)),
-    ...optional('unfurlRules', jsonText(read, k.unfurlRules)),
+    ...optional('unfurlRules', unfurlRules),
     ...optional('devName', text(read, k.devName)),
     logLevel: logLevel as StageConfig['logLevel'],
     logRetentionDays,
     apiRateLimit: integer(read, k.apiRateLimit, 50, 1, 10_000),
     apiBurstLimit: integer(read, k.apiBurstLimit, 100, 1, 5_000),
-    workerMaxConcurrency: integer(read, k.workerMaxConcurrency, 5, 2, 1000),
+    workerMaxConcurrency,
+    ...optional('unfurlReservedConcurrency', unfurlReservedConcurrency),
+    ...optional('workerReservedConcurrency', workerReservedConcurrency),
     ...optional('alarmEmail', alarmEmail),
+    ...optional('alarmTopicArn', alarmTopicArn),
   };
+};
+
+/** An account and region the user pinned with context `account` / `region`; empty: environment-agnostic. */
+export const readPinnedEnvironment = (read: ContextReader): { account?: string; region?: string } => {
+  const account = text(read, CONTEXT_KEYS.account);
+  const region = text(read, CONTEXT_KEYS.region);
+  if (account !== undefined && !/^\d{12}$/.test(account)) {
+    throw new StageConfigError(`context "account" must be a 12-digit AWS account id, got "${account}"`);
+  }
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    throw new StageConfigError(`context "region" must be an AWS region like eu-west-1, got "${region}"`);
+  }
+  return { ...(account ? { account } : {}), ...(region ? { region } : {}) };
 };
 
 /** Reads the stage configuration from a construct node's context. */

@@ -37,6 +37,11 @@ export interface LocalSystemOptions {
   emulators?: Omit<EmulatorOptions, 'host'>;
   /** Worker handler to run instead of functions/update-worker.ts (tests). */
   workerHandler?: WorkerHandler;
+  /**
+   * Wraps each function's handler as it is loaded (tests: running each call in a context that names the
+   * function, to attribute its AWS calls).
+   */
+  wrapHandler?: <H extends (...args: never[]) => unknown>(name: string, handler: H) => H;
   /** Long-poll wait of the worker loop in seconds (default 20). */
   workerWaitSeconds?: number;
   /** Mount list to use instead of local/mounts.ts (tests). */
@@ -241,7 +246,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     });
 
     // 4. The handler modules, once each, by the names in lib/routes.ts.
-    for (const name of Object.keys(HANDLERS)) handlers.set(name, await importHandler<LambdaHttpHandler>(name));
+    const wrap = <H extends (...args: never[]) => unknown>(name: string, handler: H): H =>
+      options.wrapHandler ? options.wrapHandler(name, handler) : handler;
+    for (const name of Object.keys(HANDLERS)) {
+      handlers.set(name, wrap(name, await importHandler<LambdaHttpHandler>(name)));
+    }
 
     // 5. Mounted parts.
     let skipped: readonly MountEntry[] = [];
@@ -261,7 +270,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     if (options.workerLoop !== false) {
       const queueUrl = env[ENV.UPDATE_QUEUE_URL];
       if (!queueUrl) throw new Error(`${ENV.UPDATE_QUEUE_URL} is not set`);
-      const handler = options.workerHandler ?? (await importHandler<WorkerHandler>(WORKER_HANDLER));
+      const handler = wrap(
+        WORKER_HANDLER,
+        options.workerHandler ?? (await importHandler<WorkerHandler>(WORKER_HANDLER)),
+      );
       loop = await startWorkerLoop({
         sqs: sqsClient,
         queueUrl,

@@ -18,6 +18,7 @@ import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
 import { validateAttributes } from '#core/unfurl/attributes.js';
 import { checkSamples, compilePattern, substituteDeep, type UnfurlIntegration } from '#core/unfurl/rules.js';
 import { ENV } from '#lib/env-names.js';
+import { isNotionClientIdPlaceholder, NOTION_CREDENTIALS_PLACEHOLDER_MESSAGE } from '#lib/placeholders.js';
 import { ROUTES } from '#lib/routes.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
 import { DEFAULT_PORT, localDefaults } from '#local/defaults.js';
@@ -189,18 +190,58 @@ from UNFURL_RULES, else the demo rules.`,
     json: { type: 'boolean', description: 'print the values as JSON' },
   },
   examples: [
-    'npx cdk deploy -c stage=prod --outputs-file cdk-outputs.json && npm run dashboard',
+    'npx cdk deploy -c stage=prod -c production=true --outputs-file cdk-outputs.json && npm run dashboard',
     'npm run dashboard                 # with npm start running: its URLs',
     'npm run dashboard -- --json',
   ],
-  notes: ['Exit status: 0 values printed, 1 a rule Notion would refuse (or a failure), 2 wrong usage.'],
+  notes: [
+    'With an outputs file it also reads the Notion credentials secret (your AWS credentials) and says plainly when it still holds the placeholder the stack created.',
+    'Exit status: 0 values printed, 1 a rule Notion would refuse, the Notion credentials still the placeholder (or a failure), 2 wrong usage.',
+  ],
 } as const;
 
-export const main = (
+/** Reads a Secrets Manager secret's string with the caller's AWS credentials. */
+export type SecretReader = (arn: string) => Promise<string>;
+
+const readSecretWithSdk: SecretReader = async (arn) => {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  // The region is the secret's own (its ARN's fourth field).
+  const region = arn.split(':')[3];
+  const client = new SecretsManagerClient(region ? { region } : {});
+  try {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+    return out.SecretString ?? '';
+  } finally {
+    client.destroy();
+  }
+};
+
+/**
+ * Whether the deployed Notion credentials secret still holds the stack's placeholder: `placeholder`, `set`,
+ * or `unknown` with the reason it could not be read (no credentials, no permission).
+ */
+export const notionCredentialsState = async (
+  outputs: Readonly<Record<string, string>>,
+  readSecret: SecretReader,
+): Promise<{ state: 'placeholder' | 'set' } | { state: 'unknown'; reason: string }> => {
+  const arn = outputs[OUTPUTS.notionCredentialsSecretArn];
+  if (!arn) return { state: 'unknown', reason: `no output ${OUTPUTS.notionCredentialsSecretArn}` };
+  try {
+    const value = JSON.parse(await readSecret(arn)) as { clientId?: unknown };
+    return isNotionClientIdPlaceholder(typeof value.clientId === 'string' ? value.clientId : undefined)
+      ? { state: 'placeholder' }
+      : { state: 'set' };
+  } catch (error) {
+    return { state: 'unknown', reason: (error as Error).message.split('\n')[0] ?? 'unreadable' };
+  }
+};
+
+export const main = async (
   { values }: CliArgs<typeof CLI.options>,
   env: Readonly<Record<string, string | undefined>>,
   running: () => RuntimeInfo | undefined = readRuntimeInfo,
-): number => {
+  readSecret: SecretReader = readSecretWithSdk,
+): Promise<number> => {
   if (values.outputs === '') throw new UsageError('--outputs needs a file');
   const outputsPath = resolve(values.outputs ?? 'cdk-outputs.json');
   if (values.outputs !== undefined && !existsSync(outputsPath))
@@ -227,6 +268,20 @@ export const main = (
       `\nThe unfurl rules are not valid; Notion would refuse them:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`,
     );
     return 1;
+  }
+  // A deployed stack: is the Notion credentials secret still the placeholder? (Read with your AWS credentials.)
+  const deployed = outputsFile === undefined ? undefined : stackOutputs(outputsFile);
+  if (deployed) {
+    const credentials = await notionCredentialsState(deployed.outputs, readSecret);
+    if (credentials.state === 'placeholder') {
+      process.stderr.write(`\nNot set up yet: ${NOTION_CREDENTIALS_PLACEHOLDER_MESSAGE}\n`);
+      return 1;
+    }
+    if (credentials.state === 'unknown') {
+      process.stderr.write(
+        `\ndashboard: could not check the Notion credentials secret (${credentials.reason}); make sure it holds your integration's client id and secret\n`,
+      );
+    }
   }
   return 0;
 };

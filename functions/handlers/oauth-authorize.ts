@@ -26,11 +26,12 @@ import {
 import { decideConsent } from '#core/oauth/consent.js';
 import { errorPage } from '#core/oauth/pages.js';
 import { ENV } from '#lib/env-names.js';
+import { isNotionClientIdPlaceholder, NOTION_CREDENTIALS_PLACEHOLDER_MESSAGE } from '#lib/placeholders.js';
 import { type Config, need } from '#shared/config.js';
 import { serializeCookie } from '#shared/cookies.js';
 import { systemRandom } from '#shared/crypto.js';
 import { type HttpResult, html, httpHandler, redirect } from '#shared/http.js';
-import { logTo } from '#shared/observability.js';
+import { countMetric, logger, logTo, METRIC } from '#shared/observability.js';
 
 export const PENDING_COOKIE = 'nlp_oauth_pending';
 
@@ -69,13 +70,33 @@ const toResult = (outcome: BrowserOutcome, issuer: string): HttpResult => {
 const pendingIdOf = (value: string | undefined): string | undefined =>
   value !== undefined && /^[\w-]{1,200}$/.test(value) ? value : undefined;
 
+export interface AuthorizeHandlerDependencies extends AuthorizeDependencies {
+  /**
+   * What setup is still missing (the Notion credentials secret holding the stack's placeholder), checked
+   * before a user starts a round-trip that would end in an opaque failure at Notion's token exchange.
+   */
+  readonly setupProblem?: () => Promise<string | undefined>;
+}
+
+/** A setup that is not finished: an error page that names it, an ERROR log and a metric. */
+const setupIncomplete = (problem: string): HttpResult => {
+  logger.error('setup incomplete', { setting: ENV.NOTION_CREDENTIALS_SECRET_ARN, problem });
+  countMetric(METRIC.setupIncomplete, { setting: ENV.NOTION_CREDENTIALS_SECRET_ARN });
+  return html(503, errorPage('This integration is not set up yet', problem));
+};
+
 /** Builds the handler over the given dependencies (tests pass in-memory ones). */
-export const createAuthorizeHandler = (deps: () => AuthorizeDependencies) =>
+export const createAuthorizeHandler = (deps: () => AuthorizeHandlerDependencies) =>
   httpHandler(
     async (request) => {
       const d = deps();
       const issuer = d.settings.issuer;
       const pendingId = pendingIdOf(request.cookies[PENDING_COOKIE]);
+      const starts =
+        (request.method === 'GET' && request.path.endsWith('/oauth/authorize')) ||
+        (request.method === 'POST' && request.path.endsWith('/oauth/consent'));
+      const problem = starts ? await d.setupProblem?.() : undefined;
+      if (problem) return setupIncomplete(problem);
       if (request.method === 'GET' && request.path.endsWith('/oauth/authorize')) {
         return toResult(await startAuthorization(request.query, request.repeatedQuery, d), issuer);
       }
@@ -94,8 +115,17 @@ export const createAuthorizeHandler = (deps: () => AuthorizeDependencies) =>
   );
 
 /** The authorize flow's ports as a deployment configures them. */
-export const authorizeDependencies = (config: Config): AuthorizeDependencies => {
+export const authorizeDependencies = (config: Config): AuthorizeHandlerDependencies => {
+  const credentialsArn = config.notion.credentialsSecretArn;
   return {
+    // The secret's client id (read through the 5-minute cache) is still the stack's placeholder.
+    setupProblem: async () =>
+      credentialsArn &&
+      isNotionClientIdPlaceholder(
+        await loadSecretField({ secretArn: credentialsArn }, 'clientId').catch(() => undefined),
+      )
+        ? NOTION_CREDENTIALS_PLACEHOLDER_MESSAGE
+        : undefined,
     authState: authStateStore(config),
     connections: connectionStore(config),
     cipher: tokenCipherFromConfig(config),

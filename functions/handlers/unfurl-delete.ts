@@ -15,7 +15,7 @@ import { type DeleteDependencies, removeSubscription, revokeByTokens } from '#co
 import type { Config } from '#shared/config.js';
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from '#shared/errors.js';
 import { empty, type HttpRequest, httpHandler } from '#shared/http.js';
-import { logger } from '#shared/observability.js';
+import { countMetric, logger, METRIC } from '#shared/observability.js';
 import * as z from '#shared/zod.js';
 
 const uriSchema = z.string().check(z.minLength(1), z.maxLength(8192));
@@ -100,7 +100,15 @@ export const createUnfurlDeleteHandler = (deps: () => DeleteDependencies) =>
       accept: ['json', 'form', 'empty'],
       maxBodyBytes: 16 * 1024,
       // The deleted-token callback answers 200 to anything it cannot read (no oracle, nothing to retry).
-      errors: (event) => (event.rawPath === '/deleted-token' ? { kind: 'acknowledge' } : { kind: 'json' }),
+      // A failure of ours answers 503 so that Notion retries, counted (CallbackNotProcessed) and logged at ERROR.
+      errors: (event) =>
+        event.rawPath === '/deleted-token'
+          ? {
+              kind: 'acknowledge',
+              onNotProcessed: (reason) =>
+                countMetric(METRIC.callbackNotProcessed, { callback: 'deleted-token', reason }),
+            }
+          : { kind: 'json' },
     },
   );
 

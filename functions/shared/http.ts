@@ -229,7 +229,11 @@ export type ErrorMode =
       readonly onError?: (code: string) => void;
     }
   | { readonly kind: 'html'; readonly page: (title: string, message: string) => string }
-  | { readonly kind: 'acknowledge' };
+  | {
+      readonly kind: 'acknowledge';
+      /** Called when a failure of ours answers 503 (metrics): `throttled` or `failed`. */
+      readonly onNotProcessed?: (reason: 'throttled' | 'failed') => void;
+    };
 
 const JSON_ERRORS: ErrorMode = { kind: 'json' };
 
@@ -313,6 +317,7 @@ const failed = (mode: ErrorMode): HttpResult => {
       );
     case 'acknowledge':
       // A callback whose work failed on our side is not acknowledged: 503 asks the caller to retry.
+      mode.onNotProcessed?.('failed');
       return json(
         503,
         { error: { status: 503, code: 'temporarily_unavailable', message: 'Not processed; try again shortly' } },
@@ -330,7 +335,11 @@ const failed = (mode: ErrorMode): HttpResult => {
  */
 export const errorToResult = (error: unknown, mode: ErrorMode = JSON_ERRORS): HttpResult => {
   if (isThrottling(error)) {
-    logger.warn('dependency throttled', { dependencyError: (error as Error).name });
+    if (mode.kind === 'acknowledge') {
+      // Not processed: the caller retries; an operator hears of it (ERROR, metric).
+      logger.error('callback not processed: a dependency throttled', { dependencyError: (error as Error).name });
+      mode.onNotProcessed?.('throttled');
+    } else logger.warn('dependency throttled', { dependencyError: (error as Error).name });
     return busy(mode);
   }
   if (error instanceof AppError && error.statusCode < 500) {
@@ -356,6 +365,7 @@ export const httpHandler = (fn: RouteFunction, options: HttpHandlerOptions = {})
       onError: async (request) => {
         const { errors } = options;
         request.response = errorToResult(request.error, typeof errors === 'function' ? errors(request.event) : errors);
+        flushMetrics(); // what the error mapper counted (the handler's own flush ran before)
       },
     })
     .handler(async (event, context) => {

@@ -42,6 +42,13 @@ export const METRIC = {
   deadLettered: 'DeadLettered',
   /** Change events merged into an already open coalescing window (no dimension). */
   changeCoalesced: 'ChangeCoalesced',
+  /**
+   * A callback Notion must not take as done was answered 503 (a failure of ours: storage, keys, secrets, a
+   * throttled dependency), dimensions `callback` (`deleted-token`) and `reason` (`failed` | `throttled`).
+   */
+  callbackNotProcessed: 'CallbackNotProcessed',
+  /** A request refused because setup is unfinished (the Notion credentials placeholder), dimension `setting`. */
+  setupIncomplete: 'SetupIncomplete',
   /** Change events that opened a coalescing window (no dimension); coalescing ratio = ChangeCoalesced / (ChangeCoalesced + WindowOpened). */
   windowOpened: 'WindowOpened',
   /** Connections ended, dimension `reason` (#core/connection-end.js CONNECTION_END_REASONS). */

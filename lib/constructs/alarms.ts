@@ -1,16 +1,20 @@
 /**
  * CloudWatch alarms for the signals an operator must act on: anything in the
- * dead-letter queue, updates piling up, API 5xx answers and worker errors.
- * With an `alarmEmail`, the alarms notify an encrypted, SSL-only SNS topic.
+ * dead-letter queue, updates piling up, API 5xx answers, errors and throttles
+ * of every function, the unfurl function's p99 duration and DynamoDB
+ * throttling. Each fires within 10 minutes of its condition (period ×
+ * evaluation periods ≤ 10 minutes). With an `alarmEmail`, the alarms notify an
+ * encrypted, SSL-only SNS topic; with an `alarmTopicArn`, that topic too.
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -19,20 +23,38 @@ export interface ServiceAlarmsProps {
   readonly stage: string;
   readonly api: HttpApi;
   readonly worker: IFunction;
+  /** Every function by its handler name (the worker included). */
+  readonly functions: Readonly<Record<string, IFunction>>;
+  /** The unfurl function, whose p99 duration Notion waits on. */
+  readonly unfurl: IFunction;
+  /** Each table by its id. */
+  readonly tables: Readonly<Record<string, Table>>;
   readonly queue: IQueue;
   readonly deadLetterQueue: IQueue;
   readonly removalPolicy: RemovalPolicy;
   readonly alarmEmail?: string;
+  /** An existing SNS topic the alarms notify as well. */
+  readonly alarmTopicArn?: string;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+const ONE_MINUTE = Duration.minutes(1);
+/** p99 duration of an unfurl above which the alarm fires (Notion shows a placeholder when we are slow). */
+export const UNFURL_P99_THRESHOLD_MS = 3000;
 
 export class ServiceAlarms extends Construct {
   readonly deadLetterDepth: Alarm;
   readonly updateBacklogAge: Alarm;
   readonly api5xx: Alarm;
   readonly workerErrors: Alarm;
+  /** Errors and throttles of each function (the worker's errors are `workerErrors`). */
+  readonly functionErrors: Alarm[] = [];
+  readonly functionThrottles: Alarm[] = [];
+  readonly unfurlDurationP99: Alarm;
+  readonly tableThrottles: Alarm[] = [];
   readonly topic?: Topic;
+  /** Every topic the alarms notify. */
+  readonly targets: ITopic[] = [];
 
   constructor(scope: Construct, id: string, props: ServiceAlarmsProps) {
     super(scope, id);
@@ -53,10 +75,11 @@ export class ServiceAlarms extends Construct {
 
     this.updateBacklogAge = new Alarm(this, 'UpdateBacklogAge', {
       alarmName: `${prefix}-update-backlog-age`,
-      alarmDescription: 'The oldest update event has waited over 15 minutes: the worker is failing or throttled.',
-      metric: props.queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),
-      threshold: 900,
-      evaluationPeriods: 3,
+      alarmDescription:
+        'The oldest update event has waited over 5 minutes for 5 minutes: the worker is failing or throttled.',
+      metric: props.queue.metricApproximateAgeOfOldestMessage({ period: ONE_MINUTE, statistic: 'Maximum' }),
+      threshold: 300,
+      evaluationPeriods: 5,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
@@ -81,6 +104,63 @@ export class ServiceAlarms extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    for (const [name, fn] of Object.entries(props.functions)) {
+      if (fn !== props.worker) {
+        this.functionErrors.push(
+          new Alarm(this, `Errors-${name}`, {
+            alarmName: `${prefix}-${name}-errors`,
+            alarmDescription: `The ${name} function failed (an error outside the answers it maps, a timeout or a crash): see its log group.`,
+            metric: fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+            threshold: 1,
+            evaluationPeriods: 1,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          }),
+        );
+      }
+      this.functionThrottles.push(
+        new Alarm(this, `Throttles-${name}`, {
+          alarmName: `${prefix}-${name}-throttles`,
+          alarmDescription: `Lambda throttled the ${name} function: its reserved concurrency or the account's limit is reached.`,
+          metric: fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+
+    this.unfurlDurationP99 = new Alarm(this, 'UnfurlDurationP99', {
+      alarmName: `${prefix}-unfurl-duration-p99`,
+      alarmDescription: `The unfurl function's p99 duration exceeded ${UNFURL_P99_THRESHOLD_MS} ms for 10 minutes: Notion waits on it (source adapter or DynamoDB slow).`,
+      metric: props.unfurl.metricDuration({ period: FIVE_MINUTES, statistic: 'p99' }),
+      threshold: UNFURL_P99_THRESHOLD_MS,
+      evaluationPeriods: 2,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    for (const [id, table] of Object.entries(props.tables)) {
+      const events = (metricName: string) => table.metric(metricName, { period: FIVE_MINUTES, statistic: 'Sum' });
+      this.tableThrottles.push(
+        new Alarm(this, `TableThrottles-${id}`, {
+          alarmName: `${prefix}-${id.toLowerCase()}-table-throttles`,
+          alarmDescription: `DynamoDB throttled requests to the ${id} table (on-demand limits or a hot key).`,
+          metric: new MathExpression({
+            expression: 'FILL(r, 0) + FILL(w, 0)',
+            usingMetrics: { r: events('ReadThrottleEvents'), w: events('WriteThrottleEvents') },
+            period: FIVE_MINUTES,
+            label: `${id} throttle events`,
+          }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+
     if (props.alarmEmail) {
       // CloudWatch can publish to an encrypted topic only with a customer-managed key it may use.
       const key = new Key(this, 'TopicKey', {
@@ -95,13 +175,26 @@ export class ServiceAlarms extends Construct {
         enforceSSL: true,
       });
       topic.addSubscription(new EmailSubscription(props.alarmEmail));
-      const action = new SnsAction(topic);
-      for (const alarm of this.all()) alarm.addAlarmAction(action);
       this.topic = topic;
+      this.targets.push(topic);
+    }
+    if (props.alarmTopicArn) this.targets.push(Topic.fromTopicArn(this, 'ExistingTopic', props.alarmTopicArn));
+    for (const target of this.targets) {
+      const action = new SnsAction(target);
+      for (const alarm of this.all()) alarm.addAlarmAction(action);
     }
   }
 
   all(): Alarm[] {
-    return [this.deadLetterDepth, this.updateBacklogAge, this.api5xx, this.workerErrors];
+    return [
+      this.deadLetterDepth,
+      this.updateBacklogAge,
+      this.api5xx,
+      this.workerErrors,
+      this.unfurlDurationP99,
+      ...this.functionErrors,
+      ...this.functionThrottles,
+      ...this.tableThrottles,
+    ];
   }
 }

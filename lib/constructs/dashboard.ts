@@ -5,7 +5,7 @@
  * service's own metrics (namespace NotionLinkPreview, docs/observability.md).
  * The alarms are shown at the top.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   type Alarm,
@@ -55,6 +55,9 @@ export const UNFURL_OUTCOMES = [
 export const NOTION_STATUSES = ['200', '400', '401', '404', '409', '429', '500', '503', '529', 'timeout', 'network'];
 export const RATE_LIMIT_SCOPES = ['bucket', 'connection', 'workspace', 'endpoint', 'unknown'];
 
+/** The dashboard's name: unique per account (dashboards are global), region and stage. */
+export const dashboardNameOf = (stage: string): string => Fn.join('-', ['notion-link-preview', stage, Aws.REGION]);
+
 export class ServiceDashboard extends Construct {
   readonly dashboard: Dashboard;
 
@@ -83,7 +86,8 @@ export class ServiceDashboard extends Construct {
       new GraphWidget({ title, left, width, height: 6 });
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
-      dashboardName: `notion-link-preview-${props.stage}`,
+      // Dashboards are global to an account: the region keeps two regions' stacks of one stage apart.
+      dashboardName: dashboardNameOf(props.stage),
       defaultInterval: Duration.hours(6),
     });
     const fns = Object.entries(props.functions);

@@ -5,7 +5,7 @@
  * throttled and writes JSON access logs that carry no query string and no body,
  * so no OAuth code, state or token reaches the logs.
  */
-import { Fn, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnRule, Fn, type RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   type CfnStage,
@@ -19,12 +19,15 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { AaaaRecord, ARecord, HostedZone, RecordTarget } from 'aws-cdk-lib/aws-route53';
+import { ApiGatewayv2DomainProperties } from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
-import { type HttpHandlerName, ROUTES, routeKey } from '../routes.js';
-import type { CustomDomainSettings } from '../stage-config.js';
+import { type HttpHandlerName, ROUTES, routeKey, THROTTLE_CLASSES, type ThrottleClass } from '../routes.js';
+import { type CustomDomainSettings, StageConfigError } from '../stage-config.js';
 
 export interface ServiceApiProps {
   readonly stage: string;
+  /** The stage's default throttle, and that of Notion's routes (`notion` in lib/routes.ts). */
   readonly rateLimit: number;
   readonly burstLimit: number;
   readonly logRetention: RetentionDays;
@@ -58,12 +61,17 @@ export class ServiceApi extends Construct {
    * functions can receive it without a dependency cycle.
    */
   readonly baseUrl: string;
+  private readonly props: ServiceApiProps;
 
   constructor(scope: Construct, id: string, props: ServiceApiProps) {
     super(scope, id);
+    this.props = props;
+    const domain = props.customDomain;
     this.api = new HttpApi(this, 'Api', {
       description: `Notion Link Preview service (${props.stage})`,
       createDefaultStage: false,
+      // With a custom domain, the issuer and every URL Notion holds are on it: one way in.
+      ...(domain && !domain.keepExecuteApiEndpoint ? { disableExecuteApiEndpoint: true } : {}),
     });
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
@@ -71,11 +79,41 @@ export class ServiceApi extends Construct {
       removalPolicy: props.logRemovalPolicy,
     });
 
-    if (props.customDomain) {
+    if (domain) {
+      // API Gateway takes a regional certificate from the API's own region only.
+      const region = Stack.of(this).region;
+      if (!Token.isUnresolved(region) && region !== domain.certificateRegion) {
+        throw new StageConfigError(
+          `context "certificateArn": the certificate is in ${domain.certificateRegion}, the stack in ${region}; request or import it in ${region}`,
+        );
+      }
+      if (Token.isUnresolved(region)) {
+        // Environment-agnostic: CloudFormation checks it before creating anything.
+        new CfnRule(this, 'CertificateInStackRegion', {
+          assertions: [
+            {
+              assert: Fn.conditionEquals(region, domain.certificateRegion),
+              assertDescription: `certificateArn is in ${domain.certificateRegion}: deploy this stack there, or use a certificate of the stack's region`,
+            },
+          ],
+        });
+      }
       this.domainName = new DomainName(this, 'DomainName', {
-        domainName: props.customDomain.domainName,
-        certificate: Certificate.fromCertificateArn(this, 'Certificate', props.customDomain.certificateArn),
+        domainName: domain.domainName,
+        certificate: Certificate.fromCertificateArn(this, 'Certificate', domain.certificateArn),
       });
+      if (domain.hostedZone) {
+        const zone = HostedZone.fromHostedZoneAttributes(this, 'Zone', {
+          hostedZoneId: domain.hostedZone.id,
+          zoneName: domain.hostedZone.name,
+        });
+        const target = RecordTarget.fromAlias(
+          new ApiGatewayv2DomainProperties(this.domainName.regionalDomainName, this.domainName.regionalHostedZoneId),
+        );
+        const recordName = domain.domainName;
+        new ARecord(this, 'AliasA', { zone, recordName, target });
+        new AaaaRecord(this, 'AliasAaaa', { zone, recordName, target });
+      }
     }
 
     this.stage = new HttpStage(this, 'DefaultStage', {
@@ -104,27 +142,36 @@ export class ServiceApi extends Construct {
         ]);
   }
 
-  /** Adds every route of `ROUTES`, each to the function of its handler. */
+  /** The throttle of a class of routes: Notion's take the configured limits, the others those of lib/routes.ts. */
+  throttleOf(throttle: ThrottleClass): { readonly rateLimit: number; readonly burstLimit: number } {
+    return throttle === 'notion'
+      ? { rateLimit: this.props.rateLimit, burstLimit: this.props.burstLimit }
+      : THROTTLE_CLASSES[throttle];
+  }
+
+  /**
+   * Adds every route of `ROUTES`, each to the function of its handler, each with the throttle of its class as
+   * its own route setting (its own token bucket: a flood of one route does not take another's capacity).
+   */
   addServiceRoutes(functions: Readonly<Record<HttpHandlerName, IFunction>>): void {
     const integrations = new Map<HttpHandlerName, HttpLambdaIntegration>();
+    // RouteSettings is plain JSON in the CloudFormation schema (no property mapping): its keys are spelled as
+    // CloudFormation spells them.
+    const settings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
     for (const route of ROUTES) {
       let integration = integrations.get(route.handler);
       if (!integration) {
         integration = new HttpLambdaIntegration(`${route.handler}-integration`, functions[route.handler]);
         integrations.set(route.handler, integration);
       }
-      this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration });
+      const [added] = this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration });
+      // Route settings name existing routes: the stage is updated after them.
+      if (added) cfnStage.node.addDependency(added);
+      const { rateLimit, burstLimit } = this.throttleOf(route.throttle);
+      settings[routeKey(route)] = { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit };
     }
-    // Routes with a throttle of their own (lib/routes.ts `throttle`): route settings of the stage.
-    const throttled = ROUTES.filter((r) => r.throttle !== undefined);
-    if (throttled.length > 0) {
-      (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
-        throttled.map((r) => [
-          routeKey(r),
-          { ThrottlingRateLimit: r.throttle?.rateLimit, ThrottlingBurstLimit: r.throttle?.burstLimit },
-        ]),
-      );
-    }
+    cfnStage.routeSettings = settings;
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions::AwsSolutions-APIG4',
       reason:

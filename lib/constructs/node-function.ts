@@ -45,24 +45,18 @@ export const ESM_REQUIRE_BANNER =
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
 export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
 
-/** Table access levels, each a fixed list of DynamoDB actions (no Scan, no streams, no DescribeTable). */
-export const TABLE_ACTIONS = {
-  read: ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'],
-  write: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  readWrite: [
-    'dynamodb:BatchGetItem',
-    'dynamodb:BatchWriteItem',
-    'dynamodb:ConditionCheckItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:GetItem',
-    'dynamodb:PutItem',
-    'dynamodb:Query',
-    'dynamodb:UpdateItem',
-  ],
-} as const;
-export type TableAccess = keyof typeof TABLE_ACTIONS;
-/** The only action that applies to a global secondary index. */
-export const INDEX_ACTIONS = ['dynamodb:Query'] as const;
+/** The DynamoDB operations a function may be granted on a table (no Scan, no streams, no DescribeTable). */
+export const TABLE_OPERATIONS = [
+  'BatchGetItem',
+  'BatchWriteItem',
+  'DeleteItem',
+  'GetItem',
+  'PutItem',
+  'Query',
+  'UpdateItem',
+] as const;
+/** An operation on a table, or `Query:<index>`: a query of one of its global secondary indexes. */
+export type TableAction = (typeof TABLE_OPERATIONS)[number] | `Query:${string}`;
 
 /** KMS uses: envelope encryption asks KMS for a data key; reading a token back unwraps it with Decrypt. */
 export const KEY_ACTIONS = {
@@ -169,18 +163,30 @@ export class NodeFunction extends NodejsFunction {
   }
 
   /**
-   * Grants table access and sets the table-name variable. Reading also allows
-   * `Query` on the table's indexes, each named (no `index/*` wildcard).
+   * Grants exactly the given operations on a table (`Query:<index>` on that index, each named: no
+   * `index/*` wildcard) and sets the table-name variable.
    */
-  bindTable(definition: TableDefinition, table: TableRef, access: TableAccess): this {
-    this.executionRole.addToPrincipalPolicy(
-      new PolicyStatement({ actions: [...TABLE_ACTIONS[access]], resources: [table.tableArn] }),
-    );
-    if (access !== 'write' && definition.globalIndexes.length > 0) {
+  bindTable(definition: TableDefinition, table: TableRef, actions: readonly TableAction[]): this {
+    const onTable = actions.filter((a): a is (typeof TABLE_OPERATIONS)[number] => !a.startsWith('Query:'));
+    const indexes = actions.filter((a) => a.startsWith('Query:')).map((a) => a.slice('Query:'.length));
+    for (const index of indexes) {
+      if (!definition.globalIndexes.some((i) => i.indexName === index)) {
+        throw new Error(`${this.handlerName}: table ${definition.id} has no index "${index}"`);
+      }
+    }
+    if (onTable.length > 0) {
       this.executionRole.addToPrincipalPolicy(
         new PolicyStatement({
-          actions: [...INDEX_ACTIONS],
-          resources: definition.globalIndexes.map((index) => `${table.tableArn}/index/${index.indexName}`),
+          actions: [...new Set(onTable)].sort().map((a) => `dynamodb:${a}`),
+          resources: [table.tableArn],
+        }),
+      );
+    }
+    if (indexes.length > 0) {
+      this.executionRole.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: [...new Set(indexes)].sort().map((index) => `${table.tableArn}/index/${index}`),
         }),
       );
     }

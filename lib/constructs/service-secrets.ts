@@ -19,8 +19,9 @@ export interface ServiceSecretsProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** Placeholder written into the Notion credentials secret until the operator stores the real pair. */
-export const NOTION_CLIENT_ID_PLACEHOLDER = 'replace-with-the-notion-integration-oauth-client-id';
+import { NOTION_CLIENT_ID_PLACEHOLDER } from '../placeholders.js';
+
+export { NOTION_CLIENT_ID_PLACEHOLDER };
 
 export class ServiceSecrets extends Construct {
   readonly oauthClientSecret: Secret;

@@ -46,6 +46,16 @@ export interface CognitoResources {
 /** The OIDC scopes requested upstream: identity only. */
 export const UPSTREAM_SCOPES = ['openid', 'email', 'profile'] as const;
 
+/** Words Cognito refuses in a domain prefix. */
+export const COGNITO_RESERVED_WORDS = ['aws', 'amazon', 'cognito'] as const;
+
+/**
+ * A stage name as it may appear in a Cognito domain prefix: a hyphen after the first letter of each reserved
+ * word (`aws` → `a-ws`), one character more per word, so the prefix stays within Cognito's 63.
+ */
+export const cognitoSafe = (stage: string): string =>
+  stage.replace(new RegExp(COGNITO_RESERVED_WORDS.join('|'), 'g'), (word) => `${word.charAt(0)}-${word.slice(1)}`);
+
 export class UpstreamIdentity extends Construct {
   readonly issuer: string;
   readonly clientId: string;
@@ -90,8 +100,9 @@ export class UpstreamIdentity extends Construct {
         'The Plus feature plan (threat protection) is billed per monthly active user; the default pool is a starting point with admin-created users, required TOTP MFA and a 12-character password policy. Teams that need adaptive authentication enable Plus or bring their own issuer (oidcIssuer context).',
     });
 
+    // Unique per region (the domain is <prefix>.auth.<region>.amazoncognito.com), account and stage.
     const domainPrefix =
-      props.cognitoDomainPrefix ?? Fn.join('-', ['notion-link-preview', props.stage, Aws.ACCOUNT_ID]);
+      props.cognitoDomainPrefix ?? Fn.join('-', ['notion-link-preview', cognitoSafe(props.stage), Aws.ACCOUNT_ID]);
     const domain = userPool.addDomain('LoginDomain', { cognitoDomain: { domainPrefix } });
 
     const client = userPool.addClient('NotionLinkPreviewClient', {

@@ -44,8 +44,10 @@ const metricsOf = (title: string): unknown[][] => {
 };
 
 describe('CloudWatch dashboard', () => {
-  it('is named after the stage and shown in the outputs', () => {
-    s.template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'notion-link-preview-dev' });
+  it('is named after the stage and the region (dashboards are global to an account) and shown in the outputs', () => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: { 'Fn::Join': ['-', ['notion-link-preview-dev', { Ref: 'AWS::Region' }]] },
+    });
     const out = s.template.toJSON().Outputs[OUTPUTS.dashboardUrl];
     const id = Object.keys(s.template.findResources('AWS::CloudWatch::Dashboard'))[0];
     expect(JSON.stringify(out.Value)).toContain(`"#dashboards:name=",{"Ref":"${id}"}`);

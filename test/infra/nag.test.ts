@@ -11,7 +11,7 @@ import { Validations } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { createServiceApp } from '#lib/app.js';
-import { newOutdir } from './synth.js';
+import { cdkJsonContext, exampleContexts, newOutdir, PRODUCT_SOURCE } from './synth.js';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
@@ -19,6 +19,8 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   'development stage with the default Cognito login': {},
   'production stage with an external issuer, a custom domain and alarm e-mail': {
     stage: 'prod',
+    production: true,
+    ...PRODUCT_SOURCE,
     oidcIssuer: 'https://login.example.com',
     oidcClientId: 'notion-link-preview',
     oidcClientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/oidc-client',
@@ -26,6 +28,19 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f6a2b1c-1111-2222-3333-444455556666',
     alarmEmail: 'ops@example.com',
   },
+  'production stage with an existing alarm topic and Cognito': {
+    stage: 'live',
+    production: true,
+    ...PRODUCT_SOURCE,
+    alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops-pager',
+    domainName: 'previews.example.com',
+    certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f6a2b1c-1111-2222-3333-444455556666',
+    hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+    hostedZoneName: 'example.com',
+    unfurlReservedConcurrency: 20,
+    workerReservedConcurrency: 10,
+  },
+  ...Object.fromEntries(exampleContexts().map((c) => [`docs/deployment.md example of stage ${String(c.stage)}`, c])),
 };
 
 interface Violation {
@@ -71,7 +86,10 @@ const acknowledgementsIn = (root: IConstruct): Acknowledgement[] =>
 const synth = (context: Record<string, unknown>, extend?: (stack: IConstruct) => void): Outcome => {
   const outdir = newOutdir();
   try {
-    const { app, stack } = createServiceApp({ outdir, context: { ...NO_BUNDLING, ...context } }, {});
+    const { app, stack } = createServiceApp(
+      { outdir, context: { ...cdkJsonContext(), ...NO_BUNDLING, ...context } },
+      {},
+    );
     extend?.(stack);
     let threw: Error | undefined;
     try {

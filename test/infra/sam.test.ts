@@ -14,6 +14,7 @@ import { createServiceApp, stackName } from '#lib/app.js';
 import { PROJECT_ROOT } from '#lib/constructs/node-function.js';
 import { functionId } from '#lib/notion-link-preview-stack.js';
 import { HANDLERS, ROUTES, WORKER_HANDLER } from '#lib/routes.js';
+import { cdkJsonContext } from './synth.js';
 
 let outdir: string;
 interface Resource {
@@ -30,7 +31,10 @@ beforeAll(() => {
   outdir = mkdtempSync(path.join(parent, '.sam-test-'));
   // As `npm run synth` (the CDK CLI) does: asset and path metadata on, bundling on.
   const { app } = createServiceApp(
-    { outdir, context: { 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true } },
+    {
+      outdir,
+      context: { ...cdkJsonContext(), 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true },
+    },
     {},
   );
   const assembly = app.synth();

@@ -8,7 +8,7 @@ import { environmentOf } from '#lib/functions.js';
 import { functionId } from '#lib/notion-link-preview-stack.js';
 import { type FunctionName, HANDLERS, WORKER_HANDLER } from '#lib/routes.js';
 import { SETTINGS, type SettingDeclaration } from '#lib/settings.js';
-import { type Synthesized, synthService } from './synth.js';
+import { PRODUCT_SOURCE, type Synthesized, synthService } from './synth.js';
 
 const RUNTIME_OWN = new Set(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
 const FUNCTIONS: FunctionName[] = [...(Object.keys(HANDLERS) as FunctionName[]), WORKER_HANDLER];
@@ -21,10 +21,7 @@ const CONTEXT = {
   notionVersion: '2022-06-28',
   notionRedirectUris: 'https://notion.example/callback',
   notionRateLimitPerMinute: '600',
-  sourceAdapter: 'http',
-  sourceBaseUrl: 'https://api.product.example',
-  sourceHttpMapping: '{"title":"$.name"}',
-  unfurlRules: '{"domain":"product.example","rules":[]}',
+  ...PRODUCT_SOURCE,
   devName: 'Product',
 };
 

@@ -14,17 +14,8 @@ import { OUTPUTS } from '#lib/stack-outputs.js';
 import { dependencyGraph, findCycle, grants, permissionsOfRole, type Synthesized, synthService } from './synth.js';
 
 // Concrete action lists (written out here on purpose, not imported from the construct).
-const RW = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:Query',
-  'dynamodb:UpdateItem',
-];
-const WRITE = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+/** `dynamodb:` actions, spelled without the prefix. */
+const ddb = (...actions: string[]): string[] => actions.map((a) => `dynamodb:${a}`);
 const QUERY = ['dynamodb:Query'];
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 const READ_SECRET = ['secretsmanager:GetSecretValue'];
@@ -76,16 +67,16 @@ const lambda = (handlerName: string): LambdaResource => {
 };
 
 describe('least-privilege IAM per function', () => {
-  it('oauth-authorize: auth state and connections (a superseded one ends: subscriptions, delivery log), envelope-encrypts and decrypts, reads the Notion and upstream client secrets', () => {
+  it('oauth-authorize: pending logins and codes, creates connections and ends earlier ones (their subscriptions removed, the end logged), envelope-encrypts and decrypts, reads the Notion and upstream client secrets', () => {
     expect(permissions('oauth-authorize')).toEqual(
       grants({
         OwnLogGroup: LOGS,
-        AuthState: RW,
-        Connections: RW,
+        AuthState: ddb('DeleteItem', 'GetItem', 'PutItem'),
+        Connections: ddb('PutItem', 'UpdateItem'),
         'Connections/index/bySubject': QUERY,
-        Subscriptions: RW,
+        Subscriptions: ddb('BatchWriteItem'),
         'Subscriptions/index/byConnection': QUERY,
-        DeliveryLog: WRITE,
+        DeliveryLog: ddb('PutItem'),
         NotionTokenKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
         NotionCredentials: READ_SECRET,
         OidcClientSecret: READ_SECRET,
@@ -93,31 +84,29 @@ describe('least-privilege IAM per function', () => {
     );
   });
 
-  it('oauth-token: auth state and connections (reuse ends one: subscriptions, delivery log), our client secret and the signing key; no KMS', () => {
+  it('oauth-token: reads and redeems codes, reads and rotates connections, ends one on reuse (subscriptions removed, the end logged), our client secret and the signing key; no KMS', () => {
     expect(permissions('oauth-token')).toEqual(
       grants({
         OwnLogGroup: LOGS,
-        AuthState: RW,
-        Connections: RW,
-        'Connections/index/bySubject': QUERY,
-        Subscriptions: RW,
+        AuthState: ddb('GetItem', 'UpdateItem'),
+        Connections: ddb('GetItem', 'UpdateItem'),
+        Subscriptions: ddb('BatchWriteItem'),
         'Subscriptions/index/byConnection': QUERY,
-        DeliveryLog: WRITE,
+        DeliveryLog: ddb('PutItem'),
         OAuthClientSecret: READ_SECRET,
         TokenSigningKey: READ_SECRET,
       }),
     );
   });
 
-  it('oauth-revoke: connections, subscriptions and the delivery log, our client secret and the signing key; no auth state, no KMS', () => {
+  it('oauth-revoke: reads and ends connections, removes their subscriptions, logs the end, our client secret and the signing key; no auth state, no KMS', () => {
     expect(permissions('oauth-revoke')).toEqual(
       grants({
         OwnLogGroup: LOGS,
-        Connections: RW,
-        'Connections/index/bySubject': QUERY,
-        Subscriptions: RW,
+        Connections: ddb('GetItem', 'UpdateItem'),
+        Subscriptions: ddb('BatchWriteItem'),
         'Subscriptions/index/byConnection': QUERY,
-        DeliveryLog: WRITE,
+        DeliveryLog: ddb('PutItem'),
         OAuthClientSecret: READ_SECRET,
         TokenSigningKey: READ_SECRET,
       }),
@@ -128,19 +117,20 @@ describe('least-privilege IAM per function', () => {
     const stages = Object.values(
       s.template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>,
     ).filter((r) => r.Type === 'AWS::ApiGatewayV2::Stage');
-    expect(stages.map((st) => st.Properties.RouteSettings)).toContainEqual({
-      'POST /oauth/revoke': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    expect(
+      stages.map((st) => (st.Properties.RouteSettings as Record<string, unknown>)['POST /oauth/revoke']),
+    ).toContainEqual({
+      ThrottlingRateLimit: 5,
+      ThrottlingBurstLimit: 10,
     });
   });
 
-  it('unfurl: connections (upstream tokens kept valid), subscriptions, envelope-encrypts and decrypts upstream credentials, reads the signing key, and the upstream client secret', () => {
+  it('unfurl: batch-reads connections, keeps upstream tokens valid (conditional updates), keeps subscriptions, envelope-encrypts and decrypts upstream credentials, reads the signing key and the upstream client secret', () => {
     expect(permissions('unfurl')).toEqual(
       grants({
         OwnLogGroup: LOGS,
-        Connections: RW,
-        'Connections/index/bySubject': QUERY,
-        Subscriptions: RW,
-        'Subscriptions/index/byConnection': QUERY,
+        Connections: ddb('BatchGetItem', 'GetItem', 'UpdateItem'),
+        Subscriptions: ddb('BatchGetItem', 'DeleteItem', 'GetItem', 'UpdateItem'),
         NotionTokenKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
         TokenSigningKey: READ_SECRET,
         OidcClientSecret: READ_SECRET,
@@ -148,23 +138,27 @@ describe('least-privilege IAM per function', () => {
     );
   });
 
-  it('unfurl-delete: connections and subscriptions (query by connection), the signing key', () => {
+  it("unfurl-delete: reads and ends connections, deletes subscriptions (a connection's by its index), the signing key", () => {
     expect(permissions('unfurl-delete')).toEqual(
       grants({
         OwnLogGroup: LOGS,
-        Connections: RW,
-        'Connections/index/bySubject': QUERY,
-        Subscriptions: RW,
+        Connections: ddb('GetItem', 'UpdateItem'),
+        Subscriptions: ddb('BatchWriteItem', 'DeleteItem'),
         'Subscriptions/index/byConnection': QUERY,
-        DeliveryLog: WRITE,
+        DeliveryLog: ddb('PutItem'),
         TokenSigningKey: READ_SECRET,
       }),
     );
   });
 
-  it('changes: webhook-id markers in auth state, sends to the update queue, reads the webhook secret', () => {
+  it('changes: writes webhook-id markers in auth state, sends to the update queue, reads the webhook secret', () => {
     expect(permissions('changes')).toEqual(
-      grants({ OwnLogGroup: LOGS, AuthState: RW, UpdateQueue: ['sqs:SendMessage'], ChangesWebhookSecret: READ_SECRET }),
+      grants({
+        OwnLogGroup: LOGS,
+        AuthState: ddb('PutItem'),
+        UpdateQueue: ['sqs:SendMessage'],
+        ChangesWebhookSecret: READ_SECRET,
+      }),
     );
   });
 
@@ -180,13 +174,12 @@ describe('least-privilege IAM per function', () => {
     expect(permissions(WORKER_HANDLER)).toEqual(
       grants({
         OwnLogGroup: LOGS,
-        AuthState: RW,
-        Subscriptions: RW,
+        AuthState: ddb('GetItem', 'PutItem'),
+        Subscriptions: ddb('BatchGetItem', 'BatchWriteItem', 'DeleteItem', 'GetItem', 'Query', 'UpdateItem'),
         'Subscriptions/index/byConnection': QUERY,
-        RateLimits: RW,
-        Connections: RW,
-        'Connections/index/bySubject': QUERY,
-        DeliveryLog: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        RateLimits: ddb('BatchGetItem', 'GetItem', 'UpdateItem'),
+        Connections: ddb('BatchGetItem', 'GetItem', 'UpdateItem'),
+        DeliveryLog: ddb('BatchWriteItem', 'PutItem'),
         NotionTokenKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
         TokenSigningKey: READ_SECRET,
         OidcClientSecret: READ_SECRET,
@@ -201,6 +194,14 @@ describe('least-privilege IAM per function', () => {
         UpdateDeadLetterQueue: ['sqs:SendMessage'],
       }),
     );
+  });
+
+  it('no function is granted ConditionCheckItem, Scan or a DynamoDB action its declaration lacks', () => {
+    for (const h of fnIds.keys()) {
+      expect(permissions(h).filter((p) => /^dynamodb:(ConditionCheckItem|Scan|TransactWriteItems) /.test(p))).toEqual(
+        [],
+      );
+    }
   });
 
   it('no IAM statement anywhere uses a wildcard action or resource, and no managed policy is attached', () => {
@@ -357,6 +358,41 @@ describe('HTTP API', () => {
   });
 });
 
+describe('per-route throttles', () => {
+  const routeSettings = (): Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> =>
+    Object.values(s.template.findResources('AWS::ApiGatewayV2::Stage'))[0]!.Properties.RouteSettings;
+
+  it('every route has a throttle setting of its own, from its class in lib/routes.ts', () => {
+    const settings = routeSettings();
+    expect(Object.keys(settings).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    for (const route of ROUTES) {
+      const limits = s.stack.api.throttleOf(route.throttle);
+      expect(settings[`${route.method} ${route.path}`]).toEqual({
+        ThrottlingRateLimit: limits.rateLimit,
+        ThrottlingBurstLimit: limits.burstLimit,
+      });
+    }
+  });
+
+  it("Notion's routes (unfurl, token, deleted-token) are throttled apart from /changes, which has a smaller bucket", () => {
+    const settings = routeSettings();
+    const notion = [
+      'POST /unfurl',
+      'DELETE /unfurl',
+      'POST /oauth/token',
+      'DELETE /deleted-token',
+      'POST /deleted-token',
+    ];
+    for (const key of notion) expect(settings[key]).toEqual({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+    expect(settings['POST /changes']).toEqual({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
+    expect(ROUTES.filter((r) => r.throttle === 'notion').map((r) => r.path)).not.toContain('/changes');
+    // Route settings name existing routes: the stage is created after every route.
+    const stage = Object.entries(s.template.findResources('AWS::ApiGatewayV2::Stage'))[0]![1];
+    const routes = Object.keys(s.template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(stage.DependsOn).toEqual(expect.arrayContaining(routes));
+  });
+});
+
 describe('data', () => {
   it('creates the tables of the data model: on-demand, PITR, encrypted, TTL, keys and indexes', () => {
     const tables = s.template.findResources('AWS::DynamoDB::Table');
@@ -458,6 +494,10 @@ describe('alarms', () => {
       (a) => a.Properties.MetricName === metric && a.Properties.Namespace === namespace,
     );
 
+  const alarms = () => Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
+  // biome-ignore lint/suspicious/noExplicitAny: template JSON
+  const dimensionOf = (a: { [key: string]: any }): string => JSON.stringify(a.Properties.Dimensions?.[0]?.Value);
+
   it('alarms on DLQ depth, API 5xx, worker errors and backlog age', () => {
     const dlq = alarmOn('ApproximateNumberOfMessagesVisible', 'AWS/SQS');
     expect(dlq?.Properties.Dimensions).toEqual([
@@ -466,14 +506,47 @@ describe('alarms', () => {
     expect(dlq?.Properties.Threshold).toBe(1);
     const api = alarmOn('5xx', 'AWS/ApiGateway');
     expect(api?.Properties.Dimensions).toEqual([{ Name: 'ApiId', Value: { Ref: s.logicalId(s.stack.api.api) } }]);
-    const worker = alarmOn('Errors', 'AWS/Lambda');
-    expect(worker?.Properties.Dimensions).toEqual([
-      { Name: 'FunctionName', Value: { Ref: fnIds.get(WORKER_HANDLER) } },
-    ]);
-    expect(alarmOn('ApproximateAgeOfOldestMessage', 'AWS/SQS')).toBeDefined();
-    for (const a of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) {
+    expect(
+      alarms().filter(
+        (a) =>
+          a.Properties.MetricName === 'Errors' && dimensionOf(a) === JSON.stringify({ Ref: fnIds.get(WORKER_HANDLER) }),
+      ),
+    ).toHaveLength(1);
+    expect(alarmOn('ApproximateAgeOfOldestMessage', 'AWS/SQS')?.Properties.Threshold).toBe(300);
+    for (const a of alarms()) {
       expect(a.Properties.TreatMissingData).toBe('notBreaching');
       expect(a.Properties.AlarmActions).toBeUndefined();
+    }
+  });
+
+  it('alarms on errors and throttles of every function, unfurl p99 duration and throttling of every table', () => {
+    for (const [handler, id] of fnIds) {
+      const on = (metric: string) =>
+        alarms().filter((a) => a.Properties.MetricName === metric && dimensionOf(a) === JSON.stringify({ Ref: id }));
+      expect({ handler, errors: on('Errors').length, throttles: on('Throttles').length }).toEqual({
+        handler,
+        errors: 1,
+        throttles: 1,
+      });
+    }
+    const p99 = alarms().find((a) => a.Properties.MetricName === 'Duration');
+    expect(p99?.Properties.ExtendedStatistic).toBe('p99');
+    expect(dimensionOf(p99!)).toBe(JSON.stringify({ Ref: fnIds.get('unfurl') }));
+    const tableAlarms = alarms().filter((a) =>
+      JSON.stringify(a.Properties.Metrics ?? []).includes('ReadThrottleEvents'),
+    );
+    expect(tableAlarms).toHaveLength(TABLES.length);
+  });
+
+  it('each alarm fires within 10 minutes of its condition (period × evaluation periods)', () => {
+    for (const a of alarms()) {
+      const period =
+        a.Properties.Period ??
+        (a.Properties.Metrics as { MetricStat?: { Period: number } }[]).find((m) => m.MetricStat)?.MetricStat?.Period;
+      expect({ alarm: a.Properties.AlarmName, within: period * a.Properties.EvaluationPeriods <= 600 }).toEqual({
+        alarm: a.Properties.AlarmName,
+        within: true,
+      });
     }
   });
 });

@@ -23,10 +23,50 @@ describe('readStageConfig', () => {
     expect(c.logRetentionDays).toBe(30);
   });
 
-  it('treats prod and production as production stages', () => {
-    expect(read({ stage: 'prod' }).production).toBe(true);
-    expect(read({ stage: 'production' }).production).toBe(true);
+  it('production is an explicit choice, whatever the stage is called', () => {
+    const complete = {
+      sourceAdapter: 'http',
+      unfurlRules: { domain: 'a.example.com', rules: [{ name: 'x' }] },
+      alarmEmail: 'ops@example.com',
+    };
+    expect(read({ stage: 'prod-eu', production: true, ...complete }).production).toBe(true);
+    expect(read({ stage: 'prod-eu', production: 'true', ...complete }).production).toBe(true);
+    expect(read({ stage: 'prod', production: false }).production).toBe(false);
     expect(read({ stage: 'staging' }).production).toBe(false);
+    expect(read({ stage: 'prod-eu', production: true, ...complete }).logRetentionDays).toBe(365);
+    // A name that looks like production without the choice made is refused rather than guessed.
+    expect(() => read({ stage: 'prod' })).toThrow(/context "production" must be given/);
+    expect(() => read({ stage: 'production' })).toThrow(/context "production"/);
+    expect(() => read({ production: 'yes' })).toThrow(/context "production" must be true or false/);
+  });
+
+  it('reserved concurrency is optional, and the worker keeps at least its poller concurrency', () => {
+    expect(read({}).unfurlReservedConcurrency).toBeUndefined();
+    expect(read({ unfurlReservedConcurrency: '25' }).unfurlReservedConcurrency).toBe(25);
+    expect(() => read({ workerMaxConcurrency: 10, workerReservedConcurrency: 5 })).toThrow(
+      /context "workerReservedConcurrency" \(5\) must be at least workerMaxConcurrency/,
+    );
+    expect(() => read({ unfurlReservedConcurrency: 0 })).toThrow(/context "unfurlReservedConcurrency"/);
+  });
+
+  it.each([
+    [{ sourceAdapter: undefined }, /context "sourceAdapter"/],
+    [{ sourceAdapter: 'demo' }, /context "sourceAdapter"/],
+    [{ unfurlRules: undefined }, /context "unfurlRules".*demo rules/],
+    [{ unfurlRules: { domain: 'a.example.com', rules: [] } }, /context "unfurlRules".*at least one rule/],
+    [{ alarmEmail: undefined }, /context "alarmEmail" or "alarmTopicArn"/],
+    [{ alarmTopicArn: 'not-an-arn' }, /context "alarmTopicArn" must be an SNS topic ARN/],
+  ])('a production stack refuses %j', (change, message) => {
+    const complete = {
+      production: true,
+      sourceAdapter: 'http',
+      unfurlRules: { domain: 'a.example.com', rules: [{ name: 'x' }] },
+      alarmEmail: 'ops@example.com',
+    };
+    expect(() => read({ ...complete, ...change })).toThrow(message);
+    expect(() =>
+      read({ ...complete, alarmEmail: undefined, alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops' }),
+    ).not.toThrow();
   });
 
   it('accepts a complete external issuer and strips trailing slashes', () => {

@@ -14,6 +14,21 @@ import { grants, permissionsOfRole, type Synthesized, synthService } from './syn
 const OIDC_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/notion-link-preview/oidc';
 const CONTEXT = {
   stage: 'prod',
+  production: true,
+  sourceAdapter: 'http',
+  sourceBaseUrl: 'https://api.example.com',
+  sourceHttpMapping: { request: { path: '/tasks/$<taskId>' }, title: 'name' },
+  unfurlRules: {
+    domain: 'app.example.com',
+    rules: [
+      {
+        name: 'task',
+        pattern: '^https://app\\.example\\.com/tasks/(?<taskId>\\d+)$',
+        sampleUrls: ['https://app.example.com/tasks/1'],
+        resource: 'task:$<taskId>',
+      },
+    ],
+  },
   oidcIssuer: 'https://login.example.com/realms/team/',
   oidcClientId: 'notion-link-preview',
   oidcClientSecretArn: OIDC_SECRET_ARN,
@@ -22,6 +37,8 @@ const CONTEXT = {
   alarmEmail: 'ops@example.com',
   notionRateLimitPerMinute: '600',
   workerMaxConcurrency: 20,
+  unfurlReservedConcurrency: 40,
+  workerReservedConcurrency: 20,
   logRetentionDays: 90,
 };
 
@@ -121,6 +138,52 @@ describe('custom domain', () => {
     expect(outputs[OUTPUTS.oauthCallbackUrl]!.Value).toBe('https://links.example.com/oauth/callback');
     expect(outputs).toHaveProperty(OUTPUTS.customDomainTarget);
     expect(outputs[OUTPUTS.oidcIssuer]!.Value).toBe('https://login.example.com/realms/team');
+    // The execute-api endpoint is off: its URL is no output.
+    expect(outputs).not.toHaveProperty(OUTPUTS.apiEndpoint);
+  });
+
+  it('disables the execute-api endpoint, creates no DNS record without a zone, and checks the certificate region at deploy', () => {
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
+    s.template.resourceCountIs('AWS::Route53::RecordSet', 0);
+    // Environment-agnostic: a CloudFormation rule compares the region with the certificate's before anything is created.
+    const rules = s.template.toJSON().Rules as Record<string, { Assertions: { Assert: unknown }[] }>;
+    expect(JSON.stringify(Object.values(rules))).toContain('{"Fn::Equals":[{"Ref":"AWS::Region"},"eu-west-1"]}');
+  });
+
+  it('with a hosted zone: A and AAAA alias records to the regional domain; the endpoint can be kept for a migration', () => {
+    const zoned = synthService({
+      context: {
+        ...CONTEXT,
+        hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+        hostedZoneName: 'example.com',
+        keepExecuteApiEndpoint: true,
+      },
+    });
+    try {
+      for (const type of ['A', 'AAAA']) {
+        zoned.template.hasResourceProperties('AWS::Route53::RecordSet', {
+          Name: 'links.example.com.',
+          Type: type,
+          HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+          AliasTarget: Match.objectLike({ DNSName: Match.anyValue() }),
+        });
+      }
+      const api = Object.values(zoned.template.findResources('AWS::ApiGatewayV2::Api'))[0]!;
+      expect(api.Properties.DisableExecuteApiEndpoint).toBeUndefined();
+      expect(zoned.template.toJSON().Outputs).toHaveProperty(OUTPUTS.apiEndpoint);
+    } finally {
+      zoned.cleanup();
+    }
+  }, 60_000);
+
+  it('refuses at synth a certificate from another region than the pinned one, naming the key', () => {
+    expect(() => synthService({ context: { ...CONTEXT, region: 'us-east-1' } })).toThrow(
+      /context "certificateArn": the certificate is in eu-west-1, the stack in us-east-1/,
+    );
+    expect(() => synthService({ context: { ...CONTEXT, hostedZoneId: 'Z1' } })).toThrow(/hostedZoneName/);
+    expect(() => synthService({ context: { ...CONTEXT, hostedZoneId: 'Z0123', hostedZoneName: 'other.org' } })).toThrow(
+      /context "hostedZoneName": links.example.com is not in the zone other.org/,
+    );
   });
 });
 
@@ -130,13 +193,24 @@ describe('tuning through context', () => {
     expect(worker.Properties.Environment.Variables[ENV.NOTION_RATE_LIMIT_PER_MINUTE]).toBe('600');
     s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 20 } });
   });
+
+  it('reserves concurrency for unfurl and the worker, and for no other function', () => {
+    const reserved = Object.entries(s.template.findResources('AWS::Lambda::Function'))
+      .filter(([, f]) => f.Properties.ReservedConcurrentExecutions !== undefined)
+      .map(([id, f]) => [id, f.Properties.ReservedConcurrentExecutions]);
+    expect(Object.fromEntries(reserved)).toEqual({
+      [s.logicalId(s.stack.functions.unfurl)]: 40,
+      [s.logicalId(s.stack.worker)]: 20,
+    });
+  });
 });
 
 describe('alarm notifications', () => {
   it('send every alarm to an SSL-only topic encrypted with a key CloudWatch may use', () => {
     const topicId = s.logicalId(s.stack.alarms.topic!);
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(s.stack.alarms.all().length);
+    expect(alarms.length).toBeGreaterThan(10);
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     const topic = resource(topicId);
     expect(topic.Properties.KmsMasterKeyId).toBeDefined();

@@ -2,7 +2,7 @@
  * Synthesizes the service app exactly as `bin/app.ts` does (cdk-nag included)
  * into a temporary directory, and offers readers for the resulting template.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CfnElement, Stack } from 'aws-cdk-lib';
@@ -10,6 +10,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
 import { createServiceApp } from '#lib/app.js';
+import { PROJECT_ROOT } from '#lib/constructs/node-function.js';
 import type { NotionLinkPreviewStack } from '#lib/notion-link-preview-stack.js';
 
 export interface Synthesized {
@@ -26,24 +27,61 @@ export interface SynthOptions {
   readonly context?: Record<string, unknown>;
   /** Bundle the functions with esbuild (slower); otherwise CDK skips bundling. */
   readonly bundle?: boolean;
+  /** Pinned account and region (default: environment-agnostic, or what context `account` / `region` pin). */
+  readonly target?: { readonly account?: string; readonly region?: string };
 }
+
+/** A product's source settings that the functions accept: the http adapter, its mapping and one rule. */
+export const PRODUCT_SOURCE = {
+  sourceAdapter: 'http',
+  sourceBaseUrl: 'https://api.example.com',
+  sourceHttpMapping: { request: { path: '/tasks/$<taskId>' }, title: 'name' },
+  unfurlRules: {
+    domain: 'app.example.com',
+    rules: [
+      {
+        name: 'task',
+        pattern: '^https://app\\.example\\.com/tasks/(?<taskId>\\d+)$',
+        sampleUrls: ['https://app.example.com/tasks/1'],
+        resource: 'task:$<taskId>',
+      },
+    ],
+  },
+} as const;
+
+/** The JSON blocks docs/deployment.md introduces as an example `cdk.context.json`. */
+export const exampleContexts = (): Record<string, unknown>[] => {
+  const doc = readFileSync(path.join(PROJECT_ROOT, 'docs', 'deployment.md'), 'utf8');
+  return [...doc.matchAll(/Example `cdk\.context\.json`[^\n]*(?:\n[^\n`]+)*\n\n```json\n([\s\S]*?)\n```/g)].map(
+    (m) => JSON.parse(m[1] as string) as Record<string, unknown>,
+  );
+};
+
+/**
+ * The context of cdk.json (the feature flags and defaults the CDK CLI gives the app), so that the tests
+ * synthesize what `cdk synth` does.
+ */
+export const cdkJsonContext = (): Record<string, unknown> =>
+  (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
+    .context;
 
 export const newOutdir = (): string => mkdtempSync(path.join(tmpdir(), 'nlp-cdk-'));
 
-export const synthService = ({ context = {}, bundle = false }: SynthOptions = {}): Synthesized => {
+export const synthService = ({ context = {}, bundle = false, target }: SynthOptions = {}): Synthesized => {
   const outdir = newOutdir();
   const { app, stack } = createServiceApp(
     {
       outdir,
       // Asset metadata as the CDK CLI writes it (sam local relies on it too).
       context: {
+        ...cdkJsonContext(),
         'aws:cdk:enable-asset-metadata': true,
         ...context,
         ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
       },
     },
-    {},
-  ); // environment-agnostic, whatever CDK_DEFAULT_* the shell has
+    target,
+  ); // environment-agnostic unless pinned, whatever CDK_DEFAULT_* the shell has
   const assembly = app.synth();
   const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template as Record<string, unknown>);
   return {

@@ -128,7 +128,13 @@ export function parseIntegration(input: unknown, setting = 'unfurl rules'): Unfu
   if (!parsed.success) {
     throw new ConfigError(`${setting}: ${describeIssues(parsed.error.issues)}`);
   }
-  for (const rule of parsed.data.rules) compilePattern(rule);
+  for (const rule of parsed.data.rules) {
+    try {
+      compilePattern(rule);
+    } catch (error) {
+      throw error instanceof ConfigError ? new ConfigError(`${setting}: ${error.message}`) : error;
+    }
+  }
   return parsed.data;
 }
 

@@ -3,8 +3,13 @@ import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
+import {
+  isNotionClientIdPlaceholder,
+  NOTION_CLIENT_ID_PLACEHOLDER,
+  NOTION_CREDENTIALS_PLACEHOLDER_MESSAGE,
+} from '#lib/placeholders.js';
 import { hashSecret } from '#shared/crypto.js';
-import { logger, logTo } from '#shared/observability.js';
+import { logger, logTo, onMetric } from '#shared/observability.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import { teeStdout } from '#test/helpers/output.js';
 import {
@@ -93,6 +98,52 @@ beforeEach(() => {
 });
 
 afterEach(() => restoreStdout());
+
+describe('setup not finished: the Notion credentials are still the placeholder', () => {
+  it('authorize and consent answer a page naming the missing setup, log ERROR and count SetupIncomplete; nothing is stored', async () => {
+    const counted: string[] = [];
+    const stop = onMetric((name, dimensions) => counted.push(`${name} ${JSON.stringify(dimensions)}`));
+    // ERROR lines go to stderr.
+    const errors: string[] = [];
+    const stderr = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      errors.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    let placeholder = false;
+    handler = createAuthorizeHandler(() => ({
+      ...deps,
+      setupProblem: async () => (placeholder ? NOTION_CREDENTIALS_PLACEHOLDER_MESSAGE : undefined),
+    }));
+    const { cookie, consent } = await toConsent();
+    placeholder = true;
+    const start = await call({ path: '/oauth/authorize', query: authorizeQuery() });
+    const decided = await submit(cookie, consent.body ?? '', 'allow');
+    stop();
+    process.stderr.write = stderr;
+    for (const r of [start, decided]) {
+      expect(r.statusCode).toBe(503);
+      expect(r.headers?.location).toBeUndefined();
+      expect(r.body).toContain('NotionCredentialsSecretArn');
+      expect(r.body).toContain('not set up');
+    }
+    expect(notion.calls).toHaveLength(0);
+    expect(await connections.listBySubject('u-alice')).toHaveLength(0);
+    expect(counted).toEqual([
+      'SetupIncomplete {"setting":"NOTION_CREDENTIALS_SECRET_ARN"}',
+      'SetupIncomplete {"setting":"NOTION_CREDENTIALS_SECRET_ARN"}',
+    ]);
+    const logged = [...logs, ...errors].filter((l) => l.includes('"setup incomplete"'));
+    expect(logged).toHaveLength(2);
+    for (const line of logged) expect(line).toContain('"level":"ERROR"');
+  });
+
+  it('recognizes the placeholder the stack writes, and nothing else', () => {
+    expect(isNotionClientIdPlaceholder(NOTION_CLIENT_ID_PLACEHOLDER)).toBe(true);
+    expect(isNotionClientIdPlaceholder('a1b2c3d4-real-client-id')).toBe(false);
+    expect(isNotionClientIdPlaceholder(undefined)).toBe(false);
+  });
+});
 
 describe('GET /oauth/authorize', () => {
   it('stores a pending authorization and redirects to the upstream provider with PKCE, state and nonce', async () => {

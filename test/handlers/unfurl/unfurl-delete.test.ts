@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { parseConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
+import { onMetric } from '#shared/observability.js';
 import { type HttpEventInput, httpEvent } from '#test/helpers/factories.js';
 import { memoryEndings } from '#test/unit/oauth/fakes.js';
 import { createUnfurlHandler } from '../../../functions/handlers/unfurl.js';
@@ -120,6 +121,8 @@ describe('deleted-token callback', () => {
   });
 
   it('answers 503 (so that Notion retries), not 200, when its signing keys or its storage fail', async () => {
+    const counted: string[] = [];
+    const stop = onMetric((name, dimensions) => counted.push(`${name} ${JSON.stringify(dimensions)}`));
     const keysDown = createUnfurlDeleteHandler(() => ({
       connections: env.connections,
       subscriptions: env.subscriptions,
@@ -157,6 +160,12 @@ describe('deleted-token callback', () => {
       (await call(del, { method: 'DELETE', path: '/deleted-token', headers: { authorization: bearer } })).statusCode,
     ).toBe(200);
     await expectRevoked();
+    stop();
+    // Each 503 is counted, and the successful retry is not.
+    expect(counted.filter((c) => c.startsWith('CallbackNotProcessed'))).toEqual([
+      'CallbackNotProcessed {"callback":"deleted-token","reason":"failed"}',
+      'CallbackNotProcessed {"callback":"deleted-token","reason":"failed"}',
+    ]);
   });
 
   it('accepts an expired access token of ours', async () => {

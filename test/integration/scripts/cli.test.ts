@@ -109,6 +109,7 @@ describe('the scripts as command-line tools', () => {
         'redrive',
         'schema:change-event',
         'settings',
+        'smoke',
       ].sort(),
     );
   });

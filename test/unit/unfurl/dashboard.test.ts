@@ -1,6 +1,16 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { NOTION_CLIENT_ID_PLACEHOLDER } from '#lib/placeholders.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
-import { dashboardValues, renderDashboard, ruleProblems } from '../../../scripts/dashboard.js';
+import {
+  dashboardValues,
+  main,
+  notionCredentialsState,
+  renderDashboard,
+  ruleProblems,
+} from '../../../scripts/dashboard.js';
 
 const outputsFile = {
   NotionLinkPreview: {
@@ -82,5 +92,66 @@ describe('dashboard values', () => {
     });
     const problems = ruleProblems(dashboardValues({ UNFURL_RULES: rules }).integration);
     expect(problems[0]).toMatch(/Rule "item": pattern .* does not match sample URL https:\/\/acme.com\/item\/1/);
+  });
+});
+
+describe('the deployed Notion credentials secret', () => {
+  const outputs = {
+    [OUTPUTS.notionCredentialsSecretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:n-AbCdEf',
+  };
+  it('is reported as the placeholder while it holds the value the stack created', async () => {
+    const read = async () =>
+      JSON.stringify({ clientId: NOTION_CLIENT_ID_PLACEHOLDER, clientSecret: 'generated-by-the-stack' });
+    expect(await notionCredentialsState(outputs, read)).toEqual({ state: 'placeholder' });
+  });
+
+  it('is set once it holds a real client id; unknown, with the reason, when it cannot be read', async () => {
+    expect(await notionCredentialsState(outputs, async () => '{"clientId":"abc-123","clientSecret":"s"}')).toEqual({
+      state: 'set',
+    });
+    expect(
+      await notionCredentialsState(outputs, async () => {
+        throw new Error('Could not load credentials from any providers');
+      }),
+    ).toEqual({ state: 'unknown', reason: 'Could not load credentials from any providers' });
+    expect((await notionCredentialsState({}, async () => '')).state).toBe('unknown');
+  });
+
+  it('npm run dashboard exits 1 and says plainly what is missing when it is the placeholder', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nlp-dashboard-'));
+    const file = path.join(dir, 'cdk-outputs.json');
+    const stack = {
+      [OUTPUTS.publicBaseUrl]: 'https://links.example.com',
+      [OUTPUTS.authorizeUrl]: 'https://links.example.com/oauth/authorize',
+      [OUTPUTS.tokenUrl]: 'https://links.example.com/oauth/token',
+      [OUTPUTS.oauthClientId]: 'notion-link-preview',
+      [OUTPUTS.oauthClientSecretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:o-AbCdEf',
+      [OUTPUTS.unfurlUrl]: 'https://links.example.com/unfurl',
+      [OUTPUTS.deletedTokenUrl]: 'https://links.example.com/deleted-token',
+      ...outputs,
+    };
+    writeFileSync(file, JSON.stringify({ 'NotionLinkPreview-prod': stack }));
+    const errors: string[] = [];
+    const out = process.stdout.write.bind(process.stdout);
+    const err = process.stderr.write.bind(process.stderr);
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string) => {
+      errors.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      const code = await main(
+        { values: { outputs: file }, positionals: [] } as unknown as Parameters<typeof main>[0],
+        {},
+        () => undefined,
+        async () => JSON.stringify({ clientId: NOTION_CLIENT_ID_PLACEHOLDER, clientSecret: 'x' }),
+      );
+      expect(code).toBe(1);
+      expect(errors.join('')).toMatch(/Not set up yet: .*NotionCredentialsSecretArn still holds the placeholder/);
+    } finally {
+      process.stdout.write = out;
+      process.stderr.write = err;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * `npm run smoke` against the local system: every check passes (a signed change
+ * included, with the local webhook secret), and when a route is broken the run
+ * fails, naming that check in its one-line summary.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { ENV } from '#lib/env-names.js';
+import { type LocalSystem, startLocalSystem } from '#local/system.js';
+import { main } from '../../../scripts/smoke.js';
+
+const run = async (args: Record<string, string>): Promise<{ code: number; lines: string[] }> => {
+  const lines: string[] = [];
+  const code = await main({ values: args, positionals: [] }, (line) => lines.push(line));
+  return { code, lines };
+};
+
+describe('smoke against npm start', () => {
+  let system: LocalSystem;
+  beforeAll(async () => {
+    system = await startLocalSystem({ port: 0, workerLoop: false, log: () => undefined });
+  }, 30_000);
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('passes every check and exits 0 with a one-line summary', async () => {
+    const { code, lines } = await run({
+      'base-url': system.baseUrl,
+      'webhook-secret': system.env[ENV.CHANGES_WEBHOOK_SECRET] ?? '',
+    });
+    expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([]);
+    expect(lines.at(-1)).toBe(`smoke: 6 passed, 0 failed at ${system.baseUrl}`);
+    expect(code).toBe(0);
+  });
+});
+
+describe('smoke against a system with a broken route', () => {
+  let system: LocalSystem;
+  beforeAll(async () => {
+    // The unfurl function answers 500 to everything: what a bad deploy of that one function looks like.
+    system = await startLocalSystem({
+      port: 0,
+      workerLoop: false,
+      log: () => undefined,
+      wrapHandler: (name, handler) =>
+        (name === 'unfurl'
+          ? async (_event: APIGatewayProxyEventV2) => ({ statusCode: 500, body: '' })
+          : handler) as typeof handler,
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('exits 1 and names the failing check, and only it', async () => {
+    const { code, lines } = await run({ 'base-url': system.baseUrl });
+    expect(code).toBe(1);
+    expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([
+      'FAIL unfurl-401: POST /unfurl without a token answered 500, not 401',
+    ]);
+    expect(lines.at(-1)).toBe(`smoke: 4 passed, 1 failed (unfurl-401) at ${system.baseUrl}`);
+  });
+
+  it('a base URL where nothing answers fails every check as a failed request', async () => {
+    const { code, lines } = await run({ 'base-url': 'http://127.0.0.1:9' });
+    expect(code).toBe(1);
+    expect(lines.at(-1)).toMatch(
+      /^smoke: 0 passed, 5 failed \(metadata, token-errors, unfurl-401, changes-unsigned, deleted-token\)/,
+    );
+  });
+});

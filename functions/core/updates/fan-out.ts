@@ -8,7 +8,7 @@
 import type { Subscription } from '#core/ports.js';
 import { flushDeliveries } from './apply-answer.js';
 import { type BatchState, newBatch } from './batch.js';
-import { type DeadLetterDeps, deadLetterGivenUp } from './dead-letter.js';
+import { type DeadLetterDeps, deadLetterGivenUp, describeError } from './dead-letter.js';
 import { defer, sendDeferred } from './defer.js';
 import type { RecordInfo, StepDeps } from './deps.js';
 import { writePushed } from './lease.js';
@@ -31,6 +31,10 @@ const subscriptionKeyOf = (resource: string, t: PushTarget): string => `${resour
  * subscription (docs/adr/0118): the connections, their pauses (their own and their
  * workspace's), and, for a `push` message, the subscriptions it names. Stores
  * without batch reads are read one item at a time, as the pushes come to them.
+ *
+ * The batches only read ahead: one that fails (throttled past the SDK's retries) leaves
+ * what it would have read to those per-item reads, so that a failed read costs the
+ * subscriptions it concerns and not the whole work item (docs/adr/0136).
  */
 const readAhead = async (
   deps: FanOutDeps,
@@ -39,7 +43,7 @@ const readAhead = async (
 ): Promise<ReadonlyMap<string, Subscription | null>> => {
   const ids = [...new Set(work.items.map((i) => i.target.connectionId))].filter((id) => !state.connections.has(id));
   const missing = work.items.filter((i) => i.subscription === undefined);
-  const [connections, subscriptions] = await Promise.all([
+  const [connectionsRead, subscriptionsRead] = await Promise.allSettled([
     ids.length > 0 && deps.connections.getMany ? deps.connections.getMany(ids) : undefined,
     missing.length > 0 && deps.subscriptions.getMany
       ? deps.subscriptions.getMany(
@@ -47,6 +51,8 @@ const readAhead = async (
         )
       : undefined,
   ]);
+  const connections = readOrNothing(deps, 'connections', connectionsRead);
+  const subscriptions = readOrNothing(deps, 'subscriptions', subscriptionsRead);
   const known = new Map<string, Subscription | null>();
   if (subscriptions) {
     for (const i of missing) known.set(subscriptionKeyOf(work.resource, i.target), null);
@@ -62,7 +68,9 @@ const readAhead = async (
   if (active.length > 0 && deps.rateLimits.pausedUntilMany) {
     const now = deps.clock.now();
     const keys = active.flatMap((c) => [workspacePauseKey(c.notion.workspaceId), connectionPauseKey(c.id)]);
-    const paused = await deps.rateLimits.pausedUntilMany(keys, now);
+    const [pausesRead] = await Promise.allSettled([deps.rateLimits.pausedUntilMany(keys, now)]);
+    const paused = readOrNothing(deps, 'pauses', pausesRead);
+    if (!paused) return known;
     for (const c of active) {
       const ws = workspacePauseKey(c.notion.workspaceId);
       const until = Math.max(paused.get(ws) ?? 0, paused.get(connectionPauseKey(c.id)) ?? 0);
@@ -70,6 +78,17 @@ const readAhead = async (
     }
   }
   return known;
+};
+
+/** A batch read's result, or undefined (and an event) when it failed: the pushes then read item by item. */
+const readOrNothing = <T>(
+  deps: Pick<FanOutDeps, 'emit'>,
+  what: 'connections' | 'pauses' | 'subscriptions',
+  read: PromiseSettledResult<T | undefined> | undefined,
+): T | undefined => {
+  if (read?.status === 'fulfilled') return read.value;
+  if (read?.status === 'rejected') deps.emit('read_ahead_failed', { what, detail: describeError(read.reason) });
+  return undefined;
 };
 
 /** Pushes every target of one work item, then sends what was deferred and dead-letters what was given up. */

@@ -15,6 +15,8 @@ export interface DynamoCall {
   readonly table: string;
   /** Every table the call touches (a batch may touch several). */
   readonly tables: readonly string[];
+  /** The key of the one item a single-item call reads or writes (a put's whole item), as the document client takes it. */
+  readonly key?: Readonly<Record<string, unknown>>;
   readonly seq: number;
 }
 
@@ -54,7 +56,14 @@ export const injectDynamoFaults = (doc: DynamoDBDocumentClient): FaultInjector =
   };
   doc.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as { TableName?: string; TransactItems?: unknown[]; RequestItems?: object };
+      const input = args.input as {
+        TableName?: string;
+        TransactItems?: unknown[];
+        RequestItems?: object;
+        Key?: Record<string, unknown>;
+        Item?: Record<string, unknown>;
+      };
+      const key = input.Key ?? input.Item;
       const batchTables = Object.keys(input.RequestItems ?? {});
       const call: DynamoCall = {
         command: String((context as { commandName?: string }).commandName ?? ''),
@@ -62,6 +71,7 @@ export const injectDynamoFaults = (doc: DynamoDBDocumentClient): FaultInjector =
           input.TableName ??
           (input.TransactItems ? 'transaction' : batchTables.length === 1 ? (batchTables[0] ?? '') : ''),
         tables: input.TableName ? [input.TableName] : batchTables,
+        ...(key ? { key } : {}),
         seq: seq++,
       };
       injector.calls.push(call);

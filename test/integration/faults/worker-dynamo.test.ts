@@ -33,9 +33,15 @@ afterAll(async () => {
   await rig?.stop();
 });
 
-/** The write that records a push Notion accepted (SubscriptionStore.recordPush). */
+/**
+ * The write that records the pushes Notion accepted: since docs/adr/0118, the `pushed:<messageId>#<receiveCount>`
+ * marker a delivery writes when its work item is done. (The UpdateItem on the subscription is the claim, written
+ * before the PATCH, or its release; neither records an accepted push.)
+ */
 const isPushRecord = (call: DynamoCall): boolean =>
-  call.table === rig.config.tables.subscriptions && /^Update/.test(call.command);
+  call.table === rig.config.tables.authState &&
+  /^Put/.test(call.command) &&
+  String(call.key?.pk ?? '').startsWith('marker#pushed:');
 
 describe('update worker under DynamoDB faults', () => {
   it('DynamoDB throttling mid-pipeline: every subscriber gets the edit exactly once, nothing dead-lettered', async () => {
@@ -56,16 +62,32 @@ describe('update worker under DynamoDB faults', () => {
     expect(await drainDeadLetters(rig)).toEqual([]);
   }, 25_000);
 
-  it('the record of an accepted push throttled: the push is repeated at most once, with the identical payload, then recorded', async () => {
+  it('the record of an accepted push throttled and its delivery redelivered: the push is repeated at most once, with the identical payload, then recorded', async () => {
     const { uri, sims } = await subscribers(rig, 'rec', '6', 3);
     expect(
       (await rig.product.editTask('6', 'u-alice', { title: 'Record write throttled' })).changed.length,
     ).toBeGreaterThan(0);
+    const eventsBefore = rig.events.length;
     let hits = 0;
-    faults.rule = (call) => (isPushRecord(call) && hits++ < 3 ? 'throttle' : undefined);
+    faults.rule = (call) => (isPushRecord(call) && hits++ < 1 ? 'throttle' : undefined);
     await publishChange(rig, 'task:6');
-    await deliverUntil(rig, [rig.newHandler()], allRecorded(observer, '6', 3, new Map()));
-    expect(hits).toBeGreaterThanOrEqual(3);
+    const real = rig.newHandler();
+    let crashed = false;
+    // A lost record matters only when the message comes back: the invocation that lost it dies before acknowledging.
+    const crashing: typeof real = async (event, context) => {
+      const result = await real(event, context);
+      if (hits > 0 && !crashed) {
+        crashed = true;
+        throw new Error('worker crashed after the batch');
+      }
+      return result;
+    };
+    const run = await deliverUntil(rig, [crashing], allRecorded(observer, '6', 3, new Map()));
+    expect(run.crashes).toBe(1);
+    expect(faults.injected.filter(isPushRecord)).toHaveLength(1);
+    // Without the record the redelivery could not tell the pushes done, so it took them over; then it wrote its record.
+    expect(rig.events.slice(eventsBefore).filter((e) => e.event === 'push_lease_taken_over').length).toBeGreaterThan(0);
+    expect(hits).toBeGreaterThanOrEqual(2);
     for (const sim of sims) expect(acceptedBy(rig, sim)).toBeLessThanOrEqual(2);
     const payloads = [...pushLedger(rig).entries()].filter(([p]) => p.includes('Record write throttled'));
     // One distinct payload for the uri: a repeat is the same full replace, harmless to Notion (docs/adr/0073).

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { contentHash } from '#core/unfurl/attributes.js';
 import type { PushMessage } from '#core/updates/messages.js';
+import { connectionPauseKey } from '#core/updates/policy.js';
 import { change, Harness, ok } from './harness.js';
 
 const URI = (n: number) => `https://tasks.example.com/tasks/${n}`;
@@ -244,6 +245,33 @@ describe('fan-out', () => {
     remaining = Number.POSITIVE_INFINITY;
     await h.drain();
     expect(new Set(h.calls.map((c) => c.token)).size).toBe(20);
+  });
+
+  it('a batch read that fails only reads ahead: the pushes read item by item, pauses hold, the work item completes', async () => {
+    const h = await setup(3);
+    const throttled = async (): Promise<never> => {
+      const error = new Error('throughput exceeded');
+      error.name = 'ProvisionedThroughputExceededException';
+      throw error;
+    };
+    h.stores.rateLimits.pausedUntilMany = throttled;
+    h.stores.subscriptions.getMany = throttled;
+    await h.stores.rateLimits.pause(connectionPauseKey('c1'), h.clock.now() + 60_000);
+    const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    expect(await h.worker.processRecord(flush, { messageId: 'f', receiveCount: 1 })).toBe('processed');
+    expect(h.calls.map((c) => c.token).sort()).toEqual(['notion-token-c0', 'notion-token-c2']);
+    expect(h.eventsNamed('read_ahead_failed').map((e) => e.data.what)).toEqual(['pauses']);
+    // The paused connection waits in a push message, whose connection and subscription are read on their own.
+    h.stores.connections.getMany = throttled;
+    h.clock.advance(60_000);
+    await h.drain();
+    expect(h.calls.map((c) => c.token).sort()).toEqual(['notion-token-c0', 'notion-token-c1', 'notion-token-c2']);
+    expect(h.eventsNamed('read_ahead_failed').map((e) => e.data.what)).toEqual([
+      'pauses',
+      'connections',
+      'subscriptions',
+    ]);
+    expect(h.deadLetters).toEqual([]);
   });
 });
 

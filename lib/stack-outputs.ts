@@ -21,6 +21,7 @@ export const OUTPUTS = {
   // Other endpoints.
   changesUrl: 'ChangesWebhookUrl',
   metadataUrl: 'AuthorizationServerMetadataUrl',
+  jwksUrl: 'ServiceAssertionJwksUrl',
   oauthCallbackUrl: 'OAuthCallbackUrl',
 
   // Where secrets and keys live.

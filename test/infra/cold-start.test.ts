@@ -12,6 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PROJECT_ROOT } from '#lib/constructs/node-function.js';
+import { HANDLERS } from '#lib/routes.js';
 import { exampleContexts, type Synthesized, synthService } from './synth.js';
 
 interface FunctionResource {
@@ -84,7 +85,7 @@ describe.each(contexts.map((c) => [String(c.stage), c] as const))('example conte
   afterAll(() => s?.cleanup());
 
   it('every bundled function initializes with the environment the template assigns it (no ConfigError)', () => {
-    expect(functions.length).toBe(7);
+    expect(functions.length).toBe(Object.keys(HANDLERS).length + 1);
     for (const [id, fn] of functions) {
       const { status, stderr } = initialize(s.outdir, fn, environmentOf(fn));
       expect({ id, status, stderr: stderr.split('\n').slice(0, 5).join('\n') }).toEqual({ id, status: 0, stderr: '' });

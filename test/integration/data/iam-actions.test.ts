@@ -14,6 +14,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { needsOf } from '#lib/functions.js';
 import { type FunctionName, HANDLERS, WORKER_HANDLER } from '#lib/routes.js';
+import { simulatorFor } from '#local/notion-simulator/mount.js';
+import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
 import type { LocalSystem } from '#local/system.js';
 import { startLocalSystem } from '#local/system.js';
 import { editDemoTask, openDriver } from '#test/helpers/playground.js';
@@ -122,7 +124,7 @@ afterAll(async () => {
 });
 
 describe('what each function sends is what lib/functions.ts grants it', () => {
-  it('connect, unfurl, repeat, a pushed change, remove and disconnect: every call is declared', async () => {
+  it('connect, unfurl, repeat, a pushed change, remove, disconnect and revoke: every call is declared', async () => {
     const driver = await openDriver(system);
     const url = `${system.baseUrl}/demo/tasks/1`;
     const preview = await driver.paste(url);
@@ -134,6 +136,24 @@ describe('what each function sends is what lib/functions.ts grants it', () => {
     const again = await driver.paste(`${system.baseUrl}/demo/tasks/2`);
     expect(again.state).toBe('card');
     await driver.disconnect();
+
+    // A second connection, ended at our revocation endpoint (RFC 7009) with its refresh token.
+    const second = await openDriver(system);
+    expect((await second.paste(url)).state).toBe('card');
+    const cookie = second.jar.header(new URL(`${system.baseUrl}/`)) ?? '';
+    const sessionId = new RegExp(`${SESSION_COOKIE}=([^;]+)`).exec(cookie)?.[1] ?? '';
+    const refreshToken = simulatorFor(system.baseUrl)?.session(sessionId)?.grant?.refreshToken ?? '';
+    expect(refreshToken).not.toBe('');
+    const revoked = await fetch(`${system.baseUrl}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token: refreshToken,
+        client_id: system.env.OAUTH_CLIENT_ID ?? '',
+        client_secret: system.env.OAUTH_CLIENT_SECRET ?? '',
+      }),
+    });
+    expect(revoked.status).toBe(200);
 
     const calls = [...recorded].sort();
     // The flows reached every function that touches a table or queue (the attribution works).

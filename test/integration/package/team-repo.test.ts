@@ -173,6 +173,7 @@ describe('a team repository with the packed package', () => {
           CONNECTIONS_TABLE: 'connections',
           SUBSCRIPTIONS_TABLE: 'subscriptions',
           TOKEN_SIGNING_KEY: 'a-token-signing-key-of-at-least-32-characters',
+          OIDC_CLIENT_SECRET: 'the-upstream-client-secret',
           NOTION_TOKEN_ENCRYPTION_KEY: SETTINGS.NOTION_TOKEN_ENCRYPTION_KEY.local,
           SOURCE_ADAPTER: 'acme',
           ACME_API_URL: 'https://api.acme.example',

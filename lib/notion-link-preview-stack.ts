@@ -345,7 +345,11 @@ export class NotionLinkPreviewStack extends Stack {
 
     out(OUTPUTS.changesUrl, url('/changes'), 'Signed change webhook (Standard Webhooks) for the product');
     out(OUTPUTS.metadataUrl, url('/.well-known/oauth-authorization-server'), 'RFC 8414 authorization server metadata');
-    out(OUTPUTS.jwksUrl, url('/.well-known/jwks.json'), 'Public keys of the service assertions, for the product to verify them');
+    out(
+      OUTPUTS.jwksUrl,
+      url('/.well-known/jwks.json'),
+      'Public keys of the service assertions, for the product to verify them',
+    );
     out(OUTPUTS.oauthCallbackUrl, url('/oauth/callback'), 'Redirect URI to register with an external OIDC provider');
 
     out(

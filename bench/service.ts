@@ -7,8 +7,11 @@
  * (bench/handler-host.ts), which also counts their traffic.
  */
 import { execFile } from 'node:child_process';
+import { KeyObject } from 'node:crypto';
 import path from 'node:path';
 import { SignJWT } from 'jose';
+import { demoApiAudience } from '#adapters/sources/demo-product.js';
+import { parseSigningKeys } from '#core/oauth/signing-keys.js';
 import { ENV } from '#lib/env-names.js';
 import { forkUntilReady } from '#local/child-process.js';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
@@ -302,12 +305,23 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
     // In-process: the deployed bundles, called directly in a handler host (bench/handler-host.ts)
     // that holds nothing else, as a Lambda execution environment; a fresh host per measured pair.
     const files = await buildRequestPathBundles();
+    const issuer = system.env[ENV.PUBLIC_BASE_URL] ?? system.baseUrl;
+    const assertionKey = (await parseSigningKeys(system.env[ENV.TOKEN_SIGNING_KEY] ?? '')).assertion?.current;
+    if (!assertionKey || !(assertionKey.signKey instanceof KeyObject) || assertionKey.alg !== 'EdDSA')
+      throw new Error('the local TOKEN_SIGNING_KEY has no EdDSA service-assertion key');
     const hostEnv = {
       ...system.env,
       ...quietHandlers,
       [ENV.SOURCE_BASE_URL]: product.baseUrl,
       BENCH_MINIMAL_SECRET: minimalSecret,
       BENCH_MINIMAL_ISSUER: system.baseUrl,
+      BENCH_MINIMAL_ASSERTION_ISSUER: issuer,
+      // The minimal handler as the floor of an unfurl (ADR 0140): the same GET of the product, with an
+      // assertion signed by the service's own assertion key, which the product verifies from the JWKS.
+      BENCH_MINIMAL_SOURCE_URL: `${product.baseUrl}/api/tasks/1`,
+      BENCH_MINIMAL_ASSERTION_KEY: assertionKey.signKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      BENCH_MINIMAL_ASSERTION_KID: assertionKey.kid,
+      BENCH_MINIMAL_ASSERTION_AUDIENCE: demoApiAudience(product.baseUrl),
     };
     const alternated = await withHandlerHost(files.host, hostEnv, async (ask, placement) => ({
       ...(await ask<MeasuredReply>({

@@ -220,6 +220,7 @@ export const decidePush = async (
       ...(subscription.snapshot === undefined ? {} : { snapshot: subscription.snapshot }),
       ...(subscription.snapshotAt === undefined ? {} : { snapshotAt: subscription.snapshotAt }),
       ...(subscription.lastPushedAt === undefined ? {} : { lastPushedAt: subscription.lastPushedAt }),
+      ...(subscription.pushLease === undefined ? {} : { pushLease: subscription.pushLease }),
     },
   };
 };

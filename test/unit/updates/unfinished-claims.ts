@@ -4,6 +4,7 @@
  * a delivery claims a push in the subscription item and dies in the PATCH
  * (nothing records the push); its redelivery cannot push at once and defers it
  * to a `push` message, which must still deliver it, however long the deferral.
+ * And a 429 whose release is throttled still pauses the connection.
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
@@ -114,6 +115,35 @@ export const unfinishedClaimScenarios = (stores: string, harness: () => Harness)
       await h.drain();
       expect(h.calls).toHaveLength(1);
       expect(h.eventsNamed('push_unchanged')).toHaveLength(1);
+    });
+
+    it('a 429 whose claim cannot be released (throttled) still pauses: the redelivery waits for Retry-After', async () => {
+      const { h, resource } = await setup();
+      let first = true;
+      h.answer = () => {
+        if (!first) return ok;
+        first = false;
+        return rateLimited(120);
+      };
+      // This harness's own store object (its methods may come from a shared store's prototype chain).
+      const subscriptions = h.stores.subscriptions;
+      const release = subscriptions.releasePush.bind(subscriptions);
+      let releases = 0;
+      subscriptions.releasePush = async (...args) => {
+        if (releases++ === 0) {
+          const error = new Error('throughput exceeded');
+          error.name = 'ProvisionedThroughputExceededException';
+          throw error;
+        }
+        return release(...args);
+      };
+      await h.publish(change(resource));
+      await h.drain();
+      expect(releases).toBeGreaterThanOrEqual(1);
+      expect(h.calls).toHaveLength(2);
+      expect((h.calls[1]?.at ?? 0) - (h.calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(120_000);
+      expect(JSON.stringify(h.calls[1]?.update)).toBe(JSON.stringify(h.calls[0]?.update));
+      expect(h.deadLetters).toHaveLength(0);
     });
   });
 };

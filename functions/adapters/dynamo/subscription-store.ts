@@ -306,9 +306,16 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     const names: Record<string, string> = { '#hash': 'contentHash', '#lh': 'leaseHolder', '#lu': 'leaseUntil' };
     const values: Record<string, unknown> = { ':claimed': release.contentHash, ':holder': release.holder };
     const sets: string[] = [];
-    const removes = ['#lh', '#lu'];
+    const removes: string[] = [];
+    // The lease read before the claim goes back too (a released take-over leaves the claim it took over).
+    const lease = release.restore.pushLease;
+    if (lease === undefined) removes.push('#lh', '#lu');
+    else {
+      Object.assign(values, { ':restoredHolder': lease.holder, ':restoredUntil': lease.until });
+      sets.push('#lh = :restoredHolder', '#lu = :restoredUntil');
+    }
     const fields = { contentHash: '#hash', snapshot: '#snap', snapshotAt: '#snapAt', lastPushedAt: '#pushed' } as const;
-    for (const [field, name] of Object.entries(fields) as [keyof PushRestore, string][]) {
+    for (const [field, name] of Object.entries(fields) as [Exclude<keyof PushRestore, 'pushLease'>, string][]) {
       names[name] = field;
       const v = release.restore[field];
       if (v === undefined) removes.push(name);
@@ -322,7 +329,12 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: key(k.resourceKey, k.connectionId, k.uri),
-          UpdateExpression: `${sets.length > 0 ? `SET ${sets.join(', ')} ` : ''}REMOVE ${removes.join(', ')}`,
+          UpdateExpression: [
+            sets.length > 0 ? `SET ${sets.join(', ')}` : '',
+            removes.length > 0 ? `REMOVE ${removes.join(', ')}` : '',
+          ]
+            .filter(Boolean)
+            .join(' '),
           ConditionExpression: '#hash = :claimed AND #lh = :holder',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

@@ -171,8 +171,7 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     if (!items || !current) return;
     if (current.contentHash !== release.contentHash || current.pushLease?.holder !== release.holder) return;
     const next: Mutable<Subscription> = { ...current };
-    delete next.pushLease;
-    for (const f of ['contentHash', 'snapshot', 'snapshotAt', 'lastPushedAt'] as const) {
+    for (const f of ['contentHash', 'snapshot', 'snapshotAt', 'lastPushedAt', 'pushLease'] as const) {
       const v = release.restore[f];
       if (v === undefined) delete next[f];
       else (next as Record<string, unknown>)[f] = v;

@@ -51,8 +51,11 @@ export interface PushClaim {
   readonly takeOverFrom?: string;
 }
 
-/** What a failed push puts back: the stored fields as they were read before the claim. */
-export type PushRestore = Pick<Subscription, 'contentHash' | 'snapshot' | 'snapshotAt' | 'lastPushedAt'>;
+/**
+ * What a failed push puts back: the stored fields as they were read before the claim, the lease
+ * included (a released take-over leaves the unfinished claim it took over, docs/adr/0137).
+ */
+export type PushRestore = Pick<Subscription, 'contentHash' | 'snapshot' | 'snapshotAt' | 'lastPushedAt' | 'pushLease'>;
 
 export interface Page<T> {
   readonly items: T[];
@@ -96,8 +99,8 @@ export interface SubscriptionStore {
    */
   claimPush(key: SubscriptionKey, claim: PushClaim): Promise<boolean>;
   /**
-   * Undoes a claim whose push did not happen: puts back what was read before it and drops the
-   * lease, iff the item still holds this claim (`holder` and `contentHash`). Otherwise nothing.
+   * Undoes a claim whose push did not happen: puts back what was read before it (the lease it
+   * read, or none), iff the item still holds this claim (`holder` and `contentHash`). Otherwise nothing.
    */
   releasePush(
     key: SubscriptionKey,

@@ -91,22 +91,23 @@ export const applyAnswer = async (
       deps.emit('push_blocked', { resource, connectionId, code: decision.code });
       return;
     case 'retry-after': {
-      await releasePush(deps, resource, target, push);
+      // The pause first: a release that fails (throttled) then fails the work item, and its redelivery,
+      // which takes the claim over, still finds the pause and waits for Retry-After (docs/adr/0137).
       const until = now + decision.delayMs;
-      if (decision.scope === 'workspace') {
-        const wsKey = workspacePauseKey(connection.notion.workspaceId);
-        await deps.rateLimits.pause(wsKey, until);
-        state.blockedUntil.set(wsKey, until);
-      } else {
-        await deps.rateLimits.pause(connectionPauseKey(connectionId), until);
-      }
+      const pauseKey =
+        decision.scope === 'workspace'
+          ? workspacePauseKey(connection.notion.workspaceId)
+          : connectionPauseKey(connectionId);
+      if (decision.scope === 'workspace') state.blockedUntil.set(pauseKey, until);
       state.blockedUntil.set(connectionId, until);
+      await deps.rateLimits.pause(pauseKey, until);
       deps.emit('push_rate_limited', {
         connectionId,
         scope: decision.scope,
         retryAfterMs: decision.delayMs,
         status,
       });
+      await releasePush(deps, resource, target, push);
       // A 529 (overload) counts towards the attempts; a 429 does not.
       if (decision.overload) {
         retryCounted(deps.settings, state, target, () => decision.delayMs, 'notion_overloaded', `HTTP ${status}`);

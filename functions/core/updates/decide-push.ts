@@ -193,7 +193,11 @@ export const decidePush = async (
     }
     if (same.kind === 'busy') return busy(deps, state, resource, target);
     takeOverFrom = same.from;
-    deps.emit('push_lease_taken_over', { previous: same.previous, receiveCount: state.owner.receiveCount });
+    deps.emit('push_lease_taken_over', {
+      previous: same.previous,
+      receiveCount: state.owner.receiveCount,
+      ...(same.another ? { holder: same.from } : {}),
+    });
   }
 
   if (!state.tokenFirst && !(await takeToken(deps, state, target, now))) return undefined;
@@ -220,6 +224,7 @@ export const decidePush = async (
       ...(subscription.snapshot === undefined ? {} : { snapshot: subscription.snapshot }),
       ...(subscription.snapshotAt === undefined ? {} : { snapshotAt: subscription.snapshotAt }),
       ...(subscription.lastPushedAt === undefined ? {} : { lastPushedAt: subscription.lastPushedAt }),
+      ...(subscription.pushLease === undefined ? {} : { pushLease: subscription.pushLease }),
     },
   };
 };

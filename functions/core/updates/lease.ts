@@ -5,8 +5,9 @@
  * that does not happen puts back what was read before; a push Notion accepted
  * writes nothing more to the item, and each delivery lists the pushes it
  * completed in one marker when its work item is done, so that a later delivery
- * of the same message can tell a finished push from one its predecessor
- * never finished (and take that one over).
+ * can tell a finished push from one whose holder never finished it (and take
+ * that one over): a redelivery of the same message at once, any other delivery
+ * once the holder's lease has ended (docs/adr/0137).
  */
 import type { Subscription } from '#core/ports.js';
 import type { BatchState } from './batch.js';
@@ -19,8 +20,19 @@ export type LeaseDeps = Pick<StepDeps, 'markers' | 'settings' | 'emit'>;
 export type SameContent =
   | { readonly kind: 'unchanged' }
   | { readonly kind: 'busy' }
-  /** An earlier delivery of this very message claimed it and did not finish: push again. */
-  | { readonly kind: 'take-over'; readonly from: string; readonly previous: number };
+  /**
+   * A delivery claimed it and did not finish: push again. The holder is an earlier delivery of this
+   * very message, or (`another`) a delivery of another message whose lease has ended.
+   */
+  | { readonly kind: 'take-over'; readonly from: string; readonly previous: number; readonly another: boolean };
+
+/**
+ * How long after its lease ended a claim its holder did not list is still taken for unfinished:
+ * well within the life of the holder's pushed marker (PUSHED_MARKER_TTL_MS from its writing, after
+ * the claim), so that a missing marker means an unrecorded push, not an expired record. Older claims
+ * count as pushed.
+ */
+export const UNFINISHED_CLAIM_HORIZON_MS = PUSHED_MARKER_TTL_MS / 2;
 
 /** The push ids an earlier delivery listed as done (read once per work item and holder). */
 const completedBy = (
@@ -40,9 +52,12 @@ const completedBy = (
 
 /**
  * The stored hash equals what would be pushed: it was pushed (unchanged), is being pushed by
- * another delivery (busy), or was claimed by an earlier delivery of this message that never
- * finished (take it over: SQS redelivers only after the visibility timeout, long after that
- * delivery's invocation ended).
+ * another delivery (busy), or was claimed by a delivery that never finished (take it over). A claim
+ * counts as finished only when its holder listed the push in its pushed marker: an earlier delivery
+ * of this message is taken over at once (SQS redelivers only after the visibility timeout, long
+ * after that delivery's invocation ended); the claim of any other delivery once its lease has ended
+ * (the holder's invocation is over; its redelivery may have deferred the push to a `push` message,
+ * which must still deliver it, docs/adr/0137).
  */
 export const sameContent = async (
   deps: Pick<StepDeps, 'markers' | 'clock'>,
@@ -55,14 +70,16 @@ export const sameContent = async (
   const holder = lease && decodeLeaseHolder(lease.holder);
   if (!lease || !holder) return { kind: 'unchanged' };
   const me = state.owner;
-  if (holder.messageId === me.messageId && holder.receiveCount < me.receiveCount) {
-    return (await completedBy(deps, state, lease.holder)).has(id)
-      ? { kind: 'unchanged' }
-      : { kind: 'take-over', from: lease.holder, previous: holder.receiveCount };
+  const earlierOfMine = holder.messageId === me.messageId && holder.receiveCount < me.receiveCount;
+  if (!earlierOfMine && lease.until > now) {
+    // Its holder may still be at work.
+    if (holder.messageId === me.messageId && holder.receiveCount === me.receiveCount) return { kind: 'busy' };
+    return (await completedBy(deps, state, lease.holder)).has(id) ? { kind: 'unchanged' } : { kind: 'busy' };
   }
-  if (lease.until <= now) return { kind: 'unchanged' };
-  if (holder.messageId === me.messageId && holder.receiveCount === me.receiveCount) return { kind: 'busy' };
-  return (await completedBy(deps, state, lease.holder)).has(id) ? { kind: 'unchanged' } : { kind: 'busy' };
+  if (!earlierOfMine && now - lease.until > UNFINISHED_CLAIM_HORIZON_MS) return { kind: 'unchanged' };
+  return (await completedBy(deps, state, lease.holder)).has(id)
+    ? { kind: 'unchanged' }
+    : { kind: 'take-over', from: lease.holder, previous: holder.receiveCount, another: !earlierOfMine };
 };
 
 /** This delivery's lease value. */

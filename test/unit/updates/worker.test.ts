@@ -4,6 +4,7 @@ import { contentHash } from '#core/unfurl/attributes.js';
 import type { PushMessage } from '#core/updates/messages.js';
 import { connectionPauseKey } from '#core/updates/policy.js';
 import { change, Harness, ok } from './harness.js';
+import { unfinishedClaimScenarios } from './unfinished-claims.js';
 
 const URI = (n: number) => `https://tasks.example.com/tasks/${n}`;
 
@@ -207,6 +208,8 @@ describe('idempotency', () => {
     );
   });
 });
+
+unfinishedClaimScenarios('in-memory stores', () => new Harness());
 
 describe('fan-out', () => {
   it('splits a large resource into work items of at most one page and pushes every subscription once', async () => {

@@ -231,6 +231,24 @@ export const subscriptionStoreContract = (name: string, store: () => Subscriptio
         await store().upsert({ ...s, contentHash: 'c4', updatedAt: T0 + 3 });
         expect((await store().get(s.resourceKey, s.connectionId, s.uri))?.pushLease).toBeUndefined();
       });
+
+      it('puts back the lease it read: a released take-over leaves the unfinished claim it took over (docs/adr/0137)', async () => {
+        const s = aSubscription();
+        await store().upsert(s);
+        const k = { resourceKey: s.resourceKey, connectionId: s.connectionId, uri: s.uri };
+        expect(await store().claimPush(k, { contentHash: 'h', snapshot: { v: 1 }, now: T0, lease: lease('m#1') })).toBe(
+          true,
+        );
+        const unfinished = await store().get(s.resourceKey, s.connectionId, s.uri);
+        const again = { contentHash: 'h', snapshot: { v: 1 }, now: T0 + 5, lease: lease('m#2'), takeOverFrom: 'm#1' };
+        expect(await store().claimPush(k, again)).toBe(true);
+        await store().releasePush(k, {
+          holder: 'm#2',
+          contentHash: 'h',
+          restore: { contentHash: 'h', snapshot: { v: 1 }, snapshotAt: T0, lastPushedAt: T0, pushLease: lease('m#1') },
+        });
+        expect(await store().get(s.resourceKey, s.connectionId, s.uri)).toEqual({ ...unfinished, updatedAt: T0 + 5 });
+      });
     });
 
     it('reads several subscriptions at once, leaving out missing ones', async () => {

@@ -138,8 +138,10 @@ describe('local system', () => {
     expect(await rawExchange(port, 'GET * HTTP/1.1\r\nHost: x\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
     // A request cut off in the middle of its body.
     expect(await rawExchange(port, 'POST /unfurl HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"a"')).toBe('');
+    // Still serving: the health report answers (its emulator probes may time out on a loaded machine).
     const res = await fetch(`${system().baseUrl}/healthz`);
-    expect(res.status).toBe(200);
+    expect([200, 503]).toContain(res.status);
+    expect(((await res.json()) as { parts: { http: string } }).parts.http).toBe('up');
   });
 
   it('serves the mounted parts under their prefixes', async () => {

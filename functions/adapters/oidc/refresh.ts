@@ -11,9 +11,8 @@
  */
 import * as oidc from 'openid-client';
 import type { UpstreamRefresh, UpstreamTokenRefresher } from '#core/sources/credentials.js';
-import { ENV } from '#lib/env-names.js';
-import { type Config, need, type SecretRef } from '#shared/config.js';
-import { configurationLoader, type UpstreamOptions } from './upstream.js';
+import type { Config, SecretRef } from '#shared/config.js';
+import { configurationLoader, oidcClientFromConfig, type UpstreamOptions } from './upstream.js';
 
 export const createUpstreamRefresher = (options: UpstreamOptions): UpstreamTokenRefresher => {
   const configuration = configurationLoader(options);
@@ -46,19 +45,11 @@ export const refresherFromConfig = (
   config: Config,
   loadSecretField: (ref: SecretRef, field: string) => Promise<string>,
 ): UpstreamTokenRefresher => {
-  const issuer = need(config.oidc.issuer, ENV.OIDC_ISSUER);
-  const clientId = need(config.oidc.clientId, ENV.OIDC_CLIENT_ID);
-  const secretRef = need(config.oidc.clientSecret, ENV.OIDC_CLIENT_SECRET);
-  const key = `${issuer}\n${clientId}`;
+  const { key, issuer, clientId, clientSecret } = oidcClientFromConfig(config, loadSecretField);
   if (fromConfigCache?.key !== key) {
     fromConfigCache = {
       key,
-      refresher: createUpstreamRefresher({
-        issuer,
-        clientId,
-        clientSecret: () => loadSecretField(secretRef, 'clientSecret'),
-        timeoutSeconds: 5,
-      }),
+      refresher: createUpstreamRefresher({ issuer, clientId, clientSecret, timeoutSeconds: 5 }),
     };
   }
   return fromConfigCache.refresher;

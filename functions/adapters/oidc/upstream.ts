@@ -150,6 +150,22 @@ export const createUpstreamProvider = (options: UpstreamOptions): UpstreamIdenti
   };
 };
 
+/** The upstream OIDC client a deployment configures (OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET or its ARN). */
+export const oidcClientFromConfig = (
+  config: Config,
+  loadSecretField: (ref: SecretRef, field: string) => Promise<string>,
+): { readonly key: string; readonly issuer: string; readonly clientId: string; clientSecret(): Promise<string> } => {
+  const issuer = need(config.oidc.issuer, ENV.OIDC_ISSUER);
+  const clientId = need(config.oidc.clientId, ENV.OIDC_CLIENT_ID);
+  const secretRef = need(config.oidc.clientSecret, ENV.OIDC_CLIENT_SECRET);
+  return {
+    key: `${issuer}\n${clientId}`,
+    issuer,
+    clientId,
+    clientSecret: () => loadSecretField(secretRef, 'clientSecret'),
+  };
+};
+
 let fromConfigCache: { key: string; provider: UpstreamIdentityProvider } | undefined;
 
 /** The provider named by OIDC_ISSUER / OIDC_CLIENT_ID / OIDC_CLIENT_SECRET (or its ARN); one per process. */
@@ -157,19 +173,9 @@ export const upstreamFromConfig = (
   config: Config,
   loadSecretField: (ref: SecretRef, field: string) => Promise<string>,
 ): UpstreamIdentityProvider => {
-  const issuer = need(config.oidc.issuer, ENV.OIDC_ISSUER);
-  const clientId = need(config.oidc.clientId, ENV.OIDC_CLIENT_ID);
-  const secretRef = need(config.oidc.clientSecret, ENV.OIDC_CLIENT_SECRET);
-  const key = `${issuer}\n${clientId}`;
+  const { key, issuer, clientId, clientSecret } = oidcClientFromConfig(config, loadSecretField);
   if (fromConfigCache?.key !== key) {
-    fromConfigCache = {
-      key,
-      provider: createUpstreamProvider({
-        issuer,
-        clientId,
-        clientSecret: () => loadSecretField(secretRef, 'clientSecret'),
-      }),
-    };
+    fromConfigCache = { key, provider: createUpstreamProvider({ issuer, clientId, clientSecret }) };
   }
   return fromConfigCache.provider;
 };

@@ -3,7 +3,8 @@
  *
  * The CDK stack wires each route to the Lambda function of its handler; the
  * local server dispatches the same routes to the same handler modules. Each
- * handler module lives at `functions/<handler>.ts` and exports `handler`.
+ * handler module lives at `functions/<handler>.ts` and exports `handler`. The
+ * README's route table is rendered from here (`npm run settings -- --write`).
  */
 export const HANDLERS = {
   'oauth-authorize': { description: 'OAuth authorize, upstream login callback and consent' },
@@ -53,6 +54,8 @@ export interface RouteDefinition {
   readonly throttle: ThrottleClass;
   /** Field of Notion's integration dashboard this URL goes into, if any. */
   readonly dashboardField?: string;
+  /** What the README's route table says of a route without a dashboard field (default: its handler's description). */
+  readonly note?: string;
   /**
    * The query and body fields the route reads: the fuzz suites vary these (and send everything else as
    * noise). A route without them is fuzzed with noise only.
@@ -93,6 +96,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'GET',
     path: '/oauth/callback',
+    note: '(register at your OIDC provider as the redirect URI)',
     throttle: 'browser',
     handler: 'oauth-authorize',
     reads: { query: ['code', 'state', 'error', 'iss'] },
@@ -100,6 +104,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'POST',
     path: '/oauth/consent',
+    note: '(consent form)',
     throttle: 'browser',
     handler: 'oauth-authorize',
     reads: { body: ['pending', 'csrf', 'decision'] },
@@ -115,6 +120,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'POST',
     path: '/oauth/revoke',
+    note: '— RFC 7009 revocation, in the metadata',
     handler: 'oauth-revoke',
     reads: { body: ['token', 'token_type_hint', 'client_id', 'client_secret'] },
     // Notion revokes rarely; a tight limit keeps guessing and floods off the Connections table.
@@ -131,6 +137,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'DELETE',
     path: '/unfurl',
+    note: '(same URL, DELETE)',
     throttle: 'notion',
     handler: 'unfurl-delete',
     reads: { query: ['uri'], body: ['uri'] },
@@ -146,6 +153,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'POST',
     path: '/deleted-token',
+    note: '(same URL, POST)',
     throttle: 'notion',
     handler: 'unfurl-delete',
     reads: { body: ['access_token', 'refresh_token', 'token'] },
@@ -153,6 +161,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'POST',
     path: '/changes',
+    note: '— signed webhook for your product ([event schema](docs/change-events.md))',
     throttle: 'changes',
     handler: 'changes',
     reads: { body: ['resource', 'uri', 'changed_at', 'fields'] },
@@ -160,11 +169,19 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'GET',
     path: '/.well-known/oauth-authorization-server',
+    note: '— RFC 8414 metadata',
     throttle: 'public',
     handler: 'metadata',
     reads: { query: ['x'] },
   },
-  { method: 'GET', path: '/.well-known/jwks.json', throttle: 'public', handler: 'jwks', reads: { query: ['x'] } },
+  {
+    method: 'GET',
+    path: '/.well-known/jwks.json',
+    note: "— public keys of the service's assertions to your product",
+    throttle: 'public',
+    handler: 'jwks',
+    reads: { query: ['x'] },
+  },
 ];
 
 /** API Gateway v2 route key, e.g. `POST /unfurl`. */

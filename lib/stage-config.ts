@@ -7,8 +7,9 @@
  */
 import type { Node } from 'constructs';
 import type { SourceAdapterDefinition } from '../functions/adapters/sources/define.js';
+import * as z from '../functions/shared/zod.js';
 import type { FunctionName } from './routes.js';
-import { settingsDeclaredFor } from './settings.js';
+import { SETTINGS, type SettingDeclaration, settingsDeclaredFor } from './settings.js';
 
 /** Context keys understood by the app (documented in the README). */
 export const CONTEXT_KEYS = {
@@ -106,6 +107,12 @@ export interface StageConfig {
   readonly alarmEmail?: string;
   /** An existing SNS topic the alarms notify (instead of, or besides, the topic `alarmEmail` creates). */
   readonly alarmTopicArn?: string;
+  /**
+   * Settings taken from CDK context whose key is none of the fields above (a setting declared with a
+   * `context` in lib/settings.ts and nothing more): by context key, each checked at synth with the schema the
+   * function parses it with.
+   */
+  readonly contextSettings: Readonly<Record<string, string>>;
 }
 
 export class StageConfigError extends Error {
@@ -344,7 +351,32 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     ...optional('workerReservedConcurrency', workerReservedConcurrency),
     ...optional('alarmEmail', alarmEmail),
     ...optional('alarmTopicArn', alarmTopicArn),
+    contextSettings: declaredContextSettings(read),
   };
+};
+
+/**
+ * The values of the settings taken from CDK context that the stage config has no field of its own for, by
+ * context key; a value the setting's schema refuses stops the synth naming the key and the variable.
+ */
+const declaredContextSettings = (read: ContextReader): Record<string, string> => {
+  const known: ReadonlySet<string> = new Set(Object.values(CONTEXT_KEYS));
+  const values: Record<string, string> = {};
+  for (const [name, setting] of Object.entries(SETTINGS) as [string, SettingDeclaration][]) {
+    const deploy = setting.deploy;
+    if (!deploy || !('context' in deploy) || known.has(deploy.context)) continue;
+    const value = text(read, deploy.context);
+    if (value === undefined) continue;
+    if (setting.schema) {
+      const parsed = z.safeParse(setting.schema, value);
+      if (!parsed.success) {
+        const reason = parsed.error.issues.map((i) => i.message).join('; ');
+        throw new StageConfigError(`context "${deploy.context}" (${name}): ${reason}, got "${value}"`);
+      }
+    }
+    values[deploy.context] = value;
+  }
+  return values;
 };
 
 /** An account and region the user pinned with context `account` / `region`; empty: environment-agnostic. */
@@ -370,8 +402,10 @@ export const stageConfigFromContext = (node: Node): StageConfig => readStageConf
 export const contextEnvironment = (config: StageConfig, fn: FunctionName): Record<string, string> => {
   const env: Record<string, string> = {};
   for (const [name, deploy] of settingsDeclaredFor(fn)) {
-    if (!('context' in deploy) || !Object.hasOwn(config, deploy.context)) continue;
-    const value = (config as unknown as Record<string, unknown>)[deploy.context];
+    if (!('context' in deploy)) continue;
+    const value = Object.hasOwn(config, deploy.context)
+      ? (config as unknown as Record<string, unknown>)[deploy.context]
+      : config.contextSettings[deploy.context];
     if (value !== undefined) env[name] = String(value);
   }
   return env;

@@ -13,7 +13,9 @@
  * The change webhook event is signed with the local default secret
  * (`CHANGES_WEBHOOK_SECRET` of local/defaults.ts) at generation time; Standard
  * Webhooks signatures go stale after 5 minutes, so generate again right before
- * invoking it.
+ * invoking it. The committed samples are signed at a fixed time instead
+ * (`COMMITTED_SIGNING_TIME`), so that refreshing them after adding a route
+ * changes only that route's sample.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,6 +33,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const EVENTS_DIR = path.join(ROOT, 'events');
 /** Where `npm run events` writes by default: untracked (.local-data/ is gitignored). */
 export const DEFAULT_OUT_DIR = path.join(ROOT, '.local-data', 'events');
+/** When the committed change webhook sample is signed: fixed, so that `--out events` rewrites nothing unchanged. */
+export const COMMITTED_SIGNING_TIME = Date.UTC(2026, 0, 15, 12, 0, 0);
 
 export interface SampleEvent {
   /** File name in events/ (without `.json`). */
@@ -281,7 +285,8 @@ export const CLI = {
 batch for the update worker) from the factories the handler tests use. Writes them to
 .local-data/events/ (untracked) unless --out names another folder; the committed samples in
 events/ change only with --out events. The POST /changes sample is signed with the local default
-webhook secret and is valid for 5 minutes: generate it right before invoking.`,
+webhook secret and is valid for 5 minutes: generate it right before invoking (the committed one in
+events/ is signed at a fixed time, so refreshing events/ rewrites only what changed).`,
   options: {
     out: {
       type: 'string',
@@ -314,7 +319,11 @@ webhook secret and is valid for 5 minutes: generate it right before invoking.`,
 
 export const main = ({ values }: CliArgs<typeof CLI.options>): number => {
   const baseUrl = httpUrl(values['base-url'], '--base-url');
-  const samples = sampleEvents(baseUrl ? { baseUrl } : {});
+  const dir = values.out === undefined || values.out === '' ? DEFAULT_OUT_DIR : path.resolve(values.out);
+  const samples = sampleEvents({
+    ...(baseUrl ? { baseUrl } : {}),
+    ...(dir === EVENTS_DIR && values.print === undefined ? { now: COMMITTED_SIGNING_TIME } : {}),
+  });
   if (values.print !== undefined) {
     if (values.out !== undefined) throw new UsageError('--print writes no file: give --print or --out, not both');
     const sample = samples.find((s) => s.name === values.print);
@@ -324,7 +333,6 @@ export const main = ({ values }: CliArgs<typeof CLI.options>): number => {
     return 0;
   }
   if (values.out === '') throw new UsageError('--out needs a folder');
-  const dir = values.out === undefined ? DEFAULT_OUT_DIR : path.resolve(values.out);
   const files = writeSampleEvents(samples, dir, { prune: dir === EVENTS_DIR || dir === DEFAULT_OUT_DIR });
   const shown = path.relative(process.cwd(), dir) || '.';
   for (const [i, sample] of samples.entries()) {

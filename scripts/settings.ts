@@ -1,18 +1,20 @@
 /**
- * Renders the two documents that list every setting from their one declaration
- * (lib/settings.ts): `.env.example`, and the settings table of the README
- * (between its `settings-table` markers).
+ * Renders the documents that repeat a declaration of lib/ for people: from
+ * lib/settings.ts, `.env.example` and the settings table of the README
+ * (between its `settings-table` markers); from lib/routes.ts, the README's
+ * route table (between its `routes-table` markers).
  *
  *   npm run settings                 # prints .env.example
- *   npm run settings -- --write      # rewrites .env.example and the README's table
- *   npm run settings -- --check      # exits 1 when either is out of date
+ *   npm run settings -- --write      # rewrites .env.example and the README's tables
+ *   npm run settings -- --check      # exits 1 when one is out of date
  *
- * test/unit/settings/registry.test.ts fails while either is stale.
+ * test/unit/settings/registry.test.ts fails while one is stale.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod/mini';
 import { BUILT_IN_SOURCES } from '#adapters/sources/registry.js';
+import { HANDLERS, ROUTES, routeKey, WORKER_HANDLER } from '#lib/routes.js';
 import { SETTING_GROUPS, SETTINGS, type SettingDeclaration } from '#lib/settings.js';
 import { type CliArgs, type CliSpec, GENERATOR_OPTIONS, isEntryPoint, runCli, runGenerator } from './cli.js';
 
@@ -23,6 +25,8 @@ export const REFRESH_COMMAND = 'npm run settings -- --write';
 const LOCAL_BASE = 'http://127.0.0.1:3000';
 export const TABLE_START = '<!-- settings-table: generated from lib/settings.ts by `npm run settings -- --write` -->';
 export const TABLE_END = '<!-- /settings-table -->';
+export const ROUTES_START = '<!-- routes-table: generated from lib/routes.ts by `npm run settings -- --write` -->';
+export const ROUTES_END = '<!-- /routes-table -->';
 
 const declared = (): [string, SettingDeclaration][] => Object.entries(SETTINGS) as [string, SettingDeclaration][];
 
@@ -85,7 +89,8 @@ export const renderReadmeTable = (): string => {
           : value === ''
             ? '—'
             : `\`${cell(value)}\``;
-    const notes = [s.localOnly ? 'Local only.' : '', s.aws ?? ''].filter((n) => n !== '').join(' ');
+    const context = s.deploy && 'context' in s.deploy ? `CDK context \`${s.deploy.context}\`.` : '';
+    const notes = [s.localOnly ? 'Local only.' : '', s.aws ?? '', context].filter((n) => n !== '').join(' ');
     rows.push(`| \`${name}\` | ${shown} | ${cell(s.description)}${notes ? ` ${notes}` : ''} |`);
   }
   for (const source of BUILT_IN_SOURCES) {
@@ -100,19 +105,33 @@ export const renderReadmeTable = (): string => {
   return rows.join('\n');
 };
 
-/** The README with its settings table replaced by the rendered one. */
-export const renderReadme = (readme: string): string => {
-  const start = readme.indexOf(TABLE_START);
-  const end = readme.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error(`README.md has no ${TABLE_START} … ${TABLE_END} markers`);
-  return `${readme.slice(0, start + TABLE_START.length)}\n${renderReadmeTable()}\n${readme.slice(end)}`;
+/** The README's route table: a row per route of lib/routes.ts, then the worker. */
+export const renderRoutesTable = (): string => {
+  const rows = ['| Method and path | Handler | Notion dashboard field |', '|---|---|---|'];
+  for (const route of ROUTES) {
+    const field = route.dashboardField ?? route.note ?? `— ${HANDLERS[route.handler].description}`;
+    rows.push(`| \`${routeKey(route)}\` | \`functions/${route.handler}.ts\` | ${cell(field)} |`);
+  }
+  rows.push(`| (SQS) | \`functions/${WORKER_HANDLER}.ts\` | — pushes \`PATCH /v1/external/object\` |`);
+  return rows.join('\n');
 };
+
+const between = (text: string, start: string, end: string, body: string): string => {
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`README.md has no ${start} … ${end} markers`);
+  return `${text.slice(0, from + start.length)}\n${body}\n${text.slice(to)}`;
+};
+
+/** The README with its settings and route tables replaced by the rendered ones. */
+export const renderReadme = (readme: string): string =>
+  between(between(readme, TABLE_START, TABLE_END, renderReadmeTable()), ROUTES_START, ROUTES_END, renderRoutesTable());
 
 const CLI = {
   name: 'settings',
   usage: ['npm run settings -- [--write | --check]'],
   description:
-    "Renders .env.example and the README's settings table from lib/settings.ts, the one declaration of every\nsetting. Without an option it prints .env.example; it writes files only with --write.",
+    "Renders .env.example and the README's settings table from lib/settings.ts, the one declaration of every\nsetting, and the README's route table from lib/routes.ts. Without an option it prints .env.example; it\nwrites files only with --write.",
   options: GENERATOR_OPTIONS,
   notes: ['Exit status: 0 done (or up to date), 1 out of date or failed, 2 wrong usage.'],
 } as const satisfies CliSpec;
@@ -124,7 +143,7 @@ const main = ({ values }: CliArgs<typeof CLI.options>): number =>
       { path: ENV_EXAMPLE_FILE, label: '.env.example', render: renderEnvExample },
       {
         path: README_FILE,
-        label: 'the settings table of README.md',
+        label: 'the settings and route tables of README.md',
         render: () => renderReadme(readFileSync(README_FILE, 'utf8')),
       },
     ],

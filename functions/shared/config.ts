@@ -1,6 +1,7 @@
 /**
  * Runtime configuration: read from the environment once, validated with zod,
- * typed. Names come from lib/env-names.ts (shared with the CDK stack).
+ * typed. Names and schemas come from lib/settings.ts (shared with the CDK stack);
+ * the groups below name the settings the code shares, `settings` holds them all.
  *
  * A handler calls `getConfig()` at cold start; an invalid setting throws a
  * ConfigError naming the variable. Settings that only some handlers need are
@@ -90,6 +91,11 @@ const build = (e: z.infer<typeof schema>) => ({
     rules: e.UNFURL_RULES,
     devName: e.DEV_NAME,
   },
+  /**
+   * Every setting by its name, parsed by its declared schema: a setting added to lib/settings.ts is read
+   * here (`config.settings.NAME`) with no change to this file.
+   */
+  settings: e,
 });
 
 export type Config = ReturnType<typeof build>;

@@ -21,7 +21,7 @@ import { attr } from '#core/unfurl/attributes.js';
 import { separateReads } from '#core/unfurl/reads.js';
 import { demoRules } from '#core/unfurl/rules.js';
 import { ROUTES, routeKey } from '#lib/routes.js';
-import { resetConfig } from '#shared/config.js';
+import { parseConfig, resetConfig } from '#shared/config.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import {
   authorizeDependencies,
@@ -37,8 +37,8 @@ import {
   tokenSettings,
 } from '#test/unit/oauth/fakes.js';
 import { createChangesHandler } from '../../functions/handlers/changes.js';
-import { createJwksHandler } from '../../functions/handlers/jwks.js';
-import { createMetadataHandler } from '../../functions/handlers/metadata.js';
+import { createJwksHandler, jwksDependencies } from '../../functions/handlers/jwks.js';
+import { createMetadataHandler, metadataDependencies } from '../../functions/handlers/metadata.js';
 import { createAuthorizeHandler, PENDING_COOKIE } from '../../functions/handlers/oauth-authorize.js';
 import { createRevokeHandler } from '../../functions/handlers/oauth-revoke.js';
 import { createTokenHandler } from '../../functions/handlers/oauth-token.js';
@@ -50,6 +50,8 @@ export { CLIENT_ID, CLIENT_SECRET, ISSUER, NOTION_REDIRECT };
 export const SIGNING_KEY = 'fuzz-signing-secret-0123456789abcdef-fuzz';
 export const WEBHOOK_SECRET = `whsec_${Buffer.from('fuzz-webhook-secret-0123456789ab').toString('base64')}`;
 export const PRODUCT_BASE = 'http://127.0.0.1:3000';
+/** The settings of the routes composed by their production dependencies. */
+const SETTINGS = { PUBLIC_BASE_URL: PRODUCT_BASE, TOKEN_SIGNING_KEY: SIGNING_KEY };
 export const TASK_URI = `${PRODUCT_BASE}/demo/tasks/1`;
 
 export type Result = {
@@ -162,6 +164,9 @@ export const createWorld = async (): Promise<World> => {
     queue: new MemoryUpdateQueue(),
     uriIsPreviewed: (uri) => uri.startsWith(`${PRODUCT_BASE}/demo/tasks/`),
   }));
+  const config = parseConfig(SETTINGS);
+  const metadataDeps = metadataDependencies(config);
+  const jwksDeps = jwksDependencies(config);
   const wrap =
     (h: (e: APIGatewayProxyEventV2, c: Context) => Promise<unknown>): Invoke =>
     async (event) =>
@@ -178,8 +183,10 @@ export const createWorld = async (): Promise<World> => {
     'DELETE /deleted-token': wrap(unfurlDelete),
     'POST /deleted-token': wrap(unfurlDelete),
     'POST /changes': wrap(changes),
-    'GET /.well-known/oauth-authorization-server': wrap(createMetadataHandler(() => ({ issuer: PRODUCT_BASE }))),
-    'GET /.well-known/jwks.json': wrap(createJwksHandler(() => ({ keys: tokens.keys }))),
+    // Routes that need no in-memory port are composed by their production dependencies from the settings:
+    // a dependency or setting added to one of them needs no change here.
+    'GET /.well-known/oauth-authorization-server': wrap(createMetadataHandler(() => metadataDeps)),
+    'GET /.well-known/jwks.json': wrap(createJwksHandler(() => jwksDeps)),
   };
 
   // A route the map above does not name runs its function's production entry module (lib/routes.ts names

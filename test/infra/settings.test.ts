@@ -8,13 +8,14 @@ import { environmentOf } from '#lib/functions.js';
 import { functionId } from '#lib/notion-link-preview-stack.js';
 import { type FunctionName, HANDLERS, WORKER_HANDLER } from '#lib/routes.js';
 import { SETTINGS, type SettingDeclaration } from '#lib/settings.js';
+import { shownValue } from '../../scripts/settings.js';
 import { PRODUCT_SOURCE, type Synthesized, synthService } from './synth.js';
 
 const RUNTIME_OWN = new Set(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
 const FUNCTIONS: FunctionName[] = [...(Object.keys(HANDLERS) as FunctionName[]), WORKER_HANDLER];
 
-/** Every context key a setting is taken from, with a value the stage config accepts. */
-const CONTEXT = {
+/** Values other than the shown ones, for the context keys whose shown value the stage config refuses. */
+const GIVEN = {
   logLevel: 'WARN',
   oauthClientId: 'notion-client',
   notionApiBaseUrl: 'https://api.notion.example',
@@ -23,6 +24,15 @@ const CONTEXT = {
   notionRateLimitPerMinute: '600',
   ...PRODUCT_SOURCE,
   devName: 'Product',
+};
+
+const contextSettings = (Object.entries(SETTINGS) as [string, SettingDeclaration][]).flatMap(([, s]) =>
+  s.deploy && 'context' in s.deploy ? [[s.deploy.context, s] as const] : [],
+);
+/** Every context key a setting is taken from, with a value: the one given above, else the setting's shown value. */
+const CONTEXT: Record<string, unknown> = {
+  ...Object.fromEntries(contextSettings.map(([key, s]) => [key, shownValue(s)])),
+  ...GIVEN,
 };
 
 const declaredFor = (fn: FunctionName): string[] => environmentOf(fn);
@@ -34,11 +44,12 @@ beforeAll(() => {
 afterAll(() => synth.cleanup());
 
 describe('function environments follow lib/settings.ts', () => {
-  it('covers every context key a setting is taken from', () => {
-    const keys = (Object.values(SETTINGS) as SettingDeclaration[]).flatMap((s) =>
-      s.deploy && 'context' in s.deploy ? [s.deploy.context] : [],
-    );
-    expect([...new Set(keys)].sort()).toEqual(Object.keys(CONTEXT).sort());
+  it('gives every context key a setting is taken from a value, and no other key', () => {
+    const keys = [...new Set(contextSettings.map(([key]) => key))].sort();
+    expect({ withoutValue: keys.filter((k) => CONTEXT[k] === '' || CONTEXT[k] === undefined) }).toEqual({
+      withoutValue: [],
+    });
+    expect(Object.keys(GIVEN).filter((k) => !keys.includes(k))).toEqual([]);
   });
 
   it.each(FUNCTIONS)('%s gets exactly the settings declared for it', (fn) => {

@@ -289,22 +289,26 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
   const sourceAdapter = text(read, k.sourceAdapter);
   const unfurlRules = jsonText(read, k.unfurlRules);
   if (production) {
-    // A production stack serves a real product and someone hears of its alarms.
+    // A production stack serves a real product and someone hears of its alarms. Every missing piece is named at
+    // once, so one edit of cdk.context.json fixes them all.
+    const missing: string[] = [];
     if (sourceAdapter === undefined || sourceAdapter === 'demo') {
-      throw new StageConfigError(
-        'context "sourceAdapter": a production stack needs the adapter of a real product (http or your own), not the demo',
-      );
+      missing.push('context "sourceAdapter": the adapter of a real product (http or your own), not the demo');
     }
     if (unfurlRules === undefined) {
-      throw new StageConfigError('context "unfurlRules": a production stack needs its own rules, not the demo rules');
-    }
-    const rules = (JSON.parse(unfurlRules) as { rules?: unknown } | null)?.rules;
-    if (!Array.isArray(rules) || rules.length === 0) {
-      throw new StageConfigError('context "unfurlRules": a production stack needs at least one rule');
+      missing.push('context "unfurlRules": its own rules, not the demo rules');
+    } else {
+      const rules = (JSON.parse(unfurlRules) as { rules?: unknown } | null)?.rules;
+      if (!Array.isArray(rules) || rules.length === 0) missing.push('context "unfurlRules": at least one rule');
     }
     if (alarmEmail === undefined && alarmTopicArn === undefined) {
+      missing.push(
+        'context "alarmEmail" or "alarmTopicArn": an alarm target (an e-mail address or an existing SNS topic)',
+      );
+    }
+    if (missing.length > 0) {
       throw new StageConfigError(
-        'context "alarmEmail" or "alarmTopicArn": a production stack needs an alarm target (an e-mail address or an existing SNS topic)',
+        `a production stack needs ${missing.join('; ')} (see docs/deployment.md, "Choose the settings")`,
       );
     }
   }

@@ -613,10 +613,12 @@ export const createLocalServer = (options: LocalServerOptions): LocalServer => {
   const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
     if (requestLog) {
       const started = performance.now();
+      // The path as the client asked for it: a mount may rewrite req.url (the /idp mount strips its prefix).
+      const requested = req.url ?? '/';
       res.once('close', () => {
         const line = requestLogLine(
           (req.method ?? 'GET').toUpperCase(),
-          splitTarget(req.url ?? '/')?.rawPath ?? '/',
+          splitTarget(requested)?.rawPath ?? '/',
           res.statusCode,
           performance.now() - started,
           !res.writableFinished,

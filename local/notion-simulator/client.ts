@@ -26,6 +26,12 @@ const pathOf = (field: string, method: string): string => {
   return route.path;
 };
 
+/**
+ * The fragment of the playground URL the browser is sent back to after a sign-in: the previews were just
+ * unfurled with the new grant, so the page load it causes is not a revisit (playground/app.js skips it).
+ */
+export const SIGNED_IN_FRAGMENT = '#signed-in';
+
 export interface ServiceUrls {
   readonly authorize: string;
   readonly token: string;
@@ -326,7 +332,8 @@ export class NotionClient {
         await this.unfurl(session, preview);
       }
     }
-    return { ok: true, location: `${w.baseUrl}/` };
+    // The page the browser comes back to must not unfurl them a second time as a revisit (see app.js).
+    return { ok: true, location: `${w.baseUrl}/${SIGNED_IN_FRAGMENT}` };
   }
 
   /** The user disconnects the integration: Notion calls the Deleted Token Callback and forgets both sides (docs/protocol.md §5.3). */

@@ -80,6 +80,12 @@ describe('playground in a browser', () => {
     expect(title).toBeTruthy();
     expect(title).not.toBe('Task #1');
     await expect(page.locator('#connection-status').textContent()).resolves.toBe('Connected');
+    // One unfurl for one paste: the sign-in's return unfurls it, and the page it lands on is no revisit.
+    expect(page.url()).toBe(`${system.baseUrl}/`);
+    const state = (await page.evaluate(() => fetch('/playground/state').then((r) => r.json()))) as {
+      previews: Array<{ unfurls: number }>;
+    };
+    expect(state.previews.map((p) => p.unfurls)).toEqual([1]);
     await card.screenshot({ path: join(ARTIFACTS, 'card.png') });
     await page.screenshot({ path: join(ARTIFACTS, 'playground.png'), fullPage: true });
 

@@ -26,6 +26,15 @@ describe('cdk.json', () => {
     expect(differing).toEqual([]);
   });
 
+  it('sets no stage setting: the CDK CLI prefers cdk.json over cdk.context.json, so one would override the example', () => {
+    // Precedence of the CDK CLI: -c on the command line, then cdk.json's "context", then cdk.context.json. A
+    // "stage" (or any other setting of docs/deployment.md) here would silently win over the production example.
+    const settings = Object.keys(cdkJsonContext()).filter((key) => !key.includes(':'));
+    expect(settings).toEqual([]);
+    for (const example of exampleContexts())
+      expect(Object.keys(example).filter((key) => key.includes(':'))).toEqual([]);
+  });
+
   it('package.json has the scripts a CDK user reaches for: build, synth, diff, deploy', () => {
     const scripts = (
       JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {

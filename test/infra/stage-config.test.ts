@@ -2,8 +2,11 @@
  * Context validation: settings are checked once, by name, before any construct
  * is built; a half-configured external issuer or domain is refused.
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from '@jest/globals';
+import { PROJECT_ROOT } from '#lib/constructs/node-function.js';
 import { readStageConfig, StageConfigError } from '#lib/stage-config.js';
+import { newOutdir } from './synth.js';
 
 const read = (context: Record<string, unknown>) => readStageConfig((key) => context[key]);
 
@@ -68,6 +71,37 @@ describe('readStageConfig', () => {
       read({ ...complete, alarmEmail: undefined, alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops' }),
     ).not.toThrow();
   });
+
+  it('a production stack with nothing of its own names every missing key in one refusal', () => {
+    const refusal = (() => {
+      try {
+        read({ stage: 'prod', production: true });
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(refusal).toBeInstanceOf(StageConfigError);
+    const message = (refusal as Error).message;
+    for (const key of ['"sourceAdapter"', '"unfurlRules"', '"alarmEmail" or "alarmTopicArn"']) {
+      expect(message).toContain(`context ${key}`);
+    }
+    expect(message).not.toContain('\n');
+  });
+
+  it('bin/app.ts prints a refused setting as one line without a stack trace and exits 1', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ production: true }), CDK_OUTDIR: newOutdir() },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^cdk: a production stack needs context "sourceAdapter"/),
+    ]);
+    expect(run.stderr).toContain('"alarmEmail" or "alarmTopicArn"');
+  }, 60_000);
 
   it('accepts a complete external issuer and strips trailing slashes', () => {
     const c = read({ oidcIssuer: 'https://idp.example.com/', oidcClientId: 'abc', oidcClientSecretArn: SECRET_ARN });

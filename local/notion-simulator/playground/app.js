@@ -399,8 +399,11 @@ function start() {
   events.addEventListener('state', (m) => render(JSON.parse(m.data)));
   events.addEventListener('log-reset', (m) => addLog(JSON.parse(m.data), true));
   events.addEventListener('log', (m) => addLog([JSON.parse(m.data)], false));
-  // Revisiting the page: Notion unfurls the previews on it again.
-  post('/playground/revisit');
+  // Revisiting the page: Notion unfurls the previews on it again. Coming back from the sign-in is not a
+  // revisit: the simulator has just unfurled them with the new connection (SIGNED_IN_FRAGMENT in client.ts).
+  if (window.location.hash === '#signed-in') {
+    history.replaceState(null, '', window.location.pathname + window.location.search);
+  } else post('/playground/revisit');
 }
 
 start();

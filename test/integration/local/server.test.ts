@@ -294,6 +294,36 @@ describe('local HTTP adapter', () => {
     }
   });
 
+  it('logs the path the client asked for, even when a mount rewrites req.url (as the /idp mount does)', async () => {
+    const lines: string[] = [];
+    const rewriting: LocalMount = {
+      name: 'idp',
+      prefix: '/idp',
+      handle: async (req, res) => {
+        req.url = (req.url ?? '/').slice('/idp'.length) || '/';
+        res.writeHead(303, { location: '/idp/interaction/x' });
+        res.end();
+      },
+    };
+    const logged = createLocalServer({
+      routes,
+      handlerFor: (n) => handlers[n],
+      mounts: () => [rewriting],
+      requestLog: (line) => lines.push(line),
+    });
+    const port = await logged.listen(0);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/idp/auth?client_id=c&state=s`, { redirect: 'manual' });
+      expect(res.status).toBe(303);
+      await res.arrayBuffer();
+      const deadline = Date.now() + 2000;
+      while (lines.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(lines).toEqual([expect.stringMatching(/^GET \/idp\/auth 303 \d+ms$/)]);
+    } finally {
+      await logged.close();
+    }
+  });
+
   it('serves a single handler on its own', async () => {
     const served = await serveHandlers([
       { method: 'GET', path: '/one', handler: async (event) => ({ statusCode: 200, body: event.routeKey }) },

@@ -1,18 +1,39 @@
 /**
  * Where the running `npm start` can be reached, for the project's scripts
  * (`npm run dashboard`, `deliveries`, `connections`, `redrive`): npm start
- * writes `.local-data/local-server.json` once it is up and removes it when it
- * stops. A file left behind by a killed process is ignored (its pid is gone).
+ * writes `local-server.json` into its state directory (`.local-data/`, or
+ * LOCAL_DATA_DIR) once it is up and removes it when it stops; the scripts look
+ * in the directory npm start would use, from the environment or `.env`. Two
+ * systems with state directories of their own each keep their own record. A
+ * file left behind by a killed process is ignored (its pid is gone).
  *
  * Only addresses on 127.0.0.1 and non-secret settings are written.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { ENV } from '#lib/env-names.js';
 import { LOCAL_HOST } from './defaults.js';
-import { REPO_ROOT } from './state-dir.js';
+import { DEFAULT_DATA_DIR, dataDirFromEnvironment, REPO_ROOT } from './state-dir.js';
 
-export const RUNTIME_INFO_FILE = path.join(REPO_ROOT, '.local-data', 'local-server.json');
+/** The record of a system kept in the default state directory. */
+export const RUNTIME_INFO_FILE = path.join(DEFAULT_DATA_DIR, 'local-server.json');
+
+/**
+ * The record in `dataDir`; by default in the state directory `npm start` would use here: LOCAL_DATA_DIR from
+ * the environment, else from `.env` at the repository root (as npm start loads it), else `.local-data/`.
+ */
+export const runtimeInfoFile = (dataDir = dataDirFromEnvironment({ ...dotEnvDataDir(), ...process.env })): string =>
+  path.join(dataDir, 'local-server.json');
+
+const dotEnvDataDir = (file = path.join(REPO_ROOT, '.env')): Record<string, string> => {
+  try {
+    const value = existsSync(file) ? parseEnv(readFileSync(file, 'utf8'))[ENV.LOCAL_DATA_DIR] : undefined;
+    return value === undefined ? {} : { [ENV.LOCAL_DATA_DIR]: value };
+  } catch {
+    return {};
+  }
+};
 
 export interface RuntimeInfo {
   readonly pid: number;
@@ -45,7 +66,7 @@ export const runtimeInfoOf = (system: RunningSystem, pid = process.pid, now = Da
 });
 
 /** Records the running system; a failure to write is reported, never fatal. */
-export const writeRuntimeInfo = (system: RunningSystem, file = RUNTIME_INFO_FILE): boolean => {
+export const writeRuntimeInfo = (system: RunningSystem, file = runtimeInfoFile()): boolean => {
   try {
     mkdirSync(path.dirname(file), { recursive: true });
     const partial = `${file}.${process.pid}.tmp`;
@@ -80,7 +101,7 @@ export const processAlive = (pid: number): boolean => {
 
 /** The running local system, or undefined (no file, not a valid record, or its process is gone). */
 export const readRuntimeInfo = (
-  file = RUNTIME_INFO_FILE,
+  file = runtimeInfoFile(),
   alive: (pid: number) => boolean = processAlive,
 ): RuntimeInfo | undefined => {
   let data: Record<string, unknown>;
@@ -109,7 +130,7 @@ export const readRuntimeInfo = (
 };
 
 /** Removes the record if this process wrote it (another npm start may have replaced it). */
-export const clearRuntimeInfo = (file = RUNTIME_INFO_FILE, pid = process.pid): void => {
+export const clearRuntimeInfo = (file = runtimeInfoFile(), pid = process.pid): void => {
   try {
     const data = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown };
     if (data.pid === pid) rmSync(file, { force: true });

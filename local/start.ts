@@ -17,8 +17,8 @@ import { parseArgs, parseEnv } from 'node:util';
 import { ENV } from '#lib/env-names.js';
 import { consoleLog } from './console-log.js';
 import { DEFAULT_PORT } from './defaults.js';
-import { clearRuntimeInfo, writeRuntimeInfo } from './runtime-info.js';
-import { DataDirInUseError, DEFAULT_DATA_DIR, REPO_ROOT } from './state-dir.js';
+import { clearRuntimeInfo, runtimeInfoFile, writeRuntimeInfo } from './runtime-info.js';
+import { DataDirInUseError, DEFAULT_DATA_DIR, dataDirFromEnvironment, REPO_ROOT } from './state-dir.js';
 import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
 
 const SETTING_NAMES = new Set<string>(Object.values(ENV));
@@ -76,11 +76,8 @@ is kept in LOCAL_DATA_DIR (default .local-data/) across restarts.
   --fresh   remove the kept state first and start clean
   --help    show this text`;
 
-/** Where `npm start` keeps its state. */
-export const dataDirFromEnvironment = (env: NodeJS.ProcessEnv): string => {
-  const value = env[ENV.LOCAL_DATA_DIR];
-  return value === undefined || value.trim() === '' ? DEFAULT_DATA_DIR : resolve(value);
-};
+/** Where `npm start` keeps its state (local/state-dir.ts). */
+export { dataDirFromEnvironment } from './state-dir.js';
 
 /** Names whose values are never printed. */
 export const isSecretName = (name: string): boolean => /SECRET(?!_ARN)|PASSWORD|_KEYS?$|ACCESS_KEY/.test(name);
@@ -171,10 +168,11 @@ export const runFromCommandLine = async (): Promise<void> => {
   // the system then stops as soon as it is up.
   let system: LocalSystem | undefined;
   let stopping = false;
+  const dataDir = dataDirFromEnvironment(process.env);
   const stopAndExit = (running: LocalSystem) =>
     running.stop().then(
       () => {
-        clearRuntimeInfo();
+        clearRuntimeInfo(runtimeInfoFile(dataDir));
         console.log('Stopped.');
         process.exit(0);
       },
@@ -216,7 +214,7 @@ export const runFromCommandLine = async (): Promise<void> => {
     system = await startLocalSystem({
       port,
       env: given,
-      dataDir: dataDirFromEnvironment(process.env),
+      dataDir,
       fresh: args.fresh,
       log: consoleLog({ level: process.env.LOG_LEVEL }),
     });
@@ -239,7 +237,7 @@ export const runFromCommandLine = async (): Promise<void> => {
     return;
   }
   console.log(banner(system, given, Date.now() - t0));
-  writeRuntimeInfo(system); // .local-data/local-server.json: where the scripts find this server
+  writeRuntimeInfo(system, runtimeInfoFile(dataDir)); // <data dir>/local-server.json: where the scripts find it
 };
 
 // Run only as the entry point (`tsx local/start.ts`), so the helpers above can be imported by tests.

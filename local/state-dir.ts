@@ -19,6 +19,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, write
 import { rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ENV } from '#lib/env-names.js';
 
 /** Where this package lives (this file is in local/). */
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +29,12 @@ const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  */
 export const REPO_ROOT = PACKAGE_ROOT.split(sep).includes('node_modules') ? process.cwd() : PACKAGE_ROOT;
 export const DEFAULT_DATA_DIR = join(REPO_ROOT, '.local-data');
+
+/** Where `npm start` keeps its state: LOCAL_DATA_DIR, else `.local-data/` at the repository root. */
+export const dataDirFromEnvironment = (env: Readonly<Record<string, string | undefined>>): string => {
+  const value = env[ENV.LOCAL_DATA_DIR];
+  return value === undefined || value.trim() === '' ? DEFAULT_DATA_DIR : resolve(value);
+};
 
 /** Where a part of the system keeps its state inside the data directory. */
 export const statePaths = (dataDir: string) => ({

@@ -5,7 +5,7 @@
  * URLs come from the CDK outputs file when it exists
  * (`npx cdk deploy --outputs-file cdk-outputs.json`), else from the local
  * server: PUBLIC_BASE_URL or PORT when set, else the running `npm start`
- * (.local-data/local-server.json, local/runtime-info.ts), else port 3000.
+ * (local-server.json of its state directory, local/runtime-info.ts), else port 3000.
  * Rules come from UNFURL_RULES, else the demo rules. Exits with status 1,
  * naming the problem, when a rule does not match one of its sample URLs or its
  * placeholder is not a valid attribute list.
@@ -179,8 +179,8 @@ Unfurling Domain & Patterns) and checks the unfurl rules as Notion would.
 
 The values come from the CDK outputs file when it exists (npx cdk deploy --outputs-file
 cdk-outputs.json); else from the local server: PUBLIC_BASE_URL or PORT when set, else the running
-npm start (recorded in .local-data/local-server.json), else http://127.0.0.1:3000. The rules come
-from UNFURL_RULES, else the demo rules.`,
+npm start (recorded in its state directory, .local-data/ or LOCAL_DATA_DIR), else
+http://127.0.0.1:3000. The rules come from UNFURL_RULES, else the demo rules.`,
   options: {
     outputs: {
       type: 'string',

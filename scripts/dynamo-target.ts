@@ -2,7 +2,7 @@
  * Where the operator scripts (`connections`, `deliveries`) find DynamoDB: a
  * deployed stack through its CDK outputs file, or the local system. The shared
  * options, and the local endpoint's lookup: --endpoint, else DYNAMODB_ENDPOINT,
- * else the running npm start (.local-data/local-server.json).
+ * else the running npm start (local-server.json of its state directory, local/runtime-info.ts).
  */
 import { ENV } from '#lib/env-names.js';
 import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { readRuntimeInfo } from '#local/runtime-info.js';
+import { readRuntimeInfo, runtimeInfoFile } from '#local/runtime-info.js';
 
 // Kept state goes to a directory of this file's own, never to the checkout's .local-data/.
 const dataDir = mkdtempSync(join(tmpdir(), 'nlp-start-test-'));
@@ -99,13 +99,14 @@ describe('npm start', () => {
       await run.waitFor(/\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}\[http\] GET \/healthz 200 \d+ms\n/);
       expect(run.output()).not.toContain('not-for-the-log');
 
-      // Where it runs is recorded for the scripts (.local-data/local-server.json), and npm run dashboard uses it.
-      const record = readRuntimeInfo();
+      // Where it runs is recorded for the scripts (<state dir>/local-server.json), and npm run dashboard, given
+      // the same LOCAL_DATA_DIR, uses it.
+      const record = readRuntimeInfo(runtimeInfoFile(dataDir));
       expect(record?.baseUrl).toBe(base);
       expect(banner).toMatch(new RegExp(`DynamoDB \\(dynalite\\)\\s+${record?.dynamodbEndpoint}\n`));
       if (!existsSync('cdk-outputs.json')) {
         const dashboard = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/dashboard.ts'], {
-          env: { ...process.env, NODE_OPTIONS: '', PORT: '', PUBLIC_BASE_URL: '' },
+          env: { ...process.env, NODE_OPTIONS: '', PORT: '', PUBLIC_BASE_URL: '', LOCAL_DATA_DIR: dataDir },
         });
         expect(dashboard.stdout).toContain(`OAuth Authorize URL         ${base}/oauth/authorize`);
       }
@@ -114,7 +115,7 @@ describe('npm start', () => {
       expect(await run.exited).toBe(0);
       expect(run.output()).toContain('Stopped.');
       await expect(fetch(`${base}/healthz`)).rejects.toThrow();
-      expect(readRuntimeInfo()?.baseUrl).not.toBe(base);
+      expect(readRuntimeInfo(runtimeInfoFile(dataDir))?.baseUrl).not.toBe(base);
     } finally {
       run.kill('SIGKILL');
     }

@@ -1,6 +1,6 @@
 /**
- * .local-data/local-server.json: npm start records where it runs; the scripts
- * read it back and ignore a record that is malformed, off loopback, or left
+ * <state dir>/local-server.json: npm start records where it runs; the scripts
+ * read it back from the state directory npm start would use and ignore a record that is malformed, off loopback, or left
  * behind by a process that is gone.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import {
   processAlive,
   RUNTIME_INFO_FILE,
   readRuntimeInfo,
+  runtimeInfoFile,
   runtimeInfoOf,
   writeRuntimeInfo,
 } from '#local/runtime-info.js';
@@ -29,6 +30,22 @@ const system = {
 describe('local server record', () => {
   it('lives in .local-data/ of the project', () => {
     expect(RUNTIME_INFO_FILE.endsWith(`${path.sep}.local-data${path.sep}local-server.json`)).toBe(true);
+  });
+
+  it("lives in the state directory: LOCAL_DATA_DIR's, so two systems keep a record each", () => {
+    const saved = process.env.LOCAL_DATA_DIR;
+    try {
+      process.env.LOCAL_DATA_DIR = path.join(dir, 'second');
+      expect(runtimeInfoFile()).toBe(path.join(dir, 'second', 'local-server.json'));
+      expect(writeRuntimeInfo({ ...system, port: 4124, baseUrl: 'http://127.0.0.1:4124' })).toBe(true);
+      expect(readRuntimeInfo()?.port).toBe(4124);
+      delete process.env.LOCAL_DATA_DIR;
+      expect(runtimeInfoFile()).toBe(RUNTIME_INFO_FILE);
+      expect(readRuntimeInfo(path.join(dir, 'second', 'local-server.json'))?.port).toBe(4124);
+    } finally {
+      if (saved === undefined) delete process.env.LOCAL_DATA_DIR;
+      else process.env.LOCAL_DATA_DIR = saved;
+    }
   });
 
   it('round-trips what npm start writes, without any secret', () => {

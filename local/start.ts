@@ -18,7 +18,7 @@ import { ENV } from '#lib/env-names.js';
 import { consoleLog } from './console-log.js';
 import { DEFAULT_PORT } from './defaults.js';
 import { clearRuntimeInfo, runtimeInfoFile, writeRuntimeInfo } from './runtime-info.js';
-import { DataDirInUseError, DEFAULT_DATA_DIR, dataDirFromEnvironment, REPO_ROOT } from './state-dir.js';
+import { DataDirInUseError, dataDirFromEnvironment, REPO_ROOT } from './state-dir.js';
 import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
 
 const SETTING_NAMES = new Set<string>(Object.values(ENV));

@@ -222,43 +222,6 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  async recordPush(
-    resourceKey: string,
-    connectionId: string,
-    uri: string,
-    push: { readonly contentHash: string; readonly snapshot: unknown; readonly now: number },
-  ): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key(resourceKey, connectionId, uri),
-          UpdateExpression:
-            push.snapshot === undefined
-              ? 'SET #hash = :hash, #pushed = :now, #updated = :now REMOVE #snap, #snapAt'
-              : 'SET #hash = :hash, #snap = :snapshot, #snapAt = :now, #pushed = :now, #updated = :now',
-          ConditionExpression: 'attribute_exists(sk) AND (attribute_not_exists(#hash) OR #hash <> :hash)',
-          ExpressionAttributeNames: {
-            '#hash': 'contentHash',
-            '#snap': 'snapshot',
-            '#snapAt': 'snapshotAt',
-            '#pushed': 'lastPushedAt',
-            '#updated': 'updatedAt',
-          },
-          ExpressionAttributeValues: {
-            ':hash': push.contentHash,
-            ':now': push.now,
-            ...(push.snapshot === undefined ? {} : { ':snapshot': push.snapshot }),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
-  }
-
   async claimPush(k: SubscriptionKey, claim: PushClaim): Promise<boolean> {
     const snapshot = claim.snapshot === null || claim.snapshot === undefined ? undefined : claim.snapshot;
     try {

@@ -106,33 +106,6 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     return deleted;
   }
 
-  async recordPush(
-    resourceKey: string,
-    connectionId: string,
-    uri: string,
-    push: { readonly contentHash: string; readonly snapshot: unknown; readonly now: number },
-  ): Promise<boolean> {
-    const items = this.byResource.get(resourceKey);
-    const sk = subscriptionSortKey(connectionId, uri);
-    const current = items?.get(sk);
-    if (!items || !current || current.contentHash === push.contentHash) return false;
-    const next: Mutable<Subscription> = {
-      ...current,
-      contentHash: push.contentHash,
-      lastPushedAt: push.now,
-      updatedAt: push.now,
-    };
-    if (push.snapshot === undefined) {
-      delete next.snapshot;
-      delete next.snapshotAt;
-    } else {
-      next.snapshot = push.snapshot;
-      next.snapshotAt = push.now;
-    }
-    items.set(sk, stored(next));
-    return true;
-  }
-
   async claimPush(k: SubscriptionKey, claim: PushClaim): Promise<boolean> {
     const items = this.byResource.get(k.resourceKey);
     const sk = subscriptionSortKey(k.connectionId, k.uri);

@@ -83,16 +83,6 @@ export interface SubscriptionStore {
   /** Removes every subscription of a connection; returns how many. Safe to repeat. */
   deleteAllForConnection(connectionId: string): Promise<number>;
   /**
-   * Records a push iff the stored content hash differs from `contentHash`
-   * (one conditional write). False means that content was already pushed.
-   */
-  recordPush(
-    resourceKey: string,
-    connectionId: string,
-    uri: string,
-    push: { readonly contentHash: string; readonly snapshot: unknown; readonly now: number },
-  ): Promise<boolean>;
-  /**
    * Claims a push in one conditional write: records the content hash, the snapshot and the lease
    * iff the subscription exists and its stored hash differs (or, with `takeOverFrom`, is the same
    * hash still held by that earlier delivery). False: gone, or claimed or recorded by someone else.

@@ -132,48 +132,6 @@ export const subscriptionStoreContract = (name: string, store: () => Subscriptio
       expect(await store().deleteAllForConnection(connectionId)).toBe(0);
     });
 
-    describe('recordPush', () => {
-      it('records a push only when the content hash differs from the stored one', async () => {
-        const s = aSubscription({ contentHash: 'c1' });
-        await store().upsert(s);
-        const key = [s.resourceKey, s.connectionId, s.uri] as const;
-        expect(await store().recordPush(...key, { contentHash: 'c1', snapshot: { v: 1 }, now: T0 + 1 })).toBe(false);
-        expect(await store().recordPush(...key, { contentHash: 'c2', snapshot: { v: 2 }, now: T0 + 2 })).toBe(true);
-        expect(await store().recordPush(...key, { contentHash: 'c2', snapshot: { v: 2 }, now: T0 + 3 })).toBe(false);
-        expect(await store().get(...key)).toEqual({
-          ...s,
-          contentHash: 'c2',
-          snapshot: { v: 2 },
-          snapshotAt: T0 + 2,
-          lastPushedAt: T0 + 2,
-          updatedAt: T0 + 2,
-        });
-      });
-
-      it('records a first push on a subscription without a hash, and none on a missing one', async () => {
-        const s = aSubscription();
-        await store().upsert(s);
-        expect(
-          await store().recordPush(s.resourceKey, s.connectionId, s.uri, { contentHash: 'c1', snapshot: [], now: T0 }),
-        ).toBe(true);
-        expect(
-          await store().recordPush(s.resourceKey, randomUUID(), s.uri, { contentHash: 'c1', snapshot: [], now: T0 }),
-        ).toBe(false);
-        expect(await store().listByConnection(randomUUID())).toEqual([]);
-      });
-
-      it('lets exactly one of 10 concurrent records of the same content win (a redelivered event pushes once)', async () => {
-        const s = aSubscription();
-        await store().upsert(s);
-        const results = await Promise.all(
-          Array.from({ length: 10 }, (_, i) =>
-            store().recordPush(s.resourceKey, s.connectionId, s.uri, { contentHash: 'same', snapshot: i, now: T0 + i }),
-          ),
-        );
-        expect(results.filter(Boolean)).toHaveLength(1);
-      });
-    });
-
     describe('claimPush and releasePush (the lease in the item, docs/adr/0118)', () => {
       const lease = (holder: string) => ({ holder, until: T0 + 30_000 });
 

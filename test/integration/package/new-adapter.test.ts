@@ -8,18 +8,10 @@
  * unfurl and worker functions get the setting from its CDK context key. The
  * files git then reports changed are counted.
  */
-import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-
-const run = promisify(execFile);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-/** Written by `npm run settings -- --write`, not by hand. */
-const GENERATED = ['.env.example', 'README.md'];
+import { copyRepository, type RepositoryCopy, splitChanged } from '#test/helpers/repo-copy.js';
 
 const ADAPTER = `/**
  * SOURCE_ADAPTER=fixed: every link previews with one fixed title (an adapter with one setting).
@@ -70,89 +62,57 @@ const env = Object.fromEntries(
 console.log(JSON.stringify(env));
 `;
 
-let copy: string;
-const git = (...args: string[]) => run('git', args, { cwd: copy });
+let repo: RepositoryCopy;
 
 beforeAll(async () => {
-  copy = mkdtempSync(path.join(tmpdir(), 'nlp-new-adapter-'));
-  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT });
-  for (const file of stdout.split('\0').filter((f) => f !== '')) {
-    mkdirSync(path.dirname(path.join(copy, file)), { recursive: true });
-    try {
-      cpSync(path.join(ROOT, file), path.join(copy, file));
-    } catch {
-      // listed but deleted in the working tree
-    }
-  }
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
-  await git('init', '-q');
-  await git('add', '-A');
-  await git('-c', 'user.name=t', '-c', 'user.email=t@example.test', 'commit', '-qm', 'before', '--no-verify');
+  repo = await copyRepository('nlp-new-adapter-');
 }, 60_000);
 
-afterAll(() => {
-  if (copy) rmSync(copy, { recursive: true, force: true });
-});
+afterAll(() => repo?.remove());
 
 describe('a new built-in source adapter with one setting', () => {
   it('touches three hand-edited files, and every reader of the declarations follows', async () => {
     // 1. The adapter module. 2. Its line in the registry. 3. Its test.
-    writeFileSync(path.join(copy, 'functions/adapters/sources/fixed.ts'), ADAPTER);
-    const registryFile = path.join(copy, 'functions/adapters/sources/registry.ts');
-    const registry = readFileSync(registryFile, 'utf8')
-      .replace(
-        "import { httpSource } from './http-json.js';",
-        "import { fixedSource } from './fixed.js';\nimport { httpSource } from './http-json.js';",
-      )
-      .replace(/(export const BUILT_IN_SOURCES[^=]*= \[)/, '$1fixedSource, ');
-    expect(registry).toContain('fixedSource, ');
-    writeFileSync(registryFile, registry);
-    mkdirSync(path.join(copy, 'test/unit/adapters'), { recursive: true });
-    writeFileSync(path.join(copy, 'test/unit/adapters/fixed-source.test.ts'), ADAPTER_TEST);
+    repo.write('functions/adapters/sources/fixed.ts', ADAPTER);
+    repo.edit('functions/adapters/sources/registry.ts', (registry) => {
+      const edited = registry
+        .replace(
+          "import { httpSource } from './http-json.js';",
+          "import { fixedSource } from './fixed.js';\nimport { httpSource } from './http-json.js';",
+        )
+        .replace(/(export const BUILT_IN_SOURCES[^=]*= \[)/, '$1fixedSource, ');
+      expect(edited).toContain('fixedSource, ');
+      return edited;
+    });
+    repo.write('test/unit/adapters/fixed-source.test.ts', ADAPTER_TEST);
 
     // Generated: .env.example and the README's settings table.
-    const tsx = ['--import', 'tsx'];
-    await run(process.execPath, [...tsx, 'scripts/settings.ts', '--write'], { cwd: copy });
-    expect(readFileSync(path.join(copy, '.env.example'), 'utf8')).toContain('# FIXED_TITLE=Hello');
-    expect(readFileSync(path.join(copy, 'README.md'), 'utf8')).toContain('`FIXED_TITLE`');
+    await repo.node('scripts/settings.ts', '--write');
+    expect(repo.read('.env.example')).toContain('# FIXED_TITLE=Hello');
+    expect(repo.read('README.md')).toContain('`FIXED_TITLE`');
 
     // The tests that check the settings documents and the declarations, and the adapter's own.
-    await run(
-      process.execPath,
-      [
-        '--experimental-vm-modules',
-        '--no-warnings',
-        'node_modules/jest/bin/jest.js',
-        '--selectProjects',
-        'unit',
-        '--',
-        'test/unit/settings',
-        'test/unit/local/env-example.test.ts',
-        'test/unit/adapters/fixed-source.test.ts',
-      ],
-      { cwd: copy, env: { ...process.env, CI: 'true' }, maxBuffer: 16 * 1024 * 1024 },
+    await repo.jest(
+      ['unit'],
+      ['test/unit/settings', 'test/unit/local/env-example.test.ts', 'test/unit/adapters/fixed-source.test.ts'],
     );
 
     // The stack gives the unfurl and worker functions its setting from its context key.
-    writeFileSync(path.join(copy, 'synth-fixed.ts'), SYNTH);
-    const synth = await run(process.execPath, [...tsx, 'synth-fixed.ts'], { cwd: copy, maxBuffer: 16 * 1024 * 1024 });
-    rmSync(path.join(copy, 'synth-fixed.ts'));
-    const env = JSON.parse(synth.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, string | null>;
+    repo.write('synth-fixed.ts', SYNTH);
+    const synth = await repo.node('synth-fixed.ts');
+    rmSync(path.join(repo.dir, 'synth-fixed.ts'));
+    const env = JSON.parse(synth.trim().split('\n').at(-1) ?? '{}') as Record<string, string | null>;
     expect(env.Unfurl).toBe('From context');
     expect(env.UpdateWorker).toBe('From context');
     expect(env.OAuthToken).toBeNull();
 
-    const { stdout } = await git('status', '--porcelain', '--untracked-files=all');
-    const changed = stdout
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => l.slice(3));
-    const handEdited = changed.filter((f) => !GENERATED.includes(f)).sort();
+    const { handEdited, generated } = splitChanged(await repo.changedFiles());
     expect(handEdited).toEqual([
       'functions/adapters/sources/fixed.ts',
       'functions/adapters/sources/registry.ts',
       'test/unit/adapters/fixed-source.test.ts',
     ]);
+    expect(generated).toEqual(['.env.example', 'README.md']);
     expect(handEdited.length).toBeLessThanOrEqual(3);
   }, 150_000);
 });

@@ -6,6 +6,7 @@
  */
 
 import { type AccessTokenSettings, verifiedTokenCache } from '#core/oauth/access-token.js';
+import type { RegisteredClient } from '#core/oauth/client-auth.js';
 import { cachedKeySource } from '#core/oauth/signing-keys.js';
 import { ENV } from '#lib/env-names.js';
 import type { Config, SecretRef } from '#shared/config.js';
@@ -27,4 +28,14 @@ export const accessTokenSettings = (config: Config, loadSecret: SecretLoader): A
     keys: cachedKeySource(() => loadSecret(ref)),
     verified: verifiedTokenCache(),
   };
+};
+
+/** Our registered client (OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET or its ARN), its secret read when asked. */
+export const registeredClientOf = (
+  config: Config,
+  loadSecretField: (ref: SecretRef, field: string) => Promise<string>,
+): (() => Promise<RegisteredClient>) => {
+  const clientId = need(config.oauth.clientId, ENV.OAUTH_CLIENT_ID);
+  const secretRef = need(config.oauth.clientSecret, ENV.OAUTH_CLIENT_SECRET);
+  return async () => ({ clientId, clientSecret: await loadSecretField(secretRef, 'clientSecret') });
 };

@@ -18,6 +18,14 @@ export interface ClientCredentialsInput {
   readonly clientSecret?: string | undefined;
 }
 
+/** A form POST from the client to the token or revocation endpoint, as both read it. */
+export interface ClientFormRequest {
+  /** Authorization header value, if any (client_secret_basic). */
+  readonly authorization: string | undefined;
+  /** The decoded form body. */
+  readonly form: Readonly<Record<string, string>>;
+}
+
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
 
 export interface AuthenticatedClient {

@@ -20,7 +20,7 @@ import { type ConnectionEndPorts, endConnection } from '#core/connection-end.js'
 import type { Clock, Connection, ConnectionStore } from '#core/ports.js';
 import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
 import { type AccessTokenSettings, checkConnection, InvalidTokenError, verifyAccessToken } from './access-token.js';
-import { authenticateClient, type RegisteredClient } from './client-auth.js';
+import { authenticateClient, type ClientFormRequest, type RegisteredClient } from './client-auth.js';
 import type { OAuthLog } from './ports.js';
 import { parseClientFields, parseRevocationRequest, type TokenTypeHint } from './requests.js';
 import { parseRefreshToken } from './token.js';
@@ -35,12 +35,7 @@ export interface RevocationDependencies {
   readonly endings: ConnectionEndPorts;
 }
 
-export interface RevocationInput {
-  /** Authorization header value, if any (client_secret_basic). */
-  readonly authorization: string | undefined;
-  /** The decoded form body. */
-  readonly form: Readonly<Record<string, string>>;
-}
+export type RevocationInput = ClientFormRequest;
 
 /** What was revoked: the kind of token found (its connection ended), or `none` (answered 200 all the same). */
 export type RevocationOutcome = TokenTypeHint | 'none';

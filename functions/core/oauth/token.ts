@@ -17,7 +17,7 @@ import { type ConnectionEndPorts, type ConnectionEndReason, endConnection as end
 import type { AuthStateStore, Clock, Connection, ConnectionStore, Random } from '#core/ports.js';
 import { constantTimeEqual, hashSecret } from '#shared/crypto.js';
 import { type AccessTokenSettings, issueAccessToken } from './access-token.js';
-import { authenticateClient, type RegisteredClient } from './client-auth.js';
+import { authenticateClient, type ClientFormRequest, type RegisteredClient } from './client-auth.js';
 import { InvalidGrantError, InvalidScopeError } from './errors.js';
 import { isConnectionId } from './ids.js';
 import type { OAuthLog } from './ports.js';
@@ -44,12 +44,7 @@ export interface TokenDependencies {
   readonly endings: ConnectionEndPorts;
 }
 
-export interface TokenEndpointInput {
-  /** Authorization header value, if any (client_secret_basic). */
-  readonly authorization: string | undefined;
-  /** The decoded form body. */
-  readonly form: Readonly<Record<string, string>>;
-}
+export type TokenEndpointInput = ClientFormRequest;
 
 /** Splits `<connectionId>.<secret>`; undefined if it is not of that shape. */
 export const parseRefreshToken = (token: string): { connectionId: string } | undefined => {

@@ -9,12 +9,11 @@
  *
  * Only addresses on 127.0.0.1 and non-secret settings are written.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseEnv } from 'node:util';
 import { ENV } from '#lib/env-names.js';
 import { LOCAL_HOST } from './defaults.js';
-import { DEFAULT_DATA_DIR, dataDirFromEnvironment, REPO_ROOT } from './state-dir.js';
+import { DEFAULT_DATA_DIR, dataDirFromEnvironment, readDotEnv } from './state-dir.js';
 
 /** The record of a system kept in the default state directory. */
 export const RUNTIME_INFO_FILE = path.join(DEFAULT_DATA_DIR, 'local-server.json');
@@ -26,9 +25,9 @@ export const RUNTIME_INFO_FILE = path.join(DEFAULT_DATA_DIR, 'local-server.json'
 export const runtimeInfoFile = (dataDir = dataDirFromEnvironment({ ...dotEnvDataDir(), ...process.env })): string =>
   path.join(dataDir, 'local-server.json');
 
-const dotEnvDataDir = (file = path.join(REPO_ROOT, '.env')): Record<string, string> => {
+const dotEnvDataDir = (): Record<string, string> => {
   try {
-    const value = existsSync(file) ? parseEnv(readFileSync(file, 'utf8'))[ENV.LOCAL_DATA_DIR] : undefined;
+    const value = readDotEnv()?.[ENV.LOCAL_DATA_DIR];
     return value === undefined ? {} : { [ENV.LOCAL_DATA_DIR]: value };
   } catch {
     return {};

@@ -10,15 +10,14 @@
  * kept, and exits 0; so does the parent process going away. A second signal
  * while stopping exits at once (130).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs, parseEnv } from 'node:util';
+import { parseArgs } from 'node:util';
 import { ENV } from '#lib/env-names.js';
 import { consoleLog } from './console-log.js';
 import { DEFAULT_PORT } from './defaults.js';
 import { clearRuntimeInfo, runtimeInfoFile, writeRuntimeInfo } from './runtime-info.js';
-import { DataDirInUseError, dataDirFromEnvironment, REPO_ROOT } from './state-dir.js';
+import { DataDirInUseError, dataDirFromEnvironment, REPO_ROOT, readDotEnv } from './state-dir.js';
 import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
 
 const SETTING_NAMES = new Set<string>(Object.values(ENV));
@@ -44,8 +43,9 @@ export const parsePort = (value: string | undefined): number | undefined => {
  * Returns whether a file was loaded.
  */
 export const loadDotEnv = (file = join(REPO_ROOT, '.env'), env: NodeJS.ProcessEnv = process.env): boolean => {
-  if (!existsSync(file)) return false;
-  for (const [name, value] of Object.entries(parseEnv(readFileSync(file, 'utf8'))))
+  const variables = readDotEnv(file);
+  if (!variables) return false;
+  for (const [name, value] of Object.entries(variables))
     if (env[name] === undefined && value !== undefined) env[name] = value;
   return true;
 };

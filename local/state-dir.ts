@@ -15,10 +15,11 @@
  * in memory.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
 import { ENV } from '#lib/env-names.js';
 
 /** Where this package lives (this file is in local/). */
@@ -29,6 +30,13 @@ const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  */
 export const REPO_ROOT = PACKAGE_ROOT.split(sep).includes('node_modules') ? process.cwd() : PACKAGE_ROOT;
 export const DEFAULT_DATA_DIR = join(REPO_ROOT, '.local-data');
+
+/**
+ * The variables of `file` (default: `.env` at the repository root), parsed with Node's own parser (the
+ * syntax of `node --env-file`); undefined when there is no such file. A file that cannot be read throws.
+ */
+export const readDotEnv = (file = join(REPO_ROOT, '.env')): Record<string, string | undefined> | undefined =>
+  existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : undefined;
 
 /** Where `npm start` keeps its state: LOCAL_DATA_DIR, else `.local-data/` at the repository root. */
 export const dataDirFromEnvironment = (env: Readonly<Record<string, string | undefined>>): string => {

@@ -133,6 +133,7 @@ export const measureBundles = async (options: { readonly importRuns: number }): 
     UPDATE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/updates',
     UPDATE_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/updates-dlq',
     AWS_REGION: 'us-east-1',
+    // As the template: the house construct sets no NODE_OPTIONS (no --enable-source-maps, ADR 0143).
     NODE_OPTIONS: '',
   } as NodeJS.ProcessEnv;
   const samples = new Map<string, number[]>(entries.map((e) => [e.name, []]));

@@ -4,7 +4,7 @@
  *
  * What is built from this table:
  * - `ENV` (lib/env-names.ts): the names, for code that reads or sets them;
- * - the runtime config's schema (functions/shared/config.ts);
+ * - the runtime configuration's parsers (functions/shared/config.ts);
  * - the local defaults of `npm start` (local/defaults.ts);
  * - the environment the stack gives each function for settings that come from
  *   CDK context (lib/notion-link-preview-stack.ts, `contextEnvironment`).
@@ -15,50 +15,22 @@
  * of every function. A setting added here and missing in one of those places,
  * or present there and missing here, fails a test that names it.
  */
-import * as z from '#shared/zod.js';
+
 import type { FunctionName } from './routes.js';
+import {
+  csvOfUrls,
+  matchingOr,
+  nonNegativeInt,
+  oneOfOr,
+  optionalString,
+  optionalUrl,
+  positiveInt,
+  type SettingParser,
+  textOr,
+  urlOr,
+} from './setting-parsers.js';
 
-// --- how values are parsed (zod mini; a ConfigError names the variable) ---
-
-const optionalString = z.pipe(
-  z.optional(z.string().check(z.trim())),
-  z.transform((v) => (v === '' ? undefined : v)),
-);
-
-const url = z.url({ protocol: /^https?$/ });
-
-const isBlank = (v: string): boolean => v.trim() === '';
-
-const integer = (fallback: number, min: number, message: string) =>
-  z.pipe(
-    z.optional(
-      z.string().check(
-        z.refine((v) => {
-          if (isBlank(v)) return true;
-          const n = Number(v);
-          return Number.isInteger(n) && n >= min;
-        }, message),
-      ),
-    ),
-    z.transform((v) => (v === undefined || isBlank(v) ? fallback : Number(v))),
-  );
-const positiveInt = (fallback: number) => integer(fallback, 1, 'must be a positive integer');
-const nonNegativeInt = (fallback: number) => integer(fallback, 0, 'must be an integer of 0 or more');
-
-const csvOfUrls = z.pipe(
-  z.pipe(
-    z.optional(z.string()),
-    z.transform((v) =>
-      (v ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== ''),
-    ),
-  ),
-  z.array(url),
-);
-
-// --- the declaration ---
+// --- the declaration (how values are parsed: lib/setting-parsers.ts; a ConfigError names the variable) ---
 
 /** Where a setting's value comes from in a deployed stack, and which functions get it. */
 export type DeploySource =
@@ -96,8 +68,8 @@ export interface SettingDeclaration {
   readonly description: string;
   /** Part of the contract users and tooling rely on (docs/architecture.md, local runtime: the contract setting names). */
   readonly contract?: boolean;
-  /** How a function parses it (functions/shared/config.ts); absent: functions never read it. */
-  readonly schema?: z.ZodMiniType;
+  /** How a function parses it (lib/setting-parsers.ts, read by functions/shared/config.ts); absent: functions never read it. */
+  readonly parse?: SettingParser<unknown>;
   /** Deployed functions whose environment carries it, and where the stack takes its value. */
   readonly deploy?: DeploySource;
   /**
@@ -130,7 +102,7 @@ export const SETTINGS = declare({
     group: 'oauth-client',
     description: 'The OAuth client id Notion presents to us.',
     contract: true,
-    schema: optionalString,
+    parse: optionalString,
     deploy: { functions: ['oauth-authorize', 'oauth-token', 'oauth-revoke'], context: 'oauthClientId' },
     local: 'notion-local',
   },
@@ -140,7 +112,7 @@ export const SETTINGS = declare({
     aws: 'In AWS: a Secrets Manager secret (`OAUTH_CLIENT_SECRET_ARN`).',
     contract: true,
     secret: true,
-    schema: optionalString,
+    parse: optionalString,
     local: 'local-oauth-client-secret-change-me',
   },
 
@@ -150,7 +122,7 @@ export const SETTINGS = declare({
     description: "Our integration's OAuth client id at Notion.",
     aws: 'In AWS: `NOTION_CREDENTIALS_SECRET_ARN`.',
     contract: true,
-    schema: optionalString,
+    parse: optionalString,
     local: 'local-notion-integration',
   },
   NOTION_CLIENT_SECRET: {
@@ -159,14 +131,14 @@ export const SETTINGS = declare({
     aws: 'In AWS: `NOTION_CREDENTIALS_SECRET_ARN` (JSON `{"clientId","clientSecret"}`).',
     contract: true,
     secret: true,
-    schema: optionalString,
+    parse: optionalString,
     local: 'local-notion-integration-secret',
   },
   NOTION_API_BASE_URL: {
     group: 'notion',
     description: "Base URL of Notion's API (https://api.notion.com in AWS); any Notion stand-in works.",
     contract: true,
-    schema: z._default(url, 'https://api.notion.com'),
+    parse: urlOr('https://api.notion.com'),
     deploy: { functions: ['oauth-authorize', 'update-worker'], context: 'notionApiBaseUrl' },
     local: (base) => `${base}/notion`,
   },
@@ -174,10 +146,7 @@ export const SETTINGS = declare({
     group: 'notion',
     description: 'Notion-Version header sent with updates.',
     contract: true,
-    schema: z._default(
-      z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2021-08-16')),
-      '2021-08-16',
-    ),
+    parse: matchingOr(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2021-08-16', '2021-08-16'),
     deploy: { functions: ['oauth-authorize', 'update-worker'], context: 'notionVersion' },
     local: '2021-08-16',
   },
@@ -185,7 +154,7 @@ export const SETTINGS = declare({
     group: 'notion',
     description: "Comma-separated redirect URIs accepted in addition to Notion's own.",
     contract: true,
-    schema: csvOfUrls,
+    parse: csvOfUrls,
     deploy: { functions: ['oauth-authorize'], context: 'notionRedirectUris' },
     local: (base) => `${base}/notion/externalintegrationauthcallback`,
   },
@@ -195,7 +164,7 @@ export const SETTINGS = declare({
     group: 'oidc',
     description: 'Issuer URL of the upstream provider (Cognito in AWS by default).',
     contract: true,
-    schema: z.optional(url),
+    parse: optionalUrl,
     deploy: { functions: ['oauth-authorize', 'unfurl', 'update-worker'], wiring: true },
     local: (base) => `${base}/idp`,
   },
@@ -203,7 +172,7 @@ export const SETTINGS = declare({
     group: 'oidc',
     description: 'Our client id at the upstream provider.',
     contract: true,
-    schema: optionalString,
+    parse: optionalString,
     deploy: { functions: ['oauth-authorize', 'unfurl', 'update-worker'], wiring: true },
     local: 'notion-link-preview-local',
   },
@@ -213,7 +182,7 @@ export const SETTINGS = declare({
     aws: 'In AWS: `OIDC_CLIENT_SECRET_ARN`.',
     contract: true,
     secret: true,
-    schema: optionalString,
+    parse: optionalString,
     local: 'local-oidc-client-secret',
   },
 
@@ -224,7 +193,7 @@ export const SETTINGS = declare({
     aws: 'In AWS: `CHANGES_WEBHOOK_SECRET_ARN`.',
     contract: true,
     secret: true,
-    schema: optionalString,
+    parse: optionalString,
     local: 'whsec_bG9jYWwtY2hhbmdlcy13ZWJob29rLXNlY3JldA==',
   },
 
@@ -232,69 +201,69 @@ export const SETTINGS = declare({
   PUBLIC_BASE_URL: {
     group: 'wiring',
     description: 'Our own base URL: token issuer, audience and callback URLs.',
-    schema: z.optional(url),
+    parse: optionalUrl,
     deploy: { functions: 'all', wiring: true },
     local: (base) => base,
   },
   STAGE: {
     group: 'wiring',
     description: 'Stage name.',
-    schema: z._default(z.string(), 'local'),
+    parse: textOr('local'),
     deploy: { functions: 'all', wiring: true },
     local: 'local',
   },
   LOG_LEVEL: {
     group: 'wiring',
     description: 'Log level: DEBUG, INFO, WARN, ERROR or SILENT.',
-    schema: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']), 'INFO'),
+    parse: oneOfOr(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'], 'INFO'),
     deploy: { functions: 'all', context: 'logLevel' },
   },
   CONNECTIONS_TABLE: {
     group: 'wiring',
     description: 'DynamoDB table of connections (locally always set by the embedded emulator).',
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
     local: 'emulator',
   },
   AUTH_STATE_TABLE: {
     group: 'wiring',
     description: 'DynamoDB table of authorization codes and pending logins (locally set by the emulator).',
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
     local: 'emulator',
   },
   SUBSCRIPTIONS_TABLE: {
     group: 'wiring',
     description: 'DynamoDB table of subscriptions (locally set by the emulator).',
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
     local: 'emulator',
   },
   RATE_LIMITS_TABLE: {
     group: 'wiring',
     description: 'DynamoDB table of rate-limit buckets (locally set by the emulator).',
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
     local: 'emulator',
   },
   DELIVERY_LOG_TABLE: {
     group: 'wiring',
     description: 'DynamoDB table of the delivery log (locally set by the emulator).',
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
     local: 'emulator',
   },
   UPDATE_QUEUE_URL: {
     group: 'wiring',
     description: 'SQS URL of the update queue (locally set by the emulator).',
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
     local: 'emulator',
   },
   UPDATE_DLQ_URL: {
     group: 'wiring',
     description: "SQS URL of the update queue's dead-letter queue (locally set by the emulator).",
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
     local: 'emulator',
   },
@@ -302,14 +271,14 @@ export const SETTINGS = declare({
     group: 'wiring',
     description: "DynamoDB endpoint override (locally the embedded store's URL).",
     aws: 'Unset in AWS.',
-    schema: z.optional(url),
+    parse: optionalUrl,
     local: 'emulator',
   },
   SQS_ENDPOINT: {
     group: 'wiring',
     description: "SQS endpoint override (locally the embedded queue's URL).",
     aws: 'Unset in AWS.',
-    schema: z.optional(url),
+    parse: optionalUrl,
     local: 'emulator',
   },
 
@@ -317,13 +286,13 @@ export const SETTINGS = declare({
   OAUTH_CLIENT_SECRET_ARN: {
     group: 'secrets',
     description: 'Optional. Secret holding OAUTH_CLIENT_SECRET.',
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
   },
   NOTION_CREDENTIALS_SECRET_ARN: {
     group: 'secrets',
     description: 'Optional. Secret holding our Notion credentials as JSON {"clientId","clientSecret"}.',
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
   },
   TOKEN_SIGNING_KEY: {
@@ -332,25 +301,25 @@ export const SETTINGS = declare({
       'Access-token signing keys: secrets of at least 32 characters separated by spaces, or a JWK Set; the first signs.',
     aws: 'In AWS: `TOKEN_SIGNING_KEY_SECRET_ARN`.',
     secret: true,
-    schema: optionalString,
+    parse: optionalString,
     local: 'local-token-signing-key-seed-change-me',
   },
   TOKEN_SIGNING_KEY_SECRET_ARN: {
     group: 'secrets',
     description: 'Optional. Secret holding TOKEN_SIGNING_KEY.',
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
   },
   OIDC_CLIENT_SECRET_ARN: {
     group: 'secrets',
     description: 'Optional. Secret holding OIDC_CLIENT_SECRET.',
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
   },
   CHANGES_WEBHOOK_SECRET_ARN: {
     group: 'secrets',
     description: 'Optional. Secret holding CHANGES_WEBHOOK_SECRET.',
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
   },
 
@@ -360,13 +329,13 @@ export const SETTINGS = declare({
     description: 'AES-256-GCM key (32 bytes, base64) for Notion tokens at rest.',
     aws: 'In AWS: `NOTION_TOKEN_KMS_KEY_ID` selects KMS envelope encryption instead.',
     secret: true,
-    schema: optionalString,
+    parse: optionalString,
     local: 'bG9jYWwtbm90aW9uLXRva2VuLWVuY3J5cHRpb24ta3k=',
   },
   NOTION_TOKEN_KMS_KEY_ID: {
     group: 'encryption',
     description: 'Optional. KMS key id; when set, KMS envelope encryption replaces the local key.',
-    schema: optionalString,
+    parse: optionalString,
     deploy: { resource: true },
   },
 
@@ -374,40 +343,40 @@ export const SETTINGS = declare({
   ACCESS_TOKEN_TTL_SECONDS: {
     group: 'behaviour',
     description: 'Lifetime of our access tokens, in seconds.',
-    schema: positiveInt(3600),
+    parse: positiveInt(3600),
   },
   UNFURL_DEADLINE_MS: {
     group: 'behaviour',
     description: 'Hard deadline for a source adapter during an unfurl, in milliseconds.',
-    schema: positiveInt(2000),
+    parse: positiveInt(2000),
   },
   UNFURL_SNAPSHOT_REFRESH_SECONDS: {
     group: 'behaviour',
     description: 'An unchanged unfurl answer rewrites its subscription only when older than this (0 = always).',
     aws: '[ADR 0065](docs/adr/0065-one-request-per-repeated-unfurl.md).',
-    schema: nonNegativeInt(60),
+    parse: nonNegativeInt(60),
   },
   NOTION_TIMEOUT_MS: {
     group: 'behaviour',
     description: "Timeout of calls to Notion's API, in milliseconds.",
-    schema: positiveInt(10000),
+    parse: positiveInt(10000),
   },
   NOTION_RATE_LIMIT_PER_MINUTE: {
     group: 'behaviour',
     description: "Notion's per-connection budget of requests per minute (180, or 600 on Business/Enterprise).",
-    schema: positiveInt(180),
+    parse: positiveInt(180),
     deploy: { functions: ['update-worker'], context: 'notionRateLimitPerMinute' },
   },
   COALESCE_WINDOW_SECONDS: {
     group: 'behaviour',
     description: 'Change events for one resource within this many seconds give one push per subscriber.',
-    schema: positiveInt(2),
+    parse: positiveInt(2),
   },
   SOURCE_ADAPTER: {
     group: 'behaviour',
     description: "Where previews come from: demo, http or a custom adapter's name.",
     contract: true,
-    schema: z._default(z.string(), 'demo'),
+    parse: textOr('demo'),
     deploy: { functions: ['unfurl', 'changes', 'update-worker'], context: 'sourceAdapter' },
   },
   SOURCE_ADAPTER_MODULE: {
@@ -422,14 +391,14 @@ export const SETTINGS = declare({
     shown: (base) => `${base}/demo`,
     description: 'Base URL of the product API the adapter calls (demo: PUBLIC_BASE_URL/demo; required for http).',
     contract: true,
-    schema: z.optional(url),
+    parse: optionalUrl,
     deploy: { functions: ['unfurl', 'changes', 'update-worker'], context: 'sourceBaseUrl' },
   },
   SOURCE_HTTP_MAPPING: {
     group: 'behaviour',
     description: 'Optional. JSON field mapping of the http adapter (see README).',
     contract: true,
-    schema: optionalString,
+    parse: optionalString,
     deploy: { functions: ['unfurl', 'changes', 'update-worker'], context: 'sourceHttpMapping' },
   },
   UNFURL_RULES: {
@@ -437,13 +406,13 @@ export const SETTINGS = declare({
     description:
       'Optional (default: the demo rules). JSON {domain, rules:[{name, pattern, sampleUrls, placeholder, resource}]}.',
     contract: true,
-    schema: optionalString,
+    parse: optionalString,
     deploy: { functions: ['unfurl', 'changes', 'update-worker'], context: 'unfurlRules' },
   },
   DEV_NAME: {
     group: 'behaviour',
     description: 'The dev attribute every preview carries.',
-    schema: z._default(z.string(), 'notion-link-preview'),
+    parse: textOr('notion-link-preview'),
     deploy: { functions: ['oauth-authorize', 'unfurl', 'changes', 'update-worker'], context: 'devName' },
   },
 

@@ -7,7 +7,6 @@
  */
 import type { Node } from 'constructs';
 import type { SourceAdapterDefinition } from '../functions/adapters/sources/define.js';
-import * as z from '../functions/shared/zod.js';
 import type { FunctionName } from './routes.js';
 import { SETTINGS, type SettingDeclaration, settingsDeclaredFor } from './settings.js';
 
@@ -361,7 +360,7 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
 
 /**
  * The values of the settings taken from CDK context that the stage config has no field of its own for, by
- * context key; a value the setting's schema refuses stops the synth naming the key and the variable.
+ * context key; a value the setting's parser refuses stops the synth naming the key and the variable.
  */
 const declaredContextSettings = (read: ContextReader): Record<string, string> => {
   const known: ReadonlySet<string> = new Set(Object.values(CONTEXT_KEYS));
@@ -371,12 +370,9 @@ const declaredContextSettings = (read: ContextReader): Record<string, string> =>
     if (!deploy || !('context' in deploy) || known.has(deploy.context)) continue;
     const value = text(read, deploy.context);
     if (value === undefined) continue;
-    if (setting.schema) {
-      const parsed = z.safeParse(setting.schema, value);
-      if (!parsed.success) {
-        const reason = parsed.error.issues.map((i) => i.message).join('; ');
-        throw new StageConfigError(`context "${deploy.context}" (${name}): ${reason}, got "${value}"`);
-      }
+    const parsed = setting.parse?.(value);
+    if (parsed && !parsed.ok) {
+      throw new StageConfigError(`context "${deploy.context}" (${name}): ${parsed.problem}, got "${value}"`);
     }
     values[deploy.context] = value;
   }

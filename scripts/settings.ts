@@ -12,7 +12,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as z from 'zod/mini';
 import { BUILT_IN_SOURCES } from '#adapters/sources/registry.js';
 import { HANDLERS, ROUTES, routeKey, WORKER_HANDLER } from '#lib/routes.js';
 import { SETTING_GROUPS, SETTINGS, type SettingDeclaration } from '#lib/settings.js';
@@ -30,14 +29,14 @@ export const ROUTES_END = '<!-- /routes-table -->';
 
 const declared = (): [string, SettingDeclaration][] => Object.entries(SETTINGS) as [string, SettingDeclaration][];
 
-/** What `.env.example` shows: the local default, else `shown`, else the default the schema parses to. */
+/** What `.env.example` shows: the local default, else `shown`, else the default the parser gives. */
 export const shownValue = (setting: SettingDeclaration, baseUrl = LOCAL_BASE): string => {
-  const { local, shown, schema } = setting;
+  const { local, shown, parse } = setting;
   if (local !== undefined && local !== 'emulator') return typeof local === 'function' ? local(baseUrl) : local;
   if (shown !== undefined) return typeof shown === 'function' ? shown(baseUrl) : shown;
-  if (schema && local !== 'emulator') {
-    const parsed = z.safeParse(schema, undefined);
-    if (parsed.success && parsed.data !== undefined && !Array.isArray(parsed.data)) return String(parsed.data);
+  if (parse && local !== 'emulator') {
+    const parsed = parse(undefined);
+    if (parsed.ok && parsed.value !== undefined && !Array.isArray(parsed.value)) return String(parsed.value);
   }
   return '';
 };

@@ -1,6 +1,6 @@
 /**
- * Runtime configuration: read from the environment once, validated with zod,
- * typed. Names and schemas come from lib/settings.ts (shared with the CDK stack);
+ * Runtime configuration: read from the environment once, validated, typed.
+ * Names and parsers come from lib/settings.ts (shared with the CDK stack);
  * the groups below name the settings the code shares, `settings` holds them all.
  *
  * A handler calls `getConfig()` at cold start; an invalid setting throws a
@@ -9,32 +9,29 @@
  * Local defaults live in local/defaults.ts, never here: a deployed function
  * gets nothing it was not given.
  */
+import type { ParsedBy } from '#lib/setting-parsers.js';
 import { SETTINGS, type SettingName } from '#lib/settings.js';
 import { ConfigError } from './errors.js';
-import * as z from './zod.js';
 
 /** A secret is either its value (local) or the ARN of a Secrets Manager secret (AWS). */
 export type SecretRef = { readonly value: string } | { readonly secretArn: string };
 
 type Settings = typeof SETTINGS;
-/** The settings a function parses, each with the schema declared in lib/settings.ts. */
-type RuntimeShape = {
-  [K in SettingName as Settings[K] extends { readonly schema: z.ZodMiniType } ? K : never]: Extract<
-    Settings[K],
-    { readonly schema: z.ZodMiniType }
-  >['schema'];
+/** The settings a function parses, each typed by the parser declared in lib/settings.ts. */
+type Parsed = {
+  readonly [K in SettingName as Settings[K] extends { readonly parse: unknown } ? K : never]: ParsedBy<
+    Extract<Settings[K], { readonly parse: unknown }>['parse']
+  >;
 };
 
-const runtimeShape = Object.fromEntries(
-  Object.entries(SETTINGS).flatMap(([name, s]) => ('schema' in s && s.schema ? [[name, s.schema]] : [])),
-) as RuntimeShape;
-
-const schema = z.object(runtimeShape);
+const parsers = Object.entries(SETTINGS).flatMap(([name, s]) =>
+  'parse' in s && s.parse ? [[name, s.parse] as const] : [],
+);
 
 const secretRef = (value: string | undefined, arn: string | undefined): SecretRef | undefined =>
   arn ? { secretArn: arn } : value ? { value } : undefined;
 
-const build = (e: z.infer<typeof schema>) => ({
+const build = (e: Parsed) => ({
   stage: e.STAGE,
   logLevel: e.LOG_LEVEL,
   publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
@@ -92,7 +89,7 @@ const build = (e: z.infer<typeof schema>) => ({
     devName: e.DEV_NAME,
   },
   /**
-   * Every setting by its name, parsed by its declared schema: a setting added to lib/settings.ts is read
+   * Every setting by its name, parsed by its declared parser: a setting added to lib/settings.ts is read
    * here (`config.settings.NAME`) with no change to this file.
    */
   settings: e,
@@ -102,12 +99,15 @@ export type Config = ReturnType<typeof build>;
 
 /** Parses an environment; throws a ConfigError that names every invalid variable. */
 export const parseConfig = (env: Readonly<Record<string, string | undefined>>): Config => {
-  const result = schema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, parse] of parsers) {
+    const parsed = parse(env[name]);
+    if (parsed.ok) values[name] = parsed.value;
+    else problems.push(`${parsed.at === undefined ? name : `${name}.${parsed.at}`}: ${parsed.problem}`);
   }
-  return build(result.data);
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  return build(values as Parsed);
 };
 
 let cached: Config | undefined;

@@ -1,17 +1,25 @@
 /**
  * Logger and metrics singletons (Powertools). Every log line passes through the
- * redacting JSON replacer, so no token, code or secret reaches a log.
+ * redacting JSON replacer, so no token, code or secret reaches a log; a logged
+ * error's stack is shown in source positions (./source-positions.ts).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { redactingReplacer } from './redact.js';
+import { mapErrorStack } from './source-positions.js';
 
 const serviceName = 'notion-link-preview';
+
+/** The logger's JSON replacer: secrets redacted, and a logged error's stack in source positions. */
+export const logReplacer = (key: string, value: unknown): unknown => {
+  if (value instanceof Error) mapErrorStack(value);
+  return redactingReplacer(key, value);
+};
 
 export const logger = new Logger({
   serviceName,
   logLevel: (process.env.LOG_LEVEL as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT' | undefined) ?? 'INFO',
-  jsonReplacerFn: redactingReplacer,
+  jsonReplacerFn: logReplacer,
 });
 
 /** A log port of the domain code (e.g. the OAuth flows' `log`), written through the logger. */

@@ -133,7 +133,9 @@ export class NodeFunction extends NodejsFunction {
       logGroup,
       projectRoot: root,
       depsLockFilePath: lockFileOf(root),
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...environment },
+      // No --enable-source-maps: it decodes the whole map at every cold start; logged stacks are mapped when
+      // logged instead (functions/shared/source-positions.ts, ADR 0143).
+      ...(environment ? { environment } : {}),
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,

@@ -253,7 +253,8 @@ describe('environment passed to functions', () => {
       const vars = s.template.toJSON().Resources[id].Properties.Environment.Variables;
       for (const n of valueNames) expect(vars).not.toHaveProperty(n);
       expect(vars[ENV.STAGE]).toBe('dev');
-      expect(vars.NODE_OPTIONS).toBe('--enable-source-maps');
+      // Source maps are read when a stack is logged, not decoded at every cold start (ADR 0143).
+      expect(vars).not.toHaveProperty('NODE_OPTIONS');
     }
   });
 

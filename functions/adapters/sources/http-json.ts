@@ -51,41 +51,45 @@ import { sourceGet } from './http-get.js';
 const KINDS = ['plain_text', 'enum', 'date', 'datetime', 'color', 'image', 'video', 'audio', 'html', 'pdf'] as const;
 type MappedKind = (typeof KINDS)[number];
 
-const attributeMapping = z
-  .object({
-    id: z.string().check(
-      z.minLength(1),
-      z.maxLength(100),
-      z.refine((v) => v !== 'title' && v !== 'dev', 'ids "title" and "dev" are reserved'),
-    ),
-    name: z.string().check(z.maxLength(200)),
-    kind: z.enum(KINDS),
-    section: z.optional(z.enum(Object.keys(SECTION_KINDS) as [Section, ...Section[]])),
-    value: z.optional(z.string().check(z.minLength(1))),
-    template: z.optional(z.string().check(z.minLength(1))),
-    color: z.optional(z.string().check(z.minLength(1))),
-  })
-  .check(
-    z.refine(
-      (a) => (a.value === undefined) !== (a.template === undefined),
-      'give exactly one of "value" and "template"',
-    ),
-    z.refine((a) => a.section === undefined || SECTION_KINDS[a.section].includes(a.kind as AttributeKind), {
-      message: 'this kind may not render in that section',
+/** The mapping's schema, built on first use: only a deployment whose source is `http` reads a mapping. */
+const buildMappingSchema = () => {
+  const attributeMapping = z
+    .object({
+      id: z.string().check(
+        z.minLength(1),
+        z.maxLength(100),
+        z.refine((v) => v !== 'title' && v !== 'dev', 'ids "title" and "dev" are reserved'),
+      ),
+      name: z.string().check(z.maxLength(200)),
+      kind: z.enum(KINDS),
+      section: z.optional(z.enum(Object.keys(SECTION_KINDS) as [Section, ...Section[]])),
+      value: z.optional(z.string().check(z.minLength(1))),
+      template: z.optional(z.string().check(z.minLength(1))),
+      color: z.optional(z.string().check(z.minLength(1))),
+    })
+    .check(
+      z.refine(
+        (a) => (a.value === undefined) !== (a.template === undefined),
+        'give exactly one of "value" and "template"',
+      ),
+      z.refine((a) => a.section === undefined || SECTION_KINDS[a.section].includes(a.kind as AttributeKind), {
+        message: 'this kind may not render in that section',
+      }),
+    );
+
+  return z.object({
+    request: z.object({
+      path: z.string().check(z.startsWith('/')),
+      headers: z._default(z.record(z.string(), z.string()), {}),
     }),
-  );
+    title: z.string().check(z.minLength(1)),
+    dev: z.optional(z.string()),
+    attributes: z._default(z.array(attributeMapping).check(z.maxLength(50)), []),
+  });
+};
+let mappingSchema: ReturnType<typeof buildMappingSchema> | undefined;
 
-const mappingSchema = z.object({
-  request: z.object({
-    path: z.string().check(z.startsWith('/')),
-    headers: z._default(z.record(z.string(), z.string()), {}),
-  }),
-  title: z.string().check(z.minLength(1)),
-  dev: z.optional(z.string()),
-  attributes: z._default(z.array(attributeMapping).check(z.maxLength(50)), []),
-});
-
-export type HttpJsonMapping = z.infer<typeof mappingSchema>;
+export type HttpJsonMapping = z.infer<ReturnType<typeof buildMappingSchema>>;
 
 const DEFAULT_SECTION: Record<MappedKind, Section> = {
   plain_text: 'secondary',
@@ -110,6 +114,7 @@ export const parseHttpJsonMapping = (input: unknown): HttpJsonMapping => {
       throw new ConfigError('SOURCE_HTTP_MAPPING: not valid JSON');
     }
   }
+  mappingSchema ??= buildMappingSchema();
   const parsed = mappingSchema.safeParse(value);
   if (!parsed.success) {
     throw new ConfigError(`SOURCE_HTTP_MAPPING: ${describeIssues(parsed.error.issues)}`);

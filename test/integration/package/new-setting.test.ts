@@ -17,7 +17,7 @@ import { copyRepository, type RepositoryCopy, splitChanged } from '#test/helpers
 const DECLARATION = `  JWKS_CACHE_SECONDS: {
     group: 'behaviour',
     description: 'How long a verifier may cache the JWK Set (its cache-control max-age), in seconds.',
-    schema: nonNegativeInt(300),
+    parse: nonNegativeInt(300),
     deploy: { functions: ['jwks'], context: 'jwksCacheSeconds' },
   },
 `;

@@ -32,9 +32,9 @@ describe('lib/settings.ts, the one declaration of every setting', () => {
     expect({ withoutOneLineDescription: bad }).toEqual({ withoutOneLineDescription: [] });
   });
 
-  it('gives every setting a deployed function receives a schema, and no local-only setting one', () => {
-    const unparsed = entries.filter(([, s]) => s.deploy && !s.schema).map(([n]) => n);
-    const localParsed = entries.filter(([, s]) => s.localOnly && s.schema).map(([n]) => n);
+  it('gives every setting a deployed function receives a parser, and no local-only setting one', () => {
+    const unparsed = entries.filter(([, s]) => s.deploy && !s.parse).map(([n]) => n);
+    const localParsed = entries.filter(([, s]) => s.localOnly && s.parse).map(([n]) => n);
     expect({ unparsed, localParsed }).toEqual({ unparsed: [], localParsed: [] });
   });
 
@@ -99,13 +99,13 @@ describe('lib/settings.ts, the one declaration of every setting', () => {
     expect(problems).toEqual([]);
   });
 
-  it("refuses at synth a context value the setting's schema refuses, naming the key", () => {
+  it("refuses at synth a context value the setting's parser refuses, naming the key", () => {
     expect(() => readStageConfig((key) => (key === 'notionRateLimitPerMinute' ? 'soon' : undefined))).toThrow(
       'notionRateLimitPerMinute',
     );
   });
 
-  it('the runtime config parses every declared setting by its declared schema', () => {
+  it('the runtime config parses every declared setting by its declared parser', () => {
     // A bad value of each integer setting is refused by name.
     for (const name of ['ACCESS_TOKEN_TTL_SECONDS', 'UNFURL_DEADLINE_MS', 'COALESCE_WINDOW_SECONDS']) {
       expect(() => parseConfig({ [name]: 'soon' })).toThrow(name);

@@ -174,13 +174,25 @@ export const createWorkerHandler = (workerFor: () => UpdateWorker) => {
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       const receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? '1', 10);
       // Records run concurrently: each one's log lines carry its SQS message id as the correlation id.
-      await recordContext.run({ messageId: record.messageId }, () =>
-        w.processRecord(record.body, {
-          messageId: record.messageId,
-          receiveCount: Number.isFinite(receiveCount) && receiveCount > 0 ? receiveCount : 1,
-          remainingMs: () => context.getRemainingTimeInMillis(),
-        }),
-      );
+      const attempt = Number.isFinite(receiveCount) && receiveCount > 0 ? receiveCount : 1;
+      await recordContext.run({ messageId: record.messageId }, async () => {
+        try {
+          await w.processRecord(record.body, {
+            messageId: record.messageId,
+            receiveCount: attempt,
+            remainingMs: () => context.getRemainingTimeInMillis(),
+          });
+        } catch (error) {
+          // The message is delivered again (until the queue's maxReceiveCount): each failed attempt is logged.
+          logger.warn('worker.record_failed', {
+            messageId: record.messageId,
+            correlation_id: record.messageId,
+            receiveCount: attempt,
+            error,
+          });
+          throw error;
+        }
+      });
     };
     try {
       return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });

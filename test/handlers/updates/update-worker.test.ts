@@ -1,4 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
+import { logger } from '#shared/observability.js';
 import { lambdaContext, sqsEvent, sqsRecord } from '#test/helpers/factories.js';
 import { change, Harness } from '#test/unit/updates/harness.js';
 import { createWorkerHandler } from '../../../functions/handlers/update-worker.js';
@@ -28,6 +29,29 @@ describe('update-worker handler (Powertools batch)', () => {
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'bad-1' }]);
     expect(h.deadLetters.map((d) => d.reason)).toEqual(['invalid_message']);
     expect(h.calls).toHaveLength(1);
+  });
+
+  it('logs each failed attempt of a record, with its message id, receive count and error', async () => {
+    const h = new Harness();
+    h.stores.subscriptions.listByResource = async () => {
+      throw new Error('table down');
+    };
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    try {
+      const res = await createWorkerHandler(() => h.worker)(
+        sqsEvent([
+          sqsRecord({ type: 'flush', resource: 'a', window: 'w', until: h.clock.now() }, { messageId: 'm1' }),
+          sqsRecord(change('task:1'), { messageId: 'ok' }),
+        ]),
+        lambdaContext(),
+      );
+      expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+      const failed = warn.mock.calls.filter(([message]) => message === 'worker.record_failed');
+      expect(failed).toHaveLength(1);
+      expect(failed[0]?.[1]).toMatchObject({ messageId: 'm1', receiveCount: 1, error: new Error('table down') });
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('a fully failed batch is reported record by record, not thrown', async () => {

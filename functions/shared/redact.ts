@@ -35,6 +35,18 @@ const QUERY_SECRET = /([?&](?:code|access_token|refresh_token|token|client_secre
 
 export const isSecretKey = (key: string): boolean => SECRET_KEYS.has(key.toLowerCase());
 
+/**
+ * An error's `code`: a Node.js system error (`ENOTFOUND`), an `ERR_…` code, an AWS SDK exception name or a
+ * number. It is what an operator needs, and an OAuth authorization code never has this shape.
+ */
+const ERROR_CODE = /^(E[A-Z0-9]{2,}|ERR_[A-Z0-9_]+|[A-Z][A-Za-z]*(Exception|Error|Fault))$/;
+const isErrorCode = (key: string, value: unknown): boolean =>
+  key.toLowerCase() === 'code' && (typeof value === 'number' || (typeof value === 'string' && ERROR_CODE.test(value)));
+
+/** True when the value under `key` is masked: a secret key with a value, unless it is an error code. */
+const masked = (key: string, value: unknown): boolean =>
+  isSecretKey(key) && value !== undefined && value !== null && value !== '' && !isErrorCode(key, value);
+
 /** Masks token-looking substrings inside a free-form string. */
 export const redactString = (value: string): string =>
   value.replace(JWT_LIKE, REDACTED).replace(BEARER_LIKE, `$1 ${REDACTED}`).replace(QUERY_SECRET, `$1${REDACTED}`);
@@ -49,7 +61,7 @@ export const redact = (value: unknown, depth = 0): unknown => {
     return Object.fromEntries(
       Object.entries(value as Record<string, unknown>).map(([k, v]) => [
         k,
-        isSecretKey(k) && v !== undefined && v !== null && v !== '' ? REDACTED : redact(v, depth + 1),
+        masked(k, v) ? REDACTED : redact(v, depth + 1),
       ]),
     );
   }
@@ -58,7 +70,7 @@ export const redact = (value: unknown, depth = 0): unknown => {
 
 /** A JSON.stringify replacer that applies the same rules (used by the logger). */
 export const redactingReplacer = (key: string, value: unknown): unknown => {
-  if (key !== '' && isSecretKey(key) && value !== undefined && value !== null && value !== '') return REDACTED;
+  if (key !== '' && masked(key, value)) return REDACTED;
   if (typeof value === 'string') return redactString(value);
   if (typeof value === 'bigint') return value.toString();
   return value;

@@ -148,7 +148,16 @@ export const decidePush = async (
 ): Promise<ReadyPush | undefined> => {
   const { connectionId, uri } = target;
   const connection = await connectionOf(deps.connections, state, connectionId);
-  if (connection?.status !== 'active' || connection.notionTokenCiphertext === undefined) {
+  if (connection?.status !== 'active') {
+    // An ended (or vanished) connection keeps no subscriptions (ADR 0114): one an unfurl wrote in the instant
+    // of the end is removed when a change reaches it.
+    if (known !== null) {
+      await deps.subscriptions.delete(resource, connectionId, target.uri);
+      deps.emit('subscription_dropped', { resource, connectionId, code: 'connection_ended' });
+    }
+    return undefined;
+  }
+  if (connection.notionTokenCiphertext === undefined) {
     deps.emit('push_skipped', { resource, connectionId, reason: 'connection_inactive' });
     return undefined;
   }

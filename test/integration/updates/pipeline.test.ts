@@ -108,6 +108,29 @@ describe('update pipeline (dynalite + fauxqs + Notion simulator + demo product)'
     expect(JSON.stringify(preview(b.simConnectionId))).not.toContain('Secret plan');
   }, 25_000);
 
+  it('a subscription written in the instant its connection ended is removed when a change reaches it (ADR 0114)', async () => {
+    const uri = rig.taskUrl('3');
+    await rig.connect('conn-ended', 'u-alice', [uri]);
+    await rig.connect('conn-live', 'u-bob', [uri]);
+    await connectionStore(rig.config).end('conn-ended', { status: 'revoked', reason: 'revoked', now: Date.now() });
+    // The unfurl that raced the end wrote its subscription after the end removed the others.
+    await rig.subscribe('task:3', 'conn-ended', uri);
+    await rig.subscribe('task:3', 'conn-live', uri);
+    await rig.product.editTask('3', 'u-bob', { title: 'Seen by the live connection only' });
+    await publishChange(rig, 'task:3');
+
+    await runUntil(
+      rig,
+      rig.newHandler(),
+      async () => (await subscriptionStore(rig.config).get('task:3', 'conn-ended', uri)) === undefined,
+    );
+    expect(await subscriptionStore(rig.config).listByConnection('conn-ended')).toEqual([]);
+    expect(await subscriptionStore(rig.config).get('task:3', 'conn-live', uri)).toBeDefined();
+    expect(rig.events.filter((e) => e.event === 'subscription_dropped').map((e) => e.data)).toContainEqual(
+      expect.objectContaining({ connectionId: 'conn-ended', code: 'connection_ended' }),
+    );
+  }, 25_000);
+
   it('401 from Notion disconnects the connection and removes its subscriptions; 404 drops one subscription', async () => {
     const uri = rig.taskUrl('2');
     const gone = await rig.connect('conn-revoked', 'u-alice', [uri]);

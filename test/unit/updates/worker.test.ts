@@ -478,14 +478,22 @@ describe("Notion's answers", () => {
     ]);
   });
 
-  it('skips inactive connections without calling Notion', async () => {
+  it('removes the subscription of an ended connection a change reaches, without calling Notion', async () => {
     const h = new Harness();
     h.product.set('task:1', 1);
     await h.connection('gone', 'ws-1', 'revoked');
+    await h.connection('live');
     await h.subscribe('task:1', 'gone', URI(1));
+    await h.subscribe('task:1', 'live', URI(2));
     await h.publish(change('task:1'));
     await h.drain();
-    expect(h.calls).toHaveLength(0);
+    expect(h.calls).toHaveLength(1);
+    expect(h.pushesTo(URI(2))).toHaveLength(1);
+    expect(await h.stores.subscriptions.get('task:1', 'gone', URI(1))).toBeUndefined();
+    expect(await h.stores.subscriptions.get('task:1', 'live', URI(2))).toBeDefined();
+    expect(h.eventsNamed('subscription_dropped').map((e) => e.data)).toEqual([
+      { resource: 'task:1', connectionId: 'gone', code: 'connection_ended' },
+    ]);
   });
 });
 

@@ -9,13 +9,19 @@
  * Request bodies, tokens and other input from the network are still validated
  * with zod.
  *
- * A parser answers `{ value }` or `{ problem }`; `at` locates the problem in a
+ * A parser answers `{ value }` or its `problems`, each located by `at` in a
  * list (`NOTION_REDIRECT_URIS.1: Invalid URL`).
  */
 
+export interface Problem {
+  readonly message: string;
+  /** The position of the entry in a list setting. */
+  readonly at?: number;
+}
+
 export type Parsed<T> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly problem: string; readonly at?: number };
+  | { readonly ok: false; readonly problems: readonly Problem[] };
 
 /** Parses one setting's raw value (`undefined`: not set). */
 export type SettingParser<T> = (raw: string | undefined) => Parsed<T>;
@@ -24,8 +30,10 @@ export type SettingParser<T> = (raw: string | undefined) => Parsed<T>;
 export type ParsedBy<P> = P extends SettingParser<infer T> ? T : never;
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const refused = (problem: string, at?: number): Parsed<never> =>
-  at === undefined ? { ok: false, problem } : { ok: false, problem, at };
+const refused = (message: string, at?: number): Parsed<never> => ({
+  ok: false,
+  problems: [at === undefined ? { message } : { message, at }],
+});
 
 const isBlank = (v: string): boolean => v.trim() === '';
 
@@ -76,19 +84,16 @@ export const urlOr =
   (raw) =>
     raw === undefined ? ok(fallback) : httpUrl(raw);
 
-/** Comma-separated http(s) URLs; blank entries are skipped, a bad one is refused by its position. */
+/** Comma-separated http(s) URLs; blank entries are skipped, each bad one is refused by its position. */
 export const csvOfUrls: SettingParser<string[]> = (raw) => {
   const entries = (raw ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  const urls: string[] = [];
-  for (const [i, entry] of entries.entries()) {
-    const parsed = httpUrl(entry, i);
-    if (!parsed.ok) return parsed;
-    urls.push(parsed.value);
-  }
-  return ok(urls);
+  const parsed = entries.map((entry, i) => httpUrl(entry, i));
+  const problems = parsed.flatMap((p) => (p.ok ? [] : p.problems));
+  if (problems.length > 0) return { ok: false, problems };
+  return ok(parsed.flatMap((p) => (p.ok ? [p.value] : [])));
 };
 
 const integer =

@@ -108,7 +108,7 @@ export interface StageConfig {
   readonly alarmTopicArn?: string;
   /**
    * Settings taken from CDK context whose key is none of the fields above (a setting declared with a
-   * `context` in lib/settings.ts and nothing more): by context key, each checked at synth with the schema the
+   * `context` in lib/settings.ts and nothing more): by context key, each checked at synth with the parser the
    * function parses it with.
    */
   readonly contextSettings: Readonly<Record<string, string>>;
@@ -372,7 +372,8 @@ const declaredContextSettings = (read: ContextReader): Record<string, string> =>
     if (value === undefined) continue;
     const parsed = setting.parse?.(value);
     if (parsed && !parsed.ok) {
-      throw new StageConfigError(`context "${deploy.context}" (${name}): ${parsed.problem}, got "${value}"`);
+      const reason = parsed.problems.map((p) => (p.at === undefined ? p.message : `${p.at}: ${p.message}`)).join('; ');
+      throw new StageConfigError(`context "${deploy.context}" (${name}): ${reason}, got "${value}"`);
     }
     values[deploy.context] = value;
   }

@@ -104,7 +104,8 @@ export const parseConfig = (env: Readonly<Record<string, string | undefined>>): 
   for (const [name, parse] of parsers) {
     const parsed = parse(env[name]);
     if (parsed.ok) values[name] = parsed.value;
-    else problems.push(`${parsed.at === undefined ? name : `${name}.${parsed.at}`}: ${parsed.problem}`);
+    else
+      for (const p of parsed.problems) problems.push(`${p.at === undefined ? name : `${name}.${p.at}`}: ${p.message}`);
   }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   return build(values as Parsed);

@@ -36,10 +36,12 @@ const QUERY_SECRET = /([?&](?:code|access_token|refresh_token|token|client_secre
 export const isSecretKey = (key: string): boolean => SECRET_KEYS.has(key.toLowerCase());
 
 /**
- * An error's `code`: a Node.js system error (`ENOTFOUND`), an `ERR_…` code, an AWS SDK exception name or a
- * number. It is what an operator needs, and an OAuth authorization code never has this shape.
+ * An error's `code`: a Node.js system error (`ENOTFOUND`), an `ERR_…` code, an AWS SDK exception name, one of
+ * the service's or OAuth's snake_case error codes (`invalid_grant`, `connection_ended`), or a number. It is
+ * what an operator needs, and an authorization code (random base64url, or a UUID) does not have this shape.
  */
-const ERROR_CODE = /^(E[A-Z0-9]{2,}|ERR_[A-Z0-9_]+|[A-Z][A-Za-z]*(Exception|Error|Fault))$/;
+const ERROR_CODE =
+  /^(E[A-Z0-9]{2,40}|ERR_[A-Z0-9_]{1,60}|[A-Z][A-Za-z]{0,60}(Exception|Error|Fault)|[a-z]{1,20}(_[a-z]{1,20}){1,5})$/;
 const isErrorCode = (key: string, value: unknown): boolean =>
   key.toLowerCase() === 'code' && (typeof value === 'number' || (typeof value === 'string' && ERROR_CODE.test(value)));
 

@@ -7,12 +7,19 @@
  * first time a logged stack points into a bundle, its map (`index.mjs.map`,
  * beside it) is read with Node.js's own `SourceMap`, and frames read as
  * `functions/core/unfurl/unfurl.ts:120:7` as they would have with the flag.
- * A frame with no map (the local server runs the sources) is left as it is.
+ *
+ * Only frame lines (`    at …`) that name an `.mjs` file (the bundles are
+ * ESM, `index.mjs`) are rewritten, so an error message can neither make the
+ * mapping slow nor make it throw, and a frame with no map (the local server
+ * runs the sources) is left as it is. Mapping never throws: logging an error
+ * must not fail.
  */
 import { readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+/** At most this many files' maps (or their absence) are kept: the bundle, and little else. */
+const MAX_FILES = 16;
 const maps = new Map<string, SourceMap | null>();
 
 const mapOf = (file: string): SourceMap | null => {
@@ -23,32 +30,49 @@ const mapOf = (file: string): SourceMap | null => {
     } catch {
       map = null;
     }
+    if (maps.size >= MAX_FILES) maps.delete(maps.keys().next().value as string);
     maps.set(file, map);
   }
   return map;
 };
 
-/** `/var/task/index.mjs:2:1234` or `file:///var/task/index.mjs:2:1234` in a stack frame. */
-const BUNDLE_POSITION = /((?:file:\/\/)?\/[^\s():]+\.m?js):(\d+):(\d+)/g;
+/** The position at the end of a frame line: `(/var/task/index.mjs:2:1234)`, `file:///…`, or bare after `at `. */
+const FRAME_POSITION = /((?:file:\/\/)?\/[^\s():]{1,1024}\.mjs):(\d{1,9}):(\d{1,9})(\)?)$/;
+const FRAME_LINE = /^\s+at /;
+const MAX_LINE = 2048;
+
+const mapLine = (line: string): string => {
+  if (line.length > MAX_LINE || !FRAME_LINE.test(line)) return line;
+  const match = FRAME_POSITION.exec(line);
+  if (!match) return line;
+  const [whole, location = '', lineNumber = '', column = '', paren = ''] = match;
+  try {
+    const file = location.startsWith('file://') ? fileURLToPath(location) : location;
+    const origin = mapOf(file)?.findOrigin(Number(lineNumber), Number(column));
+    if (!origin || !('fileName' in origin) || origin.lineNumber < 1 || origin.columnNumber < 1) return line;
+    // Sources are listed relative to the bundle's folder at build time: the project-relative path is what reads.
+    const source = origin.fileName.replace(/^(\.\.\/)+/, '');
+    return `${line.slice(0, line.length - whole.length)}${source}:${origin.lineNumber}:${origin.columnNumber}${paren}`;
+  } catch {
+    return line;
+  }
+};
 
 /** A stack with each frame that points into a bundle with a source map rewritten to its source position. */
-export const withSourcePositions = (stack: string): string =>
-  stack.replace(BUNDLE_POSITION, (frame, location: string, line: string, column: string) => {
-    const file = location.startsWith('file://') ? fileURLToPath(location) : location;
-    const origin = mapOf(file)?.findOrigin(Number(line), Number(column));
-    if (!origin || !('fileName' in origin) || origin.lineNumber < 1 || origin.columnNumber < 1) return frame;
-    // Sources are listed relative to the bundle's folder at build time: the project-relative path is what reads.
-    return `${origin.fileName.replace(/^(\.\.\/)+/, '')}:${origin.lineNumber}:${origin.columnNumber}`;
-  });
+export const withSourcePositions = (stack: string): string => stack.split('\n').map(mapLine).join('\n');
 
 const mapped = new WeakSet<Error>();
 
 /** Rewrites the stack of `error` and of its causes to source positions, once, before it is logged. */
 export const mapErrorStack = (error: Error): void => {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (typeof e.stack === 'string' && !mapped.has(e)) {
-      mapped.add(e);
-      e.stack = withSourcePositions(e.stack);
+  try {
+    for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+      if (typeof e.stack === 'string' && !mapped.has(e)) {
+        mapped.add(e);
+        e.stack = withSourcePositions(e.stack);
+      }
     }
+  } catch {
+    // a frozen error, a throwing `cause` getter: it is logged as it is
   }
 };

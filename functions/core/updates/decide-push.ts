@@ -151,8 +151,9 @@ export const decidePush = async (
   if (connection?.status !== 'active') {
     // An ended (or vanished) connection keeps no subscriptions (ADR 0114): one an unfurl wrote in the instant
     // of the end is removed when a change reaches it.
-    if (known !== null) {
-      await deps.subscriptions.delete(resource, connectionId, target.uri);
+    const subscription = known === undefined ? await deps.subscriptions.get(resource, connectionId, uri) : known;
+    if (subscription) {
+      await deps.subscriptions.delete(resource, connectionId, uri);
       deps.emit('subscription_dropped', { resource, connectionId, code: 'connection_ended' });
     }
     return undefined;

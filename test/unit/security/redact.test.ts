@@ -34,7 +34,15 @@ describe('redaction of log lines', () => {
   });
 
   it('still masks a code that only starts like an error code', () => {
-    for (const code of ['ENOTFOUND-but-longer', 'Eabc', 'abcException', 'ERR_x']) {
+    for (const code of [
+      'ENOTFOUND-but-longer',
+      'Eabc',
+      'abcException',
+      'ERR_x',
+      'plainword',
+      'c1b9d0a4-6f1e-4b8e-9a57-3e0c2b7f8d11',
+      'kq_Zp3-7hJ2wQ',
+    ]) {
       expect(logged({ code })).toEqual({ code: REDACTED });
     }
   });

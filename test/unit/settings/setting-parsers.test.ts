@@ -27,7 +27,7 @@ describe('setting parsers', () => {
     expect(optionalUrl(' https://a.example/x ')).toEqual({ ok: true, value: 'https://a.example/x' });
     expect(optionalUrl('https://a.exa\tmple/')).toEqual({ ok: true, value: 'https://a.example/' });
     for (const bad of ['', 'nope', 'ftp://a.example', 'http:a.example', 'https:/a.example', '/path']) {
-      expect(optionalUrl(bad)).toEqual({ ok: false, problem: 'Invalid URL' });
+      expect(optionalUrl(bad)).toEqual({ ok: false, problems: [{ message: 'Invalid URL' }] });
     }
     expect(optionalUrl(undefined)).toEqual({ ok: true, value: undefined });
     expect(urlOr('https://api.notion.com')(undefined)).toEqual({ ok: true, value: 'https://api.notion.com' });
@@ -39,27 +39,37 @@ describe('setting parsers', () => {
       value: ['https://a.example', 'http://b.example'],
     });
     expect(csvOfUrls(undefined)).toEqual({ ok: true, value: [] });
-    expect(csvOfUrls('https://a.example,nope')).toEqual({ ok: false, problem: 'Invalid URL', at: 1 });
+    expect(csvOfUrls('https://a.example,nope')).toEqual({ ok: false, problems: [{ message: 'Invalid URL', at: 1 }] });
+    expect(csvOfUrls('bad, https://a.example ,worse')).toEqual({
+      ok: false,
+      problems: [
+        { message: 'Invalid URL', at: 0 },
+        { message: 'Invalid URL', at: 2 },
+      ],
+    });
   });
 
   it('whole numbers: blank is the default, fractions and values under the minimum are refused', () => {
     expect(positiveInt(60)(' 120 ')).toEqual({ ok: true, value: 120 });
     expect(positiveInt(60)('')).toEqual({ ok: true, value: 60 });
-    expect(positiveInt(60)('0')).toEqual({ ok: false, problem: 'must be a positive integer' });
-    expect(positiveInt(60)('1.5')).toEqual({ ok: false, problem: 'must be a positive integer' });
-    expect(positiveInt(60)('soon')).toEqual({ ok: false, problem: 'must be a positive integer' });
+    expect(positiveInt(60)('0')).toEqual({ ok: false, problems: [{ message: 'must be a positive integer' }] });
+    expect(positiveInt(60)('1.5')).toEqual({ ok: false, problems: [{ message: 'must be a positive integer' }] });
+    expect(positiveInt(60)('soon')).toEqual({ ok: false, problems: [{ message: 'must be a positive integer' }] });
     expect(nonNegativeInt(60)('0')).toEqual({ ok: true, value: 0 });
-    expect(nonNegativeInt(60)('-1')).toEqual({ ok: false, problem: 'must be an integer of 0 or more' });
+    expect(nonNegativeInt(60)('-1')).toEqual({ ok: false, problems: [{ message: 'must be an integer of 0 or more' }] });
   });
 
   it('one of some words, and text matching a pattern, each with its default', () => {
     const level = oneOfOr(['DEBUG', 'INFO'], 'INFO');
     expect(level(undefined)).toEqual({ ok: true, value: 'INFO' });
     expect(level('DEBUG')).toEqual({ ok: true, value: 'DEBUG' });
-    expect(level('debug')).toEqual({ ok: false, problem: 'Invalid option: expected one of "DEBUG"|"INFO"' });
+    expect(level('debug')).toEqual({
+      ok: false,
+      problems: [{ message: 'Invalid option: expected one of "DEBUG"|"INFO"' }],
+    });
     const date = matchingOr(/^\d{4}-\d{2}-\d{2}$/, 'must be a date', '2021-08-16');
     expect(date(undefined)).toEqual({ ok: true, value: '2021-08-16' });
     expect(date('2022-06-28')).toEqual({ ok: true, value: '2022-06-28' });
-    expect(date('2022')).toEqual({ ok: false, problem: 'must be a date' });
+    expect(date('2022')).toEqual({ ok: false, problems: [{ message: 'must be a date' }] });
   });
 });

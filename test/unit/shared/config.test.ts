@@ -48,6 +48,9 @@ describe('parseConfig', () => {
     expect(problemOf({ NOTION_REDIRECT_URIS: 'https://a.example/cb,nope' })).toMatch(
       /NOTION_REDIRECT_URIS\.1: Invalid URL/,
     );
+    expect(problemOf({ NOTION_REDIRECT_URIS: 'bad,worse' })).toBe(
+      'Invalid configuration: NOTION_REDIRECT_URIS.0: Invalid URL; NOTION_REDIRECT_URIS.1: Invalid URL',
+    );
   });
 
   it('names every invalid variable with a readable English message', () => {

@@ -71,3 +71,23 @@ describe('stack traces in source positions', () => {
     expect(error.stack).toBe(once);
   });
 });
+
+describe('mapping never fails or slows the log line it is part of', () => {
+  it('leaves an error message that looks like a frame alone, and does not throw on a bad file URL', () => {
+    const hostile = `SyntaxError: Unexpected token in "file:///a%2Fb.mjs:1:1"\n    at JSON.parse (file:///a%2Fb.mjs:1:1)`;
+    expect(withSourcePositions(hostile)).toBe(hostile);
+    const error = new SyntaxError('file:///a%2Fb.mjs:1:1');
+    error.stack = hostile;
+    expect(() => JSON.stringify({ error }, logReplacer)).not.toThrow();
+  });
+
+  it('reads only frame lines of bounded length, so a long path-like message is returned as it is', () => {
+    const message = `Error: ${'/a'.repeat(200_000)}.mjs:1:1\n    at ${'/a'.repeat(2_000)}.mjs:1:1`;
+    expect(withSourcePositions(message)).toBe(message);
+  });
+
+  it('logs a frozen error as it is', () => {
+    const error = Object.freeze(Object.assign(new Error('frozen'), { stack }));
+    expect(() => mapErrorStack(error)).not.toThrow();
+  });
+});

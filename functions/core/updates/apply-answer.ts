@@ -8,7 +8,7 @@ import { endConnection } from '#core/connection-end.js';
 import type { BatchState } from './batch.js';
 import { classifyAnswer, type NotionAnswer } from './classify.js';
 import { describeError } from './dead-letter.js';
-import { type ReadyPush, releasePush } from './decide-push.js';
+import { dropSubscription, type ReadyPush, releasePush } from './decide-push.js';
 import { defer, retryCounted, retryWithBackoff } from './defer.js';
 import type { StepDeps } from './deps.js';
 import type { PushTarget } from './messages.js';
@@ -73,8 +73,7 @@ export const applyAnswer = async (
       return;
     }
     case 'drop':
-      await deps.subscriptions.delete(resource, connectionId, uri);
-      deps.emit('subscription_dropped', { resource, connectionId, code: decision.code });
+      await dropSubscription(deps, resource, target, decision.code);
       return;
     case 'reject':
       await releasePush(deps, resource, target, push);

@@ -152,10 +152,7 @@ export const decidePush = async (
     // An ended (or vanished) connection keeps no subscriptions (ADR 0114): one an unfurl wrote in the instant
     // of the end is removed when a change reaches it.
     const subscription = known === undefined ? await deps.subscriptions.get(resource, connectionId, uri) : known;
-    if (subscription) {
-      await deps.subscriptions.delete(resource, connectionId, uri);
-      deps.emit('subscription_dropped', { resource, connectionId, code: 'connection_ended' });
-    }
+    if (subscription) await dropSubscription(deps, resource, target, 'connection_ended');
     return undefined;
   }
   if (connection.notionTokenCiphertext === undefined) {
@@ -237,6 +234,17 @@ export const decidePush = async (
       ...(subscription.pushLease === undefined ? {} : { pushLease: subscription.pushLease }),
     },
   };
+};
+
+/** Removes one subscription the worker will never push to again, saying why (`code`). */
+export const dropSubscription = async (
+  deps: Pick<StepDeps, 'subscriptions' | 'emit'>,
+  resource: string,
+  { connectionId, uri }: PushTarget,
+  code: string,
+): Promise<void> => {
+  await deps.subscriptions.delete(resource, connectionId, uri);
+  deps.emit('subscription_dropped', { resource, connectionId, code });
 };
 
 /** Puts back what a claimed push changed (its PATCH did not go out, or Notion did not take it). */

@@ -61,16 +61,14 @@ const mapLine = (line: string): string => {
 /** A stack with each frame that points into a bundle with a source map rewritten to its source position. */
 export const withSourcePositions = (stack: string): string => stack.split('\n').map(mapLine).join('\n');
 
-const mapped = new WeakSet<Error>();
-
-/** Rewrites the stack of `error` and of its causes to source positions, once, before it is logged. */
+/**
+ * Rewrites the stack of `error` and of its causes to source positions before it is logged. Doing it again
+ * changes nothing: a mapped frame no longer names an `.mjs` file.
+ */
 export const mapErrorStack = (error: Error): void => {
   try {
     for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-      if (typeof e.stack === 'string' && !mapped.has(e)) {
-        mapped.add(e);
-        e.stack = withSourcePositions(e.stack);
-      }
+      if (typeof e.stack === 'string') e.stack = withSourcePositions(e.stack);
     }
   } catch {
     // a frozen error, a throwing `cause` getter: it is logged as it is

@@ -7,34 +7,33 @@
  * for the task pushes to the connection that was not revoked, and nothing to
  * the revoked one.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { authStateStore, connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
-import { type LocalSystem, startLocalSystem } from '#local/system.js';
+import type { LocalSystem } from '#local/system.js';
 import { type Config, parseConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
+import { useLocalSystem } from '#test/helpers/system.js';
 
 let system: LocalSystem;
 let config: Config;
 const REDIRECT = 'https://www.notion.so/externalintegrationauthcallback';
 const TASK = '/demo/tasks/2';
 
-beforeAll(async () => {
-  system = await startLocalSystem({
-    port: 0,
+const started = useLocalSystem(
+  {
     env: { COALESCE_WINDOW_SECONDS: '1', LOG_LEVEL: 'SILENT' },
     emulators: { visibilityTimeoutSeconds: 2 },
-    workerWaitSeconds: 1,
     log: () => undefined,
-  });
+  },
+  25_000,
+);
+beforeAll(() => {
+  system = started();
   config = parseConfig(system.env);
-}, 25_000);
-
-afterAll(async () => {
-  await system?.stop();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,26 +9,13 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { TABLES } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
-import { grants, permissionsOfRole, type Synthesized, synthService } from './synth.js';
+import { grants, PRODUCT_SOURCE, permissionsOfRole, type Synthesized, synthService } from './synth.js';
 
 const OIDC_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/notion-link-preview/oidc';
 const CONTEXT = {
   stage: 'prod',
   production: true,
-  sourceAdapter: 'http',
-  sourceBaseUrl: 'https://api.example.com',
-  sourceHttpMapping: { request: { path: '/tasks/$<taskId>' }, title: 'name' },
-  unfurlRules: {
-    domain: 'app.example.com',
-    rules: [
-      {
-        name: 'task',
-        pattern: '^https://app\\.example\\.com/tasks/(?<taskId>\\d+)$',
-        sampleUrls: ['https://app.example.com/tasks/1'],
-        resource: 'task:$<taskId>',
-      },
-    ],
-  },
+  ...PRODUCT_SOURCE,
   oidcIssuer: 'https://login.example.com/realms/team/',
   oidcClientId: 'notion-link-preview',
   oidcClientSecretArn: OIDC_SECRET_ARN,

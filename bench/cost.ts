@@ -45,7 +45,7 @@ import { LocalTokenCipher, tokenCipherFromConfig } from '#adapters/crypto/token-
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { resourceOfUri } from '#core/updates/render.js';
 import { ENV } from '#lib/env-names.js';
-import { ROUTES } from '#lib/routes.js';
+import { ROUTES, WORKER_HANDLER } from '#lib/routes.js';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
@@ -266,11 +266,7 @@ export const measureCost = async (options: {
     sim.configure({ api: { rateLimit: 100_000, workspaceRateLimit: 0 } });
     const config = getConfig();
     const base = system.baseUrl;
-    const workerHandler = (
-      (await import('../functions/update-worker.js')) as {
-        handler: (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
-      }
-    ).handler;
+    const workerHandler = await system.handler<(e: SQSEvent, c: Context) => Promise<SQSBatchResponse>>(WORKER_HANDLER);
     const queueUrl = system.env[ENV.UPDATE_QUEUE_URL] ?? '';
     // The stand-in for Lambda's SQS poller: its requests are counted apart.
     const poller = new SQSClient({

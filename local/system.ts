@@ -14,10 +14,11 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { loadSourceAdapterModule } from '#adapters/sources/load-module.js';
 import { registerSourceAdapter } from '#adapters/sources/registry.js';
 import { ENV } from '#lib/env-names.js';
-import { HANDLERS, ROUTES, type RouteDefinition, WORKER_HANDLER } from '#lib/routes.js';
+import { type FunctionName, HANDLERS, ROUTES, type RouteDefinition, WORKER_HANDLER } from '#lib/routes.js';
 import { resetConfig } from '#shared/config.js';
 import { DEFAULT_PORT, LOCAL_HOST, localDefaults } from './defaults.js';
 import { type EmulatorOptions, type Emulators, startEmulators } from './emulators.js';
+import { concurrentInvocations, LOCAL_MAX_CONCURRENCY, MAX_CONCURRENCY_VARIABLE } from './invocations.js';
 import type { LocalMount } from './mount.js';
 import { closeMounts, MOUNTS, type MountEntry, startMounts } from './mounts.js';
 import { createLocalServer, type HealthReport, type LambdaHttpHandler, type LocalServer } from './server.js';
@@ -72,6 +73,12 @@ export interface LocalSystem {
   readonly workerLoop: WorkerLoop | undefined;
   /** Where the state is kept (LocalSystemOptions.dataDir), if anywhere. */
   readonly dataDir?: string | undefined;
+  /**
+   * The handler of `functions/<name>.ts`, run as the system runs its own: its module's initialization and
+   * each invocation in a context of their own (local/invocations.ts). For a test or bench that calls a
+   * handler directly while the system runs.
+   */
+  handler<H extends (...args: never[]) => unknown>(name: FunctionName): Promise<H>;
   /** Stops everything, in reverse start order, and restores process.env. */
   stop(): Promise<void>;
 }
@@ -224,11 +231,17 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       cleanups.push(async () => unregister());
       if (!options.env?.[ENV.SOURCE_ADAPTER]) env[ENV.SOURCE_ADAPTER] = definition.name;
     }
-    for (const [k, v] of Object.entries(env)) {
+    // The handlers run as in a Lambda environment that takes several invocations at once (local/invocations.ts).
+    const invocations = concurrentInvocations();
+    if (!invocations)
+      log('warn', 'the handlers run without a context per invocation: log lines of concurrent requests may mix');
+    const runtimeEnv = invocations ? { [MAX_CONCURRENCY_VARIABLE]: LOCAL_MAX_CONCURRENCY } : {};
+    for (const [k, v] of Object.entries({ ...env, ...runtimeEnv })) {
       if (!savedEnv.has(k)) savedEnv.set(k, process.env[k]);
       process.env[k] = v;
     }
     resetConfig();
+    const init = <T>(load: () => Promise<T>): Promise<T> => (invocations ? invocations.init(load) : load());
     const clientConfig = {
       region: env.AWS_REGION ?? 'us-east-1',
       credentials: {
@@ -245,11 +258,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       sqsClient.destroy();
     });
 
-    // 4. The handler modules, once each, by the names in lib/routes.ts.
-    const wrap = <H extends (...args: never[]) => unknown>(name: string, handler: H): H =>
-      options.wrapHandler ? options.wrapHandler(name, handler) : handler;
+    // 4. The handler modules, once each, by the names in lib/routes.ts; each invocation in a context of its own.
+    const wrap = <H extends (...args: never[]) => unknown>(name: string, handler: H): H => {
+      const wrapped = options.wrapHandler ? options.wrapHandler(name, handler) : handler;
+      return invocations ? invocations.isolate(wrapped) : wrapped;
+    };
     for (const name of Object.keys(HANDLERS)) {
-      handlers.set(name, wrap(name, await importHandler<LambdaHttpHandler>(name)));
+      handlers.set(name, wrap(name, await init(() => importHandler<LambdaHttpHandler>(name))));
     }
 
     // 5. Mounted parts.
@@ -272,7 +287,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       if (!queueUrl) throw new Error(`${ENV.UPDATE_QUEUE_URL} is not set`);
       const handler = wrap(
         WORKER_HANDLER,
-        options.workerHandler ?? (await importHandler<WorkerHandler>(WORKER_HANDLER)),
+        options.workerHandler ?? (await init(() => importHandler<WorkerHandler>(WORKER_HANDLER))),
       );
       loop = await startWorkerLoop({
         sqs: sqsClient,
@@ -297,6 +312,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       emulators: { dynamodbEndpoint: emulators.dynamodbEndpoint, sqsEndpoint: emulators.sqsEndpoint },
       workerLoop: loop,
       dataDir: options.dataDir,
+      handler: async <H extends (...args: never[]) => unknown>(name: FunctionName) =>
+        wrap(name, await init(() => importHandler<H>(name))),
       stop() {
         stopped ??= (async () => {
           ready = false;

@@ -12,14 +12,10 @@ import { ROUTES, routeKey } from '#lib/routes.js';
 import { onMetric } from '#shared/observability.js';
 import { lambdaContext } from '#test/helpers/factories.js';
 import { useLocalSystem } from '#test/helpers/system.js';
-import { EVENTS_DIR, type SampleEvent, sampleEvents } from '../../../scripts/events.js';
+import { EVENTS_DIR, sampleEvents } from '../../../scripts/events.js';
 
 type HttpResult = { statusCode: number; headers?: Record<string, string>; body?: string; cookies?: string[] };
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
-
-/** The exported `handler` of a function's entry module (functions/<name>.ts). */
-const handlerOf = (name: SampleEvent['handler']) =>
-  import(`../../../functions/${name}.ts`) as Promise<{ handler: Handler }>;
 
 const readEvent = (name: string): unknown => JSON.parse(readFileSync(path.join(EVENTS_DIR, `${name}.json`), 'utf8'));
 const committedChanges = readEvent('changes') as APIGatewayProxyEventV2;
@@ -52,7 +48,8 @@ describe('events/ (sam local sample events)', () => {
         .replaceAll('127.0.0.1:3000', host)
         .replaceAll('127.0.0.1%3A3000', encodeURIComponent(host));
       expect(JSON.parse(moved)).toEqual(JSON.parse(JSON.stringify(sample.event)));
-      const { handler } = await handlerOf(sample.handler);
+      // The exported `handler` of the function's entry module (functions/<name>.ts), as the system runs it.
+      const handler = await system().handler<Handler>(sample.handler);
       return handler(JSON.parse(JSON.stringify(sample.event)), lambdaContext());
     };
     const http = async (name: string, now?: number) => (await run(name, now)) as HttpResult;

@@ -19,6 +19,9 @@ const fakeSystem = (env: Record<string, string>): LocalSystem => ({
   ],
   emulators: { dynamodbEndpoint: 'http://127.0.0.1:4001', sqsEndpoint: 'http://127.0.0.1:4002' },
   workerLoop: undefined,
+  handler: async () => {
+    throw new Error('not loaded in this test');
+  },
   stop: async () => undefined,
 });
 

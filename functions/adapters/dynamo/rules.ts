@@ -3,6 +3,7 @@
  * that both compute exactly the same results (the same contract tests run
  * against both). Pure functions, no SDK.
  */
+import { createHash } from 'node:crypto';
 import type { BucketPolicy } from '#core/ports.js';
 
 /** Hashes of rotated-away refresh tokens kept at least this many, for reuse detection. */
@@ -29,12 +30,26 @@ export const ttlSeconds = (epochMs: number): number => Math.ceil(epochMs / 1000)
 /** True when an item with this TTL (epoch seconds) counts as deleted at `now` (ms). */
 export const ttlPassed = (ttl: number | undefined, now: number): boolean => ttl !== undefined && ttl * 1000 <= now;
 
-/** Sort key of a subscription under its resource: unique per (connection, uri). */
+/** DynamoDB's largest partition and sort key values, in UTF-8 bytes. */
+export const MAX_PARTITION_KEY_BYTES = 2048;
+export const MAX_SORT_KEY_BYTES = 1024;
+
+/** What stands for the uri in a sort key too long for DynamoDB (a uri itself always starts with http). */
+const DIGEST_PREFIX = 'sha256:';
+
+/**
+ * Sort key of a subscription under its resource: unique per (connection, uri). It is
+ * `<connectionId>#<uri>`, or, when that is longer than DynamoDB takes (a uri of up to 2,000
+ * characters is accepted), `<connectionId>#sha256:<digest of the uri>`. The key is opaque: the uri
+ * is read from its own attribute.
+ */
 export const subscriptionSortKey = (connectionId: string, uri: string): string => {
   if (connectionId.includes('#') || connectionId === '') {
     throw new RangeError('A connection id must be non-empty and must not contain "#"');
   }
-  return `${connectionId}#${uri}`;
+  const plain = `${connectionId}#${uri}`;
+  if (Buffer.byteLength(plain, 'utf8') <= MAX_SORT_KEY_BYTES) return plain;
+  return `${connectionId}#${DIGEST_PREFIX}${createHash('sha256').update(uri, 'utf8').digest('base64url')}`;
 };
 
 /** DynamoDB orders string keys by their UTF-8 bytes. */

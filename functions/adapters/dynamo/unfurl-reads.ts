@@ -11,15 +11,11 @@ import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynam
 import type { Connection, StampRead, SubscriptionKey, UnfurlReads } from '#core/ports.js';
 import { stampOf, UNKNOWN_STAMP } from '#core/unfurl/reads.js';
 import { connectionFromItem, connectionKey } from './connection-store.js';
-import { subscriptionSortKey } from './rules.js';
+import { MAX_PARTITION_KEY_BYTES, subscriptionSortKey } from './rules.js';
 
 /** Retries of unprocessed keys, and the first backoff (doubled each time). */
 const UNPROCESSED_RETRIES = 3;
 const UNPROCESSED_BACKOFF_MS = 10;
-
-/** DynamoDB's largest partition and sort key values (UTF-8 bytes). */
-const MAX_PARTITION_KEY_BYTES = 2048;
-const MAX_SORT_KEY_BYTES = 1024;
 
 type Item = Record<string, unknown>;
 type KeysAndAttributes = {
@@ -39,12 +35,10 @@ export class UnprocessedReadError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The subscription's key, when DynamoDB can take it (a longer one cannot be stored either). */
+/** The subscription's key, when DynamoDB can take it (a longer resource key cannot be stored either). */
 const subscriptionItemKey = (key: SubscriptionKey): Item | undefined => {
-  const sk = subscriptionSortKey(key.connectionId, key.uri);
-  if (Buffer.byteLength(sk) > MAX_SORT_KEY_BYTES) return undefined;
   if (Buffer.byteLength(key.resourceKey) > MAX_PARTITION_KEY_BYTES) return undefined;
-  return { resourceKey: key.resourceKey, sk };
+  return { resourceKey: key.resourceKey, sk: subscriptionSortKey(key.connectionId, key.uri) };
 };
 
 export class DynamoUnfurlReads implements UnfurlReads {

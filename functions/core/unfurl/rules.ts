@@ -8,6 +8,7 @@
  * fetched (no server-side request forgery through the unfurl callback).
  */
 
+import { MAX_RESOURCE_LENGTH } from '#core/changes/event.js';
 import { ConfigError } from '#shared/errors.js';
 import * as z from '#shared/zod.js';
 
@@ -180,7 +181,8 @@ const hostInDomain = (host: string, domain: string): boolean => {
 
 /**
  * The first rule whose pattern matches `uri`, or undefined. Only http(s) URIs
- * under the integration's domain are considered.
+ * under the integration's domain are considered, and only while the resource
+ * key they give is one a change event can name (MAX_RESOURCE_LENGTH).
  */
 export function matchUri(integration: UnfurlIntegration, uri: string): RuleMatch | undefined {
   if (uri.length === 0 || uri.length > MAX_URI_LENGTH) return undefined;
@@ -198,7 +200,10 @@ export function matchUri(integration: UnfurlIntegration, uri: string): RuleMatch
     // Prototype-less, like RegExp's own groups object: a group named `__proto__` or `constructor` is just a group.
     const groups: Record<string, string> = Object.create(null);
     for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) groups[k] = v;
-    return { rule, uri, groups, resourceKey: substitute(rule.resource, groups) };
+    const resourceKey = substitute(rule.resource, groups);
+    // A change event names at most MAX_RESOURCE_LENGTH characters: a longer key could never be updated.
+    if (resourceKey.length > MAX_RESOURCE_LENGTH) return undefined;
+    return { rule, uri, groups, resourceKey };
   }
   return undefined;
 }

@@ -164,6 +164,35 @@ describe('unfurl against the local system', () => {
     }
   }, 30_000);
 
+  it('a link of up to 2,000 characters, in any script, unfurls, is subscribed and is removed again', async () => {
+    const alice = await signedIn('alice');
+    const { accessToken } = grantOf(alice);
+    const cid = connectionIdOf(accessToken);
+    const base = `${taskUrl(2)}?view=`;
+    const uris = [
+      `${base}${'a'.repeat(2000 - base.length)}`, // 2,000 ASCII characters
+      `${base}${'é'.repeat(600)}`, // under 1,000 characters, over 1,024 UTF-8 bytes with the connection id
+    ];
+    for (const uri of uris) {
+      const answer = await postUnfurl(accessToken, uri);
+      expect(answer.status).toBe(200);
+      const body = (await answer.json()) as { uri: string; operations: Array<{ path: string[] }> };
+      expect(body.uri).toBe(uri);
+      expect(body.operations[0]?.path).toEqual(['attributes']);
+      const stored = await subscriptions.get('task:2', cid, uri);
+      expect(stored?.uri).toBe(uri);
+      // Unfurled again: known, nothing written again.
+      expect((await postUnfurl(accessToken, uri)).status).toBe(200);
+      const removed = await fetch(`${system.baseUrl}/unfurl`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ uri }),
+      });
+      expect(removed.status).toBe(200);
+      expect(await subscriptions.get('task:2', cid, uri)).toBeUndefined();
+    }
+  }, 30_000);
+
   it('deleted-token: revokes the connection in one pass; the next unfurl is 401; repeating is harmless', async () => {
     const bob = await signedIn('bob');
     const { accessToken, refreshToken } = grantOf(bob);

@@ -7,6 +7,7 @@ import {
   decideTake,
   decodeCursor,
   encodeCursor,
+  MAX_SORT_KEY_BYTES,
   refill,
   subscriptionSortKey,
 } from '#adapters/dynamo/rules.js';
@@ -121,5 +122,30 @@ describe('subscription keys and cursors', () => {
       ),
     );
     expect(() => subscriptionSortKey('a#b', 'x')).toThrow(RangeError);
+  });
+
+  it('keeps every sort key within the 1,024 bytes DynamoDB takes, a uri of up to 2,000 characters in any script', () => {
+    const long = fc
+      .tuple(
+        fc.constantFrom('https://a.example/t/', 'http://b.example/'),
+        fc.string({ unit: 'grapheme', maxLength: 1980 }),
+      )
+      .map(([base, rest]) => `${base}${rest}`.slice(0, 2000));
+    fc.assert(
+      fc.property(fc.uuid(), long, long, (c, u1, u2) => {
+        const k1 = subscriptionSortKey(c, u1);
+        expect(Buffer.byteLength(k1, 'utf8')).toBeLessThanOrEqual(MAX_SORT_KEY_BYTES);
+        expect(k1.startsWith(`${c}#`)).toBe(true);
+        expect(subscriptionSortKey(c, u1)).toBe(k1);
+        if (u1 !== u2) expect(subscriptionSortKey(c, u2)).not.toBe(k1);
+      }),
+    );
+    // A key that fits is the uri itself; one that does not is a digest of it.
+    const c = '00000000-0000-4000-8000-000000000000';
+    expect(subscriptionSortKey(c, 'https://a.example/t/1')).toBe(`${c}#https://a.example/t/1`);
+    const near = `https://a.example/${'x'.repeat(1024 - c.length - 1 - 18)}`;
+    expect(subscriptionSortKey(c, near)).toBe(`${c}#${near}`);
+    expect(subscriptionSortKey(c, `${near}x`)).toMatch(new RegExp(`^${c}#sha256:[A-Za-z0-9_-]{43}$`));
+    expect(subscriptionSortKey(c, `https://a.example/${'é'.repeat(500)}`)).toMatch(/#sha256:/);
   });
 });

@@ -40,6 +40,14 @@ describe('unfurl rules', () => {
     expect(matchUri(integration, 'http://127.0.0.1:3000/demo/api/tasks/1')).toBeUndefined();
   });
 
+  it('matches a uri only while its resource key is one a change event can name (500 characters)', () => {
+    const integration = demoRules('http://127.0.0.1:3000');
+    const id = (n: number) => '7'.repeat(n);
+    // "task:" and 495 digits: 500 characters.
+    expect(matchUri(integration, `http://127.0.0.1:3000/demo/tasks/${id(495)}`)?.resourceKey).toHaveLength(500);
+    expect(matchUri(integration, `http://127.0.0.1:3000/demo/tasks/${id(496)}`)).toBeUndefined();
+  });
+
   it('demo placeholders are valid attribute lists once substituted', () => {
     const integration = demoRules('http://127.0.0.1:4567');
     const rule = integration.rules[0]!;

@@ -82,7 +82,6 @@ const build = (e: Parsed) => ({
     snapshotRefreshSeconds: e.UNFURL_SNAPSHOT_REFRESH_SECONDS,
     sourceAdapter: e.SOURCE_ADAPTER,
     sourceBaseUrl: e.SOURCE_BASE_URL,
-    /** Shared secret for the demo adapter's service assertions. */
     /** JSON mapping of the generic HTTP JSON adapter. */
     httpMapping: e.SOURCE_HTTP_MAPPING,
     rules: e.UNFURL_RULES,

@@ -13,5 +13,5 @@ export function rulesFromConfig(config: Config): UnfurlIntegration {
       `Missing required setting ${ENV.UNFURL_RULES} (or ${ENV.PUBLIC_BASE_URL} for the demo rules)`,
     );
   }
-  return demoRules(config.publicBaseUrl);
+  return demoRules(config.publicBaseUrl, config.unfurl.devName);
 }

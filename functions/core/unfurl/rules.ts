@@ -43,8 +43,11 @@ export const MAX_URI_LENGTH = 2000;
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** The rules for the demo task tracker served at `${baseUrl}/demo`. */
-export function demoRules(baseUrl: string): UnfurlIntegration {
+/**
+ * The rules for the demo task tracker served at `${baseUrl}/demo`; the placeholder's `dev` names
+ * `devName`, as the card that replaces it does (DEV_NAME).
+ */
+export function demoRules(baseUrl: string, devName = 'notion-link-preview'): UnfurlIntegration {
   const base = baseUrl.replace(/\/+$/, '');
   const url = new URL(base);
   const tasksPrefix = `${base}/demo/tasks/`;
@@ -67,7 +70,7 @@ export function demoRules(baseUrl: string): UnfurlIntegration {
             id: 'dev',
             name: 'Developer Name',
             type: 'inline',
-            inline: { plain_text: { value: 'Demo Tasks', section: 'secondary' } },
+            inline: { plain_text: { value: devName, section: 'secondary' } },
           },
           {
             id: 'identifier',

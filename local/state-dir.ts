@@ -15,7 +15,17 @@
  * in memory.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,7 +96,8 @@ export interface DataDirLock {
  */
 export const openDataDir = (dataDir: string, options: { readonly fresh?: boolean } = {}): DataDirLock => {
   const paths = statePaths(dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // mkdirSync names the first directory it made: this start's, to remove again if it leaves it empty.
+  const made = mkdirSync(dataDir, { recursive: true });
   for (let attempt = 0; ; attempt++) {
     try {
       const fd = openSync(paths.lock, 'wx');
@@ -114,6 +125,14 @@ export const openDataDir = (dataDir: string, options: { readonly fresh?: boolean
         if (readFileSync(paths.lock, 'utf8').trim() === String(process.pid)) unlinkSync(paths.lock);
       } catch {
         // Already gone.
+      }
+      // A start that failed before keeping anything (the port was taken) leaves no directory behind.
+      if (made !== undefined) {
+        try {
+          rmdirSync(dataDir);
+        } catch {
+          // Not empty: the state stays.
+        }
       }
     },
   };

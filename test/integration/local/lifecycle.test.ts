@@ -3,8 +3,11 @@
  * a failed start that leaves nothing behind, and a taken port.
  */
 
+import { existsSync, mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { ENV } from '#lib/env-names.js';
 import { PortInUseError, startLocalSystem } from '#local/system.js';
@@ -77,9 +80,12 @@ describe('local system lifecycle', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as AddressInfo).port;
     try {
-      const attempt = startLocalSystem({ port, ...quiet, log: () => undefined });
+      const dataDir = join(mkdtempSync(join(tmpdir(), 'nlp-lifecycle-')), 'state');
+      const attempt = startLocalSystem({ port, dataDir, ...quiet, log: () => undefined });
       await expect(attempt).rejects.toBeInstanceOf(PortInUseError);
       await expect(attempt).rejects.toThrow(`Port ${port} on 127.0.0.1 is already in use`);
+      // The state directory this start made is not left behind, empty.
+      expect(existsSync(dataDir)).toBe(false);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }

@@ -16,6 +16,7 @@ import type { Config } from '#shared/config.js';
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from '#shared/errors.js';
 import { empty, type HttpRequest, httpHandler } from '#shared/http.js';
 import { countMetric, logger, METRIC } from '#shared/observability.js';
+import { isPlainName, redactString } from '#shared/redact.js';
 import * as z from '#shared/zod.js';
 
 const uriSchema = z.string().check(z.minLength(1), z.maxLength(8192));
@@ -26,11 +27,32 @@ const stringField = (body: unknown, name: string): string | undefined => {
   return typeof v === 'string' && v !== '' ? v : undefined;
 };
 
-/** Fields of the deleted-token callback whose values are logged as they are (its shape is undocumented). */
-const PLAIN_FIELDS = new Set(['uri', 'type', 'event', 'reason', 'workspace_id', 'bot_id', 'user_id']);
+/** An http(s) URL of at most 2,048 characters, without user or password: logged (redacted) as it is. */
+const isLoggableUri = (value: string): boolean => {
+  if (value.length > 2048 || !URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '';
+};
+/** Notion's ids: UUIDs, with or without dashes. */
+const isNotionId = (value: string): boolean => /^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$/i.test(value);
 
 /**
- * What arrived, for the log: field names that look like names, and for other
+ * Fields of the deleted-token callback whose values are logged when they have the shape such a field
+ * would have (the callback's body is undocumented, docs/protocol.md §8.1): a kind of event is a plain
+ * word, an id a UUID, a uri an http(s) URL. Any other value is logged as its kind and length only.
+ */
+const PLAIN_FIELDS: ReadonlyMap<string, (value: string) => boolean> = new Map([
+  ['uri', isLoggableUri],
+  ['type', isPlainName],
+  ['event', isPlainName],
+  ['reason', isPlainName],
+  ['workspace_id', isNotionId],
+  ['bot_id', isNotionId],
+  ['user_id', isNotionId],
+]);
+
+/**
+ * What arrived, for the log: field names that are plain names, and for other
  * values only their kind and length. A JSON body sent as a form turns into a
  * field whose *name* (and value) is raw JSON text, tokens included, which no
  * key-based redaction would catch.
@@ -41,9 +63,10 @@ const loggable = (fields: unknown): unknown => {
   // fromEntries keeps a field named `__proto__` as a field (an assignment would set the prototype).
   return Object.fromEntries(
     Object.entries(fields as Record<string, unknown>).map(([k, v]) => {
-      const readable = /^[\w.-]{1,64}$/.test(k);
+      const readable = isPlainName(k);
       const name = readable ? k : `[a field name of ${k.length} characters]`;
-      if (readable && PLAIN_FIELDS.has(k) && (typeof v !== 'string' || v.length <= 2048)) return [name, v];
+      const plain = readable ? PLAIN_FIELDS.get(k) : undefined;
+      if (plain && typeof v === 'string' && plain(v)) return [name, redactString(v)];
       return [name, typeof v === 'string' ? `string(${v.length})` : Array.isArray(v) ? 'array' : typeof v];
     }),
   );

@@ -19,6 +19,7 @@ import {
   UnsupportedMediaTypeError,
 } from './errors.js';
 import { flushMetrics, logger } from './observability.js';
+import { isPlainName } from './redact.js';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
 
@@ -140,7 +141,11 @@ const parseBody = (
   if (isForm && accept.includes('form')) {
     const form: Record<string, string> = Object.create(null);
     for (const [k, v] of new URLSearchParams(raw)) {
-      if (Object.hasOwn(form, k)) throw new BadRequestError(`Parameter "${k}" must not be repeated`, 'invalid_request');
+      if (Object.hasOwn(form, k)) {
+        // The name is the client's input (a JSON body sent as a form makes its text, tokens included, a name).
+        const which = isPlainName(k) ? `Parameter "${k}"` : 'A parameter';
+        throw new BadRequestError(`${which} must not be repeated`, 'invalid_request');
+      }
       form[k] = v;
     }
     return { kind: 'form', body: form, raw };
@@ -276,32 +281,36 @@ const busy = (mode: ErrorMode): HttpResult => {
   }
 };
 
-const rejected = (error: AppError, mode: ErrorMode): HttpResult => {
+/** The answer to a client error in the route's mode, and the error code it gives (logged with its status). */
+const rejected = (error: AppError, mode: ErrorMode): { readonly result: HttpResult; readonly code: string } => {
   switch (mode.kind) {
     case 'oauth': {
       const body = error.toBody();
       if (isOAuthBody(body)) {
         mode.onError?.(body.error);
-        return json(
-          error.statusCode,
-          oauthBody(body.error, (body as { error_description?: unknown }).error_description),
-          {
-            ...mode.headers,
-            ...error.headers,
-          },
-        );
+        const description = (body as { error_description?: unknown }).error_description;
+        const headers = { ...mode.headers, ...error.headers };
+        return { result: json(error.statusCode, oauthBody(body.error, description), headers), code: body.error };
       }
       // A request the shared stack could not parse: a fixed description, never the client's input.
       mode.onError?.('invalid_request');
-      return json(400, oauthBody('invalid_request', PARSE_DESCRIPTIONS.get(error.statusCode)), { ...mode.headers });
+      const description = PARSE_DESCRIPTIONS.get(error.statusCode);
+      return {
+        result: json(400, oauthBody('invalid_request', description), { ...mode.headers }),
+        code: 'invalid_request',
+      };
     }
     case 'html':
-      return html(error.statusCode, mode.page('Request not accepted', error.message), { ...error.headers });
+      return {
+        result: html(error.statusCode, mode.page('Request not accepted', error.message), { ...error.headers }),
+        code: error.code,
+      };
     case 'acknowledge':
-      if (error.statusCode !== 405) return empty(200);
-      return json(error.statusCode, error.toBody(), { ...error.headers });
+      // Answered 200 (no oracle); the line keeps the error's code, which says why nothing was done.
+      if (error.statusCode !== 405) return { result: empty(200), code: error.code };
+      return { result: json(error.statusCode, error.toBody(), { ...error.headers }), code: error.code };
     default:
-      return json(error.statusCode, error.toBody(), { ...error.headers });
+      return { result: json(error.statusCode, error.toBody(), { ...error.headers }), code: error.code };
   }
 };
 
@@ -343,8 +352,10 @@ export const errorToResult = (error: unknown, mode: ErrorMode = JSON_ERRORS): Ht
     return busy(mode);
   }
   if (error instanceof AppError && error.statusCode < 500) {
-    logger.info('request rejected', { status: error.statusCode, code: error.code, reason: error.message });
-    return rejected(error, mode);
+    // The status and code this route answered (its mode may answer a 415 as 400 invalid_request, or as 200).
+    const { result, code } = rejected(error, mode);
+    logger.info('request rejected', { status: result.statusCode, code, reason: error.message });
+    return result;
   }
   if (error instanceof AppError) {
     logger.error('request failed', { code: error.code, error });

@@ -1,7 +1,8 @@
 /**
  * Route handler: unfurl-delete (see lib/routes.ts).
  *
- *  DELETE /unfurl                  Bearer; uri from the JSON body or the query → subscription removed; 200, empty body.
+ *  DELETE /unfurl                  Bearer (checked before the body is read); uri from the JSON body or the
+ *                                  query → subscription removed; 200, empty body.
  *  DELETE|POST /deleted-token      JSON, form or empty body; tokens from the Bearer header or
  *                                  access_token / refresh_token / token → connection revoked; always 200.
  */
@@ -11,6 +12,7 @@ import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret } from '#adapters/oidc/secrets.js';
 import { authenticateBearer, parseBearer } from '#core/oauth/access-token.js';
+import type { Connection } from '#core/ports.js';
 import { type DeleteDependencies, removeSubscription, revokeByTokens } from '#core/unfurl/delete.js';
 import type { Config } from '#shared/config.js';
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from '#shared/errors.js';
@@ -72,8 +74,7 @@ const loggable = (fields: unknown): unknown => {
   );
 };
 
-const deleteUnfurl = async (request: HttpRequest, deps: DeleteDependencies) => {
-  const connection = await authenticateBearer(request.headers.authorization, deps);
+const deleteUnfurl = async (request: HttpRequest, deps: DeleteDependencies, connection: Connection) => {
   const uri = uriSchema.safeParse(stringField(request.body, 'uri') ?? request.query.uri);
   if (!uri.success) throw new BadRequestError('uri is required (JSON body or query string)', 'invalid_request');
   const removed = await removeSubscription(deps, connection, uri.data);
@@ -105,12 +106,16 @@ const deletedToken = async (request: HttpRequest, deps: DeleteDependencies) => {
   return empty(200);
 };
 
+/** `DELETE /unfurl` authenticates before its body is read (RFC 6750 §3.1); the deleted-token callback reads tokens from it. */
+const isUnfurlDelete = (request: { readonly method: string; readonly path: string }): boolean =>
+  request.method === 'DELETE' && request.path === '/unfurl';
+
 export const createUnfurlDeleteHandler = (deps: () => DeleteDependencies) =>
-  httpHandler(
-    async (request) => {
+  httpHandler<Connection | undefined>(
+    async (request, _context, connection) => {
       if (request.path === '/unfurl') {
-        if (request.method !== 'DELETE') throw new MethodNotAllowedError(['DELETE']);
-        return deleteUnfurl(request, deps());
+        if (!isUnfurlDelete(request) || !connection) throw new MethodNotAllowedError(['DELETE']);
+        return deleteUnfurl(request, deps(), connection);
       }
       if (request.path === '/deleted-token') {
         if (request.method !== 'DELETE' && request.method !== 'POST')
@@ -120,6 +125,11 @@ export const createUnfurlDeleteHandler = (deps: () => DeleteDependencies) =>
       throw new NotFoundError();
     },
     {
+      // The connection is read here, once: the route's only read.
+      authenticate: {
+        check: async (head) =>
+          isUnfurlDelete(head) ? authenticateBearer(head.headers.authorization, deps()) : undefined,
+      },
       accept: ['json', 'form', 'empty'],
       maxBodyBytes: 16 * 1024,
       // The deleted-token callback answers 200 to anything it cannot read (no oracle, nothing to retry).

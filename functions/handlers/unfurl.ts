@@ -31,6 +31,11 @@ const counted = <T>(work: Promise<T>): Promise<T> =>
     throw error;
   });
 
+/** For a body about to be refused only: the connection read the use case would have made, without the uri's stamp. */
+const confirmConnection = async (claims: AccessTokenClaims, d: UnfurlDependencies): Promise<void> => {
+  checkConnection(claims, (await d.reads.read(claims.connectionId)).connection);
+};
+
 export const createUnfurlHandler = (deps: () => UnfurlDependencies) =>
   httpHandler<AccessTokenClaims>(
     async (request, _context, claims) => {
@@ -49,12 +54,7 @@ export const createUnfurlHandler = (deps: () => UnfurlDependencies) =>
     {
       authenticate: {
         check: (head) => counted(bearerClaims(head.headers.authorization, deps().tokens, deps().clock)),
-        // Only for a body about to be refused: the read the use case would have made, without the uri's stamp.
-        confirm: async (claims) => {
-          await counted(
-            (async () => checkConnection(claims, (await deps().reads.read(claims.connectionId)).connection))(),
-          );
-        },
+        confirm: (claims) => counted(confirmConnection(claims, deps())),
       },
     },
   );

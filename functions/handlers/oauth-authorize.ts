@@ -103,7 +103,8 @@ export const createAuthorizeHandler = (deps: () => AuthorizeHandlerDependencies)
       if (request.method === 'GET' && request.path.endsWith('/oauth/callback')) {
         const callbackUrl = new URL(`${issuer}/oauth/callback`);
         for (const [k, v] of Object.entries(request.query)) callbackUrl.searchParams.set(k, v);
-        return toResult(await completeUpstreamLogin({ pendingId, callbackUrl }, d), issuer);
+        const repeated = request.repeatedQuery;
+        return toResult(await completeUpstreamLogin({ pendingId, callbackUrl, repeated }, d), issuer);
       }
       if (request.method === 'POST' && request.path.endsWith('/oauth/consent')) {
         return toResult(await decideConsent({ pendingId, form: request.body }, d), issuer);

@@ -1,8 +1,9 @@
 /**
  * The middy stack every API handler shares, and response helpers.
  *
- *   header normaliser → request parsing (query, cookies, JSON/form body) →
- *   handler → error mapper (AppError → its body; anything else → generic 500)
+ *   header normaliser → request parsing (query, cookies) → the route's credentials, if
+ *   it has any → body (JSON/form) → handler → error mapper (AppError → its body in the
+ *   route's mode; anything else → generic 500)
  *
  * A handler receives a parsed `HttpRequest` and returns an API Gateway v2
  * structured result. It never sees a raw event and never builds an error body.
@@ -19,6 +20,7 @@ import {
   UnsupportedMediaTypeError,
 } from './errors.js';
 import { flushMetrics, logger } from './observability.js';
+import { isPlainName } from './redact.js';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
 
@@ -43,7 +45,25 @@ export interface HttpRequest {
   readonly requestId: string;
 }
 
-export interface HttpHandlerOptions {
+/** A request before its body is read. */
+export type HttpRequestHead = Omit<HttpRequest, 'bodyKind' | 'body' | 'rawBody'>;
+
+/**
+ * Credentials checked before anything about the body is looked at, its size included (RFC 6750 §3.1: a request
+ * without a valid token is answered 401, whatever its body; `/changes` verifies its signature first the same
+ * way). `check` throws for missing or bad credentials and returns what the route receives; it should do no
+ * I/O the route would not do anyway. `confirm` runs only when the body is about to be refused: the rest of the
+ * check (e.g. the connection read the route would have made), so that only a caller whose credentials pass
+ * in full learns what is wrong with its body.
+ */
+export interface Authentication<A> {
+  readonly check: (request: HttpRequestHead) => Promise<A>;
+  readonly confirm?: (credentials: A) => Promise<void>;
+}
+
+export interface HttpHandlerOptions<A = undefined> {
+  /** Credentials checked before the body (default: none; the route checks what it needs). */
+  readonly authenticate?: Authentication<A>;
   /** Body encodings this route accepts (default: json and empty). */
   readonly accept?: readonly BodyKind[];
   /** Maximum body size in bytes (default 64 KiB). */
@@ -140,7 +160,11 @@ const parseBody = (
   if (isForm && accept.includes('form')) {
     const form: Record<string, string> = Object.create(null);
     for (const [k, v] of new URLSearchParams(raw)) {
-      if (Object.hasOwn(form, k)) throw new BadRequestError(`Parameter "${k}" must not be repeated`, 'invalid_request');
+      if (Object.hasOwn(form, k)) {
+        // The name is the client's input (a JSON body sent as a form makes its text, tokens included, a name).
+        const which = isPlainName(k) ? `Parameter "${k}"` : 'A parameter';
+        throw new BadRequestError(`${which} must not be repeated`, 'invalid_request');
+      }
       form[k] = v;
     }
     return { kind: 'form', body: form, raw };
@@ -159,18 +183,11 @@ const parseBody = (
   throw new UnsupportedMediaTypeError(expected.join(' or ') || 'empty');
 };
 
-/** Builds the request a handler sees from a raw API Gateway v2 event (exported for tests and the local server). */
-export const toHttpRequest = (event: APIGatewayProxyEventV2, options: HttpHandlerOptions = {}): HttpRequest => {
+const toRequestHead = (event: APIGatewayProxyEventV2): HttpRequestHead => {
   // Prototype-less, like the query: a header named `constructor` or `__proto__` is just a header.
   const headers: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const { query, repeated } = parseQuery(event);
-  const { kind, body, raw } = parseBody(
-    event,
-    headers,
-    options.accept ?? ['json', 'empty'],
-    options.maxBodyBytes ?? DEFAULT_MAX_BODY,
-  );
   return {
     method: event.requestContext?.http?.method ?? 'GET',
     path: event.rawPath ?? event.requestContext?.http?.path ?? '/',
@@ -179,13 +196,24 @@ export const toHttpRequest = (event: APIGatewayProxyEventV2, options: HttpHandle
     query,
     repeatedQuery: repeated,
     cookies: parseCookies(event.cookies ?? event.headers?.cookie),
-    bodyKind: kind,
-    body,
-    rawBody: raw,
     sourceIp: event.requestContext?.http?.sourceIp ?? '',
     requestId: event.requestContext?.requestId ?? '',
   };
 };
+
+const withBody = <A>(
+  event: APIGatewayProxyEventV2,
+  head: HttpRequestHead,
+  options: HttpHandlerOptions<A>,
+): HttpRequest => {
+  const accept = options.accept ?? ['json', 'empty'];
+  const { kind, body, raw } = parseBody(event, head.headers, accept, options.maxBodyBytes ?? DEFAULT_MAX_BODY);
+  return { ...head, bodyKind: kind, body, rawBody: raw };
+};
+
+/** Builds the request a handler sees from a raw API Gateway v2 event (exported for tests and the local server). */
+export const toHttpRequest = <A>(event: APIGatewayProxyEventV2, options: HttpHandlerOptions<A> = {}): HttpRequest =>
+  withBody(event, toRequestHead(event), options);
 
 /** Names of the errors AWS services raise when they throttle a caller (DynamoDB, SQS, KMS, Secrets Manager). */
 const THROTTLING_ERRORS = new Set([
@@ -276,32 +304,36 @@ const busy = (mode: ErrorMode): HttpResult => {
   }
 };
 
-const rejected = (error: AppError, mode: ErrorMode): HttpResult => {
+/** The answer to a client error in the route's mode, and the error code it gives (logged with its status). */
+const rejected = (error: AppError, mode: ErrorMode): { readonly result: HttpResult; readonly code: string } => {
   switch (mode.kind) {
     case 'oauth': {
       const body = error.toBody();
       if (isOAuthBody(body)) {
         mode.onError?.(body.error);
-        return json(
-          error.statusCode,
-          oauthBody(body.error, (body as { error_description?: unknown }).error_description),
-          {
-            ...mode.headers,
-            ...error.headers,
-          },
-        );
+        const description = (body as { error_description?: unknown }).error_description;
+        const headers = { ...mode.headers, ...error.headers };
+        return { result: json(error.statusCode, oauthBody(body.error, description), headers), code: body.error };
       }
       // A request the shared stack could not parse: a fixed description, never the client's input.
       mode.onError?.('invalid_request');
-      return json(400, oauthBody('invalid_request', PARSE_DESCRIPTIONS.get(error.statusCode)), { ...mode.headers });
+      const description = PARSE_DESCRIPTIONS.get(error.statusCode);
+      return {
+        result: json(400, oauthBody('invalid_request', description), { ...mode.headers }),
+        code: 'invalid_request',
+      };
     }
     case 'html':
-      return html(error.statusCode, mode.page('Request not accepted', error.message), { ...error.headers });
+      return {
+        result: html(error.statusCode, mode.page('Request not accepted', error.message), { ...error.headers }),
+        code: error.code,
+      };
     case 'acknowledge':
-      if (error.statusCode !== 405) return empty(200);
-      return json(error.statusCode, error.toBody(), { ...error.headers });
+      // Answered 200 (no oracle); the line keeps the error's code, which says why nothing was done.
+      if (error.statusCode !== 405) return { result: empty(200), code: error.code };
+      return { result: json(error.statusCode, error.toBody(), { ...error.headers }), code: error.code };
     default:
-      return json(error.statusCode, error.toBody(), { ...error.headers });
+      return { result: json(error.statusCode, error.toBody(), { ...error.headers }), code: error.code };
   }
 };
 
@@ -343,8 +375,10 @@ export const errorToResult = (error: unknown, mode: ErrorMode = JSON_ERRORS): Ht
     return busy(mode);
   }
   if (error instanceof AppError && error.statusCode < 500) {
-    logger.info('request rejected', { status: error.statusCode, code: error.code, reason: error.message });
-    return rejected(error, mode);
+    // The status and code this route answered (its mode may answer a 415 as 400 invalid_request, or as 200).
+    const { result, code } = rejected(error, mode);
+    logger.info('request rejected', { status: result.statusCode, code, reason: error.message });
+    return result;
   }
   if (error instanceof AppError) {
     logger.error('request failed', { code: error.code, error });
@@ -355,10 +389,15 @@ export const errorToResult = (error: unknown, mode: ErrorMode = JSON_ERRORS): Ht
   return failed(mode);
 };
 
-export type RouteFunction = (request: HttpRequest, context: Context) => Promise<HttpResult>;
+/** A route: the parsed request, the Lambda context, and what `authenticate.check` returned (if the route has it). */
+export type RouteFunction<A = undefined> = (
+  request: HttpRequest,
+  context: Context,
+  credentials: A,
+) => Promise<HttpResult>;
 
 /** Wraps a route function in the shared middy stack. */
-export const httpHandler = (fn: RouteFunction, options: HttpHandlerOptions = {}) =>
+export const httpHandler = <A = undefined>(fn: RouteFunction<A>, options: HttpHandlerOptions<A> = {}) =>
   middy<APIGatewayProxyEventV2, HttpResult>()
     .use(httpHeaderNormalizer())
     .use({
@@ -375,9 +414,18 @@ export const httpHandler = (fn: RouteFunction, options: HttpHandlerOptions = {})
       const route = event.routeKey ?? `${event.requestContext?.http?.method} ${event.rawPath}`;
       logger.appendKeys({ requestId, route, correlation_id: requestId });
       if (context?.functionName) logger.addContext(context); // function_name, function_request_id, cold_start, …
-      const request = toHttpRequest(event, options);
       try {
-        return await fn(request, context);
+        const head = toRequestHead(event);
+        const { authenticate } = options;
+        const credentials = (authenticate ? await authenticate.check(head) : undefined) as A;
+        let request: HttpRequest;
+        try {
+          request = withBody(event, head, options);
+        } catch (error) {
+          if (authenticate?.confirm) await authenticate.confirm(credentials);
+          throw error;
+        }
+        return await fn(request, context, credentials);
       } finally {
         flushMetrics();
       }

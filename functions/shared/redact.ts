@@ -1,7 +1,7 @@
 /**
  * Redaction of secrets in anything that gets logged or shown in a protocol log.
- * Keys are matched case-insensitively; values that look like bearer tokens or
- * JWTs are masked wherever they appear.
+ * Keys are matched case-insensitively; values that look like bearer tokens,
+ * JWTs or the service's own refresh tokens and codes are masked wherever they appear.
  */
 const SECRET_KEYS = new Set([
   'authorization',
@@ -32,6 +32,13 @@ export const REDACTED = '[redacted]';
 const JWT_LIKE = /\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]{5,}\b/g;
 const BEARER_LIKE = /\b(Bearer|Basic)\s+[\w\-.~+/=]{8,}/gi;
 const QUERY_SECRET = /([?&](?:code|access_token|refresh_token|token|client_secret|id_token)=)[^&#\s"]+/gi;
+/**
+ * The service's own secrets (functions/core/oauth): a refresh token `<connection id>.<32 random bytes>`, and an
+ * authorization code, CSRF token or PKCE verifier, 32 random bytes; random bytes are base64url, 43 characters.
+ * Matched whole (not inside a longer word), so ids, digests and shorter words stay readable.
+ */
+const REFRESH_TOKEN_LIKE = /(?<![\w.-])[A-Za-z0-9-]{1,64}\.[\w-]{43}(?![\w-])/g;
+const RANDOM_32_BYTES = /(?<![\w-])[\w-]{43}(?![\w-])/g;
 
 export const isSecretKey = (key: string): boolean => SECRET_KEYS.has(key.toLowerCase());
 
@@ -51,7 +58,19 @@ const masked = (key: string, value: unknown): boolean =>
 
 /** Masks token-looking substrings inside a free-form string. */
 export const redactString = (value: string): string =>
-  value.replace(JWT_LIKE, REDACTED).replace(BEARER_LIKE, `$1 ${REDACTED}`).replace(QUERY_SECRET, `$1${REDACTED}`);
+  value
+    .replace(JWT_LIKE, REDACTED)
+    .replace(BEARER_LIKE, `$1 ${REDACTED}`)
+    .replace(QUERY_SECRET, `$1${REDACTED}`)
+    .replace(REFRESH_TOKEN_LIKE, REDACTED)
+    .replace(RANDOM_32_BYTES, REDACTED);
+
+/**
+ * A name from the network (a parameter's, a field's) that may be logged or echoed as it is: a short
+ * lower-case word or snake_case name, the shape of every name the protocols use (`grant_type`, `uri`).
+ * Never the shape of a token: no digits, no upper case, no `.` or `-`, at most 32 characters.
+ */
+export const isPlainName = (name: string): boolean => /^[a-z][a-z_]{0,31}$/.test(name);
 
 /** Deep copy of `value` with secret keys and token-looking strings masked. */
 export const redact = (value: unknown, depth = 0): unknown => {

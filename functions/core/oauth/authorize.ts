@@ -165,9 +165,22 @@ export const SESSION_GONE =
   'Your sign-in session was not found or has expired (it lasts 10 minutes). Please start again from Notion.';
 
 export const completeUpstreamLogin = async (
-  input: { readonly pendingId: string | undefined; readonly callbackUrl: URL },
+  input: {
+    readonly pendingId: string | undefined;
+    readonly callbackUrl: URL;
+    /** Names of parameters the callback repeated: refused before anything is read (RFC 6749 §3.1). */
+    readonly repeated?: readonly string[];
+  },
   deps: AuthorizeDependencies,
 ): Promise<BrowserOutcome> => {
+  if (input.repeated !== undefined && input.repeated.length > 0) {
+    // Fixed text: the repeated names are the client's input.
+    return page(
+      400,
+      'Sign-in answer not accepted',
+      'The sign-in answer repeats a parameter. Please start again from Notion.',
+    );
+  }
   const { settings } = deps;
   const now = deps.clock.now();
   const pending = input.pendingId === undefined ? undefined : await deps.authState.getPending(input.pendingId, now);

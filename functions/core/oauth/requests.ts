@@ -10,8 +10,8 @@ import { isAllowedRedirectUri } from './redirect-uri.js';
 
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces. */
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/;
-/** RFC 7636 §4.2: 43 characters of base64url for S256. */
-const CODE_CHALLENGE = /^[A-Za-z0-9\-._~]{43,128}$/;
+/** RFC 7636 §4.2: with S256 (the only method supported) the challenge is BASE64URL(SHA-256): exactly 43 characters. */
+const CODE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 /** RFC 7636 §4.1. */
 const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 const VSCHAR = /^[\x20-\x7E]*$/;

@@ -2,8 +2,9 @@
  * The unfurl callback as one use case (docs/protocol.md §3 and docs/protocol.md#decisions).
  *
  * Authorization comes before any work: the Bearer token's signature, type,
- * issuer, audience and expiry, then the connection it names (active, same
- * generation, subject and client), read once. Only then is the source asked
+ * issuer, audience and expiry (`bearerClaims`, checked by the caller before
+ * the body is read), then the connection it names (active, same generation,
+ * subject and client), read once. Only then is the source asked
  * or a subscription written. That one read also fetches the stamp of the
  * connection's subscription to the uri, when a rule matched (docs/adr/0065).
  *
@@ -18,7 +19,7 @@
  *  - the source fails or misses its deadline: the last snapshot, marked with
  *    its age (stale-while-revalidate); without a snapshot, "unavailable".
  */
-import { type AccessTokenSettings, bearerClaims, checkConnection } from '#core/oauth/access-token.js';
+import { type AccessTokenClaims, type AccessTokenSettings, checkConnection } from '#core/oauth/access-token.js';
 import type { Clock, Connection, StampRead, SubscriptionStore, UnfurlReads } from '#core/ports.js';
 import type { SourceAdapter } from '#core/sources/source-adapter.js';
 import { SourceUnavailableError, type UpstreamCredentials } from '#core/sources/source-adapter.js';
@@ -65,8 +66,8 @@ export interface UnfurlDependencies extends UnfurlAnswerDependencies {
 }
 
 export interface UnfurlRequest {
-  /** The Authorization header value as received. */
-  readonly authorization: string | undefined;
+  /** The Bearer token's claims, verified before the body was read (`bearerClaims`); the connection is checked here. */
+  readonly claims: AccessTokenClaims;
   /** The uri of the body; undefined when the body is not a valid `{"uri"}` (answered once authorized). */
   readonly uri: string | undefined;
 }
@@ -78,11 +79,12 @@ export type UnfurlResult =
 
 /**
  * Authorizes the request, then answers it. Throws InvalidTokenError (401)
- * for a missing, bad, expired or revoked token, before any source call or
- * write; a bad body after a good token is `invalid_request`.
+ * when the token's connection is revoked, ended or of another generation,
+ * before any source call or write; a bad body after a good token is
+ * `invalid_request`.
  */
 export const unfurl = async (request: UnfurlRequest, deps: UnfurlDependencies): Promise<UnfurlResult> => {
-  const claims = await bearerClaims(request.authorization, deps.tokens, deps.clock);
+  const { claims } = request;
   const match = request.uri === undefined ? undefined : matchUri(deps.integration, request.uri);
   const key = match && { resourceKey: match.resourceKey, connectionId: claims.connectionId, uri: match.uri };
   const read = await deps.reads.read(claims.connectionId, key);

@@ -185,6 +185,30 @@ describe('GET /oauth/authorize', () => {
     expect(new URL(String(r2.headers?.location)).searchParams.get('error')).toBe('invalid_request');
   });
 
+  it('redirects invalid_request, with state and iss, for a code_challenge S256 cannot produce', async () => {
+    for (const code_challenge of ['x'.repeat(44), `${'x'.repeat(42)}~`, `${'x'.repeat(42)}.`, 'x'.repeat(128)]) {
+      const r = await call({
+        path: '/oauth/authorize',
+        query: authorizeQuery({ code_challenge, code_challenge_method: 'S256' }),
+      });
+      expect(r.statusCode).toBe(302);
+      const location = new URL(String(r.headers?.location));
+      expect(location.origin + location.pathname).toBe(NOTION_REDIRECT);
+      expect(location.searchParams.get('error')).toBe('invalid_request');
+      expect(location.searchParams.get('state')).toBe('notion-state-<&>');
+      expect(location.searchParams.get('iss')).toBe(ISSUER);
+    }
+    expect(upstream.requests).toHaveLength(0);
+    const ok = await call({
+      path: '/oauth/authorize',
+      query: authorizeQuery({
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      }),
+    });
+    expect(String(ok.headers?.location)).toMatch(/^https:\/\/idp\.example\/authorize\?/);
+  });
+
   it('redirects temporarily_unavailable when the upstream provider cannot be reached', async () => {
     upstream.failAuthorizationUrl = true;
     const r = await call({ path: '/oauth/authorize', query: authorizeQuery() });
@@ -288,6 +312,31 @@ describe('consent and the round trip', () => {
     expect(location.searchParams.get('error')).toBe('access_denied');
     expect(location.searchParams.get('state')).toBe('notion-state-<&>');
     expect(await connections.listBySubject('u-alice')).toHaveLength(0);
+  });
+
+  it('a callback that repeats a parameter gets a 400 page, and the sign-in is not completed', async () => {
+    const start = await call({ path: '/oauth/authorize', query: authorizeQuery() });
+    const cookie = pendingCookie(start)!;
+    const upstreamState = new URL(String(start.headers?.location)).searchParams.get('state')!;
+    for (const query of [
+      `code=ok&code=evil&state=${upstreamState}`,
+      `code=ok&state=${upstreamState}&state=other`,
+      `code=ok&state=${upstreamState}&iss=a&iss=b`,
+    ]) {
+      const r = await call({ path: '/oauth/callback', query, cookies: [cookie] });
+      expect(r.statusCode).toBe(400);
+      expect(r.headers?.['content-type']).toMatch(/text\/html/);
+      expect(r.headers?.location).toBeUndefined();
+      expect(r.body).toContain('repeat');
+      expect(r.body).not.toContain('evil');
+    }
+    // The pending authorization is untouched: the real answer still completes it.
+    const consent = await call({
+      path: '/oauth/callback',
+      query: { code: 'ok', state: upstreamState },
+      cookies: [cookie],
+    });
+    expect(consent.statusCode).toBe(200);
   });
 
   it('a callback without the pending cookie or with a forged state is not accepted', async () => {

@@ -86,12 +86,44 @@ describe('DELETE /unfurl', () => {
   it('requires the bearer token and a uri', async () => {
     const noAuth = await call(del, { method: 'DELETE', path: '/unfurl', body: { uri: TASK_URI } });
     expect(noAuth.statusCode).toBe(401);
-    expect(noAuth.headers?.['www-authenticate']).toBe('Bearer error="invalid_token"');
+    expect(noAuth.headers?.['www-authenticate']).toBe('Bearer');
     expect(
       (await call(del, { method: 'DELETE', path: '/unfurl', headers: { authorization: bearer } })).statusCode,
     ).toBe(400);
     expect(await env.subscriptions.listByConnection('c-1')).toHaveLength(2);
   });
+});
+
+describe('DELETE /unfurl: the token is checked before anything about the body', () => {
+  const send = (body: string, headers: Record<string, string>) =>
+    call(del, { method: 'DELETE', path: '/unfurl', body, headers, query: { uri: TASK_URI } });
+  const BAD_BODIES: Array<[string, string, Record<string, string>]> = [
+    ['invalid JSON', '{not json', { 'content-type': 'application/json' }],
+    ['text/plain', 'hello', { 'content-type': 'text/plain' }],
+    ['a repeated form field', 'uri=a&uri=b', { 'content-type': 'application/x-www-form-urlencoded' }],
+  ];
+
+  it.each(BAD_BODIES)(
+    '%s: 401 without a token or with a revoked one, the 4xx of the body with a valid one',
+    async (_label, body, headers) => {
+      const none = await send(body, headers);
+      expect([none.statusCode, none.headers?.['www-authenticate']]).toEqual([401, 'Bearer']);
+      const forged = await send(body, {
+        ...headers,
+        authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln',
+      });
+      expect([forged.statusCode, forged.headers?.['www-authenticate']]).toEqual([401, 'Bearer error="invalid_token"']);
+      const valid = await send(body, { ...headers, authorization: bearer });
+      expect([400, 415]).toContain(valid.statusCode);
+      expect(await env.subscriptions.listByConnection('c-1')).toHaveLength(2);
+      await env.connections.end('c-1', { status: 'revoked', reason: 'test', now: clock.now() });
+      const revoked = await send(body, { ...headers, authorization: bearer });
+      expect([revoked.statusCode, revoked.headers?.['www-authenticate']]).toEqual([
+        401,
+        'Bearer error="invalid_token"',
+      ]);
+    },
+  );
 });
 
 describe('deleted-token callback', () => {

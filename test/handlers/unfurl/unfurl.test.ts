@@ -41,14 +41,15 @@ describe('POST /unfurl', () => {
   });
 
   it.each([
-    ['no header', null],
-    ['a malformed header', 'Bearer'],
-    ['a foreign token', 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'],
-    ['basic auth', 'Basic dXNlcjpwYXNz'],
-  ])('401 with WWW-Authenticate for %s, and nothing is fetched', async (_label, authorization) => {
+    // RFC 6750 §3.1: no error code for a request without authentication (or with another scheme).
+    ['no header', null, 'Bearer'],
+    ['basic auth', 'Basic dXNlcjpwYXNz', 'Bearer'],
+    ['a malformed header', 'Bearer', 'Bearer error="invalid_token"'],
+    ['a foreign token', 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln', 'Bearer error="invalid_token"'],
+  ])('401 with WWW-Authenticate for %s, and nothing is fetched', async (_label, authorization, challenge) => {
     const r = await post({ uri: TASK_URI }, authorization);
     expect(r.statusCode).toBe(401);
-    expect(r.headers?.['www-authenticate']).toBe('Bearer error="invalid_token"');
+    expect(r.headers?.['www-authenticate']).toBe(challenge);
     expect(JSON.parse(r.body ?? '{}')).toEqual({ error: { status: 401, message: expect.any(String) } });
     expect(env.source.calls).toBe(0);
   });
@@ -139,6 +140,52 @@ describe('POST /unfurl', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('POST /unfurl: the token is checked before anything about the body', () => {
+  const send = (body: string, headers: Record<string, string>) =>
+    handler(httpEvent({ method: 'POST', path: '/unfurl', body, headers }), context) as Promise<Result>;
+  const BAD_BODIES: Array<[string, string, Record<string, string>]> = [
+    ['invalid JSON', '{not json', { 'content-type': 'application/json' }],
+    ['another media type', 'uri=x', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['text/plain', 'hello', { 'content-type': 'text/plain' }],
+    ['a repeated form field', 'uri=a&uri=b', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['an empty body', '', { 'content-type': 'application/json' }],
+  ];
+
+  it.each(BAD_BODIES)('%s without a token: 401 with a bare Bearer challenge', async (_label, body, headers) => {
+    const r = await send(body, headers);
+    expect(r.statusCode).toBe(401);
+    expect(r.headers?.['www-authenticate']).toBe('Bearer');
+    expect(JSON.parse(r.body ?? '{}')).toEqual({ error: { status: 401, message: expect.any(String) } });
+    expect(env.reads()).toBe(0);
+  });
+
+  it.each(BAD_BODIES)('%s with a bad or revoked token: 401 invalid_token', async (_label, body, headers) => {
+    const forged = await send(body, { ...headers, authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln' });
+    expect(forged.statusCode).toBe(401);
+    expect(forged.headers?.['www-authenticate']).toBe('Bearer error="invalid_token"');
+    await env.connections.end('c-1', { status: 'revoked', reason: 'test', now: clock.now() });
+    const revoked = await send(body, { ...headers, authorization: bearer });
+    expect(revoked.statusCode).toBe(401);
+    expect(revoked.headers?.['www-authenticate']).toBe('Bearer error="invalid_token"');
+  });
+
+  it.each(BAD_BODIES)('%s with a valid token: the 4xx of the body, after one read', async (_label, body, headers) => {
+    const r = await send(body, { ...headers, authorization: bearer });
+    expect([400, 415]).toContain(r.statusCode);
+    expect(env.reads()).toBe(1);
+    expect(env.source.calls).toBe(0);
+  });
+
+  it('a valid request still makes exactly one connection read', async () => {
+    const r = await send(JSON.stringify({ uri: TASK_URI }), {
+      'content-type': 'application/json',
+      authorization: bearer,
+    });
+    expect(r.statusCode).toBe(200);
+    expect(env.reads()).toBe(1);
   });
 });
 

@@ -96,6 +96,27 @@ describe('authorization request parsing', () => {
       request: { codeChallenge: 'x'.repeat(43) },
     });
   });
+
+  it('accepts only a challenge S256 can produce: 43 characters of base64url (RFC 7636 §4.2)', () => {
+    const challenge = (code_challenge: string) =>
+      parseAuthorizeRequest({ ...good, code_challenge, code_challenge_method: 'S256' }, [], policy);
+    expect(challenge('E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM')).toMatchObject({ kind: 'ok' });
+    for (const bad of [
+      'x'.repeat(42),
+      'x'.repeat(44),
+      'x'.repeat(128),
+      `${'x'.repeat(42)}.`,
+      `${'x'.repeat(42)}~`,
+      `${'x'.repeat(42)}=`,
+    ]) {
+      expect(challenge(bad)).toMatchObject({
+        kind: 'redirect-error',
+        error: 'invalid_request',
+        state: 'st-123',
+        redirectUri: good.redirect_uri,
+      });
+    }
+  });
 });
 
 describe('token request parsing', () => {

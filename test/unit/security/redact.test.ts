@@ -47,3 +47,44 @@ describe('redaction of log lines', () => {
     }
   });
 });
+
+describe("the service's own secrets inside any logged string", () => {
+  // Shapes minted in functions/core/oauth: refresh tokens `<connection id>.<random 32 bytes, base64url>`
+  // (token.ts), authorization codes and CSRF tokens: 32 random bytes in base64url, 43 characters (consent.ts).
+  const RANDOM = 'Qx7_k2-PzL0aWvLm2Nf8sTgH1yRb4cDe5FjK6uVw9Xo';
+  const REFRESH = `f47ac10b-58cc-4372-a567-0e02b2c3d479.${RANDOM}`;
+
+  it('masks a refresh token wherever it appears, whole', () => {
+    for (const text of [
+      REFRESH,
+      `Parameter "{"refresh_token":"${REFRESH}"}" must not be repeated`,
+      `token=${REFRESH}&x=1`,
+      `[${REFRESH}]`,
+      `c-1.${RANDOM}`,
+    ]) {
+      const line = JSON.stringify(logged({ reason: text }));
+      expect(line).not.toContain(RANDOM);
+      expect(line).not.toContain('f47ac10b-58cc-4372-a567-0e02b2c3d479.');
+      expect(line).toContain(REDACTED);
+    }
+  });
+
+  it('masks an authorization code (43 characters of base64url) standing on its own', () => {
+    for (const text of [RANDOM, `code ${RANDOM} was used`, `"${RANDOM}"`, `/x/${RANDOM}?`]) {
+      expect(JSON.stringify(logged({ note: text }))).not.toContain(RANDOM);
+    }
+  });
+
+  it('leaves shorter or longer words, ids and hex digests readable', () => {
+    for (const text of [
+      'c1b9d0a4-6f1e-4b8e-9a57-3e0c2b7f8d11',
+      'a'.repeat(42),
+      'a'.repeat(44),
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      'connection c-1 ended',
+      'https://127.0.0.1:3000/demo/tasks/1',
+    ]) {
+      expect(logged({ note: text })).toEqual({ note: text });
+    }
+  });
+});

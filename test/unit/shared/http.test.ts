@@ -50,3 +50,41 @@ describe('toHttpRequest with parameters named like Object.prototype members', ()
     );
   });
 });
+
+describe('a repeated form parameter is named only when its name is a plain parameter name', () => {
+  const RANDOM = 'Qx7_k2-PzL0aWvLm2Nf8sTgH1yRb4cDe5FjK6uVw9Xo';
+  const repeatedForm = (name: string) =>
+    httpEvent({
+      method: 'POST',
+      body: `${encodeURIComponent(name)}=1&${encodeURIComponent(name)}=2`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+  const messageFor = (name: string): string => {
+    try {
+      toHttpRequest(repeatedForm(name), { accept: ['form'] });
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('not refused');
+  };
+
+  it('names grant_type, refresh_token and other protocol names', () => {
+    expect(messageFor('grant_type')).toBe('Parameter "grant_type" must not be repeated');
+    expect(messageFor('uri')).toBe('Parameter "uri" must not be repeated');
+  });
+
+  it('never repeats a name that could be a token or arbitrary text (a JSON body sent as a form)', () => {
+    for (const name of [
+      `{"refresh_token":"f47ac10b-58cc-4372-a567-0e02b2c3d479.${RANDOM}"}`,
+      `f47ac10b-58cc-4372-a567-0e02b2c3d479.${RANDOM}`,
+      RANDOM,
+      'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl',
+      'Qx7k2PzL0aWvLm2Nf8sTgH1yRb4cDe5F',
+      'a b',
+      'x'.repeat(33),
+    ]) {
+      const message = messageFor(name);
+      expect(message).toBe('A parameter must not be repeated');
+    }
+  });
+});

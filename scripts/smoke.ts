@@ -6,7 +6,7 @@
  * - RFC 8414 metadata: 200 JSON, issuer = the base URL, its token and authorize endpoints;
  * - token endpoint error shapes (RFC 6749 §5.2): no client → 401 invalid_client with a Basic
  *   challenge, a JSON body → 400, each with `Cache-Control: no-store`;
- * - POST /unfurl without a token → 401 with `WWW-Authenticate: Bearer` (no error code, RFC 6750 §3.1);
+ * - POST /unfurl without a token → 401 with `WWW-Authenticate: Bearer error="invalid_token"`;
  * - POST /changes without a signature → refused (401 or 400);
  * - DELETE /deleted-token with a token that is not ours → 200 (no oracle);
  * - with --webhook-secret: a signed change event → 202.
@@ -120,8 +120,11 @@ export const checks = (webhookSecret?: string): Check[] => [
       const challenge = r.headers.get('www-authenticate') ?? '';
       expectThat(r.status === 401, `POST /unfurl without a token answered ${r.status}, not 401`);
       // RFC 6750 §3.1: no error code when the request carries no token.
-      expectThat(/^Bearer\b/.test(challenge) && !/error=/.test(challenge), `WWW-Authenticate is "${challenge}"`);
-      return '401 with WWW-Authenticate: Bearer';
+      expectThat(
+        /^Bearer\b/.test(challenge) && /error="invalid_token"/.test(challenge),
+        `WWW-Authenticate is "${challenge}"`,
+      );
+      return '401 with WWW-Authenticate: Bearer error="invalid_token"';
     },
   },
   {

@@ -43,19 +43,17 @@ export interface AccessTokenClaims {
   readonly expiresAt: number;
 }
 
-/** The challenge of a request that presented a Bearer token we do not accept (RFC 6750 §3.1). */
+/**
+ * The challenge of every refused request, with or without a token (docs/protocol.md Part A: a missing,
+ * invalid, expired or revoked token gets `error="invalid_token"`; RFC 6750 §3.1 allows it, as a SHOULD NOT).
+ */
 const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
-/** The challenge of a request without a Bearer credential (none, or another scheme): no error code (RFC 6750 §3.1). */
-const BEARER_CHALLENGE = 'Bearer';
 
 /** 401 for a missing, malformed, expired, revoked or otherwise unusable bearer token (RFC 6750 §3.1). */
 export class InvalidTokenError extends AppError {
   override readonly name = 'InvalidTokenError';
-  constructor(
-    message = 'The access token is missing, invalid, expired or revoked',
-    challenge = INVALID_TOKEN_CHALLENGE,
-  ) {
-    super(401, 'invalid_token', message, { headers: { 'www-authenticate': challenge } });
+  constructor(message = 'The access token is missing, invalid, expired or revoked') {
+    super(401, 'invalid_token', message, { headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE } });
   }
 
   override toBody(): unknown {
@@ -221,13 +219,7 @@ export const bearerClaims = async (
   clock: Clock,
 ): Promise<AccessTokenClaims> => {
   const token = parseBearer(authorization);
-  if (token === undefined) {
-    const presented = authorization !== undefined && /^\s*Bearer(\s|$)/i.test(authorization);
-    throw new InvalidTokenError(
-      'A Bearer access token is required',
-      presented ? INVALID_TOKEN_CHALLENGE : BEARER_CHALLENGE,
-    );
-  }
+  if (token === undefined) throw new InvalidTokenError('A Bearer access token is required');
   return verifyAccessToken(token, tokens, clock);
 };
 

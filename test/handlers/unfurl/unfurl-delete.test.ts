@@ -86,7 +86,7 @@ describe('DELETE /unfurl', () => {
   it('requires the bearer token and a uri', async () => {
     const noAuth = await call(del, { method: 'DELETE', path: '/unfurl', body: { uri: TASK_URI } });
     expect(noAuth.statusCode).toBe(401);
-    expect(noAuth.headers?.['www-authenticate']).toBe('Bearer');
+    expect(noAuth.headers?.['www-authenticate']).toBe('Bearer error="invalid_token"');
     expect(
       (await call(del, { method: 'DELETE', path: '/unfurl', headers: { authorization: bearer } })).statusCode,
     ).toBe(400);
@@ -107,7 +107,7 @@ describe('DELETE /unfurl: the token is checked before anything about the body', 
     '%s: 401 without a token or with a revoked one, the 4xx of the body with a valid one',
     async (_label, body, headers) => {
       const none = await send(body, headers);
-      expect([none.statusCode, none.headers?.['www-authenticate']]).toEqual([401, 'Bearer']);
+      expect([none.statusCode, none.headers?.['www-authenticate']]).toEqual([401, 'Bearer error="invalid_token"']);
       const forged = await send(body, {
         ...headers,
         authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln',

@@ -41,9 +41,9 @@ describe('POST /unfurl', () => {
   });
 
   it.each([
-    // RFC 6750 §3.1: no error code for a request without authentication (or with another scheme).
-    ['no header', null, 'Bearer'],
-    ['basic auth', 'Basic dXNlcjpwYXNz', 'Bearer'],
+    // docs/protocol.md Part A: a missing token is answered like an invalid one.
+    ['no header', null, 'Bearer error="invalid_token"'],
+    ['basic auth', 'Basic dXNlcjpwYXNz', 'Bearer error="invalid_token"'],
     ['a malformed header', 'Bearer', 'Bearer error="invalid_token"'],
     ['a foreign token', 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln', 'Bearer error="invalid_token"'],
   ])('401 with WWW-Authenticate for %s, and nothing is fetched', async (_label, authorization, challenge) => {
@@ -154,10 +154,10 @@ describe('POST /unfurl: the token is checked before anything about the body', ()
     ['an empty body', '', { 'content-type': 'application/json' }],
   ];
 
-  it.each(BAD_BODIES)('%s without a token: 401 with a bare Bearer challenge', async (_label, body, headers) => {
+  it.each(BAD_BODIES)('%s without a token: 401 with the invalid_token challenge', async (_label, body, headers) => {
     const r = await send(body, headers);
     expect(r.statusCode).toBe(401);
-    expect(r.headers?.['www-authenticate']).toBe('Bearer');
+    expect(r.headers?.['www-authenticate']).toBe('Bearer error="invalid_token"');
     expect(JSON.parse(r.body ?? '{}')).toEqual({ error: { status: 401, message: expect.any(String) } });
     expect(env.reads()).toBe(0);
   });

@@ -141,10 +141,10 @@ describe('POST and DELETE /unfurl check the Bearer token before the body', () =>
     ['POST', 'uri=x', 'application/x-www-form-urlencoded'],
     ['DELETE', 'hello', 'text/plain'],
     ['DELETE', '{not json', 'application/json'],
-  ])('%s with %s (%s) and no token: 401 with a bare Bearer challenge', async (method, body, type) => {
+  ])('%s with %s (%s) and no token: 401 with the invalid_token challenge', async (method, body, type) => {
     const res = await fetch(`${system.baseUrl}/unfurl`, { method, headers: { 'content-type': type }, body });
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
     expect(await res.json()).toEqual({ error: { status: 401, message: expect.any(String) } });
     const forged = await fetch(`${system.baseUrl}/unfurl`, {
       method,

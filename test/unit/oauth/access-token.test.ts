@@ -80,12 +80,15 @@ describe('access tokens', () => {
     const other = await setup(tokenSettings('another-signing-secret-0123456789abcdef'));
     await rejects(authenticateBearer(`Bearer ${other.token}`, deps));
     const error = await authenticateBearer(undefined, deps).catch((e: unknown) => e);
-    // RFC 6750 §3.1: no error code for a request without authentication, or with another scheme.
-    expect(error).toMatchObject({ statusCode: 401, headers: { 'www-authenticate': 'Bearer' } });
+    // docs/protocol.md Part A: a missing token (or another scheme) is answered like an invalid one.
+    expect(error).toMatchObject({ statusCode: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
     expect((error as InvalidTokenError).toBody()).toEqual({ error: { status: 401, message: expect.any(String) } });
     for (const authorization of ['', 'Basic dXNlcjpwYXNz', 'Token abc']) {
       const refused = await authenticateBearer(authorization, deps).catch((e: unknown) => e);
-      expect(refused).toMatchObject({ statusCode: 401, headers: { 'www-authenticate': 'Bearer' } });
+      expect(refused).toMatchObject({
+        statusCode: 401,
+        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+      });
     }
     // A Bearer credential that is presented but unusable keeps its error code.
     for (const authorization of ['Bearer', 'Bearer a b', 'bearer "quoted"', `Bearer ${token}x`]) {

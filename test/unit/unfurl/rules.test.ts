@@ -56,7 +56,7 @@ describe('unfurl rules', () => {
     expect(JSON.stringify(filled)).toContain('Task #9');
     // The placeholder names the same developer as the card that replaces it (DEV_NAME).
     const dev = (rules: ReturnType<typeof demoRules>) =>
-      (rules.rules[0]?.placeholder as Array<{ id: string; inline?: { plain_text?: { value?: string } } }>).find(
+      ((rules.rules[0]?.placeholder ?? []) as Array<{ id: string; inline?: { plain_text?: { value?: string } } }>).find(
         (a) => a.id === 'dev',
       )?.inline?.plain_text?.value;
     expect(dev(demoRules('http://127.0.0.1:4567'))).toBe('notion-link-preview');

@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
+import { subscriptionSortKey } from '#adapters/dynamo/rules.js';
 import { DynamoUnfurlReads } from '#adapters/dynamo/unfurl-reads.js';
 import { MemoryConnectionStore, MemorySubscriptionStore } from '#adapters/memory/index.js';
 import { separateReads } from '#core/unfurl/reads.js';
@@ -79,10 +80,20 @@ describe('DynamoUnfurlReads: what DynamoDB leaves unprocessed', () => {
     expect(isThrottling(error)).toBe(true);
   });
 
-  it('does not ask for a subscription key DynamoDB could not hold: it is not known', async () => {
+  it('asks for a long uri by the digest key it is stored under (ADR 0150)', async () => {
     const { doc, requests } = scriptedDoc([() => ({ Responses: { connections: [connectionItem] } })]);
     const long = { ...KEY, uri: `http://127.0.0.1:3000/demo/tasks/${'9'.repeat(1100)}` };
     const read = await new DynamoUnfurlReads(doc, 'connections', 'subscriptions').read('c-1', long);
+    expect(read.stored).toMatchObject({ known: true });
+    const asked = (requests[0] as { subscriptions: { Keys: Array<{ sk: string }> } }).subscriptions.Keys;
+    expect(asked).toEqual([{ resourceKey: 'task:1', sk: subscriptionSortKey('c-1', long.uri) }]);
+    expect(asked[0]?.sk).toMatch(/^c-1#sha256:/);
+  });
+
+  it('does not ask for a resource key DynamoDB could not hold: it is not known', async () => {
+    const { doc, requests } = scriptedDoc([() => ({ Responses: { connections: [connectionItem] } })]);
+    const huge = { ...KEY, resourceKey: `task:${'9'.repeat(2100)}` };
+    const read = await new DynamoUnfurlReads(doc, 'connections', 'subscriptions').read('c-1', huge);
     expect(read.stored).toEqual({ known: false });
     expect(Object.keys(requests[0] ?? {})).toEqual(['connections']);
   });

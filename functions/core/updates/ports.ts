@@ -64,7 +64,10 @@ export interface Delivery {
    * when no request was sent (the subscriber's upstream login must be renewed: action `needs_reauth`).
    */
   readonly status: number | 'timeout' | 'network' | 'none' | 'skipped';
-  /** What the worker did about it (`done`, `disconnect`, `drop`, `reject`, `blocked`, `retry-after`, `backoff`, `needs_reauth`). */
+  /**
+   * What the worker did about it (`done`, `disconnect`, `drop`, `reject`, `blocked`, `retry-after`, `backoff`,
+   * `needs_reauth`; after a 401, `token_refreshed`, `token_refresh_busy`, `token_refresh_failed`: docs/adr/0151).
+   */
   readonly action: string;
   /** Notion's error `code` and `message`, and its `request_id`, when given. */
   readonly code?: string;

@@ -40,11 +40,8 @@ export type RenewDeps = Pick<
 };
 
 /** Whether a push answered `answer` gets a refresh first: a 401, and the connection holds a refresh token. */
-export const refreshesAfter = (answer: NotionAnswer, connection: Connection, keeping: unknown): boolean =>
-  keeping !== undefined &&
-  answer.kind === 'response' &&
-  answer.status === 401 &&
-  connection.notionRefreshTokenCiphertext !== undefined;
+export const refreshesAfter = (answer: NotionAnswer, connection: Connection): boolean =>
+  answer.kind === 'response' && answer.status === 401 && connection.notionRefreshTokenCiphertext !== undefined;
 
 const emitRefresh = (deps: Pick<StepDeps, 'emit'>, connectionId: string, outcome: string, extra = {}): void =>
   deps.emit('notion_token_refresh', { connectionId, outcome, ...extra });

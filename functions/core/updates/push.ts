@@ -45,7 +45,7 @@ export const pushOne = async (
   const update = toUpdate(push.subscription.uri, push.rendered);
   let answer = await deps.notion.patch(token, update);
   const keeping = deps.notionTokens;
-  if (keeping && refreshesAfter(answer, push.connection, keeping)) {
+  if (keeping && refreshesAfter(answer, push.connection)) {
     // One refresh of the Notion token, then one more push with it (notion-token.ts, docs/adr/0151).
     const next = await afterUnauthorized({ ...deps, notionTokens: keeping }, state, resource, target, push, {
       token,

@@ -142,9 +142,9 @@ export const FUNCTIONS = {
   },
   // The SQS worker: idempotency markers, fan-out to subscriptions, rate buckets, ends connections Notion
   // rejects, decrypts Notion and upstream tokens, re-enqueues with a delay while rate limited and parks
-  // poison events in the DLQ with a reason. Notion's PATCH uses each connection's token: the integration's
-  // own credentials are not needed here. Like the unfurl, it refreshes upstream tokens (encrypting them) and
-  // signs service assertions.
+  // poison events in the DLQ with a reason. Notion's PATCH uses each connection's token; after a 401 it
+  // refreshes that token once with the integration's credentials (ADR 0151) and stores it back encrypted.
+  // Like the unfurl, it refreshes upstream tokens (encrypting them) and signs service assertions.
   'update-worker': {
     tables: {
       // idempotency and pushed markers
@@ -162,13 +162,13 @@ export const FUNCTIONS = {
       ],
       // token buckets (one conditional update), pauses (a page's in one batch)
       RATE_LIMITS_TABLE: ['BatchGetItem', 'GetItem', 'UpdateItem'],
-      // a page's connections in one batch; upstream tokens refreshed; end one when Notion rejects its token
+      // a page's connections in one batch; upstream and Notion tokens refreshed; end one when Notion rejects its token
       CONNECTIONS_TABLE: ['BatchGetItem', 'GetItem', 'UpdateItem'],
       // a work item's entries in one batch
       DELIVERY_LOG_TABLE: ['BatchWriteItem', 'PutItem'],
     },
     queues: ['UPDATE_QUEUE_URL', 'UPDATE_DLQ_URL'],
-    secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN', 'OIDC_CLIENT_SECRET_ARN'],
+    secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN', 'OIDC_CLIENT_SECRET_ARN', 'NOTION_CREDENTIALS_SECRET_ARN'],
     keys: { NOTION_TOKEN_KMS_KEY_ID: ['encrypt', 'decrypt'] },
     callsSource: true,
     timeoutSeconds: WORKER_TIMEOUT_SECONDS,

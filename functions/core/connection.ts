@@ -35,6 +35,10 @@ export interface Connection {
   readonly notionTokenCiphertext?: string;
   /** Envelope-encrypted Notion refresh token, when Notion issued one. */
   readonly notionRefreshTokenCiphertext?: string;
+  /** Bumped each time a refreshed Notion token pair is stored (absent: 0, the tokens of the code exchange). */
+  readonly notionTokenVersion?: number;
+  /** Epoch ms until which one worker holds the claim to spend the Notion refresh token (docs/adr/0151). */
+  readonly notionRefreshUntil?: number;
   /** Envelope-encrypted upstream (OIDC) tokens, for source adapters that call the team's API as the user. */
   readonly upstreamTokenCiphertext?: string;
   /** Bumped each time refreshed upstream tokens are stored (absent: 0, the tokens of the login). */
@@ -134,6 +138,39 @@ export interface UpstreamTokenStore {
    * the claim and sets `upstreamLoginRequiredAt` (the connection stays active for Notion).
    */
   requireUpstreamLogin(id: string, mark: { readonly version: number; readonly now: number }): Promise<boolean>;
+}
+
+/**
+ * The writes that spend a connection's Notion refresh token once (docs/adr/0151): Notion's refresh
+ * tokens are single use, and several worker invocations may meet the same connection's 401 at once.
+ * Each write is conditional on the token version the caller read. Implemented by the connection stores.
+ */
+export interface NotionTokenStore {
+  /** A consistent read of the connection (the loser of a claim looks for the winner's tokens). */
+  get(id: string): Promise<Connection | undefined>;
+  /**
+   * Claims the refresh iff the connection is active, holds a Notion refresh token, its Notion tokens are
+   * still at `version` and nobody else holds an unexpired claim; the claim lasts until `until`.
+   */
+  claimNotionRefresh(
+    id: string,
+    claim: { readonly version: number; readonly now: number; readonly until: number },
+  ): Promise<boolean>;
+  /**
+   * Stores the refreshed tokens iff still active at `version`: version + 1, the claim cleared. The refresh
+   * token is replaced when given (Notion rotated it) and kept otherwise.
+   */
+  saveNotionTokens(
+    id: string,
+    save: {
+      readonly version: number;
+      readonly tokenCiphertext: string;
+      readonly refreshTokenCiphertext?: string;
+      readonly now: number;
+    },
+  ): Promise<boolean>;
+  /** Drops a claim (the refresh got no answer) iff it is still the one taken until `until` at `version`. */
+  releaseNotionRefresh(id: string, release: { readonly version: number; readonly until: number }): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------

@@ -44,6 +44,7 @@ export type {
   Connection,
   ConnectionStatus,
   ConnectionStore,
+  NotionTokenStore,
   NotionWorkspace,
   RefreshTokenSwap,
   RefreshTokenSwapRequest,

@@ -22,7 +22,8 @@ import {
   subscriptionStore,
 } from '#adapters/dynamo/factory.js';
 import { externalObjectClientFromConfig } from '#adapters/notion/external-object.js';
-import { loadSecret } from '#adapters/oidc/secrets.js';
+import { notionApiFromConfig } from '#adapters/notion/notion-api.js';
+import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
 import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
 import { createSqsClient, SqsUpdateQueue, updateQueueFromConfig } from '#adapters/sqs/update-queue.js';
 import type { ExternalObjectApi } from '#core/updates/ports.js';
@@ -42,6 +43,9 @@ const WARN_EVENTS = new Set([
   'connection_ended',
   'push_rate_limited',
 ]);
+
+/** Outcomes of a Notion token refresh (docs/adr/0151) logged as warnings: the others are routine. */
+const WARN_REFRESH_OUTCOMES = new Set(['failed', 'refused', 'not_saved']);
 
 /**
  * Worker events counted as CloudWatch metrics (EMF, namespace NotionLinkPreview): the names of
@@ -82,6 +86,10 @@ export const countWorkerEvent = (event: string, data: Readonly<Record<string, un
     case 'window_opened':
     case 'window_reopened':
       countMetric(METRIC.windowOpened);
+      return;
+    case 'notion_token_refresh':
+      // A 401 to a push with a Notion refresh token held (docs/adr/0151).
+      countMetric(METRIC.notionTokenRefresh, { outcome: String(data.outcome ?? 'unknown') });
       return;
     case 'push_skipped':
       // Nothing is pushed for a connection whose upstream login must be renewed (docs/adr/0127).
@@ -130,6 +138,12 @@ export const workerFromConfig = (
     rateLimits: rateLimitStore(config),
     cipher,
     notion: countingNotion(externalObjectClientFromConfig(config)),
+    // After a 401, a connection holding a Notion refresh token refreshes it once (docs/adr/0151).
+    notionTokens: {
+      store: connections,
+      refresher: notionApiFromConfig(config, loadSecretField),
+      claimMs: 2 * config.notion.timeoutMs,
+    },
     ...(config.tables.deliveryLog ? { deliveries: deliveryLog(config) } : {}),
     renderer: sourceRenderer({
       integration,
@@ -149,7 +163,11 @@ export const workerFromConfig = (
       record: (event, data) => {
         const messageId = recordContext.getStore()?.messageId;
         const fields = messageId ? { ...data, messageId, correlation_id: messageId } : { ...data };
-        if (WARN_EVENTS.has(event)) logger.warn(event, fields);
+        if (
+          WARN_EVENTS.has(event) ||
+          (event === 'notion_token_refresh' && WARN_REFRESH_OUTCOMES.has(String(data.outcome)))
+        )
+          logger.warn(event, fields);
         else logger.debug(event, fields);
         countWorkerEvent(event, data);
       },

@@ -38,7 +38,7 @@ export const metrics = new Metrics({ serviceName, namespace: 'NotionLinkPreview'
 export const METRIC = {
   /** POST /unfurl answers, dimension `outcome` (the unfurl core's outcome). */
   unfurlOutcome: 'UnfurlOutcome',
-  /** Answers from Notion's API, dimensions `operation` (`oauth_token` | `patch_external_object`) and `status` (HTTP status, or `network`). */
+  /** Answers from Notion's API, dimensions `operation` (`oauth_token` | `oauth_refresh` | `patch_external_object`) and `status` (HTTP status, or `network`). */
   notionResponse: 'NotionResponse',
   /** POST /oauth/token grants issued, dimension `grant_type`. */
   tokenGranted: 'TokenGranted',
@@ -69,6 +69,13 @@ export const METRIC = {
    * connection needs re-authorization).
    */
   upstreamTokenRefresh: 'UpstreamTokenRefresh',
+  /**
+   * Refreshes of a connection's Notion token after a 401 to a push (docs/adr/0151), dimension `outcome`:
+   * `refreshed`, `not_saved` (used for the push, not stored), `waited` (another invocation's new token
+   * used), `busy` (another invocation holds the claim: the push waits), `failed` (no answer from Notion:
+   * retried with backoff), `refused` (the connection is disconnected).
+   */
+  notionTokenRefresh: 'NotionTokenRefresh',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -243,6 +243,15 @@ export class NotionSimulator {
     this.world.revokeConnection(connectionId);
   }
 
+  /**
+   * Expires the connection's access token on Notion's side (PATCHes then answer 401) while its refresh
+   * token stays valid: a service that refreshes gets a new pair and pushes again. False when there was no
+   * live access token to expire.
+   */
+  expireAccessToken(connectionId: string): boolean {
+    return this.world.expireAccessToken(connectionId);
+  }
+
   connection(connectionId: string): NotionConnection | undefined {
     return this.world.connections.get(connectionId);
   }

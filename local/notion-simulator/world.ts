@@ -211,6 +211,17 @@ export class World {
     }
   }
 
+  /**
+   * Expires a connection's access token (PATCHes with it answer 401 `unauthorized`) and keeps its refresh
+   * token valid, so a `refresh_token` grant gets a new pair (docs/protocol.md §6.6).
+   */
+  expireAccessToken(connectionId: string): boolean {
+    const c = this.connections.get(connectionId);
+    if (!c || c.revokedAt !== undefined || !this.tokens.has(c.accessToken)) return false;
+    this.retireToken(c.accessToken, c.id);
+    return true;
+  }
+
   /** Invalidates an access token (or remembers a refresh token) and keeps who owned it, the oldest forgotten first. */
   retireToken(token: string, connectionId: string): void {
     this.tokens.delete(token);

@@ -170,7 +170,7 @@ describe('least-privilege IAM per function', () => {
     expect(permissions('jwks')).toEqual(grants({ OwnLogGroup: LOGS, TokenSigningKey: READ_SECRET }));
   });
 
-  it('update-worker: markers, subscriptions, rate limits, connections, writes the delivery log, envelope-encrypts and decrypts, reads the signing key and the upstream client secret, consumes and re-sends', () => {
+  it('update-worker: markers, subscriptions, rate limits, connections, writes the delivery log, envelope-encrypts and decrypts, reads the signing key, the upstream client secret and the Notion credentials, consumes and re-sends', () => {
     expect(permissions(WORKER_HANDLER)).toEqual(
       grants({
         OwnLogGroup: LOGS,
@@ -183,6 +183,7 @@ describe('least-privilege IAM per function', () => {
         NotionTokenKey: ['kms:Decrypt', 'kms:GenerateDataKey'],
         TokenSigningKey: READ_SECRET,
         OidcClientSecret: READ_SECRET,
+        NotionCredentials: READ_SECRET,
         UpdateQueue: [
           'sqs:ChangeMessageVisibility',
           'sqs:DeleteMessage',

@@ -14,6 +14,7 @@ import {
   type Connection,
   type ConnectionStatus,
   type ConnectionStore,
+  type NotionTokenStore,
   type RefreshTokenSwap,
   type RefreshTokenSwapRequest,
   type UpstreamTokenStore,
@@ -50,6 +51,8 @@ export const connectionFromItem = (item: Item): Connection => {
     ...(c.notionRefreshTokenCiphertext !== undefined
       ? { notionRefreshTokenCiphertext: c.notionRefreshTokenCiphertext }
       : {}),
+    ...(c.notionTokenVersion !== undefined ? { notionTokenVersion: Number(c.notionTokenVersion) } : {}),
+    ...(c.notionRefreshUntil !== undefined ? { notionRefreshUntil: Number(c.notionRefreshUntil) } : {}),
     ...(c.upstreamTokenCiphertext !== undefined ? { upstreamTokenCiphertext: c.upstreamTokenCiphertext } : {}),
     ...(c.upstreamTokenVersion !== undefined ? { upstreamTokenVersion: Number(c.upstreamTokenVersion) } : {}),
     ...(c.upstreamRefreshUntil !== undefined ? { upstreamRefreshUntil: Number(c.upstreamRefreshUntil) } : {}),
@@ -65,7 +68,7 @@ export const connectionFromItem = (item: Item): Connection => {
   };
 };
 
-export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStore {
+export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStore, NotionTokenStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -316,5 +319,81 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
       'SET upstreamLoginRequiredAt = :now, updatedAt = :now REMOVE #tokens, #until',
       { ':now': mark.now },
     );
+  }
+
+  /**
+   * One conditional update on the Notion tokens (docs/adr/0151): applied iff the connection is active, holds
+   * a Notion refresh token, its Notion tokens are at `version` (absent: 0) and `extra` holds.
+   */
+  private async notionUpdate(
+    id: string,
+    version: number,
+    update: string,
+    values: Record<string, unknown>,
+    extra = '',
+  ): Promise<boolean> {
+    const versionCondition =
+      version === 0 ? '(attribute_not_exists(#version) OR #version = :version)' : '#version = :version';
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key(id),
+          UpdateExpression: update,
+          ConditionExpression: `attribute_exists(pk) AND #status = :active AND attribute_exists(#refresh) AND ${versionCondition}${extra}`,
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#refresh': 'notionRefreshTokenCiphertext',
+            '#version': 'notionTokenVersion',
+            '#until': 'notionRefreshUntil',
+          },
+          ExpressionAttributeValues: { ':active': 'active', ':version': version, ...values },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  claimNotionRefresh(
+    id: string,
+    claim: { readonly version: number; readonly now: number; readonly until: number },
+  ): Promise<boolean> {
+    return this.notionUpdate(
+      id,
+      claim.version,
+      'SET #until = :until',
+      { ':until': claim.until, ':now': claim.now },
+      ' AND (attribute_not_exists(#until) OR #until < :now)',
+    );
+  }
+
+  saveNotionTokens(
+    id: string,
+    save: {
+      readonly version: number;
+      readonly tokenCiphertext: string;
+      readonly refreshTokenCiphertext?: string;
+      readonly now: number;
+    },
+  ): Promise<boolean> {
+    const rotated = save.refreshTokenCiphertext !== undefined;
+    return this.notionUpdate(
+      id,
+      save.version,
+      `SET notionTokenCiphertext = :token, ${rotated ? '#refresh = :refresh, ' : ''}#version = :next, updatedAt = :now REMOVE #until`,
+      {
+        ':token': save.tokenCiphertext,
+        ...(rotated ? { ':refresh': save.refreshTokenCiphertext } : {}),
+        ':next': save.version + 1,
+        ':now': save.now,
+      },
+    );
+  }
+
+  async releaseNotionRefresh(id: string, release: { readonly version: number; readonly until: number }): Promise<void> {
+    await this.notionUpdate(id, release.version, 'REMOVE #until', { ':until': release.until }, ' AND #until = :until');
   }
 }

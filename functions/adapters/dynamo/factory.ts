@@ -7,6 +7,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type {
   AuthStateStore,
   ConnectionStore,
+  NotionTokenStore,
   RateLimitStore,
   SubscriptionStore,
   UnfurlReads,
@@ -27,7 +28,7 @@ export { createDocumentClient } from './client.js';
 
 interface Built {
   doc?: DynamoDBDocumentClient;
-  connections?: ConnectionStore & UpstreamTokenStore;
+  connections?: ConnectionStore & UpstreamTokenStore & NotionTokenStore;
   authState?: AuthStateStore;
   subscriptions?: SubscriptionStore;
   rateLimits?: RateLimitStore;
@@ -53,7 +54,9 @@ export const documentClient = (config: Config = getConfig()): DynamoDBDocumentCl
   return b.doc;
 };
 
-export const connectionStore = (config: Config = getConfig()): ConnectionStore & UpstreamTokenStore => {
+export const connectionStore = (
+  config: Config = getConfig(),
+): ConnectionStore & UpstreamTokenStore & NotionTokenStore => {
   const b = slot(config);
   if (!b.connections) {
     const table = need(config.tables.connections, ENV.CONNECTIONS_TABLE);

@@ -4,6 +4,7 @@ import {
   type Connection,
   type ConnectionStatus,
   type ConnectionStore,
+  type NotionTokenStore,
   type RefreshTokenSwap,
   type RefreshTokenSwapRequest,
   type UpstreamTokenStore,
@@ -13,7 +14,7 @@ import { stored } from './clone.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStore {
+export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStore, NotionTokenStore {
   private readonly items = new Map<string, Connection>();
   /** Storage-only, as in the DynamoDB adapter: the code each first refresh token was issued for. */
   private readonly issuedForCode = new Map<string, string>();
@@ -147,5 +148,55 @@ export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStor
     delete next.upstreamRefreshUntil;
     this.items.set(id, next);
     return true;
+  }
+
+  /** The connection when it is active, holds a Notion refresh token and its Notion tokens are at `version`. */
+  private atNotionVersion(id: string, version: number): Connection | undefined {
+    const c = this.items.get(id);
+    if (c?.status !== 'active' || c.notionRefreshTokenCiphertext === undefined) return undefined;
+    return (c.notionTokenVersion ?? 0) === version ? c : undefined;
+  }
+
+  async claimNotionRefresh(
+    id: string,
+    claim: { readonly version: number; readonly now: number; readonly until: number },
+  ): Promise<boolean> {
+    const c = this.atNotionVersion(id, claim.version);
+    if (!c || (c.notionRefreshUntil !== undefined && c.notionRefreshUntil >= claim.now)) return false;
+    this.items.set(id, { ...c, notionRefreshUntil: claim.until });
+    return true;
+  }
+
+  async saveNotionTokens(
+    id: string,
+    save: {
+      readonly version: number;
+      readonly tokenCiphertext: string;
+      readonly refreshTokenCiphertext?: string;
+      readonly now: number;
+    },
+  ): Promise<boolean> {
+    const c = this.atNotionVersion(id, save.version);
+    if (!c) return false;
+    const next: Mutable<Connection> = {
+      ...c,
+      notionTokenCiphertext: save.tokenCiphertext,
+      ...(save.refreshTokenCiphertext === undefined
+        ? {}
+        : { notionRefreshTokenCiphertext: save.refreshTokenCiphertext }),
+      notionTokenVersion: save.version + 1,
+      updatedAt: save.now,
+    };
+    delete next.notionRefreshUntil;
+    this.items.set(id, next);
+    return true;
+  }
+
+  async releaseNotionRefresh(id: string, release: { readonly version: number; readonly until: number }): Promise<void> {
+    const c = this.atNotionVersion(id, release.version);
+    if (!c || c.notionRefreshUntil !== release.until) return;
+    const next: Mutable<Connection> = { ...c };
+    delete next.notionRefreshUntil;
+    this.items.set(id, next);
   }
 }

@@ -8,9 +8,14 @@
  * (either error shape of §6.4: Notion's `{object:"error",code,message}` or
  * RFC 6749's `{error,error_description}`), `unavailable` for 429, 5xx, a
  * timeout or a network error.
+ *
+ * Refresh (docs/protocol.md §6.6, docs/adr/0151): the same endpoint, client
+ * and headers with `{"grant_type":"refresh_token","refresh_token":…}`. 400
+ * `invalid_grant` and 401 are a refusal; 429, 5xx, any other answer, a
+ * timeout or a network error are `unavailable` (try again later).
  */
 
-import type { NotionOAuthApi, NotionTokenGrant } from '#core/oauth/ports.js';
+import type { NotionOAuthApi, NotionRefresh, NotionTokenGrant, NotionTokenRefresher } from '#core/oauth/ports.js';
 import { NotionExchangeError } from '#core/oauth/ports.js';
 import { ENV } from '#lib/env-names.js';
 import type { Config } from '#shared/config.js';
@@ -37,6 +42,12 @@ const tokenResponse = z.object({
   workspace_icon: z.nullish(z.string()),
 });
 
+/** A refresh answer: the new access token, and the rotated refresh token when Notion rotates it. */
+const refreshResponse = z.object({
+  access_token: z.string().check(z.minLength(1)),
+  refresh_token: z.nullish(z.string().check(z.minLength(1))),
+});
+
 const notionError = z.object({
   object: z.literal('error'),
   status: z.optional(z.number()),
@@ -56,53 +67,76 @@ export const errorCodeOf = (body: unknown): string | undefined => {
 const basic = (id: string, secret: string): string =>
   `Basic ${Buffer.from(`${id}:${secret}`, 'utf8').toString('base64')}`;
 
-export const createNotionApi = (options: NotionApiOptions): NotionOAuthApi => {
+/** Notion's answer at its token endpoint: the status and the parsed JSON body (undefined when not JSON). */
+interface TokenEndpointAnswer {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly body: unknown;
+}
+
+export const createNotionApi = (options: NotionApiOptions): NotionOAuthApi & NotionTokenRefresher => {
   const doFetch = options.fetch ?? fetch;
+
+  /**
+   * One `POST /v1/oauth/token`: HTTP Basic with our integration's credentials, a JSON body, the
+   * `Notion-Version` header. Counted as NotionResponse by `operation`; no answer at all is `unavailable`.
+   */
+  const postToken = async (
+    grant: Readonly<Record<string, unknown>>,
+    operation: 'oauth_token' | 'oauth_refresh',
+  ): Promise<TokenEndpointAnswer> => {
+    const { clientId, clientSecret } = await options.credentials();
+    let response: Response;
+    let body: unknown;
+    try {
+      response = await doFetch(`${options.baseUrl}/v1/oauth/token`, {
+        method: 'POST',
+        headers: {
+          authorization: basic(clientId, clientSecret),
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'notion-version': options.version,
+        },
+        body: JSON.stringify(grant),
+        redirect: 'error',
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      const text = await response.text();
+      try {
+        body = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+    } catch (error) {
+      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      countMetric(METRIC.notionResponse, { operation, status: timedOut ? 'timeout' : 'network' });
+      throw new NotionExchangeError(
+        'unavailable',
+        timedOut ? 'Notion did not answer in time' : 'Notion could not be reached',
+      );
+    }
+    countMetric(METRIC.notionResponse, { operation, status: String(response.status) });
+    return { status: response.status, ok: response.ok, body };
+  };
+
   return {
     async exchangeCode({ code, externalAccount }): Promise<NotionTokenGrant> {
-      const { clientId, clientSecret } = await options.credentials();
-      let response: Response;
-      let body: unknown;
-      try {
-        response = await doFetch(`${options.baseUrl}/v1/oauth/token`, {
-          method: 'POST',
-          headers: {
-            authorization: basic(clientId, clientSecret),
-            'content-type': 'application/json',
-            accept: 'application/json',
-            'notion-version': options.version,
-          },
-          body: JSON.stringify({ grant_type: 'authorization_code', code, external_account: externalAccount }),
-          redirect: 'error',
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
-        const text = await response.text();
-        try {
-          body = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
-      } catch (error) {
-        const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-        countMetric(METRIC.notionResponse, { operation: 'oauth_token', status: timedOut ? 'timeout' : 'network' });
-        throw new NotionExchangeError(
-          'unavailable',
-          timedOut ? 'Notion did not answer in time' : 'Notion could not be reached',
-        );
-      }
-      countMetric(METRIC.notionResponse, { operation: 'oauth_token', status: String(response.status) });
-      if (!response.ok) {
-        const status = response.status;
-        const errorCode = errorCodeOf(body);
+      const answer = await postToken(
+        { grant_type: 'authorization_code', code, external_account: externalAccount },
+        'oauth_token',
+      );
+      if (!answer.ok) {
+        const { status } = answer;
+        const errorCode = errorCodeOf(answer.body);
         const details = errorCode === undefined ? { status } : { status, code: errorCode };
         if (status === 429 || status >= 500)
           throw new NotionExchangeError('unavailable', `Notion answered ${status}`, details);
         throw new NotionExchangeError('rejected', `Notion rejected the code exchange (${status})`, details);
       }
-      const parsed = tokenResponse.safeParse(body);
+      const parsed = tokenResponse.safeParse(answer.body);
       if (!parsed.success)
         throw new NotionExchangeError('unavailable', 'Notion answered with an unexpected token response', {
-          status: response.status,
+          status: answer.status,
         });
       const t = parsed.data;
       return {
@@ -114,6 +148,32 @@ export const createNotionApi = (options: NotionApiOptions): NotionOAuthApi => {
           workspaceIcon: t.workspace_icon ?? null,
           botId: t.bot_id,
         },
+      };
+    },
+
+    async refresh(refreshToken: string): Promise<NotionRefresh> {
+      const answer = await postToken({ grant_type: 'refresh_token', refresh_token: refreshToken }, 'oauth_refresh');
+      const { status } = answer;
+      if (!answer.ok) {
+        const errorCode = errorCodeOf(answer.body);
+        // Refused: the refresh token is no good (400 invalid_grant), or Notion refuses the grant (401).
+        if (status === 401 || (status === 400 && errorCode === 'invalid_grant'))
+          return { outcome: 'refused', status, ...(errorCode === undefined ? {} : { code: errorCode }) };
+        // Anything else says nothing about the refresh token: no answer, try again later.
+        throw new NotionExchangeError('unavailable', `Notion answered ${status} to the refresh`, {
+          status,
+          ...(errorCode === undefined ? {} : { code: errorCode }),
+        });
+      }
+      const parsed = refreshResponse.safeParse(answer.body);
+      if (!parsed.success)
+        throw new NotionExchangeError('unavailable', 'Notion answered the refresh with an unexpected token response', {
+          status,
+        });
+      return {
+        outcome: 'refreshed',
+        accessToken: parsed.data.access_token,
+        ...(parsed.data.refresh_token ? { refreshToken: parsed.data.refresh_token } : {}),
       };
     },
   };
@@ -144,7 +204,7 @@ export const notionCredentials =
 export const notionApiFromConfig = (
   config: Config,
   loadSecretField: (ref: { secretArn: string }, field: string) => Promise<string>,
-): NotionOAuthApi =>
+): NotionOAuthApi & NotionTokenRefresher =>
   createNotionApi({
     baseUrl: config.notion.apiBaseUrl,
     version: config.notion.version,

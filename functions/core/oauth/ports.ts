@@ -23,6 +23,25 @@ export class NotionExchangeError extends Error {
   }
 }
 
+/** Notion's answer to a `refresh_token` grant (docs/protocol.md §6.6). */
+export type NotionRefresh =
+  | {
+      readonly outcome: 'refreshed';
+      readonly accessToken: string;
+      /** Absent when Notion did not rotate the refresh token: the stored one stays. */
+      readonly refreshToken?: string;
+    }
+  /** 400 `invalid_grant` or 401: the refresh token is expired, revoked or spent; the connection is over. */
+  | { readonly outcome: 'refused'; readonly status: number; readonly code?: string };
+
+/**
+ * `POST /v1/oauth/token` with `grant_type: "refresh_token"`. Throws NotionExchangeError(`unavailable`) when
+ * Notion gives no usable answer (429, 5xx, another 4xx, a timeout, a network error, an unreadable body).
+ */
+export interface NotionTokenRefresher {
+  refresh(refreshToken: string): Promise<NotionRefresh>;
+}
+
 export interface NotionOAuthApi {
   /** POST /v1/oauth/token with Notion's code; throws NotionExchangeError. */
   exchangeCode(input: {

@@ -19,6 +19,30 @@ export type AnswerDeps = Pick<
   'clock' | 'random' | 'subscriptions' | 'connections' | 'rateLimits' | 'markers' | 'deliveries' | 'settings' | 'emit'
 >;
 
+/** Adds Notion's answer to one PATCH, and what was done about it, to the work item's delivery-log entries. */
+export const logAnswer = (
+  deps: Pick<StepDeps, 'clock' | 'deliveries'>,
+  state: BatchState,
+  resource: string,
+  { connectionId, uri }: PushTarget,
+  answer: NotionAnswer,
+  action: string,
+): void => {
+  if (!deps.deliveries) return;
+  // Written with the rest of the work item's entries when it is done (flushDeliveries).
+  state.deliveries.push({
+    connectionId,
+    at: deps.clock.now(),
+    resource,
+    uri,
+    status: answer.kind === 'response' ? answer.status : answer.kind,
+    action,
+    ...(answer.kind === 'response' && answer.code !== undefined ? { code: answer.code } : {}),
+    ...(answer.kind === 'response' && answer.message !== undefined ? { message: answer.message } : {}),
+    ...(answer.kind === 'response' && answer.requestId !== undefined ? { requestId: answer.requestId } : {}),
+  });
+};
+
 export const applyAnswer = async (
   deps: AnswerDeps,
   state: BatchState,
@@ -27,25 +51,12 @@ export const applyAnswer = async (
   push: ReadyPush,
   answer: NotionAnswer,
 ): Promise<void> => {
-  const { connectionId, uri } = target;
+  const { connectionId } = target;
   const { connection } = push;
   const decision = classifyAnswer(answer);
   const now = deps.clock.now();
   const status = answer.kind === 'response' ? answer.status : answer.kind;
-  if (deps.deliveries) {
-    // Written with the rest of the work item's entries when it is done (flushDeliveries).
-    state.deliveries.push({
-      connectionId,
-      at: now,
-      resource,
-      uri,
-      status,
-      action: decision.action,
-      ...(answer.kind === 'response' && answer.code !== undefined ? { code: answer.code } : {}),
-      ...(answer.kind === 'response' && answer.message !== undefined ? { message: answer.message } : {}),
-      ...(answer.kind === 'response' && answer.requestId !== undefined ? { requestId: answer.requestId } : {}),
-    });
-  }
+  logAnswer(deps, state, resource, target, answer, decision.action);
   switch (decision.action) {
     case 'done':
       // The claim already recorded the hash and the snapshot; the delivery lists the push when its item is done.

@@ -12,6 +12,17 @@ import type { LeaseHolder } from './markers.js';
 import type { PushTarget } from './messages.js';
 import type { Delivery } from './ports.js';
 
+/** What a refresh of a connection's Notion token after a 401 came to (notion-token.ts). */
+export type Renewal =
+  /** A new access token: push once more with it. */
+  | { readonly kind: 'renewed'; readonly token: string }
+  /** Notion refused the refresh, or the connection has ended meanwhile: it is disconnected. */
+  | { readonly kind: 'refused'; readonly code: string }
+  /** Another worker holds the claim to refresh: push again a little later. */
+  | { readonly kind: 'busy' }
+  /** No answer from Notion (or the tokens could not be read): retry with backoff, never disconnect. */
+  | { readonly kind: 'unavailable'; readonly detail: string };
+
 export interface GivenUp {
   readonly target: PushTarget;
   /** Dead-letter reason code, e.g. `notion_unavailable`. */
@@ -40,6 +51,8 @@ export interface BatchState {
   readonly pushed: string[];
   /** Pushed markers of earlier deliveries, read at most once each. */
   readonly completedBy: Map<string, Promise<ReadonlySet<string>>>;
+  /** Notion token refreshes of this item, by connection: pushes of one connection share one. */
+  readonly renewals: Map<string, Promise<Renewal>>;
 }
 
 export const newBatch = (info: RecordInfo, options: { readonly tokenFirst: boolean }): BatchState => ({
@@ -52,6 +65,7 @@ export const newBatch = (info: RecordInfo, options: { readonly tokenFirst: boole
   deliveries: [],
   pushed: [],
   completedBy: new Map(),
+  renewals: new Map(),
 });
 
 /** The connection, read once per work item (fan-out.ts reads a page's connections in one batch first). */

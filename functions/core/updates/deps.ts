@@ -14,7 +14,14 @@ import type {
   UpdateQueue,
 } from '#core/ports.js';
 import { type NotionBucket, notionBucketPolicy } from './policy.js';
-import type { DeadLetterQueue, DeliveryLog, ExternalObjectApi, Renderer, UpdateEvents } from './ports.js';
+import type {
+  DeadLetterQueue,
+  DeliveryLog,
+  ExternalObjectApi,
+  NotionTokenKeeping,
+  Renderer,
+  UpdateEvents,
+} from './ports.js';
 
 export interface WorkerSettings {
   /** Length of a coalescing window (COALESCE_WINDOW_SECONDS). */
@@ -60,6 +67,8 @@ export interface WorkerDeps {
   readonly rateLimits: RateLimitStore;
   readonly cipher: TokenCipher;
   readonly notion: ExternalObjectApi;
+  /** Refreshes a connection's Notion token once after a 401, when it holds a refresh token (docs/adr/0151). */
+  readonly notionTokens?: NotionTokenKeeping;
   readonly renderer: Renderer;
   /** The resource key of a previewed uri (through the unfurl rules), or undefined when no rule matches. */
   readonly resolveUri: (uri: string) => string | undefined;

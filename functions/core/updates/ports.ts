@@ -1,7 +1,8 @@
 /**
  * Ports of the update pipeline beyond the stores of #core/ports.js.
  */
-import type { Connection } from '../connection.js';
+import type { Connection, NotionTokenStore } from '../connection.js';
+import type { NotionTokenRefresher } from '../oauth/ports.js';
 import type { Subscription } from '../unfurl/ports.js';
 import type { NotionAnswer } from './classify.js';
 import type { DeadLetter } from './messages.js';
@@ -19,6 +20,17 @@ export interface ExternalObjectUpdate {
 /** `PATCH {NOTION_API_BASE_URL}/v1/external/object`. Never throws: every outcome is an answer. */
 export interface ExternalObjectApi {
   patch(notionToken: string, update: ExternalObjectUpdate): Promise<NotionAnswer>;
+}
+
+/**
+ * What refreshing a connection's Notion token after a 401 needs (docs/adr/0151): the connection store's
+ * conditional writes, Notion's refresh grant, and how long a claim to refresh holds.
+ */
+export interface NotionTokenKeeping {
+  readonly store: NotionTokenStore;
+  readonly refresher: NotionTokenRefresher;
+  /** How long a claim holds if its holder vanishes; longer than a refresh call can take (default 20 s). */
+  readonly claimMs?: number;
 }
 
 /** What a subscriber would see now: the full attribute list, or an error to show instead. */
@@ -52,7 +64,10 @@ export interface Delivery {
    * when no request was sent (the subscriber's upstream login must be renewed: action `needs_reauth`).
    */
   readonly status: number | 'timeout' | 'network' | 'none' | 'skipped';
-  /** What the worker did about it (`done`, `disconnect`, `drop`, `reject`, `blocked`, `retry-after`, `backoff`, `needs_reauth`). */
+  /**
+   * What the worker did about it (`done`, `disconnect`, `drop`, `reject`, `blocked`, `retry-after`, `backoff`,
+   * `needs_reauth`; after a 401, `token_refreshed`, `token_refresh_busy`, `token_refresh_failed`: docs/adr/0151).
+   */
   readonly action: string;
   /** Notion's error `code` and `message`, and its `request_id`, when given. */
   readonly code?: string;

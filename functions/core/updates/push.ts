@@ -1,6 +1,8 @@
 /**
  * One subscription, start to end: decide (decide-push.ts), send the PATCH
- * with the connection's Notion token, act on the answer (apply-answer.ts).
+ * with the connection's Notion token (after a 401, refreshed once when the
+ * connection holds a refresh token: notion-token.ts), act on the answer
+ * (apply-answer.ts).
  */
 import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
 import type { Subscription } from '#core/ports.js';
@@ -9,9 +11,10 @@ import type { BatchState } from './batch.js';
 import { type DecideDeps, decidePush, type Pushable, releasePush } from './decide-push.js';
 import type { StepDeps } from './deps.js';
 import type { PushTarget } from './messages.js';
+import { afterUnauthorized, refreshesAfter } from './notion-token.js';
 import type { ExternalObjectUpdate } from './ports.js';
 
-export type PushDeps = DecideDeps & AnswerDeps & Pick<StepDeps, 'cipher' | 'notion'>;
+export type PushDeps = DecideDeps & AnswerDeps & Pick<StepDeps, 'cipher' | 'notion' | 'notionTokens'>;
 
 /** The external-object update that shows `rendered`: the full attribute list, or the error to show instead. */
 export const toUpdate = (uri: string, rendered: Pushable): ExternalObjectUpdate => ({
@@ -39,6 +42,18 @@ export const pushOne = async (
     await releasePush(deps, resource, target, push);
     throw error;
   }
-  const answer = await deps.notion.patch(token, toUpdate(push.subscription.uri, push.rendered));
+  const update = toUpdate(push.subscription.uri, push.rendered);
+  let answer = await deps.notion.patch(token, update);
+  const keeping = deps.notionTokens;
+  if (keeping && refreshesAfter(answer, push.connection)) {
+    // One refresh of the Notion token, then one more push with it (notion-token.ts, docs/adr/0151).
+    const next = await afterUnauthorized({ ...deps, notionTokens: keeping }, state, resource, target, push, {
+      token,
+      answer,
+      again: (renewed) => deps.notion.patch(renewed, update),
+    });
+    if (next === undefined) return;
+    answer = next;
+  }
   await applyAnswer(deps, state, resource, target, push, answer);
 };

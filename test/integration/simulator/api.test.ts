@@ -217,6 +217,36 @@ describe('PATCH /v1/external/object', () => {
     await expectError(await patch(c.accessToken, update(uri)), 401, 'unauthorized');
   });
 
+  it('an expired access token answers 401 while its refresh token gets a new pair once (single use, rotated)', async () => {
+    sim.simulator.configure({ api: { issueRefreshToken: true } });
+    try {
+      const c = sim.simulator.createConnection({ key: 'expiring' });
+      sim.simulator.addPreview(c.connectionId, uri);
+      const refreshToken = sim.simulator.connection(c.connectionId)?.refreshToken as string;
+      expect(refreshToken).toMatch(/^ntn_/);
+      expect(sim.simulator.expireAccessToken(c.connectionId)).toBe(true);
+      await expectError(await patch(c.accessToken, update(uri)), 401, 'unauthorized');
+      const refresh = (token: string) => exchange('', { body: { grant_type: 'refresh_token', refresh_token: token } });
+      const res = await refresh(refreshToken);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { access_token: string; refresh_token: string };
+      expect(body.access_token).not.toBe(c.accessToken);
+      expect(body.refresh_token).not.toBe(refreshToken);
+      expect((await patch(body.access_token, update(uri, 'Refreshed'))).status).toBe(200);
+      // The refresh token was spent; the rotated one works once more.
+      await expectError(await refresh(refreshToken), 400, 'invalid_grant');
+      expect((await refresh(body.refresh_token)).status).toBe(200);
+      // A revoked connection's refresh token is refused too.
+      const r = sim.simulator.createConnection({ key: 'expiring-revoked' });
+      const revokedRefresh = sim.simulator.connection(r.connectionId)?.refreshToken as string;
+      sim.simulator.revokeConnection(r.connectionId);
+      expect(sim.simulator.expireAccessToken(r.connectionId)).toBe(false);
+      await expectError(await refresh(revokedRefresh), 400, 'invalid_grant');
+    } finally {
+      sim.simulator.configure({ api: { issueRefreshToken: false } });
+    }
+  });
+
   it('answers a uri not previewed under this connection with 404 object_not_found', async () => {
     const a = sim.simulator.createConnection({ key: 'owner-a' });
     const b = sim.simulator.createConnection({ key: 'owner-b' });

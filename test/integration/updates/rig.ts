@@ -18,7 +18,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createLocalJWKSet } from 'jose';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
-import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
+import { notionRefreshTokenContext, notionTokenContext } from '#core/oauth/cipher-contexts.js';
 import { parseSigningKeys } from '#core/oauth/signing-keys.js';
 import type { Connection } from '#core/ports.js';
 import { demoRules } from '#core/unfurl/rules.js';
@@ -51,7 +51,10 @@ export interface Rig {
   readonly env: Record<string, string>;
   readonly events: Array<{ event: string; data: Readonly<Record<string, unknown>> }>;
   taskUrl(id: string): string;
-  /** A connection of ours bound to a fresh Notion connection of the simulator, with a preview of each uri. */
+  /**
+   * A connection of ours bound to a fresh Notion connection of the simulator, with a preview of each uri
+   * (and Notion's refresh token, encrypted, when the simulator issues one: `api.issueRefreshToken`).
+   */
   connect(
     id: string,
     subject: string,
@@ -113,7 +116,12 @@ export const startRig = async (options: RigOptions = {}): Promise<Rig> => {
   const recorder: UpdateEvents = { record: (event, data) => void events.push({ event, data }) };
   const cipher = tokenCipherFromConfig(config);
 
-  const notionToken = async (): Promise<{ accessToken: string; simConnectionId: string; workspaceId: string }> => {
+  const notionToken = async (): Promise<{
+    accessToken: string;
+    refreshToken: string | null;
+    simConnectionId: string;
+    workspaceId: string;
+  }> => {
     // Notion's code exchange, as the authorize step performs it (Basic auth, JSON body).
     const code = sim(started).issueCode();
     const basic = Buffer.from(`${env.NOTION_CLIENT_ID}:${env.NOTION_CLIENT_SECRET}`).toString('base64');
@@ -126,11 +134,21 @@ export const startRig = async (options: RigOptions = {}): Promise<Rig> => {
         external_account: { key: `acct-${code}`, name: 'Test' },
       }),
     });
-    const body = (await res.json()) as { access_token: string; workspace_id: string; bot_id: string };
+    const body = (await res.json()) as {
+      access_token: string;
+      refresh_token: string | null;
+      workspace_id: string;
+      bot_id: string;
+    };
     if (!res.ok) throw new Error(`token exchange failed: ${JSON.stringify(body)}`);
     const c = sim(started).connectionByExternalKey(`acct-${code}`);
     if (!c) throw new Error('simulator has no connection for the exchanged code');
-    return { accessToken: body.access_token, simConnectionId: c.id, workspaceId: body.workspace_id };
+    return {
+      accessToken: body.access_token,
+      refreshToken: body.refresh_token,
+      simConnectionId: c.id,
+      workspaceId: body.workspace_id,
+    };
   };
 
   return {
@@ -143,7 +161,7 @@ export const startRig = async (options: RigOptions = {}): Promise<Rig> => {
     events,
     taskUrl: (id) => `${base}/demo/tasks/${id}`,
     async connect(id, subject, uris) {
-      const { accessToken, simConnectionId, workspaceId } = await notionToken();
+      const { accessToken, refreshToken, simConnectionId, workspaceId } = await notionToken();
       const now = Date.now();
       const connection: Connection = {
         id,
@@ -153,6 +171,9 @@ export const startRig = async (options: RigOptions = {}): Promise<Rig> => {
         scope: 'unfurl',
         notion: { workspaceId, workspaceName: null, workspaceIcon: null, botId: `bot-${id}` },
         notionTokenCiphertext: await cipher.encrypt(accessToken, notionTokenContext(id)),
+        ...(refreshToken
+          ? { notionRefreshTokenCiphertext: await cipher.encrypt(refreshToken, notionRefreshTokenContext(id)) }
+          : {}),
         status: 'active',
         tokenGeneration: 1,
         previousRefreshTokenHashes: [],

@@ -1,6 +1,10 @@
 import { beforeEach } from '@jest/globals';
 import { MemoryConnectionStore } from '#adapters/memory/connection-store.js';
-import { connectionStoreContract, upstreamTokenStoreContract } from './contracts/connection-store.contract.js';
+import {
+  connectionStoreContract,
+  notionTokenStoreContract,
+  upstreamTokenStoreContract,
+} from './contracts/connection-store.contract.js';
 
 let store = new MemoryConnectionStore();
 beforeEach(() => {
@@ -9,3 +13,4 @@ beforeEach(() => {
 
 connectionStoreContract('MemoryConnectionStore', () => store);
 upstreamTokenStoreContract('MemoryConnectionStore', () => store);
+notionTokenStoreContract('MemoryConnectionStore', () => store);

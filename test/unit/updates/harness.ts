@@ -6,8 +6,9 @@
 
 import { MemoryDeliveryLog } from '#adapters/memory/delivery-log.js';
 import { createMemoryStores, type MemoryStores } from '#adapters/memory/index.js';
-import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
-import type { Connection, Subscription, TokenCipher } from '#core/ports.js';
+import { notionRefreshTokenContext, notionTokenContext } from '#core/oauth/cipher-contexts.js';
+import type { NotionTokenRefresher } from '#core/oauth/ports.js';
+import type { Connection, ConnectionStore, NotionTokenStore, Subscription, TokenCipher } from '#core/ports.js';
 import type { NotionAnswer } from '#core/updates/classify.js';
 import type { DeadLetter } from '#core/updates/messages.js';
 import type { DeliveryLog, ExternalObjectUpdate, Rendered } from '#core/updates/ports.js';
@@ -55,6 +56,9 @@ export interface HarnessOptions {
   readonly stores?: MemoryStores;
   /** Where the worker's delivery-log writes go instead of `deliveries`. */
   readonly deliveries?: Pick<DeliveryLog, 'record'>;
+  /** Notion's refresh grant: given, a 401 to a push refreshes a connection's Notion token once (ADR 0151). */
+  readonly notionRefresher?: NotionTokenRefresher;
+  readonly notionRefreshClaimMs?: number;
 }
 
 export class Harness {
@@ -98,6 +102,15 @@ export class Harness {
       connections: this.stores.connections,
       rateLimits: this.stores.rateLimits,
       cipher: fakeCipher,
+      ...(options.notionRefresher
+        ? {
+            notionTokens: {
+              store: this.notionTokenStore,
+              refresher: options.notionRefresher,
+              ...(options.notionRefreshClaimMs === undefined ? {} : { claimMs: options.notionRefreshClaimMs }),
+            },
+          }
+        : {}),
       notion: {
         patch: async (token, update) => {
           const call = { at: this.clock.now(), token, update };
@@ -146,7 +159,18 @@ export class Harness {
     });
   }
 
-  async connection(id: string, workspaceId = 'ws-1', status: Connection['status'] = 'active'): Promise<Connection> {
+  /** The connection store's Notion token writes (the in-memory and DynamoDB stores both have them). */
+  get notionTokenStore(): NotionTokenStore {
+    return this.stores.connections as ConnectionStore & NotionTokenStore;
+  }
+
+  /** A connection whose Notion token is `notion-token-<id>`, holding `notionRefreshToken` when given. */
+  async connection(
+    id: string,
+    workspaceId = 'ws-1',
+    status: Connection['status'] = 'active',
+    notionRefreshToken?: string,
+  ): Promise<Connection> {
     const now = this.clock.now();
     const c: Connection = {
       id,
@@ -156,6 +180,11 @@ export class Harness {
       scope: 'unfurl',
       notion: { workspaceId, workspaceName: null, workspaceIcon: null, botId: `bot-${id}` },
       notionTokenCiphertext: await fakeCipher.encrypt(`notion-token-${id}`, notionTokenContext(id)),
+      ...(notionRefreshToken === undefined
+        ? {}
+        : {
+            notionRefreshTokenCiphertext: await fakeCipher.encrypt(notionRefreshToken, notionRefreshTokenContext(id)),
+          }),
       status,
       tokenGeneration: 1,
       previousRefreshTokenHashes: [],

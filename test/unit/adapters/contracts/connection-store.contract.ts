@@ -4,7 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { AlreadyExistsError, type Connection, type ConnectionStore, type UpstreamTokenStore } from '#core/ports.js';
+import {
+  AlreadyExistsError,
+  type Connection,
+  type ConnectionStore,
+  type NotionTokenStore,
+  type UpstreamTokenStore,
+} from '#core/ports.js';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 
@@ -252,6 +258,77 @@ export const upstreamTokenStoreContract = (name: string, store: () => Connection
       await store().end(c.id, { status: 'revoked', reason: 'x', now: T0 });
       expect(await store().claimUpstreamRefresh(c.id, { version: 0, now: T0, until: T0 + 1 })).toBe(false);
       expect(await store().saveUpstreamTokens(c.id, { version: 0, ciphertext: 'x', now: T0 })).toBe(false);
+    });
+  });
+};
+
+/** The conditional writes that spend a Notion refresh token once (docs/adr/0151). */
+export const notionTokenStoreContract = (name: string, store: () => ConnectionStore & NotionTokenStore): void => {
+  describe(`${name} (NotionTokenStore contract)`, () => {
+    it('one of several concurrent claims wins at a version; it holds until it expires', async () => {
+      const c = aConnection();
+      await store().create(c);
+      const claims = await Promise.all(
+        Array.from({ length: 6 }, () => store().claimNotionRefresh(c.id, { version: 0, now: T0, until: T0 + 10_000 })),
+      );
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect((await store().get(c.id))?.notionRefreshUntil).toBe(T0 + 10_000);
+      expect(await store().claimNotionRefresh(c.id, { version: 0, now: T0 + 9_999, until: T0 + 20_000 })).toBe(false);
+      expect(await store().claimNotionRefresh(c.id, { version: 0, now: T0 + 10_001, until: T0 + 20_000 })).toBe(true);
+    });
+
+    it('saves both tokens only at the version read: version + 1, claim cleared; a stale save changes nothing', async () => {
+      const c = aConnection();
+      await store().create(c);
+      await store().claimNotionRefresh(c.id, { version: 0, now: T0, until: T0 + 10_000 });
+      const save = { version: 0, tokenCiphertext: 'v1.access2', refreshTokenCiphertext: 'v1.refresh2', now: T0 + 5 };
+      expect(await store().saveNotionTokens(c.id, save)).toBe(true);
+      const saved = await store().get(c.id);
+      expect(saved).toMatchObject({
+        notionTokenCiphertext: 'v1.access2',
+        notionRefreshTokenCiphertext: 'v1.refresh2',
+        notionTokenVersion: 1,
+        updatedAt: T0 + 5,
+      });
+      expect(saved?.notionRefreshUntil).toBeUndefined();
+      expect(await store().saveNotionTokens(c.id, { ...save, tokenCiphertext: 'v1.stale', now: T0 + 6 })).toBe(false);
+      expect(await store().claimNotionRefresh(c.id, { version: 0, now: T0 + 7, until: T0 + 8 })).toBe(false);
+      expect((await store().get(c.id))?.notionTokenCiphertext).toBe('v1.access2');
+      expect(await store().claimNotionRefresh(c.id, { version: 1, now: T0 + 7, until: T0 + 8 })).toBe(true);
+    });
+
+    it('keeps the stored refresh token when Notion did not rotate it', async () => {
+      const c = aConnection();
+      await store().create(c);
+      expect(await store().saveNotionTokens(c.id, { version: 0, tokenCiphertext: 'v1.access2', now: T0 + 5 })).toBe(
+        true,
+      );
+      expect(await store().get(c.id)).toMatchObject({
+        notionTokenCiphertext: 'v1.access2',
+        notionRefreshTokenCiphertext: c.notionRefreshTokenCiphertext,
+        notionTokenVersion: 1,
+      });
+    });
+
+    it('releases only its own claim', async () => {
+      const c = aConnection();
+      await store().create(c);
+      await store().claimNotionRefresh(c.id, { version: 0, now: T0, until: T0 + 10_000 });
+      await store().releaseNotionRefresh(c.id, { version: 0, until: T0 + 1 });
+      expect((await store().get(c.id))?.notionRefreshUntil).toBe(T0 + 10_000);
+      await store().releaseNotionRefresh(c.id, { version: 0, until: T0 + 10_000 });
+      expect((await store().get(c.id))?.notionRefreshUntil).toBeUndefined();
+    });
+
+    it('claims nothing for a connection without a Notion refresh token, or one that has ended', async () => {
+      const { notionRefreshTokenCiphertext: _none, ...withoutRefresh } = aConnection();
+      await store().create(withoutRefresh);
+      expect(await store().claimNotionRefresh(withoutRefresh.id, { version: 0, now: T0, until: T0 + 1 })).toBe(false);
+      const c = aConnection();
+      await store().create(c);
+      await store().end(c.id, { status: 'disconnected', reason: 'notion_unauthorized', now: T0 });
+      expect(await store().claimNotionRefresh(c.id, { version: 0, now: T0, until: T0 + 1 })).toBe(false);
+      expect(await store().saveNotionTokens(c.id, { version: 0, tokenCiphertext: 'x', now: T0 })).toBe(false);
     });
   });
 };

@@ -1,0 +1,267 @@
+/**
+ * A 401 to a push when the connection holds a Notion refresh token (functions/core/updates/notion-token.ts,
+ * docs/adr/0151): one refresh, the new tokens stored encrypted, one more push; only a refused refresh
+ * disconnects; a refresh without an answer is retried later; the single-use refresh token is spent once
+ * however many pushes (in one work item or in concurrent invocations) meet the 401.
+ */
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { notionRefreshTokenContext, notionTokenContext } from '#core/oauth/cipher-contexts.js';
+import { NotionExchangeError, type NotionRefresh, type NotionTokenRefresher } from '#core/oauth/ports.js';
+import type { NotionAnswer } from '#core/updates/classify.js';
+import type { PushMessage } from '#core/updates/messages.js';
+import { change, fakeCipher, Harness, type NotionCall, ok } from './harness.js';
+
+const URI = (n: number) => `https://tasks.example.com/tasks/${n}`;
+const unauthorized: NotionAnswer = { kind: 'response', status: 401, code: 'unauthorized' };
+
+/** Notion's side: which access tokens it accepts, and single-use rotating refresh tokens. */
+class FakeNotion implements NotionTokenRefresher {
+  readonly accepted = new Set<string>();
+  readonly refreshTokens = new Set<string>();
+  readonly presented: string[] = [];
+  private seq = 0;
+  /** Answers the refresh grant without a usable answer while > 0. */
+  failures = 0;
+  /** Awaited before each refresh answer (to hold refreshes in flight). */
+  gate: () => Promise<void> = async () => undefined;
+
+  async refresh(refreshToken: string): Promise<NotionRefresh> {
+    this.presented.push(refreshToken);
+    await this.gate();
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw new NotionExchangeError('unavailable', 'Notion answered 503 to the refresh', { status: 503 });
+    }
+    if (!this.refreshTokens.delete(refreshToken)) return { outcome: 'refused', status: 400, code: 'invalid_grant' };
+    const n = ++this.seq;
+    const next = { access: `access-${n}`, refresh: `refresh-${n}` };
+    this.accepted.add(next.access);
+    this.refreshTokens.add(next.refresh);
+    return { outcome: 'refreshed', accessToken: next.access, refreshToken: next.refresh };
+  }
+
+  answer = (call: NotionCall): NotionAnswer => (this.accepted.has(call.token) ? ok : unauthorized);
+}
+
+const setup = async (subscriptions = 1, options: { claimMs?: number } = {}) => {
+  const notion = new FakeNotion();
+  const h = new Harness({
+    notionRefresher: notion,
+    ...(options.claimMs === undefined ? {} : { notionRefreshClaimMs: options.claimMs }),
+  });
+  h.answer = notion.answer;
+  notion.refreshTokens.add('refresh-0');
+  // The stored access token (`notion-token-c0`) is no longer accepted; the refresh token still is.
+  await h.connection('c0', 'ws-1', 'active', 'refresh-0');
+  for (let i = 1; i <= subscriptions; i++) {
+    h.product.set(`task:${i}`, 1);
+    await h.subscribe(`task:${i}`, 'c0', URI(i));
+  }
+  return { h, notion };
+};
+
+const stored = async (h: Harness) => {
+  const c = await h.stores.connections.get('c0');
+  return {
+    connection: c,
+    access: c?.notionTokenCiphertext && (await fakeCipher.decrypt(c.notionTokenCiphertext, notionTokenContext('c0'))),
+    refresh:
+      c?.notionRefreshTokenCiphertext &&
+      (await fakeCipher.decrypt(c.notionRefreshTokenCiphertext, notionRefreshTokenContext('c0'))),
+  };
+};
+
+const outcomes = (h: Harness) => h.eventsNamed('notion_token_refresh').map((e) => e.data.outcome);
+
+describe('a 401 with a Notion refresh token held', () => {
+  it('refreshes once, stores both new tokens encrypted, and delivers the push with the new token', async () => {
+    const { h, notion } = await setup();
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(notion.presented).toEqual(['refresh-0']);
+    expect(h.calls.map((c) => c.token)).toEqual(['notion-token-c0', 'access-1']);
+    const after = await stored(h);
+    expect(after).toMatchObject({ access: 'access-1', refresh: 'refresh-1' });
+    expect(after.connection).toMatchObject({ status: 'active', notionTokenVersion: 1 });
+    expect(after.connection?.notionRefreshUntil).toBeUndefined();
+    expect(h.eventsNamed('pushed')).toHaveLength(1);
+    expect(outcomes(h)).toEqual(['refreshed']);
+    expect(h.eventsNamed('notion_token_refresh')[0]?.data).toEqual({
+      connectionId: 'c0',
+      outcome: 'refreshed',
+      rotated: true,
+    });
+    expect((await h.deliveries.recent('c0', 5)).map((d) => [d.status, d.action]).reverse()).toEqual([
+      [401, 'token_refreshed'],
+      [200, 'done'],
+    ]);
+    // No event or delivery carries a token.
+    expect(JSON.stringify([h.events, await h.deliveries.recent('c0', 5)])).not.toMatch(/refresh-\d|access-\d/);
+  });
+
+  it('the pushes of one connection in a work item share one refresh; later ones use the new token at once', async () => {
+    const { h, notion } = await setup();
+    for (let i = 2; i <= 12; i++) await h.subscribe('task:1', 'c0', `${URI(1)}?copy=${i}`);
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(notion.presented).toEqual(['refresh-0']);
+    expect(h.eventsNamed('pushed')).toHaveLength(12);
+    expect(h.calls.filter((c) => c.token === 'access-1')).toHaveLength(12);
+    expect((await stored(h)).connection?.status).toBe('active');
+  });
+
+  it('a refused refresh disconnects as before: subscriptions removed, no second push', async () => {
+    const { h, notion } = await setup(2);
+    notion.refreshTokens.clear(); // revoked at Notion
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(notion.presented).toEqual(['refresh-0']);
+    const c = await h.stores.connections.get('c0');
+    expect(c?.status).toBe('disconnected');
+    expect(c?.notionTokenCiphertext).toBeUndefined();
+    expect(c?.notionRefreshTokenCiphertext).toBeUndefined();
+    expect(await h.stores.subscriptions.listByConnection('c0')).toEqual([]);
+    expect(h.calls).toHaveLength(1);
+    expect(outcomes(h)).toEqual(['refused']);
+    expect(h.eventsNamed('notion_token_refresh')[0]?.data).toMatchObject({ status: 400, code: 'invalid_grant' });
+    expect(h.eventsNamed('connection_disconnected')).toHaveLength(1);
+  });
+
+  it('a 401 to the push with the refreshed token disconnects: one refresh, never two', async () => {
+    const { h, notion } = await setup();
+    h.answer = () => unauthorized; // Notion refuses every token
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(notion.presented).toEqual(['refresh-0']);
+    expect(h.calls.map((c) => c.token)).toEqual(['notion-token-c0', 'access-1']);
+    expect((await h.stores.connections.get('c0'))?.status).toBe('disconnected');
+  });
+
+  it('without a refresh token, a 401 disconnects without asking Notion', async () => {
+    const notion = new FakeNotion();
+    const h = new Harness({ notionRefresher: notion });
+    h.answer = notion.answer;
+    h.product.set('task:1', 1);
+    await h.connection('c0');
+    await h.subscribe('task:1', 'c0', URI(1));
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(notion.presented).toEqual([]);
+    expect((await h.stores.connections.get('c0'))?.status).toBe('disconnected');
+  });
+
+  it('a refresh without an answer never disconnects: the claim is released and the push retried with backoff', async () => {
+    const { h, notion } = await setup();
+    notion.failures = 2;
+    await h.publish(change('task:1'));
+    await h.drain();
+    // Two refreshes got no answer (each push retried later), the third refreshed and delivered.
+    expect(notion.presented).toEqual(['refresh-0', 'refresh-0', 'refresh-0']);
+    expect(outcomes(h)).toEqual(['failed', 'failed', 'refreshed']);
+    expect(h.eventsNamed('push_retry_scheduled').map((e) => e.data.reason)).toEqual([
+      'notion_unavailable',
+      'notion_unavailable',
+    ]);
+    expect(h.eventsNamed('pushed')).toHaveLength(1);
+    expect(h.eventsNamed('connection_disconnected')).toHaveLength(0);
+    expect(await stored(h)).toMatchObject({ access: 'access-1', refresh: 'refresh-1' });
+    expect(h.deadLetters).toEqual([]);
+  });
+
+  it('a refresh that never gets an answer ends in the dead-letter queue, the connection still active', async () => {
+    const { h, notion } = await setup();
+    notion.failures = 100;
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.deadLetters.map((d) => d.reason)).toEqual(['notion_unavailable']);
+    expect(h.deadLetters[0]?.detail).toContain('token refresh');
+    expect((await h.stores.connections.get('c0'))?.status).toBe('active');
+    expect((await stored(h)).refresh).toBe('refresh-0');
+  });
+
+  it('a claim held elsewhere defers the push; the tokens the holder stores are then used without a refresh', async () => {
+    const { h, notion } = await setup();
+    const now = h.clock.now();
+    expect(await h.notionTokenStore.claimNotionRefresh('c0', { version: 0, now, until: now + 60_000 })).toBe(true);
+    await h.publish(change('task:1'));
+    await h.runUntil(h.clock.now() + 4_000); // the window closes, the push meets the 401 and the held claim
+    expect(outcomes(h)).toEqual(['busy']);
+    expect(h.eventsNamed('push_busy').length + h.pending().length).toBeGreaterThan(0);
+    // The holder (another invocation) finishes: Notion rotated, the new tokens are stored.
+    notion.accepted.add('access-other');
+    await h.notionTokenStore.saveNotionTokens('c0', {
+      version: 0,
+      tokenCiphertext: await fakeCipher.encrypt('access-other', notionTokenContext('c0')),
+      now: h.clock.now(),
+    });
+    await h.drain();
+    expect(notion.presented).toEqual([]);
+    expect(h.calls.map((c) => c.token)).toEqual(['notion-token-c0', 'access-other']);
+    expect(h.eventsNamed('pushed')).toHaveLength(1);
+  });
+
+  it('a work item that read the connection before another stored new tokens takes those after its 401', async () => {
+    const { h, notion } = await setup();
+    notion.accepted.add('access-other');
+    let first = true;
+    h.answer = async (call) => {
+      if (first) {
+        first = false;
+        // While this PATCH is in flight another invocation refreshes and stores (version 1).
+        await h.notionTokenStore.saveNotionTokens('c0', {
+          version: 0,
+          tokenCiphertext: await fakeCipher.encrypt('access-other', notionTokenContext('c0')),
+          now: h.clock.now(),
+        });
+      }
+      return notion.answer(call);
+    };
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(notion.presented).toEqual([]);
+    expect(outcomes(h)).toEqual(['waited']);
+    expect(h.calls.map((c) => c.token)).toEqual(['notion-token-c0', 'access-other']);
+  });
+
+  it('property: concurrent invocations meeting the 401 spend the refresh token once and deliver every push', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 6 }),
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 6, maxLength: 6 }),
+        fc.integer({ min: 0, max: 4 }),
+        async (invocations, patchDelays, refreshDelay) => {
+          const { h, notion } = await setup(invocations);
+          const tick = () => new Promise((r) => setTimeout(r, 0));
+          const ticks = async (n: number) => {
+            for (let i = 0; i < n; i++) await tick();
+          };
+          notion.gate = () => ticks(refreshDelay);
+          let calls = 0;
+          h.answer = async (call) => {
+            await ticks(patchDelays[calls++ % patchDelays.length] ?? 0);
+            return notion.answer(call);
+          };
+          // One `push` message per subscription, all processed at once, as by concurrent Lambda invocations.
+          await Promise.all(
+            Array.from({ length: invocations }, (_, i) => {
+              const message: PushMessage = {
+                type: 'push',
+                resource: `task:${i + 1}`,
+                window: 'w',
+                targets: [{ connectionId: 'c0', uri: URI(i + 1) }],
+              };
+              return h.worker.processRecord(JSON.stringify(message), { messageId: `m${i}`, receiveCount: 1 });
+            }),
+          );
+          await h.drain();
+          expect(notion.presented).toEqual(['refresh-0']);
+          expect(h.eventsNamed('connection_disconnected')).toHaveLength(0);
+          expect(h.eventsNamed('pushed')).toHaveLength(invocations);
+          expect(await stored(h)).toMatchObject({ access: 'access-1', refresh: 'refresh-1' });
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});

@@ -151,6 +151,7 @@ const sectionOf = (value: Record<string, unknown>, path: string, kind: ItemKind)
   return section as SectionName;
 };
 
+/** A text value; its limit is counted in UTF-16 code units (`length`), as the service trims (ADR 0148). */
 const text = (v: unknown, path: string, opts: ValidationOptions): string => {
   if (typeof v !== 'string') return fail(path, 'must be a string');
   if (opts.enforceLimits && v.length > MAX_TEXT) fail(path, `longer than ${MAX_TEXT} characters`);

@@ -28,6 +28,24 @@ describe('builder output against the simulator', () => {
     );
   });
 
+  it('text near the 2,000 limit, emoji and lone surrogates included, is trimmed to what the simulator accepts', () => {
+    // The simulator counts a string's UTF-16 units (JavaScript's length); a code point count would let
+    // 1,500 emoji (3,000 units) through the service and have the simulator reject them.
+    const unit = fc.constantFrom('a', 'é', '😀', '👩‍💻', '\uD800', '\uDC00');
+    const longText = fc.string({ unit, minLength: 900, maxLength: 2200 });
+    fc.assert(
+      fc.property(longText, longText, longText, (title, dev, body) => {
+        const set = attributeSet(attr.title(title), attr.dev(dev), [
+          attr.plainText('body', 'Body', body, 'body'),
+          attr.enum('status', 'Status', body, undefined, 'primary'),
+        ]);
+        const result = validateOperations(attributesBody(URI, set), { enforceLimits: true });
+        if (!result.ok) throw new Error(result.reason);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('renders a card with every attribute kind in its section', () => {
     const set = attributeSet(attr.title('All kinds'), attr.dev('Acme'), [
       attr.plainText('p', 'Plain', 'text', 'body'),

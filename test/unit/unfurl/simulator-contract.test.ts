@@ -21,7 +21,7 @@ describe('builder output against the simulator', () => {
     fc.assert(
       fc.property(anyText, anyText, fc.array(anyAttribute, { maxLength: 12 }), (title, dev, rest) => {
         const body = attributesBody(URI, attributeSet(attr.title(title), attr.dev(dev), rest));
-        const result = validateOperations(body, { enforceLimits: true });
+        const result = validateOperations(body, { enforceLimits: true, answer: 'unfurl' });
         if (!result.ok) throw new Error(JSON.stringify(result));
       }),
       { numRuns: 200 },
@@ -39,7 +39,7 @@ describe('builder output against the simulator', () => {
           attr.plainText('body', 'Body', body, 'body'),
           attr.enum('status', 'Status', body, undefined, 'primary'),
         ]);
-        const result = validateOperations(attributesBody(URI, set), { enforceLimits: true });
+        const result = validateOperations(attributesBody(URI, set), { enforceLimits: true, answer: 'unfurl' });
         if (!result.ok) throw new Error(result.reason);
       }),
       { numRuns: 100 },
@@ -70,9 +70,9 @@ describe('builder output against the simulator', () => {
 
   it('error operations, stale answers and the demo placeholders pass too', () => {
     for (const e of Object.values(ERROR_MESSAGES))
-      expect(validateOperations(errorBody(URI, e), { enforceLimits: true }).ok).toBe(true);
+      expect(validateOperations(errorBody(URI, e), { enforceLimits: true, answer: 'unfurl' }).ok).toBe(true);
     const stale = staleAttributes(attributeSet(attr.title('t'), attr.dev('d')), 65_000);
-    expect(validateOperations(attributesBody(URI, stale), { enforceLimits: true }).ok).toBe(true);
+    expect(validateOperations(attributesBody(URI, stale), { enforceLimits: true, answer: 'unfurl' }).ok).toBe(true);
     for (const rule of demoRules('http://127.0.0.1:3000').rules) {
       const placeholder = substituteDeep(rule.placeholder, { taskId: '1' });
       expect(simulatorValidate(placeholder, { requireTitleAndDev: false, enforceLimits: true }).ok).toBe(true);

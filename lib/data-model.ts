@@ -4,7 +4,8 @@
  * The CDK construct (lib/constructs/data-tables.ts) turns these into tables in
  * AWS; the local runtime and the integration tests create the very same tables
  * in the embedded emulator from them (local/emulators.ts). Neither copies a key
- * schema by hand. See docs/adr/0021-data-model.md for why four tables.
+ * schema by hand. Five tables: docs/adr/0021-data-model.md says why these
+ * four, docs/adr/0090-delivery-log.md adds the delivery log.
  */
 import { ENV } from './env-names.js';
 

@@ -148,7 +148,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     throttle: 'notion',
     handler: 'unfurl-delete',
     dashboardField: 'Deleted Token Callback URL',
-    reads: { query: ['token'], body: ['access_token', 'refresh_token', 'token', 'uri'] },
+    // Tokens come from the Bearer header or the body only (docs/protocol.md#decisions), never the query.
+    reads: { body: ['access_token', 'refresh_token', 'token', 'uri'] },
   },
   {
     method: 'POST',

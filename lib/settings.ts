@@ -444,7 +444,7 @@ export const SETTINGS = declare({
   NOTION_SIM_ENFORCE_LIMITS: {
     group: 'simulator',
     shown: 'true',
-    description: 'Reject text and URLs over 2,000 characters and more than 100 attributes.',
+    description: 'Reject text and URLs over 2,000 characters (UTF-16 code units) and more than 100 attributes.',
     localOnly: true,
   },
   NOTION_SIM_ISSUE_REFRESH_TOKEN: {

@@ -68,7 +68,11 @@ export interface DemoProductOptions {
   readonly now?: () => number;
 }
 
-const MAX_FORM_BYTES = 16 * 1024;
+/**
+ * The edit form's largest body: a 4,000-unit description (the textarea's maxlength) of characters that
+ * percent-encode to 9 bytes per UTF-16 unit is 36 KB, plus the other fields.
+ */
+const MAX_FORM_BYTES = 48 * 1024;
 const CHANGE_LOG_SIZE = 100;
 const USER_COOKIE = 'demo_user';
 

@@ -523,7 +523,7 @@ export class NotionApi {
     const session = w.sessions.get(connection.sessionId);
     const uri = typeof body === 'object' && body !== null ? (body as { uri?: unknown }).uri : undefined;
     const previews = session && typeof uri === 'string' ? session.previews.filter((p) => p.uri === uri) : [];
-    const result = validateOperations(body, { enforceLimits: api.enforceLimits });
+    const result = validateOperations(body, { enforceLimits: api.enforceLimits, answer: 'update' });
     if (!result.ok) {
       for (const p of previews) {
         p.validationError = `Update rejected: ${result.reason}`;

@@ -71,6 +71,11 @@ export interface CardModel {
 export interface ValidationOptions {
   /** The list must contain the `title` and `dev` attributes (unfurl answers and updates; not placeholders). */
   readonly requireTitleAndDev: boolean;
+  /**
+   * With `requireTitleAndDev`, a missing `dev` is a warning instead of a rejection: an update (§5.1), whose
+   * documented example has no `dev` (ADR 0149). An unfurl answer must have it (§3.2).
+   */
+  readonly devMayBeMissing?: boolean;
   /** Apply the general API's size limits (docs/protocol.md §6.5). */
   readonly enforceLimits: boolean;
 }
@@ -151,6 +156,7 @@ const sectionOf = (value: Record<string, unknown>, path: string, kind: ItemKind)
   return section as SectionName;
 };
 
+/** A text value; its limit is counted in UTF-16 code units (`length`), as the service trims (ADR 0148). */
 const text = (v: unknown, path: string, opts: ValidationOptions): string => {
   if (typeof v !== 'string') return fail(path, 'must be a string');
   if (opts.enforceLimits && v.length > MAX_TEXT) fail(path, `longer than ${MAX_TEXT} characters`);
@@ -255,7 +261,11 @@ export function validateAttributes(list: unknown, opts: ValidationOptions, path 
       if (!title) fail(path, 'the "title" attribute is required');
       else if (title.kind !== 'title') fail(path, 'the "title" attribute must be an inline title');
       const dev = byId.get('dev');
-      if (!dev) fail(path, 'the "dev" attribute is required');
+      if (!dev && opts.devMayBeMissing === true)
+        warnings.push(
+          `${path}: no "dev" attribute (accepted in an update, as in Notion's documented PATCH; an unfurl answer needs it)`,
+        );
+      else if (!dev) fail(path, 'the "dev" attribute is required');
       else if (dev.kind !== 'plain_text') fail(path, 'the "dev" attribute must be inline plain_text');
     }
     return { ok: true, items, warnings };
@@ -282,14 +292,21 @@ export type OperationsResult =
     }
   | { readonly ok: false; readonly reason: string };
 
+export interface OperationsOptions {
+  /** Apply the general API's size limits (docs/protocol.md §6.5). */
+  readonly enforceLimits: boolean;
+  /**
+   * Whose body this is: the service's `unfurl` answer (§3.2: `title` and `dev` required) or an `update`
+   * pushed with `PATCH /v1/external/object` (§5.1: `title` required, a missing `dev` only noted, ADR 0149).
+   */
+  readonly answer: 'unfurl' | 'update';
+}
+
 /**
  * Validates `{uri, operations:[{path:["attributes"],set:[…]} | {path:["error"],set:{status,message}}]}`
  * (docs/protocol.md §3.2, §3.3, §5.1). Both operations may be combined; each at most once.
  */
-export function validateOperations(
-  body: unknown,
-  opts: Omit<ValidationOptions, 'requireTitleAndDev'>,
-): OperationsResult {
+export function validateOperations(body: unknown, opts: OperationsOptions): OperationsResult {
   try {
     if (!isObject(body)) return fail('body', 'must be a JSON object');
     const uri = body.uri;
@@ -310,7 +327,11 @@ export function validateOperations(
       if (!('set' in o)) fail(`${p}.set`, 'is required');
       if ((opPath as unknown[])[0] === 'attributes') {
         if (items) fail(p, 'attributes set twice');
-        const result = validateAttributes(o.set, { ...opts, requireTitleAndDev: true }, `${p}.set`);
+        const result = validateAttributes(
+          o.set,
+          { enforceLimits: opts.enforceLimits, requireTitleAndDev: true, devMayBeMissing: opts.answer === 'update' },
+          `${p}.set`,
+        );
         if (!result.ok) throw new Invalid(result.reason);
         items = result.items;
         warnings.push(...result.warnings);

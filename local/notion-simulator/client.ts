@@ -425,7 +425,7 @@ export class NotionClient {
       w.touch(session.id);
       return;
     }
-    const checked = validateOperations(result.json, { enforceLimits: w.settings.api.enforceLimits });
+    const checked = validateOperations(result.json, { enforceLimits: w.settings.api.enforceLimits, answer: 'unfurl' });
     let reason: string | undefined;
     if (!checked.ok) reason = checked.reason;
     else if (checked.uri !== preview.uri)

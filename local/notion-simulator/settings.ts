@@ -32,7 +32,7 @@ export interface ApiSettings {
   /** Requests per window for the whole workspace, 0 = off. */
   readonly workspaceRateLimit: number;
   readonly workspaceRateWindowSeconds: number;
-  /** Reject text values and URLs over 2,000 characters and more than 100 attributes (docs/protocol.md §6.5, guessed to apply). */
+  /** Reject text values and URLs over 2,000 characters (UTF-16 code units, `length`) and more than 100 attributes (docs/protocol.md §6.5, guessed to apply). */
   readonly enforceLimits: boolean;
   /** Return a Notion refresh token from /v1/oauth/token (docs/protocol.md §6.6: the link-preview guide says long-lived, so null by default). */
   readonly issueRefreshToken: boolean;

@@ -33,8 +33,12 @@ export const startSystemWithSimulator = async (): Promise<SystemWithSimulator> =
 /** A task page of the demo product. */
 export const demoTaskUrl = (system: LocalSystem, id: number): string => `${system.baseUrl}/demo/tasks/${id}`;
 
-/** Edits a task's title in the demo product as alice. */
-export const editDemoTask = async (system: LocalSystem, id: number, title: string): Promise<void> => {
+/** Edits a task in the demo product as alice: its title, or the form fields given (`description`, `status`, …). */
+export const editDemoTask = async (
+  system: LocalSystem,
+  id: number,
+  fields: string | Readonly<Record<string, string>>,
+): Promise<void> => {
   const as = await fetch(`${system.baseUrl}/demo/as/alice`, { redirect: 'manual' });
   const cookie = as.headers
     .getSetCookie()
@@ -44,7 +48,7 @@ export const editDemoTask = async (system: LocalSystem, id: number, title: strin
     method: 'POST',
     redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-    body: new URLSearchParams({ title }).toString(),
+    body: new URLSearchParams(typeof fields === 'string' ? { title: fields } : fields).toString(),
   });
   expect(edit.status).toBeLessThan(400);
 };

@@ -1,7 +1,6 @@
 /** Checks an attribute list against docs/protocol.md §4 and docs/protocol.md#decisions. */
 import {
   type AttributeKind,
-  codePointsOver,
   EMBED_KINDS,
   INLINE_KINDS,
   type InlineAttribute,
@@ -85,8 +84,8 @@ const validateOne = (a: unknown, i: number, problems: string[]): void => {
       break;
     default:
       if (typeof v !== 'string') problems.push(`${at}: value must be a string`);
-      else if (codePointsOver(v, MAX_TEXT_LENGTH))
-        problems.push(`${at}: value longer than ${MAX_TEXT_LENGTH} characters`);
+      else if (v.length > MAX_TEXT_LENGTH)
+        problems.push(`${at}: value longer than ${MAX_TEXT_LENGTH} characters (UTF-16 code units)`);
       else if (kind === 'title' && v.trim() === '') problems.push(`${at}: title must not be empty`);
   }
   if (kind === 'enum' && s.color !== undefined && !isRgb(s.color))

@@ -86,25 +86,19 @@ export type UnfurlAttribute = InlineAttribute | EmbedAttribute;
 // Value normalisation
 // ---------------------------------------------------------------------------
 
-/** True when `value` has more than `max` code points (no array of them is built). */
-export const codePointsOver = (value: string, max: number): boolean => {
-  if (value.length <= max) return false; // never more code points than UTF-16 units
-  let points = 0;
-  for (let i = 0; i < value.length; i++) {
-    const unit = value.charCodeAt(i);
-    // A high surrogate followed by a low one is one code point.
-    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < value.length) {
-      const next = value.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) i++;
-    }
-    if (++points > max) return true;
-  }
-  return false;
+/**
+ * Trims a string to at most `max` UTF-16 code units (JavaScript's `length`), one unit short when
+ * the cut would split a surrogate pair. Part A's 2,000-character limits are counted in UTF-16 units,
+ * so a trimmed value also has at most 2,000 code points: it is within the limit however Notion
+ * counts (docs/protocol.md#decisions, ADR 0148).
+ */
+export const trimText = (value: string, max = MAX_TEXT_LENGTH): string => {
+  if (value.length <= max) return value;
+  const last = value.charCodeAt(max - 1);
+  const next = value.charCodeAt(max);
+  const splitsPair = last >= 0xd800 && last <= 0xdbff && next >= 0xdc00 && next <= 0xdfff;
+  return value.slice(0, splitsPair ? max - 1 : max);
 };
-
-/** Trims a string to `max` code points (never splits a surrogate pair). */
-export const trimText = (value: string, max = MAX_TEXT_LENGTH): string =>
-  codePointsOver(value, max) ? Array.from(value).slice(0, max).join('') : value;
 
 const clampByte = (n: number): number => (Number.isFinite(n) ? Math.min(255, Math.max(0, Math.round(n))) : 0);
 
@@ -161,12 +155,17 @@ export const toDatetime = (value: string | Date | number): string | undefined =>
   return /^\d{4}-/.test(iso) ? iso : undefined;
 };
 
-/** An http(s) URL of at most 2,000 characters, or undefined (Part A: longer URLs are dropped). */
+/**
+ * An http(s) URL of at most 2,000 characters, or undefined (Part A: longer URLs are dropped). The
+ * string is kept as given; both it (in UTF-16 units, as the simulator counts) and its percent-encoded
+ * form (`URL.href`, ASCII) must be within the limit, so it is within it however Notion counts.
+ */
 export const toUrl = (value: string): string | undefined => {
   if (value.length === 0 || value.length > MAX_URL_LENGTH) return undefined;
   try {
     const url = new URL(value);
     if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+    if (url.href.length > MAX_URL_LENGTH) return undefined;
   } catch {
     return undefined;
   }

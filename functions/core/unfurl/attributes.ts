@@ -3,7 +3,7 @@
  * table of §4.5, the limits of Part A, a validator and a stable content hash.
  *
  * Builders never throw on data from a product: text is trimmed to 2,000
- * characters, a value that cannot be shown (a bad date, a URL over 2,000
+ * UTF-16 code units (ADR 0148), a value that cannot be shown (a bad date, a URL over 2,000
  * characters or not http(s)) makes the builder return `undefined`, and
  * `attributeSet()` drops those. Every set it returns has `title` and `dev`,
  * unique ids, and passes `validateAttributes()`.

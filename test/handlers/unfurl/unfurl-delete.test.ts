@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { accessTokenSettings } from '#adapters/config/oauth-settings.js';
+import { ROUTES } from '#lib/routes.js';
 import { parseConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
 import { onMetric } from '#shared/observability.js';
@@ -225,6 +226,22 @@ describe('deleted-token callback', () => {
       const r = await call(del, { path: '/deleted-token', ...input });
       expect(r.statusCode).toBe(200);
       expect(r.body).toBe('');
+    }
+    expect((await env.connections.get('c-1'))?.status).toBe('active');
+    expect(await env.subscriptions.listByConnection('c-1')).toHaveLength(2);
+  });
+
+  it('reads tokens from the Bearer header and the body only, as lib/routes.ts declares (none in the query)', async () => {
+    // docs/protocol.md#decisions lists a Bearer header and body fields; a token in a URL would reach access logs.
+    for (const method of ['DELETE', 'POST'] as const) {
+      const route = ROUTES.find((r) => r.method === method && r.path === '/deleted-token');
+      expect(route?.reads?.query ?? []).toEqual([]);
+      expect(route?.reads?.body).toEqual(expect.arrayContaining(['access_token', 'refresh_token', 'token']));
+      for (const name of ['token', 'access_token', 'refresh_token']) {
+        const value = name === 'refresh_token' ? REFRESH : bearer.slice(7);
+        const r = await call(del, { method, path: '/deleted-token', query: { [name]: value } });
+        expect(r.statusCode).toBe(200);
+      }
     }
     expect((await env.connections.get('c-1'))?.status).toBe('active');
     expect(await env.subscriptions.listByConnection('c-1')).toHaveLength(2);

@@ -256,16 +256,31 @@ describe('PATCH /v1/external/object', () => {
     await expectError(await patch(a.accessToken, update(uri)), 404, 'object_not_found');
   });
 
+  it("accepts an update without dev, as Notion's documented PATCH example has none, and notes it in the log", async () => {
+    const c = sim.simulator.createConnection({ key: 'no-dev' });
+    const preview = sim.simulator.addPreview(c.connectionId, uri);
+    const res = await patch(c.accessToken, { uri, operations: [{ path: ['attributes'], set: [title('No dev')] }] });
+    expect(res.status).toBe(200);
+    expect(preview.state).toBe('card');
+    expect(preview.card?.title).toBe('No dev');
+    expect(preview.validationError).toBeUndefined();
+    expect(
+      sim.simulator.log
+        .all()
+        .some((e) => e.level === 'warn' && e.sessionId === c.sessionId && e.summary.includes('no "dev" attribute')),
+    ).toBe(true);
+  });
+
   it('rejects payloads Notion would reject and shows the reason on the preview', async () => {
     const c = sim.simulator.createConnection({ key: 'invalid' });
     const preview = sim.simulator.addPreview(c.connectionId, uri);
-    const noDev = await expectError(
-      await patch(c.accessToken, { uri, operations: [{ path: ['attributes'], set: [title('x')] }] }),
+    const noTitle = await expectError(
+      await patch(c.accessToken, { uri, operations: [{ path: ['attributes'], set: [dev] }] }),
       400,
       'validation_error',
     );
-    expect(noDev.message).toContain('"dev" attribute is required');
-    expect(preview.validationError).toContain('"dev" attribute is required');
+    expect(noTitle.message).toContain('"title" attribute is required');
+    expect(preview.validationError).toContain('"title" attribute is required');
     await expectError(await patch(c.accessToken, '{"uri":'), 400, 'invalid_json');
     await expectError(await patch(c.accessToken, { uri, operations: [] }), 400, 'validation_error');
     await expectError(

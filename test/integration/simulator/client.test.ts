@@ -210,12 +210,10 @@ describe('playground client behaviour', () => {
         s.previews.some((p) => p.id === preview.id && p.card?.title === 'Live <b>title</b>'),
       );
       expect(updated).toBeDefined();
-      expect((await patch({ uri: preview.uri, operations: [{ path: ['attributes'], set: [title] }] })).status).toBe(
-        400,
-      );
+      expect((await patch({ uri: preview.uri, operations: [{ path: ['attributes'], set: [dev] }] })).status).toBe(400);
       const rejected = await nextState((s) =>
         s.previews.some(
-          (p) => p.id === preview.id && (p.validationError ?? '').includes('"dev" attribute is required'),
+          (p) => p.id === preview.id && (p.validationError ?? '').includes('"title" attribute is required'),
         ),
       );
       // The last good card stays; the rejected payload is shown as an error, not rendered.
@@ -223,5 +221,88 @@ describe('playground client behaviour', () => {
     } finally {
       controller.abort();
     }
+  });
+});
+
+describe('unfurl answers are checked as docs/protocol.md §3.2 requires', () => {
+  /** A stand-in for the service at https://service.example: grants a token, answers the unfurl with `answer`. */
+  let answer: unknown[] = [];
+  const serviceFetch: typeof fetch = async (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    if (!url.startsWith('https://service.example/')) return fetch(input, init);
+    const json = (status: number, body: unknown) =>
+      new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    if (url === 'https://service.example/oauth/token')
+      return json(200, { access_token: 'svc-at', token_type: 'bearer' });
+    if (url === 'https://service.example/unfurl' && init?.method === 'POST') {
+      const { uri } = JSON.parse(String(init.body)) as { uri: string };
+      return json(200, { uri, operations: [{ path: ['attributes'], set: answer }] });
+    }
+    return json(404, {});
+  };
+  let own: StartedSimulator;
+  beforeAll(async () => {
+    own = await startNotionSimulator({
+      integration,
+      notionClient: { clientId: 'n-id', clientSecret: 'n-secret' },
+      serviceClient: { clientId: 'svc-client', clientSecret: 'svc-secret' },
+      settings: (d) => ({ ...d, client: { ...d.client, serviceBaseUrl: 'https://service.example' } }),
+      fetch: serviceFetch,
+    });
+  });
+  afterAll(async () => {
+    await own.stop();
+  });
+
+  const titleAttr = {
+    id: 'title',
+    name: 'Title',
+    type: 'inline',
+    inline: { title: { value: 'Item 7', section: 'title' } },
+  };
+  const devAttr = {
+    id: 'dev',
+    name: 'Developer Name',
+    type: 'inline',
+    inline: { plain_text: { value: 'Acme', section: 'secondary' } },
+  };
+
+  it('rejects an answer without dev or without title (an update may leave dev out, an answer may not)', async () => {
+    const driver = new NotionDriver({ baseUrl: own.baseUrl });
+    await driver.open();
+    const pasted = await driver.paste('https://acme.test/items/7', { signIn: false });
+    const cookie = driver.jar.header(new URL(own.baseUrl)) ?? '';
+    const connect = await fetch(`${own.baseUrl}/playground/connect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: '{}',
+    });
+    const state = new URL(((await connect.json()) as { location: string }).location).searchParams.get('state');
+    answer = [titleAttr];
+    const back = await fetch(`${own.baseUrl}/notion/externalintegrationauthcallback?code=svc-code&state=${state}`, {
+      headers: { cookie },
+      redirect: 'manual',
+    });
+    expect(back.status).toBe(302);
+    const noDev = await driver.preview(pasted.id);
+    expect(noDev.unfurls).toBe(1);
+    expect(noDev.state).toBe('failed');
+    expect(noDev.card).toBeUndefined();
+    expect(noDev.validationError).toBe(
+      'Unfurl answer rejected: body.operations[0].set: the "dev" attribute is required',
+    );
+
+    answer = [devAttr];
+    await driver.refresh(pasted.id);
+    expect((await driver.preview(pasted.id)).validationError).toBe(
+      'Unfurl answer rejected: body.operations[0].set: the "title" attribute is required',
+    );
+
+    answer = [titleAttr, devAttr];
+    await driver.refresh(pasted.id);
+    const card = await driver.preview(pasted.id);
+    expect(card.state).toBe('card');
+    expect(card.card?.title).toBe('Item 7');
+    expect(card.validationError).toBeUndefined();
   });
 });

@@ -230,7 +230,7 @@ describe('validateAttributes (docs/protocol.md §4)', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
         expect(() => validateAttributes(value, strict)).not.toThrow();
-        expect(() => validateOperations(value, { enforceLimits: true })).not.toThrow();
+        expect(() => validateOperations(value, { enforceLimits: true, answer: 'unfurl' })).not.toThrow();
       }),
     );
   });
@@ -242,28 +242,52 @@ describe('validateOperations (docs/protocol.md §3.2, §3.3, §5.1)', () => {
   it('accepts attributes, an error, or both', () => {
     const attrs = { path: ['attributes'], set: [title('t'), dev] };
     const error = { path: ['error'], set: { status: 404, message: 'Content not found' } };
-    const a = validateOperations({ uri, operations: [attrs] }, { enforceLimits: true });
+    const a = validateOperations({ uri, operations: [attrs] }, { enforceLimits: true, answer: 'unfurl' });
     expect(a.ok && a.items?.length).toBe(2);
-    const e = validateOperations({ uri, operations: [error] }, { enforceLimits: true });
+    const e = validateOperations({ uri, operations: [error] }, { enforceLimits: true, answer: 'unfurl' });
     expect(e.ok && e.error).toEqual({ status: 404, message: 'Content not found' });
-    const both = validateOperations({ uri, operations: [attrs, error] }, { enforceLimits: true });
+    const both = validateOperations({ uri, operations: [attrs, error] }, { enforceLimits: true, answer: 'unfurl' });
     expect(both.ok && both.items !== undefined && both.error !== undefined).toBe(true);
   });
 
   it('rejects a bare attribute array, unknown paths and a missing uri', () => {
-    expect(validateOperations([title('t'), dev], { enforceLimits: true }).ok).toBe(false);
-    expect(validateOperations({ uri, operations: [{ path: ['title'], set: 'x' }] }, { enforceLimits: true }).ok).toBe(
-      false,
-    );
+    expect(validateOperations([title('t'), dev], { enforceLimits: true, answer: 'unfurl' }).ok).toBe(false);
     expect(
-      validateOperations({ operations: [{ path: ['attributes'], set: [title('t'), dev] }] }, { enforceLimits: true })
-        .ok,
+      validateOperations(
+        { uri, operations: [{ path: ['title'], set: 'x' }] },
+        { enforceLimits: true, answer: 'unfurl' },
+      ).ok,
     ).toBe(false);
-    const noDev = validateOperations(
-      { uri, operations: [{ path: ['attributes'], set: [title('t')] }] },
-      { enforceLimits: true },
+    expect(
+      validateOperations(
+        { operations: [{ path: ['attributes'], set: [title('t'), dev] }] },
+        { enforceLimits: true, answer: 'unfurl' },
+      ).ok,
+    ).toBe(false);
+  });
+
+  it('requires title and dev in an unfurl answer (§3.2) but only title in an update (§5.1: the documented PATCH has no dev)', () => {
+    const noDev = { uri, operations: [{ path: ['attributes'], set: [title('t')] }] };
+    const answer = validateOperations(noDev, { enforceLimits: true, answer: 'unfurl' });
+    expect(answer.ok).toBe(false);
+    if (!answer.ok) expect(answer.reason).toBe('body.operations[0].set: the "dev" attribute is required');
+    const update = validateOperations(noDev, { enforceLimits: true, answer: 'update' });
+    expect(update.ok && update.items?.map((i) => i.id)).toEqual(['title']);
+    expect(update.ok && update.warnings).toEqual([
+      'body.operations[0].set: no "dev" attribute (accepted in an update, as in Notion\'s documented PATCH; an unfurl answer needs it)',
+    ]);
+    const noTitle = { uri, operations: [{ path: ['attributes'], set: [dev] }] };
+    for (const kind of ['unfurl', 'update'] as const) {
+      const r = validateOperations(noTitle, { enforceLimits: true, answer: kind });
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.reason).toBe('body.operations[0].set: the "title" attribute is required');
+    }
+    // A dev that is there must still be the documented inline plain_text.
+    const badDev = { ...dev, inline: { enum: { value: 'Acme', section: 'primary' } } };
+    const wrongDev = validateOperations(
+      { uri, operations: [{ path: ['attributes'], set: [title('t'), badDev] }] },
+      { enforceLimits: true, answer: 'update' },
     );
-    expect(noDev.ok).toBe(false);
-    if (!noDev.ok) expect(noDev.reason).toBe('body.operations[0].set: the "dev" attribute is required');
+    expect(wrongDev.ok).toBe(false);
   });
 });

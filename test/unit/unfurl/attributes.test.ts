@@ -31,13 +31,48 @@ describe('attribute builders', () => {
     );
   });
 
-  it('trims text to 2,000 characters without splitting a surrogate pair', () => {
-    const long = '😀'.repeat(2500);
+  it('trims text to 2,000 UTF-16 code units without splitting a surrogate pair', () => {
+    const long = '😀'.repeat(1500);
     const a = attr.plainText('d', 'Description', long, 'body');
     const value = (a.inline.plain_text?.value ?? '') as string;
-    expect(Array.from(value)).toHaveLength(MAX_TEXT_LENGTH);
-    expect(value.endsWith('😀')).toBe(true);
+    expect(value).toHaveLength(MAX_TEXT_LENGTH);
+    expect(value).toBe('😀'.repeat(MAX_TEXT_LENGTH / 2));
+    // A pair straddling the limit goes whole: one unit short rather than half an emoji.
+    const straddling = trimText(`a${'😀'.repeat(1500)}`);
+    expect(straddling).toHaveLength(MAX_TEXT_LENGTH - 1);
+    expect(straddling).toBe(`a${'😀'.repeat(MAX_TEXT_LENGTH / 2 - 1)}`);
+    expect(trimText(`${'a'.repeat(MAX_TEXT_LENGTH - 1)}😀`)).toBe('a'.repeat(MAX_TEXT_LENGTH - 1));
+    expect(trimText(`${'a'.repeat(MAX_TEXT_LENGTH - 2)}😀b`)).toBe(`${'a'.repeat(MAX_TEXT_LENGTH - 2)}😀`);
+    // A lone surrogate is one unit like any other and is kept or cut as such.
+    expect(trimText(`${'a'.repeat(MAX_TEXT_LENGTH - 1)}\uD800\uD800`)).toBe(`${'a'.repeat(MAX_TEXT_LENGTH - 1)}\uD800`);
+    expect(trimText('a'.repeat(MAX_TEXT_LENGTH))).toBe('a'.repeat(MAX_TEXT_LENGTH));
     expect(trimText('short')).toBe('short');
+    expect(trimText('😀😀', 3)).toBe('😀');
+  });
+
+  it('trims any text to at most the limit in UTF-16 units and never leaves half a pair at the cut', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom('a', '😀', '\uD800', '\uDC00', 'é'), minLength: 0, maxLength: 40 }),
+        fc.integer({ min: 1, max: 30 }),
+        (value, max) => {
+          const out = trimText(value, max);
+          expect(out.length).toBeLessThanOrEqual(max);
+          expect(value.startsWith(out)).toBe(true);
+          if (value.length <= max) expect(out).toBe(value);
+          else {
+            // Cut at most one unit short of the limit, and only to keep a pair whole.
+            expect(out.length).toBeGreaterThanOrEqual(max - 1);
+            const last = out.charCodeAt(out.length - 1);
+            const next = value.charCodeAt(out.length);
+            const splitsPair = last >= 0xd800 && last <= 0xdbff && next >= 0xdc00 && next <= 0xdfff;
+            expect(splitsPair).toBe(false);
+            if (out.length === max - 1) expect(next >= 0xd800 && next <= 0xdbff).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('drops URLs over 2,000 characters and non-http(s) URLs', () => {
@@ -46,6 +81,27 @@ describe('attribute builders', () => {
     expect(attr.image('i', 'Image', base + 'a'.repeat(MAX_URL_LENGTH - base.length + 1))).toBeUndefined();
     expect(attr.html('h', 'Page', 'javascript:alert(1)')).toBeUndefined();
     expect(attr.pdf('p', 'PDF', 'not a url')).toBeUndefined();
+  });
+
+  it("counts a URL's length as sent and as percent-encoded, and drops it when either is over 2,000", () => {
+    const base = 'https://example.com/';
+    // 1,000 × é: 1,020 characters as sent, 6,020 once encoded (%C3%A9 each).
+    const accented = `${base}${'é'.repeat(1000)}`;
+    expect(accented.length).toBeLessThanOrEqual(MAX_URL_LENGTH);
+    expect(new URL(accented).href.length).toBeGreaterThan(MAX_URL_LENGTH);
+    expect(attr.image('i', 'Image', accented)).toBeUndefined();
+    const short = `${base}${'é'.repeat(10)}`;
+    expect(attr.image('i', 'Image', short)?.embed.src_url).toBe(short);
+    // Emoji count two UTF-16 units as sent, like the simulator counts them.
+    const emoji = `${base}${'a'.repeat(MAX_URL_LENGTH - base.length - 1)}😀`;
+    expect(attr.image('i', 'Image', emoji)).toBeUndefined();
+    expect(
+      validateAttributes([
+        attr.title('T'),
+        attr.dev('D'),
+        { id: 'i', name: 'I', type: 'embed', embed: { src_url: accented, image: { section: 'embed' } } },
+      ]).ok,
+    ).toBe(false);
   });
 
   it('produces the documented shapes for every kind', () => {
@@ -193,8 +249,8 @@ describe('canonicalJson', () => {
   });
 });
 
-describe('text limits count code points', () => {
-  it('accepts at most MAX_TEXT_LENGTH code points, surrogate pairs and lone surrogates alike', () => {
+describe('text limits count UTF-16 code units', () => {
+  it('accepts at most MAX_TEXT_LENGTH UTF-16 units, surrogate pairs (two each) and lone surrogates (one) alike', () => {
     const plain = (value: string) => [
       attr.title('T'),
       attr.dev('D'),
@@ -203,15 +259,17 @@ describe('text limits count code points', () => {
     const piece = fc.constantFrom('a', '\u{1F600}', '\uD800', '\uDC00', 'é');
     fc.assert(
       fc.property(
-        fc.integer({ min: MAX_TEXT_LENGTH - 3, max: MAX_TEXT_LENGTH + 3 }),
+        fc.integer({ min: MAX_TEXT_LENGTH / 2 - 3, max: MAX_TEXT_LENGTH + 3 }),
         fc.array(piece, { minLength: 1, maxLength: 4 }),
         (n, pieces) => {
           const value = Array.from({ length: n }, (_, i) => pieces[i % pieces.length]).join('');
-          expect(validateAttributes(plain(value)).ok).toBe(Array.from(value).length <= MAX_TEXT_LENGTH);
+          expect(validateAttributes(plain(value)).ok).toBe(value.length <= MAX_TEXT_LENGTH);
         },
       ),
       { numRuns: 200 },
     );
+    expect(validateAttributes(plain('😀'.repeat(MAX_TEXT_LENGTH / 2))).ok).toBe(true);
+    expect(validateAttributes(plain('😀'.repeat(MAX_TEXT_LENGTH / 2 + 1))).ok).toBe(false);
   });
 });
 

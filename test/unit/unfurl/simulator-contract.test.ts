@@ -21,10 +21,28 @@ describe('builder output against the simulator', () => {
     fc.assert(
       fc.property(anyText, anyText, fc.array(anyAttribute, { maxLength: 12 }), (title, dev, rest) => {
         const body = attributesBody(URI, attributeSet(attr.title(title), attr.dev(dev), rest));
-        const result = validateOperations(body, { enforceLimits: true });
+        const result = validateOperations(body, { enforceLimits: true, answer: 'unfurl' });
         if (!result.ok) throw new Error(JSON.stringify(result));
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('text near the 2,000 limit, emoji and lone surrogates included, is trimmed to what the simulator accepts', () => {
+    // The simulator counts a string's UTF-16 units (JavaScript's length); a code point count would let
+    // 1,500 emoji (3,000 units) through the service and have the simulator reject them.
+    const unit = fc.constantFrom('a', 'é', '😀', '👩‍💻', '\uD800', '\uDC00');
+    const longText = fc.string({ unit, minLength: 900, maxLength: 2200 });
+    fc.assert(
+      fc.property(longText, longText, longText, (title, dev, body) => {
+        const set = attributeSet(attr.title(title), attr.dev(dev), [
+          attr.plainText('body', 'Body', body, 'body'),
+          attr.enum('status', 'Status', body, undefined, 'primary'),
+        ]);
+        const result = validateOperations(attributesBody(URI, set), { enforceLimits: true, answer: 'unfurl' });
+        if (!result.ok) throw new Error(result.reason);
+      }),
+      { numRuns: 100 },
     );
   });
 
@@ -52,9 +70,9 @@ describe('builder output against the simulator', () => {
 
   it('error operations, stale answers and the demo placeholders pass too', () => {
     for (const e of Object.values(ERROR_MESSAGES))
-      expect(validateOperations(errorBody(URI, e), { enforceLimits: true }).ok).toBe(true);
+      expect(validateOperations(errorBody(URI, e), { enforceLimits: true, answer: 'unfurl' }).ok).toBe(true);
     const stale = staleAttributes(attributeSet(attr.title('t'), attr.dev('d')), 65_000);
-    expect(validateOperations(attributesBody(URI, stale), { enforceLimits: true }).ok).toBe(true);
+    expect(validateOperations(attributesBody(URI, stale), { enforceLimits: true, answer: 'unfurl' }).ok).toBe(true);
     for (const rule of demoRules('http://127.0.0.1:3000').rules) {
       const placeholder = substituteDeep(rule.placeholder, { taskId: '1' });
       expect(simulatorValidate(placeholder, { requireTitleAndDev: false, enforceLimits: true }).ok).toBe(true);

@@ -119,7 +119,7 @@ export const checks = (webhookSecret?: string): Check[] => [
       await r.body?.cancel();
       const challenge = r.headers.get('www-authenticate') ?? '';
       expectThat(r.status === 401, `POST /unfurl without a token answered ${r.status}, not 401`);
-      // RFC 6750 §3.1: no error code when the request carries no token.
+      // docs/protocol.md Part A: a missing token is answered like an invalid one.
       expectThat(
         /^Bearer\b/.test(challenge) && /error="invalid_token"/.test(challenge),
         `WWW-Authenticate is "${challenge}"`,

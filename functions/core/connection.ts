@@ -157,13 +157,15 @@ export interface NotionTokenStore {
     claim: { readonly version: number; readonly now: number; readonly until: number },
   ): Promise<boolean>;
   /**
-   * Stores the refreshed tokens iff still active at `version`: version + 1, the claim cleared. The refresh
-   * token is replaced when given (Notion rotated it) and kept otherwise.
+   * Stores the refreshed tokens iff still active at `version` and the claim taken until `until` is still
+   * the one held: version + 1, the claim cleared. The refresh token is replaced when given (Notion rotated
+   * it) and kept otherwise.
    */
   saveNotionTokens(
     id: string,
     save: {
       readonly version: number;
+      readonly until: number;
       readonly tokenCiphertext: string;
       readonly refreshTokenCiphertext?: string;
       readonly now: number;

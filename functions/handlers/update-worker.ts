@@ -29,7 +29,7 @@ import { createSqsClient, SqsUpdateQueue, updateQueueFromConfig } from '#adapter
 import type { ExternalObjectApi } from '#core/updates/ports.js';
 import { resourceOfUri, sourceRenderer } from '#core/updates/render.js';
 import { createUpdateWorker, type UpdateWorker, type WorkerDeps, type WorkerSettings } from '#core/updates/worker.js';
-import { UPDATE_QUEUE } from '#lib/data-model.js';
+import { UPDATE_QUEUE, WORKER_TIMEOUT_SECONDS } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
@@ -142,7 +142,9 @@ export const workerFromConfig = (
     notionTokens: {
       store: connections,
       refresher: notionApiFromConfig(config, loadSecretField),
-      claimMs: 2 * config.notion.timeoutMs,
+      // Longer than the worker can run: a claim runs out only once its holder is gone.
+      claimMs: WORKER_TIMEOUT_SECONDS * 1000 + 2 * config.notion.timeoutMs,
+      requestTimeoutMs: config.notion.timeoutMs,
     },
     ...(config.tables.deliveryLog ? { deliveries: deliveryLog(config) } : {}),
     renderer: sourceRenderer({

@@ -374,6 +374,7 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
     id: string,
     save: {
       readonly version: number;
+      readonly until: number;
       readonly tokenCiphertext: string;
       readonly refreshTokenCiphertext?: string;
       readonly now: number;
@@ -389,7 +390,9 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
         ...(rotated ? { ':refresh': save.refreshTokenCiphertext } : {}),
         ':next': save.version + 1,
         ':now': save.now,
+        ':until': save.until,
       },
+      ' AND #until = :until',
     );
   }
 

@@ -171,13 +171,14 @@ export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStor
     id: string,
     save: {
       readonly version: number;
+      readonly until: number;
       readonly tokenCiphertext: string;
       readonly refreshTokenCiphertext?: string;
       readonly now: number;
     },
   ): Promise<boolean> {
     const c = this.atNotionVersion(id, save.version);
-    if (!c) return false;
+    if (!c || c.notionRefreshUntil !== save.until) return false;
     const next: Mutable<Connection> = {
       ...c,
       notionTokenCiphertext: save.tokenCiphertext,

@@ -3,6 +3,7 @@
  * response bodies with their attribute or error operation, and the fixed
  * error messages, which never depend on the resource.
  */
+import { trimText } from './attribute-values.js';
 import { attr, type UnfurlAttribute } from './attributes.js';
 
 export interface UnfurlErrorSet {
@@ -74,14 +75,32 @@ export const staleAttributes = (snapshot: readonly UnfurlAttribute[], ageMs: num
 ];
 
 /**
+ * A stored inline value's text trimmed to today's limit: a snapshot stored before the limit was counted
+ * in UTF-16 units (ADR 0148) may hold up to 2,000 code points, which are more units.
+ */
+const trimStoredText = (attribute: unknown): unknown => {
+  const inline = (attribute as { inline?: unknown } | null)?.inline;
+  if (typeof inline !== 'object' || inline === null) return attribute;
+  const trimmed = Object.entries(inline).map(([kind, v]) => {
+    const value = (v as { value?: unknown } | null)?.value;
+    return [kind, typeof value === 'string' ? { ...(v as object), value: trimText(value) } : v] as const;
+  });
+  return { ...(attribute as object), inline: Object.fromEntries(trimmed) };
+};
+
+/**
  * A stored snapshot: the attributes' JSON text (what the unfurl callback
- * writes) or the list itself (what the update worker writes); undefined when unreadable.
+ * writes) or the list itself (what the update worker writes), text trimmed to
+ * the limit; undefined when unreadable.
  */
 export const snapshotAttributes = (stored: unknown): unknown => {
-  if (typeof stored !== 'string') return stored;
-  try {
-    return JSON.parse(stored) as unknown;
-  } catch {
-    return undefined;
+  let value: unknown = stored;
+  if (typeof stored === 'string') {
+    try {
+      value = JSON.parse(stored) as unknown;
+    } catch {
+      return undefined;
+    }
   }
+  return Array.isArray(value) ? value.map(trimStoredText) : value;
 };

@@ -20,6 +20,8 @@ export type Renewal =
   | { readonly kind: 'refused'; readonly code: string }
   /** Another worker holds the claim to refresh: push again a little later. */
   | { readonly kind: 'busy' }
+  /** Too little of this invocation is left for a refresh and the push after it: push again at once, later. */
+  | { readonly kind: 'later' }
   /** No answer from Notion (or the tokens could not be read): retry with backoff, never disconnect. */
   | { readonly kind: 'unavailable'; readonly detail: string };
 
@@ -53,6 +55,8 @@ export interface BatchState {
   readonly completedBy: Map<string, Promise<ReadonlySet<string>>>;
   /** Notion token refreshes of this item, by connection: pushes of one connection share one. */
   readonly renewals: Map<string, Promise<Renewal>>;
+  /** Time left in this invocation, when known (ms). */
+  readonly remainingMs?: () => number;
 }
 
 export const newBatch = (info: RecordInfo, options: { readonly tokenFirst: boolean }): BatchState => ({
@@ -66,6 +70,7 @@ export const newBatch = (info: RecordInfo, options: { readonly tokenFirst: boole
   pushed: [],
   completedBy: new Map(),
   renewals: new Map(),
+  ...(info.remainingMs ? { remainingMs: info.remainingMs } : {}),
 });
 
 /** The connection, read once per work item (fan-out.ts reads a page's connections in one batch first). */

@@ -29,8 +29,12 @@ import type { StepDeps } from './deps.js';
 import type { PushTarget } from './messages.js';
 import type { NotionTokenKeeping } from './ports.js';
 
-/** How long a claim to refresh holds when its holder vanishes: twice Notion's default timeout. */
-export const DEFAULT_NOTION_REFRESH_CLAIM_MS = 20_000;
+/** How long a claim to refresh holds: the worker's 30 s timeout and one Notion request (10 s) more, with a margin. */
+export const DEFAULT_NOTION_REFRESH_CLAIM_MS = 45_000;
+/** Notion's default request timeout (NOTION_TIMEOUT_MS). */
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Attempts at storing the refreshed tokens: once Notion has rotated them, losing them costs the connection. */
+const SAVE_ATTEMPTS = 3;
 
 export type RenewDeps = Pick<
   StepDeps,
@@ -51,16 +55,16 @@ const spend = async (
   deps: RenewDeps,
   state: BatchState,
   connection: Connection,
-  refreshCiphertext: string,
+  refresh: { readonly token: string; readonly ciphertext: string },
   claim: { readonly version: number; readonly until: number },
 ): Promise<Renewal> => {
   const k = deps.notionTokens;
   const { id } = connection;
   const { version, until } = claim;
+  const refreshCiphertext = refresh.ciphertext;
   let answer: Awaited<ReturnType<NotionTokenKeeping['refresher']['refresh']>>;
   try {
-    const refreshToken = await deps.cipher.decrypt(refreshCiphertext, notionRefreshTokenContext(id));
-    answer = await k.refresher.refresh(refreshToken);
+    answer = await k.refresher.refresh(refresh.token);
   } catch (error) {
     // No answer about the refresh token (or it could not be read): it is not spent, the claim goes.
     await k.store.releaseNotionRefresh(id, { version, until }).catch(() => undefined);
@@ -73,21 +77,24 @@ const spend = async (
     return { kind: 'refused', code };
   }
   const rotated = answer.refreshToken !== undefined;
-  try {
-    const [tokenCiphertext, refreshTokenCiphertext] = await Promise.all([
-      deps.cipher.encrypt(answer.accessToken, notionTokenContext(id)),
-      answer.refreshToken === undefined
-        ? Promise.resolve(undefined)
-        : deps.cipher.encrypt(answer.refreshToken, notionRefreshTokenContext(id)),
-    ]);
-    const now = deps.clock.now();
-    const saved = await k.store.saveNotionTokens(id, {
-      version,
-      tokenCiphertext,
-      ...(refreshTokenCiphertext === undefined ? {} : { refreshTokenCiphertext }),
-      now,
-    });
-    if (saved) {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= SAVE_ATTEMPTS; attempt++) {
+    try {
+      const [tokenCiphertext, refreshTokenCiphertext] = await Promise.all([
+        deps.cipher.encrypt(answer.accessToken, notionTokenContext(id)),
+        answer.refreshToken === undefined
+          ? Promise.resolve(undefined)
+          : deps.cipher.encrypt(answer.refreshToken, notionRefreshTokenContext(id)),
+      ]);
+      const now = deps.clock.now();
+      const saved = await k.store.saveNotionTokens(id, {
+        version,
+        until,
+        tokenCiphertext,
+        ...(refreshTokenCiphertext === undefined ? {} : { refreshTokenCiphertext }),
+        now,
+      });
+      if (!saved) return notSaved(deps, state, connection, answer.accessToken, rotated);
       // Later pushes of this work item use the new token without reading the connection again.
       const updated: Connection = {
         ...connection,
@@ -97,13 +104,37 @@ const spend = async (
         updatedAt: now,
       };
       state.connections.set(id, Promise.resolve(updated));
+      emitRefresh(deps, id, 'refreshed', { rotated });
+      return { kind: 'renewed', token: answer.accessToken };
+    } catch (error) {
+      lastError = error;
     }
-    emitRefresh(deps, id, saved ? 'refreshed' : 'not_saved', { rotated });
-  } catch (error) {
-    // Notion's answer holds for this push; the stored tokens stay as they were (the claim runs out).
-    emitRefresh(deps, id, 'not_saved', { rotated, detail: describeError(error) });
   }
+  // Notion's answer holds for this push; the stored tokens stay as they were and the claim is kept until it
+  // runs out, so no other worker spends the refresh token Notion has just rotated away (docs/adr/0151).
+  emitRefresh(deps, id, 'not_saved', { rotated, detail: describeError(lastError) });
   return { kind: 'renewed', token: answer.accessToken };
+};
+
+/**
+ * The save's condition failed: the connection ended while Notion refreshed (no push for it then), or the
+ * claim was no longer this worker's. Notion's new token still holds for this push.
+ */
+const notSaved = async (
+  deps: RenewDeps,
+  state: BatchState,
+  connection: Connection,
+  token: string,
+  rotated: boolean,
+): Promise<Renewal> => {
+  const fresh = await deps.notionTokens.store.get(connection.id).catch(() => connection);
+  if (fresh?.status !== 'active') {
+    state.connections.set(connection.id, Promise.resolve(fresh));
+    emitRefresh(deps, connection.id, 'not_saved', { rotated, detail: 'connection ended' });
+    return { kind: 'refused', code: 'connection_ended' };
+  }
+  emitRefresh(deps, connection.id, 'not_saved', { rotated, detail: 'claim no longer held' });
+  return { kind: 'renewed', token };
 };
 
 /** The claim went to another caller (or the connection changed): take what it stored, or wait for it. */
@@ -130,14 +161,28 @@ const takeOver = async (deps: RenewDeps, state: BatchState, connection: Connecti
 
 /** Refreshes the Notion token of `connection` (as read, at its token version) once. */
 const renew = async (deps: RenewDeps, state: BatchState, connection: Connection): Promise<Renewal> => {
-  const refreshCiphertext = connection.notionRefreshTokenCiphertext;
-  if (refreshCiphertext === undefined) return { kind: 'refused', code: 'no_refresh_token' };
+  const ciphertext = connection.notionRefreshTokenCiphertext;
+  if (ciphertext === undefined) return { kind: 'refused', code: 'no_refresh_token' };
+  // A refresh and the push after it each may take a whole Notion request: with less left, none is started.
+  const requestMs = deps.notionTokens.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  if (state.remainingMs !== undefined && state.remainingMs() < 2 * requestMs + deps.settings.reserveMs) {
+    emitRefresh(deps, connection.id, 'later');
+    return { kind: 'later' };
+  }
   const version = connection.notionTokenVersion ?? 0;
+  let token: string;
+  try {
+    // Read before the claim, so that the claim covers only the refresh itself.
+    token = await deps.cipher.decrypt(ciphertext, notionRefreshTokenContext(connection.id));
+  } catch (error) {
+    emitRefresh(deps, connection.id, 'failed', { detail: describeError(error) });
+    return { kind: 'unavailable', detail: describeError(error) };
+  }
   const now = deps.clock.now();
   const until = now + (deps.notionTokens.claimMs ?? DEFAULT_NOTION_REFRESH_CLAIM_MS);
   try {
     if (await deps.notionTokens.store.claimNotionRefresh(connection.id, { version, now, until }))
-      return await spend(deps, state, connection, refreshCiphertext, { version, until });
+      return await spend(deps, state, connection, { token, ciphertext }, { version, until });
     return await takeOver(deps, state, connection, version);
   } catch (error) {
     // The store failed (throttled): nothing was spent; try again later.
@@ -194,6 +239,11 @@ export const afterUnauthorized = async (
       logAnswer(deps, state, resource, target, sent.answer, 'token_refresh_busy');
       await releasePush(deps, resource, target, push);
       defer(state, target, BUSY_RETRY_MS);
+      return undefined;
+    case 'later':
+      logAnswer(deps, state, resource, target, sent.answer, 'token_refresh_later');
+      await releasePush(deps, resource, target, push);
+      defer(state, target, 0);
       return undefined;
     case 'unavailable':
       logAnswer(deps, state, resource, target, sent.answer, 'token_refresh_failed');

@@ -29,8 +29,13 @@ export interface ExternalObjectApi {
 export interface NotionTokenKeeping {
   readonly store: NotionTokenStore;
   readonly refresher: NotionTokenRefresher;
-  /** How long a claim holds if its holder vanishes; longer than a refresh call can take (default 20 s). */
+  /**
+   * How long a claim to refresh holds: longer than the worker can run (its timeout and one Notion
+   * request more), so a claim runs out only once its holder is gone (default 45 s).
+   */
   readonly claimMs?: number;
+  /** The longest a Notion request may take (NOTION_TIMEOUT_MS): a refresh starts only with two of them left. */
+  readonly requestTimeoutMs?: number;
 }
 
 /** What a subscriber would see now: the full attribute list, or an error to show instead. */

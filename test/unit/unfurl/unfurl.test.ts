@@ -73,9 +73,19 @@ describe('answerUnfurl', () => {
   it('reads a snapshot stored as JSON text or as a list, and nothing from unreadable text', () => {
     const set = [attr.title('T'), attr.dev('D')];
     expect(snapshotAttributes(canonicalJson(set))).toEqual(set);
-    expect(snapshotAttributes(set)).toBe(set);
+    expect(snapshotAttributes(set)).toEqual(set);
     expect(snapshotAttributes('{not json')).toBeUndefined();
     expect(snapshotAttributes(undefined)).toBeUndefined();
+  });
+
+  it('trims the text of a snapshot stored under the earlier code-point limit, so it still serves (ADR 0148)', () => {
+    // 2,000 code points of emoji: 4,000 UTF-16 units, within the limit as it was counted before.
+    const old = [attr.title('T'), attr.dev('D'), { ...attr.title('T'), id: 'body' }];
+    (old[2] as { inline: { title: { value: string } } }).inline.title.value = '😀'.repeat(2000);
+    const read = snapshotAttributes(canonicalJson(old)) as typeof old;
+    const text = (read[2] as { inline: { title: { value: string } } }).inline.title.value;
+    expect(text).toBe('😀'.repeat(1000));
+    expect(validateAttributes(read).ok).toBe(true);
   });
 
   it('never calls the adapter for a uri outside every rule', async () => {

@@ -192,6 +192,7 @@ describe('a 401 with a Notion refresh token held', () => {
     notion.accepted.add('access-other');
     await h.notionTokenStore.saveNotionTokens('c0', {
       version: 0,
+      until: now + 60_000,
       tokenCiphertext: await fakeCipher.encrypt('access-other', notionTokenContext('c0')),
       now: h.clock.now(),
     });
@@ -209,8 +210,11 @@ describe('a 401 with a Notion refresh token held', () => {
       if (first) {
         first = false;
         // While this PATCH is in flight another invocation refreshes and stores (version 1).
+        const claimed = { version: 0, now: h.clock.now(), until: h.clock.now() + 60_000 };
+        await h.notionTokenStore.claimNotionRefresh('c0', claimed);
         await h.notionTokenStore.saveNotionTokens('c0', {
           version: 0,
+          until: claimed.until,
           tokenCiphertext: await fakeCipher.encrypt('access-other', notionTokenContext('c0')),
           now: h.clock.now(),
         });
@@ -263,5 +267,92 @@ describe('a 401 with a Notion refresh token held', () => {
       ),
       { numRuns: 30 },
     );
+  });
+});
+
+describe('a refresh Notion granted is not lost to a slow or failing save', () => {
+  it('a failed save is tried again; the rotated tokens are stored and nothing disconnects', async () => {
+    const { h, notion } = await setup();
+    const store = h.notionTokenStore;
+    const save = store.saveNotionTokens.bind(store);
+    let failures = 2;
+    store.saveNotionTokens = async (...args) => {
+      if (failures-- > 0)
+        throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+      return save(...args);
+    };
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(notion.presented).toEqual(['refresh-0']);
+    expect(outcomes(h)).toEqual(['refreshed']);
+    expect(await stored(h)).toMatchObject({ access: 'access-1', refresh: 'refresh-1' });
+    // The next change uses the stored token: no refresh, no disconnect.
+    h.clock.advance(60_000);
+    h.product.set('task:1', 2);
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(notion.presented).toEqual(['refresh-0']);
+    expect((await h.stores.connections.get('c0'))?.status).toBe('active');
+  });
+
+  it('a save that keeps failing keeps the claim: no worker spends the rotated-away token while it holds', async () => {
+    const { h, notion } = await setup();
+    const store = h.notionTokenStore;
+    store.saveNotionTokens = async () => {
+      throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+    };
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(outcomes(h)).toEqual(['not_saved']);
+    expect(h.eventsNamed('pushed')).toHaveLength(1); // this push went out with Notion's new token
+    expect((await h.stores.connections.get('c0'))?.notionRefreshUntil).toBeGreaterThan(h.clock.now());
+    // A change within the claim meets the 401 and waits; it never presents the spent refresh token.
+    h.product.set('task:1', 2);
+    await h.publish(change('task:1'));
+    await h.runUntil(h.clock.now() + 4_000);
+    expect(notion.presented).toEqual(['refresh-0']);
+    expect(outcomes(h)).toEqual(['not_saved', 'busy']);
+    expect((await h.stores.connections.get('c0'))?.status).toBe('active');
+  });
+
+  it('a save refused because the connection ended meanwhile pushes nothing more', async () => {
+    const { h, notion } = await setup();
+    const store = h.notionTokenStore;
+    const save = store.saveNotionTokens.bind(store);
+    store.saveNotionTokens = async (...args) => {
+      // The user disconnects while Notion answers the refresh.
+      await h.stores.connections.end('c0', { status: 'revoked', reason: 'deleted_token', now: h.clock.now() });
+      return save(...args);
+    };
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(notion.presented).toEqual(['refresh-0']);
+    expect(h.calls.map((c) => c.token)).toEqual(['notion-token-c0']);
+    expect(h.eventsNamed('notion_token_refresh')[0]?.data).toMatchObject({
+      outcome: 'not_saved',
+      detail: 'connection ended',
+    });
+    expect(h.eventsNamed('pushed')).toHaveLength(0);
+  });
+
+  it('with too little of the invocation left, nothing is claimed or spent: the push goes to the next message', async () => {
+    let left = 12_000; // under two Notion requests (10 s each) and the reserve (5 s)
+    const notion = new FakeNotion();
+    notion.refreshTokens.add('refresh-0');
+    const h = new Harness({ notionRefresher: notion, remainingMs: () => left });
+    h.answer = notion.answer;
+    await h.connection('c0', 'ws-1', 'active', 'refresh-0');
+    h.product.set('task:1', 1);
+    await h.subscribe('task:1', 'c0', URI(1));
+    await h.publish(change('task:1'));
+    await h.runUntil(h.clock.now() + 4_000);
+    expect(notion.presented).toEqual([]);
+    expect(outcomes(h)).toContain('later');
+    expect((await h.stores.connections.get('c0'))?.notionRefreshUntil).toBeUndefined();
+    left = 30_000;
+    await h.drain();
+    expect(notion.presented).toEqual(['refresh-0']);
+    expect(h.eventsNamed('pushed')).toHaveLength(1);
+    expect((await h.stores.connections.get('c0'))?.status).toBe('active');
   });
 });

@@ -281,7 +281,15 @@ export const notionTokenStoreContract = (name: string, store: () => ConnectionSt
       const c = aConnection();
       await store().create(c);
       await store().claimNotionRefresh(c.id, { version: 0, now: T0, until: T0 + 10_000 });
-      const save = { version: 0, tokenCiphertext: 'v1.access2', refreshTokenCiphertext: 'v1.refresh2', now: T0 + 5 };
+      const save = {
+        version: 0,
+        until: T0 + 10_000,
+        tokenCiphertext: 'v1.access2',
+        refreshTokenCiphertext: 'v1.refresh2',
+        now: T0 + 5,
+      };
+      // Only the claim taken until `until` may save: one that ran out and was taken again may not.
+      expect(await store().saveNotionTokens(c.id, { ...save, until: T0 + 9_000 })).toBe(false);
       expect(await store().saveNotionTokens(c.id, save)).toBe(true);
       const saved = await store().get(c.id);
       expect(saved).toMatchObject({
@@ -300,9 +308,9 @@ export const notionTokenStoreContract = (name: string, store: () => ConnectionSt
     it('keeps the stored refresh token when Notion did not rotate it', async () => {
       const c = aConnection();
       await store().create(c);
-      expect(await store().saveNotionTokens(c.id, { version: 0, tokenCiphertext: 'v1.access2', now: T0 + 5 })).toBe(
-        true,
-      );
+      await store().claimNotionRefresh(c.id, { version: 0, now: T0, until: T0 + 10_000 });
+      const save = { version: 0, until: T0 + 10_000, tokenCiphertext: 'v1.access2', now: T0 + 5 };
+      expect(await store().saveNotionTokens(c.id, save)).toBe(true);
       expect(await store().get(c.id)).toMatchObject({
         notionTokenCiphertext: 'v1.access2',
         notionRefreshTokenCiphertext: c.notionRefreshTokenCiphertext,
@@ -328,7 +336,9 @@ export const notionTokenStoreContract = (name: string, store: () => ConnectionSt
       await store().create(c);
       await store().end(c.id, { status: 'disconnected', reason: 'notion_unauthorized', now: T0 });
       expect(await store().claimNotionRefresh(c.id, { version: 0, now: T0, until: T0 + 1 })).toBe(false);
-      expect(await store().saveNotionTokens(c.id, { version: 0, tokenCiphertext: 'x', now: T0 })).toBe(false);
+      expect(await store().saveNotionTokens(c.id, { version: 0, until: T0 + 1, tokenCiphertext: 'x', now: T0 })).toBe(
+        false,
+      );
     });
   });
 };

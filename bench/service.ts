@@ -14,6 +14,7 @@ import { demoApiAudience } from '#adapters/sources/demo-product.js';
 import { parseSigningKeys } from '#core/oauth/signing-keys.js';
 import { ENV } from '#lib/env-names.js';
 import { forkUntilReady } from '#local/child-process.js';
+import { MAX_CONCURRENCY_VARIABLE } from '#local/invocations.js';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
@@ -205,7 +206,12 @@ const withHandlerHost = async <T>(
   env: Record<string, string>,
   use: (ask: Ask, placement: Placement) => Promise<T>,
 ): Promise<T> => {
-  const host = await forkUntilReady(hostFile, 'the handler host', { env: { ...env, NODE_OPTIONS: '' }, execArgv: [] });
+  // One invocation at a time, as the default Lambda runtime: not the local system's concurrent invocations
+  // (its AWS_LAMBDA_MAX_CONCURRENCY is in this process's environment while it runs, ADR 0144).
+  const host = await forkUntilReady(hostFile, 'the handler host', {
+    env: { ...env, NODE_OPTIONS: '', [MAX_CONCURRENCY_VARIABLE]: undefined },
+    execArgv: [],
+  });
   const exited = new Promise<never>((_, reject) =>
     host.process.once('exit', (code) => reject(new Error(`the handler host exited (code ${code})`))),
   );

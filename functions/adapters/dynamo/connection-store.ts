@@ -32,6 +32,26 @@ const key = connectionKey;
 
 type Item = Record<string, unknown>;
 
+/** The attributes of a kind of third-party token kept at a version, with a claim to refresh it. */
+interface KeptTokens {
+  /** The attribute whose presence says the connection holds that token. */
+  readonly held: string;
+  readonly version: string;
+  readonly until: string;
+}
+/** A user's upstream tokens (ADR 0127). */
+const UPSTREAM_TOKENS: KeptTokens = {
+  held: 'upstreamTokenCiphertext',
+  version: 'upstreamTokenVersion',
+  until: 'upstreamRefreshUntil',
+};
+/** The connection's Notion tokens, held while there is a refresh token (ADR 0151). */
+const NOTION_TOKENS: KeptTokens = {
+  held: 'notionRefreshTokenCiphertext',
+  version: 'notionTokenVersion',
+  until: 'notionRefreshUntil',
+};
+
 /** Rebuilds a Connection from an item, dropping storage-only attributes. */
 export const connectionFromItem = (item: Item): Connection => {
   const c = item as unknown as Connection;
@@ -239,10 +259,12 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
   }
 
   /**
-   * One conditional update on the upstream tokens: applied iff the connection is active and its
-   * tokens are at `version` (absent version: 0) and `extra` holds; false when the condition failed.
+   * One conditional update on a kind of kept token (`tokens`): applied iff the connection is active, holds
+   * that token (`#held`), its tokens are at `version` (absent version: 0) and `extra` holds; false when
+   * the condition failed.
    */
-  private async upstreamUpdate(
+  private async versionedUpdate(
+    tokens: KeptTokens,
     id: string,
     version: number,
     update: string,
@@ -257,12 +279,12 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
           TableName: this.tableName,
           Key: key(id),
           UpdateExpression: update,
-          ConditionExpression: `attribute_exists(pk) AND #status = :active AND attribute_exists(#tokens) AND ${versionCondition}${extra}`,
+          ConditionExpression: `attribute_exists(pk) AND #status = :active AND attribute_exists(#held) AND ${versionCondition}${extra}`,
           ExpressionAttributeNames: {
             '#status': 'status',
-            '#tokens': 'upstreamTokenCiphertext',
-            '#version': 'upstreamTokenVersion',
-            '#until': 'upstreamRefreshUntil',
+            '#held': tokens.held,
+            '#version': tokens.version,
+            '#until': tokens.until,
           },
           ExpressionAttributeValues: { ':active': 'active', ':version': version, ...values },
         }),
@@ -272,6 +294,16 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
       if (isConditionFailed(error)) return false;
       throw error;
     }
+  }
+
+  private upstreamUpdate(
+    id: string,
+    version: number,
+    update: string,
+    values: Record<string, unknown>,
+    extra = '',
+  ): Promise<boolean> {
+    return this.versionedUpdate(UPSTREAM_TOKENS, id, version, update, values, extra);
   }
 
   claimUpstreamRefresh(
@@ -294,7 +326,7 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
     return this.upstreamUpdate(
       id,
       save.version,
-      'SET #tokens = :tokens, #version = :next, updatedAt = :now REMOVE #until',
+      'SET #held = :tokens, #version = :next, updatedAt = :now REMOVE #until',
       { ':tokens': save.ciphertext, ':next': save.version + 1, ':now': save.now },
     );
   }
@@ -316,45 +348,20 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
     return this.upstreamUpdate(
       id,
       mark.version,
-      'SET upstreamLoginRequiredAt = :now, updatedAt = :now REMOVE #tokens, #until',
+      'SET upstreamLoginRequiredAt = :now, updatedAt = :now REMOVE #held, #until',
       { ':now': mark.now },
     );
   }
 
-  /**
-   * One conditional update on the Notion tokens (docs/adr/0151): applied iff the connection is active, holds
-   * a Notion refresh token, its Notion tokens are at `version` (absent: 0) and `extra` holds.
-   */
-  private async notionUpdate(
+  /** One conditional update on the Notion tokens (docs/adr/0151): as `versionedUpdate`, on the Notion refresh token. */
+  private notionUpdate(
     id: string,
     version: number,
     update: string,
     values: Record<string, unknown>,
     extra = '',
   ): Promise<boolean> {
-    const versionCondition =
-      version === 0 ? '(attribute_not_exists(#version) OR #version = :version)' : '#version = :version';
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key(id),
-          UpdateExpression: update,
-          ConditionExpression: `attribute_exists(pk) AND #status = :active AND attribute_exists(#refresh) AND ${versionCondition}${extra}`,
-          ExpressionAttributeNames: {
-            '#status': 'status',
-            '#refresh': 'notionRefreshTokenCiphertext',
-            '#version': 'notionTokenVersion',
-            '#until': 'notionRefreshUntil',
-          },
-          ExpressionAttributeValues: { ':active': 'active', ':version': version, ...values },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+    return this.versionedUpdate(NOTION_TOKENS, id, version, update, values, extra);
   }
 
   claimNotionRefresh(
@@ -384,7 +391,7 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
     return this.notionUpdate(
       id,
       save.version,
-      `SET notionTokenCiphertext = :token, ${rotated ? '#refresh = :refresh, ' : ''}#version = :next, updatedAt = :now REMOVE #until`,
+      `SET notionTokenCiphertext = :token, ${rotated ? '#held = :refresh, ' : ''}#version = :next, updatedAt = :now REMOVE #until`,
       {
         ':token': save.tokenCiphertext,
         ...(rotated ? { ':refresh': save.refreshTokenCiphertext } : {}),

@@ -296,21 +296,14 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
     }
   }
 
-  private upstreamUpdate(
-    id: string,
-    version: number,
-    update: string,
-    values: Record<string, unknown>,
-    extra = '',
-  ): Promise<boolean> {
-    return this.versionedUpdate(UPSTREAM_TOKENS, id, version, update, values, extra);
-  }
-
-  claimUpstreamRefresh(
+  /** Claims the refresh of a kind of kept token at a version, unless another unexpired claim holds. */
+  private claimRefresh(
+    tokens: KeptTokens,
     id: string,
     claim: { readonly version: number; readonly now: number; readonly until: number },
   ): Promise<boolean> {
-    return this.upstreamUpdate(
+    return this.versionedUpdate(
+      tokens,
       id,
       claim.version,
       'SET #until = :until',
@@ -319,11 +312,35 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
     );
   }
 
+  /** Drops a claim iff it is still the one taken until `until`. */
+  private async releaseRefresh(
+    tokens: KeptTokens,
+    id: string,
+    release: { readonly version: number; readonly until: number },
+  ): Promise<void> {
+    await this.versionedUpdate(
+      tokens,
+      id,
+      release.version,
+      'REMOVE #until',
+      { ':until': release.until },
+      ' AND #until = :until',
+    );
+  }
+
+  claimUpstreamRefresh(
+    id: string,
+    claim: { readonly version: number; readonly now: number; readonly until: number },
+  ): Promise<boolean> {
+    return this.claimRefresh(UPSTREAM_TOKENS, id, claim);
+  }
+
   saveUpstreamTokens(
     id: string,
     save: { readonly version: number; readonly ciphertext: string; readonly now: number },
   ): Promise<boolean> {
-    return this.upstreamUpdate(
+    return this.versionedUpdate(
+      UPSTREAM_TOKENS,
       id,
       save.version,
       'SET #held = :tokens, #version = :next, updatedAt = :now REMOVE #until',
@@ -335,17 +352,12 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
     id: string,
     release: { readonly version: number; readonly until: number },
   ): Promise<void> {
-    await this.upstreamUpdate(
-      id,
-      release.version,
-      'REMOVE #until',
-      { ':until': release.until },
-      ' AND #until = :until',
-    );
+    await this.releaseRefresh(UPSTREAM_TOKENS, id, release);
   }
 
   requireUpstreamLogin(id: string, mark: { readonly version: number; readonly now: number }): Promise<boolean> {
-    return this.upstreamUpdate(
+    return this.versionedUpdate(
+      UPSTREAM_TOKENS,
       id,
       mark.version,
       'SET upstreamLoginRequiredAt = :now, updatedAt = :now REMOVE #held, #until',
@@ -353,28 +365,11 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
     );
   }
 
-  /** One conditional update on the Notion tokens (docs/adr/0151): as `versionedUpdate`, on the Notion refresh token. */
-  private notionUpdate(
-    id: string,
-    version: number,
-    update: string,
-    values: Record<string, unknown>,
-    extra = '',
-  ): Promise<boolean> {
-    return this.versionedUpdate(NOTION_TOKENS, id, version, update, values, extra);
-  }
-
   claimNotionRefresh(
     id: string,
     claim: { readonly version: number; readonly now: number; readonly until: number },
   ): Promise<boolean> {
-    return this.notionUpdate(
-      id,
-      claim.version,
-      'SET #until = :until',
-      { ':until': claim.until, ':now': claim.now },
-      ' AND (attribute_not_exists(#until) OR #until < :now)',
-    );
+    return this.claimRefresh(NOTION_TOKENS, id, claim);
   }
 
   saveNotionTokens(
@@ -388,7 +383,8 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
     },
   ): Promise<boolean> {
     const rotated = save.refreshTokenCiphertext !== undefined;
-    return this.notionUpdate(
+    return this.versionedUpdate(
+      NOTION_TOKENS,
       id,
       save.version,
       `SET notionTokenCiphertext = :token, ${rotated ? '#held = :refresh, ' : ''}#version = :next, updatedAt = :now REMOVE #until`,
@@ -404,6 +400,6 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
   }
 
   async releaseNotionRefresh(id: string, release: { readonly version: number; readonly until: number }): Promise<void> {
-    await this.notionUpdate(id, release.version, 'REMOVE #until', { ':until': release.until }, ' AND #until = :until');
+    await this.releaseRefresh(NOTION_TOKENS, id, release);
   }
 }

@@ -54,6 +54,8 @@ export interface LocalServerOptions {
   readonly mounts?: () => readonly (LocalMount & PathOwner)[];
   /** Health of every part, for GET /healthz (default: the server alone, always up). */
   readonly health?: () => Promise<HealthReport>;
+  /** True while the parts are still loading: a path nothing serves yet is answered 503, not 404. */
+  readonly starting?: () => boolean;
   readonly maxBodyBytes?: number;
   readonly integrationTimeoutMs?: number;
   /** Where unexpected errors are reported (never sent to the client). */
@@ -406,16 +408,24 @@ export const fromLambdaResult = (result: unknown): HttpResponse => {
 
 const MAX_LOGGED_PATH = 200;
 
+/** A path segment that looks like a generated id (a sign-in's interaction id): letters and digits, 16 or more. */
+const GENERATED_ID = /^(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}$/;
+
 /**
  * The request log's line, e.g. `GET /demo/tasks/1 200 3ms`. Only the method and
  * the path are taken from the request: never the query string (codes, states,
  * tokens travel there), headers or cookies. The path is cut at `?` and `#`,
- * stripped of control characters and shortened to 200 characters.
+ * stripped of control characters, a segment shaped like a generated id (the
+ * local IdP's interaction ids, which its cookie also holds) shown as `:id`, and
+ * shortened to 200 characters.
  */
 export const requestLogLine = (method: string, url: string, status: number, ms: number, aborted = false): string => {
   const path = (url.split(/[?#]/, 1)[0] ?? '')
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
     .replace(/[\u0000-\u001f\u007f\s]/g, '')
+    .split('/')
+    .map((segment) => (GENERATED_ID.test(segment) ? ':id' : segment))
+    .join('/')
     .slice(0, MAX_LOGGED_PATH);
   const verb = /^[A-Z]{1,16}$/.test(method) ? method : 'OTHER';
   return `${verb} ${path || '/'} ${status} ${Math.round(ms)}ms${aborted ? ' (client went away)' : ''}`;
@@ -604,6 +614,10 @@ export const createLocalServer = (options: LocalServerOptions): LocalServer => {
     const mount = selectMount(options.mounts?.() ?? [], target.rawPath);
     if (mount) {
       await mount.handle(req, res);
+      return;
+    }
+    if (options.starting?.()) {
+      send(res, errorResponse(503, 'starting', 'The service is starting; try again shortly'), method);
       return;
     }
     send(res, errorResponse(404, 'not_found', `No route for ${method} ${target.rawPath}`), method);

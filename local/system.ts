@@ -178,6 +178,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     handlerFor: (name) => handlers.get(name),
     mounts: () => mounts,
     health,
+    starting: () => !ready,
     onError: (message, error) => log('error', message, error),
     requestLog: (line) => log('info', `[http] ${line}`),
   });

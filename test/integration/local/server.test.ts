@@ -294,6 +294,21 @@ describe('local HTTP adapter', () => {
     }
   });
 
+  it('answers 503 starting, not 404, for a path nothing serves yet while the parts load', async () => {
+    let starting = true;
+    const early = createLocalServer({ routes, handlerFor: (n) => handlers[n], starting: () => starting });
+    const port = await early.listen(0);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ error: { status: 503, code: 'starting' } });
+      starting = false;
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
+    } finally {
+      await early.close();
+    }
+  });
+
   it('logs the path the client asked for, even when a mount rewrites req.url (as the /idp mount does)', async () => {
     const lines: string[] = [];
     const rewriting: LocalMount = {

@@ -22,6 +22,22 @@ describe('requestLogLine', () => {
     expect(requestLogLine('GET', `/${'x'.repeat(500)}`, 404, 0).length).toBeLessThan(220);
   });
 
+  it('shows a segment shaped like a generated id as :id (the IdP interaction id its cookie holds)', () => {
+    expect(requestLogLine('GET', '/idp/interaction/F_2YK17qWcN8bPz4xRt0a', 200, 1)).toBe(
+      'GET /idp/interaction/:id 200 1ms',
+    );
+    expect(requestLogLine('POST', '/idp/interaction/F_2YK17qWcN8bPz4xRt0a/login', 303, 1)).toBe(
+      'POST /idp/interaction/:id/login 303 1ms',
+    );
+    // Words and numbers stay readable.
+    expect(requestLogLine('GET', '/demo/tasks/12345678901234567890', 200, 1)).toBe(
+      'GET /demo/tasks/12345678901234567890 200 1ms',
+    );
+    expect(requestLogLine('GET', '/.well-known/oauth-authorization-server', 200, 1)).toBe(
+      'GET /.well-known/oauth-authorization-server 200 1ms',
+    );
+  });
+
   it('says when the client went away before the answer ended', () => {
     expect(requestLogLine('GET', '/playground/events', 200, 5000, true)).toBe(
       'GET /playground/events 200 5000ms (client went away)',

@@ -82,6 +82,22 @@ export const page = (status: number, title: string, message: string, clearPendin
   clearPending,
 });
 
+/**
+ * An error page for a browser request the service refuses, logged (INFO `browser request refused`) with a
+ * fixed reason code and the status: never the request's own values.
+ */
+export const refused = (
+  deps: Pick<AuthorizeDependencies, 'log'>,
+  reason: string,
+  outcome: BrowserOutcome,
+): BrowserOutcome => {
+  deps.log('info', 'browser request refused', {
+    reason,
+    ...(outcome.kind === 'page' ? { status: outcome.status } : {}),
+  });
+  return outcome;
+};
+
 export const errorRedirect = (
   redirectUri: string,
   state: string | undefined,
@@ -113,7 +129,8 @@ export const startAuthorization = async (
 ): Promise<BrowserOutcome> => {
   const { settings } = deps;
   const parsed = parseAuthorizeRequest(query, repeated, settings);
-  if (parsed.kind === 'page') return page(parsed.status, 'This link cannot be used', parsed.message);
+  if (parsed.kind === 'page')
+    return refused(deps, 'invalid_authorize_request', page(parsed.status, 'This link cannot be used', parsed.message));
   if (parsed.kind === 'redirect-error') {
     deps.log('info', 'authorization request rejected', { error: parsed.error, reason: parsed.description });
     return errorRedirect(parsed.redirectUri, parsed.state, parsed.error, parsed.description, settings.issuer);
@@ -175,16 +192,21 @@ export const completeUpstreamLogin = async (
 ): Promise<BrowserOutcome> => {
   if (input.repeated !== undefined && input.repeated.length > 0) {
     // Fixed text: the repeated names are the client's input.
-    return page(
-      400,
-      'Sign-in answer not accepted',
-      'The sign-in answer repeats a parameter. Please start again from Notion.',
+    return refused(
+      deps,
+      'repeated_parameter',
+      page(
+        400,
+        'Sign-in answer not accepted',
+        'The sign-in answer repeats a parameter. Please start again from Notion.',
+      ),
     );
   }
   const { settings } = deps;
   const now = deps.clock.now();
   const pending = input.pendingId === undefined ? undefined : await deps.authState.getPending(input.pendingId, now);
-  if (!pending?.upstream) return page(400, 'Sign-in session expired', SESSION_GONE, true);
+  if (!pending?.upstream)
+    return refused(deps, 'no_pending_sign_in', page(400, 'Sign-in session expired', SESSION_GONE, true));
 
   const fail = async (error: AuthorizeErrorCode, description: string): Promise<BrowserOutcome> => {
     await deps.authState.takePending(pending.id, now);
@@ -226,7 +248,8 @@ export const completeUpstreamLogin = async (
     },
     csrfHash: hashSecret(csrf),
   };
-  if (!(await deps.authState.updatePending(updated))) return page(400, 'Sign-in session expired', SESSION_GONE, true);
+  if (!(await deps.authState.updatePending(updated)))
+    return refused(deps, 'no_pending_sign_in', page(400, 'Sign-in session expired', SESSION_GONE, true));
   return {
     kind: 'page',
     status: 200,

@@ -14,6 +14,7 @@ import {
   CODE_TTL_MS,
   errorRedirect,
   page,
+  refused,
   SESSION_GONE,
   stateOf,
 } from './authorize.js';
@@ -33,26 +34,39 @@ export const decideConsent = async (
   const { settings } = deps;
   const form = parseConsentForm(input.form);
   if (!form)
-    return page(
-      400,
-      'Invalid consent form',
-      'The consent form was incomplete or malformed. Please start again from Notion.',
+    return refused(
+      deps,
+      'invalid_consent_form',
+      page(
+        400,
+        'Invalid consent form',
+        'The consent form was incomplete or malformed. Please start again from Notion.',
+      ),
     );
   if (input.pendingId === undefined || !constantTimeEqual(input.pendingId, form.pending)) {
-    return page(
-      403,
-      'Consent not accepted',
-      'This consent form does not belong to your current sign-in. Please start again from Notion.',
+    return refused(
+      deps,
+      'consent_for_another_sign_in',
+      page(
+        403,
+        'Consent not accepted',
+        'This consent form does not belong to your current sign-in. Please start again from Notion.',
+      ),
     );
   }
   const now = deps.clock.now();
   // One conditional delete checks the session, the signed-in user and the form's CSRF token
   // (compared as hashes) and takes the pending authorization: only one answer gets it.
   const found = await deps.authState.takePendingForConsent(form.pending, hashSecret(form.csrf), now);
-  if (found.outcome === 'gone') return page(400, 'Sign-in session expired', SESSION_GONE, true);
+  if (found.outcome === 'gone')
+    return refused(deps, 'no_pending_sign_in', page(400, 'Sign-in session expired', SESSION_GONE, true));
   const taken = found.outcome === 'taken' ? found.pending : undefined;
   if (!taken?.user) {
-    return page(403, 'Consent not accepted', 'The consent form could not be verified. Please start again from Notion.');
+    return refused(
+      deps,
+      'consent_not_verified',
+      page(403, 'Consent not accepted', 'The consent form could not be verified. Please start again from Notion.'),
+    );
   }
   const user = taken.user;
   const state = stateOf(taken);

@@ -330,6 +330,14 @@ describe('consent and the round trip', () => {
       expect(r.body).toContain('repeat');
       expect(r.body).not.toContain('evil');
     }
+    // Each refusal is logged with a fixed reason, never the request's values.
+    const refusals = logs.filter((l) => l.includes('"browser request refused"'));
+    expect(refusals).toHaveLength(3);
+    for (const line of refusals) {
+      expect(line).toContain('"reason":"repeated_parameter"');
+      expect(line).toContain('"status":400');
+      expect(line).not.toContain('evil');
+    }
     // The pending authorization is untouched: the real answer still completes it.
     const consent = await call({
       path: '/oauth/callback',

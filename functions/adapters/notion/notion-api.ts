@@ -33,34 +33,44 @@ export interface NotionApiOptions {
   readonly fetch?: typeof fetch;
 }
 
-const tokenResponse = z.object({
-  access_token: z.string().check(z.minLength(1)),
-  refresh_token: z.nullish(z.string().check(z.minLength(1))),
-  bot_id: z.string().check(z.minLength(1)),
-  workspace_id: z.string().check(z.minLength(1)),
-  workspace_name: z.nullish(z.string()),
-  workspace_icon: z.nullish(z.string()),
+/**
+ * The schemas of Notion's token endpoint answers, built on first use: the update worker, which loads this
+ * module for the rare refresh after a 401, never builds them on most cold starts (as the http adapter's
+ * mapping schema, ADR 0143).
+ */
+const buildSchemas = () => ({
+  tokenResponse: z.object({
+    access_token: z.string().check(z.minLength(1)),
+    refresh_token: z.nullish(z.string().check(z.minLength(1))),
+    bot_id: z.string().check(z.minLength(1)),
+    workspace_id: z.string().check(z.minLength(1)),
+    workspace_name: z.nullish(z.string()),
+    workspace_icon: z.nullish(z.string()),
+  }),
+  /** A refresh answer: the new access token, and the rotated refresh token when Notion rotates it. */
+  refreshResponse: z.object({
+    access_token: z.string().check(z.minLength(1)),
+    refresh_token: z.nullish(z.string().check(z.minLength(1))),
+  }),
+  notionError: z.object({
+    object: z.literal('error'),
+    status: z.optional(z.number()),
+    code: z.string(),
+    message: z.optional(z.string()),
+  }),
+  oauthError: z.object({ error: z.string(), error_description: z.optional(z.string()) }),
 });
-
-/** A refresh answer: the new access token, and the rotated refresh token when Notion rotates it. */
-const refreshResponse = z.object({
-  access_token: z.string().check(z.minLength(1)),
-  refresh_token: z.nullish(z.string().check(z.minLength(1))),
-});
-
-const notionError = z.object({
-  object: z.literal('error'),
-  status: z.optional(z.number()),
-  code: z.string(),
-  message: z.optional(z.string()),
-});
-const oauthError = z.object({ error: z.string(), error_description: z.optional(z.string()) });
+let built: ReturnType<typeof buildSchemas> | undefined;
+const schemas = () => {
+  built ??= buildSchemas();
+  return built;
+};
 
 /** Reads an error body of either shape; returns its code (never the message, which may echo input). */
 export const errorCodeOf = (body: unknown): string | undefined => {
-  const n = notionError.safeParse(body);
+  const n = schemas().notionError.safeParse(body);
   if (n.success) return n.data.code;
-  const o = oauthError.safeParse(body);
+  const o = schemas().oauthError.safeParse(body);
   return o.success ? o.data.error : undefined;
 };
 
@@ -133,7 +143,7 @@ export const createNotionApi = (options: NotionApiOptions): NotionOAuthApi & Not
           throw new NotionExchangeError('unavailable', `Notion answered ${status}`, details);
         throw new NotionExchangeError('rejected', `Notion rejected the code exchange (${status})`, details);
       }
-      const parsed = tokenResponse.safeParse(answer.body);
+      const parsed = schemas().tokenResponse.safeParse(answer.body);
       if (!parsed.success)
         throw new NotionExchangeError('unavailable', 'Notion answered with an unexpected token response', {
           status: answer.status,
@@ -165,7 +175,7 @@ export const createNotionApi = (options: NotionApiOptions): NotionOAuthApi & Not
           ...(errorCode === undefined ? {} : { code: errorCode }),
         });
       }
-      const parsed = refreshResponse.safeParse(answer.body);
+      const parsed = schemas().refreshResponse.safeParse(answer.body);
       if (!parsed.success)
         throw new NotionExchangeError('unavailable', 'Notion answered the refresh with an unexpected token response', {
           status,

@@ -21,7 +21,13 @@ import {
 } from '#core/ports.js';
 import { CONNECTIONS_TABLE } from '#lib/data-model.js';
 import { batchGetItems, isConditionFailed } from './client.js';
-import { PREVIOUS_REFRESH_HASHES_KEPT, PREVIOUS_REFRESH_HASHES_TRIM_AT } from './rules.js';
+import {
+  type KeptTokens,
+  NOTION_TOKENS,
+  PREVIOUS_REFRESH_HASHES_KEPT,
+  PREVIOUS_REFRESH_HASHES_TRIM_AT,
+  UPSTREAM_TOKENS,
+} from './rules.js';
 
 /** Storage-only: the hash of the authorization code the first refresh token was issued for. */
 const FOR_CODE = 'refreshIssuedForCode';
@@ -31,26 +37,6 @@ export const connectionKey = (id: string) => ({ pk: `connection#${id}` });
 const key = connectionKey;
 
 type Item = Record<string, unknown>;
-
-/** The attributes of a kind of third-party token kept at a version, with a claim to refresh it. */
-interface KeptTokens {
-  /** The attribute whose presence says the connection holds that token. */
-  readonly held: string;
-  readonly version: string;
-  readonly until: string;
-}
-/** A user's upstream tokens (ADR 0127). */
-const UPSTREAM_TOKENS: KeptTokens = {
-  held: 'upstreamTokenCiphertext',
-  version: 'upstreamTokenVersion',
-  until: 'upstreamRefreshUntil',
-};
-/** The connection's Notion tokens, held while there is a refresh token (ADR 0151). */
-const NOTION_TOKENS: KeptTokens = {
-  held: 'notionRefreshTokenCiphertext',
-  version: 'notionTokenVersion',
-  until: 'notionRefreshUntil',
-};
 
 /** Rebuilds a Connection from an item, dropping storage-only attributes. */
 export const connectionFromItem = (item: Item): Connection => {

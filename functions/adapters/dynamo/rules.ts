@@ -4,7 +4,7 @@
  * against both). Pure functions, no SDK.
  */
 import { createHash } from 'node:crypto';
-import type { BucketPolicy } from '#core/ports.js';
+import type { BucketPolicy, Connection } from '#core/ports.js';
 
 /** Hashes of rotated-away refresh tokens kept at least this many, for reuse detection. */
 export const PREVIOUS_REFRESH_HASHES_KEPT = 20;
@@ -155,3 +155,30 @@ export const decideGcra = (tat: number | undefined, policy: BucketPolicy, now: n
 /** Whole tokens left once the bucket stands at `tat`. */
 export const remainingAfter = (tat: number, policy: BucketPolicy, now: number): number =>
   Math.max(0, Math.floor(((now + policy.periodMs - tat) * policy.capacity) / policy.periodMs + 1e-6));
+
+/**
+ * The attributes of a kind of third-party token a connection keeps at a version, with a claim to
+ * refresh it: the same conditions in the DynamoDB store and its in-memory twin.
+ */
+export interface KeptTokens {
+  /** The attribute whose presence says the connection holds that token. */
+  readonly held: 'upstreamTokenCiphertext' | 'notionRefreshTokenCiphertext';
+  readonly version: 'upstreamTokenVersion' | 'notionTokenVersion';
+  readonly until: 'upstreamRefreshUntil' | 'notionRefreshUntil';
+}
+/** A user's upstream tokens (ADR 0127). */
+export const UPSTREAM_TOKENS: KeptTokens = {
+  held: 'upstreamTokenCiphertext',
+  version: 'upstreamTokenVersion',
+  until: 'upstreamRefreshUntil',
+};
+/** The connection's Notion tokens, kept at a version while there is a refresh token (ADR 0151). */
+export const NOTION_TOKENS: KeptTokens = {
+  held: 'notionRefreshTokenCiphertext',
+  version: 'notionTokenVersion',
+  until: 'notionRefreshUntil',
+};
+
+/** True when `c` is active, holds the kind of token and its tokens are at `version` (absent version: 0). */
+export const atTokenVersion = (tokens: KeptTokens, c: Connection | undefined, version: number): boolean =>
+  c?.status === 'active' && c[tokens.held] !== undefined && (c[tokens.version] ?? 0) === version;

@@ -9,7 +9,14 @@ import {
   type RefreshTokenSwapRequest,
   type UpstreamTokenStore,
 } from '#core/ports.js';
-import { PREVIOUS_REFRESH_HASHES_KEPT, PREVIOUS_REFRESH_HASHES_TRIM_AT } from '../dynamo/rules.js';
+import {
+  atTokenVersion,
+  type KeptTokens,
+  NOTION_TOKENS,
+  PREVIOUS_REFRESH_HASHES_KEPT,
+  PREVIOUS_REFRESH_HASHES_TRIM_AT,
+  UPSTREAM_TOKENS,
+} from '../dynamo/rules.js';
 import { stored } from './clone.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -95,28 +102,50 @@ export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStor
     return stored(current);
   }
 
-  /** The connection when it is active with upstream tokens at `version`. */
-  private atVersion(id: string, version: number): Connection | undefined {
+  /** The connection when it is active, holds the kind of token and its tokens are at `version`. */
+  private atVersion(tokens: KeptTokens, id: string, version: number): Connection | undefined {
     const c = this.items.get(id);
-    if (c?.status !== 'active' || c.upstreamTokenCiphertext === undefined) return undefined;
-    return (c.upstreamTokenVersion ?? 0) === version ? c : undefined;
+    return atTokenVersion(tokens, c, version) ? c : undefined;
+  }
+
+  /** Claims the refresh of a kind of kept token at a version, unless another unexpired claim holds. */
+  private claimRefresh(
+    tokens: KeptTokens,
+    id: string,
+    claim: { readonly version: number; readonly now: number; readonly until: number },
+  ): boolean {
+    const c = this.atVersion(tokens, id, claim.version);
+    const held = c?.[tokens.until];
+    if (!c || (held !== undefined && held >= claim.now)) return false;
+    this.items.set(id, { ...c, [tokens.until]: claim.until });
+    return true;
+  }
+
+  /** Drops a claim iff it is still the one taken until `until`. */
+  private releaseRefresh(
+    tokens: KeptTokens,
+    id: string,
+    release: { readonly version: number; readonly until: number },
+  ): void {
+    const c = this.atVersion(tokens, id, release.version);
+    if (!c || c[tokens.until] !== release.until) return;
+    const next: Mutable<Connection> = { ...c };
+    delete next[tokens.until];
+    this.items.set(id, next);
   }
 
   async claimUpstreamRefresh(
     id: string,
     claim: { readonly version: number; readonly now: number; readonly until: number },
   ): Promise<boolean> {
-    const c = this.atVersion(id, claim.version);
-    if (!c || (c.upstreamRefreshUntil !== undefined && c.upstreamRefreshUntil >= claim.now)) return false;
-    this.items.set(id, { ...c, upstreamRefreshUntil: claim.until });
-    return true;
+    return this.claimRefresh(UPSTREAM_TOKENS, id, claim);
   }
 
   async saveUpstreamTokens(
     id: string,
     save: { readonly version: number; readonly ciphertext: string; readonly now: number },
   ): Promise<boolean> {
-    const c = this.atVersion(id, save.version);
+    const c = this.atVersion(UPSTREAM_TOKENS, id, save.version);
     if (!c) return false;
     const next: Mutable<Connection> = {
       ...c,
@@ -133,15 +162,11 @@ export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStor
     id: string,
     release: { readonly version: number; readonly until: number },
   ): Promise<void> {
-    const c = this.atVersion(id, release.version);
-    if (!c || c.upstreamRefreshUntil !== release.until) return;
-    const next: Mutable<Connection> = { ...c };
-    delete next.upstreamRefreshUntil;
-    this.items.set(id, next);
+    this.releaseRefresh(UPSTREAM_TOKENS, id, release);
   }
 
   async requireUpstreamLogin(id: string, mark: { readonly version: number; readonly now: number }): Promise<boolean> {
-    const c = this.atVersion(id, mark.version);
+    const c = this.atVersion(UPSTREAM_TOKENS, id, mark.version);
     if (!c) return false;
     const next: Mutable<Connection> = { ...c, upstreamLoginRequiredAt: mark.now, updatedAt: mark.now };
     delete next.upstreamTokenCiphertext;
@@ -150,21 +175,11 @@ export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStor
     return true;
   }
 
-  /** The connection when it is active, holds a Notion refresh token and its Notion tokens are at `version`. */
-  private atNotionVersion(id: string, version: number): Connection | undefined {
-    const c = this.items.get(id);
-    if (c?.status !== 'active' || c.notionRefreshTokenCiphertext === undefined) return undefined;
-    return (c.notionTokenVersion ?? 0) === version ? c : undefined;
-  }
-
   async claimNotionRefresh(
     id: string,
     claim: { readonly version: number; readonly now: number; readonly until: number },
   ): Promise<boolean> {
-    const c = this.atNotionVersion(id, claim.version);
-    if (!c || (c.notionRefreshUntil !== undefined && c.notionRefreshUntil >= claim.now)) return false;
-    this.items.set(id, { ...c, notionRefreshUntil: claim.until });
-    return true;
+    return this.claimRefresh(NOTION_TOKENS, id, claim);
   }
 
   async saveNotionTokens(
@@ -177,7 +192,7 @@ export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStor
       readonly now: number;
     },
   ): Promise<boolean> {
-    const c = this.atNotionVersion(id, save.version);
+    const c = this.atVersion(NOTION_TOKENS, id, save.version);
     if (!c || c.notionRefreshUntil !== save.until) return false;
     const next: Mutable<Connection> = {
       ...c,
@@ -194,10 +209,6 @@ export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStor
   }
 
   async releaseNotionRefresh(id: string, release: { readonly version: number; readonly until: number }): Promise<void> {
-    const c = this.atNotionVersion(id, release.version);
-    if (!c || c.notionRefreshUntil !== release.until) return;
-    const next: Mutable<Connection> = { ...c };
-    delete next.notionRefreshUntil;
-    this.items.set(id, next);
+    this.releaseRefresh(NOTION_TOKENS, id, release);
   }
 }

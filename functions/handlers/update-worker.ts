@@ -25,7 +25,7 @@ import { externalObjectClientFromConfig } from '#adapters/notion/external-object
 import { notionApiFromConfig } from '#adapters/notion/notion-api.js';
 import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
 import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
-import { createSqsClient, SqsUpdateQueue, updateQueueFromConfig } from '#adapters/sqs/update-queue.js';
+import { createSqsClient, SqsUpdateQueue } from '#adapters/sqs/update-queue.js';
 import type { ExternalObjectApi } from '#core/updates/ports.js';
 import { resourceOfUri, sourceRenderer } from '#core/updates/render.js';
 import { createUpdateWorker, type UpdateWorker, type WorkerDeps, type WorkerSettings } from '#core/updates/worker.js';
@@ -123,14 +123,14 @@ export const workerFromConfig = (
   const cipher = overrides.cipher ?? tokenCipherFromConfig(config);
   const integration = rulesFromConfig(config);
   const connections = connectionStore(config);
-  const deadLetterQueue = new SqsUpdateQueue(
-    createSqsClient(config),
-    need(config.queues.deadLetter, ENV.UPDATE_DLQ_URL),
-  );
+  // One SQS client for both queues, as the SDK recommends one client per service.
+  const sqs = createSqsClient(config);
+  const queue = new SqsUpdateQueue(sqs, need(config.queues.updates, ENV.UPDATE_QUEUE_URL));
+  const deadLetterQueue = new SqsUpdateQueue(sqs, need(config.queues.deadLetter, ENV.UPDATE_DLQ_URL));
   return createUpdateWorker({
     clock,
     random: systemRandom,
-    queue: updateQueueFromConfig(config),
+    queue,
     deadLetters: { send: (letter) => deadLetterQueue.send([letter]) },
     markers: authStateStore(config),
     subscriptions: subscriptionStore(config),

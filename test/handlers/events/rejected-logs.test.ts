@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import { logger } from '#shared/observability.js';
 import { httpEvent } from '#test/helpers/factories.js';
-import { teeStdout } from '#test/helpers/output.js';
+import { captureStdout } from '#test/helpers/output.js';
 import { FakeClock, memoryEndings, tokenDependencies } from '#test/unit/oauth/fakes.js';
 import { createTokenHandler } from '../../../functions/handlers/oauth-token.js';
 import { createUnfurlDeleteHandler } from '../../../functions/handlers/unfurl-delete.js';
@@ -25,7 +25,7 @@ let restore: () => void;
 
 beforeEach(() => {
   written = [];
-  restore = teeStdout(written);
+  restore = captureStdout(written);
   logger.setLogLevel('INFO');
 });
 

@@ -295,25 +295,7 @@ export const logProblems = (lines: readonly string[], secrets: ReadonlySet<strin
   return problems;
 };
 
-/** Captures everything written to stdout and stderr (the logger's streams) until `stop()`. */
-export const captureOutput = (): { lines: string[]; stop(): void } => {
-  const lines: string[] = [];
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  const grab = (chunk: string | Uint8Array): boolean => {
-    lines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  };
-  process.stdout.write = grab as typeof process.stdout.write;
-  process.stderr.write = grab as typeof process.stderr.write;
-  return {
-    lines,
-    stop() {
-      process.stdout.write = out;
-      process.stderr.write = err;
-    },
-  };
-};
+export { captureOutput } from '#test/helpers/output.js';
 
 /**
  * Sends one fuzzed request to its route's handler in `world`, learns the tokens

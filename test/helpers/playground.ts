@@ -8,18 +8,19 @@ import { NotionDriver } from '#local/notion-simulator/driver.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
 import { type LocalSystem, startLocalSystem } from '#local/system.js';
+import { runLogLevel } from '#test/helpers/output.js';
 
 export interface SystemWithSimulator {
   readonly system: LocalSystem;
   readonly sim: NotionSimulator;
 }
 
-/** Starts the system on an OS-assigned port, with warnings only and a short long poll. */
+/** Starts the system on an OS-assigned port, its log lines at the run's level and a short long poll. */
 export const startSystemWithSimulator = async (): Promise<SystemWithSimulator> => {
   const system = await startLocalSystem({
     port: 0,
     workerWaitSeconds: 1,
-    env: { LOG_LEVEL: 'WARN' },
+    env: { LOG_LEVEL: runLogLevel() },
     log: () => undefined,
   });
   const sim = simulatorFor(system.baseUrl);

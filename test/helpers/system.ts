@@ -8,8 +8,9 @@
  */
 import { afterAll, beforeAll } from '@jest/globals';
 import { type LocalSystem, type LocalSystemOptions, startLocalSystem } from '#local/system.js';
+import { runLogLevel } from '#test/helpers/output.js';
 
-/** Only the runtime's errors are printed (e.g. a handler that threw), and the long poll is short, unless told otherwise. */
+/** Only the runtime's errors are printed (e.g. a handler that threw), the handlers' log lines at the run's level, and the long poll is short, unless told otherwise. */
 export const startTestSystem = (options: LocalSystemOptions = {}): Promise<LocalSystem> =>
   startLocalSystem({
     port: 0,
@@ -18,7 +19,7 @@ export const startTestSystem = (options: LocalSystemOptions = {}): Promise<Local
       if (level === 'error') console.error(message, detail ?? '');
     },
     ...options,
-    env: { LOG_LEVEL: 'ERROR', ...options.env },
+    env: { LOG_LEVEL: runLogLevel(), ...options.env },
   });
 
 /** Starts the system before the tests of the enclosing block and stops it after them. */

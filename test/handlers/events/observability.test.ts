@@ -9,6 +9,7 @@ import { BadRequestError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
 import { countMetric, flushMetrics, logger, METRIC, onMetric } from '#shared/observability.js';
 import { httpEvent, lambdaContext } from '#test/helpers/factories.js';
+import { runLogLevel } from '#test/helpers/output.js';
 import { countWorkerEvent } from '../../../functions/handlers/update-worker.js';
 
 let written: string[];
@@ -34,7 +35,7 @@ beforeEach(() => {
 
 afterEach(() => {
   restore();
-  logger.setLogLevel('ERROR');
+  logger.setLogLevel(runLogLevel());
   if (savedFunctionName === undefined) delete process.env.AWS_LAMBDA_FUNCTION_NAME;
   else process.env.AWS_LAMBDA_FUNCTION_NAME = savedFunctionName;
 });

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import { logger } from '#shared/observability.js';
 import { httpEvent } from '#test/helpers/factories.js';
-import { captureStdout } from '#test/helpers/output.js';
+import { captureLogs, runLogLevel } from '#test/helpers/output.js';
 import { FakeClock, memoryEndings, tokenDependencies } from '#test/unit/oauth/fakes.js';
 import { createTokenHandler } from '../../../functions/handlers/oauth-token.js';
 import { createUnfurlDeleteHandler } from '../../../functions/handlers/unfurl-delete.js';
@@ -25,13 +25,13 @@ let restore: () => void;
 
 beforeEach(() => {
   written = [];
-  restore = captureStdout(written);
+  restore = captureLogs(written);
   logger.setLogLevel('INFO');
 });
 
 afterEach(() => {
   restore();
-  logger.setLogLevel('ERROR');
+  logger.setLogLevel(runLogLevel());
 });
 
 const lines = (): JsonLine[] =>

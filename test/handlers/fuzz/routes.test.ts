@@ -23,6 +23,7 @@ import {
   sendChecked,
 } from '#test/fuzz/requests.js';
 import { createWorld, type World } from '#test/fuzz/world.js';
+import { runLogLevel } from '#test/helpers/output.js';
 
 const RUNS = fuzzRuns(150);
 const SEED = fuzzSeed();
@@ -36,7 +37,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  logger.setLogLevel('INFO');
+  logger.setLogLevel(runLogLevel());
   delete process.env.PUBLIC_BASE_URL;
   resetConfig();
 });

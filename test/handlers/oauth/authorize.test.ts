@@ -11,7 +11,7 @@ import {
 import { hashSecret } from '#shared/crypto.js';
 import { logger, logTo, onMetric } from '#shared/observability.js';
 import { httpEvent } from '#test/helpers/factories.js';
-import { captureStdout } from '#test/helpers/output.js';
+import { captureLogs } from '#test/helpers/output.js';
 import {
   authorizeDependencies,
   CLIENT_ID,
@@ -94,7 +94,7 @@ beforeEach(() => {
   handler = createAuthorizeHandler(() => deps);
   logs = [];
   logger.setLogLevel('INFO'); // the logs are read below
-  restoreStdout = captureStdout(logs);
+  restoreStdout = captureLogs(logs);
 });
 
 afterEach(() => restoreStdout());

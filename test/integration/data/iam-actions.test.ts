@@ -18,6 +18,7 @@ import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
 import type { LocalSystem } from '#local/system.js';
 import { startLocalSystem } from '#local/system.js';
+import { runLogLevel } from '#test/helpers/output.js';
 import { editDemoTask, openDriver } from '#test/helpers/playground.js';
 
 const running = new AsyncLocalStorage<string>();
@@ -99,7 +100,7 @@ beforeAll(async () => {
   system = await startLocalSystem({
     port: 0,
     workerWaitSeconds: 1,
-    env: { LOG_LEVEL: 'WARN' },
+    env: { LOG_LEVEL: runLogLevel() },
     log: () => undefined,
     wrapHandler: (name, handler) =>
       ((...args: Parameters<typeof handler>) => running.run(name, () => handler(...args))) as typeof handler,

@@ -11,6 +11,7 @@ import { HANDLERS, ROUTES } from '#lib/routes.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
 import { logger } from '#shared/observability.js';
+import { runLogLevel } from '#test/helpers/output.js';
 import { demoTaskUrl, openDriver } from '#test/helpers/playground.js';
 import { useLocalSystem } from '#test/helpers/system.js';
 
@@ -37,7 +38,7 @@ beforeAll(() => {
 
 afterAll(() => {
   restore();
-  logger.setLogLevel('ERROR');
+  logger.setLogLevel(runLogLevel());
 });
 
 const jsonLines = (): JsonLine[] =>

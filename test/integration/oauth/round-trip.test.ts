@@ -12,7 +12,7 @@ import { type LocalSystem, startLocalSystem } from '#local/system.js';
 import { type Config, parseConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
 import { logger } from '#shared/observability.js';
-import { captureStdout } from '#test/helpers/output.js';
+import { captureLogs } from '#test/helpers/output.js';
 import { TestBrowser } from './browser.js';
 
 const MOUNTS: MountEntry[] = [
@@ -40,7 +40,7 @@ let restoreStdout: () => void;
 
 beforeAll(async () => {
   logger.setLogLevel('INFO'); // the logs are read below
-  restoreStdout = captureStdout(logs);
+  restoreStdout = captureLogs(logs);
   system = await startLocalSystem({ port: 0, mountEntries: MOUNTS, workerLoop: false, log: () => undefined });
   config = parseConfig(system.env);
   redirectUri = `${system.baseUrl}/notion/externalintegrationauthcallback`;

@@ -13,6 +13,7 @@ import { logger } from '#shared/observability.js';
 import { createHttpWorld } from '#test/fuzz/http-world.js';
 import { captureOutput, fuzzSeed, logProblems, requestsFor, sendChecked } from '#test/fuzz/requests.js';
 import type { World } from '#test/fuzz/world.js';
+import { runLogLevel } from '#test/helpers/output.js';
 import { startTestSystem } from '#test/helpers/system.js';
 
 const runs = (): number => {
@@ -36,7 +37,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  logger.setLogLevel('INFO');
+  logger.setLogLevel(runLogLevel());
   await system?.stop();
 });
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { MountEntry } from '#local/mounts.js';
 import { type LocalSystem, startLocalSystem } from '#local/system.js';
 import { logger } from '#shared/observability.js';
-import { captureStdout } from '#test/helpers/output.js';
+import { captureLogs, runLogLevel } from '#test/helpers/output.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON log lines, inspected field by field
 type JsonLine = Record<string, any>;
@@ -33,7 +33,7 @@ let restoreStdout: () => void;
 
 beforeAll(async () => {
   logger.setLogLevel('INFO'); // the logs are read below
-  restoreStdout = captureStdout(written);
+  restoreStdout = captureLogs(written);
   system = await startLocalSystem({
     port: 0,
     mountEntries: MOUNTS,
@@ -45,7 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   restoreStdout?.();
-  logger.setLogLevel('ERROR');
+  logger.setLogLevel(runLogLevel());
   await system?.stop();
 });
 

@@ -17,6 +17,7 @@ import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { LocalSystem } from '#local/system.js';
 import { logger } from '#shared/observability.js';
 import { captureOutput } from '#test/fuzz/requests.js';
+import { runLogLevel } from '#test/helpers/output.js';
 import { editDemoTask, openDriver } from '#test/helpers/playground.js';
 import { startTestSystem } from '#test/helpers/system.js';
 
@@ -92,7 +93,7 @@ beforeAll(async () => {
 afterAll(async () => {
   output?.stop();
   globalThis.fetch = realFetch;
-  logger.setLogLevel('INFO');
+  logger.setLogLevel(runLogLevel());
   await system?.stop();
 });
 

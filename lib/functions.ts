@@ -106,7 +106,7 @@ export const FUNCTIONS = {
   // signs service assertions, records or refreshes the subscription (read for stale-while-revalidate).
   unfurl: {
     tables: {
-      // the connection and the stored answer in one BatchGetItem (ADR 0064); upstream tokens refreshed and
+      // the connection and the stored answer in one BatchGetItem (ADR 0065); upstream tokens refreshed and
       // stored back with conditional updates, re-read by the caller that lost the race (ADR 0127)
       CONNECTIONS_TABLE: ['BatchGetItem', 'GetItem', 'UpdateItem'],
       // record or refresh the subscription, drop it when the link is gone

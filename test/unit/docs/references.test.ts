@@ -273,7 +273,7 @@ const brokenAnchoredPaths = (t: Text): string[] =>
 const brokenLinks = (t: Text): string[] =>
   [...t.text.replace(/`[^`]*`/g, '').matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].flatMap((m) => {
     const target = m[1] as string;
-    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return [];
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target) || NOT_IN_REPO.test(target)) return [];
     const broken = brokenTarget(t, target);
     return broken ? [broken] : [];
   });
@@ -355,32 +355,154 @@ const adrFiles = readdirSync(ADR_DIR)
   .filter((f) => /^\d{4}-.*\.md$/.test(f) && f !== '0000-template.md')
   .sort();
 
-describe('ADR headers', () => {
-  it.each(adrFiles)('%s: title, Status and Date as in the template', (name) => {
-    const number = name.slice(0, 4);
-    const lines = readFileSync(join(ADR_DIR, name), 'utf8').split('\n');
-    const problems: string[] = [];
-    if (!lines[0]?.startsWith(`# ${number}. `)) problems.push(`line 1 is not "# ${number}. Title"`);
-    const header = lines.slice(
-      1,
-      lines.findIndex((l, k) => k > 0 && l.startsWith('## ')),
+/** One ADR's header: the lines between its title and its first `## ` heading, continuations joined. */
+interface AdrHeader {
+  readonly number: string;
+  readonly title: string;
+  /** `- Name: value` entries in order; a value may continue on lines indented by two spaces. */
+  readonly entries: readonly { readonly name: string; readonly value: string }[];
+  /** Lines of the header that are neither an entry, a continuation nor blank. */
+  readonly stray: readonly string[];
+}
+
+const headerOf = (name: string, text: string): AdrHeader => {
+  const lines = text.split('\n');
+  const end = lines.findIndex((l, k) => k > 0 && l.startsWith('## '));
+  const entries: { name: string; value: string }[] = [];
+  const stray: string[] = [];
+  for (const line of lines.slice(1, end < 0 ? lines.length : end)) {
+    const entry = /^- ([A-Z][A-Za-z ]*): (.*)$/.exec(line);
+    const last = entries.at(-1);
+    if (entry) entries.push({ name: entry[1] as string, value: (entry[2] as string).trim() });
+    else if (line.startsWith('  ') && line.trim() !== '' && last) last.value += ` ${line.trim()}`;
+    else if (line.trim() !== '') stray.push(line);
+  }
+  return { number: name.slice(0, 4), title: lines[0] ?? '', entries, stray };
+};
+
+/** The ADR numbers a header value links to, each checked to be `[NNNN](NNNN-….md)` of an existing ADR. */
+const adrLinks = (value: string): { readonly numbers: string[]; readonly broken: string[] } => {
+  const numbers: string[] = [];
+  const broken: string[] = [];
+  for (const link of value.matchAll(/\[(?:ADR )?(\d{4})\]\(([^)]+)\)/g)) {
+    const target = link[2] as string;
+    if (!target.startsWith(`${link[1]}-`) || !existsSync(join(ADR_DIR, target))) {
+      broken.push(`[${link[1]}](${target}) is not an ADR of that number`);
+    } else numbers.push(link[1] as string);
+  }
+  return { numbers, broken };
+};
+
+/** proposed or accepted (maybe with a remark in parentheses), partly superseded, or superseded. */
+const STATUS =
+  /^(?:(?:proposed|accepted)(?:$| \()|accepted; superseded in part by \[\d{4}\]\([^)]+\)|superseded by \[\d{4}\]\([^)]+\))/;
+
+/** Problems with one ADR's header, as the template (docs/adr/0000-template.md) writes it. */
+const headerProblems = (header: AdrHeader, today: string): string[] => {
+  const problems: string[] = [];
+  if (!header.title.startsWith(`# ${header.number}. `)) problems.push(`line 1 is not "# ${header.number}. Title"`);
+  const names = header.entries.map((e) => e.name);
+  if (
+    !(
+      names[0] === 'Status' &&
+      names[1] === 'Date' &&
+      (names.length === 2 || (names.length === 3 && names[2] === 'Supersedes'))
+    )
+  ) {
+    problems.push(`header lines are ${JSON.stringify(names)}, not Status, Date and maybe Supersedes`);
+  }
+  for (const line of header.stray)
+    problems.push(`header line "${line}" is not "- Status:", "- Date:" or "- Supersedes:"`);
+  const status = header.entries.find((e) => e.name === 'Status')?.value;
+  if (status === undefined) problems.push('no "- Status: " line under the title');
+  else if (!STATUS.test(status)) {
+    problems.push(
+      `Status "${status}" is not proposed, accepted, "accepted; superseded in part by [NNNN](…)" or "superseded by [NNNN](…)"`,
     );
-    const status = header.findIndex((l) => l.startsWith('- Status: '));
-    if (status < 0) problems.push('no "- Status: " line under the title');
-    else {
-      // A Status value may continue on indented lines.
-      let value = (header[status] as string).slice('- Status: '.length);
-      for (let k = status + 1; header[k]?.startsWith('  '); k++) value += ` ${(header[k] as string).trim()}`;
-      const m = /^(proposed|accepted|superseded by \[(\d{4})\]\(([^)]+)\))(?:$|[;,(]|\s)/.exec(value);
-      if (!m) problems.push(`Status "${value}" is not proposed, accepted or superseded by [NNNN](…)`);
-      for (const link of value.matchAll(/\[(\d{4})\]\(([^)]+)\)/g)) {
-        const target = link[2] as string;
-        if (!target.startsWith(`${link[1]}-`) || !existsSync(join(ADR_DIR, target))) {
-          problems.push(`Status links [${link[1]}](${target}), which is not an ADR of that number`);
+  }
+  const date = header.entries.find((e) => e.name === 'Date')?.value;
+  if (date === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(date)) problems.push('no "- Date: YYYY-MM-DD" line');
+  else if (date > today) problems.push(`Date ${date} is later than today (${today})`);
+  for (const e of header.entries) {
+    const { numbers, broken } = adrLinks(e.value);
+    problems.push(...broken.map((b) => `${e.name}: ${b}`));
+    if (e.name === 'Supersedes' && numbers.length === 0) problems.push('Supersedes links no ADR');
+    if (numbers.includes(header.number)) problems.push(`${e.name} links the ADR itself`);
+  }
+  return problems;
+};
+
+const adrHeaders = adrFiles.map((name) => headerOf(name, readFileSync(join(ADR_DIR, name), 'utf8')));
+const headerByNumber = new Map(adrHeaders.map((h) => [h.number, h]));
+const linksIn = (h: AdrHeader | undefined, entry: string): string[] =>
+  adrLinks(h?.entries.find((e) => e.name === entry)?.value ?? '').numbers;
+const localToday = (): string => {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+};
+
+describe('ADR headers', () => {
+  it.each(adrFiles)('%s: title, Status, Date and maybe Supersedes, as in the template', (name) => {
+    expect(headerProblems(headerOf(name, readFileSync(join(ADR_DIR, name), 'utf8')), localToday())).toEqual([]);
+  });
+
+  it('the template itself has the header it asks for', () => {
+    const template = readFileSync(join(ADR_DIR, '0000-template.md'), 'utf8');
+    expect(template).toMatch(/^- Status: .*superseded by \[NNNN\]/m);
+    expect(template).toMatch(/^- Status: .*superseded in part by \[NNNN\]/m);
+    expect(template).toMatch(/^- Date: YYYY-MM-DD$/m);
+    expect(template).toMatch(/^- Supersedes: \[NNNN\]/m);
+  });
+
+  it('a superseded ADR and its successor name each other: Status links the successor, Supersedes the predecessor', () => {
+    const unmatched: string[] = [];
+    for (const h of adrHeaders) {
+      for (const successor of linksIn(h, 'Status')) {
+        if (!linksIn(headerByNumber.get(successor), 'Supersedes').includes(h.number)) {
+          unmatched.push(
+            `${h.number} says it is superseded by ${successor}, whose Supersedes line does not link ${h.number}`,
+          );
+        }
+        if (successor < h.number) unmatched.push(`${h.number} is superseded by the earlier ${successor}`);
+      }
+      for (const predecessor of linksIn(h, 'Supersedes')) {
+        if (!linksIn(headerByNumber.get(predecessor), 'Status').includes(h.number)) {
+          unmatched.push(`${h.number} supersedes ${predecessor}, whose Status does not link ${h.number}`);
         }
       }
     }
-    if (!header.some((l) => /^- Date: \d{4}-\d{2}-\d{2}$/.test(l))) problems.push('no "- Date: YYYY-MM-DD" line');
-    expect(problems).toEqual([]);
+    expect(unmatched).toEqual([]);
+  });
+
+  it('numbers from 0100 on are taken in order: a later number never carries an earlier date', () => {
+    const dated = adrHeaders
+      .filter((h) => h.number >= '0100')
+      .map((h) => ({ number: h.number, date: h.entries.find((e) => e.name === 'Date')?.value ?? '' }));
+    const out = dated.flatMap((d, k) =>
+      k > 0 && d.date < (dated[k - 1]?.date ?? '') ? [`${d.number} (${d.date}) before ${dated[k - 1]?.number}`] : [],
+    );
+    expect(out).toEqual([]);
+  });
+
+  it('reports a header out of the template', () => {
+    const h = (text: string) => headerProblems(headerOf('0200-x.md', text), '2026-12-07');
+    expect(h('# 0200. X\n\n- Status: accepted\n- Date: 2026-12-07\n\n## Context\n')).toEqual([]);
+    expect(h('# 0200. X\n\n- Status: accepted\n- Date: 2026-12-08\n\n## Context\n')).toEqual([
+      'Date 2026-12-08 is later than today (2026-12-07)',
+    ]);
+    expect(
+      h('# 0200. X\n\n- Status: accepted (supersedes 0100)\n- Date: 2026-12-07\n- Replaces: 0100\n## C\n'),
+    ).toEqual(['header lines are ["Status","Date","Replaces"], not Status, Date and maybe Supersedes']);
+    expect(
+      h('# 0200. X\n\n- Status: amended by [0100](0100-node-24-everywhere.md)\n- Date: 2026-12-07\n## C\n')[0],
+    ).toMatch(/^Status "amended by/);
+    expect(
+      h(
+        '# 0200. X\n\n- Status: accepted; amended by [0100](0100-node-24-everywhere.md)\n- Date: 2026-12-07\n## C\n',
+      )[0],
+    ).toMatch(/^Status "accepted; amended by/);
+    expect(h('# 0200. X\n\n- Status: accepted\n- Date: 2026-12-07\n- Supersedes: 0100\n## C\n')).toEqual([
+      'Supersedes links no ADR',
+    ]);
   });
 });

@@ -37,7 +37,10 @@ describe('events/ (sam local sample events)', () => {
 
   describe('each sample through its handler', () => {
     const system = useLocalSystem({ workerLoop: false });
+    /** The samples a test below asserted an answer of (docs/deployment.md lists each answer). */
+    const asserted = new Set<string>();
     const run = async (name: string, now = Date.now()): Promise<unknown> => {
+      asserted.add(name);
       const { baseUrl, env } = system();
       const sample = sampleEvents({ baseUrl, env, now }).find((s) => s.name === name);
       if (!sample) throw new Error(`no sample ${name}`);
@@ -130,6 +133,26 @@ describe('events/ (sam local sample events)', () => {
     it('update-worker: the SQS batch is processed with no failed record', async () => {
       const r = (await run('update-worker')) as { batchItemFailures: unknown[] };
       expect(r).toEqual({ batchItemFailures: [] });
+    });
+
+    it('oauth-revoke: 400 invalid_request, the plain request has no form body', async () => {
+      const r = await http('oauth-revoke');
+      expect(r.statusCode).toBe(400);
+      expect(body(r).error).toBe('invalid_request');
+      expect(r.headers?.['cache-control']).toBe('no-store');
+    });
+
+    it('jwks: 200 JWK Set of the public service-assertion keys', async () => {
+      const r = await http('jwks');
+      expect(r.statusCode).toBe(200);
+      const keys = body(r).keys as Record<string, unknown>[];
+      expect(keys.length).toBeGreaterThan(0);
+      for (const key of keys)
+        expect(Object.keys(key).every((k) => 'kty crv x y kid alg use'.split(' ').includes(k))).toBe(true);
+    });
+
+    it('every sample in events/ has its answer asserted above', () => {
+      expect([...asserted].sort()).toEqual(expect.arrayContaining(sampleEvents().map((s) => s.name)));
     });
 
     it.each(

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { itemBytes, readUnitsFor, writeUnitsFor } from '../../../bench/aws-count.js';
 import { PRICE_IDS, parsePriceTable, readPriceTable } from '../../../bench/prices.js';
@@ -55,5 +56,60 @@ describe('bench --only', () => {
     expect([...sectionsFrom('cost, scale')]).toEqual(['cost', 'scale']);
     expect(sectionsFrom(undefined).size).toBe(5);
     expect(() => sectionsFrom('cost,nope')).toThrow(/--only takes/);
+  });
+});
+
+describe('the budget table of bench/README.md', () => {
+  const root = new URL('../../../', import.meta.url);
+  const run = readFileSync(new URL('bench/run.ts', root), 'utf8');
+  const readme = readFileSync(new URL('bench/README.md', root), 'utf8');
+  const constants = Object.fromEntries(
+    [...run.matchAll(/^const ([A-Z_]+) = ([\d_.]+);$/gm)].map((m) => [
+      m[1],
+      Number((m[2] as string).replaceAll('_', '')),
+    ]),
+  );
+  /** Each `budget(id, label, value, rule, limit, unit)` call of bench/run.ts: its id (`${h.name}` → `<handler>`), rule and limit. */
+  const budgets = [...run.matchAll(/budget\(\s*[`']([^`']+)[`'],[\s\S]*?'(<=|>=|==)',\s*([^,]+),/g)].map((m) => ({
+    id: (m[1] as string).replace(/\$\{h\.name\}/, '<handler>'),
+    rule: m[2] as string,
+    limit: (m[3] as string).trim() in constants ? constants[(m[3] as string).trim()] : Number(m[3]),
+  }));
+  const section = readme.slice(readme.indexOf('## Budgets'), readme.indexOf('\n## ', readme.indexOf('## Budgets') + 1));
+  const rows = section
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .map((l) => {
+      const [ids = '', text = ''] = l.replace(/^\||\|$/g, '').split('|');
+      return { ids: [...ids.matchAll(/`([^`]+)`/g)].map((m) => m[1] as string), text };
+    });
+  /** The ways a limit is written in the table: as is, as a percentage, or in KB. */
+  const spellings = (limit: number): RegExp[] =>
+    [String(limit), `${Math.round(limit * 1000) / 10} %`, `${limit / 1000} KB`].map(
+      (s) => new RegExp(`(?<![\\d.,])${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\d]|\\.\\d)`),
+    );
+
+  it('finds the budgets of bench/run.ts', () => {
+    expect(budgets.length).toBeGreaterThan(15);
+    expect(budgets.find((b) => b.id === 'bundle.<handler>')).toEqual({
+      id: 'bundle.<handler>',
+      rule: '<=',
+      limit: 350_000,
+    });
+  });
+
+  it('has one row per budget id of bench/run.ts, and no other', () => {
+    expect(rows.flatMap((r) => r.ids).sort()).toEqual(budgets.map((b) => b.id).sort());
+  });
+
+  it('states each ≤ and ≥ limit of bench/run.ts', () => {
+    const missing = budgets
+      .filter((b) => b.rule !== '==' && Number.isFinite(b.limit))
+      .filter((b) => {
+        const row = rows.find((r) => r.ids.includes(b.id));
+        return !spellings(b.limit as number).some((re) => re.test(row?.text ?? ''));
+      })
+      .map((b) => `${b.id} ${b.rule} ${b.limit}`);
+    expect(missing).toEqual([]);
   });
 });

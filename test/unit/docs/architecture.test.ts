@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
-import { ROUTES, routeKey } from '#lib/routes.js';
+import { HANDLERS, ROUTES, routeKey, WORKER_HANDLER } from '#lib/routes.js';
 import { SETTINGS } from '#lib/settings.js';
 import { CONTEXT_KEYS } from '#lib/stage-config.js';
 import { CLI as SMOKE_CLI } from '../../../scripts/smoke.js';
@@ -19,6 +19,14 @@ const section = (n: number): string => {
   const next = doc.slice(start + 1).search(/^## /m);
   return next < 0 ? doc.slice(start) : doc.slice(start, start + 1 + next);
 };
+
+describe('docs/architecture.md §2 (components)', () => {
+  it('names every function of the stack: each handler of lib/routes.ts and the worker', () => {
+    const handlers = section(2).slice(section(2).indexOf('**Handlers**'), section(2).indexOf('**Domain code**'));
+    const named = [...handlers.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
+    expect(named.sort()).toEqual([...Object.keys(HANDLERS), WORKER_HANDLER].sort());
+  });
+});
 
 describe('docs/architecture.md §3 (routes)', () => {
   const routes = section(3);

@@ -1,7 +1,7 @@
 /**
  * POST /changes: the signed change webhook (Standard Webhooks). Verifies the
- * signature, accepts each webhook-id once, validates the body and enqueues a
- * change event for the update worker.
+ * signature, validates the body, accepts each webhook-id once and enqueues a
+ * change event for the update worker (order: functions/core/changes/ingest.ts).
  *
  *   202 {"status":"queued","id":…}     accepted and enqueued
  *   200 {"status":"duplicate","id":…}  this webhook-id was accepted before: nothing enqueued

@@ -158,14 +158,15 @@ export const CHANGE_PAGE_SIZE = 50;
 /**
  * The fewest DynamoDB requests a change to `subscribers` subscribers on `connections` connections
  * (spread evenly) can take while keeping every guarantee of the worker, read off the flow
- * (docs/adr/0118): per change, the webhook id's claim and the coalescing window's marker (2);
+ * (docs/adr/0118): per change, the webhook id's read and its record after the enqueue (ADR 0153) and
+ * the coalescing window's marker (3);
  * per page of 50 subscriptions, the page's Query, one BatchGetItem of its connections and one of
  * their pauses (own and workspace's, 100 keys a request), the delivery log in BatchWriteItems of
  * 25 and the delivery's list of completed pushes (1); per subscriber, the rate bucket's
  * conditional update and the claim of the push in its subscription item (2).
  */
 export const changeFloor = (subscribers: number, connections: number): number => {
-  let floor = 2;
+  let floor = 3;
   for (let done = 0; done < subscribers; done += CHANGE_PAGE_SIZE) {
     const page = Math.min(CHANGE_PAGE_SIZE, subscribers - done);
     const pageConnections = Math.min(page, Math.max(1, Math.round((page * connections) / subscribers)));

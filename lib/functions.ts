@@ -129,9 +129,10 @@ export const FUNCTIONS = {
     secrets: ['TOKEN_SIGNING_KEY_SECRET_ARN'],
   },
   // POST /changes: verifies the webhook signature, accepts each webhook-id once (a marker in the
-  // auth-state table), checks the URI against the unfurl rules and enqueues the change event.
+  // auth-state table, read before and written after the enqueue: ADR 0153), checks the URI against the
+  // unfurl rules and enqueues the change event.
   changes: {
-    tables: { AUTH_STATE_TABLE: ['PutItem'] },
+    tables: { AUTH_STATE_TABLE: ['GetItem', 'PutItem'] },
     queues: ['UPDATE_QUEUE_URL'],
     secrets: ['CHANGES_WEBHOOK_SECRET_ARN'],
   },

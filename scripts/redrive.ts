@@ -21,6 +21,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { sqsSafeJson } from '#adapters/sqs/messages.js';
 import { unwrapDeadLetter } from '#core/updates/messages.js';
 import { localResourceName, UPDATE_DLQ, UPDATE_QUEUE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
@@ -61,7 +62,8 @@ export const redriveDeadLetters = async (options: RedriveOptions): Promise<Redri
     if (messages.length === 0) break;
     for (const m of messages) {
       const { body, reason } = unwrapDeadLetter(m.Body ?? '');
-      await options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: body }));
+      // Unwrapping turns the wrapper's escapes back into characters SQS may refuse (U+FFFF, emoji in fauxqs).
+      await options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: sqsSafeJson(body) }));
       await options.sqs.send(
         new DeleteMessageCommand({ QueueUrl: options.deadLetterQueueUrl, ReceiptHandle: m.ReceiptHandle }),
       );

@@ -19,6 +19,7 @@ import { ENV } from '#lib/env-names.js';
 import { type Config, need, type SecretRef } from '#shared/config.js';
 import { AppError, BadRequestError, UnsupportedMediaTypeError } from '#shared/errors.js';
 import { httpHandler, json } from '#shared/http.js';
+import { logger } from '#shared/observability.js';
 
 export class InvalidSignatureError extends AppError {
   override readonly name = 'InvalidSignatureError';
@@ -64,6 +65,8 @@ export const createChangesHandler = (depsFor: () => ChangesHandlerDeps) => {
       const result = await ingestChange({ ...deps, verify }, { headers: request.headers, rawBody: request.rawBody });
       switch (result.outcome) {
         case 'queued':
+          // Queued either way; without the marker a retry of this webhook would be queued again (harmless).
+          if (!result.remembered) logger.warn('webhook id not remembered', { webhookId: result.id });
           return json(202, { status: 'queued', id: result.id });
         case 'duplicate':
           return json(200, { status: 'duplicate', id: result.id });

@@ -151,11 +151,11 @@ describe('least-privilege IAM per function', () => {
     );
   });
 
-  it('changes: writes webhook-id markers in auth state, sends to the update queue, reads the webhook secret', () => {
+  it('changes: reads and writes webhook-id markers in auth state, sends to the update queue, reads the webhook secret', () => {
     expect(permissions('changes')).toEqual(
       grants({
         OwnLogGroup: LOGS,
-        AuthState: ddb('PutItem'),
+        AuthState: ddb('GetItem', 'PutItem'),
         UpdateQueue: ['sqs:SendMessage'],
         ChangesWebhookSecret: READ_SECRET,
       }),

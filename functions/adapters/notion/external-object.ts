@@ -112,10 +112,12 @@ export const createExternalObjectClient = (options: ExternalObjectClientOptions)
   };
 };
 
-/** The client for this configuration (NOTION_API_BASE_URL, NOTION_VERSION). */
+/** The client for this configuration (NOTION_API_BASE_URL, NOTION_VERSION, NOTION_TIMEOUT_MS). */
 export const externalObjectClientFromConfig = (config: Config, fetchFn?: typeof fetch): ExternalObjectApi =>
   createExternalObjectClient({
     baseUrl: config.notion.apiBaseUrl,
     notionVersion: config.notion.version,
+    // The worker's refresh claim and its time check count on this timeout (functions/handlers/update-worker.ts).
+    timeoutMs: config.notion.timeoutMs,
     ...(fetchFn ? { fetch: fetchFn } : {}),
   });

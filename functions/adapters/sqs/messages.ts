@@ -6,6 +6,21 @@ export const MAX_BATCH_ENTRIES = 10;
 export const MAX_BATCH_BYTES = 256 * 1024;
 export const MAX_DELAY_SECONDS = 900;
 
+/**
+ * Code units SQS refuses in a message body, or that an emulator refuses: SQS accepts only #x9, #xA, #xD,
+ * #x20–#xD7FF, #xE000–#xFFFD and #x10000–#x10FFFF, so U+FFFE and U+FFFF (which JSON.stringify leaves as they
+ * are) make SendMessage fail; fauxqs also refuses every surrogate, emoji included. JSON.stringify already
+ * escapes control characters and lone surrogates.
+ */
+const UNSAFE_FOR_SQS = /[\uD800-\uDFFF\uFFFE\uFFFF]/g;
+
+/**
+ * A JSON text SQS accepts whatever its strings hold: each unsafe code unit written as a `\uXXXX` escape, which
+ * parses back to the same string. Those code units only ever occur inside JSON strings.
+ */
+export const sqsSafeJson = (json: string): string =>
+  json.replace(UNSAFE_FOR_SQS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 /** Validates and serialises events as SQS message bodies (shared with the in-memory queue). */
 export const messageBodies = (events: readonly unknown[], delaySeconds: number | undefined): string[] => {
   if (
@@ -15,8 +30,9 @@ export const messageBodies = (events: readonly unknown[], delaySeconds: number |
     throw new RangeError(`delaySeconds must be an integer from 0 to ${MAX_DELAY_SECONDS}`);
   }
   return events.map((event, i) => {
-    const body = JSON.stringify(event);
-    if (body === undefined) throw new TypeError(`Event ${i} cannot be serialised as JSON`);
+    const json = JSON.stringify(event);
+    if (json === undefined) throw new TypeError(`Event ${i} cannot be serialised as JSON`);
+    const body = sqsSafeJson(json);
     if (Buffer.byteLength(body, 'utf8') > MAX_BATCH_BYTES)
       throw new RangeError(`Event ${i} exceeds ${MAX_BATCH_BYTES} bytes`);
     return body;

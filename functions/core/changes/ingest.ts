@@ -3,9 +3,13 @@
  * validate the body, enqueue one change message.
  *
  * Order matters: the signature is checked before anything else (an unsigned
- * caller learns nothing about our body contract), the webhook-id is claimed
- * before the enqueue (a replay inside the tolerance window is a no-op), and a
- * failed enqueue releases the claim so the sender's retry goes through.
+ * caller learns nothing about our body contract); a webhook-id already
+ * remembered is a duplicate (a replay inside the tolerance window is a no-op);
+ * the event is enqueued, and only then is its webhook-id remembered. So a
+ * webhook whose handling stops before the enqueue (an SQS error, a timeout, a
+ * crash) leaves nothing behind and the sender's retry is queued, never taken
+ * for a duplicate; the worst a stop after the enqueue does is queue the retry
+ * too, which coalescing absorbs (docs/adr/0153).
  */
 import type { Clock, UpdateQueue } from '#core/ports.js';
 import { type ChangeBody, parseChangeBody, toChangeMessage } from './event.js';
@@ -31,7 +35,8 @@ export interface IngestDeps {
 }
 
 export type IngestResult =
-  | { readonly outcome: 'queued'; readonly id: string }
+  /** `remembered: false`: queued, but the webhook-id could not be written (a retry would be queued again). */
+  | { readonly outcome: 'queued'; readonly id: string; readonly remembered: boolean }
   | { readonly outcome: 'duplicate'; readonly id: string }
   | { readonly outcome: 'unauthenticated'; readonly reason: string }
   | { readonly outcome: 'invalid'; readonly problem: string }
@@ -82,14 +87,13 @@ export const ingestChange = async (deps: IngestDeps, request: SignedRequest): Pr
   }
 
   const key = webhookMarkerKey(verified.id);
-  const claimed = await deps.markers.putMarkerIfAbsent(key, 'accepted', now + WEBHOOK_ID_RETENTION_MS, now);
-  if (!claimed) return { outcome: 'duplicate', id: verified.id };
+  if ((await deps.markers.getMarker(key, now)) !== undefined) return { outcome: 'duplicate', id: verified.id };
+  // Enqueued first, remembered after: nothing is remembered for an event that was not queued.
+  await deps.queue.send([toChangeMessage(verified.id, body)]);
   try {
-    await deps.queue.send([toChangeMessage(verified.id, body)]);
-  } catch (error) {
-    // Let the sender's retry (same webhook-id) succeed.
-    await deps.markers.putMarker(key, 'released', now - 1000).catch(() => undefined);
-    throw error;
+    await deps.markers.putMarker(key, 'accepted', now + WEBHOOK_ID_RETENTION_MS);
+  } catch {
+    return { outcome: 'queued', id: verified.id, remembered: false };
   }
-  return { outcome: 'queued', id: verified.id };
+  return { outcome: 'queued', id: verified.id, remembered: true };
 };

@@ -12,6 +12,7 @@ import { type DeadLetterDeps, deadLetterGivenUp, describeError } from './dead-le
 import { defer, sendDeferred } from './defer.js';
 import type { RecordInfo, StepDeps } from './deps.js';
 import { writePushed } from './lease.js';
+import { nextPageSentMarkerKey, PUSHED_MARKER_TTL_MS } from './markers.js';
 import type { FlushMessage, PageMessage, PushTarget } from './messages.js';
 import { connectionPauseKey, delaySecondsFor, workspacePauseKey } from './policy.js';
 import { type PushDeps, pushOne } from './push.js';
@@ -143,7 +144,13 @@ export const fanOutPage = async (
     limit: deps.settings.pageSize,
     ...(message.type === 'page' ? { cursor: message.cursor } : {}),
   });
-  if (page.cursor !== undefined) {
+  // The next page goes out first, so that a page that keeps failing holds up no later subscriber; a delivery
+  // that failed after sending it says so, and its redeliveries do not send it again (each copy would fan the
+  // rest of the resource out once more, rendering every later subscriber at the product again).
+  const sentKey = nextPageSentMarkerKey(info.messageId);
+  const nextPageSent =
+    page.cursor !== undefined && info.receiveCount > 1 && (await deps.markers.getMarker(sentKey, now)) !== undefined;
+  if (page.cursor !== undefined && !nextPageSent) {
     const nextPage: PageMessage = {
       type: 'page',
       resource: message.resource,
@@ -153,17 +160,27 @@ export const fanOutPage = async (
     await deps.queue.send([nextPage]);
   }
   if (message.type === 'flush') deps.emit('window_flushed', { resource: message.resource, window: message.window });
-  await pushTargets(
-    deps,
-    {
-      resource: message.resource,
-      window: message.window,
-      items: page.items.map((subscription) => ({
-        target: { connectionId: subscription.connectionId, uri: subscription.uri },
-        subscription,
-      })),
-    },
-    info,
-    { tokenFirst: false },
-  );
+  try {
+    await pushTargets(
+      deps,
+      {
+        resource: message.resource,
+        window: message.window,
+        items: page.items.map((subscription) => ({
+          target: { connectionId: subscription.connectionId, uri: subscription.uri },
+          subscription,
+        })),
+      },
+      info,
+      { tokenFirst: false },
+    );
+  } catch (error) {
+    if (page.cursor !== undefined && !nextPageSent) {
+      // Best effort: without the note a redelivery sends the page again, as it would after a crash.
+      await deps.markers
+        .putMarker(sentKey, 'sent', deps.clock.now() + PUSHED_MARKER_TTL_MS)
+        .catch((e: unknown) => deps.emit('page_marker_failed', { detail: describeError(e) }));
+    }
+    throw error;
+  }
 };

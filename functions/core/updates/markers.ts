@@ -8,6 +8,8 @@
  * - Push lease (docs/adr/0073): key `push:<sha256 of resource, connection and uri>:<content hash>`,
  *   value `<messageId>#<receiveCount>`: the delivery of a queue message that holds it.
  *   `released` ends a lease early (it is written already expired).
+ * - Next page sent: key `paged:<messageId>`, written when a `flush` or `page` message that sent its
+ *   next page fails, so that its redeliveries do not send that page again.
  *
  * The stored strings are the ones the worker has always written, so markers
  * alive across a deploy keep working. A decoder splits at the *last*
@@ -36,6 +38,13 @@ export const pushId = (resource: string, connectionId: string, uri: string, hash
  * space-separated `pushId`s of the pushes Notion accepted, written once when the work item is done.
  */
 export const pushedMarkerKey = (holder: string): string => `pushed:${holder}`;
+
+/**
+ * Key of the note that a `flush` or `page` message has sent the message for its next page and then
+ * failed: its redeliveries do not send that page again (each copy would fan the rest of the resource
+ * out once more). Written only on failure, read only on a redelivery.
+ */
+export const nextPageSentMarkerKey = (messageId: string): string => `paged:${messageId}`;
 
 /** How long a delivery's pushed marker is kept: longer than any redelivery of its message. */
 export const PUSHED_MARKER_TTL_MS = 24 * 60 * 60 * 1000;

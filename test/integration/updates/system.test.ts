@@ -7,8 +7,10 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
-import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
+import { authStateStore, connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
+import { signWebhook } from '#core/changes/verify.js';
 import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
+import { coalesceMarkerKey } from '#core/updates/worker.js';
 import type { DemoProduct } from '#local/demo-product/app.js';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { LocalSystem } from '#local/system.js';
@@ -99,4 +101,35 @@ describe('update pipeline in the local system', () => {
     expect(simulator.stats().connections.find((c) => c.connectionId === simConnection?.id)?.calls).toBe(1);
     expect((await subscriptionStore(config).get('task:2', 'conn-system', uri))?.contentHash).toMatch(/^v1:/);
   }, 28_000);
+
+  it.each([
+    ['an emoji', 'task:launch 🚀'],
+    ['U+FFFF', 'task:\uFFFF'],
+    ['U+FFFE and a lone surrogate', 'task:\uFFFE\uD800'],
+  ])(
+    'a signed change whose resource holds %s is queued (202, not 500) and reaches the worker unchanged',
+    async (_l, resource) => {
+      const raw = JSON.stringify({ resource, changed_at: '2026-01-15T12:00:00Z', fields: ['título ✓'] });
+      const id = `msg_unicode_${Buffer.from(resource).toString('hex')}`;
+      const res = await fetch(`${system.baseUrl}/changes`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...signWebhook(system.env.CHANGES_WEBHOOK_SECRET as string, id, raw, Date.now()),
+        },
+        body: raw,
+      });
+      expect({ status: res.status, body: await res.json() }).toEqual({ status: 202, body: { status: 'queued', id } });
+      // The worker opened the coalescing window of exactly this resource.
+      const markers = authStateStore(config);
+      const deadline = Date.now() + 10_000;
+      let marker: string | undefined;
+      while (marker === undefined && Date.now() < deadline) {
+        marker = await markers.getMarker(coalesceMarkerKey(resource), Date.now());
+        if (marker === undefined) await sleep(100);
+      }
+      expect(marker?.startsWith(`${id}@`)).toBe(true);
+    },
+    15_000,
+  );
 });

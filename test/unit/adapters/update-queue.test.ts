@@ -2,7 +2,7 @@ import type { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { MemoryUpdateQueue } from '#adapters/memory/update-queue.js';
-import { batches, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, messageBodies } from '#adapters/sqs/messages.js';
+import { batches, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, messageBodies, sqsSafeJson } from '#adapters/sqs/messages.js';
 import { SqsUpdateQueue } from '#adapters/sqs/update-queue.js';
 
 describe('batching of update-queue messages', () => {
@@ -29,6 +29,34 @@ describe('batching of update-queue messages', () => {
     expect(messageBodies([{ a: 1 }], 900)).toEqual(['{"a":1}']);
     expect(() => messageBodies([undefined], 0)).toThrow(TypeError);
     expect(() => messageBodies(['x'.repeat(MAX_BATCH_BYTES)], 0)).toThrow(RangeError);
+  });
+
+  // What SQS accepts in a body (#x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF), read in
+  // UTF-16 code units the way the strictest emulator (fauxqs) reads it: no surrogate at all.
+  const SQS_REFUSES = {
+    test: (body: string): boolean =>
+      [...Array(body.length).keys()].some((i) => {
+        const u = body.charCodeAt(i);
+        return !(u === 0x09 || u === 0x0a || u === 0x0d || (u >= 0x20 && u <= 0xd7ff) || (u >= 0xe000 && u <= 0xfffd));
+      }),
+  };
+
+  it('writes any string as a body SQS accepts, which parses back to the same value', () => {
+    const event = { type: 'change', id: 'e-1', resource: 'task:\uFFFF\uFFFE😀\u0001\uD800', fields: ['\uFFFE'] };
+    const [body] = messageBodies([event], 0);
+    expect(body).toBeDefined();
+    expect(SQS_REFUSES.test(body as string)).toBe(false);
+    expect(JSON.parse(body as string)).toEqual(event);
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' })), (value) => {
+        const [out] = messageBodies([value], undefined);
+        expect(SQS_REFUSES.test(out as string)).toBe(false);
+        expect(JSON.parse(out as string)).toEqual(value);
+      }),
+      { numRuns: 200 },
+    );
+    // Text SQS already accepts is left as JSON.stringify writes it.
+    expect(sqsSafeJson('{"a":"é ü \\uffff"}')).toBe('{"a":"é ü \\uffff"}');
   });
 });
 

@@ -183,7 +183,7 @@ describe('ingestion', () => {
       deps,
       request({ uri: 'https://x.example.com/tasks/1', changed_at: '2026-01-15T12:00:00Z', fields: ['title'] }),
     );
-    expect(r).toEqual({ outcome: 'queued', id: 'msg_1' });
+    expect(r).toEqual({ outcome: 'queued', id: 'msg_1', remembered: true });
     expect(queue.events()).toEqual([
       {
         type: 'change',
@@ -224,6 +224,49 @@ describe('ingestion', () => {
       request({ uri: 'https://elsewhere.example.com/1', changed_at: '2026-01-15T12:00:00Z' }),
     );
     expect(r).toEqual({ outcome: 'invalid', problem: expect.stringContaining('URL patterns') });
+  });
+
+  it('a delivery that stops before its enqueue (timeout, crash) leaves nothing behind: the retry is queued, not a duplicate', async () => {
+    const { deps, queue, request } = setup();
+    // An SQS call that never answers: the function would time out here, the sender would see a 5xx and retry.
+    const hung = { ...deps, queue: { send: () => new Promise<void>(() => undefined) } };
+    const body = { resource: 'task:1', changed_at: '2026-01-15T12:00:00Z' };
+    void ingestChange(hung, request(body));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await ingestChange(deps, request(body))).toEqual({ outcome: 'queued', id: 'msg_1', remembered: true });
+    expect(queue.events()).toHaveLength(1);
+  });
+
+  it('an enqueue that fails and a store that cannot release anything: the retry is still queued', async () => {
+    const { deps, markers, queue, request } = setup();
+    const failing = {
+      ...deps,
+      queue: { send: async () => Promise.reject(new Error('queue down')) },
+      markers: {
+        getMarker: markers.getMarker.bind(markers),
+        putMarkerIfAbsent: markers.putMarkerIfAbsent.bind(markers),
+        putMarker: async () => Promise.reject(new Error('throttled')),
+      },
+    };
+    const body = { resource: 'task:1', changed_at: '2026-01-15T12:00:00Z' };
+    await expect(ingestChange(failing, request(body))).rejects.toThrow('queue down');
+    expect((await ingestChange(deps, request(body))).outcome).toBe('queued');
+    expect(queue.events()).toHaveLength(1);
+  });
+
+  it('queued but not remembered when the marker write fails after the enqueue (a retry would be queued again)', async () => {
+    const { deps, markers, queue, request } = setup();
+    const forgetful = {
+      ...deps,
+      markers: {
+        getMarker: markers.getMarker.bind(markers),
+        putMarkerIfAbsent: markers.putMarkerIfAbsent.bind(markers),
+        putMarker: async () => Promise.reject(new Error('throttled')),
+      },
+    };
+    const body = { resource: 'task:1', changed_at: '2026-01-15T12:00:00Z' };
+    expect(await ingestChange(forgetful, request(body))).toEqual({ outcome: 'queued', id: 'msg_1', remembered: false });
+    expect(queue.events()).toHaveLength(1);
   });
 
   it('releases the id when the enqueue fails, so the sender’s retry goes through', async () => {

@@ -1,8 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { createExternalObjectClient, parseRetryAfter } from '#adapters/notion/external-object.js';
+import {
+  createExternalObjectClient,
+  externalObjectClientFromConfig,
+  parseRetryAfter,
+} from '#adapters/notion/external-object.js';
 import { backoffMs, classifyAnswer, type NotionAnswer } from '#core/updates/classify.js';
 import { notionBucketPolicy } from '#core/updates/policy.js';
+import { localDefaults } from '#local/defaults.js';
+import { parseConfig } from '#shared/config.js';
 
 const r = (status: number, extra: Partial<Extract<NotionAnswer, { kind: 'response' }>> = {}): NotionAnswer => ({
   kind: 'response',
@@ -185,6 +191,20 @@ describe('external-object client', () => {
       }) as unknown as typeof fetch,
     });
     expect(await down.patch('t', { uri: 'u', operations: [] })).toEqual({ kind: 'network', message: 'fetch failed' });
+  });
+
+  it('the configured client gives up after NOTION_TIMEOUT_MS, not after its own default', async () => {
+    const hanging = ((_: string, init: RequestInit) =>
+      new Promise((_, reject) =>
+        init.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+      )) as unknown as typeof fetch;
+    const client = externalObjectClientFromConfig(
+      parseConfig({ ...localDefaults(3000), NOTION_TIMEOUT_MS: '30' }),
+      hanging,
+    );
+    const started = Date.now();
+    expect(await client.patch('t', { uri: 'u', operations: [] })).toEqual({ kind: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('parses Retry-After as seconds or an HTTP date', () => {

@@ -233,6 +233,40 @@ describe('fan-out', () => {
     expect(messages).toBeGreaterThanOrEqual(Math.ceil(1_234 / 50));
   });
 
+  it('a page whose work fails and is delivered again sends the next page once, not once per delivery', async () => {
+    const h = new Harness({ settings: { pageSize: 2, maxReceiveCount: 5, ratePerMinute: 100_000 } });
+    h.product.set('task:1', 1);
+    // The first page holds a connection whose Notion token cannot be decrypted: its work item fails every time.
+    const now = h.clock.now();
+    await h.stores.connections.create({
+      ...(await h.connection('zz-template')),
+      id: 'a-broken',
+      notionTokenCiphertext: 'not-a-ciphertext',
+      createdAt: now,
+    });
+    await h.subscribe('task:1', 'a-broken', URI(1));
+    for (let i = 0; i < 5; i++) {
+      await h.connection(`c${i}`);
+      await h.subscribe('task:1', `c${i}`, URI(1));
+    }
+    const pagesSent: string[] = [];
+    const send = h.stores.updateQueue.send.bind(h.stores.updateQueue);
+    h.stores.updateQueue.send = async (events, options) => {
+      for (const e of events as Array<{ type?: string; cursor?: string }>)
+        if (e.type === 'page') pagesSent.push(String(e.cursor));
+      return send(events, options);
+    };
+    await h.publish({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    const rendersBefore = h.renders;
+    await h.drain();
+    // The flush failed five times and was dead-lettered with its reason; the pages after it went out once each.
+    expect(h.deadLetters.map((d) => d.reason)).toEqual(['failed_repeatedly']);
+    expect(pagesSent.length).toBe(new Set(pagesSent).size);
+    expect(new Set(h.calls.map((c) => c.token)).size).toBe(5);
+    // The first page's two subscribers are rendered on each of its five deliveries; every later one once.
+    expect(h.renders - rendersBefore).toBe(2 * 5 + 4);
+  });
+
   it('defers the rest of a page when the invocation runs short of time', async () => {
     let remaining = 60_000;
     const h = await setup(20, { remainingMs: () => remaining, settings: { reserveMs: 5_000 } });

@@ -9,7 +9,7 @@ import type { BatchState } from './batch.js';
 import { classifyAnswer, type NotionAnswer } from './classify.js';
 import { describeError } from './dead-letter.js';
 import { dropSubscription, type ReadyPush, releasePush } from './decide-push.js';
-import { defer, retryCounted, retryWithBackoff } from './defer.js';
+import { retryCounted, retryRateLimited, retryWithBackoff } from './defer.js';
 import type { StepDeps } from './deps.js';
 import type { PushTarget } from './messages.js';
 import { connectionPauseKey, workspacePauseKey } from './policy.js';
@@ -118,11 +118,11 @@ export const applyAnswer = async (
         status,
       });
       await releasePush(deps, resource, target, push);
-      // A 529 (overload) counts towards the attempts; a 429 does not.
+      // A 529 (overload) counts towards the attempts; a 429 does not, but a run of them backs off and ends.
       if (decision.overload) {
         retryCounted(deps.settings, state, target, () => decision.delayMs, 'notion_overloaded', `HTTP ${status}`);
       } else {
-        defer(state, target, decision.delayMs);
+        retryRateLimited(deps, state, target, decision.delayMs, status);
       }
       return;
     }

@@ -62,8 +62,13 @@ const scopeOf = (reason: string | undefined): RateLimitScope => {
   }
 };
 
+/** The shortest wait after a 429 or 529: a Retry-After of 0, or a date already past, is not an invitation to hammer. */
+export const MIN_RETRY_AFTER_MS = 1_000;
+
 const retryMs = (seconds: number | undefined, fallback: number): number =>
-  seconds !== undefined && Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds * 1000) : fallback;
+  seconds !== undefined && Number.isFinite(seconds) && seconds >= 0
+    ? Math.max(MIN_RETRY_AFTER_MS, Math.ceil(seconds * 1000))
+    : fallback;
 
 export const classifyAnswer = (answer: NotionAnswer): PushDecision => {
   if (answer.kind === 'timeout') return { action: 'backoff', reason: 'timeout' };

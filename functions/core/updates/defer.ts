@@ -43,6 +43,35 @@ export const retryCounted = (
 
 export type BackoffDeps = Pick<StepDeps, 'random' | 'settings' | 'emit'>;
 
+/**
+ * A 429 to `target`'s push, with Notion's `Retry-After` as `retryAfterMs`. As Notion recommends: the
+ * first waits `Retry-After`; each further one in a row waits at least the backoff of that many
+ * transient failures (with jitter); after `maxRateLimited` in a row the target is given up, for the
+ * dead-letter queue (docs/adr/0154). A 429 is no failed attempt: `attempt` is kept as it is.
+ */
+export const retryRateLimited = (
+  deps: BackoffDeps,
+  state: BatchState,
+  target: PushTarget,
+  retryAfterMs: number,
+  status: number | string,
+): void => {
+  const limited = (target.limited ?? 0) + 1;
+  if (limited > deps.settings.maxRateLimited) {
+    state.deadLettered.push({
+      target,
+      reason: 'notion_rate_limited',
+      detail: `HTTP ${status} to ${limited} pushes in a row`,
+    });
+    return;
+  }
+  const delayMs =
+    limited === 1
+      ? retryAfterMs
+      : Math.max(retryAfterMs, backoffMs(limited - 1, deps.random.float(), deps.settings.backoffBaseMs));
+  defer(state, { ...target, limited }, delayMs);
+};
+
 /** A transient failure (source or Notion unavailable): back off with jitter, or give up after `maxAttempts`. */
 export const retryWithBackoff = (
   deps: BackoffDeps,

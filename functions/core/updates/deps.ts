@@ -34,6 +34,8 @@ export interface WorkerSettings {
   readonly concurrency: number;
   /** Transient failures of one subscription before it is dead-lettered. */
   readonly maxAttempts: number;
+  /** 429 answers in a row to one subscription's pushes before it is dead-lettered (docs/adr/0154). */
+  readonly maxRateLimited: number;
   /** The queue's redrive maxReceiveCount: on the last receive a failing message is dead-lettered with its reason. */
   readonly maxReceiveCount: number;
   /** How long a push lease holds when its holder vanishes. */
@@ -50,6 +52,7 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
   pageSize: 50,
   concurrency: 8,
   maxAttempts: 5,
+  maxRateLimited: 10,
   maxReceiveCount: 5,
   leaseMs: 30_000,
   reserveMs: 5_000,

@@ -21,6 +21,8 @@ export interface PushTarget {
   readonly uri: string;
   /** Transient failures so far (for backoff and the dead-letter decision). */
   readonly attempt?: number;
+  /** 429 answers in a row so far (for backoff after the first and the dead-letter decision: docs/adr/0154). */
+  readonly limited?: number;
 }
 
 export interface FlushMessage {
@@ -66,6 +68,7 @@ const target = z.strictObject({
   connectionId: str,
   uri: str,
   attempt: z.optional(z.int().check(z.minimum(0), z.maximum(1000))),
+  limited: z.optional(z.int().check(z.minimum(0), z.maximum(1000))),
 });
 
 const internal = z.discriminatedUnion('type', [
@@ -115,9 +118,12 @@ export const parseWorkMessage = (body: string): ParsedMessage => {
       ok: true,
       message: {
         ...m,
-        targets: m.targets.map((t) =>
-          t.attempt === undefined ? { connectionId: t.connectionId, uri: t.uri } : { ...t, attempt: t.attempt },
-        ),
+        targets: m.targets.map(({ connectionId, uri, attempt, limited }) => ({
+          connectionId,
+          uri,
+          ...(attempt === undefined ? {} : { attempt }),
+          ...(limited === undefined ? {} : { limited }),
+        })),
       },
     };
   }

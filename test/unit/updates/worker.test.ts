@@ -371,6 +371,56 @@ describe('rate limits', () => {
     expect(h.deadLetters).toHaveLength(0);
   });
 
+  it('a Retry-After of 0 waits a second, not nothing', async () => {
+    const h = await setup(1);
+    let first = true;
+    h.answer = () => {
+      if (!first) return ok;
+      first = false;
+      return { kind: 'response', status: 429, code: 'rate_limited', retryAfterSeconds: 0 };
+    };
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(2);
+    expect((h.calls[1]?.at ?? 0) - (h.calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('429s in a row to one push wait longer each time, and a success ends the run', async () => {
+    const h = await setup(1, { settings: { backoffBaseMs: 5_000 } });
+    let refusals = 4;
+    h.answer = () =>
+      refusals-- > 0
+        ? {
+            kind: 'response',
+            status: 429,
+            code: 'rate_limited',
+            rateLimitReason: 'public_api_endpoint_rate_limit',
+            retryAfterSeconds: 1,
+          }
+        : ok;
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(5);
+    const gaps = h.calls.slice(1).map((c, i) => c.at - (h.calls[i]?.at ?? 0));
+    // The first waits Retry-After; the n-th in a row at least half of 5 s × 2^(n − 2) (equal jitter).
+    expect(gaps[0]).toBeGreaterThanOrEqual(1_000);
+    expect(gaps[0]).toBeLessThan(2_500);
+    expect(gaps[1]).toBeGreaterThanOrEqual(2_500);
+    expect(gaps[2]).toBeGreaterThanOrEqual(5_000);
+    expect(gaps[3]).toBeGreaterThanOrEqual(10_000);
+    expect(h.deadLetters).toHaveLength(0);
+  });
+
+  it('a push Notion keeps answering 429 goes to the dead-letter queue after maxRateLimited in a row', async () => {
+    const h = await setup(1, { settings: { maxRateLimited: 4, maxAttempts: 2 } });
+    h.answer = () => ({ kind: 'response', status: 429, code: 'rate_limited', retryAfterSeconds: 1 });
+    await h.publish(change('task:1'));
+    await h.drain();
+    // Four 429s are waited out (a 429 is no failed attempt: maxAttempts 2 does not end it); the fifth ends it.
+    expect(h.calls).toHaveLength(5);
+    expect(h.deadLetters.map((d) => d.reason)).toEqual(['notion_rate_limited']);
+  });
+
   it('a workspace-wide 429 pauses every connection of that workspace', async () => {
     const h = new Harness();
     h.product.set('task:1', 1);

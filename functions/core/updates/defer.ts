@@ -85,20 +85,44 @@ export const retryWithBackoff = (
   if (attempt !== undefined) deps.emit('push_retry_scheduled', { connectionId: target.connectionId, reason, attempt });
 };
 
-/** The deferred targets as `push` messages of at most one page each, shortest delay first. */
+/**
+ * The most UTF-16 code units of targets one `push` message holds. Written as JSON for SQS, a code unit
+ * takes at most 6 bytes (a `\uXXXX` escape), so with its resource and window (2,000 units each) a
+ * message stays under SQS's 256 KiB however long and non-ASCII its links are.
+ */
+export const MAX_PUSH_MESSAGE_UNITS = 36_000;
+
+/** A target's code units in a message: its strings and the JSON around them. */
+const unitsOf = (target: PushTarget): number => target.connectionId.length + target.uri.length + 64;
+
+/** `targets` in order, as messages of at most `pageSize` targets and MAX_PUSH_MESSAGE_UNITS code units. */
+export const pushChunks = (targets: readonly PushTarget[], pageSize: number): PushTarget[][] => {
+  const chunks: PushTarget[][] = [];
+  let chunk: PushTarget[] = [];
+  let units = 0;
+  for (const target of targets) {
+    const size = unitsOf(target);
+    if (chunk.length > 0 && (chunk.length >= pageSize || units + size > MAX_PUSH_MESSAGE_UNITS)) {
+      chunks.push(chunk);
+      chunk = [];
+      units = 0;
+    }
+    chunk.push(target);
+    units += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+};
+
+/** The deferred targets as `push` messages of at most one page each (and no more than SQS takes), shortest delay first. */
 export const sendDeferred = async (
   deps: Pick<StepDeps, 'queue' | 'settings'>,
   state: BatchState,
   item: { readonly resource: string; readonly window: string },
 ): Promise<void> => {
   for (const [delaySeconds, targets] of [...state.deferred].sort(([a], [b]) => a - b)) {
-    for (let i = 0; i < targets.length; i += deps.settings.pageSize) {
-      const push: PushMessage = {
-        type: 'push',
-        resource: item.resource,
-        window: item.window,
-        targets: targets.slice(i, i + deps.settings.pageSize),
-      };
+    for (const chunk of pushChunks(targets, deps.settings.pageSize)) {
+      const push: PushMessage = { type: 'push', resource: item.resource, window: item.window, targets: chunk };
       await deps.queue.send([push], { delaySeconds });
     }
   }

@@ -6,6 +6,7 @@
  *   202 {"status":"queued","id":…}     accepted and enqueued
  *   200 {"status":"duplicate","id":…}  this webhook-id was accepted before: nothing enqueued
  *   400 names the problem with the body · 401 bad, missing or stale signature
+ *   413 a body over 16 KiB (the only thing looked at before the signature) · 415 not JSON
  */
 
 import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';

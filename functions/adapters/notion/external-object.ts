@@ -9,6 +9,7 @@
  */
 import type { NotionAnswer } from '#core/updates/classify.js';
 import type { ExternalObjectApi, ExternalObjectUpdate } from '#core/updates/ports.js';
+import { readBoundedText } from '#shared/bounded-body.js';
 import type { Config } from '#shared/config.js';
 
 /** Notion's request timeout is 60 s; ours is shorter so a worker invocation never waits that long. */
@@ -91,8 +92,8 @@ export const createExternalObjectClient = (options: ExternalObjectClientOptions)
       }
       let body: unknown;
       try {
-        const text = await response.text();
-        body = text.length > 0 && text.length <= MAX_ERROR_BODY ? JSON.parse(text) : undefined;
+        const read = await readBoundedText(response, MAX_ERROR_BODY);
+        body = read.kind === 'text' && read.text.length > 0 ? JSON.parse(read.text) : undefined;
       } catch (error) {
         const name = (error as { name?: string } | null)?.name;
         if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'timeout' };

@@ -18,6 +18,7 @@
 import type { NotionOAuthApi, NotionRefresh, NotionTokenGrant, NotionTokenRefresher } from '#core/oauth/ports.js';
 import { NotionExchangeError } from '#core/oauth/ports.js';
 import { ENV } from '#lib/env-names.js';
+import { readBoundedText } from '#shared/bounded-body.js';
 import type { Config } from '#shared/config.js';
 import { need } from '#shared/config.js';
 import { countMetric, METRIC } from '#shared/observability.js';
@@ -74,6 +75,9 @@ export const errorCodeOf = (body: unknown): string | undefined => {
   return o.success ? o.data.error : undefined;
 };
 
+/** The largest answer of the token endpoint read (a token grant is a few hundred bytes). */
+const MAX_TOKEN_ANSWER_BYTES = 64 * 1024;
+
 const basic = (id: string, secret: string): string =>
   `Basic ${Buffer.from(`${id}:${secret}`, 'utf8').toString('base64')}`;
 
@@ -111,9 +115,9 @@ export const createNotionApi = (options: NotionApiOptions): NotionOAuthApi & Not
         redirect: 'error',
         signal: AbortSignal.timeout(options.timeoutMs),
       });
-      const text = await response.text();
+      const read = await readBoundedText(response, MAX_TOKEN_ANSWER_BYTES);
       try {
-        body = text === '' ? undefined : JSON.parse(text);
+        body = read.kind === 'text' && read.text !== '' ? JSON.parse(read.text) : undefined;
       } catch {
         body = undefined;
       }

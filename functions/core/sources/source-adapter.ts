@@ -14,6 +14,7 @@
  */
 import type { UnfurlAttribute } from '#core/unfurl/attributes.js';
 import type { RuleMatch } from '#core/unfurl/rules.js';
+import { type BoundedText, readBoundedText } from '#shared/bounded-body.js';
 
 /** Who is asking: the user behind the Notion connection. */
 export interface UserIdentity {
@@ -105,36 +106,15 @@ export const MAX_SOURCE_BODY_BYTES = 256 * 1024;
 
 /** Reads a JSON body of at most `maxBytes` (stops reading past the limit), or throws SourceUnavailableError. */
 export const readJson = async (response: Response, maxBytes = MAX_SOURCE_BODY_BYTES): Promise<unknown> => {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new SourceUnavailableError('source answered with an oversized body');
-  }
-  let text = '';
-  if (response.body) {
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let size = 0;
-    for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (cause) {
-        throw new SourceUnavailableError('source connection failed while answering', { cause });
-      }
-      const { done, value } = chunk;
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new SourceUnavailableError('source answered with an oversized body');
-      }
-      text += decoder.decode(value, { stream: true });
-    }
-    text += decoder.decode();
-  }
+  let read: BoundedText;
   try {
-    return JSON.parse(text);
+    read = await readBoundedText(response, maxBytes);
+  } catch (cause) {
+    throw new SourceUnavailableError('source connection failed while answering', { cause });
+  }
+  if (read.kind === 'too_large') throw new SourceUnavailableError('source answered with an oversized body');
+  try {
+    return JSON.parse(read.text);
   } catch (cause) {
     throw new SourceUnavailableError('source answered with invalid JSON', { cause });
   }

@@ -127,6 +127,18 @@ describe('events/ (sam local sample events)', () => {
       expect(body(r).token_endpoint).toBe(`${system().baseUrl}/oauth/token`);
     });
 
+    it('jwks: 200 with the public keys of the service assertions', async () => {
+      const r = await http('jwks');
+      expect(r.statusCode).toBe(200);
+      expect(Array.isArray(body(r).keys)).toBe(true);
+    });
+
+    it('oauth-revoke: 400 invalid_request (the plain sample carries no form body)', async () => {
+      const r = await http('oauth-revoke');
+      expect(r.statusCode).toBe(400);
+      expect(body(r).error).toBe('invalid_request');
+    });
+
     it('update-worker: the SQS batch is processed with no failed record', async () => {
       const r = (await run('update-worker')) as { batchItemFailures: unknown[] };
       expect(r).toEqual({ batchItemFailures: [] });

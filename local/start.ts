@@ -13,9 +13,12 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
 import { ENV } from '#lib/env-names.js';
+import { parseConfig } from '#shared/config.js';
 import { consoleLog } from './console-log.js';
 import { DEFAULT_PORT } from './defaults.js';
+import { DEMO_USERS } from './demo-users.js';
 import { clearRuntimeInfo, runtimeInfoFile, writeRuntimeInfo } from './runtime-info.js';
 import { DataDirInUseError, dataDirFromEnvironment, REPO_ROOT, readDotEnv } from './state-dir.js';
 import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
@@ -56,15 +59,80 @@ export interface StartArguments {
   readonly help: boolean;
 }
 
-/** Parses `npm start -- [--fresh]`; throws on anything else. */
+/** A wrong command line: one line on stderr and exit status 2, as every script of the project (ADR 0102). */
+export class StartUsageError extends Error {
+  override readonly name = 'StartUsageError';
+}
+
+/** Parses `npm start -- [--fresh]`; throws StartUsageError, in the scripts' words, on anything else. */
 export const parseStartArguments = (args: readonly string[]): StartArguments => {
-  const { values } = parseArgs({
-    args: [...args],
-    options: { fresh: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
-    strict: true,
-    allowPositionals: false,
-  });
+  let values: { fresh?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: { fresh: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    // `--help` wins over any other mistake on the same command line.
+    if (args.includes('--help') || args.includes('-h')) return { fresh: false, help: true };
+    const { code, message } = error as { code?: string; message: string };
+    const quoted = /'([^']*)'/.exec(message)?.[1];
+    throw new StartUsageError(
+      code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+        ? `unknown option ${quoted ?? message}`
+        : code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+          ? `unexpected argument ${quoted ?? message}`
+          : code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && quoted
+            ? `option ${quoted} takes no value`
+            : message,
+    );
+  }
   return { fresh: values.fresh === true, help: values.help === true };
+};
+
+/**
+ * `npm start --fresh`, without the `--`: npm keeps the option for itself (with a warning) and passes it on
+ * only as `npm_config_fresh`. Whoever typed it wants a clean start, so it counts.
+ */
+export const freshGivenToNpm = (env: Readonly<Record<string, string | undefined>>): boolean =>
+  env.npm_lifecycle_event === 'start' && env.npm_config_fresh === 'true';
+
+/** Names of settings (`UPPER_CASE` words) that `text` mentions, in order, each once. */
+const settingNamesIn = (text: string): string[] => [
+  ...new Set(text.match(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b|\bPORT\b|\bSTAGE\b/g) ?? []),
+];
+
+/**
+ * The one line `npm start` prints when a setting stops it: the problem as the configuration reports it, and
+ * where each setting it names was set (`.env` or the environment), so that the value to fix is found at once.
+ * Undefined when the failure is not about a setting (a crash, printed with its stack).
+ */
+export const settingProblem = (
+  error: unknown,
+  origin: {
+    /** Names `.env` set. */
+    readonly dotEnv: ReadonlySet<string>;
+    /** The environment after `.env` was read. */
+    readonly env: Readonly<Record<string, string | undefined>>;
+    /** How to call the .env file in the message. */
+    readonly dotEnvFile?: string;
+  },
+): string | undefined => {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  if (typeof message !== 'string') return undefined;
+  const text = message.split('\n', 1)[0]?.trim() ?? '';
+  const named = settingNamesIn(text).filter((n) => SETTING_NAMES.has(n) || origin.env[n] !== undefined);
+  if (name !== 'ConfigError' && named.length === 0) return undefined;
+  const fromFile = named.filter((n) => origin.dotEnv.has(n));
+  const fromEnvironment = named.filter((n) => !origin.dotEnv.has(n) && origin.env[n] !== undefined);
+  const where = [
+    ...(fromFile.length > 0 ? [`${fromFile.join(', ')} set in ${origin.dotEnvFile ?? '.env'}`] : []),
+    ...(fromEnvironment.length > 0 ? [`${fromEnvironment.join(', ')} set in the environment`] : []),
+  ];
+  return `npm start: ${text}${where.length > 0 ? ` (${where.join('; ')})` : ''}`;
 };
 
 const USAGE = `Usage: npm start [-- --fresh]
@@ -72,9 +140,13 @@ const USAGE = `Usage: npm start [-- --fresh]
 Starts the local system on 127.0.0.1:$PORT (default ${DEFAULT_PORT}).
 State (tables, queues, the Notion simulator's connections and previews, the demo tasks)
 is kept in LOCAL_DATA_DIR (default .local-data/) across restarts.
+Settings come from the environment, then .env, then the local defaults (README, "Settings").
 
   --fresh   remove the kept state first and start clean
-  --help    show this text`;
+  --help    show this text
+
+Exit status: 0 stopped cleanly, 1 it could not start (one line; DEBUG=1 adds the stack trace),
+2 wrong usage, 130 stopped at once by a second Ctrl-C.`;
 
 /** Where `npm start` keeps its state (local/state-dir.ts). */
 export { dataDirFromEnvironment } from './state-dir.js';
@@ -135,8 +207,34 @@ export const banner = (system: LocalSystem, given: Readonly<Record<string, strin
   const secrets = Object.values(ENV).filter((n) => isSecretName(n) && system.env[n] !== undefined);
   lines.push(`    secrets set: ${secrets.map((n) => `${n}${given[n] !== undefined ? '*' : ''}`).join(', ')}`);
   lines.push('');
+  const next = nextStep(system);
+  if (next) lines.push(next, '');
   lines.push('Press Ctrl-C to stop.');
   return lines.join('\n');
+};
+
+/**
+ * What to do first, as the README's first screen says it: open the playground, paste a link the rules
+ * match (their first sample URL: a demo task, or the team's own link), and sign in (with the local
+ * provider's first account when it is the one in use). Undefined without the playground.
+ */
+export const nextStep = (system: Pick<LocalSystem, 'baseUrl' | 'env' | 'mounts'>): string | undefined => {
+  const b = system.baseUrl;
+  if (!system.mounts.some((m) => m.prefix === '')) return undefined;
+  let sample: string | undefined;
+  try {
+    sample = rulesFromConfig(parseConfig(system.env)).rules[0]?.sampleUrls[0];
+  } catch {
+    sample = undefined;
+  }
+  const localLogin = system.env[ENV.OIDC_ISSUER] === `${b}/idp` && system.mounts.some((m) => m.prefix === '/idp');
+  const [login] = DEMO_USERS;
+  return [
+    `Next: open ${b}/ (the playground), paste ${sample ?? 'a link your UNFURL_RULES match'},`,
+    `  press "Paste as preview", then "Connect"${
+      localLogin && login ? ` and sign in as ${login.login} / ${login.password}` : ' and sign in'
+    }.`,
+  ].join('\n');
 };
 
 /** `npm start` (and `npx notion-link-preview-local` in a team's repository): parses the arguments and runs until stopped. */
@@ -145,23 +243,35 @@ export const runFromCommandLine = async (): Promise<void> => {
   try {
     args = parseStartArguments(process.argv.slice(2));
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    process.exit(1);
+    console.error(`npm start: ${(error as Error).message} (see --help)`);
+    process.exit(2);
   }
   if (args.help) {
     console.log(USAGE);
     return;
   }
+  if (!args.fresh && freshGivenToNpm(process.env)) {
+    console.log(
+      '--fresh reached npm, not the start script (the documented form is npm start -- --fresh); taken as given.',
+    );
+    args = { ...args, fresh: true };
+  }
+  const setBefore = new Set(Object.keys(process.env));
   try {
     loadDotEnv();
   } catch (error) {
-    console.error(`.env could not be read: ${(error as Error).message}`);
+    console.error(`npm start: .env could not be read: ${(error as Error).message}`);
     process.exit(1);
   }
+  const dotEnv = new Set(Object.keys(process.env).filter((name) => !setBefore.has(name)));
   const given = settingsFromEnvironment(process.env);
   const port = parsePort(process.env.PORT);
   if (port === undefined) {
-    console.error(`PORT must be a TCP port number (0–65535), not ${JSON.stringify(process.env.PORT)}`);
+    console.error(
+      `npm start: PORT must be a TCP port number (0–65535), not ${JSON.stringify(process.env.PORT)}${
+        dotEnv.has('PORT') ? ' (PORT set in .env)' : ' (PORT set in the environment)'
+      }`,
+    );
     process.exit(1);
   }
   // Signals are handled from here on, so that one arriving while the system starts is not fatal:
@@ -228,7 +338,11 @@ export const runFromCommandLine = async (): Promise<void> => {
         `${error.message}. Stop it first, or give this one its own directory, e.g. LOCAL_DATA_DIR=.local-data-2 npm start`,
       );
     } else {
-      console.error('The local system failed to start:', error);
+      const problem = settingProblem(error, { dotEnv, env: process.env });
+      if (problem) {
+        console.error(problem);
+        if (process.env.DEBUG) console.error(error);
+      } else console.error('The local system failed to start:', error);
     }
     process.exit(1);
   }

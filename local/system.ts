@@ -201,10 +201,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     }
     cleanups.push(() => server.close());
     const baseUrl = `http://${LOCAL_HOST}:${port}`;
-    if (options.dataDir) {
-      const warning = await recordBaseUrl(options.dataDir, baseUrl);
-      if (warning) log('warn', warning);
-    }
+    const origin = options.dataDir ? keptOrigin(options.dataDir, baseUrl) : undefined;
+    if (origin?.warning) log('warn', origin.warning);
 
     // 2. Emulators, with tables and queues from lib/data-model.ts.
     emulators = await startEmulators({
@@ -301,6 +299,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       cleanups.push(() => startedLoop.stop());
     }
 
+    // The origin is recorded once the system is up: a start that fails (a bad setting) leaves no record that
+    // would make the next start on another port warn about state that was never made.
+    if (origin?.record) await writeJsonFile(origin.record.file, { baseUrl: origin.record.baseUrl });
     ready = true;
     let stopped: Promise<void> | undefined;
     return {
@@ -341,12 +342,14 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 }
 
 /**
- * Notes in the data directory which base URL its state belongs to (the first
- * run's; --fresh starts a new record), and returns
- * a warning when it was made on another one: links pasted then, subscriptions
- * and the service's tokens name that origin.
+ * Which base URL the state in the data directory belongs to (the first run's; --fresh starts a new record):
+ * a warning when it was made on another one (links pasted then, subscriptions and the service's tokens name
+ * that origin), and the record to write once the system is up when there is none yet.
  */
-const recordBaseUrl = async (dataDir: string, baseUrl: string): Promise<string | undefined> => {
+const keptOrigin = (
+  dataDir: string,
+  baseUrl: string,
+): { readonly warning?: string; readonly record?: { readonly file: string; readonly baseUrl: string } } => {
   const file = statePaths(dataDir).system;
   let before: unknown;
   try {
@@ -356,9 +359,11 @@ const recordBaseUrl = async (dataDir: string, baseUrl: string): Promise<string |
   }
   const previous = (before as { baseUrl?: unknown } | undefined)?.baseUrl;
   // The origin is the one the state was first made on: a run on another port does not change it.
-  if (typeof previous !== 'string') await writeJsonFile(file, { baseUrl });
-  if (typeof previous !== 'string' || previous === baseUrl) return undefined;
-  return `The state kept in ${dataDir} was made on ${previous}; links and connections made there name that origin. Start on the same port (PORT=${new URL(previous).port}) or start clean with \`npm start -- --fresh\`.`;
+  if (typeof previous !== 'string') return { record: { file, baseUrl } };
+  if (previous === baseUrl) return {};
+  return {
+    warning: `The state kept in ${dataDir} was made on ${previous}; links and connections made there name that origin. Start on the same port (PORT=${new URL(previous).port}) or start clean with \`npm start -- --fresh\`.`,
+  };
 };
 
 /** Runs clean-ups in reverse order; every one runs even if an earlier one fails. */

@@ -173,13 +173,38 @@ export const checks = (webhookSecret?: string): Check[] => [
               body,
             });
             await r.body?.cancel();
-            expectThat(r.status === 202, `a signed change answered ${r.status}, not 202`);
+            expectThat(
+              r.status === 202,
+              r.status === 401
+                ? "a signed change answered 401, not 202: is --webhook-secret the service's CHANGES_WEBHOOK_SECRET?"
+                : `a signed change answered ${r.status}, not 202`,
+            );
             return '202 for a signed change event';
           },
         },
       ]
     : []),
 ];
+
+/**
+ * Why a request failed, from fetch's error and its cause: `fetch failed` alone does not say whether the name
+ * did not resolve, nothing listened, or the certificate did not match (what a new custom domain runs into).
+ */
+export const requestFailure = (error: unknown): string => {
+  // Duck-typed: fetch's errors may come from another realm (a test's VM context), where instanceof fails.
+  type Failure = { message?: unknown; code?: unknown; cause?: unknown; errors?: unknown };
+  const firstLine = (text: unknown) => (typeof text === 'string' ? (text.split('\n', 1)[0]?.trim() ?? '') : '');
+  const describe = (e: unknown): string | undefined => {
+    if (typeof e !== 'object' || e === null) return undefined;
+    const failure = e as Failure;
+    if (Array.isArray(failure.errors) && failure.errors.length > 0)
+      return [...new Set(failure.errors.map(describe).filter((x) => x))].join('; ');
+    return firstLine(failure.message) || (typeof failure.code === 'string' ? failure.code : undefined);
+  };
+  const message = describe(error) ?? String(error);
+  const cause = typeof error === 'object' && error !== null ? describe((error as Failure).cause) : undefined;
+  return cause && cause !== message ? `${message}: ${cause}` : message;
+};
 
 /** Runs every check against `base`; never throws (a network failure is the check's failure). */
 export const runSmoke = async (base: string, options: { webhookSecret?: string; fetch?: Fetch } = {}) => {
@@ -189,7 +214,7 @@ export const runSmoke = async (base: string, options: { webhookSecret?: string; 
     try {
       results.push({ name: check.name, ok: true, detail: await check.run(base, f) });
     } catch (error) {
-      const message = error instanceof Mismatch ? error.message : `request failed: ${(error as Error).message}`;
+      const message = error instanceof Mismatch ? error.message : `request failed: ${requestFailure(error)}`;
       results.push({ name: check.name, ok: false, detail: message });
     }
   }
@@ -226,6 +251,20 @@ refused, the deleted-token callback's 200, and with --webhook-secret a signed ch
   notes: ['Exit status: 0 every check passed, 1 a check failed, 2 wrong usage.'],
 } as const;
 
+/**
+ * The --webhook-secret value, if given: a Standard Webhooks secret (`whsec_<base64>`, or the bare base64 the
+ * stack generates). An empty value (an unset shell variable) is a mistake, not "skip the signed check".
+ */
+export const webhookSecretOf = (values: CliArgs<typeof CLI.options>['values']): string | undefined => {
+  const secret = values['webhook-secret'];
+  if (secret === undefined) return undefined;
+  if (secret.trim() === '')
+    throw new UsageError('--webhook-secret is empty (is the variable that should hold the secret set?)');
+  if (!/^(?:whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(secret))
+    throw new UsageError('--webhook-secret is not a Standard Webhooks secret (whsec_<base64> or base64)');
+  return secret;
+};
+
 /** The base URL from --base-url or the outputs file's PublicBaseUrl, without a trailing slash. */
 export const baseUrlOf = (values: CliArgs<typeof CLI.options>['values']): string => {
   if (values['base-url'] !== undefined && values.outputs !== undefined) {
@@ -256,8 +295,9 @@ export const main = async (
   f?: Fetch,
 ): Promise<number> => {
   const base = baseUrlOf(values);
+  const webhookSecret = webhookSecretOf(values);
   const results = await runSmoke(base, {
-    ...(values['webhook-secret'] ? { webhookSecret: values['webhook-secret'] } : {}),
+    ...(webhookSecret ? { webhookSecret } : {}),
     ...(f ? { fetch: f } : {}),
   });
   for (const r of results) out(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.detail}`);

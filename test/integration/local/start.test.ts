@@ -4,7 +4,7 @@
  */
 
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,8 +24,8 @@ interface Run {
   readonly waitFor: (pattern: RegExp) => Promise<RegExpMatchArray>;
 }
 
-const start = (env: Record<string, string>): Run => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+const start = (env: Record<string, string>, args: readonly string[] = []): Run => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
     cwd: process.cwd(),
     env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'ERROR', LOCAL_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,6 +85,9 @@ describe('npm start', () => {
       ]) {
         expect(banner).toContain(field);
       }
+      // What to do next, as the README's first screen says it.
+      expect(banner).toContain(`Next: open ${base}/ (the playground), paste ${base}/demo/tasks/1,`);
+      expect(banner).toContain('sign in as alice / alice-password.');
       expect(banner).toMatch(/DynamoDB \(dynalite\)\s+http:\/\/127\.0\.0\.1:\d+/);
       expect(banner).toMatch(/SQS \(fauxqs\)\s+http:\/\/127\.0\.0\.1:\d+/);
       expect(banner).toContain(`NOTION_API_BASE_URL                       ${base}/notion`);
@@ -139,5 +142,48 @@ describe('npm start', () => {
     const run = start({ PORT: 'eighty' });
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('PORT must be a TCP port number');
+  }, 30_000);
+
+  it('exits 1 with one line naming a bad setting and where it was set, and keeps no record of the failed start', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'nlp-start-bad-setting-'));
+    try {
+      const run = start({ PORT: '0', LOG_LEVEL: 'LOUD', LOCAL_DATA_DIR: own });
+      expect(await run.exited).toBe(1);
+      expect(run.output().trim()).toBe(
+        'npm start: Invalid configuration: LOG_LEVEL: Invalid option: expected one of "DEBUG"|"INFO"|"WARN"|"ERROR"|"SILENT" (LOG_LEVEL set in the environment)',
+      );
+      // No origin recorded for a system that never came up: the next start, on any port, has nothing to warn about.
+      expect(existsSync(join(own, 'system.json'))).toBe(false);
+      expect(existsSync(join(own, 'lock'))).toBe(false);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('answers a wrong option with one line and exit status 2, as every script does', async () => {
+    const run = start({}, ['--frsh']);
+    expect(await run.exited).toBe(2);
+    expect(run.output()).toBe('npm start: unknown option --frsh (see --help)\n');
+  }, 30_000);
+
+  it('takes `npm start --fresh` (the option npm kept for itself) as --fresh', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'nlp-start-npm-fresh-'));
+    try {
+      // State made on another origin: kept, it would be reported at start; removed by --fresh, it is not.
+      writeFileSync(join(own, 'system.json'), JSON.stringify({ baseUrl: 'http://127.0.0.1:1' }));
+      const run = start({ PORT: '0', LOCAL_DATA_DIR: own, npm_lifecycle_event: 'start', npm_config_fresh: 'true' });
+      try {
+        await run.waitFor(/Press Ctrl-C to stop\./);
+        expect(run.output()).toContain('--fresh reached npm, not the start script');
+        expect(run.output()).toContain('--fresh: the kept state is removed; starting clean.');
+        expect(run.output()).not.toContain('was made on http://127.0.0.1:1');
+        run.kill('SIGINT');
+        expect(await run.exited).toBe(0);
+      } finally {
+        run.kill('SIGKILL');
+      }
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
   }, 30_000);
 });

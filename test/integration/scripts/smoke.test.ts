@@ -3,6 +3,8 @@
  * included, with the local webhook secret), and when a route is broken the run
  * fails, naming that check in its one-line summary.
  */
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { ENV } from '#lib/env-names.js';
@@ -33,6 +35,17 @@ describe('smoke against npm start', () => {
     expect(lines.at(-1)).toBe(`smoke: 6 passed, 0 failed at ${system.baseUrl}`);
     expect(code).toBe(0);
   });
+
+  it("a webhook secret that is not the service's fails the signed check and says what to look at", async () => {
+    const { code, lines } = await run({
+      'base-url': system.baseUrl,
+      'webhook-secret': 'whsec_c29tZS1vdGhlci1zZWNyZXQ=',
+    });
+    expect(code).toBe(1);
+    expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([
+      "FAIL changes-signed: a signed change answered 401, not 202: is --webhook-secret the service's CHANGES_WEBHOOK_SECRET?",
+    ]);
+  });
 });
 
 describe('smoke against a system with a broken route', () => {
@@ -62,9 +75,15 @@ describe('smoke against a system with a broken route', () => {
     expect(lines.at(-1)).toBe(`smoke: 4 passed, 1 failed (unfurl-401) at ${system.baseUrl}`);
   });
 
-  it('a base URL where nothing answers fails every check as a failed request', async () => {
-    const { code, lines } = await run({ 'base-url': 'http://127.0.0.1:9' });
+  it('a base URL where nothing answers fails every check as a failed request, naming why', async () => {
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const { code, lines } = await run({ 'base-url': `http://127.0.0.1:${port}` });
     expect(code).toBe(1);
+    expect(lines[0]).toBe(`FAIL metadata: request failed: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`);
     expect(lines.at(-1)).toMatch(
       /^smoke: 0 passed, 5 failed \(metadata, token-errors, unfurl-401, changes-unsigned, deleted-token\)/,
     );

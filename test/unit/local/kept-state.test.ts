@@ -9,7 +9,7 @@ import { isTask } from '#local/demo-product/persistence.js';
 import { seedTasks } from '#local/demo-product/tasks.js';
 import { isWorldSnapshot, restoreWorld, snapshotWorld } from '#local/notion-simulator/persistence.js';
 import { NotionSimulator } from '#local/notion-simulator/simulator.js';
-import { dataDirFromEnvironment, parseStartArguments } from '#local/start.js';
+import { dataDirFromEnvironment, freshGivenToNpm, parseStartArguments, StartUsageError } from '#local/start.js';
 import { DEFAULT_DATA_DIR } from '#local/state-dir.js';
 
 const simulator = (workspace?: { id: string; name: string; icon: null }) =>
@@ -31,6 +31,21 @@ describe('npm start arguments', () => {
     expect(parseStartArguments(['-h']).help).toBe(true);
     expect(() => parseStartArguments(['--frsh'])).toThrow();
     expect(() => parseStartArguments(['fresh'])).toThrow();
+  });
+
+  it("says what is wrong in the scripts' words, and --help wins over a mistake", () => {
+    expect(() => parseStartArguments(['--frsh'])).toThrow(new StartUsageError('unknown option --frsh'));
+    expect(() => parseStartArguments(['fresh'])).toThrow(new StartUsageError('unexpected argument fresh'));
+    expect(() => parseStartArguments(['--fresh=yes'])).toThrow(new StartUsageError('option --fresh takes no value'));
+    expect(parseStartArguments(['--frsh', '--help'])).toEqual({ fresh: false, help: true });
+  });
+
+  it('takes `npm start --fresh` (npm keeps the option and passes npm_config_fresh) as --fresh', () => {
+    expect(freshGivenToNpm({ npm_lifecycle_event: 'start', npm_config_fresh: 'true' })).toBe(true);
+    expect(freshGivenToNpm({ npm_lifecycle_event: 'start' })).toBe(false);
+    expect(freshGivenToNpm({ npm_lifecycle_event: 'start', npm_config_fresh: '' })).toBe(false);
+    // Another script run with --fresh passes it on to nothing it starts.
+    expect(freshGivenToNpm({ npm_lifecycle_event: 'test', npm_config_fresh: 'true' })).toBe(false);
   });
 
   it('keeps state in .local-data/ unless LOCAL_DATA_DIR names another directory', () => {

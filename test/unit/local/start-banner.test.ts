@@ -2,8 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import { ENV } from '#lib/env-names.js';
 import { ROUTES } from '#lib/routes.js';
 import { localDefaults } from '#local/defaults.js';
-import { banner, isSecretName, parsePort, settingsFromEnvironment } from '#local/start.js';
+import { banner, isSecretName, nextStep, parsePort, settingProblem, settingsFromEnvironment } from '#local/start.js';
 import type { LocalSystem } from '#local/system.js';
+import { ConfigError } from '#shared/errors.js';
 
 const fakeSystem = (env: Record<string, string>): LocalSystem => ({
   baseUrl: 'http://127.0.0.1:3000',
@@ -78,5 +79,83 @@ describe('npm start helpers', () => {
       // (The emulators' dummy AWS credentials, 'local', are too short to check this way.)
       if (isSecretName(name) && value.length > 8) expect(text).not.toContain(value);
     }
+  });
+});
+
+describe('what the banner says to do next', () => {
+  it("with the demo: open the playground, paste a demo task, sign in as the local provider's first account", () => {
+    const system = fakeSystem(localDefaults(3000));
+    const idp = { name: 'local OpenID Connect provider', prefix: '/idp', handle: async () => undefined };
+    const text = banner({ ...system, mounts: [...system.mounts, idp] }, {}, 42);
+    expect(text).toContain(
+      'Next: open http://127.0.0.1:3000/ (the playground), paste http://127.0.0.1:3000/demo/tasks/1,\n' +
+        '  press "Paste as preview", then "Connect" and sign in as alice / alice-password.\n\nPress Ctrl-C to stop.',
+    );
+  });
+
+  it("with the team's own rules and provider: their first sample link, and no demo account", () => {
+    const rules = {
+      domain: 'acme.example',
+      rules: [
+        {
+          name: 'item',
+          pattern: String.raw`^https://acme\.example/items/(?<no>\d+)$`,
+          sampleUrls: ['https://acme.example/items/1'],
+          resource: 'item:$<no>',
+        },
+      ],
+    };
+    const env = {
+      ...localDefaults(3000),
+      [ENV.UNFURL_RULES]: JSON.stringify(rules),
+      [ENV.OIDC_ISSUER]: 'https://login.acme.example',
+    };
+    expect(nextStep(fakeSystem(env))).toBe(
+      'Next: open http://127.0.0.1:3000/ (the playground), paste https://acme.example/items/1,\n' +
+        '  press "Paste as preview", then "Connect" and sign in.',
+    );
+  });
+
+  it('says nothing without the playground', () => {
+    const system = fakeSystem(localDefaults(3000));
+    expect(nextStep({ ...system, mounts: system.mounts.filter((m) => m.prefix !== '') })).toBeUndefined();
+  });
+});
+
+describe('a setting that stops npm start', () => {
+  const origin = (dotEnv: string[], env: Record<string, string>) => ({ dotEnv: new Set(dotEnv), env });
+
+  it('is one line naming the setting and where it was set', () => {
+    const error = new ConfigError('Invalid configuration: LOG_LEVEL: Invalid option: expected one of "DEBUG"|"INFO"');
+    expect(settingProblem(error, origin(['LOG_LEVEL'], { LOG_LEVEL: 'LOUD' }))).toBe(
+      'npm start: Invalid configuration: LOG_LEVEL: Invalid option: expected one of "DEBUG"|"INFO" (LOG_LEVEL set in .env)',
+    );
+    expect(settingProblem(error, origin([], { LOG_LEVEL: 'LOUD' }))).toBe(
+      'npm start: Invalid configuration: LOG_LEVEL: Invalid option: expected one of "DEBUG"|"INFO" (LOG_LEVEL set in the environment)',
+    );
+    const two = new ConfigError('Invalid configuration: PUBLIC_BASE_URL: Invalid URL; OIDC_ISSUER: Invalid URL');
+    expect(settingProblem(two, origin(['OIDC_ISSUER'], { OIDC_ISSUER: 'x', PUBLIC_BASE_URL: 'y' }))).toBe(
+      'npm start: Invalid configuration: PUBLIC_BASE_URL: Invalid URL; OIDC_ISSUER: Invalid URL (OIDC_ISSUER set in .env; PUBLIC_BASE_URL set in the environment)',
+    );
+  });
+
+  it('names a missing setting without inventing where it was set', () => {
+    expect(settingProblem(new ConfigError('Missing required setting SOURCE_BASE_URL'), origin([], {}))).toBe(
+      'npm start: Missing required setting SOURCE_BASE_URL',
+    );
+  });
+
+  it("covers the local parts' own settings, which are plain errors", () => {
+    const error = new Error('Invalid Notion simulator settings: NOTION_SIM_RATE_LIMIT: Invalid input');
+    expect(settingProblem(error, origin([], { NOTION_SIM_RATE_LIMIT: 'abc' }))).toBe(
+      'npm start: Invalid Notion simulator settings: NOTION_SIM_RATE_LIMIT: Invalid input (NOTION_SIM_RATE_LIMIT set in the environment)',
+    );
+  });
+
+  it('is not a crash: a failure that names no setting is left to be printed with its stack', () => {
+    expect(
+      settingProblem(new Error('EMFILE: too many open files, ERR_SOMETHING_ELSE'), origin([], {})),
+    ).toBeUndefined();
+    expect(settingProblem('not an error', origin([], {}))).toBeUndefined();
   });
 });

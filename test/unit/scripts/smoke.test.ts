@@ -1,0 +1,96 @@
+/**
+ * `npm run smoke`'s command line: a --webhook-secret that is empty (an unset shell variable) or not a
+ * Standard Webhooks secret is a usage error, not a silently skipped or failed check; a failed request
+ * says why it failed.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { runCli } from '../../../scripts/cli.js';
+import { CLI, main, requestFailure, webhookSecretOf } from '../../../scripts/smoke.js';
+
+const capture = async (argv: string[]) => {
+  let stdout = '';
+  let stderr = '';
+  let requests = 0;
+  const code = await runCli(
+    CLI,
+    argv,
+    (args) =>
+      main(
+        args,
+        (line) => {
+          stdout += `${line}\n`;
+        },
+        async () => {
+          requests += 1;
+          throw new TypeError('fetch failed');
+        },
+      ),
+    {
+      stdout: (t) => {
+        stdout += t;
+      },
+      stderr: (t) => {
+        stderr += t;
+      },
+      env: {},
+    },
+  );
+  return { code, stdout, stderr, requests };
+};
+
+describe('smoke --webhook-secret', () => {
+  it('an empty value is a usage error (exit 2) before any request', async () => {
+    const { code, stderr, stdout, requests } = await capture([
+      '--base-url',
+      'http://127.0.0.1:1',
+      '--webhook-secret',
+      '',
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      'smoke: --webhook-secret is empty (is the variable that should hold the secret set?) (see --help)\n',
+    );
+    expect(stdout).toBe('');
+    expect(requests).toBe(0);
+  });
+
+  it('a value outside the base64 alphabet is a usage error', async () => {
+    const { code, stderr } = await capture(['--base-url', 'http://127.0.0.1:1', '--webhook-secret', 'not a secret!']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--webhook-secret is not a Standard Webhooks secret');
+  });
+
+  it('takes whsec_<base64> and the bare base64 the stack generates', () => {
+    expect(webhookSecretOf({ 'webhook-secret': 'whsec_bG9jYWwtY2hhbmdlcy13ZWJob29rLXNlY3JldA==' })).toBe(
+      'whsec_bG9jYWwtY2hhbmdlcy13ZWJob29rLXNlY3JldA==',
+    );
+    expect(
+      webhookSecretOf({ 'webhook-secret': 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6' }),
+    ).toMatch(/^Zm9v/);
+    expect(webhookSecretOf({})).toBeUndefined();
+  });
+});
+
+describe('a failed request', () => {
+  it('names the cause fetch keeps behind "fetch failed"', () => {
+    const refused = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4539'), { code: 'ECONNREFUSED' }),
+    });
+    expect(requestFailure(refused)).toBe('fetch failed: connect ECONNREFUSED 127.0.0.1:4539');
+    const dns = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('getaddrinfo ENOTFOUND previews.example.com'), { code: 'ENOTFOUND' }),
+    });
+    expect(requestFailure(dns)).toBe('fetch failed: getaddrinfo ENOTFOUND previews.example.com');
+    // Both addresses of localhost refused: every distinct reason once.
+    const both = new TypeError('fetch failed', {
+      cause: new AggregateError(
+        [new Error('connect ECONNREFUSED ::1:4539'), new Error('connect ECONNREFUSED 127.0.0.1:4539')],
+        '',
+      ),
+    });
+    expect(requestFailure(both)).toBe(
+      'fetch failed: connect ECONNREFUSED ::1:4539; connect ECONNREFUSED 127.0.0.1:4539',
+    );
+    expect(requestFailure(new Error('The operation was aborted'))).toBe('The operation was aborted');
+  });
+});

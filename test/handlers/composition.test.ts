@@ -75,4 +75,15 @@ describe('every entry module composes at import', () => {
     expect(failed.code).not.toBe(0);
     expect(failed.out).toContain('UNFURL_DEADLINE_MS');
   }, 120_000);
+
+  it.each(['oauth-token', 'unfurl', 'jwks'] as const)(
+    '%s: key material it cannot use (a short TOKEN_SIGNING_KEY) fails the init naming the setting',
+    async (fn) => {
+      const failed = await load(fn, { ...COMPLETE, TOKEN_SIGNING_KEY: 'too-short-a-secret' });
+      expect(failed.code).not.toBe(0);
+      expect(failed.out).toContain('TOKEN_SIGNING_KEY: secret #0 must be at least 32 characters');
+      expect(failed.out).not.toContain('too-short-a-secret');
+    },
+    120_000,
+  );
 });

@@ -7,7 +7,7 @@
 
 import { type AccessTokenSettings, verifiedTokenCache } from '#core/oauth/access-token.js';
 import type { RegisteredClient } from '#core/oauth/client-auth.js';
-import { cachedKeySource } from '#core/oauth/signing-keys.js';
+import { cachedKeySource, checkSigningKeyMaterial, type SigningKeySource } from '#core/oauth/signing-keys.js';
 import { ENV } from '#lib/env-names.js';
 import type { Config, SecretRef } from '#shared/config.js';
 import { need } from '#shared/config.js';
@@ -18,14 +18,24 @@ export type SecretLoader = (ref: SecretRef) => Promise<string>;
 /** Our issuer identifier: the public base URL of the service, without a trailing slash. */
 export const issuerOf = (config: Config): string => need(config.publicBaseUrl, ENV.PUBLIC_BASE_URL);
 
-export const accessTokenSettings = (config: Config, loadSecret: SecretLoader): AccessTokenSettings => {
+/**
+ * The signing keys of TOKEN_SIGNING_KEY. A configured value is checked now, so that a function with
+ * unusable key material fails its init naming the setting; a secret's is checked when it is first read.
+ */
+export const signingKeySource = (config: Config, loadSecret: SecretLoader): SigningKeySource => {
   const ref = need(config.oauth.tokenSigningKey, ENV.TOKEN_SIGNING_KEY);
+  if ('value' in ref) checkSigningKeyMaterial(ref.value);
+  return cachedKeySource(() => loadSecret(ref));
+};
+
+export const accessTokenSettings = (config: Config, loadSecret: SecretLoader): AccessTokenSettings => {
+  const keys = signingKeySource(config, loadSecret);
   const issuer = issuerOf(config);
   return {
     issuer,
     audience: issuer,
     ttlSeconds: config.oauth.accessTokenTtlSeconds,
-    keys: cachedKeySource(() => loadSecret(ref)),
+    keys,
     verified: verifiedTokenCache(),
   };
 };

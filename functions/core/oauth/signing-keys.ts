@@ -85,32 +85,25 @@ const publicPart = (jwk: JWK): JWK => {
   return rest;
 };
 
-const fromJwk = async (jwk: JWK, index: number): Promise<SigningKey> => {
-  const alg = defaultAlg(jwk);
-  if (!alg || !SUPPORTED.has(alg))
-    throw new ConfigError(`TOKEN_SIGNING_KEY: key #${index} has an unsupported type or alg`);
-  if (typeof jwk.kid !== 'string' || jwk.kid === '')
-    throw new ConfigError(`TOKEN_SIGNING_KEY: key #${index} needs a "kid"`);
+/** A key of a checked JWK Set (checkSigningKeyMaterial): its alg is supported and it has a kid. */
+const fromJwk = async (jwk: JWK): Promise<SigningKey> => {
+  const alg = defaultAlg(jwk) as SigningAlgorithm;
+  const kid = jwk.kid as string;
   if (jwk.kty === 'oct') {
-    const bytes = new Uint8Array(Buffer.from(jwk.k ?? '', 'base64url'));
-    if (bytes.length < 32) throw new ConfigError(`TOKEN_SIGNING_KEY: key #${index} is shorter than 32 bytes`);
-    const key = await hmacKey(bytes, alg);
-    return { kid: jwk.kid, alg, signKey: key, verifyKey: key };
+    const key = await hmacKey(new Uint8Array(Buffer.from(jwk.k ?? '', 'base64url')), alg);
+    return { kid, alg, signKey: key, verifyKey: key };
   }
   const isPrivate = typeof jwk.d === 'string';
   const verifyKey = (await importJWK(publicPart(jwk), alg)) as CryptoKey;
-  if (!isPrivate) return { kid: jwk.kid, alg, verifyKey };
+  if (!isPrivate) return { kid, alg, verifyKey };
   const signKey = (await importJWK(jwk, alg)) as CryptoKey;
-  return { kid: jwk.kid, alg, signKey, verifyKey };
+  return { kid, alg, signKey, verifyKey };
 };
 
 const hmacKey = (bytes: Uint8Array<ArrayBuffer>, alg: SigningAlgorithm): Promise<CryptoKey> =>
   crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: `SHA-${alg.slice(2)}` }, false, ['sign', 'verify']);
 
-const fromSecret = async (secret: string, index: number): Promise<SigningKey> => {
-  if (secret.length < MIN_SECRET_LENGTH) {
-    throw new ConfigError(`TOKEN_SIGNING_KEY: secret #${index} must be at least ${MIN_SECRET_LENGTH} characters`);
-  }
+const fromSecret = async (secret: string): Promise<SigningKey> => {
   const bytes = new Uint8Array(hkdfSync('sha256', secret, 'notion-link-preview', HKDF_INFO, 32));
   const kid = createHash('sha256').update('kid:').update(bytes).digest('base64url').slice(0, 16);
   const key = await hmacKey(bytes, 'HS256');
@@ -130,28 +123,17 @@ const derivedAssertionKey = (secret: string | Uint8Array): { signKey: KeyObject;
   return { signKey, kid, jwk: { kty: 'OKP', crv: 'Ed25519', x: String(exported.x), kid, alg: 'EdDSA', use: 'sig' } };
 };
 
-const assertionKeysFrom = async (list: unknown): Promise<AssertionKeys> => {
-  if (!Array.isArray(list) || list.length === 0)
-    throw new ConfigError('TOKEN_SIGNING_KEY: "assertion_keys" needs a non-empty array');
+/** The assertion keys of a checked JWK Set (checkSigningKeyMaterial): ES256 or EdDSA, each its own kid, the first private. */
+const assertionKeysFrom = async (list: readonly JWK[]): Promise<AssertionKeys> => {
   const published: JWK[] = [];
   let current: AssertionKeys['current'] | undefined;
-  const kids = new Set<string>();
-  for (const [i, item] of list.entries()) {
-    const jwk = item as JWK;
-    const alg = defaultAlg(jwk);
-    if (alg !== 'ES256' && alg !== 'EdDSA')
-      throw new ConfigError(`TOKEN_SIGNING_KEY: assertion key #${i} must be EC P-256 (ES256) or Ed25519 (EdDSA)`);
-    if (typeof jwk.kid !== 'string' || jwk.kid === '' || kids.has(jwk.kid))
-      throw new ConfigError(`TOKEN_SIGNING_KEY: assertion key #${i} needs a "kid" of its own`);
-    kids.add(jwk.kid);
+  for (const [i, jwk] of list.entries()) {
+    const alg = defaultAlg(jwk) as 'ES256' | 'EdDSA';
+    const kid = jwk.kid as string;
     const pub = publicPart(jwk);
     await importJWK(pub, alg);
-    published.push({ ...pub, kid: jwk.kid, alg, use: 'sig' });
-    if (i === 0) {
-      if (typeof jwk.d !== 'string')
-        throw new ConfigError('TOKEN_SIGNING_KEY: the first assertion key must be private (it signs)');
-      current = { kid: jwk.kid, alg, signKey: (await importJWK(jwk, alg)) as CryptoKey };
-    }
+    published.push({ ...pub, kid, alg, use: 'sig' });
+    if (i === 0) current = { kid, alg, signKey: (await importJWK(jwk, alg)) as CryptoKey };
   }
   return { current: current as AssertionKeys['current'], published };
 };
@@ -166,36 +148,90 @@ const derivedAssertionKeys = (secrets: readonly (string | Uint8Array)[]): Assert
   };
 };
 
+type CheckedMaterial =
+  | { readonly kind: 'jwks'; readonly keys: readonly JWK[]; readonly assertionKeys?: readonly JWK[] }
+  | { readonly kind: 'secrets'; readonly secrets: readonly string[] };
+
+/**
+ * Checks TOKEN_SIGNING_KEY material without importing a key: its format, each key's type, kid and
+ * length, the assertion keys'. Synchronous, so that a configured value is checked when a function
+ * initializes (a secret's, when it is first read). Throws a ConfigError that never echoes the material.
+ */
+export const checkSigningKeyMaterial = (material: string): CheckedMaterial => {
+  const trimmed = material.trim();
+  if (!trimmed.startsWith('{')) {
+    const secrets = trimmed.split(/\s+/).filter((s) => s !== '');
+    if (secrets.length === 0) throw new ConfigError('TOKEN_SIGNING_KEY is empty');
+    for (const [i, secret] of secrets.entries()) {
+      if (secret.length < MIN_SECRET_LENGTH)
+        throw new ConfigError(`TOKEN_SIGNING_KEY: secret #${i} must be at least ${MIN_SECRET_LENGTH} characters`);
+      if (secrets.indexOf(secret) !== i)
+        throw new ConfigError(`TOKEN_SIGNING_KEY: secret #${i} repeats an earlier one`);
+    }
+    return { kind: 'secrets', secrets };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch {
+    throw new ConfigError('TOKEN_SIGNING_KEY: looks like JSON but does not parse');
+  }
+  const set = (parsed ?? {}) as { keys?: unknown; assertion_keys?: unknown };
+  const keys = set.keys;
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new ConfigError('TOKEN_SIGNING_KEY: a JWK Set needs a non-empty "keys" array');
+  const kids = new Set<string>();
+  for (const [i, item] of keys.entries()) {
+    const jwk = (item ?? {}) as JWK;
+    const alg = defaultAlg(jwk);
+    if (!alg || !SUPPORTED.has(alg))
+      throw new ConfigError(`TOKEN_SIGNING_KEY: key #${i} has an unsupported type or alg`);
+    if (typeof jwk.kid !== 'string' || jwk.kid === '')
+      throw new ConfigError(`TOKEN_SIGNING_KEY: key #${i} needs a "kid"`);
+    if (kids.has(jwk.kid)) throw new ConfigError(`TOKEN_SIGNING_KEY: duplicate kid "${jwk.kid}"`);
+    kids.add(jwk.kid);
+    if (jwk.kty === 'oct' && Buffer.from(jwk.k ?? '', 'base64url').length < 32)
+      throw new ConfigError(`TOKEN_SIGNING_KEY: key #${i} is shorter than 32 bytes`);
+    if (i === 0 && jwk.kty !== 'oct' && typeof jwk.d !== 'string')
+      throw new ConfigError('TOKEN_SIGNING_KEY: the first key must be able to sign (a private or secret key)');
+  }
+  if (set.assertion_keys === undefined) return { kind: 'jwks', keys: keys as JWK[] };
+  const list = set.assertion_keys;
+  if (!Array.isArray(list) || list.length === 0)
+    throw new ConfigError('TOKEN_SIGNING_KEY: "assertion_keys" needs a non-empty array');
+  const assertionKids = new Set<string>();
+  for (const [i, item] of list.entries()) {
+    const jwk = (item ?? {}) as JWK;
+    const alg = defaultAlg(jwk);
+    if (alg !== 'ES256' && alg !== 'EdDSA')
+      throw new ConfigError(`TOKEN_SIGNING_KEY: assertion key #${i} must be EC P-256 (ES256) or Ed25519 (EdDSA)`);
+    if (typeof jwk.kid !== 'string' || jwk.kid === '' || assertionKids.has(jwk.kid))
+      throw new ConfigError(`TOKEN_SIGNING_KEY: assertion key #${i} needs a "kid" of its own`);
+    assertionKids.add(jwk.kid);
+    if (i === 0 && typeof jwk.d !== 'string')
+      throw new ConfigError('TOKEN_SIGNING_KEY: the first assertion key must be private (it signs)');
+  }
+  return { kind: 'jwks', keys: keys as JWK[], assertionKeys: list as JWK[] };
+};
+
 /** Parses TOKEN_SIGNING_KEY material; throws a ConfigError (never echoing the material) when it is unusable. */
 export const parseSigningKeys = async (material: string): Promise<SigningKeySet> => {
-  const trimmed = material.trim();
+  const checked = checkSigningKeyMaterial(material);
   let keys: SigningKey[];
   let assertion: AssertionKeys | undefined;
-  if (trimmed.startsWith('{')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch {
-      throw new ConfigError('TOKEN_SIGNING_KEY: looks like JSON but does not parse');
-    }
-    const set = parsed as { keys?: unknown; assertion_keys?: unknown };
-    const list = set.keys;
-    if (!Array.isArray(list) || list.length === 0)
-      throw new ConfigError('TOKEN_SIGNING_KEY: a JWK Set needs a non-empty "keys" array');
-    keys = await Promise.all(list.map((jwk, i) => fromJwk(jwk as JWK, i)));
+  if (checked.kind === 'jwks') {
+    keys = await Promise.all(checked.keys.map((jwk) => fromJwk(jwk)));
     assertion =
-      set.assertion_keys === undefined
+      checked.assertionKeys === undefined
         ? derivedAssertionKeys(
-            (list as JWK[])
+            checked.keys
               .filter((jwk) => jwk.kty === 'oct' && typeof jwk.k === 'string')
               .map((jwk) => new Uint8Array(Buffer.from(jwk.k ?? '', 'base64url'))),
           )
-        : await assertionKeysFrom(set.assertion_keys);
+        : await assertionKeysFrom(checked.assertionKeys);
   } else {
-    const secrets = trimmed.split(/\s+/).filter((s) => s !== '');
-    if (secrets.length === 0) throw new ConfigError('TOKEN_SIGNING_KEY is empty');
-    keys = await Promise.all(secrets.map((s, i) => fromSecret(s, i)));
-    assertion = derivedAssertionKeys(secrets);
+    keys = await Promise.all(checked.secrets.map((secret) => fromSecret(secret)));
+    assertion = derivedAssertionKeys(checked.secrets);
   }
   const byKid = new Map<string, SigningKey>();
   for (const key of keys) {

@@ -57,11 +57,16 @@ export const matchingOr =
 
 /** One of `values`, or `fallback` when absent. */
 export const oneOfOr =
-  <const V extends string>(values: readonly V[], fallback: V): SettingParser<V> =>
+  <const V extends string>(
+    values: readonly V[],
+    fallback: V,
+    options: { readonly anyCase?: boolean } = {},
+  ): SettingParser<V> =>
   (raw) => {
     if (raw === undefined) return ok(fallback);
-    return (values as readonly string[]).includes(raw)
-      ? ok(raw as V)
+    const found = values.find((v) => v === raw || (options.anyCase === true && v.toLowerCase() === raw.toLowerCase()));
+    return found !== undefined
+      ? ok(found)
       : refused(`Invalid option: expected one of ${values.map((v) => JSON.stringify(v)).join('|')}`);
   };
 

@@ -214,8 +214,8 @@ export const SETTINGS = declare({
   },
   LOG_LEVEL: {
     group: 'wiring',
-    description: 'Log level: DEBUG, INFO, WARN, ERROR or SILENT.',
-    parse: oneOfOr(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'], 'INFO'),
+    description: 'Log level: DEBUG, INFO, WARN, ERROR or SILENT (in any case).',
+    parse: oneOfOr(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'], 'INFO', { anyCase: true }),
     deploy: { functions: 'all', context: 'logLevel' },
   },
   CONNECTIONS_TABLE: {

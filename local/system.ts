@@ -16,6 +16,7 @@ import { registerSourceAdapter } from '#adapters/sources/registry.js';
 import { ENV } from '#lib/env-names.js';
 import { type FunctionName, HANDLERS, ROUTES, type RouteDefinition, WORKER_HANDLER } from '#lib/routes.js';
 import { resetConfig } from '#shared/config.js';
+import { ConfigError } from '#shared/errors.js';
 import { DEFAULT_PORT, LOCAL_HOST, localDefaults } from './defaults.js';
 import { type EmulatorOptions, type Emulators, startEmulators } from './emulators.js';
 import { concurrentInvocations, LOCAL_MAX_CONCURRENCY, MAX_CONCURRENCY_VARIABLE } from './invocations.js';
@@ -225,7 +226,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     // composes, and selected unless SOURCE_ADAPTER names another adapter.
     const adapterModule = env[ENV.SOURCE_ADAPTER_MODULE];
     if (adapterModule) {
-      const { definition } = await loadSourceAdapterModule(adapterModule);
+      const { definition } = await loadSourceAdapterModule(adapterModule).catch((error: unknown) => {
+        // The module is named by a setting: say which, as for every other setting.
+        if (error instanceof ConfigError) throw new ConfigError(`${ENV.SOURCE_ADAPTER_MODULE}: ${error.message}`);
+        throw error;
+      });
       const unregister = registerSourceAdapter(definition);
       cleanups.push(async () => unregister());
       if (!options.env?.[ENV.SOURCE_ADAPTER]) env[ENV.SOURCE_ADAPTER] = definition.name;

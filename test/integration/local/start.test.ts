@@ -160,6 +160,27 @@ describe('npm start', () => {
     }
   }, 30_000);
 
+  it.each([
+    ['SOURCE_ADAPTER_MODULE', './no-such-adapter.ts', 'SOURCE_ADAPTER_MODULE: source adapter module '],
+    ['TOKEN_SIGNING_KEY', 'short', 'TOKEN_SIGNING_KEY: secret #0 must be at least 32 characters'],
+  ])(
+    'exits 1 naming %s when its value cannot be used',
+    async (name, value, message) => {
+      const own = mkdtempSync(join(tmpdir(), 'nlp-start-bad-value-'));
+      try {
+        const run = start({ PORT: '0', [name]: value, LOCAL_DATA_DIR: own });
+        expect(await run.exited).toBe(1);
+        const lines = run.output().trim().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain(`npm start: ${message}`);
+        expect(lines[0]).toContain(`(${name} set in the environment)`);
+      } finally {
+        rmSync(own, { recursive: true, force: true });
+      }
+    },
+    30_000,
+  );
+
   it('answers a wrong option with one line and exit status 2, as every script does', async () => {
     const run = start({}, ['--frsh']);
     expect(await run.exited).toBe(2);

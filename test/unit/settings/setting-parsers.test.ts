@@ -67,6 +67,13 @@ describe('setting parsers', () => {
       ok: false,
       problems: [{ message: 'Invalid option: expected one of "DEBUG"|"INFO"' }],
     });
+    const anyCase = oneOfOr(['DEBUG', 'INFO'], 'INFO', { anyCase: true });
+    expect(anyCase('debug')).toEqual({ ok: true, value: 'DEBUG' });
+    expect(anyCase('Info')).toEqual({ ok: true, value: 'INFO' });
+    expect(anyCase('loud')).toEqual({
+      ok: false,
+      problems: [{ message: 'Invalid option: expected one of "DEBUG"|"INFO"' }],
+    });
     const date = matchingOr(/^\d{4}-\d{2}-\d{2}$/, 'must be a date', '2021-08-16');
     expect(date(undefined)).toEqual({ ok: true, value: '2021-08-16' });
     expect(date('2022-06-28')).toEqual({ ok: true, value: '2022-06-28' });

@@ -155,6 +155,17 @@ export const sampleEvents = (options: SampleOptions = {}): SampleEvent[] => {
       }),
     },
     {
+      name: 'oauth-revoke',
+      handler: 'oauth-revoke',
+      description: 'POST /oauth/revoke (RFC 7009), client_secret_basic, a token the service does not know',
+      event: http({
+        method: 'POST',
+        path: '/oauth/revoke',
+        headers: { ...notion, authorization: basic, accept: 'application/json' },
+        form: { token: 'refresh-token-sample', token_type_hint: 'refresh_token' },
+      }),
+    },
+    {
       name: 'unfurl',
       handler: 'unfurl',
       description: "POST /unfurl: Notion asks for a link's preview",

@@ -11,6 +11,7 @@ import { accessTokenSettings, registeredClientOf } from '#adapters/config/oauth-
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
 import { NO_STORE_HEADERS } from '#core/oauth/errors.js';
+import { grantTypeOf } from '#core/oauth/requests.js';
 import { handleTokenRequest, type TokenDependencies } from '#core/oauth/token.js';
 import type { Config } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
@@ -22,9 +23,7 @@ export const createTokenHandler = (deps: () => TokenDependencies) =>
   httpHandler(
     async (request) => {
       const response = await handleTokenRequest(clientFormRequest(request), deps());
-      countMetric(METRIC.tokenGranted, {
-        grant_type: (request.body as Record<string, string>).grant_type ?? 'unknown',
-      });
+      countMetric(METRIC.tokenGranted, { grant_type: grantTypeOf(request.body as Record<string, string>) });
       return json(200, response, { ...NO_STORE_HEADERS });
     },
     clientFormOptions((error) => countMetric(METRIC.tokenError, { error })),

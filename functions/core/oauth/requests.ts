@@ -144,10 +144,21 @@ export const parseClientFields = (form: Readonly<Record<string, string>>): Clien
   clientSecret: fieldOf(form, 'client_secret', 500),
 });
 
+/**
+ * The grant a token request asks for: its `grant_type`, or `authorization_code` when it has none but
+ * carries a `code` (docs/protocol.md §2.5: a production integration Notion calls reads a missing
+ * grant_type so; docs/adr/0158). Without either it is `invalid_request`.
+ */
+export const grantTypeOf = (form: Readonly<Record<string, string>>): string => {
+  const grantType = fieldOf(form, 'grant_type', 100);
+  if (grantType !== undefined) return grantType;
+  if (fieldOf(form, 'code', 512) !== undefined) return 'authorization_code';
+  throw new InvalidRequestError('grant_type is required');
+};
+
 /** Parses a token request body (already decoded from x-www-form-urlencoded; repeats rejected upstream). */
 export const parseTokenRequest = (form: Readonly<Record<string, string>>): TokenRequest => {
-  const grantType = fieldOf(form, 'grant_type', 100);
-  if (grantType === undefined) throw new InvalidRequestError('grant_type is required');
+  const grantType = grantTypeOf(form);
   if (grantType === 'authorization_code') {
     const code = fieldOf(form, 'code', 512);
     if (code === undefined) throw new InvalidRequestError('code is required');

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import { resetConfig } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
+import { onMetric } from '#shared/observability.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import {
   activeConnection,
@@ -57,6 +58,17 @@ const codeForm = (over: Record<string, string> = {}) => ({
   ...over,
 });
 
+/** The result of `run`, with the name and dimensions of every metric it counted. */
+const withMetrics = async (run: () => Promise<Result>) => {
+  const metrics: Record<string, string>[] = [];
+  const off = onMetric((name, dimensions) => metrics.push({ name, ...dimensions }));
+  try {
+    return { result: await run(), metrics };
+  } finally {
+    off();
+  }
+};
+
 const expectNoStore = (r: Result) => {
   expect(r.headers?.['cache-control']).toBe('no-store');
   expect(r.headers?.pragma).toBe('no-cache');
@@ -70,6 +82,17 @@ describe('POST /oauth/token', () => {
     const body = JSON.parse(r.body!);
     expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type']);
     expect(body.token_type).toBe('Bearer');
+  });
+
+  it('a code exchange without grant_type is an authorization_code grant, counted as one (docs/protocol.md §2.5)', async () => {
+    const { grant_type: _omitted, ...form } = codeForm();
+    const r = await withMetrics(() => post({ form }));
+    expect(r.result.statusCode).toBe(200);
+    expectNoStore(r.result);
+    expect(JSON.parse(r.result.body!)).toMatchObject({ token_type: 'Bearer', refresh_token: expect.any(String) });
+    expect(r.metrics).toContainEqual({ name: 'TokenGranted', grant_type: 'authorization_code' });
+    // The code is spent as by any exchange: presented again, it is a replay.
+    expect(JSON.parse((await post({ form })).body!).error).toBe('invalid_grant');
   });
 
   it('accepts client_secret_basic', async () => {

@@ -159,6 +159,20 @@ describe('token request parsing', () => {
     );
   });
 
+  it('reads a request without grant_type that carries a code as authorization_code (docs/protocol.md §2.5)', () => {
+    expect(parseTokenRequest({ code: 'c', redirect_uri: 'https://x.example/cb' })).toEqual({
+      grantType: 'authorization_code',
+      code: 'c',
+      redirectUri: 'https://x.example/cb',
+      codeVerifier: undefined,
+    });
+    expect(parseTokenRequest({ grant_type: '', code: 'c', redirect_uri: 'https://x.example/cb' })).toMatchObject({
+      grantType: 'authorization_code',
+    });
+    expect(() => parseTokenRequest({ code: 'c' })).toThrow('redirect_uri is required');
+    expect(() => parseTokenRequest({ code: '' })).toThrow('grant_type is required');
+  });
+
   it('names the missing or unsupported parts', () => {
     const err = (form: Record<string, string>) => {
       try {
@@ -169,6 +183,7 @@ describe('token request parsing', () => {
       }
     };
     expect(err({})).toBe('invalid_request');
+    expect(err({ refresh_token: 'c.r' })).toBe('invalid_request');
     expect(err({ grant_type: 'password' })).toBe('unsupported_grant_type');
     expect(err({ grant_type: 'authorization_code', code: 'c' })).toBe('invalid_request');
     expect(err({ grant_type: 'refresh_token' })).toBe('invalid_request');

@@ -48,23 +48,28 @@ export interface AuthorizePolicy {
 
 const MAX_PARAM = 2000;
 
+/** The query without its empty parameters: RFC 6749 §3.1 treats a parameter sent without a value as omitted. */
+const withoutEmpty = (query: Readonly<Record<string, string>>): Readonly<Record<string, string>> => {
+  const kept: Record<string, string> = Object.create(null);
+  for (const [name, value] of Object.entries(query)) if (value !== '') kept[name] = value;
+  return kept;
+};
+
 export const parseAuthorizeRequest = (
-  query: Readonly<Record<string, string>>,
+  received: Readonly<Record<string, string>>,
   repeated: readonly string[],
   policy: AuthorizePolicy,
 ): AuthorizeParse => {
+  const query = withoutEmpty(received);
   const clientId = query.client_id;
   const redirectUri = query.redirect_uri;
   if (repeated.includes('client_id') || repeated.includes('redirect_uri')) {
     return { kind: 'page', status: 400, message: 'The request repeats client_id or redirect_uri.' };
   }
-  if (clientId === undefined || clientId === '')
-    return { kind: 'page', status: 400, message: 'The request has no client_id.' };
+  if (clientId === undefined) return { kind: 'page', status: 400, message: 'The request has no client_id.' };
   if (clientId !== policy.clientId)
     return { kind: 'page', status: 400, message: 'The client_id is not registered here.' };
-  if (redirectUri === undefined || redirectUri === '') {
-    return { kind: 'page', status: 400, message: 'The request has no redirect_uri.' };
-  }
+  if (redirectUri === undefined) return { kind: 'page', status: 400, message: 'The request has no redirect_uri.' };
   if (!isAllowedRedirectUri(redirectUri, policy.extraRedirectUris)) {
     return { kind: 'page', status: 400, message: 'The redirect_uri is not allowed for this client.' };
   }
@@ -83,8 +88,7 @@ export const parseAuthorizeRequest = (
   if (query.response_type === undefined) return fail('invalid_request', 'response_type is required');
   if (query.response_type !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported');
   const notionCode = query.code;
-  if (notionCode === undefined || notionCode === '')
-    return fail('invalid_request', "Notion's code parameter is required");
+  if (notionCode === undefined) return fail('invalid_request', "Notion's code parameter is required");
   if (notionCode.length > 512 || !VSCHAR.test(notionCode)) return fail('invalid_request', 'code is malformed');
   const scope = query.scope === undefined || query.scope.trim() === '' ? DEFAULT_SCOPE : query.scope;
   if (scope.length > 500 || !SCOPE.test(scope)) return fail('invalid_scope', 'scope is malformed');

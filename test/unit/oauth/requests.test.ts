@@ -97,6 +97,30 @@ describe('authorization request parsing', () => {
     });
   });
 
+  it('treats a parameter sent without a value as omitted (RFC 6749 §3.1)', () => {
+    // Empty PKCE parameters are no PKCE, not a challenge with method "plain".
+    expect(parseAuthorizeRequest({ ...good, code_challenge: '', code_challenge_method: '' }, [], policy)).toEqual(
+      parseAuthorizeRequest(good, [], policy),
+    );
+    expect(parseAuthorizeRequest({ ...good, code_challenge: '' }, [], policy)).toMatchObject({
+      kind: 'ok',
+      request: { codeChallenge: undefined },
+    });
+    // An empty state is no state: an error redirect carries none.
+    const noState = parseAuthorizeRequest({ ...good, state: '', response_type: 'token' }, [], policy);
+    expect(noState).toMatchObject({ kind: 'redirect-error', error: 'unsupported_response_type' });
+    expect(noState).toHaveProperty('state', undefined);
+    expect(parseAuthorizeRequest({ ...good, state: '' }, [], policy)).toMatchObject({
+      kind: 'ok',
+      request: { state: undefined },
+    });
+    // An empty response_type is a missing one.
+    expect(parseAuthorizeRequest({ ...good, response_type: '' }, [], policy)).toMatchObject({
+      error: 'invalid_request',
+      description: 'response_type is required',
+    });
+  });
+
   it('accepts only a challenge S256 can produce: 43 characters of base64url (RFC 7636 §4.2)', () => {
     const challenge = (code_challenge: string) =>
       parseAuthorizeRequest({ ...good, code_challenge, code_challenge_method: 'S256' }, [], policy);

@@ -174,15 +174,21 @@ const refresh = async (
   const parsed = parseRefreshToken(request.refreshToken);
   if (!parsed) throw new InvalidGrantError('The refresh token is not valid');
   const { connectionId } = parsed;
+  const presentedHash = hashSecret(request.refreshToken);
   if (request.scope !== undefined) {
-    // Narrowing is not offered: the scope asked for must be within the grant's.
+    // Narrowing is not offered: the scope asked for must be within the grant's. Only the current refresh
+    // token is judged on its scope; any other goes on to the swap, which refuses it and, for a token
+    // rotated away, ends the grant: asking for a wider scope must not step around reuse detection.
     const current = await deps.connections.get(connectionId);
     const granted = scopeTokens(current?.scope ?? '');
-    if (current && [...scopeTokens(request.scope)].some((s) => !granted.has(s))) {
+    if (
+      current?.refreshTokenHash !== undefined &&
+      constantTimeEqual(current.refreshTokenHash, presentedHash) &&
+      [...scopeTokens(request.scope)].some((s) => !granted.has(s))
+    ) {
       throw new InvalidScopeError('The requested scope exceeds the scope of the grant');
     }
   }
-  const presentedHash = hashSecret(request.refreshToken);
   const next = newRefreshToken(connectionId, deps.random);
   const swap = await deps.connections.swapRefreshToken(connectionId, {
     expectedHash: presentedHash,

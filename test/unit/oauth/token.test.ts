@@ -225,6 +225,24 @@ describe('token endpoint: refresh_token', () => {
     await expect(refresh(first.refresh_token)).resolves.toBeDefined();
   });
 
+  it('a rotated-away refresh token asking for a wider scope is still reuse: the grant ends', async () => {
+    await putCode('code-1');
+    const first = await exchange('code-1');
+    const second = await refresh(first.refresh_token);
+    const wider = { ...creds, grant_type: 'refresh_token', refresh_token: first.refresh_token, scope: 'unfurl admin' };
+    expect(await errorOf(handleTokenRequest({ authorization: undefined, form: wider }, deps))).toBe('invalid_grant');
+    expect((await connections.get(connection.id))?.status).toBe('revoked');
+    expect(await errorOf(refresh(second.refresh_token))).toBe('invalid_grant');
+  });
+
+  it('a forged refresh token asking for a wider scope is an invalid grant, not a probe of the grant’s scope', async () => {
+    await putCode('code-1');
+    const first = await exchange('code-1');
+    const forged = { ...creds, grant_type: 'refresh_token', refresh_token: `${connection.id}.forged`, scope: 'admin' };
+    expect(await errorOf(handleTokenRequest({ authorization: undefined, form: forged }, deps))).toBe('invalid_grant');
+    await expect(refresh(first.refresh_token)).resolves.toBeDefined();
+  });
+
   it('refuses a scope wider than the grant', async () => {
     await putCode('code-1');
     const first = await exchange('code-1');

@@ -142,6 +142,17 @@ describe('two-way OAuth round trip (local system)', () => {
     expect(r.body).toMatchObject({ token_type: 'Bearer', scope: 'unfurl', expires_in: 3600 });
   });
 
+  it('a code exchange without grant_type is read as authorization_code (docs/protocol.md §2.5, ADR 0158)', async () => {
+    const { back } = await connect();
+    const form = { code: back.searchParams.get('code')!, redirect_uri: redirectUri, client_id: clientId };
+    const r = await tokenRequest({ ...form, client_secret: clientSecret });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ token_type: 'Bearer', scope: 'unfurl' });
+    expect((await tokenRequest({ client_id: clientId, client_secret: clientSecret })).body.error).toBe(
+      'invalid_request',
+    );
+  });
+
   it('no-store headers on token responses, successful or not', async () => {
     const { back } = await connect();
     const ok = await redeem(back.searchParams.get('code')!);

@@ -31,7 +31,9 @@ export type UnfurlOutcome =
   | 'unavailable';
 
 export type UnfurlAnswer =
-  | { readonly outcome: Exclude<UnfurlOutcome, 'unavailable'>; readonly body: UnfurlResponseBody }
+  | { readonly outcome: Exclude<UnfurlOutcome, 'unavailable' | 'stale'>; readonly body: UnfurlResponseBody }
+  /** The last snapshot, served because the source gave no answer (`reason`, for the logs). */
+  | { readonly outcome: 'stale'; readonly body: UnfurlResponseBody; readonly reason: string }
   | { readonly outcome: 'unavailable'; readonly reason: string };
 
 /** The fixed messages of the error operations: they never depend on the resource. */

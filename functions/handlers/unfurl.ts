@@ -47,7 +47,10 @@ export const createUnfurlHandler = (deps: () => UnfurlDependencies) =>
         const problems = describeIssues(parsed.error?.issues ?? []);
         throw new BadRequestError(`Body must be JSON {"uri": "..."}: ${problems}`, 'invalid_request');
       }
-      logger.info('unfurl', { outcome: answer.outcome, connectionId: answer.connectionId });
+      if ('reason' in answer) {
+        // The source gave no answer: why, at WARN, so that a failing source or adapter shows without DEBUG.
+        logger.warn('unfurl', { outcome: answer.outcome, connectionId: answer.connectionId, reason: answer.reason });
+      } else logger.info('unfurl', { outcome: answer.outcome, connectionId: answer.connectionId });
       if (answer.outcome === 'unavailable') throw new SourceUnavailableResponseError();
       return json(200, answer.body, { 'cache-control': 'no-store' });
     },

@@ -125,5 +125,13 @@ export const createSourceAdapter = (
     }
     settings[name] = value === '' ? undefined : value;
   }
-  return definition.create({ ...env, settings });
+  const adapter: unknown = definition.create({ ...env, settings });
+  // Bundles and tsx run without a type check: a factory that returns no adapter fails the init, not every unfurl.
+  if (typeof (adapter as { then?: unknown } | null)?.then === 'function') {
+    throw new ConfigError(`source adapter ${definition.name}: create must return the adapter itself, not a promise`);
+  }
+  if (typeof (adapter as { resolve?: unknown } | null)?.resolve !== 'function') {
+    throw new ConfigError(`source adapter ${definition.name}: create must return an object with a resolve function`);
+  }
+  return adapter as SourceAdapter;
 };

@@ -20,7 +20,8 @@
  *
  * `request.path` is appended to SOURCE_BASE_URL; `$<group>` references take
  * the rule's named groups, percent-encoded, and the resulting URL must stay
- * under SOURCE_BASE_URL (nothing else is ever fetched). Field paths are dotted
+ * under SOURCE_BASE_URL and on the mapping's path (a group that makes a path
+ * segment `.`, `..` or empty is not fetched: not_found). Field paths are dotted
  * (`a.b.0.c`). Answers: 200 → found; 401 → needs_auth; 403 → forbidden;
  * 404 → not_found; 410 → gone; anything else → source unavailable.
  */
@@ -183,12 +184,33 @@ export interface HttpJsonAdapterOptions {
   readonly fetch?: FetchFunction;
 }
 
-/** The URL to fetch for a match, or undefined when it would leave the base URL. */
+/** `.` and `..` path segments, as the URL parser reads them (`%2e` is a dot too). */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+/**
+ * The URL to fetch for a match, or undefined when it would leave the base URL or take another path
+ * than the mapping's: a group filling a path segment with `.` or `..` (the URL parser would remove
+ * it, with the segment before), or leaving one empty (`/items/` is not an item).
+ */
 export const requestUrl = (baseUrl: string, path: string, match: RuleMatch): string | undefined => {
   const base = new URL(baseUrl.replace(/\/+$/, ''));
-  const filled = path.replace(/\$<([A-Za-z_$][\w$]*)>/g, (_, name: string) =>
-    encodeURIComponent(Object.hasOwn(match.groups, name) ? (match.groups[name] as string) : ''),
-  );
+  const fill = (template: string) =>
+    template.replace(/\$<([A-Za-z_$][\w$]*)>/g, (_, name: string) =>
+      encodeURIComponent(Object.hasOwn(match.groups, name) ? (match.groups[name] as string) : ''),
+    );
+  const split = path.search(/[?#]/);
+  const [pathPart, rest] = split === -1 ? [path, ''] : [path.slice(0, split), path.slice(split)];
+  const templateSegments = pathPart.split('/');
+  const filledPath = fill(pathPart);
+  const filledSegments = filledPath.split('/');
+  // encodeURIComponent keeps a group inside its segments; compare them one by one with the template's.
+  if (filledSegments.length !== templateSegments.length) return undefined;
+  for (const [i, segment] of filledSegments.entries()) {
+    const template = templateSegments[i] as string;
+    if (segment === template) continue;
+    if (segment === '' || DOT_SEGMENT.test(segment)) return undefined;
+  }
+  const filled = `${filledPath}${fill(rest)}`;
   let url: URL;
   try {
     url = new URL(`${base.href.replace(/\/+$/, '')}${filled}`);

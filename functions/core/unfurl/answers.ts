@@ -3,7 +3,7 @@
  * response bodies with their attribute or error operation, and the fixed
  * error messages, which never depend on the resource.
  */
-import { trimText } from './attribute-values.js';
+import { MAX_ATTRIBUTES, trimText } from './attribute-values.js';
 import { attr, type UnfurlAttribute } from './attributes.js';
 
 export interface UnfurlErrorSet {
@@ -31,7 +31,9 @@ export type UnfurlOutcome =
   | 'unavailable';
 
 export type UnfurlAnswer =
-  | { readonly outcome: Exclude<UnfurlOutcome, 'unavailable'>; readonly body: UnfurlResponseBody }
+  | { readonly outcome: Exclude<UnfurlOutcome, 'unavailable' | 'stale'>; readonly body: UnfurlResponseBody }
+  /** The last snapshot, served because the source gave no answer (`reason`, for the logs). */
+  | { readonly outcome: 'stale'; readonly body: UnfurlResponseBody; readonly reason: string }
   | { readonly outcome: 'unavailable'; readonly reason: string };
 
 /** The fixed messages of the error operations: they never depend on the resource. */
@@ -63,9 +65,9 @@ export const describeAge = (ms: number): string => {
   return unit(Math.floor(s / 86400), 'day');
 };
 
-/** A snapshot's attributes plus a `freshness` line showing its age. */
+/** A snapshot's attributes plus a `freshness` line showing its age (the last of a full list makes room for it). */
 export const staleAttributes = (snapshot: readonly UnfurlAttribute[], ageMs: number): UnfurlAttribute[] => [
-  ...snapshot.filter((a) => a.id !== 'freshness'),
+  ...snapshot.filter((a) => a.id !== 'freshness').slice(0, MAX_ATTRIBUTES - 1),
   attr.plainText(
     'freshness',
     'Freshness',
@@ -91,7 +93,7 @@ const trimStoredText = (attribute: unknown): unknown => {
 /**
  * A stored snapshot: the attributes' JSON text (what the unfurl callback
  * writes) or the list itself (what the update worker writes), text trimmed to
- * the limit; undefined when unreadable.
+ * the limit and at most MAX_ATTRIBUTES kept (title and dev come first); undefined when unreadable.
  */
 export const snapshotAttributes = (stored: unknown): unknown => {
   let value: unknown = stored;
@@ -102,5 +104,5 @@ export const snapshotAttributes = (stored: unknown): unknown => {
       return undefined;
     }
   }
-  return Array.isArray(value) ? value.map(trimStoredText) : value;
+  return Array.isArray(value) ? value.slice(0, MAX_ATTRIBUTES).map(trimStoredText) : value;
 };

@@ -5,6 +5,7 @@ import {
   INLINE_KINDS,
   type InlineAttribute,
   isRgb,
+  MAX_ATTRIBUTES,
   MAX_TEXT_LENGTH,
   MAX_URL_LENGTH,
   SECTION_KINDS,
@@ -30,6 +31,8 @@ const validateOne = (a: unknown, i: number, problems: string[]): void => {
   const o = a as Record<string, unknown>;
   if (typeof o.id !== 'string' || o.id === '') problems.push(`${at}: id must be a non-empty string`);
   if (typeof o.name !== 'string') problems.push(`${at}: name must be a string`);
+  else if (o.name.length > MAX_TEXT_LENGTH)
+    problems.push(`${at}: name longer than ${MAX_TEXT_LENGTH} characters (UTF-16 code units)`);
   const type = o.type;
   if (type !== 'inline' && type !== 'embed') {
     problems.push(`${at}: type must be "inline" or "embed"`);
@@ -92,10 +95,11 @@ const validateOne = (a: unknown, i: number, problems: string[]): void => {
     problems.push(`${at}: enum color must be {r,g,b} integers 0-255`);
 };
 
-/** Checks a list against §4 and Part A: shapes, sections, limits, unique ids, `title` and `dev` present. */
+/** Checks a list against §4 and Part A: shapes, sections, limits (count included), unique ids, `title` and `dev` present. */
 export const validateAttributes = (value: unknown): ValidationResult => {
   if (!Array.isArray(value)) return { ok: false, problems: ['attributes must be an array'] };
   const problems: string[] = [];
+  if (value.length > MAX_ATTRIBUTES) problems.push(`more than ${MAX_ATTRIBUTES} attributes (${value.length})`);
   for (const [i, a] of value.entries()) validateOne(a, i, problems);
   const ids = value.map((a) => (a !== null && typeof a === 'object' ? (a as { id?: unknown }).id : undefined));
   const seen = new Set<unknown>();

@@ -5,6 +5,8 @@
  */
 export const MAX_TEXT_LENGTH = 2000;
 export const MAX_URL_LENGTH = 2000;
+/** Attributes in one list: the general API's array limit (docs/protocol.md §6.5), `title` and `dev` included. */
+export const MAX_ATTRIBUTES = 100;
 
 export type Section =
   | 'title'

@@ -5,7 +5,7 @@
  * Builders never throw on data from a product: text is trimmed to 2,000
  * UTF-16 code units (ADR 0148), a value that cannot be shown (a bad date, a URL over 2,000
  * characters or not http(s)) makes the builder return `undefined`, and
- * `attributeSet()` drops those. Every set it returns has `title` and `dev`,
+ * `attributeSet()` drops those (and keeps at most 100 attributes). Every set it returns has `title` and `dev`,
  * unique ids, and passes `validateAttributes()`.
  */
 import {
@@ -15,6 +15,7 @@ import {
   type EmbedKind,
   type InlineAttribute,
   type InlineKind,
+  MAX_ATTRIBUTES,
   type Rgb,
   rgb,
   type Section,
@@ -121,7 +122,8 @@ export const attr = {
  * The attribute list sent to Notion: `title` first, `dev` second, then the
  * rest in order; `undefined` entries dropped; a later duplicate id replaces an
  * earlier one (Notion's own rule), and ids `title`/`dev` can only come from the
- * first two arguments.
+ * first two arguments. At most MAX_ATTRIBUTES in all: the ones beyond are
+ * dropped, as text beyond its limit is cut.
  */
 export const attributeSet = (
   title: InlineAttribute,
@@ -134,5 +136,5 @@ export const attributeSet = (
     byId.delete(a.id);
     byId.set(a.id, a);
   }
-  return [title, dev, ...byId.values()];
+  return [title, dev, ...[...byId.values()].slice(0, MAX_ATTRIBUTES - 2)];
 };

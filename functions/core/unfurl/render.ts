@@ -103,8 +103,42 @@ export const renderResource = async (
     if (error instanceof SourceUnavailableError) throw error;
     throw new SourceUnavailableError(`source adapter "${adapter.name}" failed`, { cause: error });
   }
-  if (resolved.outcome !== 'found') return { outcome: resolved.outcome };
-  const attributes = attributesOf(resolved.model, options.devName);
+  // An adapter written without the types (or cast past them) may answer anything: only the five outcomes count.
+  const outcome = outcomeOf(resolved);
+  if (outcome === undefined) {
+    throw new SourceUnavailableError(
+      `source adapter "${adapter.name}" answered no known outcome (expected one of ${OUTCOMES.join(', ')})`,
+    );
+  }
+  if (outcome !== 'found') return { outcome };
+  let attributes: UnfurlAttribute[];
+  try {
+    attributes = attributesOf((resolved as { model: PreviewModel }).model, options.devName);
+  } catch (error) {
+    if (error instanceof SourceUnavailableError) throw error;
+    throw new SourceUnavailableError(`source adapter "${adapter.name}" answered an unusable model`, { cause: error });
+  }
   const json = canonicalJson(attributes);
   return { outcome: 'found', attributes, contentHash: contentHashOfJson(json), json };
+};
+
+const OUTCOMES: readonly OutcomeName[] = ['found', 'not_found', 'forbidden', 'needs_auth', 'gone'];
+
+/** The outcome an adapter's answer names, or undefined when it is not one of the five. */
+const outcomeOf = (resolved: unknown): OutcomeName | undefined => {
+  if (resolved === null || typeof resolved !== 'object') return undefined;
+  const outcome = (resolved as { outcome?: unknown }).outcome;
+  return OUTCOMES.find((o) => o === outcome);
+};
+
+/**
+ * Why the source gave no answer, for the logs: the error's message and, for an adapter's own
+ * failure, what it threw (a TypeError of an adapter under development says more than "failed").
+ */
+export const failureReason = (error: unknown): string => {
+  const [head, cause] =
+    error instanceof SourceUnavailableError ? [error.message, error.cause] : ['source failed', error];
+  const detail =
+    cause instanceof Error ? `${cause.name}: ${cause.message}` : cause === undefined ? undefined : String(cause);
+  return (detail === undefined || detail === '' ? head : `${head}: ${detail}`).slice(0, 500);
 };

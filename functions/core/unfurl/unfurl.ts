@@ -21,8 +21,7 @@
  */
 import { type AccessTokenClaims, type AccessTokenSettings, checkConnection } from '#core/oauth/access-token.js';
 import type { Clock, Connection, StampRead, SubscriptionStore, UnfurlReads } from '#core/ports.js';
-import type { SourceAdapter } from '#core/sources/source-adapter.js';
-import { SourceUnavailableError, type UpstreamCredentials } from '#core/sources/source-adapter.js';
+import type { SourceAdapter, UpstreamCredentials } from '#core/sources/source-adapter.js';
 import {
   attributesBody,
   ERROR_MESSAGES,
@@ -33,7 +32,7 @@ import {
 } from './answers.js';
 import { validateAttributes } from './attributes.js';
 import { isAbsent, isRecorded, UNKNOWN_STAMP } from './reads.js';
-import { type RenderResult, renderResource } from './render.js';
+import { failureReason, type RenderResult, renderResource } from './render.js';
 import { matchUri, type RuleMatch, type UnfurlIntegration } from './rules.js';
 
 // The update worker takes the fixed error messages from here.
@@ -121,8 +120,7 @@ export const answerUnfurl = async (
       { devName: deps.devName, deadlineMs: deps.deadlineMs, clock: deps.clock },
     );
   } catch (error) {
-    const reason = error instanceof SourceUnavailableError ? error.message : 'source failed';
-    return serveSnapshot(deps, key, reason, observe);
+    return serveSnapshot(deps, key, failureReason(error), observe);
   }
 
   const now = deps.clock.now();
@@ -170,5 +168,5 @@ const serveSnapshot = async (
   }
   const age = deps.clock.now() - (previous.snapshotAt ?? previous.updatedAt);
   observe('unfurl.stale', { reason, ageMs: age });
-  return { outcome: 'stale', body: attributesBody(key.uri, staleAttributes(checked.attributes, age)) };
+  return { outcome: 'stale', body: attributesBody(key.uri, staleAttributes(checked.attributes, age)), reason };
 };

@@ -9,6 +9,7 @@
  */
 import type { Connection, PushRestore, Subscription, SubscriptionKey } from '#core/ports.js';
 import { contentHash } from '#core/unfurl/attributes.js';
+import { failureReason } from '#core/unfurl/render.js';
 import { type BatchState, connectionOf } from './batch.js';
 import { describeError } from './dead-letter.js';
 import { defer, retryWithBackoff } from './defer.js';
@@ -180,7 +181,7 @@ export const decidePush = async (
   try {
     rendered = await deps.renderer.render({ connection, subscription });
   } catch (error) {
-    retryWithBackoff(deps, state, target, 'source_unavailable', describeError(error));
+    retryWithBackoff(deps, state, target, 'source_unavailable', failureReason(error));
     return undefined;
   }
   if (rendered.kind === 'skip') {

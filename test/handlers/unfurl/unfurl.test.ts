@@ -1,7 +1,10 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import type { ResolveOutcome } from '#core/sources/source-adapter.js';
 import { validateAttributes } from '#core/unfurl/attributes.js';
+import { logger } from '#shared/observability.js';
 import { httpEvent } from '#test/helpers/factories.js';
+import { captureLogs, runLogLevel } from '#test/helpers/output.js';
 import { createUnfurlHandler } from '../../../functions/handlers/unfurl.js';
 import { bearerFor, clock, context, found, makeConnection, type Result, TASK_URI, unfurlDeps } from './support.js';
 
@@ -115,6 +118,44 @@ describe('POST /unfurl', () => {
     const other = await post({ uri: 'http://127.0.0.1:3000/demo/tasks/2' });
     expect(other.statusCode).toBe(503);
     expect(other.headers?.['retry-after']).toBeDefined();
+  });
+
+  it("an adapter's answer outside the five outcomes is 503 without a snapshot, never 500, and says why at WARN", async () => {
+    const written: string[] = [];
+    const restore = captureLogs(written);
+    logger.setLogLevel('INFO');
+    try {
+      env.source.next = async () => ({ outcome: 'error' }) as unknown as ResolveOutcome;
+      const r = await post({ uri: TASK_URI });
+      expect(r.statusCode).toBe(503);
+      expect(JSON.parse(r.body ?? '{}')).toEqual({ error: { status: 503, message: expect.any(String) } });
+      env.source.next = async () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'title')");
+      };
+      expect((await post({ uri: TASK_URI })).statusCode).toBe(503);
+    } finally {
+      restore();
+      logger.setLogLevel(runLogLevel());
+    }
+    const unfurlLines = written
+      .join('')
+      .split('\n')
+      .filter((l) => l.trim().startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.message === 'unfurl');
+    expect(unfurlLines).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        outcome: 'unavailable',
+        connectionId: 'c-1',
+        reason: expect.stringContaining('source adapter "scripted" answered no known outcome'),
+      }),
+      expect.objectContaining({
+        level: 'WARN',
+        outcome: 'unavailable',
+        reason: 'source adapter "scripted" failed: TypeError: Cannot read properties of undefined (reading \'title\')',
+      }),
+    ]);
   });
 
   it('never answers 5xx, whatever the body (fuzz)', async () => {

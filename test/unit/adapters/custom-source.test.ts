@@ -4,7 +4,13 @@
  * and the stack's checks of the `source` prop against what it declares.
  */
 import { describe, expect, it } from '@jest/globals';
-import { defineSourceAdapter, isSourceAdapterDefinition, sourceAdapterOfModule } from '#adapters/sources/define.js';
+import {
+  createSourceAdapter,
+  defineSourceAdapter,
+  isSourceAdapterDefinition,
+  type SourceAdapterDefinition,
+  sourceAdapterOfModule,
+} from '#adapters/sources/define.js';
 import { registerSourceAdapter, sourceAdapterFromConfig, sourceDefinition } from '#adapters/sources/registry.js';
 import { type CustomSourceProps, checkCustomSource, withCustomSource } from '#lib/custom-source.js';
 import { readStageConfig } from '#lib/stage-config.js';
@@ -44,6 +50,25 @@ describe('defineSourceAdapter and a module of its own', () => {
     expect(() => sourceAdapterOfModule({ a: acme, b: defineSourceAdapter({ ...acme, name: 'b' }) }, 'a.ts')).toThrow(
       /2 source adapters/,
     );
+  });
+});
+
+describe('createSourceAdapter', () => {
+  const config = parseConfig({ PUBLIC_BASE_URL: 'http://x.test' });
+  const environment = { ACME_API_URL: 'https://acme.test' };
+
+  it('fails the init, naming the adapter, when the factory returns no adapter (bundles run unchecked)', () => {
+    const made = (create: unknown) =>
+      createSourceAdapter({ ...acme, create } as unknown as SourceAdapterDefinition, { config, environment });
+    expect(() => made(async () => ({ name: 'acme', resolve: async () => ({ outcome: 'not_found' }) }))).toThrow(
+      new ConfigError('source adapter acme: create must return the adapter itself, not a promise'),
+    );
+    for (const wrong of [undefined, {}, { name: 'acme', resolve: 'x' }, () => undefined]) {
+      expect(() => made(() => wrong)).toThrow(
+        /source adapter acme: create must return an object with a resolve function/,
+      );
+    }
+    expect(made(acme.create).resolve).toBeInstanceOf(Function);
   });
 });
 

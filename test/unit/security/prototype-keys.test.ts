@@ -145,16 +145,18 @@ describe('the HTTP JSON adapter: field paths, enum values and request placeholde
 
   it('fills a request placeholder that names no group with nothing', () => {
     forEveryName((name) => {
-      expect(requestUrl('https://api.acme.com/base', `/v1/items/$<itemNo>/$<${name}>`, match)).toBe(
-        'https://api.acme.com/base/v1/items/7/',
+      expect(requestUrl('https://api.acme.com/base', `/v1/items/$<itemNo>?of=$<${name}>`, match)).toBe(
+        'https://api.acme.com/base/v1/items/7?of=',
       );
+      // In the path, nothing is an empty segment: another resource than the mapping's, never fetched.
+      expect(requestUrl('https://api.acme.com/base', `/v1/items/$<itemNo>/$<${name}>`, match)).toBeUndefined();
     });
   });
 
   it('maps an answer whose paths and enum values carry such names as for any unknown field', async () => {
     await forEveryName(async (name) => {
       const mapping = parseHttpJsonMapping({
-        request: { path: `/v1/items/$<${name}>` },
+        request: { path: `/v1/items?of=$<${name}>` },
         title: 'name',
         attributes: [
           { id: 'state', name: 'State', kind: 'enum', value: 'state' },
@@ -170,7 +172,7 @@ describe('the HTTP JSON adapter: field paths, enum values and request placeholde
         fetch: answering({ name: 'Widget', state: name, owner: {} }, urls),
       });
       const out = await adapter.resolve(match, identity, token, ctx());
-      expect(urls).toEqual(['https://api.acme.com/v1/items/']);
+      expect(urls).toEqual(['https://api.acme.com/v1/items?of=']);
       expect(out.outcome).toBe('found');
       if (out.outcome !== 'found') return;
       const attributes = attributesOf(out.model, 'Acme');

@@ -256,6 +256,48 @@ describe('generic HTTP JSON adapter', () => {
     ).toBe('https://api.acme.com/base/..%2F..%2Fetc');
   });
 
+  it('never lets a group move the request to another path under SOURCE_BASE_URL', async () => {
+    const at = (groups: Record<string, string>, path = '/v1/items/$<slug>/summary') =>
+      requestUrl('https://api.acme.com/base', path, { ...matchUri(acme, 'https://acme.com/items/1')!, groups });
+    // The URL parser removes `.` and `..` segments (and `%2e` spelled ones) with the segment before.
+    for (const slug of ['..', '.', '']) expect(at({ slug })).toBeUndefined();
+    expect(at({ a: '.', b: '.' }, '/v1/items/$<a>$<b>')).toBeUndefined();
+    expect(at({ p: '..', slug: '..' }, '/v1/projects/$<p>/items/$<slug>')).toBeUndefined();
+    // Percent signs of a group are encoded: `%2e%2e` in a link stays a name, not a dot segment.
+    expect(at({ slug: '%2e%2e' })).toBe('https://api.acme.com/base/v1/items/%252e%252e/summary');
+    expect(at({ slug: '...' })).toBe('https://api.acme.com/base/v1/items/.../summary');
+    expect(at({ slug: 'a.b' })).toBe('https://api.acme.com/base/v1/items/a.b/summary');
+    // A group in the query may be empty or a dot: it names no path.
+    expect(at({ slug: '..' }, '/v1/items?slug=$<slug>')).toBe('https://api.acme.com/base/v1/items?slug=..');
+
+    // End to end: a rule that lets `..` through, and nothing is fetched for it.
+    const loose = parseIntegration({
+      domain: 'acme.com',
+      rules: [
+        {
+          name: 'item',
+          pattern: '^https://acme\\.com/items/(?<slug>[^/?#]+)$',
+          sampleUrls: ['https://acme.com/items/a'],
+          resource: 'item:$<slug>',
+        },
+      ],
+    });
+    const fetched: string[] = [];
+    const adapter = httpJsonAdapter({
+      baseUrl: 'https://api.acme.com',
+      mapping: parseHttpJsonMapping({ request: { path: '/v1/items/$<slug>/summary' }, title: 'name' }),
+      fetch: fakeFetch((url) => {
+        fetched.push(url);
+        return jsonResponse(200, { name: 'x' });
+      }),
+    });
+    const token = { accessToken: async () => 'upstream-token' };
+    const m = matchUri(loose, 'https://acme.com/items/..')!;
+    expect(m.groups.slug).toBe('..');
+    expect(await adapter.resolve(m, identity, token, ctx())).toEqual({ outcome: 'not_found' });
+    expect(fetched).toEqual([]);
+  });
+
   it('rejects mappings that could not render', () => {
     expect(() =>
       parseHttpJsonMapping({

@@ -1,10 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { staleAttributes } from '#core/unfurl/answers.js';
 import {
   attr,
   attributeSet,
   canonicalJson,
   contentHash,
+  MAX_ATTRIBUTES,
   MAX_TEXT_LENGTH,
   MAX_URL_LENGTH,
   SECTION_KINDS,
@@ -14,6 +16,7 @@ import {
   trimText,
   validateAttributes,
 } from '#core/unfurl/attributes.js';
+import { attributesOf } from '#core/unfurl/render.js';
 import { anyAttribute, anyText } from './arbitraries.js';
 
 describe('attribute builders', () => {
@@ -147,6 +150,43 @@ describe('attribute builders', () => {
     ]);
     expect(set.map((a) => a.id)).toEqual(['title', 'dev', 'x']);
     expect((set[2] as { inline: { plain_text: { value: string } } }).inline.plain_text.value).toBe('second');
+  });
+});
+
+describe('the number of attributes', () => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => attr.plainText(`a${i}`, `A${i}`, `${i}`, 'body'));
+
+  it('keeps at most 100 in a set, title and dev first, the ones beyond dropped', () => {
+    const set = attributeSet(attr.title('T'), attr.dev('D'), many(150));
+    expect(set).toHaveLength(MAX_ATTRIBUTES);
+    expect(set.slice(0, 3).map((a) => a.id)).toEqual(['title', 'dev', 'a0']);
+    expect(set.at(-1)?.id).toBe('a97');
+    expect(validateAttributes(set).ok).toBe(true);
+    expect(attributeSet(attr.title('T'), attr.dev('D'), many(98))).toHaveLength(100);
+  });
+
+  it('refuses a hand-made list over 100, and a name over 2,000 units', () => {
+    const list = [attr.title('T'), attr.dev('D'), ...many(99)];
+    expect(validateAttributes(list)).toEqual({ ok: false, problems: ['more than 100 attributes (101)'] });
+    const named = [
+      attr.title('T'),
+      attr.dev('D'),
+      { ...attr.plainText('n', 'N', 'v', 'body'), name: 'n'.repeat(2001) },
+    ];
+    expect(validateAttributes(named)).toEqual({
+      ok: false,
+      problems: ['attribute 2: name longer than 2000 characters (UTF-16 code units)'],
+    });
+  });
+
+  it("makes an adapter's long list a valid answer: the card is cut, not refused", () => {
+    const rendered = attributesOf({ title: 'Checklist', attributes: many(300) }, 'Acme');
+    expect(rendered).toHaveLength(MAX_ATTRIBUTES);
+    // A stale answer of a full snapshot still has room for its freshness line.
+    const stale = staleAttributes(rendered, 60_000);
+    expect(stale).toHaveLength(MAX_ATTRIBUTES);
+    expect(stale.at(-1)?.id).toBe('freshness');
+    expect(validateAttributes(stale).ok).toBe(true);
   });
 });
 

@@ -28,6 +28,19 @@ describe('builder output against the simulator', () => {
     );
   });
 
+  it("any number of attributes from an adapter gives an answer, stale or not, within the simulator's count", () => {
+    fc.assert(
+      fc.property(fc.array(anyAttribute, { minLength: 90, maxLength: 160 }), (rest) => {
+        const set = attributeSet(attr.title('t'), attr.dev('d'), rest);
+        for (const list of [set, staleAttributes(set, 1000)]) {
+          const result = validateOperations(attributesBody(URI, list), { enforceLimits: true, answer: 'unfurl' });
+          if (!result.ok) throw new Error(result.reason);
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it('text near the 2,000 limit, emoji and lone surrogates included, is trimmed to what the simulator accepts', () => {
     // The simulator counts a string's UTF-16 units (JavaScript's length); a code point count would let
     // 1,500 emoji (3,000 units) through the service and have the simulator reject them.

@@ -8,6 +8,7 @@ import { attr, canonicalJson, contentHash, validateAttributes } from '#core/unfu
 import { withDeadline } from '#core/unfurl/render.js';
 import { demoRules } from '#core/unfurl/rules.js';
 import { answerUnfurl, type UnfurlAnswerDependencies } from '#core/unfurl/unfurl.js';
+import { sourceRenderer } from '#core/updates/render.js';
 
 const connection: Connection = {
   id: 'conn-1',
@@ -156,6 +157,52 @@ describe('answerUnfurl', () => {
       throw new Error('boom');
     });
     expect((await answerUnfurl(deps, connection, URI)).outcome).toBe('unavailable');
+  });
+
+  it('takes an answer that is none of the five outcomes as "no answer", and keeps the subscription', async () => {
+    let next: unknown = found('Task one');
+    const { deps, subscriptions } = setup(async () => next as ResolveOutcome);
+    await answerUnfurl(deps, connection, URI);
+    for (const wrong of [{ outcome: 'error' }, { outcome: 'notFound' }, { outcome: 'toString' }, undefined, 'found']) {
+      next = wrong;
+      const answer = await answerUnfurl(deps, connection, URI);
+      // The snapshot serves, as for any failure of the source; nothing is removed on a typo.
+      expect(answer.outcome).toBe('stale');
+      if (answer.outcome !== 'stale') return;
+      expect(answer.reason).toMatch(/source adapter "fake" (answered no known outcome|failed)/);
+      expect(await subscriptions.get('task:1', 'conn-1', URI)).toBeDefined();
+    }
+  });
+
+  it("the update worker's renderer takes such an answer as a source failure (retried), not as nothing", async () => {
+    const { deps } = setup(async () => ({ outcome: 'notFound' }) as unknown as ResolveOutcome);
+    const renderer = sourceRenderer({ ...deps, credentialsFor: () => noCredentials });
+    const subscription = { resourceKey: 'task:1', connectionId: 'conn-1', uri: URI, createdAt: 0, updatedAt: 0 };
+    await expect(renderer.render({ connection, subscription } as never)).rejects.toThrow(
+      new SourceUnavailableError(
+        'source adapter "fake" answered no known outcome (expected one of found, not_found, forbidden, needs_auth, gone)',
+      ),
+    );
+  });
+
+  it('says why the source gave no answer, with what the adapter threw', async () => {
+    let next: () => Promise<unknown> = async () => ({ outcome: 'found', model: { title: 't', attributes: null } });
+    const { deps } = setup(() => next() as Promise<ResolveOutcome>);
+    const reasonOf = async () => {
+      const answer = await answerUnfurl(deps, connection, URI);
+      return answer.outcome === 'unavailable' || answer.outcome === 'stale' ? answer.reason : undefined;
+    };
+    expect(await reasonOf()).toMatch(/^source adapter "fake" answered an unusable model: TypeError: /);
+    next = async () => {
+      throw new Error('ticket API client not configured');
+    };
+    expect(await reasonOf()).toBe('source adapter "fake" failed: Error: ticket API client not configured');
+    next = async () => {
+      throw new SourceUnavailableError('Acme answered HTTP 502');
+    };
+    expect(await reasonOf()).toBe('Acme answered HTTP 502');
+    next = () => new Promise(() => undefined);
+    expect(await reasonOf()).toBe('source missed the 50 ms deadline');
   });
 
   it('turns an invalid hand-made model into "no answer", not a 500', async () => {

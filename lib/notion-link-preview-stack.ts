@@ -38,6 +38,7 @@ import {
   WORKER_TIMEOUT_SECONDS,
 } from './data-model.js';
 import { ENV } from './env-names.js';
+import { environmentSize, LAMBDA_ENVIRONMENT_LIMIT_BYTES } from './environment-size.js';
 import { needsOf, resourceSettingsOf } from './functions.js';
 import { type FunctionName, HANDLERS, type HttpHandlerName, ROUTES, WORKER_HANDLER } from './routes.js';
 import { SETTINGS, type SettingDeclaration, type SettingName } from './settings.js';
@@ -69,6 +70,13 @@ export const functionId = (handlerName: string): string =>
 const standIn = (name: string, value: string): string =>
   !Token.isUnresolved(value) ? value : /(_URL|_ISSUER)$/.test(name) ? 'https://deploy-time.invalid' : 'deploy-time';
 
+/** The context key a setting's value comes from (lib/settings.ts, or the source adapter's own settings). */
+const contextKeyOf = (name: string, source: Pick<NonNullable<ReturnType<typeof sourceDefinition>>, 'settings'>) => {
+  const declared = (SETTINGS as Readonly<Record<string, SettingDeclaration>>)[name]?.deploy;
+  if (declared && 'context' in declared) return declared.context;
+  return source.settings?.[name]?.context;
+};
+
 /**
  * Runs what `fn` parses at cold start (functions/adapters/config/cold-start-check.ts) on the environment the
  * stack gives it, and turns a refusal into a StageConfigError naming the context key the value came from.
@@ -85,13 +93,8 @@ const checkAtSynth = (
     checkColdStartSettings(fn, env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const contextOf = (name: string): string | undefined => {
-      const declared = (SETTINGS as Readonly<Record<string, SettingDeclaration>>)[name]?.deploy;
-      if (declared && 'context' in declared) return declared.context;
-      return source.settings?.[name]?.context;
-    };
     const names = [...error.message.matchAll(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g)].map((m) => m[0]);
-    const key = names.map(contextOf).find((k) => k !== undefined);
+    const key = names.map((name) => contextKeyOf(name, source)).find((k) => k !== undefined);
     throw new StageConfigError(
       key
         ? `context "${key}": ${error.message} (function ${fn} would refuse it at cold start)`
@@ -100,6 +103,27 @@ const checkAtSynth = (
   } finally {
     unregister();
   }
+};
+
+/**
+ * Lambda refuses an environment over 4 KB when the stack deploys (lib/environment-size.ts): refused at synth,
+ * naming the largest variables and the context keys they come from.
+ */
+const checkEnvironmentSize = (
+  stack: Stack,
+  fn: FunctionName,
+  f: NodeFunction,
+  contextOf: (setting: string) => string | undefined,
+): void => {
+  const size = environmentSize(stack, f.environmentVariables());
+  if (size.bytes <= LAMBDA_ENVIRONMENT_LIMIT_BYTES) return;
+  const largest = size.variables.slice(0, 3).map(({ name, bytes }) => {
+    const key = contextOf(name);
+    return `${name} ${bytes} bytes${key ? ` (context "${key}")` : ''}`;
+  });
+  throw new StageConfigError(
+    `function ${fn}'s environment variables would take up to ${size.bytes} bytes, over Lambda's limit of ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}, and the deploy would fail: the largest are ${largest.join(', ')}; shorten them (compact JSON, fewer or shorter rules and placeholder attributes)`,
+  );
 };
 
 export class NotionLinkPreviewStack extends Stack {
@@ -245,6 +269,7 @@ export class NotionLinkPreviewStack extends Stack {
         ...wiringEnvironment(wiring, name),
         ...ownSettings,
       });
+      checkEnvironmentSize(this, name, f, (setting) => contextKeyOf(setting, custom?.definition ?? source));
       return f;
     };
 

@@ -6,12 +6,12 @@
  * evaluation periods ≤ 10 minutes). With an `alarmEmail`, the alarms notify an
  * encrypted, SSL-only SNS topic; with an `alarmTopicArn`, that topic too.
  */
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
@@ -174,6 +174,28 @@ export class ServiceAlarms extends Construct {
         masterKey: key,
         enforceSSL: true,
       });
+      // The SSL-only topic policy replaces SNS's default policy (which let the account's own services publish):
+      // without this statement every alarm action fails with "not authorized to perform: SNS:Publish" and no
+      // notification is ever sent. Limited to this stage's alarms in this account.
+      topic.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'AllowCloudWatchAlarmsToPublish',
+          principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+            ArnLike: {
+              'aws:SourceArn': Stack.of(this).formatArn({
+                service: 'cloudwatch',
+                resource: 'alarm',
+                resourceName: `${prefix}-*`,
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              }),
+            },
+          },
+        }),
+      );
       topic.addSubscription(new EmailSubscription(props.alarmEmail));
       this.topic = topic;
       this.targets.push(topic);

@@ -157,7 +157,10 @@ export class ServiceApi extends Construct {
     const integrations = new Map<HttpHandlerName, HttpLambdaIntegration>();
     // RouteSettings is plain JSON in the CloudFormation schema (no property mapping): its keys are spelled as
     // CloudFormation spells them.
-    const settings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    const settings: Record<
+      string,
+      { ThrottlingRateLimit: number; ThrottlingBurstLimit: number; DetailedMetricsEnabled: boolean }
+    > = {};
     const cfnStage = this.stage.node.defaultChild as CfnStage;
     for (const route of ROUTES) {
       let integration = integrations.get(route.handler);
@@ -169,7 +172,13 @@ export class ServiceApi extends Construct {
       // Route settings name existing routes: the stage is updated after them.
       if (added) cfnStage.node.addDependency(added);
       const { rateLimit, burstLimit } = this.throttleOf(route.throttle);
-      settings[routeKey(route)] = { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit };
+      // A route's settings replace the stage's default ones for that route (a field left out is API Gateway's
+      // default, not the stage's): the route-level metrics of the dashboard are turned on here, per route.
+      settings[routeKey(route)] = {
+        ThrottlingRateLimit: rateLimit,
+        ThrottlingBurstLimit: burstLimit,
+        DetailedMetricsEnabled: true,
+      };
     }
     cfnStage.routeSettings = settings;
     Validations.of(this.api).acknowledge({

@@ -102,6 +102,9 @@ export interface NodeFunctionProps
   readonly logRemovalPolicy: RemovalPolicy;
 }
 
+/** Each function's variables as set (the base class keeps its own copy private). */
+const variablesOf = new WeakMap<NodeFunction, Map<string, string>>();
+
 export class NodeFunction extends NodejsFunction {
   readonly handlerName: string;
   readonly functionLogGroup: LogGroup;
@@ -222,6 +225,19 @@ export class NodeFunction extends NodejsFunction {
     const actions = [...new Set(uses.flatMap((use) => KEY_ACTIONS[use]))].sort();
     this.executionRole.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [key.keyArn] }));
     this.addEnvironment(envName, key.keyArn);
+    return this;
+  }
+
+  /** Every environment variable set so far (values known only at deploy are tokens). */
+  environmentVariables(): Readonly<Record<string, string>> {
+    return Object.fromEntries(variablesOf.get(this) ?? []);
+  }
+
+  override addEnvironment(key: string, value: string, options?: Parameters<NodejsFunction['addEnvironment']>[2]): this {
+    // Also called by the base constructor, before this class's fields exist: the map lives outside the instance.
+    const variables = variablesOf.get(this) ?? new Map<string, string>();
+    variablesOf.set(this, variables.set(key, value));
+    super.addEnvironment(key, value, options);
     return this;
   }
 

@@ -73,6 +73,15 @@ describe('CloudWatch dashboard', () => {
     s.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { DetailedMetricsEnabled: true },
     });
+    // A route's own settings replace the stage's default ones for that route (a field left out takes API
+    // Gateway's default, false): each route turns its detailed metrics on itself, or the widgets stay empty.
+    const stage = Object.values(s.template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+    const routeSettings = stage.Properties.RouteSettings as Record<string, { DetailedMetricsEnabled?: boolean }>;
+    for (const route of ROUTES) {
+      expect({ route: `${route.method} ${route.path}`, ...routeSettings[`${route.method} ${route.path}`] }).toEqual(
+        expect.objectContaining({ route: `${route.method} ${route.path}`, DetailedMetricsEnabled: true }),
+      );
+    }
   });
 
   it('graphs errors and duration of every function, queue depth and age, and the DLQ', () => {

@@ -122,6 +122,7 @@ describe('least-privilege IAM per function', () => {
     ).toContainEqual({
       ThrottlingRateLimit: 5,
       ThrottlingBurstLimit: 10,
+      DetailedMetricsEnabled: true,
     });
   });
 
@@ -361,8 +362,10 @@ describe('HTTP API', () => {
 });
 
 describe('per-route throttles', () => {
-  const routeSettings = (): Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> =>
-    Object.values(s.template.findResources('AWS::ApiGatewayV2::Stage'))[0]!.Properties.RouteSettings;
+  const routeSettings = (): Record<
+    string,
+    { ThrottlingRateLimit: number; ThrottlingBurstLimit: number; DetailedMetricsEnabled: boolean }
+  > => Object.values(s.template.findResources('AWS::ApiGatewayV2::Stage'))[0]!.Properties.RouteSettings;
 
   it('every route has a throttle setting of its own, from its class in lib/routes.ts', () => {
     const settings = routeSettings();
@@ -372,6 +375,7 @@ describe('per-route throttles', () => {
       expect(settings[`${route.method} ${route.path}`]).toEqual({
         ThrottlingRateLimit: limits.rateLimit,
         ThrottlingBurstLimit: limits.burstLimit,
+        DetailedMetricsEnabled: true,
       });
     }
   });
@@ -385,8 +389,9 @@ describe('per-route throttles', () => {
       'DELETE /deleted-token',
       'POST /deleted-token',
     ];
-    for (const key of notion) expect(settings[key]).toEqual({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
-    expect(settings['POST /changes']).toEqual({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
+    for (const key of notion)
+      expect(settings[key]).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+    expect(settings['POST /changes']).toMatchObject({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
     expect(ROUTES.filter((r) => r.throttle === 'notion').map((r) => r.path)).not.toContain('/changes');
     // Route settings name existing routes: the stage is created after every route.
     const stage = Object.entries(s.template.findResources('AWS::ApiGatewayV2::Stage'))[0]![1];

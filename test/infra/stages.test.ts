@@ -220,4 +220,28 @@ describe('alarm notifications', () => {
       },
     });
   });
+
+  it("let CloudWatch publish to the topic: a topic policy replaces SNS's default one, which allowed the account", () => {
+    const topicId = s.logicalId(s.stack.alarms.topic!);
+    const policies = Object.values(s.template.findResources('AWS::SNS::TopicPolicy')).filter((p) =>
+      JSON.stringify(p.Properties.Topics).includes(topicId),
+    );
+    expect(policies).toHaveLength(1);
+    const statements = policies[0]!.Properties.PolicyDocument.Statement as {
+      Effect: string;
+      Principal?: { Service?: string };
+      Action: string | string[];
+      Condition?: Record<string, Record<string, unknown>>;
+    }[];
+    const allows = statements.filter(
+      (st) =>
+        st.Effect === 'Allow' &&
+        st.Principal?.Service === 'cloudwatch.amazonaws.com' &&
+        [st.Action].flat().includes('sns:Publish'),
+    );
+    expect(allows).toHaveLength(1);
+    // Only this account's alarms (no confused deputy): the source account and an alarm ARN.
+    expect(allows[0]!.Condition?.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
+    expect(JSON.stringify(allows[0]!.Condition?.ArnLike)).toContain(':alarm:notion-link-preview-prod-*');
+  });
 });

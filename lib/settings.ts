@@ -349,6 +349,7 @@ export const SETTINGS = declare({
     group: 'behaviour',
     description: 'Hard deadline for a source adapter during an unfurl, in milliseconds.',
     parse: positiveInt(2000),
+    deploy: { functions: ['unfurl', 'update-worker'], context: 'unfurlDeadlineMs' },
   },
   UNFURL_SNAPSHOT_REFRESH_SECONDS: {
     group: 'behaviour',

@@ -15,7 +15,7 @@ import { checkColdStartSettings } from '../functions/adapters/config/cold-start-
 import { registerSourceAdapter, sourceDefinition } from '../functions/adapters/sources/registry.js';
 import { ConfigError } from '../functions/shared/errors.js';
 import { ServiceAlarms } from './constructs/alarms.js';
-import { ServiceDashboard } from './constructs/dashboard.js';
+import { ServiceDashboard, serviceNameOf } from './constructs/dashboard.js';
 import { DataTables } from './constructs/data-tables.js';
 import { ServiceApi } from './constructs/http-api.js';
 import { bundlingRoot, type KeyUse, NodeFunction, type TableAction } from './constructs/node-function.js';
@@ -203,7 +203,7 @@ export class NotionLinkPreviewStack extends Stack {
       // Settings from CDK context and from the stack's wiring, as lib/settings.ts declares them for this
       // function; resources (tables, queues, secrets, keys) follow from its needs in build() below.
       f.setEnvironment({ ...contextEnvironment(config, handlerName), ...wiringEnvironment(wiring, handlerName) });
-      f.addEnvironment('POWERTOOLS_SERVICE_NAME', 'notion-link-preview');
+      f.addEnvironment('POWERTOOLS_SERVICE_NAME', serviceNameOf(config.stage));
       Validations.of(f).acknowledge({
         id: 'AwsSolutions::AwsSolutions-L1',
         reason:

@@ -8,7 +8,8 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { redactingReplacer } from './redact.js';
 import { mapErrorStack } from './source-positions.js';
 
-const serviceName = 'notion-link-preview';
+/** The stack names the stage in it (lib/constructs/dashboard.ts serviceNameOf); locally it is the bare name. */
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME?.trim() || 'notion-link-preview';
 
 /** The logger's JSON replacer: secrets redacted, and a logged error's stack in source positions. */
 export const logReplacer = (key: string, value: unknown): unknown => {

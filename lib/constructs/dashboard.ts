@@ -24,7 +24,12 @@ import type { RouteDefinition } from '../routes.js';
 
 /** Namespace of the service's own metrics (Powertools EMF, functions/shared/observability.ts). */
 export const SERVICE_METRICS_NAMESPACE = 'NotionLinkPreview';
-const SERVICE_NAME = 'notion-link-preview';
+
+/**
+ * The `service` of a stage's logs and metrics (POWERTOOLS_SERVICE_NAME): it names the stage, so that two
+ * stages in one account and region keep their metrics apart (the dashboard reads its own stage's).
+ */
+export const serviceNameOf = (stage: string): string => `notion-link-preview-${stage}`;
 
 export interface ServiceDashboardProps {
   readonly stage: string;
@@ -77,7 +82,7 @@ export class ServiceDashboard extends Construct {
       new Metric({
         namespace: SERVICE_METRICS_NAMESPACE,
         metricName,
-        dimensionsMap: { service: SERVICE_NAME, ...dimensionsMap },
+        dimensionsMap: { service: serviceNameOf(props.stage), ...dimensionsMap },
         statistic: 'Sum',
         period: PERIOD,
         ...(label ? { label } : {}),

@@ -108,6 +108,17 @@ describe('CloudWatch dashboard', () => {
     expect(text('Coalescing')).toContain('coalesced / (coalesced + opened)');
   });
 
+  it("reads its own stage's metrics: the functions write them as service notion-link-preview-<stage>", () => {
+    const service = `notion-link-preview-${s.stack.config.stage}`;
+    expect(JSON.stringify(metricsOf('Unfurl outcomes'))).toContain(`"service","${service}"`);
+    const fns = Object.values(s.template.findResources('AWS::Lambda::Function')) as Array<{
+      Properties: { Environment?: { Variables?: Record<string, unknown> } };
+    }>;
+    const named = fns.map((f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME).filter(Boolean);
+    expect(named.length).toBeGreaterThanOrEqual(9);
+    expect(new Set(named)).toEqual(new Set([service]));
+  });
+
   it('shows the alarms', () => {
     const w = widgets.find((x) => x.type === 'alarm');
     expect((w?.properties.alarms as unknown[] | undefined)?.length).toBe(s.stack.alarms.all().length);

@@ -203,7 +203,11 @@ export class ServiceAlarms extends Construct {
     if (props.alarmTopicArn) this.targets.push(Topic.fromTopicArn(this, 'ExistingTopic', props.alarmTopicArn));
     for (const target of this.targets) {
       const action = new SnsAction(target);
-      for (const alarm of this.all()) alarm.addAlarmAction(action);
+      // The same topic hears when an alarm clears, so a page is never left without its all-clear.
+      for (const alarm of this.all()) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
     }
   }
 

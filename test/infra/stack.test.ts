@@ -523,6 +523,7 @@ describe('alarms', () => {
     for (const a of alarms()) {
       expect(a.Properties.TreatMissingData).toBe('notBreaching');
       expect(a.Properties.AlarmActions).toBeUndefined();
+      expect(a.Properties.OKActions).toBeUndefined();
     }
   });
 

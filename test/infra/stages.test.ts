@@ -193,12 +193,15 @@ describe('tuning through context', () => {
 });
 
 describe('alarm notifications', () => {
-  it('send every alarm to an SSL-only topic encrypted with a key CloudWatch may use', () => {
+  it('send every alarm, and its all-clear, to an SSL-only topic encrypted with a key CloudWatch may use', () => {
     const topicId = s.logicalId(s.stack.alarms.topic!);
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(s.stack.alarms.all().length);
     expect(alarms.length).toBeGreaterThan(10);
-    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
+    }
     const topic = resource(topicId);
     expect(topic.Properties.KmsMasterKeyId).toBeDefined();
     s.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });

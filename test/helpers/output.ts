@@ -5,8 +5,14 @@
  */
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 
-/** The run's log level: LOG_LEVEL as set for `npm test` (SILENT unless the developer set it). */
-export const runLogLevel = (): LogLevel => (process.env.LOG_LEVEL ?? 'SILENT') as LogLevel;
+/**
+ * LOG_LEVEL as set for `npm test` (SILENT unless the developer set it), read when this module loads: a local
+ * system started later puts its own LOG_LEVEL into the environment while it runs.
+ */
+const RUN_LOG_LEVEL = (process.env.LOG_LEVEL ?? 'SILENT') as LogLevel;
+
+/** The run's log level, to put the logger back to after a test that raised it. */
+export const runLogLevel = (): LogLevel => RUN_LOG_LEVEL;
 
 const capture = (streams: ReadonlyArray<NodeJS.WriteStream>, lines: string[]): (() => void) => {
   const originals = streams.map((stream) => stream.write);

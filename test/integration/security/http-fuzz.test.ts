@@ -32,7 +32,6 @@ beforeAll(async () => {
     `\nhttp fuzz: seed=${SEED} runs=${RUNS} per route (replay: FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS})\n`,
   );
   system = await startTestSystem({ workerLoop: false, env: { LOG_LEVEL: 'DEBUG' } });
-  logger.setLogLevel('DEBUG');
   world = await createHttpWorld(system);
 }, 30_000);
 
@@ -46,6 +45,8 @@ describe.each(ROUTES.map(routeKey))('http fuzz %s', (key) => {
     'no 5xx, no stack trace, no secret in the answer or the logs',
     async () => {
       const capture = captureOutput();
+      // Every level while the output is captured and scanned for secrets and stack traces.
+      logger.setLogLevel('DEBUG');
       const failures: string[] = [];
       try {
         await fc.assert(
@@ -65,6 +66,7 @@ describe.each(ROUTES.map(routeKey))('http fuzz %s', (key) => {
         capture.stop();
         throw new Error(`${failures[0] ?? ''}\n${(error as Error).message}`);
       } finally {
+        logger.setLogLevel(runLogLevel());
         capture.stop();
       }
       expect(logProblems(capture.lines, world.secrets).slice(0, 3)).toEqual([]);

@@ -19,6 +19,7 @@ const subscribersWanted = (): number => {
   return process.env.npm_lifecycle_event === 'faults:long' ? 60 : 8;
 };
 const N = subscribersWanted();
+const MAX_ATTEMPTS = 6;
 const SETTLE_MS = 18_000 + Math.max(0, N - 8) * 1_000;
 
 let rig: Rig;
@@ -70,7 +71,7 @@ describe('Notion overloaded, failing and slow', () => {
         return subs.every((s) => s.contentHash !== undefined || dead.has(s.connectionId));
       };
       try {
-        await deliverUntil(rig, [rig.newHandler({ backoffBaseMs: 100, maxAttempts: 6 })], settled, {
+        await deliverUntil(rig, [rig.newHandler({ backoffBaseMs: 100, maxAttempts: MAX_ATTEMPTS })], settled, {
           timeoutMs: SETTLE_MS,
         });
       } catch (error) {
@@ -101,13 +102,15 @@ describe('Notion overloaded, failing and slow', () => {
         expect(l.reason).toMatch(/^[a-z_]+$/);
       }
 
-      // Never two states for one edit; a delivered subscriber got it once, or twice only as the same full replace.
+      // Never two states for one edit. A PATCH whose answer was slower than NOTION_TIMEOUT_MS (250 ms against
+      // 600 ms) may still have been applied, so a delivered subscriber got the same full replace at least once
+      // and at most once per attempt.
       const accepted = [...pushLedger(rig).keys()].filter((p) => p.includes('Through the storm'));
       expect(accepted).toHaveLength(1);
       for (const s of subs) {
         const sim = sims[Number(s.connectionId.split('-')[1])] as string;
         if (s.contentHash !== undefined) expect(acceptedBy(rig, sim)).toBeGreaterThanOrEqual(1);
-        expect(acceptedBy(rig, sim)).toBeLessThanOrEqual(2);
+        expect(acceptedBy(rig, sim)).toBeLessThanOrEqual(MAX_ATTEMPTS);
       }
       // The faults were felt: pushes were retried.
       expect(rig.events.some((e) => e.event === 'push_retry_scheduled' || e.event === 'push_rate_limited')).toBe(true);

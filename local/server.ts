@@ -645,8 +645,10 @@ export const createLocalServer = (options: LocalServerOptions): LocalServer => {
       });
     }
     handle(req, res).catch((error: unknown) => {
+      // A client that went away before its body arrived is no failure of ours: the request log says "aborted".
+      const clientGone = req.destroyed && (error as Error | undefined)?.message === 'aborted';
       // The path only: a query string may carry codes or tokens.
-      report(`request ${req.method} ${splitTarget(req.url ?? '/')?.rawPath ?? '/'} failed`, error);
+      if (!clientGone) report(`request ${req.method} ${splitTarget(req.url ?? '/')?.rawPath ?? '/'} failed`, error);
       if (!res.headersSent)
         send(res, errorResponse(500, 'internal_error', 'Internal error'), req.method ?? 'GET', true);
       else res.destroy();

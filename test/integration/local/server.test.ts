@@ -206,6 +206,20 @@ describe('local HTTP adapter', () => {
     expect(errors.some((e) => e.includes('GET /throws'))).toBe(true);
   });
 
+  it('a client that goes away in the middle of its body is no error of the server', async () => {
+    const before = errors.length;
+    await new Promise<void>((done) => {
+      const socket = connect(Number(new URL(base).port), '127.0.0.1', () => {
+        socket.write('POST /echo HTTP/1.1\r\nHost: x\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\nhalf');
+        setTimeout(() => socket.destroy(), 50);
+      });
+      socket.on('close', () => done());
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(errors.slice(before)).toEqual([]);
+    expect((await send('GET', '/plain', [])).status).toBe(200);
+  });
+
   it('infers 200 application/json for a result without statusCode', async () => {
     const res = await send('GET', '/plain', []);
     expect(res.status).toBe(200);

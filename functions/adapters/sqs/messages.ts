@@ -2,6 +2,8 @@
  * Serialising and batching of update-queue messages within SQS's limits; pure,
  * shared by the SQS adapter and the in-memory queue.
  */
+import { chunksWithin } from '#shared/chunks.js';
+
 export const MAX_BATCH_ENTRIES = 10;
 export const MAX_BATCH_BYTES = 256 * 1024;
 export const MAX_DELAY_SECONDS = 900;
@@ -40,20 +42,7 @@ export const messageBodies = (events: readonly unknown[], delaySeconds: number |
 };
 
 /** Groups bodies into batches within SQS's entry and size limits, keeping their order. */
-export const batches = (bodies: readonly string[]): string[][] => {
-  const out: string[][] = [];
-  let current: string[] = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    const size = Buffer.byteLength(body, 'utf8');
-    if (current.length === MAX_BATCH_ENTRIES || (current.length > 0 && bytes + size > MAX_BATCH_BYTES)) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(body);
-    bytes += size;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
-};
+export const batches = (bodies: readonly string[]): string[][] =>
+  chunksWithin(bodies, { maxCount: MAX_BATCH_ENTRIES, maxSize: MAX_BATCH_BYTES }, (body) =>
+    Buffer.byteLength(body, 'utf8'),
+  );

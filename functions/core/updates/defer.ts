@@ -4,6 +4,7 @@
  * a lease held elsewhere, backoff after a transient failure, time running
  * out) is collected by delay and sent again when the work item is done.
  */
+import { chunksWithin } from '#shared/chunks.js';
 import type { BatchState } from './batch.js';
 import { backoffMs } from './classify.js';
 import type { StepDeps } from './deps.js';
@@ -96,23 +97,8 @@ export const MAX_PUSH_MESSAGE_UNITS = 36_000;
 const unitsOf = (target: PushTarget): number => target.connectionId.length + target.uri.length + 64;
 
 /** `targets` in order, as messages of at most `pageSize` targets and MAX_PUSH_MESSAGE_UNITS code units. */
-export const pushChunks = (targets: readonly PushTarget[], pageSize: number): PushTarget[][] => {
-  const chunks: PushTarget[][] = [];
-  let chunk: PushTarget[] = [];
-  let units = 0;
-  for (const target of targets) {
-    const size = unitsOf(target);
-    if (chunk.length > 0 && (chunk.length >= pageSize || units + size > MAX_PUSH_MESSAGE_UNITS)) {
-      chunks.push(chunk);
-      chunk = [];
-      units = 0;
-    }
-    chunk.push(target);
-    units += size;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
-};
+export const pushChunks = (targets: readonly PushTarget[], pageSize: number): PushTarget[][] =>
+  chunksWithin(targets, { maxCount: pageSize, maxSize: MAX_PUSH_MESSAGE_UNITS }, unitsOf);
 
 /** The deferred targets as `push` messages of at most one page each (and no more than SQS takes), shortest delay first. */
 export const sendDeferred = async (

@@ -61,7 +61,6 @@ const spend = async (
   const k = deps.notionTokens;
   const { id } = connection;
   const { version, until } = claim;
-  const refreshCiphertext = refresh.ciphertext;
   let answer: Awaited<ReturnType<NotionTokenKeeping['refresher']['refresh']>>;
   try {
     answer = await k.refresher.refresh(refresh.token);
@@ -99,7 +98,7 @@ const spend = async (
       const updated: Connection = {
         ...connection,
         notionTokenCiphertext: tokenCiphertext,
-        notionRefreshTokenCiphertext: refreshTokenCiphertext ?? refreshCiphertext,
+        notionRefreshTokenCiphertext: refreshTokenCiphertext ?? refresh.ciphertext,
         notionTokenVersion: version + 1,
         updatedAt: now,
       };

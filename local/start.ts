@@ -22,6 +22,7 @@ import { DEMO_USERS } from './demo-users.js';
 import { clearRuntimeInfo, runtimeInfoFile, writeRuntimeInfo } from './runtime-info.js';
 import { DataDirInUseError, dataDirFromEnvironment, REPO_ROOT, readDotEnv } from './state-dir.js';
 import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
+import { usageProblem } from './usage.js';
 
 const SETTING_NAMES = new Set<string>(Object.values(ENV));
 
@@ -77,17 +78,7 @@ export const parseStartArguments = (args: readonly string[]): StartArguments => 
   } catch (error) {
     // `--help` wins over any other mistake on the same command line.
     if (args.includes('--help') || args.includes('-h')) return { fresh: false, help: true };
-    const { code, message } = error as { code?: string; message: string };
-    const quoted = /'([^']*)'/.exec(message)?.[1];
-    throw new StartUsageError(
-      code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
-        ? `unknown option ${quoted ?? message}`
-        : code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
-          ? `unexpected argument ${quoted ?? message}`
-          : code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && quoted
-            ? `option ${quoted} takes no value`
-            : message,
-    );
+    throw new StartUsageError(usageProblem(error));
   }
   return { fresh: values.fresh === true, help: values.help === true };
 };

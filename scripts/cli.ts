@@ -15,6 +15,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { usageProblem } from '#local/usage.js';
 
 export interface OptionSpec {
   readonly type: 'string' | 'boolean';
@@ -75,29 +76,6 @@ export const helpText = (spec: CliSpec): string => {
   if (spec.examples?.length) lines.push('', 'Examples:', ...spec.examples.map((e) => `  ${e}`));
   for (const note of spec.notes ?? []) lines.push('', note.trim());
   return `${lines.join('\n')}\n`;
-};
-
-/** parseArgs' error, shortened to what the user typed wrong. */
-const usageProblem = (error: unknown): string => {
-  const code = (error as { code?: string }).code;
-  const message = error instanceof Error ? error.message : String(error);
-  // "Unknown option '--foo'", "Option '-c, --count <value>' argument missing": the long name when there is one.
-  const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
-  const option = /--[^\s,=<]+/.exec(quoted)?.[0] ?? /-[^\s,=<]+/.exec(quoted)?.[0];
-  switch (code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown option ${option ?? message}`;
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return option && /argument missing/.test(message)
-        ? `option ${option} needs a value`
-        : option
-          ? `option ${option} takes no value`
-          : message;
-    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? message}`;
-    default:
-      return message;
-  }
 };
 
 /**

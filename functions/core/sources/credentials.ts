@@ -20,6 +20,10 @@
  * refused refresh (`invalid_grant`) marks the connection as needing a new
  * login: its upstream tokens are removed, and every later call answers
  * needs_auth without asking anyone.
+ *
+ * A refresh, once asked, is seen through: `settled()` lets the caller wait for
+ * its answer to be stored even when the source deadline has passed
+ * (docs/adr/0159).
  */
 import { upstreamTokenContext } from '#core/oauth/cipher-contexts.js';
 import type { Connection, TokenCipher, UpstreamTokenStore } from '#core/ports.js';
@@ -131,6 +135,8 @@ export const upstreamCredentials = (
   let first: Promise<string | undefined> | undefined;
   let handedOut: string | undefined;
   let renewed = false;
+  /** The provider call this caller won the claim for, until its answer is stored. */
+  let spending: Promise<unknown> | undefined;
 
   const decrypt = async (ciphertext: string | undefined): Promise<StoredUpstreamTokens | undefined> => {
     if (ciphertext === undefined) return undefined;
@@ -146,6 +152,31 @@ export const upstreamCredentials = (
     return token;
   };
 
+  /**
+   * Reads the connection again: `moved` when its upstream tokens are no longer those of `version`
+   * (another caller stored new ones, or the connection ended or needs a new login), with the token
+   * that now serves (none when the connection cannot be used).
+   */
+  const adoptStored = async (
+    k: UpstreamTokenKeeping,
+    version: number,
+  ): Promise<{ readonly moved: boolean; readonly token?: string }> => {
+    const fresh = await k.store.get(connection.id);
+    if (
+      fresh?.status !== 'active' ||
+      fresh.upstreamLoginRequiredAt !== undefined ||
+      fresh.upstreamTokenCiphertext === undefined
+    ) {
+      seen = { version: fresh?.upstreamTokenVersion ?? version, tokens: undefined };
+      return { moved: true };
+    }
+    const stored = fresh.upstreamTokenVersion ?? 0;
+    if (stored === version) return { moved: false };
+    seen = { version: stored, tokens: await decrypt(fresh.upstreamTokenCiphertext) };
+    const token = seen.tokens?.accessToken;
+    return token === undefined ? { moved: true } : { moved: true, token };
+  };
+
   /** Refreshes the tokens seen at `version`, or takes those another caller stored. */
   const refresh = async (k: UpstreamTokenKeeping, force: boolean): Promise<string | undefined> => {
     const sleep = k.sleep ?? defaultSleep;
@@ -158,23 +189,16 @@ export const upstreamCredentials = (
       const now = k.now();
       const until = now + (k.claimMs ?? 10_000);
       if (await k.store.claimUpstreamRefresh(connection.id, { version: current.version, now, until })) {
-        return ask(k, current.version, tokens, tokens.refreshToken, until);
+        const asked = ask(k, current.version, tokens, tokens.refreshToken, until);
+        spending = asked;
+        return asked;
       }
       // Someone else refreshes (or did): their tokens, once stored, are ours too.
-      const fresh = await k.store.get(connection.id);
-      if (
-        fresh?.status !== 'active' ||
-        fresh.upstreamLoginRequiredAt !== undefined ||
-        fresh.upstreamTokenCiphertext === undefined
-      ) {
-        seen = { version: fresh?.upstreamTokenVersion ?? current.version, tokens: undefined };
-        return undefined;
-      }
-      const version = fresh.upstreamTokenVersion ?? 0;
-      if (version !== current.version) {
-        seen = { version, tokens: await decrypt(fresh.upstreamTokenCiphertext) };
-        observe('upstream.waited', { connectionId: connection.id, ms: k.now() - started });
-        return seen.tokens?.accessToken;
+      const stored = await adoptStored(k, current.version);
+      if (stored.moved) {
+        if (stored.token !== undefined)
+          observe('upstream.waited', { connectionId: connection.id, ms: k.now() - started });
+        return stored.token;
       }
       // Still refreshing elsewhere: an access token that has not expired yet is good for this call.
       if (!force && tokens.expiresAt !== undefined && tokens.expiresAt > k.now()) return tokens.accessToken;
@@ -204,7 +228,12 @@ export const upstreamCredentials = (
     }
     const now = k.now();
     if (answer.outcome === 'refused') {
-      await k.store.requireUpstreamLogin(connection.id, { version, now });
+      if (!(await k.store.requireUpstreamLogin(connection.id, { version, now }))) {
+        // Not marked: the claim ran out and another caller stored new tokens meanwhile (a rotating
+        // provider then refuses the refresh token they spent). Theirs serve; nobody has to log in again.
+        const stored = await adoptStored(k, version);
+        if (stored.moved) return stored.token;
+      }
       seen = { version, tokens: undefined };
       observe('upstream.login_required', { connectionId: connection.id, error: answer.error });
       return undefined;
@@ -247,6 +276,9 @@ export const upstreamCredentials = (
       if (fresh === undefined || fresh === handedOut) return undefined;
       first = Promise.resolve(hand(fresh));
       return fresh;
+    },
+    settled: async () => {
+      await spending?.catch(() => undefined);
     },
   };
 };

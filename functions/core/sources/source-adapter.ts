@@ -37,6 +37,12 @@ export interface UpstreamCredentials {
    * answers needs_auth, and resolves once more with the new token.
    */
   renew?(): Promise<string | undefined>;
+  /**
+   * Resolves (never rejects) once a token refresh this call started has stored its outcome. The
+   * service waits for it before answering, past the source deadline if need be: a provider that
+   * rotates refresh tokens has spent the stored one as soon as it answered.
+   */
+  settled?(): Promise<void>;
 }
 
 /** What an adapter found: the preview's content, before the required attributes are added. */

@@ -102,6 +102,10 @@ export const renderResource = async (
   } catch (error) {
     if (error instanceof SourceUnavailableError) throw error;
     throw new SourceUnavailableError(`source adapter "${adapter.name}" failed`, { cause: error });
+  } finally {
+    // A token refresh still under way when the deadline struck is seen through before the answer
+    // (docs/adr/0159): its provider may already have spent the stored refresh token.
+    await credentials.settled?.();
   }
   // An adapter written without the types (or cast past them) may answer anything: only the five outcomes count.
   const outcome = outcomeOf(resolved);

@@ -178,6 +178,32 @@ describe('upstream credentials that stay valid', () => {
     expect(p.used).toEqual(['rt-0']);
   });
 
+  it('a refusal after another caller stored new tokens (the claim ran out) takes theirs: no login required', async () => {
+    let clock = T0;
+    let releaseSlow: (answer: UpstreamRefresh) => void = () => undefined;
+    // The first caller's provider call outlasts its claim; the second caller claims again and is
+    // answered at once; the first is then refused the refresh token the second one spent.
+    const p = provider((_rt, n) =>
+      n === 1
+        ? new Promise<UpstreamRefresh>((resolve) => {
+            releaseSlow = resolve;
+          })
+        : Promise.resolve({ outcome: 'refreshed', accessToken: 'at-2', refreshToken: 'rt-2' }),
+    );
+    const s = await setup(expired, p, () => clock);
+    const slow = (await s.credentialsOf()).accessToken();
+    while (p.used.length < 1) await new Promise((r) => setTimeout(r, 1));
+    clock = T0 + 10_001;
+    expect(await (await s.credentialsOf()).accessToken()).toBe('at-2');
+    releaseSlow({ outcome: 'refused', error: 'invalid_grant' });
+    expect(await slow).toBe('at-2');
+    const stored = await s.store.get('c1');
+    expect(stored?.upstreamLoginRequiredAt).toBeUndefined();
+    expect((await decrypt(stored))?.refreshToken).toBe('rt-2');
+    expect(s.events).not.toContain('upstream.login_required');
+    expect(p.used).toEqual(['rt-0', 'rt-0']);
+  });
+
   it('no answer from the provider is "source unavailable", and the claim is released for the next caller', async () => {
     const p = provider(async (_rt, n) => {
       if (n === 1) throw new TypeError('fetch failed');
@@ -246,6 +272,27 @@ describe('a source 401: one refresh, one retry', () => {
     const result = await renderResource(adapter, match, identity, await s.credentialsOf(), options);
     expect(result.outcome).toBe('needs_auth');
     expect(seen).toEqual(['at-0', 'at-1']);
+    expect(p.used).toEqual(['rt-0']);
+  });
+
+  it('a refresh slower than the deadline is stored before the answer: the rotated refresh token is not lost', async () => {
+    const p = provider(
+      (_rt, n) =>
+        new Promise<UpstreamRefresh>((resolve) =>
+          setTimeout(() => resolve({ outcome: 'refreshed', accessToken: `at-${n}`, refreshToken: `rt-${n}` }), 60),
+        ),
+    );
+    const s = await setup(expired, p);
+    const { adapter, seen } = product(new Set(['at-1']));
+    const quick = { ...options, deadlineMs: 10 };
+    const answered = renderResource(adapter, match, identity, await s.credentialsOf(), quick);
+    await expect(answered).rejects.toThrow('source missed the 10 ms deadline');
+    // By the time the unfurl gives up, the provider's answer (and its new refresh token) is stored.
+    const stored = await s.store.get('c1');
+    expect(stored?.upstreamTokenVersion).toBe(1);
+    expect(await decrypt(stored)).toMatchObject({ accessToken: 'at-1', refreshToken: 'rt-1' });
+    expect((await renderResource(adapter, match, identity, await s.credentialsOf(), options)).outcome).toBe('found');
+    expect(seen.at(-1)).toBe('at-1');
     expect(p.used).toEqual(['rt-0']);
   });
 

@@ -77,14 +77,20 @@ const spend = async (
   }
   const rotated = answer.refreshToken !== undefined;
   let lastError: unknown;
+  // Encrypted once: an attempt that failed at the store retries the write, not the encryption.
+  let sealed: Promise<readonly [string, string | undefined]> | undefined;
   for (let attempt = 1; attempt <= SAVE_ATTEMPTS; attempt++) {
     try {
-      const [tokenCiphertext, refreshTokenCiphertext] = await Promise.all([
+      sealed ??= Promise.all([
         deps.cipher.encrypt(answer.accessToken, notionTokenContext(id)),
         answer.refreshToken === undefined
           ? Promise.resolve(undefined)
           : deps.cipher.encrypt(answer.refreshToken, notionRefreshTokenContext(id)),
       ]);
+      const [tokenCiphertext, refreshTokenCiphertext] = await sealed.catch((error: unknown) => {
+        sealed = undefined;
+        throw error;
+      });
       const now = deps.clock.now();
       const saved = await k.store.saveNotionTokens(id, {
         version,

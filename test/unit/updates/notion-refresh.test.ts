@@ -4,7 +4,7 @@
  * disconnects; a refresh without an answer is retried later; the single-use refresh token is spent once
  * however many pushes (in one work item or in concurrent invocations) meet the 401.
  */
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { notionRefreshTokenContext, notionTokenContext } from '#core/oauth/cipher-contexts.js';
 import { NotionExchangeError, type NotionRefresh, type NotionTokenRefresher } from '#core/oauth/ports.js';
@@ -281,10 +281,14 @@ describe('a refresh Notion granted is not lost to a slow or failing save', () =>
         throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
       return save(...args);
     };
+    const encrypt = jest.spyOn(fakeCipher, 'encrypt');
     await h.publish(change('task:1'));
     await h.drain();
     expect(notion.presented).toEqual(['refresh-0']);
     expect(outcomes(h)).toEqual(['refreshed']);
+    // Sealed once (the access and the refresh token); only the write was tried again.
+    expect(encrypt).toHaveBeenCalledTimes(2);
+    encrypt.mockRestore();
     expect(await stored(h)).toMatchObject({ access: 'access-1', refresh: 'refresh-1' });
     // The next change uses the stored token: no refresh, no disconnect.
     h.clock.advance(60_000);

@@ -28,15 +28,7 @@
 import { upstreamTokenContext } from '#core/oauth/cipher-contexts.js';
 import type { Connection, TokenCipher, UpstreamTokenStore } from '#core/ports.js';
 import { SourceUnavailableError, type UpstreamCredentials } from './source-adapter.js';
-
-/** The plaintext of `Connection.upstreamTokenCiphertext` (times in epoch ms). */
-export interface StoredUpstreamTokens {
-  readonly accessToken: string;
-  readonly refreshToken?: string;
-  readonly expiresAt?: number;
-  /** When the access token was obtained: the refresh margin is a part of its lifetime. */
-  readonly obtainedAt?: number;
-}
+import { needsRefresh, type StoredUpstreamTokens, tokensFromPlaintext } from './stored-tokens.js';
 
 /** The provider's answer to a refresh_token grant. Thrown errors mean "no answer" (network, 5xx, timeout). */
 export type UpstreamRefresh =
@@ -71,46 +63,8 @@ export interface UpstreamTokenKeeping {
   readonly observe?: (event: string, details: Readonly<Record<string, unknown>>) => void;
 }
 
-/** The longest margin before expiry at which a token is refreshed; shorter lifetimes use a quarter of theirs. */
-export const MAX_REFRESH_MARGIN_MS = 30_000;
-
-/** Whether `tokens` should be refreshed before use at `now`. */
-export const needsRefresh = (tokens: StoredUpstreamTokens, now: number): boolean => {
-  if (tokens.expiresAt === undefined) return false;
-  const lifetime = tokens.obtainedAt === undefined ? Number.POSITIVE_INFINITY : tokens.expiresAt - tokens.obtainedAt;
-  const margin = Math.min(MAX_REFRESH_MARGIN_MS, Math.max(0, lifetime / 4));
-  return now >= tokens.expiresAt - margin;
-};
-
-const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const time = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-
-/** The stored value is JSON `{"accessToken", ...}` (or `access_token`), or the bare token. */
-export const tokensFromPlaintext = (plaintext: string): StoredUpstreamTokens | undefined => {
-  const trimmed = plaintext.trim();
-  if (!trimmed.startsWith('{')) return trimmed === '' ? undefined : { accessToken: trimmed };
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(trimmed) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-  const accessToken = text(parsed.accessToken) ?? text(parsed.access_token);
-  if (accessToken === undefined) return undefined;
-  const refreshToken = text(parsed.refreshToken) ?? text(parsed.refresh_token);
-  const expiresAt = time(parsed.expiresAt);
-  const obtainedAt = time(parsed.obtainedAt);
-  return {
-    accessToken,
-    ...(refreshToken === undefined ? {} : { refreshToken }),
-    ...(expiresAt === undefined ? {} : { expiresAt }),
-    ...(obtainedAt === undefined ? {} : { obtainedAt }),
-  };
-};
-
-/** The access token of a stored value (kept for callers that only read). */
-export const accessTokenFromPlaintext = (plaintext: string): string | undefined =>
-  tokensFromPlaintext(plaintext)?.accessToken;
+/** Attempts at storing refreshed tokens: a provider that rotates has spent the stored refresh token. */
+const SAVE_ATTEMPTS = 3;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -245,13 +199,36 @@ export const upstreamCredentials = (
       ...(answer.expiresInSeconds === undefined ? {} : { expiresAt: now + answer.expiresInSeconds * 1000 }),
       obtainedAt: now,
     };
-    const ciphertext = await (await cipher()).encrypt(JSON.stringify(next), context);
-    const saved = await k.store.saveUpstreamTokens(connection.id, { version, ciphertext, now });
-    // Not saved: the claim ran out and another caller moved on; these tokens still serve this call.
+    const saved = await save(k, version, next, now);
+    // Not saved: the claim ran out and another caller moved on, or the store kept failing (the claim
+    // then stays until it runs out, so nobody presents the refresh token just spent). These tokens
+    // still serve this call.
     if (!saved) observe('upstream.not_saved', { connectionId: connection.id });
     else observe('upstream.refreshed', { connectionId: connection.id, rotated: answer.refreshToken !== undefined });
     seen = { version: saved ? version + 1 : version, tokens: { ...tokens, ...next } };
     return next.accessToken;
+  };
+
+  /** Stores `next` at version + 1: tried again when the store fails, since the provider may have rotated. */
+  const save = async (
+    k: UpstreamTokenKeeping,
+    version: number,
+    next: StoredUpstreamTokens,
+    now: number,
+  ): Promise<boolean> => {
+    let ciphertext: string;
+    try {
+      ciphertext = await (await cipher()).encrypt(JSON.stringify(next), context);
+    } catch {
+      return false;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await k.store.saveUpstreamTokens(connection.id, { version, ciphertext, now });
+      } catch {
+        if (attempt >= SAVE_ATTEMPTS) return false;
+      }
+    }
   };
 
   const firstToken = async (): Promise<string | undefined> => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from '@jest/globals';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { deliveryLog } from '#adapters/dynamo/factory.js';
 import { upstreamTokenContext } from '#core/oauth/cipher-contexts.js';
-import { tokensFromPlaintext } from '#core/sources/credentials.js';
+import { tokensFromPlaintext } from '#core/sources/stored-tokens.js';
 import { sleep, titleIs, useScenario } from './upstream-scenario.js';
 
 describe('5-second upstream tokens (LOCAL_IDP_ACCESS_TOKEN_TTL_SECONDS=5)', () => {

@@ -5,8 +5,9 @@ import { type DemoTaskJson, demoApiAudience, demoProductAdapter } from '#adapter
 import { exampleCustomAdapter } from '#adapters/sources/example-custom.js';
 import { fillTemplate, httpJsonAdapter, parseHttpJsonMapping, pick, requestUrl } from '#adapters/sources/http-json.js';
 import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
-import { accessTokenFromPlaintext, noCredentials } from '#core/sources/credentials.js';
+import { noCredentials } from '#core/sources/credentials.js';
 import { type FetchFunction, SourceUnavailableError, type UpstreamCredentials } from '#core/sources/source-adapter.js';
+import { tokensFromPlaintext } from '#core/sources/stored-tokens.js';
 import { validateAttributes } from '#core/unfurl/attributes.js';
 import { attributesOf } from '#core/unfurl/render.js';
 import { demoRules, matchUri, parseIntegration } from '#core/unfurl/rules.js';
@@ -352,10 +353,10 @@ describe('adapter registry and credentials', () => {
   });
 
   it('reads the upstream access token from the stored JSON', () => {
-    expect(accessTokenFromPlaintext('{"accessToken":"abc","refreshToken":"r"}')).toBe('abc');
-    expect(accessTokenFromPlaintext('{"access_token":"abc"}')).toBe('abc');
-    expect(accessTokenFromPlaintext('bare-token')).toBe('bare-token');
-    expect(accessTokenFromPlaintext('{"x":1}')).toBeUndefined();
+    expect(tokensFromPlaintext('{"accessToken":"abc","refreshToken":"r"}')?.accessToken).toBe('abc');
+    expect(tokensFromPlaintext('{"access_token":"abc"}')?.accessToken).toBe('abc');
+    expect(tokensFromPlaintext('bare-token')?.accessToken).toBe('bare-token');
+    expect(tokensFromPlaintext('{"x":1}')).toBeUndefined();
   });
 });
 

@@ -9,15 +9,9 @@ import { MemoryConnectionStore } from '#adapters/memory/connection-store.js';
 import { httpJsonAdapter, parseHttpJsonMapping } from '#adapters/sources/http-json.js';
 import { upstreamTokenContext } from '#core/oauth/cipher-contexts.js';
 import type { Connection } from '#core/ports.js';
-import {
-  needsRefresh,
-  type StoredUpstreamTokens,
-  tokensFromPlaintext,
-  type UpstreamRefresh,
-  type UpstreamTokenKeeping,
-  upstreamCredentials,
-} from '#core/sources/credentials.js';
+import { type UpstreamRefresh, type UpstreamTokenKeeping, upstreamCredentials } from '#core/sources/credentials.js';
 import { SourceUnavailableError } from '#core/sources/source-adapter.js';
+import { needsRefresh, type StoredUpstreamTokens, tokensFromPlaintext } from '#core/sources/stored-tokens.js';
 import { renderResource } from '#core/unfurl/render.js';
 import { matchUri, parseIntegration } from '#core/unfurl/rules.js';
 import { fakeCipher } from '#test/unit/updates/harness.js';
@@ -202,6 +196,29 @@ describe('upstream credentials that stay valid', () => {
     expect((await decrypt(stored))?.refreshToken).toBe('rt-2');
     expect(s.events).not.toContain('upstream.login_required');
     expect(p.used).toEqual(['rt-0', 'rt-0']);
+  });
+
+  it('a save the store fails is tried again; one that keeps failing still serves the call and keeps the claim', async () => {
+    const p = provider(async (_rt, n) => ({ outcome: 'refreshed', accessToken: `at-${n}`, refreshToken: `rt-${n}` }));
+    const s = await setup(expired, p);
+    const save = s.store.saveUpstreamTokens.bind(s.store);
+    let failures = 2;
+    s.store.saveUpstreamTokens = async (...args) => {
+      if (failures-- > 0) throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+      return save(...args);
+    };
+    expect(await (await s.credentialsOf()).accessToken()).toBe('at-1');
+    expect(await decrypt(await s.store.get('c1'))).toMatchObject({ accessToken: 'at-1', refreshToken: 'rt-1' });
+    expect(s.events).toEqual(['upstream.refreshed']);
+
+    const t = await setup(expired, p);
+    t.store.saveUpstreamTokens = async () => {
+      throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+    };
+    expect(await (await t.credentialsOf()).accessToken()).toBe('at-2');
+    expect(t.events).toEqual(['upstream.not_saved']);
+    // The claim holds: nobody presents the refresh token the provider has just rotated away.
+    expect((await t.store.get('c1'))?.upstreamRefreshUntil).toBeGreaterThan(T0);
   });
 
   it('no answer from the provider is "source unavailable", and the claim is released for the next caller', async () => {

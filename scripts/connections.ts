@@ -28,7 +28,7 @@ import { DynamoConnectionStore } from '#adapters/dynamo/connection-store.js';
 import { DynamoDeliveryLog } from '#adapters/dynamo/delivery-log.js';
 import { DynamoSubscriptionStore } from '#adapters/dynamo/subscription-store.js';
 import { type ConnectionEndPorts, endConnection } from '#core/connection-end.js';
-import type { Connection, ConnectionStore, SubscriptionStore } from '#core/ports.js';
+import { type Connection, type ConnectionStore, isLapsed, type SubscriptionStore } from '#core/ports.js';
 import type { DeliveryLog } from '#core/updates/ports.js';
 import { CONNECTIONS_TABLE, DELIVERY_LOG_TABLE, localResourceName, SUBSCRIPTIONS_TABLE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
@@ -60,6 +60,7 @@ export const describeConnection = (c: Connection): Record<string, unknown> => ({
   createdAt: new Date(c.createdAt).toISOString(),
   updatedAt: new Date(c.updatedAt).toISOString(),
   ...(c.revokedAt ? { revokedAt: new Date(c.revokedAt).toISOString(), revokedReason: c.revokedReason } : {}),
+  ...(c.expiresAt ? { unredeemedUntil: new Date(c.expiresAt).toISOString() } : {}),
 });
 
 /**
@@ -71,7 +72,9 @@ export const revoke = async (
   connectionId: string,
   reason: string | undefined,
 ): Promise<{ before: Connection | undefined; subscriptionsRemoved: number }> => {
-  const before = await tools.connections.get(connectionId);
+  const found = await tools.connections.get(connectionId);
+  // One whose code was never redeemed and has lapsed counts as absent (ADR 0160).
+  const before = found && !isLapsed(found, tools.now()) ? found : undefined;
   if (!before) return { before, subscriptionsRemoved: 0 };
   const { subscriptionsRemoved } = await endConnection(
     {
@@ -124,6 +127,8 @@ export const formatConnection = (c: Connection, subscriptions?: readonly string[
     `  created           ${String(d.createdAt)}`,
     `  updated           ${String(d.updatedAt)}`,
   ];
+  if (d.unredeemedUntil)
+    lines.push(`  not redeemed      its code was never redeemed; it lapses at ${String(d.unredeemedUntil)}`);
   if (d.revokedAt) lines.push(`  revoked           ${String(d.revokedAt)} (${String(d.revokedReason ?? 'no reason')})`);
   if (subscriptions) {
     lines.push(`  subscriptions     ${subscriptions.length}`);
@@ -203,14 +208,14 @@ const revokeCommand = async (
   let targets: Connection[];
   if (args.id !== undefined) {
     const c = await tools.connections.get(args.id);
-    if (!c) {
+    if (!c || isLapsed(c, tools.now())) {
       err(`connections: no connection ${args.id}`);
       return 1;
     }
     targets = [c];
   } else {
     const subject = args.subject as string;
-    const all = await tools.connections.listBySubject(subject);
+    const all = await tools.connections.listBySubject(subject, tools.now());
     targets = all.filter((c) => c.status === 'active');
     if (targets.length === 0) {
       err(
@@ -313,7 +318,7 @@ export const run = async (
     if (command === 'revoke') return await revokeCommand(tools, { id, ...values }, out, err);
     if (command === 'list') {
       const subject = values.subject as string;
-      const list = await tools.connections.listBySubject(subject);
+      const list = await tools.connections.listBySubject(subject, tools.now());
       if (values.json) out(JSON.stringify(list.map(describeConnection), null, 2));
       else if (list.length > 0) out(list.map((c) => formatConnection(c)).join('\n\n'));
       if (list.length === 0) {
@@ -327,7 +332,7 @@ export const run = async (
     const connectionId = id as string;
     if (command === 'show') {
       const c = await tools.connections.get(connectionId);
-      if (!c) {
+      if (!c || isLapsed(c, tools.now())) {
         err(`connections: no connection ${connectionId}`);
         return 1;
       }

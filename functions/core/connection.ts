@@ -61,7 +61,20 @@ export interface Connection {
   readonly updatedAt: number;
   readonly revokedAt?: number;
   readonly revokedReason?: string;
+  /**
+   * Set while no token of ours was ever issued for the connection (its authorization code is not yet
+   * redeemed): epoch ms after which it counts as absent and DynamoDB's TTL removes it. The first
+   * refresh-token swap removes it (docs/adr/0160-unredeemed-connections-lapse.md).
+   */
+  readonly expiresAt?: number;
 }
+
+/**
+ * True for a connection whose authorization code was never redeemed and whose expiry passed: it
+ * counts as absent (DynamoDB's TTL may take up to 48 hours to delete it).
+ */
+export const isLapsed = (connection: Pick<Connection, 'expiresAt'>, now: number): boolean =>
+  connection.expiresAt !== undefined && connection.expiresAt <= now;
 
 export interface RefreshTokenSwapRequest {
   /** The hash that must be current; null for the first refresh token of a connection. */
@@ -89,14 +102,21 @@ export class AlreadyExistsError extends Error {
 export interface ConnectionStore {
   /** Creates a connection; fails with AlreadyExistsError if the id exists. */
   create(connection: Connection): Promise<void>;
+  /**
+   * The connection as stored, a lapsed one included: an id reaches `get` only from a token we issued,
+   * and none was issued for a connection that still carries `expiresAt`.
+   */
   get(id: string): Promise<Connection | undefined>;
   /** Several connections in as few requests as the store allows (BatchGetItem); missing ones are left out. */
   getMany?(ids: readonly string[]): Promise<ReadonlyMap<string, Connection>>;
-  listBySubject(subject: string): Promise<Connection[]>;
+  /** The subject's connections by creation time, leaving out those lapsed at `now` (isLapsed). */
+  listBySubject(subject: string, now: number): Promise<Connection[]>;
   /**
-   * One conditional write: iff the connection is active and its current refresh
-   * hash equals `expectedHash` (or it has none and `expectedHash` is null),
-   * store `newHash` and move the old hash into `previousRefreshTokenHashes`.
+   * One conditional write: iff the connection is active, not lapsed at `now`
+   * and its current refresh hash equals `expectedHash` (or it has none and
+   * `expectedHash` is null), store `newHash` and move the old hash into
+   * `previousRefreshTokenHashes`. Setting the first hash removes `expiresAt`:
+   * the connection has been redeemed and no longer lapses.
    */
   swapRefreshToken(id: string, swap: RefreshTokenSwapRequest): Promise<RefreshTokenSwap>;
   /**

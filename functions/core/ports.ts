@@ -50,7 +50,7 @@ export type {
   RefreshTokenSwapRequest,
   UpstreamTokenStore,
 } from './connection.js';
-export { AlreadyExistsError } from './connection.js';
+export { AlreadyExistsError, isLapsed } from './connection.js';
 
 // ---------------------------------------------------------------------------
 // The ports of each flow, kept with the flow and re-exported here for one import path

@@ -1,6 +1,11 @@
 /**
  * ConnectionStore on DynamoDB (table CONNECTIONS_TABLE, key `pk` = "connection#<id>",
  * index bySubject). Single use and rotation rest on conditional writes only.
+ *
+ * A connection not yet redeemed carries its expiry twice, as every expiring item
+ * does (ADR 0021): `expiresAtMs` (exact, what readers and conditions check; the
+ * domain's `expiresAt`) and `expiresAt` (epoch seconds, the table's TTL
+ * attribute). The first refresh-token swap removes both (ADR 0160).
  */
 import {
   type DynamoDBDocumentClient,
@@ -14,6 +19,7 @@ import {
   type Connection,
   type ConnectionStatus,
   type ConnectionStore,
+  isLapsed,
   type NotionTokenStore,
   type RefreshTokenSwap,
   type RefreshTokenSwapRequest,
@@ -26,6 +32,7 @@ import {
   NOTION_TOKENS,
   PREVIOUS_REFRESH_HASHES_KEPT,
   PREVIOUS_REFRESH_HASHES_TRIM_AT,
+  ttlSeconds,
   UPSTREAM_TOKENS,
 } from './rules.js';
 
@@ -71,8 +78,24 @@ export const connectionFromItem = (item: Item): Connection => {
     updatedAt: Number(c.updatedAt),
     ...(c.revokedAt !== undefined ? { revokedAt: Number(c.revokedAt) } : {}),
     ...(c.revokedReason !== undefined ? { revokedReason: c.revokedReason } : {}),
+    // `expiresAt` in the item is the TTL attribute (epoch seconds); the exact expiry is `expiresAtMs`.
+    ...(item.expiresAtMs !== undefined ? { expiresAt: Number(item.expiresAtMs) } : {}),
   };
 };
+
+/** The item of a new connection: the domain's `expiresAt` (ms) becomes `expiresAtMs` and the TTL attribute. */
+const itemOf = (connection: Connection): Item => {
+  const { expiresAt, ...rest } = connection;
+  return {
+    ...key(connection.id),
+    ...rest,
+    previousRefreshTokenHashes: [...connection.previousRefreshTokenHashes],
+    ...(expiresAt === undefined ? {} : { expiresAtMs: expiresAt, expiresAt: ttlSeconds(expiresAt) }),
+  };
+};
+
+/** Not lapsed at :now (the connection was redeemed, or its expiry has not passed). */
+const NOT_LAPSED = '(attribute_not_exists(#expiresAtMs) OR #expiresAtMs > :now)';
 
 export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStore, NotionTokenStore {
   constructor(
@@ -85,11 +108,7 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            ...key(connection.id),
-            ...connection,
-            previousRefreshTokenHashes: [...connection.previousRefreshTokenHashes],
-          },
+          Item: itemOf(connection),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -115,7 +134,7 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
     );
   }
 
-  async listBySubject(subject: string): Promise<Connection[]> {
+  async listBySubject(subject: string, now: number): Promise<Connection[]> {
     const result: Connection[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -129,7 +148,10 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      for (const item of page.Items ?? []) result.push(connectionFromItem(item));
+      for (const item of page.Items ?? []) {
+        const c = connectionFromItem(item);
+        if (!isLapsed(c, now)) result.push(c);
+      }
       start = page.LastEvaluatedKey;
     } while (start);
     return result;
@@ -140,11 +162,17 @@ export class DynamoConnectionStore implements ConnectionStore, UpstreamTokenStor
       '#status': 'status',
       '#hash': 'refreshTokenHash',
       '#updatedAt': 'updatedAt',
+      '#expiresAtMs': 'expiresAtMs',
     };
     const values: Record<string, unknown> = { ':active': 'active', ':new': swap.newHash, ':now': swap.now };
     let set = '#hash = :new, #updatedAt = :now';
     let remove = '';
-    let condition = 'attribute_exists(pk) AND #status = :active AND ';
+    let condition = `attribute_exists(pk) AND #status = :active AND ${NOT_LAPSED} AND `;
+    if (swap.expectedHash === null) {
+      // The first token: the connection is redeemed and no longer lapses (ADR 0160).
+      names['#ttl'] = 'expiresAt';
+      remove = ' REMOVE #expiresAtMs, #ttl';
+    }
     if (swap.expectedHash === null && swap.forCode !== undefined) {
       // The first token for this code: also replaces one an unfinished exchange of the same code set (ADR 0087).
       condition += '(attribute_not_exists(#hash) OR #forCode = :forCode)';

@@ -4,6 +4,7 @@ import {
   type Connection,
   type ConnectionStatus,
   type ConnectionStore,
+  isLapsed,
   type NotionTokenStore,
   type RefreshTokenSwap,
   type RefreshTokenSwapRequest,
@@ -45,9 +46,9 @@ export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStor
     return found;
   }
 
-  async listBySubject(subject: string): Promise<Connection[]> {
+  async listBySubject(subject: string, now: number): Promise<Connection[]> {
     return [...this.items.values()]
-      .filter((c) => c.subject === subject)
+      .filter((c) => c.subject === subject && !isLapsed(c, now))
       .sort((a, b) => a.createdAt - b.createdAt)
       .map((c) => stored(c));
   }
@@ -58,6 +59,7 @@ export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStor
     const matches =
       current !== undefined &&
       current.status === 'active' &&
+      !isLapsed(current, swap.now) &&
       (swap.expectedHash === null
         ? current.refreshTokenHash === undefined || firstForCode
         : current.refreshTokenHash === swap.expectedHash);
@@ -67,12 +69,14 @@ export class MemoryConnectionStore implements ConnectionStore, UpstreamTokenStor
         ? [...current.previousRefreshTokenHashes]
         : [...current.previousRefreshTokenHashes, swap.expectedHash];
     if (previous.length > PREVIOUS_REFRESH_HASHES_TRIM_AT) previous = previous.slice(-PREVIOUS_REFRESH_HASHES_KEPT);
-    const next: Connection = {
+    const next: Mutable<Connection> = {
       ...current,
       refreshTokenHash: swap.newHash,
       previousRefreshTokenHashes: previous,
       updatedAt: swap.now,
     };
+    // Redeemed: the connection no longer lapses.
+    delete next.expiresAt;
     this.items.set(id, next);
     if (swap.expectedHash !== null) this.issuedForCode.delete(id);
     else if (swap.forCode !== undefined) this.issuedForCode.set(id, swap.forCode);

@@ -31,6 +31,11 @@ import { parseAuthorizeRequest } from './requests.js';
 export const PENDING_TTL_MS = 10 * 60 * 1000;
 /** Our authorization codes live at most 60 seconds. */
 export const CODE_TTL_MS = 60 * 1000;
+/**
+ * A connection whose code is never redeemed lapses this long after it was created: its code's
+ * lifetime and a minute more (docs/adr/0160-unredeemed-connections-lapse.md).
+ */
+export const UNREDEEMED_CONNECTION_TTL_MS = CODE_TTL_MS + 60 * 1000;
 
 export interface AuthorizeSettings {
   /** Our issuer (PUBLIC_BASE_URL); the upstream callback is `${issuer}/oauth/callback`. */

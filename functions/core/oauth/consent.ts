@@ -3,7 +3,8 @@
  * authorize.ts): allow exchanges Notion's code at Notion, creates the
  * connection (replacing an older one of the same workspace), mints our
  * single-use code and redirects to Notion; deny or failure redirects with an
- * error. The connection is removed again if our code cannot be stored.
+ * error. The connection is removed again if our code cannot be stored, and
+ * lapses on its own if the code is never redeemed (ADR 0160).
  */
 import { endConnection } from '#core/connection-end.js';
 import type { Connection } from '#core/ports.js';
@@ -17,6 +18,7 @@ import {
   refused,
   SESSION_GONE,
   stateOf,
+  UNREDEEMED_CONNECTION_TTL_MS,
 } from './authorize.js';
 import { notionCodeContext, notionRefreshTokenContext, notionTokenContext } from './cipher-contexts.js';
 import { NotionExchangeError, type NotionTokenGrant } from './ports.js';
@@ -107,7 +109,9 @@ export const decideConsent = async (
         );
   }
 
-  // 2. Create the connection with Notion's token encrypted.
+  // 2. Create the connection with Notion's token encrypted. Until our code is redeemed it carries an
+  //    expiry a little after the code's: if Notion never redeems it, the connection lapses (readers
+  //    leave it out, DynamoDB's TTL deletes it) instead of keeping a Notion token nobody can use.
   const connectionId = deps.random.uuid();
   const [notionTokenCiphertext, notionRefreshTokenCiphertext] = await Promise.all([
     deps.cipher.encrypt(grant.accessToken, notionTokenContext(connectionId)),
@@ -128,6 +132,7 @@ export const decideConsent = async (
     previousRefreshTokenHashes: [],
     createdAt: now,
     updatedAt: now,
+    expiresAt: now + UNREDEEMED_CONNECTION_TTL_MS,
   };
   await deps.connections.create(connection);
 
@@ -148,7 +153,7 @@ export const decideConsent = async (
     throw error;
   }
 
-  await supersedeOlderConnections(connection, deps);
+  await supersedeOlderConnections(connection, now, deps);
   deps.log('info', 'connection created', { connectionId, workspaceId: grant.workspace.workspaceId });
   return {
     kind: 'redirect',
@@ -160,11 +165,16 @@ export const decideConsent = async (
 /**
  * A user who connects the same workspace again replaces the earlier connection
  * (Notion keeps one token per account and workspace). Connections to other
- * workspaces are kept: each is its own grant.
+ * workspaces are kept: each is its own grant. One whose code was never
+ * redeemed and has lapsed is not listed: it is not ended (nor reported) again.
  */
-const supersedeOlderConnections = async (connection: Connection, deps: AuthorizeDependencies): Promise<void> => {
+const supersedeOlderConnections = async (
+  connection: Connection,
+  now: number,
+  deps: AuthorizeDependencies,
+): Promise<void> => {
   try {
-    const existing = await deps.connections.listBySubject(connection.subject);
+    const existing = await deps.connections.listBySubject(connection.subject, now);
     for (const other of existing) {
       if (
         other.id !== connection.id &&

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
-import type { AuthorizeDependencies } from '#core/oauth/authorize.js';
+import { type AuthorizeDependencies, CODE_TTL_MS } from '#core/oauth/authorize.js';
 import {
   isNotionClientIdPlaceholder,
   NOTION_CLIENT_ID_PLACEHOLDER,
@@ -20,6 +20,7 @@ import {
   FakeNotion,
   FakeUpstream,
   ISSUER,
+  memoryEndings,
   NOTION_REDIRECT,
   tokenDependencies,
 } from '#test/unit/oauth/fakes.js';
@@ -128,7 +129,7 @@ describe('setup not finished: the Notion credentials are still the placeholder',
       expect(r.body).toContain('not set up');
     }
     expect(notion.calls).toHaveLength(0);
-    expect(await connections.listBySubject('u-alice')).toHaveLength(0);
+    expect(await connections.listBySubject('u-alice', clock.now())).toHaveLength(0);
     expect(counted).toEqual([
       'SetupIncomplete {"setting":"NOTION_CREDENTIALS_SECRET_ARN"}',
       'SetupIncomplete {"setting":"NOTION_CREDENTIALS_SECRET_ARN"}',
@@ -245,7 +246,7 @@ describe('consent and the round trip', () => {
     expect(notion.calls).toEqual([
       { code: 'notion-code-123', externalAccount: { key: 'u-alice', name: 'Alice <Anderson>' } },
     ]);
-    const [connection] = await connections.listBySubject('u-alice');
+    const [connection] = await connections.listBySubject('u-alice', clock.now());
     expect(connection?.status).toBe('active');
     expect(connection?.notionTokenCiphertext).toBeDefined();
     expect(connection?.notionTokenCiphertext).not.toContain('secret_notion');
@@ -293,7 +294,7 @@ describe('consent and the round trip', () => {
     expect(location.searchParams.get('error_description')).toBeTruthy();
     expect(location.searchParams.get('state')).toBe('notion-state-<&>');
     expect(notion.calls).toHaveLength(0);
-    expect(await connections.listBySubject('u-alice')).toHaveLength(0);
+    expect(await connections.listBySubject('u-alice', clock.now())).toHaveLength(0);
 
     // Changing one's mind at once: the next attempt shows the consent page, and allowing connects.
     const again = await toConsent();
@@ -301,7 +302,7 @@ describe('consent and the round trip', () => {
     expect(again.consent.body).toContain('name="decision"');
     const allowed = await submit(again.cookie, again.consent.body!, 'allow');
     expect(new URL(String(allowed.headers?.location)).searchParams.get('code')).toBeTruthy();
-    expect(await connections.listBySubject('u-alice')).toHaveLength(1);
+    expect(await connections.listBySubject('u-alice', clock.now())).toHaveLength(1);
   });
 
   it('upstream login failure → access_denied to Notion with state, nothing stored', async () => {
@@ -311,7 +312,7 @@ describe('consent and the round trip', () => {
     const location = new URL(String(r.headers?.location));
     expect(location.searchParams.get('error')).toBe('access_denied');
     expect(location.searchParams.get('state')).toBe('notion-state-<&>');
-    expect(await connections.listBySubject('u-alice')).toHaveLength(0);
+    expect(await connections.listBySubject('u-alice', clock.now())).toHaveLength(0);
   });
 
   it('a callback that repeats a parameter gets a 400 page, and the sign-in is not completed', async () => {
@@ -371,7 +372,7 @@ describe('consent and the round trip', () => {
         mode === 'unavailable' ? 'temporarily_unavailable' : 'server_error',
       );
       expect(location.searchParams.get('error_description')).toMatch(/Nothing was connected/);
-      expect(await connections.listBySubject('u-alice')).toHaveLength(0);
+      expect(await connections.listBySubject('u-alice', clock.now())).toHaveLength(0);
     }
   });
 
@@ -401,7 +402,7 @@ describe('consent and the round trip', () => {
       const { cookie, consent } = await toConsent();
       await submit(cookie, consent.body!, 'allow');
     }
-    const list = await connections.listBySubject('u-alice');
+    const list = await connections.listBySubject('u-alice', clock.now());
     expect(
       list
         .filter((c) => c.status === 'active')
@@ -484,5 +485,73 @@ describe('error redirects a strict client accepts', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('a connection whose code Notion never redeems (ADR 0160)', () => {
+  const redeem = async (code: string) =>
+    (await createTokenHandler(() => tokenDependencies({ authState, connections, clock }))(
+      httpEvent({
+        method: 'POST',
+        path: '/oauth/token',
+        form: {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: NOTION_REDIRECT,
+          client_id: CLIENT_ID,
+          client_secret: CLIENT_SECRET,
+        },
+      }),
+      context,
+    )) as Result;
+
+  it('lapses a minute after its code: it is left out from then on, and a reconnect does not end it again', async () => {
+    const endings = memoryEndings();
+    handler = createAuthorizeHandler(() => ({ ...deps, endings }));
+    const allowedAt = clock.now();
+    const first = await toConsent();
+    const abandoned = await submit(first.cookie, first.consent.body!, 'allow');
+    expect(new URL(String(abandoned.headers?.location)).searchParams.get('code')).toBeTruthy();
+    const [inert] = await connections.listBySubject('u-alice', clock.now());
+    expect(inert).toMatchObject({ status: 'active', expiresAt: allowedAt + CODE_TTL_MS + 60_000 });
+    expect(inert?.notionTokenCiphertext).toBeDefined();
+
+    // Notion never redeems the code: a minute after the code expired, the connection counts as absent.
+    clock.t = allowedAt + CODE_TTL_MS + 60_000 - 1;
+    expect(await connections.listBySubject('u-alice', clock.now())).toHaveLength(1);
+    clock.t = allowedAt + CODE_TTL_MS + 60_000;
+    expect(await connections.listBySubject('u-alice', clock.now())).toEqual([]);
+
+    // The user connects the same workspace again: the lapsed one is not "superseded" (no end, no log line).
+    const again = await toConsent();
+    const code = new URL(
+      String((await submit(again.cookie, again.consent.body!, 'allow')).headers?.location),
+    ).searchParams.get('code')!;
+    expect(endings.ended).toEqual([]);
+    expect(logs.join('')).not.toContain('connection superseded');
+    expect((await redeem(code)).statusCode).toBe(200);
+
+    // Redeemed, the new one no longer lapses.
+    const [live] = await connections.listBySubject('u-alice', clock.now());
+    expect(live).not.toHaveProperty('expiresAt');
+    clock.advance(365 * 86_400_000);
+    expect((await connections.listBySubject('u-alice', clock.now())).map((c) => c.id)).toEqual([live?.id]);
+  });
+
+  it('a reconnect while the earlier code could still be redeemed ends the earlier connection, whose code then fails', async () => {
+    const endings = memoryEndings();
+    handler = createAuthorizeHandler(() => ({ ...deps, endings }));
+    const first = await toConsent();
+    const firstCode = new URL(
+      String((await submit(first.cookie, first.consent.body!, 'allow')).headers?.location),
+    ).searchParams.get('code')!;
+    clock.advance(5_000);
+    const second = await toConsent();
+    const secondCode = new URL(
+      String((await submit(second.cookie, second.consent.body!, 'allow')).headers?.location),
+    ).searchParams.get('code')!;
+    expect(endings.ended.map((e) => e.reason)).toEqual(['superseded']);
+    expect((await redeem(firstCode)).statusCode).toBe(400);
+    expect((await redeem(secondCode)).statusCode).toBe(200);
   });
 });

@@ -286,7 +286,7 @@ describe('every way a connection ends leaves nothing of it but the ended record'
       form: { pending: hidden('pending'), csrf: hidden('csrf'), decision: 'allow' },
     });
     expect(new URL(String(allowed.headers?.location)).searchParams.get('code')).toBeTruthy();
-    const mine = await ddb().stores.connections.listBySubject('u-alice');
+    const mine = await ddb().stores.connections.listBySubject('u-alice', clock.now());
     expect(mine.filter((m) => m.status === 'active').map((m) => m.id)).not.toContain(older.id);
     await expectNothingLeftBut(older.id, 'superseded', heard);
   });

@@ -109,7 +109,7 @@ describe("Notion's token endpoint failing or slow", () => {
     expect(back.searchParams.get('error_description')).toMatch(/Notion did not answer in time.*Nothing was connected/);
     expect(back.searchParams.get('state')).toBe('the-state');
     expect(back.searchParams.get('code')).toBeNull();
-    expect(await connectionStore(parseConfig(system.env)).listBySubject('u-alice')).toHaveLength(0);
+    expect(await connectionStore(parseConfig(system.env)).listBySubject('u-alice', Date.now())).toHaveLength(0);
   });
 
   it('failing: a 5xx answer → temporarily_unavailable; a rejected code (either error shape) → server_error; nothing stored', async () => {
@@ -123,7 +123,7 @@ describe("Notion's token endpoint failing or slow", () => {
       expect(back.searchParams.get('error')).toBe(error);
       expect(back.searchParams.get('error_description')).toMatch(/Nothing was connected/);
     }
-    expect(await connectionStore(parseConfig(system.env)).listBySubject('u-bob')).toHaveLength(0);
+    expect(await connectionStore(parseConfig(system.env)).listBySubject('u-bob', Date.now())).toHaveLength(0);
   });
 
   it('sends Basic auth with our Notion credentials, Notion-Version and external_account', async () => {
@@ -142,7 +142,7 @@ describe("Notion's token endpoint failing or slow", () => {
       code: 'notion-code-1',
       external_account: { key: 'u-carol', name: 'Carol Chen' },
     });
-    const [connection] = await connectionStore(parseConfig(system.env)).listBySubject('u-carol');
+    const [connection] = await connectionStore(parseConfig(system.env)).listBySubject('u-carol', Date.now());
     expect(connection?.notion).toEqual({
       workspaceId: 'ws-x',
       workspaceName: null,

@@ -29,7 +29,7 @@ describe('connecting from the Notion simulator', () => {
 
     const notionSide = simulatorFor(system.baseUrl)?.connectionByExternalKey('u-alice');
     expect(notionSide?.externalAccount.name).toBe('Alice Anderson');
-    const [ours] = await connectionStore(parseConfig(system.env)).listBySubject('u-alice');
+    const [ours] = await connectionStore(parseConfig(system.env)).listBySubject('u-alice', Date.now());
     expect(ours).toMatchObject({ status: 'active', notion: { botId: notionSide?.botId } });
   });
 
@@ -39,6 +39,6 @@ describe('connecting from the Notion simulator', () => {
     expect(preview.state).not.toBe('card');
     const state = await driver.state();
     expect(JSON.stringify(state)).toMatch(/access_denied/);
-    expect(await connectionStore(parseConfig(system.env)).listBySubject('u-bob')).toHaveLength(0);
+    expect(await connectionStore(parseConfig(system.env)).listBySubject('u-bob', Date.now())).toHaveLength(0);
   });
 });

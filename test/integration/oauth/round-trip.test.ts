@@ -122,7 +122,7 @@ const redeem = (code: string, over: Record<string, string> = {}) =>
     ...over,
   });
 
-const connectionsOf = (subject: string) => connectionStore(config).listBySubject(subject);
+const connectionsOf = (subject: string) => connectionStore(config).listBySubject(subject, Date.now());
 
 describe('two-way OAuth round trip (local system)', () => {
   it('state preserved through the upstream login; Notion’s code exchanged with external_account; our code redeemed', async () => {

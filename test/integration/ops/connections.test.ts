@@ -75,6 +75,26 @@ describe('npm run connections (local DynamoDB)', () => {
     expect((await run('list', '--subject', 'u-alice')).text).toContain('Connection c-show: active');
   });
 
+  it('shows when a connection whose code is not yet redeemed lapses, and finds none that has lapsed (ADR 0160)', async () => {
+    const pending = { ...connection('c-pending', 'u-pending'), tokenGeneration: 0, expiresAt: NOW + 3_600_000 };
+    delete (pending as { refreshTokenHash?: string }).refreshTokenHash;
+    await ddb().stores.connections.create(pending);
+    const shown = await run('show', 'c-pending', '--json');
+    expect(JSON.parse(shown.text)).toMatchObject({ unredeemedUntil: new Date(NOW + 3_600_000).toISOString() });
+    expect((await run('show', 'c-pending')).text).toContain(
+      `not redeemed      its code was never redeemed; it lapses at ${new Date(NOW + 3_600_000).toISOString()}`,
+    );
+    await ddb().stores.connections.create({ ...connection('c-lapsed', 'u-pending'), expiresAt: NOW - 1 });
+    expect((await run('show', 'c-lapsed')).errors).toBe('connections: no connection c-lapsed');
+    expect(await run('revoke', 'c-lapsed', '--yes')).toMatchObject({
+      code: 1,
+      errors: 'connections: no connection c-lapsed',
+    });
+    const listed = await run('list', '--subject', 'u-pending', '--json');
+    expect((JSON.parse(listed.text) as Array<{ id: string }>).map((c) => c.id)).toEqual(['c-pending']);
+    expect((await ddb().stores.connections.get('c-lapsed'))?.status).toBe('active');
+  });
+
   it('says on stderr, with exit status 1, when nothing matches', async () => {
     const none = await run('list', '--subject', 'u-nobody');
     expect(none).toEqual({

@@ -110,7 +110,7 @@ export const useScenario = (ttlSeconds: number) => {
       }).publish({ resource: 'item:1' });
     },
     connection: async (): Promise<Connection> => {
-      const [c] = await connectionStore(config()).listBySubject('u-bob');
+      const [c] = await connectionStore(config()).listBySubject('u-bob', Date.now());
       if (!c) throw new Error('no connection for bob');
       return c;
     },

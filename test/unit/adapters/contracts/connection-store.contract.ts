@@ -58,7 +58,7 @@ export const connectionStoreContract = (name: string, store: () => ConnectionSto
       await store().create(later);
       await store().create(earlier);
       await store().create(aConnection());
-      const listed = await store().listBySubject(subject);
+      const listed = await store().listBySubject(subject, T0);
       expect(listed.map((c) => c.id)).toEqual([earlier.id, later.id]);
     });
 
@@ -156,6 +156,70 @@ export const connectionStoreContract = (name: string, store: () => ConnectionSto
         const latest20 = Array.from({ length: 20 }, (_, k) => `r${25 + k}`);
         expect(prev.slice(-20)).toEqual(latest20);
         expect(prev.length).toBeLessThanOrEqual(40);
+      });
+    });
+
+    describe('a connection whose code is not yet redeemed (ADR 0160)', () => {
+      const LAPSES = T0 + 120_000;
+      const unredeemed = (overrides: Partial<Connection> = {}) => aConnection({ expiresAt: LAPSES, ...overrides });
+
+      it('reads back its expiry, and is listed by subject until it lapses, then left out', async () => {
+        const c = unredeemed();
+        const redeemed = aConnection({ subject: c.subject, refreshTokenHash: 'h', createdAt: T0 + 1 });
+        await store().create(c);
+        await store().create(redeemed);
+        expect(await store().get(c.id)).toEqual(c);
+        expect((await store().listBySubject(c.subject, LAPSES - 1)).map((x) => x.id)).toEqual([c.id, redeemed.id]);
+        expect((await store().listBySubject(c.subject, LAPSES)).map((x) => x.id)).toEqual([redeemed.id]);
+        expect((await store().listBySubject(c.subject, LAPSES + 86_400_000)).map((x) => x.id)).toEqual([redeemed.id]);
+      });
+
+      it('loses its expiry with its first refresh token, and is never left out afterwards', async () => {
+        const c = unredeemed();
+        await store().create(c);
+        const first = await store().swapRefreshToken(c.id, {
+          expectedHash: null,
+          newHash: 'h1',
+          now: LAPSES - 1,
+          forCode: 'code-hash',
+        });
+        expect(first.outcome).toBe('swapped');
+        expect(first.connection).not.toHaveProperty('expiresAt');
+        expect(await store().get(c.id)).not.toHaveProperty('expiresAt');
+        // The retry of an exchange cut short (ADR 0087) and a rotation still work after the old expiry.
+        const retry = await store().swapRefreshToken(c.id, {
+          expectedHash: null,
+          newHash: 'h1b',
+          now: LAPSES + 1,
+          forCode: 'code-hash',
+        });
+        expect(retry.outcome).toBe('swapped');
+        const rotated = await store().swapRefreshToken(c.id, { expectedHash: 'h1b', newHash: 'h2', now: LAPSES + 2 });
+        expect(rotated.outcome).toBe('swapped');
+        expect((await store().listBySubject(c.subject, LAPSES + 86_400_000)).map((x) => x.id)).toEqual([c.id]);
+      });
+
+      it('gets no refresh token once lapsed: the swap conflicts and changes nothing', async () => {
+        const c = unredeemed();
+        await store().create(c);
+        for (const swap of [
+          { expectedHash: null, newHash: 'h1', now: LAPSES, forCode: 'code-hash' },
+          { expectedHash: null, newHash: 'h1', now: LAPSES + 60_000 },
+        ]) {
+          const late = await store().swapRefreshToken(c.id, swap);
+          expect(late.outcome).toBe('conflict');
+        }
+        expect(await store().get(c.id)).toEqual(c);
+      });
+
+      it('keeps its expiry when it ends, so the ended record lapses too', async () => {
+        const c = unredeemed();
+        await store().create(c);
+        await store().end(c.id, { status: 'revoked', reason: 'superseded', now: T0 + 5 });
+        const ended = await store().get(c.id);
+        expect(ended).toMatchObject({ status: 'revoked', expiresAt: LAPSES });
+        expect(ended).not.toHaveProperty('notionTokenCiphertext');
+        expect(await store().listBySubject(c.subject, LAPSES)).toEqual([]);
       });
     });
 

@@ -101,6 +101,28 @@ export const csvOfUrls: SettingParser<string[]> = (raw) => {
   return ok(parsed.flatMap((p) => (p.ok ? [p.value] : [])));
 };
 
+/** Names an OAuth authorization response adds to a redirect URI (RFC 6749 §4.1.2, §4.1.2.1; RFC 9207). */
+const RESPONSE_PARAMETERS = new Set(['code', 'state', 'error', 'error_description', 'error_uri', 'iss']);
+
+/**
+ * Comma-separated OAuth redirect URIs: http(s) URLs without a fragment (RFC 6749 §3.1.2) whose query names
+ * none of the parameters the authorization response appends (`code`, `state`, `iss`, …), which would
+ * otherwise reach the client twice.
+ */
+export const csvOfRedirectUris: SettingParser<string[]> = (raw) => {
+  const urls = csvOfUrls(raw);
+  if (!urls.ok) return urls;
+  const problems = urls.value.flatMap((entry, at): Problem[] => {
+    const url = new URL(entry);
+    if (entry.includes('#')) return [{ message: 'A redirect URI must not have a fragment', at }];
+    const taken = [...url.searchParams.keys()].find((name) => RESPONSE_PARAMETERS.has(name));
+    return taken === undefined
+      ? []
+      : [{ message: `The query must not carry ${taken}: the authorization response adds it`, at }];
+  });
+  return problems.length > 0 ? { ok: false, problems } : urls;
+};
+
 const integer =
   (fallback: number, min: number, message: string): SettingParser<number> =>
   (raw) => {

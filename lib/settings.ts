@@ -18,7 +18,7 @@
 
 import type { FunctionName } from './routes.js';
 import {
-  csvOfUrls,
+  csvOfRedirectUris,
   matchingOr,
   nonNegativeInt,
   oneOfOr,
@@ -152,9 +152,10 @@ export const SETTINGS = declare({
   },
   NOTION_REDIRECT_URIS: {
     group: 'notion',
-    description: "Comma-separated redirect URIs accepted in addition to Notion's own.",
+    description:
+      "Comma-separated redirect URIs accepted in addition to Notion's own: exact strings, no fragment, and no `code`, `state`, `error` or `iss` in their query.",
     contract: true,
-    parse: csvOfUrls,
+    parse: csvOfRedirectUris,
     deploy: { functions: ['oauth-authorize'], context: 'notionRedirectUris' },
     local: (base) => `${base}/notion/externalintegrationauthcallback`,
   },

@@ -12,6 +12,7 @@ import { accessTokenSettings, registeredClientOf } from '#adapters/config/oauth-
 import { connectionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
 import { NO_STORE_HEADERS } from '#core/oauth/errors.js';
+import { REVOCATION_PARAMETERS } from '#core/oauth/requests.js';
 import { handleRevocationRequest, type RevocationDependencies } from '#core/oauth/revoke.js';
 import type { Config } from '#shared/config.js';
 import { empty, httpHandler } from '#shared/http.js';
@@ -21,11 +22,11 @@ import { clientFormOptions, clientFormRequest } from './oauth-client-request.js'
 export const createRevokeHandler = (deps: () => RevocationDependencies) =>
   httpHandler(
     async (request) => {
-      const outcome = await handleRevocationRequest(clientFormRequest(request), deps());
+      const outcome = await handleRevocationRequest(clientFormRequest(request, REVOCATION_PARAMETERS), deps());
       countMetric(METRIC.tokenRevocation, { outcome });
       return empty(200, { ...NO_STORE_HEADERS });
     },
-    clientFormOptions((error) => countMetric(METRIC.tokenRevocation, { outcome: error })),
+    clientFormOptions((error) => countMetric(METRIC.tokenRevocation, { outcome: error }), REVOCATION_PARAMETERS),
   );
 
 /** The revocation endpoint's ports as a deployment configures them. */

@@ -11,7 +11,7 @@ import { accessTokenSettings, registeredClientOf } from '#adapters/config/oauth-
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
 import { NO_STORE_HEADERS } from '#core/oauth/errors.js';
-import { grantTypeOf } from '#core/oauth/requests.js';
+import { grantTypeOf, TOKEN_PARAMETERS } from '#core/oauth/requests.js';
 import { handleTokenRequest, type TokenDependencies } from '#core/oauth/token.js';
 import type { Config } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
@@ -22,11 +22,11 @@ import { clientFormOptions, clientFormRequest } from './oauth-client-request.js'
 export const createTokenHandler = (deps: () => TokenDependencies) =>
   httpHandler(
     async (request) => {
-      const response = await handleTokenRequest(clientFormRequest(request), deps());
+      const response = await handleTokenRequest(clientFormRequest(request, TOKEN_PARAMETERS), deps());
       countMetric(METRIC.tokenGranted, { grant_type: grantTypeOf(request.body as Record<string, string>) });
       return json(200, response, { ...NO_STORE_HEADERS });
     },
-    clientFormOptions((error) => countMetric(METRIC.tokenError, { error })),
+    clientFormOptions((error) => countMetric(METRIC.tokenError, { error }), TOKEN_PARAMETERS),
   );
 
 /** The token endpoint's ports as a deployment configures them. */

@@ -68,6 +68,12 @@ export interface HttpHandlerOptions<A = undefined> {
   readonly accept?: readonly BodyKind[];
   /** Maximum body size in bytes (default 64 KiB). */
   readonly maxBodyBytes?: number;
+  /**
+   * The form parameters the route reads. When given, only a repeat of one of them is refused; any other
+   * name is ignored, repeated or not (RFC 6749 §3.1: unrecognized parameters are ignored). Default: every
+   * repeat is refused.
+   */
+  readonly formParameters?: readonly string[];
   /** How errors are answered (default: JSON); a function picks the mode per request (one handler, two routes). */
   readonly errors?: ErrorMode | ((event: APIGatewayProxyEventV2) => ErrorMode);
 }
@@ -138,6 +144,7 @@ const parseBody = (
   headers: Record<string, string>,
   accept: readonly BodyKind[],
   maxBytes: number,
+  formParameters?: readonly string[],
 ): { kind: BodyKind; body: unknown; raw: string } => {
   let raw = event.body ?? '';
   if (event.isBase64Encoded && raw) raw = Buffer.from(raw, 'base64').toString('utf8');
@@ -161,6 +168,7 @@ const parseBody = (
     const form: Record<string, string> = Object.create(null);
     for (const [k, v] of new URLSearchParams(raw)) {
       if (Object.hasOwn(form, k)) {
+        if (formParameters !== undefined && !formParameters.includes(k)) continue;
         // The name is the client's input (a JSON body sent as a form makes its text, tokens included, a name).
         const which = isPlainName(k) ? `Parameter "${k}"` : 'A parameter';
         throw new BadRequestError(`${which} must not be repeated`, 'invalid_request');
@@ -207,7 +215,13 @@ const withBody = <A>(
   options: HttpHandlerOptions<A>,
 ): HttpRequest => {
   const accept = options.accept ?? ['json', 'empty'];
-  const { kind, body, raw } = parseBody(event, head.headers, accept, options.maxBodyBytes ?? DEFAULT_MAX_BODY);
+  const { kind, body, raw } = parseBody(
+    event,
+    head.headers,
+    accept,
+    options.maxBodyBytes ?? DEFAULT_MAX_BODY,
+    options.formParameters,
+  );
   return { ...head, bodyKind: kind, body, rawBody: raw };
 };
 

@@ -18,6 +18,34 @@ const VSCHAR = /^[\x20-\x7E]*$/;
 
 export const DEFAULT_SCOPE = 'unfurl';
 
+/**
+ * The parameters each endpoint reads. RFC 6749 §3.1 asks to ignore unrecognized parameters and refuse a
+ * repeated one: only a repeat of one of these is refused; any other name is ignored, repeated or not.
+ */
+export const AUTHORIZE_PARAMETERS: readonly string[] = [
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'code',
+  'state',
+  'scope',
+  'code_challenge',
+  'code_challenge_method',
+];
+/** RFC 6749 §2.3.1, §4.1.3, §6 and RFC 7636 §4.5. */
+export const TOKEN_PARAMETERS: readonly string[] = [
+  'grant_type',
+  'code',
+  'redirect_uri',
+  'code_verifier',
+  'refresh_token',
+  'scope',
+  'client_id',
+  'client_secret',
+];
+/** RFC 7009 §2.1 and the client's credentials. */
+export const REVOCATION_PARAMETERS: readonly string[] = ['token', 'token_type_hint', 'client_id', 'client_secret'];
+
 export interface AuthorizeRequest {
   readonly clientId: string;
   readonly redirectUri: string;
@@ -61,6 +89,7 @@ export const parseAuthorizeRequest = (
   policy: AuthorizePolicy,
 ): AuthorizeParse => {
   const query = withoutEmpty(received);
+  const repeatedRead = repeated.filter((name) => AUTHORIZE_PARAMETERS.includes(name));
   const clientId = query.client_id;
   const redirectUri = query.redirect_uri;
   if (repeated.includes('client_id') || repeated.includes('redirect_uri')) {
@@ -73,7 +102,7 @@ export const parseAuthorizeRequest = (
   if (!isAllowedRedirectUri(redirectUri, policy.extraRedirectUris)) {
     return { kind: 'page', status: 400, message: 'The redirect_uri is not allowed for this client.' };
   }
-  const rawState = repeated.includes('state') ? undefined : query.state;
+  const rawState = repeatedRead.includes('state') ? undefined : query.state;
   const state = rawState !== undefined && rawState.length <= MAX_PARAM && VSCHAR.test(rawState) ? rawState : undefined;
   const fail = (error: AuthorizeErrorCode, description: string): AuthorizeParse => ({
     kind: 'redirect-error',
@@ -83,7 +112,7 @@ export const parseAuthorizeRequest = (
     description,
   });
   // Fixed text: the repeated parameter's name is the client's input.
-  if (repeated.length > 0) return fail('invalid_request', 'A parameter must not be repeated');
+  if (repeatedRead.length > 0) return fail('invalid_request', 'A parameter must not be repeated');
   if (rawState !== undefined && state === undefined) return fail('invalid_request', 'state is malformed');
   if (query.response_type === undefined) return fail('invalid_request', 'response_type is required');
   if (query.response_type !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported');

@@ -186,6 +186,16 @@ describe('GET /oauth/authorize', () => {
     expect(new URL(String(r2.headers?.location)).searchParams.get('error')).toBe('invalid_request');
   });
 
+  it('ignores a parameter it does not read, even repeated (RFC 6749 §3.1)', async () => {
+    const q = new URLSearchParams(authorizeQuery());
+    q.append('utm_source', 'a');
+    q.append('utm_source', 'b');
+    const r = await call({ path: '/oauth/authorize', query: q.toString() });
+    expect(r.statusCode).toBe(302);
+    expect(String(r.headers?.location)).toMatch(/^https:\/\/idp\.example\/authorize\?/);
+    expect(pendingCookie(r)).toBeDefined();
+  });
+
   it('redirects invalid_request, with state and iss, for a code_challenge S256 cannot produce', async () => {
     for (const code_challenge of ['x'.repeat(44), `${'x'.repeat(42)}~`, `${'x'.repeat(42)}.`, 'x'.repeat(128)]) {
       const r = await call({

@@ -165,6 +165,31 @@ describe('POST /oauth/revoke', () => {
     expect([repeated.statusCode, JSON.parse(repeated.body ?? '{}').error]).toEqual([400, 'invalid_request']);
   });
 
+  it('the token in the URI → 400 invalid_request and nothing revoked; an unrecognized parameter may repeat', async () => {
+    const inUri = (await revoke(
+      httpEvent({
+        method: 'POST',
+        path: '/oauth/revoke',
+        query: { token: tokens.refresh_token },
+        form: { token: tokens.refresh_token, ...client },
+      }),
+      context,
+    )) as Result;
+    expect([inUri.statusCode, JSON.parse(inUri.body ?? '{}').error]).toEqual([400, 'invalid_request']);
+    expect(await connections.get(CONNECTION_ID)).toMatchObject({ status: 'active' });
+    const noise = (await revoke(
+      httpEvent({
+        method: 'POST',
+        path: '/oauth/revoke',
+        body: `${new URLSearchParams({ token: tokens.refresh_token, ...client }).toString()}&code=a&code=b`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      context,
+    )) as Result;
+    expect(noise.statusCode).toBe(200);
+    expect(await connections.get(CONNECTION_ID)).toMatchObject({ status: 'revoked' });
+  });
+
   it('error descriptions never carry a quote, a backslash or a value the client sent', async () => {
     const hostile = fc.string({ minLength: 1, maxLength: 30 }).map((s) => `"${s}\\`);
     await fc.assert(

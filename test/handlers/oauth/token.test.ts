@@ -174,6 +174,42 @@ describe('POST /oauth/token', () => {
   });
 });
 
+describe('parameters a strict reading of RFC 6749 §3.1, §3.2 and §2.3.1 settles', () => {
+  const postWithQuery = async (query: string, form: Record<string, string>): Promise<Result> =>
+    (await handler(httpEvent({ method: 'POST', path: '/oauth/token', query, form }), context)) as Result;
+
+  it('an unrecognized parameter is ignored, repeated or not; a repeated one the endpoint reads is refused', async () => {
+    const body = `${new URLSearchParams(codeForm()).toString()}&resource=a&resource=b&x=1&x=2`;
+    const r = await post({ body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(r.statusCode).toBe(200);
+    expect(JSON.parse(r.body!).token_type).toBe('Bearer');
+    for (const name of ['grant_type', 'code', 'redirect_uri', 'client_id', 'client_secret', 'code_verifier', 'scope']) {
+      const repeated = `${new URLSearchParams(codeForm()).toString()}&${name}=again&${name}=and-again`;
+      const refused = await post({ body: repeated, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect([refused.statusCode, JSON.parse(refused.body!).error]).toEqual([400, 'invalid_request']);
+    }
+  });
+
+  it('a parameter of the endpoint in the URI → 400 invalid_request, no-store; the code is not spent', async () => {
+    for (const query of [
+      `client_secret=${CLIENT_SECRET}`,
+      'code=another-code',
+      'grant_type=authorization_code',
+      `redirect_uri=${encodeURIComponent(NOTION_REDIRECT)}`,
+      'code=a&code=b',
+    ]) {
+      const r = await postWithQuery(query, codeForm());
+      expect([r.statusCode, JSON.parse(r.body!).error]).toEqual([400, 'invalid_request']);
+      expect(JSON.parse(r.body!).error_description).toMatch(/body, not in the URI/);
+      expect(r.headers?.['www-authenticate']).toBeUndefined();
+      expectNoStore(r);
+    }
+    // Sent without a value a parameter counts as omitted (RFC 6749 §3.1); any other name is not ours to judge.
+    const r = await postWithQuery('client_secret=&utm_source=x', codeForm());
+    expect(r.statusCode).toBe(200);
+  });
+});
+
 describe('GET /.well-known/oauth-authorization-server', () => {
   it('describes exactly the supported endpoints, grants and client authentication methods', async () => {
     process.env.PUBLIC_BASE_URL = 'https://previews.example.com';

@@ -163,6 +163,26 @@ describe('two-way OAuth round trip (local system)', () => {
     }
   });
 
+  it('parameters in the token URI → 400 invalid_request, the code still good; an unread parameter may repeat (ADR 0162)', async () => {
+    const { back } = await connect();
+    const code = back.searchParams.get('code')!;
+    const form = { grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: clientId };
+    const inUri = await fetch(`${system.baseUrl}/oauth/token?client_secret=${encodeURIComponent(clientSecret)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form).toString(),
+    });
+    expect(inUri.status).toBe(400);
+    expect(inUri.headers.get('cache-control')).toBe('no-store');
+    expect(((await inUri.json()) as { error: string }).error).toBe('invalid_request');
+    const res = await fetch(`${system.baseUrl}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `${new URLSearchParams({ ...form, client_secret: clientSecret }).toString()}&resource=a&resource=b`,
+    });
+    expect(res.status).toBe(200);
+  });
+
   it('wrong client secret → 401 invalid_client', async () => {
     const { back } = await connect();
     const r = await redeem(back.searchParams.get('code')!, { client_secret: 'wrong-secret' });

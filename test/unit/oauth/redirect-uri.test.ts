@@ -85,4 +85,24 @@ describe('redirect_uri allow-list', () => {
       }),
     );
   });
+
+  it('keeps the own query of a redirect_uri as sent, in order and encoding, and appends the response after it', () => {
+    const uri = 'https://app.example.com/cb?a=b%20c&flag&x=%2B+y';
+    const location = withParams(uri, { code: 'c 1', state: 's+2', iss: 'https://previews.example.com' });
+    expect(location).toBe(
+      'https://app.example.com/cb?a=b%20c&flag&x=%2B+y&code=c+1&state=s%2B2&iss=https%3A%2F%2Fpreviews.example.com',
+    );
+    expect(withParams('https://app.example.com/cb?only', {})).toBe('https://app.example.com/cb?only');
+    fc.assert(
+      fc.property(
+        fc.webUrl({ withQueryParameters: true }).filter((u) => !new URL(u).searchParams.has('state')),
+        fc.string(),
+        (base, state) => {
+          const url = new URL(withParams(base, { state }));
+          const own = new URL(base).search.slice(1);
+          return url.search.slice(1).startsWith(own) && url.searchParams.get('state') === state;
+        },
+      ),
+    );
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  csvOfRedirectUris,
   csvOfUrls,
   matchingOr,
   nonNegativeInt,
@@ -31,6 +32,24 @@ describe('setting parsers', () => {
     }
     expect(optionalUrl(undefined)).toEqual({ ok: true, value: undefined });
     expect(urlOr('https://api.notion.com')(undefined)).toEqual({ ok: true, value: 'https://api.notion.com' });
+  });
+
+  it('redirect URIs: a list of URLs without a fragment or a response parameter in their query (RFC 6749 §3.1.2)', () => {
+    expect(csvOfRedirectUris('https://a.example/cb?tenant=1&flag, http://127.0.0.1:3000/cb')).toEqual({
+      ok: true,
+      value: ['https://a.example/cb?tenant=1&flag', 'http://127.0.0.1:3000/cb'],
+    });
+    expect(csvOfRedirectUris('https://a.example/cb#x')).toEqual({
+      ok: false,
+      problems: [{ message: 'A redirect URI must not have a fragment', at: 0 }],
+    });
+    for (const name of ['code', 'state', 'error', 'error_description', 'error_uri', 'iss']) {
+      expect(csvOfRedirectUris(`https://a.example/ok,https://a.example/cb?x=1&${name}=fixed`)).toEqual({
+        ok: false,
+        problems: [{ message: `The query must not carry ${name}: the authorization response adds it`, at: 1 }],
+      });
+    }
+    expect(csvOfRedirectUris('nope')).toEqual({ ok: false, problems: [{ message: 'Invalid URL', at: 0 }] });
   });
 
   it('a URL list skips blank entries and names the position of a bad one', () => {

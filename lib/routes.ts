@@ -6,6 +6,7 @@
  * handler module lives at `functions/<handler>.ts` and exports `handler`. The
  * README's route table is rendered from here (`npm run settings -- --write`).
  */
+import { AUTHORIZE_PARAMETERS, REVOCATION_PARAMETERS, TOKEN_PARAMETERS } from '../functions/core/oauth/parameters.js';
 export const HANDLERS = {
   'oauth-authorize': { description: 'OAuth authorize, upstream login callback and consent' },
   'oauth-token': { description: 'OAuth token endpoint (authorization_code, refresh_token)' },
@@ -63,27 +64,6 @@ export interface RouteDefinition {
   readonly reads?: { readonly query?: readonly string[]; readonly body?: readonly string[] };
 }
 
-const AUTHORIZE_QUERY = [
-  'client_id',
-  'redirect_uri',
-  'response_type',
-  'code',
-  'state',
-  'scope',
-  'code_challenge',
-  'code_challenge_method',
-] as const;
-const TOKEN_FORM = [
-  'grant_type',
-  'code',
-  'redirect_uri',
-  'client_id',
-  'client_secret',
-  'refresh_token',
-  'code_verifier',
-  'scope',
-] as const;
-
 export const ROUTES: readonly RouteDefinition[] = [
   {
     method: 'GET',
@@ -91,7 +71,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     throttle: 'browser',
     handler: 'oauth-authorize',
     dashboardField: 'OAuth Authorize URL',
-    reads: { query: AUTHORIZE_QUERY },
+    reads: { query: AUTHORIZE_PARAMETERS },
   },
   {
     method: 'GET',
@@ -115,14 +95,14 @@ export const ROUTES: readonly RouteDefinition[] = [
     throttle: 'notion',
     handler: 'oauth-token',
     dashboardField: 'OAuth Token URL',
-    reads: { query: ['code'], body: TOKEN_FORM },
+    reads: { query: ['code'], body: TOKEN_PARAMETERS },
   },
   {
     method: 'POST',
     path: '/oauth/revoke',
     note: '— RFC 7009 revocation, in the metadata',
     handler: 'oauth-revoke',
-    reads: { body: ['token', 'token_type_hint', 'client_id', 'client_secret'] },
+    reads: { body: REVOCATION_PARAMETERS },
     // Notion revokes rarely; a tight limit keeps guessing and floods off the Connections table.
     throttle: 'revoke',
   },

@@ -12,7 +12,7 @@ import { accessTokenSettings, registeredClientOf } from '#adapters/config/oauth-
 import { connectionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
 import { NO_STORE_HEADERS } from '#core/oauth/errors.js';
-import { REVOCATION_PARAMETERS } from '#core/oauth/requests.js';
+import { REVOCATION_PARAMETERS } from '#core/oauth/parameters.js';
 import { handleRevocationRequest, type RevocationDependencies } from '#core/oauth/revoke.js';
 import type { Config } from '#shared/config.js';
 import { empty, httpHandler } from '#shared/http.js';

@@ -11,7 +11,8 @@ import { accessTokenSettings, registeredClientOf } from '#adapters/config/oauth-
 import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { loadSecret, loadSecretField } from '#adapters/oidc/secrets.js';
 import { NO_STORE_HEADERS } from '#core/oauth/errors.js';
-import { grantTypeOf, TOKEN_PARAMETERS } from '#core/oauth/requests.js';
+import { TOKEN_PARAMETERS } from '#core/oauth/parameters.js';
+import { grantTypeOf } from '#core/oauth/requests.js';
 import { handleTokenRequest, type TokenDependencies } from '#core/oauth/token.js';
 import type { Config } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';

@@ -6,6 +6,7 @@
 import * as z from '#shared/zod.js';
 import type { AuthorizeErrorCode } from './errors.js';
 import { InvalidRequestError, UnsupportedGrantTypeError } from './errors.js';
+import { AUTHORIZE_PARAMETERS } from './parameters.js';
 import { isAllowedRedirectUri } from './redirect-uri.js';
 
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces. */
@@ -17,34 +18,6 @@ const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 const VSCHAR = /^[\x20-\x7E]*$/;
 
 export const DEFAULT_SCOPE = 'unfurl';
-
-/**
- * The parameters each endpoint reads. RFC 6749 §3.1 asks to ignore unrecognized parameters and refuse a
- * repeated one: only a repeat of one of these is refused; any other name is ignored, repeated or not.
- */
-export const AUTHORIZE_PARAMETERS: readonly string[] = [
-  'client_id',
-  'redirect_uri',
-  'response_type',
-  'code',
-  'state',
-  'scope',
-  'code_challenge',
-  'code_challenge_method',
-];
-/** RFC 6749 §2.3.1, §4.1.3, §6 and RFC 7636 §4.5. */
-export const TOKEN_PARAMETERS: readonly string[] = [
-  'grant_type',
-  'code',
-  'redirect_uri',
-  'code_verifier',
-  'refresh_token',
-  'scope',
-  'client_id',
-  'client_secret',
-];
-/** RFC 7009 §2.1 and the client's credentials. */
-export const REVOCATION_PARAMETERS: readonly string[] = ['token', 'token_type_hint', 'client_id', 'client_secret'];
 
 export interface AuthorizeRequest {
   readonly clientId: string;

@@ -2,15 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { OAuthTokenError } from '#core/oauth/errors.js';
 import { isAllowedRedirectUri } from '#core/oauth/redirect-uri.js';
-import {
-  AUTHORIZE_PARAMETERS,
-  parseAuthorizeRequest,
-  parseConsentForm,
-  parseTokenRequest,
-  REVOCATION_PARAMETERS,
-  TOKEN_PARAMETERS,
-} from '#core/oauth/requests.js';
-import { ROUTES } from '#lib/routes.js';
+import { parseAuthorizeRequest, parseConsentForm, parseTokenRequest } from '#core/oauth/requests.js';
 import { AUTHORIZE_QUERY_KEYS } from './fakes.js';
 
 const policy = { clientId: 'notion-client', extraRedirectUris: [] as string[] };
@@ -237,15 +229,5 @@ describe('consent form parsing', () => {
     );
     expect(parseConsentForm({ pending: 'p', csrf: 'c', decision: 'maybe' })).toBeUndefined();
     expect(parseConsentForm(undefined)).toBeUndefined();
-  });
-});
-
-describe('the parameters each endpoint reads', () => {
-  it('are the ones lib/routes.ts lists for it (only their repeats are refused)', () => {
-    const reads = (method: string, path: string) => ROUTES.find((r) => r.method === method && r.path === path)?.reads;
-    const sorted = (names: readonly string[] | undefined) => [...(names ?? [])].sort();
-    expect(sorted(AUTHORIZE_PARAMETERS)).toEqual(sorted(reads('GET', '/oauth/authorize')?.query));
-    expect(sorted(TOKEN_PARAMETERS)).toEqual(sorted(reads('POST', '/oauth/token')?.body));
-    expect(sorted(REVOCATION_PARAMETERS)).toEqual(sorted(reads('POST', '/oauth/revoke')?.body));
   });
 });

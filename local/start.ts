@@ -19,6 +19,7 @@ import { parseConfig } from '#shared/config.js';
 import { consoleLog } from './console-log.js';
 import { DEFAULT_PORT } from './defaults.js';
 import { DEMO_USERS } from './demo-users.js';
+import { LOG_FORMATS, parseLogFormat, showHandlerRecordsAsText } from './handler-log.js';
 import { clearRuntimeInfo, runtimeInfoFile, writeRuntimeInfo } from './runtime-info.js';
 import { DataDirInUseError, dataDirFromEnvironment, REPO_ROOT, readDotEnv } from './state-dir.js';
 import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
@@ -265,6 +266,17 @@ export const runFromCommandLine = async (): Promise<void> => {
     );
     process.exit(1);
   }
+  const logFormat = parseLogFormat(process.env.LOG_FORMAT);
+  if (logFormat === undefined) {
+    console.error(
+      `npm start: LOG_FORMAT must be ${LOG_FORMATS.join(' or ')}, not ${JSON.stringify(process.env.LOG_FORMAT)}${
+        dotEnv.has('LOG_FORMAT') ? ' (LOG_FORMAT set in .env)' : ' (LOG_FORMAT set in the environment)'
+      }`,
+    );
+    process.exit(1);
+  }
+  // The handlers' Powertools records as one short line each, among the runtime's own (ADR 0161).
+  if (logFormat === 'text') showHandlerRecordsAsText();
   // Signals are handled from here on, so that one arriving while the system starts is not fatal:
   // the system then stops as soon as it is up.
   let system: LocalSystem | undefined;

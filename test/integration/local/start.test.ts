@@ -175,6 +175,27 @@ describe('npm start', () => {
     }
   }, 30_000);
 
+  it('tells a second npm start on the same port and directory where the first one is up, and how to run beside it', async () => {
+    const first = start({ PORT: '0' });
+    try {
+      const base = (await first.waitFor(/local system is up on (http:\/\/127\.0\.0\.1:(\d+))/))[1] as string;
+      await first.waitFor(/Press Ctrl-C to stop\./);
+      const port = Number(base.split(':').at(-1));
+      const second = start({ PORT: String(port) });
+      expect(await second.exited).toBe(1);
+      const lines = second.output().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`is using ${dataDir}, already up on ${base}.`);
+      expect(lines[0]).toContain(`PORT=${port + 1} LOCAL_DATA_DIR=.local-data-2 npm start`);
+      // The first one is untouched.
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      first.kill('SIGINT');
+      expect(await first.exited).toBe(0);
+    } finally {
+      first.kill('SIGKILL');
+    }
+  }, 30_000);
+
   it('exits 1 on an invalid PORT', async () => {
     const run = start({ PORT: 'eighty' });
     expect(await run.exited).toBe(1);

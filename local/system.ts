@@ -95,8 +95,8 @@ export class PortInUseError extends Error {
 let running = false;
 
 const defaultLog: NonNullable<LocalSystemOptions['log']> = (level, message, detail) => {
-  if (level === 'error') console.error(message, detail ?? '');
-  else if (level === 'warn') console.warn(message, detail ?? '');
+  const print = level === 'error' ? console.error : level === 'warn' ? console.warn : undefined;
+  if (print) detail === undefined ? print(message) : print(message, detail);
 };
 
 /** Imports `functions/<name>.ts` and returns its `handler` export. */

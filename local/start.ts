@@ -211,6 +211,11 @@ export const banner = (system: LocalSystem, given: Readonly<Record<string, strin
   lines.push('');
   if (system.dataDir) {
     lines.push(`State kept across restarts in ${system.dataDir} (npm start -- --fresh starts clean)`);
+    // The warning printed at start is above the banner, out of sight: repeated where the state is named.
+    if (system.keptOrigin)
+      lines.push(
+        `  made on ${system.keptOrigin}, not here: its links and connections name that origin (PORT=${new URL(system.keptOrigin).port}, or --fresh)`,
+      );
     lines.push('');
   }
   lines.push('Settings (* = from the environment; secrets hidden)');

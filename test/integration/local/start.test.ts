@@ -245,6 +245,27 @@ describe('npm start', () => {
     expect(run.output()).toBe('npm start: unknown option --frsh (see --help)\n');
   }, 30_000);
 
+  it('repeats in the banner, where the state is named, that the kept state was made on another port', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'nlp-start-other-origin-'));
+    try {
+      writeFileSync(join(own, 'system.json'), JSON.stringify({ baseUrl: 'http://127.0.0.1:1' }));
+      const run = start({ PORT: '0', LOG_LEVEL: 'WARN', LOCAL_DATA_DIR: own });
+      try {
+        await run.waitFor(/Press Ctrl-C to stop\./);
+        expect(run.output()).toContain('WARN  The state kept in');
+        expect(run.output()).toContain(
+          `State kept across restarts in ${own} (npm start -- --fresh starts clean)\n  made on http://127.0.0.1:1, not here: its links and connections name that origin (PORT=1, or --fresh)\n`,
+        );
+        run.kill('SIGINT');
+        expect(await run.exited).toBe(0);
+      } finally {
+        run.kill('SIGKILL');
+      }
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it('takes `npm start --fresh` (the option npm kept for itself) as --fresh', async () => {
     const own = mkdtempSync(join(tmpdir(), 'nlp-start-npm-fresh-'));
     try {

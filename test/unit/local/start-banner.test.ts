@@ -91,6 +91,18 @@ describe('npm start helpers', () => {
   });
 });
 
+describe('the kept state in the banner', () => {
+  const system = { ...fakeSystem(localDefaults(3000)), dataDir: '/repo/.local-data' };
+
+  it('names the directory, and the origin the state was made on when it is another one', () => {
+    expect(banner(system, {}, 1)).toContain('State kept across restarts in /repo/.local-data (npm start -- --fresh');
+    expect(banner(system, {}, 1)).not.toContain('made on');
+    expect(banner({ ...system, keptOrigin: 'http://127.0.0.1:3005' }, {}, 1)).toContain(
+      '\n  made on http://127.0.0.1:3005, not here: its links and connections name that origin (PORT=3005, or --fresh)\n',
+    );
+  });
+});
+
 describe('what the banner says to do next', () => {
   it("with the demo: open the playground, paste a demo task, sign in as the local provider's first account", () => {
     const system = fakeSystem(localDefaults(3000));

@@ -96,6 +96,13 @@ export const SETTINGS = declare({
     localOnly: true,
     local: (base) => new URL(base).port || '80',
   },
+  LOG_FORMAT: {
+    group: 'local-server',
+    description:
+      "How npm start prints the handlers' log records: text (one short line each) or json (Powertools' JSON lines, as in Lambda).",
+    localOnly: true,
+    local: 'text',
+  },
 
   // --- contract: the credentials Notion presents to us (our OAuth client) ---
   OAUTH_CLIENT_ID: {

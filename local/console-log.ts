@@ -27,7 +27,9 @@ export interface ConsoleLogOptions {
 export const consoleLog = (options: ConsoleLogOptions = {}): Log => {
   const threshold = thresholdOf(options.level);
   const out = options.out ?? ((line: string) => console.log(line));
-  const err = options.err ?? ((line: string, detail?: unknown) => console.error(line, detail ?? ''));
+  const err =
+    options.err ??
+    ((line: string, detail?: unknown) => (detail === undefined ? console.error(line) : console.error(line, detail)));
   const now = options.now ?? (() => new Date());
   return (level, message, detail) => {
     if (LEVEL_RANK[level] < threshold) return;

@@ -19,7 +19,14 @@ import { parseConfig } from '#shared/config.js';
 import { consoleLog } from './console-log.js';
 import { DEFAULT_PORT } from './defaults.js';
 import { DEMO_USERS } from './demo-users.js';
-import { clearRuntimeInfo, runtimeInfoFile, writeRuntimeInfo } from './runtime-info.js';
+import { LOG_FORMATS, parseLogFormat, showHandlerRecordsAsText } from './handler-log.js';
+import {
+  clearRuntimeInfo,
+  type RuntimeInfo,
+  readRuntimeInfo,
+  runtimeInfoFile,
+  writeRuntimeInfo,
+} from './runtime-info.js';
 import { DataDirInUseError, dataDirFromEnvironment, REPO_ROOT, readDotEnv } from './state-dir.js';
 import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
 import { usageProblem } from './usage.js';
@@ -147,6 +154,23 @@ export const isSecretName = (name: string): boolean => /SECRET(?!_ARN)|PASSWORD|
 
 const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s.padEnd(n));
 
+/**
+ * What a second `npm start` says when another one holds the state directory: where that one is up (its record,
+ * when it has written one) and how to run a second one beside it, with a port of its own when the first one has
+ * the port asked for (a second directory alone would only be refused next for the port).
+ */
+export const dataDirInUseMessage = (
+  error: DataDirInUseError,
+  port: number,
+  running: Pick<RuntimeInfo, 'pid' | 'baseUrl' | 'port'> | undefined,
+): string => {
+  const other = running?.pid === error.pid ? running : undefined;
+  const where = other ? `, already up on ${other.baseUrl}` : '';
+  const needsPort = port !== 0 && (other === undefined || other.port === port);
+  const suggestion = `${needsPort ? `PORT=${port + 1} ` : ''}LOCAL_DATA_DIR=.local-data-2 npm start`;
+  return `${error.message}${where}. Use that one, or stop it first (Ctrl-C in its terminal); to run a second one beside it: ${suggestion}`;
+};
+
 /** The start-up banner: every URL the system serves and the effective non-secret settings. */
 export const banner = (system: LocalSystem, given: Readonly<Record<string, string>>, startMs: number): string => {
   const b = system.baseUrl;
@@ -187,6 +211,11 @@ export const banner = (system: LocalSystem, given: Readonly<Record<string, strin
   lines.push('');
   if (system.dataDir) {
     lines.push(`State kept across restarts in ${system.dataDir} (npm start -- --fresh starts clean)`);
+    // The warning printed at start is above the banner, out of sight: repeated where the state is named.
+    if (system.keptOrigin)
+      lines.push(
+        `  made on ${system.keptOrigin}, not here: its links and connections name that origin (PORT=${new URL(system.keptOrigin).port}, or --fresh)`,
+      );
     lines.push('');
   }
   lines.push('Settings (* = from the environment; secrets hidden)');
@@ -265,6 +294,17 @@ export const runFromCommandLine = async (): Promise<void> => {
     );
     process.exit(1);
   }
+  const logFormat = parseLogFormat(process.env.LOG_FORMAT);
+  if (logFormat === undefined) {
+    console.error(
+      `npm start: LOG_FORMAT must be ${LOG_FORMATS.join(' or ')}, not ${JSON.stringify(process.env.LOG_FORMAT)}${
+        dotEnv.has('LOG_FORMAT') ? ' (LOG_FORMAT set in .env)' : ' (LOG_FORMAT set in the environment)'
+      }`,
+    );
+    process.exit(1);
+  }
+  // The handlers' Powertools records as one short line each, among the runtime's own (ADR 0161).
+  if (logFormat === 'text') showHandlerRecordsAsText();
   // Signals are handled from here on, so that one arriving while the system starts is not fatal:
   // the system then stops as soon as it is up.
   let system: LocalSystem | undefined;
@@ -325,9 +365,7 @@ export const runFromCommandLine = async (): Promise<void> => {
         `${error.message}. Stop whatever is listening there, or choose another port, e.g. PORT=${port + 1} npm start`,
       );
     } else if (error instanceof DataDirInUseError) {
-      console.error(
-        `${error.message}. Stop it first, or give this one its own directory, e.g. LOCAL_DATA_DIR=.local-data-2 npm start`,
-      );
+      console.error(dataDirInUseMessage(error, port, readRuntimeInfo(runtimeInfoFile(dataDir))));
     } else {
       const problem = settingProblem(error, { dotEnv, env: process.env });
       if (problem) {

@@ -74,6 +74,8 @@ export interface LocalSystem {
   readonly workerLoop: WorkerLoop | undefined;
   /** Where the state is kept (LocalSystemOptions.dataDir), if anywhere. */
   readonly dataDir?: string | undefined;
+  /** The origin the kept state was made on, when it is not this run's (a warning said so at start). */
+  readonly keptOrigin?: string | undefined;
   /**
    * The handler of `functions/<name>.ts`, run as the system runs its own: its module's initialization and
    * each invocation in a context of their own (local/invocations.ts). For a test or bench that calls a
@@ -95,8 +97,8 @@ export class PortInUseError extends Error {
 let running = false;
 
 const defaultLog: NonNullable<LocalSystemOptions['log']> = (level, message, detail) => {
-  if (level === 'error') console.error(message, detail ?? '');
-  else if (level === 'warn') console.warn(message, detail ?? '');
+  const print = level === 'error' ? console.error : level === 'warn' ? console.warn : undefined;
+  if (print) detail === undefined ? print(message) : print(message, detail);
 };
 
 /** Imports `functions/<name>.ts` and returns its `handler` export. */
@@ -319,6 +321,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       emulators: { dynamodbEndpoint: emulators.dynamodbEndpoint, sqsEndpoint: emulators.sqsEndpoint },
       workerLoop: loop,
       dataDir: options.dataDir,
+      keptOrigin: origin?.previous,
       handler: async <H extends (...args: never[]) => unknown>(name: FunctionName) =>
         wrap(name, await init(() => importHandler<H>(name))),
       stop() {
@@ -354,7 +357,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 const keptOrigin = (
   dataDir: string,
   baseUrl: string,
-): { readonly warning?: string; readonly record?: { readonly file: string; readonly baseUrl: string } } => {
+): {
+  readonly warning?: string;
+  readonly previous?: string;
+  readonly record?: { readonly file: string; readonly baseUrl: string };
+} => {
   const file = statePaths(dataDir).system;
   let before: unknown;
   try {
@@ -367,6 +374,7 @@ const keptOrigin = (
   if (typeof previous !== 'string') return { record: { file, baseUrl } };
   if (previous === baseUrl) return {};
   return {
+    previous,
     warning: `The state kept in ${dataDir} was made on ${previous}; links and connections made there name that origin. Start on the same port (PORT=${new URL(previous).port}) or start clean with \`npm start -- --fresh\`.`,
   };
 };

@@ -101,6 +101,19 @@ describe('npm start', () => {
       // One INFO line per request: method, path without its query string, status, milliseconds.
       await run.waitFor(/\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}\[http\] GET \/healthz 200 \d+ms\n/);
       expect(run.output()).not.toContain('not-for-the-log');
+      // A handler's log record is one short line beside the request's (LOG_FORMAT=text, ADR 0161), not its JSON.
+      const rejected = await fetch(`${base}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=authorization_code&code=not-for-the-log-either&client_id=notion-local&client_secret=wrong',
+      });
+      expect(rejected.status).toBe(401);
+      await run.waitFor(
+        /\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}\[oauth-token\] request rejected status=401 code=invalid_client .*\n(?:.*\n)*.*\[http\] POST \/oauth\/token 401 \d+ms\n/,
+      );
+      expect(run.output()).not.toMatch(/^\{/m);
+      expect(run.output()).not.toContain('not-for-the-log-either');
+      expect(run.output()).not.toContain('function_arn');
 
       // Where it runs is recorded for the scripts (<state dir>/local-server.json), and npm run dashboard, given
       // the same LOCAL_DATA_DIR, uses it.
@@ -124,6 +137,30 @@ describe('npm start', () => {
     }
   }, 30_000);
 
+  it("prints the handlers' records as Powertools writes them with LOG_FORMAT=json, and refuses another format", async () => {
+    const run = start({ PORT: '0', LOG_LEVEL: 'INFO', LOG_FORMAT: 'json' });
+    try {
+      const base = (await run.waitFor(/local system is up on (http:\/\/127\.0\.0\.1:\d+)/))[1] as string;
+      await run.waitFor(/Press Ctrl-C to stop\./);
+      await fetch(`${base}/oauth/token`, { method: 'POST', body: 'grant_type=refresh_token' });
+      const line = (await run.waitFor(/^\{"level":"INFO","message":"request rejected".*\}$/m))[0];
+      expect(JSON.parse(line)).toMatchObject({
+        function_name: 'notion-link-preview-local-oauth-token',
+        route: 'POST /oauth/token',
+        status: 400,
+      });
+      run.kill('SIGINT');
+      expect(await run.exited).toBe(0);
+    } finally {
+      run.kill('SIGKILL');
+    }
+    const wrong = start({ PORT: '0', LOG_FORMAT: 'pretty' });
+    expect(await wrong.exited).toBe(1);
+    expect(wrong.output()).toBe(
+      'npm start: LOG_FORMAT must be text or json, not "pretty" (LOG_FORMAT set in the environment)\n',
+    );
+  }, 30_000);
+
   it('exits 1 with a clear message when the port is taken', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
@@ -135,6 +172,27 @@ describe('npm start', () => {
       expect(run.output()).not.toMatch(/\n\s+at /);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 30_000);
+
+  it('tells a second npm start on the same port and directory where the first one is up, and how to run beside it', async () => {
+    const first = start({ PORT: '0' });
+    try {
+      const base = (await first.waitFor(/local system is up on (http:\/\/127\.0\.0\.1:(\d+))/))[1] as string;
+      await first.waitFor(/Press Ctrl-C to stop\./);
+      const port = Number(base.split(':').at(-1));
+      const second = start({ PORT: String(port) });
+      expect(await second.exited).toBe(1);
+      const lines = second.output().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`is using ${dataDir}, already up on ${base}.`);
+      expect(lines[0]).toContain(`PORT=${port + 1} LOCAL_DATA_DIR=.local-data-2 npm start`);
+      // The first one is untouched.
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      first.kill('SIGINT');
+      expect(await first.exited).toBe(0);
+    } finally {
+      first.kill('SIGKILL');
     }
   }, 30_000);
 
@@ -185,6 +243,27 @@ describe('npm start', () => {
     const run = start({}, ['--frsh']);
     expect(await run.exited).toBe(2);
     expect(run.output()).toBe('npm start: unknown option --frsh (see --help)\n');
+  }, 30_000);
+
+  it('repeats in the banner, where the state is named, that the kept state was made on another port', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'nlp-start-other-origin-'));
+    try {
+      writeFileSync(join(own, 'system.json'), JSON.stringify({ baseUrl: 'http://127.0.0.1:1' }));
+      const run = start({ PORT: '0', LOG_LEVEL: 'WARN', LOCAL_DATA_DIR: own });
+      try {
+        await run.waitFor(/Press Ctrl-C to stop\./);
+        expect(run.output()).toContain('WARN  The state kept in');
+        expect(run.output()).toContain(
+          `State kept across restarts in ${own} (npm start -- --fresh starts clean)\n  made on http://127.0.0.1:1, not here: its links and connections name that origin (PORT=1, or --fresh)\n`,
+        );
+        run.kill('SIGINT');
+        expect(await run.exited).toBe(0);
+      } finally {
+        run.kill('SIGKILL');
+      }
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
   }, 30_000);
 
   it('takes `npm start --fresh` (the option npm kept for itself) as --fresh', async () => {

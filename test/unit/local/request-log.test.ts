@@ -87,4 +87,23 @@ describe('consoleLog', () => {
     expect(run('SILENT').err).toHaveLength(0);
     expect(thresholdOf('bogus')).toBe(thresholdOf('INFO'));
   });
+
+  it('writes a warning or error without detail as the line alone (no trailing space on the terminal)', () => {
+    const calls: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => {
+      calls.push(args);
+    };
+    try {
+      const log = consoleLog({ now: () => new Date('2026-01-02T03:04:05.000Z') });
+      log('warn', 'state made on another origin');
+      log('error', 'failed', 'the detail');
+    } finally {
+      console.error = original;
+    }
+    expect(calls).toEqual([
+      ['2026-01-02T03:04:05.000Z WARN  state made on another origin'],
+      ['2026-01-02T03:04:05.000Z ERROR failed', 'the detail'],
+    ]);
+  });
 });

@@ -2,7 +2,16 @@ import { describe, expect, it } from '@jest/globals';
 import { ENV } from '#lib/env-names.js';
 import { ROUTES } from '#lib/routes.js';
 import { localDefaults } from '#local/defaults.js';
-import { banner, isSecretName, nextStep, parsePort, settingProblem, settingsFromEnvironment } from '#local/start.js';
+import {
+  banner,
+  dataDirInUseMessage,
+  isSecretName,
+  nextStep,
+  parsePort,
+  settingProblem,
+  settingsFromEnvironment,
+} from '#local/start.js';
+import { DataDirInUseError } from '#local/state-dir.js';
 import type { LocalSystem } from '#local/system.js';
 import { ConfigError } from '#shared/errors.js';
 
@@ -82,6 +91,18 @@ describe('npm start helpers', () => {
   });
 });
 
+describe('the kept state in the banner', () => {
+  const system = { ...fakeSystem(localDefaults(3000)), dataDir: '/repo/.local-data' };
+
+  it('names the directory, and the origin the state was made on when it is another one', () => {
+    expect(banner(system, {}, 1)).toContain('State kept across restarts in /repo/.local-data (npm start -- --fresh');
+    expect(banner(system, {}, 1)).not.toContain('made on');
+    expect(banner({ ...system, keptOrigin: 'http://127.0.0.1:3005' }, {}, 1)).toContain(
+      '\n  made on http://127.0.0.1:3005, not here: its links and connections name that origin (PORT=3005, or --fresh)\n',
+    );
+  });
+});
+
 describe('what the banner says to do next', () => {
   it("with the demo: open the playground, paste a demo task, sign in as the local provider's first account", () => {
     const system = fakeSystem(localDefaults(3000));
@@ -157,5 +178,25 @@ describe('a setting that stops npm start', () => {
       settingProblem(new Error('EMFILE: too many open files, ERR_SOMETHING_ELSE'), origin([], {})),
     ).toBeUndefined();
     expect(settingProblem('not an error', origin([], {}))).toBeUndefined();
+  });
+});
+
+describe('a second npm start on a state directory in use', () => {
+  const inUse = new DataDirInUseError('/repo/.local-data', 4242);
+  const running = { pid: 4242, baseUrl: 'http://127.0.0.1:3000', port: 3000 };
+
+  it('names where the first one is up and gives the second one a port of its own when the first has it', () => {
+    expect(dataDirInUseMessage(inUse, 3000, running)).toBe(
+      'Another local system (pid 4242) is using /repo/.local-data, already up on http://127.0.0.1:3000. Use that one, or stop it first (Ctrl-C in its terminal); to run a second one beside it: PORT=3001 LOCAL_DATA_DIR=.local-data-2 npm start',
+    );
+  });
+
+  it('asks only for a directory when the ports differ, and for both when the first one is not known', () => {
+    expect(dataDirInUseMessage(inUse, 3005, running)).toMatch(/3000\. .*: LOCAL_DATA_DIR=\.local-data-2 npm start$/);
+    expect(dataDirInUseMessage(inUse, 0, running)).toMatch(/: LOCAL_DATA_DIR=\.local-data-2 npm start$/);
+    // A record of another process (left by one that was killed) says nothing about the one holding the lock.
+    const other = dataDirInUseMessage(inUse, 3000, { ...running, pid: 7 });
+    expect(other).not.toContain('already up');
+    expect(other).toMatch(/: PORT=3001 LOCAL_DATA_DIR=\.local-data-2 npm start$/);
   });
 });

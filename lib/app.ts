@@ -7,15 +7,14 @@
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { NotionLinkPreviewStack } from './notion-link-preview-stack.js';
-import { readPinnedEnvironment, stageConfigFromContext } from './stage-config.js';
+import { readPinnedEnvironment, stackName, stageConfigFromContext } from './stage-config.js';
 
 export interface ServiceApp {
   readonly app: App;
   readonly stack: NotionLinkPreviewStack;
 }
 
-/** Stack name of a stage: one stack per stage and account/region. */
-export const stackName = (stage: string): string => `NotionLinkPreview-${stage}`;
+export { stackName } from './stage-config.js';
 
 /**
  * Target account and region. By default none: the template is environment-agnostic (regions and accounts are

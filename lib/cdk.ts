@@ -11,13 +11,13 @@
  *     source: { ...source, settings: { ACME_API_URL: 'https://api.acme.example' } },
  *   });
  *
- * docs/connect-your-product.md walks through it.
+ * docs/connect-your-product.md walks through it. It reaches only the package's dependencies and
+ * peer dependencies: this repository's own app (lib/app.ts, with the cdk-nag checks) is not part of it.
  */
 export {
   loadSourceAdapterModule,
   type SourceAdapterModule,
 } from '../functions/adapters/sources/load-module.js';
-export { createServiceApp, type ServiceApp, stackName } from './app.js';
 export { bundlingRoot } from './constructs/node-function.js';
 export type { CustomSourceProps } from './custom-source.js';
 export { NotionLinkPreviewStack, type NotionLinkPreviewStackProps } from './notion-link-preview-stack.js';
@@ -25,5 +25,6 @@ export {
   readStageConfig,
   type StageConfig,
   StageConfigError,
+  stackName,
   stageConfigFromContext,
 } from './stage-config.js';

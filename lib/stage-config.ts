@@ -50,6 +50,9 @@ export const CONTEXT_KEYS = {
  * Stage names that look like production: without an explicit `production` context value they are refused, so
  * that whether data survives `cdk destroy` is never guessed from a name (ADR 0122).
  */
+/** Stack name of a stage: one stack per stage and account/region. */
+export const stackName = (stage: string): string => `NotionLinkPreview-${stage}`;
+
 export const PRODUCTION_LIKE_STAGES: readonly string[] = ['prod', 'production'];
 
 /** Log retention of a production stack when `logRetentionDays` is not given (development: 30). */

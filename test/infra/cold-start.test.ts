@@ -122,6 +122,11 @@ describe('synth refuses what a cold start would refuse, naming the context key',
       /context "sourceHttpMapping".*request/,
     ],
     [
+      'an HTTP mapping whose path names a group the rules do not capture',
+      { sourceHttpMapping: { request: { path: '/tasks/$<id>' }, title: 'name' } },
+      /context "sourceHttpMapping".*\$<id>, which rule "task" of UNFURL_RULES does not capture/,
+    ],
+    [
       'the http adapter without a mapping',
       { sourceHttpMapping: '' },
       /context "sourceHttpMapping".*Missing required setting SOURCE_HTTP_MAPPING/,

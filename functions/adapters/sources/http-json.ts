@@ -42,10 +42,11 @@ import {
   type Section,
   type UnfurlAttribute,
 } from '#core/unfurl/attributes.js';
-import { describeIssues, type RuleMatch } from '#core/unfurl/rules.js';
+import { describeIssues, type RuleMatch, type UnfurlIntegration } from '#core/unfurl/rules.js';
 import { ENV } from '#lib/env-names.js';
 import { ConfigError } from '#shared/errors.js';
 import * as z from '#shared/zod.js';
+import { rulesFromConfig } from '../config/unfurl-rules.js';
 import { defineSourceAdapter } from './define.js';
 import { sourceGet } from './http-get.js';
 
@@ -223,6 +224,27 @@ export const requestUrl = (baseUrl: string, path: string, match: RuleMatch): str
   return url.href;
 };
 
+const GROUP_REFERENCE = /\$<([A-Za-z_$][\w$]*)>/g;
+/** `(?<name>` in a pattern: a named group (lookbehinds `(?<=` and `(?<!` do not match). */
+const NAMED_GROUP = /\(\?<([A-Za-z_$][\w$]*)>/g;
+
+/**
+ * What the mapping's `request.path` names that a rule does not capture: such a reference is filled with
+ * nothing, so every link of that rule would be answered "not found" without a request. One line per rule.
+ */
+export const mappingGroupProblems = (mapping: HttpJsonMapping, integration: UnfurlIntegration): string[] => {
+  const referenced = [...new Set([...mapping.request.path.matchAll(GROUP_REFERENCE)].map((m) => m[1] as string))];
+  return integration.rules.flatMap((rule) => {
+    const groups = new Set([...rule.pattern.matchAll(NAMED_GROUP)].map((m) => m[1] as string));
+    const missing = referenced.filter((name) => !groups.has(name));
+    if (missing.length === 0) return [];
+    const captured = groups.size > 0 ? [...groups].map((g) => `$<${g}>`).join(', ') : 'no named group';
+    return [
+      `request.path uses ${missing.map((g) => `$<${g}>`).join(', ')}, which rule "${rule.name}" of ${ENV.UNFURL_RULES} does not capture (it captures ${captured})`,
+    ];
+  });
+};
+
 export const httpJsonAdapter = (options: HttpJsonAdapterOptions): SourceAdapter => {
   const { mapping } = options;
   const get = sourceGet(options.fetch);
@@ -267,9 +289,15 @@ export const httpSource = defineSourceAdapter({
     const baseUrl = config.unfurl.sourceBaseUrl;
     if (!baseUrl) throw new ConfigError(`Missing required setting ${ENV.SOURCE_BASE_URL}`);
     if (!config.unfurl.httpMapping) throw new ConfigError(`Missing required setting ${ENV.SOURCE_HTTP_MAPPING}`);
+    const mapping = parseHttpJsonMapping(config.unfurl.httpMapping);
+    // The rules the functions use (UNFURL_RULES, else the demo rules); without either the rules' own check names it.
+    if (config.unfurl.rules !== undefined || config.publicBaseUrl !== undefined) {
+      const problems = mappingGroupProblems(mapping, rulesFromConfig(config));
+      if (problems.length > 0) throw new ConfigError(`${ENV.SOURCE_HTTP_MAPPING}: ${problems.join('; ')}`);
+    }
     return httpJsonAdapter({
       baseUrl,
-      mapping: parseHttpJsonMapping(config.unfurl.httpMapping),
+      mapping,
       ...(fetch ? { fetch } : {}),
     });
   },

@@ -352,6 +352,49 @@ describe('adapter registry and credentials', () => {
     expect(http.name).toBe('http');
   });
 
+  it('refuses an http mapping whose path names a group a rule does not capture, naming both', () => {
+    const rules = (group: string) =>
+      JSON.stringify({
+        domain: 'acme.example',
+        rules: [
+          {
+            name: 'item',
+            pattern: `^https://acme\\.example/items/(?<${group}>\\d+)$`,
+            sampleUrls: ['https://acme.example/items/1'],
+            resource: `item:$<${group}>`,
+            placeholder: [
+              { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Item', section: 'title' } } },
+              {
+                id: 'dev',
+                name: 'Dev',
+                type: 'inline',
+                inline: { plain_text: { value: 'Acme', section: 'secondary' } },
+              },
+            ],
+          },
+        ],
+      });
+    const build = (env: Record<string, string>) =>
+      sourceAdapterFromConfig({
+        config: parseConfig({
+          SOURCE_ADAPTER: 'http',
+          SOURCE_BASE_URL: 'https://api.acme.example',
+          SOURCE_HTTP_MAPPING: '{"request":{"path":"/api/items/$<itemNo>"},"title":"name"}',
+          ...env,
+        }),
+      });
+    expect(() => build({ UNFURL_RULES: rules('no') })).toThrow(
+      new ConfigError(
+        'SOURCE_HTTP_MAPPING: request.path uses $<itemNo>, which rule "item" of UNFURL_RULES does not capture (it captures $<no>)',
+      ),
+    );
+    expect(build({ UNFURL_RULES: rules('itemNo') }).name).toBe('http');
+    // Without UNFURL_RULES the demo rules apply: they capture $<taskId>.
+    expect(() => build({ PUBLIC_BASE_URL: 'http://127.0.0.1:3000' })).toThrow(
+      /does not capture \(it captures \$<taskId>\)/,
+    );
+  });
+
   it('reads the upstream access token from the stored JSON', () => {
     expect(tokensFromPlaintext('{"accessToken":"abc","refreshToken":"r"}')?.accessToken).toBe('abc');
     expect(tokensFromPlaintext('{"access_token":"abc"}')?.accessToken).toBe('abc');

@@ -1,5 +1,6 @@
 /**
- * docs/connect-your-product.md, path 1, as written: its rule passes the checks `npm run dashboard`
+ * docs/connect-your-product.md as written. Path 3, step 1: the install line brings every peer
+ * dependency and the CDK command line, and the module type the examples need is named. Path 1: its rule passes the checks `npm run dashboard`
  * makes before Notion's form gets it, its mapping parses, and the two together turn the example
  * answer of step 1, fetched from the path step 1 names, into a valid card.
  */
@@ -15,6 +16,24 @@ const path1 = doc.slice(doc.indexOf('## Path 1'), doc.indexOf('## Path 2'));
 const [rulesJson, mappingJson] = [...path1.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1] as string);
 /** Step 1's example answer: the backticked JSON after "e.g.". */
 const answerJson = /e\.g\.\s*`(\{[\s\S]*?\})`/.exec(path1)?.[1];
+
+const path3 = doc.slice(doc.indexOf('## Path 3'), doc.indexOf('## What each path costs'));
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  peerDependencies: Record<string, string>;
+};
+
+describe('docs/connect-your-product.md, path 3', () => {
+  const install = /`npm install --save-dev ([^`]+)`/.exec(path3)?.[1]?.split(/\s+/) ?? [];
+
+  it("step 1 installs every peer dependency, and aws-cdk for `npx cdk` (the team's own command line)", () => {
+    expect(install).toEqual(expect.arrayContaining([...Object.keys(pkg.peerDependencies), 'aws-cdk']));
+  });
+
+  it('names "type": "module", which bin/app.ts (top-level await) needs under tsx', () => {
+    expect(path3).toContain('"type": "module"');
+    expect(path3).toMatch(/const source = await loadSourceAdapterModule/);
+  });
+});
 
 describe('docs/connect-your-product.md, path 1', () => {
   it('shows a rule, a mapping and an example answer', () => {

@@ -161,8 +161,12 @@ const jsonText = (read: ContextReader, key: string): string | undefined => {
   const s = String(v);
   try {
     JSON.parse(s);
-  } catch {
-    throw new StageConfigError(`context "${key}" must be JSON`);
+  } catch (error) {
+    // The cdk command line keeps only the first line of a `-c key=value`: a pretty-printed file given as
+    // `-c key="$(cat file.json)"` arrives cut after its first line.
+    throw new StageConfigError(
+      `context "${key}" must be JSON (${(error as Error).message}); a -c value keeps only its first line: give the JSON on one line (-c ${key}="$(tr -d '\\n' < file.json)") or as an object in cdk.context.json`,
+    );
   }
   return s;
 };

@@ -140,6 +140,15 @@ describe('readStageConfig', () => {
     expect(() => read({ sourceHttpMapping: '{not json' })).toThrow(/sourceHttpMapping" must be JSON/);
   });
 
+  it('says why a pretty-printed JSON file given with -c fails: the cdk command line kept its first line only', () => {
+    // `-c unfurlRules="$(cat rules.json)"` with a multi-line rules.json reaches the app as its first line.
+    const firstLine =
+      '{"domain": "acme.example", "rules": [{"name": "item", "pattern": "^https://acme\\.example/items/(?<no>\\d+)$",';
+    expect(() => read({ unfurlRules: firstLine })).toThrow(
+      /context "unfurlRules" must be JSON \(.+\); a -c value keeps only its first line: give the JSON on one line \(-c unfurlRules="\$\(tr -d '\\n' < file\.json\)"\) or as an object in cdk\.context\.json$/,
+    );
+  });
+
   it('reads numbers given as strings on the command line (-c key=value)', () => {
     const c = read({ notionRateLimitPerMinute: '600', apiRateLimit: '200', apiBurstLimit: '400' });
     expect(c.notionRateLimitPerMinute).toBe(600);

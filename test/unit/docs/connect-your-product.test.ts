@@ -42,6 +42,13 @@ describe('docs/connect-your-product.md, path 1', () => {
     expect(answerJson).toBeDefined();
   });
 
+  it("deploys the multi-line files of step 2 on one line each: the cdk command line keeps a -c value's first line", () => {
+    const deploy = /`(npx cdk deploy [^`]+)`/.exec(path1)?.[1] ?? '';
+    expect(deploy).toContain('-c unfurlRules=');
+    expect(rulesJson).toContain('\n');
+    expect(deploy).not.toMatch(/-c \w+="\$\(cat /);
+  });
+
   it('gives a rule `npm run dashboard` accepts: samples match, the placeholder is a valid list (title and dev)', () => {
     const integration = parseIntegration(rulesJson, 'rules.json');
     expect(ruleProblems(integration)).toEqual([]);

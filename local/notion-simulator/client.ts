@@ -466,12 +466,15 @@ export class NotionClient {
     });
   }
 
-  /** The session's grant, refreshed first when it expires within the margin (docs/protocol.md §2.6). */
+  /**
+   * The session's grant, refreshed first once it has expired (docs/protocol.md §2.6: Notion refreshes when
+   * now > last refresh + expires_in, at its next call), or when it expires within the margin if one is set.
+   */
   async freshGrant(session: Session): Promise<ServiceGrant | undefined> {
     const grant = session.grant;
     if (!grant) return undefined;
     const margin = this.world.settings.client.refreshMarginSeconds * 1000;
-    if (grant.expiresAt === undefined || this.world.clock.now() < grant.expiresAt - margin) return grant;
+    if (grant.expiresAt === undefined || this.world.clock.now() <= grant.expiresAt - margin) return grant;
     return this.refresh(session, grant);
   }
 

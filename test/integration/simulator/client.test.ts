@@ -364,7 +364,8 @@ describe("refreshing the service's token as docs/protocol.md §2.6 describes", (
     const state = new URL(((await connect.json()) as { location: string }).location).searchParams.get('state');
     tokenAnswers = [
       { access_token: 'at-1', token_type: 'bearer', refresh_token: 'rt-1', expires_in: 3600 },
-      // §2.6: "refresh_token and expires_in may optionally be replaced": both left out, then only expires_in.
+      // docs/protocol.md §2.6: a refresh may replace refresh_token and expires_in, or not: first expires_in is
+      // left out, then both.
       { access_token: 'at-2', token_type: 'bearer', refresh_token: 'rt-2' },
       { access_token: 'at-3', token_type: 'bearer' },
     ];
@@ -377,7 +378,7 @@ describe("refreshing the service's token as docs/protocol.md §2.6 describes", (
     expect(first.grant?.expiresAt).toBe(clock.now() + 3600_000);
 
     // Past the refresh margin: the next unfurl refreshes first. The answer carries a new refresh token but no
-    // expires_in, which §2.6 allows: the grant stays, with the same lifetime counted from this refresh.
+    // expires_in, which docs/protocol.md §2.6 allows: the grant stays, with the same lifetime counted from this refresh.
     clock.advance(3600_000 - 30_000);
     const second = await driver.refresh(pasted.id);
     expect(second.lastAuthError).toBeUndefined();

@@ -259,8 +259,7 @@ export class NotionApi {
     if (!m || !constantTimeEqual(id, clientId) || !constantTimeEqual(secret, clientSecret)) {
       return errorAnswer(401, 'unauthorized', 'API token is invalid.');
     }
-    if (tooLarge)
-      return errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).');
+    if (tooLarge) return errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).');
     if (!parsed) {
       try {
         JSON.parse(raw);

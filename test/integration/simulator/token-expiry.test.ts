@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { simulatorFor } from '#local/notion-simulator/mount.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
 import { type LocalSystem, startLocalSystem } from '#local/system.js';
-import { demoTaskUrl, openDriver } from '#test/helpers/playground.js';
 import { runLogLevel } from '#test/helpers/output.js';
+import { demoTaskUrl, openDriver } from '#test/helpers/playground.js';
 
 const TTL_SECONDS = 3;
 let system: LocalSystem;

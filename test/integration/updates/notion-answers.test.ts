@@ -23,7 +23,7 @@ const patches = (marker: string) =>
     .filter((e) => JSON.stringify(e.request?.body ?? '').includes(marker));
 
 describe("Notion's answers to a push (fauxqs + dynalite + Notion simulator)", () => {
-  it("a workspace-wide 429 pauses every connection of the workspace until Retry-After has passed", async () => {
+  it('a workspace-wide 429 pauses every connection of the workspace until Retry-After has passed', async () => {
     const uris = (who: string) => Array.from({ length: 3 }, (_, i) => `${rig.taskUrl('7')}?ws=${who}${i}`);
     const a = await rig.connect('conn-ws-a', 'u-alice', uris('a'));
     const b = await rig.connect('conn-ws-b', 'u-alice', uris('b'));

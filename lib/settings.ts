@@ -530,8 +530,9 @@ export const SETTINGS = declare({
   },
   NOTION_SIM_REFRESH_MARGIN_SECONDS: {
     group: 'simulator',
-    shown: '60',
-    description: "Refresh the service's access token this many seconds before it expires.",
+    shown: '0',
+    description:
+      "Refresh the service's access token this many seconds before it expires; 0: once it has, as Notion does.",
     localOnly: true,
   },
 

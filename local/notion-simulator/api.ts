@@ -135,7 +135,8 @@ export class NotionApi {
     let sessionId: string | undefined;
     if (path === '/notion/v1/oauth/token' || path === '/notion/v1/external/object') {
       try {
-        raw = (await readBody(req, MAX_REQUEST_BYTES + 1)).toString('utf8');
+        // The limit is in bytes, as sent; the text's length would count a multi-byte character once.
+        raw = (await readBody(req, MAX_REQUEST_BYTES)).toString('utf8');
       } catch (error) {
         if (!(error instanceof BodyTooLargeError)) throw error;
         tooLarge = true;
@@ -258,8 +259,7 @@ export class NotionApi {
     if (!m || !constantTimeEqual(id, clientId) || !constantTimeEqual(secret, clientSecret)) {
       return errorAnswer(401, 'unauthorized', 'API token is invalid.');
     }
-    if (tooLarge || raw.length > MAX_REQUEST_BYTES)
-      return errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).');
+    if (tooLarge) return errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).');
     if (!parsed) {
       try {
         JSON.parse(raw);
@@ -512,7 +512,7 @@ export class NotionApi {
       };
     }
 
-    if (tooLarge || raw.length > MAX_REQUEST_BYTES)
+    if (tooLarge)
       return { connection, answer: errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).') };
     let body: unknown;
     try {

@@ -466,12 +466,15 @@ export class NotionClient {
     });
   }
 
-  /** The session's grant, refreshed first when it expires within the margin (docs/protocol.md §2.6). */
+  /**
+   * The session's grant, refreshed first once it has expired (docs/protocol.md §2.6: Notion refreshes when
+   * now > last refresh + expires_in, at its next call), or when it expires within the margin if one is set.
+   */
   async freshGrant(session: Session): Promise<ServiceGrant | undefined> {
     const grant = session.grant;
     if (!grant) return undefined;
     const margin = this.world.settings.client.refreshMarginSeconds * 1000;
-    if (grant.expiresAt === undefined || this.world.clock.now() < grant.expiresAt - margin) return grant;
+    if (grant.expiresAt === undefined || this.world.clock.now() <= grant.expiresAt - margin) return grant;
     return this.refresh(session, grant);
   }
 
@@ -537,14 +540,21 @@ export class NotionClient {
     const refreshToken =
       typeof body.refresh_token === 'string' && body.refresh_token !== '' ? body.refresh_token : previous?.refreshToken;
     const expiresIn = body.expires_in;
-    if (typeof body.refresh_token === 'string' && !(typeof expiresIn === 'number' && expiresIn > 0)) {
+    const givenMs = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn * 1000 : undefined;
+    // §2.5: a code exchange that returns a refresh_token must say when the access token expires. §2.6: a
+    // refresh answer may leave expires_in (and refresh_token) out; the previous lifetime then still holds,
+    // counted from this refresh.
+    if (!previous && typeof body.refresh_token === 'string' && givenMs === undefined) {
       return fail('a refresh_token was returned without expires_in (docs/protocol.md §2.5 requires it)');
     }
+    const previousMs =
+      previous?.expiresAt === undefined ? undefined : Math.max(0, previous.expiresAt - previous.obtainedAt);
+    const lifetimeMs = givenMs ?? previousMs;
     const now = w.clock.now();
     return {
       accessToken: body.access_token,
       ...(refreshToken ? { refreshToken } : {}),
-      ...(typeof expiresIn === 'number' && expiresIn > 0 ? { expiresAt: now + expiresIn * 1000 } : {}),
+      ...(lifetimeMs !== undefined ? { expiresAt: now + lifetimeMs } : {}),
       obtainedAt: now,
       refreshCount: previous ? previous.refreshCount + 1 : 0,
     };

@@ -47,7 +47,7 @@ export interface ClientSettings {
   readonly unfurlDeleteShape: UnfurlDeleteShape;
   readonly deletedTokenShape: DeletedTokenShape;
   readonly deletedTokenMethod: 'DELETE' | 'POST';
-  /** Refresh our access token this many seconds before it expires. */
+  /** Refresh our access token this many seconds before it expires (0, the default: once it has, as Notion does, §2.6). */
   readonly refreshMarginSeconds: number;
 }
 
@@ -111,7 +111,7 @@ const schema = z.object({
     z.enum(['json-tokens', 'bearer-empty', 'bearer-uri', 'form']).default('json-tokens'),
   ),
   [SIM_ENV.DELETED_TOKEN_METHOD]: z.preprocess(blankToUndefined, z.enum(['DELETE', 'POST']).default('DELETE')),
-  [SIM_ENV.REFRESH_MARGIN_SECONDS]: int(0, 60),
+  [SIM_ENV.REFRESH_MARGIN_SECONDS]: int(0, 0),
 });
 
 /** Parses the simulator's settings; `baseUrl` is where the local server listens. */

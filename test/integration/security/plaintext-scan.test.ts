@@ -125,7 +125,7 @@ describe('no plaintext token at rest', () => {
     try {
       await driver.refresh(preview.id);
     } finally {
-      sim.configure({ client: { refreshMarginSeconds: 60 } });
+      sim.configure({ client: { refreshMarginSeconds: 0 } });
     }
     expect((await driver.state()).grant?.refreshCount).toBe(1);
 

@@ -398,6 +398,20 @@ describe('PATCH /v1/external/object', () => {
     expect(body.message).toContain('too large');
   });
 
+  it('counts the 500 KB in bytes, not characters: a body one byte over is refused', async () => {
+    const c = sim.simulator.createConnection({ key: 'large-bytes' });
+    sim.simulator.addPreview(c.connectionId, uri);
+    // Under the limit in UTF-16 units, one byte over it in UTF-8 (each "é" takes two bytes, one unit).
+    const shell = JSON.stringify({ uri, operations: [{ path: ['attributes'], set: [title(''), dev] }] });
+    const room = 500 * 1024 + 1 - Buffer.byteLength(shell);
+    const text = 'é'.repeat(Math.floor(room / 2)) + 'x'.repeat(room % 2);
+    const raw = JSON.stringify({ uri, operations: [{ path: ['attributes'], set: [title(text), dev] }] });
+    expect(Buffer.byteLength(raw)).toBe(500 * 1024 + 1);
+    expect(raw.length).toBeLessThanOrEqual(500 * 1024);
+    const body = await expectError(await patch(c.accessToken, raw), 400, 'validation_error');
+    expect(body.message).toBe('Request body too large (limit 500 KB).');
+  });
+
   it('answers unknown API paths with invalid_request_url', async () => {
     await expectError(
       await fetch(`${sim.apiBaseUrl}/v1/pages`, { headers: { 'notion-version': '2022-06-28' } }),

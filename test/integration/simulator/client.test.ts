@@ -4,6 +4,7 @@
  * builds, the state check on return, and live pushes over Server-Sent Events.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ManualClock } from '#local/notion-simulator/clock.js';
 import { NotionDriver } from '#local/notion-simulator/driver.js';
 import type { StartedSimulator } from '#local/notion-simulator/server.js';
 import { startNotionSimulator } from '#local/notion-simulator/server.js';
@@ -304,5 +305,122 @@ describe('unfurl answers are checked as docs/protocol.md §3.2 requires', () => 
     expect(card.state).toBe('card');
     expect(card.card?.title).toBe('Item 7');
     expect(card.validationError).toBeUndefined();
+  });
+});
+
+describe("refreshing the service's token as docs/protocol.md §2.6 describes", () => {
+  /** The service's token answers, in order: the code exchange first, then each refresh. */
+  let tokenAnswers: Record<string, unknown>[] = [];
+  const tokenForms: URLSearchParams[] = [];
+  const serviceFetch: typeof fetch = async (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    if (!url.startsWith('https://service.example/')) return fetch(input, init);
+    const json = (status: number, body: unknown) =>
+      new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    if (url === 'https://service.example/oauth/token') {
+      tokenForms.push(new URLSearchParams(String(init?.body)));
+      const next = tokenAnswers.shift();
+      return next ? json(200, next) : json(400, { error: 'invalid_grant' });
+    }
+    if (url === 'https://service.example/unfurl' && init?.method === 'POST') {
+      const { uri } = JSON.parse(String(init.body)) as { uri: string };
+      const set = [
+        { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: 'Item', section: 'title' } } },
+        { id: 'dev', name: 'Dev', type: 'inline', inline: { plain_text: { value: 'Acme', section: 'secondary' } } },
+      ];
+      return json(200, { uri, operations: [{ path: ['attributes'], set }] });
+    }
+    return json(404, {});
+  };
+  const clock = new ManualClock(Date.UTC(2026, 11, 7, 12));
+  let own: StartedSimulator;
+  beforeAll(async () => {
+    own = await startNotionSimulator({
+      integration,
+      notionClient: { clientId: 'n-id', clientSecret: 'n-secret' },
+      serviceClient: { clientId: 'svc-client', clientSecret: 'svc-secret' },
+      settings: (d) => ({
+        ...d,
+        client: { ...d.client, serviceBaseUrl: 'https://service.example', refreshMarginSeconds: 60 },
+      }),
+      fetch: serviceFetch,
+      clock,
+    });
+  });
+  afterAll(async () => {
+    await own.stop();
+  });
+
+  it('keeps the previous expires_in and refresh_token when a refresh answer leaves them out', async () => {
+    const driver = new NotionDriver({ baseUrl: own.baseUrl });
+    await driver.open();
+    const pasted = await driver.paste('https://acme.test/items/8', { signIn: false });
+    const cookie = driver.jar.header(new URL(own.baseUrl)) ?? '';
+    const connect = await fetch(`${own.baseUrl}/playground/connect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: '{}',
+    });
+    const state = new URL(((await connect.json()) as { location: string }).location).searchParams.get('state');
+    tokenAnswers = [
+      { access_token: 'at-1', token_type: 'bearer', refresh_token: 'rt-1', expires_in: 3600 },
+      // docs/protocol.md §2.6: a refresh may replace refresh_token and expires_in, or not: first expires_in is
+      // left out, then both.
+      { access_token: 'at-2', token_type: 'bearer', refresh_token: 'rt-2' },
+      { access_token: 'at-3', token_type: 'bearer' },
+    ];
+    await fetch(`${own.baseUrl}/notion/externalintegrationauthcallback?code=svc-code&state=${state}`, {
+      headers: { cookie },
+      redirect: 'manual',
+    });
+    const first = await driver.state();
+    expect(first.connected).toBe(true);
+    expect(first.grant?.expiresAt).toBe(clock.now() + 3600_000);
+
+    // Past the refresh margin: the next unfurl refreshes first. The answer carries a new refresh token but no
+    // expires_in, which docs/protocol.md §2.6 allows: the grant stays, with the same lifetime counted from this refresh.
+    clock.advance(3600_000 - 30_000);
+    const second = await driver.refresh(pasted.id);
+    expect(second.lastAuthError).toBeUndefined();
+    expect(second.connected).toBe(true);
+    expect(second.grant).toEqual({ expiresAt: clock.now() + 3600_000, refreshable: true, refreshCount: 1 });
+    expect(tokenForms[1]?.get('refresh_token')).toBe('rt-1');
+
+    // The next refresh uses the rotated refresh token; an answer with only access_token keeps it.
+    clock.advance(3600_000 - 30_000);
+    const third = await driver.refresh(pasted.id);
+    expect(third.connected).toBe(true);
+    expect(third.grant).toEqual({ expiresAt: clock.now() + 3600_000, refreshable: true, refreshCount: 2 });
+    expect(tokenForms[2]?.get('refresh_token')).toBe('rt-2');
+    expect((await driver.preview(pasted.id)).state).toBe('card');
+
+    // And still once more, with rt-2 (no rotation in the last answer).
+    tokenAnswers = [{ access_token: 'at-4', token_type: 'bearer' }];
+    clock.advance(3600_000 - 30_000);
+    expect((await driver.refresh(pasted.id)).grant?.refreshCount).toBe(3);
+    expect(tokenForms[3]?.get('refresh_token')).toBe('rt-2');
+  });
+
+  it('still refuses a code exchange that returns a refresh_token without expires_in (§2.5)', async () => {
+    const driver = new NotionDriver({ baseUrl: own.baseUrl });
+    await driver.open();
+    await driver.paste('https://acme.test/items/9', { signIn: false });
+    const cookie = driver.jar.header(new URL(own.baseUrl)) ?? '';
+    const connect = await fetch(`${own.baseUrl}/playground/connect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: '{}',
+    });
+    const state = new URL(((await connect.json()) as { location: string }).location).searchParams.get('state');
+    tokenAnswers = [{ access_token: 'at-x', token_type: 'bearer', refresh_token: 'rt-x' }];
+    await fetch(`${own.baseUrl}/notion/externalintegrationauthcallback?code=svc-code&state=${state}`, {
+      headers: { cookie },
+      redirect: 'manual',
+    });
+    const view = await driver.state();
+    expect(view.connected).toBe(false);
+    expect(view.lastAuthError).toBe(
+      'a refresh_token was returned without expires_in (docs/protocol.md §2.5 requires it)',
+    );
   });
 });

@@ -123,7 +123,7 @@ describe('Notion round trip against the local system', () => {
       await driver.refresh(preview.id);
       await driver.refresh(preview.id);
     } finally {
-      sim.configure({ client: { refreshMarginSeconds: 60 } });
+      sim.configure({ client: { refreshMarginSeconds: 0 } });
     }
     const state = await driver.state();
     expect(state.grant?.refreshCount).toBe(2);

@@ -20,7 +20,7 @@ describe('simulator settings', () => {
       unfurlDeleteShape: 'json',
       deletedTokenShape: 'json-tokens',
       deletedTokenMethod: 'DELETE',
-      refreshMarginSeconds: 60,
+      refreshMarginSeconds: 0,
     });
   });
 

@@ -22,12 +22,6 @@ const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as {
 };
 const installed = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-/**
- * Reached, but installed with a dependency at the version this package pins: Powertools' own invocation
- * store, which the local runtime must share with Powertools (local/invocations.ts), so it is the copy
- * Powertools brings.
- */
-const BROUGHT_BY_A_DEPENDENCY = new Set(['@aws/lambda-invoke-store']);
 
 /** `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
 const packageOf = (specifier: string): string =>
@@ -72,10 +66,19 @@ describe('the packed package loads with what a team installs', () => {
     async (entry) => {
       const missing = (await externalImports(entry))
         .filter(({ module }) => !builtins.has(module) && !installed.has(packageOf(module)))
-        .filter(({ module }) => !BROUGHT_BY_A_DEPENDENCY.has(packageOf(module)))
         .map(({ module, from }) => `${packageOf(module)} (imported by ${from})`);
       expect([...new Set(missing)]).toEqual([]);
     },
     30_000,
   );
+});
+
+describe('the invocation store the local runtime shares with Powertools (local/invocations.ts)', () => {
+  it('is one copy: the version this package pins is the one Powertools resolves', async () => {
+    const { createRequire } = await import('node:module');
+    const ours = createRequire(resolve(ROOT, 'package.json')).resolve('@aws/lambda-invoke-store');
+    const logger = createRequire(resolve(ROOT, 'package.json')).resolve('@aws-lambda-powertools/logger');
+    expect(createRequire(logger).resolve('@aws/lambda-invoke-store')).toBe(ours);
+    expect(pkg.dependencies?.['@aws/lambda-invoke-store']).toBeDefined();
+  });
 });

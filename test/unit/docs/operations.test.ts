@@ -1,0 +1,214 @@
+/**
+ * What the operator's documents state about the code, checked against the declarations they come
+ * from: docs/deployment.md's table of CDK context keys (lib/stage-config.ts and the settings with a
+ * context key in lib/settings.ts, with their defaults) and of route throttles (lib/routes.ts),
+ * docs/observability.md's metric and alarm tables (the metrics functions/ counts, the alarms of
+ * lib/constructs/alarms.ts), the runbook's alarm table, and every `npm run <script> -- --option`
+ * the markdown shows (package.json's scripts and each script's declared options).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { CONNECTION_END_REASONS } from '#core/connection-end.js';
+import { METRIC } from '#shared/observability.js';
+import { THROTTLE_CLASSES } from '#lib/routes.js';
+import { SETTINGS, type SettingDeclaration } from '#lib/settings.js';
+import { CONTEXT_KEYS, readStageConfig } from '#lib/stage-config.js';
+import { GENERATOR_OPTIONS } from '../../../scripts/cli.js';
+
+const ROOT = new URL('../../../', import.meta.url);
+const read = (file: string): string => readFileSync(new URL(file, ROOT), 'utf8');
+
+/** The rows of the markdown table whose header line is `header`, as cells (the header and rule left out). */
+const tableRows = (doc: string, header: string): string[][] => {
+  const start = doc.indexOf(header);
+  if (start < 0) throw new Error(`no table headed "${header}"`);
+  const end = doc.indexOf('\n\n', start);
+  return doc
+    .slice(start, end < 0 ? undefined : end)
+    .split('\n')
+    .slice(2)
+    .filter((row) => row.startsWith('|'))
+    .map((row) => row.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim()));
+};
+const backticked = (text: string): string[] => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
+
+describe("docs/deployment.md's context keys", () => {
+  const rows = tableRows(read('docs/deployment.md'), '| Context key | Default | Meaning |');
+  const settings = Object.entries(SETTINGS) as [string, SettingDeclaration][];
+  const settingContexts = settings.flatMap(([, s]) => (s.deploy && 'context' in s.deploy ? [s.deploy.context] : []));
+  const known = new Set<string>([...Object.values(CONTEXT_KEYS), ...settingContexts]);
+  const named = rows.flatMap((row) => backticked(row[0] ?? ''));
+
+  it('lists every context key the app reads: the stage config and every setting with a context key', () => {
+    expect([...known].filter((key) => !named.includes(key)).sort()).toEqual([]);
+  });
+
+  it('lists no key the app does not read', () => {
+    expect(named.filter((key) => !known.has(key))).toEqual([]);
+  });
+
+  it("gives each key's default as the code has it", () => {
+    // The stage config read from empty context (a development stack), then the setting's own parser.
+    const config = readStageConfig(() => undefined) as unknown as Record<string, unknown>;
+    const defaultOf = (key: string): unknown => {
+      if (config[key] !== undefined) return config[key];
+      const setting = settings.find(([, s]) => s.deploy && 'context' in s.deploy && s.deploy.context === key)?.[1];
+      const parsed = setting?.parse?.(undefined);
+      return parsed?.ok ? parsed.value : undefined;
+    };
+    const stated: [string, string, unknown][] = [];
+    for (const row of rows) {
+      const keys = backticked(row[0] ?? '');
+      const defaults = (row[1] ?? '').split(/,\s*/);
+      if (keys.length !== defaults.length) continue;
+      keys.forEach((key, i) => {
+        // Only a plain literal (`180`, `dev`); `—`, prose and placeholders (`<stage>`) say no single value.
+        const literal = /^`([^`<>]+)`$/.exec(defaults[i] as string)?.[1];
+        const actual = defaultOf(key);
+        if (literal !== undefined && actual !== undefined) stated.push([key, literal, String(actual)]);
+      });
+    }
+    expect(stated.length).toBeGreaterThanOrEqual(10);
+    expect(stated.filter(([, literal, actual]) => literal !== actual)).toEqual([]);
+  });
+
+  it("names the throttle of every route class that does not follow apiRateLimit/apiBurstLimit", () => {
+    const row = rows.find((r) => (r[0] ?? '').includes('`apiRateLimit`'))?.join(' ') ?? '';
+    const missing = Object.entries(THROTTLE_CLASSES)
+      .filter(([name]) => name !== 'notion')
+      .filter(([name, { rateLimit, burstLimit }]) => {
+        const at = row.indexOf(`\`${name}\``);
+        // The class's numbers follow its name (`browser` and `changes` 20/40: the first pair after it).
+        return at < 0 || /(\d+)\/(\d+)/.exec(row.slice(at))?.slice(1, 3).join('/') !== `${rateLimit}/${burstLimit}`;
+      })
+      .map(([name, t]) => `${name} ${t.rateLimit}/${t.burstLimit}`);
+    expect(missing).toEqual([]);
+  });
+});
+
+/** The metric names functions/ counts: the METRIC table, the worker's plain counts and any literal name. */
+const countedMetrics = (): Set<string> => {
+  const names = new Set<string>(Object.values(METRIC));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+      d.isDirectory() ? walk(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : [],
+    );
+  for (const file of walk(new URL('functions', ROOT).pathname)) {
+    const src = readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/countMetric\(\s*'(\w+)'/g)) names.add(m[1] as string);
+    // A map from worker events to plain metric names (functions/handlers/update-worker.ts PLAIN_METRICS).
+    const plain = /PLAIN_METRICS[^=]*=\s*\{([^}]*)\}/.exec(src)?.[1];
+    if (plain) for (const m of plain.matchAll(/:\s*'(\w+)'/g)) names.add(m[1] as string);
+  }
+  return names;
+};
+
+describe("docs/observability.md's metrics", () => {
+  const doc = read('docs/observability.md');
+  const rows = tableRows(doc, '| Metric | Dimensions | Counted when |');
+
+  it('names every metric the functions count, and only those', () => {
+    const counted = countedMetrics();
+    expect(counted.has('Pushed')).toBe(true);
+    const named = new Set(rows.flatMap((row) => backticked(row[0] ?? '')));
+    expect([...counted].filter((m) => !named.has(m)).sort()).toEqual([]);
+    expect([...named].filter((m) => !counted.has(m)).sort()).toEqual([]);
+  });
+
+  it('gives ConnectionEnded every reason a connection ends with', () => {
+    const row = rows.find((r) => r[0] === '`ConnectionEnded`');
+    expect(backticked(row?.[1] ?? '').filter((v) => v !== 'reason')).toEqual([...CONNECTION_END_REASONS]);
+  });
+});
+
+describe('the alarms in docs/observability.md and docs/runbook.md', () => {
+  // `${prefix}-dlq-not-empty`, `${prefix}-${name}-errors`: the part after the stage's prefix, placeholders named.
+  const source = read('lib/constructs/alarms.ts');
+  const alarms = [...source.matchAll(/alarmName:\s*`\$\{prefix\}-([^`]+)`/g)].map((m) =>
+    (m[1] as string).replace('${name}', '<function>').replace('${id.toLowerCase()}', '<table>'),
+  );
+
+  it('reads the alarm names of lib/constructs/alarms.ts', () => {
+    expect(alarms).toEqual(expect.arrayContaining(['dlq-not-empty', '<function>-errors', '<table>-table-throttles']));
+    expect(alarms.every((a) => !a.includes('$'))).toBe(true);
+  });
+
+  it('observability.md lists every alarm, and only those', () => {
+    const rows = tableRows(read('docs/observability.md'), '| Alarm (`notion-link-preview-<stage>-…`) |');
+    expect(rows.map((row) => backticked(row[0] ?? '')[0]).sort()).toEqual([...alarms].sort());
+  });
+
+  it("the runbook's \"An alarm fired\" table says where to look for every alarm", () => {
+    const rows = tableRows(read('docs/runbook.md'), '| Alarm | Look at |');
+    const named = rows.map((row) => (backticked(row[0] ?? '')[0] ?? '').replace(/^…-/, ''));
+    expect(named.sort()).toEqual([...alarms].sort());
+  });
+});
+
+describe('`npm run` command lines in the markdown', () => {
+  const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+  const markdown = [
+    'README.md',
+    'CONTRIBUTING.md',
+    'CHANGELOG.md',
+    'bench/README.md',
+    'local/notion-simulator/README.md',
+    ...readdirSync(new URL('docs', ROOT)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
+    ...readdirSync(new URL('docs/adr', ROOT)).map((f) => `docs/adr/${f}`),
+  ].filter((f) => existsSync(new URL(f, ROOT)));
+  /** Each `npm run <script>` (or `npm start`) with what follows it on its line, up to a backtick, pipe or `#`. */
+  const uses = markdown.flatMap((file) =>
+    read(file)
+      .split('\n')
+      .flatMap((line, i) =>
+        [...line.matchAll(/npm (?:run (?:-s )?([\w:-]+)|(start))((?: [^`|#;&]*)?)/g)].map((m) => ({
+          where: `${file}:${i + 1}`,
+          script: (m[1] ?? m[2]) as string,
+          rest: m[3] ?? '',
+        })),
+      ),
+  );
+
+  it('name scripts of package.json', () => {
+    expect(uses.length).toBeGreaterThan(100);
+    expect(uses.filter((u) => !(u.script in pkg.scripts)).map((u) => `${u.where}: npm run ${u.script}`)).toEqual([]);
+  });
+
+  it("give a script of scripts/cli.ts only options it declares", async () => {
+    const modules: Record<string, string> = {
+      connections: 'scripts/connections.ts',
+      dashboard: 'scripts/dashboard.ts',
+      deliveries: 'scripts/deliveries.ts',
+      events: 'scripts/events.ts',
+      load: 'scripts/load.ts',
+      redrive: 'scripts/redrive.ts',
+      smoke: 'scripts/smoke.ts',
+      bench: 'bench/run.ts',
+    };
+    const options: Record<string, Set<string>> = {
+      settings: new Set(Object.keys(GENERATOR_OPTIONS)),
+      'schema:change-event': new Set(Object.keys(GENERATOR_OPTIONS)),
+      start: new Set(['fresh']),
+    };
+    for (const [script, path] of Object.entries(modules)) {
+      const { CLI } = (await import(`../../../${path}`)) as {
+        CLI: { options: Record<string, { short?: string }> };
+      };
+      options[script] = new Set([...Object.keys(CLI.options), ...Object.values(CLI.options).flatMap((o) => o.short ?? [])]);
+    }
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const { where, script, rest } of uses) {
+      const declared = options[script];
+      if (!declared) continue;
+      for (const m of rest.matchAll(/(?:^|[\s[])--?([a-z][\w-]*)/g)) {
+        checked++;
+        const name = m[1] as string;
+        if (name !== 'help' && name !== 'h' && !declared.has(name)) wrong.push(`${where}: npm run ${script}: --${name}`);
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+    expect(wrong).toEqual([]);
+  });
+});

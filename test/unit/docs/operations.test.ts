@@ -4,7 +4,9 @@
  * context key in lib/settings.ts, with their defaults) and of route throttles (lib/routes.ts),
  * docs/observability.md's metric and alarm tables (the metrics functions/ counts, the alarms of
  * lib/constructs/alarms.ts), the runbook's alarm table, and every `npm run <script> -- --option`
- * the markdown shows (package.json's scripts and each script's declared options).
+ * the markdown shows (package.json's scripts and each script's declared options); and the local
+ * values the docs give: docs/deployment.md's `env.json` for `sam local` and the settings table of
+ * local/notion-simulator/README.md (lib/settings.ts, lib/data-model.ts).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { METRIC } from '#shared/observability.js';
 import { THROTTLE_CLASSES } from '#lib/routes.js';
 import { SETTINGS, type SettingDeclaration } from '#lib/settings.js';
 import { CONTEXT_KEYS, readStageConfig } from '#lib/stage-config.js';
+import { localResourceName, TABLES } from '#lib/data-model.js';
 import { GENERATOR_OPTIONS } from '../../../scripts/cli.js';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -29,7 +32,12 @@ const tableRows = (doc: string, header: string): string[][] => {
     .split('\n')
     .slice(2)
     .filter((row) => row.startsWith('|'))
-    .map((row) => row.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim()));
+    .map((row) =>
+      row
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
 };
 const backticked = (text: string): string[] => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
 
@@ -73,7 +81,7 @@ describe("docs/deployment.md's context keys", () => {
     expect(stated.filter(([, literal, actual]) => literal !== actual)).toEqual([]);
   });
 
-  it("names the throttle of every route class that does not follow apiRateLimit/apiBurstLimit", () => {
+  it('names the throttle of every route class that does not follow apiRateLimit/apiBurstLimit', () => {
     const row = rows.find((r) => (r[0] ?? '').includes('`apiRateLimit`'))?.join(' ') ?? '';
     const missing = Object.entries(THROTTLE_CLASSES)
       .filter(([name]) => name !== 'notion')
@@ -139,7 +147,7 @@ describe('the alarms in docs/observability.md and docs/runbook.md', () => {
     expect(rows.map((row) => backticked(row[0] ?? '')[0]).sort()).toEqual([...alarms].sort());
   });
 
-  it("the runbook's \"An alarm fired\" table says where to look for every alarm", () => {
+  it('the runbook\'s "An alarm fired" table says where to look for every alarm', () => {
     const rows = tableRows(read('docs/runbook.md'), '| Alarm | Look at |');
     const named = rows.map((row) => (backticked(row[0] ?? '')[0] ?? '').replace(/^…-/, ''));
     expect(named.sort()).toEqual([...alarms].sort());
@@ -154,7 +162,9 @@ describe('`npm run` command lines in the markdown', () => {
     'CHANGELOG.md',
     'bench/README.md',
     'local/notion-simulator/README.md',
-    ...readdirSync(new URL('docs', ROOT)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
+    ...readdirSync(new URL('docs', ROOT))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
     ...readdirSync(new URL('docs/adr', ROOT)).map((f) => `docs/adr/${f}`),
   ].filter((f) => existsSync(new URL(f, ROOT)));
   /** Each `npm run <script>` (or `npm start`) with what follows it on its line, up to a backtick, pipe or `#`. */
@@ -175,7 +185,7 @@ describe('`npm run` command lines in the markdown', () => {
     expect(uses.filter((u) => !(u.script in pkg.scripts)).map((u) => `${u.where}: npm run ${u.script}`)).toEqual([]);
   });
 
-  it("give a script of scripts/cli.ts only options it declares", async () => {
+  it('give a script of scripts/cli.ts only options it declares', async () => {
     const modules: Record<string, string> = {
       connections: 'scripts/connections.ts',
       dashboard: 'scripts/dashboard.ts',
@@ -195,7 +205,10 @@ describe('`npm run` command lines in the markdown', () => {
       const { CLI } = (await import(`../../../${path}`)) as {
         CLI: { options: Record<string, { short?: string }> };
       };
-      options[script] = new Set([...Object.keys(CLI.options), ...Object.values(CLI.options).flatMap((o) => o.short ?? [])]);
+      options[script] = new Set([
+        ...Object.keys(CLI.options),
+        ...Object.values(CLI.options).flatMap((o) => o.short ?? []),
+      ]);
     }
     const wrong: string[] = [];
     let checked = 0;
@@ -205,10 +218,55 @@ describe('`npm run` command lines in the markdown', () => {
       for (const m of rest.matchAll(/(?:^|[\s[])--?([a-z][\w-]*)/g)) {
         checked++;
         const name = m[1] as string;
-        if (name !== 'help' && name !== 'h' && !declared.has(name)) wrong.push(`${where}: npm run ${script}: --${name}`);
+        if (name !== 'help' && name !== 'h' && !declared.has(name))
+          wrong.push(`${where}: npm run ${script}: --${name}`);
       }
     }
     expect(checked).toBeGreaterThan(40);
     expect(wrong).toEqual([]);
+  });
+});
+
+/** A setting's value under `npm start` when it is one fixed text (not built from the base URL, not an emulator's). */
+const localValue = (setting: SettingDeclaration | undefined): string | undefined => {
+  const value = setting?.local ?? setting?.shown;
+  return typeof value === 'string' && value !== 'emulator' ? value : undefined;
+};
+
+describe('local values the docs give', () => {
+  const settings = SETTINGS as Readonly<Record<string, SettingDeclaration>>;
+
+  it("docs/deployment.md's env.json for sam local names settings, with npm start's values and table names", () => {
+    const doc = read('docs/deployment.md');
+    const at = doc.indexOf('"Parameters": {\n    "STAGE"');
+    const block = doc.slice(doc.lastIndexOf('```json', at) + '```json'.length, doc.indexOf('```', at));
+    const parameters = (JSON.parse(block) as { Parameters: Record<string, string> }).Parameters;
+    const tables = Object.fromEntries(TABLES.map((t) => [t.envName, localResourceName(t.id)]));
+    const wrong = Object.entries(parameters).flatMap(([name, value]) => {
+      if (name.startsWith('AWS_')) return [];
+      if (!(name in settings)) return [`${name}: not a setting`];
+      const expected = tables[name] ?? localValue(settings[name]);
+      return expected !== undefined && value !== expected ? [`${name}: ${value}, npm start uses ${expected}`] : [];
+    });
+    expect(Object.keys(parameters).length).toBeGreaterThan(10);
+    expect(wrong).toEqual([]);
+  });
+
+  it("local/notion-simulator/README.md's settings table lists every NOTION_SIM_ setting with its default", () => {
+    const rows = tableRows(read('local/notion-simulator/README.md'), '| Variable ');
+    const documented = new Map(rows.map((row) => [backticked(row[0] ?? '')[0], row[1] ?? '']));
+    const wrong = Object.entries(settings)
+      .filter(([name]) => name.startsWith('NOTION_SIM_'))
+      .flatMap(([name, setting]) => {
+        const cell = documented.get(name);
+        if (cell === undefined) return [`${name}: missing`];
+        const value = localValue(setting);
+        return value !== undefined && backticked(cell)[0] !== value
+          ? [`${name}: ${cell}, the default is ${value}`]
+          : [];
+      });
+    expect(documented.size).toBeGreaterThan(10);
+    expect(wrong).toEqual([]);
+    expect([...documented.keys()].filter((name) => !(name !== undefined && name in settings))).toEqual([]);
   });
 });

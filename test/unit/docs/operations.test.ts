@@ -12,11 +12,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { CONNECTION_END_REASONS } from '#core/connection-end.js';
-import { METRIC } from '#shared/observability.js';
+import { localResourceName, TABLES } from '#lib/data-model.js';
 import { THROTTLE_CLASSES } from '#lib/routes.js';
 import { SETTINGS, type SettingDeclaration } from '#lib/settings.js';
 import { CONTEXT_KEYS, readStageConfig } from '#lib/stage-config.js';
-import { localResourceName, TABLES } from '#lib/data-model.js';
+import { METRIC } from '#shared/observability.js';
 import { GENERATOR_OPTIONS } from '../../../scripts/cli.js';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -134,7 +134,7 @@ describe('the alarms in docs/observability.md and docs/runbook.md', () => {
   // `${prefix}-dlq-not-empty`, `${prefix}-${name}-errors`: the part after the stage's prefix, placeholders named.
   const source = read('lib/constructs/alarms.ts');
   const alarms = [...source.matchAll(/alarmName:\s*`\$\{prefix\}-([^`]+)`/g)].map((m) =>
-    (m[1] as string).replace('${name}', '<function>').replace('${id.toLowerCase()}', '<table>'),
+    (m[1] as string).replace(/\$\{name\}/, '<function>').replace(/\$\{id\.toLowerCase\(\)\}/, '<table>'),
   );
 
   it('reads the alarm names of lib/constructs/alarms.ts', () => {

@@ -19,8 +19,7 @@ export const notionRefreshTokenContext = (connectionId: string) =>
  * user, does not decrypt. The connection's id is minted when the upstream login
  * completes, so that the tokens are encrypted for it from the start (ADR 0165).
  */
-export const upstreamTokenContext = (connectionId: string) =>
-  ({ purpose: 'upstream-tokens', connectionId }) as const;
+export const upstreamTokenContext = (connectionId: string) => ({ purpose: 'upstream-tokens', connectionId }) as const;
 
 /**
  * The context upstream tokens were encrypted under before ADR 0165: the user's subject only.

@@ -254,6 +254,8 @@ export class DemoProduct {
 
     if (path.startsWith('/api/')) return this.api(req, res, path, method);
     if (path === '/outage' && method === 'POST') {
+      if (this.crossOrigin(req))
+        return send(res, 403, 'text/plain; charset=utf-8', 'Cross-origin posts are not allowed');
       const raw = await readText(req, 1024);
       const mode = new URLSearchParams(raw ?? '').get('mode');
       if (mode !== 'up' && mode !== 'down' && mode !== 'slow')
@@ -297,6 +299,16 @@ export class DemoProduct {
       return send(res, 200, 'application/pdf', pdfFile('Quarterly plan (demo)'));
     if (method === 'GET' && path === '/assets/chime.wav') return send(res, 200, 'audio/wav', wavFile());
     return send(res, 404, 'text/plain; charset=utf-8', 'Not found');
+  }
+
+  /**
+   * A browser's post from another origin (CSRF): an Origin header that is not ours. `null` is another
+   * origin too: a sandboxed frame or a `data:` page of any site sends it. A client that sends no Origin
+   * (curl, tests) is no browser of another site.
+   */
+  private crossOrigin(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    return origin !== undefined && origin !== new URL(this.base).origin;
   }
 
   private viewer(req: IncomingMessage): string {
@@ -447,10 +459,7 @@ export class DemoProduct {
   }
 
   private async taskEdit(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== 'null' && origin !== new URL(this.base).origin) {
-      return send(res, 403, 'text/plain; charset=utf-8', 'Cross-origin edits are not allowed');
-    }
+    if (this.crossOrigin(req)) return send(res, 403, 'text/plain; charset=utf-8', 'Cross-origin edits are not allowed');
     const raw = await readText(req, MAX_FORM_BYTES);
     if (raw === undefined) return send(res, 413, 'text/plain; charset=utf-8', 'Form too large');
     const form = new URLSearchParams(raw);

@@ -241,14 +241,17 @@ export const completeUpstreamLogin = async (
   }
 
   const csrf = deps.random.token(32);
+  // The connection's id is minted now, so that the upstream tokens are encrypted for that connection only.
+  const connectionId = deps.random.uuid();
   const upstreamTokenCiphertext = user.tokens
-    ? await deps.cipher.encrypt(JSON.stringify(user.tokens), upstreamTokenContext(user.subject))
+    ? await deps.cipher.encrypt(JSON.stringify(user.tokens), upstreamTokenContext(connectionId))
     : undefined;
   const updated: PendingAuthorization = {
     ...pending,
     user: {
       subject: user.subject,
       displayName: user.displayName,
+      connectionId,
       ...(upstreamTokenCiphertext === undefined ? {} : { upstreamTokenCiphertext }),
     },
     csrfHash: hashSecret(csrf),

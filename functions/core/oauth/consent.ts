@@ -112,7 +112,9 @@ export const decideConsent = async (
   // 2. Create the connection with Notion's token encrypted. Until our code is redeemed it carries an
   //    expiry a little after the code's: if Notion never redeems it, the connection lapses (readers
   //    leave it out, DynamoDB's TTL deletes it) instead of keeping a Notion token nobody can use.
-  const connectionId = deps.random.uuid();
+  // Minted with the upstream login (its tokens are encrypted for it); a pending authorization stored
+  // before that step minted it gets one now (its upstream tokens are under the subject's context).
+  const connectionId = user.connectionId ?? deps.random.uuid();
   const [notionTokenCiphertext, notionRefreshTokenCiphertext] = await Promise.all([
     deps.cipher.encrypt(grant.accessToken, notionTokenContext(connectionId)),
     grant.refreshToken ? deps.cipher.encrypt(grant.refreshToken, notionRefreshTokenContext(connectionId)) : undefined,

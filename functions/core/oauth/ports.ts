@@ -149,7 +149,16 @@ export interface PendingAuthorization {
   /** Upstream OIDC round-trip values (PKCE verifier, nonce, state). */
   readonly upstream?: { readonly codeVerifier: string; readonly nonce: string; readonly state: string };
   /** Set once the upstream login completed. */
-  readonly user?: { readonly subject: string; readonly displayName: string; readonly upstreamTokenCiphertext?: string };
+  readonly user?: {
+    readonly subject: string;
+    readonly displayName: string;
+    /**
+     * The id the connection will have, minted when the upstream login completed: the upstream tokens are
+     * encrypted for it (`upstreamTokenContext`). Absent in a pending authorization stored before ADR 0165.
+     */
+    readonly connectionId?: string;
+    readonly upstreamTokenCiphertext?: string;
+  };
   /** Hash of the anti-CSRF token of the consent form. */
   readonly csrfHash?: string;
   readonly createdAt: number;

@@ -25,7 +25,7 @@
  * its answer to be stored even when the source deadline has passed
  * (docs/adr/0159).
  */
-import { upstreamTokenContext } from '#core/oauth/cipher-contexts.js';
+import { legacyUpstreamTokenContext, upstreamTokenContext } from '#core/oauth/cipher-contexts.js';
 import type { Connection, TokenCipher, UpstreamTokenStore } from '#core/ports.js';
 import { SourceUnavailableError, type UpstreamCredentials } from './source-adapter.js';
 import { needsRefresh, type StoredUpstreamTokens, tokensFromPlaintext } from './stored-tokens.js';
@@ -82,7 +82,9 @@ export const upstreamCredentials = (
   cipher: () => Promise<TokenCipher>,
   keeping?: UpstreamTokenKeeping,
 ): UpstreamCredentials => {
-  const context = upstreamTokenContext(connection.subject);
+  const context = upstreamTokenContext(connection.id);
+  /** Tokens stored before ADR 0165 (under the subject's context) are read, and stored again under `context`. */
+  const legacy = legacyUpstreamTokenContext(connection.subject);
   const observe = keeping?.observe ?? (() => undefined);
   /** What this caller last saw: the version and its tokens. */
   let seen: { version: number; tokens: StoredUpstreamTokens | undefined } | undefined;
@@ -94,11 +96,16 @@ export const upstreamCredentials = (
 
   const decrypt = async (ciphertext: string | undefined): Promise<StoredUpstreamTokens | undefined> => {
     if (ciphertext === undefined) return undefined;
-    try {
-      return tokensFromPlaintext(await (await cipher()).decrypt(ciphertext, context));
-    } catch {
-      return undefined;
+    const c = await cipher().catch(() => undefined);
+    if (!c) return undefined;
+    for (const under of [context, legacy]) {
+      try {
+        return tokensFromPlaintext(await c.decrypt(ciphertext, under));
+      } catch {
+        // Not under this context: try the next.
+      }
     }
+    return undefined;
   };
 
   const hand = (token: string | undefined): string | undefined => {

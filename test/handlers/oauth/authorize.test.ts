@@ -3,6 +3,8 @@ import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { MemoryAuthStateStore, MemoryConnectionStore } from '#adapters/memory/index.js';
 import { type AuthorizeDependencies, CODE_TTL_MS } from '#core/oauth/authorize.js';
+import { upstreamTokenContext } from '#core/oauth/cipher-contexts.js';
+import type { Connection } from '#core/ports.js';
 import {
   isNotionClientIdPlaceholder,
   NOTION_CLIENT_ID_PLACEHOLDER,
@@ -294,6 +296,28 @@ describe('consent and the round trip', () => {
     ]) {
       expect(joined).not.toContain(secret);
     }
+  });
+
+  it('encrypts the upstream tokens for the connection: another connection of the same user cannot read them', async () => {
+    const { cookie, consent } = await toConsent();
+    expect((await submit(cookie, consent.body!, 'allow')).statusCode).toBe(302);
+    notion.workspaceId = 'ws-2';
+    const second = await toConsent();
+    expect((await submit(second.cookie, second.consent.body!, 'allow')).statusCode).toBe(302);
+    const both = await connections.listBySubject('u-alice', clock.now());
+    expect(both).toHaveLength(2);
+    const [a, b] = both as [Connection, Connection];
+    const cipher = deps.cipher;
+    const read = (ciphertext: string | undefined, connectionId: string) =>
+      cipher.decrypt(ciphertext ?? '', upstreamTokenContext(connectionId)).then(
+        (plain) => JSON.parse(plain) as unknown,
+        () => 'refused',
+      );
+    expect(await read(a.upstreamTokenCiphertext, a.id)).toEqual({ accessToken: 'upstream-at' });
+    expect(await read(b.upstreamTokenCiphertext, b.id)).toEqual({ accessToken: 'upstream-at' });
+    // A ciphertext copied to the other connection (same user, same purpose) does not decrypt there.
+    expect(await read(a.upstreamTokenCiphertext, b.id)).toBe('refused');
+    expect(await read(b.upstreamTokenCiphertext, a.id)).toBe('refused');
   });
 
   it('deny → access_denied with state, nothing stored; the same user who tries again is asked again', async () => {

@@ -109,6 +109,13 @@ describe('demo product API with the demo adapter', () => {
       body: 'title=pwned',
     });
     expect(cross.status).toBe(403);
+    // A sandboxed frame or a data: page of another site posts with `Origin: null`.
+    const sandboxed = await fetch(`${base}/demo/tasks/2`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null' },
+      body: 'title=pwned',
+    });
+    expect(sandboxed.status).toBe(403);
     const bobCookie = (await fetch(`${base}/demo/as/bob`, { redirect: 'manual' })).headers
       .getSetCookie()
       .map((c) => c.split(';')[0])
@@ -121,6 +128,27 @@ describe('demo product API with the demo adapter', () => {
     });
     expect(hidden.status).toBe(403);
     expect(changes.length).toBe(before);
+  });
+
+  it('refuses a cross-origin post that switches the outage, and takes a same-origin one', async () => {
+    const outage = (origin: string | undefined, mode: string) =>
+      fetch(`${base}/demo/outage`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(origin === undefined ? {} : { origin }),
+        },
+        body: `mode=${mode}`,
+      });
+    const stats = async () => ((await (await fetch(`${base}/demo/api/stats`)).json()) as { outage: string }).outage;
+    expect((await outage('https://evil.test', 'down')).status).toBe(403);
+    expect((await outage('null', 'down')).status).toBe(403);
+    expect(await stats()).toBe('up');
+    expect((await outage(base, 'slow')).status).toBe(303);
+    expect(await stats()).toBe('slow');
+    expect((await outage(undefined, 'up')).status).toBe(303);
+    expect(await stats()).toBe('up');
   });
 
   it('serves embeds of public tasks only', async () => {

@@ -34,7 +34,7 @@ describe('5-second upstream tokens (LOCAL_IDP_ACCESS_TOKEN_TTL_SECONDS=5)', () =
     const connection = await s.connection();
     const cipher = tokenCipherFromConfig(s.config());
     const stored = tokensFromPlaintext(
-      await cipher.decrypt(connection.upstreamTokenCiphertext ?? '', upstreamTokenContext(connection.subject)),
+      await cipher.decrypt(connection.upstreamTokenCiphertext ?? '', upstreamTokenContext(connection.id)),
     );
     const env = s.config();
     const spent = await fetch(`${env.oidc.issuer}/token`, {

@@ -88,3 +88,22 @@ describe("the service's own secrets inside any logged string", () => {
     }
   });
 });
+
+describe('redaction takes time in proportion to the text (no ReDoS)', () => {
+  const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LWFsaWNlIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg';
+
+  it('still masks a JWT after a space, a quote, `=` or `:`, and at the start', () => {
+    for (const text of [JWT, `Bearer ${JWT}`, `"${JWT}"`, `token=${JWT}&x=1`, `jwt:${JWT}.`]) {
+      expect(JSON.stringify(logged({ note: text }))).not.toContain('c2lnbmF0dXJlLW9mLXRoZS10b2tlbg');
+    }
+  });
+
+  it('masks 64 KiB of JWT-like starts without a JWT in well under a second', () => {
+    // Each `-eyJ` used to start a scan to the end of the text: 64 KiB took seconds (quadratic).
+    for (const text of ['-eyJ'.repeat(16 * 1024), `${'-eyJ'.repeat(16 * 1024)}.aaaaa`, `x${'-eyJa.'.repeat(9000)}`]) {
+      const started = performance.now();
+      redact({ note: text });
+      expect(performance.now() - started).toBeLessThan(250);
+    }
+  });
+});

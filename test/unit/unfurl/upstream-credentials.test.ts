@@ -7,7 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { MemoryConnectionStore } from '#adapters/memory/connection-store.js';
 import { httpJsonAdapter, parseHttpJsonMapping } from '#adapters/sources/http-json.js';
-import { upstreamTokenContext } from '#core/oauth/cipher-contexts.js';
+import { legacyUpstreamTokenContext, upstreamTokenContext } from '#core/oauth/cipher-contexts.js';
 import type { Connection } from '#core/ports.js';
 import { type UpstreamRefresh, type UpstreamTokenKeeping, upstreamCredentials } from '#core/sources/credentials.js';
 import { SourceUnavailableError } from '#core/sources/source-adapter.js';
@@ -18,16 +18,17 @@ import { fakeCipher } from '#test/unit/updates/harness.js';
 
 const T0 = 1_800_000_000_000;
 const SUBJECT = 'u-bob';
+const CONNECTION_ID = 'c1';
 
 const encrypt = (tokens: StoredUpstreamTokens) =>
-  fakeCipher.encrypt(JSON.stringify(tokens), upstreamTokenContext(SUBJECT));
+  fakeCipher.encrypt(JSON.stringify(tokens), upstreamTokenContext(CONNECTION_ID));
 const decrypt = async (c: Connection | undefined) =>
   c?.upstreamTokenCiphertext === undefined
     ? undefined
-    : tokensFromPlaintext(await fakeCipher.decrypt(c.upstreamTokenCiphertext, upstreamTokenContext(SUBJECT)));
+    : tokensFromPlaintext(await fakeCipher.decrypt(c.upstreamTokenCiphertext, upstreamTokenContext(CONNECTION_ID)));
 
 const connectionWith = async (tokens: StoredUpstreamTokens): Promise<Connection> => ({
-  id: 'c1',
+  id: CONNECTION_ID,
   subject: SUBJECT,
   displayName: 'Bob',
   clientId: 'notion',
@@ -84,6 +85,32 @@ describe('refresh margin', () => {
     expect(needsRefresh(hour, T0 + 3_569_999)).toBe(false);
     expect(needsRefresh(hour, T0 + 3_570_000)).toBe(true);
     expect(needsRefresh({ accessToken: 'a' }, T0 + 1e12)).toBe(false);
+  });
+});
+
+describe('upstream tokens are bound to their connection (ADR 0165)', () => {
+  it('does not read tokens copied from another connection, even one of the same user', async () => {
+    const p = provider(async () => ({ outcome: 'refreshed', accessToken: 'x' }));
+    const valid = { ...expired, expiresAt: T0 + 600_000, obtainedAt: T0 };
+    const s = await setup(valid, p);
+    const other = await fakeCipher.encrypt(JSON.stringify({ accessToken: 'at-other' }), upstreamTokenContext('c2'));
+    const copied = { ...s.connection, upstreamTokenCiphertext: other };
+    expect(await upstreamCredentials(copied, async () => fakeCipher).accessToken()).toBeUndefined();
+    expect(await (await s.credentialsOf()).accessToken()).toBe('at-0');
+  });
+
+  it('reads tokens stored under the subject before, and stores them again under the connection at a refresh', async () => {
+    const p = provider(async (_rt, n) => ({ outcome: 'refreshed', accessToken: `at-${n}`, expiresInSeconds: 600 }));
+    const legacy = await fakeCipher.encrypt(JSON.stringify(expired), legacyUpstreamTokenContext(SUBJECT));
+    const store = new MemoryConnectionStore();
+    await store.create({ ...(await connectionWith(expired)), upstreamTokenCiphertext: legacy });
+    const before = (await store.get(CONNECTION_ID)) as Connection;
+    // Read as it is (no refresh asked for)…
+    expect(await upstreamCredentials(before, async () => fakeCipher).accessToken()).toBe('at-0');
+    // …and stored under the connection's context once refreshed.
+    const keeping: UpstreamTokenKeeping = { store, refresher: p.refresher, now: () => T0 };
+    expect(await upstreamCredentials(before, async () => fakeCipher, keeping).accessToken()).toBe('at-1');
+    expect(await decrypt(await store.get(CONNECTION_ID))).toMatchObject({ accessToken: 'at-1' });
   });
 });
 

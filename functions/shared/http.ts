@@ -147,7 +147,11 @@ const parseBody = (
   formParameters?: readonly string[],
 ): { kind: BodyKind; body: unknown; raw: string } => {
   let raw = event.body ?? '';
-  if (event.isBase64Encoded && raw) raw = Buffer.from(raw, 'base64').toString('utf8');
+  if (event.isBase64Encoded && raw) {
+    // Measured before it is decoded: an oversized body is refused without a copy of it.
+    if (Buffer.byteLength(raw, 'base64') > maxBytes) throw new PayloadTooLargeError(maxBytes);
+    raw = Buffer.from(raw, 'base64').toString('utf8');
+  }
   if (Buffer.byteLength(raw, 'utf8') > maxBytes) throw new PayloadTooLargeError(maxBytes);
   if (accept.includes('raw')) return { kind: 'raw', body: undefined, raw };
   const contentType = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { toHttpRequest } from '#shared/http.js';
 import { httpEvent } from '#test/helpers/factories.js';
@@ -85,6 +85,31 @@ describe('a repeated form parameter is named only when its name is a plain param
     ]) {
       const message = messageFor(name);
       expect(message).toBe('A parameter must not be repeated');
+    }
+  });
+});
+
+describe('a base64-encoded body', () => {
+  const encoded = (bytes: number) => ({
+    ...httpEvent({ method: 'POST', headers: { 'content-type': 'application/json' } }),
+    body: Buffer.from(`"${'x'.repeat(bytes - 2)}"`).toString('base64'),
+    isBase64Encoded: true,
+  });
+
+  it('is decoded when within the limit', () => {
+    const request = toHttpRequest(encoded(1024), { maxBodyBytes: 1024 });
+    expect(request.body).toBe('x'.repeat(1022));
+  });
+
+  it('over the limit is refused 413 before it is decoded', () => {
+    const from = jest.spyOn(Buffer, 'from');
+    try {
+      expect(() => toHttpRequest(encoded(1025), { maxBodyBytes: 1024 })).toThrow(
+        expect.objectContaining({ statusCode: 413 }),
+      );
+      expect(from.mock.calls.filter((args: unknown[]) => args[1] === 'base64')).toEqual([]);
+    } finally {
+      from.mockRestore();
     }
   });
 });

@@ -287,6 +287,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       });
     }
 
+    // Stopping, the HTTP server is closed after the worker loop (whose batch may still push to the simulator
+    // over HTTP) and before the parts and emulators: no request is taken after the stop began, and one in
+    // flight finishes against running parts instead of failing with a 500.
+    cleanups.push(() => server.close());
+
     // 6. The worker loop on the update queue.
     if (options.workerLoop !== false) {
       const queueUrl = env[ENV.UPDATE_QUEUE_URL];

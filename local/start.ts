@@ -8,7 +8,9 @@
  *
  * Ctrl-C (SIGINT), SIGTERM or SIGHUP stops everything cleanly, saving what is
  * kept, and exits 0; so does the parent process going away. A second signal
- * while stopping exits at once (130).
+ * while stopping exits at once (130). A part that fails while the system runs
+ * (an error nothing caught, e.g. the embedded DynamoDB on a full disk) is
+ * reported in one line and stops everything as cleanly, with exit status 1.
  */
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,7 +29,7 @@ import {
   runtimeInfoFile,
   writeRuntimeInfo,
 } from './runtime-info.js';
-import { DataDirInUseError, dataDirFromEnvironment, REPO_ROOT, readDotEnv } from './state-dir.js';
+import { DataDirInUseError, dataDirFromEnvironment, REPO_ROOT, readDotEnv, stateDirProblem } from './state-dir.js';
 import { type LocalSystem, PortInUseError, startLocalSystem } from './system.js';
 import { usageProblem } from './usage.js';
 
@@ -143,8 +145,8 @@ Settings come from the environment, then .env, then the local defaults (README, 
   --fresh   remove the kept state first and start clean
   --help    show this text
 
-Exit status: 0 stopped cleanly, 1 it could not start (one line; DEBUG=1 adds the stack trace),
-2 wrong usage, 130 stopped at once by a second Ctrl-C.`;
+Exit status: 0 stopped cleanly, 1 it could not start or a part failed while it ran (one line;
+DEBUG=1 adds the stack trace), 2 wrong usage, 130 stopped at once by a second Ctrl-C.`;
 
 /** Where `npm start` keeps its state (local/state-dir.ts). */
 export { dataDirFromEnvironment } from './state-dir.js';
@@ -342,6 +344,36 @@ export const runFromCommandLine = async (): Promise<void> => {
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
   process.on('SIGHUP', shutdown);
+  // An error nothing caught (the embedded DynamoDB throws its storage errors out of its request handler): say
+  // what failed in one line, stop what runs as a signal would, and exit 1, rather than die with a stack trace,
+  // the port held until the process is gone and the kept state's record left behind.
+  let crashed = false;
+  process.on('uncaughtException', (error) => {
+    if (crashed) return;
+    crashed = true;
+    const problem = stateDirProblem(error, dataDir);
+    console.error(
+      `npm start: ${problem ?? `a part of the local system failed: ${(error as Error)?.message ?? String(error)}`} Stopping.`,
+    );
+    if (problem === undefined || process.env.DEBUG) console.error(error);
+    const running = system;
+    if (!running || stopping) process.exit(1);
+    stopping = true;
+    clearInterval(parentWatch);
+    // The stop may meet the same failure; it has a few seconds to save what it can.
+    setTimeout(() => process.exit(1), 5_000).unref();
+    running.stop().then(
+      () => {
+        clearRuntimeInfo(runtimeInfoFile(dataDir));
+        console.log('Stopped.');
+        process.exit(1);
+      },
+      (stopError: unknown) => {
+        console.error('Stopping failed:', stopError);
+        process.exit(1);
+      },
+    );
+  });
   // Orphaned (the parent was killed without passing a signal on): stop too, rather than hold the port.
   const parent = process.ppid;
   const parentWatch = setInterval(() => {
@@ -366,6 +398,9 @@ export const runFromCommandLine = async (): Promise<void> => {
       );
     } else if (error instanceof DataDirInUseError) {
       console.error(dataDirInUseMessage(error, port, readRuntimeInfo(runtimeInfoFile(dataDir))));
+    } else if (stateDirProblem(error, dataDir)) {
+      console.error(`npm start: ${stateDirProblem(error, dataDir)}`);
+      if (process.env.DEBUG) console.error(error);
     } else {
       const problem = settingProblem(error, { dotEnv, env: process.env });
       if (problem) {

@@ -20,6 +20,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmdirSync,
   rmSync,
@@ -116,6 +117,7 @@ export const openDataDir = (dataDir: string, options: { readonly fresh?: boolean
     for (const path of [paths.dynamodb, paths.sqs, paths.notionSimulator, paths.demoProduct, paths.system])
       rmSync(path, { recursive: true, force: true });
   }
+  removeLeftTemporaryFiles(dataDir);
   let released = false;
   return {
     release() {
@@ -138,6 +140,85 @@ export const openDataDir = (dataDir: string, options: { readonly fresh?: boolean
   };
 };
 
+/** `<file>.<pid>.<hex>.tmp` (writeAtomic) and `<file>.<pid>.tmp` (the runtime record): a write's temporary file. */
+const TEMPORARY_FILE = /\.(\d+)(?:\.[0-9a-f]{8})?\.tmp$/;
+
+/**
+ * Removes the temporary files of writes a killed process never finished (kill -9 between write and rename):
+ * only ours, only at the top of the directory, and only those of processes that no longer run.
+ */
+const removeLeftTemporaryFiles = (dataDir: string): void => {
+  for (const name of readdirSync(dataDir)) {
+    const pid = Number(TEMPORARY_FILE.exec(name)?.[1] ?? 0);
+    if (pid > 0 && (pid === process.pid || !isAlive(pid))) rmSync(join(dataDir, name), { force: true });
+  }
+};
+
+/**
+ * Whether the data directory takes a write now: undefined when it does, else why not (e.g. `ENOSPC: no space
+ * left on device`). Writes a small file of this process's own and removes it (GET /healthz; a crash's message).
+ */
+export const probeDataDir = (dataDir: string): string | undefined => {
+  const probe = join(dataDir, `.probe.${process.pid}.tmp`);
+  try {
+    writeFileSync(probe, Buffer.alloc(4096));
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    try {
+      rmSync(probe, { force: true });
+    } catch {
+      // Nothing was made.
+    }
+  }
+};
+
+/** File-system error codes that mean the directory, not the program, is the problem. */
+const STORAGE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'EEXIST', 'EIO']);
+
+/** What the state's storage reports as broken: an emulator's database, or a file system error on the directory. */
+const storageFailure = (
+  error: unknown,
+  dataDir: string,
+): { readonly code: string; readonly message: string } | undefined => {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, message, path } = error as { code?: unknown; message?: unknown; path?: unknown };
+  if (typeof message !== 'string') return undefined;
+  // dynalite rewrites LevelDB's LEVEL_DATABASE_NOT_OPEN (it could not open its files) into a bare error.
+  if (code === undefined && message === 'Database is closed') return { code: 'LEVEL_DATABASE_NOT_OPEN', message };
+  if (typeof code !== 'string') return undefined;
+  if (code.startsWith('LEVEL_') || code === 'ERR_SQLITE_ERROR') return { code, message };
+  const inside = typeof path === 'string' && (path === dataDir || path.startsWith(`${dataDir}${sep}`));
+  if (inside || (STORAGE_CODES.has(code) && typeof path === 'string' && dataDir.startsWith(path)))
+    return { code, message };
+  return undefined;
+};
+
+/**
+ * The one line `npm start` prints when the state directory stops it, at start or while it runs: which store
+ * failed, why (a probe write says it when the store's own error does not), and what to do. Undefined when the
+ * failure is not about the kept state.
+ */
+export const stateDirProblem = (error: unknown, dataDir: string): string | undefined => {
+  const failure = storageFailure(error, dataDir);
+  if (!failure) return undefined;
+  const paths = statePaths(dataDir);
+  const text = failure.message.split('\n', 1)[0]?.trim() ?? '';
+  const where = failure.code.startsWith('LEVEL_')
+    ? `DynamoDB's tables in ${paths.dynamodb}`
+    : failure.code === 'ERR_SQLITE_ERROR'
+      ? `the queues in ${paths.sqs}`
+      : `the state directory ${dataDir}`;
+  const unwritable = probeDataDir(dataDir);
+  const corrupt = /not a database|malformed|corrupt/i.test(text);
+  if (unwritable)
+    return `${where} cannot be written (${unwritable}). Free some space or make the directory writable, or set LOCAL_DATA_DIR to another directory; what was saved before is kept.`;
+  if (corrupt)
+    return `${where} cannot be read (${text}). Move that directory aside, or start clean with npm start -- --fresh.`;
+  return `${where} failed (${text}). Check the directory, or set LOCAL_DATA_DIR to another one; npm start -- --fresh starts clean.`;
+};
+
 /** Reads a JSON file; undefined when it does not exist. A file that is not JSON throws. */
 export const readJsonFile = (path: string): unknown => {
   let text: string;
@@ -153,8 +234,9 @@ export const readJsonFile = (path: string): unknown => {
 /** Writes a file atomically: a temporary file in the same directory, then rename over the target. */
 const writeAtomic = async (path: string, text: string): Promise<void> => {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
   try {
+    // A full disk fails the write after the file was made: it must not stay behind, one per attempt.
+    await writeFile(tmp, text, { mode: 0o600 });
     await rename(tmp, path);
   } catch (error) {
     rmSync(tmp, { force: true });

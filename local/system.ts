@@ -23,7 +23,7 @@ import { concurrentInvocations, LOCAL_MAX_CONCURRENCY, MAX_CONCURRENCY_VARIABLE 
 import type { LocalMount } from './mount.js';
 import { closeMounts, MOUNTS, type MountEntry, startMounts } from './mounts.js';
 import { createLocalServer, type HealthReport, type LambdaHttpHandler, type LocalServer } from './server.js';
-import { openDataDir, readJsonFile, statePaths, writeJsonFile } from './state-dir.js';
+import { openDataDir, probeDataDir, readJsonFile, statePaths, writeJsonFile } from './state-dir.js';
 import { startWorkerLoop, type WorkerHandler, type WorkerLoop } from './worker-loop.js';
 
 export interface LocalSystemOptions {
@@ -173,6 +173,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     mounts.forEach((m, i) => {
       parts[`mount:${m.name}`] = mountUp[i] ? 'up' : 'down';
     });
+    // The kept state: a full disk or a directory gone read-only (or removed) fails every save from now on.
+    if (options.dataDir) parts.state = probeDataDir(options.dataDir) === undefined ? 'up' : 'down';
     return { status: Object.values(parts).every((p) => p === 'up') ? 'up' : 'down', parts };
   };
 
@@ -286,6 +288,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         await closeMounts(started);
       });
     }
+
+    // Stopping, the HTTP server is closed after the worker loop (whose batch may still push to the simulator
+    // over HTTP) and before the parts and emulators: no request is taken after the stop began, and one in
+    // flight finishes against running parts instead of failing with a 500.
+    cleanups.push(() => server.close());
 
     // 6. The worker loop on the update queue.
     if (options.workerLoop !== false) {

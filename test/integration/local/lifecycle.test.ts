@@ -1,6 +1,7 @@
 /**
  * Start-up and shut-down of the local system: one per process, a clean stop,
- * a failed start that leaves nothing behind, and a taken port.
+ * a failed start that leaves nothing behind, a taken port, and a stop that
+ * lets a request in flight finish against the parts it uses.
  */
 
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -8,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from '@jest/globals';
 import { ENV } from '#lib/env-names.js';
 import { PortInUseError, startLocalSystem } from '#local/system.js';
@@ -91,6 +93,59 @@ describe('local system lifecycle', () => {
     }
     const system = await startTestSystem(quiet);
     await system.stop();
+  }, 30_000);
+
+  it('stops taking requests first: one in flight when the stop begins finishes against running emulators', async () => {
+    let entered: () => void = () => undefined;
+    const inFlight = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const system = await startTestSystem({
+      workerLoop: false,
+      mountEntries: [
+        {
+          name: 'slow',
+          prefix: '/slow',
+          module: './slow.js',
+          load: async () => async (context) => ({
+            name: 'slow',
+            prefix: '/slow',
+            // A request that reads DynamoDB after a pause, as a handler in the middle of an OAuth round-trip does.
+            handle: async (_req, res) => {
+              entered();
+              await gate;
+              const client = new DynamoDBClient({
+                endpoint: context.env[ENV.DYNAMODB_ENDPOINT] as string,
+                region: 'us-east-1',
+                credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+                maxAttempts: 1,
+              });
+              try {
+                await client.send(new ListTablesCommand({}));
+                res.writeHead(200).end('read');
+              } catch {
+                res.writeHead(500).end('the store was gone');
+              } finally {
+                client.destroy();
+              }
+            },
+          }),
+        },
+      ],
+    });
+    const answer = fetch(`${system.baseUrl}/slow`).then(async (r) => [r.status, await r.text()]);
+    await inFlight;
+    const stopped = system.stop();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // No new request is taken once the stop began.
+    await expect(fetch(`${system.baseUrl}/healthz`)).rejects.toThrow();
+    release();
+    expect(await answer).toEqual([200, 'read']);
+    await stopped;
   }, 30_000);
 
   it('/healthz is 503 and names the part while a part is down', async () => {

@@ -121,6 +121,29 @@ describe('the local system with a data directory', () => {
     expect(await demoCard(second, 2)).toContain('Kept across restarts');
   }, 60_000);
 
+  it('delivers changes published while the worker was stopped once it runs again', async () => {
+    const dataDir = tempDir();
+    const first = await start({ dataDir });
+    const driver = await openDriver(first);
+    const preview = await driver.paste(demoTaskUrl(first, 1));
+    expect(preview.state).toBe('card');
+    await stop(first);
+
+    // Two edits published with no worker polling: they wait in the kept queue.
+    const quiet = await start({ dataDir, workerLoop: false });
+    await editDemoTask(quiet, 1, 'First edit while stopped');
+    const title = `Second edit while stopped ${Date.now()}`;
+    await editDemoTask(quiet, 1, title);
+    await stop(quiet);
+
+    await start({ dataDir });
+    const updated = await driver.waitFor(
+      (s) => s.previews.some((p) => p.id === preview.id && p.card?.title === title),
+      20_000,
+    );
+    expect(updated.previews.find((p) => p.id === preview.id)?.card?.title).toBe(title);
+  }, 60_000);
+
   it('starts clean with fresh: no connections, seed tasks, empty tables', async () => {
     const dataDir = tempDir();
     const first = await start({ dataDir });

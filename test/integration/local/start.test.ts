@@ -4,7 +4,7 @@
  */
 
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,8 +24,8 @@ interface Run {
   readonly waitFor: (pattern: RegExp) => Promise<RegExpMatchArray>;
 }
 
-const start = (env: Record<string, string>, args: readonly string[] = []): Run => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
+const start = (env: Record<string, string>, args: readonly string[] = [], nodeArgs: readonly string[] = []): Run => {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'local/start.ts', ...args], {
     cwd: process.cwd(),
     env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'ERROR', LOCAL_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -193,6 +193,76 @@ describe('npm start', () => {
       expect(await first.exited).toBe(0);
     } finally {
       first.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('names a part that fails while it runs in one line, stops cleanly and exits 1', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'nlp-start-crash-'));
+    try {
+      // What the embedded DynamoDB throws, out of its request handler, when its disk is full; on SIGUSR2.
+      const fault = join(own, 'fault.mjs');
+      writeFileSync(
+        fault,
+        `process.on('SIGUSR2', () => setImmediate(() => { throw Object.assign(new Error('IO error: ${own}/dynamodb/000003.log: No space left on device'), { code: 'LEVEL_IO_ERROR' }); }));\n`,
+      );
+      const run = start({ PORT: '0', LOCAL_DATA_DIR: own }, [], ['--import', fault]);
+      try {
+        const base = (await run.waitFor(/local system is up on (http:\/\/127\.0\.0\.1:(\d+))/))[1] as string;
+        await run.waitFor(/Press Ctrl-C to stop\./);
+        // The record of the running system is written just after the banner.
+        for (let i = 0; i < 50 && !readRuntimeInfo(runtimeInfoFile(own)); i++)
+          await new Promise((r) => setTimeout(r, 20));
+        expect(readRuntimeInfo(runtimeInfoFile(own))?.baseUrl).toBe(base);
+        const before = run.output().length;
+        run.kill('SIGUSR2');
+        expect(await run.exited).toBe(1);
+        const after = run.output().slice(before).trim().split('\n');
+        expect(after[0]).toBe(
+          `npm start: DynamoDB's tables in ${join(own, 'dynamodb')} failed (IO error: ${own}/dynamodb/000003.log: No space left on device). Check the directory, or set LOCAL_DATA_DIR to another one; npm start -- --fresh starts clean. Stopping.`,
+        );
+        expect(after.at(-1)).toBe('Stopped.');
+        expect(run.output()).not.toMatch(/\n\s+at /);
+        // Stopped as Ctrl-C stops: nothing listens, the directory is not locked, no record of a running system.
+        await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+        expect(existsSync(join(own, 'lock'))).toBe(false);
+        expect(existsSync(runtimeInfoFile(own))).toBe(false);
+        expect(existsSync(join(own, 'demo-product.json'))).toBe(true);
+      } finally {
+        run.kill('SIGKILL');
+      }
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('exits 1 with one line saying what to do when the state directory cannot be written or read', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'nlp-start-state-'));
+    try {
+      writeFileSync(join(own, 'file'), '');
+      const unwritable = join(own, 'file', 'state');
+      const run = start({ PORT: '0', LOCAL_DATA_DIR: unwritable });
+      expect(await run.exited).toBe(1);
+      expect(run.output()).toMatch(
+        new RegExp(
+          `^npm start: the state directory ${unwritable} cannot be written \\(ENOTDIR: not a directory.*set LOCAL_DATA_DIR to another directory; what was saved before is kept\\.\n$`,
+        ),
+      );
+
+      // The queues' SQLite database overwritten by something else.
+      const kept = join(own, 'kept');
+      mkdirSync(join(kept, 'sqs'), { recursive: true });
+      writeFileSync(
+        join(kept, 'sqs', 'fauxqs.db'),
+        'not SQLite at all, but long enough to be read as a header.'.repeat(20),
+      );
+      const second = start({ PORT: '0', LOCAL_DATA_DIR: kept });
+      expect(await second.exited).toBe(1);
+      expect(second.output()).toBe(
+        `npm start: the queues in ${join(kept, 'sqs')} cannot be read (file is not a database). Move that directory aside, or start clean with npm start -- --fresh.\n`,
+      );
+      expect(existsSync(join(kept, 'lock'))).toBe(false);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
     }
   }, 30_000);
 

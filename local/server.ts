@@ -65,9 +65,21 @@ export interface LocalServerOptions {
    * the query string, status, milliseconds); absent: nothing is logged.
    */
   readonly requestLog?: (line: string) => void;
+  /**
+   * Whether a request addressed to this host name (the Host header, without its port, lower case) is
+   * served; absent: every host. A page on another site whose name an attacker points at 127.0.0.1
+   * (DNS rebinding) sends its own name and is refused `403`.
+   */
+  readonly allowedHost?: (hostname: string) => boolean;
   /** Injected for tests. */
   readonly now?: () => Date;
 }
+
+/** The host name of a Host header (`h:port`, `[::1]:port`), lower case, without a trailing dot; undefined if malformed. */
+export const hostnameOf = (host: string): string | undefined => {
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::\d{1,5})?$/i.exec(host.trim());
+  return m?.[1]?.toLowerCase().replace(/\.$/, '');
+};
 
 // ---------------------------------------------------------------------------
 // Route matching
@@ -581,6 +593,17 @@ export const createLocalServer = (options: LocalServerOptions): LocalServer => {
     if (!target) {
       send(res, errorResponse(400, 'bad_request', 'Malformed request target'), method, true);
       return;
+    }
+    // A browser always names the host; a request without one (HTTP/1.0 tools) is no page of another site.
+    const host = req.headers.host;
+    if (options.allowedHost && host !== undefined) {
+      const name = hostnameOf(host);
+      if (name === undefined || !options.allowedHost(name)) {
+        const message =
+          'This local server answers requests addressed to 127.0.0.1, localhost or the host of PUBLIC_BASE_URL only';
+        send(res, errorResponse(403, 'host_not_allowed', message), method, true);
+        return;
+      }
     }
     if (target.rawPath === '/healthz') {
       if (method === 'GET' || method === 'HEAD') await healthz(res, method);

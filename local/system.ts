@@ -22,7 +22,13 @@ import { type EmulatorOptions, type Emulators, startEmulators } from './emulator
 import { concurrentInvocations, LOCAL_MAX_CONCURRENCY, MAX_CONCURRENCY_VARIABLE } from './invocations.js';
 import type { LocalMount } from './mount.js';
 import { closeMounts, MOUNTS, type MountEntry, startMounts } from './mounts.js';
-import { createLocalServer, type HealthReport, type LambdaHttpHandler, type LocalServer } from './server.js';
+import {
+  createLocalServer,
+  type HealthReport,
+  hostnameOf,
+  type LambdaHttpHandler,
+  type LocalServer,
+} from './server.js';
 import { openDataDir, probeDataDir, readJsonFile, statePaths, writeJsonFile } from './state-dir.js';
 import { startWorkerLoop, type WorkerHandler, type WorkerLoop } from './worker-loop.js';
 
@@ -95,6 +101,9 @@ export class PortInUseError extends Error {
 }
 
 let running = false;
+
+/** Host names that always reach the local server: the machine's own. */
+const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 const defaultLog: NonNullable<LocalSystemOptions['log']> = (level, message, detail) => {
   const print = level === 'error' ? console.error : level === 'warn' ? console.warn : undefined;
@@ -178,7 +187,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     return { status: Object.values(parts).every((p) => p === 'up') ? 'up' : 'down', parts };
   };
 
+  /** The host of PUBLIC_BASE_URL (a tunnel's, when set so), served beside the loopback names; known in step 3. */
+  let publicHost: string | undefined;
   const server: LocalServer = createLocalServer({
+    allowedHost: (name) => LOOPBACK_NAMES.has(name) || name === publicHost,
     routes: ROUTES,
     handlerFor: (name) => handlers.get(name),
     mounts: () => mounts,
@@ -226,6 +238,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       ...emulators.env,
       [ENV.PORT]: String(port),
     };
+    const publicBase = env[ENV.PUBLIC_BASE_URL] ?? baseUrl;
+    publicHost = URL.canParse(publicBase) ? hostnameOf(new URL(publicBase).host) : undefined;
     // A source adapter module of the team's own (SOURCE_ADAPTER_MODULE): registered before any handler
     // composes, and selected unless SOURCE_ADAPTER names another adapter.
     const adapterModule = env[ENV.SOURCE_ADAPTER_MODULE];

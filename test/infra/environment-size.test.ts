@@ -17,10 +17,15 @@ const rules = (n: number) => ({
   domain: 'app.example.com',
   rules: Array.from({ length: n }, (_, i) => ({
     name: `kind${i}`,
-    pattern: `^https://app\\.example\\.com/kind${i}/(?<id>[A-Za-z0-9-]+)(?:[?#].*)?$`,
+    pattern: `^https://app\\.example\\.com/kind${i}/(?<taskId>[A-Za-z0-9-]+)(?:[?#].*)?$`,
     sampleUrls: [`https://app.example.com/kind${i}/1`],
     placeholder: [
-      { id: 'title', name: 'Title', type: 'inline', inline: { title: { value: `Kind ${i} $<id>`, section: 'title' } } },
+      {
+        id: 'title',
+        name: 'Title',
+        type: 'inline',
+        inline: { title: { value: `Kind ${i} $<taskId>`, section: 'title' } },
+      },
       {
         id: 'dev',
         name: 'Developer Name',
@@ -28,7 +33,7 @@ const rules = (n: number) => ({
         inline: { plain_text: { value: 'Acme', section: 'secondary' } },
       },
     ],
-    resource: `kind${i}:$<id>`,
+    resource: `kind${i}:$<taskId>`,
   })),
 });
 

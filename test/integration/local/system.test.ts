@@ -2,6 +2,7 @@
  * The whole local system, as `npm start` runs it, on an OS-assigned port.
  */
 
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from '@jest/globals';
@@ -137,7 +138,9 @@ describe('local system', () => {
     expect(await rawExchange(port, huge)).toMatch(/^HTTP\/1\.1 431 /);
     expect(await rawExchange(port, 'GET * HTTP/1.1\r\nHost: x\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
     // A request cut off in the middle of its body.
-    expect(await rawExchange(port, 'POST /unfurl HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"a"')).toBe('');
+    expect(await rawExchange(port, 'POST /unfurl HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"a"')).toBe(
+      '',
+    );
     // Still serving, and healthy: on a loaded machine one health report's emulator probes may time out
     // (2 s each), so the report is asked again until it says up.
     let status = 0;
@@ -145,6 +148,25 @@ describe('local system', () => {
       status = (await fetch(`${system().baseUrl}/healthz`)).status;
     }
     expect(status).toBe(200);
+  }, 30_000);
+
+  it("answers only requests addressed to a loopback name or PUBLIC_BASE_URL's host (DNS rebinding)", async () => {
+    const { port } = system();
+    const ask = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/healthz', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    // The name of another site that an attacker points at 127.0.0.1: refused before any part answers.
+    expect(await ask(`rebind.attacker.example:${port}`)).toBe(403);
+    expect(await ask('127.0.0.1.attacker.example')).toBe(403);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST.:${port}`, `[::1]:${port}`]) {
+      expect([200, 503]).toContain(await ask(host));
+    }
   }, 30_000);
 
   it('serves the mounted parts under their prefixes', async () => {

@@ -208,7 +208,8 @@ export const SETTINGS = declare({
   // --- deployment wiring (set by the stack; the local runtime fills in its own) ---
   PUBLIC_BASE_URL: {
     group: 'wiring',
-    description: 'Our own base URL: token issuer, audience and callback URLs.',
+    description:
+      'Our own base URL: token issuer, audience and callback URLs. Locally, its host is the one name besides 127.0.0.1 and localhost that the local server answers (e.g. a tunnel).',
     parse: optionalUrl,
     deploy: { functions: 'all', wiring: true },
     local: (base) => base,

@@ -178,7 +178,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     parts.dynamodb = ddbUp ? 'up' : 'down';
     parts.sqs = sqsUp ? 'up' : 'down';
     for (const name of Object.keys(HANDLERS)) parts[`handler:${name}`] = handlers.has(name) ? 'up' : 'down';
-    if (options.workerLoop !== false) parts['worker-loop'] = loop ? 'up' : 'down';
+    if (options.workerLoop !== false) parts['worker-loop'] = loop?.polling ? 'up' : 'down';
     mounts.forEach((m, i) => {
       parts[`mount:${m.name}`] = mountUp[i] ? 'up' : 'down';
     });

@@ -57,6 +57,8 @@ export interface BatchOutcome {
 export interface WorkerLoop {
   /** Batches handled so far. */
   readonly batches: number;
+  /** False while its last poll of the queue failed (it retries after a pause): GET /healthz says "down". */
+  readonly polling: boolean;
   /** Resolves after the next batch the loop handles (for tests and tools). */
   nextBatch(): Promise<BatchOutcome>;
   /** Aborts the poll in flight, waits for the batch being handled, and stops. */
@@ -179,6 +181,7 @@ export const startWorkerLoop = async (options: WorkerLoopOptions): Promise<Worke
   let stopping = false;
   let controller = new AbortController();
   let batches = 0;
+  let polling = true;
   let waiters: Array<(o: BatchOutcome) => void> = [];
   let backoff: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
 
@@ -253,8 +256,10 @@ export const startWorkerLoop = async (options: WorkerLoopOptions): Promise<Worke
           { abortSignal: controller.signal },
         );
         messages = out.Messages ?? [];
+        polling = true;
       } catch (error) {
         if (stopping || isAbort(error)) break;
+        polling = false;
         log('warn', 'polling the update queue failed; retrying', error);
         await new Promise<void>((resolve) => {
           backoff = { timer: setTimeout(resolve, backoffMs), resolve };
@@ -276,6 +281,9 @@ export const startWorkerLoop = async (options: WorkerLoopOptions): Promise<Worke
   return {
     get batches() {
       return batches;
+    },
+    get polling() {
+      return polling;
     },
     nextBatch: () => new Promise<BatchOutcome>((resolve) => waiters.push(resolve)),
     async stop() {

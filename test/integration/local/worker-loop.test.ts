@@ -278,6 +278,40 @@ describe('worker loop', () => {
     expect(await visibleAndInFlight(queueUrl)).toBe(0);
   });
 
+  it('says it is not polling while its polls of the queue fail, and polling again once one succeeds', async () => {
+    let failing = false;
+    // The emulator's client, whose receives fail on demand (as when the queue's endpoint is down).
+    const flaky = {
+      send: (command: unknown, options?: unknown) =>
+        failing && command instanceof ReceiveMessageCommand
+          ? Promise.reject(new Error('connect ECONNREFUSED'))
+          : (sqs.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options),
+    } as unknown as SQSClient;
+    const warnings: string[] = [];
+    loop = await startWorkerLoop({
+      sqs: flaky,
+      queueUrl,
+      handler: async () => undefined,
+      waitTimeSeconds: 1,
+      errorBackoffMs: 20,
+      log: (level, message) => {
+        if (level === 'warn') warnings.push(message);
+      },
+    });
+    const until = async (condition: () => boolean) => {
+      for (const deadline = Date.now() + 5_000; !condition(); ) {
+        if (Date.now() > deadline) throw new Error('timed out');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    expect(loop.polling).toBe(true);
+    failing = true;
+    await until(() => loop?.polling === false);
+    expect(warnings).toContain('polling the update queue failed; retrying');
+    failing = false;
+    await until(() => loop?.polling === true);
+  }, 15_000);
+
   it('stops in the middle of a long poll', async () => {
     const l = await startWorkerLoop({
       sqs,

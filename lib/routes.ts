@@ -95,7 +95,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     throttle: 'notion',
     handler: 'oauth-token',
     dashboardField: 'OAuth Token URL',
-    reads: { query: ['code'], body: TOKEN_PARAMETERS },
+    reads: { body: TOKEN_PARAMETERS },
   },
   {
     method: 'POST',

@@ -22,6 +22,7 @@ import { separateReads } from '#core/unfurl/reads.js';
 import { demoRules } from '#core/unfurl/rules.js';
 import { ROUTES, routeKey } from '#lib/routes.js';
 import { parseConfig, resetConfig } from '#shared/config.js';
+import { hiddenField } from '#test/helpers/consent.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import {
   authorizeDependencies,
@@ -97,11 +98,6 @@ export interface World {
   /** Records the tokens a response legitimately carried, so later checks look for them too. */
   learn(result: Result): void;
 }
-
-const hidden = (html: string, name: string): string =>
-  (new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? '').replace(/&#(\d+);/g, (_m, n: string) =>
-    String.fromCharCode(Number(n)),
-  );
 
 /** Records the tokens a response legitimately carried (a token answer, a redirect to Notion with our code). */
 export const learner =
@@ -238,8 +234,8 @@ export const createWorld = async (): Promise<World> => {
   const notionCode = 'notion-code-fuzz-round-trip';
   secrets.add(`secret_notion_${notionCode}`);
   const { cookie: pendingCookie, page: consentPage } = await toConsentPage(notionCode, 's');
-  const pendingId = hidden(consentPage.body ?? '', 'pending');
-  const csrf = hidden(consentPage.body ?? '', 'csrf');
+  const pendingId = hiddenField(consentPage.body ?? '', 'pending');
+  const csrf = hiddenField(consentPage.body ?? '', 'csrf');
   // The round trip's own consent is granted once; the code it yields is exchanged.
   const allowed = await call(
     'POST /oauth/consent',
@@ -275,8 +271,8 @@ export const createWorld = async (): Promise<World> => {
   }
   // The CSRF token and pending id are shown to the holder of the pending cookie by design; codes and tokens never are.
   for (const s of [code, grant.access_token, grant.refresh_token]) secrets.add(s);
-  const openPendingId = hidden(secondPage.body ?? '', 'pending');
-  const openCsrf = hidden(secondPage.body ?? '', 'csrf');
+  const openPendingId = hiddenField(secondPage.body ?? '', 'pending');
+  const openCsrf = hiddenField(secondPage.body ?? '', 'csrf');
 
   const learn = learner(secrets);
 

@@ -12,7 +12,6 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
-import type { Context } from 'aws-lambda';
 import { DynamoDeliveryLog } from '#adapters/dynamo/delivery-log.js';
 import { MemoryUpdateQueue } from '#adapters/memory/index.js';
 import type { ConnectionEnded, ConnectionEndPorts } from '#core/connection-end.js';
@@ -24,8 +23,8 @@ import { revokeByTokens } from '#core/unfurl/delete.js';
 import { TABLES } from '#lib/data-model.js';
 import { need } from '#shared/config.js';
 import { hashSecret } from '#shared/crypto.js';
+import { allowThroughHandler } from '#test/helpers/consent.js';
 import { useDynamo } from '#test/helpers/ddb.js';
-import { httpEvent } from '#test/helpers/factories.js';
 import {
   activeConnection,
   authorizeDependencies,
@@ -39,7 +38,7 @@ import {
   tokenSettings,
 } from '#test/unit/oauth/fakes.js';
 import { change, fakeCipher, Harness } from '#test/unit/updates/harness.js';
-import { createAuthorizeHandler, PENDING_COOKIE } from '../../../functions/handlers/oauth-authorize.js';
+import { createAuthorizeHandler } from '../../../functions/handlers/oauth-authorize.js';
 import { revoke as operatorRevoke } from '../../../scripts/connections.js';
 
 const ddb = useDynamo();
@@ -260,31 +259,7 @@ describe('every way a connection ends leaves nothing of it but the ended record'
         endings: endings(heard),
       }),
     );
-    type Result = { statusCode: number; headers?: Record<string, unknown>; body?: string; cookies?: string[] };
-    const call = async (input: Parameters<typeof httpEvent>[0]) =>
-      (await handler(httpEvent(input), {} as Context)) as Result;
-    const start = await call({
-      path: '/oauth/authorize',
-      query: { client_id: CLIENT_ID, redirect_uri: NOTION_REDIRECT, response_type: 'code', code: 'notion-code' },
-    });
-    const cookie = start.cookies?.map((k) => k.split(';')[0] ?? '').find((k) => k.startsWith(`${PENDING_COOKIE}=`));
-    const upstreamState = new URL(String(start.headers?.location)).searchParams.get('state') ?? '';
-    const consent = await call({
-      path: '/oauth/callback',
-      query: { code: 'ok', state: upstreamState },
-      cookies: [cookie ?? ''],
-    });
-    const hidden = (name: string) =>
-      (new RegExp(`name="${name}" value="([^"]*)"`).exec(consent.body ?? '')?.[1] ?? '').replace(
-        /&#(\d+);/g,
-        (_m, n: string) => String.fromCharCode(Number(n)),
-      );
-    const allowed = await call({
-      method: 'POST',
-      path: '/oauth/consent',
-      cookies: [cookie ?? ''],
-      form: { pending: hidden('pending'), csrf: hidden('csrf'), decision: 'allow' },
-    });
+    const allowed = await allowThroughHandler(handler);
     expect(new URL(String(allowed.headers?.location)).searchParams.get('code')).toBeTruthy();
     const mine = await ddb().stores.connections.listBySubject('u-alice', clock.now());
     expect(mine.filter((m) => m.status === 'active').map((m) => m.id)).not.toContain(older.id);

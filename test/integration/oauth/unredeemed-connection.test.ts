@@ -8,7 +8,6 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
-import type { Context } from 'aws-lambda';
 import { DynamoDeliveryLog } from '#adapters/dynamo/delivery-log.js';
 import type { ConnectionEnded, ConnectionEndPorts } from '#core/connection-end.js';
 import { CODE_TTL_MS, UNREDEEMED_CONNECTION_TTL_MS } from '#core/oauth/authorize.js';
@@ -18,9 +17,9 @@ import { revokeByTokens } from '#core/unfurl/delete.js';
 import { TABLES } from '#lib/data-model.js';
 import { sweepExpired } from '#local/emulators.js';
 import { need } from '#shared/config.js';
+import { allowThroughHandler } from '#test/helpers/consent.js';
 import { useDynamo } from '#test/helpers/ddb.js';
 import { dynamoClientFor } from '#test/helpers/emulators.js';
-import { httpEvent } from '#test/helpers/factories.js';
 import {
   authorizeDependencies,
   CLIENT_ID,
@@ -32,7 +31,7 @@ import {
   tokenDependencies,
   tokenSettings,
 } from '#test/unit/oauth/fakes.js';
-import { createAuthorizeHandler, PENDING_COOKIE } from '../../../functions/handlers/oauth-authorize.js';
+import { createAuthorizeHandler } from '../../../functions/handlers/oauth-authorize.js';
 import { revoke as operatorRevoke } from '../../../scripts/connections.js';
 
 const PREFIX = 'unredeemed';
@@ -40,8 +39,6 @@ const ddb = useDynamo({ prefix: PREFIX });
 const clock = new FakeClock(Date.now());
 const tokens = tokenSettings();
 const notion = new FakeNotion();
-
-type Result = { statusCode: number; headers?: Record<string, unknown>; body?: string; cookies?: string[] };
 
 const endings = (heard: ConnectionEnded[]): ConnectionEndPorts => ({
   subscriptions: ddb().stores.subscriptions,
@@ -63,30 +60,7 @@ const consent = async (subject: string, heard: ConnectionEnded[]): Promise<strin
       endings: endings(heard),
     }),
   );
-  const call = async (input: Parameters<typeof httpEvent>[0]) =>
-    (await handler(httpEvent(input), {} as Context)) as Result;
-  const start = await call({
-    path: '/oauth/authorize',
-    query: { client_id: CLIENT_ID, redirect_uri: NOTION_REDIRECT, response_type: 'code', code: 'notion-code' },
-  });
-  const cookie = start.cookies?.map((k) => k.split(';')[0] ?? '').find((k) => k.startsWith(`${PENDING_COOKIE}=`));
-  const upstreamState = new URL(String(start.headers?.location)).searchParams.get('state') ?? '';
-  const page = await call({
-    path: '/oauth/callback',
-    query: { code: 'ok', state: upstreamState },
-    cookies: [cookie ?? ''],
-  });
-  const hidden = (name: string) =>
-    (new RegExp(`name="${name}" value="([^"]*)"`).exec(page.body ?? '')?.[1] ?? '').replace(
-      /&#(\d+);/g,
-      (_m, n: string) => String.fromCharCode(Number(n)),
-    );
-  const allowed = await call({
-    method: 'POST',
-    path: '/oauth/consent',
-    cookies: [cookie ?? ''],
-    form: { pending: hidden('pending'), csrf: hidden('csrf'), decision: 'allow' },
-  });
+  const allowed = await allowThroughHandler(handler);
   const code = new URL(String(allowed.headers?.location)).searchParams.get('code');
   expect(code).toBeTruthy();
   return code ?? '';

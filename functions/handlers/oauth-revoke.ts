@@ -17,17 +17,16 @@ import { handleRevocationRequest, type RevocationDependencies } from '#core/oaut
 import type { Config } from '#shared/config.js';
 import { empty, httpHandler } from '#shared/http.js';
 import { countMetric, logTo, METRIC } from '#shared/observability.js';
-import { clientFormOptions, clientFormRequest } from './oauth-client-request.js';
+import { clientForm } from './oauth-client-request.js';
+
+const form = clientForm(REVOCATION_PARAMETERS, (error) => countMetric(METRIC.tokenRevocation, { outcome: error }));
 
 export const createRevokeHandler = (deps: () => RevocationDependencies) =>
-  httpHandler(
-    async (request) => {
-      const outcome = await handleRevocationRequest(clientFormRequest(request, REVOCATION_PARAMETERS), deps());
-      countMetric(METRIC.tokenRevocation, { outcome });
-      return empty(200, { ...NO_STORE_HEADERS });
-    },
-    clientFormOptions((error) => countMetric(METRIC.tokenRevocation, { outcome: error }), REVOCATION_PARAMETERS),
-  );
+  httpHandler(async (request) => {
+    const outcome = await handleRevocationRequest(form.read(request), deps());
+    countMetric(METRIC.tokenRevocation, { outcome });
+    return empty(200, { ...NO_STORE_HEADERS });
+  }, form.options);
 
 /** The revocation endpoint's ports as a deployment configures them. */
 export const revokeDependencies = (config: Config): RevocationDependencies => {

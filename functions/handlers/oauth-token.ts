@@ -18,17 +18,16 @@ import type { Config } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { httpHandler, json } from '#shared/http.js';
 import { countMetric, logTo, METRIC } from '#shared/observability.js';
-import { clientFormOptions, clientFormRequest } from './oauth-client-request.js';
+import { clientForm } from './oauth-client-request.js';
+
+const form = clientForm(TOKEN_PARAMETERS, (error) => countMetric(METRIC.tokenError, { error }));
 
 export const createTokenHandler = (deps: () => TokenDependencies) =>
-  httpHandler(
-    async (request) => {
-      const response = await handleTokenRequest(clientFormRequest(request, TOKEN_PARAMETERS), deps());
-      countMetric(METRIC.tokenGranted, { grant_type: grantTypeOf(request.body as Record<string, string>) });
-      return json(200, response, { ...NO_STORE_HEADERS });
-    },
-    clientFormOptions((error) => countMetric(METRIC.tokenError, { error }), TOKEN_PARAMETERS),
-  );
+  httpHandler(async (request) => {
+    const response = await handleTokenRequest(form.read(request), deps());
+    countMetric(METRIC.tokenGranted, { grant_type: grantTypeOf(request.body as Record<string, string>) });
+    return json(200, response, { ...NO_STORE_HEADERS });
+  }, form.options);
 
 /** The token endpoint's ports as a deployment configures them. */
 export const tokenDependencies = (config: Config): TokenDependencies => {

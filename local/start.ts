@@ -10,7 +10,8 @@
  * kept, and exits 0; so does the parent process going away. A second signal
  * while stopping exits at once (130). A part that fails while the system runs
  * (an error nothing caught, e.g. the embedded DynamoDB on a full disk) is
- * reported in one line and stops everything as cleanly, with exit status 1.
+ * reported in one line and stops everything as cleanly, with exit status 1;
+ * so is a last save that fails while it stops (every other part still stops).
  */
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -133,6 +134,18 @@ export const settingProblem = (
     ...(fromEnvironment.length > 0 ? [`${fromEnvironment.join(', ')} set in the environment`] : []),
   ];
   return `npm start: ${text}${where.length > 0 ? ` (${where.join('; ')})` : ''}`;
+};
+
+/**
+ * One line per part that failed to stop (a failed stop gathers them into nested AggregateErrors): the kept
+ * state's problem and what to do when it is one (stateDirProblem), else the error's first line.
+ */
+export const stopFailureLines = (error: unknown, dataDir: string): string[] => {
+  if (error instanceof AggregateError) return error.errors.flatMap((e) => stopFailureLines(e, dataDir));
+  const problem = stateDirProblem(error, dataDir);
+  if (problem !== undefined) return [problem];
+  const message = error instanceof Error ? error.message : String(error);
+  return [`a part of the local system failed to stop: ${message.split('\n', 1)[0]}`];
 };
 
 const USAGE = `Usage: npm start [-- --fresh]
@@ -312,15 +325,23 @@ export const runFromCommandLine = async (): Promise<void> => {
   let system: LocalSystem | undefined;
   let stopping = false;
   const dataDir = dataDirFromEnvironment(process.env);
-  const stopAndExit = (running: LocalSystem) =>
+  /**
+   * Stops the system and exits: 0, or `failedCode` when it stops after a failure. A part that fails to stop
+   * (a last save on a full disk) is named in one line and the exit status is 1: every part was still asked to
+   * stop, so nothing listens and the directory is not locked, but what that part held is not saved.
+   */
+  const stopAndExit = (running: LocalSystem, failedCode: 0 | 1 = 0) =>
     running.stop().then(
       () => {
         clearRuntimeInfo(runtimeInfoFile(dataDir));
         console.log('Stopped.');
-        process.exit(0);
+        process.exit(failedCode);
       },
       (error: unknown) => {
-        console.error('Stopping failed:', error);
+        for (const line of new Set(stopFailureLines(error, dataDir))) console.error(`npm start: ${line}`);
+        if (process.env.DEBUG) console.error(error);
+        clearRuntimeInfo(runtimeInfoFile(dataDir));
+        console.error('Stopped, but not everything was saved (above).');
         process.exit(1);
       },
     );
@@ -362,17 +383,7 @@ export const runFromCommandLine = async (): Promise<void> => {
     clearInterval(parentWatch);
     // The stop may meet the same failure; it has a few seconds to save what it can.
     setTimeout(() => process.exit(1), 5_000).unref();
-    running.stop().then(
-      () => {
-        clearRuntimeInfo(runtimeInfoFile(dataDir));
-        console.log('Stopped.');
-        process.exit(1);
-      },
-      (stopError: unknown) => {
-        console.error('Stopping failed:', stopError);
-        process.exit(1);
-      },
-    );
+    void stopAndExit(running, 1);
   });
   // Orphaned (the parent was killed without passing a signal on): stop too, rather than hold the port.
   const parent = process.ppid;

@@ -253,7 +253,7 @@ export interface Snapshotter {
   schedule(): void;
   /** Writes now if anything changed since the last write; resolves when written. */
   flush(): Promise<void>;
-  /** Flushes and stops scheduling. */
+  /** Stops scheduling and writes what changed; rejects when that last write fails (after onError saw it). */
   close(): Promise<void>;
 }
 
@@ -277,24 +277,28 @@ export const jsonSnapshotter = (
   let last: string | undefined;
   let closed = false;
 
-  const write = (): Promise<void> => {
-    writing = writing.then(async () => {
+  /** Writes the snapshot if it changed; resolves with the failure, if any, after reporting it to onError. */
+  const write = (): Promise<unknown> => {
+    const attempt = writing.then(async (): Promise<unknown> => {
       let text: string;
       try {
         text = JSON.stringify(take());
       } catch (error) {
         onError(error);
-        return;
+        return error;
       }
-      if (text === last) return;
+      if (text === last) return undefined;
       try {
         await writeAtomic(path, `${text}\n`);
         last = text;
+        return undefined;
       } catch (error) {
         onError(error);
+        return error;
       }
     });
-    return writing;
+    writing = attempt.then(() => undefined);
+    return attempt;
   };
 
   return {
@@ -306,16 +310,22 @@ export const jsonSnapshotter = (
       }, delayMs);
       timer.unref();
     },
-    flush() {
+    async flush() {
       if (timer) {
         clearTimeout(timer);
         timer = undefined;
       }
-      return write();
+      await write();
     },
     async close() {
       closed = true;
-      await this.flush();
+      if (timer) {
+        clearTimeout(timer);
+        timer = undefined;
+      }
+      // The last write is the one nothing comes after: its failure is the caller's to report (npm start exits 1).
+      const failure = await write();
+      if (failure !== undefined) throw failure;
     },
   };
 };

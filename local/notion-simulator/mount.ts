@@ -65,8 +65,12 @@ const release = async (context: MountContext): Promise<void> => {
   entry.users -= 1;
   if (entry.users <= 0) {
     instances.delete(key);
-    await entry.kept?.close();
-    await entry.simulator.close();
+    // A last save that fails is reported, and the simulator closes all the same.
+    try {
+      await entry.kept?.close();
+    } finally {
+      await entry.simulator.close();
+    }
   }
 };
 

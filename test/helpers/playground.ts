@@ -32,11 +32,12 @@ export const startSystemWithSimulator = async (): Promise<SystemWithSimulator> =
 };
 
 /** A task page of the demo product. */
-export const demoTaskUrl = (system: LocalSystem, id: number): string => `${system.baseUrl}/demo/tasks/${id}`;
+export const demoTaskUrl = (system: Pick<LocalSystem, 'baseUrl'>, id: number): string =>
+  `${system.baseUrl}/demo/tasks/${id}`;
 
 /** Edits a task in the demo product as alice: its title, or the form fields given (`description`, `status`, …). */
 export const editDemoTask = async (
-  system: LocalSystem,
+  system: Pick<LocalSystem, 'baseUrl'>,
   id: number,
   fields: string | Readonly<Record<string, string>>,
 ): Promise<void> => {

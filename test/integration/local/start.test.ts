@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { readRuntimeInfo, runtimeInfoFile } from '#local/runtime-info.js';
+import { editDemoTask } from '#test/helpers/playground.js';
 
 // Kept state goes to a directory of this file's own, never to the checkout's .local-data/.
 const dataDir = mkdtempSync(join(tmpdir(), 'nlp-start-test-'));
@@ -231,6 +232,31 @@ describe('npm start', () => {
         run.kill('SIGKILL');
       }
     } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('exits 1 naming the state directory when the last save fails as it stops, after stopping every part', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'nlp-start-last-save-'));
+    const run = start({ PORT: '0', LOCAL_DATA_DIR: own });
+    try {
+      const base = (await run.waitFor(/local system is up on (http:\/\/127\.0\.0\.1:(\d+))/))[1] as string;
+      await run.waitFor(/Press Ctrl-C to stop\./);
+      // An edit schedules the demo product's save a moment later; the directory goes before it is written.
+      await editDemoTask({ baseUrl: base }, 2, 'Never saved');
+      rmSync(own, { recursive: true, force: true });
+      const before = run.output().length;
+      run.kill('SIGTERM');
+      expect(await run.exited).toBe(1);
+      const after = run.output().slice(before);
+      expect(after).toContain(
+        `npm start: the state directory ${own} cannot be written (ENOENT: no such file or directory`,
+      );
+      expect(after.trim().split('\n').at(-1)).toBe('Stopped, but not everything was saved (above).');
+      expect(after).not.toMatch(/\n\s+at /);
+      await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+    } finally {
+      run.kill('SIGKILL');
       rmSync(own, { recursive: true, force: true });
     }
   }, 30_000);

@@ -8,8 +8,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { stopFailureLines } from '#local/start.js';
 import { openDataDir, stateDirProblem, statePaths } from '#local/state-dir.js';
+import { editDemoTask } from '#test/helpers/playground.js';
 import { startTestSystem } from '#test/helpers/system.js';
 
 const dirs: string[] = [];
@@ -100,5 +102,37 @@ describe('GET /healthz with a data directory', () => {
       await system.stop();
     }
     expect(existsSync(join(dataDir, 'lock'))).toBe(false);
+  }, 30_000);
+});
+
+describe('a last save that fails while the system stops', () => {
+  it('fails the stop naming the state directory, after every part has stopped', async () => {
+    const dataDir = tempDir();
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const system = await startTestSystem({ dataDir, workerLoop: false });
+    let stopped: unknown;
+    try {
+      // An edit schedules the demo product's save a moment later; the directory goes before it is written.
+      await editDemoTask(system, 2, 'Never saved');
+      rmSync(dataDir, { recursive: true, force: true });
+    } finally {
+      stopped = await system.stop().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    }
+    const warned = warn.mock.calls.map(([line]) => String(line));
+    warn.mockRestore();
+    expect(stopped).toBeDefined();
+    expect(warned).toContainEqual(
+      expect.stringContaining(
+        `Demo product: could not save its tasks to ${join(dataDir, 'demo-product.json')}: ENOENT`,
+      ),
+    );
+    const lines = stopFailureLines(stopped, dataDir);
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines[0]).toMatch(new RegExp(`^the state directory ${dataDir} cannot be written \\(ENOENT`));
+    // Every part was still asked to stop: nothing listens any more.
+    await expect(fetch(`${system.baseUrl}/healthz`)).rejects.toThrow();
   }, 30_000);
 });

@@ -16,7 +16,7 @@
  * made with node:http (the adapters' default client: from end() until the
  * answer's headers, `http.client.response.finish`) or with fetch
  * (`undici:request:create` until `undici:request:headers`). Only the measured
- * handler's timed calls count.
+ * handler's and the baseline's timed calls count, each apart.
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { ClientRequest } from 'node:http';
@@ -83,6 +83,8 @@ export interface MeasuredReply {
   readonly baseline: number[];
   /** Traffic during the timed calls of the measured handler only. */
   readonly traffic: TrafficFigures;
+  /** Traffic during the timed calls of the baseline (alternate requests only). */
+  readonly baselineTraffic?: TrafficFigures;
 }
 
 export interface ServedReply {
@@ -99,27 +101,41 @@ export type HostReply = MeasuredReply | ServedReply | CpuReply | { readonly ok: 
 
 const context = lambdaContext({ functionName: 'notion-link-preview-bench' });
 
-// --- traffic, counted only while `counting` is on -------------------------
-let counting = false;
+// --- traffic, counted into `counting` while it is set ---------------------
 /** The connections table's name as it appears in a request body (JSON string); empty: not counted. */
 let connectionsNeedle = '';
-const dynamoRequests = new Map<string, number>();
-let tokenCheckReads = 0;
-let dynamoMs = 0;
-let sourceRequests = 0;
-let sourceMs = 0;
-/** When each counted request started, DynamoDB's and the source's apart. */
-const dynamoStarted = new WeakMap<object, number>();
-const sourceStarted = new WeakMap<object, number>();
+
+/** What one side's timed calls sent: DynamoDB requests and source requests, with their durations. */
+class Traffic {
+  readonly dynamoRequests = new Map<string, number>();
+  tokenCheckReads = 0;
+  dynamoMs = 0;
+  sourceRequests = 0;
+  sourceMs = 0;
+  figures(): TrafficFigures {
+    return {
+      dynamoRequests: Object.fromEntries([...this.dynamoRequests.entries()].sort()),
+      tokenCheckReads: this.tokenCheckReads,
+      dynamoMs: this.dynamoMs,
+      sourceRequests: this.sourceRequests,
+      sourceMs: this.sourceMs,
+    };
+  }
+}
+let counting: Traffic | undefined;
+/** When each counted request started, and into which side's traffic it counts; DynamoDB's and the source's apart. */
+const dynamoStarted = new WeakMap<object, { readonly at: number; readonly into: Traffic }>();
+const sourceStarted = new WeakMap<object, { readonly at: number; readonly into: Traffic }>();
 
 // A DynamoDB request is known by its x-amz-target header; its body (handed whole to end() by
 // the SDK) names the tables it reads. The start channel fires only once the body is sent.
 const end = ClientRequest.prototype.end as (this: ClientRequest, ...args: unknown[]) => ClientRequest;
 ClientRequest.prototype.end = function (this: ClientRequest, ...args: unknown[]) {
-  const target = counting ? this.getHeader('x-amz-target') : undefined;
-  if (typeof target === 'string' && target.startsWith('DynamoDB_')) {
+  const into = counting;
+  const target = into ? this.getHeader('x-amz-target') : undefined;
+  if (into && typeof target === 'string' && target.startsWith('DynamoDB_')) {
     const operation = target.slice(target.indexOf('.') + 1);
-    dynamoRequests.set(operation, (dynamoRequests.get(operation) ?? 0) + 1);
+    into.dynamoRequests.set(operation, (into.dynamoRequests.get(operation) ?? 0) + 1);
     const body = args[0];
     if (
       connectionsNeedle !== '' &&
@@ -127,48 +143,37 @@ ClientRequest.prototype.end = function (this: ClientRequest, ...args: unknown[])
       (typeof body === 'string' || Buffer.isBuffer(body)) &&
       body.includes(connectionsNeedle)
     )
-      tokenCheckReads++;
-    dynamoStarted.set(this, performance.now());
-  } else if (counting) {
-    sourceRequests++;
-    sourceStarted.set(this, performance.now());
+      into.tokenCheckReads++;
+    dynamoStarted.set(this, { at: performance.now(), into });
+  } else if (into) {
+    into.sourceRequests++;
+    sourceStarted.set(this, { at: performance.now(), into });
   }
   return end.apply(this, args);
 } as ClientRequest['end'];
-/** How long ago `request` was started (and forgets it); 0 when it was not counted. */
-const elapsedFor = (starts: WeakMap<object, number>, request: object): number => {
+/** Adds how long ago `request` was started to the traffic it counts into (and forgets it). */
+const finish = (
+  starts: WeakMap<object, { readonly at: number; readonly into: Traffic }>,
+  request: object,
+  field: 'dynamoMs' | 'sourceMs',
+): void => {
   const start = starts.get(request);
-  if (start === undefined) return 0;
+  if (start === undefined) return;
   starts.delete(request);
-  return performance.now() - start;
+  start.into[field] += performance.now() - start.at;
 };
 subscribe('http.client.response.finish', (message) => {
   const { request } = message as { request: ClientRequest };
-  dynamoMs += elapsedFor(dynamoStarted, request);
-  sourceMs += elapsedFor(sourceStarted, request);
+  finish(dynamoStarted, request, 'dynamoMs');
+  finish(sourceStarted, request, 'sourceMs');
 });
 subscribe('undici:request:create', (message) => {
   if (!counting) return;
-  sourceRequests++;
-  sourceStarted.set((message as { request: object }).request, performance.now());
+  counting.sourceRequests++;
+  sourceStarted.set((message as { request: object }).request, { at: performance.now(), into: counting });
 });
 subscribe('undici:request:headers', (message) => {
-  sourceMs += elapsedFor(sourceStarted, (message as { request: object }).request);
-});
-
-const resetTraffic = () => {
-  dynamoRequests.clear();
-  tokenCheckReads = 0;
-  dynamoMs = 0;
-  sourceRequests = 0;
-  sourceMs = 0;
-};
-const traffic = (): TrafficFigures => ({
-  dynamoRequests: Object.fromEntries([...dynamoRequests.entries()].sort()),
-  tokenCheckReads,
-  dynamoMs,
-  sourceRequests,
-  sourceMs,
+  finish(sourceStarted, (message as { request: object }).request, 'sourceMs');
 });
 
 // --- calls ----------------------------------------------------------------
@@ -193,11 +198,12 @@ const alternate = async (request: AlternateRequest): Promise<MeasuredReply> => {
   connectionsNeedle = request.connectionsTable === '' ? '' : JSON.stringify(request.connectionsTable);
   const measured = await load(request.files.measured);
   const baseline = await load(request.files.baseline);
+  const sides = { measured: new Traffic(), baseline: new Traffic() };
   const call = async (which: 'measured' | 'baseline', sink?: number[]) => {
     const handler = which === 'measured' ? measured : baseline;
-    counting = sink !== undefined && which === 'measured';
+    counting = sink === undefined ? undefined : sides[which];
     const [ms, result] = await timed(handler, request.events[which]);
-    counting = false;
+    counting = undefined;
     expect200(which, result);
     sink?.push(ms);
   };
@@ -205,14 +211,19 @@ const alternate = async (request: AlternateRequest): Promise<MeasuredReply> => {
     await call('measured');
     await call('baseline');
   }
-  resetTraffic();
   const m: number[] = [];
   const b: number[] = [];
   for (let i = 0; i < request.calls; i++) {
     await call('measured', m);
     await call('baseline', b);
   }
-  return { ok: true, measured: m, baseline: b, traffic: traffic() };
+  return {
+    ok: true,
+    measured: m,
+    baseline: b,
+    traffic: sides.measured.figures(),
+    baselineTraffic: sides.baseline.figures(),
+  };
 };
 
 /** A chain of refresh grants, each with the refresh token the previous one returned. */
@@ -229,7 +240,7 @@ const refreshChain = async (request: RefreshChainRequest): Promise<MeasuredReply
   for (let i = 0; i < request.warmup; i++) await call();
   const samples: number[] = [];
   for (let i = 0; i < request.calls; i++) await call(samples);
-  return { ok: true, measured: samples, baseline: [], traffic: traffic() };
+  return { ok: true, measured: samples, baseline: [], traffic: new Traffic().figures() };
 };
 
 const serve = async (request: ServeRequest): Promise<ServedReply> => {

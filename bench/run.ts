@@ -517,6 +517,16 @@ const main = async ({ values }: CliArgs<typeof CLI.options>): Promise<number> =>
     line(
       `  source (demo product API over loopback): ${service.unfurl.sourceCallsPerCall} request(s) per unfurl, ${ms(service.unfurl.sourceMsPerCall)} mean until its answer`,
     );
+    // The same counts for the floor: where the unfurl's mean beyond the minimal handler's goes.
+    const u = service.unfurl;
+    const f = service.minimal;
+    const diff = (a: number, b: number) => `${a - b >= 0 ? '+' : '−'}${ms(Math.abs(round(a - b, 3)))}`;
+    line(
+      `  minimal: DynamoDB ${JSON.stringify(f.dynamoCommandsPerCall)}, ${ms(f.dynamoMsPerCall)} mean; source ${ms(f.sourceMsPerCall)} mean`,
+    );
+    line(
+      `  unfurl − minimal, mean per call: ${diff(u.meanMs, f.meanMs)} = DynamoDB ${diff(u.dynamoMsPerCall, f.dynamoMsPerCall)}, source ${diff(u.sourceMsPerCall, f.sourceMsPerCall)}, in the handler ${diff(u.meanMs - u.dynamoMsPerCall - u.sourceMsPerCall, f.meanMs - f.dynamoMsPerCall - f.sourceMsPerCall)}`,
+    );
     line();
     const httpLine = (h: HttpFigures) =>
       `${h.requestsPerSecond} req/s, p50 ${h.p50Ms} ms, p99 ${h.p99Ms} ms, ${h.requests} requests, ${h.errors} errors, ${h.non2xx} non-2xx, host CPU ${ms(h.hostCpuMsPerRequest)}/request`;

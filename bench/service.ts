@@ -31,6 +31,7 @@ import type {
   MeasuredReply,
   RefreshChainRequest,
   ServedReply,
+  TrafficFigures,
 } from './handler-host.js';
 import { percentile, round } from './stats.js';
 
@@ -130,19 +131,23 @@ export interface LatencyFigures {
   readonly meanMs: number;
 }
 
+/** What one handler's timed calls sent, per call (bench/handler-host.ts counts it). */
+export interface TrafficPerCall {
+  /** Reads of the connections table per call (the token check). */
+  readonly tokenCheckReadsPerCall: number;
+  /** Every DynamoDB command per call, by name. */
+  readonly dynamoCommandsPerCall: Readonly<Record<string, number>>;
+  /** Mean time per call spent in DynamoDB requests (request sent to response read). */
+  readonly dynamoMsPerCall: number;
+  /** Requests to the source (the demo product's API) per call, and the mean time per call until their answer headers. */
+  readonly sourceCallsPerCall: number;
+  readonly sourceMsPerCall: number;
+}
+
 export interface ServiceFigures {
-  readonly unfurl: LatencyFigures & {
-    /** Reads of the connections table per unfurl (the token check). */
-    readonly tokenCheckReadsPerCall: number;
-    /** Every DynamoDB command per unfurl, by name. */
-    readonly dynamoCommandsPerCall: Readonly<Record<string, number>>;
-    /** Mean time per unfurl spent in DynamoDB requests (request sent to response read). */
-    readonly dynamoMsPerCall: number;
-    /** Requests to the source (the demo product's API) per unfurl, and the mean time per unfurl until their answer headers. */
-    readonly sourceCallsPerCall: number;
-    readonly sourceMsPerCall: number;
-  };
-  readonly minimal: LatencyFigures;
+  readonly unfurl: LatencyFigures & TrafficPerCall;
+  /** The floor, with the same counts: where the unfurl's time beyond it goes (DynamoDB, the source, the rest). */
+  readonly minimal: LatencyFigures & TrafficPerCall;
   /** Where the in-process figures were taken: the handler host and whether it had a CPU of its own. */
   readonly inProcess: Placement & { readonly host: 'deployed bundles, plain node' };
   readonly http: HttpFigures;
@@ -340,15 +345,22 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
       })),
       placement,
     }));
-    const { traffic } = alternated;
-    const perCall = (n: number) => round(n / options.unfurlCalls, 3);
-    const dynamoCommandsPerCall = Object.fromEntries(
-      // Three significant digits: a command sent once in 10,000 calls (the snapshot refresh) stays visible.
-      Object.entries(traffic.dynamoRequests).map(([operation, n]) => [
-        `${operation}Command`,
-        Number((n / options.unfurlCalls).toPrecision(3)),
-      ]),
-    );
+    const perCall = (traffic: TrafficFigures | undefined): TrafficPerCall => {
+      const per = (n: number) => round(n / options.unfurlCalls, 3);
+      return {
+        tokenCheckReadsPerCall: per(traffic?.tokenCheckReads ?? 0),
+        dynamoCommandsPerCall: Object.fromEntries(
+          // Three significant digits: a command sent once in 10,000 calls (the snapshot refresh) stays visible.
+          Object.entries(traffic?.dynamoRequests ?? {}).map(([operation, n]) => [
+            `${operation}Command`,
+            Number((n / options.unfurlCalls).toPrecision(3)),
+          ]),
+        ),
+        dynamoMsPerCall: per(traffic?.dynamoMs ?? 0),
+        sourceCallsPerCall: per(traffic?.sourceRequests ?? 0),
+        sourceMsPerCall: per(traffic?.sourceMs ?? 0),
+      };
+    };
 
     // The HTTP path: both bundles behind the local API Gateway stand-in, in a handler host,
     // each loaded in turn by autocannon in a process of its own.
@@ -388,15 +400,8 @@ export const measureService = async (options: ServiceOptions): Promise<ServiceFi
     );
 
     return {
-      unfurl: {
-        ...figures(alternated.measured),
-        tokenCheckReadsPerCall: perCall(traffic.tokenCheckReads),
-        dynamoCommandsPerCall,
-        dynamoMsPerCall: perCall(traffic.dynamoMs),
-        sourceCallsPerCall: perCall(traffic.sourceRequests),
-        sourceMsPerCall: perCall(traffic.sourceMs),
-      },
-      minimal: figures(alternated.baseline),
+      unfurl: { ...figures(alternated.measured), ...perCall(alternated.traffic) },
+      minimal: { ...figures(alternated.baseline), ...perCall(alternated.baselineTraffic) },
       inProcess: { host: 'deployed bundles, plain node', ...alternated.placement },
       http,
       httpMinimal,

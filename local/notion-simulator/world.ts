@@ -27,6 +27,19 @@ export interface ServiceGrant {
   readonly refreshCount: number;
 }
 
+/**
+ * Why a request to the service's token URL gave no grant. `unanswered`: no answer, a 5xx or a 429, which says
+ * nothing about the code or refresh token (RFC 6749 §5.2 errors are 4xx), so a refresh is tried again at the
+ * next call; otherwise the service refused it.
+ */
+export interface TokenFailure {
+  readonly unanswered: boolean;
+  readonly reason: string;
+}
+
+export const isGrant = (v: ServiceGrant | TokenFailure | undefined): v is ServiceGrant =>
+  v !== undefined && 'accessToken' in v;
+
 export type PreviewState =
   /** Placeholder shown, waiting for the unfurl callback. */
   | 'placeholder'
@@ -67,7 +80,7 @@ export interface Session {
   notionConnectionId?: string;
   pending?: { readonly state: string; readonly notionCode: string; readonly createdAt: number };
   /** A refresh in flight, shared so that concurrent calls do not replay a rotating refresh token. */
-  refreshing?: Promise<ServiceGrant | undefined>;
+  refreshing?: Promise<ServiceGrant | TokenFailure>;
   lastAuthError?: string;
   /**
    * When the user last declined at the service's consent page. Notion does not prompt this user

@@ -378,6 +378,7 @@ export class NotionApi {
         w.retireToken(existing.refreshToken, existing.id);
       }
       existing.accessToken = accessToken;
+      delete existing.accessTokenExpiredAt;
       if (refreshToken) existing.refreshToken = refreshToken;
       else delete existing.refreshToken;
       existing.externalAccount = externalAccount;
@@ -417,6 +418,7 @@ export class NotionApi {
     w.refreshTokens.delete(b.refresh_token as string);
     w.retireToken(b.refresh_token as string, c.id);
     c.accessToken = notionToken();
+    delete c.accessTokenExpiredAt;
     c.refreshToken = notionToken();
     w.tokens.set(c.accessToken, c.id);
     w.refreshTokens.set(c.refreshToken, c.id);

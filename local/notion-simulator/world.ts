@@ -110,6 +110,8 @@ export interface NotionConnection {
   readonly createdAt: number;
   replacedCount: number;
   revokedAt?: number;
+  /** When `expireAccessToken` made the access token stop working (a new one from a refresh or reconnect clears it). */
+  accessTokenExpiredAt?: number;
 }
 
 export interface ConnectionStats {
@@ -232,6 +234,7 @@ export class World {
     const c = this.connections.get(connectionId);
     if (!c || c.revokedAt !== undefined || !this.tokens.has(c.accessToken)) return false;
     this.retireToken(c.accessToken, c.id);
+    c.accessTokenExpiredAt = this.clock.now();
     return true;
   }
 

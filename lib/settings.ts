@@ -151,7 +151,7 @@ export const SETTINGS = declare({
   },
   NOTION_VERSION: {
     group: 'notion',
-    description: 'Notion-Version header sent with updates.',
+    description: 'Notion-Version header sent to Notion: updates, the code exchange and token refreshes.',
     contract: true,
     parse: matchingOr(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2021-08-16', '2021-08-16'),
     deploy: { functions: ['oauth-authorize', 'update-worker'], context: 'notionVersion' },

@@ -92,6 +92,27 @@ export const pushLogLine = (raw: string, status: number, botId?: string): string
   return `PATCH /v1/external/object uri=${uri || '-'}${botId ? ` bot=${botId}` : ''} → ${status}`;
 };
 
+/**
+ * The answer to a request whose `Notion-Version` is missing (400 `missing_version`) or not a version Notion
+ * has (400 `validation_error`), on every endpoint of the API (docs/protocol.md §6.2); undefined when it is good.
+ */
+const versionProblem = (req: IncomingMessage): Answer | undefined => {
+  const version = header(req, 'notion-version');
+  if (!version)
+    return errorAnswer(
+      400,
+      'missing_version',
+      'Notion-Version header failed validation: Notion-Version header should be defined.',
+    );
+  if (!KNOWN_NOTION_VERSIONS.includes(version))
+    return errorAnswer(
+      400,
+      'validation_error',
+      `Notion-Version header failed validation: "${version.slice(0, 40)}" is not a supported version.`,
+    );
+  return undefined;
+};
+
 const notionToken = (): string => `ntn_${randomBytes(24).toString('base64url')}`;
 
 export class NotionApi {
@@ -237,12 +258,8 @@ export class NotionApi {
     tooLarge: boolean,
     parsed: Record<string, unknown> | undefined,
   ): Answer {
-    if (!header(req, 'notion-version'))
-      return errorAnswer(
-        400,
-        'missing_version',
-        'Notion-Version header failed validation: Notion-Version header should be defined.',
-      );
+    const badVersion = versionProblem(req);
+    if (badVersion) return badVersion;
     const auth = header(req, 'authorization') ?? '';
     const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(auth);
     let id = '';
@@ -361,6 +378,7 @@ export class NotionApi {
         w.retireToken(existing.refreshToken, existing.id);
       }
       existing.accessToken = accessToken;
+      delete existing.accessTokenExpiredAt;
       if (refreshToken) existing.refreshToken = refreshToken;
       else delete existing.refreshToken;
       existing.externalAccount = externalAccount;
@@ -400,6 +418,7 @@ export class NotionApi {
     w.refreshTokens.delete(b.refresh_token as string);
     w.retireToken(b.refresh_token as string, c.id);
     c.accessToken = notionToken();
+    delete c.accessTokenExpiredAt;
     c.refreshToken = notionToken();
     w.tokens.set(c.accessToken, c.id);
     w.refreshTokens.set(c.refreshToken, c.id);
@@ -450,25 +469,8 @@ export class NotionApi {
   ): Promise<{ answer: Answer; connection?: NotionConnection }> {
     const w = this.world;
     const api = w.settings.api;
-    const version = header(req, 'notion-version');
-    if (!version) {
-      return {
-        answer: errorAnswer(
-          400,
-          'missing_version',
-          'Notion-Version header failed validation: Notion-Version header should be defined.',
-        ),
-      };
-    }
-    if (!KNOWN_NOTION_VERSIONS.includes(version)) {
-      return {
-        answer: errorAnswer(
-          400,
-          'validation_error',
-          `Notion-Version header failed validation: "${version.slice(0, 40)}" is not a supported version.`,
-        ),
-      };
-    }
+    const badVersion = versionProblem(req);
+    if (badVersion) return { answer: badVersion };
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '');
     const connection = m ? w.connectionByToken(m[1] as string) : undefined;
     if (!connection) return { answer: errorAnswer(401, 'unauthorized', 'API token is invalid.') };

@@ -14,7 +14,8 @@ import { toCard, validateAttributes, validateOperations } from './attributes.js'
 import { matchLink } from './link-rules.js';
 import { displayBody } from './protocol-log.js';
 import type { ClientSettings } from './settings.js';
-import type { Preview, ServiceGrant, Session, World } from './world.js';
+import type { Preview, ServiceGrant, Session, TokenFailure, World } from './world.js';
+import { isGrant } from './world.js';
 
 const CALL_TIMEOUT_MS = 10_000;
 /** How long Notion waits for the user to come back from the service's sign-in. */
@@ -219,7 +220,7 @@ export class NotionClient {
     const stillShown = session.previews.some((p) => p.uri === preview.uri);
     if (stillShown || !session.grant) return true;
     const grant = await this.freshGrant(session);
-    if (!grant) return true;
+    if (!isGrant(grant)) return true;
     const shape = this.world.settings.client.unfurlDeleteShape;
     const url =
       shape === 'query' ? `${this.urls.unfurl}?${new URLSearchParams({ uri: preview.uri })}` : this.urls.unfurl;
@@ -323,7 +324,7 @@ export class NotionClient {
 
     const form = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: w.redirectUri });
     const grant = await this.tokenRequest(session, form, 'Token request (authorization_code)');
-    if (!grant) return this.authFailed(session, session.lastAuthError ?? 'The token request failed.');
+    if (!isGrant(grant)) return this.authFailed(session, grant.reason);
     session.grant = grant;
     w.touch(session.id);
     for (const preview of [...session.previews]) {
@@ -395,17 +396,25 @@ export class NotionClient {
   /** POST the unfurl callback and render (or reject) the answer. */
   async unfurl(session: Session, preview: Preview): Promise<void> {
     const w = this.world;
-    let grant = await this.freshGrant(session);
-    if (!grant) {
+    const fresh = await this.freshGrant(session);
+    if (fresh !== undefined && !isGrant(fresh) && fresh.unanswered) {
+      this.refreshUnanswered(session, preview, fresh);
+      return;
+    }
+    if (!isGrant(fresh)) {
       preview.state = 'needs-auth';
       w.touch(session.id);
       return;
     }
-    let result = await this.postUnfurl(session, preview, grant);
-    if (result.status === 401 && grant.refreshToken) {
+    let result = await this.postUnfurl(session, preview, fresh);
+    if (result.status === 401 && fresh.refreshToken) {
       // Notion's reaction to a 401 is undocumented (docs/protocol.md §8.4); the simulator tries one refresh.
-      grant = await this.refresh(session, grant);
-      if (grant) result = await this.postUnfurl(session, preview, grant);
+      const next = await this.refresh(session, fresh);
+      if (isGrant(next)) result = await this.postUnfurl(session, preview, next);
+      else if (next.unanswered) {
+        this.refreshUnanswered(session, preview, next);
+        return;
+      }
     }
     if (!session.previews.includes(preview)) return;
     preview.unfurls += 1;
@@ -454,6 +463,15 @@ export class NotionClient {
     w.touch(session.id);
   }
 
+  /** The refresh got no answer: the grant stays for the next call, the preview keeps what it showed. */
+  private refreshUnanswered(session: Session, preview: Preview, failure: TokenFailure): void {
+    if (!session.previews.includes(preview)) return;
+    preview.updatedAt = this.world.clock.now();
+    preview.failure = `The service's token could not be refreshed (${failure.reason}); Notion tries again at its next call.`;
+    if (!preview.card) preview.state = 'failed';
+    this.world.touch(session.id);
+  }
+
   private postUnfurl(session: Session, preview: Preview, grant: ServiceGrant): Promise<CallResult> {
     return this.call(session, 'Unfurl callback', this.urls.unfurl, {
       method: 'POST',
@@ -469,8 +487,10 @@ export class NotionClient {
   /**
    * The session's grant, refreshed first once it has expired (docs/protocol.md §2.6: Notion refreshes when
    * now > last refresh + expires_in, at its next call), or when it expires within the margin if one is set.
+   * Undefined: the user has no grant; a failure: the refresh was refused (the grant is gone) or got no
+   * answer (the grant stays, refreshed at the next call).
    */
-  async freshGrant(session: Session): Promise<ServiceGrant | undefined> {
+  async freshGrant(session: Session): Promise<ServiceGrant | TokenFailure | undefined> {
     const grant = session.grant;
     if (!grant) return undefined;
     const margin = this.world.settings.client.refreshMarginSeconds * 1000;
@@ -478,14 +498,14 @@ export class NotionClient {
     return this.refresh(session, grant);
   }
 
-  private refresh(session: Session, grant: ServiceGrant): Promise<ServiceGrant | undefined> {
+  private refresh(session: Session, grant: ServiceGrant): Promise<ServiceGrant | TokenFailure> {
     if (session.refreshing) return session.refreshing;
-    const run = async (): Promise<ServiceGrant | undefined> => {
+    const run = async (): Promise<ServiceGrant | TokenFailure> => {
       if (!grant.refreshToken) {
         delete session.grant;
         session.lastAuthError = "The service's token expired and there is no refresh token: connect again.";
         this.world.touch(session.id);
-        return undefined;
+        return { unanswered: false, reason: session.lastAuthError };
       }
       const form = new URLSearchParams({
         grant_type: 'refresh_token',
@@ -493,8 +513,9 @@ export class NotionClient {
         redirect_uri: this.world.redirectUri,
       });
       const next = await this.tokenRequest(session, form, 'Token request (refresh_token)', grant);
-      if (next) session.grant = next;
-      else delete session.grant;
+      if (isGrant(next)) session.grant = next;
+      // Only a refusal ends the grant; without an answer the same refresh token is tried at the next call.
+      else if (!next.unanswered) delete session.grant;
       this.world.touch(session.id);
       return next;
     };
@@ -510,7 +531,7 @@ export class NotionClient {
     form: URLSearchParams,
     label: string,
     previous?: ServiceGrant,
-  ): Promise<ServiceGrant | undefined> {
+  ): Promise<ServiceGrant | TokenFailure> {
     const w = this.world;
     const { clientId, clientSecret } = w.serviceClient;
     const headers: Record<string, string> = {
@@ -525,15 +546,16 @@ export class NotionClient {
     }
     const result = await this.call(session, label, this.urls.token, { method: 'POST', headers, body: form.toString() });
     const body = result.json as Record<string, unknown> | undefined;
-    const fail = (why: string): undefined => {
-      session.lastAuthError = why;
+    const fail = (why: string, unanswered = false): TokenFailure => {
+      // A refresh without an answer leaves the user connected: it is no sign-in error.
+      if (!(unanswered && previous)) session.lastAuthError = why;
       w.log.add({ direction: 'note', level: 'error', sessionId: session.id, summary: `${label} failed: ${why}` });
-      return undefined;
+      return { unanswered, reason: why };
     };
-    if (result.networkError) return fail(result.networkError);
+    if (result.networkError) return fail(result.networkError, true);
     if (!result.ok || typeof body !== 'object' || body === null) {
-      const err = typeof body?.error === 'string' ? body.error : `HTTP ${result.status}`;
-      return fail(`the token URL answered ${err}`);
+      const err = typeof body?.error === 'string' ? `${result.status} ${body.error}` : `HTTP ${result.status}`;
+      return fail(`the token URL answered ${err}`, result.status >= 500 || result.status === 429);
     }
     if (typeof body.access_token !== 'string' || body.access_token === '')
       return fail('the answer has no access_token');

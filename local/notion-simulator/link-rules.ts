@@ -1,7 +1,8 @@
 /**
  * Notion's side of "Unfurling Domain & Patterns" (docs/protocol.md §1b):
  * a pasted link is previewed when its host is the integration's domain (or a
- * sub-domain of it) and a rule's pattern matches the whole link; the rule's
+ * sub-domain of it) and a rule's pattern matches it (anywhere, unless the
+ * pattern anchors itself with `^…$` as Notion's example does); the rule's
  * placeholder attributes are shown with `$<group>` replaced by the captured
  * values until the unfurl callback answers.
  *

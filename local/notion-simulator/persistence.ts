@@ -84,7 +84,8 @@ export const restoreWorld = (world: World, snapshot: WorldSnapshot): void => {
     world.connections.set(c.id, connection);
     // Token indexes follow from the connections, as revokeConnection keeps them.
     if (connection.revokedAt !== undefined) continue;
-    world.tokens.set(connection.accessToken, connection.id);
+    // An access token expired on purpose stays expired; its refresh token still works.
+    if (connection.accessTokenExpiredAt === undefined) world.tokens.set(connection.accessToken, connection.id);
     if (connection.refreshToken) world.refreshTokens.set(connection.refreshToken, connection.id);
   }
   for (const code of snapshot.codes) world.codes.set(code.code, { ...code });

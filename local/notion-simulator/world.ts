@@ -27,6 +27,19 @@ export interface ServiceGrant {
   readonly refreshCount: number;
 }
 
+/**
+ * Why a request to the service's token URL gave no grant. `unanswered`: no answer, a 5xx or a 429, which says
+ * nothing about the code or refresh token (RFC 6749 §5.2 errors are 4xx), so a refresh is tried again at the
+ * next call; otherwise the service refused it.
+ */
+export interface TokenFailure {
+  readonly unanswered: boolean;
+  readonly reason: string;
+}
+
+export const isGrant = (v: ServiceGrant | TokenFailure | undefined): v is ServiceGrant =>
+  v !== undefined && 'accessToken' in v;
+
 export type PreviewState =
   /** Placeholder shown, waiting for the unfurl callback. */
   | 'placeholder'
@@ -67,7 +80,7 @@ export interface Session {
   notionConnectionId?: string;
   pending?: { readonly state: string; readonly notionCode: string; readonly createdAt: number };
   /** A refresh in flight, shared so that concurrent calls do not replay a rotating refresh token. */
-  refreshing?: Promise<ServiceGrant | undefined>;
+  refreshing?: Promise<ServiceGrant | TokenFailure>;
   lastAuthError?: string;
   /**
    * When the user last declined at the service's consent page. Notion does not prompt this user
@@ -97,6 +110,8 @@ export interface NotionConnection {
   readonly createdAt: number;
   replacedCount: number;
   revokedAt?: number;
+  /** When `expireAccessToken` made the access token stop working (a new one from a refresh or reconnect clears it). */
+  accessTokenExpiredAt?: number;
 }
 
 export interface ConnectionStats {
@@ -219,6 +234,7 @@ export class World {
     const c = this.connections.get(connectionId);
     if (!c || c.revokedAt !== undefined || !this.tokens.has(c.accessToken)) return false;
     this.retireToken(c.accessToken, c.id);
+    c.accessTokenExpiredAt = this.clock.now();
     return true;
   }
 

@@ -124,6 +124,8 @@ describe('POST /v1/oauth/token', () => {
     await expectError(await exchange(fresh, { auth: basic(notionClient.clientId, 'wrong') }), 401, 'unauthorized');
     await expectError(await exchange(fresh, { auth: `Bearer ${notionClient.clientSecret}` }), 401, 'unauthorized');
     await expectError(await exchange(fresh, { version: null }), 400, 'missing_version');
+    // The token exchange checks the version's value as PATCH /v1/external/object does (§6.2).
+    await expectError(await exchange(fresh, { version: '2022-6-28' }), 400, 'validation_error');
     await expectError(
       await exchange(fresh, { body: { grant_type: 'authorization_code', code: fresh } }),
       400,

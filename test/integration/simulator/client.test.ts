@@ -311,6 +311,8 @@ describe('unfurl answers are checked as docs/protocol.md §3.2 requires', () => 
 describe("refreshing the service's token as docs/protocol.md §2.6 describes", () => {
   /** The service's token answers, in order: the code exchange first, then each refresh. */
   let tokenAnswers: Record<string, unknown>[] = [];
+  /** Failures the token URL answers first, in order: an HTTP status, or 0 for no answer at all. */
+  let tokenFailures: number[] = [];
   const tokenForms: URLSearchParams[] = [];
   const serviceFetch: typeof fetch = async (input, init) => {
     const url = String(input instanceof Request ? input.url : input);
@@ -319,6 +321,9 @@ describe("refreshing the service's token as docs/protocol.md §2.6 describes", (
       new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
     if (url === 'https://service.example/oauth/token') {
       tokenForms.push(new URLSearchParams(String(init?.body)));
+      const failure = tokenFailures.shift();
+      if (failure === 0) throw new TypeError('fetch failed');
+      if (failure !== undefined) return json(failure, { error: 'temporarily_unavailable' });
       const next = tokenAnswers.shift();
       return next ? json(200, next) : json(400, { error: 'invalid_grant' });
     }
@@ -399,6 +404,57 @@ describe("refreshing the service's token as docs/protocol.md §2.6 describes", (
     clock.advance(3600_000 - 30_000);
     expect((await driver.refresh(pasted.id)).grant?.refreshCount).toBe(3);
     expect(tokenForms[3]?.get('refresh_token')).toBe('rt-2');
+  });
+
+  it('keeps the grant when a refresh gets no answer or a 5xx, and tries again at the next call', async () => {
+    const driver = new NotionDriver({ baseUrl: own.baseUrl });
+    await driver.open();
+    const pasted = await driver.paste('https://acme.test/items/10', { signIn: false });
+    const cookie = driver.jar.header(new URL(own.baseUrl)) ?? '';
+    const connect = await fetch(`${own.baseUrl}/playground/connect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: '{}',
+    });
+    const state = new URL(((await connect.json()) as { location: string }).location).searchParams.get('state');
+    tokenForms.length = 0;
+    tokenAnswers = [{ access_token: 'at-a', token_type: 'bearer', refresh_token: 'rt-a', expires_in: 3600 }];
+    await fetch(`${own.baseUrl}/notion/externalintegrationauthcallback?code=svc-code&state=${state}`, {
+      headers: { cookie },
+      redirect: 'manual',
+    });
+    expect((await driver.preview(pasted.id)).state).toBe('card');
+
+    // Expired: the refresh is answered 503, then not at all. Neither says the refresh token is bad
+    // (RFC 6749 §5.2: invalid_grant does), so the user stays connected and the card stays.
+    clock.advance(3600_000);
+    tokenFailures = [503];
+    const after503 = await driver.refresh(pasted.id);
+    expect(after503.connected).toBe(true);
+    expect(after503.grant?.refreshCount).toBe(0);
+    const kept = after503.previews.find((p) => p.id === pasted.id);
+    expect(kept?.state).toBe('card');
+    expect(kept?.failure).toMatch(/503/);
+    tokenFailures = [0];
+    const afterNetwork = await driver.refresh(pasted.id);
+    expect(afterNetwork.connected).toBe(true);
+    expect(afterNetwork.previews.find((p) => p.id === pasted.id)?.failure).toMatch(/fetch failed/);
+
+    // The next call refreshes with the same refresh token, and the card is unfurled again.
+    tokenAnswers = [{ access_token: 'at-b', token_type: 'bearer', refresh_token: 'rt-b', expires_in: 3600 }];
+    const refreshed = await driver.refresh(pasted.id);
+    expect(refreshed.grant?.refreshCount).toBe(1);
+    expect(tokenForms.map((f) => f.get('refresh_token'))).toEqual([null, 'rt-a', 'rt-a', 'rt-a']);
+    const again = refreshed.previews.find((p) => p.id === pasted.id);
+    expect(again?.state).toBe('card');
+    expect(again?.failure).toBeUndefined();
+
+    // A refused refresh (400 invalid_grant) still ends the grant: connect again.
+    clock.advance(3600_000);
+    tokenAnswers = [];
+    const refused = await driver.refresh(pasted.id);
+    expect(refused.connected).toBe(false);
+    expect(refused.previews.find((p) => p.id === pasted.id)?.state).toBe('needs-auth');
   });
 
   it('still refuses a code exchange that returns a refresh_token without expires_in (§2.5)', async () => {

@@ -81,6 +81,20 @@ describe('the Notion simulator world snapshot', () => {
     expect(next.user.name).toContain(`Notion user ${before.world.userCount + 1}`);
   });
 
+  it('keeps an access token expired on purpose expired, and its refresh token valid', () => {
+    const before = simulator();
+    before.configure({ api: { issueRefreshToken: true } });
+    const made = before.createConnection({ key: 'carol' });
+    const refreshToken = before.connection(made.connectionId)?.refreshToken as string;
+    expect(before.expireAccessToken(made.connectionId)).toBe(true);
+    const snapshot = JSON.parse(JSON.stringify(snapshotWorld(before.world))) as ReturnType<typeof snapshotWorld>;
+
+    const after = simulator({ ...snapshot.workspace, icon: null });
+    restoreWorld(after.world, snapshot);
+    expect(after.world.connectionByToken(made.accessToken)).toBeUndefined();
+    expect(after.world.refreshTokens.get(refreshToken)).toBe(made.connectionId);
+  });
+
   it('refuses to restore into a world of another workspace, and rejects what is not a snapshot', () => {
     const snapshot = snapshotWorld(simulator().world);
     expect(() => restoreWorld(simulator().world, snapshot)).toThrow(/another workspace/);

@@ -25,7 +25,7 @@ import { consentPage, errorPage } from './pages.js';
 import type { NotionOAuthApi, OAuthLog, UpstreamIdentityProvider, UpstreamUser } from './ports.js';
 import { UpstreamLoginError } from './ports.js';
 import { originOf, withParams } from './redirect-uri.js';
-import { parseAuthorizeRequest } from './requests.js';
+import { type AuthorizeRequest, parseAuthorizeRequest } from './requests.js';
 
 /** A pending authorization lives as long as Notion's code (10 minutes). */
 export const PENDING_TTL_MS = 10 * 60 * 1000;
@@ -123,6 +123,37 @@ export const errorRedirect = (
 
 const callbackUrl = (settings: AuthorizeSettings): string => `${settings.issuer}/oauth/callback`;
 
+/**
+ * A failure of ours (storage, keys, anything unexpected) once the request's redirect_uri is validated.
+ * RFC 6749 §4.1.2.1 has the client told by redirect (`server_error`, or `temporarily_unavailable` for
+ * a busy dependency): Notion can show it and the user can start again, where a page of ours would leave
+ * them stuck. The HTTP edge, which knows a throttled dependency, builds that redirect
+ * (docs/adr/0170-authorization-failures-redirect-to-the-client.md).
+ */
+export class AuthorizationFailedError extends Error {
+  override readonly name = 'AuthorizationFailedError';
+  constructor(
+    readonly redirectUri: string,
+    readonly state: string | undefined,
+    cause: unknown,
+  ) {
+    super('authorization failed after the redirect_uri was validated', { cause });
+  }
+}
+
+/** Runs the steps that follow a validated redirect_uri; a failure becomes AuthorizationFailedError for it. */
+export const informingTheClient = async <T>(
+  target: { readonly redirectUri: string; readonly state: string | undefined },
+  run: () => Promise<T>,
+): Promise<T> => {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof AuthorizationFailedError) throw error;
+    throw new AuthorizationFailedError(target.redirectUri, target.state, error);
+  }
+};
+
 // ---------------------------------------------------------------------------
 // GET /oauth/authorize
 // ---------------------------------------------------------------------------
@@ -141,6 +172,14 @@ export const startAuthorization = async (
     return errorRedirect(parsed.redirectUri, parsed.state, parsed.error, parsed.description, settings.issuer);
   }
   const request = parsed.request;
+  return informingTheClient(request, () => storePendingAuthorization(request, deps));
+};
+
+const storePendingAuthorization = async (
+  request: AuthorizeRequest,
+  deps: AuthorizeDependencies,
+): Promise<BrowserOutcome> => {
+  const { settings } = deps;
   const now = deps.clock.now();
   const id = deps.random.token(24);
   const upstream = { codeVerifier: deps.random.token(32), nonce: deps.random.token(24), state: deps.random.token(24) };
@@ -207,12 +246,25 @@ export const completeUpstreamLogin = async (
       ),
     );
   }
-  const { settings } = deps;
   const now = deps.clock.now();
   const pending = input.pendingId === undefined ? undefined : await deps.authState.getPending(input.pendingId, now);
   if (!pending?.upstream)
     return refused(deps, 'no_pending_sign_in', page(400, 'Sign-in session expired', SESSION_GONE, true));
 
+  const { upstream } = pending;
+  return informingTheClient({ redirectUri: pending.redirectUri, state: stateOf(pending) }, () =>
+    finishUpstreamLogin(pending, upstream, input.callbackUrl, now, deps),
+  );
+};
+
+const finishUpstreamLogin = async (
+  pending: PendingAuthorization,
+  upstream: NonNullable<PendingAuthorization['upstream']>,
+  callback: URL,
+  now: number,
+  deps: AuthorizeDependencies,
+): Promise<BrowserOutcome> => {
+  const { settings } = deps;
   const fail = async (error: AuthorizeErrorCode, description: string): Promise<BrowserOutcome> => {
     await deps.authState.takePending(pending.id, now);
     return errorRedirect(pending.redirectUri, stateOf(pending), error, description, settings.issuer);
@@ -220,9 +272,9 @@ export const completeUpstreamLogin = async (
 
   let user: UpstreamUser;
   try {
-    user = await deps.upstream.finishLogin(input.callbackUrl, {
+    user = await deps.upstream.finishLogin(callback, {
       redirectUri: callbackUrl(settings),
-      ...pending.upstream,
+      ...upstream,
     });
   } catch (error) {
     if (!(error instanceof UpstreamLoginError)) throw error;

@@ -482,6 +482,77 @@ describe('consent and the round trip', () => {
   });
 });
 
+describe('a failure of ours once the redirect_uri is known is told to Notion by redirect (RFC 6749 §4.1.2.1)', () => {
+  const throttled = () => Object.assign(new Error('Rate of requests exceeded'), { name: 'ThrottlingException' });
+
+  const expectErrorRedirect = (r: Result, error: string) => {
+    expect(r.statusCode).toBe(302);
+    const location = new URL(String(r.headers?.location));
+    expect(location.origin + location.pathname).toBe(NOTION_REDIRECT);
+    expect(location.searchParams.get('error')).toBe(error);
+    expect(location.searchParams.get('state')).toBe('notion-state-<&>');
+    expect(location.searchParams.get('iss')).toBe(ISSUER);
+    expect(location.searchParams.get('error_description')).toMatch(/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/);
+    // The browser's pending cookie goes with it.
+    expect(r.cookies?.some((c) => c.startsWith(`${PENDING_COOKIE}=;`))).toBe(true);
+  };
+
+  it('the pending authorization cannot be stored: temporarily_unavailable when throttled, server_error otherwise', async () => {
+    const metrics: Record<string, string>[] = [];
+    const off = onMetric((name, dimensions) => metrics.push({ name, ...dimensions }));
+    authState.putPending = async () => {
+      throw throttled();
+    };
+    expectErrorRedirect(await call({ path: '/oauth/authorize', query: authorizeQuery() }), 'temporarily_unavailable');
+    authState.putPending = async () => {
+      throw new Error('boom');
+    };
+    expectErrorRedirect(await call({ path: '/oauth/authorize', query: authorizeQuery() }), 'server_error');
+    off();
+    expect(metrics.filter((m) => m.name === 'AuthorizationFailed')).toEqual([
+      { name: 'AuthorizationFailed', reason: 'throttled' },
+      { name: 'AuthorizationFailed', reason: 'failed' },
+    ]);
+    expect(logs.join('\n')).toMatch(/authorization failed after the redirect_uri was validated/);
+  });
+
+  it('the sign-in cannot be recorded after the upstream login: an error redirect, not a page', async () => {
+    authState.updatePending = async () => {
+      throw new Error('boom');
+    };
+    const { consent } = await toConsent();
+    expectErrorRedirect(consent, 'server_error');
+  });
+
+  it('the connection cannot be created after consent took the pending authorization: Notion hears of it', async () => {
+    const { cookie, consent } = await toConsent();
+    connections.create = async () => {
+      throw throttled();
+    };
+    expectErrorRedirect(await submit(cookie, consent.body!, 'allow'), 'temporarily_unavailable');
+    const { cookie: cookie2, consent: consent2 } = await toConsent();
+    authState.putCode = async () => {
+      throw new Error('boom');
+    };
+    connections.create = MemoryConnectionStore.prototype.create.bind(connections);
+    expectErrorRedirect(await submit(cookie2, consent2.body!, 'allow'), 'server_error');
+    // The connection made before the code failed is ended again (nothing usable is left).
+    const left = await connections.listBySubject('u-alice', clock.now());
+    expect(left.filter((c) => c.status === 'active')).toHaveLength(0);
+  });
+
+  it('before the request is known (no pending authorization can be read) the busy page stays', async () => {
+    const { cookie, consent } = await toConsent();
+    authState.takePendingForConsent = async () => {
+      throw throttled();
+    };
+    const r = await submit(cookie, consent.body!, 'allow');
+    expect(r.statusCode).toBe(503);
+    expect(r.headers?.['content-type']).toMatch(/text\/html/);
+    expect(r.headers?.location).toBeUndefined();
+  });
+});
+
 describe('error redirects a strict client accepts', () => {
   /** RFC 6749 §4.1.2.1 / §5.2: %x20-21 / %x23-5B / %x5D-7E. */
   const CHARSET = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;

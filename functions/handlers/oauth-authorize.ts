@@ -49,14 +49,22 @@ const cookie = (issuer: string, value: string, maxAgeSeconds: number): string =>
     secure: !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(issuer),
   });
 
-const toResult = (outcome: BrowserOutcome, issuer: string): HttpResult => {
+/**
+ * The answer to a browser step. A redirect that answers a POST (the consent form) is a 303 See Other: a
+ * user agent must follow it with a GET and never re-send the form, its anti-CSRF token included, to the
+ * redirect_uri (RFC 9110 §15.4.4; RFC 9700 §4.12). The GET steps keep 302.
+ */
+const toResult = (outcome: BrowserOutcome, issuer: string, method: string): HttpResult => {
   const cookies =
     outcome.kind === 'redirect' && outcome.setPending !== undefined
       ? [cookie(issuer, outcome.setPending, 600)]
       : outcome.clearPending
         ? [cookie(issuer, '', 0)]
         : [];
-  if (outcome.kind === 'redirect') return redirect(outcome.location, {}, cookies);
+  if (outcome.kind === 'redirect') {
+    const found = redirect(outcome.location, {}, cookies);
+    return method === 'POST' ? { ...found, statusCode: 303 } : found;
+  }
   const formAction = outcome.formActionOrigin ? `'self' ${outcome.formActionOrigin}` : "'self'";
   return {
     ...html(outcome.status, outcome.html, { 'content-security-policy': PAGE_CSP(formAction) }),
@@ -92,7 +100,7 @@ const setupIncomplete = (problem: string): HttpResult => {
  * docs/adr/0170): `temporarily_unavailable` when a dependency throttled, `server_error` otherwise. Logged
  * as the error mapper logs it (WARN for a throttle, ERROR with the error otherwise) and counted.
  */
-const informClient = (failure: AuthorizationFailedError, issuer: string): HttpResult => {
+const informClient = (failure: AuthorizationFailedError, issuer: string, method: string): HttpResult => {
   const busy = isThrottling(failure.cause);
   if (busy) logger.warn(failure.message, { dependencyError: (failure.cause as Error).name });
   else logger.error(failure.message, { error: failure.cause as Error });
@@ -112,7 +120,7 @@ const informClient = (failure: AuthorizationFailedError, issuer: string): HttpRe
         'Something went wrong on our side. Nothing was connected; please start again.',
         issuer,
       );
-  return toResult(outcome, issuer);
+  return toResult(outcome, issuer, method);
 };
 
 /** Builds the handler over the given dependencies (tests pass in-memory ones). */
@@ -123,7 +131,7 @@ export const createAuthorizeHandler = (deps: () => AuthorizeHandlerDependencies)
       try {
         return await answer(request, d);
       } catch (error) {
-        if (error instanceof AuthorizationFailedError) return informClient(error, d.settings.issuer);
+        if (error instanceof AuthorizationFailedError) return informClient(error, d.settings.issuer, request.method);
         throw error;
       }
     },
@@ -141,16 +149,16 @@ const answer = async (request: HttpRequest, d: AuthorizeHandlerDependencies): Pr
   const problem = starts ? await d.setupProblem?.() : undefined;
   if (problem) return setupIncomplete(problem);
   if (request.method === 'GET' && request.path.endsWith('/oauth/authorize')) {
-    return toResult(await startAuthorization(request.query, request.repeatedQuery, d), issuer);
+    return toResult(await startAuthorization(request.query, request.repeatedQuery, d), issuer, request.method);
   }
   if (request.method === 'GET' && request.path.endsWith('/oauth/callback')) {
     const callbackUrl = new URL(`${issuer}/oauth/callback`);
     for (const [k, v] of Object.entries(request.query)) callbackUrl.searchParams.set(k, v);
     const repeated = request.repeatedQuery;
-    return toResult(await completeUpstreamLogin({ pendingId, callbackUrl, repeated }, d), issuer);
+    return toResult(await completeUpstreamLogin({ pendingId, callbackUrl, repeated }, d), issuer, request.method);
   }
   if (request.method === 'POST' && request.path.endsWith('/oauth/consent')) {
-    return toResult(await decideConsent({ pendingId, form: request.body }, d), issuer);
+    return toResult(await decideConsent({ pendingId, form: request.body }, d), issuer, request.method);
   }
   return html(404, errorPage('Not found', 'There is nothing here.'));
 };

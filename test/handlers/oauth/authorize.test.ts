@@ -250,7 +250,7 @@ describe('consent and the round trip', () => {
   it('allow → exchanges Notion’s code with external_account, stores the encrypted token, redirects with our code and state', async () => {
     const { cookie, consent } = await toConsent();
     const r = await submit(cookie, consent.body!, 'allow');
-    expect(r.statusCode).toBe(302);
+    expect(r.statusCode).toBe(303);
     const location = new URL(String(r.headers?.location));
     expect(location.origin + location.pathname).toBe(NOTION_REDIRECT);
     expect(location.searchParams.get('state')).toBe('notion-state-<&>');
@@ -300,10 +300,10 @@ describe('consent and the round trip', () => {
 
   it('encrypts the upstream tokens for the connection: another connection of the same user cannot read them', async () => {
     const { cookie, consent } = await toConsent();
-    expect((await submit(cookie, consent.body!, 'allow')).statusCode).toBe(302);
+    expect((await submit(cookie, consent.body!, 'allow')).statusCode).toBe(303);
     notion.workspaceId = 'ws-2';
     const second = await toConsent();
-    expect((await submit(second.cookie, second.consent.body!, 'allow')).statusCode).toBe(302);
+    expect((await submit(second.cookie, second.consent.body!, 'allow')).statusCode).toBe(303);
     const both = await connections.listBySubject('u-alice', clock.now());
     expect(both).toHaveLength(2);
     const [a, b] = both as [Connection, Connection];
@@ -410,6 +410,17 @@ describe('consent and the round trip', () => {
     }
   });
 
+  it('answers the consent POST with 303 See Other, so no browser re-sends the form to Notion (RFC 9700 §4.12)', async () => {
+    for (const decision of ['allow', 'deny'] as const) {
+      const { cookie, consent } = await toConsent();
+      const r = await submit(cookie, consent.body!, decision);
+      expect(r.statusCode).toBe(303);
+      expect(String(r.headers?.location)).toMatch(/^https:\/\/www\.notion\.so\/externalintegrationauthcallback\?/);
+    }
+    // The GET steps keep 302.
+    expect((await call({ path: '/oauth/authorize', query: authorizeQuery() })).statusCode).toBe(302);
+  });
+
   it('refuses a consent without the right CSRF token or from another browser', async () => {
     const { cookie, consent } = await toConsent();
     const pending = decodeEntities(hidden(consent.body!, 'pending'));
@@ -424,7 +435,7 @@ describe('consent and the round trip', () => {
     expect(otherBrowser.statusCode).toBe(403);
     expect(notion.calls).toHaveLength(0);
     const ok = await submit(cookie, consent.body!, 'allow');
-    expect(ok.statusCode).toBe(302);
+    expect(ok.statusCode).toBe(303);
     const replay = await submit(cookie, consent.body!, 'allow');
     expect(replay.statusCode).toBe(400);
     expect(notion.calls).toHaveLength(1);
@@ -485,8 +496,9 @@ describe('consent and the round trip', () => {
 describe('a failure of ours once the redirect_uri is known is told to Notion by redirect (RFC 6749 §4.1.2.1)', () => {
   const throttled = () => Object.assign(new Error('Rate of requests exceeded'), { name: 'ThrottlingException' });
 
-  const expectErrorRedirect = (r: Result, error: string) => {
-    expect(r.statusCode).toBe(302);
+  /** A GET step answers 302, the consent POST 303. */
+  const expectErrorRedirect = (r: Result, error: string, status = 302) => {
+    expect(r.statusCode).toBe(status);
     const location = new URL(String(r.headers?.location));
     expect(location.origin + location.pathname).toBe(NOTION_REDIRECT);
     expect(location.searchParams.get('error')).toBe(error);
@@ -529,13 +541,13 @@ describe('a failure of ours once the redirect_uri is known is told to Notion by 
     connections.create = async () => {
       throw throttled();
     };
-    expectErrorRedirect(await submit(cookie, consent.body!, 'allow'), 'temporarily_unavailable');
+    expectErrorRedirect(await submit(cookie, consent.body!, 'allow'), 'temporarily_unavailable', 303);
     const { cookie: cookie2, consent: consent2 } = await toConsent();
     authState.putCode = async () => {
       throw new Error('boom');
     };
     connections.create = MemoryConnectionStore.prototype.create.bind(connections);
-    expectErrorRedirect(await submit(cookie2, consent2.body!, 'allow'), 'server_error');
+    expectErrorRedirect(await submit(cookie2, consent2.body!, 'allow'), 'server_error', 303);
     // The connection made before the code failed is ended again (nothing usable is left).
     const left = await connections.listBySubject('u-alice', clock.now());
     expect(left.filter((c) => c.status === 'active')).toHaveLength(0);

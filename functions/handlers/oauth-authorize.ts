@@ -17,8 +17,8 @@ import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { notionApiFromConfig } from '#adapters/notion/notion-api.js';
 import { loadSecretField } from '#adapters/oidc/secrets.js';
 import { upstreamFromConfig } from '#adapters/oidc/upstream.js';
+import { AuthorizationFailedError } from '#core/oauth/authorization-failure.js';
 import {
-  AuthorizationFailedError,
   type AuthorizeDependencies,
   type BrowserOutcome,
   completeUpstreamLogin,

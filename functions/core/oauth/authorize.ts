@@ -19,6 +19,7 @@ import type { ConnectionEndPorts } from '#core/connection-end.js';
 import type { AuthStateStore, Clock, ConnectionStore, PendingAuthorization, Random, TokenCipher } from '#core/ports.js';
 import { fingerprint, hashSecret } from '#shared/crypto.js';
 import { oauthDescription } from '#shared/errors.js';
+import { informingTheClient } from './authorization-failure.js';
 import { notionCodeContext, upstreamTokenContext } from './cipher-contexts.js';
 import type { AuthorizeErrorCode } from './errors.js';
 import { consentPage, errorPage } from './pages.js';
@@ -122,37 +123,6 @@ export const errorRedirect = (
 });
 
 const callbackUrl = (settings: AuthorizeSettings): string => `${settings.issuer}/oauth/callback`;
-
-/**
- * A failure of ours (storage, keys, anything unexpected) once the request's redirect_uri is validated.
- * RFC 6749 §4.1.2.1 has the client told by redirect (`server_error`, or `temporarily_unavailable` for
- * a busy dependency): Notion can show it and the user can start again, where a page of ours would leave
- * them stuck. The HTTP edge, which knows a throttled dependency, builds that redirect
- * (docs/adr/0170-authorization-failures-redirect-to-the-client.md).
- */
-export class AuthorizationFailedError extends Error {
-  override readonly name = 'AuthorizationFailedError';
-  constructor(
-    readonly redirectUri: string,
-    readonly state: string | undefined,
-    cause: unknown,
-  ) {
-    super('authorization failed after the redirect_uri was validated', { cause });
-  }
-}
-
-/** Runs the steps that follow a validated redirect_uri; a failure becomes AuthorizationFailedError for it. */
-export const informingTheClient = async <T>(
-  target: { readonly redirectUri: string; readonly state: string | undefined },
-  run: () => Promise<T>,
-): Promise<T> => {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof AuthorizationFailedError) throw error;
-    throw new AuthorizationFailedError(target.redirectUri, target.state, error);
-  }
-};
 
 // ---------------------------------------------------------------------------
 // GET /oauth/authorize

@@ -9,12 +9,12 @@
 import { endConnection } from '#core/connection-end.js';
 import type { Connection, PendingAuthorization } from '#core/ports.js';
 import { constantTimeEqual, fingerprint, hashSecret } from '#shared/crypto.js';
+import { informingTheClient } from './authorization-failure.js';
 import {
   type AuthorizeDependencies,
   type BrowserOutcome,
   CODE_TTL_MS,
   errorRedirect,
-  informingTheClient,
   page,
   refused,
   SESSION_GONE,

@@ -17,10 +17,12 @@ import { authStateStore, connectionStore } from '#adapters/dynamo/factory.js';
 import { notionApiFromConfig } from '#adapters/notion/notion-api.js';
 import { loadSecretField } from '#adapters/oidc/secrets.js';
 import { upstreamFromConfig } from '#adapters/oidc/upstream.js';
+import { AuthorizationFailedError } from '#core/oauth/authorization-failure.js';
 import {
   type AuthorizeDependencies,
   type BrowserOutcome,
   completeUpstreamLogin,
+  errorRedirect,
   startAuthorization,
 } from '#core/oauth/authorize.js';
 import { decideConsent } from '#core/oauth/consent.js';
@@ -30,7 +32,7 @@ import { isNotionClientIdPlaceholder, NOTION_CREDENTIALS_PLACEHOLDER_MESSAGE } f
 import { type Config, need } from '#shared/config.js';
 import { serializeCookie } from '#shared/cookies.js';
 import { systemRandom } from '#shared/crypto.js';
-import { type HttpResult, html, httpHandler, redirect } from '#shared/http.js';
+import { type HttpRequest, type HttpResult, html, httpHandler, isThrottling, redirect } from '#shared/http.js';
 import { countMetric, logger, logTo, METRIC } from '#shared/observability.js';
 
 export const PENDING_COOKIE = 'nlp_oauth_pending';
@@ -47,14 +49,22 @@ const cookie = (issuer: string, value: string, maxAgeSeconds: number): string =>
     secure: !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(issuer),
   });
 
-const toResult = (outcome: BrowserOutcome, issuer: string): HttpResult => {
+/**
+ * The answer to a browser step. A redirect that answers a POST (the consent form) is a 303 See Other: a
+ * user agent must follow it with a GET and never re-send the form, its anti-CSRF token included, to the
+ * redirect_uri (RFC 9110 §15.4.4; RFC 9700 §4.12). The GET steps keep 302.
+ */
+const toResult = (outcome: BrowserOutcome, issuer: string, method: string): HttpResult => {
   const cookies =
     outcome.kind === 'redirect' && outcome.setPending !== undefined
       ? [cookie(issuer, outcome.setPending, 600)]
       : outcome.clearPending
         ? [cookie(issuer, '', 0)]
         : [];
-  if (outcome.kind === 'redirect') return redirect(outcome.location, {}, cookies);
+  if (outcome.kind === 'redirect') {
+    const found = redirect(outcome.location, {}, cookies);
+    return method === 'POST' ? { ...found, statusCode: 303 } : found;
+  }
   const formAction = outcome.formActionOrigin ? `'self' ${outcome.formActionOrigin}` : "'self'";
   return {
     ...html(outcome.status, outcome.html, { 'content-security-policy': PAGE_CSP(formAction) }),
@@ -85,35 +95,73 @@ const setupIncomplete = (problem: string): HttpResult => {
   return html(503, errorPage('This integration is not set up yet', problem));
 };
 
+/**
+ * A failure of ours after the redirect_uri was validated, told to Notion by redirect (RFC 6749 §4.1.2.1,
+ * docs/adr/0170): `temporarily_unavailable` when a dependency throttled, `server_error` otherwise. Logged
+ * as the error mapper logs it (WARN for a throttle, ERROR with the error otherwise) and counted.
+ */
+const informClient = (failure: AuthorizationFailedError, issuer: string, method: string): HttpResult => {
+  const busy = isThrottling(failure.cause);
+  if (busy) logger.warn(failure.message, { dependencyError: (failure.cause as Error).name });
+  else logger.error(failure.message, { error: failure.cause as Error });
+  countMetric(METRIC.authorizationFailed, { reason: busy ? 'throttled' : 'failed' });
+  const outcome = busy
+    ? errorRedirect(
+        failure.redirectUri,
+        failure.state,
+        'temporarily_unavailable',
+        'The service is busy right now. Nothing was connected; please try again in a moment.',
+        issuer,
+      )
+    : errorRedirect(
+        failure.redirectUri,
+        failure.state,
+        'server_error',
+        'Something went wrong on our side. Nothing was connected; please start again.',
+        issuer,
+      );
+  return toResult(outcome, issuer, method);
+};
+
 /** Builds the handler over the given dependencies (tests pass in-memory ones). */
 export const createAuthorizeHandler = (deps: () => AuthorizeHandlerDependencies) =>
   httpHandler(
     async (request) => {
       const d = deps();
-      const issuer = d.settings.issuer;
-      const pendingId = pendingIdOf(request.cookies[PENDING_COOKIE]);
-      const starts =
-        (request.method === 'GET' && request.path.endsWith('/oauth/authorize')) ||
-        (request.method === 'POST' && request.path.endsWith('/oauth/consent'));
-      const problem = starts ? await d.setupProblem?.() : undefined;
-      if (problem) return setupIncomplete(problem);
-      if (request.method === 'GET' && request.path.endsWith('/oauth/authorize')) {
-        return toResult(await startAuthorization(request.query, request.repeatedQuery, d), issuer);
+      try {
+        return await answer(request, d);
+      } catch (error) {
+        if (error instanceof AuthorizationFailedError) return informClient(error, d.settings.issuer, request.method);
+        throw error;
       }
-      if (request.method === 'GET' && request.path.endsWith('/oauth/callback')) {
-        const callbackUrl = new URL(`${issuer}/oauth/callback`);
-        for (const [k, v] of Object.entries(request.query)) callbackUrl.searchParams.set(k, v);
-        const repeated = request.repeatedQuery;
-        return toResult(await completeUpstreamLogin({ pendingId, callbackUrl, repeated }, d), issuer);
-      }
-      if (request.method === 'POST' && request.path.endsWith('/oauth/consent')) {
-        return toResult(await decideConsent({ pendingId, form: request.body }, d), issuer);
-      }
-      return html(404, errorPage('Not found', 'There is nothing here.'));
     },
     // Browser-facing: errors are HTML pages, not JSON bodies.
     { accept: ['form', 'empty'], maxBodyBytes: 8 * 1024, errors: { kind: 'html', page: errorPage } },
   );
+
+/** The answer to one browser request of the round trip. */
+const answer = async (request: HttpRequest, d: AuthorizeHandlerDependencies): Promise<HttpResult> => {
+  const issuer = d.settings.issuer;
+  const pendingId = pendingIdOf(request.cookies[PENDING_COOKIE]);
+  const starts =
+    (request.method === 'GET' && request.path.endsWith('/oauth/authorize')) ||
+    (request.method === 'POST' && request.path.endsWith('/oauth/consent'));
+  const problem = starts ? await d.setupProblem?.() : undefined;
+  if (problem) return setupIncomplete(problem);
+  if (request.method === 'GET' && request.path.endsWith('/oauth/authorize')) {
+    return toResult(await startAuthorization(request.query, request.repeatedQuery, d), issuer, request.method);
+  }
+  if (request.method === 'GET' && request.path.endsWith('/oauth/callback')) {
+    const callbackUrl = new URL(`${issuer}/oauth/callback`);
+    for (const [k, v] of Object.entries(request.query)) callbackUrl.searchParams.set(k, v);
+    const repeated = request.repeatedQuery;
+    return toResult(await completeUpstreamLogin({ pendingId, callbackUrl, repeated }, d), issuer, request.method);
+  }
+  if (request.method === 'POST' && request.path.endsWith('/oauth/consent')) {
+    return toResult(await decideConsent({ pendingId, form: request.body }, d), issuer, request.method);
+  }
+  return html(404, errorPage('Not found', 'There is nothing here.'));
+};
 
 /** The authorize flow's ports as a deployment configures them. */
 export const authorizeDependencies = (config: Config): AuthorizeHandlerDependencies => {

@@ -56,6 +56,11 @@ export const METRIC = {
    * throttled dependency), dimensions `callback` (`deleted-token`) and `reason` (`failed` | `throttled`).
    */
   callbackNotProcessed: 'CallbackNotProcessed',
+  /**
+   * A failure of ours in the authorization round trip after the redirect_uri was validated, told to Notion by
+   * redirect (docs/adr/0170), dimension `reason` (`failed` | `throttled`).
+   */
+  authorizationFailed: 'AuthorizationFailed',
   /** A request refused because setup is unfinished (the Notion credentials placeholder), dimension `setting`. */
   setupIncomplete: 'SetupIncomplete',
   /** Change events that opened a coalescing window (no dimension); coalescing ratio = ChangeCoalesced / (ChangeCoalesced + WindowOpened). */

@@ -19,13 +19,14 @@ import type { ConnectionEndPorts } from '#core/connection-end.js';
 import type { AuthStateStore, Clock, ConnectionStore, PendingAuthorization, Random, TokenCipher } from '#core/ports.js';
 import { fingerprint, hashSecret } from '#shared/crypto.js';
 import { oauthDescription } from '#shared/errors.js';
+import { informingTheClient } from './authorization-failure.js';
 import { notionCodeContext, upstreamTokenContext } from './cipher-contexts.js';
 import type { AuthorizeErrorCode } from './errors.js';
 import { consentPage, errorPage } from './pages.js';
 import type { NotionOAuthApi, OAuthLog, UpstreamIdentityProvider, UpstreamUser } from './ports.js';
 import { UpstreamLoginError } from './ports.js';
 import { originOf, withParams } from './redirect-uri.js';
-import { parseAuthorizeRequest } from './requests.js';
+import { type AuthorizeRequest, parseAuthorizeRequest } from './requests.js';
 
 /** A pending authorization lives as long as Notion's code (10 minutes). */
 export const PENDING_TTL_MS = 10 * 60 * 1000;
@@ -141,6 +142,14 @@ export const startAuthorization = async (
     return errorRedirect(parsed.redirectUri, parsed.state, parsed.error, parsed.description, settings.issuer);
   }
   const request = parsed.request;
+  return informingTheClient(request, () => storePendingAuthorization(request, deps));
+};
+
+const storePendingAuthorization = async (
+  request: AuthorizeRequest,
+  deps: AuthorizeDependencies,
+): Promise<BrowserOutcome> => {
+  const { settings } = deps;
   const now = deps.clock.now();
   const id = deps.random.token(24);
   const upstream = { codeVerifier: deps.random.token(32), nonce: deps.random.token(24), state: deps.random.token(24) };
@@ -207,12 +216,25 @@ export const completeUpstreamLogin = async (
       ),
     );
   }
-  const { settings } = deps;
   const now = deps.clock.now();
   const pending = input.pendingId === undefined ? undefined : await deps.authState.getPending(input.pendingId, now);
   if (!pending?.upstream)
     return refused(deps, 'no_pending_sign_in', page(400, 'Sign-in session expired', SESSION_GONE, true));
 
+  const { upstream } = pending;
+  return informingTheClient({ redirectUri: pending.redirectUri, state: stateOf(pending) }, () =>
+    finishUpstreamLogin(pending, upstream, input.callbackUrl, now, deps),
+  );
+};
+
+const finishUpstreamLogin = async (
+  pending: PendingAuthorization,
+  upstream: NonNullable<PendingAuthorization['upstream']>,
+  callback: URL,
+  now: number,
+  deps: AuthorizeDependencies,
+): Promise<BrowserOutcome> => {
+  const { settings } = deps;
   const fail = async (error: AuthorizeErrorCode, description: string): Promise<BrowserOutcome> => {
     await deps.authState.takePending(pending.id, now);
     return errorRedirect(pending.redirectUri, stateOf(pending), error, description, settings.issuer);
@@ -220,9 +242,9 @@ export const completeUpstreamLogin = async (
 
   let user: UpstreamUser;
   try {
-    user = await deps.upstream.finishLogin(input.callbackUrl, {
+    user = await deps.upstream.finishLogin(callback, {
       redirectUri: callbackUrl(settings),
-      ...pending.upstream,
+      ...upstream,
     });
   } catch (error) {
     if (!(error instanceof UpstreamLoginError)) throw error;

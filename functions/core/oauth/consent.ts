@@ -7,8 +7,9 @@
  * lapses on its own if the code is never redeemed (ADR 0160).
  */
 import { endConnection } from '#core/connection-end.js';
-import type { Connection } from '#core/ports.js';
+import type { Connection, PendingAuthorization } from '#core/ports.js';
 import { constantTimeEqual, fingerprint, hashSecret } from '#shared/crypto.js';
+import { informingTheClient } from './authorization-failure.js';
 import {
   type AuthorizeDependencies,
   type BrowserOutcome,
@@ -23,7 +24,7 @@ import {
 import { notionCodeContext, notionRefreshTokenContext, notionTokenContext } from './cipher-contexts.js';
 import { NotionExchangeError, type NotionTokenGrant } from './ports.js';
 import { withParams } from './redirect-uri.js';
-import { parseConsentForm } from './requests.js';
+import { type ConsentForm, parseConsentForm } from './requests.js';
 
 // ---------------------------------------------------------------------------
 // POST /oauth/consent
@@ -33,7 +34,6 @@ export const decideConsent = async (
   input: { readonly pendingId: string | undefined; readonly form: unknown },
   deps: AuthorizeDependencies,
 ): Promise<BrowserOutcome> => {
-  const { settings } = deps;
   const form = parseConsentForm(input.form);
   if (!form)
     return refused(
@@ -71,9 +71,23 @@ export const decideConsent = async (
     );
   }
   const user = taken.user;
+  // From here on the pending authorization is spent: a failure of ours must reach Notion (RFC 6749 §4.1.2.1).
+  return informingTheClient({ redirectUri: taken.redirectUri, state: stateOf(taken) }, () =>
+    carryOutDecision(taken, user, form.decision, now, deps),
+  );
+};
+
+const carryOutDecision = async (
+  taken: PendingAuthorization,
+  user: NonNullable<PendingAuthorization['user']>,
+  decision: ConsentForm['decision'],
+  now: number,
+  deps: AuthorizeDependencies,
+): Promise<BrowserOutcome> => {
+  const { settings } = deps;
   const state = stateOf(taken);
 
-  if (form.decision === 'deny') {
+  if (decision === 'deny') {
     // Nothing is remembered: every authorize request comes from the user acting in Notion, so a
     // user who declined and presses Connect again is asked again (docs/adr/0104-deny-is-not-sticky.md).
     deps.log('info', 'connect declined', { pending: fingerprint(taken.id) });

@@ -250,7 +250,7 @@ describe('consent and the round trip', () => {
   it('allow → exchanges Notion’s code with external_account, stores the encrypted token, redirects with our code and state', async () => {
     const { cookie, consent } = await toConsent();
     const r = await submit(cookie, consent.body!, 'allow');
-    expect(r.statusCode).toBe(302);
+    expect(r.statusCode).toBe(303);
     const location = new URL(String(r.headers?.location));
     expect(location.origin + location.pathname).toBe(NOTION_REDIRECT);
     expect(location.searchParams.get('state')).toBe('notion-state-<&>');
@@ -300,10 +300,10 @@ describe('consent and the round trip', () => {
 
   it('encrypts the upstream tokens for the connection: another connection of the same user cannot read them', async () => {
     const { cookie, consent } = await toConsent();
-    expect((await submit(cookie, consent.body!, 'allow')).statusCode).toBe(302);
+    expect((await submit(cookie, consent.body!, 'allow')).statusCode).toBe(303);
     notion.workspaceId = 'ws-2';
     const second = await toConsent();
-    expect((await submit(second.cookie, second.consent.body!, 'allow')).statusCode).toBe(302);
+    expect((await submit(second.cookie, second.consent.body!, 'allow')).statusCode).toBe(303);
     const both = await connections.listBySubject('u-alice', clock.now());
     expect(both).toHaveLength(2);
     const [a, b] = both as [Connection, Connection];
@@ -410,6 +410,17 @@ describe('consent and the round trip', () => {
     }
   });
 
+  it('answers the consent POST with 303 See Other, so no browser re-sends the form to Notion (RFC 9700 §4.12)', async () => {
+    for (const decision of ['allow', 'deny'] as const) {
+      const { cookie, consent } = await toConsent();
+      const r = await submit(cookie, consent.body!, decision);
+      expect(r.statusCode).toBe(303);
+      expect(String(r.headers?.location)).toMatch(/^https:\/\/www\.notion\.so\/externalintegrationauthcallback\?/);
+    }
+    // The GET steps keep 302.
+    expect((await call({ path: '/oauth/authorize', query: authorizeQuery() })).statusCode).toBe(302);
+  });
+
   it('refuses a consent without the right CSRF token or from another browser', async () => {
     const { cookie, consent } = await toConsent();
     const pending = decodeEntities(hidden(consent.body!, 'pending'));
@@ -424,7 +435,7 @@ describe('consent and the round trip', () => {
     expect(otherBrowser.statusCode).toBe(403);
     expect(notion.calls).toHaveLength(0);
     const ok = await submit(cookie, consent.body!, 'allow');
-    expect(ok.statusCode).toBe(302);
+    expect(ok.statusCode).toBe(303);
     const replay = await submit(cookie, consent.body!, 'allow');
     expect(replay.statusCode).toBe(400);
     expect(notion.calls).toHaveLength(1);
@@ -479,6 +490,78 @@ describe('consent and the round trip', () => {
     const j = await call({ method: 'POST', path: '/oauth/consent', body: { decision: 'allow' } });
     expect(j.statusCode).toBe(415);
     expect(j.headers?.['content-type']).toMatch(/text\/html/);
+  });
+});
+
+describe('a failure of ours once the redirect_uri is known is told to Notion by redirect (RFC 6749 §4.1.2.1)', () => {
+  const throttled = () => Object.assign(new Error('Rate of requests exceeded'), { name: 'ThrottlingException' });
+
+  /** A GET step answers 302, the consent POST 303. */
+  const expectErrorRedirect = (r: Result, error: string, status = 302) => {
+    expect(r.statusCode).toBe(status);
+    const location = new URL(String(r.headers?.location));
+    expect(location.origin + location.pathname).toBe(NOTION_REDIRECT);
+    expect(location.searchParams.get('error')).toBe(error);
+    expect(location.searchParams.get('state')).toBe('notion-state-<&>');
+    expect(location.searchParams.get('iss')).toBe(ISSUER);
+    expect(location.searchParams.get('error_description')).toMatch(/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/);
+    // The browser's pending cookie goes with it.
+    expect(r.cookies?.some((c) => c.startsWith(`${PENDING_COOKIE}=;`))).toBe(true);
+  };
+
+  it('the pending authorization cannot be stored: temporarily_unavailable when throttled, server_error otherwise', async () => {
+    const metrics: Record<string, string>[] = [];
+    const off = onMetric((name, dimensions) => metrics.push({ name, ...dimensions }));
+    authState.putPending = async () => {
+      throw throttled();
+    };
+    expectErrorRedirect(await call({ path: '/oauth/authorize', query: authorizeQuery() }), 'temporarily_unavailable');
+    authState.putPending = async () => {
+      throw new Error('boom');
+    };
+    expectErrorRedirect(await call({ path: '/oauth/authorize', query: authorizeQuery() }), 'server_error');
+    off();
+    expect(metrics.filter((m) => m.name === 'AuthorizationFailed')).toEqual([
+      { name: 'AuthorizationFailed', reason: 'throttled' },
+      { name: 'AuthorizationFailed', reason: 'failed' },
+    ]);
+    expect(logs.join('\n')).toMatch(/authorization failed after the redirect_uri was validated/);
+  });
+
+  it('the sign-in cannot be recorded after the upstream login: an error redirect, not a page', async () => {
+    authState.updatePending = async () => {
+      throw new Error('boom');
+    };
+    const { consent } = await toConsent();
+    expectErrorRedirect(consent, 'server_error');
+  });
+
+  it('the connection cannot be created after consent took the pending authorization: Notion hears of it', async () => {
+    const { cookie, consent } = await toConsent();
+    connections.create = async () => {
+      throw throttled();
+    };
+    expectErrorRedirect(await submit(cookie, consent.body!, 'allow'), 'temporarily_unavailable', 303);
+    const { cookie: cookie2, consent: consent2 } = await toConsent();
+    authState.putCode = async () => {
+      throw new Error('boom');
+    };
+    connections.create = MemoryConnectionStore.prototype.create.bind(connections);
+    expectErrorRedirect(await submit(cookie2, consent2.body!, 'allow'), 'server_error', 303);
+    // The connection made before the code failed is ended again (nothing usable is left).
+    const left = await connections.listBySubject('u-alice', clock.now());
+    expect(left.filter((c) => c.status === 'active')).toHaveLength(0);
+  });
+
+  it('before the request is known (no pending authorization can be read) the busy page stays', async () => {
+    const { cookie, consent } = await toConsent();
+    authState.takePendingForConsent = async () => {
+      throw throttled();
+    };
+    const r = await submit(cookie, consent.body!, 'allow');
+    expect(r.statusCode).toBe(503);
+    expect(r.headers?.['content-type']).toMatch(/text\/html/);
+    expect(r.headers?.location).toBeUndefined();
   });
 });
 

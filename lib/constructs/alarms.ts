@@ -1,6 +1,7 @@
 /**
  * CloudWatch alarms for the signals an operator must act on: anything in the
- * dead-letter queue, updates piling up, API 5xx answers, errors and throttles
+ * dead-letter queue, updates piling up, API 5xx answers, failures of ours in
+ * the OAuth round trip (told to Notion by redirect), errors and throttles
  * of every function, the unfurl function's p99 duration and DynamoDB
  * throttling. Each fires within 10 minutes of its condition (period ×
  * evaluation periods ≤ 10 minutes). With an `alarmEmail`, the alarms notify an
@@ -8,7 +9,7 @@
  */
 import { ArnFormat, Aws, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -18,6 +19,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SERVICE_METRICS_NAMESPACE, serviceNameOf } from './dashboard.js';
 
 export interface ServiceAlarmsProps {
   readonly stage: string;
@@ -46,6 +48,8 @@ export class ServiceAlarms extends Construct {
   readonly deadLetterDepth: Alarm;
   readonly updateBacklogAge: Alarm;
   readonly api5xx: Alarm;
+  /** Failures of ours in the OAuth browser round trip, told to Notion by redirect and so not among the 5xx (ADR 0170). */
+  readonly authorizationFailures: Alarm;
   readonly workerErrors: Alarm;
   /** Errors and throttles of each function (the worker's errors are `workerErrors`). */
   readonly functionErrors: Alarm[] = [];
@@ -88,6 +92,32 @@ export class ServiceAlarms extends Construct {
       alarmName: `${prefix}-api-5xx`,
       alarmDescription: 'The HTTP API answered 5xx: a handler failed or timed out (see the function logs).',
       metric: props.api.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: 5,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    // These answers are redirects to Notion (server_error, temporarily_unavailable), not 5xx: the service's own
+    // metric counts them, with the threshold of the 5xx alarm they used to reach.
+    const authorizationFailed = (reason: string) =>
+      new Metric({
+        namespace: SERVICE_METRICS_NAMESPACE,
+        metricName: 'AuthorizationFailed',
+        dimensionsMap: { service: serviceNameOf(props.stage), reason },
+        statistic: 'Sum',
+        period: FIVE_MINUTES,
+      });
+    this.authorizationFailures = new Alarm(this, 'AuthorizationFailures', {
+      alarmName: `${prefix}-authorization-failures`,
+      alarmDescription:
+        'The OAuth authorize routes told Notion of a failure of ours (server_error or temporarily_unavailable) instead of connecting: storage, keys or a throttled dependency (see the oauth-authorize log group).',
+      metric: new MathExpression({
+        expression: 'FILL(f, 0) + FILL(t, 0)',
+        usingMetrics: { f: authorizationFailed('failed'), t: authorizationFailed('throttled') },
+        period: FIVE_MINUTES,
+        label: 'authorization failures',
+      }),
       threshold: 5,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -214,6 +244,7 @@ export class ServiceAlarms extends Construct {
   all(): Alarm[] {
     return [
       this.deadLetterDepth,
+      this.authorizationFailures,
       this.updateBacklogAge,
       this.api5xx,
       this.workerErrors,

@@ -235,6 +235,10 @@ export class ServiceDashboard extends Construct {
             'temporarily_unavailable',
             'server_error',
           ].map((e) => service('TokenError', { error: e }, `error: ${e}`)),
+          // Failures of ours in the browser round trip, told to Notion by redirect (ADR 0170).
+          ...['failed', 'throttled'].map((r) =>
+            service('AuthorizationFailed', { reason: r }, `authorize redirected an error: ${r}`),
+          ),
         ],
         24,
       ),

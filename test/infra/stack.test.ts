@@ -527,6 +527,23 @@ describe('alarms', () => {
     }
   });
 
+  it("alarms on the authorize routes' failures of ours, which reach Notion as redirects rather than 5xx (ADR 0170)", () => {
+    const alarm = alarms().find((a) => String(a.Properties.AlarmName).endsWith('-authorization-failures'));
+    expect(alarm?.Properties.Threshold).toBe(5);
+    // biome-ignore lint/suspicious/noExplicitAny: template JSON
+    const metrics = (alarm?.Properties.Metrics ?? []).filter((m: any) => m.MetricStat);
+    // biome-ignore lint/suspicious/noExplicitAny: template JSON
+    const stat = (m: any) => m.MetricStat.Metric;
+    expect(metrics.map((m: unknown) => stat(m).MetricName)).toEqual(['AuthorizationFailed', 'AuthorizationFailed']);
+    expect(metrics.map((m: unknown) => stat(m).Namespace)).toEqual(['NotionLinkPreview', 'NotionLinkPreview']);
+    // The dimensions the handler's metric carries: the stage's service name and each reason it counts.
+    const dimensions = metrics.map((m: unknown) =>
+      Object.fromEntries((stat(m).Dimensions as Array<{ Name: string; Value: string }>).map((d) => [d.Name, d.Value])),
+    );
+    expect(dimensions.map((d: Record<string, string>) => d.reason).sort()).toEqual(['failed', 'throttled']);
+    for (const d of dimensions) expect(d.service).toMatch(/^notion-link-preview-/);
+  });
+
   it('alarms on errors and throttles of every function, unfurl p99 duration and throttling of every table', () => {
     for (const [handler, id] of fnIds) {
       const on = (metric: string) =>

@@ -191,6 +191,32 @@ const httpsUrl = (key: string, value: string | undefined): string | undefined =>
   return value.replace(/\/+$/, '');
 };
 
+/** Loopback hosts, where an `http` redirect URI never crosses a network (RFC 8252 §7.3). */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * notionRedirectUris of a deployed stack: each must use https, or http on a loopback host (the local
+ * simulator's callback). An authorization code sent to a plain-http address crosses the network in clear
+ * (RFC 6749 §3.1.2.1, RFC 9700 §2.1); the shape of each entry is NOTION_REDIRECT_URIS's own check.
+ */
+const redirectUris = (key: string, value: string | undefined): string | undefined => {
+  if (value === undefined) return undefined;
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    if (entry === '') continue;
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new StageConfigError(`context "${key}" must list absolute URLs, got "${entry}"`);
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)))
+      throw new StageConfigError(
+        `context "${key}" must list https URLs (http only on a loopback host): an authorization code would cross the network in clear to "${entry}"`,
+      );
+  }
+  return value;
+};
+
 /** Reads and validates every deployment setting from a context reader. */
 export const readStageConfig = (read: ContextReader): StageConfig => {
   const k = CONTEXT_KEYS;
@@ -345,7 +371,7 @@ export const readStageConfig = (read: ContextReader): StageConfig => {
     oauthClientId: text(read, k.oauthClientId) ?? 'notion-link-preview',
     notionApiBaseUrl: httpsUrl(k.notionApiBaseUrl, text(read, k.notionApiBaseUrl)) ?? 'https://api.notion.com',
     ...optional('notionVersion', text(read, k.notionVersion)),
-    ...optional('notionRedirectUris', text(read, k.notionRedirectUris)),
+    ...optional('notionRedirectUris', redirectUris(k.notionRedirectUris, text(read, k.notionRedirectUris))),
     notionRateLimitPerMinute: integer(read, k.notionRateLimitPerMinute, 180, 1, 6000),
     ...optional('sourceAdapter', sourceAdapter),
     ...optional('sourceBaseUrl', httpsUrl(k.sourceBaseUrl, text(read, k.sourceBaseUrl))),

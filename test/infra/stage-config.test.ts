@@ -149,6 +149,19 @@ describe('readStageConfig', () => {
     );
   });
 
+  it('takes extra redirect URIs over https, or plain http only on a loopback host', () => {
+    const uris = 'https://notion.example/callback, http://127.0.0.1:3000/notion/externalintegrationauthcallback';
+    expect(read({ notionRedirectUris: uris }).notionRedirectUris).toBe(uris);
+    expect(read({ notionRedirectUris: 'http://localhost:8080/cb' }).notionRedirectUris).toBe(
+      'http://localhost:8080/cb',
+    );
+    for (const refused of ['http://notion.example/callback', 'https://ok.example/cb,http://10.0.0.5/cb']) {
+      expect(() => read({ notionRedirectUris: refused })).toThrow(StageConfigError);
+      expect(() => read({ notionRedirectUris: refused })).toThrow(/must list https URLs .*cross the network in clear/);
+    }
+    expect(() => read({ notionRedirectUris: 'not a url' })).toThrow('must list absolute URLs, got "not a url"');
+  });
+
   it('reads numbers given as strings on the command line (-c key=value)', () => {
     const c = read({ notionRateLimitPerMinute: '600', apiRateLimit: '200', apiBurstLimit: '400' });
     expect(c.notionRateLimitPerMinute).toBe(600);

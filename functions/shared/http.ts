@@ -129,8 +129,9 @@ const parseQuery = (event: APIGatewayProxyEventV2): { query: Record<string, stri
   const repeated = new Set<string>();
   if (event.rawQueryString) {
     for (const [k, v] of new URLSearchParams(event.rawQueryString)) {
-      if (Object.hasOwn(query, k)) repeated.add(k);
-      else query[k] = v;
+      // A parameter sent without a value counts as omitted (RFC 6749 §3.1): an empty copy repeats nothing.
+      if (!Object.hasOwn(query, k) || query[k] === '') query[k] = v;
+      else if (v !== '') repeated.add(k);
     }
   } else {
     // API Gateway joins repeated values with commas in queryStringParameters.
@@ -171,6 +172,11 @@ const parseBody = (
   if (isForm && accept.includes('form')) {
     const form: Record<string, string> = Object.create(null);
     for (const [k, v] of new URLSearchParams(raw)) {
+      // A parameter sent without a value counts as omitted (RFC 6749 §3.1): an empty copy repeats nothing.
+      if (Object.hasOwn(form, k) && (v === '' || form[k] === '')) {
+        if (v !== '') form[k] = v;
+        continue;
+      }
       if (Object.hasOwn(form, k)) {
         if (formParameters !== undefined && !formParameters.includes(k)) continue;
         // The name is the client's input (a JSON body sent as a form makes its text, tokens included, a name).

@@ -188,6 +188,21 @@ describe('GET /oauth/authorize', () => {
     expect(new URL(String(r2.headers?.location)).searchParams.get('error')).toBe('invalid_request');
   });
 
+  it('takes a parameter sent without a value as omitted, so an empty copy beside the value repeats nothing', async () => {
+    for (const name of ['client_id', 'redirect_uri', 'response_type', 'state']) {
+      for (const emptyFirst of [true, false]) {
+        const full = new URLSearchParams(authorizeQuery()).toString();
+        const query = emptyFirst ? `${name}=&${full}` : `${full}&${name}=`;
+        const r = await call({ path: '/oauth/authorize', query });
+        expect([name, r.statusCode, String(r.headers?.location).startsWith('https://idp.example/authorize?')]).toEqual([
+          name,
+          302,
+          true,
+        ]);
+      }
+    }
+  });
+
   it('ignores a parameter it does not read, even repeated (RFC 6749 §3.1)', async () => {
     const q = new URLSearchParams(authorizeQuery());
     q.append('utm_source', 'a');

@@ -190,6 +190,38 @@ describe('parameters a strict reading of RFC 6749 §3.1, §3.2 and §2.3.1 settl
     }
   });
 
+  it('a parameter sent without a value counts as omitted: an empty copy beside the value is no repeat', async () => {
+    let n = 0;
+    /** A fresh code of a fresh connection: each exchange spends one. */
+    const freshCode = async (): Promise<string> => {
+      n += 1;
+      const id = `3b0c3c5e-0000-4000-8000-${String(100 + n).padStart(12, '0')}`;
+      await connections.create(activeConnection({ id, subject: `u-${n}`, displayName: `User ${n}` }));
+      const code = `code-${n}`;
+      await authState.putCode({
+        codeHash: hashSecret(code),
+        connectionId: id,
+        clientId: CLIENT_ID,
+        redirectUri: NOTION_REDIRECT,
+        scope: 'unfurl',
+        expiresAt: clock.now() + 60_000,
+      });
+      return code;
+    };
+    for (const name of ['grant_type', 'code', 'redirect_uri', 'client_id', 'client_secret']) {
+      for (const emptyFirst of [true, false]) {
+        const form = new URLSearchParams(codeForm({ code: await freshCode() })).toString();
+        const body = emptyFirst ? `${name}=&${form}` : `${form}&${name}=`;
+        const r = await post({ body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+        expect([name, r.statusCode, JSON.parse(r.body!).token_type]).toEqual([name, 200, 'Bearer']);
+      }
+    }
+    // Two values are still a repeat.
+    const twice = `${new URLSearchParams(codeForm()).toString()}&code=other`;
+    const refused = await post({ body: twice, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect([refused.statusCode, JSON.parse(refused.body!).error]).toEqual([400, 'invalid_request']);
+  });
+
   it('a parameter of the endpoint in the URI → 400 invalid_request, no-store; the code is not spent', async () => {
     for (const query of [
       `client_secret=${CLIENT_SECRET}`,

@@ -77,7 +77,9 @@ const authorizeQuery = (extra: Record<string, string> = {}) =>
 
 describe('what is logged about a refused request', () => {
   it('a JSON body sent twice as a form to /deleted-token: 200, and the refresh token is in no log line', async () => {
-    const body = `${JSON.stringify({ refresh_token: REFRESH })}&${JSON.stringify({ refresh_token: REFRESH })}`;
+    // With values, so that the copies repeat: a copy without a value is an omitted parameter (RFC 6749 §3.1).
+    const json = JSON.stringify({ refresh_token: REFRESH });
+    const body = `${json}=1&${json}=2`;
     const { res, line } = await rejectedLineOf('POST /deleted-token', () =>
       fetch(`${system.baseUrl}/deleted-token`, {
         method: 'POST',

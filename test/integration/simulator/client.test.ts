@@ -47,6 +47,29 @@ afterAll(async () => {
   await sim.stop();
 });
 
+/**
+ * A Notion user of the simulator at `baseUrl` who pasted `url` and pressed Connect: the driver, the preview,
+ * and `callback()`, which lands the service's redirect with its code (set the service's answers first).
+ */
+const pasteAndConnect = async (baseUrl: string, url: string) => {
+  const driver = new NotionDriver({ baseUrl });
+  await driver.open();
+  const pasted = await driver.paste(url, { signIn: false });
+  const cookie = driver.jar.header(new URL(baseUrl)) ?? '';
+  const connect = await fetch(`${baseUrl}/playground/connect`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie },
+    body: '{}',
+  });
+  const state = new URL(((await connect.json()) as { location: string }).location).searchParams.get('state');
+  const callback = () =>
+    fetch(`${baseUrl}/notion/externalintegrationauthcallback?code=svc-code&state=${state}`, {
+      headers: { cookie },
+      redirect: 'manual',
+    });
+  return { driver, pasted, callback };
+};
+
 const sessionId = (driver: NotionDriver) =>
   new RegExp(`${SESSION_COOKIE}=([^;]+)`).exec(driver.jar.header(new URL(`${sim.baseUrl}/`)) ?? '')?.[1] ?? '';
 
@@ -269,21 +292,9 @@ describe('unfurl answers are checked as docs/protocol.md §3.2 requires', () => 
   };
 
   it('rejects an answer without dev or without title (an update may leave dev out, an answer may not)', async () => {
-    const driver = new NotionDriver({ baseUrl: own.baseUrl });
-    await driver.open();
-    const pasted = await driver.paste('https://acme.test/items/7', { signIn: false });
-    const cookie = driver.jar.header(new URL(own.baseUrl)) ?? '';
-    const connect = await fetch(`${own.baseUrl}/playground/connect`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
-      body: '{}',
-    });
-    const state = new URL(((await connect.json()) as { location: string }).location).searchParams.get('state');
+    const { driver, pasted, callback } = await pasteAndConnect(own.baseUrl, 'https://acme.test/items/7');
     answer = [titleAttr];
-    const back = await fetch(`${own.baseUrl}/notion/externalintegrationauthcallback?code=svc-code&state=${state}`, {
-      headers: { cookie },
-      redirect: 'manual',
-    });
+    const back = await callback();
     expect(back.status).toBe(302);
     const noDev = await driver.preview(pasted.id);
     expect(noDev.unfurls).toBe(1);
@@ -357,16 +368,7 @@ describe("refreshing the service's token as docs/protocol.md §2.6 describes", (
   });
 
   it('keeps the previous expires_in and refresh_token when a refresh answer leaves them out', async () => {
-    const driver = new NotionDriver({ baseUrl: own.baseUrl });
-    await driver.open();
-    const pasted = await driver.paste('https://acme.test/items/8', { signIn: false });
-    const cookie = driver.jar.header(new URL(own.baseUrl)) ?? '';
-    const connect = await fetch(`${own.baseUrl}/playground/connect`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
-      body: '{}',
-    });
-    const state = new URL(((await connect.json()) as { location: string }).location).searchParams.get('state');
+    const { driver, pasted, callback } = await pasteAndConnect(own.baseUrl, 'https://acme.test/items/8');
     tokenAnswers = [
       { access_token: 'at-1', token_type: 'bearer', refresh_token: 'rt-1', expires_in: 3600 },
       // docs/protocol.md §2.6: a refresh may replace refresh_token and expires_in, or not: first expires_in is
@@ -374,10 +376,7 @@ describe("refreshing the service's token as docs/protocol.md §2.6 describes", (
       { access_token: 'at-2', token_type: 'bearer', refresh_token: 'rt-2' },
       { access_token: 'at-3', token_type: 'bearer' },
     ];
-    await fetch(`${own.baseUrl}/notion/externalintegrationauthcallback?code=svc-code&state=${state}`, {
-      headers: { cookie },
-      redirect: 'manual',
-    });
+    await callback();
     const first = await driver.state();
     expect(first.connected).toBe(true);
     expect(first.grant?.expiresAt).toBe(clock.now() + 3600_000);
@@ -407,22 +406,10 @@ describe("refreshing the service's token as docs/protocol.md §2.6 describes", (
   });
 
   it('keeps the grant when a refresh gets no answer or a 5xx, and tries again at the next call', async () => {
-    const driver = new NotionDriver({ baseUrl: own.baseUrl });
-    await driver.open();
-    const pasted = await driver.paste('https://acme.test/items/10', { signIn: false });
-    const cookie = driver.jar.header(new URL(own.baseUrl)) ?? '';
-    const connect = await fetch(`${own.baseUrl}/playground/connect`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
-      body: '{}',
-    });
-    const state = new URL(((await connect.json()) as { location: string }).location).searchParams.get('state');
+    const { driver, pasted, callback } = await pasteAndConnect(own.baseUrl, 'https://acme.test/items/10');
     tokenForms.length = 0;
     tokenAnswers = [{ access_token: 'at-a', token_type: 'bearer', refresh_token: 'rt-a', expires_in: 3600 }];
-    await fetch(`${own.baseUrl}/notion/externalintegrationauthcallback?code=svc-code&state=${state}`, {
-      headers: { cookie },
-      redirect: 'manual',
-    });
+    await callback();
     expect((await driver.preview(pasted.id)).state).toBe('card');
 
     // Expired: the refresh is answered 503, then not at all. Neither says the refresh token is bad
@@ -458,21 +445,9 @@ describe("refreshing the service's token as docs/protocol.md §2.6 describes", (
   });
 
   it('still refuses a code exchange that returns a refresh_token without expires_in (§2.5)', async () => {
-    const driver = new NotionDriver({ baseUrl: own.baseUrl });
-    await driver.open();
-    await driver.paste('https://acme.test/items/9', { signIn: false });
-    const cookie = driver.jar.header(new URL(own.baseUrl)) ?? '';
-    const connect = await fetch(`${own.baseUrl}/playground/connect`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
-      body: '{}',
-    });
-    const state = new URL(((await connect.json()) as { location: string }).location).searchParams.get('state');
+    const { driver, callback } = await pasteAndConnect(own.baseUrl, 'https://acme.test/items/9');
     tokenAnswers = [{ access_token: 'at-x', token_type: 'bearer', refresh_token: 'rt-x' }];
-    await fetch(`${own.baseUrl}/notion/externalintegrationauthcallback?code=svc-code&state=${state}`, {
-      headers: { cookie },
-      redirect: 'manual',
-    });
+    await callback();
     const view = await driver.state();
     expect(view.connected).toBe(false);
     expect(view.lastAuthError).toBe(

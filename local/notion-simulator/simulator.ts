@@ -311,7 +311,13 @@ export class NotionSimulator {
   async handleNotion(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', this.baseUrl);
-      if (url.pathname.toLowerCase() === CALLBACK_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      if (url.pathname.toLowerCase() === CALLBACK_PATH && req.method === 'HEAD') {
+        // HEAD is safe (RFC 9110 §9.2.1): a link checker or prefetch must not spend the service's code.
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        res.end();
+        return;
+      }
+      if (url.pathname.toLowerCase() === CALLBACK_PATH && req.method === 'GET') {
         const session = this.sessionFromCookie(req);
         const result = await this.client.callback(session, url.searchParams);
         if (result.ok) redirect(res, result.location);

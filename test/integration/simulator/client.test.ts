@@ -62,8 +62,9 @@ const pasteAndConnect = async (baseUrl: string, url: string) => {
     body: '{}',
   });
   const state = new URL(((await connect.json()) as { location: string }).location).searchParams.get('state');
-  const callback = () =>
+  const callback = (method: 'GET' | 'HEAD' = 'GET') =>
     fetch(`${baseUrl}/notion/externalintegrationauthcallback?code=svc-code&state=${state}`, {
+      method,
       headers: { cookie },
       redirect: 'manual',
     });
@@ -442,6 +443,19 @@ describe("refreshing the service's token as docs/protocol.md §2.6 describes", (
     const refused = await driver.refresh(pasted.id);
     expect(refused.connected).toBe(false);
     expect(refused.previews.find((p) => p.id === pasted.id)?.state).toBe('needs-auth');
+  });
+
+  it('spends nothing on a HEAD of its redirect_uri: the GET that follows still connects', async () => {
+    const { driver, pasted, callback } = await pasteAndConnect(own.baseUrl, 'https://acme.test/items/11');
+    tokenForms.length = 0;
+    tokenAnswers = [{ access_token: 'at-h', token_type: 'bearer', refresh_token: 'rt-h', expires_in: 3600 }];
+    const head = await callback('HEAD');
+    expect(head.status).toBe(200);
+    expect(tokenForms).toHaveLength(0);
+    expect((await driver.state()).connected).toBe(false);
+    expect((await callback()).status).toBe(302);
+    expect(tokenForms).toHaveLength(1);
+    expect((await driver.preview(pasted.id)).state).toBe('card');
   });
 
   it('still refuses a code exchange that returns a refresh_token without expires_in (§2.5)', async () => {

@@ -50,6 +50,35 @@ export const ACCESS_LOG_FIELDS = {
   integrationError: '$context.integrationErrorMessage',
 } as const;
 
+/**
+ * How the routes of each class (who calls them: lib/routes.ts) prove their caller without an API Gateway
+ * authorizer: none of these callers holds AWS credentials or a Cognito token, so each route checks its caller in
+ * its handler. Typed by class, so a new class cannot be added without saying how its routes authenticate.
+ */
+export const ROUTE_AUTHENTICATION: Readonly<Record<ThrottleClass, string>> = {
+  notion:
+    "Notion's servers: the token endpoint authenticates our client secret (constant time), the unfurl callbacks verify our bearer access token against its connection, the deleted-token callback matches a token of ours to its connection and answers alike whatever it gets",
+  browser:
+    "a person's browser in the OAuth round-trip: authorize accepts only our client id and Notion's registered redirect URIs, the callback only the state and code of a pending upstream login (PKCE, nonce), consent only that pending login's session with its CSRF token",
+  changes:
+    "the product's servers: every change event carries a Standard Webhooks HMAC signature over a timestamp within five minutes, and each webhook-id is accepted once",
+  revoke: 'Notion revoking a token (RFC 7009): our client secret is authenticated before anything else',
+  public:
+    'public documents by design: the RFC 8414 authorization-server metadata and the JWK Set of the service-assertion public keys',
+};
+
+/** The APIG4 acknowledgement's reason: every route, by class, with how its handler authenticates the caller. */
+export const apiAuthorizationReason = (): string => {
+  const classes = [...new Set(ROUTES.map((r) => r.throttle))];
+  const parts = classes.map(
+    (c) =>
+      `${ROUTES.filter((r) => r.throttle === c)
+        .map(routeKey)
+        .join(', ')}: ${ROUTE_AUTHENTICATION[c]}`,
+  );
+  return `No route has an API Gateway authorizer because no caller holds AWS credentials or a Cognito token; each handler authenticates its caller. ${parts.join('. ')}.`;
+};
+
 export class ServiceApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
@@ -183,8 +212,7 @@ export class ServiceApi extends Construct {
     cfnStage.routeSettings = settings;
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions::AwsSolutions-APIG4',
-      reason:
-        'Every route is called by Notion or a browser without AWS credentials or a Cognito token: the OAuth endpoints authenticate the client in the handler (client secret, PKCE-less code rules), the unfurl and delete callbacks verify our bearer JWT against the connection, /changes verifies a Standard Webhooks signature, and the metadata document is public by RFC 8414.',
+      reason: apiAuthorizationReason(),
     });
   }
 }

@@ -11,6 +11,8 @@ import { Validations } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { createServiceApp } from '#lib/app.js';
+import { ROUTE_AUTHENTICATION } from '#lib/constructs/http-api.js';
+import { ROUTES, routeKey } from '#lib/routes.js';
 import { cdkJsonContext, exampleContexts, newOutdir, PRODUCT_SOURCE } from './synth.js';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -184,6 +186,15 @@ describe('acknowledgements', () => {
       const rotation = clean.acknowledgements.filter((a) => a.id.endsWith('SMG4'));
       expect(rotation.length).toBeGreaterThan(0);
       expect(new Set(rotation.map((a) => a.reason)).size).toBe(rotation.length);
+    }
+  });
+  it('the API authorization acknowledgement says, for every route it covers, how that route authenticates its caller', () => {
+    for (const { clean } of outcomes.values()) {
+      const apig4 = clean.acknowledgements.filter((a) => a.id === 'AwsSolutions::AwsSolutions-APIG4');
+      expect(apig4).toHaveLength(1);
+      const reason = apig4[0]?.reason ?? '';
+      for (const route of ROUTES) expect(reason).toContain(routeKey(route));
+      for (const story of Object.values(ROUTE_AUTHENTICATION)) expect(reason).toContain(story);
     }
   });
 });

@@ -354,7 +354,8 @@ export class NotionLinkPreviewStack extends Stack {
     );
     out(
       OUTPUTS.oauthClientSecretCommand,
-      `aws secretsmanager get-secret-value --secret-id ${this.secrets.oauthClientSecret.secretArn} --query SecretString --output text`,
+      // With the stack's region: the CLI's default region may be another one, where the secret is not found.
+      `aws secretsmanager get-secret-value --region ${this.region} --secret-id ${this.secrets.oauthClientSecret.secretArn} --query SecretString --output text`,
       'Command that prints the OAuth Client Secret for the Notion dashboard',
     );
     out(

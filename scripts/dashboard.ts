@@ -10,7 +10,7 @@
  * naming the problem, when a rule does not match one of its sample URLs or its
  * placeholder is not a valid attribute list.
  *
- *   npm run dashboard [-- --outputs path/to/cdk-outputs.json] [-- --json]
+ *   npm run dashboard [-- --outputs path/to/cdk-outputs.json] [-- --stack <name>] [-- --json]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -44,15 +44,28 @@ const routePath = (field: string): string => {
   return route.path;
 };
 
-/** The first stack in a CDK outputs file that carries our dashboard outputs. */
-export const stackOutputs = (file: unknown): { stack: string; outputs: Record<string, string> } | undefined => {
+/**
+ * The stack in a CDK outputs file that carries our dashboard outputs: the one named `stack`, else the only
+ * one. A file with several (`cdk deploy --all` of two stages) is refused rather than read at random.
+ */
+export const stackOutputs = (
+  file: unknown,
+  stack?: string,
+): { stack: string; outputs: Record<string, string> } | undefined => {
   if (file === null || typeof file !== 'object') return undefined;
-  for (const [stack, outputs] of Object.entries(file as Record<string, unknown>)) {
-    if (outputs && typeof outputs === 'object' && OUTPUTS.authorizeUrl in outputs) {
-      return { stack, outputs: outputs as Record<string, string> };
-    }
-  }
-  return undefined;
+  const ours = Object.entries(file as Record<string, unknown>).filter(
+    ([name, outputs]) =>
+      (stack === undefined || name === stack) &&
+      outputs !== null &&
+      typeof outputs === 'object' &&
+      OUTPUTS.authorizeUrl in outputs,
+  );
+  if (ours.length > 1)
+    throw new UsageError(
+      `the outputs file has several stacks (${ours.map(([name]) => name).join(', ')}): choose one with --stack`,
+    );
+  const [found] = ours;
+  return found ? { stack: found[0], outputs: found[1] as Record<string, string> } : undefined;
 };
 
 const isSet = (value: string | undefined): boolean => value !== undefined && value !== '';
@@ -70,10 +83,13 @@ export const dashboardValues = (
   env: Readonly<Record<string, string | undefined>>,
   outputsFile?: unknown,
   running?: Pick<RuntimeInfo, 'pid' | 'port' | 'publicBaseUrl'>,
+  stack?: string,
 ): DashboardValues => {
-  const deployed = outputsFile === undefined ? undefined : stackOutputs(outputsFile);
+  const deployed = outputsFile === undefined ? undefined : stackOutputs(outputsFile, stack);
   if (outputsFile !== undefined && !deployed)
-    throw new Error(`the outputs file has no stack with the output ${OUTPUTS.authorizeUrl}`);
+    throw new Error(
+      `the outputs file has no stack${stack === undefined ? '' : ` ${stack}`} with the output ${OUTPUTS.authorizeUrl}`,
+    );
   if (deployed) {
     const o = deployed.outputs;
     const need = (key: string): string => {
@@ -187,6 +203,11 @@ http://127.0.0.1:3000. The rules come from UNFURL_RULES, else the demo rules.`,
       value: '<file>',
       description: 'CDK outputs file to read (default cdk-outputs.json when it exists)',
     },
+    stack: {
+      type: 'string',
+      value: '<name>',
+      description: 'the stack to read when the outputs file holds several (e.g. NotionLinkPreview-prod)',
+    },
     json: { type: 'boolean', description: 'print the values as JSON' },
   },
   examples: [
@@ -260,7 +281,7 @@ export const main = async (
       `dashboard: no cdk-outputs.json and no running npm start found: the values for http://127.0.0.1:${DEFAULT_PORT}\n`,
     );
   }
-  const dashboard = dashboardValues(env, outputsFile, server);
+  const dashboard = dashboardValues(env, outputsFile, server, values.stack);
   process.stdout.write(values.json ? `${JSON.stringify(dashboard, null, 2)}\n` : renderDashboard(dashboard));
   const problems = ruleProblems(dashboard.integration);
   if (problems.length > 0) {
@@ -270,7 +291,7 @@ export const main = async (
     return 1;
   }
   // A deployed stack: is the Notion credentials secret still the placeholder? (Read with your AWS credentials.)
-  const deployed = outputsFile === undefined ? undefined : stackOutputs(outputsFile);
+  const deployed = outputsFile === undefined ? undefined : stackOutputs(outputsFile, values.stack);
   if (deployed) {
     const credentials = await notionCredentialsState(deployed.outputs, readSecret);
     if (credentials.state === 'placeholder') {

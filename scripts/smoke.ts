@@ -237,6 +237,11 @@ metadata, the token endpoint's error shapes, unfurl 401 with WWW-Authenticate, a
 refused, the deleted-token callback's 200, and with --webhook-secret a signed change accepted.`,
   options: {
     outputs: { type: 'string', value: '<file>', description: 'CDK outputs file: the base URL is its PublicBaseUrl' },
+    stack: {
+      type: 'string',
+      value: '<name>',
+      description: 'the stack to read when the outputs file holds several (e.g. NotionLinkPreview-prod)',
+    },
     'base-url': { type: 'string', value: '<url>', description: 'base URL of the service (instead of --outputs)' },
     'webhook-secret': {
       type: 'string',
@@ -275,9 +280,12 @@ export const baseUrlOf = (values: CliArgs<typeof CLI.options>['values']): string
     const file = resolve(values.outputs ?? 'cdk-outputs.json');
     if (!existsSync(file))
       throw new UsageError(`no outputs file ${values.outputs ?? 'cdk-outputs.json'} (or give --base-url)`);
-    const deployed = stackOutputs(JSON.parse(readFileSync(file, 'utf8')) as unknown);
+    const deployed = stackOutputs(JSON.parse(readFileSync(file, 'utf8')) as unknown, values.stack);
     base = deployed?.outputs[OUTPUTS.publicBaseUrl];
-    if (!base) throw new UsageError(`${file} has no stack with the output ${OUTPUTS.publicBaseUrl}`);
+    if (!base)
+      throw new UsageError(
+        `${file} has no stack${values.stack === undefined ? '' : ` ${values.stack}`} with the output ${OUTPUTS.publicBaseUrl}`,
+      );
   }
   let url: URL;
   try {

@@ -604,6 +604,10 @@ describe('outputs', () => {
     expect(outputs[OUTPUTS.oauthClientSecretArn]!.Value).toEqual({
       Ref: s.logicalId(s.stack.secrets.oauthClientSecret),
     });
+    // The printed command names the stack's region: the CLI's default region may be another one.
+    expect(joined(outputs[OUTPUTS.oauthClientSecretCommand]!.Value)).toBe(
+      `aws secretsmanager get-secret-value --region <AWS::Region> --secret-id <${s.logicalId(s.stack.secrets.oauthClientSecret)}> --query SecretString --output text`,
+    );
     expect(outputs[OUTPUTS.notionCredentialsSecretArn]!.Value).toEqual({
       Ref: s.logicalId(s.stack.secrets.notionCredentials),
     });

@@ -77,6 +77,29 @@ describe('dashboard values', () => {
     expect(() => dashboardValues({}, { Other: {} })).toThrow(/no stack/);
   });
 
+  it('refuses an outputs file with several of its stacks unless --stack names one', () => {
+    const staging = Object.fromEntries(
+      Object.entries(outputsFile.NotionLinkPreview).map(([k, v]) => [k, v.replace('previews.acme', 'staging.acme')]),
+    );
+    const two = { 'NotionLinkPreview-prod': outputsFile.NotionLinkPreview, 'NotionLinkPreview-staging': staging };
+    expect(() => dashboardValues({}, two)).toThrow(
+      'the outputs file has several stacks (NotionLinkPreview-prod, NotionLinkPreview-staging): choose one with --stack',
+    );
+    expect(dashboardValues({}, two, undefined, 'NotionLinkPreview-staging').tokenUrl).toBe(
+      'https://staging.acme.com/oauth/token',
+    );
+    expect(dashboardValues({}, two, undefined, 'NotionLinkPreview-prod').tokenUrl).toBe(
+      'https://previews.acme.com/oauth/token',
+    );
+    expect(() => dashboardValues({}, two, undefined, 'NotionLinkPreview-dev')).toThrow(
+      'the outputs file has no stack NotionLinkPreview-dev with the output',
+    );
+    // A stack of something else beside ours is no ambiguity.
+    expect(dashboardValues({}, { ...outputsFile, Other: { Url: 'x' } }).tokenUrl).toBe(
+      'https://previews.acme.com/oauth/token',
+    );
+  });
+
   it('reports a rule whose pattern does not match its sample URL', () => {
     const rules = JSON.stringify({
       domain: 'acme.com',

@@ -4,6 +4,7 @@
  * (a signed change event only with --webhook-secret):
  *
  * - RFC 8414 metadata: 200 JSON, issuer = the base URL, its token and authorize endpoints;
+ * - the JWKS: 200, at least one key, each with kid and kty, none with a private key's members;
  * - token endpoint error shapes (RFC 6749 §5.2): no client → 401 invalid_client with a Basic
  *   challenge, a JSON body → 400, each with `Cache-Control: no-store`;
  * - POST /unfurl without a token → 401 with `WWW-Authenticate: Bearer error="invalid_token"`;
@@ -77,6 +78,24 @@ export const checks = (webhookSecret?: string): Check[] => [
         `authorization_endpoint is ${JSON.stringify(m.authorization_endpoint)}`,
       );
       return 'RFC 8414 document, issuer and endpoints on the base URL';
+    },
+  },
+  {
+    name: 'jwks',
+    run: async (base, f) => {
+      const r = await f(`${base}/.well-known/jwks.json`);
+      expectThat(r.status === 200, `GET /.well-known/jwks.json answered ${r.status}, not 200`);
+      const keys = ((await bodyOf(r)) as { keys?: unknown } | null)?.keys;
+      expectThat(Array.isArray(keys) && keys.length > 0, 'the JWKS has no keys');
+      const list = keys as Array<Record<string, unknown>>;
+      expectThat(
+        list.every((k) => typeof k.kid === 'string' && typeof k.kty === 'string'),
+        'a key has no kid or no kty',
+      );
+      // A public key set: none of a private key's members (RFC 7517 §4, RFC 7518 §6).
+      const secret = list.flatMap((k) => ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].filter((m) => m in k));
+      expectThat(secret.length === 0, `the JWKS publishes private key members (${[...new Set(secret)].join(', ')})`);
+      return `${list.length} public key(s), the service assertions' keys (the function read its signing keys)`;
     },
   },
   {
@@ -233,7 +252,7 @@ export const CLI = {
   name: 'smoke',
   usage: ['npm run smoke -- --outputs <cdk-outputs.json>', 'npm run smoke -- --base-url <url>'],
   description: `Checks a running deployment from outside with requests that change nothing: RFC 8414
-metadata, the token endpoint's error shapes, unfurl 401 with WWW-Authenticate, an unsigned /changes
+metadata, the published JWKS (public keys only), the token endpoint's error shapes, unfurl 401 with WWW-Authenticate, an unsigned /changes
 refused, the deleted-token callback's 200, and with --webhook-secret a signed change accepted.`,
   options: {
     outputs: { type: 'string', value: '<file>', description: 'CDK outputs file: the base URL is its PublicBaseUrl' },

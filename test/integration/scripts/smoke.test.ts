@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { ENV } from '#lib/env-names.js';
 import { type LocalSystem, startLocalSystem } from '#local/system.js';
-import { main } from '../../../scripts/smoke.js';
+import { checks, main } from '../../../scripts/smoke.js';
 
 const run = async (args: Record<string, string>): Promise<{ code: number; lines: string[] }> => {
   const lines: string[] = [];
@@ -32,7 +32,7 @@ describe('smoke against npm start', () => {
       'webhook-secret': system.env[ENV.CHANGES_WEBHOOK_SECRET] ?? '',
     });
     expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([]);
-    expect(lines.at(-1)).toBe(`smoke: 6 passed, 0 failed at ${system.baseUrl}`);
+    expect(lines.at(-1)).toBe(`smoke: 7 passed, 0 failed at ${system.baseUrl}`);
     expect(code).toBe(0);
   });
 
@@ -72,7 +72,7 @@ describe('smoke against a system with a broken route', () => {
     expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([
       'FAIL unfurl-401: POST /unfurl without a token answered 500, not 401',
     ]);
-    expect(lines.at(-1)).toBe(`smoke: 4 passed, 1 failed (unfurl-401) at ${system.baseUrl}`);
+    expect(lines.at(-1)).toBe(`smoke: 5 passed, 1 failed (unfurl-401) at ${system.baseUrl}`);
   });
 
   it('a base URL where nothing answers fails every check as a failed request, naming why', async () => {
@@ -85,7 +85,24 @@ describe('smoke against a system with a broken route', () => {
     expect(code).toBe(1);
     expect(lines[0]).toBe(`FAIL metadata: request failed: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`);
     expect(lines.at(-1)).toMatch(
-      /^smoke: 0 passed, 5 failed \(metadata, token-errors, unfurl-401, changes-unsigned, deleted-token\)/,
+      /^smoke: 0 passed, 6 failed \(metadata, jwks, token-errors, unfurl-401, changes-unsigned, deleted-token\)/,
     );
+  });
+});
+
+describe('the jwks check', () => {
+  const jwks = checks().find((c) => c.name === 'jwks');
+  const answering = (body: unknown, status = 200): typeof fetch =>
+    (async () =>
+      new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })) as typeof fetch;
+
+  it('fails a key set that publishes a private key, or has no keys, and passes a public one', async () => {
+    const pub = { kty: 'OKP', crv: 'Ed25519', x: 'abc', kid: 'k1', alg: 'EdDSA' };
+    await expect(jwks?.run('https://x.test', answering({ keys: [pub] }))).resolves.toMatch(/^1 public key/);
+    await expect(jwks?.run('https://x.test', answering({ keys: [{ ...pub, d: 'secret' }] }))).rejects.toThrow(
+      'the JWKS publishes private key members (d)',
+    );
+    await expect(jwks?.run('https://x.test', answering({ keys: [] }))).rejects.toThrow('the JWKS has no keys');
+    await expect(jwks?.run('https://x.test', answering({}, 500))).rejects.toThrow('answered 500, not 200');
   });
 });

@@ -61,10 +61,7 @@ const toResult = (outcome: BrowserOutcome, issuer: string, method: string): Http
       : outcome.clearPending
         ? [cookie(issuer, '', 0)]
         : [];
-  if (outcome.kind === 'redirect') {
-    const found = redirect(outcome.location, {}, cookies);
-    return method === 'POST' ? { ...found, statusCode: 303 } : found;
-  }
+  if (outcome.kind === 'redirect') return redirect(outcome.location, {}, cookies, method === 'POST' ? 303 : 302);
   const formAction = outcome.formActionOrigin ? `'self' ${outcome.formActionOrigin}` : "'self'";
   return {
     ...html(outcome.status, outcome.html, { 'content-security-policy': PAGE_CSP(formAction) }),
@@ -105,22 +102,13 @@ const informClient = (failure: AuthorizationFailedError, issuer: string, method:
   if (busy) logger.warn(failure.message, { dependencyError: (failure.cause as Error).name });
   else logger.error(failure.message, { error: failure.cause as Error });
   countMetric(METRIC.authorizationFailed, { reason: busy ? 'throttled' : 'failed' });
-  const outcome = busy
-    ? errorRedirect(
-        failure.redirectUri,
-        failure.state,
+  const [error, description] = busy
+    ? ([
         'temporarily_unavailable',
         'The service is busy right now. Nothing was connected; please try again in a moment.',
-        issuer,
-      )
-    : errorRedirect(
-        failure.redirectUri,
-        failure.state,
-        'server_error',
-        'Something went wrong on our side. Nothing was connected; please start again.',
-        issuer,
-      );
-  return toResult(outcome, issuer, method);
+      ] as const)
+    : (['server_error', 'Something went wrong on our side. Nothing was connected; please start again.'] as const);
+  return toResult(errorRedirect(failure.redirectUri, failure.state, error, description, issuer), issuer, method);
 };
 
 /** Builds the handler over the given dependencies (tests pass in-memory ones). */

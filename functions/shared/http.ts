@@ -106,12 +106,14 @@ export const html = (statusCode: number, body: string, headers: Record<string, s
 });
 
 /** A 302 to a URL the caller has already validated. */
+/** A redirect: 302 Found, or 303 See Other to answer a POST whose form must not be sent on (RFC 9110 §15.4.4). */
 export const redirect = (
   location: string,
   headers: Record<string, string> = {},
   cookies: string[] = [],
+  statusCode: 302 | 303 = 302,
 ): HttpResult => ({
-  statusCode: 302,
+  statusCode,
   headers: { location, 'cache-control': 'no-store', ...SECURITY_HEADERS, ...headers },
   ...(cookies.length > 0 ? { cookies } : {}),
   body: '',
@@ -123,16 +125,24 @@ export const empty = (statusCode = 200, headers: Record<string, string> = {}): H
   body: '',
 });
 
+/**
+ * Adds one parameter to `into`. A parameter sent without a value counts as omitted (RFC 6749 §3.1): an empty
+ * copy repeats nothing, and a value replaces an empty copy. True when it repeats a value already there.
+ */
+const addParameter = (into: Record<string, string>, name: string, value: string): boolean => {
+  if (!Object.hasOwn(into, name) || into[name] === '') {
+    into[name] = value;
+    return false;
+  }
+  return value !== '';
+};
+
 const parseQuery = (event: APIGatewayProxyEventV2): { query: Record<string, string>; repeated: string[] } => {
   // Prototype-less, so that a parameter named `constructor` or `toString` is just a parameter.
   const query: Record<string, string> = Object.create(null);
   const repeated = new Set<string>();
   if (event.rawQueryString) {
-    for (const [k, v] of new URLSearchParams(event.rawQueryString)) {
-      // A parameter sent without a value counts as omitted (RFC 6749 §3.1): an empty copy repeats nothing.
-      if (!Object.hasOwn(query, k) || query[k] === '') query[k] = v;
-      else if (v !== '') repeated.add(k);
-    }
+    for (const [k, v] of new URLSearchParams(event.rawQueryString)) if (addParameter(query, k, v)) repeated.add(k);
   } else {
     // API Gateway joins repeated values with commas in queryStringParameters.
     for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
@@ -172,18 +182,11 @@ const parseBody = (
   if (isForm && accept.includes('form')) {
     const form: Record<string, string> = Object.create(null);
     for (const [k, v] of new URLSearchParams(raw)) {
-      // A parameter sent without a value counts as omitted (RFC 6749 §3.1): an empty copy repeats nothing.
-      if (Object.hasOwn(form, k) && (v === '' || form[k] === '')) {
-        if (v !== '') form[k] = v;
-        continue;
-      }
-      if (Object.hasOwn(form, k)) {
-        if (formParameters !== undefined && !formParameters.includes(k)) continue;
-        // The name is the client's input (a JSON body sent as a form makes its text, tokens included, a name).
-        const which = isPlainName(k) ? `Parameter "${k}"` : 'A parameter';
-        throw new BadRequestError(`${which} must not be repeated`, 'invalid_request');
-      }
-      form[k] = v;
+      if (!addParameter(form, k, v)) continue;
+      if (formParameters !== undefined && !formParameters.includes(k)) continue;
+      // The name is the client's input (a JSON body sent as a form makes its text, tokens included, a name).
+      const which = isPlainName(k) ? `Parameter "${k}"` : 'A parameter';
+      throw new BadRequestError(`${which} must not be repeated`, 'invalid_request');
     }
     return { kind: 'form', body: form, raw };
   }

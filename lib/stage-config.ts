@@ -7,6 +7,7 @@
  */
 import type { Node } from 'constructs';
 import type { SourceAdapterDefinition } from '../functions/adapters/sources/define.js';
+import { isLoopbackHttp } from './loopback.js';
 import type { FunctionName } from './routes.js';
 import { SETTINGS, type SettingDeclaration, settingsDeclaredFor } from './settings.js';
 
@@ -46,13 +47,13 @@ export const CONTEXT_KEYS = {
   region: 'region',
 } as const;
 
+/** Stack name of a stage: one stack per stage and account/region. */
+export const stackName = (stage: string): string => `NotionLinkPreview-${stage}`;
+
 /**
  * Stage names that look like production: without an explicit `production` context value they are refused, so
  * that whether data survives `cdk destroy` is never guessed from a name (ADR 0122).
  */
-/** Stack name of a stage: one stack per stage and account/region. */
-export const stackName = (stage: string): string => `NotionLinkPreview-${stage}`;
-
 export const PRODUCTION_LIKE_STAGES: readonly string[] = ['prod', 'production'];
 
 /** Log retention of a production stack when `logRetentionDays` is not given (development: 30). */
@@ -191,9 +192,6 @@ const httpsUrl = (key: string, value: string | undefined): string | undefined =>
   return value.replace(/\/+$/, '');
 };
 
-/** Loopback hosts, where an `http` redirect URI never crosses a network (RFC 8252 §7.3). */
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
 /**
  * notionRedirectUris of a deployed stack: each must use https, or http on a loopback host (the local
  * simulator's callback). An authorization code sent to a plain-http address crosses the network in clear
@@ -209,7 +207,7 @@ const redirectUris = (key: string, value: string | undefined): string | undefine
     } catch {
       throw new StageConfigError(`context "${key}" must list absolute URLs, got "${entry}"`);
     }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)))
+    if (url.protocol !== 'https:' && !isLoopbackHttp(url))
       throw new StageConfigError(
         `context "${key}" must list https URLs (http only on a loopback host): an authorization code would cross the network in clear to "${entry}"`,
       );

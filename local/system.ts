@@ -14,6 +14,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { loadSourceAdapterModule } from '#adapters/sources/load-module.js';
 import { registerSourceAdapter } from '#adapters/sources/registry.js';
 import { ENV } from '#lib/env-names.js';
+import { LOOPBACK_HOSTS } from '#lib/loopback.js';
 import { type FunctionName, HANDLERS, ROUTES, type RouteDefinition, WORKER_HANDLER } from '#lib/routes.js';
 import { resetConfig } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
@@ -102,9 +103,6 @@ export class PortInUseError extends Error {
 
 let running = false;
 
-/** Host names that always reach the local server: the machine's own. */
-const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 const defaultLog: NonNullable<LocalSystemOptions['log']> = (level, message, detail) => {
   const print = level === 'error' ? console.error : level === 'warn' ? console.warn : undefined;
   if (print) detail === undefined ? print(message) : print(message, detail);
@@ -190,7 +188,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   /** The host of PUBLIC_BASE_URL (a tunnel's, when set so), served beside the loopback names; known in step 3. */
   let publicHost: string | undefined;
   const server: LocalServer = createLocalServer({
-    allowedHost: (name) => LOOPBACK_NAMES.has(name) || name === publicHost,
+    allowedHost: (name) => LOOPBACK_HOSTS.has(name) || name === publicHost,
     routes: ROUTES,
     handlerFor: (name) => handlers.get(name),
     mounts: () => mounts,

@@ -12,6 +12,7 @@ import * as oidc from 'openid-client';
 import type { UpstreamIdentityProvider, UpstreamLoginRequest, UpstreamUser } from '#core/oauth/ports.js';
 import { UpstreamLoginError } from '#core/oauth/ports.js';
 import { ENV } from '#lib/env-names.js';
+import { isLoopbackHttp } from '#lib/loopback.js';
 import type { Config } from '#shared/config.js';
 import { need, type SecretRef } from '#shared/config.js';
 
@@ -24,10 +25,6 @@ export interface UpstreamOptions {
   /** Seconds for each HTTP call to the provider (default 10). */
   readonly timeoutSeconds?: number;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
-export const isLoopbackHttp = (url: URL): boolean => url.protocol === 'http:' && LOOPBACK.has(url.hostname);
 
 const isNetworkError = (error: unknown): boolean => {
   for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {

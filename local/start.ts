@@ -409,11 +409,11 @@ export const runFromCommandLine = async (): Promise<void> => {
       );
     } else if (error instanceof DataDirInUseError) {
       console.error(dataDirInUseMessage(error, port, readRuntimeInfo(runtimeInfoFile(dataDir))));
-    } else if (stateDirProblem(error, dataDir)) {
-      console.error(`npm start: ${stateDirProblem(error, dataDir)}`);
-      if (process.env.DEBUG) console.error(error);
     } else {
-      const problem = settingProblem(error, { dotEnv, env: process.env });
+      // The state directory, else a setting: one line saying what to do (a probe write tells the first).
+      const stateProblem = stateDirProblem(error, dataDir);
+      const problem =
+        stateProblem === undefined ? settingProblem(error, { dotEnv, env: process.env }) : `npm start: ${stateProblem}`;
       if (problem) {
         console.error(problem);
         if (process.env.DEBUG) console.error(error);

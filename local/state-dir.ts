@@ -301,6 +301,13 @@ export const jsonSnapshotter = (
     return attempt;
   };
 
+  const cancelScheduled = (): void => {
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+  };
+
   return {
     schedule() {
       if (closed || timer) return;
@@ -311,18 +318,12 @@ export const jsonSnapshotter = (
       timer.unref();
     },
     async flush() {
-      if (timer) {
-        clearTimeout(timer);
-        timer = undefined;
-      }
+      cancelScheduled();
       await write();
     },
     async close() {
       closed = true;
-      if (timer) {
-        clearTimeout(timer);
-        timer = undefined;
-      }
+      cancelScheduled();
       // The last write is the one nothing comes after: its failure is the caller's to report (npm start exits 1).
       const failure = await write();
       if (failure !== undefined) throw failure;

@@ -25,6 +25,7 @@ import { DEFAULT_PORT, localDefaults } from '#local/defaults.js';
 import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
 import { parseConfig } from '#shared/config.js';
 import { type CliArgs, isEntryPoint, runCli, UsageError } from './cli.js';
+import { pickStackOutputs } from './outputs-file.js';
 
 export interface DashboardValues {
   readonly source: string;
@@ -46,27 +47,14 @@ const routePath = (field: string): string => {
 
 /**
  * The stack in a CDK outputs file that carries our dashboard outputs: the one named `stack`, else the only
- * one. A file with several (`cdk deploy --all` of two stages) is refused rather than read at random.
+ * one (scripts/outputs-file.ts); a file with several (`cdk deploy --all` of two stages) is refused rather than
+ * read at random, and so is one with none.
  */
 export const stackOutputs = (
   file: unknown,
   stack?: string,
-): { stack: string; outputs: Record<string, string> } | undefined => {
-  if (file === null || typeof file !== 'object') return undefined;
-  const ours = Object.entries(file as Record<string, unknown>).filter(
-    ([name, outputs]) =>
-      (stack === undefined || name === stack) &&
-      outputs !== null &&
-      typeof outputs === 'object' &&
-      OUTPUTS.authorizeUrl in outputs,
-  );
-  if (ours.length > 1)
-    throw new UsageError(
-      `the outputs file has several stacks (${ours.map(([name]) => name).join(', ')}): choose one with --stack`,
-    );
-  const [found] = ours;
-  return found ? { stack: found[0], outputs: found[1] as Record<string, string> } : undefined;
-};
+): { stack: string; outputs: Readonly<Record<string, string>> } =>
+  pickStackOutputs(file, [OUTPUTS.authorizeUrl], stack);
 
 const isSet = (value: string | undefined): boolean => value !== undefined && value !== '';
 
@@ -86,10 +74,6 @@ export const dashboardValues = (
   stack?: string,
 ): DashboardValues => {
   const deployed = outputsFile === undefined ? undefined : stackOutputs(outputsFile, stack);
-  if (outputsFile !== undefined && !deployed)
-    throw new Error(
-      `the outputs file has no stack${stack === undefined ? '' : ` ${stack}`} with the output ${OUTPUTS.authorizeUrl}`,
-    );
   if (deployed) {
     const o = deployed.outputs;
     const need = (key: string): string => {

@@ -22,7 +22,7 @@ import { resolve } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { OUTPUTS } from '#lib/stack-outputs.js';
 import { type CliArgs, isEntryPoint, runCli, UsageError } from './cli.js';
-import { stackOutputs } from './dashboard.js';
+import { pickStackOutputs } from './outputs-file.js';
 
 export interface CheckResult {
   readonly name: string;
@@ -299,12 +299,13 @@ export const baseUrlOf = (values: CliArgs<typeof CLI.options>['values']): string
     const file = resolve(values.outputs ?? 'cdk-outputs.json');
     if (!existsSync(file))
       throw new UsageError(`no outputs file ${values.outputs ?? 'cdk-outputs.json'} (or give --base-url)`);
-    const deployed = stackOutputs(JSON.parse(readFileSync(file, 'utf8')) as unknown, values.stack);
-    base = deployed?.outputs[OUTPUTS.publicBaseUrl];
-    if (!base)
-      throw new UsageError(
-        `${file} has no stack${values.stack === undefined ? '' : ` ${values.stack}`} with the output ${OUTPUTS.publicBaseUrl}`,
-      );
+    try {
+      base = pickStackOutputs(JSON.parse(readFileSync(file, 'utf8')) as unknown, [OUTPUTS.publicBaseUrl], values.stack)
+        .outputs[OUTPUTS.publicBaseUrl];
+    } catch (error) {
+      // No stack with it, or several without --stack: the command line must say which file or stack.
+      throw new UsageError(`${file}: ${(error as Error).message}`);
+    }
   }
   let url: URL;
   try {

@@ -16,9 +16,12 @@
  * invocation, its records processed concurrently (as Powertools' batch
  * processor does).
  *
- * The floor: each connection may push `ratePerMinute` a minute, so its
- * subscribers take subscribersPerConnection / rate minutes at the least; the
- * slowest connection sets the floor for all.
+ * The floor: each connection may push `ratePerMinute` a minute, so at that
+ * steady rate its subscribers take subscribersPerConnection / rate minutes;
+ * the slowest connection sets the floor for all. Notion lets a connection
+ * spend its minute's budget at any pace, and the worker's bucket starts with
+ * a burst (3 % of the rate, functions/core/updates/policy.ts), so with few
+ * subscribers per connection the time can be under the floor.
  */
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
 import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';

@@ -508,19 +508,25 @@ export class NotionApi {
       };
     }
     if (roll < faults.overloadRate + faults.unavailableRate) {
-      return {
-        connection,
-        answer: errorAnswer(503, 'service_unavailable', 'Notion is unavailable. Please try again later.'),
-      };
+      const unavailable = errorAnswer(503, 'service_unavailable', 'Notion is unavailable. Please try again later.');
+      // docs/protocol.md §6.3: a write answered 503 may already have been applied. With the setting on, the
+      // update is taken as any other (a valid one shows on the card) and the answer is the 503 all the same.
+      if (faults.unavailableApplied) this.applyUpdate(connection, raw, tooLarge);
+      return { connection, answer: unavailable };
     }
+    return { connection, answer: this.applyUpdate(connection, raw, tooLarge) };
+  }
 
-    if (tooLarge)
-      return { connection, answer: errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).') };
+  /** Validates an update and, when valid and previewed, shows it on the previews of its uri (docs/protocol.md §5.1). */
+  private applyUpdate(connection: NotionConnection, raw: string, tooLarge: boolean): Answer {
+    const w = this.world;
+    const api = w.settings.api;
+    if (tooLarge) return errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).');
     let body: unknown;
     try {
       body = JSON.parse(raw);
     } catch {
-      return { connection, answer: errorAnswer(400, 'invalid_json', 'Error parsing JSON body.') };
+      return errorAnswer(400, 'invalid_json', 'Error parsing JSON body.');
     }
     const session = w.sessions.get(connection.sessionId);
     const uri = typeof body === 'object' && body !== null ? (body as { uri?: unknown }).uri : undefined;
@@ -538,17 +544,14 @@ export class NotionApi {
         sessionId: connection.sessionId,
         summary: `Update rejected by validation: ${result.reason}`,
       });
-      return { connection, answer: errorAnswer(400, 'validation_error', result.reason) };
+      return errorAnswer(400, 'validation_error', result.reason);
     }
     if (previews.length === 0 || !session) {
-      return {
-        connection,
-        answer: errorAnswer(
-          404,
-          'object_not_found',
-          `Could not find external object with uri: ${result.uri.slice(0, 200)}.`,
-        ),
-      };
+      return errorAnswer(
+        404,
+        'object_not_found',
+        `Could not find external object with uri: ${result.uri.slice(0, 200)}.`,
+      );
     }
     const now = w.clock.now();
     for (const p of previews) {
@@ -567,10 +570,7 @@ export class NotionApi {
     w.touch(session.id);
     for (const warning of result.warnings)
       w.log.add({ direction: 'note', level: 'warn', sessionId: session.id, summary: warning });
-    return {
-      connection,
-      answer: { status: 200, body: { object: 'external_object', uri: result.uri, request_id: randomUUID() } },
-    };
+    return { status: 200, body: { object: 'external_object', uri: result.uri, request_id: randomUUID() } };
   }
 
   private rateLimited(retryAfter: number, reason: string): Answer {

@@ -205,6 +205,17 @@ export class NotionApi {
       request: { headers: requestHeaders, body: displayBody(raw, header(req, 'content-type')) },
       response: { ...(answer.headers ? { headers: answer.headers } : {}), body: answer.body },
     });
+    // docs/protocol.md §2.3, §6.1: request bodies are JSON with `Content-Type: application/json`. What Notion
+    // answers to another type is undocumented, so the call is served as sent and the log says what is wrong.
+    const type = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+    if ((method === 'POST' || method === 'PATCH') && raw !== '' && type !== 'application/json') {
+      this.world.log.add({
+        direction: 'note',
+        level: 'warn',
+        ...(sessionId !== undefined ? { sessionId } : {}),
+        summary: `${method} ${path.replace(/^\/notion/, '')} sent with Content-Type ${type ? `"${type.slice(0, 60)}"` : 'missing'}, not application/json (docs/protocol.md §6.1); Notion's answer to that is undocumented`,
+      });
+    }
     return true;
   }
 

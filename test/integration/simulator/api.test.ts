@@ -460,4 +460,27 @@ describe('PATCH /v1/external/object', () => {
     expect(JSON.stringify(entry)).not.toContain(c.accessToken);
     expect(entry?.request?.headers?.authorization).toBe('[redacted]');
   });
+
+  it('serves a body sent without Content-Type: application/json and says so in the user’s log', async () => {
+    const c = sim.simulator.createConnection({ key: 'content-type' });
+    sim.simulator.addPreview(c.connectionId, uri);
+    const warnings = () =>
+      sim.simulator.log
+        .all()
+        .filter((e) => e.sessionId === c.sessionId && e.level === 'warn' && e.summary.includes('Content-Type'));
+    expect((await patch(c.accessToken, update(uri, 'typed'))).status).toBe(200);
+    expect(warnings()).toEqual([]);
+    const res = await fetch(`${sim.apiBaseUrl}/v1/external/object`, {
+      method: 'PATCH',
+      headers: {
+        authorization: `Bearer ${c.accessToken}`,
+        'content-type': 'text/plain',
+        'notion-version': '2021-08-16',
+      },
+      body: JSON.stringify(update(uri, 'untyped')),
+    });
+    // Notion's answer to another type is undocumented (docs/protocol.md §6.1): served, and noted.
+    expect(res.status).toBe(200);
+    expect(warnings().map((e) => e.summary)).toEqual([expect.stringContaining('"text/plain", not application/json')]);
+  });
 });

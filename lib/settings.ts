@@ -475,6 +475,12 @@ export const SETTINGS = declare({
     localOnly: true,
     local: '0',
   },
+  NOTION_SIM_FAULT_503_APPLIED: {
+    group: 'simulator',
+    description: 'A 503 fault applies a valid update before answering (a write answered 503 may have been applied).',
+    localOnly: true,
+    local: 'false',
+  },
   NOTION_SIM_FAULT_SLOW_RATE: {
     group: 'simulator',
     description: 'Share (0..1) of PATCHes answered only after NOTION_SIM_FAULT_SLOW_MS.',
@@ -528,6 +534,13 @@ export const SETTINGS = declare({
     description: 'Method of the deleted-token callback: DELETE or POST.',
     localOnly: true,
     local: 'DELETE',
+  },
+  NOTION_SIM_DELETED_TOKEN_ON: {
+    group: 'simulator',
+    description:
+      'When the deleted-token callback is called: disconnect, or remove-and-disconnect (also on every removed preview).',
+    localOnly: true,
+    local: 'disconnect',
   },
   NOTION_SIM_REFRESH_MARGIN_SECONDS: {
     group: 'simulator',

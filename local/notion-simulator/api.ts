@@ -205,6 +205,17 @@ export class NotionApi {
       request: { headers: requestHeaders, body: displayBody(raw, header(req, 'content-type')) },
       response: { ...(answer.headers ? { headers: answer.headers } : {}), body: answer.body },
     });
+    // docs/protocol.md §2.3, §6.1: request bodies are JSON with `Content-Type: application/json`. What Notion
+    // answers to another type is undocumented, so the call is served as sent and the log says what is wrong.
+    const type = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+    if ((method === 'POST' || method === 'PATCH') && raw !== '' && type !== 'application/json') {
+      this.world.log.add({
+        direction: 'note',
+        level: 'warn',
+        ...(sessionId !== undefined ? { sessionId } : {}),
+        summary: `${method} ${path.replace(/^\/notion/, '')} sent with Content-Type ${type ? `"${type.slice(0, 60)}"` : 'missing'}, not application/json (docs/protocol.md §6.1); Notion's answer to that is undocumented`,
+      });
+    }
     return true;
   }
 
@@ -508,19 +519,25 @@ export class NotionApi {
       };
     }
     if (roll < faults.overloadRate + faults.unavailableRate) {
-      return {
-        connection,
-        answer: errorAnswer(503, 'service_unavailable', 'Notion is unavailable. Please try again later.'),
-      };
+      const unavailable = errorAnswer(503, 'service_unavailable', 'Notion is unavailable. Please try again later.');
+      // docs/protocol.md §6.3: a write answered 503 may already have been applied. With the setting on, the
+      // update is taken as any other (a valid one shows on the card) and the answer is the 503 all the same.
+      if (faults.unavailableApplied) this.applyUpdate(connection, raw, tooLarge);
+      return { connection, answer: unavailable };
     }
+    return { connection, answer: this.applyUpdate(connection, raw, tooLarge) };
+  }
 
-    if (tooLarge)
-      return { connection, answer: errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).') };
+  /** Validates an update and, when valid and previewed, shows it on the previews of its uri (docs/protocol.md §5.1). */
+  private applyUpdate(connection: NotionConnection, raw: string, tooLarge: boolean): Answer {
+    const w = this.world;
+    const api = w.settings.api;
+    if (tooLarge) return errorAnswer(400, 'validation_error', 'Request body too large (limit 500 KB).');
     let body: unknown;
     try {
       body = JSON.parse(raw);
     } catch {
-      return { connection, answer: errorAnswer(400, 'invalid_json', 'Error parsing JSON body.') };
+      return errorAnswer(400, 'invalid_json', 'Error parsing JSON body.');
     }
     const session = w.sessions.get(connection.sessionId);
     const uri = typeof body === 'object' && body !== null ? (body as { uri?: unknown }).uri : undefined;
@@ -538,17 +555,14 @@ export class NotionApi {
         sessionId: connection.sessionId,
         summary: `Update rejected by validation: ${result.reason}`,
       });
-      return { connection, answer: errorAnswer(400, 'validation_error', result.reason) };
+      return errorAnswer(400, 'validation_error', result.reason);
     }
     if (previews.length === 0 || !session) {
-      return {
-        connection,
-        answer: errorAnswer(
-          404,
-          'object_not_found',
-          `Could not find external object with uri: ${result.uri.slice(0, 200)}.`,
-        ),
-      };
+      return errorAnswer(
+        404,
+        'object_not_found',
+        `Could not find external object with uri: ${result.uri.slice(0, 200)}.`,
+      );
     }
     const now = w.clock.now();
     for (const p of previews) {
@@ -567,10 +581,7 @@ export class NotionApi {
     w.touch(session.id);
     for (const warning of result.warnings)
       w.log.add({ direction: 'note', level: 'warn', sessionId: session.id, summary: warning });
-    return {
-      connection,
-      answer: { status: 200, body: { object: 'external_object', uri: result.uri, request_id: randomUUID() } },
-    };
+    return { status: 200, body: { object: 'external_object', uri: result.uri, request_id: randomUUID() } };
   }
 
   private rateLimited(retryAfter: number, reason: string): Answer {

@@ -5,7 +5,7 @@
  * service's token before it expires (§2.6), call the unfurl callback and render
  * its answer (§3), unfurl again when the page is revisited (§2.7), DELETE the
  * unfurl URL when the last preview of a uri goes (§3.4), and call the Deleted
- * Token Callback on disconnect (§5.3).
+ * Token Callback on disconnect and, as a variant, on every removed preview (§5.3, §8.2).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ROUTES } from '#lib/routes.js';
@@ -71,7 +71,7 @@ export interface SessionView {
   readonly workspace: { readonly name: string };
   readonly protocol: Pick<
     ClientSettings,
-    'tokenAuth' | 'unfurlDeleteShape' | 'deletedTokenShape' | 'deletedTokenMethod'
+    'tokenAuth' | 'unfurlDeleteShape' | 'deletedTokenShape' | 'deletedTokenMethod' | 'deletedTokenOn'
   >;
 }
 
@@ -133,6 +133,7 @@ export class NotionClient {
         unfurlDeleteShape: w.settings.client.unfurlDeleteShape,
         deletedTokenShape: w.settings.client.deletedTokenShape,
         deletedTokenMethod: w.settings.client.deletedTokenMethod,
+        deletedTokenOn: w.settings.client.deletedTokenOn,
       },
     };
   }
@@ -218,20 +219,29 @@ export class NotionClient {
     const [preview] = session.previews.splice(i, 1) as [Preview];
     this.world.touch(session.id);
     const stillShown = session.previews.some((p) => p.uri === preview.uri);
-    if (stillShown || !session.grant) return true;
-    const grant = await this.freshGrant(session);
-    if (!isGrant(grant)) return true;
-    const shape = this.world.settings.client.unfurlDeleteShape;
-    const url =
-      shape === 'query' ? `${this.urls.unfurl}?${new URLSearchParams({ uri: preview.uri })}` : this.urls.unfurl;
-    await this.call(session, 'Unfurl DELETE (last preview of this link removed)', url, {
-      method: 'DELETE',
-      headers: {
-        authorization: `Bearer ${grant.accessToken}`,
-        ...(shape === 'json' ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(shape === 'json' ? { body: JSON.stringify({ uri: preview.uri }) } : {}),
-    });
+    if (!stillShown && session.grant) {
+      const grant = await this.freshGrant(session);
+      if (isGrant(grant)) {
+        const shape = this.world.settings.client.unfurlDeleteShape;
+        const url =
+          shape === 'query' ? `${this.urls.unfurl}?${new URLSearchParams({ uri: preview.uri })}` : this.urls.unfurl;
+        await this.call(session, 'Unfurl DELETE (last preview of this link removed)', url, {
+          method: 'DELETE',
+          headers: {
+            authorization: `Bearer ${grant.accessToken}`,
+            ...(shape === 'json' ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(shape === 'json' ? { body: JSON.stringify({ uri: preview.uri }) } : {}),
+        });
+      }
+    }
+    // docs/protocol.md §5.3 names removing a preview as a cause of the Deleted Token Callback too, §8.2 leaves
+    // open which call Notion makes: with remove-and-disconnect it follows every removal. Notion keeps its own
+    // side of the connection (the user did not disconnect); what the service does with the call is its own.
+    const grant = session.grant;
+    if (grant && this.world.settings.client.deletedTokenOn === 'remove-and-disconnect') {
+      await this.deletedTokenCallback(session, grant, [preview.uri], 'a preview removed');
+    }
     return true;
   }
 
@@ -341,40 +351,13 @@ export class NotionClient {
   async disconnect(session: Session): Promise<void> {
     const w = this.world;
     const grant = session.grant;
-    if (grant) {
-      const { deletedTokenShape: shape, deletedTokenMethod: method } = w.settings.client;
-      const url = this.urls.deletedToken;
-      const label = `Deleted Token Callback (${shape})`;
-      if (shape === 'json-tokens') {
-        await this.call(session, label, url, {
-          method,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            access_token: grant.accessToken,
-            ...(grant.refreshToken ? { refresh_token: grant.refreshToken } : {}),
-          }),
-        });
-      } else if (shape === 'form') {
-        const form = new URLSearchParams({ access_token: grant.accessToken });
-        if (grant.refreshToken) form.set('refresh_token', grant.refreshToken);
-        await this.call(session, label, url, {
-          method,
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: form.toString(),
-        });
-      } else if (shape === 'bearer-empty') {
-        await this.call(session, label, url, { method, headers: { authorization: `Bearer ${grant.accessToken}` } });
-      } else {
-        const uris = [...new Set(session.previews.map((p) => p.uri))];
-        for (const uri of uris.length > 0 ? uris : [undefined]) {
-          await this.call(session, label, url, {
-            method,
-            headers: { authorization: `Bearer ${grant.accessToken}`, 'content-type': 'application/json' },
-            body: JSON.stringify(uri === undefined ? {} : { uri }),
-          });
-        }
-      }
-    }
+    if (grant)
+      await this.deletedTokenCallback(
+        session,
+        grant,
+        session.previews.map((p) => p.uri),
+        'disconnect',
+      );
     delete session.grant;
     delete session.pending;
     if (session.notionConnectionId) w.revokeConnection(session.notionConnectionId);
@@ -387,6 +370,51 @@ export class NotionClient {
       summary: 'Disconnected: Notion revoked its token; previews no longer update',
     });
     w.touch(session.id);
+  }
+
+  /**
+   * The Deleted Token Callback in the configured shape and method (docs/protocol.md §5.3): the service's
+   * tokens in a JSON or form body, a Bearer header alone, or a Bearer header with `{uri}`, one call per
+   * link of `uris` (one empty-bodied call when there is none).
+   */
+  private async deletedTokenCallback(
+    session: Session,
+    grant: ServiceGrant,
+    uris: readonly string[],
+    cause: string,
+  ): Promise<void> {
+    const { deletedTokenShape: shape, deletedTokenMethod: method } = this.world.settings.client;
+    const url = this.urls.deletedToken;
+    const label = `Deleted Token Callback (${shape}, ${cause})`;
+    if (shape === 'json-tokens') {
+      await this.call(session, label, url, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          access_token: grant.accessToken,
+          ...(grant.refreshToken ? { refresh_token: grant.refreshToken } : {}),
+        }),
+      });
+    } else if (shape === 'form') {
+      const form = new URLSearchParams({ access_token: grant.accessToken });
+      if (grant.refreshToken) form.set('refresh_token', grant.refreshToken);
+      await this.call(session, label, url, {
+        method,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+      });
+    } else if (shape === 'bearer-empty') {
+      await this.call(session, label, url, { method, headers: { authorization: `Bearer ${grant.accessToken}` } });
+    } else {
+      const distinct = [...new Set(uris)];
+      for (const uri of distinct.length > 0 ? distinct : [undefined]) {
+        await this.call(session, label, url, {
+          method,
+          headers: { authorization: `Bearer ${grant.accessToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify(uri === undefined ? {} : { uri }),
+        });
+      }
+    }
   }
 
   // -------------------------------------------------------------------------

@@ -10,6 +10,12 @@ import { ENV } from '#lib/env-names.js';
 export type UnfurlDeleteShape = 'json' | 'query';
 /** What the Deleted Token Callback carries (docs/protocol.md §5.3: undocumented candidates). */
 export type DeletedTokenShape = 'json-tokens' | 'bearer-empty' | 'bearer-uri' | 'form';
+/**
+ * When Notion calls the Deleted Token Callback (docs/protocol.md §5.3 says "when a user removes a Link Preview
+ * from a page or disconnects"; §8.2: which call removing a preview makes is unclear): on disconnect only, or
+ * also on every removal of a preview (after the unfurl DELETE when it was the last of its link).
+ */
+export type DeletedTokenOn = 'disconnect' | 'remove-and-disconnect';
 /** How Notion authenticates at our token URL (docs/protocol.md §2.5: documented post; basic as a variant). */
 export type TokenAuthMethod = 'client_secret_post' | 'client_secret_basic';
 
@@ -23,6 +29,11 @@ export interface FaultSettings {
   readonly slowMs: number;
   /** Every PATCH answered 429 with rate_limit_reason public_api_request_blocked. */
   readonly blocked: boolean;
+  /**
+   * A 503 fault applies a valid update before it answers (docs/protocol.md §6.3: a write answered 503 may
+   * already have been applied); false: it is answered without looking at the update.
+   */
+  readonly unavailableApplied: boolean;
 }
 
 export interface ApiSettings {
@@ -47,6 +58,7 @@ export interface ClientSettings {
   readonly unfurlDeleteShape: UnfurlDeleteShape;
   readonly deletedTokenShape: DeletedTokenShape;
   readonly deletedTokenMethod: 'DELETE' | 'POST';
+  readonly deletedTokenOn: DeletedTokenOn;
   /** Refresh our access token this many seconds before it expires (0, the default: once it has, as Notion does, §2.6). */
   readonly refreshMarginSeconds: number;
 }
@@ -66,6 +78,7 @@ export const SIM_ENV = {
   ISSUE_REFRESH_TOKEN: ENV.NOTION_SIM_ISSUE_REFRESH_TOKEN,
   FAULT_529_RATE: ENV.NOTION_SIM_FAULT_529_RATE,
   FAULT_503_RATE: ENV.NOTION_SIM_FAULT_503_RATE,
+  FAULT_503_APPLIED: ENV.NOTION_SIM_FAULT_503_APPLIED,
   FAULT_SLOW_RATE: ENV.NOTION_SIM_FAULT_SLOW_RATE,
   FAULT_SLOW_MS: ENV.NOTION_SIM_FAULT_SLOW_MS,
   BLOCKED: ENV.NOTION_SIM_BLOCKED,
@@ -75,6 +88,7 @@ export const SIM_ENV = {
   UNFURL_DELETE_SHAPE: ENV.NOTION_SIM_UNFURL_DELETE_SHAPE,
   DELETED_TOKEN_SHAPE: ENV.NOTION_SIM_DELETED_TOKEN_SHAPE,
   DELETED_TOKEN_METHOD: ENV.NOTION_SIM_DELETED_TOKEN_METHOD,
+  DELETED_TOKEN_ON: ENV.NOTION_SIM_DELETED_TOKEN_ON,
   REFRESH_MARGIN_SECONDS: ENV.NOTION_SIM_REFRESH_MARGIN_SECONDS,
 } as const;
 
@@ -96,6 +110,7 @@ const schema = z.object({
   [SIM_ENV.ISSUE_REFRESH_TOKEN]: bool(false),
   [SIM_ENV.FAULT_529_RATE]: share,
   [SIM_ENV.FAULT_503_RATE]: share,
+  [SIM_ENV.FAULT_503_APPLIED]: bool(false),
   [SIM_ENV.FAULT_SLOW_RATE]: share,
   [SIM_ENV.FAULT_SLOW_MS]: int(0, 3000),
   [SIM_ENV.BLOCKED]: bool(false),
@@ -111,6 +126,10 @@ const schema = z.object({
     z.enum(['json-tokens', 'bearer-empty', 'bearer-uri', 'form']).default('json-tokens'),
   ),
   [SIM_ENV.DELETED_TOKEN_METHOD]: z.preprocess(blankToUndefined, z.enum(['DELETE', 'POST']).default('DELETE')),
+  [SIM_ENV.DELETED_TOKEN_ON]: z.preprocess(
+    blankToUndefined,
+    z.enum(['disconnect', 'remove-and-disconnect']).default('disconnect'),
+  ),
   [SIM_ENV.REFRESH_MARGIN_SECONDS]: int(0, 0),
 });
 
@@ -136,6 +155,7 @@ export function settingsFromEnv(env: Readonly<Record<string, string | undefined>
         slowRate: e[SIM_ENV.FAULT_SLOW_RATE],
         slowMs: e[SIM_ENV.FAULT_SLOW_MS],
         blocked: e[SIM_ENV.BLOCKED],
+        unavailableApplied: e[SIM_ENV.FAULT_503_APPLIED],
       },
     },
     client: {
@@ -145,6 +165,7 @@ export function settingsFromEnv(env: Readonly<Record<string, string | undefined>
       unfurlDeleteShape: e[SIM_ENV.UNFURL_DELETE_SHAPE],
       deletedTokenShape: e[SIM_ENV.DELETED_TOKEN_SHAPE],
       deletedTokenMethod: e[SIM_ENV.DELETED_TOKEN_METHOD],
+      deletedTokenOn: e[SIM_ENV.DELETED_TOKEN_ON],
       refreshMarginSeconds: e[SIM_ENV.REFRESH_MARGIN_SECONDS],
     },
   };

@@ -582,5 +582,7 @@ const pickClientSettings = (input: Record<string, unknown>): Partial<ClientSetti
   }
   if (input.deletedTokenMethod === 'DELETE' || input.deletedTokenMethod === 'POST')
     out.deletedTokenMethod = input.deletedTokenMethod;
+  if (input.deletedTokenOn === 'disconnect' || input.deletedTokenOn === 'remove-and-disconnect')
+    out.deletedTokenOn = input.deletedTokenOn;
   return out;
 };

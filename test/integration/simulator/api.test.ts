@@ -37,7 +37,7 @@ beforeEach(() => {
       rateLimit: 180,
       rateWindowSeconds: 60,
       workspaceRateLimit: 0,
-      faults: { overloadRate: 0, unavailableRate: 0, slowRate: 0, blocked: false },
+      faults: { overloadRate: 0, unavailableRate: 0, unavailableApplied: false, slowRate: 0, blocked: false },
     },
   });
 });
@@ -361,6 +361,28 @@ describe('PATCH /v1/external/object', () => {
     expect(blocked.additional_data).toEqual({ rate_limit_reason: 'public_api_request_blocked' });
   });
 
+  it('a 503 fault leaves the update unapplied by default, and applies a valid one first when so configured', async () => {
+    const c = sim.simulator.createConnection({ key: 'faults-503' });
+    const preview = sim.simulator.addPreview(c.connectionId, uri);
+    sim.simulator.configure({ api: { faults: { unavailableRate: 1 } } });
+    roll = 0.5;
+    await expectError(await patch(c.accessToken, update(uri, 'Not applied')), 503, 'service_unavailable');
+    expect(preview.card?.title).toBeUndefined();
+    // docs/protocol.md §6.3: a write answered 503 may already have been applied.
+    sim.simulator.configure({ api: { faults: { unavailableApplied: true } } });
+    await expectError(await patch(c.accessToken, update(uri, 'Applied')), 503, 'service_unavailable');
+    expect(preview.card?.title).toBe('Applied');
+    expect(preview.updates).toBe(1);
+    // An invalid update is not applied, whatever the answer.
+    await expectError(
+      await patch(c.accessToken, { uri, operations: [{ path: ['attributes'], set: [dev] }] }),
+      503,
+      'service_unavailable',
+    );
+    expect(preview.card?.title).toBe('Applied');
+    expect(preview.validationError).toContain('title');
+  });
+
   it('answers slowly when the slow fault hits', async () => {
     const waits: number[] = [];
     const slow = await startNotionSimulator({
@@ -437,5 +459,28 @@ describe('PATCH /v1/external/object', () => {
     expect(entry?.status).toBe(200);
     expect(JSON.stringify(entry)).not.toContain(c.accessToken);
     expect(entry?.request?.headers?.authorization).toBe('[redacted]');
+  });
+
+  it('serves a body sent without Content-Type: application/json and says so in the user’s log', async () => {
+    const c = sim.simulator.createConnection({ key: 'content-type' });
+    sim.simulator.addPreview(c.connectionId, uri);
+    const warnings = () =>
+      sim.simulator.log
+        .all()
+        .filter((e) => e.sessionId === c.sessionId && e.level === 'warn' && e.summary.includes('Content-Type'));
+    expect((await patch(c.accessToken, update(uri, 'typed'))).status).toBe(200);
+    expect(warnings()).toEqual([]);
+    const res = await fetch(`${sim.apiBaseUrl}/v1/external/object`, {
+      method: 'PATCH',
+      headers: {
+        authorization: `Bearer ${c.accessToken}`,
+        'content-type': 'text/plain',
+        'notion-version': '2021-08-16',
+      },
+      body: JSON.stringify(update(uri, 'untyped')),
+    });
+    // Notion's answer to another type is undocumented (docs/protocol.md §6.1): served, and noted.
+    expect(res.status).toBe(200);
+    expect(warnings().map((e) => e.summary)).toEqual([expect.stringContaining('"text/plain", not application/json')]);
   });
 });

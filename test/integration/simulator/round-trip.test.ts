@@ -4,10 +4,13 @@
  * the local IdP and the demo product answer. Driven headlessly.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { decodeJwt } from 'jose';
+import { connectionStore, subscriptionStore } from '#adapters/dynamo/factory.js';
 import type { NotionDriver } from '#local/notion-simulator/driver.js';
 import type { NotionSimulator } from '#local/notion-simulator/simulator.js';
 import { SESSION_COOKIE } from '#local/notion-simulator/simulator.js';
 import type { LocalSystem } from '#local/system.js';
+import { parseConfig } from '#shared/config.js';
 import { demoTaskUrl, editDemoTask, openDriver, startSystemWithSimulator } from '#test/helpers/playground.js';
 import { createWebhookPublisher } from '../../../functions/publish/index.js';
 
@@ -66,7 +69,51 @@ describe('Notion round trip against the local system', () => {
     expect(lastCall(sessionOf(driver).id, 'Unfurl DELETE')).toBeUndefined();
     await driver.remove(second.id);
     expect(lastCall(sessionOf(driver).id, 'Unfurl DELETE')?.status).toBe(200);
+    // By default only Disconnect calls the Deleted Token Callback: the user stays connected.
+    expect(lastCall(sessionOf(driver).id, 'Deleted Token Callback')).toBeUndefined();
+    expect((await driver.state()).connected).toBe(true);
   }, 20_000);
+
+  it('with remove-and-disconnect, removing one preview ends the connection at the service: the other links stop updating and ask to connect again', async () => {
+    sim.configure({ client: { deletedTokenOn: 'remove-and-disconnect' } });
+    try {
+      const driver = await openDriver(system);
+      const kept = await driver.paste(taskUrl(6));
+      const removed = await driver.paste(taskUrl(1));
+      expect([kept.state, removed.state]).toEqual(['card', 'card']);
+      const session = sessionOf(driver);
+      const connectionId = (decodeJwt(session.grant?.accessToken as string) as { cid: string }).cid;
+      const subscriptions = subscriptionStore(parseConfig(system.env));
+      expect((await subscriptions.listByConnection(connectionId)).length).toBe(2);
+
+      await driver.remove(removed.id);
+      // The unfurl DELETE of the link, then the Deleted Token Callback; the service answers both 200.
+      expect(lastCall(session.id, 'Unfurl DELETE')?.status).toBe(200);
+      expect(lastCall(session.id, 'Deleted Token Callback')?.summary).toContain('a preview removed');
+      expect(lastCall(session.id, 'Deleted Token Callback')?.status).toBe(200);
+      // Per docs/protocol.md#decisions the service ends the whole connection: no subscription is left, so
+      // an edit of the task still on the page is not pushed.
+      expect(await subscriptions.listByConnection(connectionId)).toEqual([]);
+      expect((await connectionStore(parseConfig(system.env)).get(connectionId))?.status).not.toBe('active');
+
+      // Notion still holds the grant and shows the last card until it calls the service again.
+      let state = await driver.state();
+      expect(state.connected).toBe(true);
+      expect(state.previews.find((p) => p.id === kept.id)?.state).toBe('card');
+      // The next unfurl (a revisit) is refused, the refresh too: the preview asks to connect again.
+      state = await driver.revisit();
+      expect(state.connected).toBe(false);
+      expect(state.previews.find((p) => p.id === kept.id)?.state).toBe('needs-auth');
+      expect(lastCall(session.id, 'Token request (refresh_token)')?.status).toBe(400);
+      // Signing in again brings the card back.
+      await driver.signIn();
+      state = await driver.state();
+      expect(state.connected).toBe(true);
+      expect(state.previews.find((p) => p.id === kept.id)?.state).toBe('card');
+    } finally {
+      sim.configure({ client: { deletedTokenOn: 'disconnect' } });
+    }
+  }, 25_000);
 
   it('shows an edit in the demo product live, pushed with PATCH /v1/external/object', async () => {
     const driver = await openDriver(system);

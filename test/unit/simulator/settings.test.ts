@@ -12,7 +12,14 @@ describe('simulator settings', () => {
       enforceLimits: true,
       issueRefreshToken: false,
     });
-    expect(s.api.faults).toEqual({ overloadRate: 0, unavailableRate: 0, slowRate: 0, slowMs: 3000, blocked: false });
+    expect(s.api.faults).toEqual({
+      overloadRate: 0,
+      unavailableRate: 0,
+      unavailableApplied: false,
+      slowRate: 0,
+      slowMs: 3000,
+      blocked: false,
+    });
     expect(s.client).toEqual({
       serviceBaseUrl: 'http://127.0.0.1:3000',
       scope: 'unfurl',
@@ -20,6 +27,7 @@ describe('simulator settings', () => {
       unfurlDeleteShape: 'json',
       deletedTokenShape: 'json-tokens',
       deletedTokenMethod: 'DELETE',
+      deletedTokenOn: 'disconnect',
       refreshMarginSeconds: 0,
     });
   });
@@ -36,18 +44,21 @@ describe('simulator settings', () => {
         NOTION_SIM_TOKEN_AUTH: 'client_secret_basic',
         NOTION_SIM_DELETED_TOKEN_SHAPE: 'bearer-uri',
         NOTION_SIM_DELETED_TOKEN_METHOD: 'POST',
+        NOTION_SIM_DELETED_TOKEN_ON: 'remove-and-disconnect',
+        NOTION_SIM_FAULT_503_APPLIED: 'true',
         NOTION_SIM_UNFURL_DELETE_SHAPE: 'query',
         NOTION_SIM_SERVICE_BASE_URL: 'https://previews.example.com/',
       },
       'http://127.0.0.1:3000',
     );
     expect(s.api.rateLimit).toBe(600);
-    expect(s.api.faults).toMatchObject({ overloadRate: 0.25, blocked: true });
+    expect(s.api.faults).toMatchObject({ overloadRate: 0.25, blocked: true, unavailableApplied: true });
     expect(s.client).toMatchObject({
       serviceBaseUrl: 'https://previews.example.com',
       tokenAuth: 'client_secret_basic',
       deletedTokenShape: 'bearer-uri',
       deletedTokenMethod: 'POST',
+      deletedTokenOn: 'remove-and-disconnect',
       unfurlDeleteShape: 'query',
     });
   });
@@ -58,5 +69,8 @@ describe('simulator settings', () => {
       'NOTION_SIM_DELETED_TOKEN_SHAPE',
     );
     expect(() => settingsFromEnv({ NOTION_SIM_RATE_LIMIT: '0' }, 'http://x')).toThrow('NOTION_SIM_RATE_LIMIT');
+    expect(() => settingsFromEnv({ NOTION_SIM_DELETED_TOKEN_ON: 'remove' }, 'http://x')).toThrow(
+      'NOTION_SIM_DELETED_TOKEN_ON',
+    );
   });
 });

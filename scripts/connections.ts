@@ -20,8 +20,6 @@
  * Without --aws or --endpoint: the running npm start's DynamoDB. Nothing found
  * (an unknown id, no connection for a subject) is said on stderr, exit status 1.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClientFor } from '#adapters/dynamo/client.js';
 import { DynamoConnectionStore } from '#adapters/dynamo/connection-store.js';
@@ -36,7 +34,7 @@ import { OUTPUTS } from '#lib/stack-outputs.js';
 import type { RuntimeInfo } from '#local/runtime-info.js';
 import { type CliArgs, isEntryPoint, parseAndRun, runCli, UsageError } from './cli.js';
 import { DYNAMO_TARGET_OPTIONS, localDynamoEndpoint } from './dynamo-target.js';
-import { pickStackOutputs } from './outputs-file.js';
+import { pickStackOutputs, readOutputsFile } from './outputs-file.js';
 
 export interface ConnectionTools {
   readonly connections: ConnectionStore;
@@ -289,10 +287,7 @@ export const run = async (
   const region = values.region ?? env.AWS_REGION;
   if (values.aws || values.outputs) {
     if (values.endpoint) throw new UsageError('give --aws or --endpoint, not both');
-    tables = tablesFromOutputs(
-      JSON.parse(readFileSync(resolve(values.outputs ?? 'cdk-outputs.json'), 'utf8')),
-      values.stack,
-    );
+    tables = tablesFromOutputs(readOutputsFile(values.outputs), values.stack);
     client = new DynamoDBClient(region ? { region } : {});
   } else {
     const endpoint = localDynamoEndpoint('connections', values.endpoint, env, err, io.running);

@@ -13,8 +13,6 @@
  * usual credential chain applies (AWS_PROFILE, AWS_REGION, …) and the caller
  * needs dynamodb:Query on the table.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeliveryLog } from '#adapters/dynamo/delivery-log.js';
@@ -25,7 +23,7 @@ import { OUTPUTS } from '#lib/stack-outputs.js';
 import type { RuntimeInfo } from '#local/runtime-info.js';
 import { type CliArgs, isEntryPoint, parseAndRun, positiveInt, runCli, UsageError } from './cli.js';
 import { DYNAMO_TARGET_OPTIONS, localDynamoEndpoint } from './dynamo-target.js';
-import { pickStackOutputs } from './outputs-file.js';
+import { pickStackOutputs, readOutputsFile } from './outputs-file.js';
 
 export const DEFAULT_LIMIT = 50;
 
@@ -140,10 +138,9 @@ export const run = async (
   const region = values.region ?? env.AWS_REGION;
   if ((values.aws || values.outputs) && values.endpoint) throw new UsageError('give --aws or --endpoint, not both');
   if (values.aws || values.outputs) {
-    const path = resolve(values.outputs ?? 'cdk-outputs.json');
     const fromFile = values.table
       ? { stack: values.stack ?? '(given)', tableName: values.table }
-      : tableFromOutputs(JSON.parse(readFileSync(path, 'utf8')), values.stack);
+      : tableFromOutputs(readOutputsFile(values.outputs), values.stack);
     target = {
       tableName: fromFile.tableName,
       source: `stack ${fromFile.stack} (${fromFile.tableName})`,

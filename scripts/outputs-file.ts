@@ -2,6 +2,28 @@
  * Reading a CDK outputs file (`npx cdk deploy --outputs-file cdk-outputs.json`):
  * picks the one stack that has every output a script needs.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UsageError } from './cli.js';
+
+/**
+ * The outputs file `given` (default cdk-outputs.json), parsed. A missing file is a usage error that says where
+ * the file comes from; one that is not JSON an error naming it.
+ */
+export const readOutputsFile = (given: string | undefined): unknown => {
+  const shown = given ?? 'cdk-outputs.json';
+  const path = resolve(shown);
+  if (!existsSync(path)) {
+    throw new UsageError(
+      `no outputs file ${shown} (npm run deploy writes cdk-outputs.json; else give --outputs <file>, or --endpoint for a local system)`,
+    );
+  }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch (error) {
+    throw new Error(`${shown}: ${(error as Error).message}`);
+  }
+};
 
 /** The named outputs of the single stack (or `stack`) in `file` that has all of `keys`. */
 export const pickStackOutputs = <K extends string>(

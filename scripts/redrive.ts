@@ -5,7 +5,9 @@
  * "reason",…,"message"}: the original message is sent again (a subscription's
  * retry count starts afresh). A message SQS moved there itself (after
  * maxReceiveCount) is sent as it is. Each message is deleted from the DLQ only
- * after it was sent, so an interrupted redrive loses nothing.
+ * after it was sent, so an interrupted redrive loses nothing. Messages another
+ * reader holds (received, hidden until their visibility timeout ends) cannot be
+ * replayed: they are counted first, and a redrive that leaves them exits 1.
  *
  *   npm run redrive                                   # UPDATE_DLQ_URL → UPDATE_QUEUE_URL (AWS credentials as usual)
  *   npm run redrive                                   # without those: the running npm start's queues
@@ -16,6 +18,7 @@
  */
 import {
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -42,13 +45,30 @@ export interface RedriveReport {
   readonly replayed: number;
   /** How many replayed messages carried each reason (`unknown` for messages SQS moved itself). */
   readonly reasons: Readonly<Record<string, number>>;
+  /**
+   * Messages in the dead-letter queue that were in flight when the redrive began (another reader received
+   * them, e.g. `aws sqs receive-message`, or an interrupted redrive): hidden until their visibility timeout
+   * ends, so not replayed now (SQS's approximate count).
+   */
+  readonly inFlight: number;
 }
+
+/** How many messages of a queue are in flight (received and not yet visible again), as SQS approximates it. */
+const inFlightCount = async (sqs: Pick<SQSClient, 'send'>, queueUrl: string): Promise<number> => {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  const n = Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+};
 
 export const redriveDeadLetters = async (options: RedriveOptions): Promise<RedriveReport> => {
   const max = options.max ?? Number.POSITIVE_INFINITY;
   // Prototype-less: a reason is data from the message, `constructor` included.
   const reasons: Record<string, number> = Object.create(null);
   let replayed = 0;
+  // Counted before this redrive receives anything, so that none of its own receives are among them.
+  const inFlight = await inFlightCount(options.sqs, options.deadLetterQueueUrl);
   while (replayed < max) {
     const out = await options.sqs.send(
       new ReceiveMessageCommand({
@@ -73,7 +93,7 @@ export const redriveDeadLetters = async (options: RedriveOptions): Promise<Redri
     }
     options.onProgress?.(replayed);
   }
-  return { replayed, reasons };
+  return { replayed, reasons, inFlight };
 };
 
 export const CLI = {
@@ -97,7 +117,12 @@ at all, the queues of the running npm start.`,
     'npm run redrive -- --dlq <UpdateDeadLetterQueueUrl> --queue <UpdateQueueUrl> --max 10',
     'npm run redrive                   # with npm start running and no queue URL set: its queues',
   ],
-  notes: ['Exit status: 0 done (also when nothing was dead-lettered), 1 a failure, 2 wrong usage.'],
+  notes: [
+    `Messages someone else has received (aws sqs receive-message without --visibility-timeout 0, an interrupted
+redrive) stay hidden until their visibility timeout ends and cannot be replayed: their number is said on
+stderr and the redrive exits 1; run it again once they are visible.`,
+    'Exit status: 0 done (also when nothing was dead-lettered), 1 a failure or messages left in flight, 2 wrong usage.',
+  ],
 } as const;
 
 export const main = async (
@@ -154,15 +179,21 @@ export const main = async (
       ...(max !== undefined ? { max } : {}),
       onProgress: (n) => say(`${n} replayed so far`),
     });
-    if (values.json) {
-      out(JSON.stringify(report, null, 2));
-      return 0;
+    // Held messages matter only when the redrive ran the queue dry, not when it stopped at --max.
+    const leftInFlight = report.inFlight > 0 && (max === undefined || report.replayed < max);
+    if (values.json) out(JSON.stringify(report, null, 2));
+    else {
+      const detail = Object.entries(report.reasons)
+        .map(([reason, n]) => `${reason}: ${n}`)
+        .join(', ');
+      out(`Replayed ${report.replayed} message(s) from the dead-letter queue${detail ? ` (${detail})` : ''}.`);
     }
-    const detail = Object.entries(report.reasons)
-      .map(([reason, n]) => `${reason}: ${n}`)
-      .join(', ');
-    out(`Replayed ${report.replayed} message(s) from the dead-letter queue${detail ? ` (${detail})` : ''}.`);
-    return 0;
+    if (!leftInFlight) return 0;
+    say(
+      `${report.inFlight} message(s) in the dead-letter queue were in flight (received by another reader, hidden until ` +
+        'their visibility timeout ends) and were not replayed: run the redrive again once they are visible',
+    );
+    return 1;
   } finally {
     sqs.destroy();
   }

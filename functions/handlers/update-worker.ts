@@ -35,7 +35,8 @@ import { type Config, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
 import { countMetric, flushMetrics, logger, METRIC } from '#shared/observability.js';
 
-const WARN_EVENTS = new Set([
+/** Worker events logged at WARN; every other one at DEBUG (docs/observability.md, the runbook's queries). */
+export const WARN_EVENTS: ReadonlySet<string> = new Set([
   'dead_lettered',
   'push_rejected',
   'push_blocked',

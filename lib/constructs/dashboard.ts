@@ -15,6 +15,7 @@ import {
   type IMetric,
   MathExpression,
   Metric,
+  SearchExpression,
   TextWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -86,6 +87,15 @@ export class ServiceDashboard extends Construct {
         statistic: 'Sum',
         period: PERIOD,
         ...(label ? { label } : {}),
+      });
+    // Every time series of a metric counted with the given dimension, one line per value: for a dimension whose
+    // values are open-ended (a dead letter's reason), where a fixed list of lines would miss new ones.
+    // The label names each line by its value (a CloudWatch dynamic label).
+    const byDimension = (metricName: string, dimension: string, label: string): SearchExpression =>
+      new SearchExpression({
+        expression: `SEARCH('{${SERVICE_METRICS_NAMESPACE},${dimension},service} MetricName="${metricName}" service="${serviceNameOf(props.stage)}"', 'Sum', ${PERIOD.toSeconds()})`,
+        label: `${label}\${PROP('Dim.${dimension}')}`,
+        period: PERIOD,
       });
     const graph = (title: string, left: IMetric[], width = 8): GraphWidget =>
       new GraphWidget({ title, left, width, height: 6 });
@@ -180,7 +190,9 @@ export class ServiceDashboard extends Construct {
           statistic: 'Maximum',
           label: 'dead letters',
         }),
-        service('DeadLettered', {}, 'sent by the worker (all reasons)'),
+        // DeadLettered is always counted with its reason (functions/handlers/update-worker.ts): there is no series
+        // without it, so one line per reason.
+        byDimension('DeadLettered', 'reason', 'sent by the worker: '),
       ]),
     );
 

@@ -8,6 +8,7 @@ import { DELIVERY_LOG_TABLE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { ROUTES } from '#lib/routes.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
+import { emittedMetrics } from '#test/helpers/emitted-metrics.js';
 import { type Synthesized, synthService } from './synth.js';
 
 let s: Synthesized;
@@ -117,6 +118,61 @@ describe('CloudWatch dashboard', () => {
     const named = fns.map((f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME).filter(Boolean);
     expect(named.length).toBeGreaterThanOrEqual(9);
     expect(new Set(named)).toEqual(new Set([service]));
+  });
+
+  it("graphs and alarms on the service's metrics only as the functions count them: each name with its dimension names", () => {
+    // A CloudWatch metric is one name with one exact set of dimensions: a graph or alarm that asks for another
+    // set (a dimension left out, or one added) reads a series that never receives a value and stays empty.
+    const asked: string[] = [];
+    for (const w of widgets) {
+      for (const entry of (w.properties.metrics as unknown[][] | undefined) ?? []) {
+        if (entry[0] === 'NotionLinkPreview') {
+          const names = entry.slice(2).filter((_, i, rest) => i % 2 === 0 && typeof rest[i + 1] === 'string');
+          asked.push(`${String(entry[1])}{${(names as string[]).sort().join(',')}}`);
+        }
+        const expression = (entry[0] as { expression?: string } | undefined)?.expression ?? '';
+        for (const m of expression.matchAll(/SEARCH\('\{NotionLinkPreview,([^}]*)\} MetricName="(\w+)"/g))
+          asked.push(`${m[2]}{${(m[1] as string).split(',').sort().join(',')}}`);
+      }
+    }
+    for (const alarm of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) {
+      const p = alarm.Properties as {
+        Namespace?: string;
+        MetricName?: string;
+        Dimensions?: Array<{ Name: string }>;
+        Metrics?: Array<{
+          MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions?: Array<{ Name: string }> } };
+        }>;
+      };
+      const stats = [
+        ...(p.Namespace ? [{ Namespace: p.Namespace, MetricName: p.MetricName, Dimensions: p.Dimensions }] : []),
+        ...(p.Metrics ?? []).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : [])),
+      ];
+      for (const m of stats.filter((x) => x.Namespace === 'NotionLinkPreview'))
+        asked.push(
+          `${m.MetricName}{${(m.Dimensions ?? [])
+            .map((d) => d.Name)
+            .sort()
+            .join(',')}}`,
+        );
+    }
+    expect(asked).toEqual(
+      expect.arrayContaining(['UnfurlOutcome{outcome,service}', 'AuthorizationFailed{reason,service}']),
+    );
+    const counted = new Set(
+      [...emittedMetrics()].flatMap(([name, sets]) =>
+        [...sets].map((keys) => `${name}{${[...(keys ? keys.split(',') : []), 'service'].sort().join(',')}}`),
+      ),
+    );
+    expect([...new Set(asked)].filter((a) => !counted.has(a)).sort()).toEqual([]);
+  });
+
+  it('shows every dead-letter reason the worker counts, one line each (DeadLettered always has a reason)', () => {
+    const text = JSON.stringify(metricsOf('Dead-letter queue depth'));
+    expect(text).toContain(
+      `SEARCH('{NotionLinkPreview,reason,service} MetricName=\\"DeadLettered\\" service=\\"notion-link-preview-${s.stack.config.stage}\\"', 'Sum', 300)`,
+    );
+    expect(text).toContain(`\${PROP('Dim.reason')}`);
   });
 
   it('shows the alarms', () => {

@@ -181,6 +181,11 @@ describe('npm run connections (local DynamoDB)', () => {
     await expect(main([], {})).rejects.toThrow(UsageError);
     await expect(main(['delete', 'c-1'], {})).rejects.toThrow(/unknown command delete/);
     await expect(main(['show'], {})).rejects.toThrow(/show needs a connection id/);
+    await expect(main(['show', 'c-1', '--outputs', '/nonexistent/cdk-outputs.json'], {})).rejects.toThrow(
+      new UsageError(
+        'no outputs file /nonexistent/cdk-outputs.json (npm run deploy writes cdk-outputs.json; else give --outputs <file>, or --endpoint for a local system)',
+      ),
+    );
     const lines: string[] = [];
     expect(await main(['--help'], {}, (t) => lines.push(t))).toBe(0);
     expect(lines.join('')).toMatch(/^Usage: npm run connections/);

@@ -117,6 +117,12 @@ describe('delivery log on DynamoDB', () => {
     await expect(main([], {})).rejects.toThrow(UsageError);
     await expect(main(['c-1', '--limit', '501'], {})).rejects.toThrow(/--limit must be a whole number from 1 to 500/);
     await expect(main(['c-1', '--aws', '--endpoint', 'http://127.0.0.1:1'], {})).rejects.toThrow(/not both/);
+    // A missing outputs file is a wrong invocation (exit 2) that says where the file comes from, not an ENOENT.
+    const missing = main(['c-1', '--outputs', '/nonexistent/cdk-outputs.json'], {});
+    await expect(missing).rejects.toThrow(UsageError);
+    await expect(main(['c-1', '--outputs', '/nonexistent/cdk-outputs.json'], {})).rejects.toThrow(
+      /^no outputs file \/nonexistent\/cdk-outputs\.json \(npm run deploy writes cdk-outputs\.json/,
+    );
     const out: string[] = [];
     expect(await main(['--help'], {}, (t) => out.push(t))).toBe(0);
     expect(out.join('')).toMatch(/^Usage: npm run deliveries/);

@@ -48,7 +48,7 @@ describe('npm run redrive (local SQS)', () => {
       (t) => err.push(t),
     );
     expect(code).toBe(0);
-    expect(JSON.parse(out.join(''))).toEqual({ replayed: 2, reasons: { poison: 1, unknown: 1 } });
+    expect(JSON.parse(out.join(''))).toEqual({ replayed: 2, reasons: { poison: 1, unknown: 1 }, inFlight: 0 });
     expect(err[0]).toBe(`redrive: the running npm start's SQS at ${emulators().sqsEndpoint} (pid 1)`);
     expect(err).toContain('redrive: 2 replayed so far');
     expect(err.every((line) => line.startsWith('redrive: '))).toBe(true);
@@ -60,6 +60,46 @@ describe('npm run redrive (local SQS)', () => {
       }),
     );
     expect((moved.Messages ?? []).map((m) => m.Body)).toEqual([original, original]);
+  }, 30_000);
+
+  it("a dead letter someone else received (the runbook's look, without --visibility-timeout 0) is not replayed: it says so and exits 1", async () => {
+    const { sqs, env } = emulators();
+    const dlq = env[ENV.UPDATE_DLQ_URL] as string;
+    const body = (id: string) =>
+      JSON.stringify({ type: 'change', id, resource: 'task:2', changed_at: '2026-01-15T12:00:00Z' });
+    await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: body('held') }));
+    // An operator looks at the dead letters and keeps them hidden for 30 s.
+    const looked = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, VisibilityTimeout: 30, WaitTimeSeconds: 1 }),
+    );
+    expect(looked.Messages).toHaveLength(1);
+    await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: body('visible') }));
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(
+      { values: {}, positionals: [] },
+      {},
+      running,
+      (t) => out.push(t),
+      (t) => err.push(t),
+    );
+    expect(out).toEqual(['Replayed 1 message(s) from the dead-letter queue (unknown: 1).']);
+    expect(err.at(-1)).toMatch(
+      /^redrive: 1 message\(s\) in the dead-letter queue were in flight .* not replayed: run the redrive again once they are visible$/,
+    );
+    expect(code).toBe(1);
+    // Stopping at --max is not running the queue dry: the held message is no reason to fail.
+    await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: body('visible-2') }));
+    const json: string[] = [];
+    const capped = await main(
+      { values: { max: '1', json: true }, positionals: [] },
+      {},
+      running,
+      (t) => json.push(t),
+      () => {},
+    );
+    expect(JSON.parse(json.join(''))).toEqual({ replayed: 1, reasons: { unknown: 1 }, inFlight: 1 });
+    expect(capped).toBe(0);
   }, 30_000);
 
   it('without queues, endpoint or a running npm start it says what to give; bad values are usage errors', async () => {

@@ -17,6 +17,7 @@ import { THROTTLE_CLASSES } from '#lib/routes.js';
 import { SETTINGS, type SettingDeclaration } from '#lib/settings.js';
 import { CONTEXT_KEYS, readStageConfig } from '#lib/stage-config.js';
 import { METRIC } from '#shared/observability.js';
+import { WARN_EVENTS } from '../../../functions/handlers/update-worker.js';
 import { GENERATOR_OPTIONS } from '../../../scripts/cli.js';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -127,6 +128,25 @@ describe("docs/observability.md's metrics", () => {
   it('gives ConnectionEnded every reason a connection ends with', () => {
     const row = rows.find((r) => r[0] === '`ConnectionEnded`');
     expect(backticked(row?.[1] ?? '').filter((v) => v !== 'reason')).toEqual([...CONNECTION_END_REASONS]);
+  });
+});
+
+describe("the worker's log levels in docs/observability.md and the runbook's queries", () => {
+  it('observability.md lists the worker events logged at WARN, exactly', () => {
+    const row = read('docs/observability.md')
+      .split('\n')
+      .find((line) => line.startsWith('| worker events |'));
+    const warn = /at WARN: ([^;]*);/.exec(row ?? '')?.[1] ?? '';
+    expect(backticked(warn).sort()).toEqual([...WARN_EVENTS].sort());
+  });
+
+  it("the runbook's Logs Insights queries filter on worker events that are logged at the default level", () => {
+    const queried = [...read('docs/runbook.md').matchAll(/filter message (?:=|in) (\[[^\]]*\]|"[^"]*")/g)].flatMap(
+      (m) => [...(m[1] as string).matchAll(/"([^"]+)"/g)].map((q) => q[1] as string),
+    );
+    const workerEvents = queried.filter((q) => /^[a-z_]+$/.test(q));
+    expect(workerEvents.length).toBeGreaterThan(0);
+    expect(workerEvents.filter((e) => !WARN_EVENTS.has(e))).toEqual([]);
   });
 });
 

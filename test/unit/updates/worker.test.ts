@@ -284,6 +284,35 @@ describe('fan-out', () => {
     expect(new Set(h.calls.map((c) => c.token)).size).toBe(20);
   });
 
+  it('starts no push that could outlast the invocation: a Notion that times out never runs a record past its deadline', async () => {
+    // The defaults of a deployment: a 30 s invocation, Notion requests cut at 10 s, the source at 2 s.
+    const timeoutMs = 10_000;
+    const h = await setup(6, { settings: { concurrency: 1 } });
+    const deadline = h.clock.now() + 30_000;
+    h.answer = () => {
+      h.clock.advance(timeoutMs);
+      return { kind: 'timeout' };
+    };
+    const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    const outcome = await h.worker.processRecord(flush, {
+      messageId: 'f',
+      receiveCount: 1,
+      remainingMs: () => deadline - h.clock.now(),
+    });
+    expect(outcome).toBe('processed');
+    expect(h.calls.length).toBeGreaterThan(0);
+    // Every push ended with the worker's reserve still left for what follows it (deferrals, delivery log).
+    for (const call of h.calls) expect(deadline - (call.at + timeoutMs)).toBeGreaterThanOrEqual(5_000);
+    // What was not started is deferred at once, not lost, and no failed attempt is counted for it.
+    const deferred = h
+      .pending()
+      .map((m) => m.body as PushMessage)
+      .filter((m) => m.type === 'push')
+      .flatMap((m) => m.targets);
+    expect(deferred).toHaveLength(6);
+    expect(deferred.filter((t) => t.attempt === undefined)).toHaveLength(6 - h.calls.length);
+  });
+
   it('a batch read that fails only reads ahead: the pushes read item by item, pauses hold, the work item completes', async () => {
     const h = await setup(3);
     const throttled = async (): Promise<never> => {

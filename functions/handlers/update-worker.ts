@@ -49,6 +49,13 @@ const WARN_EVENTS = new Set([
   'connection_disconnected',
   'connection_ended',
   'push_rate_limited',
+  // Degraded, not failed: the work goes on, but support's delivery log misses entries (delivery_log_failed), a
+  // push may be repeated once (pushed_marker_failed), a fan-out page may be sent again (page_marker_failed), or
+  // a work item reads item by item (read_ahead_failed). At INFO they would leave no trace.
+  'delivery_log_failed',
+  'pushed_marker_failed',
+  'page_marker_failed',
+  'read_ahead_failed',
 ]);
 
 /** Outcomes of a Notion token refresh (docs/adr/0151) logged as warnings: the others are routine. */
@@ -121,6 +128,16 @@ const countingNotion = (client: ExternalObjectApi): ExternalObjectApi => ({
 
 const recordContext = new AsyncLocalStorage<{ readonly messageId: string }>();
 
+/** Logs one worker event (WARN for what an operator must see, DEBUG for routine) and counts it (exported for tests). */
+export const recordWorkerEvent = (event: string, data: Readonly<Record<string, unknown>>): void => {
+  const messageId = recordContext.getStore()?.messageId;
+  const fields = messageId ? { ...data, messageId, correlation_id: messageId } : { ...data };
+  if (WARN_EVENTS.has(event) || (event === 'notion_token_refresh' && WARN_REFRESH_OUTCOMES.has(String(data.outcome))))
+    logger.warn(event, fields);
+  else logger.debug(event, fields);
+  countWorkerEvent(event, data);
+};
+
 /** The worker wired to DynamoDB, SQS, the token cipher, Notion and the configured source adapter. */
 export const workerFromConfig = (
   config: Config,
@@ -178,19 +195,7 @@ export const workerFromConfig = (
       deadlineMs: config.unfurl.deadlineMs,
     }),
     resolveUri: resourceOfUri(integration),
-    events: {
-      record: (event, data) => {
-        const messageId = recordContext.getStore()?.messageId;
-        const fields = messageId ? { ...data, messageId, correlation_id: messageId } : { ...data };
-        if (
-          WARN_EVENTS.has(event) ||
-          (event === 'notion_token_refresh' && WARN_REFRESH_OUTCOMES.has(String(data.outcome)))
-        )
-          logger.warn(event, fields);
-        else logger.debug(event, fields);
-        countWorkerEvent(event, data);
-      },
-    },
+    events: { record: recordWorkerEvent },
     ...overrides,
     settings: {
       coalesceWindowSeconds: config.changes.coalesceWindowSeconds,

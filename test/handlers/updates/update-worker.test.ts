@@ -5,7 +5,7 @@ import { ConfigError } from '#shared/errors.js';
 import { logger } from '#shared/observability.js';
 import { lambdaContext, sqsEvent, sqsRecord } from '#test/helpers/factories.js';
 import { change, Harness } from '#test/unit/updates/harness.js';
-import { createWorkerHandler, workerFromConfig } from '../../../functions/handlers/update-worker.js';
+import { createWorkerHandler, recordWorkerEvent, workerFromConfig } from '../../../functions/handlers/update-worker.js';
 
 describe('update-worker handler (Powertools batch)', () => {
   it('reports only the failing records, and dead-letters a poison record instead of failing it', async () => {
@@ -122,5 +122,27 @@ describe('update-worker composition', () => {
     const build = () => workerFromConfig(env({ NOTION_TIMEOUT_MS: '30000' }));
     expect(build).toThrow(ConfigError);
     expect(build).toThrow(/NOTION_TIMEOUT_MS \(30000\) \+ UNFURL_DEADLINE_MS \(2000\) must stay under 25000 ms/);
+  });
+});
+
+describe('update-worker events', () => {
+  it('what degrades the work without failing it is a WARN line, routine outcomes stay DEBUG', () => {
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const debug = jest.spyOn(logger, 'debug').mockImplementation(() => undefined);
+    try {
+      for (const event of ['delivery_log_failed', 'pushed_marker_failed', 'page_marker_failed', 'read_ahead_failed'])
+        recordWorkerEvent(event, { detail: 'ProvisionedThroughputExceededException: throttled' });
+      recordWorkerEvent('push_unchanged', { resource: 'task:1' });
+      expect(warn.mock.calls.map(([message]) => message)).toEqual([
+        'delivery_log_failed',
+        'pushed_marker_failed',
+        'page_marker_failed',
+        'read_ahead_failed',
+      ]);
+      expect(debug.mock.calls.map(([message]) => message)).toEqual(['push_unchanged']);
+    } finally {
+      warn.mockRestore();
+      debug.mockRestore();
+    }
   });
 });

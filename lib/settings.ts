@@ -368,7 +368,8 @@ export const SETTINGS = declare({
   },
   NOTION_TIMEOUT_MS: {
     group: 'behaviour',
-    description: "Timeout of calls to Notion's API, in milliseconds.",
+    description:
+      "Timeout of calls to Notion's API, in milliseconds; with UNFURL_DEADLINE_MS under 25,000 (a push fits in the update worker's 30 s).",
     parse: positiveInt(10000),
   },
   NOTION_RATE_LIMIT_PER_MINUTE: {

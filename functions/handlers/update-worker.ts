@@ -28,11 +28,18 @@ import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
 import { createSqsClient, SqsUpdateQueue } from '#adapters/sqs/update-queue.js';
 import type { ExternalObjectApi } from '#core/updates/ports.js';
 import { resourceOfUri, sourceRenderer } from '#core/updates/render.js';
-import { createUpdateWorker, type UpdateWorker, type WorkerDeps, type WorkerSettings } from '#core/updates/worker.js';
+import {
+  createUpdateWorker,
+  DEFAULT_WORKER_SETTINGS,
+  type UpdateWorker,
+  type WorkerDeps,
+  type WorkerSettings,
+} from '#core/updates/worker.js';
 import { UPDATE_QUEUE, WORKER_TIMEOUT_SECONDS } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
+import { ConfigError } from '#shared/errors.js';
 import { countMetric, flushMetrics, logger, METRIC } from '#shared/observability.js';
 
 /** Worker events logged at WARN; every other one at DEBUG (docs/observability.md, the runbook's queries). */
@@ -43,6 +50,13 @@ export const WARN_EVENTS: ReadonlySet<string> = new Set([
   'connection_disconnected',
   'connection_ended',
   'push_rate_limited',
+  // Degraded, not failed: the work goes on, but support's delivery log misses entries (delivery_log_failed), a
+  // push may be repeated once (pushed_marker_failed), a fan-out page may be sent again (page_marker_failed), or
+  // a work item reads item by item (read_ahead_failed). At INFO they would leave no trace.
+  'delivery_log_failed',
+  'pushed_marker_failed',
+  'page_marker_failed',
+  'read_ahead_failed',
 ]);
 
 /** Outcomes of a Notion token refresh (docs/adr/0151) logged as warnings: the others are routine. */
@@ -115,11 +129,31 @@ const countingNotion = (client: ExternalObjectApi): ExternalObjectApi => ({
 
 const recordContext = new AsyncLocalStorage<{ readonly messageId: string }>();
 
+/** Logs one worker event (WARN for what an operator must see, DEBUG for routine) and counts it (exported for tests). */
+export const recordWorkerEvent = (event: string, data: Readonly<Record<string, unknown>>): void => {
+  const messageId = recordContext.getStore()?.messageId;
+  const fields = messageId ? { ...data, messageId, correlation_id: messageId } : { ...data };
+  if (WARN_EVENTS.has(event) || (event === 'notion_token_refresh' && WARN_REFRESH_OUTCOMES.has(String(data.outcome))))
+    logger.warn(event, fields);
+  else logger.debug(event, fields);
+  countWorkerEvent(event, data);
+};
+
 /** The worker wired to DynamoDB, SQS, the token cipher, Notion and the configured source adapter. */
 export const workerFromConfig = (
   config: Config,
   overrides: Partial<Omit<WorkerDeps, 'settings'>> & { readonly settings?: Partial<WorkerSettings> } = {},
 ): UpdateWorker => {
+  // A push may take the source's deadline and one Notion request; one that could outlast the invocation is
+  // deferred instead (a Lambda timeout fails every record of its batch). Settings that leave no such push room
+  // would defer every push for ever: they fail the init, naming the settings.
+  const pushMs = config.unfurl.deadlineMs + config.notion.timeoutMs;
+  const reserveMs = overrides.settings?.reserveMs ?? DEFAULT_WORKER_SETTINGS.reserveMs;
+  if (pushMs + reserveMs >= WORKER_TIMEOUT_SECONDS * 1000) {
+    throw new ConfigError(
+      `${ENV.NOTION_TIMEOUT_MS} (${config.notion.timeoutMs}) + ${ENV.UNFURL_DEADLINE_MS} (${config.unfurl.deadlineMs}) must stay under ${WORKER_TIMEOUT_SECONDS * 1000 - reserveMs} ms: a push must fit in the update worker's ${WORKER_TIMEOUT_SECONDS} s with ${reserveMs} ms to spare`,
+    );
+  }
   const clock = overrides.clock ?? { now: () => Date.now() };
   const cipher = overrides.cipher ?? tokenCipherFromConfig(config);
   const integration = rulesFromConfig(config);
@@ -162,24 +196,13 @@ export const workerFromConfig = (
       deadlineMs: config.unfurl.deadlineMs,
     }),
     resolveUri: resourceOfUri(integration),
-    events: {
-      record: (event, data) => {
-        const messageId = recordContext.getStore()?.messageId;
-        const fields = messageId ? { ...data, messageId, correlation_id: messageId } : { ...data };
-        if (
-          WARN_EVENTS.has(event) ||
-          (event === 'notion_token_refresh' && WARN_REFRESH_OUTCOMES.has(String(data.outcome)))
-        )
-          logger.warn(event, fields);
-        else logger.debug(event, fields);
-        countWorkerEvent(event, data);
-      },
-    },
+    events: { record: recordWorkerEvent },
     ...overrides,
     settings: {
       coalesceWindowSeconds: config.changes.coalesceWindowSeconds,
       ratePerMinute: config.notion.ratePerMinute,
       maxReceiveCount: UPDATE_QUEUE.deadLetter?.maxReceiveCount ?? 5,
+      pushMs,
       ...overrides.settings,
     },
   });

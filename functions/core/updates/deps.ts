@@ -40,8 +40,13 @@ export interface WorkerSettings {
   readonly maxReceiveCount: number;
   /** How long a push lease holds when its holder vanishes. */
   readonly leaseMs: number;
-  /** Stop starting pushes when less than this remains of the invocation. */
+  /** What a work item keeps of its invocation for the writes after its pushes (deferrals, delivery log, markers). */
   readonly reserveMs: number;
+  /**
+   * The longest one push can take: the source's deadline and one Notion request (UNFURL_DEADLINE_MS +
+   * NOTION_TIMEOUT_MS). A push starts only with this and `reserveMs` left; otherwise it is deferred.
+   */
+  readonly pushMs: number;
   /** First backoff step after a transient failure. */
   readonly backoffBaseMs: number;
 }
@@ -56,6 +61,7 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
   maxReceiveCount: 5,
   leaseMs: 30_000,
   reserveMs: 5_000,
+  pushMs: 12_000,
   backoffBaseMs: 5_000,
 };
 

@@ -107,7 +107,8 @@ export const pushTargets = async (
     while (next < items.length) {
       const item = items[next++];
       if (!item) break;
-      if (info.remainingMs !== undefined && info.remainingMs() < deps.settings.reserveMs) {
+      // A push that may outlast the invocation is not started: a timeout would fail every record of the batch.
+      if (info.remainingMs !== undefined && info.remainingMs() < deps.settings.reserveMs + deps.settings.pushMs) {
         defer(state, item.target, 0);
         continue;
       }

@@ -8,7 +8,9 @@ import { notionTokenContext } from '#core/oauth/cipher-contexts.js';
 import type { Subscription } from '#core/ports.js';
 import { type AnswerDeps, applyAnswer } from './apply-answer.js';
 import type { BatchState } from './batch.js';
+import { describeError } from './dead-letter.js';
 import { type DecideDeps, decidePush, type Pushable, releasePush } from './decide-push.js';
+import { retryWithBackoff } from './defer.js';
 import type { StepDeps } from './deps.js';
 import type { PushTarget } from './messages.js';
 import { afterUnauthorized, refreshesAfter } from './notion-token.js';
@@ -25,7 +27,7 @@ export const toUpdate = (uri: string, rendered: Pushable): ExternalObjectUpdate 
       : [{ path: ['error'], set: { status: rendered.status, message: rendered.message } }],
 });
 
-/** Pushes one subscription if it should be pushed now. Throws (lease released) when the token cannot be decrypted. */
+/** Pushes one subscription if it should be pushed now; a token that cannot be decrypted is retried with backoff. */
 export const pushOne = async (
   deps: PushDeps,
   state: BatchState,
@@ -39,8 +41,11 @@ export const pushOne = async (
   try {
     token = await deps.cipher.decrypt(push.tokenCiphertext, notionTokenContext(target.connectionId));
   } catch (error) {
+    // Only this subscription waits (KMS throttled, or a token that will never decrypt: then, after the last
+    // attempt, it alone reaches the dead-letter queue); the rest of its work item goes on.
     await releasePush(deps, resource, target, push);
-    throw error;
+    retryWithBackoff(deps, state, target, 'notion_token_unreadable', describeError(error));
+    return;
   }
   const update = toUpdate(push.subscription.uri, push.rendered);
   let answer = await deps.notion.patch(token, update);

@@ -1,8 +1,11 @@
 import { describe, expect, it, jest } from '@jest/globals';
+import { localDefaults } from '#local/defaults.js';
+import { parseConfig } from '#shared/config.js';
+import { ConfigError } from '#shared/errors.js';
 import { logger } from '#shared/observability.js';
 import { lambdaContext, sqsEvent, sqsRecord } from '#test/helpers/factories.js';
 import { change, Harness } from '#test/unit/updates/harness.js';
-import { createWorkerHandler } from '../../../functions/handlers/update-worker.js';
+import { createWorkerHandler, recordWorkerEvent, workerFromConfig } from '../../../functions/handlers/update-worker.js';
 
 describe('update-worker handler (Powertools batch)', () => {
   it('reports only the failing records, and dead-letters a poison record instead of failing it', async () => {
@@ -89,5 +92,57 @@ describe('update-worker handler (Powertools batch)', () => {
       message: { type: 'flush', resource: 'a' },
     });
     expect(h.deadLetters[0]?.detail).toContain('table down');
+  });
+});
+
+describe('update-worker composition', () => {
+  const env = (extra: Record<string, string> = {}) =>
+    parseConfig({
+      ...localDefaults(3000),
+      CONNECTIONS_TABLE: 'connections',
+      AUTH_STATE_TABLE: 'auth-state',
+      SUBSCRIPTIONS_TABLE: 'subscriptions',
+      RATE_LIMITS_TABLE: 'rate-limits',
+      DELIVERY_LOG_TABLE: 'delivery-log',
+      UPDATE_QUEUE_URL: 'http://127.0.0.1:1/000000000000/updates',
+      UPDATE_DLQ_URL: 'http://127.0.0.1:1/000000000000/updates-dlq',
+      DYNAMODB_ENDPOINT: 'http://127.0.0.1:1',
+      SQS_ENDPOINT: 'http://127.0.0.1:1',
+      ...extra,
+    });
+
+  it("a push may take the source's deadline and one Notion request: the worker starts none with less left", () => {
+    expect(workerFromConfig(env()).settings.pushMs).toBe(2_000 + 10_000);
+    expect(workerFromConfig(env({ NOTION_TIMEOUT_MS: '4000', UNFURL_DEADLINE_MS: '1500' })).settings.pushMs).toBe(
+      5_500,
+    );
+  });
+
+  it('settings under which no push fits in the worker’s invocation fail its init, naming them', () => {
+    const build = () => workerFromConfig(env({ NOTION_TIMEOUT_MS: '30000' }));
+    expect(build).toThrow(ConfigError);
+    expect(build).toThrow(/NOTION_TIMEOUT_MS \(30000\) \+ UNFURL_DEADLINE_MS \(2000\) must stay under 25000 ms/);
+  });
+});
+
+describe('update-worker events', () => {
+  it('what degrades the work without failing it is a WARN line, routine outcomes stay DEBUG', () => {
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const debug = jest.spyOn(logger, 'debug').mockImplementation(() => undefined);
+    try {
+      for (const event of ['delivery_log_failed', 'pushed_marker_failed', 'page_marker_failed', 'read_ahead_failed'])
+        recordWorkerEvent(event, { detail: 'ProvisionedThroughputExceededException: throttled' });
+      recordWorkerEvent('push_unchanged', { resource: 'task:1' });
+      expect(warn.mock.calls.map(([message]) => message)).toEqual([
+        'delivery_log_failed',
+        'pushed_marker_failed',
+        'page_marker_failed',
+        'read_ahead_failed',
+      ]);
+      expect(debug.mock.calls.map(([message]) => message)).toEqual(['push_unchanged']);
+    } finally {
+      warn.mockRestore();
+      debug.mockRestore();
+    }
   });
 });

@@ -4,7 +4,10 @@
  * a 400 are recorded and not retried.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { drainDeadLetters, publishChange, type Rig, runUntil, startRig } from './rig.js';
+import { parseConfig } from '#shared/config.js';
+import { lambdaContext } from '#test/helpers/factories.js';
+import { createWorkerHandler, workerFromConfig } from '../../../functions/handlers/update-worker.js';
+import { drainDeadLetters, publishChange, type Rig, receive, runUntil, startRig, toRecord } from './rig.js';
 
 let rig: Rig;
 
@@ -71,6 +74,39 @@ describe("Notion's answers to a push (fauxqs + dynalite + Notion simulator)", ()
       expect(await drainDeadLetters(rig)).toEqual([]);
     } finally {
       rig.sim.simulator.configure({ api: { faults: { blocked: false } } });
+    }
+  }, 25_000);
+
+  it('a Notion that does not answer never keeps an invocation past its deadline: what does not fit is deferred', async () => {
+    // Scaled down from a deployment (30 s invocation, 10 s Notion timeout, 2 s source deadline, 5 s reserve).
+    const uris = Array.from({ length: 5 }, (_, i) => `${rig.taskUrl('9')}?slow=${i}`);
+    for (const [i, uri] of uris.entries()) {
+      await rig.connect(`conn-slow-${i}`, 'u-alice', [uri]);
+      await rig.subscribe('task:9', `conn-slow-${i}`, uri);
+    }
+    const config = parseConfig({ ...rig.env, NOTION_TIMEOUT_MS: '1000', UNFURL_DEADLINE_MS: '500' });
+    const handler = createWorkerHandler(() =>
+      workerFromConfig(config, { settings: { concurrency: 1, reserveMs: 500 } }),
+    );
+    rig.sim.simulator.configure({ api: { faults: { slowRate: 1, slowMs: 3_000 } } });
+    try {
+      const flush = JSON.stringify({ type: 'flush', resource: 'task:9', window: 'w-slow', until: Date.now() });
+      const deadline = Date.now() + 4_000;
+      const res = await handler(
+        { Records: [toRecord({ MessageId: 'slow-1', Body: flush })] },
+        lambdaContext({ getRemainingTimeInMillis: () => deadline - Date.now() }),
+      );
+      // The record ended with the reserve left, so nothing of the batch is lost to a Lambda timeout.
+      expect(deadline - Date.now()).toBeGreaterThanOrEqual(500);
+      expect(res.batchItemFailures).toEqual([]);
+      // Timed-out pushes back off; those not started are deferred at once, with no failed attempt counted.
+      const pushes = (await receive(rig))
+        .map((m) => JSON.parse(m.Body ?? '{}') as { type: string; targets?: Array<{ attempt?: number }> })
+        .filter((m) => m.type === 'push');
+      const targets = pushes.flatMap((m) => m.targets ?? []);
+      expect(targets.filter((t) => t.attempt === undefined).length).toBeGreaterThan(0);
+    } finally {
+      rig.sim.simulator.configure({ api: { faults: { slowRate: 0, slowMs: 0 } } });
     }
   }, 25_000);
 });

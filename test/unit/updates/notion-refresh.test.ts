@@ -340,7 +340,9 @@ describe('a refresh Notion granted is not lost to a slow or failing save', () =>
   });
 
   it('with too little of the invocation left, nothing is claimed or spent: the push goes to the next message', async () => {
-    let left = 12_000; // under two Notion requests (10 s each) and the reserve (5 s)
+    // Enough for a push (the source's 2 s and one Notion request of 10 s, and the reserve of 5 s), under two
+    // Notion requests and the reserve.
+    let left = 20_000;
     const notion = new FakeNotion();
     notion.refreshTokens.add('refresh-0');
     const h = new Harness({ notionRefresher: notion, remainingMs: () => left });

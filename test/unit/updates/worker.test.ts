@@ -236,15 +236,15 @@ describe('fan-out', () => {
   it('a page whose work fails and is delivered again sends the next page once, not once per delivery', async () => {
     const h = new Harness({ settings: { pageSize: 2, maxReceiveCount: 5, ratePerMinute: 100_000 } });
     h.product.set('task:1', 1);
-    // The first page holds a connection whose Notion token cannot be decrypted: its work item fails every time.
-    const now = h.clock.now();
-    await h.stores.connections.create({
-      ...(await h.connection('zz-template')),
-      id: 'a-broken',
-      notionTokenCiphertext: 'not-a-ciphertext',
-      createdAt: now,
-    });
+    // The first page holds a subscription whose push claim always fails (its table partition throttled past the
+    // SDK's retries): its work item fails every time.
+    await h.connection('a-broken');
     await h.subscribe('task:1', 'a-broken', URI(1));
+    const claim = h.stores.subscriptions.claimPush.bind(h.stores.subscriptions);
+    h.stores.subscriptions.claimPush = async (key, pushClaim) => {
+      if (key.connectionId === 'a-broken') throw new Error('ProvisionedThroughputExceededException');
+      return claim(key, pushClaim);
+    };
     for (let i = 0; i < 5; i++) {
       await h.connection(`c${i}`);
       await h.subscribe('task:1', `c${i}`, URI(1));
@@ -282,6 +282,66 @@ describe('fan-out', () => {
     remaining = Number.POSITIVE_INFINITY;
     await h.drain();
     expect(new Set(h.calls.map((c) => c.token)).size).toBe(20);
+  });
+
+  it('a Notion token that cannot be decrypted holds up only its own subscription, which alone is dead-lettered', async () => {
+    const h = new Harness({ settings: { maxAttempts: 3, backoffBaseMs: 1_000 } });
+    h.product.set('task:1', 1);
+    const now = h.clock.now();
+    await h.stores.connections.create({
+      ...(await h.connection('zz-template')),
+      id: 'a-broken',
+      notionTokenCiphertext: 'not-a-ciphertext',
+      createdAt: now,
+    });
+    await h.subscribe('task:1', 'a-broken', URI(1));
+    for (let i = 0; i < 3; i++) {
+      await h.connection(`c${i}`);
+      await h.subscribe('task:1', `c${i}`, URI(1));
+    }
+    const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    // The work item itself succeeds: the others are pushed at once, the broken one waits with backoff.
+    expect(await h.worker.processRecord(flush, { messageId: 'f', receiveCount: 1 })).toBe('processed');
+    expect(h.calls.map((c) => c.token).sort()).toEqual(['notion-token-c0', 'notion-token-c1', 'notion-token-c2']);
+    await h.drain();
+    expect(h.calls).toHaveLength(3);
+    expect(h.deadLetters).toHaveLength(1);
+    expect(h.deadLetters[0]).toMatchObject({
+      reason: 'notion_token_unreadable',
+      message: { type: 'push', resource: 'task:1', targets: [{ connectionId: 'a-broken', uri: URI(1) }] },
+    });
+    expect(h.deadLetters[0]?.detail).toContain('wrong encryption context');
+    // Its claim was put back: the next change pushes it once its token is readable.
+    expect((await h.stores.subscriptions.get('task:1', 'a-broken', URI(1)))?.contentHash).toBeUndefined();
+  });
+
+  it('starts no push that could outlast the invocation: a Notion that times out never runs a record past its deadline', async () => {
+    // The defaults of a deployment: a 30 s invocation, Notion requests cut at 10 s, the source at 2 s.
+    const timeoutMs = 10_000;
+    const h = await setup(6, { settings: { concurrency: 1 } });
+    const deadline = h.clock.now() + 30_000;
+    h.answer = () => {
+      h.clock.advance(timeoutMs);
+      return { kind: 'timeout' };
+    };
+    const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    const outcome = await h.worker.processRecord(flush, {
+      messageId: 'f',
+      receiveCount: 1,
+      remainingMs: () => deadline - h.clock.now(),
+    });
+    expect(outcome).toBe('processed');
+    expect(h.calls.length).toBeGreaterThan(0);
+    // Every push ended with the worker's reserve still left for what follows it (deferrals, delivery log).
+    for (const call of h.calls) expect(deadline - (call.at + timeoutMs)).toBeGreaterThanOrEqual(5_000);
+    // What was not started is deferred at once, not lost, and no failed attempt is counted for it.
+    const deferred = h
+      .pending()
+      .map((m) => m.body as PushMessage)
+      .filter((m) => m.type === 'push')
+      .flatMap((m) => m.targets);
+    expect(deferred).toHaveLength(6);
+    expect(deferred.filter((t) => t.attempt === undefined)).toHaveLength(6 - h.calls.length);
   });
 
   it('a batch read that fails only reads ahead: the pushes read item by item, pauses hold, the work item completes', async () => {

@@ -22,7 +22,7 @@ import { ENV } from '#lib/env-names.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
 import type { RuntimeInfo } from '#local/runtime-info.js';
 import { type CliArgs, isEntryPoint, parseAndRun, positiveInt, runCli, UsageError } from './cli.js';
-import { DYNAMO_TARGET_OPTIONS, localDynamoEndpoint } from './dynamo-target.js';
+import { DYNAMO_TARGET_OPTIONS, localDynamoEndpoint, tableNameOption } from './dynamo-target.js';
 import { pickStackOutputs, readOutputsFile } from './outputs-file.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -106,7 +106,11 @@ DynamoDB of the running npm start.`,
     limit: { type: 'string', value: '<n>', description: `how many deliveries, 1 to 500 (default ${DEFAULT_LIMIT})` },
     json: { type: 'boolean', description: 'print the deliveries as JSON on stdout' },
     ...DYNAMO_TARGET_OPTIONS,
-    table: { type: 'string', value: '<name>', description: 'the delivery-log table name, instead of looking it up' },
+    table: {
+      type: 'string',
+      value: '<name>',
+      description: 'the delivery-log table (name or ARN), instead of looking it up',
+    },
   },
   maxPositionals: 1,
   examples: [
@@ -133,13 +137,14 @@ export const run = async (
   const connectionId = positionals[0];
   if (!connectionId) throw new UsageError('give a connection id');
   const limit = positiveInt(values.limit, '--limit', 500) ?? DEFAULT_LIMIT;
+  const table = tableNameOption(values.table, '--table');
 
   let target: DeliveryTarget;
   const region = values.region ?? env.AWS_REGION;
   if ((values.aws || values.outputs) && values.endpoint) throw new UsageError('give --aws or --endpoint, not both');
   if (values.aws || values.outputs) {
-    const fromFile = values.table
-      ? { stack: values.stack ?? '(given)', tableName: values.table }
+    const fromFile = table
+      ? { stack: values.stack ?? '(given)', tableName: table }
       : tableFromOutputs(readOutputsFile(values.outputs), values.stack);
     target = {
       tableName: fromFile.tableName,
@@ -148,7 +153,10 @@ export const run = async (
     };
   } else {
     const endpoint = localDynamoEndpoint('deliveries', values.endpoint, env, err, io.running);
-    const tableName = values.table ?? env[ENV.DELIVERY_LOG_TABLE] ?? localResourceName(DELIVERY_LOG_TABLE.id);
+    const tableName =
+      table ??
+      tableNameOption(env[ENV.DELIVERY_LOG_TABLE] || undefined, ENV.DELIVERY_LOG_TABLE) ??
+      localResourceName(DELIVERY_LOG_TABLE.id);
     target = {
       tableName,
       endpoint,

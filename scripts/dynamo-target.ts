@@ -43,3 +43,20 @@ export const localDynamoEndpoint = (
   err(`${script}: the running npm start's DynamoDB at ${local.dynamodbEndpoint} (pid ${local.pid})`);
   return local.dynamodbEndpoint;
 };
+
+/**
+ * A DynamoDB table name given on the command line, checked as DynamoDB checks it (3 to 255 characters of
+ * `A-Z a-z 0-9 _ - .`, or a table's ARN), so that a wrong one is a usage error rather than the service's
+ * ValidationException; an empty value is most often an unset shell variable. `undefined` stays undefined.
+ */
+export const tableNameOption = (value: string | undefined, what: string): string | undefined => {
+  if (value === undefined) return undefined;
+  if (value.trim() === '')
+    throw new UsageError(`${what} is empty (is the variable that should hold the table name set?)`);
+  const name = /^arn:aws[\w-]*:dynamodb:[\w-]+:\d{12}:table\/(.+)$/.exec(value)?.[1] ?? value;
+  if (!/^[\w.-]{3,255}$/.test(name))
+    throw new UsageError(
+      `${what} must be a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ - .) or a table ARN, not ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)}`,
+    );
+  return value;
+};

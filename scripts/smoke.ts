@@ -277,7 +277,7 @@ refused, the deleted-token callback's 200, and with --webhook-secret a signed ch
 
 /**
  * The --webhook-secret value, if given: a Standard Webhooks secret (`whsec_<base64>`, or the bare base64 the
- * stack generates). An empty value (an unset shell variable) is a mistake, not "skip the signed check".
+ * stack generates) that decodes as the service decodes it. An empty value (an unset shell variable) is a mistake, not "skip the signed check".
  */
 export const webhookSecretOf = (values: CliArgs<typeof CLI.options>['values']): string | undefined => {
   const secret = values['webhook-secret'];
@@ -286,6 +286,15 @@ export const webhookSecretOf = (values: CliArgs<typeof CLI.options>['values']): 
     throw new UsageError('--webhook-secret is empty (is the variable that should hold the secret set?)');
   if (!/^(?:whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(secret))
     throw new UsageError('--webhook-secret is not a Standard Webhooks secret (whsec_<base64> or base64)');
+  // Decoded as the service's verifier decodes it (functions/core/changes/verify.ts): a value it refuses
+  // (too short, wrong padding) could never be the service's secret.
+  try {
+    new Webhook(secret);
+  } catch (error) {
+    throw new UsageError(
+      `--webhook-secret is not a Standard Webhooks secret: its base64 does not decode (${(error as Error).message})`,
+    );
+  }
   return secret;
 };
 

@@ -1,8 +1,9 @@
 /**
  * CloudWatch alarms for the signals an operator must act on: anything in the
  * dead-letter queue, updates piling up, API 5xx answers, failures of ours in
- * the OAuth round trip (told to Notion by redirect), errors and throttles
- * of every function, the unfurl function's p99 duration and DynamoDB
+ * the OAuth round trip (told to Notion by redirect), a deleted-token callback
+ * not processed, a user meeting an unfinished setup, errors and throttles of
+ * every function, the unfurl function's p99 duration and DynamoDB
  * throttling. Each fires within 10 minutes of its condition (period ×
  * evaluation periods ≤ 10 minutes). With an `alarmEmail`, the alarms notify an
  * encrypted, SSL-only SNS topic; with an `alarmTopicArn`, that topic too.
@@ -19,6 +20,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ENV } from '../env-names.js';
 import { SERVICE_METRICS_NAMESPACE, serviceNameOf } from './dashboard.js';
 
 export interface ServiceAlarmsProps {
@@ -50,6 +52,10 @@ export class ServiceAlarms extends Construct {
   readonly api5xx: Alarm;
   /** Failures of ours in the OAuth browser round trip, told to Notion by redirect and so not among the 5xx (ADR 0170). */
   readonly authorizationFailures: Alarm;
+  /** Notion's deleted-token callback answered 503 (a failure of ours): a user's disconnect not yet carried out. */
+  readonly deletedTokenNotProcessed: Alarm;
+  /** A user met the unfinished setup (the Notion credentials placeholder): nobody can connect until it is done. */
+  readonly setupIncomplete: Alarm;
   readonly workerErrors: Alarm;
   /** Errors and throttles of each function (the worker's errors are `workerErrors`). */
   readonly functionErrors: Alarm[] = [];
@@ -98,16 +104,18 @@ export class ServiceAlarms extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    // These answers are redirects to Notion (server_error, temporarily_unavailable), not 5xx: the service's own
-    // metric counts them, with the threshold of the 5xx alarm they used to reach.
-    const authorizationFailed = (reason: string) =>
+    /** One of the service's own metrics, with the exact dimensions the functions count it with. */
+    const serviceMetric = (metricName: string, dimensionsMap: Readonly<Record<string, string>>) =>
       new Metric({
         namespace: SERVICE_METRICS_NAMESPACE,
-        metricName: 'AuthorizationFailed',
-        dimensionsMap: { service: serviceNameOf(props.stage), reason },
+        metricName,
+        dimensionsMap: { service: serviceNameOf(props.stage), ...dimensionsMap },
         statistic: 'Sum',
         period: FIVE_MINUTES,
       });
+    // These answers are redirects to Notion (server_error, temporarily_unavailable), not 5xx: the service's own
+    // metric counts them, with the threshold of the 5xx alarm they used to reach.
+    const authorizationFailed = (reason: string) => serviceMetric('AuthorizationFailed', { reason });
     this.authorizationFailures = new Alarm(this, 'AuthorizationFailures', {
       alarmName: `${prefix}-authorization-failures`,
       alarmDescription:
@@ -119,6 +127,39 @@ export class ServiceAlarms extends Construct {
         label: 'authorization failures',
       }),
       threshold: 5,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    // The callback is answered 503, not thrown: the function's Errors alarm never sees it, and the API's 5xx alarm
+    // only at 5 in 5 minutes, which the few disconnects a day never reach. One is a user's disconnect not carried
+    // out (the connection and its tokens live on until a retry of Notion's succeeds).
+    const notProcessed = (reason: string) =>
+      serviceMetric('CallbackNotProcessed', { callback: 'deleted-token', reason });
+    this.deletedTokenNotProcessed = new Alarm(this, 'DeletedTokenNotProcessed', {
+      alarmName: `${prefix}-deleted-token-not-processed`,
+      alarmDescription:
+        "Notion's deleted-token callback was answered 503 (storage, keys or a throttled dependency): a user's disconnect is not carried out until Notion's retry succeeds (see the unfurl-delete log group).",
+      metric: new MathExpression({
+        expression: 'FILL(f, 0) + FILL(t, 0)',
+        usingMetrics: { f: notProcessed('failed'), t: notProcessed('throttled') },
+        period: FIVE_MINUTES,
+        label: 'deleted-token callbacks not processed',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    // Counted only when someone starts to connect: a stack nobody uses yet stays quiet.
+    this.setupIncomplete = new Alarm(this, 'SetupIncomplete', {
+      alarmName: `${prefix}-setup-incomplete`,
+      alarmDescription:
+        'A user tried to connect and was refused: the Notion credentials secret still holds the placeholder the stack created. Store the integration credentials (runbook).',
+      metric: serviceMetric('SetupIncomplete', { setting: ENV.NOTION_CREDENTIALS_SECRET_ARN }),
+      threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
@@ -245,6 +286,8 @@ export class ServiceAlarms extends Construct {
     return [
       this.deadLetterDepth,
       this.authorizationFailures,
+      this.deletedTokenNotProcessed,
+      this.setupIncomplete,
       this.updateBacklogAge,
       this.api5xx,
       this.workerErrors,

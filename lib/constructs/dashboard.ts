@@ -58,7 +58,12 @@ export const UNFURL_OUTCOMES = [
   'invalid_token',
   'invalid_request',
 ];
-export const NOTION_STATUSES = ['200', '400', '401', '404', '409', '429', '500', '503', '529', 'timeout', 'network'];
+/** Each `operation` of NotionResponse (functions/adapters/notion/notion-api.ts, the worker) with its widget's title. */
+export const NOTION_OPERATIONS = [
+  { operation: 'patch_external_object', title: 'Notion answers to PATCH /v1/external/object' },
+  { operation: 'oauth_token', title: 'Notion answers to the code exchange' },
+  { operation: 'oauth_refresh', title: 'Notion answers to the token refresh' },
+] as const;
 export const RATE_LIMIT_SCOPES = ['bucket', 'connection', 'workspace', 'endpoint', 'unknown'];
 
 /** The dashboard's name: unique per account (dashboards are global), region and stage. */
@@ -88,15 +93,30 @@ export class ServiceDashboard extends Construct {
         period: PERIOD,
         ...(label ? { label } : {}),
       });
-    // Every time series of a metric counted with the given dimension, one line per value: for a dimension whose
-    // values are open-ended (a dead letter's reason), where a fixed list of lines would miss new ones.
-    // The label names each line by its value (a CloudWatch dynamic label).
-    const byDimension = (metricName: string, dimension: string, label: string): SearchExpression =>
-      new SearchExpression({
-        expression: `SEARCH('{${SERVICE_METRICS_NAMESPACE},${dimension},service} MetricName="${metricName}" service="${serviceNameOf(props.stage)}"', 'Sum', ${PERIOD.toSeconds()})`,
-        label: `${label}\${PROP('Dim.${dimension}')}`,
+    // Every time series of a metric counted with the given dimensions, one line per value: for dimensions whose
+    // values are open-ended (a dead letter's reason, an HTTP status), where a fixed list of lines would miss new
+    // ones. `only` narrows the search to exact values of some of the dimensions (operation="oauth_refresh"); the
+    // label names each line by the values of the others (CloudWatch dynamic labels).
+    const byDimension = (
+      metricName: string,
+      dimensions: string | readonly string[],
+      label: string,
+      only: Readonly<Record<string, string>> = {},
+    ): SearchExpression => {
+      const names = typeof dimensions === 'string' ? [dimensions] : dimensions;
+      const schema = [SERVICE_METRICS_NAMESPACE, ...names, 'service'].join(',');
+      const terms = [
+        `MetricName="${metricName}"`,
+        `service="${serviceNameOf(props.stage)}"`,
+        ...Object.entries(only).map(([name, value]) => `${name}="${value}"`),
+      ].join(' ');
+      const shown = names.filter((name) => !(name in only)).map((name) => `\${PROP('Dim.${name}')}`);
+      return new SearchExpression({
+        expression: `SEARCH('{${schema}} ${terms}', 'Sum', ${PERIOD.toSeconds()})`,
+        label: `${label}${shown.join(' ')}`,
         period: PERIOD,
       });
+    };
     const graph = (title: string, left: IMetric[], width = 8): GraphWidget =>
       new GraphWidget({ title, left, width, height: 6 });
 
@@ -196,7 +216,7 @@ export class ServiceDashboard extends Construct {
       ]),
     );
 
-    // --- The service's own metrics ---
+    // --- The service's own metrics (docs/observability.md says which widget shows each) ---
     const coalesced = service('ChangeCoalesced');
     const opened = service('WindowOpened');
     this.dashboard.addWidgets(
@@ -204,16 +224,6 @@ export class ServiceDashboard extends Construct {
         'Unfurl outcomes',
         UNFURL_OUTCOMES.map((o) => service('UnfurlOutcome', { outcome: o }, o)),
       ),
-      graph(
-        'Notion answers to PATCH /v1/external/object',
-        NOTION_STATUSES.map((s) => service('NotionResponse', { operation: 'patch_external_object', status: s }, s)),
-      ),
-      graph(
-        'Notion answers to the code exchange',
-        NOTION_STATUSES.map((s) => service('NotionResponse', { operation: 'oauth_token', status: s }, s)),
-      ),
-    );
-    this.dashboard.addWidgets(
       graph(
         'Rate-limit waits',
         RATE_LIMIT_SCOPES.map((s) => service('RateLimitWait', { scope: s }, s)),
@@ -226,34 +236,49 @@ export class ServiceDashboard extends Construct {
           period: PERIOD,
         }),
       ]),
+    );
+    // Notion's answers by status, one widget per operation the functions call it for (any status shows).
+    this.dashboard.addWidgets(
+      ...NOTION_OPERATIONS.map(({ operation, title }) =>
+        graph(title, [byDimension('NotionResponse', ['operation', 'status'], '', { operation })]),
+      ),
+    );
+    this.dashboard.addWidgets(
       graph('Pushes', [
         service('Pushed', {}, 'pushed'),
         service('PushUnchanged', {}, 'unchanged (skipped)'),
         service('PushRejected', {}, 'rejected'),
+        service('PushBlocked', {}, 'blocked'),
+        service('PushRetryScheduled', {}, 'retry scheduled'),
+        service('PushSkippedUpstreamLogin', {}, 'skipped: upstream login needed'),
+        service('SubscriptionDropped', {}, 'subscriptions dropped'),
         service('ConnectionDisconnected', {}, 'connections disconnected'),
+      ]),
+      graph('Connections ended', [byDimension('ConnectionEnded', 'reason', '')]),
+      graph('Token refreshes', [
+        // A push answered 401 for a connection holding a Notion refresh token (ADR 0151).
+        byDimension('NotionTokenRefresh', 'outcome', 'Notion token: '),
+        // A user's upstream token, refreshed by the unfurl function or the worker (ADR 0127).
+        byDimension('UpstreamTokenRefresh', 'outcome', 'upstream token: '),
       ]),
     );
     this.dashboard.addWidgets(
-      graph(
-        'Token grants and errors',
-        [
-          service('TokenGranted', { grant_type: 'authorization_code' }, 'granted: authorization_code'),
-          service('TokenGranted', { grant_type: 'refresh_token' }, 'granted: refresh_token'),
-          ...[
-            'invalid_grant',
-            'invalid_client',
-            'invalid_request',
-            'unsupported_grant_type',
-            'temporarily_unavailable',
-            'server_error',
-          ].map((e) => service('TokenError', { error: e }, `error: ${e}`)),
-          // Failures of ours in the browser round trip, told to Notion by redirect (ADR 0170).
-          ...['failed', 'throttled'].map((r) =>
-            service('AuthorizationFailed', { reason: r }, `authorize redirected an error: ${r}`),
-          ),
-        ],
-        24,
-      ),
+      graph('Token grants and errors', [
+        service('TokenGranted', { grant_type: 'authorization_code' }, 'granted: authorization_code'),
+        service('TokenGranted', { grant_type: 'refresh_token' }, 'granted: refresh_token'),
+        byDimension('TokenError', 'error', 'error: '),
+      ]),
+      graph('Token revocations', [byDimension('TokenRevocation', 'outcome', '')]),
+      graph('Failures of ours and unfinished setup', [
+        // Failures of ours in the browser round trip, told to Notion by redirect (ADR 0170).
+        ...['failed', 'throttled'].map((r) =>
+          service('AuthorizationFailed', { reason: r }, `authorize redirected an error: ${r}`),
+        ),
+        // A deleted-token callback answered 503 so that Notion retries it.
+        byDimension('CallbackNotProcessed', ['callback', 'reason'], 'not processed: '),
+        // A user met an unfinished setup (the Notion credentials placeholder).
+        byDimension('SetupIncomplete', 'setting', 'setup incomplete: '),
+      ]),
     );
   }
 }

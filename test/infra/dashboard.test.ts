@@ -3,6 +3,7 @@
  * functions, queues, the service's own metrics), route-level API metrics, the
  * delivery-log table, and a development stack that tears down completely.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DELIVERY_LOG_TABLE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
@@ -43,6 +44,58 @@ const metricsOf = (title: string): unknown[][] => {
   if (!w) throw new Error(`no widget "${title}"`);
   return w.properties.metrics as unknown[][];
 };
+
+/** `Name{dimension,…}` of each of the service's metrics a widget reads: a metric line, or a SEARCH's schema. */
+const askedByWidgets = (): string[] => {
+  const asked: string[] = [];
+  for (const w of widgets) {
+    for (const entry of (w.properties.metrics as unknown[][] | undefined) ?? []) {
+      if (entry[0] === 'NotionLinkPreview') {
+        const names = entry.slice(2).filter((_, i, rest) => i % 2 === 0 && typeof rest[i + 1] === 'string');
+        asked.push(`${String(entry[1])}{${(names as string[]).sort().join(',')}}`);
+      }
+      const expression = (entry[0] as { expression?: string } | undefined)?.expression ?? '';
+      for (const m of expression.matchAll(/SEARCH\('\{NotionLinkPreview,([^}]*)\} MetricName="(\w+)"/g))
+        asked.push(`${m[2]}{${(m[1] as string).split(',').sort().join(',')}}`);
+    }
+  }
+  return asked;
+};
+
+/** `Name{dimension,…}` of each of the service's metrics an alarm reads. */
+const askedByAlarms = (): string[] => {
+  const asked: string[] = [];
+  for (const alarm of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) {
+    const p = alarm.Properties as {
+      Namespace?: string;
+      MetricName?: string;
+      Dimensions?: Array<{ Name: string }>;
+      Metrics?: Array<{
+        MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions?: Array<{ Name: string }> } };
+      }>;
+    };
+    const stats = [
+      ...(p.Namespace ? [{ Namespace: p.Namespace, MetricName: p.MetricName, Dimensions: p.Dimensions }] : []),
+      ...(p.Metrics ?? []).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : [])),
+    ];
+    for (const m of stats.filter((x) => x.Namespace === 'NotionLinkPreview'))
+      asked.push(
+        `${m.MetricName}{${(m.Dimensions ?? [])
+          .map((d) => d.Name)
+          .sort()
+          .join(',')}}`,
+      );
+  }
+  return asked;
+};
+
+/** `Name{dimension,…,service}` of every metric the functions count, with each set of dimensions it is counted with. */
+const counted = (): Set<string> =>
+  new Set(
+    [...emittedMetrics()].flatMap(([name, sets]) =>
+      [...sets].map((keys) => `${name}{${[...(keys ? keys.split(',') : []), 'service'].sort().join(',')}}`),
+    ),
+  );
 
 describe('CloudWatch dashboard', () => {
   it('is named after the stage and the region (dashboards are global to an account) and shown in the outputs', () => {
@@ -102,8 +155,10 @@ describe('CloudWatch dashboard', () => {
     const text = (title: string) => JSON.stringify(metricsOf(title));
     expect(text('Unfurl outcomes')).toContain('"NotionLinkPreview","UnfurlOutcome"');
     expect(text('Unfurl outcomes')).toContain('"outcome","found"');
-    expect(text('Notion answers to PATCH /v1/external/object')).toContain('"status","429"');
-    expect(text('Notion answers to the code exchange')).toContain('"operation","oauth_token"');
+    expect(text('Notion answers to PATCH /v1/external/object')).toContain(
+      '{NotionLinkPreview,operation,status,service}',
+    );
+    expect(text('Notion answers to the code exchange')).toContain('operation=\\"oauth_token\\"');
     expect(text('Rate-limit waits')).toContain('"RateLimitWait"');
     expect(text('Token grants and errors')).toContain('"grant_type","refresh_token"');
     expect(text('Coalescing')).toContain('coalesced / (coalesced + opened)');
@@ -123,48 +178,51 @@ describe('CloudWatch dashboard', () => {
   it("graphs and alarms on the service's metrics only as the functions count them: each name with its dimension names", () => {
     // A CloudWatch metric is one name with one exact set of dimensions: a graph or alarm that asks for another
     // set (a dimension left out, or one added) reads a series that never receives a value and stays empty.
-    const asked: string[] = [];
-    for (const w of widgets) {
-      for (const entry of (w.properties.metrics as unknown[][] | undefined) ?? []) {
-        if (entry[0] === 'NotionLinkPreview') {
-          const names = entry.slice(2).filter((_, i, rest) => i % 2 === 0 && typeof rest[i + 1] === 'string');
-          asked.push(`${String(entry[1])}{${(names as string[]).sort().join(',')}}`);
-        }
-        const expression = (entry[0] as { expression?: string } | undefined)?.expression ?? '';
-        for (const m of expression.matchAll(/SEARCH\('\{NotionLinkPreview,([^}]*)\} MetricName="(\w+)"/g))
-          asked.push(`${m[2]}{${(m[1] as string).split(',').sort().join(',')}}`);
-      }
-    }
-    for (const alarm of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) {
-      const p = alarm.Properties as {
-        Namespace?: string;
-        MetricName?: string;
-        Dimensions?: Array<{ Name: string }>;
-        Metrics?: Array<{
-          MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions?: Array<{ Name: string }> } };
-        }>;
-      };
-      const stats = [
-        ...(p.Namespace ? [{ Namespace: p.Namespace, MetricName: p.MetricName, Dimensions: p.Dimensions }] : []),
-        ...(p.Metrics ?? []).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : [])),
-      ];
-      for (const m of stats.filter((x) => x.Namespace === 'NotionLinkPreview'))
-        asked.push(
-          `${m.MetricName}{${(m.Dimensions ?? [])
-            .map((d) => d.Name)
-            .sort()
-            .join(',')}}`,
-        );
-    }
+    const asked = [...askedByWidgets(), ...askedByAlarms()];
     expect(asked).toEqual(
       expect.arrayContaining(['UnfurlOutcome{outcome,service}', 'AuthorizationFailed{reason,service}']),
     );
-    const counted = new Set(
-      [...emittedMetrics()].flatMap(([name, sets]) =>
-        [...sets].map((keys) => `${name}{${[...(keys ? keys.split(',') : []), 'service'].sort().join(',')}}`),
+    const countedNow = counted();
+    expect([...new Set(asked)].filter((a) => !countedNow.has(a)).sort()).toEqual([]);
+  });
+
+  it('graphs every metric the functions count, with each set of dimensions it is counted with', () => {
+    // A metric counted but on no widget is one the on-call engineer never sees (docs/observability.md, Dashboard).
+    const shown = new Set(askedByWidgets());
+    expect([...counted()].filter((c) => !shown.has(c)).sort()).toEqual([]);
+  });
+
+  it("graphs Notion's answers, by any status, for every operation the functions call Notion for", () => {
+    const read = (file: string) => readFileSync(new URL(`../../functions/${file}`, import.meta.url), 'utf8');
+    const union = /operation:\s*((?:'\w+'\s*\|?\s*)+),/.exec(read('adapters/notion/notion-api.ts'))?.[1] ?? '';
+    const operations = [
+      ...[...union.matchAll(/'(\w+)'/g)].map((m) => m[1]),
+      ...[...read('handlers/update-worker.ts').matchAll(/operation: '(\w+)'/g)].map((m) => m[1]),
+    ];
+    expect(operations).toEqual(expect.arrayContaining(['oauth_token', 'oauth_refresh', 'patch_external_object']));
+    const searches = widgets.flatMap((w) =>
+      ((w.properties.metrics as unknown[][] | undefined) ?? []).map(
+        (e) => (e[0] as { expression?: string } | undefined)?.expression ?? '',
       ),
     );
-    expect([...new Set(asked)].filter((a) => !counted.has(a)).sort()).toEqual([]);
+    for (const operation of operations) {
+      // Every status, not a fixed list (a 403 or a 502 shows too), one line each named by its status.
+      const search = searches.find(
+        (e) => e.includes(`MetricName="NotionResponse"`) && e.includes(`operation="${operation}"`),
+      );
+      expect({ operation, search }).toEqual({
+        operation,
+        search: `SEARCH('{NotionLinkPreview,operation,status,service} MetricName="NotionResponse" service="notion-link-preview-${s.stack.config.stage}" operation="${operation}"', 'Sum', 300)`,
+      });
+    }
+    expect(JSON.stringify(metricsOf('Notion answers to the token refresh'))).toContain(`\${PROP('Dim.status')}`);
+  });
+
+  it('shows every TokenError value the token endpoint counts (invalid_scope included), not a fixed list', () => {
+    const text = JSON.stringify(metricsOf('Token grants and errors'));
+    expect(text).toContain(
+      `SEARCH('{NotionLinkPreview,error,service} MetricName=\\"TokenError\\" service=\\"notion-link-preview-${s.stack.config.stage}\\"', 'Sum', 300)`,
+    );
   });
 
   it('shows every dead-letter reason the worker counts, one line each (DeadLettered always has a reason)', () => {

@@ -544,6 +544,39 @@ describe('alarms', () => {
     for (const d of dimensions) expect(d.service).toMatch(/^notion-link-preview-/);
   });
 
+  /** `MetricName{dimension=value,…}` of each metric an alarm reads, `service` left out. */
+  // biome-ignore lint/suspicious/noExplicitAny: template JSON
+  const readsOf = (a: { [key: string]: any }): string[] =>
+    // biome-ignore lint/suspicious/noExplicitAny: template JSON
+    [a.Properties, ...(a.Properties.Metrics ?? []).map((m: any) => m.MetricStat?.Metric ?? {})]
+      .filter((m) => m.Namespace === 'NotionLinkPreview')
+      .map(
+        (m) =>
+          `${m.MetricName}{${(m.Dimensions as Array<{ Name: string; Value: string }>)
+            .filter((d) => d.Name !== 'service')
+            .map((d) => `${d.Name}=${d.Value}`)
+            .sort()
+            .join(',')}}`,
+      );
+
+  it('alarms at the first deleted-token callback not processed: a failure of ours answered 503, which no Errors alarm sees', () => {
+    const alarm = alarms().find((a) => String(a.Properties.AlarmName).endsWith('-deleted-token-not-processed'));
+    expect(alarm?.Properties.Threshold).toBe(1);
+    expect(alarm?.Properties.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
+    // The dimensions functions/handlers/unfurl-delete.ts counts, for both reasons of the error mapper.
+    expect(readsOf(alarm!).sort()).toEqual([
+      'CallbackNotProcessed{callback=deleted-token,reason=failed}',
+      'CallbackNotProcessed{callback=deleted-token,reason=throttled}',
+    ]);
+  });
+
+  it('alarms when a user meets the unfinished setup (SetupIncomplete), so the operator finishes it', () => {
+    const alarm = alarms().find((a) => String(a.Properties.AlarmName).endsWith('-setup-incomplete'));
+    expect(alarm?.Properties.Threshold).toBe(1);
+    expect(alarm?.Properties.Statistic).toBe('Sum');
+    expect(readsOf(alarm!)).toEqual(['SetupIncomplete{setting=NOTION_CREDENTIALS_SECRET_ARN}']);
+  });
+
   it('alarms on errors and throttles of every function, unfurl p99 duration and throttling of every table', () => {
     for (const [handler, id] of fnIds) {
       const on = (metric: string) =>

@@ -174,6 +174,20 @@ describe('the alarms in docs/observability.md and docs/runbook.md', () => {
   });
 });
 
+describe('the region of the `aws` commands the docs give', () => {
+  it('every document with aws CLI commands that names AWS_REGION names AWS_DEFAULT_REGION too (AWS CLI v1 reads only that)', () => {
+    const docs = readdirSync(new URL('docs', ROOT))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`);
+    const withCli = docs.filter((file) => /^\s*(?:\S+=\S+\s+)?aws [a-z]/m.test(read(file)));
+    expect(withCli).toEqual(expect.arrayContaining(['docs/runbook.md', 'docs/deployment.md']));
+    const missing = withCli.filter(
+      (file) => read(file).includes('`AWS_REGION`') && !read(file).includes('`AWS_DEFAULT_REGION`'),
+    );
+    expect(missing).toEqual([]);
+  });
+});
+
 describe('`npm run` command lines in the markdown', () => {
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
   const markdown = [

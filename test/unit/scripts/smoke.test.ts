@@ -60,6 +60,23 @@ describe('smoke --webhook-secret', () => {
     expect(stderr).toContain('--webhook-secret is not a Standard Webhooks secret');
   });
 
+  it('a value in the base64 alphabet that does not decode (as the service would decode it) is a usage error, not a failed check', async () => {
+    // In the alphabet, but too short to decode: the service's verifier (the same Standard Webhooks decoder)
+    // could not use it either.
+    for (const secret of ['whsec_abc', 'ab=', 'a']) {
+      const { code, stderr, stdout, requests } = await capture([
+        '--base-url',
+        'http://127.0.0.1:1',
+        '--webhook-secret',
+        secret,
+      ]);
+      expect({ secret, code, stdout, requests }).toEqual({ secret, code: 2, stdout: '', requests: 0 });
+      expect(stderr).toMatch(
+        /^smoke: --webhook-secret is not a Standard Webhooks secret: its base64 does not decode \(.+\) \(see --help\)\n$/,
+      );
+    }
+  });
+
   it('takes whsec_<base64> and the bare base64 the stack generates', () => {
     expect(webhookSecretOf({ 'webhook-secret': 'whsec_bG9jYWwtY2hhbmdlcy13ZWJob29rLXNlY3JldA==' })).toBe(
       'whsec_bG9jYWwtY2hhbmdlcy13ZWJob29rLXNlY3JldA==',

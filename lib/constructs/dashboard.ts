@@ -45,26 +45,12 @@ export interface ServiceDashboardProps {
 
 const PERIOD = Duration.minutes(5);
 
-/** Names shown in the widgets, e.g. the custom metric dimensions' common values. */
-export const UNFURL_OUTCOMES = [
-  'found',
-  'stale',
-  'no_rule',
-  'not_found',
-  'forbidden',
-  'gone',
-  'needs_auth',
-  'unavailable',
-  'invalid_token',
-  'invalid_request',
-];
 /** Each `operation` of NotionResponse (functions/adapters/notion/notion-api.ts, the worker) with its widget's title. */
 export const NOTION_OPERATIONS = [
   { operation: 'patch_external_object', title: 'Notion answers to PATCH /v1/external/object' },
   { operation: 'oauth_token', title: 'Notion answers to the code exchange' },
   { operation: 'oauth_refresh', title: 'Notion answers to the token refresh' },
 ] as const;
-export const RATE_LIMIT_SCOPES = ['bucket', 'connection', 'workspace', 'endpoint', 'unknown'];
 
 /** The dashboard's name: unique per account (dashboards are global), region and stage. */
 export const dashboardNameOf = (stage: string): string => Fn.join('-', ['notion-link-preview', stage, Aws.REGION]);
@@ -220,14 +206,9 @@ export class ServiceDashboard extends Construct {
     const coalesced = service('ChangeCoalesced');
     const opened = service('WindowOpened');
     this.dashboard.addWidgets(
-      graph(
-        'Unfurl outcomes',
-        UNFURL_OUTCOMES.map((o) => service('UnfurlOutcome', { outcome: o }, o)),
-      ),
-      graph(
-        'Rate-limit waits',
-        RATE_LIMIT_SCOPES.map((s) => service('RateLimitWait', { scope: s }, s)),
-      ),
+      // By search: an unfurl refused by the error mapper counts its error code, and a wait its scope, both open-ended.
+      graph('Unfurl outcomes', [byDimension('UnfurlOutcome', 'outcome', '')]),
+      graph('Rate-limit waits', [byDimension('RateLimitWait', 'scope', '')]),
       graph('Coalescing', [
         new MathExpression({
           expression: '100 * coalesced / (coalesced + opened)',

@@ -153,20 +153,19 @@ describe('CloudWatch dashboard', () => {
 
   it("graphs the service's own metrics with their dimensions", () => {
     const text = (title: string) => JSON.stringify(metricsOf(title));
-    expect(text('Unfurl outcomes')).toContain('"NotionLinkPreview","UnfurlOutcome"');
-    expect(text('Unfurl outcomes')).toContain('"outcome","found"');
+    expect(text('Unfurl outcomes')).toContain('{NotionLinkPreview,outcome,service} MetricName=\\"UnfurlOutcome\\"');
     expect(text('Notion answers to PATCH /v1/external/object')).toContain(
       '{NotionLinkPreview,operation,status,service}',
     );
     expect(text('Notion answers to the code exchange')).toContain('operation=\\"oauth_token\\"');
-    expect(text('Rate-limit waits')).toContain('"RateLimitWait"');
+    expect(text('Rate-limit waits')).toContain('{NotionLinkPreview,scope,service} MetricName=\\"RateLimitWait\\"');
     expect(text('Token grants and errors')).toContain('"grant_type","refresh_token"');
     expect(text('Coalescing')).toContain('coalesced / (coalesced + opened)');
   });
 
   it("reads its own stage's metrics: the functions write them as service notion-link-preview-<stage>", () => {
     const service = `notion-link-preview-${s.stack.config.stage}`;
-    expect(JSON.stringify(metricsOf('Unfurl outcomes'))).toContain(`"service","${service}"`);
+    expect(JSON.stringify(metricsOf('Unfurl outcomes'))).toContain(`service=\\"${service}\\"`);
     const fns = Object.values(s.template.findResources('AWS::Lambda::Function')) as Array<{
       Properties: { Environment?: { Variables?: Record<string, unknown> } };
     }>;

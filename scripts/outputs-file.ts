@@ -2,7 +2,7 @@
  * Reading a CDK outputs file (`npx cdk deploy --outputs-file cdk-outputs.json`):
  * picks the one stack that has every output a script needs.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from './cli.js';
 
@@ -11,9 +11,10 @@ import { UsageError } from './cli.js';
  * the file comes from; one that is not JSON an error naming it.
  */
 export const readOutputsFile = (given: string | undefined): unknown => {
+  if (given !== undefined && given.trim() === '') throw new UsageError('--outputs must name a file');
   const shown = given ?? 'cdk-outputs.json';
   const path = resolve(shown);
-  if (!existsSync(path)) {
+  if (!existsSync(path) || !statSync(path).isFile()) {
     throw new UsageError(
       `no outputs file ${shown} (npm run deploy writes cdk-outputs.json; else give --outputs <file>, or --endpoint for a local system)`,
     );
@@ -31,6 +32,7 @@ export const pickStackOutputs = <K extends string>(
   keys: readonly K[],
   stack?: string,
 ): { stack: string; outputs: Record<K, string> } => {
+  if (stack !== undefined && stack.trim() === '') throw new UsageError('--stack must name a stack');
   if (file === null || typeof file !== 'object') throw new Error('the outputs file is not a JSON object');
   const stacks = Object.entries(file as Record<string, Record<string, unknown>>).filter(
     ([name, outputs]) => (stack === undefined || name === stack) && keys.every((k) => typeof outputs?.[k] === 'string'),

@@ -128,7 +128,7 @@ export const applyAnswer = async (
     }
     case 'backoff':
       await releasePush(deps, resource, target, push);
-      retryWithBackoff(deps, state, target, 'notion_unavailable', decision.reason);
+      retryWithBackoff(deps, state, target, 'notion_unavailable', decision.reason, decision.retryAfterMs);
       return;
   }
 };

@@ -58,6 +58,13 @@ describe("classification of Notion's answers (docs/protocol.md#decisions)", () =
     [r(502), { action: 'backoff', reason: 'http_502' }],
     [r(503, { code: 'service_unavailable' }), { action: 'backoff', reason: 'service_unavailable' }],
     [r(504, { code: 'gateway_timeout' }), { action: 'backoff', reason: 'gateway_timeout' }],
+    [
+      r(503, { code: 'service_unavailable', retryAfterSeconds: 120 }),
+      { action: 'backoff', reason: 'service_unavailable', retryAfterMs: 120_000 },
+    ],
+    // Never sooner than 1 s, never later than SQS's largest delay.
+    [r(503, { retryAfterSeconds: 0 }), { action: 'backoff', reason: 'http_503', retryAfterMs: 1_000 }],
+    [r(503, { retryAfterSeconds: 86_400 }), { action: 'backoff', reason: 'http_503', retryAfterMs: 900_000 }],
     [{ kind: 'timeout' } as NotionAnswer, { action: 'backoff', reason: 'timeout' }],
     [{ kind: 'network', message: 'x' } as NotionAnswer, { action: 'backoff', reason: 'network_error' }],
   ])('%j → %j', (answer, decision) => {

@@ -587,6 +587,17 @@ describe("Notion's answers", () => {
     expect(h.deadLetters[0]?.message).toMatchObject({ type: 'push', targets: [{ connectionId: 'c0', uri: URI(1) }] });
   });
 
+  it('a 503 with Retry-After is pushed again no sooner than Retry-After, nor sooner than the backoff', async () => {
+    const h = await setup(1, { settings: { maxAttempts: 4, backoffBaseMs: 1000 } });
+    h.answer = () => ({ kind: 'response', status: 503, code: 'service_unavailable', retryAfterSeconds: 120 });
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(4);
+    const gaps = h.calls.slice(1).map((c, i) => c.at - (h.calls[i]?.at ?? 0));
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(120_000);
+    expect(h.deadLetters.map((d) => d.reason)).toEqual(['notion_unavailable']);
+  });
+
   it('a 5xx that clears up is delivered without a dead letter', async () => {
     const h = await setup(1);
     let n = 0;

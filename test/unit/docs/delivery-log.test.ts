@@ -77,15 +77,14 @@ const otherOutcomes = (): string[] => {
 describe("the runbook's delivery-log table", () => {
   const named = namedOutcomes();
 
-  it.each(ANSWERS.map(([answer, match]) => [`${statusOf(answer)} ${classifyAnswer(answer).action}`, answer, match]))(
-    'says what %s means',
-    (label, answer, match) => {
-      const status = statusOf(answer as NotionAnswer);
-      const action = classifyAnswer(answer as NotionAnswer).action;
-      const names = match === 'exact' ? [label] : [label, `${classOf(status)} ${action}`];
-      expect(names.filter((n) => named.includes(n))).not.toEqual([]);
-    },
-  );
+  it.each(
+    ANSWERS.map(([answer, match]) => [`${statusOf(answer)} ${classifyAnswer(answer).action}`, answer, match] as const),
+  )('says what %s means', (label, answer, match) => {
+    const status = statusOf(answer);
+    const action = classifyAnswer(answer).action;
+    const names = match === 'exact' ? [label] : [label, `${classOf(status)} ${action}`];
+    expect(names.filter((n) => named.includes(n))).not.toEqual([]);
+  });
 
   it('has a row for every outcome logged outside the classification', () => {
     expect(otherOutcomes().filter((o) => !named.includes(o))).toEqual([]);

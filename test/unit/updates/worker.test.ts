@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { messageBodies } from '#adapters/sqs/messages.js';
 import { contentHash } from '#core/unfurl/attributes.js';
-import type { PushMessage } from '#core/updates/messages.js';
+import { type DeadLetter, type PushMessage, unwrapDeadLetter } from '#core/updates/messages.js';
 import { connectionPauseKey } from '#core/updates/policy.js';
 import { change, Harness, ok } from './harness.js';
 import { unfinishedClaimScenarios } from './unfinished-claims.js';
@@ -663,6 +665,42 @@ describe('poison messages', () => {
       expect(h.deadLetters[0]?.detail.length).toBeGreaterThan(0);
     },
   );
+
+  it.each([
+    ['ASCII', 'a'],
+    ['emoji', '\u{1F600}'],
+  ])(
+    'a poison message close to 256 KiB (%s) is dead-lettered within SQS limit, truncated, with its size and hash',
+    async (_, unit) => {
+      const h = new Harness();
+      // Under SQS's 256 KiB as sent, but the wrapper (and its escapes) would take it over.
+      const body = JSON.stringify({ type: 'nope', filler: unit.repeat(Math.floor(262_000 / (unit === 'a' ? 1 : 12))) });
+      expect(() => messageBodies([JSON.parse(body)], 0)).not.toThrow();
+      expect(await h.worker.processRecord(body, { messageId: 'm', receiveCount: 1 })).toBe('dead-lettered');
+      const letter = h.deadLetters[0] as DeadLetter;
+      expect(letter.reason).toBe('invalid_message');
+      expect(h.eventsNamed('dead_lettered').map((e) => e.data.reason)).toEqual(['invalid_message']);
+      // The SQS adapter's own check (256 KiB as SQS-safe JSON) passes.
+      expect(() => messageBodies([letter], 0)).not.toThrow();
+      expect(letter.truncated).toEqual({
+        bytes: Buffer.byteLength(body, 'utf8'),
+        sha256: createHash('sha256').update(body).digest('hex'),
+      });
+      expect(body.startsWith(letter.message as string)).toBe(true);
+      // A redrive does not take it for the whole message.
+      expect(unwrapDeadLetter(messageBodies([letter], 0)[0] as string).truncated).toBe(true);
+    },
+  );
+
+  it('a dead letter that fits is not truncated', async () => {
+    const h = new Harness();
+    await h.worker.processRecord(JSON.stringify({ type: 'nope', filler: 'a'.repeat(100_000) }), {
+      messageId: 'm',
+      receiveCount: 1,
+    });
+    expect(h.deadLetters[0]?.truncated).toBeUndefined();
+    expect(unwrapDeadLetter(JSON.stringify(h.deadLetters[0])).truncated).toBeUndefined();
+  });
 
   it('a message that keeps failing is dead-lettered with the error on its last receive', async () => {
     const h = await setup(1, { settings: { maxReceiveCount: 3 } });

@@ -202,6 +202,8 @@ export const workerFromConfig = (
       coalesceWindowSeconds: config.changes.coalesceWindowSeconds,
       ratePerMinute: config.notion.ratePerMinute,
       maxReceiveCount: UPDATE_QUEUE.deadLetter?.maxReceiveCount ?? 5,
+      // The function's timeout, as the stack sets it: push leases are derived from it (docs/adr/0175).
+      invocationMs: WORKER_TIMEOUT_SECONDS * 1000,
       pushMs,
       ...overrides.settings,
     },

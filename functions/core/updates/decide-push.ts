@@ -13,7 +13,7 @@ import { failureReason } from '#core/unfurl/render.js';
 import { type BatchState, connectionOf } from './batch.js';
 import { describeError } from './dead-letter.js';
 import { defer, retryWithBackoff } from './defer.js';
-import type { StepDeps } from './deps.js';
+import { pushLeaseMs, type StepDeps } from './deps.js';
 import { holderOf, sameContent } from './lease.js';
 import { pushId } from './markers.js';
 import type { PushTarget } from './messages.js';
@@ -215,7 +215,7 @@ export const decidePush = async (
     contentHash: hash,
     snapshot: rendered.kind === 'attributes' ? (boundedSnapshot(rendered.attributes) ?? null) : null,
     now,
-    lease: { holder, until: now + deps.settings.leaseMs },
+    lease: { holder, until: now + pushLeaseMs(deps.settings) },
     ...(takeOverFrom === undefined ? {} : { takeOverFrom }),
   });
   if (!claimed) return busy(deps, state, resource, target);

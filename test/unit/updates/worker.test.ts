@@ -3,6 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { messageBodies } from '#adapters/sqs/messages.js';
 import { contentHash } from '#core/unfurl/attributes.js';
+import { LEASE_CLOCK_SKEW_MS } from '#core/updates/deps.js';
 import { type DeadLetter, type PushMessage, unwrapDeadLetter } from '#core/updates/messages.js';
 import { connectionPauseKey } from '#core/updates/policy.js';
 import { change, Harness, ok } from './harness.js';
@@ -598,6 +599,20 @@ describe("Notion's answers", () => {
     const gaps = h.calls.slice(1).map((c, i) => c.at - (h.calls[i]?.at ?? 0));
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(120_000);
     expect(h.deadLetters.map((d) => d.reason)).toEqual(['notion_unavailable']);
+  });
+
+  it('a push claim leases the subscription for longer than the invocation holding it can run, plus a clock-skew margin', async () => {
+    const h = await setup(1, { settings: { invocationMs: 40_000 } });
+    const leases: number[] = [];
+    h.answer = async (call) => {
+      const held = (await h.stores.subscriptions.get('task:1', 'c0', URI(1)))?.pushLease;
+      leases.push((held?.until ?? 0) - call.at);
+      return ok;
+    };
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(leases).toEqual([40_000 + LEASE_CLOCK_SKEW_MS]);
+    expect(LEASE_CLOCK_SKEW_MS).toBeGreaterThan(0);
   });
 
   it('a 5xx that clears up is delivered without a dead letter', async () => {

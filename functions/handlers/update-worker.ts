@@ -57,6 +57,8 @@ export const WARN_EVENTS: ReadonlySet<string> = new Set([
   'pushed_marker_failed',
   'page_marker_failed',
   'read_ahead_failed',
+  // A claim left for a later delivery to take over (docs/adr/0176).
+  'push_release_failed',
 ]);
 
 /** Outcomes of a Notion token refresh (docs/adr/0151) logged as warnings: the others are routine. */

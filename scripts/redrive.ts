@@ -51,6 +51,11 @@ export interface RedriveReport {
    * ends, so not replayed now (SQS's approximate count).
    */
   readonly inFlight: number;
+  /**
+   * Dead letters that hold only the start of their message (`truncated`: the original was too large to wrap):
+   * left on the dead-letter queue, never replayed as if whole.
+   */
+  readonly kept: number;
 }
 
 /** How many messages of a queue are in flight (received and not yet visible again), as SQS approximates it. */
@@ -67,6 +72,7 @@ export const redriveDeadLetters = async (options: RedriveOptions): Promise<Redri
   // Prototype-less: a reason is data from the message, `constructor` included.
   const reasons: Record<string, number> = Object.create(null);
   let replayed = 0;
+  let kept = 0;
   // Counted before this redrive receives anything, so that none of its own receives are among them.
   const inFlight = await inFlightCount(options.sqs, options.deadLetterQueueUrl);
   while (replayed < max) {
@@ -81,7 +87,12 @@ export const redriveDeadLetters = async (options: RedriveOptions): Promise<Redri
     const messages = out.Messages ?? [];
     if (messages.length === 0) break;
     for (const m of messages) {
-      const { body, reason } = unwrapDeadLetter(m.Body ?? '');
+      const { body, reason, truncated } = unwrapDeadLetter(m.Body ?? '');
+      if (truncated) {
+        // Left where it is (hidden for this redrive's visibility timeout): its sender must send the message again.
+        kept += 1;
+        continue;
+      }
       // Unwrapping turns the wrapper's escapes back into characters SQS may refuse (U+FFFF, emoji in fauxqs).
       await options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: sqsSafeJson(body) }));
       await options.sqs.send(
@@ -93,7 +104,7 @@ export const redriveDeadLetters = async (options: RedriveOptions): Promise<Redri
     }
     options.onProgress?.(replayed);
   }
-  return { replayed, reasons, inFlight };
+  return { replayed, reasons, inFlight, kept };
 };
 
 export const CLI = {
@@ -121,7 +132,9 @@ at all, the queues of the running npm start.`,
     `Messages someone else has received (aws sqs receive-message without --visibility-timeout 0, an interrupted
 redrive) stay hidden until their visibility timeout ends and cannot be replayed: their number is said on
 stderr and the redrive exits 1; run it again once they are visible.`,
-    'Exit status: 0 done (also when nothing was dead-lettered), 1 a failure or messages left in flight, 2 wrong usage.',
+    `A dead letter marked \`truncated\` holds only the start of a message too large to wrap: it is never replayed
+and stays on the dead-letter queue.`,
+    'Exit status: 0 done (also when nothing was dead-lettered), 1 a failure, messages left in flight or truncated dead letters kept, 2 wrong usage.',
   ],
 } as const;
 
@@ -188,7 +201,15 @@ export const main = async (
         .join(', ');
       out(`Replayed ${report.replayed} message(s) from the dead-letter queue${detail ? ` (${detail})` : ''}.`);
     }
-    if (!leftInFlight) return 0;
+    if (report.kept > 0) {
+      say(
+        `${report.kept} dead letter(s) hold only the start of a message too large to wrap (\`truncated\`: its size and ` +
+          'SHA-256) and were not replayed; they stay on the dead-letter queue: read them, have the sender send the ' +
+          'message again, then delete them',
+      );
+    }
+    if (!leftInFlight && report.kept === 0) return 0;
+    if (!leftInFlight) return 1;
     say(
       `${report.inFlight} message(s) in the dead-letter queue were in flight (received by another reader, hidden until ` +
         'their visibility timeout ends) and were not replayed: run the redrive again once they are visible',

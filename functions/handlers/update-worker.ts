@@ -57,6 +57,8 @@ export const WARN_EVENTS: ReadonlySet<string> = new Set([
   'pushed_marker_failed',
   'page_marker_failed',
   'read_ahead_failed',
+  // A claim left for a later delivery to take over (docs/adr/0176).
+  'push_release_failed',
 ]);
 
 /** Outcomes of a Notion token refresh (docs/adr/0151) logged as warnings: the others are routine. */
@@ -202,6 +204,8 @@ export const workerFromConfig = (
       coalesceWindowSeconds: config.changes.coalesceWindowSeconds,
       ratePerMinute: config.notion.ratePerMinute,
       maxReceiveCount: UPDATE_QUEUE.deadLetter?.maxReceiveCount ?? 5,
+      // The function's timeout, as the stack sets it: push leases are derived from it (docs/adr/0175).
+      invocationMs: WORKER_TIMEOUT_SECONDS * 1000,
       pushMs,
       ...overrides.settings,
     },

@@ -91,12 +91,15 @@ export const createExternalObjectClient = (options: ExternalObjectClientOptions)
         return { kind: 'network', message: (error as Error)?.message?.slice(0, 200) ?? 'fetch failed' };
       }
       let body: unknown;
+      let unread: string | undefined;
       try {
         const read = await readBoundedText(response, MAX_ERROR_BODY);
         body = read.kind === 'text' && read.text.length > 0 ? JSON.parse(read.text) : undefined;
       } catch (error) {
         const name = (error as { name?: string } | null)?.name;
-        if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'timeout' };
+        // The status is Notion's answer: a 2xx means it accepted the update, whether or not its body arrives in
+        // time (reporting a timeout would release the push and send the same content again). Said in `message`.
+        if (name === 'TimeoutError' || name === 'AbortError') unread = `answer's body not read: ${name}`;
         body = undefined;
       }
       const fields = response.ok ? {} : errorFields(body);
@@ -107,6 +110,7 @@ export const createExternalObjectClient = (options: ExternalObjectClientOptions)
         kind: 'response',
         status: response.status,
         ...rest,
+        ...(unread !== undefined ? { message: unread } : {}),
         ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
       };
     },

@@ -66,8 +66,9 @@ export const applyAnswer = async (
     case 'disconnect': {
       state.blockedUntil.set(connectionId, Number.MAX_SAFE_INTEGER);
       state.connections.set(connectionId, Promise.resolve(undefined));
-      // The one way a connection ends (#core/connection-end.js): Notion token and subscriptions go.
-      const { subscriptionsRemoved: removed } = await endConnection(
+      // The one way a connection ends (#core/connection-end.js): Notion token and subscriptions go. Should that
+      // fail (throttled), this subscription alone tries again later: Notion will refuse the token again.
+      const ended = await endConnection(
         {
           connections: deps.connections,
           clock: deps.clock,
@@ -79,12 +80,19 @@ export const applyAnswer = async (
         },
         connectionId,
         'notion_unauthorized',
-      );
-      deps.emit('connection_disconnected', { connectionId, code: decision.code, subscriptionsRemoved: removed });
+      ).catch((error: unknown) => retryWithBackoff(deps, state, target, 'store_unavailable', describeError(error)));
+      if (ended)
+        deps.emit('connection_disconnected', {
+          connectionId,
+          code: decision.code,
+          subscriptionsRemoved: ended.subscriptionsRemoved,
+        });
       return;
     }
     case 'drop':
-      await dropSubscription(deps, resource, target, decision.code);
+      await dropSubscription(deps, resource, target, decision.code).catch((error: unknown) =>
+        retryWithBackoff(deps, state, target, 'store_unavailable', describeError(error)),
+      );
       return;
     case 'reject':
       await releasePush(deps, resource, target, push);
@@ -128,7 +136,7 @@ export const applyAnswer = async (
     }
     case 'backoff':
       await releasePush(deps, resource, target, push);
-      retryWithBackoff(deps, state, target, 'notion_unavailable', decision.reason);
+      retryWithBackoff(deps, state, target, 'notion_unavailable', decision.reason, decision.retryAfterMs);
       return;
   }
 };

@@ -41,8 +41,12 @@ export type PushDecision =
       readonly scope: RateLimitScope;
       readonly overload: boolean;
     }
-  /** 5xx, 409, timeouts, network errors: retry with backoff, then the dead-letter queue. */
-  | { readonly action: 'backoff'; readonly reason: string };
+  /**
+   * 5xx, 409, timeouts, network errors: retry with backoff, then the dead-letter queue. When the answer
+   * carried `Retry-After` (a 503 may), the retry waits at least `retryAfterMs`: the later of our backoff
+   * and Notion's hint, capped at SQS's largest delay.
+   */
+  | { readonly action: 'backoff'; readonly reason: string; readonly retryAfterMs?: number };
 
 /** Used when a 429 carries no Retry-After (Notion's per-connection window is 60 s). */
 export const DEFAULT_RATE_LIMIT_RETRY_MS = 60_000;
@@ -65,7 +69,10 @@ const scopeOf = (reason: string | undefined): RateLimitScope => {
 /** The shortest wait after a 429 or 529: a Retry-After of 0, or a date already past, is not an invitation to hammer. */
 export const MIN_RETRY_AFTER_MS = 1_000;
 
-const retryMs = (seconds: number | undefined, fallback: number): number =>
+/** SQS's largest message delay (15 min): a wait beyond it cannot be expressed in one delayed message. */
+export const MAX_RETRY_DELAY_MS = 900_000;
+
+const retryMs = <F extends number | undefined>(seconds: number | undefined, fallback: F): number | F =>
   seconds !== undefined && Number.isFinite(seconds) && seconds >= 0
     ? Math.max(MIN_RETRY_AFTER_MS, Math.ceil(seconds * 1000))
     : fallback;
@@ -96,8 +103,15 @@ export const classifyAnswer = (answer: NotionAnswer): PushDecision => {
   }
   if (status === 401) return { action: 'disconnect', code };
   if (status === 404) return { action: 'drop', code };
-  if (status === 408 || status === 409 || status === 425) return { action: 'backoff', reason: code };
-  if (status >= 500) return { action: 'backoff', reason: code };
+  if (status === 408 || status === 409 || status === 425 || status >= 500) {
+    // A documented header is a hint a well-behaved client honours (RFC 9110 §10.2.3): never earlier than it.
+    const hinted = retryMs(answer.retryAfterSeconds, undefined);
+    return {
+      action: 'backoff',
+      reason: code,
+      ...(hinted === undefined ? {} : { retryAfterMs: Math.min(MAX_RETRY_DELAY_MS, hinted) }),
+    };
+  }
   // 400 validation_error / invalid_json / missing_version, 403 restricted_resource, and any other 4xx.
   return { action: 'reject', status, code, message: (answer.message ?? '').slice(0, 500) };
 };
@@ -106,7 +120,7 @@ export const classifyAnswer = (answer: NotionAnswer): PushDecision => {
  * Backoff before transient retry number `attempt` (1-based): 5 s doubling up
  * to 15 min (SQS's largest delay), with "equal jitter" from `random01`.
  */
-export const backoffMs = (attempt: number, random01: number, baseMs = 5_000, capMs = 900_000): number => {
+export const backoffMs = (attempt: number, random01: number, baseMs = 5_000, capMs = MAX_RETRY_DELAY_MS): number => {
   const exp = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exp / 2 + (exp / 2) * Math.min(1, Math.max(0, random01)));
 };

@@ -3,6 +3,7 @@
  * dead-letter queue wrapped with a stable reason code and a detail
  * (docs/adr/0073). `npm run redrive` unwraps and replays it.
  */
+import { createHash } from 'node:crypto';
 import type { BatchState } from './batch.js';
 import type { StepDeps } from './deps.js';
 import type { DeadLetter, PushMessage } from './messages.js';
@@ -13,6 +14,39 @@ export type DeadLetterDeps = Pick<StepDeps, 'clock' | 'deadLetters' | 'emit'>;
 export const describeError = (error: unknown): string =>
   (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500);
 
+/** SQS's largest message body (256 KiB): a dead letter must fit in it, wrapper and all. */
+export const MAX_DEAD_LETTER_BYTES = 256 * 1024;
+/** How much of a message too large to wrap a dead letter keeps (code units; at most 6 bytes each as SQS JSON). */
+export const TRUNCATED_MESSAGE_UNITS = 16_000;
+
+/**
+ * An upper bound of the bytes a JSON text takes as an SQS message body: its UTF-8, where the SQS adapter writes
+ * each surrogate and U+FFFE/U+FFFF as a 6-byte `\uXXXX` escape (adapters/sqs/messages.ts): at most 4 more each.
+ */
+const sqsBytesOf = (json: string): number =>
+  Buffer.byteLength(json, 'utf8') + 4 * (json.match(/[\uD800-\uDFFF\uFFFE\uFFFF]/g)?.length ?? 0);
+
+/**
+ * The dead letter of `message`, or, when that would not fit in an SQS message (a poison body close to
+ * 256 KiB), one whose `message` is the start of the original text with `truncated` saying so: the
+ * original's size and SHA-256. The reason and its metric survive; `npm run redrive` never replays it.
+ */
+export const deadLetterOf = (base: Omit<DeadLetter, 'message' | 'truncated'>, message: unknown): DeadLetter => {
+  const letter: DeadLetter = { ...base, message };
+  if (sqsBytesOf(JSON.stringify(letter)) <= MAX_DEAD_LETTER_BYTES) return letter;
+  const text = typeof message === 'string' ? message : (JSON.stringify(message) ?? String(message));
+  let start = text.slice(0, TRUNCATED_MESSAGE_UNITS);
+  if (/[\uD800-\uDBFF]$/.test(start)) start = start.slice(0, -1);
+  return {
+    ...base,
+    message: start,
+    truncated: {
+      bytes: Buffer.byteLength(text, 'utf8'),
+      sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
+    },
+  };
+};
+
 export const deadLetter = async (
   deps: DeadLetterDeps,
   reason: string,
@@ -20,14 +54,10 @@ export const deadLetter = async (
   message: unknown,
   receiveCount: number,
 ): Promise<void> => {
-  const letter: DeadLetter = {
-    type: 'dead-letter',
-    reason,
-    detail,
-    failedAt: new Date(deps.clock.now()).toISOString(),
-    receiveCount,
+  const letter = deadLetterOf(
+    { type: 'dead-letter', reason, detail, failedAt: new Date(deps.clock.now()).toISOString(), receiveCount },
     message,
-  };
+  );
   await deps.deadLetters.send(letter);
   deps.emit('dead_lettered', { reason, detail });
 };

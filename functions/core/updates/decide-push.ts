@@ -13,7 +13,7 @@ import { failureReason } from '#core/unfurl/render.js';
 import { type BatchState, connectionOf } from './batch.js';
 import { describeError } from './dead-letter.js';
 import { defer, retryWithBackoff } from './defer.js';
-import type { StepDeps } from './deps.js';
+import { pushLeaseMs, type StepDeps } from './deps.js';
 import { holderOf, sameContent } from './lease.js';
 import { pushId } from './markers.js';
 import type { PushTarget } from './messages.js';
@@ -215,7 +215,7 @@ export const decidePush = async (
     contentHash: hash,
     snapshot: rendered.kind === 'attributes' ? (boundedSnapshot(rendered.attributes) ?? null) : null,
     now,
-    lease: { holder, until: now + deps.settings.leaseMs },
+    lease: { holder, until: now + pushLeaseMs(deps.settings) },
     ...(takeOverFrom === undefined ? {} : { takeOverFrom }),
   });
   if (!claimed) return busy(deps, state, resource, target);
@@ -248,14 +248,23 @@ export const dropSubscription = async (
   deps.emit('subscription_dropped', { resource, connectionId, code });
 };
 
-/** Puts back what a claimed push changed (its PATCH did not go out, or Notion did not take it). */
-export const releasePush = (
-  deps: Pick<StepDeps, 'subscriptions'>,
+/**
+ * Puts back what a claimed push changed (its PATCH did not go out, or Notion did not take it). A release that
+ * fails (throttled) fails nothing: the claim, which this delivery does not list, stays one to take over once its
+ * lease has ended (docs/adr/0137, 0176), and the caller defers or records the push as it would have.
+ */
+export const releasePush = async (
+  deps: Pick<StepDeps, 'subscriptions' | 'emit'>,
   resource: string,
   target: PushTarget,
   push: ReadyPush,
-): Promise<void> =>
-  deps.subscriptions.releasePush(
-    { resourceKey: resource, connectionId: target.connectionId, uri: target.uri },
-    { holder: push.holder, contentHash: push.hash, restore: push.restore },
-  );
+): Promise<void> => {
+  try {
+    await deps.subscriptions.releasePush(
+      { resourceKey: resource, connectionId: target.connectionId, uri: target.uri },
+      { holder: push.holder, contentHash: push.hash, restore: push.restore },
+    );
+  } catch (error) {
+    deps.emit('push_release_failed', { resource, connectionId: target.connectionId, detail: describeError(error) });
+  }
+};

@@ -73,15 +73,20 @@ export const retryRateLimited = (
   defer(state, { ...target, limited }, delayMs);
 };
 
-/** A transient failure (source or Notion unavailable): back off with jitter, or give up after `maxAttempts`. */
+/**
+ * A transient failure (source or Notion unavailable): back off with jitter, or give up after `maxAttempts`.
+ * `notBeforeMs` (Notion's `Retry-After` on a 503) makes the wait the later of the backoff and it.
+ */
 export const retryWithBackoff = (
   deps: BackoffDeps,
   state: BatchState,
   target: PushTarget,
   reason: string,
   detail: string,
+  notBeforeMs = 0,
 ): void => {
-  const jittered = (attempt: number) => backoffMs(attempt, deps.random.float(), deps.settings.backoffBaseMs);
+  const jittered = (attempt: number) =>
+    Math.max(notBeforeMs, backoffMs(attempt, deps.random.float(), deps.settings.backoffBaseMs));
   const attempt = retryCounted(deps.settings, state, target, jittered, reason, detail);
   if (attempt !== undefined) deps.emit('push_retry_scheduled', { connectionId: target.connectionId, reason, attempt });
 };

@@ -38,8 +38,11 @@ export interface WorkerSettings {
   readonly maxRateLimited: number;
   /** The queue's redrive maxReceiveCount: on the last receive a failing message is dead-lettered with its reason. */
   readonly maxReceiveCount: number;
-  /** How long a push lease holds when its holder vanishes. */
-  readonly leaseMs: number;
+  /**
+   * The worker's Lambda timeout (WORKER_TIMEOUT_SECONDS, lib/data-model.ts): no invocation runs longer. A push
+   * lease lasts this and LEASE_CLOCK_SKEW_MS from its claim (pushLeaseMs), so it outlasts its holder (docs/adr/0175).
+   */
+  readonly invocationMs: number;
   /** What a work item keeps of its invocation for the writes after its pushes (deferrals, delivery log, markers). */
   readonly reserveMs: number;
   /**
@@ -51,6 +54,16 @@ export interface WorkerSettings {
   readonly backoffBaseMs: number;
 }
 
+/** What a push lease adds to the invocation it may be held by: the clocks of two invocations may disagree. */
+export const LEASE_CLOCK_SKEW_MS = 5_000;
+
+/**
+ * How long a push lease holds from its claim: longer than the invocation that took it can still run, on any
+ * worker's clock, so an ended lease means its holder has finished (written whatever marker it would write).
+ */
+export const pushLeaseMs = (settings: Pick<WorkerSettings, 'invocationMs'>): number =>
+  settings.invocationMs + LEASE_CLOCK_SKEW_MS;
+
 export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
   coalesceWindowSeconds: 2,
   ratePerMinute: 180,
@@ -59,7 +72,7 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
   maxAttempts: 5,
   maxRateLimited: 10,
   maxReceiveCount: 5,
-  leaseMs: 30_000,
+  invocationMs: 30_000,
   reserveMs: 5_000,
   pushMs: 12_000,
   backoffBaseMs: 5_000,

@@ -61,6 +61,11 @@ export interface DeadLetter {
   readonly receiveCount: number;
   /** The original message body: parsed JSON, or the raw text when it did not parse. */
   readonly message: unknown;
+  /**
+   * Present when the original was too large to wrap within SQS's limit: `message` is then only the start of
+   * its text, and this the whole text's size in UTF-8 bytes and SHA-256 (hex). Such a letter is never replayed.
+   */
+  readonly truncated?: { readonly bytes: number; readonly sha256: string };
 }
 
 const str = z.string().check(z.minLength(1), z.maxLength(2000));
@@ -131,12 +136,19 @@ export const parseWorkMessage = (body: string): ParsedMessage => {
 };
 
 /** The original body inside a dead-letter wrapper (for redrive); other bodies as they are. */
-export const unwrapDeadLetter = (body: string): { readonly body: string; readonly reason?: string } => {
+export const unwrapDeadLetter = (
+  body: string,
+): { readonly body: string; readonly reason?: string; readonly truncated?: true } => {
   try {
     const value = JSON.parse(body) as Partial<DeadLetter> | null;
     if (value && value.type === 'dead-letter' && 'message' in value) {
       const inner = typeof value.message === 'string' ? value.message : JSON.stringify(value.message);
-      return { body: inner, ...(typeof value.reason === 'string' ? { reason: value.reason } : {}) };
+      return {
+        body: inner,
+        ...(typeof value.reason === 'string' ? { reason: value.reason } : {}),
+        // Only the start of the original: not a message to replay.
+        ...(value.truncated !== undefined && value.truncated !== null ? { truncated: true as const } : {}),
+      };
     }
   } catch {
     // not JSON: replay as is

@@ -71,7 +71,8 @@ export interface Delivery {
   readonly status: number | 'timeout' | 'network' | 'none' | 'skipped';
   /**
    * What the worker did about it (`done`, `disconnect`, `drop`, `reject`, `blocked`, `retry-after`, `backoff`,
-   * `needs_reauth`; after a 401, `token_refreshed`, `token_refresh_busy`, `token_refresh_failed`: docs/adr/0151).
+   * `needs_reauth`, `connection_ended`; after a 401, `token_refreshed`, `token_refresh_busy`, `token_refresh_later`,
+   * `token_refresh_failed`: docs/adr/0151). docs/runbook.md's delivery-log table says what each means.
    */
   readonly action: string;
   /** Notion's error `code` and `message`, and its `request_id`, when given. */

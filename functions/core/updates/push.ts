@@ -9,7 +9,7 @@ import type { Subscription } from '#core/ports.js';
 import { type AnswerDeps, applyAnswer } from './apply-answer.js';
 import type { BatchState } from './batch.js';
 import { describeError } from './dead-letter.js';
-import { type DecideDeps, decidePush, type Pushable, releasePush } from './decide-push.js';
+import { type DecideDeps, decidePush, type Pushable, type ReadyPush, releasePush } from './decide-push.js';
 import { retryWithBackoff } from './defer.js';
 import type { StepDeps } from './deps.js';
 import type { PushTarget } from './messages.js';
@@ -35,7 +35,16 @@ export const pushOne = async (
   target: PushTarget,
   known: Subscription | null | undefined,
 ): Promise<void> => {
-  const push = await decidePush(deps, state, resource, target, known);
+  let push: ReadyPush | undefined;
+  try {
+    push = await decidePush(deps, state, resource, target, known);
+  } catch (error) {
+    // A store failed before anything was sent (a connection, pause, subscription or marker read, the bucket's
+    // token, the claim): only this subscription backs off, and after the last attempt it alone is dead-lettered;
+    // the rest of its work item goes on. A claim that may have been written stays one to take over (docs/adr/0176).
+    retryWithBackoff(deps, state, target, 'store_unavailable', describeError(error));
+    return;
+  }
   if (!push) return;
   let token: string;
   try {

@@ -1,4 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
+import { LEASE_CLOCK_SKEW_MS, pushLeaseMs } from '#core/updates/deps.js';
+import { needsOf } from '#lib/functions.js';
 import { localDefaults } from '#local/defaults.js';
 import { parseConfig } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
@@ -116,6 +118,14 @@ describe('update-worker composition', () => {
     expect(workerFromConfig(env({ NOTION_TIMEOUT_MS: '4000', UNFURL_DEADLINE_MS: '1500' })).settings.pushMs).toBe(
       5_500,
     );
+  });
+
+  it("a push lease outlasts the worker's invocation as the stack declares its timeout, with a margin for clock skew", () => {
+    const { settings } = workerFromConfig(env());
+    const timeoutMs = (needsOf('update-worker').timeoutSeconds ?? 0) * 1000;
+    expect(settings.invocationMs).toBe(timeoutMs);
+    expect(pushLeaseMs(settings)).toBe(timeoutMs + LEASE_CLOCK_SKEW_MS);
+    expect(LEASE_CLOCK_SKEW_MS).toBeGreaterThanOrEqual(1_000);
   });
 
   it('settings under which no push fits in the worker’s invocation fail its init, naming them', () => {

@@ -48,7 +48,7 @@ describe('npm run redrive (local SQS)', () => {
       (t) => err.push(t),
     );
     expect(code).toBe(0);
-    expect(JSON.parse(out.join(''))).toEqual({ replayed: 2, reasons: { poison: 1, unknown: 1 }, inFlight: 0 });
+    expect(JSON.parse(out.join(''))).toEqual({ replayed: 2, reasons: { poison: 1, unknown: 1 }, inFlight: 0, kept: 0 });
     expect(err[0]).toBe(`redrive: the running npm start's SQS at ${emulators().sqsEndpoint} (pid 1)`);
     expect(err).toContain('redrive: 2 replayed so far');
     expect(err.every((line) => line.startsWith('redrive: '))).toBe(true);
@@ -98,8 +98,49 @@ describe('npm run redrive (local SQS)', () => {
       (t) => json.push(t),
       () => {},
     );
-    expect(JSON.parse(json.join(''))).toEqual({ replayed: 1, reasons: { unknown: 1 }, inFlight: 1 });
+    expect(JSON.parse(json.join(''))).toEqual({ replayed: 1, reasons: { unknown: 1 }, inFlight: 1, kept: 0 });
     expect(capped).toBe(0);
+  }, 30_000);
+
+  it('a truncated dead letter (its message too large to wrap) is not replayed: it stays, it says so and exits 1', async () => {
+    const { sqs, env } = emulators();
+    const dlq = env[ENV.UPDATE_DLQ_URL] as string;
+    const whole = JSON.stringify({ type: 'change', id: 'w', resource: 'task:3', changed_at: '2026-01-15T12:00:00Z' });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: dlq,
+        MessageBody: JSON.stringify({
+          type: 'dead-letter',
+          reason: 'invalid_message',
+          message: '{"type":"nope","filler":"aaaa',
+          truncated: { bytes: 262_000, sha256: 'ab'.repeat(32) },
+        }),
+      }),
+    );
+    await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: whole }));
+    const json: string[] = [];
+    const err: string[] = [];
+    const code = await main(
+      { values: { json: true }, positionals: [] },
+      {},
+      running,
+      (t) => json.push(t),
+      (t) => err.push(t),
+    );
+    // (The message the test before holds may still be in flight.)
+    expect(JSON.parse(json.join(''))).toMatchObject({ replayed: 1, reasons: { unknown: 1 }, kept: 1 });
+    expect(err.join('\n')).toMatch(/1 dead letter\(s\) hold only the start of a message .* not replayed/);
+    expect(code).toBe(1);
+    const moved = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: env[ENV.UPDATE_QUEUE_URL] as string,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+      }),
+    );
+    const bodies = (moved.Messages ?? []).map((m) => m.Body);
+    expect(bodies).toContain(whole);
+    expect(bodies.filter((b) => b?.includes('nope'))).toEqual([]);
   }, 30_000);
 
   it('without queues, endpoint or a running npm start it says what to give; bad values are usage errors', async () => {

@@ -90,7 +90,12 @@ describe('faults (fauxqs + dynalite + Notion simulator)', () => {
       deadLetterQueueUrl: rig.env.UPDATE_DLQ_URL as string,
       queueUrl: rig.env.UPDATE_QUEUE_URL as string,
     });
-    expect(report).toEqual({ replayed: 2, reasons: { invalid_message: 1, notion_unavailable: 1 } });
+    expect(report).toEqual({
+      replayed: 2,
+      reasons: { invalid_message: 1, notion_unavailable: 1 },
+      inFlight: 0,
+      kept: 0,
+    });
     await runUntil(
       rig,
       handler,

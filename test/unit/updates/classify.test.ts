@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import {
@@ -58,6 +60,13 @@ describe("classification of Notion's answers (docs/protocol.md#decisions)", () =
     [r(502), { action: 'backoff', reason: 'http_502' }],
     [r(503, { code: 'service_unavailable' }), { action: 'backoff', reason: 'service_unavailable' }],
     [r(504, { code: 'gateway_timeout' }), { action: 'backoff', reason: 'gateway_timeout' }],
+    [
+      r(503, { code: 'service_unavailable', retryAfterSeconds: 120 }),
+      { action: 'backoff', reason: 'service_unavailable', retryAfterMs: 120_000 },
+    ],
+    // Never sooner than 1 s, never later than SQS's largest delay.
+    [r(503, { retryAfterSeconds: 0 }), { action: 'backoff', reason: 'http_503', retryAfterMs: 1_000 }],
+    [r(503, { retryAfterSeconds: 86_400 }), { action: 'backoff', reason: 'http_503', retryAfterMs: 900_000 }],
     [{ kind: 'timeout' } as NotionAnswer, { action: 'backoff', reason: 'timeout' }],
     [{ kind: 'network', message: 'x' } as NotionAnswer, { action: 'backoff', reason: 'network_error' }],
   ])('%j → %j', (answer, decision) => {
@@ -134,6 +143,32 @@ describe('external-object client', () => {
     expect(headers.authorization).toBe('Bearer secret-token');
     expect(headers['notion-version']).toBe('2021-08-16');
     expect(JSON.parse(String(seen[0]?.init.body))).toEqual(update);
+  });
+
+  it.each([
+    [200, 'done'],
+    [429, 'retry-after'],
+  ])('a %i whose body does not arrive in time is that status, not a timeout (%s)', async (status, action) => {
+    // Notion's status line and headers arrive, then its body stalls past the client's timeout.
+    const server = createServer((_req, res) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'retry-after': '7' });
+      res.write('{"object":');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = createExternalObjectClient({
+        baseUrl: `http://127.0.0.1:${port}`,
+        notionVersion: 'v',
+        timeoutMs: 300,
+      });
+      const answer = await client.patch('t', { uri: 'u', operations: [] });
+      expect(answer).toMatchObject({ kind: 'response', status, message: expect.stringMatching(/body not read/) });
+      expect(classifyAnswer(answer).action).toBe(action);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("reads Notion's error object, rate-limit reason and Retry-After", async () => {

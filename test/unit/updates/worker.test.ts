@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { messageBodies } from '#adapters/sqs/messages.js';
 import { contentHash } from '#core/unfurl/attributes.js';
-import type { PushMessage } from '#core/updates/messages.js';
+import { LEASE_CLOCK_SKEW_MS } from '#core/updates/deps.js';
+import { type DeadLetter, type PushMessage, unwrapDeadLetter } from '#core/updates/messages.js';
 import { connectionPauseKey } from '#core/updates/policy.js';
 import { change, Harness, ok } from './harness.js';
 import { unfinishedClaimScenarios } from './unfinished-claims.js';
@@ -236,14 +239,19 @@ describe('fan-out', () => {
   it('a page whose work fails and is delivered again sends the next page once, not once per delivery', async () => {
     const h = new Harness({ settings: { pageSize: 2, maxReceiveCount: 5, ratePerMinute: 100_000 } });
     h.product.set('task:1', 1);
-    // The first page holds a subscription whose push claim always fails (its table partition throttled past the
-    // SDK's retries): its work item fails every time.
+    // The first page holds a subscription whose pushes Notion answers 429 and whose pause cannot be stored (its
+    // table throttled past the SDK's retries): without the pause nothing is released or deferred, and its work item
+    // fails every time (docs/adr/0137).
     await h.connection('a-broken');
     await h.subscribe('task:1', 'a-broken', URI(1));
-    const claim = h.stores.subscriptions.claimPush.bind(h.stores.subscriptions);
-    h.stores.subscriptions.claimPush = async (key, pushClaim) => {
-      if (key.connectionId === 'a-broken') throw new Error('ProvisionedThroughputExceededException');
-      return claim(key, pushClaim);
+    h.answer = (call) =>
+      call.token === 'notion-token-a-broken'
+        ? { kind: 'response', status: 429, code: 'rate_limited', retryAfterSeconds: 1 }
+        : ok;
+    const pause = h.stores.rateLimits.pause.bind(h.stores.rateLimits);
+    h.stores.rateLimits.pause = async (key, until) => {
+      if (key === connectionPauseKey('a-broken')) throw new Error('ProvisionedThroughputExceededException');
+      return pause(key, until);
     };
     for (let i = 0; i < 5; i++) {
       await h.connection(`c${i}`);
@@ -262,7 +270,7 @@ describe('fan-out', () => {
     // The flush failed five times and was dead-lettered with its reason; the pages after it went out once each.
     expect(h.deadLetters.map((d) => d.reason)).toEqual(['failed_repeatedly']);
     expect(pagesSent.length).toBe(new Set(pagesSent).size);
-    expect(new Set(h.calls.map((c) => c.token)).size).toBe(5);
+    expect(new Set(h.calls.map((c) => c.token)).size).toBe(6);
     // The first page's two subscribers are rendered on each of its five deliveries; every later one once.
     expect(h.renders - rendersBefore).toBe(2 * 5 + 4);
   });
@@ -313,6 +321,86 @@ describe('fan-out', () => {
     expect(h.deadLetters[0]?.detail).toContain('wrong encryption context');
     // Its claim was put back: the next change pushes it once its token is readable.
     expect((await h.stores.subscriptions.get('task:1', 'a-broken', URI(1)))?.contentHash).toBeUndefined();
+  });
+
+  it.each([
+    ['its connection read', 'connections', 'get'],
+    ['its subscription read', 'subscriptions', 'get'],
+    ['its pause read', 'rateLimits', 'pausedUntil'],
+    ["the bucket's token", 'rateLimits', 'take'],
+    ['its claim', 'subscriptions', 'claimPush'],
+  ] as const)(
+    'a store failure before the push (%s) holds up only that subscription, which alone is dead-lettered',
+    async (_, store, method) => {
+      const h = new Harness({ settings: { maxAttempts: 3, backoffBaseMs: 1_000 } });
+      h.product.set('task:1', 1);
+      for (const id of ['a-broken', 'c0', 'c1', 'c2']) {
+        await h.connection(id);
+        await h.subscribe('task:1', id, URI(1));
+      }
+      // Item by item, as without batch reads (or after a failed read-ahead, docs/adr/0136).
+      const stores = h.stores as unknown as Record<string, Record<string, unknown>>;
+      const target = stores[store] as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      Object.assign(h.stores.connections, { getMany: undefined });
+      Object.assign(h.stores.subscriptions, { getMany: undefined });
+      Object.assign(h.stores.rateLimits, { pausedUntilMany: undefined });
+      const original = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
+      target[method] = async (...args: unknown[]) => {
+        if (JSON.stringify(args).includes('a-broken')) throw new Error('ProvisionedThroughputExceededException');
+        return original(...args);
+      };
+      // A `push` message naming them: each push reads its own subscription.
+      const targets = ['a-broken', 'c0', 'c1', 'c2'].map((connectionId) => ({ connectionId, uri: URI(1) }));
+      const push = JSON.stringify({ type: 'push', resource: 'task:1', window: 'w', targets });
+      expect(await h.worker.processRecord(push, { messageId: 'p', receiveCount: 1 })).toBe('processed');
+      expect(h.calls.map((c) => c.token).sort()).toEqual(['notion-token-c0', 'notion-token-c1', 'notion-token-c2']);
+      await h.drain();
+      expect(h.calls).toHaveLength(3);
+      expect(h.deadLetters).toHaveLength(1);
+      expect(h.deadLetters[0]).toMatchObject({
+        reason: 'store_unavailable',
+        message: { type: 'push', resource: 'task:1', targets: [{ connectionId: 'a-broken', uri: URI(1) }] },
+      });
+      expect(h.deadLetters[0]?.detail).toContain('ProvisionedThroughputExceededException');
+    },
+  );
+
+  it('a 401 whose connection cannot be ended yet (throttled) retries that subscription alone, and ends it then', async () => {
+    const h = await setup(2);
+    h.answer = (call) =>
+      call.token === 'notion-token-c0' ? { kind: 'response', status: 401, code: 'unauthorized' } : ok;
+    const end = h.stores.connections.end.bind(h.stores.connections);
+    let failed = 0;
+    h.stores.connections.end = async (...args) => {
+      if (failed++ === 0) throw new Error('ProvisionedThroughputExceededException');
+      return end(...args);
+    };
+    const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    // The work item itself succeeds; c0 alone comes back.
+    expect(await h.worker.processRecord(flush, { messageId: 'f', receiveCount: 1 })).toBe('processed');
+    await h.drain();
+    expect(h.calls.map((c) => c.token)).toEqual(['notion-token-c0', 'notion-token-c1', 'notion-token-c0']);
+    expect((await h.stores.connections.get('c0'))?.status).toBe('disconnected');
+    expect(h.deadLetters).toEqual([]);
+  });
+
+  it('a release that fails leaves a claim to take over: the retry after a 5xx still delivers the edit, and nothing else waits', async () => {
+    const h = await setup(2);
+    let n = 0;
+    h.answer = (call) => (call.token === 'notion-token-c0' && ++n === 1 ? { kind: 'response', status: 503 } : ok);
+    const release = h.stores.subscriptions.releasePush.bind(h.stores.subscriptions);
+    let failed = 0;
+    h.stores.subscriptions.releasePush = async (key, restore) => {
+      if (failed++ === 0) throw new Error('ProvisionedThroughputExceededException');
+      return release(key, restore);
+    };
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.eventsNamed('push_release_failed')).toHaveLength(1);
+    // c0's second push took its own unfinished claim over once the lease had ended, and was accepted.
+    expect(h.calls.map((c) => c.token)).toEqual(['notion-token-c0', 'notion-token-c1', 'notion-token-c0']);
+    expect(h.eventsNamed('push_lease_taken_over')).toHaveLength(1);
+    expect(h.deadLetters).toEqual([]);
   });
 
   it('starts no push that could outlast the invocation: a Notion that times out never runs a record past its deadline', async () => {
@@ -587,6 +675,31 @@ describe("Notion's answers", () => {
     expect(h.deadLetters[0]?.message).toMatchObject({ type: 'push', targets: [{ connectionId: 'c0', uri: URI(1) }] });
   });
 
+  it('a 503 with Retry-After is pushed again no sooner than Retry-After, nor sooner than the backoff', async () => {
+    const h = await setup(1, { settings: { maxAttempts: 4, backoffBaseMs: 1000 } });
+    h.answer = () => ({ kind: 'response', status: 503, code: 'service_unavailable', retryAfterSeconds: 120 });
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.calls).toHaveLength(4);
+    const gaps = h.calls.slice(1).map((c, i) => c.at - (h.calls[i]?.at ?? 0));
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(120_000);
+    expect(h.deadLetters.map((d) => d.reason)).toEqual(['notion_unavailable']);
+  });
+
+  it('a push claim leases the subscription for longer than the invocation holding it can run, plus a clock-skew margin', async () => {
+    const h = await setup(1, { settings: { invocationMs: 40_000 } });
+    const leases: number[] = [];
+    h.answer = async (call) => {
+      const held = (await h.stores.subscriptions.get('task:1', 'c0', URI(1)))?.pushLease;
+      leases.push((held?.until ?? 0) - call.at);
+      return ok;
+    };
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(leases).toEqual([40_000 + LEASE_CLOCK_SKEW_MS]);
+    expect(LEASE_CLOCK_SKEW_MS).toBeGreaterThan(0);
+  });
+
   it('a 5xx that clears up is delivered without a dead letter', async () => {
     const h = await setup(1);
     let n = 0;
@@ -652,6 +765,42 @@ describe('poison messages', () => {
       expect(h.deadLetters[0]?.detail.length).toBeGreaterThan(0);
     },
   );
+
+  it.each([
+    ['ASCII', 'a'],
+    ['emoji', '\u{1F600}'],
+  ])(
+    'a poison message close to 256 KiB (%s) is dead-lettered within SQS limit, truncated, with its size and hash',
+    async (_, unit) => {
+      const h = new Harness();
+      // Under SQS's 256 KiB as sent, but the wrapper (and its escapes) would take it over.
+      const body = JSON.stringify({ type: 'nope', filler: unit.repeat(Math.floor(262_000 / (unit === 'a' ? 1 : 12))) });
+      expect(() => messageBodies([JSON.parse(body)], 0)).not.toThrow();
+      expect(await h.worker.processRecord(body, { messageId: 'm', receiveCount: 1 })).toBe('dead-lettered');
+      const letter = h.deadLetters[0] as DeadLetter;
+      expect(letter.reason).toBe('invalid_message');
+      expect(h.eventsNamed('dead_lettered').map((e) => e.data.reason)).toEqual(['invalid_message']);
+      // The SQS adapter's own check (256 KiB as SQS-safe JSON) passes.
+      expect(() => messageBodies([letter], 0)).not.toThrow();
+      expect(letter.truncated).toEqual({
+        bytes: Buffer.byteLength(body, 'utf8'),
+        sha256: createHash('sha256').update(body).digest('hex'),
+      });
+      expect(body.startsWith(letter.message as string)).toBe(true);
+      // A redrive does not take it for the whole message.
+      expect(unwrapDeadLetter(messageBodies([letter], 0)[0] as string).truncated).toBe(true);
+    },
+  );
+
+  it('a dead letter that fits is not truncated', async () => {
+    const h = new Harness();
+    await h.worker.processRecord(JSON.stringify({ type: 'nope', filler: 'a'.repeat(100_000) }), {
+      messageId: 'm',
+      receiveCount: 1,
+    });
+    expect(h.deadLetters[0]?.truncated).toBeUndefined();
+    expect(unwrapDeadLetter(JSON.stringify(h.deadLetters[0])).truncated).toBeUndefined();
+  });
 
   it('a message that keeps failing is dead-lettered with the error on its last receive', async () => {
     const h = await setup(1, { settings: { maxReceiveCount: 3 } });

@@ -11,24 +11,12 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { requiredSettingsOf } from '#lib/functions.js';
 import { type FunctionName, HANDLERS, WORKER_HANDLER } from '#lib/routes.js';
-import { localDefaults } from '#local/defaults.js';
+import { completeFunctionEnv } from '#test/helpers/function-env.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FUNCTIONS: FunctionName[] = [...(Object.keys(HANDLERS) as FunctionName[]), WORKER_HANDLER];
 
-/** Everything a function could need, as the local runtime gives it (tables and queues named). */
-const COMPLETE: Record<string, string> = {
-  ...localDefaults(3000),
-  CONNECTIONS_TABLE: 'connections',
-  AUTH_STATE_TABLE: 'auth-state',
-  SUBSCRIPTIONS_TABLE: 'subscriptions',
-  RATE_LIMITS_TABLE: 'rate-limits',
-  DELIVERY_LOG_TABLE: 'delivery-log',
-  UPDATE_QUEUE_URL: 'http://127.0.0.1:1/000000000000/updates',
-  UPDATE_DLQ_URL: 'http://127.0.0.1:1/000000000000/updates-dlq',
-  DYNAMODB_ENDPOINT: 'http://127.0.0.1:1',
-  SQS_ENDPOINT: 'http://127.0.0.1:1',
-};
+const COMPLETE: Record<string, string> = completeFunctionEnv();
 
 /** Loads `functions/<fn>.ts` in a fresh process with `env`; resolves to what it printed and its exit code. */
 const load = async (fn: FunctionName, env: Record<string, string>) => {

@@ -1,11 +1,11 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { LEASE_CLOCK_SKEW_MS, pushLeaseMs } from '#core/updates/deps.js';
 import { needsOf } from '#lib/functions.js';
-import { localDefaults } from '#local/defaults.js';
 import { parseConfig } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
 import { logger } from '#shared/observability.js';
 import { lambdaContext, sqsEvent, sqsRecord } from '#test/helpers/factories.js';
+import { completeFunctionEnv } from '#test/helpers/function-env.js';
 import { change, Harness } from '#test/unit/updates/harness.js';
 import { createWorkerHandler, recordWorkerEvent, workerFromConfig } from '../../../functions/handlers/update-worker.js';
 
@@ -100,16 +100,7 @@ describe('update-worker handler (Powertools batch)', () => {
 describe('update-worker composition', () => {
   const env = (extra: Record<string, string> = {}) =>
     parseConfig({
-      ...localDefaults(3000),
-      CONNECTIONS_TABLE: 'connections',
-      AUTH_STATE_TABLE: 'auth-state',
-      SUBSCRIPTIONS_TABLE: 'subscriptions',
-      RATE_LIMITS_TABLE: 'rate-limits',
-      DELIVERY_LOG_TABLE: 'delivery-log',
-      UPDATE_QUEUE_URL: 'http://127.0.0.1:1/000000000000/updates',
-      UPDATE_DLQ_URL: 'http://127.0.0.1:1/000000000000/updates-dlq',
-      DYNAMODB_ENDPOINT: 'http://127.0.0.1:1',
-      SQS_ENDPOINT: 'http://127.0.0.1:1',
+      ...completeFunctionEnv(),
       ...extra,
     });
 

@@ -11,6 +11,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { pushMsFitting } from '#adapters/config/push-timing.js';
 import { rulesFromConfig } from '#adapters/config/unfurl-rules.js';
 import { upstreamCredentialsFor } from '#adapters/config/upstream-credentials.js';
 import { tokenCipherFromConfig } from '#adapters/crypto/token-cipher.js';
@@ -28,18 +29,11 @@ import { sourceAdapterFromConfig } from '#adapters/sources/registry.js';
 import { createSqsClient, SqsUpdateQueue } from '#adapters/sqs/update-queue.js';
 import type { ExternalObjectApi } from '#core/updates/ports.js';
 import { resourceOfUri, sourceRenderer } from '#core/updates/render.js';
-import {
-  createUpdateWorker,
-  DEFAULT_WORKER_SETTINGS,
-  type UpdateWorker,
-  type WorkerDeps,
-  type WorkerSettings,
-} from '#core/updates/worker.js';
+import { createUpdateWorker, type UpdateWorker, type WorkerDeps, type WorkerSettings } from '#core/updates/worker.js';
 import { UPDATE_QUEUE, WORKER_TIMEOUT_SECONDS } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { type Config, need } from '#shared/config.js';
 import { systemRandom } from '#shared/crypto.js';
-import { ConfigError } from '#shared/errors.js';
 import { countMetric, flushMetrics, logger, METRIC } from '#shared/observability.js';
 
 /** Worker events logged at WARN; every other one at DEBUG (docs/observability.md, the runbook's queries). */
@@ -146,16 +140,9 @@ export const workerFromConfig = (
   config: Config,
   overrides: Partial<Omit<WorkerDeps, 'settings'>> & { readonly settings?: Partial<WorkerSettings> } = {},
 ): UpdateWorker => {
-  // A push may take the source's deadline and one Notion request; one that could outlast the invocation is
-  // deferred instead (a Lambda timeout fails every record of its batch). Settings that leave no such push room
-  // would defer every push for ever: they fail the init, naming the settings.
-  const pushMs = config.unfurl.deadlineMs + config.notion.timeoutMs;
-  const reserveMs = overrides.settings?.reserveMs ?? DEFAULT_WORKER_SETTINGS.reserveMs;
-  if (pushMs + reserveMs >= WORKER_TIMEOUT_SECONDS * 1000) {
-    throw new ConfigError(
-      `${ENV.NOTION_TIMEOUT_MS} (${config.notion.timeoutMs}) + ${ENV.UNFURL_DEADLINE_MS} (${config.unfurl.deadlineMs}) must stay under ${WORKER_TIMEOUT_SECONDS * 1000 - reserveMs} ms: a push must fit in the update worker's ${WORKER_TIMEOUT_SECONDS} s with ${reserveMs} ms to spare`,
-    );
-  }
+  // A push that could outlast the invocation is deferred instead (a Lambda timeout fails every record of its
+  // batch); settings that leave no push room would defer every push for ever, so they fail the init.
+  const pushMs = pushMsFitting(config, overrides.settings?.reserveMs);
   const clock = overrides.clock ?? { now: () => Date.now() };
   const cipher = overrides.cipher ?? tokenCipherFromConfig(config);
   const integration = rulesFromConfig(config);

@@ -133,6 +133,11 @@ describe('synth refuses what a cold start would refuse, naming the context key',
     ],
     ['an unknown adapter', { sourceAdapter: 'nope' }, /context "sourceAdapter"/],
     ['a Notion-Version that is not a date', { notionVersion: 'latest' }, /context "notionVersion".*NOTION_VERSION/],
+    [
+      "an unfurl deadline that leaves no push room in the update worker's invocation",
+      { unfurlDeadlineMs: 20000 },
+      /context "unfurlDeadlineMs".*UNFURL_DEADLINE_MS \(20000\) must stay under 25000 ms.*function update-worker/,
+    ],
   ])('%s', (_what, change, message) => {
     expect(() => synthService({ context: { ...production, ...change } })).toThrow(message);
   });

@@ -19,7 +19,14 @@ let faults: FaultInjector;
 let observer: Config;
 
 beforeAll(async () => {
-  rig = await startRig({ env: { COALESCE_WINDOW_SECONDS: '1' }, visibilityTimeoutSeconds: 1, maxReceiveCount: 10 });
+  // A store failure before a push backs off that subscription alone (docs/adr/0176): on the deployed schedule
+  // (5 s, doubling) a subscription throttled twice would wait past the test's window, so the base is short here.
+  rig = await startRig({
+    env: { COALESCE_WINDOW_SECONDS: '1' },
+    visibilityTimeoutSeconds: 1,
+    maxReceiveCount: 10,
+    settings: { backoffBaseMs: 200 },
+  });
   faults = injectDynamoFaults(documentClient(rig.config));
   observer = parseConfig(rig.env);
 }, 20_000);

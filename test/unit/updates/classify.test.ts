@@ -55,6 +55,15 @@ describe("classification of Notion's answers (docs/protocol.md#decisions)", () =
       { action: 'retry-after', delayMs: 2_000, scope: 'unknown', overload: true },
     ],
     [r(529), { action: 'retry-after', delayMs: 10_000, scope: 'unknown', overload: true }],
+    // Retry-After is a value from the network: a 429's or 529's pause lasts at most SQS's largest delay.
+    [
+      r(429, { rateLimitReason: 'public_api_space_request_rate_limit', retryAfterSeconds: 31_536_000 }),
+      { action: 'retry-after', delayMs: 900_000, scope: 'workspace', overload: false },
+    ],
+    [
+      r(529, { retryAfterSeconds: 1e300 }),
+      { action: 'retry-after', delayMs: 900_000, scope: 'unknown', overload: true },
+    ],
     [r(409, { code: 'conflict_error' }), { action: 'backoff', reason: 'conflict_error' }],
     [r(500, { code: 'internal_server_error' }), { action: 'backoff', reason: 'internal_server_error' }],
     [r(502), { action: 'backoff', reason: 'http_502' }],

@@ -5,7 +5,7 @@ import { messageBodies } from '#adapters/sqs/messages.js';
 import { contentHash } from '#core/unfurl/attributes.js';
 import { LEASE_CLOCK_SKEW_MS } from '#core/updates/deps.js';
 import { type DeadLetter, type PushMessage, unwrapDeadLetter } from '#core/updates/messages.js';
-import { connectionPauseKey } from '#core/updates/policy.js';
+import { connectionPauseKey, workspacePauseKey } from '#core/updates/policy.js';
 import { change, Harness, ok } from './harness.js';
 import { unfinishedClaimScenarios } from './unfinished-claims.js';
 
@@ -532,6 +532,43 @@ describe('rate limits', () => {
     expect(h.calls).toHaveLength(2);
     expect((h.calls[1]?.at ?? 0) - (h.calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(1_000);
   });
+
+  it.each([
+    ['a 429 for the workspace', 429, 'public_api_space_request_rate_limit'],
+    ['a 529', 529, undefined],
+  ])(
+    "%s with an absurd Retry-After pauses for SQS's 15 min at most, not for as long as the header says",
+    async (_, status, rateLimitReason) => {
+      const h = await setup(2);
+      let first = true;
+      h.answer = () => {
+        if (!first) return ok;
+        first = false;
+        return {
+          kind: 'response',
+          status,
+          code: status === 429 ? 'rate_limited' : 'service_overload',
+          ...(rateLimitReason ? { rateLimitReason } : {}),
+          // A year (or an HTTP date that far ahead): a value from the network, not a wait to store.
+          retryAfterSeconds: 365 * 86_400,
+        };
+      };
+      const start = h.clock.now();
+      await h.publish(change('task:1'));
+      await h.runUntil(start + 60_000);
+      const paused = await Promise.all([
+        h.stores.rateLimits.pausedUntil(workspacePauseKey('ws-1'), h.clock.now()),
+        h.stores.rateLimits.pausedUntil(connectionPauseKey('c0'), h.clock.now()),
+        h.stores.rateLimits.pausedUntil(connectionPauseKey('c1'), h.clock.now()),
+      ]);
+      for (const until of paused) if (until !== undefined) expect(until - start).toBeLessThanOrEqual(900_000 + 60_000);
+      await h.drain(500);
+      // Both subscriptions are pushed once the wait is over: within minutes, not a year of redeliveries.
+      expect(h.calls.length).toBe(3);
+      expect(Math.max(...h.calls.map((c) => c.at)) - start).toBeLessThanOrEqual(2 * 900_000);
+      expect(h.deadLetters).toEqual([]);
+    },
+  );
 
   it('429s in a row to one push wait longer each time, and a success ends the run', async () => {
     const h = await setup(1, { settings: { backoffBaseMs: 5_000 } });

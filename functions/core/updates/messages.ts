@@ -63,7 +63,8 @@ export interface DeadLetter {
   readonly message: unknown;
   /**
    * Present when the original was too large to wrap within SQS's limit: `message` is then only the start of
-   * its text, and this the whole text's size in UTF-8 bytes and SHA-256 (hex). Such a letter is never replayed.
+   * its text (the body as received), and this the whole text's size in UTF-8 bytes and SHA-256 (hex). Such a
+   * letter is never replayed.
    */
   readonly truncated?: { readonly bytes: number; readonly sha256: string };
 }

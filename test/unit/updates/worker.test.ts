@@ -829,6 +829,24 @@ describe('poison messages', () => {
     },
   );
 
+  it('a truncated dead letter keeps the start, size and SHA-256 of the body as received, not of it parsed and written again', async () => {
+    const h = new Harness();
+    // Pretty-printed JSON, as a sender may write it, just under SQS's limit: parsing and writing it again changes
+    // its text, so a size and hash of that text would match nothing the sender has.
+    const body = `{\n  "type": "nope",\n  "filler": "${'a'.repeat(256 * 1024 - 100)}"\n}`;
+    expect(Buffer.byteLength(body, 'utf8')).toBeLessThanOrEqual(256 * 1024);
+    expect(JSON.stringify(JSON.parse(body))).not.toBe(body);
+    expect(await h.worker.processRecord(body, { messageId: 'm', receiveCount: 1 })).toBe('dead-lettered');
+    const letter = h.deadLetters[0] as DeadLetter;
+    expect(() => messageBodies([letter], 0)).not.toThrow();
+    expect(letter.truncated).toEqual({
+      bytes: Buffer.byteLength(body, 'utf8'),
+      sha256: createHash('sha256').update(body, 'utf8').digest('hex'),
+    });
+    expect(typeof letter.message).toBe('string');
+    expect(body.startsWith(letter.message as string)).toBe(true);
+  });
+
   it('a dead letter that fits is not truncated', async () => {
     const h = new Harness();
     await h.worker.processRecord(JSON.stringify({ type: 'nope', filler: 'a'.repeat(100_000) }), {

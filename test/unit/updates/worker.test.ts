@@ -847,6 +847,30 @@ describe('poison messages', () => {
     expect(body.startsWith(letter.message as string)).toBe(true);
   });
 
+  it("a dead letter moved back to the update queue as it is (the console's DLQ redrive) is unwrapped to its original by the next redrive", async () => {
+    const h = await setup(1);
+    // A change the worker gave up on: its dead letter, as the dead-letter queue holds it.
+    const original = change('task:1');
+    const letter = (reason: string, message: unknown, extra = {}) =>
+      messageBodies(
+        [{ type: 'dead-letter', reason, detail: 'd', failedAt: 'f', receiveCount: 5, message, ...extra }],
+        0,
+      )[0] as string;
+    const moved = letter('failed_repeatedly', original);
+    // SQS's own redrive sends the wrapper to the update queue; the worker refuses it and dead-letters it again.
+    expect(await h.worker.processRecord(moved, { messageId: 'm', receiveCount: 1 })).toBe('dead-lettered');
+    const again = messageBodies([h.deadLetters[0]], 0)[0] as string;
+    // npm run redrive replays the original change, not the inner wrapper the worker would refuse for ever.
+    const unwrapped = unwrapDeadLetter(again);
+    expect(JSON.parse(unwrapped.body)).toEqual(original);
+    expect(unwrapped.reason).toBe('failed_repeatedly');
+    expect(unwrapped.truncated).toBeUndefined();
+    expect(await h.worker.processRecord(unwrapped.body, { messageId: 'r', receiveCount: 1 })).toBe('processed');
+    // A truncated letter stays one however deep it is wrapped: never replayed as if whole.
+    const truncated = letter('invalid_message', '{"type":"nope","fil', { truncated: { bytes: 1, sha256: 'ab' } });
+    expect(unwrapDeadLetter(letter('invalid_message', JSON.parse(truncated))).truncated).toBe(true);
+  });
+
   it('a dead letter that fits is not truncated', async () => {
     const h = new Harness();
     await h.worker.processRecord(JSON.stringify({ type: 'nope', filler: 'a'.repeat(100_000) }), {

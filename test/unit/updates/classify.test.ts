@@ -204,6 +204,25 @@ describe('external-object client', () => {
     });
   });
 
+  it("keeps at most 200 characters of each string of Notion's error object: they go to logs, the delivery log and dead letters", async () => {
+    // Within the 64 KiB of an error body the client reads.
+    const long = 'x'.repeat(15_000);
+    const body = {
+      object: 'error',
+      code: long,
+      message: long,
+      request_id: long,
+      additional_data: { rate_limit_reason: long },
+    };
+    const { fetchFn } = capture(() => new Response(JSON.stringify(body), { status: 400 }));
+    const client = createExternalObjectClient({ baseUrl: 'http://127.0.0.1:9', notionVersion: 'v', fetch: fetchFn });
+    const answer = await client.patch('t', { uri: 'u', operations: [] });
+    expect(answer).toMatchObject({ kind: 'response', status: 400 });
+    const fields = answer as Extract<NotionAnswer, { kind: 'response' }>;
+    for (const value of [fields.code, fields.requestId, fields.rateLimitReason]) expect(value).toEqual('x'.repeat(200));
+    expect(fields.message).toEqual('x'.repeat(500));
+  });
+
   it('falls back to additional_data.retry_after, and survives a non-JSON error body', async () => {
     let n = 0;
     const { fetchFn } = capture(() =>

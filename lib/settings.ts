@@ -369,7 +369,7 @@ export const SETTINGS = declare({
   NOTION_TIMEOUT_MS: {
     group: 'behaviour',
     description:
-      "Timeout of calls to Notion's API, in milliseconds; with UNFURL_DEADLINE_MS under 25,000 (a push fits in the update worker's 30 s).",
+      "Timeout of calls to Notion's API, in milliseconds: at most 10,000, and at most 20,000 with UNFURL_DEADLINE_MS (a push, or a token refresh and its push, fits in the update worker's 30 s with its reserve before and after).",
     parse: positiveInt(10000),
   },
   NOTION_RATE_LIMIT_PER_MINUTE: {

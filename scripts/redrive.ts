@@ -3,7 +3,8 @@
  *
  * A message the worker dead-lettered is a wrapper {"type":"dead-letter",
  * "reason",…,"message"}: the original message is sent again (a subscription's
- * retry count starts afresh). A message SQS moved there itself (after
+ * retry count starts afresh; a wrapper around a wrapper, from SQS's own DLQ
+ * redrive, down to the original). A message SQS moved there itself (after
  * maxReceiveCount) is sent as it is. Each message is deleted from the DLQ only
  * after it was sent, so an interrupted redrive loses nothing. Messages another
  * reader holds (received, hidden until their visibility timeout ends) cannot be

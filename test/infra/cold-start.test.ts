@@ -136,7 +136,7 @@ describe('synth refuses what a cold start would refuse, naming the context key',
     [
       "an unfurl deadline that leaves no push room in the update worker's invocation",
       { unfurlDeadlineMs: 20000 },
-      /context "unfurlDeadlineMs".*UNFURL_DEADLINE_MS \(20000\) must stay under 25000 ms.*function update-worker/,
+      /context "unfurlDeadlineMs".*UNFURL_DEADLINE_MS \(20000\) must be at most 20000 ms.*function update-worker/,
     ],
   ])('%s', (_what, change, message) => {
     expect(() => synthService({ context: { ...production, ...change } })).toThrow(message);

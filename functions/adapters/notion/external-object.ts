@@ -15,6 +15,8 @@ import type { Config } from '#shared/config.js';
 /** Notion's request timeout is 60 s; ours is shorter so a worker invocation never waits that long. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_ERROR_BODY = 64 * 1024;
+/** The longest of Notion's `code`, `request_id` and `rate_limit_reason` kept: they go to logs, the delivery log and dead letters. */
+const MAX_FIELD = 200;
 
 export interface ExternalObjectClientOptions {
   /** e.g. https://api.notion.com or http://127.0.0.1:3000/notion */
@@ -57,10 +59,12 @@ const errorFields = (
         ? o.error_description
         : undefined;
   return {
-    ...(code !== undefined ? { code } : {}),
+    ...(code !== undefined ? { code: code.slice(0, MAX_FIELD) } : {}),
     ...(message !== undefined ? { message: message.slice(0, 500) } : {}),
-    ...(typeof additional.rate_limit_reason === 'string' ? { rateLimitReason: additional.rate_limit_reason } : {}),
-    ...(typeof o.request_id === 'string' ? { requestId: o.request_id } : {}),
+    ...(typeof additional.rate_limit_reason === 'string'
+      ? { rateLimitReason: additional.rate_limit_reason.slice(0, MAX_FIELD) }
+      : {}),
+    ...(typeof o.request_id === 'string' ? { requestId: o.request_id.slice(0, MAX_FIELD) } : {}),
     ...(retryAfter !== undefined ? { retryAfter } : {}),
   };
 };

@@ -109,8 +109,8 @@ export const applyAnswer = async (
       deps.emit('push_blocked', { resource, connectionId, code: decision.code });
       return;
     case 'retry-after': {
-      // The pause first: a release that fails (throttled) then fails the work item, and its redelivery,
-      // which takes the claim over, still finds the pause and waits for Retry-After (docs/adr/0137).
+      // The pause first (Retry-After, at most 15 min: classify.ts): a pause that cannot be stored fails the work
+      // item, and its redelivery, which takes the claim over, meets Notion's 429 again (docs/adr/0137, 0176).
       const until = now + decision.delayMs;
       const pauseKey =
         decision.scope === 'workspace'

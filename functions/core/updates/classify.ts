@@ -34,7 +34,7 @@ export type PushDecision =
   | { readonly action: 'reject'; readonly status: number; readonly code: string; readonly message: string }
   /** 429 `public_api_request_blocked`: access restricted; record, do not retry. */
   | { readonly action: 'blocked'; readonly code: string }
-  /** 429 / 529: wait at least `delayMs`, then push again (through the queue, never by sleeping). */
+  /** 429 / 529: wait at least `delayMs` (Retry-After, at most 15 min), then push again (through the queue, never by sleeping). */
   | {
       readonly action: 'retry-after';
       readonly delayMs: number;
@@ -72,9 +72,14 @@ export const MIN_RETRY_AFTER_MS = 1_000;
 /** SQS's largest message delay (15 min): a wait beyond it cannot be expressed in one delayed message. */
 export const MAX_RETRY_DELAY_MS = 900_000;
 
+/**
+ * Notion's `Retry-After` (a header or the body's `retry_after`, a value from the network) in ms: at least
+ * MIN_RETRY_AFTER_MS and at most MAX_RETRY_DELAY_MS. A longer hint is not stored as a pause of the connection
+ * or its workspace: the push is tried again after 15 min, and a run of 429s still ends in the dead-letter queue.
+ */
 const retryMs = <F extends number | undefined>(seconds: number | undefined, fallback: F): number | F =>
   seconds !== undefined && Number.isFinite(seconds) && seconds >= 0
-    ? Math.max(MIN_RETRY_AFTER_MS, Math.ceil(seconds * 1000))
+    ? Math.min(MAX_RETRY_DELAY_MS, Math.max(MIN_RETRY_AFTER_MS, Math.ceil(seconds * 1000)))
     : fallback;
 
 export const classifyAnswer = (answer: NotionAnswer): PushDecision => {
@@ -106,11 +111,7 @@ export const classifyAnswer = (answer: NotionAnswer): PushDecision => {
   if (status === 408 || status === 409 || status === 425 || status >= 500) {
     // A documented header is a hint a well-behaved client honours (RFC 9110 §10.2.3): never earlier than it.
     const hinted = retryMs(answer.retryAfterSeconds, undefined);
-    return {
-      action: 'backoff',
-      reason: code,
-      ...(hinted === undefined ? {} : { retryAfterMs: Math.min(MAX_RETRY_DELAY_MS, hinted) }),
-    };
+    return { action: 'backoff', reason: code, ...(hinted === undefined ? {} : { retryAfterMs: hinted }) };
   }
   // 400 validation_error / invalid_json / missing_version, 403 restricted_resource, and any other 4xx.
   return { action: 'reject', status, code, message: (answer.message ?? '').slice(0, 500) };

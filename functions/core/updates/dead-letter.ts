@@ -29,12 +29,18 @@ const sqsBytesOf = (json: string): number =>
 /**
  * The dead letter of `message`, or, when that would not fit in an SQS message (a poison body close to
  * 256 KiB), one whose `message` is the start of the original text with `truncated` saying so: the
- * original's size and SHA-256. The reason and its metric survive; `npm run redrive` never replays it.
+ * original's size and SHA-256. `body` is that text as received, when `message` was parsed from it (the
+ * hash must match what the sender sent, not the parsed value written again). The reason and its metric
+ * survive; `npm run redrive` never replays it.
  */
-export const deadLetterOf = (base: Omit<DeadLetter, 'message' | 'truncated'>, message: unknown): DeadLetter => {
+export const deadLetterOf = (
+  base: Omit<DeadLetter, 'message' | 'truncated'>,
+  message: unknown,
+  body?: string,
+): DeadLetter => {
   const letter: DeadLetter = { ...base, message };
   if (sqsBytesOf(JSON.stringify(letter)) <= MAX_DEAD_LETTER_BYTES) return letter;
-  const text = typeof message === 'string' ? message : (JSON.stringify(message) ?? String(message));
+  const text = body ?? (typeof message === 'string' ? message : (JSON.stringify(message) ?? String(message)));
   let start = text.slice(0, TRUNCATED_MESSAGE_UNITS);
   if (/[\uD800-\uDBFF]$/.test(start)) start = start.slice(0, -1);
   return {
@@ -53,10 +59,12 @@ export const deadLetter = async (
   detail: string,
   message: unknown,
   receiveCount: number,
+  body?: string,
 ): Promise<void> => {
   const letter = deadLetterOf(
     { type: 'dead-letter', reason, detail, failedAt: new Date(deps.clock.now()).toISOString(), receiveCount },
     message,
+    body,
   );
   await deps.deadLetters.send(letter);
   deps.emit('dead_lettered', { reason, detail });

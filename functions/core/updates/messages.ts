@@ -63,7 +63,8 @@ export interface DeadLetter {
   readonly message: unknown;
   /**
    * Present when the original was too large to wrap within SQS's limit: `message` is then only the start of
-   * its text, and this the whole text's size in UTF-8 bytes and SHA-256 (hex). Such a letter is never replayed.
+   * its text (the body as received), and this the whole text's size in UTF-8 bytes and SHA-256 (hex). Such a
+   * letter is never replayed.
    */
   readonly truncated?: { readonly bytes: number; readonly sha256: string };
 }
@@ -135,23 +136,52 @@ export const parseWorkMessage = (body: string): ParsedMessage => {
   return { ok: true, message: m };
 };
 
-/** The original body inside a dead-letter wrapper (for redrive); other bodies as they are. */
+/** The dead-letter wrapper `value` is, if it is one. */
+const asDeadLetter = (value: unknown): Partial<DeadLetter> | undefined => {
+  const letter = value as Partial<DeadLetter> | null;
+  return letter !== null && typeof letter === 'object' && letter.type === 'dead-letter' && 'message' in letter
+    ? letter
+    : undefined;
+};
+
+/** How many wrappers deep `unwrapDeadLetter` looks (a letter moved back as it is and dead-lettered again). */
+const MAX_WRAPPERS = 8;
+
+/**
+ * The original body inside a dead-letter wrapper (for redrive); other bodies as they are. A wrapper whose
+ * message is itself one (SQS's own DLQ redrive moved a letter back to the update queue as it was, and the
+ * worker dead-lettered the wrapper) is unwrapped down to the original, with the innermost reason; it is
+ * `truncated` when any wrapper was.
+ */
 export const unwrapDeadLetter = (
   body: string,
 ): { readonly body: string; readonly reason?: string; readonly truncated?: true } => {
+  let value: unknown;
   try {
-    const value = JSON.parse(body) as Partial<DeadLetter> | null;
-    if (value && value.type === 'dead-letter' && 'message' in value) {
-      const inner = typeof value.message === 'string' ? value.message : JSON.stringify(value.message);
-      return {
-        body: inner,
-        ...(typeof value.reason === 'string' ? { reason: value.reason } : {}),
-        // Only the start of the original: not a message to replay.
-        ...(value.truncated !== undefined && value.truncated !== null ? { truncated: true as const } : {}),
-      };
-    }
+    value = JSON.parse(body);
   } catch {
-    // not JSON: replay as is
+    return { body }; // not JSON: replay as is
   }
-  return { body };
+  let letter = asDeadLetter(value);
+  if (!letter) return { body };
+  let reason: string | undefined;
+  let truncated = false;
+  let inner = body;
+  for (let depth = 0; letter && depth < MAX_WRAPPERS; depth++) {
+    if (typeof letter.reason === 'string') reason = letter.reason;
+    // Only the start of the original: not a message to replay.
+    if (letter.truncated !== undefined && letter.truncated !== null) truncated = true;
+    const message = letter.message;
+    inner = typeof message === 'string' ? message : (JSON.stringify(message) ?? '');
+    let next: unknown = message;
+    if (typeof message === 'string') {
+      try {
+        next = JSON.parse(message);
+      } catch {
+        next = undefined;
+      }
+    }
+    letter = asDeadLetter(next);
+  }
+  return { body: inner, ...(reason === undefined ? {} : { reason }), ...(truncated ? { truncated: true } : {}) };
 };

@@ -44,7 +44,7 @@ export const processRecord = async (deps: StepDeps, body: string, info: RecordIn
     } catch {
       // keep the raw text
     }
-    await deadLetter(deps, 'invalid_message', parsed.problem, original, info.receiveCount);
+    await deadLetter(deps, 'invalid_message', parsed.problem, original, info.receiveCount, body);
     return 'dead-lettered';
   }
   const message = parsed.message;

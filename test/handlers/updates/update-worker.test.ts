@@ -1,4 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
+import type { NotionTokenRefresher } from '#core/oauth/ports.js';
 import { LEASE_CLOCK_SKEW_MS, pushLeaseMs } from '#core/updates/deps.js';
 import { needsOf } from '#lib/functions.js';
 import { parseConfig } from '#shared/config.js';
@@ -6,7 +7,7 @@ import { ConfigError } from '#shared/errors.js';
 import { logger } from '#shared/observability.js';
 import { lambdaContext, sqsEvent, sqsRecord } from '#test/helpers/factories.js';
 import { completeFunctionEnv } from '#test/helpers/function-env.js';
-import { change, Harness } from '#test/unit/updates/harness.js';
+import { change, Harness, ok } from '#test/unit/updates/harness.js';
 import { createWorkerHandler, recordWorkerEvent, workerFromConfig } from '../../../functions/handlers/update-worker.js';
 
 describe('update-worker handler (Powertools batch)', () => {
@@ -120,10 +121,64 @@ describe('update-worker composition', () => {
   });
 
   it('settings under which no push fits in the worker’s invocation fail its init, naming them', () => {
-    const build = () => workerFromConfig(env({ NOTION_TIMEOUT_MS: '30000' }));
+    const build = () => workerFromConfig(env({ NOTION_TIMEOUT_MS: '9000', UNFURL_DEADLINE_MS: '12000' }));
     expect(build).toThrow(ConfigError);
-    expect(build).toThrow(/NOTION_TIMEOUT_MS \(30000\) \+ UNFURL_DEADLINE_MS \(2000\) must stay under 25000 ms/);
+    expect(build).toThrow(/NOTION_TIMEOUT_MS \(9000\) \+ UNFURL_DEADLINE_MS \(12000\) must be at most 20000 ms/);
+    // A refresh after a 401 and the push after it are two Notion requests.
+    expect(() => workerFromConfig(env({ NOTION_TIMEOUT_MS: '12000' }))).toThrow(
+      /NOTION_TIMEOUT_MS \(12000\) must be at most 10000 ms: a refresh/,
+    );
   });
+
+  it.each([
+    ['the longest Notion timeout', 'NOTION_TIMEOUT_MS', { UNFURL_DEADLINE_MS: '1000' }],
+    ['the longest source deadline', 'UNFURL_DEADLINE_MS', { NOTION_TIMEOUT_MS: '1000' }],
+  ])(
+    'under %s the init accepts, a record that spent its reserve before its first push still pushes, and refreshes after a 401',
+    async (_, name, others) => {
+      // The largest value the init accepts, in steps of 100 ms (above it, init refuses: never a loop of deferrals).
+      let value = 60_000;
+      const accepted = (v: number) => {
+        try {
+          return workerFromConfig(env({ ...others, [name]: String(v) })).settings;
+        } catch (error) {
+          if (error instanceof ConfigError) return undefined;
+          throw error;
+        }
+      };
+      let settings = accepted(value);
+      while (!settings && value > 100) {
+        value -= 100;
+        settings = accepted(value);
+      }
+      expect(settings).toBeDefined();
+      const { invocationMs, reserveMs, pushMs } = settings as NonNullable<typeof settings>;
+      const requestMs = name === 'NOTION_TIMEOUT_MS' ? value : 1_000;
+      const presented: string[] = [];
+      const notionRefresher: NotionTokenRefresher = {
+        refresh: async (refreshToken) => {
+          presented.push(refreshToken);
+          return { outcome: 'refreshed', accessToken: 'access-1', refreshToken: 'refresh-1' };
+        },
+      };
+      // Each record has already spent the reserve (its page Query, its read-ahead) when it comes to its pushes.
+      const h = new Harness({
+        settings: { invocationMs, reserveMs, pushMs },
+        notionRefresher,
+        notionRequestTimeoutMs: requestMs,
+        remainingMs: () => invocationMs - reserveMs,
+      });
+      // The stored access token has expired: Notion answers 401 until the refreshed one is sent.
+      h.answer = (call) => (call.token === 'access-1' ? ok : { kind: 'response', status: 401, code: 'unauthorized' });
+      await h.connection('c0', 'ws-1', 'active', 'refresh-0');
+      h.product.set('task:1', 1);
+      await h.subscribe('task:1', 'c0', 'https://tasks.example.com/tasks/1');
+      await h.publish(change('task:1'));
+      await h.drain(50);
+      expect(presented).toEqual(['refresh-0']);
+      expect(h.eventsNamed('pushed')).toHaveLength(1);
+    },
+  );
 });
 
 describe('update-worker events', () => {

@@ -55,6 +55,15 @@ describe("classification of Notion's answers (docs/protocol.md#decisions)", () =
       { action: 'retry-after', delayMs: 2_000, scope: 'unknown', overload: true },
     ],
     [r(529), { action: 'retry-after', delayMs: 10_000, scope: 'unknown', overload: true }],
+    // Retry-After is a value from the network: a 429's or 529's pause lasts at most SQS's largest delay.
+    [
+      r(429, { rateLimitReason: 'public_api_space_request_rate_limit', retryAfterSeconds: 31_536_000 }),
+      { action: 'retry-after', delayMs: 900_000, scope: 'workspace', overload: false },
+    ],
+    [
+      r(529, { retryAfterSeconds: 1e300 }),
+      { action: 'retry-after', delayMs: 900_000, scope: 'unknown', overload: true },
+    ],
     [r(409, { code: 'conflict_error' }), { action: 'backoff', reason: 'conflict_error' }],
     [r(500, { code: 'internal_server_error' }), { action: 'backoff', reason: 'internal_server_error' }],
     [r(502), { action: 'backoff', reason: 'http_502' }],
@@ -193,6 +202,25 @@ describe('external-object client', () => {
       rateLimitReason: 'public_api_space_request_rate_limit',
       retryAfterSeconds: 42,
     });
+  });
+
+  it("keeps at most 200 characters of each string of Notion's error object: they go to logs, the delivery log and dead letters", async () => {
+    // Within the 64 KiB of an error body the client reads.
+    const long = 'x'.repeat(15_000);
+    const body = {
+      object: 'error',
+      code: long,
+      message: long,
+      request_id: long,
+      additional_data: { rate_limit_reason: long },
+    };
+    const { fetchFn } = capture(() => new Response(JSON.stringify(body), { status: 400 }));
+    const client = createExternalObjectClient({ baseUrl: 'http://127.0.0.1:9', notionVersion: 'v', fetch: fetchFn });
+    const answer = await client.patch('t', { uri: 'u', operations: [] });
+    expect(answer).toMatchObject({ kind: 'response', status: 400 });
+    const fields = answer as Extract<NotionAnswer, { kind: 'response' }>;
+    for (const value of [fields.code, fields.requestId, fields.rateLimitReason]) expect(value).toEqual('x'.repeat(200));
+    expect(fields.message).toEqual('x'.repeat(500));
   });
 
   it('falls back to additional_data.retry_after, and survives a non-JSON error body', async () => {

@@ -59,6 +59,8 @@ export interface HarnessOptions {
   /** Notion's refresh grant: given, a 401 to a push refreshes a connection's Notion token once (ADR 0151). */
   readonly notionRefresher?: NotionTokenRefresher;
   readonly notionRefreshClaimMs?: number;
+  /** NOTION_TIMEOUT_MS as the refresh's time check sees it (notion-token.ts; default 10 s). */
+  readonly notionRequestTimeoutMs?: number;
 }
 
 export class Harness {
@@ -108,6 +110,9 @@ export class Harness {
               store: this.notionTokenStore,
               refresher: options.notionRefresher,
               ...(options.notionRefreshClaimMs === undefined ? {} : { claimMs: options.notionRefreshClaimMs }),
+              ...(options.notionRequestTimeoutMs === undefined
+                ? {}
+                : { requestTimeoutMs: options.notionRequestTimeoutMs }),
             },
           }
         : {}),

@@ -5,7 +5,7 @@ import { messageBodies } from '#adapters/sqs/messages.js';
 import { contentHash } from '#core/unfurl/attributes.js';
 import { LEASE_CLOCK_SKEW_MS } from '#core/updates/deps.js';
 import { type DeadLetter, type PushMessage, unwrapDeadLetter } from '#core/updates/messages.js';
-import { connectionPauseKey } from '#core/updates/policy.js';
+import { connectionPauseKey, workspacePauseKey } from '#core/updates/policy.js';
 import { change, Harness, ok } from './harness.js';
 import { unfinishedClaimScenarios } from './unfinished-claims.js';
 
@@ -533,6 +533,43 @@ describe('rate limits', () => {
     expect((h.calls[1]?.at ?? 0) - (h.calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(1_000);
   });
 
+  it.each([
+    ['a 429 for the workspace', 429, 'public_api_space_request_rate_limit'],
+    ['a 529', 529, undefined],
+  ])(
+    "%s with an absurd Retry-After pauses for SQS's 15 min at most, not for as long as the header says",
+    async (_, status, rateLimitReason) => {
+      const h = await setup(2);
+      let first = true;
+      h.answer = () => {
+        if (!first) return ok;
+        first = false;
+        return {
+          kind: 'response',
+          status,
+          code: status === 429 ? 'rate_limited' : 'service_overload',
+          ...(rateLimitReason ? { rateLimitReason } : {}),
+          // A year (or an HTTP date that far ahead): a value from the network, not a wait to store.
+          retryAfterSeconds: 365 * 86_400,
+        };
+      };
+      const start = h.clock.now();
+      await h.publish(change('task:1'));
+      await h.runUntil(start + 60_000);
+      const paused = await Promise.all([
+        h.stores.rateLimits.pausedUntil(workspacePauseKey('ws-1'), h.clock.now()),
+        h.stores.rateLimits.pausedUntil(connectionPauseKey('c0'), h.clock.now()),
+        h.stores.rateLimits.pausedUntil(connectionPauseKey('c1'), h.clock.now()),
+      ]);
+      for (const until of paused) if (until !== undefined) expect(until - start).toBeLessThanOrEqual(900_000 + 60_000);
+      await h.drain(500);
+      // Both subscriptions are pushed once the wait is over: within minutes, not a year of redeliveries.
+      expect(h.calls.length).toBe(3);
+      expect(Math.max(...h.calls.map((c) => c.at)) - start).toBeLessThanOrEqual(2 * 900_000);
+      expect(h.deadLetters).toEqual([]);
+    },
+  );
+
   it('429s in a row to one push wait longer each time, and a success ends the run', async () => {
     const h = await setup(1, { settings: { backoffBaseMs: 5_000 } });
     let refusals = 4;
@@ -791,6 +828,48 @@ describe('poison messages', () => {
       expect(unwrapDeadLetter(messageBodies([letter], 0)[0] as string).truncated).toBe(true);
     },
   );
+
+  it('a truncated dead letter keeps the start, size and SHA-256 of the body as received, not of it parsed and written again', async () => {
+    const h = new Harness();
+    // Pretty-printed JSON, as a sender may write it, just under SQS's limit: parsing and writing it again changes
+    // its text, so a size and hash of that text would match nothing the sender has.
+    const body = `{\n  "type": "nope",\n  "filler": "${'a'.repeat(256 * 1024 - 100)}"\n}`;
+    expect(Buffer.byteLength(body, 'utf8')).toBeLessThanOrEqual(256 * 1024);
+    expect(JSON.stringify(JSON.parse(body))).not.toBe(body);
+    expect(await h.worker.processRecord(body, { messageId: 'm', receiveCount: 1 })).toBe('dead-lettered');
+    const letter = h.deadLetters[0] as DeadLetter;
+    expect(() => messageBodies([letter], 0)).not.toThrow();
+    expect(letter.truncated).toEqual({
+      bytes: Buffer.byteLength(body, 'utf8'),
+      sha256: createHash('sha256').update(body, 'utf8').digest('hex'),
+    });
+    expect(typeof letter.message).toBe('string');
+    expect(body.startsWith(letter.message as string)).toBe(true);
+  });
+
+  it("a dead letter moved back to the update queue as it is (the console's DLQ redrive) is unwrapped to its original by the next redrive", async () => {
+    const h = await setup(1);
+    // A change the worker gave up on: its dead letter, as the dead-letter queue holds it.
+    const original = change('task:1');
+    const letter = (reason: string, message: unknown, extra = {}) =>
+      messageBodies(
+        [{ type: 'dead-letter', reason, detail: 'd', failedAt: 'f', receiveCount: 5, message, ...extra }],
+        0,
+      )[0] as string;
+    const moved = letter('failed_repeatedly', original);
+    // SQS's own redrive sends the wrapper to the update queue; the worker refuses it and dead-letters it again.
+    expect(await h.worker.processRecord(moved, { messageId: 'm', receiveCount: 1 })).toBe('dead-lettered');
+    const again = messageBodies([h.deadLetters[0]], 0)[0] as string;
+    // npm run redrive replays the original change, not the inner wrapper the worker would refuse for ever.
+    const unwrapped = unwrapDeadLetter(again);
+    expect(JSON.parse(unwrapped.body)).toEqual(original);
+    expect(unwrapped.reason).toBe('failed_repeatedly');
+    expect(unwrapped.truncated).toBeUndefined();
+    expect(await h.worker.processRecord(unwrapped.body, { messageId: 'r', receiveCount: 1 })).toBe('processed');
+    // A truncated letter stays one however deep it is wrapped: never replayed as if whole.
+    const truncated = letter('invalid_message', '{"type":"nope","fil', { truncated: { bytes: 1, sha256: 'ab' } });
+    expect(unwrapDeadLetter(letter('invalid_message', JSON.parse(truncated))).truncated).toBe(true);
+  });
 
   it('a dead letter that fits is not truncated', async () => {
     const h = new Harness();

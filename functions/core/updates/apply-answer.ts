@@ -64,11 +64,11 @@ export const applyAnswer = async (
       deps.emit('pushed', { resource, connectionId, status });
       return;
     case 'disconnect': {
-      state.blockedUntil.set(connectionId, Number.MAX_SAFE_INTEGER);
-      state.connections.set(connectionId, Promise.resolve(undefined));
-      // The one way a connection ends (#core/connection-end.js): Notion token and subscriptions go. Should that
-      // fail (throttled), this subscription alone tries again later: Notion will refuse the token again.
-      const ended = await endConnection(
+      // The one way a connection ends (#core/connection-end.js): Notion token and subscriptions go. The other pushes
+      // of this connection in the work item wait for it: once it has ended they find no connection; should it fail
+      // (throttled), they read the connection again (batch.ts) and this subscription alone tries again later:
+      // Notion will refuse the token again. None is dropped while the connection may still be active.
+      const ending = endConnection(
         {
           connections: deps.connections,
           clock: deps.clock,
@@ -80,13 +80,24 @@ export const applyAnswer = async (
         },
         connectionId,
         'notion_unauthorized',
-      ).catch((error: unknown) => retryWithBackoff(deps, state, target, 'store_unavailable', describeError(error)));
-      if (ended)
-        deps.emit('connection_disconnected', {
-          connectionId,
-          code: decision.code,
-          subscriptionsRemoved: ended.subscriptionsRemoved,
-        });
+      );
+      const gone = ending.then(() => undefined);
+      gone.catch(() => undefined);
+      state.connections.set(connectionId, gone);
+      let ended: Awaited<typeof ending>;
+      try {
+        ended = await ending;
+      } catch (error) {
+        if (state.connections.get(connectionId) === gone) state.connections.delete(connectionId);
+        retryWithBackoff(deps, state, target, 'store_unavailable', describeError(error));
+        return;
+      }
+      state.blockedUntil.set(connectionId, Number.MAX_SAFE_INTEGER);
+      deps.emit('connection_disconnected', {
+        connectionId,
+        code: decision.code,
+        subscriptionsRemoved: ended.subscriptionsRemoved,
+      });
       return;
     }
     case 'drop':

@@ -73,16 +73,36 @@ export const newBatch = (info: RecordInfo, options: { readonly tokenFirst: boole
   ...(info.remainingMs ? { remainingMs: info.remainingMs } : {}),
 });
 
-/** The connection, read once per work item (fan-out.ts reads a page's connections in one batch first). */
-export const connectionOf = (
+/**
+ * The connection, read once per work item (fan-out.ts reads a page's connections in one batch first). A read
+ * that failed is not remembered: it costs the push that made it (docs/adr/0176), and the next push of the same
+ * connection reads again, as does one that was waiting for the failed read.
+ */
+export const connectionOf = async (
   connections: ConnectionStore,
   state: BatchState,
   id: string,
 ): Promise<Connection | undefined> => {
-  let c = state.connections.get(id);
-  if (!c) {
-    c = connections.get(id);
-    state.connections.set(id, c);
+  const known = state.connections.get(id);
+  if (known) {
+    try {
+      return await known;
+    } catch {
+      // Another push's read (or end of the connection, apply-answer.ts) failed: this push reads for itself.
+    }
   }
-  return c;
+  return readConnection(connections, state, id);
+};
+
+const readConnection = (
+  connections: ConnectionStore,
+  state: BatchState,
+  id: string,
+): Promise<Connection | undefined> => {
+  const read = connections.get(id);
+  state.connections.set(id, read);
+  read.catch(() => {
+    if (state.connections.get(id) === read) state.connections.delete(id);
+  });
+  return read;
 };

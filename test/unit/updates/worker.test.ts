@@ -384,6 +384,84 @@ describe('fan-out', () => {
     expect(h.deadLetters).toEqual([]);
   });
 
+  it.each([1, 8])(
+    'a failed connection read costs that one subscription: the next push of the same connection reads it again (concurrency %i)',
+    async (concurrency) => {
+      const h = new Harness({ settings: { maxAttempts: 3, concurrency } });
+      await h.connection('c0');
+      for (const n of [1, 2, 3]) {
+        h.product.set(`task:${n}`, 1);
+        await h.subscribe('task:1', 'c0', URI(n));
+      }
+      Object.assign(h.stores.connections, { getMany: undefined });
+      const get = h.stores.connections.get.bind(h.stores.connections);
+      let reads = 0;
+      h.stores.connections.get = async (id) => {
+        if (++reads === 1) throw new Error('ProvisionedThroughputExceededException');
+        return get(id);
+      };
+      const targets = [1, 2, 3].map((n) => ({ connectionId: 'c0', uri: URI(n) }));
+      const push = JSON.stringify({ type: 'push', resource: 'task:1', window: 'w', targets });
+      expect(await h.worker.processRecord(push, { messageId: 'p', receiveCount: 1 })).toBe('processed');
+      // One throttled read, one subscription backed off; the other two were pushed at once.
+      expect(h.calls).toHaveLength(2);
+      expect(h.eventsNamed('push_retry_scheduled')).toHaveLength(1);
+      await h.drain();
+      expect(h.calls).toHaveLength(3);
+      expect(h.deadLetters).toEqual([]);
+    },
+  );
+
+  it('a 401 whose connection end fails drops none of its other subscriptions while the connection stays active', async () => {
+    const h = new Harness({ settings: { concurrency: 1 } });
+    h.product.set('task:1', 1);
+    await h.connection('c0');
+    await h.subscribe('task:1', 'c0', URI(1));
+    await h.subscribe('task:1', 'c0', URI(2));
+    h.answer = () => ({ kind: 'response', status: 401, code: 'unauthorized' });
+    const end = h.stores.connections.end.bind(h.stores.connections);
+    let throttled = true;
+    h.stores.connections.end = async (...args) => {
+      if (throttled) throw new Error('ProvisionedThroughputExceededException');
+      return end(...args);
+    };
+    const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    expect(await h.worker.processRecord(flush, { messageId: 'f', receiveCount: 1 })).toBe('processed');
+    // The connection is still active, so is every subscription of it: both come back later.
+    expect((await h.stores.connections.get('c0'))?.status).toBe('active');
+    expect(h.eventsNamed('subscription_dropped')).toEqual([]);
+    expect(await h.stores.subscriptions.get('task:1', 'c0', URI(2))).toBeDefined();
+    expect(h.eventsNamed('push_retry_scheduled')).toHaveLength(2);
+    throttled = false;
+    await h.drain();
+    expect((await h.stores.connections.get('c0'))?.status).toBe('disconnected');
+    expect(await h.stores.subscriptions.get('task:1', 'c0', URI(2))).toBeUndefined();
+    expect(h.deadLetters).toEqual([]);
+  });
+
+  it('a 401 whose end removed the connection but not all its subscriptions: the others find it ended and go', async () => {
+    const h = new Harness({ settings: { concurrency: 1 } });
+    h.product.set('task:1', 1);
+    await h.connection('c0');
+    await h.subscribe('task:1', 'c0', URI(1));
+    await h.subscribe('task:1', 'c0', URI(2));
+    h.answer = () => ({ kind: 'response', status: 401, code: 'unauthorized' });
+    const removeAll = h.stores.subscriptions.deleteAllForConnection.bind(h.stores.subscriptions);
+    let failed = 0;
+    h.stores.subscriptions.deleteAllForConnection = async (id) => {
+      if (failed++ === 0) throw new Error('ProvisionedThroughputExceededException');
+      return removeAll(id);
+    };
+    const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    expect(await h.worker.processRecord(flush, { messageId: 'f', receiveCount: 1 })).toBe('processed');
+    // One PATCH only: the second subscription read its connection again, found it ended and was removed.
+    expect(h.calls).toHaveLength(1);
+    expect((await h.stores.connections.get('c0'))?.status).toBe('disconnected');
+    expect(await h.stores.subscriptions.get('task:1', 'c0', URI(2))).toBeUndefined();
+    await h.drain();
+    expect(h.calls).toHaveLength(1);
+    expect(h.deadLetters).toEqual([]);
+  });
   it('a release that fails leaves a claim to take over: the retry after a 5xx still delivers the edit, and nothing else waits', async () => {
     const h = await setup(2);
     let n = 0;

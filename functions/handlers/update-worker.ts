@@ -45,11 +45,13 @@ export const WARN_EVENTS: ReadonlySet<string> = new Set([
   'connection_ended',
   'push_rate_limited',
   // Degraded, not failed: the work goes on, but support's delivery log misses entries (delivery_log_failed), a
-  // push may be repeated once (pushed_marker_failed), a fan-out page may be sent again (page_marker_failed), or
+  // push may be repeated once (pushed_marker_failed), a fan-out page may be sent again (page_marker_failed), a
+  // subscription may be dead-lettered twice (dead_letter_marker_failed), or
   // a work item reads item by item (read_ahead_failed). At INFO they would leave no trace.
   'delivery_log_failed',
   'pushed_marker_failed',
   'page_marker_failed',
+  'dead_letter_marker_failed',
   'read_ahead_failed',
   // A claim left for a later delivery to take over (docs/adr/0176).
   'push_release_failed',

@@ -4,8 +4,10 @@
  * (docs/adr/0073). `npm run redrive` unwraps and replays it.
  */
 import { createHash } from 'node:crypto';
+import { sha256Hex } from '#shared/crypto.js';
 import type { BatchState } from './batch.js';
 import type { StepDeps } from './deps.js';
+import { deadLetteredMarkerKey, PUSHED_MARKER_TTL_MS } from './markers.js';
 import type { DeadLetter, PushMessage } from './messages.js';
 
 export type DeadLetterDeps = Pick<StepDeps, 'clock' | 'deadLetters' | 'emit'>;
@@ -70,23 +72,58 @@ export const deadLetter = async (
   deps.emit('dead_lettered', { reason, detail });
 };
 
+/** Id of a given-up subscription in a delivery's dead-lettered marker: 16 hex digits of a SHA-256. */
+const letterId = (resource: string, connectionId: string, uri: string): string =>
+  sha256Hex(`${resource}\n${connectionId}\n${uri}`).slice(0, 16);
+
+/** The ids an earlier delivery of the same message noted as dead-lettered; none when the note cannot be read. */
+const sentBefore = async (
+  deps: DeadLetterDeps & Pick<StepDeps, 'markers'>,
+  key: string,
+): Promise<ReadonlySet<string>> => {
+  try {
+    return new Set((await deps.markers.getMarker(key, deps.clock.now()))?.split(' ') ?? []);
+  } catch (error) {
+    deps.emit('dead_letter_marker_failed', { detail: describeError(error) });
+    return new Set();
+  }
+};
+
 /**
  * The subscriptions a work item gave up on, one dead letter each: a `push`
  * message naming only that subscription, with a fresh attempt count, so a
- * redrive retries it from the start.
+ * redrive retries it from the start. When a send fails partway, the ones
+ * already sent are noted (`dead:<messageId>`) before the work item fails, and
+ * its redeliveries do not send them again (a redrive would replay each copy).
  */
 export const deadLetterGivenUp = async (
-  deps: DeadLetterDeps,
+  deps: DeadLetterDeps & Pick<StepDeps, 'markers'>,
   state: BatchState,
   item: { readonly resource: string; readonly window: string; readonly receiveCount: number },
 ): Promise<void> => {
+  if (state.deadLettered.length === 0) return;
+  const key = deadLetteredMarkerKey(state.owner.messageId);
+  const sent = new Set(item.receiveCount > 1 ? await sentBefore(deps, key) : []);
+  const noted = sent.size;
   for (const { target, reason, detail } of state.deadLettered) {
+    const id = letterId(item.resource, target.connectionId, target.uri);
+    if (sent.has(id)) continue;
     const message: PushMessage = {
       type: 'push',
       resource: item.resource,
       window: item.window,
       targets: [{ connectionId: target.connectionId, uri: target.uri }],
     };
-    await deadLetter(deps, reason, detail, message, item.receiveCount);
+    try {
+      await deadLetter(deps, reason, detail, message, item.receiveCount);
+    } catch (error) {
+      // Best effort: without the note a redelivery sends those letters again, as it would after a crash.
+      if (sent.size > noted)
+        await deps.markers
+          .putMarker(key, [...sent].join(' '), deps.clock.now() + PUSHED_MARKER_TTL_MS)
+          .catch((e: unknown) => deps.emit('dead_letter_marker_failed', { detail: describeError(e) }));
+      throw error;
+    }
+    sent.add(id);
   }
 };

@@ -10,6 +10,8 @@
  *   `released` ends a lease early (it is written already expired).
  * - Next page sent: key `paged:<messageId>`, written when a `flush` or `page` message that sent its
  *   next page fails, so that its redeliveries do not send that page again.
+ * - Dead-lettered: key `dead:<messageId>`, value the space-separated ids of the subscriptions whose dead
+ *   letters a delivery sent before a later one failed, so that its redeliveries do not send them again.
  *
  * The stored strings are the ones the worker has always written, so markers
  * alive across a deploy keep working. A decoder splits at the *last*
@@ -45,6 +47,12 @@ export const pushedMarkerKey = (holder: string): string => `pushed:${holder}`;
  * out once more). Written only on failure, read only on a redelivery.
  */
 export const nextPageSentMarkerKey = (messageId: string): string => `paged:${messageId}`;
+
+/**
+ * Key of the note of which given-up subscriptions a message's delivery has already dead-lettered
+ * (dead-letter.ts). Written only when a dead letter fails to go out, read only on a redelivery.
+ */
+export const deadLetteredMarkerKey = (messageId: string): string => `dead:${messageId}`;
 
 /** How long a delivery's pushed marker is kept: longer than any redelivery of its message. */
 export const PUSHED_MARKER_TTL_MS = 24 * 60 * 60 * 1000;

@@ -870,6 +870,26 @@ describe("Notion's answers", () => {
 });
 
 describe('poison messages', () => {
+
+  it('a work item whose dead letters fail partway does not dead-letter the ones already sent again on its redelivery', async () => {
+    const h = await setup(3, { settings: { maxAttempts: 1 } });
+    h.renderFails = true;
+    const push = h.deadLetters.push.bind(h.deadLetters);
+    let sends = 0;
+    h.deadLetters.push = (...letters) => {
+      if (++sends === 2) throw new Error('SQS unavailable');
+      return push(...letters);
+    };
+    await h.publish(change('task:1'));
+    await h.drain();
+    // Each subscription given up is dead-lettered once, although the first delivery failed after its first letter.
+    expect(h.deadLetters.map((l) => (l.message as PushMessage).targets[0]?.connectionId).sort()).toEqual([
+      'c0',
+      'c1',
+      'c2',
+    ]);
+    expect(h.eventsNamed('dead_lettered')).toHaveLength(3);
+  });
   it.each([['not json'], [JSON.stringify({ type: 'nope' })], [JSON.stringify({ type: 'change', id: 'x' })]])(
     '%s goes straight to the DLQ with its reason',
     async (body) => {

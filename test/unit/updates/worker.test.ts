@@ -870,7 +870,6 @@ describe("Notion's answers", () => {
 });
 
 describe('poison messages', () => {
-
   it('a work item whose dead letters fail partway does not dead-letter the ones already sent again on its redelivery', async () => {
     const h = await setup(3, { settings: { maxAttempts: 1 } });
     h.renderFails = true;

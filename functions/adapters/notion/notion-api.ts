@@ -17,6 +17,7 @@
 
 import type { NotionOAuthApi, NotionRefresh, NotionTokenGrant, NotionTokenRefresher } from '#core/oauth/ports.js';
 import { NotionExchangeError } from '#core/oauth/ports.js';
+import { parseRetryAfter } from './external-object.js';
 import { ENV } from '#lib/env-names.js';
 import { readBoundedText } from '#shared/bounded-body.js';
 import type { Config } from '#shared/config.js';
@@ -86,7 +87,18 @@ interface TokenEndpointAnswer {
   readonly status: number;
   readonly ok: boolean;
   readonly body: unknown;
+  /** `Retry-After` in seconds, when the header gave one. */
+  readonly retryAfterSeconds?: number;
 }
+
+/** How long Notion asks us to wait: its `Retry-After` header, else its error body's `additional_data.retry_after`. */
+const retryAfterOf = (answer: TokenEndpointAnswer): number | undefined => {
+  if (answer.retryAfterSeconds !== undefined) return answer.retryAfterSeconds;
+  const additional = (answer.body as { additional_data?: { retry_after?: unknown } } | undefined)?.additional_data;
+  const retry = additional?.retry_after;
+  if (typeof retry === 'number' && Number.isFinite(retry) && retry >= 0) return retry;
+  return typeof retry === 'string' && /^\d+(\.\d+)?$/.test(retry) ? Number(retry) : undefined;
+};
 
 export const createNotionApi = (options: NotionApiOptions): NotionOAuthApi & NotionTokenRefresher => {
   const doFetch = options.fetch ?? fetch;
@@ -130,7 +142,13 @@ export const createNotionApi = (options: NotionApiOptions): NotionOAuthApi & Not
       );
     }
     countMetric(METRIC.notionResponse, { operation, status: String(response.status) });
-    return { status: response.status, ok: response.ok, body };
+    const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+    return {
+      status: response.status,
+      ok: response.ok,
+      body,
+      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+    };
   };
 
   return {
@@ -173,10 +191,12 @@ export const createNotionApi = (options: NotionApiOptions): NotionOAuthApi & Not
         // Refused: the refresh token is no good (400 invalid_grant), or Notion refuses the grant (401).
         if (status === 401 || (status === 400 && errorCode === 'invalid_grant'))
           return { outcome: 'refused', status, ...(errorCode === undefined ? {} : { code: errorCode }) };
-        // Anything else says nothing about the refresh token: no answer, try again later.
+        // Anything else says nothing about the refresh token: no answer, try again later (after Retry-After).
+        const retryAfterSeconds = status === 429 || status >= 500 ? retryAfterOf(answer) : undefined;
         throw new NotionExchangeError('unavailable', `Notion answered ${status} to the refresh`, {
           status,
           ...(errorCode === undefined ? {} : { code: errorCode }),
+          ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
         });
       }
       const parsed = schemas().refreshResponse.safeParse(answer.body);

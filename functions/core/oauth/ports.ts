@@ -17,7 +17,12 @@ export class NotionExchangeError extends Error {
   constructor(
     readonly kind: 'rejected' | 'unavailable',
     message: string,
-    readonly details: { readonly status?: number; readonly code?: string } = {},
+    readonly details: {
+      readonly status?: number;
+      readonly code?: string;
+      /** Notion's `Retry-After` (header, or the body's `additional_data.retry_after`) in seconds, with a 429 or 5xx. */
+      readonly retryAfterSeconds?: number;
+    } = {},
   ) {
     super(message);
   }

@@ -23,7 +23,7 @@ export type Renewal =
   /** Too little of this invocation is left for a refresh and the push after it: push again at once, later. */
   | { readonly kind: 'later' }
   /** No answer from Notion (or the tokens could not be read): retry with backoff, never disconnect. */
-  | { readonly kind: 'unavailable'; readonly detail: string };
+  | { readonly kind: 'unavailable'; readonly detail: string; readonly retryAfterMs?: number };
 
 export interface GivenUp {
   readonly target: PushTarget;

@@ -82,6 +82,9 @@ const retryMs = <F extends number | undefined>(seconds: number | undefined, fall
     ? Math.min(MAX_RETRY_DELAY_MS, Math.max(MIN_RETRY_AFTER_MS, Math.ceil(seconds * 1000)))
     : fallback;
 
+/** A `Retry-After` in seconds as a wait in ms, bounded as a PATCH's is; undefined when there is none. */
+export const retryAfterMs = (seconds: number | undefined): number | undefined => retryMs(seconds, undefined);
+
 export const classifyAnswer = (answer: NotionAnswer): PushDecision => {
   if (answer.kind === 'timeout') return { action: 'backoff', reason: 'timeout' };
   if (answer.kind === 'network') return { action: 'backoff', reason: 'network_error' };

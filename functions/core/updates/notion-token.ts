@@ -18,10 +18,11 @@
  * `renewals`). Nothing here costs a request while Notion answers 2xx.
  */
 import { notionRefreshTokenContext, notionTokenContext } from '#core/oauth/cipher-contexts.js';
+import { NotionExchangeError } from '#core/oauth/ports.js';
 import type { Connection } from '#core/ports.js';
 import { logAnswer } from './apply-answer.js';
 import type { BatchState, Renewal } from './batch.js';
-import type { NotionAnswer } from './classify.js';
+import { type NotionAnswer, retryAfterMs } from './classify.js';
 import { describeError } from './dead-letter.js';
 import { BUSY_RETRY_MS, type ReadyPush, releasePush } from './decide-push.js';
 import { defer, retryWithBackoff } from './defer.js';
@@ -68,7 +69,9 @@ const spend = async (
     // No answer about the refresh token (or it could not be read): it is not spent, the claim goes.
     await k.store.releaseNotionRefresh(id, { version, until }).catch(() => undefined);
     emitRefresh(deps, id, 'failed', { detail: describeError(error) });
-    return { kind: 'unavailable', detail: describeError(error) };
+    // A 429 or 503 may say how long to wait (at most 15 min, as after a PATCH): the retry waits at least that.
+    const wait = retryAfterMs(error instanceof NotionExchangeError ? error.details.retryAfterSeconds : undefined);
+    return { kind: 'unavailable', detail: describeError(error), ...(wait === undefined ? {} : { retryAfterMs: wait }) };
   }
   if (answer.outcome === 'refused') {
     const code = answer.code ?? `http_${answer.status}`;
@@ -253,7 +256,14 @@ export const afterUnauthorized = async (
     case 'unavailable':
       logAnswer(deps, state, resource, target, sent.answer, 'token_refresh_failed');
       await releasePush(deps, resource, target, push);
-      retryWithBackoff(deps, state, target, 'notion_unavailable', `token refresh: ${renewal.detail}`);
+      retryWithBackoff(
+        deps,
+        state,
+        target,
+        'notion_unavailable',
+        `token refresh: ${renewal.detail}`,
+        renewal.retryAfterMs,
+      );
       return undefined;
   }
 };

@@ -27,6 +27,19 @@ const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 describe('Notion refresh grant', () => {
+  it.each([
+    [429, { 'retry-after': '120' }, {}, 120],
+    [503, { 'retry-after': '30' }, {}, 30],
+    [429, {}, { object: 'error', status: 429, code: 'rate_limited', additional_data: { retry_after: 45 } }, 45],
+  ])('a %i with Retry-After %j %j carries it in the unavailable error', async (status, headers, body, seconds) => {
+    const api = apiAnswering(
+      () => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } }),
+    );
+    const error = await api.refresh('r').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotionExchangeError);
+    expect((error as NotionExchangeError).kind).toBe('unavailable');
+    expect((error as NotionExchangeError).details).toMatchObject({ status, retryAfterSeconds: seconds });
+  });
   it('posts the refresh grant with Basic auth, Notion-Version and a JSON body, and returns both new tokens', async () => {
     const sent: Sent[] = [];
     const api = apiAnswering(() => json(200, { access_token: 'ntn_new', refresh_token: 'ntn_r2', bot_id: 'b' }), sent);

@@ -169,6 +169,34 @@ describe('a 401 with a Notion refresh token held', () => {
     expect(h.deadLetters).toEqual([]);
   });
 
+  it.each([
+    [120, 120_000],
+    [3_600, 900_000],
+  ])(
+    "a refresh answered 429 with Retry-After %i s waits for it (at most 15 min), not for the backoff's first seconds",
+    async (seconds, waitMs) => {
+      const { h, notion } = await setup();
+      let refusals = 1;
+      const refresh = notion.refresh.bind(notion);
+      notion.refresh = async (token) => {
+        if (refusals-- > 0)
+          throw new NotionExchangeError('unavailable', 'Notion answered 429 to the refresh', {
+            status: 429,
+            retryAfterSeconds: seconds,
+          });
+        return refresh(token);
+      };
+      const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+      const at = h.clock.now();
+      expect(await h.worker.processRecord(flush, { messageId: 'f', receiveCount: 1 })).toBe('processed');
+      const [retry] = h.pending();
+      expect(retry?.body).toMatchObject({ type: 'push', targets: [{ connectionId: 'c0', uri: URI(1), attempt: 1 }] });
+      expect(retry?.visibleAt).toBe(at + waitMs);
+      await h.drain();
+      expect(h.eventsNamed('pushed')).toHaveLength(1);
+    },
+  );
+
   it('a refresh that never gets an answer ends in the dead-letter queue, the connection still active', async () => {
     const { h, notion } = await setup();
     notion.failures = 100;

@@ -17,13 +17,13 @@
 
 import type { NotionOAuthApi, NotionRefresh, NotionTokenGrant, NotionTokenRefresher } from '#core/oauth/ports.js';
 import { NotionExchangeError } from '#core/oauth/ports.js';
-import { parseRetryAfter } from './external-object.js';
 import { ENV } from '#lib/env-names.js';
 import { readBoundedText } from '#shared/bounded-body.js';
 import type { Config } from '#shared/config.js';
 import { need } from '#shared/config.js';
 import { countMetric, METRIC } from '#shared/observability.js';
 import * as z from '#shared/zod.js';
+import { parseRetryAfter } from './external-object.js';
 
 export interface NotionApiOptions {
   /** e.g. https://api.notion.com (no trailing slash, no /v1). */

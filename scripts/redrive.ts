@@ -18,6 +18,7 @@
  * Progress goes to stderr; --json prints the report as JSON on stdout.
  */
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
@@ -54,7 +55,8 @@ export interface RedriveReport {
   readonly inFlight: number;
   /**
    * Dead letters that hold only the start of their message (`truncated`: the original was too large to wrap):
-   * left on the dead-letter queue, never replayed as if whole.
+   * left on the dead-letter queue, never replayed as if whole. Each is counted once, and made visible again when
+   * the redrive ends (a rerun counts it as kept, not in flight).
    */
   readonly kept: number;
 }
@@ -68,44 +70,61 @@ const inFlightCount = async (sqs: Pick<SQSClient, 'send'>, queueUrl: string): Pr
   return Number.isFinite(n) && n > 0 ? n : 0;
 };
 
+/** Makes the kept letters visible again at once, so that a rerun sees them as kept, not as held by another reader. */
+const release = async (sqs: Pick<SQSClient, 'send'>, queueUrl: string, receipts: readonly string[]): Promise<void> => {
+  for (let i = 0; i < receipts.length; i += 10) {
+    const entries = receipts
+      .slice(i, i + 10)
+      .map((ReceiptHandle, n) => ({ Id: String(n), ReceiptHandle, VisibilityTimeout: 0 }));
+    await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+  }
+};
+
 export const redriveDeadLetters = async (options: RedriveOptions): Promise<RedriveReport> => {
   const max = options.max ?? Number.POSITIVE_INFINITY;
   // Prototype-less: a reason is data from the message, `constructor` included.
   const reasons: Record<string, number> = Object.create(null);
   let replayed = 0;
-  let kept = 0;
+  // Kept letters by message id, with their latest receipt: a run longer than the visibility timeout receives
+  // them again, and counts each once.
+  const kept = new Map<string, string>();
   // Counted before this redrive receives anything, so that none of its own receives are among them.
   const inFlight = await inFlightCount(options.sqs, options.deadLetterQueueUrl);
-  while (replayed < max) {
-    const out = await options.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: options.deadLetterQueueUrl,
-        MaxNumberOfMessages: Math.min(10, max - replayed),
-        WaitTimeSeconds: 1,
-        VisibilityTimeout: 60,
-      }),
-    );
-    const messages = out.Messages ?? [];
-    if (messages.length === 0) break;
-    for (const m of messages) {
-      const { body, reason, truncated } = unwrapDeadLetter(m.Body ?? '');
-      if (truncated) {
-        // Left where it is (hidden for this redrive's visibility timeout): its sender must send the message again.
-        kept += 1;
-        continue;
-      }
-      // Unwrapping turns the wrapper's escapes back into characters SQS may refuse (U+FFFF, emoji in fauxqs).
-      await options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: sqsSafeJson(body) }));
-      await options.sqs.send(
-        new DeleteMessageCommand({ QueueUrl: options.deadLetterQueueUrl, ReceiptHandle: m.ReceiptHandle }),
+  try {
+    while (replayed < max) {
+      const out = await options.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: options.deadLetterQueueUrl,
+          MaxNumberOfMessages: Math.min(10, max - replayed),
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: 60,
+        }),
       );
-      const key = reason ?? 'unknown';
-      reasons[key] = (reasons[key] ?? 0) + 1;
-      replayed += 1;
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) break;
+      for (const m of messages) {
+        const { body, reason, truncated } = unwrapDeadLetter(m.Body ?? '');
+        if (truncated) {
+          // Left where it is (hidden while this redrive runs, released at its end): its sender must send it again.
+          kept.set(m.MessageId ?? m.ReceiptHandle ?? '', m.ReceiptHandle ?? '');
+          continue;
+        }
+        // Unwrapping turns the wrapper's escapes back into characters SQS may refuse (U+FFFF, emoji in fauxqs).
+        await options.sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: sqsSafeJson(body) }));
+        await options.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: options.deadLetterQueueUrl, ReceiptHandle: m.ReceiptHandle }),
+        );
+        const key = reason ?? 'unknown';
+        reasons[key] = (reasons[key] ?? 0) + 1;
+        replayed += 1;
+      }
+      options.onProgress?.(replayed);
     }
-    options.onProgress?.(replayed);
+  } finally {
+    // Best effort: a letter not released is visible again once its 60 s have passed.
+    await release(options.sqs, options.deadLetterQueueUrl, [...kept.values()].filter(Boolean)).catch(() => undefined);
   }
-  return { replayed, reasons, inFlight, kept };
+  return { replayed, reasons, inFlight, kept: kept.size };
 };
 
 export const CLI = {
@@ -134,7 +153,7 @@ at all, the queues of the running npm start.`,
 redrive) stay hidden until their visibility timeout ends and cannot be replayed: their number is said on
 stderr and the redrive exits 1; run it again once they are visible.`,
     `A dead letter marked \`truncated\` holds only the start of a message too large to wrap: it is never replayed
-and stays on the dead-letter queue.`,
+and stays on the dead-letter queue, counted once and visible again when the redrive ends.`,
     'Exit status: 0 done (also when nothing was dead-lettered), 1 a failure, messages left in flight or truncated dead letters kept, 2 wrong usage.',
   ],
 } as const;

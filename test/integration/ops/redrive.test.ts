@@ -141,6 +141,18 @@ describe('npm run redrive (local SQS)', () => {
     const bodies = (moved.Messages ?? []).map((m) => m.Body);
     expect(bodies).toContain(whole);
     expect(bodies.filter((b) => b?.includes('nope'))).toEqual([]);
+    // A rerun at once finds the kept letter visible: kept again, once, and not among the messages in flight.
+    const before = JSON.parse(json.join('')) as { inFlight: number };
+    const rerun: string[] = [];
+    await main(
+      { values: { json: true }, positionals: [] },
+      {},
+      running,
+      (t) => rerun.push(t),
+      () => {},
+    );
+    expect(JSON.parse(rerun.join(''))).toMatchObject({ replayed: 0, kept: 1 });
+    expect(JSON.parse(rerun.join('')).inFlight).toBeLessThanOrEqual(before.inFlight);
   }, 30_000);
 
   it('without queues, endpoint or a running npm start it says what to give; bad values are usage errors', async () => {

@@ -51,7 +51,7 @@ export interface BatchState {
   readonly deliveries: Delivery[];
   /** Ids (markers.ts, pushId) of the pushes Notion accepted in this delivery. */
   readonly pushed: string[];
-  /** Pushed markers of earlier deliveries, read at most once each. */
+  /** Pushed markers of earlier deliveries, read once each (a failed read is not kept: lease.ts). */
   readonly completedBy: Map<string, Promise<ReadonlySet<string>>>;
   /** Notion token refreshes of this item, by connection: pushes of one connection share one. */
   readonly renewals: Map<string, Promise<Renewal>>;

@@ -34,20 +34,32 @@ export type SameContent =
  */
 export const UNFINISHED_CLAIM_HORIZON_MS = PUSHED_MARKER_TTL_MS / 2;
 
-/** The push ids an earlier delivery listed as done (read once per work item and holder). */
-const completedBy = (
+/**
+ * The push ids an earlier delivery listed as done, read once per work item and holder. A read that failed is
+ * not remembered (as a connection read is not, batch.ts): it costs the push that made it (docs/adr/0176), and
+ * the next push of the same holder, or one that was waiting for the failed read, reads again.
+ */
+const completedBy = async (
   deps: Pick<StepDeps, 'markers' | 'clock'>,
   state: BatchState,
   holder: string,
 ): Promise<ReadonlySet<string>> => {
-  let found = state.completedBy.get(holder);
-  if (!found) {
-    found = deps.markers
-      .getMarker(pushedMarkerKey(holder), deps.clock.now())
-      .then((value) => new Set(value ? value.split(' ') : []));
-    state.completedBy.set(holder, found);
+  const known = state.completedBy.get(holder);
+  if (known) {
+    try {
+      return await known;
+    } catch {
+      // Another push's read failed: this push reads for itself.
+    }
   }
-  return found;
+  const read = deps.markers
+    .getMarker(pushedMarkerKey(holder), deps.clock.now())
+    .then((value): ReadonlySet<string> => new Set(value ? value.split(' ') : []));
+  state.completedBy.set(holder, read);
+  read.catch(() => {
+    if (state.completedBy.get(holder) === read) state.completedBy.delete(holder);
+  });
+  return read;
 };
 
 /**

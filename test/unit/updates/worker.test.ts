@@ -145,6 +145,37 @@ describe('idempotency', () => {
     expect((await h.stores.subscriptions.get('task:1', 'c0', URI(1)))?.contentHash).toMatch(/^v1:/);
   });
 
+  it("a failed read of an earlier delivery's pushed marker costs one subscription, not every one that delivery claimed", async () => {
+    const h = await setup(3, { settings: { concurrency: 8 } });
+    let first = true;
+    h.answer = () => {
+      if (first) {
+        first = false;
+        return new Promise(() => undefined); // the first delivery dies in one PATCH, its marker never written
+      }
+      return ok;
+    };
+    const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+    void h.worker.processRecord(flush, { messageId: 'm1', receiveCount: 1 });
+    await new Promise((r) => setTimeout(r, 10));
+    const leases = await Promise.all([0, 1, 2].map((i) => h.stores.subscriptions.get('task:1', `c${i}`, URI(1))));
+    expect(leases.map((s) => s?.pushLease?.holder)).toEqual(['m1#1', 'm1#1', 'm1#1']);
+    h.stores.updateQueue.drain();
+    h.clock.advance(10_000);
+    const getMarker = h.stores.authState.getMarker.bind(h.stores.authState);
+    let throttled = 1;
+    h.stores.authState.getMarker = async (key, now) => {
+      if (key.startsWith('pushed:') && throttled-- > 0) throw new Error('ProvisionedThroughputExceededException');
+      return getMarker(key, now);
+    };
+    const before = h.calls.length;
+    expect(await h.worker.processRecord(flush, { messageId: 'm1', receiveCount: 2 })).toBe('processed');
+    // The pushes that waited for the throttled read read it again: one subscription backs off, two are taken over.
+    expect(h.eventsNamed('push_retry_scheduled')).toHaveLength(1);
+    expect(h.eventsNamed('push_lease_taken_over')).toHaveLength(2);
+    expect(h.calls.length - before).toBe(2);
+  });
+
   it('skips the push when the content hash is unchanged', async () => {
     const h = await setup(1);
     await h.publish(change('task:1'));

@@ -89,6 +89,8 @@ export const applyAnswer = async (
         ended = await ending;
       } catch (error) {
         if (state.connections.get(connectionId) === gone) state.connections.delete(connectionId);
+        // Notion did not take the push: its claim goes, so that the retry pushes (and meets the 401) at once.
+        await releasePush(deps, resource, target, push);
         retryWithBackoff(deps, state, target, 'store_unavailable', describeError(error));
         return;
       }
@@ -101,9 +103,13 @@ export const applyAnswer = async (
       return;
     }
     case 'drop':
-      await dropSubscription(deps, resource, target, decision.code).catch((error: unknown) =>
-        retryWithBackoff(deps, state, target, 'store_unavailable', describeError(error)),
-      );
+      try {
+        await dropSubscription(deps, resource, target, decision.code);
+      } catch (error) {
+        // The subscription stays: its claim goes, so that the retry pushes (and meets the 404) at once.
+        await releasePush(deps, resource, target, push);
+        retryWithBackoff(deps, state, target, 'store_unavailable', describeError(error));
+      }
       return;
     case 'reject':
       await releasePush(deps, resource, target, push);

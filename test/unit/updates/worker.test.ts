@@ -415,6 +415,36 @@ describe('fan-out', () => {
     expect(h.deadLetters).toEqual([]);
   });
 
+  it.each([
+    [401, 'connections' as const, 'end' as const],
+    [404, 'subscriptions' as const, 'delete' as const],
+  ])(
+    'a %i whose store write fails puts the claim back: the retry pushes at once, not busy until the lease ends',
+    async (status, store, method) => {
+      const h = await setup(1);
+      h.answer = () =>
+        h.calls.length === 1
+          ? { kind: 'response', status, code: status === 401 ? 'unauthorized' : 'object_not_found' }
+          : ok;
+      const target = h.stores[store] as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      const original = target[method]?.bind(target);
+      let failed = 0;
+      target[method] = async (...args: unknown[]) => {
+        if (failed++ === 0) throw new Error('ProvisionedThroughputExceededException');
+        return original?.(...args);
+      };
+      const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
+      expect(await h.worker.processRecord(flush, { messageId: 'f', receiveCount: 1 })).toBe('processed');
+      // Notion did not take the push: the subscription holds no claim of this delivery and no hash it was refused.
+      const held = await h.stores.subscriptions.get('task:1', 'c0', URI(1));
+      expect(held?.pushLease?.holder).not.toBe('f#1');
+      expect(held?.contentHash).toBeUndefined();
+      await h.drain();
+      expect(h.eventsNamed('push_busy')).toEqual([]);
+      expect(h.calls).toHaveLength(2);
+    },
+  );
+
   it.each([1, 8])(
     'a failed connection read costs that one subscription: the next push of the same connection reads it again (concurrency %i)',
     async (concurrency) => {

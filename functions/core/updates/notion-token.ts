@@ -28,6 +28,7 @@ import { BUSY_RETRY_MS, type ReadyPush, releasePush } from './decide-push.js';
 import { defer, retryWithBackoff } from './defer.js';
 import type { StepDeps } from './deps.js';
 import type { PushTarget } from './messages.js';
+import { connectionPauseKey } from './policy.js';
 import type { NotionTokenKeeping } from './ports.js';
 
 /** How long a claim to refresh holds: the worker's 30 s timeout and one Notion request (10 s) more, with a margin. */
@@ -220,12 +221,29 @@ export const renewalFor = async (
 };
 
 /**
+ * Notion's token endpoint asked to wait (429 or 5xx with Retry-After): the connection is paused until then, as
+ * after a PATCH's 429, so that no other work item of it PATCHes with the refused token and refreshes again
+ * before. Best effort: a pause that cannot be stored holds this work item only.
+ */
+const pauseConnection = async (
+  deps: Pick<StepDeps, 'clock' | 'rateLimits'>,
+  state: BatchState,
+  connectionId: string,
+  retryAfterMs: number,
+): Promise<void> => {
+  const until = deps.clock.now() + retryAfterMs;
+  if ((state.blockedUntil.get(connectionId) ?? 0) >= until) return;
+  state.blockedUntil.set(connectionId, until);
+  await deps.rateLimits.pause(connectionPauseKey(connectionId), until).catch(() => undefined);
+};
+
+/**
  * After a 401 to `push`: refresh and push once more, or wait. Returns the answer to act on (the second
  * push's, or the 401 itself when the refresh was refused), or undefined when the push was deferred or
  * retried here.
  */
 export const afterUnauthorized = async (
-  deps: RenewDeps & Pick<StepDeps, 'notion'>,
+  deps: RenewDeps & Pick<StepDeps, 'notion' | 'rateLimits'>,
   state: BatchState,
   resource: string,
   target: PushTarget,
@@ -255,6 +273,8 @@ export const afterUnauthorized = async (
       return undefined;
     case 'unavailable':
       logAnswer(deps, state, resource, target, sent.answer, 'token_refresh_failed');
+      if (renewal.retryAfterMs !== undefined)
+        await pauseConnection(deps, state, target.connectionId, renewal.retryAfterMs);
       await releasePush(deps, resource, target, push);
       retryWithBackoff(
         deps,

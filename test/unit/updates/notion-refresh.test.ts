@@ -197,6 +197,33 @@ describe('a 401 with a Notion refresh token held', () => {
     },
   );
 
+  it("a refresh answered 429 with Retry-After holds the connection's other work items too: no PATCH, no refresh before it", async () => {
+    const { h, notion } = await setup(2);
+    let asked = 0;
+    const refresh = notion.refresh.bind(notion);
+    notion.refresh = async (token) => {
+      if (++asked === 1)
+        throw new NotionExchangeError('unavailable', 'Notion answered 429 to the refresh', {
+          status: 429,
+          retryAfterSeconds: 120,
+        });
+      return refresh(token);
+    };
+    const at = h.clock.now();
+    const flush = (n: number) => JSON.stringify({ type: 'flush', resource: `task:${n}`, window: 'w', until: at });
+    expect(await h.worker.processRecord(flush(1), { messageId: 'f1', receiveCount: 1 })).toBe('processed');
+    expect(h.calls).toHaveLength(1);
+    // Another resource of the same connection, at once: it waits for the Retry-After without asking Notion.
+    expect(await h.worker.processRecord(flush(2), { messageId: 'f2', receiveCount: 1 })).toBe('processed');
+    expect(h.calls).toHaveLength(1);
+    expect(asked).toBe(1);
+    const waiting = h.pending().filter((m) => (m.body as PushMessage).resource === 'task:2');
+    expect(waiting.map((m) => m.visibleAt)).toEqual([at + 120_000]);
+    await h.drain();
+    expect(h.eventsNamed('pushed')).toHaveLength(2);
+    expect(asked).toBe(2);
+  });
+
   it('a refresh that never gets an answer ends in the dead-letter queue, the connection still active', async () => {
     const { h, notion } = await setup();
     notion.failures = 100;

@@ -108,6 +108,8 @@ export interface QueueDefinition {
   readonly envName: string;
   /** Seconds a received message stays invisible; ≥ 6 × the worker's timeout in AWS. */
   readonly visibilityTimeoutSeconds: number;
+  /** How long the queue keeps a message (SQS's MessageRetentionPeriod). */
+  readonly retentionSeconds: number;
   readonly deadLetter?: { readonly queueId: string; readonly maxReceiveCount: number };
 }
 
@@ -117,12 +119,14 @@ export const UPDATE_DLQ: QueueDefinition = {
   id: 'UpdateDeadLetterQueue',
   envName: ENV.UPDATE_DLQ_URL,
   visibilityTimeoutSeconds: 30,
+  retentionSeconds: 14 * 86_400,
 };
 
 export const UPDATE_QUEUE: QueueDefinition = {
   id: 'UpdateQueue',
   envName: ENV.UPDATE_QUEUE_URL,
   visibilityTimeoutSeconds: WORKER_TIMEOUT_SECONDS * 6,
+  retentionSeconds: 4 * 86_400,
   deadLetter: { queueId: UPDATE_DLQ.id, maxReceiveCount: 5 },
 };
 

@@ -35,14 +35,14 @@ export class UpdateQueues extends Construct {
       enforceSSL: true,
       encryption: QueueEncryption.SQS_MANAGED,
       visibilityTimeout: Duration.seconds(UPDATE_DLQ.visibilityTimeoutSeconds),
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.seconds(UPDATE_DLQ.retentionSeconds),
       removalPolicy: props.removalPolicy,
     });
     this.queue = new Queue(this, UPDATE_QUEUE.id, {
       enforceSSL: true,
       encryption: QueueEncryption.SQS_MANAGED,
       visibilityTimeout: Duration.seconds(UPDATE_QUEUE.visibilityTimeoutSeconds),
-      retentionPeriod: Duration.days(4),
+      retentionPeriod: Duration.seconds(UPDATE_QUEUE.retentionSeconds),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: deadLetter.maxReceiveCount },
       removalPolicy: props.removalPolicy,
     });

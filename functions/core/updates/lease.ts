@@ -27,12 +27,12 @@ export type SameContent =
   | { readonly kind: 'take-over'; readonly from: string; readonly previous: number; readonly another: boolean };
 
 /**
- * How long after its lease ended a claim its holder did not list is still taken for unfinished:
- * well within the life of the holder's pushed marker (PUSHED_MARKER_TTL_MS from its writing, after
- * the claim), so that a missing marker means an unrecorded push, not an expired record. Older claims
- * count as pushed.
+ * How long after its lease ended a claim its holder did not list is still taken for unfinished: 12 hours,
+ * well within the life of the holder's pushed marker (PUSHED_MARKER_TTL_MS from its writing, after the
+ * claim), so that a missing marker means an unrecorded push, not an expired record. Older claims count as
+ * pushed, without a read.
  */
-export const UNFINISHED_CLAIM_HORIZON_MS = PUSHED_MARKER_TTL_MS / 2;
+export const UNFINISHED_CLAIM_HORIZON_MS = 12 * 60 * 60 * 1000;
 
 /**
  * The push ids an earlier delivery listed as done, read once per work item and holder. A read that failed is

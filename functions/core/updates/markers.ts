@@ -54,8 +54,12 @@ export const nextPageSentMarkerKey = (messageId: string): string => `paged:${mes
  */
 export const deadLetteredMarkerKey = (messageId: string): string => `dead:${messageId}`;
 
-/** How long a delivery's pushed marker is kept: longer than any redelivery of its message. */
-export const PUSHED_MARKER_TTL_MS = 24 * 60 * 60 * 1000;
+/**
+ * How long a delivery's markers (pushed, page sent, dead-lettered) are kept: longer than the update queue keeps
+ * a message (4 days, UPDATE_QUEUE in lib/data-model.ts; a handler test holds the two together), so that any
+ * redelivery of it finds them, even one after the worker's event source was paused for days.
+ */
+export const PUSHED_MARKER_TTL_MS = 5 * 24 * 60 * 60 * 1000;
 
 /** Value that ends a push lease before its time (written with an expiry in the past; leases of ADR 0073). */
 export const RELEASED_LEASE = 'released';

@@ -1,6 +1,9 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import type { NotionTokenRefresher } from '#core/oauth/ports.js';
 import { LEASE_CLOCK_SKEW_MS, pushLeaseMs } from '#core/updates/deps.js';
+import { UNFINISHED_CLAIM_HORIZON_MS } from '#core/updates/lease.js';
+import { PUSHED_MARKER_TTL_MS } from '#core/updates/markers.js';
+import { UPDATE_QUEUE } from '#lib/data-model.js';
 import { needsOf } from '#lib/functions.js';
 import { parseConfig } from '#shared/config.js';
 import { ConfigError } from '#shared/errors.js';
@@ -118,6 +121,14 @@ describe('update-worker composition', () => {
     expect(settings.invocationMs).toBe(timeoutMs);
     expect(pushLeaseMs(settings)).toBe(timeoutMs + LEASE_CLOCK_SKEW_MS);
     expect(LEASE_CLOCK_SKEW_MS).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it("a delivery's markers outlive every redelivery of its message: longer than the update queue keeps it", () => {
+    // A message can come back as late as the queue keeps it (an event source paused for days); a marker gone by
+    // then would let that redelivery repeat its pushes, its next page or its dead letters.
+    expect(PUSHED_MARKER_TTL_MS).toBeGreaterThan(UPDATE_QUEUE.retentionSeconds * 1000);
+    // A claim older than the horizon counts as pushed without a read: its holder's marker must still be there.
+    expect(UNFINISHED_CLAIM_HORIZON_MS).toBeLessThan(PUSHED_MARKER_TTL_MS / 2);
   });
 
   it('settings under which no push fits in the worker’s invocation fail its init, naming them', () => {

@@ -35,6 +35,14 @@ export const parseRetryAfter = (value: string | null, nowMs: number): number | u
   return Number.isNaN(at) ? undefined : Math.max(0, (at - nowMs) / 1000);
 };
 
+/** Notion's error body's `additional_data.retry_after` (a string of seconds, or a number), when it carries one. */
+export const bodyRetryAfter = (body: unknown): number | undefined => {
+  if (body === null || typeof body !== 'object') return undefined;
+  const retry = ((body as { additional_data?: { retry_after?: unknown } }).additional_data ?? {}).retry_after;
+  if (typeof retry === 'number' && Number.isFinite(retry) && retry >= 0) return retry;
+  return typeof retry === 'string' && /^\d+(\.\d+)?$/.test(retry) ? Number(retry) : undefined;
+};
+
 const errorFields = (
   body: unknown,
 ): Pick<NotionAnswer & { kind: 'response' }, 'code' | 'message' | 'rateLimitReason' | 'requestId'> & {
@@ -43,13 +51,7 @@ const errorFields = (
   if (body === null || typeof body !== 'object') return {};
   const o = body as Record<string, unknown>;
   const additional = (o.additional_data ?? {}) as Record<string, unknown>;
-  const retry = additional.retry_after;
-  const retryAfter =
-    typeof retry === 'number'
-      ? retry
-      : typeof retry === 'string' && /^\d+(\.\d+)?$/.test(retry)
-        ? Number(retry)
-        : undefined;
+  const retryAfter = bodyRetryAfter(body);
   // Notion's error object, or the RFC 6749 shape some endpoints use.
   const code = typeof o.code === 'string' ? o.code : typeof o.error === 'string' ? o.error : undefined;
   const message =

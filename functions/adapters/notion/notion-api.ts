@@ -23,7 +23,7 @@ import type { Config } from '#shared/config.js';
 import { need } from '#shared/config.js';
 import { countMetric, METRIC } from '#shared/observability.js';
 import * as z from '#shared/zod.js';
-import { parseRetryAfter } from './external-object.js';
+import { bodyRetryAfter, parseRetryAfter } from './external-object.js';
 
 export interface NotionApiOptions {
   /** e.g. https://api.notion.com (no trailing slash, no /v1). */
@@ -92,13 +92,8 @@ interface TokenEndpointAnswer {
 }
 
 /** How long Notion asks us to wait: its `Retry-After` header, else its error body's `additional_data.retry_after`. */
-const retryAfterOf = (answer: TokenEndpointAnswer): number | undefined => {
-  if (answer.retryAfterSeconds !== undefined) return answer.retryAfterSeconds;
-  const additional = (answer.body as { additional_data?: { retry_after?: unknown } } | undefined)?.additional_data;
-  const retry = additional?.retry_after;
-  if (typeof retry === 'number' && Number.isFinite(retry) && retry >= 0) return retry;
-  return typeof retry === 'string' && /^\d+(\.\d+)?$/.test(retry) ? Number(retry) : undefined;
-};
+const retryAfterOf = (answer: TokenEndpointAnswer): number | undefined =>
+  answer.retryAfterSeconds ?? bodyRetryAfter(answer.body);
 
 export const createNotionApi = (options: NotionApiOptions): NotionOAuthApi & NotionTokenRefresher => {
   const doFetch = options.fetch ?? fetch;

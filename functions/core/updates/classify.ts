@@ -113,7 +113,7 @@ export const classifyAnswer = (answer: NotionAnswer): PushDecision => {
   if (status === 404) return { action: 'drop', code };
   if (status === 408 || status === 409 || status === 425 || status >= 500) {
     // A documented header is a hint a well-behaved client honours (RFC 9110 §10.2.3): never earlier than it.
-    const hinted = retryMs(answer.retryAfterSeconds, undefined);
+    const hinted = retryAfterMs(answer.retryAfterSeconds);
     return { action: 'backoff', reason: code, ...(hinted === undefined ? {} : { retryAfterMs: hinted }) };
   }
   // 400 validation_error / invalid_json / missing_version, 403 restricted_resource, and any other 4xx.

@@ -3,7 +3,6 @@
  * dead-letter queue wrapped with a stable reason code and a detail
  * (docs/adr/0073). `npm run redrive` unwraps and replays it.
  */
-import { createHash } from 'node:crypto';
 import { sha256Hex } from '#shared/crypto.js';
 import type { BatchState } from './batch.js';
 import type { StepDeps } from './deps.js';
@@ -50,7 +49,7 @@ export const deadLetterOf = (
     message: start,
     truncated: {
       bytes: Buffer.byteLength(text, 'utf8'),
-      sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
+      sha256: sha256Hex(text),
     },
   };
 };

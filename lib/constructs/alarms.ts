@@ -239,7 +239,27 @@ export class ServiceAlarms extends Construct {
         enableKeyRotation: true,
         removalPolicy: props.removalPolicy,
       });
-      key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+      // Only this stage's alarms in this account (no confused deputy): the conditions of the topic policy below.
+      const onlyOurAlarms = {
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        ArnLike: {
+          'aws:SourceArn': Stack.of(this).formatArn({
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: `${prefix}-*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        },
+      };
+      key.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'AllowCloudWatchAlarmsToUseTheKey',
+          principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: ['*'],
+          conditions: onlyOurAlarms,
+        }),
+      );
       const topic = new Topic(this, 'Topic', {
         displayName: `Notion Link Preview alarms (${props.stage})`,
         masterKey: key,
@@ -254,17 +274,7 @@ export class ServiceAlarms extends Construct {
           principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
           actions: ['sns:Publish'],
           resources: [topic.topicArn],
-          conditions: {
-            StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-            ArnLike: {
-              'aws:SourceArn': Stack.of(this).formatArn({
-                service: 'cloudwatch',
-                resource: 'alarm',
-                resourceName: `${prefix}-*`,
-                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-              }),
-            },
-          },
+          conditions: onlyOurAlarms,
         }),
       );
       topic.addSubscription(new EmailSubscription(props.alarmEmail));

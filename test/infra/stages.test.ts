@@ -224,6 +224,22 @@ describe('alarm notifications', () => {
     });
   });
 
+  it("let CloudWatch use the topic's key only for this stage's alarms in this account", () => {
+    const keys = Object.values(s.template.findResources('AWS::KMS::Key'));
+    const uses = keys
+      .flatMap(
+        (k) =>
+          k.Properties.KeyPolicy.Statement as {
+            Principal?: { Service?: string };
+            Condition?: Record<string, Record<string, unknown>>;
+          }[],
+      )
+      .filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(uses).toHaveLength(1);
+    expect(uses[0]!.Condition?.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
+    expect(JSON.stringify(uses[0]!.Condition?.ArnLike)).toContain(':alarm:notion-link-preview-prod-*');
+  });
+
   it("let CloudWatch publish to the topic: a topic policy replaces SNS's default one, which allowed the account", () => {
     const topicId = s.logicalId(s.stack.alarms.topic!);
     const policies = Object.values(s.template.findResources('AWS::SNS::TopicPolicy')).filter((p) =>

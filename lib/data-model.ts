@@ -52,7 +52,10 @@ export const AUTH_STATE_TABLE: TableDefinition = {
   ttlAttribute: 'expiresAt',
 };
 
-/** Preview subscriptions: (resource key, connection × uri), fan-out by resource, clean-up by connection. */
+/**
+ * Preview subscriptions: (resource key, connection × uri), fan-out by resource, clean-up by connection.
+ * No TTL: a subscription lives until Notion deletes the preview or its connection ends (docs/adr/0114).
+ */
 export const SUBSCRIPTIONS_TABLE: TableDefinition = {
   id: 'Subscriptions',
   envName: ENV.SUBSCRIPTIONS_TABLE,
@@ -65,7 +68,6 @@ export const SUBSCRIPTIONS_TABLE: TableDefinition = {
       sortKey: { name: 'sk', type: 'S' },
     },
   ],
-  ttlAttribute: 'expiresAt',
 };
 
 /** Token buckets per connection and pauses per workspace, plus idempotency markers. */

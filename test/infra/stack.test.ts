@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Match } from 'aws-cdk-lib/assertions';
-import { TABLES, UPDATE_QUEUE, WORKER_TIMEOUT_SECONDS } from '#lib/data-model.js';
+import { SUBSCRIPTIONS_TABLE, TABLES, UPDATE_QUEUE, WORKER_TIMEOUT_SECONDS } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
 import { HANDLERS, ROUTES, WORKER_HANDLER } from '#lib/routes.js';
 import { OUTPUTS } from '#lib/stack-outputs.js';
@@ -401,6 +401,14 @@ describe('per-route throttles', () => {
 });
 
 describe('data', () => {
+  it('expires items of every table but the subscriptions: a live preview ends only when Notion or its connection ends it', () => {
+    const tables = s.template.findResources('AWS::DynamoDB::Table');
+    const withTtl = [...s.stack.tables.entries()]
+      .filter(([, table]) => tables[s.logicalId(table)]!.Properties.TimeToLiveSpecification !== undefined)
+      .map(([def]) => def.id);
+    expect(withTtl).toEqual(TABLES.filter((t) => t !== SUBSCRIPTIONS_TABLE).map((t) => t.id));
+  });
+
   it('creates the tables of the data model: on-demand, PITR, encrypted, TTL, keys and indexes', () => {
     const tables = s.template.findResources('AWS::DynamoDB::Table');
     expect(Object.keys(tables)).toHaveLength(TABLES.length);
@@ -409,7 +417,9 @@ describe('data', () => {
       expect(t.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(t.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
       expect(t.Properties.SSESpecification).toEqual({ SSEEnabled: true });
-      expect(t.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+      expect(t.Properties.TimeToLiveSpecification).toEqual(
+        def.ttlAttribute ? { AttributeName: def.ttlAttribute, Enabled: true } : undefined,
+      );
       expect(t.Properties.KeySchema[0]).toEqual({ AttributeName: def.partitionKey.name, KeyType: 'HASH' });
       expect((t.Properties.GlobalSecondaryIndexes ?? []).map((i: { IndexName: string }) => i.IndexName)).toEqual(
         def.globalIndexes.map((i) => i.indexName),

@@ -1,5 +1,5 @@
 /**
- * functions/core depends on ports only (docs/architecture.md §4, docs/adr/0111): no
+ * functions/core depends on ports only (docs/architecture.md §2, docs/adr/0111): no
  * network or compression built-ins, no AWS SDK, Lambda types, middy or
  * Powertools, no configuration, env names or logger, no adapters. Biome's
  * noRestrictedImports enforces it in `npm run lint`; the first test proves that

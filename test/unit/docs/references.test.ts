@@ -311,6 +311,42 @@ describe('references in the markdown', () => {
   });
 });
 
+/** Every string of a JSON value, with the line of the file it is on. */
+const jsonStrings = (src: string, file: string): Text[] =>
+  src
+    .split('\n')
+    .flatMap((line, k) =>
+      [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => ({ file, line: k + 1, text: JSON.parse(`"${m[1]}"`) })),
+    );
+
+/** Repo paths written plainly in a message (`functions/adapters`, `functions/shared/http.ts`); globs are not paths. */
+const brokenPlainPaths = (t: Text): string[] =>
+  [...t.text.matchAll(/(?<![\w/#*.-])((?:functions|lib|local|scripts|bench|test|bin|docs)(?:\/[\w.-]+)+)\/?/g)].flatMap(
+    (m) => {
+      const path = (m[1] as string).replace(/\.$/, '');
+      return existsSync(join(ROOT, path)) ? [] : [`${where(t)}: "${path}": no such file or folder`];
+    },
+  );
+
+describe("references in the lint rules' messages", () => {
+  // What a developer reads when `npm run lint` refuses an import (biome.json's noRestrictedImports).
+  const messages = jsonStrings(readFileSync(join(ROOT, 'biome.json'), 'utf8'), 'biome.json').filter((t) =>
+    /\s/.test(t.text),
+  );
+
+  it('scans the messages of biome.json', () => {
+    expect(messages.some((t) => t.text.includes('functions/core'))).toBe(true);
+  });
+
+  it('every § reference names a file of this repository with that numbered heading', () => {
+    expect(brokenSections(messages, false)).toEqual([]);
+  });
+
+  it('every repo path a message names exists', () => {
+    expect(messages.flatMap(brokenPlainPaths)).toEqual([]);
+  });
+});
+
 describe('the checks themselves', () => {
   it('finds comments but not strings, templates or regular expressions', () => {
     const src = [

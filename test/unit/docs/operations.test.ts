@@ -219,6 +219,23 @@ describe('`npm run` command lines in the markdown', () => {
     expect(uses.filter((u) => !(u.script in pkg.scripts)).map((u) => `${u.where}: npm run ${u.script}`)).toEqual([]);
   });
 
+  it('`npm test -- <path>` and `npm run test:<tier> -- <path>` name a path of the repository', () => {
+    // jest given a path that matches no test file runs nothing and exits 1 ("No tests found").
+    const paths = markdown.flatMap((file) =>
+      read(file)
+        .split('\n')
+        .flatMap((line, i) =>
+          [
+            ...line.matchAll(
+              /npm (?:test|run test:[a-z]+) -- ((?:test|functions|lib|local|scripts|bench)\/[^\s`|#;]*)/g,
+            ),
+          ].map((m) => ({ where: `${file}:${i + 1}`, path: m[1] as string })),
+        ),
+    );
+    expect(paths.length).toBeGreaterThan(0);
+    expect(paths.filter((p) => !existsSync(new URL(p.path, ROOT))).map((p) => `${p.where}: ${p.path}`)).toEqual([]);
+  });
+
   it('give a script of scripts/cli.ts only options it declares', async () => {
     const modules: Record<string, string> = {
       connections: 'scripts/connections.ts',

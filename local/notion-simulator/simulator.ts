@@ -390,16 +390,20 @@ export class NotionSimulator {
         sendJson(res, 403, { error: problem }, extra);
         return;
       }
-      let body: Record<string, unknown> = {};
+      let parsed: unknown;
       try {
         const raw = (await readBody(req, 64 * 1024)).toString('utf8');
-        const parsed: unknown = raw === '' ? {} : JSON.parse(raw);
-        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
-          body = parsed as Record<string, unknown>;
+        parsed = raw === '' ? {} : JSON.parse(raw);
       } catch (error) {
-        sendJson(res, error instanceof BodyTooLargeError ? 413 : 400, { error: 'invalid JSON body' }, extra);
+        if (error instanceof BodyTooLargeError) sendJson(res, 413, { error: 'the body is larger than 64 KB' }, extra);
+        else sendJson(res, 400, { error: 'invalid JSON body' }, extra);
         return;
       }
+      if (!isObject(parsed)) {
+        sendJson(res, 400, { error: 'the body must be a JSON object' }, extra);
+        return;
+      }
+      const body = parsed;
       await this.playgroundAction(session, path, body, res, extra);
     } catch (error) {
       this.fail(res, error);
@@ -439,9 +443,12 @@ export class NotionSimulator {
       return;
     }
     if (path === '/playground/settings') {
-      const client = body.client;
-      if (typeof client === 'object' && client !== null)
-        this.configure({ client: pickClientSettings(client as Record<string, unknown>) });
+      const picked = body.client === undefined ? {} : pickClientSettings(body.client);
+      if (typeof picked === 'string') {
+        sendJson(res, 400, { error: picked }, extra);
+        return;
+      }
+      this.configure({ client: picked });
       sendJson(res, 200, { settings: this.world.settings.client }, extra);
       return;
     }
@@ -571,18 +578,27 @@ export class NotionSimulator {
   }
 }
 
-const pickClientSettings = (input: Record<string, unknown>): Partial<ClientSettings> => {
-  const out: { -readonly [K in keyof ClientSettings]?: ClientSettings[K] } = {};
-  if (input.tokenAuth === 'client_secret_post' || input.tokenAuth === 'client_secret_basic')
-    out.tokenAuth = input.tokenAuth;
-  if (input.unfurlDeleteShape === 'json' || input.unfurlDeleteShape === 'query')
-    out.unfurlDeleteShape = input.unfurlDeleteShape;
-  if (['json-tokens', 'bearer-empty', 'bearer-uri', 'form'].includes(input.deletedTokenShape as string)) {
-    out.deletedTokenShape = input.deletedTokenShape as ClientSettings['deletedTokenShape'];
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The values each client setting of the playground may take. */
+const CLIENT_SETTING_VALUES: { readonly [K in keyof ClientSettings]?: readonly ClientSettings[K][] } = {
+  tokenAuth: ['client_secret_post', 'client_secret_basic'],
+  unfurlDeleteShape: ['json', 'query'],
+  deletedTokenShape: ['json-tokens', 'bearer-empty', 'bearer-uri', 'form'],
+  deletedTokenMethod: ['DELETE', 'POST'],
+  deletedTokenOn: ['disconnect', 'remove-and-disconnect'],
+};
+
+/** The settings a `client` object names, or what is wrong with it (a field it does not know is ignored). */
+const pickClientSettings = (input: unknown): Partial<ClientSettings> | string => {
+  if (!isObject(input)) return 'client must be a JSON object';
+  const out: Record<string, unknown> = {};
+  for (const [name, allowed] of Object.entries(CLIENT_SETTING_VALUES) as [string, readonly unknown[]][]) {
+    if (!Object.hasOwn(input, name)) continue;
+    const value = input[name];
+    if (!allowed.includes(value)) return `client.${name} must be one of ${allowed.join(', ')}`;
+    out[name] = value;
   }
-  if (input.deletedTokenMethod === 'DELETE' || input.deletedTokenMethod === 'POST')
-    out.deletedTokenMethod = input.deletedTokenMethod;
-  if (input.deletedTokenOn === 'disconnect' || input.deletedTokenOn === 'remove-and-disconnect')
-    out.deletedTokenOn = input.deletedTokenOn;
-  return out;
+  return out as Partial<ClientSettings>;
 };

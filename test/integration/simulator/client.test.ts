@@ -167,6 +167,31 @@ describe('playground client behaviour', () => {
     expect(cross.status).toBe(403);
   });
 
+  it('refuses a post body that is not a JSON object, too large, or names a setting value it does not know', async () => {
+    const post = (path: string, body: string) =>
+      fetch(`${sim.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const before = (await (await post('/playground/settings', '{}')).json()) as { settings: unknown };
+    for (const body of ['[]', 'null', '42', '"x"']) {
+      const res = await post('/playground/settings', body);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: 'the body must be a JSON object' });
+    }
+    const big = await post('/playground/previews', JSON.stringify({ url: 'x'.repeat(70 * 1024) }));
+    expect(big.status).toBe(413);
+    expect(await big.json()).toEqual({ error: 'the body is larger than 64 KB' });
+    for (const client of [[1], 'post', { tokenAuth: 'none' }, { deletedTokenMethod: 5 }]) {
+      const res = await post('/playground/settings', JSON.stringify({ client }));
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toMatch(/^client/);
+    }
+    // Nothing was changed by the refused posts.
+    expect(await (await post('/playground/settings', '{}')).json()).toEqual(before);
+    const ok = await post('/playground/settings', JSON.stringify({ client: { tokenAuth: 'client_secret_basic' } }));
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { settings: { tokenAuth: string } }).settings.tokenAuth).toBe('client_secret_basic');
+    await post('/playground/settings', JSON.stringify({ client: { tokenAuth: 'client_secret_post' } }));
+  });
+
   it('pushes an accepted update and a rejected one over Server-Sent Events', async () => {
     const driver = new NotionDriver({ baseUrl: sim.baseUrl });
     await driver.open();

@@ -112,7 +112,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     throttle: 'notion',
     handler: 'unfurl',
     dashboardField: 'Unfurl Callback URL',
-    reads: { query: ['uri'], body: ['uri'] },
+    reads: { body: ['uri'] },
   },
   {
     method: 'DELETE',

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { ResolveOutcome } from '#core/sources/source-adapter.js';
 import { validateAttributes } from '#core/unfurl/attributes.js';
+import { ROUTES } from '#lib/routes.js';
 import { logger } from '#shared/observability.js';
 import { httpEvent } from '#test/helpers/factories.js';
 import { captureLogs, runLogLevel } from '#test/helpers/output.js';
@@ -29,6 +30,23 @@ beforeEach(async () => {
 });
 
 describe('POST /unfurl', () => {
+  it('reads the uri from the JSON body only, as lib/routes.ts declares (a uri in the query is not read)', async () => {
+    const route = ROUTES.find((r) => r.method === 'POST' && r.path === '/unfurl');
+    expect(route?.reads).toEqual({ body: ['uri'] });
+    const r = (await handler(
+      httpEvent({
+        method: 'POST',
+        path: '/unfurl',
+        query: { uri: TASK_URI },
+        body: {},
+        headers: { authorization: bearer },
+      }),
+      context,
+    )) as Result;
+    expect(r.statusCode).toBe(400);
+    expect(env.source.calls).toBe(0);
+  });
+
   it('answers the attributes of a matched uri after exactly one connection read', async () => {
     const r = await post({ uri: TASK_URI });
     expect(r.statusCode).toBe(200);

@@ -393,7 +393,6 @@ export const runFromCommandLine = async (): Promise<void> => {
   parentWatch.unref();
 
   const t0 = Date.now();
-  if (args.fresh) console.log('--fresh: the kept state is removed; starting clean.');
   try {
     system = await startLocalSystem({
       port,
@@ -425,6 +424,8 @@ export const runFromCommandLine = async (): Promise<void> => {
     await stopAndExit(system);
     return;
   }
+  // Said once it is true: a start refused (the directory in use by another one) removes nothing.
+  if (args.fresh) console.log('--fresh: the kept state was removed; started clean.');
   console.log(banner(system, given, Date.now() - t0));
   writeRuntimeInfo(system, runtimeInfoFile(dataDir)); // <data dir>/local-server.json: where the scripts find it
 };

@@ -188,8 +188,13 @@ describe('npm start', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain(`is using ${dataDir}, already up on ${base}.`);
       expect(lines[0]).toContain(`PORT=${port + 1} LOCAL_DATA_DIR=.local-data-2 npm start`);
-      // The first one is untouched.
+      // With --fresh too: refused the same way, and it says nothing of removing what it did not remove.
+      const fresh = start({ PORT: String(port) }, ['--fresh']);
+      expect(await fresh.exited).toBe(1);
+      expect(fresh.output().trim().split('\n')).toEqual(lines);
+      // The first one is untouched, its kept state too.
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect(existsSync(join(dataDir, 'demo-product.json'))).toBe(true);
       first.kill('SIGINT');
       expect(await first.exited).toBe(0);
     } finally {
@@ -371,7 +376,7 @@ describe('npm start', () => {
       try {
         await run.waitFor(/Press Ctrl-C to stop\./);
         expect(run.output()).toContain('--fresh reached npm, not the start script');
-        expect(run.output()).toContain('--fresh: the kept state is removed; starting clean.');
+        expect(run.output()).toContain('--fresh: the kept state was removed; started clean.');
         expect(run.output()).not.toContain('was made on http://127.0.0.1:1');
         run.kill('SIGINT');
         expect(await run.exited).toBe(0);

@@ -38,7 +38,7 @@ export const parseRetryAfter = (value: string | null, nowMs: number): number | u
 /** Notion's error body's `additional_data.retry_after` (a string of seconds, or a number), when it carries one. */
 export const bodyRetryAfter = (body: unknown): number | undefined => {
   if (body === null || typeof body !== 'object') return undefined;
-  const retry = ((body as { additional_data?: { retry_after?: unknown } }).additional_data ?? {}).retry_after;
+  const retry = (body as { additional_data?: { retry_after?: unknown } }).additional_data?.retry_after;
   if (typeof retry === 'number' && Number.isFinite(retry) && retry >= 0) return retry;
   return typeof retry === 'string' && /^\d+(\.\d+)?$/.test(retry) ? Number(retry) : undefined;
 };

@@ -55,7 +55,7 @@ export const matchingOr =
   (raw) =>
     raw === undefined ? ok(fallback) : pattern.test(raw) ? ok(raw) : refused(message);
 
-/** One of `values`, or `fallback` when absent. */
+/** One of `values`, or `fallback` when absent; the refusal repeats what was given (no such setting is a secret). */
 export const oneOfOr =
   <const V extends string>(
     values: readonly V[],
@@ -67,7 +67,11 @@ export const oneOfOr =
     const found = values.find((v) => v === raw || (options.anyCase === true && v.toLowerCase() === raw.toLowerCase()));
     return found !== undefined
       ? ok(found)
-      : refused(`Invalid option: expected one of ${values.map((v) => JSON.stringify(v)).join('|')}`);
+      : refused(
+          `Invalid option: expected one of ${values.map((v) => JSON.stringify(v)).join('|')}, not ${JSON.stringify(
+            raw.length > 40 ? `${raw.slice(0, 40)}…` : raw,
+          )}`,
+        );
   };
 
 const TAB_OR_NEWLINE = /[\t\n\r]/g;

@@ -309,7 +309,7 @@ describe('npm start', () => {
       const run = start({ PORT: '0', LOG_LEVEL: 'LOUD', LOCAL_DATA_DIR: own });
       expect(await run.exited).toBe(1);
       expect(run.output().trim()).toBe(
-        'npm start: Invalid configuration: LOG_LEVEL: Invalid option: expected one of "DEBUG"|"INFO"|"WARN"|"ERROR"|"SILENT" (LOG_LEVEL set in the environment)',
+        'npm start: Invalid configuration: LOG_LEVEL: Invalid option: expected one of "DEBUG"|"INFO"|"WARN"|"ERROR"|"SILENT", not "LOUD" (LOG_LEVEL set in the environment)',
       );
       // No origin recorded for a system that never came up: the next start, on any port, has nothing to warn about.
       expect(existsSync(join(own, 'system.json'))).toBe(false);

@@ -84,14 +84,19 @@ describe('setting parsers', () => {
     expect(level('DEBUG')).toEqual({ ok: true, value: 'DEBUG' });
     expect(level('debug')).toEqual({
       ok: false,
-      problems: [{ message: 'Invalid option: expected one of "DEBUG"|"INFO"' }],
+      problems: [{ message: 'Invalid option: expected one of "DEBUG"|"INFO", not "debug"' }],
     });
     const anyCase = oneOfOr(['DEBUG', 'INFO'], 'INFO', { anyCase: true });
     expect(anyCase('debug')).toEqual({ ok: true, value: 'DEBUG' });
     expect(anyCase('Info')).toEqual({ ok: true, value: 'INFO' });
     expect(anyCase('loud')).toEqual({
       ok: false,
-      problems: [{ message: 'Invalid option: expected one of "DEBUG"|"INFO"' }],
+      problems: [{ message: 'Invalid option: expected one of "DEBUG"|"INFO", not "loud"' }],
+    });
+    // What was given is repeated, shortened when long.
+    expect(anyCase('x'.repeat(100))).toEqual({
+      ok: false,
+      problems: [{ message: `Invalid option: expected one of "DEBUG"|"INFO", not "${'x'.repeat(40)}…"` }],
     });
     const date = matchingOr(/^\d{4}-\d{2}-\d{2}$/, 'must be a date', '2021-08-16');
     expect(date(undefined)).toEqual({ ok: true, value: '2021-08-16' });

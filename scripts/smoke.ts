@@ -16,11 +16,13 @@
  *
  *   npm run smoke -- --outputs cdk-outputs.json
  *   npm run smoke -- --base-url http://127.0.0.1:3000 [--webhook-secret whsec_…]
+ *   npm run smoke                   # cdk-outputs.json when it exists, else the running `npm start`
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { OUTPUTS } from '#lib/stack-outputs.js';
+import { type RuntimeInfo, readRuntimeInfo } from '#local/runtime-info.js';
 import { type CliArgs, isEntryPoint, runCli, UsageError } from './cli.js';
 import { pickStackOutputs } from './outputs-file.js';
 
@@ -250,10 +252,11 @@ export const summary = (base: string, results: readonly CheckResult[]): string =
 
 export const CLI = {
   name: 'smoke',
-  usage: ['npm run smoke -- --outputs <cdk-outputs.json>', 'npm run smoke -- --base-url <url>'],
+  usage: ['npm run smoke -- --outputs <cdk-outputs.json>', 'npm run smoke -- --base-url <url>', 'npm run smoke'],
   description: `Checks a running deployment from outside with requests that change nothing: RFC 8414
 metadata, the published JWKS (public keys only), the token endpoint's error shapes, unfurl 401 with WWW-Authenticate, an unsigned /changes
-refused, the deleted-token callback's 200, and with --webhook-secret a signed change accepted.`,
+refused, the deleted-token callback's 200, and with --webhook-secret a signed change accepted. Without
+--base-url or --outputs: cdk-outputs.json when it exists, else the running npm start of this directory.`,
   options: {
     outputs: { type: 'string', value: '<file>', description: 'CDK outputs file: the base URL is its PublicBaseUrl' },
     stack: {
@@ -298,16 +301,28 @@ export const webhookSecretOf = (values: CliArgs<typeof CLI.options>['values']): 
   return secret;
 };
 
-/** The base URL from --base-url or the outputs file's PublicBaseUrl, without a trailing slash. */
-export const baseUrlOf = (values: CliArgs<typeof CLI.options>['values']): string => {
+/**
+ * The base URL from --base-url or the outputs file's PublicBaseUrl, without a trailing slash; with neither
+ * option and no cdk-outputs.json, the running `npm start` of this directory (as `npm run dashboard` finds it).
+ */
+export const baseUrlOf = (
+  values: CliArgs<typeof CLI.options>['values'],
+  running: () => RuntimeInfo | undefined = readRuntimeInfo,
+): string => {
   if (values['base-url'] !== undefined && values.outputs !== undefined) {
     throw new UsageError('give --base-url or --outputs, not both');
   }
   let base = values['base-url'];
   if (base === undefined) {
     const file = resolve(values.outputs ?? 'cdk-outputs.json');
+    const local = values.outputs === undefined && !existsSync(file) ? running() : undefined;
+    if (local) return local.publicBaseUrl.replace(/\/+$/, '');
     if (!existsSync(file))
-      throw new UsageError(`no outputs file ${values.outputs ?? 'cdk-outputs.json'} (or give --base-url)`);
+      throw new UsageError(
+        values.outputs === undefined
+          ? 'no outputs file cdk-outputs.json and no running npm start here (give --outputs or --base-url)'
+          : `no outputs file ${values.outputs} (or give --base-url)`,
+      );
     try {
       base = pickStackOutputs(JSON.parse(readFileSync(file, 'utf8')) as unknown, [OUTPUTS.publicBaseUrl], values.stack)
         .outputs[OUTPUTS.publicBaseUrl];
@@ -330,8 +345,9 @@ export const main = async (
   { values }: CliArgs<typeof CLI.options>,
   out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   f?: Fetch,
+  running: () => RuntimeInfo | undefined = readRuntimeInfo,
 ): Promise<number> => {
-  const base = baseUrlOf(values);
+  const base = baseUrlOf(values, running);
   const webhookSecret = webhookSecretOf(values);
   const results = await runSmoke(base, {
     ...(webhookSecret ? { webhookSecret } : {}),

@@ -3,9 +3,14 @@
  * Standard Webhooks secret is a usage error, not a silently skipped or failed check; a failed request
  * says why it failed.
  */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { runCli } from '../../../scripts/cli.js';
-import { CLI, main, requestFailure, webhookSecretOf } from '../../../scripts/smoke.js';
+import type { RuntimeInfo } from '#local/runtime-info.js';
+import { runCli, UsageError } from '../../../scripts/cli.js';
+import { baseUrlOf, CLI, main, requestFailure, webhookSecretOf } from '../../../scripts/smoke.js';
 
 const capture = async (argv: string[]) => {
   let stdout = '';
@@ -109,5 +114,44 @@ describe('a failed request', () => {
       'fetch failed: connect ECONNREFUSED ::1:4539; connect ECONNREFUSED 127.0.0.1:4539',
     );
     expect(requestFailure(new Error('The operation was aborted'))).toBe('The operation was aborted');
+  });
+});
+
+describe('smoke without --base-url or --outputs', () => {
+  const running: RuntimeInfo = {
+    pid: 4242,
+    baseUrl: 'http://127.0.0.1:4690',
+    port: 4690,
+    publicBaseUrl: 'http://127.0.0.1:4690/',
+    dynamodbEndpoint: 'http://127.0.0.1:4691',
+    sqsEndpoint: 'http://127.0.0.1:4692',
+    startedAt: '2026-12-08T00:00:00.000Z',
+  };
+  const inEmptyDirectory = <T>(run: () => T): T => {
+    const dir = mkdtempSync(join(tmpdir(), 'nlp-smoke-'));
+    const before = process.cwd();
+    process.chdir(dir);
+    try {
+      return run();
+    } finally {
+      process.chdir(before);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('checks the running npm start when there is no cdk-outputs.json, as npm run dashboard finds it', () => {
+    expect(inEmptyDirectory(() => baseUrlOf({}, () => running))).toBe('http://127.0.0.1:4690');
+  });
+
+  it('is a usage error naming both places it looked when nothing runs', () => {
+    const attempt = () => inEmptyDirectory(() => baseUrlOf({}, () => undefined));
+    expect(attempt).toThrow(UsageError);
+    expect(attempt).toThrow('no outputs file cdk-outputs.json and no running npm start here');
+  });
+
+  it('never takes the running system instead of an --outputs file that is missing', () => {
+    expect(() => inEmptyDirectory(() => baseUrlOf({ outputs: 'gone.json' }, () => running))).toThrow(
+      'no outputs file gone.json',
+    );
   });
 });

@@ -76,7 +76,9 @@ export const newBatch = (info: RecordInfo, options: { readonly tokenFirst: boole
 /**
  * The connection, read once per work item (fan-out.ts reads a page's connections in one batch first). A read
  * that failed is not remembered: it costs the push that made it (docs/adr/0176), and the next push of the same
- * connection reads again, as does one that was waiting for the failed read.
+ * connection reads again. The pushes that were waiting for the failed read share one read again (the first of
+ * them makes it), so a throttled table gets one more request, not one per waiting push; should that one fail
+ * too, it costs each of them.
  */
 export const connectionOf = async (
   connections: ConnectionStore,
@@ -88,7 +90,9 @@ export const connectionOf = async (
     try {
       return await known;
     } catch {
-      // Another push's read (or end of the connection, apply-answer.ts) failed: this push reads for itself.
+      // Another push's read (or end of the connection, apply-answer.ts) failed: join the read made again since.
+      const again = state.connections.get(id);
+      if (again && again !== known) return again;
     }
   }
   return readConnection(connections, state, id);

@@ -396,6 +396,30 @@ describe('fan-out', () => {
     },
   );
 
+  it('pushes that waited for a failed connection read share one read again, not one each', async () => {
+    const h = new Harness({ settings: { maxAttempts: 3, backoffBaseMs: 1_000 } });
+    h.product.set('task:1', 1);
+    await h.connection('c0');
+    const uris = [1, 2, 3, 4].map((n) => `${URI(1)}?view=${n}`);
+    for (const uri of uris) await h.subscribe('task:1', 'c0', uri);
+    Object.assign(h.stores.connections, { getMany: undefined });
+    const original = h.stores.connections.get.bind(h.stores.connections);
+    let reads = 0;
+    h.stores.connections.get = async (id: string) => {
+      reads += 1;
+      // All four pushes reach the read before it answers; the first answer is a throttle.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (reads === 1) throw new Error('ProvisionedThroughputExceededException');
+      return original(id);
+    };
+    const targets = uris.map((uri) => ({ connectionId: 'c0', uri }));
+    const push = JSON.stringify({ type: 'push', resource: 'task:1', window: 'w', targets });
+    expect(await h.worker.processRecord(push, { messageId: 'p', receiveCount: 1 })).toBe('processed');
+    // The failed read cost the push that made it; the three that waited for it read once more, together.
+    expect(reads).toBe(2);
+    expect(h.calls).toHaveLength(3);
+  });
+
   it('a 401 whose connection cannot be ended yet (throttled) retries that subscription alone, and ends it then', async () => {
     const h = await setup(2);
     h.answer = (call) =>

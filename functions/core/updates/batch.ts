@@ -74,39 +74,38 @@ export const newBatch = (info: RecordInfo, options: { readonly tokenFirst: boole
 });
 
 /**
- * The connection, read once per work item (fan-out.ts reads a page's connections in one batch first). A read
- * that failed is not remembered: it costs the push that made it (docs/adr/0176), and the next push of the same
- * connection reads again. The pushes that were waiting for the failed read share one read again (the first of
- * them makes it), so a throttled table gets one more request, not one per waiting push; should that one fail
- * too, it costs each of them.
+ * `key`'s value from `cache`, else from `read()`, shared by every caller while it runs. A read that failed is
+ * not remembered: it costs the caller that made it (docs/adr/0176), and a later caller reads again. The callers
+ * that were waiting for it share one read again (the first of them makes it, docs/adr/0178), so a throttled
+ * table gets one more request, not one per waiting caller; should that one fail too, it costs each of them.
  */
-export const connectionOf = async (
-  connections: ConnectionStore,
-  state: BatchState,
-  id: string,
-): Promise<Connection | undefined> => {
-  const known = state.connections.get(id);
+export const readShared = async <T>(
+  cache: Map<string, Promise<T>>,
+  key: string,
+  read: () => Promise<T>,
+): Promise<T> => {
+  const known = cache.get(key);
   if (known) {
     try {
       return await known;
     } catch {
-      // Another push's read (or end of the connection, apply-answer.ts) failed: join the read made again since.
-      const again = state.connections.get(id);
+      // That read (or another step's promise in its place, e.g. the end of a connection) failed: join the read
+      // made again since, if one is under way.
+      const again = cache.get(key);
       if (again && again !== known) return again;
     }
   }
-  return readConnection(connections, state, id);
+  const fresh = read();
+  cache.set(key, fresh);
+  fresh.catch(() => {
+    if (cache.get(key) === fresh) cache.delete(key);
+  });
+  return fresh;
 };
 
-const readConnection = (
+/** The connection, read once per work item (fan-out.ts reads a page's connections in one batch first). */
+export const connectionOf = (
   connections: ConnectionStore,
   state: BatchState,
   id: string,
-): Promise<Connection | undefined> => {
-  const read = connections.get(id);
-  state.connections.set(id, read);
-  read.catch(() => {
-    if (state.connections.get(id) === read) state.connections.delete(id);
-  });
-  return read;
-};
+): Promise<Connection | undefined> => readShared(state.connections, id, () => connections.get(id));

@@ -10,7 +10,7 @@
  * once the holder's lease has ended (docs/adr/0137).
  */
 import type { Subscription } from '#core/ports.js';
-import type { BatchState } from './batch.js';
+import { type BatchState, readShared } from './batch.js';
 import type { StepDeps } from './deps.js';
 import { decodeLeaseHolder, encodeLeaseHolder, PUSHED_MARKER_TTL_MS, pushedMarkerKey } from './markers.js';
 
@@ -35,32 +35,19 @@ export type SameContent =
 export const UNFINISHED_CLAIM_HORIZON_MS = 12 * 60 * 60 * 1000;
 
 /**
- * The push ids an earlier delivery listed as done, read once per work item and holder. A read that failed is
- * not remembered (as a connection read is not, batch.ts): it costs the push that made it (docs/adr/0176), and
- * the next push of the same holder, or one that was waiting for the failed read, reads again.
+ * The push ids an earlier delivery listed as done, read once per work item and holder; a failed read as any
+ * shared read of the work item (`readShared`, batch.ts: docs/adr/0176, 0178).
  */
-const completedBy = async (
+const completedBy = (
   deps: Pick<StepDeps, 'markers' | 'clock'>,
   state: BatchState,
   holder: string,
-): Promise<ReadonlySet<string>> => {
-  const known = state.completedBy.get(holder);
-  if (known) {
-    try {
-      return await known;
-    } catch {
-      // Another push's read failed: this push reads for itself.
-    }
-  }
-  const read = deps.markers
-    .getMarker(pushedMarkerKey(holder), deps.clock.now())
-    .then((value): ReadonlySet<string> => new Set(value ? value.split(' ') : []));
-  state.completedBy.set(holder, read);
-  read.catch(() => {
-    if (state.completedBy.get(holder) === read) state.completedBy.delete(holder);
-  });
-  return read;
-};
+): Promise<ReadonlySet<string>> =>
+  readShared(state.completedBy, holder, () =>
+    deps.markers
+      .getMarker(pushedMarkerKey(holder), deps.clock.now())
+      .then((value): ReadonlySet<string> => new Set(value ? value.split(' ') : [])),
+  );
 
 /**
  * The stored hash equals what would be pushed: it was pushed (unchanged), is being pushed by

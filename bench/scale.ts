@@ -125,8 +125,8 @@ export const measureScale = async (options: {
       notion,
       renderer,
       deadLetters: {
-        send: async (letter) => {
-          throw new Error(`unexpected dead letter: ${letter.reason}`);
+        send: async (letters) => {
+          throw new Error(`unexpected dead letter: ${letters.map((l) => l.reason).join(', ')}`);
         },
       },
       events: { record: () => undefined },

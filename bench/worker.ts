@@ -131,8 +131,8 @@ export const measureWorker = async (options: {
         random: systemRandom,
         queue: stores.updateQueue,
         deadLetters: {
-          send: async (letter) => {
-            throw new Error(`unexpected dead letter: ${letter.reason}`);
+          send: async (letters) => {
+            throw new Error(`unexpected dead letter: ${letters.map((l) => l.reason).join(', ')}`);
           },
         },
         markers: stores.authState,

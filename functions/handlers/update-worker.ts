@@ -157,7 +157,7 @@ export const workerFromConfig = (
     clock,
     random: systemRandom,
     queue,
-    deadLetters: { send: (letter) => deadLetterQueue.send([letter]) },
+    deadLetters: { send: (letters) => deadLetterQueue.send(letters) },
     markers: authStateStore(config),
     subscriptions: subscriptionStore(config),
     connections,

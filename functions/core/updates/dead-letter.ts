@@ -8,6 +8,7 @@ import type { BatchState } from './batch.js';
 import type { StepDeps } from './deps.js';
 import { deadLetteredMarkerKey, PUSHED_MARKER_TTL_MS } from './markers.js';
 import type { DeadLetter, PushMessage } from './messages.js';
+import { DEAD_LETTERS_PER_SEND } from './ports.js';
 
 export type DeadLetterDeps = Pick<StepDeps, 'clock' | 'deadLetters' | 'emit'>;
 
@@ -67,7 +68,7 @@ export const deadLetter = async (
     message,
     body,
   );
-  await deps.deadLetters.send(letter);
+  await deps.deadLetters.send([letter]);
   deps.emit('dead_lettered', { reason, detail });
 };
 
@@ -91,9 +92,11 @@ const sentBefore = async (
 /**
  * The subscriptions a work item gave up on, one dead letter each: a `push`
  * message naming only that subscription, with a fresh attempt count, so a
- * redrive retries it from the start. When a send fails partway, the ones
- * already sent are noted (`dead:<messageId>`) before the work item fails, and
- * its redeliveries do not send them again (a redrive would replay each copy).
+ * redrive retries it from the start. They go DEAD_LETTERS_PER_SEND to a
+ * request. When a send fails, the ones already sent are noted
+ * (`dead:<messageId>`) before the work item fails, and its redeliveries do not
+ * send them again (a redrive would replay each copy); of the failed send's own
+ * letters, any SQS took are sent again, as after a crash.
  */
 export const deadLetterGivenUp = async (
   deps: DeadLetterDeps & Pick<StepDeps, 'markers'>,
@@ -104,17 +107,24 @@ export const deadLetterGivenUp = async (
   const key = deadLetteredMarkerKey(state.owner.messageId);
   const sent = new Set(item.receiveCount > 1 ? await sentBefore(deps, key) : []);
   const noted = sent.size;
-  for (const { target, reason, detail } of state.deadLettered) {
-    const id = letterId(item.resource, target.connectionId, target.uri);
-    if (sent.has(id)) continue;
-    const message: PushMessage = {
-      type: 'push',
-      resource: item.resource,
-      window: item.window,
-      targets: [{ connectionId: target.connectionId, uri: target.uri }],
-    };
+  const failedAt = new Date(deps.clock.now()).toISOString();
+  const due = state.deadLettered
+    .map(({ target, reason, detail }) => ({
+      id: letterId(item.resource, target.connectionId, target.uri),
+      reason,
+      detail,
+      letter: deadLetterOf({ type: 'dead-letter', reason, detail, failedAt, receiveCount: item.receiveCount }, {
+        type: 'push',
+        resource: item.resource,
+        window: item.window,
+        targets: [{ connectionId: target.connectionId, uri: target.uri }],
+      } satisfies PushMessage),
+    }))
+    .filter(({ id }) => !sent.has(id));
+  for (let i = 0; i < due.length; i += DEAD_LETTERS_PER_SEND) {
+    const group = due.slice(i, i + DEAD_LETTERS_PER_SEND);
     try {
-      await deadLetter(deps, reason, detail, message, item.receiveCount);
+      await deps.deadLetters.send(group.map(({ letter }) => letter));
     } catch (error) {
       // Best effort: without the note a redelivery sends those letters again, as it would after a crash.
       if (sent.size > noted)
@@ -123,6 +133,9 @@ export const deadLetterGivenUp = async (
           .catch((e: unknown) => deps.emit('dead_letter_marker_failed', { detail: describeError(e) }));
       throw error;
     }
-    sent.add(id);
+    for (const { id, reason, detail } of group) {
+      sent.add(id);
+      deps.emit('dead_lettered', { reason, detail });
+    }
   }
 };

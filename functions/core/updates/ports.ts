@@ -51,9 +51,13 @@ export interface Renderer {
   render(input: { readonly connection: Connection; readonly subscription: Subscription }): Promise<Rendered>;
 }
 
+/** How many dead letters one `DeadLetterQueue.send` takes: one SQS SendMessageBatch request. */
+export const DEAD_LETTERS_PER_SEND = 10;
+
 /** The dead-letter queue, written by the worker when it gives up on a message. */
 export interface DeadLetterQueue {
-  send(letter: DeadLetter): Promise<void>;
+  /** Sends at most DEAD_LETTERS_PER_SEND letters; when it fails, some of them may have been sent. */
+  send(letters: readonly DeadLetter[]): Promise<void>;
 }
 
 /** One PATCH of an external object and Notion's answer to it, as support reads it back. */

@@ -68,6 +68,8 @@ export class Harness {
   readonly stores: MemoryStores;
   readonly calls: NotionCall[] = [];
   readonly deadLetters: DeadLetter[] = [];
+  /** Calls of the dead-letter queue's `send` (each one SQS request). */
+  deadLetterSends = 0;
   readonly events: Array<{ event: string; data: Readonly<Record<string, unknown>> }> = [];
   /** resource key → version; absent = not found. */
   readonly product = new Map<string, number>();
@@ -98,7 +100,12 @@ export class Harness {
         float: () => (++this.tokenSeq * 0.618033988749895) % 1,
       },
       queue: this.stores.updateQueue,
-      deadLetters: { send: async (letter) => void this.deadLetters.push(letter) },
+      deadLetters: {
+        send: async (letters) => {
+          this.deadLetterSends += 1;
+          this.deadLetters.push(...letters);
+        },
+      },
       markers: this.stores.authState,
       subscriptions: this.stores.subscriptions,
       connections: this.stores.connections,

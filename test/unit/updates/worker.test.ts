@@ -955,8 +955,18 @@ describe("Notion's answers", () => {
 });
 
 describe('poison messages', () => {
+  it('the dead letters of a work item go ten to a request', async () => {
+    const h = await setup(12, { settings: { maxAttempts: 1 } });
+    h.renderFails = true;
+    await h.publish(change('task:1'));
+    await h.drain();
+    expect(h.deadLetters).toHaveLength(12);
+    expect(h.deadLetterSends).toBe(2);
+    expect(h.eventsNamed('dead_lettered')).toHaveLength(12);
+  });
+
   it('a work item whose dead letters fail partway does not dead-letter the ones already sent again on its redelivery', async () => {
-    const h = await setup(3, { settings: { maxAttempts: 1 } });
+    const h = await setup(12, { settings: { maxAttempts: 1 } });
     h.renderFails = true;
     const push = h.deadLetters.push.bind(h.deadLetters);
     let sends = 0;
@@ -966,13 +976,12 @@ describe('poison messages', () => {
     };
     await h.publish(change('task:1'));
     await h.drain();
-    // Each subscription given up is dead-lettered once, although the first delivery failed after its first letter.
-    expect(h.deadLetters.map((l) => (l.message as PushMessage).targets[0]?.connectionId).sort()).toEqual([
-      'c0',
-      'c1',
-      'c2',
-    ]);
-    expect(h.eventsNamed('dead_lettered')).toHaveLength(3);
+    // Each subscription given up is dead-lettered once, although the first delivery failed after its first ten letters.
+    expect(h.deadLetters.map((l) => (l.message as PushMessage).targets[0]?.connectionId).sort()).toEqual(
+      Array.from({ length: 12 }, (_, i) => `c${i}`).sort(),
+    );
+    expect(h.eventsNamed('dead_lettered')).toHaveLength(12);
+    expect(sends).toBe(3);
   });
   it.each([['not json'], [JSON.stringify({ type: 'nope' })], [JSON.stringify({ type: 'change', id: 'x' })]])(
     '%s goes straight to the DLQ with its reason',

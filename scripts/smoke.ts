@@ -313,16 +313,17 @@ export const baseUrlOf = (
     throw new UsageError('give --base-url or --outputs, not both');
   }
   let base = values['base-url'];
-  if (base === undefined) {
-    const file = resolve(values.outputs ?? 'cdk-outputs.json');
-    const local = values.outputs === undefined && !existsSync(file) ? running() : undefined;
-    if (local) return local.publicBaseUrl.replace(/\/+$/, '');
-    if (!existsSync(file))
+  const file = resolve(values.outputs ?? 'cdk-outputs.json');
+  const outputsFound = base === undefined && existsSync(file);
+  if (base === undefined && values.outputs === undefined && !outputsFound) {
+    base = running()?.publicBaseUrl;
+    if (base === undefined)
       throw new UsageError(
-        values.outputs === undefined
-          ? 'no outputs file cdk-outputs.json and no running npm start here (give --outputs or --base-url)'
-          : `no outputs file ${values.outputs} (or give --base-url)`,
+        'no outputs file cdk-outputs.json and no running npm start here (give --outputs or --base-url)',
       );
+  }
+  if (base === undefined) {
+    if (!outputsFound) throw new UsageError(`no outputs file ${values.outputs} (or give --base-url)`);
     try {
       base = pickStackOutputs(JSON.parse(readFileSync(file, 'utf8')) as unknown, [OUTPUTS.publicBaseUrl], values.stack)
         .outputs[OUTPUTS.publicBaseUrl];

@@ -68,8 +68,13 @@ export const deadLetter = async (
     message,
     body,
   );
-  await deps.deadLetters.send([letter]);
-  deps.emit('dead_lettered', { reason, detail });
+  await sendLetters(deps, [letter]);
+};
+
+/** Sends `letters` (at most DEAD_LETTERS_PER_SEND: one request) and tells of each. */
+const sendLetters = async (deps: DeadLetterDeps, letters: readonly DeadLetter[]): Promise<void> => {
+  await deps.deadLetters.send(letters);
+  for (const { reason, detail } of letters) deps.emit('dead_lettered', { reason, detail });
 };
 
 /** Id of a given-up subscription in a delivery's dead-lettered marker: 16 hex digits of a SHA-256. */
@@ -111,8 +116,6 @@ export const deadLetterGivenUp = async (
   const due = state.deadLettered
     .map(({ target, reason, detail }) => ({
       id: letterId(item.resource, target.connectionId, target.uri),
-      reason,
-      detail,
       letter: deadLetterOf({ type: 'dead-letter', reason, detail, failedAt, receiveCount: item.receiveCount }, {
         type: 'push',
         resource: item.resource,
@@ -124,7 +127,10 @@ export const deadLetterGivenUp = async (
   for (let i = 0; i < due.length; i += DEAD_LETTERS_PER_SEND) {
     const group = due.slice(i, i + DEAD_LETTERS_PER_SEND);
     try {
-      await deps.deadLetters.send(group.map(({ letter }) => letter));
+      await sendLetters(
+        deps,
+        group.map(({ letter }) => letter),
+      );
     } catch (error) {
       // Best effort: without the note a redelivery sends those letters again, as it would after a crash.
       if (sent.size > noted)
@@ -133,9 +139,6 @@ export const deadLetterGivenUp = async (
           .catch((e: unknown) => deps.emit('dead_letter_marker_failed', { detail: describeError(e) }));
       throw error;
     }
-    for (const { id, reason, detail } of group) {
-      sent.add(id);
-      deps.emit('dead_lettered', { reason, detail });
-    }
+    for (const { id } of group) sent.add(id);
   }
 };

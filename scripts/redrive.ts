@@ -26,7 +26,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { sqsSafeJson } from '#adapters/sqs/messages.js';
+import { MAX_BATCH_ENTRIES, sqsSafeJson } from '#adapters/sqs/messages.js';
 import { unwrapDeadLetter } from '#core/updates/messages.js';
 import { localResourceName, UPDATE_DLQ, UPDATE_QUEUE } from '#lib/data-model.js';
 import { ENV } from '#lib/env-names.js';
@@ -72,9 +72,9 @@ const inFlightCount = async (sqs: Pick<SQSClient, 'send'>, queueUrl: string): Pr
 
 /** Makes the kept letters visible again at once, so that a rerun sees them as kept, not as held by another reader. */
 const release = async (sqs: Pick<SQSClient, 'send'>, queueUrl: string, receipts: readonly string[]): Promise<void> => {
-  for (let i = 0; i < receipts.length; i += 10) {
+  for (let i = 0; i < receipts.length; i += MAX_BATCH_ENTRIES) {
     const entries = receipts
-      .slice(i, i + 10)
+      .slice(i, i + MAX_BATCH_ENTRIES)
       .map((ReceiptHandle, n) => ({ Id: String(n), ReceiptHandle, VisibilityTimeout: 0 }));
     await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
   }

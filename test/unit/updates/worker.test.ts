@@ -21,6 +21,17 @@ const setup = async (subscribers: number, options: ConstructorParameters<typeof 
   return h;
 };
 
+/** One connection with two subscriptions of task:1, pushed one at a time, each push answered 401. */
+const twoSubscriptionsAnswered401 = async () => {
+  const h = new Harness({ settings: { concurrency: 1 } });
+  h.product.set('task:1', 1);
+  await h.connection('c0');
+  await h.subscribe('task:1', 'c0', URI(1));
+  await h.subscribe('task:1', 'c0', URI(2));
+  h.answer = () => ({ kind: 'response', status: 401, code: 'unauthorized' });
+  return h;
+};
+
 describe('coalescing', () => {
   it('a burst of events for one resource within the window gives one push per subscription', async () => {
     const h = await setup(3);
@@ -498,12 +509,7 @@ describe('fan-out', () => {
   );
 
   it('a 401 whose connection end fails drops none of its other subscriptions while the connection stays active', async () => {
-    const h = new Harness({ settings: { concurrency: 1 } });
-    h.product.set('task:1', 1);
-    await h.connection('c0');
-    await h.subscribe('task:1', 'c0', URI(1));
-    await h.subscribe('task:1', 'c0', URI(2));
-    h.answer = () => ({ kind: 'response', status: 401, code: 'unauthorized' });
+    const h = await twoSubscriptionsAnswered401();
     const end = h.stores.connections.end.bind(h.stores.connections);
     let throttled = true;
     h.stores.connections.end = async (...args) => {
@@ -525,12 +531,7 @@ describe('fan-out', () => {
   });
 
   it('a 401 whose end removed the connection but not all its subscriptions: the others find it ended and go', async () => {
-    const h = new Harness({ settings: { concurrency: 1 } });
-    h.product.set('task:1', 1);
-    await h.connection('c0');
-    await h.subscribe('task:1', 'c0', URI(1));
-    await h.subscribe('task:1', 'c0', URI(2));
-    h.answer = () => ({ kind: 'response', status: 401, code: 'unauthorized' });
+    const h = await twoSubscriptionsAnswered401();
     const removeAll = h.stores.subscriptions.deleteAllForConnection.bind(h.stores.subscriptions);
     let failed = 0;
     h.stores.subscriptions.deleteAllForConnection = async (id) => {

@@ -30,6 +30,18 @@ export interface NotionCall {
 
 export const ok: NotionAnswer = { kind: 'response', status: 200 };
 
+/** Notion answers the first PATCH with `first` (a promise that never settles: the invocation died in it), then 200. */
+export const firstThenOk = (
+  first: NotionAnswer | Promise<NotionAnswer>,
+): (() => NotionAnswer | Promise<NotionAnswer>) => {
+  let answered = false;
+  return () => {
+    if (answered) return ok;
+    answered = true;
+    return first;
+  };
+};
+
 /** A fake cipher that insists on the right context. */
 export const fakeCipher: TokenCipher = {
   encrypt: async (plaintext, context) => `enc:${JSON.stringify(context)}:${plaintext}`,

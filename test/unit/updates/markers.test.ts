@@ -7,7 +7,7 @@ import {
   encodeWindowMarker,
   RELEASED_LEASE,
 } from '#core/updates/markers.js';
-import { change, Harness } from './harness.js';
+import { change, firstThenOk, Harness } from './harness.js';
 
 /** Ids as they come: change-event ids and SQS message ids, including the separators themselves. */
 const id = fc.oneof(fc.string({ minLength: 1, maxLength: 60 }), fc.uuid(), fc.constantFrom('@', '#', 'a@b#1', '1@2'));
@@ -145,12 +145,7 @@ describe('the worker with these markers', () => {
     h.product.set('task:1', 1);
     await h.connection('c0');
     await h.subscribe('task:1', 'c0', 'https://tasks.example.com/tasks/1');
-    let first = true;
-    h.answer = () => {
-      if (!first) return { kind: 'response', status: 200 };
-      first = false;
-      return new Promise(() => undefined); // the first delivery hangs in the PATCH
-    };
+    h.answer = firstThenOk(new Promise(() => undefined)); // the first delivery hangs in the PATCH
     const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
     void h.worker.processRecord(flush, { messageId: 'a#b', receiveCount: 1 });
     await new Promise((r) => setTimeout(r, 10));

@@ -11,7 +11,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { NotionAnswer } from '#core/updates/classify.js';
 import { connectionBucketKey, connectionPauseKey, notionBucketPolicy } from '#core/updates/policy.js';
 import { DEFAULT_WORKER_SETTINGS } from '#core/updates/worker.js';
-import { change, type Harness, ok } from './harness.js';
+import { change, firstThenOk, type Harness, ok } from './harness.js';
 
 const rateLimited = (retryAfterSeconds: number): NotionAnswer => ({
   kind: 'response',
@@ -119,12 +119,7 @@ export const unfinishedClaimScenarios = (stores: string, harness: () => Harness)
 
     it('a 429 whose claim cannot be released (throttled) still pauses: the redelivery waits for Retry-After', async () => {
       const { h, resource } = await setup();
-      let first = true;
-      h.answer = () => {
-        if (!first) return ok;
-        first = false;
-        return rateLimited(120);
-      };
+      h.answer = firstThenOk(rateLimited(120));
       // This harness's own store object (its methods may come from a shared store's prototype chain).
       const subscriptions = h.stores.subscriptions;
       const release = subscriptions.releasePush.bind(subscriptions);

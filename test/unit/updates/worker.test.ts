@@ -6,7 +6,7 @@ import { contentHash } from '#core/unfurl/attributes.js';
 import { LEASE_CLOCK_SKEW_MS } from '#core/updates/deps.js';
 import { type DeadLetter, type PushMessage, unwrapDeadLetter } from '#core/updates/messages.js';
 import { connectionPauseKey, workspacePauseKey } from '#core/updates/policy.js';
-import { change, Harness, ok } from './harness.js';
+import { change, firstThenOk, Harness, ok } from './harness.js';
 import { unfinishedClaimScenarios } from './unfinished-claims.js';
 
 const URI = (n: number) => `https://tasks.example.com/tasks/${n}`;
@@ -135,14 +135,7 @@ describe('idempotency', () => {
 
   it('a redelivery of a message whose invocation died takes over its lease; a concurrent duplicate does not', async () => {
     const h = await setup(1);
-    let first = true;
-    h.answer = () => {
-      if (first) {
-        first = false;
-        return new Promise(() => undefined); // the first delivery hangs in the PATCH (its invocation died)
-      }
-      return ok;
-    };
+    h.answer = firstThenOk(new Promise(() => undefined)); // the first delivery hangs in the PATCH (its invocation died)
     const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
     void h.worker.processRecord(flush, { messageId: 'm1', receiveCount: 1 });
     await new Promise((r) => setTimeout(r, 10));
@@ -158,14 +151,7 @@ describe('idempotency', () => {
 
   it("a failed read of an earlier delivery's pushed marker costs one subscription, not every one that delivery claimed", async () => {
     const h = await setup(3, { settings: { concurrency: 8 } });
-    let first = true;
-    h.answer = () => {
-      if (first) {
-        first = false;
-        return new Promise(() => undefined); // the first delivery dies in one PATCH, its marker never written
-      }
-      return ok;
-    };
+    h.answer = firstThenOk(new Promise(() => undefined)); // the first delivery dies in one PATCH, its marker never written
     const flush = JSON.stringify({ type: 'flush', resource: 'task:1', window: 'w', until: h.clock.now() });
     void h.worker.processRecord(flush, { messageId: 'm1', receiveCount: 1 });
     await new Promise((r) => setTimeout(r, 10));
@@ -664,18 +650,13 @@ describe('rate limits', () => {
 
   it('a 429 is retried after Retry-After through a delayed message, never earlier', async () => {
     const h = await setup(1);
-    let first = true;
-    h.answer = () => {
-      if (!first) return ok;
-      first = false;
-      return {
-        kind: 'response',
-        status: 429,
-        code: 'rate_limited',
-        rateLimitReason: 'public_api_request_rate_limit',
-        retryAfterSeconds: 17,
-      };
-    };
+    h.answer = firstThenOk({
+      kind: 'response',
+      status: 429,
+      code: 'rate_limited',
+      rateLimitReason: 'public_api_request_rate_limit',
+      retryAfterSeconds: 17,
+    });
     await h.publish(change('task:1'));
     await h.drain();
     expect(h.calls).toHaveLength(2);
@@ -685,12 +666,7 @@ describe('rate limits', () => {
 
   it('a Retry-After of 0 waits a second, not nothing', async () => {
     const h = await setup(1);
-    let first = true;
-    h.answer = () => {
-      if (!first) return ok;
-      first = false;
-      return { kind: 'response', status: 429, code: 'rate_limited', retryAfterSeconds: 0 };
-    };
+    h.answer = firstThenOk({ kind: 'response', status: 429, code: 'rate_limited', retryAfterSeconds: 0 });
     await h.publish(change('task:1'));
     await h.drain();
     expect(h.calls).toHaveLength(2);
@@ -704,19 +680,14 @@ describe('rate limits', () => {
     "%s with an absurd Retry-After pauses for SQS's 15 min at most, not for as long as the header says",
     async (_, status, rateLimitReason) => {
       const h = await setup(2);
-      let first = true;
-      h.answer = () => {
-        if (!first) return ok;
-        first = false;
-        return {
-          kind: 'response',
-          status,
-          code: status === 429 ? 'rate_limited' : 'service_overload',
-          ...(rateLimitReason ? { rateLimitReason } : {}),
-          // A year (or an HTTP date that far ahead): a value from the network, not a wait to store.
-          retryAfterSeconds: 365 * 86_400,
-        };
-      };
+      h.answer = firstThenOk({
+        kind: 'response',
+        status,
+        code: status === 429 ? 'rate_limited' : 'service_overload',
+        ...(rateLimitReason ? { rateLimitReason } : {}),
+        // A year (or an HTTP date that far ahead): a value from the network, not a wait to store.
+        retryAfterSeconds: 365 * 86_400,
+      });
       const start = h.clock.now();
       await h.publish(change('task:1'));
       await h.runUntil(start + 60_000);
